@@ -1,0 +1,48 @@
+/** Human-readable output of the CLI: the verdict, a PCR table and the chain. */
+import type { BlindBoxError, VerifiedAttestation } from '../core/index.js';
+
+/** A readable summary of a verified document; `expected` marks which PCRs a policy checked. */
+export function formatVerified(v: VerifiedAttestation, expected: Readonly<Record<number, string>> = {}): string {
+  const lines: string[] = [];
+  const anchor = v.root.isAwsNitroRoot ? 'AWS Nitro Enclaves Root G1' : `${v.root.label} (NOT an AWS root: simulation, not confidential)`;
+  lines.push(`VERIFIED  attestation document is authentic (chain ends in ${anchor})`);
+  lines.push('');
+  lines.push(`  module     ${v.moduleId}`);
+  lines.push(`  issued     ${new Date(v.timestamp).toISOString()} (${formatAge(v.verifiedAt - v.timestamp)} before ${new Date(v.verifiedAt).toISOString()})`);
+  lines.push(`  digest     ${v.digest}`);
+  lines.push(`  nonce      ${short(v.nonce)}`);
+  lines.push(`  user_data  ${short(v.userData)}`);
+  lines.push(`  public_key ${short(v.publicKey)}`);
+  lines.push('');
+  lines.push('  PCR  value' + ' '.repeat(92) + 'policy');
+  for (const [index, value] of Object.entries(v.pcrs)) {
+    const policy = Object.hasOwn(expected, index) ? 'match' : '-';
+    lines.push(`  ${index.padStart(3)}  ${value.padEnd(96)}  ${policy}`);
+  }
+  lines.push('');
+  lines.push('  chain (root → leaf)');
+  v.chain.forEach((c, i) => {
+    lines.push(`  ${i}. ${c.subject}`);
+    lines.push(`     valid ${c.notBefore} → ${c.notAfter}   ${c.keyAlgorithm}   sha256 ${c.sha256}`);
+  });
+  return lines.join('\n') + '\n';
+}
+
+/** One line for a rejection: the code, then the sentence. */
+export function formatRejected(err: BlindBoxError): string {
+  return `REJECTED  ${err.code}: ${err.message}\n`;
+}
+
+function short(hex: string | null): string {
+  if (hex === null) return '(none)';
+  const bytes = hex.length / 2;
+  return `${hex.length > 64 ? hex.slice(0, 64) + '…' : hex} (${bytes} bytes)`;
+}
+
+function formatAge(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (Math.abs(s) < 120) return `${s} s`;
+  if (Math.abs(s) < 7200) return `${Math.round(s / 60)} min`;
+  if (Math.abs(s) < 172800) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86400)} days`;
+}

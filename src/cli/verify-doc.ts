@@ -1,0 +1,42 @@
+/** `blindbox verify-doc <file>`: verify a saved attestation document. */
+import { parseArgs } from 'node:util';
+import { AttestationError, rejectedReport, verifiedReport, verifyAttestation } from '../core/index.js';
+import { parsePcrArgs, parseSeconds, parseTime, readInput, trustedRoots, UsageError } from './args.js';
+import { formatRejected, formatVerified } from './summary.js';
+
+export const usage = 'verify-doc <file> [--at <ISO-8601 | unix-ms>] [--root <pem>]... [--pcr <index>=<hex>]... [--nonce <hex>] [--max-age <seconds>] [--json]';
+
+export function verifyDoc(argv: string[], out: NodeJS.WritableStream): number {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      at: { type: 'string' },
+      root: { type: 'string', multiple: true },
+      pcr: { type: 'string', multiple: true },
+      nonce: { type: 'string' },
+      'max-age': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError('verify-doc takes exactly one document file');
+  const bytes = readInput(positionals[0]!, 'attestation document');
+  const expectedPcrs = parsePcrArgs(values.pcr);
+  const options = {
+    now: values.at === undefined ? new Date() : parseTime(values.at),
+    roots: trustedRoots(values.root),
+    expectedPcrs,
+    expectedNonce: values.nonce,
+    maxAgeMs: parseSeconds('--max-age', values['max-age']),
+  };
+  try {
+    const verified = verifyAttestation(bytes, options);
+    out.write(values.json ? JSON.stringify(verifiedReport(verified)) + '\n' : formatVerified(verified, expectedPcrs));
+    return 0;
+  } catch (err) {
+    if (err instanceof RangeError) throw new UsageError(err.message);
+    if (!(err instanceof AttestationError)) throw err;
+    out.write(values.json ? JSON.stringify(rejectedReport(err)) + '\n' : formatRejected(err));
+    return 1;
+  }
+}

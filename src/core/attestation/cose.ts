@@ -1,0 +1,86 @@
+/**
+ * COSE_Sign1 (RFC 9052 §4.2) as used by AWS Nitro: ES384 only, attached payload,
+ * empty external AAD. Parsing is strict; signing and verifying share one
+ * `sigStructure` so that the simulation issuer and the verifier cannot drift.
+ */
+import { verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { Encoder, Tag } from 'cbor-x';
+import { AttestationError } from '../errors.js';
+import { decodeStrict } from './cbor.js';
+
+/** COSE algorithm identifier of ECDSA w/ SHA-384 on P-384. */
+export const COSE_ALG_ES384 = -35;
+/** CBOR tag of COSE_Sign1. */
+export const COSE_SIGN1_TAG = 18;
+/** Raw r‖s of a P-384 signature. */
+export const ES384_SIGNATURE_LENGTH = 96;
+
+const HEADER_ALG = 1;
+/** A document is a few KiB; anything near this is not from an NSM. */
+export const MAX_DOCUMENT_BYTES = 64 * 1024;
+
+/** The four parts of a COSE_Sign1, before any of them is trusted. */
+export interface CoseSign1 {
+  readonly tagged: boolean;
+  /** The protected header exactly as signed (a bstr holding a map). */
+  readonly protectedHeader: Uint8Array;
+  readonly payload: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+/** Encoder for the structures we sign; maps stay maps and byte strings stay untagged. */
+export const cborEncoder = new Encoder({ useRecords: false, mapsAsObjects: false, tagUint8Array: false, variableMapSize: true });
+
+/** The bytes that are signed: `["Signature1", protected, h'', payload]`. */
+export function sigStructure(protectedHeader: Uint8Array, payload: Uint8Array): Uint8Array {
+  return cborEncoder.encode(['Signature1', protectedHeader, new Uint8Array(0), payload]);
+}
+
+/** Splits `bytes` into a COSE_Sign1 and checks its headers; the signature is not checked here. */
+export function parseCoseSign1(bytes: Uint8Array): CoseSign1 {
+  let top = decodeStrict(bytes, { maxBytes: MAX_DOCUMENT_BYTES, maxDepth: 4, rootTag: COSE_SIGN1_TAG }, 'attestation document');
+  const tagged = top instanceof Tag;
+  if (top instanceof Tag) top = top.value;
+  if (!Array.isArray(top) || top.length !== 4) {
+    throw new AttestationError('MALFORMED_COSE', 'The attestation document is not a COSE_Sign1: expected an array of four items.');
+  }
+  const [protectedHeader, unprotected, payload, signature] = top as unknown[];
+  if (!(protectedHeader instanceof Uint8Array)) throw cose('the protected header is not a byte string');
+  if (!(unprotected instanceof Map)) throw cose('the unprotected header is not a map');
+  if (unprotected.size !== 0) throw cose('the unprotected header is not empty');
+  if (!(payload instanceof Uint8Array)) throw cose('the payload is not an attached byte string');
+  if (!(signature instanceof Uint8Array)) throw cose('the signature is not a byte string');
+  if (signature.length !== ES384_SIGNATURE_LENGTH) throw cose(`the signature is ${signature.length} bytes long, not ${ES384_SIGNATURE_LENGTH}`);
+  checkProtectedHeader(protectedHeader);
+  return Object.freeze({ tagged, protectedHeader, payload, signature });
+}
+
+/** The protected header must say ES384 and nothing else: any other parameter could change what the signature means. */
+function checkProtectedHeader(bytes: Uint8Array): void {
+  if (bytes.length === 0) throw cose('the protected header is empty, so no algorithm is signed');
+  const header = decodeStrict(bytes, { maxBytes: 256, maxDepth: 2 }, 'protected header');
+  if (!(header instanceof Map)) throw cose('the protected header is not a map');
+  if (!header.has(HEADER_ALG)) throw cose('the protected header names no algorithm');
+  const alg = header.get(HEADER_ALG);
+  if (alg !== COSE_ALG_ES384) {
+    throw new AttestationError('UNSUPPORTED_ALGORITHM', `The attestation document is signed with COSE algorithm ${String(alg)}; only ES384 (-35) is accepted.`);
+  }
+  for (const key of header.keys()) {
+    if (key !== HEADER_ALG) throw cose(`the protected header carries parameter ${String(key)}, which is not accepted`);
+  }
+}
+
+/** True when `signature` is a valid ES384 signature of the COSE_Sign1 by `key`. */
+export function verifyCoseSignature(doc: CoseSign1, key: KeyObject): boolean {
+  return nodeVerify('sha384', sigStructure(doc.protectedHeader, doc.payload), { key, dsaEncoding: 'ieee-p1363' }, doc.signature);
+}
+
+/** Encodes a COSE_Sign1 from its parts (used by the document issuer). */
+export function encodeCoseSign1(parts: { protectedHeader: Uint8Array; payload: Uint8Array; signature: Uint8Array; tagged?: boolean }): Uint8Array {
+  const body = [parts.protectedHeader, new Map(), parts.payload, parts.signature];
+  return cborEncoder.encode(parts.tagged ? new Tag(body, COSE_SIGN1_TAG) : body);
+}
+
+function cose(reason: string): AttestationError {
+  return new AttestationError('MALFORMED_COSE', `The attestation document is not a valid COSE_Sign1: ${reason}.`);
+}

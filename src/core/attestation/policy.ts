@@ -1,0 +1,60 @@
+/**
+ * What the caller expects of an authentic document: the code it measures
+ * (PCRs), the nonce it asked for, and how fresh it is. Checked only after the
+ * document is proven authentic, each as its own error.
+ */
+import { AttestationError } from '../errors.js';
+import { fromHex, toHex } from '../util/hex.js';
+import type { AttestationPayload } from './payload.js';
+
+/** Expected PCR values by index (0..31), as hex. */
+export type PcrPolicy = Readonly<Record<number | string, string>>;
+
+/** How far in the future a document's timestamp may be (clocks differ a little). */
+export const DEFAULT_MAX_FUTURE_SKEW_MS = 60_000;
+
+/** Normalises a PCR policy to index → lower-case hex; throws `RangeError` on a malformed entry. */
+export function normalisePcrPolicy(policy: PcrPolicy): ReadonlyMap<number, string> {
+  const out = new Map<number, string>();
+  for (const [key, value] of Object.entries(policy)) {
+    const index = Number(key);
+    if (!/^\d+$/.test(key) || index > 31) throw new RangeError(`PCR index ${JSON.stringify(key)} is not an integer from 0 to 31`);
+    const bytes = fromHex(value, `The expected value of PCR${index}`);
+    if (![32, 48, 64].includes(bytes.length)) throw new RangeError(`The expected value of PCR${index} is ${bytes.length} bytes; PCRs are 32, 48 or 64 bytes`);
+    out.set(index, toHex(bytes));
+  }
+  return out;
+}
+
+/** Every expected PCR must be present and equal. */
+export function checkPcrs(payload: AttestationPayload, expected: ReadonlyMap<number, string>): void {
+  for (const [index, want] of expected) {
+    const got = payload.pcrs.get(index);
+    if (!got) throw new AttestationError('PCR_MISMATCH', `PCR${index} is required by the policy but absent from the attestation document.`);
+    const gotHex = toHex(got);
+    if (gotHex !== want) {
+      const debug = /^0+$/.test(gotHex) && index <= 2 ? ' (all zeros: the enclave runs in debug mode)' : '';
+      throw new AttestationError('PCR_MISMATCH', `PCR${index} is ${gotHex.slice(0, 16)}…${debug}, but the policy expects ${want.slice(0, 16)}….`);
+    }
+  }
+}
+
+/** The document must carry exactly the nonce the caller sent. */
+export function checkNonce(payload: AttestationPayload, expected: Uint8Array): void {
+  if (!payload.nonce) throw new AttestationError('NONCE_MISMATCH', 'The attestation document carries no nonce, but a fresh one was asked for: it may be a replay.');
+  if (Buffer.compare(payload.nonce, expected) !== 0) {
+    throw new AttestationError('NONCE_MISMATCH', 'The attestation document carries a different nonce than the one asked for: it may be a replay.');
+  }
+}
+
+/** The document must not be older than `maxAgeMs` (when given) nor dated beyond `maxFutureSkewMs` ahead of `now`. */
+export function checkAge(payload: AttestationPayload, now: Date, maxAgeMs: number | undefined, maxFutureSkewMs: number): void {
+  const ageMs = now.getTime() - payload.timestamp;
+  const issued = new Date(payload.timestamp).toISOString();
+  if (-ageMs > maxFutureSkewMs) {
+    throw new AttestationError('STALE_DOCUMENT', `The attestation document is dated ${issued}, ${Math.round(-ageMs / 1000)} s after the verification time ${now.toISOString()}.`);
+  }
+  if (maxAgeMs !== undefined && ageMs > maxAgeMs) {
+    throw new AttestationError('STALE_DOCUMENT', `The attestation document was issued at ${issued}, ${Math.round(ageMs / 1000)} s before the verification time, more than the ${Math.round(maxAgeMs / 1000)} s allowed.`);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The JSON shape of a verification result, shared by the CLI (`--json`), the
+ * extension's evidence export and tests. Other tools depend on it exactly.
+ */
+import { BlindBoxError } from '../errors.js';
+import type { VerifiedAttestation } from './verify.js';
+
+/** One certificate in a report, root first. */
+export interface ChainEntryReport {
+  readonly subject: string;
+  readonly issuer: string;
+  readonly notBefore: string;
+  readonly notAfter: string;
+  readonly sha256: string;
+}
+
+export interface VerifiedReport {
+  readonly ok: true;
+  readonly moduleId: string;
+  readonly timestamp: number;
+  readonly digest: 'SHA384';
+  readonly pcrs: Readonly<Record<string, string>>;
+  readonly publicKey: string | null;
+  readonly userData: string | null;
+  readonly nonce: string | null;
+  readonly chain: readonly ChainEntryReport[];
+}
+
+export interface RejectedReport {
+  readonly ok: false;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** The report of a verified document. */
+export function verifiedReport(v: VerifiedAttestation): VerifiedReport {
+  return {
+    ok: true,
+    moduleId: v.moduleId,
+    timestamp: v.timestamp,
+    digest: v.digest,
+    pcrs: { ...v.pcrs },
+    publicKey: v.publicKey,
+    userData: v.userData,
+    nonce: v.nonce,
+    chain: v.chain.map(({ subject, issuer, notBefore, notAfter, sha256 }) => ({ subject, issuer, notBefore, notAfter, sha256 })),
+  };
+}
+
+/** The report of a rejection; only errors the core raised on purpose carry their code. */
+export function rejectedReport(err: BlindBoxError): RejectedReport {
+  return { ok: false, code: err.code, message: err.message };
+}

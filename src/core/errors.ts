@@ -1,0 +1,73 @@
+/**
+ * Typed errors of the attested client core.
+ *
+ * Every failure carries a stable `code` (for programs: the extension switches
+ * on it, the CLI prints it) and a message that is one sentence a person can act
+ * on. The table below is the single source of the codes and their default
+ * sentences; thrown errors usually add the specific detail (which certificate,
+ * which PCR, which time).
+ */
+
+/** Codes of failures while deciding whether an attestation document is genuine and acceptable. */
+export const ATTESTATION_ERROR_CODES = {
+  MALFORMED_CBOR: 'The attestation document is not well-formed CBOR.',
+  MALFORMED_COSE: 'The attestation document is not a valid COSE_Sign1 structure.',
+  UNSUPPORTED_ALGORITHM: 'The attestation document is signed with an algorithm other than ES384.',
+  MALFORMED_PAYLOAD: 'The attestation document payload does not have the Nitro attestation format.',
+  CHAIN_UNTRUSTED: 'The attestation document does not chain to a trusted root certificate.',
+  CERT_INVALID: 'A certificate in the attestation chain is invalid.',
+  CERT_EXPIRED: 'A certificate in the attestation chain has expired.',
+  CERT_NOT_YET_VALID: 'A certificate in the attestation chain is not valid yet.',
+  SIGNATURE_INVALID: 'The attestation document signature does not verify.',
+  PCR_MISMATCH: 'The enclave measurements (PCRs) do not match the expected policy.',
+  NONCE_MISMATCH: 'The attestation document does not carry the nonce that was asked for.',
+  STALE_DOCUMENT: 'The attestation document is too old, or dated in the future.',
+} as const;
+
+export type AttestationErrorCode = keyof typeof ATTESTATION_ERROR_CODES;
+
+const BRAND = Symbol.for('blindbox.error');
+const ATTESTATION_BRAND = Symbol.for('blindbox.error.attestation');
+
+/** Base of every error the core throws on purpose. `code` is stable across releases. */
+export class BlindBoxError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BlindBoxError';
+    this.code = code;
+  }
+
+  get [BRAND](): true {
+    return true;
+  }
+
+  /** Works across duplicate copies of the library (bundled extension + CLI), like undici's errors. */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+}
+
+/** An attestation document was rejected; nothing about it may be trusted. */
+export class AttestationError extends BlindBoxError {
+  declare readonly code: AttestationErrorCode;
+
+  constructor(code: AttestationErrorCode, message: string = ATTESTATION_ERROR_CODES[code], options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'AttestationError';
+  }
+
+  get [ATTESTATION_BRAND](): true {
+    return true;
+  }
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[ATTESTATION_BRAND] === true;
+  }
+}
+
+/** True when `code` is one of the attestation error codes. */
+export function isAttestationErrorCode(code: string): code is AttestationErrorCode {
+  return Object.hasOwn(ATTESTATION_ERROR_CODES, code);
+}

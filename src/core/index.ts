@@ -1,0 +1,8 @@
+/** Public API of the attested client core (no `vscode` here: it runs in Node, tests and the CLI). */
+export * from './errors.js';
+export { verifyAttestation, type VerifyOptions, type VerifiedAttestation } from './attestation/verify.js';
+export { type CertificateSummary, clearChainCaches } from './attestation/chain.js';
+export { AWS_NITRO_ROOT_G1, AWS_NITRO_ROOT_G1_SHA256, trustedRootsFromPem, pemCertificates, sha256Hex, type TrustedRoot } from './attestation/roots.js';
+export { type PcrPolicy, normalisePcrPolicy } from './attestation/policy.js';
+export { toHex, fromHex } from './util/hex.js';
+export { verifiedReport, rejectedReport, type VerifiedReport, type RejectedReport, type ChainEntryReport } from './attestation/report.js';
