@@ -61,6 +61,7 @@ function readHead(b: Uint8Array, pos: number): [major: number, value: number, ne
   if (info < 24) return [major, info, p];
   if (info === 31) return [major, -1, p];
   if (info > 27) throw new Malformed(`reserved additional information ${info} at offset ${pos}`);
+  if (major === 7 && info > 24) throw new Malformed(`unsupported float at offset ${pos}`);
   const size = 1 << (info - 24);
   if (p + size > b.length) throw new Malformed(`the head at offset ${pos} runs past the end of the input`);
   let value = 0;

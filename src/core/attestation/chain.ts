@@ -108,9 +108,9 @@ export function validateChain(cabundle: readonly Uint8Array[], leafDer: Uint8Arr
 
   const path = [...cabundle, leafDer].map((der) => parse(der));
   const last = path.length - 1;
-  path.forEach((cert, i) => checkProfile(cert, i === last, last - 1 - i));
-
+  // A broken path is the more fundamental fault, so links are checked before each certificate's profile.
   for (let i = 1; i <= last; i++) checkLink(path[i - 1]!, path[i]!);
+  path.forEach((cert, i) => checkProfile(cert, i === last, last - 1 - i));
 
   const t = now.getTime();
   for (const cert of path) {
@@ -154,7 +154,8 @@ function checkProfile(cert: ParsedCertificate, isLeaf: boolean, casBelow: number
 function checkLink(parent: ParsedCertificate, child: ParsedCertificate): void {
   const link = `${parent.summary.sha256}>${child.summary.sha256}`;
   if (verifiedLinks.has(link)) return;
-  if (!child.x509.checkIssued(parent.x509)) {
+  // Names are compared directly (not with OpenSSL's checkIssued, which also folds in key usage) so that each fault gets its own message.
+  if (child.x509.issuer !== parent.x509.subject) {
     throw new AttestationError('CHAIN_UNTRUSTED', `The certificate "${child.summary.subject}" was not issued by "${parent.summary.subject}", which precedes it in the chain.`);
   }
   if (!child.x509.verify(parent.x509.publicKey)) {
