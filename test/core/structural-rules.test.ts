@@ -124,7 +124,7 @@ describe('payload rules', () => {
     ['user_data of 1025 bytes', (p) => p.set('user_data', new Uint8Array(1025)), /user_data/],
     ['nonce of 1025 bytes', (p) => p.set('nonce', new Uint8Array(1025)), /nonce/],
     ['nonce as text', (p) => p.set('nonce', 'abc'), /nonce/],
-    ['an unknown field', (p) => p.set('extra', 1), /unknown field "extra"/],
+    ['an unknown field', (p) => p.set('extra', 1), /unknown field 'extra'/],
     ['every field missing', (p) => p.clear(), /module_id/],
   ];
   for (const [name, edit, pattern] of cases) {

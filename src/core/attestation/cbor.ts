@@ -81,7 +81,9 @@ function walk(b: Uint8Array, pos: number, depth: number, limits: CborLimits): nu
       return p;
     case 2:
     case 3:
-      return value < 0 ? walkChunks(b, p, major, pos) : stringEnd(b, p, value, major, pos);
+      // cbor-x does not decode chunked strings, and no NSM writes them: reject with a clear reason.
+      if (value < 0) throw new Malformed(`indefinite-length (chunked) string at offset ${pos} is not supported`);
+      return stringEnd(b, p, value, major, pos);
     case 4:
     case 5: {
       if (depth >= limits.maxDepth) throw new Malformed(`nesting deeper than ${limits.maxDepth} levels at offset ${pos}`);
@@ -110,7 +112,8 @@ function walk(b: Uint8Array, pos: number, depth: number, limits: CborLimits): nu
       if (depth !== 0 || limits.rootTag === undefined || value !== limits.rootTag) throw new Malformed(`unexpected tag ${value} at offset ${pos}`);
       return walk(b, p, depth, { ...limits, rootTag: undefined });
     default: // 7: simple values and floats
-      if (value === 20 || value === 21 || value === 22) return p; // false, true, null
+      // false, true, null, and only in their one-byte form (RFC 8949 §3.3: f8 14 is not well-formed).
+      if ((value === 20 || value === 21 || value === 22) && p === pos + 1) return p;
       if (value < 0) throw new Malformed(`unexpected break at offset ${pos}`);
       throw new Malformed(`unsupported simple value or float at offset ${pos}`);
   }
@@ -128,46 +131,14 @@ function stringEnd(b: Uint8Array, p: number, length: number, major: number, pos:
   return p + length;
 }
 
-/** Indefinite-length string: definite chunks of the same major type up to a break. */
-function walkChunks(b: Uint8Array, p: number, major: number, pos: number): number {
-  let q = p;
-  const parts: Uint8Array[] = [];
-  for (;;) {
-    if (q >= b.length) throw new Malformed(`the indefinite-length string at offset ${pos} has no end`);
-    if (b[q] === 0xff) break;
-    const [chunkMajor, length, r] = readHead(b, q);
-    if (chunkMajor !== major || length < 0) throw new Malformed(`bad chunk in the indefinite-length string at offset ${pos}`);
-    if (length > b.length - r) throw new Malformed(`a chunk at offset ${q} claims ${length} bytes, more than the input holds`);
-    parts.push(b.subarray(r, r + length));
-    q = r + length;
-  }
-  if (major === 3) {
-    try {
-      utf8.decode(Buffer.concat(parts));
-    } catch {
-      throw new Malformed(`invalid UTF-8 in the text string at offset ${pos}`);
-    }
-  }
-  return q + 1;
-}
-
 /**
- * A key's identity by meaning, not by encoding, so that `0x01` and `0x1801`, or a
- * definite and a chunked spelling of the same text, count as the same key.
- * Only integers, text and byte strings may be keys in the documents we read.
+ * A key's identity by meaning, not by encoding, so that `0x01` and `0x1801`
+ * count as the same key. Only integers, text and byte strings may be keys in
+ * the documents we read.
  */
 function keyIdentity(b: Uint8Array, start: number, end: number): string {
   const [major, value, p] = readHead(b, start);
   if (major === 0 || major === 1) return `${major}:${value}`;
   if (major !== 2 && major !== 3) throw new Malformed(`map key of unsupported type at offset ${start}`);
-  if (value >= 0) return `${major}:${Buffer.from(b.subarray(p, p + value)).toString('hex')}`;
-  // Chunked: concatenate chunk contents.
-  const parts: string[] = [];
-  let q = p;
-  while (q < end - 1) {
-    const [, length, r] = readHead(b, q);
-    parts.push(Buffer.from(b.subarray(r, r + length)).toString('hex'));
-    q = r + length;
-  }
-  return `${major}:${parts.join('')}`;
+  return `${major}:${Buffer.from(b.subarray(p, end)).toString('hex')}`;
 }

@@ -60,12 +60,14 @@ function checkProtectedHeader(bytes: Uint8Array): void {
   if (bytes.length === 0) throw cose('the protected header is empty, so no algorithm is signed');
   const header = decodeStrict(bytes, { maxBytes: 256, maxDepth: 2 }, 'protected header');
   if (!(header instanceof Map)) throw cose('the protected header is not a map');
-  if (!header.has(HEADER_ALG)) throw cose('the protected header names no algorithm');
-  const alg = header.get(HEADER_ALG);
+  // cbor-x yields a bigint for an integer written with an 8-byte head; keys and values mean the same either way.
+  const normalised = new Map([...header].map(([k, v]) => [typeof k === 'bigint' ? Number(k) : k, typeof v === 'bigint' ? Number(v) : v]));
+  if (!normalised.has(HEADER_ALG)) throw cose('the protected header names no algorithm');
+  const alg = normalised.get(HEADER_ALG);
   if (alg !== COSE_ALG_ES384) {
     throw new AttestationError('UNSUPPORTED_ALGORITHM', `The attestation document is signed with COSE algorithm ${String(alg)}; only ES384 (-35) is accepted.`);
   }
-  for (const key of header.keys()) {
+  for (const key of normalised.keys()) {
     if (key !== HEADER_ALG) throw cose(`the protected header carries parameter ${String(key)}, which is not accepted`);
   }
 }

@@ -2,6 +2,7 @@
  * The Nitro attestation payload (AWS "attestation document specification"),
  * checked field by field with the bounds of the spec and of real NSM output.
  */
+import { inspect } from 'node:util';
 import { AttestationError } from '../errors.js';
 import { decodeStrict } from './cbor.js';
 import { MAX_DOCUMENT_BYTES } from './cose.js';
@@ -34,14 +35,14 @@ export function parsePayload(bytes: Uint8Array): AttestationPayload {
   const map = decodeStrict(bytes, { maxBytes: MAX_DOCUMENT_BYTES, maxDepth: 3 }, 'attestation payload');
   if (!(map instanceof Map)) throw bad('it is not a map');
   for (const key of map.keys()) {
-    if (typeof key !== 'string' || !KNOWN_KEYS.has(key)) throw bad(`it has an unknown field ${JSON.stringify(key)}`);
+    if (typeof key !== 'string' || !KNOWN_KEYS.has(key)) throw bad(`it has an unknown field ${describe(key)}`);
   }
 
   const moduleId = map.get('module_id');
   if (typeof moduleId !== 'string' || moduleId.length === 0) throw bad('module_id is missing or not a non-empty text string');
 
   const digest = map.get('digest');
-  if (digest !== 'SHA384') throw bad(`digest is ${JSON.stringify(digest ?? null)}, not "SHA384"`);
+  if (digest !== 'SHA384') throw bad(`digest is ${describe(digest)}, not "SHA384"`);
 
   // cbor-x returns 64-bit integers as bigint; the CBOR walk already bounded them to 2^53.
   const rawTimestamp = map.get('timestamp');
@@ -101,6 +102,11 @@ function optionalBytes(map: Map<unknown, unknown>, key: string): Uint8Array | nu
   if (!(value instanceof Uint8Array)) throw bad(`${key} is neither null nor a byte string`);
   if (value.length > MAX_OPTIONAL_FIELD_BYTES) throw bad(`${key} is ${value.length} bytes, more than ${MAX_OPTIONAL_FIELD_BYTES}`);
   return value;
+}
+
+/** A short, safe rendering of an unchecked decoded value (it may be a bigint, bytes, a map…). */
+function describe(value: unknown): string {
+  return inspect(value, { depth: 0, maxArrayLength: 4, maxStringLength: 40, breakLength: Infinity });
 }
 
 function bad(reason: string): AttestationError {
