@@ -1,6 +1,6 @@
 /** Argument parsing shared by the CLI commands; every mistake is a `UsageError` (exit 2). */
 import { readFileSync } from 'node:fs';
-import { AWS_NITRO_ROOT_G1, trustedRootsFromPem, type TrustedRoot } from '../core/index.js';
+import { AWS_NITRO_ROOT_G1, DEFAULT_POLICY, loadPolicyFile, loadRootFile, type AttestationPolicy, type ConnectOptions, type TrustedRoot } from '../core/index.js';
 
 /** A mistake in how the command was called, or an input file that cannot be read: exit 2. */
 export class UsageError extends Error {}
@@ -31,6 +31,14 @@ export function parseSeconds(flag: string, value: string | undefined): number | 
   return n * 1000;
 }
 
+/** A port number, or 0 for any free port. */
+export function parsePort(value: string | undefined): number {
+  if (value === undefined) return 0;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new UsageError(`--port ${JSON.stringify(value)} is not a port number`);
+  return n;
+}
+
 /** Reads a file or fails with a usage error that names it. */
 export function readInput(path: string, what: string): Buffer {
   try {
@@ -40,16 +48,26 @@ export function readInput(path: string, what: string): Buffer {
   }
 }
 
-/** The embedded AWS root plus any root PEM files the user explicitly trusts. */
-export function trustedRoots(pemPaths: readonly string[] = []): TrustedRoot[] {
-  const roots = [AWS_NITRO_ROOT_G1];
-  for (const path of pemPaths) {
-    try {
-      roots.push(...trustedRootsFromPem(readInput(path, 'root certificate').toString('utf8'), path));
-    } catch (err) {
-      if (err instanceof UsageError) throw err;
-      throw new UsageError(`the root certificate file ${JSON.stringify(path)} holds no valid PEM certificate`);
-    }
+/** Turns the core's `RangeError`s about the caller's input into usage errors. */
+export async function asUsage<T>(work: Promise<T> | (() => T)): Promise<T> {
+  try {
+    return await (typeof work === 'function' ? work() : work);
+  } catch (err) {
+    if (err instanceof RangeError) throw new UsageError(err.message);
+    throw err;
   }
-  return roots;
+}
+
+/** The embedded AWS root plus any root PEM files the user explicitly trusts. */
+export async function trustedRoots(pemPaths: readonly string[] = []): Promise<TrustedRoot[]> {
+  const extra = await asUsage(Promise.all(pemPaths.map((p) => loadRootFile(p))));
+  return [AWS_NITRO_ROOT_G1, ...extra.flat()];
+}
+
+/** `--trust-root`, `--policy` and `--pcr` into what `connect` takes; `--pcr` adds to (and overrides) the policy's PCRs. */
+export async function connectOptions(values: { 'trust-root'?: string[]; policy?: string; pcr?: string[] }): Promise<ConnectOptions & { policy: AttestationPolicy }> {
+  const fromFile = values.policy ? await asUsage(loadPolicyFile(values.policy)) : { policy: DEFAULT_POLICY, roots: [] };
+  const roots = [...(await trustedRoots(values['trust-root'])), ...fromFile.roots];
+  const policy = { ...fromFile.policy, pcrs: { ...fromFile.policy.pcrs, ...parsePcrArgs(values.pcr) } };
+  return { roots, policy };
 }

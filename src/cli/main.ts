@@ -1,14 +1,18 @@
 /**
  * The `blindbox` command line over the attested client core.
- * Exit codes: 0 ok, 1 attestation rejected, 2 usage error or unreadable input.
+ * Exit codes: 0 ok, 1 attestation rejected, 2 usage error or unreadable input, 3 server or network error.
  */
 import { UsageError } from './args.js';
-import { usage as verifyDocUsage, verifyDoc } from './verify-doc.js';
+import { serve, usage as serveUsage } from './serve.js';
+import { verifyDoc, usage as verifyDocUsage } from './verify-doc.js';
+import { verify, usage as verifyUsage } from './verify.js';
 
-type Command = (argv: string[], out: NodeJS.WritableStream) => number | Promise<number>;
+type Command = (argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream) => number | Promise<number>;
 
 const commands: Record<string, { run: Command; usage: string }> = {
   'verify-doc': { run: verifyDoc, usage: verifyDocUsage },
+  verify: { run: verify, usage: verifyUsage },
+  serve: { run: serve, usage: serveUsage },
 };
 
 function usageText(): string {
@@ -28,7 +32,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     return 2;
   }
   try {
-    return await command.run(rest, out);
+    return await command.run(rest, out, err);
   } catch (e) {
     // parseArgs reports unknown flags and missing values with ERR_PARSE_ARGS_* codes.
     if (e instanceof UsageError || (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {

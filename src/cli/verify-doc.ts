@@ -6,7 +6,7 @@ import { formatRejected, formatVerified } from './summary.js';
 
 export const usage = 'verify-doc <file> [--at <ISO-8601 | unix-ms>] [--root <pem>]... [--pcr <index>=<hex>]... [--nonce <hex>] [--max-age <seconds>] [--json]';
 
-export function verifyDoc(argv: string[], out: NodeJS.WritableStream): number {
+export async function verifyDoc(argv: string[], out: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -24,7 +24,7 @@ export function verifyDoc(argv: string[], out: NodeJS.WritableStream): number {
   const expectedPcrs = parsePcrArgs(values.pcr);
   const options = {
     now: values.at === undefined ? new Date() : parseTime(values.at),
-    roots: trustedRoots(values.root),
+    roots: await trustedRoots(values.root),
     expectedPcrs,
     expectedNonce: values.nonce,
     maxAgeMs: parseSeconds('--max-age', values['max-age']),

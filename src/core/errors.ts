@@ -67,6 +67,42 @@ export class AttestationError extends BlindBoxError {
   }
 }
 
+/** Codes of failures talking to an (attested) server. */
+export const CHANNEL_ERROR_CODES = {
+  TLS_BINDING_MISMATCH: 'The server presented a TLS certificate other than the one its attestation vouches for.',
+  SERVER_UNREACHABLE: 'The server could not be reached.',
+  SERVER_ERROR: 'The server answered with an error.',
+  PROTOCOL_ERROR: 'The server answered in a way the BlindBox protocol does not allow.',
+  TIMEOUT: 'The server did not answer in time.',
+  CANCELLED: 'The operation was cancelled.',
+} as const;
+
+export type ChannelErrorCode = keyof typeof CHANNEL_ERROR_CODES;
+
+const CHANNEL_BRAND = Symbol.for('blindbox.error.channel');
+
+/** The conversation with the server failed (network, protocol, TLS pin); `status` and `serverCode` are set when the server answered. */
+export class ChannelError extends BlindBoxError {
+  declare readonly code: ChannelErrorCode;
+  readonly status: number | undefined;
+  readonly serverCode: string | undefined;
+
+  constructor(code: ChannelErrorCode, message: string = CHANNEL_ERROR_CODES[code], options?: { cause?: unknown; status?: number; serverCode?: string }) {
+    super(code, message, options);
+    this.name = 'ChannelError';
+    this.status = options?.status;
+    this.serverCode = options?.serverCode;
+  }
+
+  get [CHANNEL_BRAND](): true {
+    return true;
+  }
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[CHANNEL_BRAND] === true;
+  }
+}
+
 /** True when `code` is one of the attestation error codes. */
 export function isAttestationErrorCode(code: string): code is AttestationErrorCode {
   return Object.hasOwn(ATTESTATION_ERROR_CODES, code);

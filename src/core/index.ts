@@ -6,3 +6,6 @@ export { AWS_NITRO_ROOT_G1, AWS_NITRO_ROOT_G1_SHA256, trustedRootsFromPem, pemCe
 export { type PcrPolicy, normalisePcrPolicy } from './attestation/policy.js';
 export { toHex, fromHex } from './util/hex.js';
 export { verifiedReport, rejectedReport, type VerifiedReport, type RejectedReport, type ChainEntryReport } from './attestation/report.js';
+export { decodeServiceInfo, encodeServiceInfo, type ServiceInfo } from './attestation/service-info.js';
+export { AttestedSession, connect, type Attested, type ConnectOptions, type RequestOptions } from './transport/session.js';
+export { type AttestationPolicy, DEFAULT_POLICY, DEFAULT_MAX_AGE_SECONDS, parsePolicy, loadPolicyFile, loadRootFile } from './policy.js';

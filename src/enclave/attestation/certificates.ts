@@ -50,9 +50,9 @@ export interface IssuedCertificate {
   readonly keyIdentifier: Uint8Array;
 }
 
-/** Generates an ECDSA key pair for signing. */
-export async function generateSigningKeys(curve: Curve = 'P-384'): Promise<KeyPair> {
-  return (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: curve }, false, ['sign', 'verify'])) as KeyPair;
+/** Generates an ECDSA key pair for signing; `exportable` only where Node's TLS needs the private key as a KeyObject. */
+export async function generateSigningKeys(curve: Curve = 'P-384', exportable = false): Promise<KeyPair> {
+  return (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: curve }, exportable, ['sign', 'verify'])) as KeyPair;
 }
 
 /** Issues a certificate for `spec`, signed by `issuer` (or self-signed when `issuer` is undefined). */

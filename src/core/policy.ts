@@ -1,0 +1,82 @@
+/**
+ * The attestation policy: which measurements are acceptable, how long an
+ * attestation stays good, and which extra roots are trusted. Also its small
+ * JSON file format: {"name", "pcrs": {"0": hex, …}, "maxAgeSeconds", "roots": [pem paths]}.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { normalisePcrPolicy, type PcrPolicy } from './attestation/policy.js';
+import { trustedRootsFromPem, type TrustedRoot } from './attestation/roots.js';
+
+export interface AttestationPolicy {
+  /** Shown to people ("production", "staging"…). */
+  readonly name: string;
+  /** PCRs that must match exactly (index → hex); empty means "any code", which the UI must say. */
+  readonly pcrs: PcrPolicy;
+  /** How long an attestation is trusted before the client attests again. */
+  readonly maxAgeSeconds: number;
+}
+
+/** Ten minutes: long enough for a long upload, short enough that a replaced server is noticed soon. */
+export const DEFAULT_MAX_AGE_SECONDS = 600;
+
+export const DEFAULT_POLICY: AttestationPolicy = Object.freeze({ name: 'default', pcrs: Object.freeze({}), maxAgeSeconds: DEFAULT_MAX_AGE_SECONDS });
+
+/** A policy from its JSON shape; throws `RangeError` naming `source` and the bad field. */
+export function parsePolicy(value: unknown, source: string): AttestationPolicy & { readonly rootPaths: readonly string[] } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RangeError(`${source}: a policy must be a JSON object`);
+  const v = value as Record<string, unknown>;
+  for (const key of Object.keys(v)) {
+    if (!['name', 'pcrs', 'maxAgeSeconds', 'roots'].includes(key)) throw new RangeError(`${source}: unknown policy field ${JSON.stringify(key)}`);
+  }
+  const name = v.name ?? path.basename(source);
+  if (typeof name !== 'string' || name.length === 0) throw new RangeError(`${source}: "name" must be a non-empty string`);
+  const pcrs = v.pcrs ?? {};
+  if (typeof pcrs !== 'object' || pcrs === null || Array.isArray(pcrs) || !Object.values(pcrs).every((x) => typeof x === 'string')) {
+    throw new RangeError(`${source}: "pcrs" must map PCR indices to hex strings`);
+  }
+  try {
+    normalisePcrPolicy(pcrs as PcrPolicy);
+  } catch (err) {
+    throw new RangeError(`${source}: ${(err as Error).message}`);
+  }
+  const maxAgeSeconds = v.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
+  if (typeof maxAgeSeconds !== 'number' || !(maxAgeSeconds > 0) || !Number.isFinite(maxAgeSeconds)) throw new RangeError(`${source}: "maxAgeSeconds" must be a positive number`);
+  const roots = v.roots ?? [];
+  if (!Array.isArray(roots) || !roots.every((r) => typeof r === 'string')) throw new RangeError(`${source}: "roots" must be a list of PEM file paths`);
+  return Object.freeze({ name, pcrs: Object.freeze({ ...(pcrs as PcrPolicy) }), maxAgeSeconds, rootPaths: Object.freeze([...roots]) });
+}
+
+/** Reads a policy file; root paths are relative to the file. Throws `RangeError` on any problem. */
+export async function loadPolicyFile(file: string): Promise<{ policy: AttestationPolicy; roots: TrustedRoot[] }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new RangeError(`cannot read the policy file ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new RangeError(`the policy file ${JSON.stringify(file)} is not valid JSON`);
+  }
+  const { rootPaths, ...policy } = parsePolicy(json, file);
+  const roots = await Promise.all(rootPaths.map((p) => loadRootFile(path.resolve(path.dirname(file), p))));
+  return { policy, roots: roots.flat() };
+}
+
+/** Trust anchors from a PEM file the user chose; throws `RangeError` naming the file. */
+export async function loadRootFile(file: string): Promise<TrustedRoot[]> {
+  let pem: string;
+  try {
+    pem = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new RangeError(`cannot read the root certificate ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  try {
+    return trustedRootsFromPem(pem, file);
+  } catch {
+    throw new RangeError(`the root certificate file ${JSON.stringify(file)} holds no valid PEM certificate`);
+  }
+}

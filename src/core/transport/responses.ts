@@ -1,0 +1,68 @@
+/**
+ * Reading what a server answers, defensively: bounded bodies, server errors
+ * as typed `ChannelError`s with a sanitised message, and network failures
+ * mapped to stable codes.
+ */
+import type { Dispatcher } from 'undici';
+import { BlindBoxError, ChannelError } from '../errors.js';
+
+/** Reads a whole body, failing once it exceeds `limit` bytes. */
+export async function readBodyLimited(body: Dispatcher.ResponseData['body'], limit: number, what: string, origin: URL): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      size += (chunk as Buffer).length;
+      if (size > limit) {
+        body.destroy();
+        throw new ChannelError('PROTOCOL_ERROR', `The server's ${what} is larger than ${limit} bytes.`);
+      }
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    throw toChannelError(err, origin);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Server text shown to people: one line, printable, bounded. */
+export function sanitiseServerText(text: string, max = 300): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]+/g, ' ').trim();
+  return clean.length > max ? clean.slice(0, max) + '…' : clean;
+}
+
+/** Throws a `SERVER_ERROR` carrying the server's own code and message for any non-2xx answer. */
+export async function throwForStatus(response: Dispatcher.ResponseData, what: string): Promise<void> {
+  if (response.statusCode >= 200 && response.statusCode < 300) return;
+  let serverCode: string | undefined;
+  let message = '';
+  try {
+    const text = (await readBodyLimited(response.body, 16 * 1024, 'error answer', new URL('https://server.invalid'))).toString('utf8');
+    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+    if (typeof parsed.error?.code === 'string') serverCode = sanitiseServerText(parsed.error.code, 64);
+    if (typeof parsed.error?.message === 'string') message = sanitiseServerText(parsed.error.message);
+  } catch {
+    // Not our JSON error shape: the status alone has to do.
+  }
+  const detail = [serverCode, message].filter(Boolean).join(': ');
+  throw new ChannelError('SERVER_ERROR', `The server refused the ${what} request (HTTP ${response.statusCode}${detail ? `, ${detail}` : ''}).`, {
+    status: response.statusCode,
+    serverCode,
+  });
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+
+/** Maps whatever undici or the network threw to a `ChannelError`; our own errors pass through. */
+export function toChannelError(err: unknown, origin: URL): BlindBoxError {
+  if (err instanceof BlindBoxError) return err;
+  const e = err as NodeJS.ErrnoException & { cause?: unknown };
+  // undici wraps a connector's error in some paths; unwrap ours.
+  if (e?.cause instanceof BlindBoxError) return e.cause;
+  const code = e?.code ?? '';
+  if (e?.name === 'AbortError' || code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR') return new ChannelError('CANCELLED', 'The request was cancelled.', { cause: err });
+  if (TIMEOUT_CODES.has(code)) return new ChannelError('TIMEOUT', `${origin.host} did not answer in time (${code}).`, { cause: err });
+  const reason = code || e?.message || String(err);
+  return new ChannelError('SERVER_UNREACHABLE', `Cannot talk to ${origin.host}: ${sanitiseServerText(reason, 120)}.`, { cause: err });
+}

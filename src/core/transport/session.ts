@@ -1,0 +1,218 @@
+/**
+ * An attested session with a BlindBox server.
+ *
+ * `connect` opens one TLS connection, asks `/attestation` for a document
+ * bound to a fresh 32-byte nonce, verifies it, and requires that the
+ * certificate presented on that same connection carries exactly the attested
+ * `public_key`. From then on every connection is pinned to that key, and the
+ * session attests again, on a new connection, once the policy's maximum age
+ * has passed. A server whose key changes is refused, never silently re-trusted.
+ */
+import { randomBytes } from 'node:crypto';
+import { Client, type Dispatcher } from 'undici';
+import { verifyAttestation, type VerifiedAttestation } from '../attestation/verify.js';
+import { AWS_NITRO_ROOT_G1, type TrustedRoot } from '../attestation/roots.js';
+import { BlindBoxError, ChannelError } from '../errors.js';
+import { DEFAULT_POLICY, type AttestationPolicy } from '../policy.js';
+import { toHex } from '../util/hex.js';
+import { pinnedConnector, spkiOf, TlsPin } from './pinned-connector.js';
+import { readBodyLimited, toChannelError, throwForStatus } from './responses.js';
+
+export interface ConnectOptions {
+  /** Trust anchors; default: the AWS Nitro Enclaves Root G1 only. */
+  readonly roots?: readonly TrustedRoot[];
+  readonly policy?: AttestationPolicy;
+  /** Connect and answer timeout for attestation and ordinary requests (default 30 s). */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  /** Injectable clock (tests). */
+  readonly clock?: () => Date;
+}
+
+/** One verified attestation and the connection state pinned to it. */
+export interface Attested {
+  readonly attestation: VerifiedAttestation;
+  /** DER of the certificate the server presented on the attested connection. */
+  readonly presentedCertificate: Uint8Array;
+  /** When the attestation was verified (ms). */
+  readonly attestedAt: number;
+  /** Whether the chain ends in a root other than AWS's: not a real enclave. */
+  readonly simulation: boolean;
+}
+
+/** Options of one request over the pinned channel. */
+export interface RequestOptions {
+  readonly method?: Dispatcher.HttpMethod;
+  readonly headers?: Record<string, string>;
+  readonly body?: Dispatcher.DispatchOptions['body'];
+  readonly signal?: AbortSignal;
+  /** Longest wait for the response headers (default: the session timeout). */
+  readonly headersTimeoutMs?: number;
+}
+
+const MAX_ATTESTATION_BYTES = 64 * 1024;
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+export class AttestedSession {
+  readonly origin: URL;
+  #client: Client;
+  #current: Attested;
+  #reattesting: Promise<void> | undefined;
+  #closed = false;
+
+  private constructor(
+    origin: URL,
+    client: Client,
+    current: Attested,
+    private readonly options: Required<Pick<ConnectOptions, 'roots' | 'policy' | 'timeoutMs' | 'clock'>>,
+  ) {
+    this.origin = origin;
+    this.#client = client;
+    this.#current = current;
+  }
+
+  /** Attests the server at `url` and returns a session pinned to it. Throws `AttestationError` or `ChannelError`. */
+  static async connect(url: string | URL, options: ConnectOptions = {}): Promise<AttestedSession> {
+    const origin = parseOrigin(url);
+    const resolved = {
+      roots: options.roots ?? [AWS_NITRO_ROOT_G1],
+      policy: options.policy ?? DEFAULT_POLICY,
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      clock: options.clock ?? (() => new Date()),
+    };
+    const { client, attested } = await attestNewChannel(origin, resolved, options.signal);
+    return new AttestedSession(origin, client, attested, resolved);
+  }
+
+  /** The current verified attestation. */
+  get attested(): Attested {
+    return this.#current;
+  }
+
+  /** The policy this session enforces. */
+  get policy(): AttestationPolicy {
+    return this.options.policy;
+  }
+
+  /** Milliseconds until the attestation must be renewed (≤ 0: at the next request). */
+  get remainingMs(): number {
+    return this.#current.attestedAt + this.options.policy.maxAgeSeconds * 1000 - this.options.clock().getTime();
+  }
+
+  /** Sends a request over the pinned channel, attesting again first if the attestation is too old. */
+  async request(path: string, options: RequestOptions = {}): Promise<Dispatcher.ResponseData> {
+    if (this.#closed) throw new ChannelError('CANCELLED', 'The attested session is closed.');
+    if (this.remainingMs <= 0) await this.reattest(options.signal);
+    try {
+      return await this.#client.request({
+        path,
+        method: options.method ?? 'GET',
+        headers: options.headers,
+        body: options.body,
+        signal: options.signal,
+        headersTimeout: options.headersTimeoutMs ?? this.options.timeoutMs,
+        bodyTimeout: this.options.timeoutMs,
+      });
+    } catch (err) {
+      throw toChannelError(err, this.origin);
+    }
+  }
+
+  /** Attests again on a new connection (one at a time); the old connection is closed. */
+  async reattest(signal?: AbortSignal): Promise<void> {
+    this.#reattesting ??= (async () => {
+      const { client, attested } = await attestNewChannel(this.origin, this.options, signal);
+      const old = this.#client;
+      this.#client = client;
+      this.#current = attested;
+      await old.close().catch(() => undefined);
+    })().finally(() => (this.#reattesting = undefined));
+    return this.#reattesting;
+  }
+
+  /** Closes every connection; later requests fail with `CANCELLED`. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#client.destroy().catch(() => undefined);
+  }
+}
+
+/** Convenience: `AttestedSession.connect`. */
+export const connect = AttestedSession.connect;
+
+function parseOrigin(url: string | URL): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new RangeError(`${JSON.stringify(String(url))} is not a URL`);
+  }
+  if (parsed.protocol !== 'https:') throw new RangeError(`The server URL must use https: (TLS terminates inside the enclave), not ${parsed.protocol}`);
+  if (parsed.username || parsed.password) throw new RangeError('The server URL must not carry credentials');
+  return new URL(parsed.origin);
+}
+
+async function attestNewChannel(
+  origin: URL,
+  options: Required<Pick<ConnectOptions, 'roots' | 'policy' | 'timeoutMs' | 'clock'>>,
+  signal: AbortSignal | undefined,
+): Promise<{ client: Client; attested: Attested }> {
+  const pin = new TlsPin();
+  const client = new Client(origin, { connect: pinnedConnector(pin, options.timeoutMs), pipelining: 1 });
+  try {
+    const nonce = randomBytes(32);
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await client.request({
+        path: `/attestation?nonce=${toHex(nonce)}`,
+        method: 'GET',
+        signal,
+        headersTimeout: options.timeoutMs,
+        bodyTimeout: options.timeoutMs,
+      });
+    } catch (err) {
+      throw toChannelError(err, origin);
+    }
+    await throwForStatus(response, 'attestation');
+    const type = String(response.headers['content-type'] ?? '');
+    if (!/^application\/cbor\b/i.test(type)) {
+      response.body.destroy();
+      throw new ChannelError('PROTOCOL_ERROR', `The server answered /attestation with ${JSON.stringify(type || 'no content type')}, not application/cbor.`);
+    }
+    const document = await readBodyLimited(response.body, MAX_ATTESTATION_BYTES, 'attestation document', origin);
+    const now = options.clock();
+    const attestation = verifyAttestation(document, {
+      now,
+      roots: options.roots,
+      expectedPcrs: options.policy.pcrs,
+      expectedNonce: nonce,
+      maxAgeMs: options.policy.maxAgeSeconds * 1000,
+    });
+
+    const presented = pin.presented;
+    if (!presented) throw new ChannelError('PROTOCOL_ERROR', 'No TLS certificate was seen on the attestation connection.');
+    const presentedSpki = spkiOf(presented);
+    if (attestation.publicKey === null) {
+      throw new ChannelError('TLS_BINDING_MISMATCH', 'The attestation document binds no TLS key (public_key is empty), so the channel cannot be tied to the enclave.');
+    }
+    if (attestation.publicKey !== toHex(presentedSpki)) {
+      throw new ChannelError(
+        'TLS_BINDING_MISMATCH',
+        'The TLS certificate presented on the attested connection is not the key the enclave attested: something between you and the enclave terminates TLS.',
+      );
+    }
+    pin.pin(presentedSpki);
+    return {
+      client,
+      attested: Object.freeze({
+        attestation,
+        presentedCertificate: new Uint8Array(presented.raw),
+        attestedAt: now.getTime(),
+        simulation: !attestation.root.isAwsNitroRoot,
+      }),
+    };
+  } catch (err) {
+    await client.destroy().catch(() => undefined);
+    throw err instanceof BlindBoxError || err instanceof RangeError ? err : toChannelError(err, origin);
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The reference server as one unit: the enclave app (TLS inside) listening on
+ * a private Unix socket, and the host proxy on a TCP port forwarding to it,
+ * as on a Nitro host (client → host :443 → vsock → enclave).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ServiceInfo } from '../core/attestation/service-info.js';
+import { SimulationAttestationProvider } from './attestation/simulation.js';
+import { startEnclaveApp, type EnclaveApp, type EnclaveAppOptions } from './app.js';
+import { startHostProxy, type HostProxy } from './host-proxy.js';
+import { measurePcrs } from './measurements.js';
+import { createTlsIdentity } from './tls-identity.js';
+
+export const SERVER_VERSION = '0.1.0';
+
+export interface ReferenceServerOptions {
+  /** Host-proxy port on 127.0.0.1 (0: any free port). */
+  readonly port?: number;
+  readonly service?: Omit<ServiceInfo, 'simulation' | 'service' | 'version'>;
+  readonly transcription?: EnclaveAppOptions['transcription'];
+  readonly log?: (line: string) => void;
+  /** Injectable clock for the simulation CA (tests). */
+  readonly clock?: () => Date;
+}
+
+export interface ReferenceServer {
+  /** `https://127.0.0.1:<port>`: the host proxy, what clients connect to. */
+  readonly url: string;
+  readonly provider: SimulationAttestationProvider;
+  readonly app: EnclaveApp;
+  readonly proxy: HostProxy;
+  close(): Promise<void>;
+}
+
+/** Starts the simulation server: measurements, CA, TLS identity, enclave app, host proxy. */
+export async function startSimulationServer(options: ReferenceServerOptions = {}): Promise<ReferenceServer> {
+  const service: ServiceInfo = { service: 'blindbox', version: SERVER_VERSION, engine: 'none', model: 'none', ...options.service, simulation: true };
+  const pcrs = await measurePcrs({ engine: service.engine, model: service.model, version: service.version });
+  const provider = await SimulationAttestationProvider.create(pcrs, options.clock);
+  const identity = await createTlsIdentity();
+  const dir = await mkdtemp(path.join(tmpdir(), 'blindbox-enclave-'));
+  const app = await startEnclaveApp({ provider, identity, service, transcription: options.transcription, log: options.log }, { path: path.join(dir, 'enclave.sock') });
+  let proxy: HostProxy;
+  try {
+    proxy = await startHostProxy({ host: '127.0.0.1', port: options.port ?? 0 }, app.target);
+  } catch (err) {
+    await app.close();
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    url: `https://127.0.0.1:${proxy.port}`,
+    provider,
+    app,
+    proxy,
+    async close() {
+      await proxy.close();
+      await app.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,96 @@
+/** `blindbox serve --simulate` and `blindbox verify` as separate processes, as a user runs them. */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runCli, startServe, type ServeProcess } from '../helpers/cli.js';
+
+let dir: string;
+let serve: ServeProcess;
+let rootPem: string;
+
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'blindbox-cli-'));
+  rootPem = path.join(dir, 'sim-root.pem');
+  serve = await startServe(['--simulate', '--trust-out', rootPem]);
+});
+after(() => serve.stop('SIGKILL'));
+
+describe('blindbox serve --simulate', () => {
+  it('prints exactly one line, listening https://127.0.0.1:<port>, and writes the simulation root', async () => {
+    assert.match(serve.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(serve.stdout(), `listening ${serve.url}\n`);
+    assert.match(await readFile(rootPem, 'utf8'), /^-----BEGIN CERTIFICATE-----/);
+    assert.match(serve.stderr(), /NOT confidential/);
+  });
+
+  it('refuses to start without --simulate (exit 2)', async () => {
+    const r = await runCli(['serve']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /--simulate/);
+  });
+
+  it('stops cleanly on SIGINT and on SIGTERM (exit 0)', async () => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const own = await startServe(['--simulate']);
+      assert.equal(await own.stop(signal), 0, own.stderr());
+      assert.match(own.stderr(), new RegExp(`${signal}: finishing`));
+    }
+  });
+});
+
+describe('blindbox verify', () => {
+  it('verifies with the written root: exit 0, the verify-doc JSON plus url and simulation', async () => {
+    const r = await runCli(['verify', serve.url, '--trust-root', rootPem, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const json = JSON.parse(r.stdout);
+    assert.deepEqual(Object.keys(json).sort(), ['chain', 'digest', 'moduleId', 'nonce', 'ok', 'pcrs', 'publicKey', 'simulation', 'timestamp', 'url', 'userData'].sort());
+    assert.equal(json.ok, true);
+    assert.equal(json.url, serve.url);
+    assert.equal(json.simulation, true);
+    assert.equal(json.chain.length, 5);
+    assert.match(json.pcrs['0'], /^[0-9a-f]{96}$/);
+    assert.match(serve.stderr(), new RegExp(`PCR0 ${json.pcrs['0']}`));
+  });
+
+  it('rejects without the root: exit 1, CHAIN_UNTRUSTED', async () => {
+    const r = await runCli(['verify', serve.url, '--json']);
+    assert.equal(r.code, 1);
+    assert.equal(JSON.parse(r.stdout).code, 'CHAIN_UNTRUSTED');
+  });
+
+  it('rejects a wrong PCR0 from --pcr or from a policy file: exit 1, PCR_MISMATCH', async () => {
+    const r = await runCli(['verify', serve.url, '--trust-root', rootPem, '--pcr', `0=${'ab'.repeat(48)}`, '--json']);
+    assert.equal(r.code, 1);
+    assert.equal(JSON.parse(r.stdout).code, 'PCR_MISMATCH');
+    const policy = path.join(dir, 'wrong.json');
+    await writeFile(policy, JSON.stringify({ name: 'wrong', pcrs: { 0: 'cd'.repeat(48) }, maxAgeSeconds: 60, roots: ['sim-root.pem'] }));
+    const p = await runCli(['verify', serve.url, '--policy', policy, '--json']);
+    assert.equal(p.code, 1);
+    assert.equal(JSON.parse(p.stdout).code, 'PCR_MISMATCH');
+  });
+
+  it('verifies under a policy file that names the real PCR0 and the root relative to itself', async () => {
+    const first = JSON.parse((await runCli(['verify', serve.url, '--trust-root', rootPem, '--json'])).stdout);
+    const policy = path.join(dir, 'exact.json');
+    await writeFile(policy, JSON.stringify({ name: 'exact', pcrs: { 0: first.pcrs['0'] }, maxAgeSeconds: 60, roots: ['sim-root.pem'] }));
+    const r = await runCli(['verify', serve.url, '--policy', policy]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /VERIFIED/);
+    assert.match(r.stdout, /NOT an AWS root/);
+    assert.match(r.stdout, /  0  [0-9a-f]{96}  match/);
+  });
+
+  it('exit 3 for an unreachable server; exit 2 for an http URL, a missing URL or an unreadable policy', async () => {
+    const down = await runCli(['verify', 'https://127.0.0.1:1', '--json']);
+    assert.equal(down.code, 3);
+    assert.equal(JSON.parse(down.stdout).code, 'SERVER_UNREACHABLE');
+    for (const args of [['verify', serve.url.replace('https', 'http')], ['verify'], ['verify', serve.url, '--policy', path.join(dir, 'none.json')], ['verify', serve.url, '--pcr', '0=zz']]) {
+      const r = await runCli(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stdout, '');
+    }
+  });
+});

@@ -1,0 +1,92 @@
+/** Servers for transport tests: the real reference server, and liars and men in the middle built from its parts. */
+import { createServer as createHttpsServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { Agent, request } from 'undici';
+import { AWS_NITRO_ROOT_G1, trustedRootsFromPem, type TrustedRoot } from '../../src/core/index.js';
+import { createTlsIdentity, type TlsIdentity } from '../../src/enclave/tls-identity.js';
+import { startSimulationServer, type ReferenceServer } from '../../src/enclave/server.js';
+
+export { startSimulationServer, type ReferenceServer };
+
+/** The AWS root plus `server`'s simulation root: what a user who trusts the simulation passes. */
+export function rootsTrusting(server: ReferenceServer): TrustedRoot[] {
+  return [AWS_NITRO_ROOT_G1, ...trustedRootsFromPem(server.provider.rootPem, 'simulation root')];
+}
+
+/** A recording of what a proxy or server saw. */
+export interface Seen {
+  readonly paths: string[];
+  bodyBytes: number;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly seen: Seen;
+  close(): Promise<void>;
+}
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function closer(server: Server, extra: () => Promise<void> = async () => {}): () => Promise<void> {
+  return async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await extra();
+  };
+}
+
+/**
+ * A TLS-terminating man in the middle: its own certificate towards the client,
+ * and every request forwarded to `upstream` (which it does not verify). It
+ * records each path and how many body bytes it received.
+ */
+export async function startMitmProxy(upstream: string, identity?: TlsIdentity): Promise<RunningServer> {
+  const id = identity ?? (await createTlsIdentity());
+  const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
+  const seen: Seen = { paths: [], bodyBytes: 0 };
+  const server = createHttpsServer({ key: id.privateKey.export({ type: 'pkcs8', format: 'pem' }), cert: id.certificatePem }, async (req, res) => {
+    seen.paths.push(req.url ?? '');
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) {
+      seen.bodyBytes += (chunk as Buffer).length;
+      chunks.push(chunk as Buffer);
+    }
+    try {
+      const answer = await request(upstream + req.url, {
+        method: req.method as 'GET',
+        headers: { 'content-type': req.headers['content-type'] ?? 'application/octet-stream' },
+        body: chunks.length ? Buffer.concat(chunks) : undefined,
+        dispatcher,
+      });
+      const body = Buffer.from(await answer.body.arrayBuffer());
+      res.writeHead(answer.statusCode, { 'content-type': String(answer.headers['content-type'] ?? '') });
+      res.end(body);
+    } catch {
+      res.writeHead(502).end();
+    }
+  });
+  return { url: await listen(server), seen, close: closer(server, () => dispatcher.close()) };
+}
+
+/**
+ * A server that answers /attestation with `answer(nonceHex)` and records what it
+ * sees; any other path gets 200 "ok". Its TLS key is `identity`.
+ */
+export async function startLyingServer(identity: TlsIdentity, answer: (nonceHex: string) => Promise<Uint8Array>): Promise<RunningServer> {
+  const seen: Seen = { paths: [], bodyBytes: 0 };
+  const server = createHttpsServer({ key: identity.privateKey.export({ type: 'pkcs8', format: 'pem' }), cert: identity.certificatePem }, async (req, res) => {
+    seen.paths.push(req.url ?? '');
+    for await (const chunk of req) seen.bodyBytes += (chunk as Buffer).length;
+    const url = new URL(req.url ?? '/', 'https://x.invalid');
+    if (url.pathname === '/attestation') {
+      const doc = await answer(url.searchParams.get('nonce') ?? '');
+      res.writeHead(200, { 'content-type': 'application/cbor' }).end(doc);
+    } else {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    }
+  });
+  return { url: await listen(server), seen, close: closer(server) };
+}

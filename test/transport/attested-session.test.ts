@@ -1,0 +1,224 @@
+/** The attested, pinned channel against the reference server, liars and a man in the middle, all on loopback. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { AttestedSession, ChannelError, AttestationError, connect, decodeServiceInfo, toHex } from '../../src/core/index.js';
+import { startEnclaveApp } from '../../src/enclave/app.js';
+import { createTlsIdentity } from '../../src/enclave/tls-identity.js';
+import { rootsTrusting, startLyingServer, startMitmProxy, startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
+
+async function rejection(work: Promise<unknown>): Promise<AttestationError | ChannelError> {
+  try {
+    await work;
+  } catch (err) {
+    if (err instanceof AttestationError || err instanceof ChannelError) return err;
+    throw err;
+  }
+  assert.fail('expected the connection to be refused');
+}
+
+let server: ReferenceServer;
+
+before(async () => {
+  server = await startSimulationServer();
+});
+after(() => server.close());
+
+describe('loopback end to end with the simulation server', () => {
+  it('verifies with the simulation root trusted, binds the TLS key and says it is a simulation', async () => {
+    const session = await connect(server.url, { roots: rootsTrusting(server) });
+    try {
+      const { attestation, simulation, presentedCertificate } = session.attested;
+      assert.equal(simulation, true);
+      assert.equal(attestation.root.isAwsNitroRoot, false);
+      assert.equal(attestation.pcrs[0], toHex(server.provider.pcrs.get(0)!));
+      assert.equal(attestation.nonce!.length, 64, 'a 32-byte nonce');
+      assert.equal(attestation.publicKey, toHex(await serverSpki()));
+      assert.ok(presentedCertificate.length > 100);
+      assert.deepEqual(decodeServiceInfo(attestation.userData), { service: 'blindbox', version: '0.1.0', engine: 'none', model: 'none', simulation: true });
+      const health = await session.request('/healthz');
+      assert.equal(health.statusCode, 200);
+      assert.deepEqual(await health.body.json(), { status: 'ok', attestation: 'simulation' });
+    } finally {
+      await session.close();
+    }
+  });
+
+  it('refuses with CHAIN_UNTRUSTED when the simulation root is not trusted (the default)', async () => {
+    const err = await rejection(connect(server.url));
+    assert.equal(err.code, 'CHAIN_UNTRUSTED');
+  });
+
+  it('refuses with PCR_MISMATCH under a policy expecting another PCR0', async () => {
+    const policy = { name: 'prod', pcrs: { 0: 'ab'.repeat(48) }, maxAgeSeconds: 600 };
+    const err = await rejection(connect(server.url, { roots: rootsTrusting(server), policy }));
+    assert.equal(err.code, 'PCR_MISMATCH');
+  });
+
+  it('accepts a policy that names the server’s real PCR0, PCR1 and PCR2', async () => {
+    const pcrs = Object.fromEntries([0, 1, 2].map((i) => [i, toHex(server.provider.pcrs.get(i)!)]));
+    const session = await connect(server.url, { roots: rootsTrusting(server), policy: { name: 'exact', pcrs, maxAgeSeconds: 600 } });
+    await session.close();
+  });
+
+  it('maps an unreachable server and a wrong scheme to clear errors', async () => {
+    assert.equal((await rejection(connect('https://127.0.0.1:1'))).code, 'SERVER_UNREACHABLE');
+    await assert.rejects(connect(server.url.replace('https:', 'http:')), /must use https/);
+  });
+
+  it('answers bad requests with JSON errors and the right status, never 500', async () => {
+    const session = await connect(server.url, { roots: rootsTrusting(server) });
+    try {
+      for (const [path, method, status, code] of [
+        ['/attestation?nonce=zz', 'GET', 400, 'INVALID_NONCE'],
+        ['/attestation?nonce=abcd', 'GET', 400, 'INVALID_NONCE'],
+        ['/attestation', 'GET', 400, 'INVALID_NONCE'],
+        ['/nope', 'GET', 404, 'NOT_FOUND'],
+        ['/attestation?nonce=' + 'ab'.repeat(32), 'POST', 405, 'METHOD_NOT_ALLOWED'],
+        ['/whisper/predict', 'POST', 503, 'ENGINE_NOT_CONFIGURED'],
+      ] as const) {
+        const res = await session.request(path, { method });
+        assert.equal(res.statusCode, status, path);
+        assert.equal(((await res.body.json()) as { error: { code: string } }).error.code, code, path);
+      }
+    } finally {
+      await session.close();
+    }
+  });
+});
+
+describe('a TLS-terminating man in the middle', () => {
+  it('is refused with TLS_BINDING_MISMATCH, and sees no request after /attestation', async () => {
+    const mitm = await startMitmProxy(server.url);
+    try {
+      const err = await rejection(connect(mitm.url, { roots: rootsTrusting(server) }));
+      assert.equal(err.code, 'TLS_BINDING_MISMATCH');
+      assert.equal(mitm.seen.paths.length, 1);
+      assert.match(mitm.seen.paths[0]!, /^\/attestation\?nonce=[0-9a-f]{64}$/);
+      assert.equal(mitm.seen.bodyBytes, 0);
+    } finally {
+      await mitm.close();
+    }
+  });
+});
+
+describe('lying servers', () => {
+  it('a server replaying an old document (another nonce) is refused with NONCE_MISMATCH', async () => {
+    const identity = await createTlsIdentity();
+    const old = await server.provider.attest({ nonce: new Uint8Array(32).fill(9), publicKey: identity.spki, userData: new Uint8Array() });
+    const liar = await startLyingServer(identity, async () => old);
+    try {
+      assert.equal((await rejection(connect(liar.url, { roots: rootsTrusting(server) }))).code, 'NONCE_MISMATCH');
+      assert.deepEqual(liar.seen.paths.map((p) => p.split('?')[0]), ['/attestation']);
+    } finally {
+      await liar.close();
+    }
+  });
+
+  it('a server attesting a key other than its TLS key is refused with TLS_BINDING_MISMATCH', async () => {
+    const [identity, other] = await Promise.all([createTlsIdentity(), createTlsIdentity()]);
+    const liar = await startLyingServer(identity, (nonce) =>
+      server.provider.attest({ nonce: Buffer.from(nonce, 'hex'), publicKey: other.spki, userData: new Uint8Array() }),
+    );
+    try {
+      const err = await rejection(connect(liar.url, { roots: rootsTrusting(server) }));
+      assert.equal(err.code, 'TLS_BINDING_MISMATCH');
+      assert.deepEqual(liar.seen.paths.map((p) => p.split('?')[0]), ['/attestation']);
+    } finally {
+      await liar.close();
+    }
+  });
+
+  it('a server attesting no key at all is refused with TLS_BINDING_MISMATCH', async () => {
+    const identity = await createTlsIdentity();
+    const liar = await startLyingServer(identity, (nonce) =>
+      server.provider.attest({ nonce: Buffer.from(nonce, 'hex'), publicKey: new Uint8Array(), userData: new Uint8Array() }),
+    );
+    try {
+      assert.equal((await rejection(connect(liar.url, { roots: rootsTrusting(server) }))).code, 'TLS_BINDING_MISMATCH');
+    } finally {
+      await liar.close();
+    }
+  });
+
+  it('a server answering /attestation with something that is not CBOR is refused', async () => {
+    const liar = await startLyingServer(await createTlsIdentity(), async () => Buffer.from('<html>hello</html>'));
+    try {
+      assert.equal((await rejection(connect(liar.url, { roots: rootsTrusting(server) }))).code, 'MALFORMED_CBOR');
+    } finally {
+      await liar.close();
+    }
+  });
+});
+
+describe('a pinned session', () => {
+  it('refuses the next request when the enclave restarts with a new key, before writing it', async () => {
+    const own = await startSimulationServer();
+    const session = await connect(own.url, { roots: rootsTrusting(own) });
+    try {
+      assert.equal((await session.request('/healthz')).statusCode, 200);
+      // Same host proxy and socket path, same attestation provider, new TLS key: a "restarted" enclave.
+      const target = own.app.target;
+      await own.app.close();
+      const seen: string[] = [];
+      const restarted = await startEnclaveApp(
+        { provider: own.provider, identity: await createTlsIdentity(), service: { service: 'blindbox', version: 'x', engine: 'none', model: 'none', simulation: true }, log: (l) => seen.push(l) },
+        target,
+      );
+      try {
+        const err = await rejection(session.request('/healthz'));
+        assert.equal(err.code, 'TLS_BINDING_MISMATCH');
+        assert.deepEqual(seen, [], 'the restarted server received no request');
+        // Still refused on a second try: nothing was silently re-trusted.
+        assert.equal((await rejection(session.request('/healthz'))).code, 'TLS_BINDING_MISMATCH');
+      } finally {
+        await restarted.close();
+      }
+    } finally {
+      await session.close();
+      await own.proxy.close();
+    }
+  });
+
+  it('attests again on a new connection once the policy’s maximum age has passed', async () => {
+    // Client and simulated enclave share one clock, so documents are as old as the test says.
+    let now = Date.now();
+    const clock = () => new Date(now);
+    const log: string[] = [];
+    const own = await startSimulationServer({ clock, log: (l) => log.push(l) });
+    const session = await connect(own.url, { roots: rootsTrusting(own), policy: { name: 'short', pcrs: {}, maxAgeSeconds: 60 }, clock });
+    try {
+      const first = session.attested;
+      assert.equal((await session.request('/healthz')).statusCode, 200);
+      assert.equal(session.attested, first, 'no re-attestation within the maximum age');
+      now += 61_000;
+      assert.ok(session.remainingMs <= 0);
+      assert.equal((await session.request('/healthz')).statusCode, 200);
+      assert.notEqual(session.attested, first);
+      assert.notEqual(session.attested.attestation.nonce, first.attestation.nonce, 'a fresh nonce');
+      assert.deepEqual(log.map((l) => l.split(' ')[1]), ['/attestation', '/healthz', '/attestation', '/healthz']);
+    } finally {
+      await session.close();
+      await own.close();
+    }
+  });
+
+  it('fails requests after close with CANCELLED', async () => {
+    const session = await AttestedSession.connect(server.url, { roots: rootsTrusting(server) });
+    await session.close();
+    assert.equal((await rejection(session.request('/healthz'))).code, 'CANCELLED');
+  });
+});
+
+/** The SPKI the reference server presents, read from its certificate over a throwaway connection. */
+async function serverSpki(): Promise<Uint8Array> {
+  const { connect: tlsConnect } = await import('node:tls');
+  const url = new URL(server.url);
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: url.hostname, port: Number(url.port), rejectUnauthorized: false }, () => {
+      const cert = socket.getPeerX509Certificate()!;
+      socket.destroy();
+      resolve(new Uint8Array(cert.publicKey.export({ type: 'spki', format: 'der' })));
+    });
+    socket.on('error', reject);
+  });
+}
