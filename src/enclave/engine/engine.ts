@@ -1,0 +1,62 @@
+/**
+ * The speech engine behind the transcription endpoints. An engine takes an
+ * uploaded audio file (already on disk, in the enclave's memory-backed temp
+ * storage) and returns a transcript with timed segments.
+ */
+
+/** One timed piece of the transcript; times in seconds from the start of the audio. */
+export interface Segment {
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+}
+
+export interface Transcript {
+  readonly text: string;
+  readonly segments: readonly Segment[];
+  /** Length of the audio in seconds. */
+  readonly duration: number;
+  /** BCP-47-ish language tag of the model, e.g. `en`. */
+  readonly language: string;
+}
+
+export interface TranscribeRequest {
+  /** Path of the uploaded file. */
+  readonly path: string;
+  /** The client's file name (only used to guess the format when the bytes do not say). */
+  readonly filename?: string;
+  readonly language?: string;
+  /** Aborted when the client goes away or the request times out. */
+  readonly signal?: AbortSignal;
+}
+
+export interface TranscriptionEngine {
+  /** `pocketsphinx` or `whisper-http`: attested in `user_data`. */
+  readonly name: string;
+  /** The model, e.g. `en-us (cmusphinx)`: attested in `user_data`. */
+  readonly model: string;
+  transcribe(request: TranscribeRequest): Promise<Transcript>;
+  /** Lets running jobs finish, then frees workers. */
+  close(): Promise<void>;
+}
+
+/** Why an engine refused; the HTTP layer maps each kind to its status. */
+export type EngineErrorKind =
+  | 'UNREADABLE_AUDIO' // 400: the bytes are not decodable audio of a supported format
+  | 'UNSUPPORTED_FORMAT' // 415: a container/codec we do not take
+  | 'EMPTY_AUDIO' // 400: decodes to no samples
+  | 'BUSY' // 429: the queue is full
+  | 'UNAVAILABLE' // 503: the engine is down (upstream unreachable, workers dead)
+  | 'TIMEOUT' // 504
+  | 'CANCELLED'; // the client went away
+
+export class EngineError extends Error {
+  constructor(
+    readonly kind: EngineErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'EngineError';
+  }
+}
