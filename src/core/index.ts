@@ -9,3 +9,4 @@ export { verifiedReport, rejectedReport, type VerifiedReport, type RejectedRepor
 export { decodeServiceInfo, encodeServiceInfo, type ServiceInfo } from './attestation/service-info.js';
 export { AttestedSession, connect, type Attested, type ConnectOptions, type RequestOptions } from './transport/session.js';
 export { type AttestationPolicy, DEFAULT_POLICY, DEFAULT_MAX_AGE_SECONDS, parsePolicy, loadPolicyFile, loadRootFile } from './policy.js';
+export { transcribe, fileSource, bytesSource, parseTranscript, TRANSCRIPT_FORMATS, MAX_UPLOAD_BYTES, type AudioSource, type TranscribeOptions, type TranscriptResult, type TranscriptFormat, type TranscriptSegment } from './transport/transcribe.js';

@@ -17,6 +17,7 @@ import { DEFAULT_POLICY, type AttestationPolicy } from '../policy.js';
 import { toHex } from '../util/hex.js';
 import { pinnedConnector, spkiOf, TlsPin } from './pinned-connector.js';
 import { readBodyLimited, toChannelError, throwForStatus } from './responses.js';
+import { transcribe, type AudioSource, type TranscribeOptions, type TranscriptResult } from './transcribe.js';
 
 export interface ConnectOptions {
   /** Trust anchors; default: the AWS Nitro Enclaves Root G1 only. */
@@ -116,6 +117,11 @@ export class AttestedSession {
     } catch (err) {
       throw toChannelError(err, this.origin);
     }
+  }
+
+  /** Uploads audio over the pinned channel (attesting again first if needed) and returns the transcript. */
+  transcribe(source: AudioSource, options?: TranscribeOptions): Promise<TranscriptResult> {
+    return transcribe(this, source, options);
   }
 
   /** Attests again on a new connection (one at a time); the old connection is closed. */

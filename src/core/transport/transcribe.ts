@@ -1,0 +1,156 @@
+/**
+ * Uploading audio over an attested session and reading the transcript back.
+ *
+ * The file is streamed (a Blob backed by the file on disk, encoded as
+ * multipart by `form-data-encoder`), so a 1 GB recording is never held in
+ * memory; progress counts the bytes handed to the pinned connection. The
+ * request goes to the OpenAI-compatible endpoint, which can answer in every
+ * format the editor offers.
+ */
+import { openAsBlob } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { FormDataEncoder } from 'form-data-encoder';
+import { ChannelError } from '../errors.js';
+import { readBodyLimited, throwForStatus } from './responses.js';
+import type { AttestedSession } from './session.js';
+
+export const TRANSCRIPT_FORMATS = ['text', 'json', 'verbose_json', 'srt', 'vtt'] as const;
+export type TranscriptFormat = (typeof TRANSCRIPT_FORMATS)[number];
+
+/** Audio to upload: a name for the server and a Blob (file-backed for files on disk). */
+export interface AudioSource {
+  readonly name: string;
+  readonly blob: Blob;
+}
+
+/** A timed piece of a transcript (seconds). */
+export interface TranscriptSegment {
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+}
+
+export interface TranscriptResult {
+  readonly format: TranscriptFormat;
+  /** The server's answer as received (text, JSON, SRT or VTT). */
+  readonly body: string;
+  /** The plain transcript text. */
+  readonly text: string;
+  /** Present for `verbose_json`. */
+  readonly segments?: readonly TranscriptSegment[];
+  readonly duration?: number;
+  readonly language?: string;
+}
+
+export interface TranscribeOptions {
+  readonly format?: TranscriptFormat;
+  readonly language?: string;
+  readonly signal?: AbortSignal;
+  /** Called as bytes are handed to the connection. */
+  readonly onProgress?: (sent: number, total: number) => void;
+  /** Longest wait for the answer after the upload (default 10 minutes). */
+  readonly timeoutMs?: number;
+}
+
+/** Largest upload the client sends; the reference server's default limit. */
+export const MAX_UPLOAD_BYTES = 200 * 1024 * 1024;
+const MAX_TRANSCRIPT_BYTES = 32 * 1024 * 1024;
+
+/** An audio file on disk, streamed when sent. Throws `RangeError` when it is not a readable, non-empty regular file. */
+export async function fileSource(file: string, maxBytes = MAX_UPLOAD_BYTES): Promise<AudioSource> {
+  let info;
+  try {
+    info = await stat(file);
+  } catch (err) {
+    throw new RangeError(`cannot read the audio file ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  if (!info.isFile()) throw new RangeError(`${JSON.stringify(file)} is not a regular file`);
+  if (info.size === 0) throw new RangeError(`the audio file ${JSON.stringify(file)} is empty`);
+  if (info.size > maxBytes) throw new RangeError(`the audio file ${JSON.stringify(file)} is ${formatBytes(info.size)}, more than the ${formatBytes(maxBytes)} a server accepts`);
+  return { name: path.basename(file), blob: await openAsBlob(file) };
+}
+
+/** Audio already in memory (e.g. read through a remote file system). */
+export function bytesSource(name: string, bytes: Uint8Array, maxBytes = MAX_UPLOAD_BYTES): AudioSource {
+  if (bytes.length === 0) throw new RangeError(`the audio file ${JSON.stringify(name)} is empty`);
+  if (bytes.length > maxBytes) throw new RangeError(`the audio file ${JSON.stringify(name)} is ${formatBytes(bytes.length)}, more than the ${formatBytes(maxBytes)} a server accepts`);
+  return { name, blob: new Blob([bytes]) };
+}
+
+/** Uploads `source` over the pinned channel and returns the transcript. */
+export async function transcribe(session: AttestedSession, source: AudioSource, options: TranscribeOptions = {}): Promise<TranscriptResult> {
+  const format = options.format ?? 'text';
+  if (!TRANSCRIPT_FORMATS.includes(format)) throw new RangeError(`unknown transcript format ${JSON.stringify(format)}`);
+  const form = new FormData();
+  form.set('response_format', format);
+  if (options.language) form.set('language', options.language);
+  form.set('file', source.blob, source.name);
+  const encoder = new FormDataEncoder(form);
+  const total = source.blob.size;
+  const body = Readable.from(counted(encoder.encode(), encoder.contentLength, total, options.onProgress));
+
+  const response = await session.request('/v1/audio/transcriptions', {
+    method: 'POST',
+    headers: { ...encoder.headers },
+    body,
+    signal: options.signal,
+    headersTimeoutMs: options.timeoutMs ?? 10 * 60_000,
+  });
+  await throwForStatus(response, 'transcription');
+  const text = (await readBodyLimited(response.body, MAX_TRANSCRIPT_BYTES, 'transcript', session.origin)).toString('utf8');
+  return parseTranscript(format, text);
+}
+
+/** Reports progress in file bytes: the multipart framing around the file is spread proportionally. */
+async function* counted(chunks: AsyncIterable<Uint8Array>, length: number | string | undefined, fileBytes: number, onProgress?: (sent: number, total: number) => void): AsyncGenerator<Uint8Array> {
+  let sent = 0;
+  const all = length ? Number(length) : fileBytes;
+  for await (const chunk of chunks) {
+    yield chunk;
+    sent += chunk.length;
+    onProgress?.(Math.min(fileBytes, Math.round((sent / all) * fileBytes)), fileBytes);
+  }
+}
+
+/** Reads the server's answer in `format`; JSON that is not the expected shape is a protocol error. */
+export function parseTranscript(format: TranscriptFormat, body: string): TranscriptResult {
+  if (format !== 'json' && format !== 'verbose_json') return { format, body, text: format === 'text' ? body.trim() : textOfSubtitles(body) };
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new ChannelError('PROTOCOL_ERROR', `The server's ${format} transcript is not valid JSON.`);
+  }
+  const j = json as { text?: unknown; segments?: unknown; duration?: unknown; language?: unknown };
+  if (typeof j.text !== 'string') throw new ChannelError('PROTOCOL_ERROR', `The server's ${format} transcript has no text.`);
+  if (format === 'json') return { format, body, text: j.text.trim() };
+  if (!Array.isArray(j.segments) || !j.segments.every(isSegment)) throw new ChannelError('PROTOCOL_ERROR', 'The server\'s verbose_json transcript has no valid segments.');
+  return {
+    format,
+    body,
+    text: j.text.trim(),
+    segments: j.segments.map(({ start, end, text }) => ({ start, end, text })),
+    duration: typeof j.duration === 'number' ? j.duration : undefined,
+    language: typeof j.language === 'string' ? j.language : undefined,
+  };
+}
+
+function isSegment(s: unknown): s is TranscriptSegment {
+  const v = s as TranscriptSegment;
+  return typeof v === 'object' && v !== null && Number.isFinite(v.start) && Number.isFinite(v.end) && typeof v.text === 'string';
+}
+
+/** The spoken text of SRT or VTT: cue lines without numbers, timings and the WEBVTT header. */
+function textOfSubtitles(body: string): string {
+  return body
+    .split(/\r?\n/)
+    .filter((line) => line.trim() && line.trim() !== 'WEBVTT' && !/^\d+$/.test(line.trim()) && !line.includes('-->'))
+    .map((line) => line.trim())
+    .join(' ');
+}
+
+function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(n >= 10 * 1024 * 1024 ? 0 : 1)} MB` : `${n} bytes`;
+}
