@@ -4,6 +4,7 @@
  */
 import { UsageError } from './args.js';
 import { serve, usage as serveUsage } from './serve.js';
+import { transcribeCommand, usage as transcribeUsage } from './transcribe.js';
 import { verifyDoc, usage as verifyDocUsage } from './verify-doc.js';
 import { verify, usage as verifyUsage } from './verify.js';
 
@@ -12,6 +13,7 @@ type Command = (argv: string[], out: NodeJS.WritableStream, err: NodeJS.Writable
 const commands: Record<string, { run: Command; usage: string }> = {
   'verify-doc': { run: verifyDoc, usage: verifyDocUsage },
   verify: { run: verify, usage: verifyUsage },
+  transcribe: { run: transcribeCommand, usage: transcribeUsage },
   serve: { run: serve, usage: serveUsage },
 };
 

@@ -1,0 +1,47 @@
+/**
+ * Transcript renderings shared by the server (OpenAI-compatible response
+ * formats) and the extension (documents it opens): SRT, WebVTT and Markdown
+ * with timestamps, from timed segments.
+ */
+
+/** A timed piece of text, in seconds. */
+export interface TimedText {
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+}
+
+/** `HH:MM:SS<sep>mmm`. */
+export function timestamp(seconds: number, separator: ',' | '.'): string {
+  const ms = Math.max(0, Math.round(seconds * 1000));
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = Math.floor((ms % 60_000) / 1000);
+  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${pad(h)}:${pad(m)}:${pad(s)}${separator}${pad(ms % 1000, 3)}`;
+}
+
+/** SubRip: numbered cues, comma before milliseconds. */
+export function toSrt(segments: readonly TimedText[]): string {
+  return segments.map((s, i) => `${i + 1}\n${timestamp(s.start, ',')} --> ${timestamp(s.end, ',')}\n${oneLine(s.text)}\n`).join('\n');
+}
+
+/** WebVTT: header, then cues with a dot before milliseconds. */
+export function toVtt(segments: readonly TimedText[]): string {
+  return ['WEBVTT\n', ...segments.map((s) => `${timestamp(s.start, '.')} --> ${timestamp(s.end, '.')}\n${oneLine(s.text)}\n`)].join('\n');
+}
+
+/** Markdown lines `` `[mm:ss]` text ``, one per segment. */
+export function toMarkdownLines(segments: readonly TimedText[]): string {
+  return segments.map((s) => `\`[${timestamp(s.start, '.').slice(0, 8)}]\` ${escapeMarkdown(oneLine(s.text))}`).join('  \n');
+}
+
+/** Cue text must not contain blank lines or the `-->` marker. */
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').replaceAll('-->', '→').trim();
+}
+
+/** Text from a server rendered inert in Markdown (no links, images, HTML). */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>~]/g, (c) => `\\${c}`);
+}
