@@ -3,19 +3,22 @@
  * Exit codes: 0 ok, 1 attestation rejected, 2 usage error or unreadable input, 3 server or network error.
  */
 import { UsageError } from './args.js';
-import { serve, usage as serveUsage } from './serve.js';
-import { transcribeCommand, usage as transcribeUsage } from './transcribe.js';
-import { verifyDoc, usage as verifyDocUsage } from './verify-doc.js';
-import { verify, usage as verifyUsage } from './verify.js';
 
 type Command = (argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream) => number | Promise<number>;
 
-const commands: Record<string, { run: Command; usage: string }> = {
-  'verify-doc': { run: verifyDoc, usage: verifyDocUsage },
-  verify: { run: verify, usage: verifyUsage },
-  transcribe: { run: transcribeCommand, usage: transcribeUsage },
-  serve: { run: serve, usage: serveUsage },
+/** Commands are imported when run, so `verify-doc` does not pay for loading the server or the HTTP client. */
+const commands: Record<string, { load: () => Promise<Command>; usage: string }> = {
+  'verify-doc': { load: async () => (await import('./verify-doc.js')).verifyDoc, usage: 'verify-doc <file> [--at <ISO-8601 | unix-ms>] [--root <pem>]... [--pcr <index>=<hex>]... [--nonce <hex>] [--max-age <seconds>] [--json]' },
+  verify: { load: async () => (await import('./verify.js')).verify, usage: 'verify <url> [--trust-root <pem>]... [--policy <file>] [--pcr <index>=<hex>]... [--json]' },
+  transcribe: {
+    load: async () => (await import('./transcribe.js')).transcribeCommand,
+    usage: 'transcribe <url> <audio> [--trust-root <pem>]... [--policy <file>] [--pcr <index>=<hex>]... [--format text|json|verbose_json|srt|vtt] [--language <code>]',
+  },
+  serve: { load: async () => (await import('./serve.js')).serve, usage: 'serve --simulate [--port <n>] [--trust-out <root.pem>] [--engine pocketsphinx|whisper-http] [--upstream <url>] [--workers <n>]' },
 };
+
+/** Exit code of a failure the CLI did not foresee: not "rejected" (1), not "usage" (2), not "server" (3). */
+const EXIT_INTERNAL = 70;
 
 function usageText(): string {
   return ['usage: blindbox <command> …', ...Object.values(commands).map((c) => `  blindbox ${c.usage}`)].join('\n') + '\n';
@@ -34,14 +37,15 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     return 2;
   }
   try {
-    return await command.run(rest, out, err);
+    return await (await command.load())(rest, out, err);
   } catch (e) {
     // parseArgs reports unknown flags and missing values with ERR_PARSE_ARGS_* codes.
     if (e instanceof UsageError || (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
       err.write(`blindbox ${name}: ${(e as Error).message}\nusage: blindbox ${command.usage}\n`);
       return 2;
     }
-    throw e;
+    err.write(`blindbox ${name}: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+    return EXIT_INTERNAL;
   }
 }
 

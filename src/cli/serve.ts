@@ -4,8 +4,6 @@ import { parseArgs } from 'node:util';
 import { startSimulationServer } from '../enclave/server.js';
 import { parsePort, UsageError } from './args.js';
 
-export const usage = 'serve --simulate [--port <n>] [--trust-out <root.pem>]';
-
 export async function serve(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -17,6 +15,16 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
     throw new UsageError('only --simulate is available here: this machine has no Nitro Security Module (/dev/nsm), and the simulation must be asked for explicitly');
   }
   const port = parsePort(values.port);
+  // Listen for signals before announcing readiness: whoever reads "listening" may signal at once.
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      err.write(`[enclave] ${signal}: finishing running requests and stopping\n`);
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+
   const server = await startSimulationServer({ port, log: (line) => err.write(`[enclave] ${line}\n`) });
   if (values['trust-out']) {
     try {
@@ -30,14 +38,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
   err.write(`[enclave] PCR0 ${Buffer.from(server.provider.pcrs.get(0)!).toString('hex')}\n`);
   out.write(`listening ${server.url}\n`);
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      err.write(`[enclave] ${signal}: finishing running requests and stopping\n`);
-      resolve();
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
+  await stopped;
   await server.close();
   return 0;
 }

@@ -5,7 +5,6 @@ import { asUsage, connectOptions, UsageError } from './args.js';
 import { formatRejected } from './summary.js';
 import { attestationFlags, exitCodeFor } from './verify.js';
 
-export const usage = 'transcribe <url> <audio> [--trust-root <pem>]... [--policy <file>] [--pcr <index>=<hex>]... [--format text|json|verbose_json|srt|vtt] [--language <code>]';
 
 export async function transcribeCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseArgs({

@@ -4,7 +4,6 @@ import { AttestationError, rejectedReport, verifiedReport, verifyAttestation } f
 import { parsePcrArgs, parseSeconds, parseTime, readInput, trustedRoots, UsageError } from './args.js';
 import { formatRejected, formatVerified } from './summary.js';
 
-export const usage = 'verify-doc <file> [--at <ISO-8601 | unix-ms>] [--root <pem>]... [--pcr <index>=<hex>]... [--nonce <hex>] [--max-age <seconds>] [--json]';
 
 export async function verifyDoc(argv: string[], out: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseArgs({

@@ -4,7 +4,6 @@ import { AttestationError, ChannelError, connect, rejectedReport, verifiedReport
 import { asUsage, connectOptions, UsageError } from './args.js';
 import { formatRejected, formatVerified } from './summary.js';
 
-export const usage = 'verify <url> [--trust-root <pem>]... [--policy <file>] [--pcr <index>=<hex>]... [--json]';
 
 /** Flags shared with `transcribe`. */
 export const attestationFlags = {

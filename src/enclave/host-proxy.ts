@@ -15,8 +15,9 @@ export interface HostProxy {
 
 export async function startHostProxy(listen: { host: string; port: number }, enclave: ListenTarget): Promise<HostProxy> {
   const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = 'path' in enclave ? connect(enclave.path) : connect(enclave.port, enclave.host);
+  // noDelay: a forwarder must not hold back partial segments (Nagle + delayed ACK adds ~40 ms per response).
+  const server = createServer({ noDelay: true }, (client) => {
+    const upstream = 'path' in enclave ? connect(enclave.path) : connect({ port: enclave.port, host: enclave.host, noDelay: true });
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.once('close', () => sockets.delete(s));

@@ -14,6 +14,8 @@ export const MAX_CERTIFICATE_BYTES = 1024;
 /** PCR indices run 0..31; their values are 32, 48 or 64 bytes. */
 export const PCR_COUNT_MAX = 32;
 const PCR_LENGTHS = new Set([32, 48, 64]);
+/** The last instant a JavaScript Date can hold (ECMA-262 §21.4.1.1). */
+const MAX_DATE_MS = 8.64e15;
 
 /** A decoded, well-typed payload; nothing in it is authenticated yet. */
 export interface AttestationPayload {
@@ -47,8 +49,8 @@ export function parsePayload(bytes: Uint8Array): AttestationPayload {
   // cbor-x returns 64-bit integers as bigint; the CBOR walk already bounded them to 2^53.
   const rawTimestamp = map.get('timestamp');
   const timestamp = typeof rawTimestamp === 'bigint' ? Number(rawTimestamp) : rawTimestamp;
-  if (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp) || timestamp <= 0) {
-    throw bad('timestamp is missing or not a positive integer of milliseconds');
+  if (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp) || timestamp <= 0 || timestamp > MAX_DATE_MS) {
+    throw bad('timestamp is missing or not a positive integer of milliseconds within the range of dates');
   }
 
   const pcrs = parsePcrs(map.get('pcrs'));

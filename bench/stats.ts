@@ -1,0 +1,73 @@
+/** Small helpers for the benchmark: timing, order statistics and table formatting. No assertions, only figures. */
+
+/** Elapsed milliseconds of `fn` (high-resolution clock). */
+export function timeMs(fn: () => unknown): number {
+  const start = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+/** Times `fn` `repeats` times after `warmup` untimed calls; `before` runs untimed before every call. */
+export function sample(fn: () => unknown, repeats: number, warmup = 0, before?: () => void): number[] {
+  for (let i = 0; i < warmup; i++) {
+    before?.();
+    fn();
+  }
+  const out: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    before?.();
+    out.push(timeMs(fn));
+  }
+  return out;
+}
+
+/**
+ * Times `fn` and the yardstick `ref` alternately (`before` runs untimed before every `fn`), so that a noisy machine
+ * slows both alike and their ratio stays meaningful. Returns [fn samples, ref samples].
+ */
+export function sampleInterleaved(fn: () => unknown, ref: () => unknown, repeats: number, warmup = 0, before?: () => void): [number[], number[]] {
+  for (let i = 0; i < warmup; i++) {
+    before?.();
+    fn();
+    ref();
+  }
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    before?.();
+    a.push(timeMs(fn));
+    b.push(timeMs(ref));
+  }
+  return [a, b];
+}
+
+/** The q-quantile (0..1) by linear interpolation. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+export const median = (values: readonly number[]): number => quantile(values, 0.5);
+
+/** Milliseconds with three significant-ish decimals. */
+export function ms(value: number): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  return value >= 100 ? value.toFixed(1) : value >= 10 ? value.toFixed(2) : value.toFixed(3);
+}
+
+/** A multiple of the yardstick, e.g. `4.8×`. */
+export function times(value: number, unit: number): string {
+  return Number.isFinite(value) ? `${(value / unit).toFixed(value / unit >= 100 ? 0 : 1)}×` : 'n/a';
+}
+
+/** A plain-text table: first row is the header; numeric-looking cells are right-aligned. */
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  const line = (r: readonly string[]) =>
+    r.map((cell, c) => (/^[\d.,]+( ?[×%a-z/]*)?$/.test(cell) || cell === 'n/a' ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd();
+  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}
