@@ -1,0 +1,76 @@
+/**
+ * `blindbox demo`: the README's main job, end to end on this machine. Starts
+ * the reference server in simulation mode as its own process (as a host
+ * would), verifies it, transcribes media/sample.wav through the attested
+ * channel, prints the verified PCRs and the transcript, and stops the server.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { AttestationError, ChannelError, connect, decodeServiceInfo, fileSource } from '../core/index.js';
+import { trustedRoots, UsageError } from './args.js';
+import { formatRejected, formatVerified } from './summary.js';
+import { exitCodeFor } from './verify.js';
+
+const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+const SAMPLE = fileURLToPath(new URL('../../../media/sample.wav', import.meta.url));
+
+export async function demo(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { audio: { type: 'string', default: SAMPLE }, engine: { type: 'string', default: 'pocketsphinx' } } });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  const dir = await mkdtemp(path.join(tmpdir(), 'blindbox-demo-'));
+  const rootPem = path.join(dir, 'simulation-root.pem');
+  out.write(`1. starting the reference server (simulation, engine ${values.engine})…\n`);
+  const server = spawn(process.execPath, [MAIN, 'serve', '--simulate', '--engine', values.engine, '--trust-out', rootPem], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let serverLog = '';
+  server.stderr.on('data', (d) => (serverLog += d));
+  try {
+    const url = await announced(server.stdout, () => serverLog);
+    out.write(`   ${url} (the host proxy; TLS terminates inside the enclave app)\n\n2. attesting it (trusting the simulation root explicitly)…\n`);
+    const session = await connect(url, { roots: await trustedRoots([rootPem]) });
+    try {
+      const { attestation } = session.attested;
+      out.write(formatVerified(attestation).replace(/^/gm, '   ') + '\n');
+      const service = decodeServiceInfo(attestation.userData);
+      if (service) out.write(`   attested service: ${service.service} ${service.version}, engine ${service.engine}, model ${service.model}\n\n`);
+      out.write(`3. transcribing ${path.relative(process.cwd(), values.audio)} over the pinned channel…\n`);
+      const result = await session.transcribe(await fileSource(values.audio), { format: 'text' });
+      out.write(`\ntranscript:\n  ${result.text}\n`);
+      const reference = await readFile(values.audio.replace(/\.[^.]+$/, '.txt'), 'utf8').catch(() => undefined);
+      if (reference) out.write(`reference:\n  ${reference.trim()}\n`);
+    } finally {
+      await session.close();
+    }
+    out.write('\n4. stopping the server.\n');
+    return 0;
+  } catch (e) {
+    if (e instanceof AttestationError || e instanceof ChannelError) {
+      err.write(formatRejected(e));
+      return exitCodeFor(e);
+    }
+    throw e;
+  } finally {
+    if (server.exitCode === null) {
+      server.kill('SIGTERM');
+      await once(server, 'exit');
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The URL from the server's single `listening …` line. */
+function announced(stdout: NodeJS.ReadableStream, log: () => string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    stdout.on('data', (d) => {
+      text += d;
+      const m = /^listening (https:\/\/\S+)$/m.exec(text);
+      if (m) resolve(m[1]!);
+    });
+    stdout.once('end', () => reject(new Error(`the server stopped before it was ready:\n${log()}`)));
+  });
+}
