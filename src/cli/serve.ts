@@ -1,20 +1,42 @@
 /** `blindbox serve --simulate`: the reference server on this machine, with simulated (NOT confidential) attestation. */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { ENGINE_NAMES, startEngine, type EngineName } from '../enclave/engines.js';
+import type { TranscriptionEngine } from '../enclave/engine/engine.js';
 import { startSimulationServer } from '../enclave/server.js';
-import { parsePort, UsageError } from './args.js';
+import { asUsage, parsePort, UsageError } from './args.js';
 
 export async function serve(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { simulate: { type: 'boolean', default: false }, port: { type: 'string' }, 'trust-out': { type: 'string' } },
+    options: {
+      simulate: { type: 'boolean', default: false },
+      port: { type: 'string' },
+      'trust-out': { type: 'string' },
+      engine: { type: 'string' },
+      upstream: { type: 'string' },
+      workers: { type: 'string' },
+    },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   if (!values.simulate) {
     throw new UsageError('only --simulate is available here: this machine has no Nitro Security Module (/dev/nsm), and the simulation must be asked for explicitly');
   }
   const port = parsePort(values.port);
+  const engineName = values.engine as EngineName | undefined;
+  if (engineName !== undefined && !ENGINE_NAMES.includes(engineName)) throw new UsageError(`--engine must be one of ${ENGINE_NAMES.join(', ')}`);
+  if (values.upstream !== undefined && engineName !== 'whisper-http') throw new UsageError('--upstream goes with --engine whisper-http');
+  let upstream: URL | undefined;
+  if (values.upstream !== undefined) {
+    try {
+      upstream = new URL(values.upstream);
+    } catch {
+      throw new UsageError(`--upstream ${JSON.stringify(values.upstream)} is not a URL`);
+    }
+  }
+  const workers = values.workers === undefined ? undefined : Number(values.workers);
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 64)) throw new UsageError('--workers must be a whole number from 1 to 64');
   // Listen for signals before announcing readiness: whoever reads "listening" may signal at once.
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -25,7 +47,12 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
 
-  const server = await startSimulationServer({ port, log: (line) => err.write(`[enclave] ${line}\n`) });
+  let engine: TranscriptionEngine | undefined;
+  if (engineName) {
+    err.write(`[enclave] starting the ${engineName} engine…\n`);
+    engine = await asUsage(startEngine({ engine: engineName, upstream, workers }));
+  }
+  const server = await startSimulationServer({ port, engine, log: (line) => err.write(`[enclave] ${line}\n`) });
   if (values['trust-out']) {
     try {
       await writeFile(values['trust-out'], server.provider.rootPem);

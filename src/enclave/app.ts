@@ -76,8 +76,13 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
       .catch((err: unknown) => {
         const httpError = err instanceof HttpError ? err : new HttpError(500, 'INTERNAL', 'The server failed to handle the request.');
         if (!(err instanceof HttpError)) options.log?.(`internal error on ${url.pathname}: ${(err as Error)?.stack ?? String(err)}`);
-        // Whatever the client still sends is not read: close after answering.
-        if (!req.complete) res.setHeader('connection', 'close');
+        // The client may still be sending: answer at once, and discard the rest of its body (bounded in time) so that it
+        // can read the answer instead of meeting a reset connection.
+        if (!req.complete) {
+          req.resume();
+          const limit = setTimeout(() => req.destroy(), 30_000);
+          req.once('close', () => clearTimeout(limit));
+        }
         sendError(res, httpError);
       })
       .finally(() => options.log?.(`${req.method} ${url.pathname} ${res.statusCode}`));

@@ -10,7 +10,7 @@ import type { ServiceInfo } from '../core/attestation/service-info.js';
 import { SimulationAttestationProvider } from './attestation/simulation.js';
 import type { TranscriptionEngine } from './engine/engine.js';
 import { transcriptionHandlers, type TranscriptionLimits } from './http/transcription.js';
-import { startEnclaveApp, type EnclaveApp, type EnclaveAppOptions } from './app.js';
+import { startEnclaveApp, type EnclaveApp } from './app.js';
 import { startHostProxy, type HostProxy } from './host-proxy.js';
 import { measurePcrs } from './measurements.js';
 import { createTlsIdentity } from './tls-identity.js';
@@ -34,6 +34,8 @@ export interface ReferenceServer {
   readonly provider: SimulationAttestationProvider;
   readonly app: EnclaveApp;
   readonly proxy: HostProxy;
+  /** Transcription requests admitted and not yet finished (uploading, queued or decoding). */
+  inFlight(): number;
   close(): Promise<void>;
 }
 
@@ -45,7 +47,7 @@ export async function startSimulationServer(options: ReferenceServerOptions = {}
   const provider = await SimulationAttestationProvider.create(pcrs, options.clock);
   const identity = await createTlsIdentity();
   const dir = await mkdtemp(path.join(tmpdir(), 'blindbox-enclave-'));
-  const transcription: EnclaveAppOptions['transcription'] = engine ? transcriptionHandlers(engine, options.limits) : undefined;
+  const transcription = engine ? transcriptionHandlers(engine, options.limits) : undefined;
   const app = await startEnclaveApp({ provider, identity, service, transcription, log: options.log }, { path: path.join(dir, 'enclave.sock') });
   let proxy: HostProxy;
   try {
@@ -61,6 +63,7 @@ export async function startSimulationServer(options: ReferenceServerOptions = {}
     provider,
     app,
     proxy,
+    inFlight: () => transcription?.inFlight() ?? 0,
     async close() {
       await proxy.close();
       // The app finishes running requests first, then the engine's workers stop.

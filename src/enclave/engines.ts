@@ -1,0 +1,29 @@
+/** Picks and starts the speech engine a server was asked for (`serve --engine …`). */
+import type { TranscriptionEngine } from './engine/engine.js';
+import { createPocketSphinxEngine } from './engine/pocketsphinx/engine.js';
+import { createWhisperHttpEngine } from './engine/whisper-http.js';
+
+export const ENGINE_NAMES = ['pocketsphinx', 'whisper-http'] as const;
+export type EngineName = (typeof ENGINE_NAMES)[number];
+
+export interface EngineChoice {
+  readonly engine: EngineName;
+  /** whisper-http: the OpenAI-compatible server inside the enclave. */
+  readonly upstream?: URL;
+  /** pocketsphinx: worker threads. */
+  readonly workers?: number;
+  /** Jobs that may wait for a worker. */
+  readonly maxQueue?: number;
+  /** whisper-http: longest a transcription may take. */
+  readonly timeoutMs?: number;
+}
+
+export async function startEngine(choice: EngineChoice): Promise<TranscriptionEngine> {
+  switch (choice.engine) {
+    case 'pocketsphinx':
+      return createPocketSphinxEngine({ workers: choice.workers, maxQueue: choice.maxQueue });
+    case 'whisper-http':
+      if (!choice.upstream) throw new RangeError('the whisper-http engine needs --upstream <url>');
+      return createWhisperHttpEngine({ upstream: choice.upstream, timeoutMs: choice.timeoutMs ?? 30 * 60_000 });
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Real speech for the engine tests, made on the spot with Debian's tools (installed by src/tools/setup-system.sh):
+ * flite speaks, lame/flac/oggenc/opusenc encode, sox converts rate and channels. Plus word error rate.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** flite's natural-sounding voices (16 kHz). */
+export type Voice = 'slt' | 'rms';
+
+/**
+ * What each voice says: everyday sentences with no digits, abbreviations or compounds, so that the reference text is
+ * exactly the words flite speaks.
+ */
+export const SCRIPT: Readonly<Record<Voice, readonly string[]>> = {
+  slt: [
+    'The weather was cold and windy, so we stayed inside and read books by the fire.',
+    'Please send the report to the manager before the end of the week.',
+    'She opened the window and listened to the birds singing in the garden.',
+  ],
+  rms: [
+    'The train to the city leaves early in the morning from the main station.',
+    'He forgot his keys at home and had to wait outside for an hour.',
+    'The children played in the park until the sun went down.',
+  ],
+};
+
+export type Encoding = 'mp3' | 'flac' | 'ogg' | 'opus';
+
+/** A scratch directory for generated audio; `dispose` removes it. */
+export async function scratchDir(): Promise<{ readonly dir: string; dispose(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'blindbox-speech-'));
+  return { dir, dispose: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Speaks `text` with `voice` into `<dir>/<name>.wav` (16 kHz mono s16) and returns its path. */
+export async function speak(dir: string, voice: Voice, text: string, name: string): Promise<string> {
+  const out = path.join(dir, `${name}.wav`);
+  await run('flite', ['-voice', voice, '-t', text, '-o', out]);
+  return out;
+}
+
+/** Encodes a WAV file beside it, with each format's everyday encoder and settings, and returns the new path. */
+export async function encode(wav: string, encoding: Encoding): Promise<string> {
+  const out = wav.replace(/\.wav$/, `.${encoding}`);
+  const commands: Record<Encoding, [string, string[]]> = {
+    mp3: ['lame', ['--quiet', '-b', '64', wav, out]],
+    flac: ['flac', ['--silent', '--force', '-o', out, wav]],
+    ogg: ['oggenc', ['--quiet', '-o', out, wav]],
+    opus: ['opusenc', ['--quiet', wav, out]],
+  };
+  const [command, args] = commands[encoding];
+  await run(command, args);
+  return out;
+}
+
+/**
+ * Resamples with sox's own very-high-quality converter and sets the channel count, writing 16-bit WAV without dither
+ * (sox dithers by default, with random noise: the same input would give a different file each run).
+ */
+export async function convert(wav: string, rate: number, channels: 1 | 2): Promise<string> {
+  const out = wav.replace(/\.wav$/, `-${rate}-${channels}ch.wav`);
+  await run('sox', [wav, '-D', '-b', '16', '-c', String(channels), out, 'rate', '-v', String(rate)]);
+  return out;
+}
+
+/** Keeps only what lies below `hz` (a steep low-pass), at the same rate: audio that survives a lower rate intact. */
+export async function lowpass(wav: string, hz: number): Promise<string> {
+  const out = wav.replace(/\.wav$/, `-lp${hz}.wav`);
+  await run('sox', [wav, '-D', out, 'sinc', `-${hz}`]);
+  return out;
+}
+
+/** Joins WAV files of one format, one after the other. */
+export async function concatenate(wavs: readonly string[], out: string): Promise<string> {
+  await run('sox', [...wavs, out]);
+  return out;
+}
+
+/** Words for scoring: lower case, punctuation dropped (apostrophes inside words kept). */
+export function words(text: string): string[] {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9' ]+/g, ' ')
+    .split(/\s+/)
+    .map((w) => w.replace(/^'+|'+$/g, ''))
+    .filter(Boolean);
+}
+
+export interface WerResult {
+  /** The word error rate: (substitutions + deletions + insertions) / reference words. */
+  readonly rate: number;
+  readonly errors: number;
+  readonly referenceWords: number;
+}
+
+/** Word error rate: word-level Levenshtein distance between the normalised texts, over the reference's length. */
+export function wordErrorRate(reference: string, hypothesis: string): WerResult {
+  const ref = words(reference);
+  const hyp = words(hypothesis);
+  let previous = Array.from({ length: hyp.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= ref.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= hyp.length; j++) {
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (ref[i - 1] === hyp[j - 1] ? 0 : 1));
+    }
+    previous = row;
+  }
+  const errors = previous[hyp.length]!;
+  return { rate: ref.length === 0 ? (hyp.length === 0 ? 0 : 1) : errors / ref.length, errors, referenceWords: ref.length };
+}
