@@ -10,4 +10,4 @@ export { decodeServiceInfo, encodeServiceInfo, type ServiceInfo } from './attest
 export { AttestedSession, connect, type Attested, type ConnectOptions, type RequestOptions } from './transport/session.js';
 export { type AttestationPolicy, DEFAULT_POLICY, DEFAULT_MAX_AGE_SECONDS, parsePolicy, loadPolicyFile, loadRootFile } from './policy.js';
 export { transcribe, fileSource, bytesSource, parseTranscript, TRANSCRIPT_FORMATS, MAX_UPLOAD_BYTES, type AudioSource, type TranscribeOptions, type TranscriptResult, type TranscriptFormat, type TranscriptSegment } from './transport/transcribe.js';
-export { toSrt, toVtt, toMarkdownLines, escapeMarkdown, timestamp, type TimedText } from './transcript/subtitles.js';
+export { toSrt, toVtt, timestamp, type TimedText } from './transcript/subtitles.js';

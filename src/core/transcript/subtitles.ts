@@ -1,7 +1,6 @@
 /**
- * Transcript renderings shared by the server (OpenAI-compatible response
- * formats) and the extension (documents it opens): SRT, WebVTT and Markdown
- * with timestamps, from timed segments.
+ * Subtitle renderings of timed segments (the server's `srt` and `vtt`
+ * response formats).
  */
 
 /** A timed piece of text, in seconds. */
@@ -31,17 +30,7 @@ export function toVtt(segments: readonly TimedText[]): string {
   return ['WEBVTT\n', ...segments.map((s) => `${timestamp(s.start, '.')} --> ${timestamp(s.end, '.')}\n${oneLine(s.text)}\n`)].join('\n');
 }
 
-/** Markdown lines `` `[mm:ss]` text ``, one per segment. */
-export function toMarkdownLines(segments: readonly TimedText[]): string {
-  return segments.map((s) => `\`[${timestamp(s.start, '.').slice(0, 8)}]\` ${escapeMarkdown(oneLine(s.text))}`).join('  \n');
-}
-
 /** Cue text must not contain blank lines or the `-->` marker. */
 function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').replaceAll('-->', '→').trim();
-}
-
-/** Text from a server rendered inert in Markdown (no links, images, HTML). */
-export function escapeMarkdown(text: string): string {
-  return text.replace(/[\\`*_{}[\]()#+\-.!|<>~]/g, (c) => `\\${c}`);
 }

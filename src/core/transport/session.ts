@@ -35,6 +35,8 @@ export interface Attested {
   readonly attestation: VerifiedAttestation;
   /** DER of the certificate the server presented on the attested connection. */
   readonly presentedCertificate: Uint8Array;
+  /** The attestation document exactly as received (for evidence export). */
+  readonly document: Uint8Array;
   /** When the attestation was verified (ms). */
   readonly attestedAt: number;
   /** Whether the chain ends in a root other than AWS's: not a real enclave. */
@@ -213,6 +215,7 @@ async function attestNewChannel(
       attested: Object.freeze({
         attestation,
         presentedCertificate: new Uint8Array(presented.raw),
+        document: new Uint8Array(document),
         attestedAt: now.getTime(),
         simulation: !attestation.root.isAwsNitroRoot,
       }),

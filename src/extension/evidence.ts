@@ -1,0 +1,69 @@
+/**
+ * "Export attestation evidence": a JSON file someone else can check without
+ * trusting this extension. It holds the raw attestation document (base64),
+ * the verdict, the policy, when it was verified and the TLS certificate the
+ * server presented on the attested connection.
+ */
+import { createHash } from 'node:crypto';
+import { verifiedReport, type VerifiedReport } from '../core/attestation/report.js';
+import type { AttestationResult, AttestedEvidence, PolicyInfo } from './state.js';
+
+export const EVIDENCE_FORMAT = 'blindbox-attestation-evidence/1';
+
+export interface AttestationEvidence {
+  readonly format: typeof EVIDENCE_FORMAT;
+  readonly exportedAt: string;
+  readonly server: string | null;
+  readonly verdict: { readonly ok: boolean; readonly simulation: boolean; readonly code: string | null; readonly message: string | null };
+  /** When the attestation was verified (ISO-8601); null when nothing was verified. */
+  readonly verifiedAt: string | null;
+  readonly policy: { readonly name: string; readonly source: string; readonly pcrs: Readonly<Record<string, string>>; readonly maxAgeSeconds: number } | null;
+  /** The verified document's fields (the CLI's `--json` shape) and the root it chains to. */
+  readonly attestation: (VerifiedReport & { readonly documentSha256: string; readonly root: { readonly label: string; readonly sha256: string; readonly isAwsNitroRoot: boolean } }) | null;
+  /** The raw CBOR document, base64; null when the core did not hand it out. */
+  readonly document: string | null;
+  readonly presentedCertificate: { readonly pem: string; readonly sha256: string } | null;
+  /** Set for a failure whose document was fetched again without PCR expectations, for diagnosis only. */
+  readonly diagnosticOnly: boolean;
+}
+
+export function buildEvidence(result: AttestationResult, policy: PolicyInfo | undefined, now: Date): AttestationEvidence {
+  const server = result.kind === 'unconfigured' ? null : (result.server ?? null);
+  const attested: AttestedEvidence | undefined = result.kind === 'verified' ? result.attested : result.kind === 'failed' ? result.observed : undefined;
+  const failure = result.kind === 'failed' ? result.failure : undefined;
+  const a = attested?.attestation;
+  return {
+    format: EVIDENCE_FORMAT,
+    exportedAt: now.toISOString(),
+    server,
+    verdict: {
+      ok: result.kind === 'verified',
+      simulation: result.kind === 'verified' && result.attested.simulation,
+      code: failure?.code ?? (result.kind === 'verified' ? null : result.kind.toUpperCase()),
+      message: failure?.message ?? null,
+    },
+    verifiedAt: result.kind === 'verified' ? new Date(result.attested.attestedAt).toISOString() : null,
+    policy: policy ? { name: policy.name, source: policy.source, pcrs: { ...policy.pcrs }, maxAgeSeconds: policy.maxAgeSeconds } : null,
+    attestation: a ? { ...verifiedReport(a), documentSha256: a.documentSha256, root: { label: a.root.label, sha256: a.root.sha256, isAwsNitroRoot: a.root.isAwsNitroRoot } } : null,
+    document: attested?.document ? Buffer.from(attested.document).toString('base64') : null,
+    presentedCertificate: attested ? { pem: toPem(attested.presentedCertificate), sha256: createHash('sha256').update(attested.presentedCertificate).digest('hex') } : null,
+    diagnosticOnly: result.kind === 'failed' && attested !== undefined,
+  };
+}
+
+/** A suggested file name: `blindbox-evidence-<host>-<time>.json`, safe on every file system. */
+export function evidenceFileName(server: string | null, now: Date): string {
+  let host = 'server';
+  try {
+    if (server) host = new URL(server).host;
+  } catch {
+    // keep the default
+  }
+  const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  return `blindbox-evidence-${host.replace(/[^A-Za-z0-9.-]+/g, '_')}-${stamp}.json`;
+}
+
+function toPem(der: Uint8Array): string {
+  const b64 = Buffer.from(der).toString('base64');
+  return `-----BEGIN CERTIFICATE-----\n${b64.replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
+}

@@ -1,0 +1,136 @@
+/**
+ * The extension's settings, read and validated without `vscode` (config.ts
+ * hands the raw values over), so that every rule is unit-tested. A bad value
+ * is a `SettingsError` naming the setting; nothing falls back silently to a
+ * weaker choice.
+ */
+import path from 'node:path';
+import { parsePolicy, type AttestationPolicy } from '../core/policy.js';
+import { ExtensionError } from './failure.js';
+import { SETTING_KEYS, type SettingName } from './ids.js';
+import type { PolicyInfo } from './state.js';
+
+export { SETTING_KEYS, TRUST_SETTINGS, type SettingName } from './ids.js';
+
+/** Formats of the transcript document. */
+export const DOCUMENT_FORMATS = ['text', 'markdown', 'srt', 'vtt'] as const;
+export type DocumentFormat = (typeof DOCUMENT_FORMATS)[number];
+
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
+const MAX_REQUEST_TIMEOUT_SECONDS = 3600;
+
+/** The raw values as VS Code returns them (anything, since settings.json is hand-edited). */
+export type RawSettings = { readonly [K in SettingName]?: unknown };
+
+export interface ExtensionSettings {
+  /** The server's origin (`https://host:port`), or undefined when not set. */
+  readonly serverUrl: string | undefined;
+  /** The policy from `blindbox.policy` (or the built-in default); unused when `policyFile` is set. */
+  readonly policy: PolicyInfo;
+  /** Absolute path of a policy file, which then replaces `policy`. */
+  readonly policyFile: string | undefined;
+  /** Absolute paths of extra trusted root PEM files. */
+  readonly trustedRoots: readonly string[];
+  readonly transcriptFormat: DocumentFormat;
+  readonly requestTimeoutMs: number;
+}
+
+/** A setting has a value the extension refuses; `setting` is its full key. */
+export class SettingsError extends ExtensionError {
+  readonly setting: string;
+  constructor(setting: SettingName, message: string) {
+    super('SETTINGS_INVALID', `${SETTING_KEYS[setting]}: ${message}`);
+    this.name = 'SettingsError';
+    this.setting = SETTING_KEYS[setting];
+  }
+}
+
+/** Validates raw settings; `home` expands a leading `~` in paths. Throws `SettingsError`. */
+export function parseSettings(raw: RawSettings, home: string): ExtensionSettings {
+  const policyFile = optionalPath(raw.policyFile, 'policyFile', home);
+  const policy = parseSettingsPolicy(raw.policy);
+  if (policyFile !== undefined && policy.source !== DEFAULT_POLICY_SOURCE) {
+    throw new SettingsError('policyFile', `set either ${SETTING_KEYS.policy} or ${SETTING_KEYS.policyFile}, not both`);
+  }
+  return Object.freeze({
+    serverUrl: parseServerUrl(raw.serverUrl),
+    policy,
+    policyFile,
+    trustedRoots: parseRootPaths(raw.trustedRoots, home),
+    transcriptFormat: parseFormat(raw.transcriptFormat),
+    requestTimeoutMs: parseTimeout(raw.requestTimeoutSeconds) * 1000,
+  });
+}
+
+/** A https origin; undefined for an empty or absent value. */
+export function parseServerUrl(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new SettingsError('serverUrl', 'must be a string such as "https://enclave.example.com"');
+  const text = value.trim();
+  if (!text) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new SettingsError('serverUrl', `${JSON.stringify(text)} is not a URL`);
+  }
+  if (url.protocol !== 'https:') throw new SettingsError('serverUrl', `must use https: (TLS terminates inside the enclave), not ${url.protocol}`);
+  if (url.username || url.password) throw new SettingsError('serverUrl', 'must not carry a user name or password');
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) throw new SettingsError('serverUrl', 'must be just the server (https://host[:port]), without a path or query');
+  return url.origin;
+}
+
+export const DEFAULT_POLICY_SOURCE = 'built-in default';
+const SETTINGS_POLICY_SOURCE = `settings (${SETTING_KEYS.policy})`;
+
+/** `blindbox.policy`: `{name?, pcrs?, maxAgeSeconds?}`; an empty object (the default) is the built-in policy that pins no PCR. */
+export function parseSettingsPolicy(value: unknown): PolicyInfo {
+  const empty = value === undefined || value === null || (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0);
+  const v = empty ? {} : value;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new SettingsError('policy', 'must be an object {"name", "pcrs", "maxAgeSeconds"}');
+  if (Object.hasOwn(v, 'roots')) throw new SettingsError('policy', `does not take "roots": list trusted root files in ${SETTING_KEYS.trustedRoots}`);
+  let parsed: AttestationPolicy;
+  try {
+    const { rootPaths: _ignored, ...policy } = parsePolicy({ name: 'default', ...v }, SETTING_KEYS.policy);
+    parsed = policy;
+  } catch (err) {
+    // parsePolicy already prefixes its messages with the source (the setting's key).
+    throw new SettingsError('policy', String((err as Error).message).replace(`${SETTING_KEYS.policy}: `, ''));
+  }
+  return Object.freeze({ ...parsed, source: empty ? DEFAULT_POLICY_SOURCE : SETTINGS_POLICY_SOURCE });
+}
+
+function parseRootPaths(value: unknown, home: string): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || !value.every((p) => typeof p === 'string')) throw new SettingsError('trustedRoots', 'must be a list of paths to PEM files');
+  return value.map((p: string) => p.trim()).filter(Boolean).map((p) => absolutePath(p, 'trustedRoots', home));
+}
+
+function optionalPath(value: unknown, setting: SettingName, home: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new SettingsError(setting, 'must be a path');
+  const text = value.trim();
+  return text ? absolutePath(text, setting, home) : undefined;
+}
+
+function absolutePath(p: string, setting: SettingName, home: string): string {
+  const expanded = p === '~' ? home : p.startsWith('~/') || p.startsWith('~\\') ? path.join(home, p.slice(2)) : p;
+  if (!path.isAbsolute(expanded)) throw new SettingsError(setting, `${JSON.stringify(p)} must be an absolute path (or start with ~/)`);
+  return path.normalize(expanded);
+}
+
+function parseFormat(value: unknown): DocumentFormat {
+  if (value === undefined || value === null) return 'text';
+  if (typeof value !== 'string' || !(DOCUMENT_FORMATS as readonly string[]).includes(value)) {
+    throw new SettingsError('transcriptFormat', `must be one of ${DOCUMENT_FORMATS.map((f) => JSON.stringify(f)).join(', ')}`);
+  }
+  return value as DocumentFormat;
+}
+
+function parseTimeout(value: unknown): number {
+  if (value === undefined || value === null) return DEFAULT_REQUEST_TIMEOUT_SECONDS;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > MAX_REQUEST_TIMEOUT_SECONDS) {
+    throw new SettingsError('requestTimeoutSeconds', `must be a number of seconds from 1 to ${MAX_REQUEST_TIMEOUT_SECONDS}`);
+  }
+  return value;
+}

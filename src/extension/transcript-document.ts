@@ -1,0 +1,105 @@
+/**
+ * The editor document a transcript opens in: the text in the chosen format,
+ * headed by where it came from (file, server, enclave module, PCR0, when the
+ * server was verified). Everything from the server or the file name is
+ * escaped for Markdown and kept out of subtitle cue syntax.
+ */
+import type { TranscriptFormat, TranscriptResult } from '../core/transport/transcribe.js';
+import { oneLine } from './failure.js';
+import { codeSpan, escapeMarkdown } from './markdown.js';
+import type { DocumentFormat } from './settings.js';
+
+/** Where the transcript came from. */
+export interface TranscriptProvenance {
+  readonly sourceName: string;
+  readonly server: string;
+  readonly moduleId: string;
+  readonly pcr0: string | undefined;
+  /** When the attestation in force for the upload was verified (ms). */
+  readonly verifiedAt: number;
+  readonly policyName: string;
+  readonly simulation: boolean;
+}
+
+/** What the server is asked for, per document format: Markdown is built from timed segments. */
+export function wireFormat(format: DocumentFormat): TranscriptFormat {
+  return format === 'markdown' ? 'verbose_json' : format;
+}
+
+/** The language id of the new document; subtitle ids only when an installed extension knows them. */
+export function documentLanguage(format: DocumentFormat, known: readonly string[] = []): string {
+  if (format === 'markdown') return 'markdown';
+  if (format === 'srt' && known.includes('srt')) return 'srt';
+  if (format === 'vtt') return ['vtt', 'webvtt'].find((id) => known.includes(id)) ?? 'plaintext';
+  return 'plaintext';
+}
+
+export interface TranscriptDocument {
+  readonly content: string;
+  readonly language: string;
+}
+
+export function renderTranscriptDocument(format: DocumentFormat, result: TranscriptResult, p: TranscriptProvenance, knownLanguages: readonly string[] = []): TranscriptDocument {
+  const language = documentLanguage(format, knownLanguages);
+  switch (format) {
+    case 'text':
+      return { language, content: `${headerLines(p).join('\n')}\n\n${result.text}\n` };
+    case 'markdown':
+      return { language, content: markdown(result, p) };
+    case 'vtt':
+      return { language, content: vttWithNote(result.body, p) };
+    case 'srt':
+      // SubRip has no comment syntax: a header would make the file unreadable to players, so it stays bare.
+      return { language, content: result.body.replace(/\r\n/g, '\n').replace(/\n*$/, '\n') };
+  }
+}
+
+function headerLines(p: TranscriptProvenance): string[] {
+  return [
+    `Transcript of ${oneLine(p.sourceName)}`,
+    `Server: ${oneLine(p.server)}${p.simulation ? ' (SIMULATION — not confidential)' : ''}`,
+    `Enclave module: ${oneLine(p.moduleId)}`,
+    `PCR0: ${p.pcr0 ?? '(absent)'}`,
+    `Verified: ${new Date(p.verifiedAt).toISOString()} (policy ${oneLine(p.policyName)})`,
+  ];
+}
+
+function markdown(result: TranscriptResult, p: TranscriptProvenance): string {
+  const out = [
+    `# Transcript of ${escapeMarkdown(p.sourceName)}`,
+    '',
+    ...(p.simulation ? ['> **SIMULATION — not confidential.** The server attested with a simulation root, not AWS Nitro hardware.', ''] : []),
+    `- **Server:** ${codeSpan(p.server)}`,
+    `- **Enclave module:** ${codeSpan(p.moduleId)}`,
+    `- **PCR0:** ${codeSpan(p.pcr0 ?? '(absent)')}`,
+    `- **Verified:** ${new Date(p.verifiedAt).toISOString()} (policy ${codeSpan(p.policyName)})`,
+  ];
+  if (result.duration !== undefined) out.push(`- **Duration:** ${formatClock(result.duration, result.duration >= 3600)}`);
+  if (result.language) out.push(`- **Language:** ${codeSpan(result.language)}`);
+  out.push('', '## Transcript', '');
+  const segments = result.segments ?? [];
+  const hours = segments.some((s) => s.end >= 3600);
+  if (segments.length === 0) out.push(escapeMarkdown(result.text) || '*(no speech recognised)*');
+  else for (const s of segments) out.push(`- \`[${formatClock(s.start, hours)}]\` ${escapeMarkdown(s.text)}`);
+  return out.join('\n') + '\n';
+}
+
+/** `mm:ss` or `h:mm:ss`. */
+export function formatClock(seconds: number, hours: boolean): string {
+  const total = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const mm = String(m).padStart(2, '0');
+  const ss = String(s).padStart(2, '0');
+  return hours ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+/** WebVTT allows NOTE blocks after the header: the provenance goes there (no blank lines, no `-->`). */
+function vttWithNote(body: string, p: TranscriptProvenance): string {
+  const text = body.replace(/\r\n/g, '\n');
+  const note = ['NOTE', ...headerLines(p).map((l) => l.replaceAll('-->', '→'))].join('\n');
+  const m = /^(WEBVTT[^\n]*)\n/.exec(text);
+  const rest = m ? text.slice(m[0].length).replace(/^\n+/, '') : text.replace(/^\n+/, '');
+  return `${m ? m[1] : 'WEBVTT'}\n\n${note}\n\n${rest}`.replace(/\n*$/, '\n');
+}

@@ -1,0 +1,245 @@
+/**
+ * The attestation webview's content as plain data, computed from what the
+ * extension knows (`AttestationResult`), the policy and the time. Pure: the
+ * webview script only copies these strings into the DOM with `textContent`,
+ * so every value that came from a server or a certificate stays text.
+ */
+import { createHash, X509Certificate } from 'node:crypto';
+import { normalisePcrPolicy } from '../core/attestation/policy.js';
+import { decodeServiceInfo } from '../core/attestation/service-info.js';
+import { fromHex } from '../core/util/hex.js';
+import { formatAge } from './status-model.js';
+import type { AttestationResult, AttestedEvidence, PolicyInfo } from './state.js';
+
+export type ViewState = 'unconfigured' | 'unverified' | 'verifying' | 'verified' | 'simulation' | 'failed';
+export type PcrStatus = 'match' | 'mismatch' | 'not-in-policy' | 'missing';
+export type Validity = 'valid' | 'expired' | 'not-yet-valid';
+
+export interface PcrRow {
+  readonly index: number;
+  /** Lower-case hex; empty when the policy expects a PCR the document lacks. */
+  readonly value: string;
+  readonly expected: string | null;
+  readonly status: PcrStatus;
+  /** "match", "MISMATCH", "not in policy", "missing". */
+  readonly statusText: string;
+}
+
+export interface ChainEntryView {
+  /** 0 = root. */
+  readonly position: number;
+  readonly role: 'root' | 'intermediate' | 'leaf';
+  readonly subject: string;
+  readonly issuer: string;
+  readonly notBefore: string;
+  readonly notAfter: string;
+  readonly validity: Validity;
+  readonly validityText: string;
+  readonly sha256: string;
+  readonly keyAlgorithm: string;
+  readonly serialNumber: string;
+  readonly isCA: boolean;
+}
+
+export interface AttestationViewModel {
+  readonly state: ViewState;
+  readonly server: string | null;
+  readonly verdict: { readonly ok: boolean; readonly title: string; readonly code: string | null; readonly sentence: string };
+  /** Set only for simulation roots: the loud banner's text. */
+  readonly simulationBanner: string | null;
+  readonly document: {
+    readonly moduleId: string;
+    readonly timestamp: string;
+    readonly age: string;
+    readonly digest: string;
+    readonly nonce: string;
+    readonly documentSha256: string;
+    readonly verifiedAt: string;
+    /** The root the chain ends in (its label: AWS, or the trusted file). */
+    readonly root: string;
+    /** True when the document was fetched only to show why it failed (PCR_MISMATCH). */
+    readonly diagnosticOnly: boolean;
+  } | null;
+  readonly service: { readonly service: string; readonly version: string; readonly engine: string; readonly model: string } | null;
+  readonly tls: {
+    readonly bound: boolean;
+    readonly text: string;
+    readonly attestedKeySha256: string;
+    readonly presentedKeySha256: string;
+    readonly presentedCertificateSha256: string;
+  } | null;
+  readonly policy: { readonly name: string; readonly source: string; readonly maxAge: string; readonly pinned: number; readonly note: string | null } | null;
+  readonly pcrs: readonly PcrRow[];
+  readonly chain: readonly ChainEntryView[];
+  readonly canExport: boolean;
+  readonly canVerify: boolean;
+  readonly generatedAt: string;
+}
+
+const STATUS_TEXT: Record<PcrStatus, string> = { match: 'match', mismatch: 'MISMATCH', 'not-in-policy': 'not in policy', missing: 'missing' };
+
+/** The webview's model for `result` under `policy` (undefined when it could not be loaded), at `now`. */
+export function attestationViewModel(result: AttestationResult, policy: PolicyInfo | undefined, now: Date): AttestationViewModel {
+  const t = now.getTime();
+  const common = {
+    server: result.kind === 'unconfigured' ? null : (result.server ?? null),
+    policy: policy ? policyView(policy) : null,
+    generatedAt: now.toISOString(),
+    canVerify: result.kind !== 'unconfigured' && result.kind !== 'verifying',
+  };
+  const empty = { simulationBanner: null, document: null, service: null, tls: null, pcrs: [], chain: [] };
+  switch (result.kind) {
+    case 'unconfigured':
+      return {
+        ...common,
+        ...empty,
+        state: 'unconfigured',
+        verdict: { ok: false, title: 'No server configured', code: null, sentence: 'Set blindbox.serverUrl in your user settings; the extension then attests the server before any audio is sent.' },
+        canExport: false,
+      };
+    case 'unverified':
+      return { ...common, ...empty, state: 'unverified', verdict: { ok: false, title: 'Not verified yet', code: null, sentence: 'Run “BlindBox: Verify Enclave Server” to attest this server.' }, canExport: false };
+    case 'verifying':
+      return { ...common, ...empty, state: 'verifying', verdict: { ok: false, title: 'Verifying…', code: null, sentence: 'Asking the server for a fresh attestation document and checking it.' }, canExport: false };
+    case 'verified': {
+      const a = result.attested;
+      const simulation = a.simulation;
+      return {
+        ...common,
+        ...documentParts(a, policy, t, false),
+        state: simulation ? 'simulation' : 'verified',
+        verdict: simulation
+          ? {
+              ok: true,
+              title: 'Verified against a SIMULATION root — not confidential',
+              code: null,
+              sentence: `The document is well-formed, signed and bound to this TLS connection, but it chains to “${a.attestation.root.label}”, a root you trusted in blindbox.trustedRoots, not to AWS Nitro.`,
+            }
+          : {
+              ok: true,
+              title: 'Verified: genuine AWS Nitro enclave',
+              code: null,
+              sentence: `The document chains to the AWS Nitro Enclaves Root G1, its signature verifies, its measurements satisfy the policy “${policy?.name ?? 'default'}”, and this TLS connection ends inside the attested enclave.`,
+            },
+        simulationBanner: simulation
+          ? `SIMULATION — NOT CONFIDENTIAL. This server’s attestation comes from a simulation root (“${a.attestation.root.label}”), not from AWS Nitro Enclaves hardware. Nothing protects the audio from the machine’s operator: use it for testing only.`
+          : null,
+        canExport: true,
+      };
+    }
+    case 'failed': {
+      const observed = result.observed;
+      const verdict = {
+        ok: false,
+        title: 'Verification FAILED',
+        code: result.failure.code,
+        sentence: result.failure.message,
+      };
+      const base = { ...common, state: 'failed' as const, verdict, canExport: true };
+      if (!observed) return { ...base, ...empty };
+      return { ...base, ...documentParts(observed, policy, t, true), simulationBanner: null };
+    }
+  }
+}
+
+function documentParts(a: AttestedEvidence, policy: PolicyInfo | undefined, t: number, diagnosticOnly: boolean) {
+  const { attestation } = a;
+  const service = decodeServiceInfo(attestation.userData);
+  return {
+    document: {
+      moduleId: attestation.moduleId,
+      timestamp: new Date(attestation.timestamp).toISOString(),
+      age: `${formatAge(t - attestation.timestamp)} old`,
+      digest: attestation.digest,
+      nonce: attestation.nonce ?? '(none)',
+      documentSha256: attestation.documentSha256,
+      verifiedAt: new Date(a.attestedAt).toISOString(),
+      root: attestation.root.label,
+      diagnosticOnly,
+    },
+    service: service ? { service: service.service, version: service.version, engine: service.engine, model: service.model } : null,
+    tls: tlsBinding(attestation.publicKey, a.presentedCertificate),
+    pcrs: pcrRows(attestation.pcrs, policy),
+    chain: chainEntries(attestation.chain, t),
+  };
+}
+
+/** Every PCR of the document, plus any the policy expects but the document lacks, in index order. */
+export function pcrRows(pcrs: Readonly<Record<number, string>>, policy: PolicyInfo | undefined): PcrRow[] {
+  const expected = policy ? normalisePcrPolicy(policy.pcrs) : new Map<number, string>();
+  const indices = new Set<number>([...Object.keys(pcrs).map(Number), ...expected.keys()]);
+  return [...indices]
+    .sort((a, b) => a - b)
+    .map((index) => {
+      const value = pcrs[index] ?? '';
+      const want = expected.get(index) ?? null;
+      const status: PcrStatus = want === null ? 'not-in-policy' : !value ? 'missing' : value.toLowerCase() === want ? 'match' : 'mismatch';
+      return { index, value, expected: want, status, statusText: STATUS_TEXT[status] };
+    });
+}
+
+export function chainEntries(chain: AttestedEvidence['attestation']['chain'], t: number): ChainEntryView[] {
+  const last = chain.length - 1;
+  return chain.map((c, position) => {
+    const notBefore = Date.parse(c.notBefore);
+    const notAfter = Date.parse(c.notAfter);
+    const validity: Validity = t < notBefore ? 'not-yet-valid' : t > notAfter ? 'expired' : 'valid';
+    const validityText =
+      validity === 'valid' ? `valid (until ${c.notAfter})` : validity === 'expired' ? `EXPIRED (since ${c.notAfter})` : `NOT YET VALID (from ${c.notBefore})`;
+    return {
+      position,
+      role: position === 0 ? 'root' : position === last ? 'leaf' : 'intermediate',
+      subject: c.subject,
+      issuer: c.issuer,
+      notBefore: c.notBefore,
+      notAfter: c.notAfter,
+      validity,
+      validityText,
+      sha256: c.sha256,
+      keyAlgorithm: c.keyAlgorithm,
+      serialNumber: c.serialNumber,
+      isCA: c.isCA,
+    };
+  });
+}
+
+/** SHA-256 of the attested SubjectPublicKeyInfo and of the presented certificate's: equal when the channel is bound. */
+export function tlsBinding(publicKeyHex: string | null, presentedCertificate: Uint8Array): AttestationViewModel['tls'] {
+  const attestedKeySha256 = publicKeyHex ? sha256(fromHex(publicKeyHex, 'public_key')) : '';
+  let presentedKeySha256 = '';
+  let presentedCertificateSha256 = '';
+  try {
+    const cert = new X509Certificate(presentedCertificate);
+    presentedKeySha256 = sha256(cert.publicKey.export({ type: 'spki', format: 'der' }));
+    presentedCertificateSha256 = sha256(presentedCertificate);
+  } catch {
+    // Not a certificate: shown as unbound below.
+  }
+  const bound = attestedKeySha256 !== '' && attestedKeySha256 === presentedKeySha256;
+  return {
+    bound,
+    text: bound
+      ? 'Bound: the TLS key of this connection is the key the enclave attested (public_key), so the channel ends inside the enclave.'
+      : publicKeyHex
+        ? 'NOT bound: the presented TLS key differs from the attested one.'
+        : 'NOT bound: the document attests no TLS key (public_key is empty).',
+    attestedKeySha256,
+    presentedKeySha256,
+    presentedCertificateSha256,
+  };
+}
+
+function policyView(policy: PolicyInfo): NonNullable<AttestationViewModel['policy']> {
+  const pinned = Object.keys(policy.pcrs).length;
+  return {
+    name: policy.name,
+    source: policy.source,
+    maxAge: formatAge(policy.maxAgeSeconds * 1000),
+    pinned,
+    note: pinned === 0 ? 'This policy pins no PCR: any code running in a genuine enclave is accepted. Pin PCR0–PCR2 in blindbox.policy to accept only your build.' : null,
+  };
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}

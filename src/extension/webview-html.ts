@@ -1,0 +1,141 @@
+/**
+ * The attestation webview's HTML: a fixed skeleton with stable element ids,
+ * no data (the script fills it from a posted model with `textContent`), a
+ * strict Content-Security-Policy and a nonce from `crypto.randomBytes`.
+ */
+import { randomBytes } from 'node:crypto';
+
+export const ATTESTATION_TITLE = 'BlindBox Attestation';
+
+/** 16 random bytes, base64: unguessable, unlike the samples' Math.random nonce (CVE-2021-34479). */
+export function makeNonce(): string {
+  return randomBytes(16).toString('base64');
+}
+
+export interface HtmlInputs {
+  /** `webview.cspSource`. */
+  readonly cspSource: string;
+  readonly nonce: string;
+  /** `asWebviewUri` of media/attestation.js and media/attestation.css. */
+  readonly scriptUri: string;
+  readonly styleUri: string;
+}
+
+export function contentSecurityPolicy(cspSource: string, nonce: string): string {
+  return `default-src 'none'; style-src ${cspSource}; script-src 'nonce-${nonce}'; base-uri 'none'; form-action 'none'`;
+}
+
+/** Every `id` in the skeleton, for the script, the tests and the end-to-end harness. */
+export const ELEMENT_IDS = [
+  'bb-root',
+  'bb-simulation-banner',
+  'bb-verdict',
+  'bb-verdict-title',
+  'bb-verdict-code',
+  'bb-verdict-sentence',
+  'bb-verify',
+  'bb-export',
+  'bb-settings',
+  'bb-log',
+  'bb-server',
+  'bb-policy',
+  'bb-policy-note',
+  'bb-module-id',
+  'bb-service',
+  'bb-document-time',
+  'bb-document-age',
+  'bb-verified-at',
+  'bb-nonce',
+  'bb-document-sha256',
+  'bb-root-label',
+  'bb-tls-section',
+  'bb-tls-status',
+  'bb-tls-attested',
+  'bb-tls-presented',
+  'bb-tls-certificate',
+  'bb-pcr-section',
+  'bb-pcr-table',
+  'bb-pcr-rows',
+  'bb-chain-section',
+  'bb-chain',
+  'bb-generated-at',
+] as const;
+
+function attr(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function fact(id: string, label: string): string {
+  return `<div class="bb-fact" id="${id}-row"><dt>${label}</dt><dd id="${id}" class="bb-value"></dd></div>`;
+}
+
+export function attestationHtml(inputs: HtmlInputs): string {
+  const nonce = attr(inputs.nonce);
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${attr(contentSecurityPolicy(inputs.cspSource, inputs.nonce))}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${attr(inputs.styleUri)}">
+<title>${ATTESTATION_TITLE}</title>
+</head>
+<body>
+<main id="bb-root" data-state="loading">
+  <div id="bb-simulation-banner" class="bb-banner" role="alert" hidden></div>
+  <header class="bb-header">
+    <h1>${ATTESTATION_TITLE}</h1>
+    <div class="bb-actions">
+      <button id="bb-verify" type="button">Verify again</button>
+      <button id="bb-export" type="button">Export evidence…</button>
+      <button id="bb-settings" type="button" class="bb-secondary">Settings</button>
+      <button id="bb-log" type="button" class="bb-secondary">Show log</button>
+    </div>
+  </header>
+  <section id="bb-verdict" class="bb-verdict" aria-live="polite">
+    <h2 id="bb-verdict-title">Loading…</h2>
+    <p><code id="bb-verdict-code" hidden></code> <span id="bb-verdict-sentence"></span></p>
+  </section>
+  <section class="bb-section">
+    <h2>Server and document</h2>
+    <dl class="bb-facts">
+      ${fact('bb-server', 'Server')}
+      ${fact('bb-policy', 'Policy')}
+      ${fact('bb-module-id', 'Enclave module')}
+      ${fact('bb-service', 'Service (attested)')}
+      ${fact('bb-document-time', 'Document time')}
+      ${fact('bb-document-age', 'Age')}
+      ${fact('bb-verified-at', 'Verified at')}
+      ${fact('bb-nonce', 'Nonce')}
+      ${fact('bb-document-sha256', 'Document SHA-256')}
+      ${fact('bb-root-label', 'Trust anchor')}
+    </dl>
+  </section>
+  <section class="bb-section" id="bb-tls-section">
+    <h2>TLS binding</h2>
+    <p id="bb-tls-status" class="bb-tls-status"></p>
+    <dl class="bb-facts">
+      ${fact('bb-tls-attested', 'Attested key (SHA-256 of public_key)')}
+      ${fact('bb-tls-presented', 'Presented key (SHA-256 of SPKI)')}
+      ${fact('bb-tls-certificate', 'Presented certificate SHA-256')}
+    </dl>
+  </section>
+  <section class="bb-section" id="bb-pcr-section">
+    <h2>Measurements (PCRs)</h2>
+    <p id="bb-policy-note" class="bb-note" hidden></p>
+    <table id="bb-pcr-table" class="bb-table">
+      <thead><tr><th scope="col">PCR</th><th scope="col">Value</th><th scope="col">Policy expects</th><th scope="col">Result</th></tr></thead>
+      <tbody id="bb-pcr-rows"></tbody>
+    </table>
+  </section>
+  <section class="bb-section" id="bb-chain-section">
+    <h2>Certificate chain (root → leaf)</h2>
+    <ol id="bb-chain" class="bb-chain"></ol>
+  </section>
+  <footer class="bb-footer">Shown at <span id="bb-generated-at"></span></footer>
+</main>
+<script nonce="${nonce}" src="${attr(inputs.scriptUri)}"></script>
+</body>
+</html>
+`;
+}

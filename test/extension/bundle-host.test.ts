@@ -1,0 +1,222 @@
+/**
+ * The packaged extension (esbuild bundle, as in the .vsix) driven through its
+ * commands under a fake `vscode` (fake-vscode.ts), against the reference server
+ * in simulation with a stand-in transcription endpoint. What only a real editor
+ * can show (menus, rendering, focus) is left to the end-to-end tests.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { TranscriptionEngine } from '../../src/enclave/engine/engine.js';
+import { startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
+import { createFakeVscode, disposeContext, fakeContext, loadBundle, Uri, type FakeVscode, type LoadedExtension } from './fake-vscode.js';
+import { LAZY_ONLY_BUILTINS } from './measure-activation.js';
+import { REPO } from './helpers.js';
+
+let dir: string;
+let server: ReferenceServer;
+let rootFile: string;
+let wav: string;
+let bigWav: string;
+let fake: FakeVscode;
+let ext: LoadedExtension;
+let context: ReturnType<typeof fakeContext>;
+let api: ReturnType<LoadedExtension['activate']>;
+const uploads: { bytes: number }[] = [];
+
+/** A stand-in speech engine: the real server's endpoints (multipart, formats) around a fixed transcript. */
+const engine: TranscriptionEngine = {
+  name: 'fake',
+  model: 'fixed transcript',
+  async transcribe(request) {
+    uploads.push({ bytes: (await stat(request.path)).size });
+    return {
+      text: 'The quick brown fox. <b>jumps</b>',
+      segments: [
+        { start: 0, end: 1.5, text: 'The quick brown fox.' },
+        { start: 1.5, end: 3, text: '<b>jumps</b>' },
+      ],
+      duration: 3,
+      language: 'en',
+    };
+  },
+  async close() {},
+};
+
+async function waitFor(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; status: ${status().text}; log:\n${fake.log.join('\n')}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const status = () => fake.statusItems.find((i) => i.id === 'blindbox.status')!;
+
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'blindbox-host-'));
+  const bundleDir = path.join(dir, 'dist');
+  const built = spawnSync(process.execPath, [path.join(REPO, 'src/tools/bundle-extension.mjs'), '--outdir', bundleDir], { encoding: 'utf8' });
+  assert.equal(built.status, 0, built.stderr);
+  server = await startSimulationServer({ engine });
+  rootFile = path.join(dir, 'sim-root.pem');
+  await writeFile(rootFile, server.provider.rootPem);
+  wav = path.join(dir, 'talk.WAV');
+  await writeFile(wav, randomBytes(300_000));
+  bigWav = path.join(dir, 'long.wav');
+  await writeFile(bigWav, randomBytes(8 * 1024 * 1024));
+  fake = createFakeVscode();
+  ext = loadBundle(path.join(bundleDir, 'extension.cjs'), fake);
+  context = fakeContext(REPO);
+  api = ext.activate(context);
+});
+
+after(async () => {
+  // BLINDBOX_TEST_LOG=1 prints what the extension logged, notified and reported, to follow a run.
+  if (process.env.BLINDBOX_TEST_LOG) console.log([...fake.log, JSON.stringify(fake.notifications, null, 1), JSON.stringify(fake.progress.map((p) => p.reports))].join('\n'));
+  if (context) disposeContext(context);
+  await ext?.deactivate();
+  await server?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('the bundled extension under a fake VS Code', () => {
+  it('activates cheaply: status item "not verified", the core not loaded yet', () => {
+    assert.equal(status().text, '$(unverified) BlindBox: not verified');
+    assert.equal(status().visible, true);
+    assert.equal(status().command, 'blindbox.showAttestation');
+    assert.deepEqual(api.state(), { kind: 'unconfigured', statusText: '$(unverified) BlindBox: not verified' });
+    for (const m of LAZY_ONLY_BUILTINS) assert.ok(!ext.requested.includes(m), `${m} loaded at activation`);
+    assert.ok(!ext.requested.includes('./extension-core.cjs'), 'the core bundle is not required at activation');
+    assert.ok(api.activation.activateMs >= 0 && api.activation.bundleEvaluationMs >= 0);
+    assert.ok(fake.log.some((l) => /^\[info\] activated in [\d.]+ ms \(bundle evaluated in [\d.]+ ms\)$/.test(l)));
+  });
+
+  it('attests when the server is set: SIMULATION, warning colour', async () => {
+    fake.setSettings({ 'blindbox.serverUrl': server.url, 'blindbox.trustedRoots': [rootFile] });
+    await waitFor('SIMULATION', () => status().text.includes('SIMULATION'));
+    assert.equal(status().text, '$(warning) BlindBox: SIMULATION — not confidential');
+    assert.equal((status().backgroundColor as { id: string }).id, 'statusBarItem.warningBackground');
+    assert.ok(ext.requested.includes('./extension-core.cjs'));
+    const summary = await fake.executeCommand<{ kind: string; simulation: boolean }>('blindbox.verify');
+    assert.equal(summary.kind, 'verified');
+    assert.equal(summary.simulation, true);
+    assert.ok(fake.notifications.some((n) => n.level === 'warning' && n.message.includes('SIMULATION')));
+  });
+
+  it('transcribes an explorer selection into a new document with provenance, reporting upload progress', async () => {
+    const before = fake.documents.length;
+    const opened = await fake.executeCommand<unknown[]>('blindbox.transcribeFromExplorer', Uri.file(wav), [Uri.file(wav)]);
+    assert.equal(opened.length, 1);
+    const doc = fake.documents.at(-1)!;
+    assert.equal(fake.documents.length, before + 1);
+    assert.equal(doc.language, 'plaintext');
+    assert.match(doc.content, /^Transcript of talk\.WAV\nServer: https:\/\/127\.0\.0\.1:\d+ \(SIMULATION — not confidential\)\nEnclave module: .+\nPCR0: [0-9a-f]{96}\nVerified: \d{4}-.+Z \(policy default\)\n\nThe quick brown fox\. <b>jumps<\/b>\n$/);
+    assert.equal(uploads.at(-1)!.bytes, 300_000, 'the whole file arrived');
+    const progress = fake.progress.at(-1)!;
+    assert.equal(progress.title, 'BlindBox: talk.WAV');
+    const messages = progress.reports.map((r) => r.message);
+    assert.ok(messages.includes('attesting the server…'));
+    assert.ok(messages.some((m) => m?.startsWith('uploading… ')) || messages.includes('transcribing…'));
+    assert.equal(messages.at(-1), 'transcribing…');
+    assert.equal(progress.reports.reduce((sum, r) => sum + (r.increment ?? 0), 0), 100);
+    assert.ok(!fake.log.some((l) => l.includes('The quick brown fox')), 'the log never holds transcript or audio content');
+  });
+
+  it('asks for verbose_json and writes Markdown with timestamps when the format says so; sequentially for a multi-selection', async () => {
+    fake.setSettings({ 'blindbox.transcript.format': 'markdown' });
+    const notes = path.join(dir, 'notes.txt');
+    await writeFile(notes, 'not audio');
+    const opened = await fake.executeCommand<unknown[]>('blindbox.transcribeFromExplorer', Uri.file(wav), [Uri.file(wav), Uri.file(notes), Uri.file(wav)]);
+    assert.equal(opened.length, 2);
+    const doc = fake.documents.at(-1)!;
+    assert.equal(doc.language, 'markdown');
+    assert.match(doc.content, /^# Transcript of talk\.WAV\n/);
+    assert.match(doc.content, /^- `\[00:00\]` The quick brown fox\.$/m);
+    assert.match(doc.content, /^- `\[00:01\]` \\<b\\>jumps\\<\/b\\>$/m);
+    assert.equal(uploads.length, 3);
+    assert.ok(fake.notifications.some((n) => n.level === 'warning' && n.message.includes('skipped 1 selected item')));
+    fake.setSettings({ 'blindbox.transcript.format': 'vtt' });
+    await fake.executeCommand('blindbox.transcribe', Uri.file(wav));
+    assert.match(fake.documents.at(-1)!.content, /^WEBVTT\n\nNOTE\nTranscript of talk\.WAV\n/);
+    fake.setSettings({ 'blindbox.transcript.format': 'text' });
+  });
+
+  it('cancelling the upload opens nothing', async () => {
+    const before = fake.documents.length;
+    fake.onProgressReport = (record, report) => {
+      if (report.message?.startsWith('uploading… ') || report.message === 'transcribing…') record.cancel();
+    };
+    try {
+      const opened = await fake.executeCommand<unknown[]>('blindbox.transcribe', Uri.file(bigWav));
+      assert.deepEqual(opened, []);
+      assert.equal(fake.documents.length, before);
+      assert.ok(fake.log.some((l) => l.includes('long.wav: cancelled; nothing was opened')));
+    } finally {
+      fake.onProgressReport = undefined;
+    }
+    assert.ok(status().text.includes('SIMULATION'), 'a cancelled upload does not fail the server');
+  });
+
+  it('ignores a workspace that tries to redirect audio', async () => {
+    fake.setSettings({ 'blindbox.serverUrl': 'https://127.0.0.1:1' }, 'workspace');
+    await waitFor('the warning', () => fake.log.some((l) => l.includes('blindbox.serverUrl: the workspace')));
+    await waitFor('re-verification', () => status().text.includes('SIMULATION'));
+    const summary = await fake.executeCommand<{ kind: string }>('blindbox.verify');
+    assert.equal(summary.kind, 'verified');
+  });
+
+  it('shows the attestation in a webview: model by postMessage, strict CSP, junk messages ignored', async () => {
+    await fake.executeCommand('blindbox.showAttestation');
+    const panel = (fake as unknown as { panel: { webview: { html: string }; receive(m: unknown): void } }).panel;
+    assert.match(panel.webview.html, /content="default-src 'none'; style-src vscode-webview:\/\/fake; script-src 'nonce-[A-Za-z0-9+/]{22}=='/);
+    panel.receive({ type: 'ready' });
+    const model = (fake.webviewMessages.at(-1) as { type: string; model: { state: string; pcrs: unknown[]; chain: unknown[]; server: string; simulationBanner: string } }).model;
+    assert.equal(model.state, 'simulation');
+    assert.equal(model.server, server.url);
+    assert.ok(model.pcrs.length >= 3 && model.chain.length >= 2);
+    assert.match(model.simulationBanner, /^SIMULATION/);
+    panel.receive({ type: 'run', command: 'workbench.action.terminal.new' });
+    assert.ok(fake.log.some((l) => l.includes('ignored an unexpected message from the attestation webview')));
+  });
+
+  it('exports evidence to a chosen file', async () => {
+    const target = path.join(dir, 'evidence.json');
+    await fake.executeCommand('blindbox.exportEvidence', Uri.file(target));
+    const evidence = JSON.parse(await readFile(target, 'utf8'));
+    assert.equal(evidence.server, server.url);
+    assert.deepEqual(evidence.verdict, { ok: true, simulation: true, code: null, message: null });
+    assert.match(evidence.presentedCertificate.pem, /^-----BEGIN CERTIFICATE-----/);
+  });
+
+  it('with the simulation root no longer trusted: FAILED, an error with code and actions, and no audio sent', async () => {
+    fake.setSettings({ 'blindbox.trustedRoots': [] });
+    await waitFor('FAILED', () => status().text.includes('FAILED'));
+    assert.equal(status().text, '$(error) BlindBox: FAILED · untrusted root');
+    assert.equal((status().backgroundColor as { id: string }).id, 'statusBarItem.errorBackground');
+    const sent = uploads.length;
+    const docs = fake.documents.length;
+    const opened = await fake.executeCommand<unknown[]>('blindbox.transcribeFromExplorer', Uri.file(wav), [Uri.file(wav), Uri.file(wav)]);
+    assert.deepEqual(opened, []);
+    assert.equal(fake.documents.length, docs, 'no document opened');
+    assert.equal(uploads.length, sent, 'no audio reached the server');
+    const error = fake.notifications.filter((n) => n.level === 'error').at(-1)!;
+    assert.match(error.message, /^BlindBox: CHAIN_UNTRUSTED: The attestation chain starts at /);
+    assert.deepEqual(error.actions, ['Show details', 'Show Attestation']);
+    assert.equal(fake.progress.at(-1)!.reports.some((r) => r.message?.startsWith('uploading')), false);
+  });
+
+  it('reports a bad setting clearly, and recovers when it is fixed', async () => {
+    fake.setSettings({ 'blindbox.policy': { pcrs: { 0: 'zz' } }, 'blindbox.trustedRoots': [rootFile] });
+    await waitFor('FAILED · invalid settings', () => status().text === '$(error) BlindBox: FAILED · invalid settings');
+    const summary = await fake.executeCommand<{ kind: string; code: string }>('blindbox.verify');
+    assert.deepEqual(summary, { kind: 'failed', code: 'SETTINGS_INVALID' });
+    assert.match(fake.notifications.at(-1)!.message, /^BlindBox: SETTINGS_INVALID: blindbox\.policy: The expected value of PCR0/);
+    fake.setSettings({ 'blindbox.policy': {} });
+    await waitFor('SIMULATION again', () => status().text.includes('SIMULATION'));
+  });
+});

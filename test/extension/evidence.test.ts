@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { connect, verifyAttestation, type AttestedSession } from '../../src/core/index.js';
+import { buildEvidence, evidenceFileName, EVIDENCE_FORMAT } from '../../src/extension/evidence.js';
+import { rootsTrusting, startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
+import { policy, realAttested } from './helpers.js';
+
+describe('attestation evidence', () => {
+  it('holds the raw document, verdict, policy, verification time and presented certificate', () => {
+    const { attested, verifiedAt, doc } = realAttested();
+    const e = buildEvidence({ kind: 'verified', server: 'https://e.example', attested }, policy({ 0: doc.pcrs[0]! }, 'prod'), new Date(verifiedAt + 1000));
+    assert.equal(e.format, EVIDENCE_FORMAT);
+    assert.deepEqual(e.verdict, { ok: true, simulation: false, code: null, message: null });
+    assert.equal(e.verifiedAt, new Date(verifiedAt).toISOString());
+    assert.equal(e.exportedAt, new Date(verifiedAt + 1000).toISOString());
+    assert.deepEqual(e.policy, { name: 'prod', source: 'test', pcrs: { 0: doc.pcrs[0] }, maxAgeSeconds: 600 });
+    assert.equal(e.attestation!.moduleId, doc.moduleId);
+    assert.equal(e.attestation!.documentSha256, doc.documentSha256);
+    assert.equal(e.attestation!.root.isAwsNitroRoot, true);
+    // Anyone can check the document again from the file alone.
+    const again = verifyAttestation(Buffer.from(e.document!, 'base64'), { now: new Date(verifiedAt) });
+    assert.equal(again.documentSha256, doc.documentSha256);
+    const cert = new X509Certificate(e.presentedCertificate!.pem);
+    assert.equal(cert.fingerprint256.replaceAll(':', '').toLowerCase(), e.presentedCertificate!.sha256);
+    assert.equal(e.diagnosticOnly, false);
+    assert.deepEqual(JSON.parse(JSON.stringify(e)), e);
+  });
+
+  it('records a failure with its code; no document unless one was fetched for diagnosis', () => {
+    const failure = { code: 'CHAIN_UNTRUSTED', message: 'not trusted', untrusted: true };
+    const e = buildEvidence({ kind: 'failed', server: 'https://e.example', failure, at: 0 }, policy(), new Date(0));
+    assert.deepEqual(e.verdict, { ok: false, simulation: false, code: 'CHAIN_UNTRUSTED', message: 'not trusted' });
+    assert.equal(e.document, null);
+    assert.equal(e.attestation, null);
+    assert.equal(e.verifiedAt, null);
+    const { attested } = realAttested();
+    const diag = buildEvidence({ kind: 'failed', server: 'https://e.example', failure: { ...failure, code: 'PCR_MISMATCH' }, at: 0, observed: attested }, policy(), new Date(0));
+    assert.equal(diag.diagnosticOnly, true);
+    assert.equal(diag.verdict.ok, false);
+    assert.ok(diag.document);
+  });
+
+  it('suggests a safe file name', () => {
+    assert.equal(evidenceFileName('https://enclave.example:8443', new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 678))), 'blindbox-evidence-enclave.example_8443-2026-01-02T03-04-05Z.json');
+    assert.equal(evidenceFileName(null, new Date(0)), 'blindbox-evidence-server-1970-01-01T00-00-00Z.json');
+  });
+
+  describe('from a live simulation session', () => {
+    let server: ReferenceServer;
+    let session: AttestedSession;
+    before(async () => {
+      server = await startSimulationServer();
+      session = await connect(server.url, { roots: rootsTrusting(server) });
+    });
+    after(async () => {
+      await session?.close();
+      await server?.close();
+    });
+
+    it('says simulation, and carries the raw document once the core exposes it', () => {
+      const e = buildEvidence({ kind: 'verified', server: server.url, attested: session.attested }, policy(), new Date());
+      assert.equal(e.verdict.simulation, true);
+      assert.equal(e.attestation!.root.isAwsNitroRoot, false);
+      const raw = (session.attested as { document?: Uint8Array }).document;
+      assert.equal(e.document, raw ? Buffer.from(raw).toString('base64') : null);
+    });
+  });
+});

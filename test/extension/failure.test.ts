@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AttestationError, BlindBoxError, ChannelError } from '../../src/core/errors.js';
+import { defuseLinks, describeFailure, ExtensionError, notificationText, oneLine, shortReason } from '../../src/extension/failure.js';
+
+describe('failures shown to people', () => {
+  it('keeps the core’s codes and marks attestation failures (and TLS binding) as untrusted', () => {
+    assert.deepEqual(describeFailure(new AttestationError('PCR_MISMATCH', 'PCR0 differs.'), 'attestation'), { code: 'PCR_MISMATCH', message: 'PCR0 differs.', untrusted: true });
+    assert.deepEqual(describeFailure(new ChannelError('TLS_BINDING_MISMATCH'), 'attestation').untrusted, true);
+    assert.deepEqual(describeFailure(new ChannelError('SERVER_UNREACHABLE', 'Cannot talk to x.'), 'attestation'), { code: 'SERVER_UNREACHABLE', message: 'Cannot talk to x.', untrusted: false });
+    assert.equal(describeFailure(new BlindBoxError('SOMETHING', 'm'), 'attestation').code, 'SOMETHING');
+  });
+
+  it('names RangeErrors by phase: settings or audio', () => {
+    assert.deepEqual(describeFailure(new RangeError('the audio file "a.wav" is empty'), 'audio'), { code: 'AUDIO_UNREADABLE', message: 'The audio file "a.wav" is empty.', untrusted: false });
+    assert.equal(describeFailure(new RangeError('bad url'), 'settings').code, 'SETTINGS_INVALID');
+    assert.equal(describeFailure(new RangeError('bad url'), 'attestation').code, 'SETTINGS_INVALID');
+    assert.equal(describeFailure(new Error('boom'), 'transcription').code, 'INTERNAL_ERROR');
+    assert.equal(describeFailure(Object.assign(new Error('x'), { name: 'AbortError' }), 'transcription').code, 'CANCELLED');
+    assert.equal(describeFailure('weird', 'transcription').message, 'Weird.');
+  });
+
+  it('recognises its own errors across bundle copies (branded like the core’s)', () => {
+    const foreign = { message: 'm', code: 'SETTINGS_INVALID', [Symbol.for('blindbox.error.extension')]: true };
+    assert.ok(foreign instanceof ExtensionError);
+    assert.equal(describeFailure(new ExtensionError('NOT_CONFIGURED'), 'settings').code, 'NOT_CONFIGURED');
+    assert.ok(!(new Error('x') instanceof ExtensionError));
+  });
+
+  it('makes one printable line and defuses links in notifications', () => {
+    assert.equal(oneLine('a\nb\u202ec\u0000d   e'), 'a b c d e');
+    assert.equal(oneLine('x'.repeat(600)).length, 500);
+    assert.equal(defuseLinks('see [here](https://evil) or [x] (y)'), 'see [here] (https://evil) or [x] (y)');
+    assert.equal(notificationText({ code: 'CHAIN_UNTRUSTED', message: 'Root "[a](command:x)".', untrusted: true }), 'BlindBox: CHAIN_UNTRUSTED: Root "[a] (command:x)".');
+  });
+
+  it('has a short reason for every core code', async () => {
+    const { ATTESTATION_ERROR_CODES, CHANNEL_ERROR_CODES } = await import('../../src/core/errors.js');
+    for (const code of [...Object.keys(ATTESTATION_ERROR_CODES), ...Object.keys(CHANNEL_ERROR_CODES)]) assert.notEqual(shortReason(code), code, code);
+  });
+});

@@ -1,0 +1,336 @@
+/**
+ * A stand-in for the `vscode` module, just wide enough to run the bundled
+ * extension (dist/extension.cjs) in plain Node: it records what the extension
+ * shows (status bar, notifications, progress, documents, webview messages) and
+ * lets a test change settings and cancel progress. It checks the extension's
+ * logic and the bundle; the end-to-end tests check it in a real VS Code.
+ */
+import { createRequire } from 'node:module';
+import Module from 'node:module';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+export class Uri {
+  private constructor(
+    readonly scheme: string,
+    readonly path: string,
+  ) {}
+  static file(p: string): Uri {
+    return new Uri('file', path.resolve(p));
+  }
+  static from(parts: { scheme: string; path: string }): Uri {
+    return new Uri(parts.scheme, parts.path);
+  }
+  static joinPath(base: Uri, ...segments: string[]): Uri {
+    return new Uri(base.scheme, path.posix.join(base.path, ...segments));
+  }
+  get fsPath(): string {
+    return this.path;
+  }
+  toString(): string {
+    return `${this.scheme}://${this.path}`;
+  }
+}
+
+class Disposable {
+  constructor(private readonly fn: () => void = () => undefined) {}
+  dispose(): void {
+    this.fn();
+  }
+}
+
+class ThemeColor {
+  constructor(readonly id: string) {}
+}
+
+class MarkdownString {
+  isTrusted: unknown;
+  supportHtml = false;
+  constructor(readonly value: string) {}
+}
+
+class TabInputText {
+  constructor(readonly uri: Uri) {}
+}
+class TabInputCustom {
+  constructor(readonly uri: Uri) {}
+}
+
+export interface FakeStatusItem {
+  readonly id: string;
+  name: string;
+  text: string;
+  tooltip: MarkdownString | undefined;
+  backgroundColor: ThemeColor | undefined;
+  command: string | undefined;
+  accessibilityInformation: unknown;
+  visible: boolean;
+}
+
+export interface Notification {
+  readonly level: 'error' | 'warning' | 'info';
+  readonly message: string;
+  readonly actions: readonly string[];
+}
+
+export interface ProgressRecord {
+  readonly title: string;
+  readonly reports: { message?: string; increment?: number }[];
+  cancel(): void;
+}
+
+export interface FakeDocument {
+  readonly uri: Uri;
+  readonly content: string;
+  readonly language: string;
+}
+
+export interface FakeVscode {
+  /** The module object handed to the extension as `vscode`. */
+  readonly api: Record<string, unknown>;
+  readonly statusItems: FakeStatusItem[];
+  readonly notifications: Notification[];
+  readonly progress: ProgressRecord[];
+  readonly documents: FakeDocument[];
+  readonly log: string[];
+  readonly webviewMessages: unknown[];
+  /** Called on each progress report; may cancel. */
+  onProgressReport: ((record: ProgressRecord, report: { message?: string; increment?: number }) => void) | undefined;
+  /** Changes user settings and fires onDidChangeConfiguration. */
+  setSettings(values: Record<string, unknown>, level?: 'user' | 'workspace'): void;
+  executeCommand<T = unknown>(id: string, ...args: unknown[]): Promise<T>;
+}
+
+export function createFakeVscode(userSettings: Record<string, unknown> = {}, workspaceSettings: Record<string, unknown> = {}): FakeVscode {
+  const user = { ...userSettings };
+  const workspace = { ...workspaceSettings };
+  const commands = new Map<string, (...args: unknown[]) => unknown>();
+  const configListeners = new Set<(e: { affectsConfiguration(key: string): boolean }) => void>();
+  let documentCount = 0;
+
+  const fake: FakeVscode = {
+    api: {},
+    statusItems: [],
+    notifications: [],
+    progress: [],
+    documents: [],
+    log: [],
+    webviewMessages: [],
+    onProgressReport: undefined,
+    setSettings(values, level = 'user') {
+      Object.assign(level === 'user' ? user : workspace, values);
+      const keys = Object.keys(values);
+      for (const l of configListeners) l({ affectsConfiguration: (key) => keys.some((k) => k === key || k.startsWith(key + '.')) });
+    },
+    async executeCommand<T>(id: string, ...args: unknown[]): Promise<T> {
+      const fn = commands.get(id);
+      if (!fn) throw new Error(`command ${id} not found`);
+      return (await fn(...args)) as T;
+    },
+  };
+
+  const notify = (level: Notification['level']) => (message: string, ...actions: string[]) => {
+    fake.notifications.push({ level, message, actions });
+    return Promise.resolve(undefined);
+  };
+
+  const logChannel = (level: string) => (...args: unknown[]) => {
+    fake.log.push(`[${level}] ${args.map(String).join(' ')}`);
+  };
+
+  Object.assign(fake.api, {
+    Uri,
+    Disposable,
+    ThemeColor,
+    MarkdownString,
+    TabInputText,
+    TabInputCustom,
+    StatusBarAlignment: { Left: 1, Right: 2 },
+    ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
+    ViewColumn: { Active: -1, Beside: -2, One: 1 },
+    window: {
+      activeTextEditor: undefined,
+      tabGroups: { activeTabGroup: { activeTab: undefined } },
+      createOutputChannel: () => ({
+        info: logChannel('info'),
+        warn: logChannel('warn'),
+        error: logChannel('error'),
+        debug: logChannel('debug'),
+        trace: logChannel('trace'),
+        appendLine: logChannel('line'),
+        show: () => undefined,
+        dispose: () => undefined,
+      }),
+      createStatusBarItem: (id: string) => {
+        const item: FakeStatusItem & { show(): void; hide(): void; dispose(): void } = {
+          id,
+          name: '',
+          text: '',
+          tooltip: undefined,
+          backgroundColor: undefined,
+          command: undefined,
+          accessibilityInformation: undefined,
+          visible: false,
+          show() {
+            item.visible = true;
+          },
+          hide() {
+            item.visible = false;
+          },
+          dispose() {
+            item.visible = false;
+          },
+        };
+        fake.statusItems.push(item);
+        return item;
+      },
+      showErrorMessage: notify('error'),
+      showWarningMessage: notify('warning'),
+      showInformationMessage: notify('info'),
+      showOpenDialog: async () => undefined,
+      showSaveDialog: async () => undefined,
+      showTextDocument: async (doc: unknown) => doc,
+      withProgress: async (options: { title?: string }, task: (progress: unknown, token: unknown) => Promise<unknown>) => {
+        const listeners = new Set<() => void>();
+        let cancelled = false;
+        const record: ProgressRecord = {
+          title: options.title ?? '',
+          reports: [],
+          cancel() {
+            if (cancelled) return;
+            cancelled = true;
+            for (const l of listeners) l();
+          },
+        };
+        fake.progress.push(record);
+        const token = {
+          get isCancellationRequested() {
+            return cancelled;
+          },
+          onCancellationRequested: (l: () => void) => {
+            listeners.add(l);
+            return new Disposable(() => listeners.delete(l));
+          },
+        };
+        const progress = {
+          report: (r: { message?: string; increment?: number }) => {
+            record.reports.push(r);
+            fake.onProgressReport?.(record, r);
+          },
+        };
+        return task(progress, token);
+      },
+      createWebviewPanel: () => {
+        const messageListeners = new Set<(m: unknown) => void>();
+        const panel = {
+          visible: true,
+          iconPath: undefined,
+          webview: {
+            html: '',
+            cspSource: 'vscode-webview://fake',
+            asWebviewUri: (u: Uri) => Uri.from({ scheme: 'vscode-webview', path: u.path }),
+            postMessage: async (m: unknown) => {
+              fake.webviewMessages.push(m);
+              return true;
+            },
+            onDidReceiveMessage: (l: (m: unknown) => void, _this?: unknown, disposables?: Disposable[]) => {
+              messageListeners.add(l);
+              const d = new Disposable(() => messageListeners.delete(l));
+              disposables?.push(d);
+              return d;
+            },
+          },
+          onDidDispose: (_l: () => void, _this?: unknown, disposables?: Disposable[]) => {
+            const d = new Disposable();
+            disposables?.push(d);
+            return d;
+          },
+          reveal: () => undefined,
+          dispose: () => undefined,
+          /** Test hook: a message from the page. */
+          receive: (m: unknown) => {
+            for (const l of messageListeners) l(m);
+          },
+        };
+        (fake as unknown as { panel: unknown }).panel = panel;
+        return panel;
+      },
+    },
+    workspace: {
+      workspaceFolders: undefined,
+      getConfiguration: () => ({
+        get: (key: string) => workspace[key] ?? user[key],
+        inspect: (key: string) => ({ key, defaultValue: undefined, globalValue: user[key], workspaceValue: workspace[key] }),
+      }),
+      onDidChangeConfiguration: (l: (e: { affectsConfiguration(key: string): boolean }) => void) => {
+        configListeners.add(l);
+        return new Disposable(() => configListeners.delete(l));
+      },
+      openTextDocument: async (options: { content: string; language: string }) => {
+        const doc = { uri: Uri.from({ scheme: 'untitled', path: `Untitled-${++documentCount}` }), content: options.content, language: options.language };
+        fake.documents.push(doc);
+        return doc;
+      },
+      fs: {
+        readFile: async (u: Uri) => new Uint8Array(await readFile(u.path)),
+        writeFile: async (u: Uri, bytes: Uint8Array) => writeFile(u.path, bytes),
+      },
+    },
+    commands: {
+      registerCommand: (id: string, fn: (...args: unknown[]) => unknown) => {
+        commands.set(id, fn);
+        return new Disposable(() => commands.delete(id));
+      },
+      executeCommand: (id: string, ...args: unknown[]) => fake.executeCommand(id, ...args),
+    },
+    languages: { getLanguages: async () => ['plaintext', 'markdown', 'json'] },
+  });
+  return fake;
+}
+
+export interface LoadedExtension {
+  readonly activate: (context: unknown) => { activation: { bundleEvaluationMs: number; activateMs: number }; state(): { kind: string; statusText: string } };
+  readonly deactivate: () => Promise<void>;
+  /** Modules the bundle asked Node for while loading and activating (built-ins and anything else). */
+  readonly requested: string[];
+  readonly requireMs: number;
+}
+
+/**
+ * Loads `bundlePath` (a CommonJS file) with `vscode` resolved to `fake`.
+ * Every module that files in the bundle's folder require is recorded (the
+ * entry and the lazily required dist/extension-core.cjs), so tests can check
+ * what activation pulls in and that nothing outside Node's built-ins is needed.
+ */
+export function loadBundle(bundlePath: string, fake: FakeVscode): LoadedExtension {
+  const requested: string[] = [];
+  const mod = Module as unknown as { _load(request: string, parent: unknown, isMain: boolean): unknown };
+  const original = mod._load;
+  const bundle = path.resolve(bundlePath);
+  const dir = path.dirname(bundle);
+  mod._load = function (request: string, parent: unknown, isMain: boolean) {
+    const from = (parent as { filename?: string } | null)?.filename;
+    if (from && path.dirname(from) === dir) {
+      requested.push(request);
+      if (request === 'vscode') return fake.api;
+    }
+    return original.call(this, request, parent, isMain);
+  };
+  const require = createRequire(import.meta.url);
+  for (const key of Object.keys(require.cache)) if (path.dirname(key) === dir) delete require.cache[key];
+  const start = performance.now();
+  const exports = require(bundle) as Pick<LoadedExtension, 'activate' | 'deactivate'>;
+  const requireMs = performance.now() - start;
+  // The hook stays: lazy modules are required later, on first use.
+  return { activate: exports.activate, deactivate: exports.deactivate, requested, requireMs };
+}
+
+/** A minimal ExtensionContext. */
+export function fakeContext(extensionPath: string): { subscriptions: { dispose(): void }[]; extensionUri: Uri; extensionPath: string } {
+  return { subscriptions: [], extensionUri: Uri.file(extensionPath), extensionPath };
+}
+
+/** Disposes what the extension registered (as VS Code does on deactivation). */
+export function disposeContext(context: { subscriptions: { dispose(): void }[] }): void {
+  for (const d of context.subscriptions.splice(0)) d.dispose();
+}

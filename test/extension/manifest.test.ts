@@ -1,0 +1,80 @@
+/** package.json, .vscodeignore and the code agree on every id, setting and file the extension contributes. */
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { ATTESTATION_VIEW_TYPE, COMMANDS, SETTING_KEYS, TRUST_SETTINGS } from '../../src/extension/ids.js';
+import { readRepoFile, REPO } from './helpers.js';
+
+const pkg = JSON.parse(readRepoFile('package.json'));
+
+describe('extension manifest', () => {
+  it('contributes exactly the commands the code registers, in the BlindBox category', () => {
+    const contributed = pkg.contributes.commands.map((c: { command: string }) => c.command).sort();
+    assert.deepEqual(contributed, Object.values(COMMANDS).sort());
+    for (const c of pkg.contributes.commands) assert.equal(c.category, 'BlindBox', c.command);
+    const titles = Object.fromEntries(pkg.contributes.commands.map((c: { command: string; title: string }) => [c.command, c.title]));
+    assert.equal(titles[COMMANDS.transcribe], 'Transcribe Audio File…');
+    assert.equal(titles[COMMANDS.transcribeFromExplorer], 'Transcribe with BlindBox');
+    assert.equal(titles[COMMANDS.verify], 'Verify Enclave Server');
+    assert.equal(titles[COMMANDS.showAttestation], 'Show Attestation');
+    assert.equal(titles[COMMANDS.exportEvidence], 'Export Attestation Evidence…');
+  });
+
+  it('hides the explorer-only command from the palette and offers it on audio files', () => {
+    assert.deepEqual(pkg.contributes.menus.commandPalette, [{ command: COMMANDS.transcribeFromExplorer, when: 'false' }]);
+    const [entry] = pkg.contributes.menus['explorer/context'];
+    assert.equal(entry.command, COMMANDS.transcribeFromExplorer);
+    assert.match(entry.when, /resourceExtname =~/);
+  });
+
+  it('documents every setting, and makes the trust settings machine-scoped and restricted in untrusted workspaces', () => {
+    const props = pkg.contributes.configuration.properties;
+    assert.deepEqual(Object.keys(props).sort(), Object.values(SETTING_KEYS).sort());
+    for (const [key, p] of Object.entries<{ markdownDescription?: string; scope?: string }>(props)) assert.ok((p.markdownDescription ?? '').length > 40, `${key} is documented`);
+    const restricted = pkg.capabilities.untrustedWorkspaces.restrictedConfigurations;
+    assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
+    for (const name of TRUST_SETTINGS) {
+      assert.equal(props[SETTING_KEYS[name]].scope, 'machine', SETTING_KEYS[name]);
+      assert.ok(restricted.includes(SETTING_KEYS[name]), SETTING_KEYS[name]);
+    }
+    assert.deepEqual(props[SETTING_KEYS.transcriptFormat].enum, ['text', 'markdown', 'srt', 'vtt']);
+  });
+
+  it('activates lazily and loads the CommonJS bundle (package.json is "type": "module")', () => {
+    assert.deepEqual(pkg.activationEvents, ['onStartupFinished']);
+    assert.equal(pkg.main, './dist/extension.cjs');
+    assert.equal(pkg.type, 'module');
+    assert.equal(pkg.engines.vscode, '^1.100.0');
+    assert.equal(pkg.devDependencies['@types/vscode'], '1.100.0');
+    assert.equal(ATTESTATION_VIEW_TYPE, 'blindbox.attestation');
+  });
+
+  it('ships only the bundle, the webview assets, the icon and the documents', () => {
+    const rules = readRepoFile('.vscodeignore')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'));
+    assert.equal(rules[0], '**');
+    const shipped = rules.slice(1).map((r) => r.replace(/^!/, ''));
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/extension.cjs', 'dist/extension-core.cjs', 'media/attestation.js', 'media/attestation.css', pkg.icon]) assert.ok(shipped.includes(f), f);
+    assert.ok(!shipped.some((f) => /^(src|test|out|bench)\/|\.map$|node_modules/.test(f)));
+    assert.equal(pkg.scripts.bundle, 'node src/tools/bundle-extension.mjs');
+    assert.match(pkg.scripts.package, /vsce package --no-dependencies/);
+  });
+});
+
+describe('module boundaries', () => {
+  /** Modules that must run without an editor: the core, and the extension's logic that the unit tests load. */
+  const PURE = ['attest', 'audio', 'evidence', 'failure', 'ids', 'lazy', 'markdown', 'settings', 'state', 'status-model', 'transcript-document', 'view-model', 'webview-html', 'webview-protocol'];
+
+  it('keeps `vscode` out of src/core and of the extension’s pure modules', () => {
+    const files = [...readdirSync(REPO + 'src/core', { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => `src/core/${f}`), ...PURE.map((m) => `src/extension/${m}.ts`)];
+    for (const file of files) assert.doesNotMatch(readRepoFile(file), /from 'vscode'|require\('vscode'\)|import\('vscode'\)/, file);
+  });
+
+  it('only main, ctx, config, status, panel and commands touch `vscode`', () => {
+    const all = readdirSync(REPO + 'src/extension').filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, ''));
+    const editor = all.filter((m) => /from 'vscode'/.test(readRepoFile(`src/extension/${m}.ts`))).sort();
+    assert.deepEqual(editor, ['commands', 'config', 'ctx', 'main', 'panel', 'status']);
+    assert.deepEqual(all.filter((m) => !editor.includes(m) && !PURE.includes(m)), ['clock']);
+  });
+});

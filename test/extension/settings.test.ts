@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { userLevelValue } from '../../src/extension/ids.js';
+import { parseSettings, SettingsError, type RawSettings } from '../../src/extension/settings.js';
+
+const HOME = '/home/u';
+const PCR0 = 'ab'.repeat(48);
+
+function error(raw: RawSettings): SettingsError {
+  try {
+    parseSettings(raw, HOME);
+  } catch (err) {
+    assert.ok(err instanceof SettingsError, String(err));
+    assert.equal(err.code, 'SETTINGS_INVALID');
+    return err;
+  }
+  assert.fail('expected a SettingsError');
+}
+
+describe('settings parsing', () => {
+  it('gives safe defaults when nothing is set', () => {
+    const s = parseSettings({}, HOME);
+    assert.equal(s.serverUrl, undefined);
+    assert.deepEqual({ ...s.policy }, { name: 'default', pcrs: {}, maxAgeSeconds: 600, source: 'built-in default' });
+    assert.equal(s.policyFile, undefined);
+    assert.deepEqual(s.trustedRoots, []);
+    assert.equal(s.transcriptFormat, 'text');
+    assert.equal(s.requestTimeoutMs, 30_000);
+    assert.deepEqual(parseSettings({ serverUrl: '  ', policy: {}, policyFile: '', trustedRoots: [] }, HOME).serverUrl, undefined);
+  });
+
+  it('reads a full configuration', () => {
+    const s = parseSettings(
+      {
+        serverUrl: 'https://Enclave.Example:8443/',
+        policy: { name: 'prod', pcrs: { 0: PCR0 }, maxAgeSeconds: 120 },
+        trustedRoots: ['~/roots/sim.pem', '/etc/blindbox/other.pem'],
+        transcriptFormat: 'markdown',
+        requestTimeoutSeconds: 5,
+      },
+      HOME,
+    );
+    assert.equal(s.serverUrl, 'https://enclave.example:8443');
+    assert.equal(s.policy.name, 'prod');
+    assert.equal(s.policy.maxAgeSeconds, 120);
+    assert.equal(s.policy.pcrs[0], PCR0);
+    assert.equal(s.policy.source, 'settings (blindbox.policy)');
+    assert.deepEqual(s.trustedRoots, ['/home/u/roots/sim.pem', '/etc/blindbox/other.pem']);
+    assert.equal(s.transcriptFormat, 'markdown');
+    assert.equal(s.requestTimeoutMs, 5000);
+  });
+
+  it('refuses a bad policy with a message naming the setting and the field', () => {
+    assert.match(error({ policy: { pcrs: { 0: 'xyz' } } }).message, /^blindbox\.policy: .*PCR0.*hex/);
+    assert.match(error({ policy: { pcrs: { 0: 'ab'.repeat(20) } } }).message, /^blindbox\.policy: .*20 bytes/);
+    assert.match(error({ policy: { pcrs: { 40: PCR0 } } }).message, /^blindbox\.policy: PCR index "40"/);
+    assert.match(error({ policy: { maxAgeSeconds: 0 } }).message, /^blindbox\.policy: "maxAgeSeconds" must be a positive number/);
+    assert.match(error({ policy: { name: '' } }).message, /^blindbox\.policy: "name" must be a non-empty string/);
+    assert.match(error({ policy: { pcr: {} } }).message, /^blindbox\.policy: unknown policy field "pcr"/);
+    assert.match(error({ policy: { roots: ['/x.pem'] } }).message, /^blindbox\.policy: does not take "roots".*blindbox\.trustedRoots/);
+    assert.match(error({ policy: [] }).message, /^blindbox\.policy: must be an object/);
+    assert.equal(error({ policy: 'strict' }).setting, 'blindbox.policy');
+  });
+
+  it('refuses server URLs that are not a bare https origin', () => {
+    assert.match(error({ serverUrl: 'http://enclave.example' }).message, /^blindbox\.serverUrl: must use https:/);
+    assert.match(error({ serverUrl: 'enclave.example' }).message, /is not a URL/);
+    assert.match(error({ serverUrl: 'https://u:p@enclave.example' }).message, /user name or password/);
+    assert.match(error({ serverUrl: 'https://enclave.example/api?x=1' }).message, /without a path or query/);
+    assert.match(error({ serverUrl: 42 }).message, /must be a string/);
+  });
+
+  it('wants absolute root and policy paths, and one policy source only', () => {
+    assert.match(error({ trustedRoots: ['roots/sim.pem'] }).message, /^blindbox\.trustedRoots: "roots\/sim\.pem" must be an absolute path/);
+    assert.match(error({ trustedRoots: '/x.pem' }).message, /must be a list of paths/);
+    assert.match(error({ policyFile: './policy.json' }).message, /^blindbox\.policyFile: .* must be an absolute path/);
+    assert.match(error({ policyFile: '/p.json', policy: { name: 'x' } }).message, /set either blindbox\.policy or blindbox\.policyFile, not both/);
+    assert.equal(parseSettings({ policyFile: '~/p.json' }, HOME).policyFile, '/home/u/p.json');
+  });
+
+  it('checks the transcript format and the timeout', () => {
+    assert.match(error({ transcriptFormat: 'docx' }).message, /^blindbox\.transcript\.format: must be one of "text", "markdown", "srt", "vtt"/);
+    assert.match(error({ requestTimeoutSeconds: 0 }).message, /^blindbox\.requestTimeoutSeconds: must be a number of seconds from 1 to 3600/);
+    assert.match(error({ requestTimeoutSeconds: '30' }).message, /requestTimeoutSeconds/);
+  });
+
+  it('reads trust settings at user level only: a workspace value never wins', () => {
+    assert.deepEqual(userLevelValue({ defaultValue: '', globalValue: 'https://mine', workspaceValue: 'https://attacker' }), { value: 'https://mine', ignoredWorkspaceValue: true });
+    assert.deepEqual(userLevelValue({ defaultValue: '', workspaceFolderValue: 'https://attacker' }), { value: '', ignoredWorkspaceValue: true });
+    assert.deepEqual(userLevelValue({ defaultValue: [], globalValue: undefined }), { value: [], ignoredWorkspaceValue: false });
+    assert.deepEqual(userLevelValue(undefined), { value: undefined, ignoredWorkspaceValue: false });
+  });
+});

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { formatAge, statusPresentation } from '../../src/extension/status-model.js';
+import type { AttestationResult } from '../../src/extension/state.js';
+import { realAttested } from './helpers.js';
+
+describe('status bar text', () => {
+  const { attested, verifiedAt } = realAttested();
+  const server = 'https://enclave.example:8443';
+
+  it('says "not verified" without a server and before the first attestation', () => {
+    const none = statusPresentation({ kind: 'unconfigured' }, undefined, 0);
+    assert.equal(none.text, '$(unverified) BlindBox: not verified');
+    assert.match(none.tooltip, /blindbox\.serverUrl/);
+    assert.equal(none.background, undefined);
+    assert.equal(statusPresentation({ kind: 'unverified', server }, 'p', 0).text, '$(unverified) BlindBox: not verified');
+  });
+
+  it('spins while verifying', () => {
+    assert.equal(statusPresentation({ kind: 'verifying', server }, 'p', 0).text, '$(loading~spin) BlindBox: verifying…');
+  });
+
+  it('names the policy and the age once verified, with server, module, PCR0 and time in the tooltip', () => {
+    const p = statusPresentation({ kind: 'verified', server, attested }, 'production', verifiedAt + 125_000);
+    assert.equal(p.text, '$(verified-filled) BlindBox: verified · production · 2m');
+    assert.equal(p.background, undefined);
+    assert.equal(p.command, 'blindbox.showAttestation');
+    assert.ok(p.tooltip.includes('`https://enclave.example:8443`'));
+    assert.ok(p.tooltip.includes(attested.attestation.moduleId));
+    assert.ok(p.tooltip.includes(attested.attestation.pcrs[0]!.slice(0, 16)));
+    assert.ok(p.tooltip.includes(new Date(verifiedAt).toISOString()));
+  });
+
+  it('shouts SIMULATION with the warning colour for a simulation root', () => {
+    const p = statusPresentation({ kind: 'verified', server, attested: { ...attested, simulation: true } }, 'p', verifiedAt);
+    assert.equal(p.text, '$(warning) BlindBox: SIMULATION — not confidential');
+    assert.equal(p.background, 'warning');
+    assert.match(p.tooltip, /not confidential/);
+  });
+
+  it('says FAILED with a short reason and the error colour; the tooltip carries code and sentence, escaped', () => {
+    const result: AttestationResult = {
+      kind: 'failed',
+      server,
+      at: 0,
+      failure: { code: 'CHAIN_UNTRUSTED', message: 'The chain starts at "<img src=x onerror=alert(1)> [x](command:evil)".', untrusted: true },
+    };
+    const p = statusPresentation(result, 'p', 1000);
+    assert.equal(p.text, '$(error) BlindBox: FAILED · untrusted root');
+    assert.equal(p.background, 'error');
+    assert.ok(p.tooltip.includes('`CHAIN_UNTRUSTED`'));
+    assert.ok(p.tooltip.includes('\\<img src=x onerror=alert\\(1\\)\\>'), 'markup is backslash-escaped');
+    assert.doesNotMatch(p.tooltip, /(^|[^\\])</, 'no unescaped <');
+    assert.ok(p.tooltip.includes('\\[x\\]\\(command:evil\\)'), 'links from the message are defused');
+    assert.match(p.tooltip, /No audio will be sent/);
+    assert.equal(statusPresentation({ ...result, failure: { code: 'SERVER_UNREACHABLE', message: 'x', untrusted: false } }, 'p', 0).text, '$(error) BlindBox: FAILED · unreachable');
+    assert.equal(statusPresentation({ ...result, failure: { code: 'SOMETHING_NEW', message: 'x', untrusted: false } }, 'p', 0).text, '$(error) BlindBox: FAILED · SOMETHING_NEW');
+  });
+
+  it('only links to its own two commands', () => {
+    const p = statusPresentation({ kind: 'verified', server, attested }, 'p', verifiedAt);
+    const commands = [...p.tooltip.matchAll(/\(command:([^)]+)\)/g)].map((m) => m[1]);
+    assert.deepEqual([...new Set(commands)].sort(), ['blindbox.showAttestation', 'blindbox.verify']);
+  });
+
+  it('formats ages compactly', () => {
+    assert.deepEqual([0, 59_999, 60_000, 3_599_000, 3_600_000, 3_660_000, 86_400_000, 90_000_000, -5].map(formatAge), ['0s', '59s', '1m', '59m', '1h', '1h 1m', '1d', '1d 1h', '0s']);
+  });
+});

@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { connect, toHex, type AttestedSession } from '../../src/core/index.js';
+import type { AttestationResult } from '../../src/extension/state.js';
+import { attestationViewModel } from '../../src/extension/view-model.js';
+import { rootsTrusting, startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
+import { policy, realAttested } from './helpers.js';
+
+const SERVER = 'https://enclave.example:8443';
+
+describe('attestation view model: a real Nitro document', () => {
+  const { attested, verifiedAt, doc } = realAttested();
+
+  it('shows a verified AWS enclave: verdict, module, document time, nonce, PCRs against the policy, chain root → leaf', () => {
+    const pol = policy({ 0: doc.pcrs[0]!, 1: doc.pcrs[1]!.toUpperCase() }, 'production');
+    const m = attestationViewModel({ kind: 'verified', server: SERVER, attested }, pol, new Date(verifiedAt + 90_000));
+    assert.equal(m.state, 'verified');
+    assert.equal(m.server, SERVER);
+    assert.equal(m.verdict.ok, true);
+    assert.match(m.verdict.title, /genuine AWS Nitro enclave/);
+    assert.equal(m.simulationBanner, null);
+    assert.equal(m.document!.moduleId, doc.moduleId);
+    assert.equal(m.document!.timestamp, new Date(doc.timestamp).toISOString());
+    assert.equal(m.document!.age, '1m old');
+    assert.equal(m.document!.nonce, doc.nonce ?? '(none)');
+    assert.equal(m.document!.root, 'AWS Nitro Enclaves Root G1');
+    assert.equal(m.policy!.name, 'production');
+    assert.equal(m.policy!.pinned, 2);
+    assert.equal(m.policy!.note, null);
+
+    assert.deepEqual(
+      m.pcrs.map((r) => r.index),
+      Object.keys(doc.pcrs).map(Number),
+    );
+    assert.deepEqual(m.pcrs.find((r) => r.index === 0), { index: 0, value: doc.pcrs[0], expected: doc.pcrs[0], status: 'match', statusText: 'match' });
+    assert.equal(m.pcrs.find((r) => r.index === 1)!.status, 'match', 'policy hex is compared case-insensitively');
+    assert.equal(m.pcrs.find((r) => r.index === 2)!.status, 'not-in-policy');
+
+    assert.equal(m.chain.length, doc.chain.length);
+    assert.equal(m.chain[0]!.role, 'root');
+    assert.equal(m.chain[0]!.subject, doc.chain[0]!.subject);
+    assert.equal(m.chain.at(-1)!.role, 'leaf');
+    assert.ok(m.chain.slice(1, -1).every((c) => c.role === 'intermediate'));
+    assert.ok(m.chain.every((c) => c.validity === 'valid'), 'valid at the document time');
+    assert.equal(m.chain[0]!.sha256, doc.chain[0]!.sha256);
+    assert.equal(m.chain.at(-1)!.keyAlgorithm, doc.chain.at(-1)!.keyAlgorithm);
+    assert.equal(m.canExport, true);
+  });
+
+  it('says when a document attests no TLS key (real_3 binds its certificate through user_data instead)', () => {
+    const m = attestationViewModel({ kind: 'verified', server: SERVER, attested }, policy(), new Date(verifiedAt));
+    assert.equal(doc.publicKey, null);
+    assert.equal(m.tls!.bound, false);
+    assert.equal(m.tls!.attestedKeySha256, '');
+    assert.match(m.tls!.text, /attests no TLS key/);
+    assert.match(m.tls!.presentedKeySha256, /^[0-9a-f]{64}$/);
+  });
+
+  it('marks certificates expired (today) and says when a policy pins nothing', () => {
+    const m = attestationViewModel({ kind: 'verified', server: SERVER, attested }, policy(), new Date('2030-01-01T00:00:00Z'));
+    const leaf = m.chain.at(-1)!;
+    assert.equal(leaf.validity, 'expired');
+    assert.match(leaf.validityText, /^EXPIRED \(since /);
+    assert.match(m.policy!.note!, /pins no PCR/);
+    const early = attestationViewModel({ kind: 'verified', server: SERVER, attested }, policy(), new Date('2000-01-01T00:00:00Z'));
+    assert.ok(early.chain.every((c) => c.validity === 'not-yet-valid'));
+  });
+
+  it('shows a failure with its code and sentence; with the diagnostic document, the mismatching PCR', () => {
+    const failure = { code: 'PCR_MISMATCH', message: 'PCR0 is 0000…, but the policy expects abab….', untrusted: true };
+    const bare = attestationViewModel({ kind: 'failed', server: SERVER, failure, at: verifiedAt }, policy({ 0: 'ab'.repeat(48) }), new Date(verifiedAt));
+    assert.equal(bare.state, 'failed');
+    assert.deepEqual(bare.verdict, { ok: false, title: 'Verification FAILED', code: 'PCR_MISMATCH', sentence: failure.message });
+    assert.equal(bare.document, null);
+    assert.deepEqual(bare.pcrs, []);
+    assert.deepEqual(bare.chain, []);
+
+    const withDoc = attestationViewModel({ kind: 'failed', server: SERVER, failure, at: verifiedAt, observed: attested }, policy({ 0: 'ab'.repeat(48), 20: 'cd'.repeat(48) }), new Date(verifiedAt));
+    assert.equal(withDoc.verdict.ok, false);
+    assert.equal(withDoc.document!.diagnosticOnly, true);
+    assert.equal(withDoc.pcrs.find((r) => r.index === 0)!.status, 'mismatch');
+    assert.equal(withDoc.pcrs.find((r) => r.index === 0)!.statusText, 'MISMATCH');
+    assert.deepEqual(withDoc.pcrs.at(-1), { index: 20, value: '', expected: 'cd'.repeat(48), status: 'missing', statusText: 'missing' });
+  });
+
+  it('keeps hostile certificate text as plain strings (the webview renders them with textContent)', () => {
+    const evil = '<img src=x onerror=alert(1)>';
+    const chain = attested.attestation.chain.map((c, i) => (i === 0 ? { ...c, subject: evil, issuer: `"><script>alert(2)</script>` } : c));
+    const hostile = { ...attested, attestation: { ...attested.attestation, chain, moduleId: '<b>module</b>' } };
+    const m = attestationViewModel({ kind: 'verified', server: SERVER, attested: hostile }, policy(), new Date(verifiedAt));
+    assert.equal(m.chain[0]!.subject, evil);
+    assert.equal(m.chain[0]!.issuer, `"><script>alert(2)</script>`);
+    assert.equal(m.document!.moduleId, '<b>module</b>');
+    // A model is data: it survives JSON (postMessage) unchanged.
+    assert.deepEqual(JSON.parse(JSON.stringify(m)), m);
+  });
+
+  it('has a state for every phase before a result', () => {
+    const states: AttestationResult[] = [{ kind: 'unconfigured' }, { kind: 'unverified', server: SERVER }, { kind: 'verifying', server: SERVER }];
+    assert.deepEqual(
+      states.map((r) => attestationViewModel(r, undefined, new Date(0))).map((m) => [m.state, m.server, m.canExport, m.canVerify]),
+      [
+        ['unconfigured', null, false, false],
+        ['unverified', SERVER, false, true],
+        ['verifying', SERVER, false, false],
+      ],
+    );
+  });
+});
+
+describe('attestation view model: the simulation server', () => {
+  let server: ReferenceServer;
+  let session: AttestedSession;
+  before(async () => {
+    server = await startSimulationServer();
+    session = await connect(server.url, { roots: rootsTrusting(server) });
+  });
+  after(async () => {
+    await session?.close();
+    await server?.close();
+  });
+
+  it('is loud about simulation, shows the attested service and binds TLS', () => {
+    const pcr0 = toHex(server.provider.pcrs.get(0)!);
+    const m = attestationViewModel({ kind: 'verified', server: server.url, attested: session.attested }, policy({ 0: pcr0 }), new Date());
+    assert.equal(m.state, 'simulation');
+    assert.match(m.simulationBanner!, /^SIMULATION — NOT CONFIDENTIAL/);
+    assert.match(m.verdict.title, /SIMULATION/);
+    assert.deepEqual(m.service, { service: 'blindbox', version: '0.1.0', engine: 'none', model: 'none' });
+    assert.equal(m.tls!.bound, true);
+    assert.match(m.tls!.attestedKeySha256, /^[0-9a-f]{64}$/);
+    assert.equal(m.tls!.attestedKeySha256, m.tls!.presentedKeySha256);
+    assert.notEqual(m.tls!.presentedCertificateSha256, m.tls!.presentedKeySha256);
+    assert.match(m.tls!.text, /^Bound/);
+    const other = attestationViewModel({ kind: 'verified', server: server.url, attested: { ...session.attested, presentedCertificate: new Uint8Array([1, 2, 3]) } }, policy(), new Date());
+    assert.equal(other.tls!.bound, false);
+    assert.match(other.tls!.text, /differs/);
+    assert.equal(m.pcrs[0]!.status, 'match');
+    assert.equal(m.document!.nonce.length, 64);
+    assert.notEqual(m.document!.root, 'AWS Nitro Enclaves Root G1');
+    assert.ok(m.chain.every((c) => c.validity === 'valid'));
+  });
+});

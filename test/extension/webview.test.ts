@@ -1,0 +1,221 @@
+/**
+ * The webview's HTML and script. The script runs here against a tiny fake DOM
+ * (no jsdom): elements whose `innerHTML`/`outerHTML` setters throw, so any
+ * attempt to parse markup fails the test; hostile certificate text must come
+ * out as text content.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import vm from 'node:vm';
+import { attestationViewModel } from '../../src/extension/view-model.js';
+import { attestationHtml, contentSecurityPolicy, ELEMENT_IDS, makeNonce } from '../../src/extension/webview-html.js';
+import { parseWebviewMessage } from '../../src/extension/webview-protocol.js';
+import { policy, readRepoFile, realAttested, REPO } from './helpers.js';
+
+const INPUTS = { cspSource: 'https://file+.vscode-resource.vscode-cdn.net', nonce: 'bm9uY2Utbm9uY2Utbm9uY2U=', scriptUri: 'https://x/media/attestation.js', styleUri: 'https://x/media/attestation.css' };
+
+describe('webview HTML', () => {
+  const html = attestationHtml(INPUTS);
+
+  it('has a strict CSP: nothing by default, styles from the extension, only the nonced script', () => {
+    const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(html)![1]!;
+    assert.equal(csp, contentSecurityPolicy(INPUTS.cspSource, INPUTS.nonce));
+    assert.match(csp, /^default-src 'none'; style-src https:\/\/file\+\.vscode-resource\.vscode-cdn\.net; script-src 'nonce-bm9uY2Utbm9uY2Utbm9uY2U='/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/);
+    const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
+    assert.equal(scripts.length, 1);
+    assert.match(scripts[0]![1]!, new RegExp(`nonce="${INPUTS.nonce}" src="${INPUTS.scriptUri}"`));
+    assert.equal(scripts[0]![2], '', 'no inline script');
+    assert.doesNotMatch(html, /\son\w+=/i, 'no inline event handlers');
+    assert.doesNotMatch(html, /style="/, 'no inline styles (blocked by the CSP)');
+    assert.doesNotMatch(html, /https?:\/\/(?!x\/|file\+)/, 'no remote content');
+  });
+
+  it('makes 128-bit random base64 nonces', () => {
+    const nonces = new Set(Array.from({ length: 50 }, makeNonce));
+    assert.equal(nonces.size, 50);
+    for (const n of nonces) assert.equal(Buffer.from(n, 'base64').length, 16);
+  });
+
+  it('contains every stable id exactly once, and the script uses only those', () => {
+    for (const id of ELEMENT_IDS) assert.equal(html.split(`id="${id}"`).length - 1, 1, id);
+    const script = readRepoFile('media/attestation.js');
+    const used = new Set([...script.matchAll(/(?:byId|setText|setFact)\('([\w-]+)'/g)].map((m) => m[1]!));
+    for (const id of used) assert.ok((ELEMENT_IDS as readonly string[]).includes(id), `#${id} is not in the skeleton`);
+    const sectionIds = ['bb-tls-section', 'bb-pcr-section', 'bb-chain-section'];
+    for (const id of sectionIds) assert.ok(html.includes(`id="${id}"`), id);
+  });
+
+  it('keeps attribute values escaped', () => {
+    const tricky = attestationHtml({ ...INPUTS, scriptUri: 'https://x/a.js"><script>alert(1)</script>' });
+    assert.ok(!tricky.includes('<script>alert(1)'));
+  });
+});
+
+describe('webview script', () => {
+  it('never parses markup: no innerHTML, outerHTML, insertAdjacentHTML, document.write, eval or Function in media/*.js', () => {
+    for (const file of readdirSync(REPO + 'media').filter((f) => f.endsWith('.js'))) {
+      const text = readRepoFile(`media/${file}`);
+      for (const banned of ['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'document.write', 'eval(', 'new Function', 'setTimeout(\'', 'srcdoc', 'DOMParser', 'createContextualFragment']) {
+        assert.ok(!text.includes(banned), `${file} uses ${banned}`);
+      }
+    }
+  });
+
+  it('renders a model with hostile text as text, and posts only its fixed messages', () => {
+    const { attested, verifiedAt } = realAttested();
+    const evil = '<img src=x onerror=alert(1)>';
+    const chain = attested.attestation.chain.map((c, i) => (i === 0 ? { ...c, subject: evil } : c));
+    const model = attestationViewModel(
+      { kind: 'verified', server: 'https://e.example', attested: { ...attested, attestation: { ...attested.attestation, chain } } },
+      policy({ 0: attested.attestation.pcrs[0]! }),
+      new Date(verifiedAt),
+    );
+
+    const dom = fakeDom(attestationHtml(INPUTS));
+    dom.run(readRepoFile('media/attestation.js'));
+    assert.deepEqual(dom.posted, [{ type: 'ready' }]);
+    assert.ok(dom.posted.every((m) => parseWebviewMessage(m) !== undefined));
+    dom.receive({ type: 'model', model });
+
+    const root = dom.byId('bb-root');
+    assert.equal(root.dataset.state, 'verified');
+    assert.equal(dom.byId('bb-simulation-banner').hidden, true);
+    assert.equal(dom.byId('bb-module-id').textContent, attested.attestation.moduleId);
+    const rows = dom.byId('bb-pcr-rows').children;
+    assert.equal(rows.length, Object.keys(attested.attestation.pcrs).length);
+    assert.equal(rows[0]!.id, 'bb-pcr-0');
+    assert.equal(rows[0]!.dataset.status, 'match');
+    assert.equal(rows[0]!.children[1]!.textContent, attested.attestation.pcrs[0]);
+    const certs = dom.byId('bb-chain').children;
+    assert.equal(certs.length, chain.length);
+    assert.equal(certs[0]!.dataset.role, 'root');
+    const subject = certs[0]!.find((e) => e.className === 'bb-cert-subject')!;
+    assert.equal(subject.textContent, evil, 'the subject is text');
+    assert.equal(subject.children.length, 0, 'no element was created from it');
+    assert.ok(!dom.created.includes('img') && !dom.created.includes('script'));
+
+    dom.byId('bb-export').click();
+    dom.byId('bb-verify').click();
+    dom.byId('bb-settings').click();
+    dom.byId('bb-log').click();
+    assert.deepEqual(dom.posted.slice(1), [{ type: 'export' }, { type: 'verify' }, { type: 'openSettings' }, { type: 'showLog' }]);
+
+    // Junk from anywhere is ignored.
+    dom.receive({ type: 'model' });
+    dom.receive('nonsense');
+    dom.receive(null);
+    assert.equal(dom.byId('bb-root').dataset.state, 'verified');
+
+    // Re-rendering replaces rows instead of appending.
+    dom.receive({ type: 'model', model: { ...model, state: 'failed', pcrs: [], chain: [], verdict: { ok: false, title: 'Verification FAILED', code: 'CHAIN_UNTRUSTED', sentence: evil } } });
+    assert.equal(dom.byId('bb-pcr-rows').children.length, 0);
+    assert.equal(dom.byId('bb-pcr-section').hidden, true);
+    assert.equal(dom.byId('bb-verdict-code').textContent, 'CHAIN_UNTRUSTED');
+    assert.equal(dom.byId('bb-verdict-code').hidden, false);
+    assert.equal(dom.byId('bb-verdict-sentence').textContent, evil);
+  });
+});
+
+describe('webview messages', () => {
+  it('accepts exactly the five known messages', () => {
+    for (const type of ['ready', 'verify', 'export', 'openSettings', 'showLog']) assert.deepEqual(parseWebviewMessage({ type }), { type });
+    for (const bad of [null, undefined, 'verify', [], {}, { type: 'run' }, { type: 'verify', command: 'rm -rf' }, { type: 1 }, { type: '__proto__' }]) {
+      assert.equal(parseWebviewMessage(bad), undefined, JSON.stringify(bad));
+    }
+  });
+});
+
+// ---- a tiny DOM ------------------------------------------------------------------------------------------------
+
+class FakeElement {
+  id = '';
+  className = '';
+  hidden = false;
+  disabled = false;
+  readonly dataset: Record<string, string> = {};
+  readonly children: FakeElement[] = [];
+  readonly #listeners = new Map<string, (() => void)[]>();
+  #text = '';
+
+  constructor(readonly tagName: string) {}
+
+  get textContent(): string {
+    return this.#text + this.children.map((c) => c.textContent).join('');
+  }
+  set textContent(value: string) {
+    this.children.length = 0;
+    this.#text = String(value);
+  }
+  set innerHTML(_v: string) {
+    throw new Error('innerHTML used');
+  }
+  set outerHTML(_v: string) {
+    throw new Error('outerHTML used');
+  }
+  get firstChild(): FakeElement | null {
+    return this.children[0] ?? null;
+  }
+  appendChild(child: FakeElement): FakeElement {
+    this.children.push(child);
+    return child;
+  }
+  removeChild(child: FakeElement): FakeElement {
+    this.children.splice(this.children.indexOf(child), 1);
+    return child;
+  }
+  addEventListener(type: string, fn: () => void): void {
+    this.#listeners.set(type, [...(this.#listeners.get(type) ?? []), fn]);
+  }
+  click(): void {
+    for (const fn of this.#listeners.get('click') ?? []) fn();
+  }
+  find(pred: (e: FakeElement) => boolean): FakeElement | undefined {
+    for (const c of this.children) {
+      if (pred(c)) return c;
+      const deep = c.find(pred);
+      if (deep) return deep;
+    }
+    return undefined;
+  }
+}
+
+function fakeDom(html: string) {
+  const elements = new Map<string, FakeElement>();
+  for (const m of html.matchAll(/<(\w+)[^>]*\sid="([\w-]+)"([^>]*)>/g)) {
+    const e = new FakeElement(m[1]!);
+    e.id = m[2]!;
+    e.hidden = /\shidden(\s|>|$)/.test(m[0]);
+    elements.set(e.id, e);
+  }
+  const created: string[] = [];
+  const posted: unknown[] = [];
+  const messageListeners: ((e: { data: unknown }) => void)[] = [];
+  let acquired = 0;
+  const context = vm.createContext({
+    acquireVsCodeApi: () => {
+      if (++acquired > 1) throw new Error('acquireVsCodeApi called twice');
+      return { postMessage: (m: unknown) => posted.push(JSON.parse(JSON.stringify(m))) };
+    },
+    document: {
+      getElementById: (id: string) => elements.get(id) ?? null,
+      createElement: (tag: string) => {
+        created.push(tag);
+        return new FakeElement(tag);
+      },
+    },
+    window: { addEventListener: (type: string, fn: (e: { data: unknown }) => void) => type === 'message' && messageListeners.push(fn) },
+  });
+  return {
+    created,
+    posted,
+    run: (script: string) => vm.runInContext(script, context),
+    receive: (data: unknown) => messageListeners.forEach((fn) => fn({ data: JSON.parse(JSON.stringify(data ?? null)) })),
+    byId: (id: string) => {
+      const e = elements.get(id);
+      if (!e) throw new Error(`no #${id}`);
+      return e;
+    },
+  };
+}
