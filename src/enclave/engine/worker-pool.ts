@@ -163,7 +163,7 @@ export class WorkerPool<J, R> {
         this.died(target, worker, code, lastError);
       });
     });
-    ready.catch(() => {}); // start() and the restart loop read it; an unread rejection must not crash the process
+    ready.catch(() => {}); // only start() awaits it: a replacement's failed start must not be an unhandled rejection
     return { slot: target, ready };
   }
 
