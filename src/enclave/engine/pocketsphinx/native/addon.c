@@ -27,11 +27,11 @@ static napi_value construct(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  /* -fwdflat no skips the second (flat-lexicon) search pass and -maxhmmpf 3000 caps active HMMs per frame: together
-   * they halve the CPU per second of audio (real-time factor 0.32 -> 0.18 per worker here) with the same word error
-   * rate on the test speech (bench/engine.ts, test/engine). */
+  /* -maxhmmpf 2000 caps the active HMMs per frame and -pl_window 5 adds phone lookahead: together they cut the CPU per
+   * second of audio by almost half (real-time factor 0.32 -> 0.17 per worker here) with the same word error rate on the
+   * test speech and the sample (bench/engine.ts, test/engine). -fwdflat no would save more but lost words on the sample. */
   cmd_ln_t *config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", paths[0], "-lm", paths[1], "-dict", paths[2], "-logfn", "/dev/null",
-                                 "-fwdflat", "no", "-maxhmmpf", "3000", NULL);
+                                 "-maxhmmpf", "2000", "-pl_window", "5", NULL);
   ps_decoder_t *ps = config ? ps_init(config) : NULL;
   if (config) cmd_ln_free_r(config); /* ps_init holds its own reference */
   if (!ps) {
