@@ -20,25 +20,12 @@ LOCK="$TMPDIR/blindbox-e2e-install.lock"
 
 log() { echo "e2e-install: $*"; }
 
-# Prints the packages of APT_PACKAGES that dpkg does not report as installed.
-missing_apt() {
-  local installed
-  # dpkg-query exits 1 when it knows nothing of one of the packages (never installed): not an error here
-  installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${APT_PACKAGES[@]}" 2>/dev/null | awk '$4 == "installed" { print $1 }' || true)
-  for p in "${APT_PACKAGES[@]}"; do grep -qx "$p" <<<"$installed" || echo "$p"; done
-}
-
 code_server_ok() { [ -f "$STAMP" ] && [ -x "$BIN" ]; }
 
-if [ -z "$(missing_apt)" ] && code_server_ok; then
+if code_server_ok; then
+  bash "$ROOT/src/tools/apt-install.sh" e2e-install "${APT_PACKAGES[@]}" # instant when all are installed
   log "chromium, flite and code-server@$CODE_SERVER_VERSION present"
   exit 0
-fi
-
-SUDO=()
-if [ "$(id -u)" != 0 ]; then
-  command -v sudo >/dev/null || { echo "e2e-install: need root (or sudo) for apt-get" >&2; exit 1; }
-  SUDO=(sudo)
 fi
 
 [ -e "$LOCK" ] || : >"$LOCK"
@@ -50,27 +37,7 @@ fi
 started=$(date +%s)
 
 # ---------------------------------------------------------------------------------------------------------- Debian
-mapfile -t todo < <(missing_apt) # the run that held the lock may have installed them
-if [ "${#todo[@]}" -gt 0 ]; then
-  APT=("${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -q)
-  # A fresh image has no package lists; an old one may have stale ones (404s): update then, and only then.
-  need_update=
-  for p in "${todo[@]}"; do
-    if [ -z "$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/ && $2 != "(none)" { print $2 }')" ]; then
-      need_update=1
-      break
-    fi
-  done
-  log "apt-get install ${todo[*]}"
-  if [ -n "$need_update" ]; then "${APT[@]}" update; fi
-  if ! "${APT[@]}" install -y "${todo[@]}"; then
-    [ -n "$need_update" ] && exit 1
-    "${APT[@]}" update
-    "${APT[@]}" install -y "${todo[@]}"
-  fi
-  left=$(missing_apt)
-  [ -z "$left" ] || { echo "e2e-install: still missing after apt-get: $left" >&2; exit 1; }
-fi
+bash "$ROOT/src/tools/apt-install.sh" e2e-install "${APT_PACKAGES[@]}"
 
 # ------------------------------------------------------------------------------------------------------ code-server
 if ! code_server_ok; then
