@@ -169,7 +169,7 @@ describe('pcm16k on real speech', () => {
     assert.equal((await collect(await encode(wav, 'flac'), 'flac')).samples, samples);
   });
   it('stops with UNREADABLE_AUDIO once the audio runs past the limit', async () => {
-    await assert.rejects(collect(await encode(wav, 'mp3'), 'mp3', 0.5), (err: unknown) => err instanceof EngineError && err.kind === 'UNREADABLE_AUDIO' && /longer than/.test(err.message));
+    await assert.rejects(collect(await encode(wav, 'mp3'), 'mp3', 0.5), (err: unknown) => err instanceof EngineError && err.kind === 'TOO_LONG' && /longer than/.test(err.message));
   });
   it("turns a decoder's failure into UNREADABLE_AUDIO", async () => {
     const header = wavHeader(3200);

@@ -114,7 +114,7 @@ describe('long recordings', () => {
   });
   it('longer than the limit are refused: a WAV from its header, before it takes a worker, other formats as they decode', async () => {
     const long = await concatenate([speech.slt.wav, speech.rms.wav, speech.slt.wav], path.join(scratch.dir, 'long.wav'));
-    const tooLong = (err: unknown) => err instanceof EngineError && err.kind === 'UNREADABLE_AUDIO' && /longer than this server's limit of 30 s/.test(err.message);
+    const tooLong = (err: unknown) => err instanceof EngineError && err.kind === 'TOO_LONG' && /longer than this server's limit of 30 s/.test(err.message);
     await assert.rejects(short.transcribe({ path: long }), tooLong);
     assert.equal(short.stats().running, 0);
     await assert.rejects(short.transcribe({ path: await encode(long, 'mp3') }), tooLong);

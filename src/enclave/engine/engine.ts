@@ -45,6 +45,7 @@ export type EngineErrorKind =
   | 'UNREADABLE_AUDIO' // 400: the bytes are not decodable audio of a supported format
   | 'UNSUPPORTED_FORMAT' // 415: a container/codec we do not take
   | 'EMPTY_AUDIO' // 400: decodes to no samples
+  | 'TOO_LONG' // 413: longer than the server's duration limit
   | 'BUSY' // 429: the queue is full
   | 'UNAVAILABLE' // 503: the engine is down (upstream unreachable, workers dead)
   | 'TIMEOUT' // 504

@@ -36,6 +36,7 @@ type ResponseFormat = (typeof RESPONSE_FORMATS)[number];
 const STATUS: Record<EngineErrorKind, number> = {
   UNREADABLE_AUDIO: 400,
   EMPTY_AUDIO: 400,
+  TOO_LONG: 413,
   UNSUPPORTED_FORMAT: 415,
   BUSY: 429,
   UNAVAILABLE: 503,

@@ -25,8 +25,8 @@ export function toInt16(samples: Float32Array): Int16Array {
 
 /**
  * Decodes `path`, converts it with `resampler` (which it restarts) and yields 16 kHz s16 blocks in order; the last
- * block's `inputSeconds` is the input's duration. Throws `EngineError` `UNREADABLE_AUDIO` when decoding fails, the
- * sample rate is unusable or changes midway, or the audio is longer than `maxSeconds`.
+ * block's `inputSeconds` is the input's duration. Throws `EngineError` `UNREADABLE_AUDIO` when decoding fails or the
+ * sample rate is unusable or changes midway, and `TOO_LONG` when the audio is longer than `maxSeconds`.
  */
 export async function* pcm16k(path: string, codec: Codec, resampler: Resampler, maxSeconds: number): AsyncGenerator<Pcm16kBlock> {
   let rate = 0;
@@ -52,7 +52,7 @@ export async function* pcm16k(path: string, codec: Codec, resampler: Resampler, 
 
 /** The refusal for audio over the engine's limit (400: the request, not the server, is at fault). */
 export function tooLong(maxSeconds: number): EngineError {
-  return new EngineError('UNREADABLE_AUDIO', `The audio is longer than this server's limit of ${formatSeconds(maxSeconds)}.`);
+  return new EngineError('TOO_LONG', `The audio is longer than this server's limit of ${formatSeconds(maxSeconds)}.`);
 }
 
 function formatSeconds(seconds: number): string {
