@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import { connect, verifyAttestation, type AttestedSession } from '../../src/core/index.js';
+import { describe, it } from 'node:test';
+import { verifyAttestation } from '../../src/core/index.js';
 import { buildEvidence, evidenceFileName, EVIDENCE_FORMAT } from '../../src/extension/evidence.js';
-import { rootsTrusting, startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
+import { liveSimulationSession } from '../helpers/servers.js';
 import { policy, realAttested } from './helpers.js';
 
 describe('attestation evidence', () => {
@@ -47,22 +47,13 @@ describe('attestation evidence', () => {
   });
 
   describe('from a live simulation session', () => {
-    let server: ReferenceServer;
-    let session: AttestedSession;
-    before(async () => {
-      server = await startSimulationServer();
-      session = await connect(server.url, { roots: rootsTrusting(server) });
-    });
-    after(async () => {
-      await session?.close();
-      await server?.close();
-    });
+    const live = liveSimulationSession();
 
     it('says simulation, and carries the raw document once the core exposes it', () => {
-      const e = buildEvidence({ kind: 'verified', server: server.url, attested: session.attested }, policy(), new Date());
+      const e = buildEvidence({ kind: 'verified', server: live.server.url, attested: live.session.attested }, policy(), new Date());
       assert.equal(e.verdict.simulation, true);
       assert.equal(e.attestation!.root.isAwsNitroRoot, false);
-      const raw = (session.attested as { document?: Uint8Array }).document;
+      const raw = live.session.attested.document;
       assert.equal(e.document, raw ? Buffer.from(raw).toString('base64') : null);
     });
   });

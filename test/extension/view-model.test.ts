@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { connect, toHex, type AttestedSession } from '../../src/core/index.js';
+import { describe, it } from 'node:test';
+import { toHex } from '../../src/core/index.js';
 import type { AttestationResult } from '../../src/extension/state.js';
 import { attestationViewModel } from '../../src/extension/view-model.js';
-import { rootsTrusting, startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
+import { liveSimulationSession } from '../helpers/servers.js';
 import { policy, realAttested } from './helpers.js';
 
 const SERVER = 'https://enclave.example:8443';
@@ -109,20 +109,11 @@ describe('attestation view model: a real Nitro document', () => {
 });
 
 describe('attestation view model: the simulation server', () => {
-  let server: ReferenceServer;
-  let session: AttestedSession;
-  before(async () => {
-    server = await startSimulationServer();
-    session = await connect(server.url, { roots: rootsTrusting(server) });
-  });
-  after(async () => {
-    await session?.close();
-    await server?.close();
-  });
+  const live = liveSimulationSession();
 
   it('is loud about simulation, shows the attested service and binds TLS', () => {
-    const pcr0 = toHex(server.provider.pcrs.get(0)!);
-    const m = attestationViewModel({ kind: 'verified', server: server.url, attested: session.attested }, policy({ 0: pcr0 }), new Date());
+    const pcr0 = toHex(live.server.provider.pcrs.get(0)!);
+    const m = attestationViewModel({ kind: 'verified', server: live.server.url, attested: live.session.attested }, policy({ 0: pcr0 }), new Date());
     assert.equal(m.state, 'simulation');
     assert.match(m.simulationBanner!, /^SIMULATION — NOT CONFIDENTIAL/);
     assert.match(m.verdict.title, /SIMULATION/);
@@ -132,7 +123,7 @@ describe('attestation view model: the simulation server', () => {
     assert.equal(m.tls!.attestedKeySha256, m.tls!.presentedKeySha256);
     assert.notEqual(m.tls!.presentedCertificateSha256, m.tls!.presentedKeySha256);
     assert.match(m.tls!.text, /^Bound/);
-    const other = attestationViewModel({ kind: 'verified', server: server.url, attested: { ...session.attested, presentedCertificate: new Uint8Array([1, 2, 3]) } }, policy(), new Date());
+    const other = attestationViewModel({ kind: 'verified', server: live.server.url, attested: { ...live.session.attested, presentedCertificate: new Uint8Array([1, 2, 3]) } }, policy(), new Date());
     assert.equal(other.tls!.bound, false);
     assert.match(other.tls!.text, /differs/);
     assert.equal(m.pcrs[0]!.status, 'match');

@@ -2,7 +2,8 @@
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
-import { AWS_NITRO_ROOT_G1, trustedRootsFromPem, type TrustedRoot } from '../../src/core/index.js';
+import { after, before } from 'node:test';
+import { AWS_NITRO_ROOT_G1, connect, trustedRootsFromPem, type AttestedSession, type TrustedRoot } from '../../src/core/index.js';
 import { createTlsIdentity, type TlsIdentity } from '../../src/enclave/tls-identity.js';
 import { startSimulationServer, type ReferenceServer } from '../../src/enclave/server.js';
 
@@ -89,4 +90,21 @@ export async function startLyingServer(identity: TlsIdentity, answer: (nonceHex:
     }
   });
   return { url: await listen(server), seen, close: closer(server) };
+}
+
+/**
+ * A simulation server and a session attested to it, for the suite that calls this (node:test `before`/`after`
+ * hooks of the enclosing describe). Read `live.server` and `live.session` inside tests.
+ */
+export function liveSimulationSession(): { server: ReferenceServer; session: AttestedSession } {
+  const live = {} as { server: ReferenceServer; session: AttestedSession };
+  before(async () => {
+    live.server = await startSimulationServer();
+    live.session = await connect(live.server.url, { roots: rootsTrusting(live.server) });
+  });
+  after(async () => {
+    await live.session?.close();
+    await live.server?.close();
+  });
+  return live;
 }
