@@ -11,7 +11,8 @@
 import { AWS_NITRO_ROOT_G1, connect, loadPolicyFile, loadRootFile, type AttestedSession, type ConnectOptions, type TrustedRoot } from '../core/index.js';
 import { describeFailure, ExtensionError, type Failure } from './failure.js';
 import { SettingsError, type ExtensionSettings } from './settings.js';
-import type { AttestedEvidence, PolicyInfo } from './state.js';
+import type { PolicyInfo } from './state.js';
+import type { Attested } from '../core/transport/session.js';
 
 /** What the settings say to trust: the policy and the roots (AWS's always, plus the listed files). */
 export interface Trust {
@@ -45,7 +46,7 @@ export async function loadTrust(settings: ExtensionSettings): Promise<Trust> {
 
 export type AttestOutcome =
   | { readonly ok: true; readonly session: AttestedSession; readonly policy: PolicyInfo; readonly reused: boolean }
-  | { readonly ok: false; readonly failure: Failure; readonly policy: PolicyInfo | undefined; readonly observed?: AttestedEvidence };
+  | { readonly ok: false; readonly failure: Failure; readonly policy: PolicyInfo | undefined; readonly observed?: Attested };
 
 /** A session is reused only while it has at least this long left before it must attest again. */
 export const REUSE_MARGIN_MS = 5_000;
@@ -144,7 +145,7 @@ export class Attestor {
    * which measurements the server has. The session is closed at once and never
    * used; any failure just means nothing is shown.
    */
-  async #observe(server: string, options: ConnectOptions): Promise<AttestedEvidence | undefined> {
+  async #observe(server: string, options: ConnectOptions): Promise<Attested | undefined> {
     try {
       const probe = await this.#connect(server, { ...options, policy: { ...options.policy!, pcrs: {} } });
       const attested = probe.attested;

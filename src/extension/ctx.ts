@@ -13,7 +13,8 @@ import { COMMANDS, EXTENSION_ID, OUTPUT_CHANNEL } from './ids.js';
 import { AttestationPanel } from './panel.js';
 import { StatusBar } from './status.js';
 import { statusPresentation } from './status-model.js';
-import type { AttestationKind, AttestationResult, AttestedEvidence, PolicyInfo } from './state.js';
+import type { AttestationKind, AttestationResult, PolicyInfo } from './state.js';
+import type { Attested } from '../core/transport/session.js';
 import type { AttestedSession } from '../core/transport/session.js';
 import type { Attestor, AttestOutcome } from './attest.js';
 import type { ExtensionSettings } from './settings.js';
@@ -234,7 +235,7 @@ export class Ctx implements vscode.Disposable {
     }
   }
 
-  #fail(server: string | undefined, failure: Failure, notify: boolean, observed?: AttestedEvidence): void {
+  #fail(server: string | undefined, failure: Failure, notify: boolean, observed?: Attested): void {
     this.log.error(`${server ?? '(no server)'}: ${failure.code}: ${failure.message}`);
     this.#setResult({ kind: 'failed', server, failure, at: Date.now(), ...(observed ? { observed } : {}) });
     if (notify) this.#notify(failure);

@@ -6,7 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { verifiedReport, type VerifiedReport } from '../core/attestation/report.js';
-import type { AttestationResult, AttestedEvidence, PolicyInfo } from './state.js';
+import type { AttestationResult, PolicyInfo } from './state.js';
+import type { Attested } from '../core/transport/session.js';
 
 export const EVIDENCE_FORMAT = 'blindbox-attestation-evidence/1';
 
@@ -29,7 +30,7 @@ export interface AttestationEvidence {
 
 export function buildEvidence(result: AttestationResult, policy: PolicyInfo | undefined, now: Date): AttestationEvidence {
   const server = result.kind === 'unconfigured' ? null : (result.server ?? null);
-  const attested: AttestedEvidence | undefined = result.kind === 'verified' ? result.attested : result.kind === 'failed' ? result.observed : undefined;
+  const attested: Attested | undefined = result.kind === 'verified' ? result.attested : result.kind === 'failed' ? result.observed : undefined;
   const failure = result.kind === 'failed' ? result.failure : undefined;
   const a = attested?.attestation;
   return {

@@ -3,9 +3,6 @@ import type { AttestationPolicy } from '../core/policy.js';
 import type { Attested } from '../core/transport/session.js';
 import type { Failure } from './failure.js';
 
-/** A verified attestation as the extension keeps it; `document` (the raw CBOR) when the core hands it out. */
-export type AttestedEvidence = Attested & { readonly document?: Uint8Array };
-
 export type AttestationResult =
   /** No server URL is set. */
   | { readonly kind: 'unconfigured' }
@@ -13,13 +10,13 @@ export type AttestationResult =
   | { readonly kind: 'unverified'; readonly server: string }
   | { readonly kind: 'verifying'; readonly server: string }
   /** Attested under the policy; `attested.simulation` tells a simulation root from AWS's. */
-  | { readonly kind: 'verified'; readonly server: string; readonly attested: AttestedEvidence }
+  | { readonly kind: 'verified'; readonly server: string; readonly attested: Attested }
   /**
    * Refused. `observed` is set only for PCR_MISMATCH: the same server attested
    * again with no PCR expectations (authentic document, measurements shown for
    * diagnosis, never used to send anything).
    */
-  | { readonly kind: 'failed'; readonly server: string | undefined; readonly failure: Failure; readonly at: number; readonly observed?: AttestedEvidence };
+  | { readonly kind: 'failed'; readonly server: string | undefined; readonly failure: Failure; readonly at: number; readonly observed?: Attested };
 
 export type AttestationKind = AttestationResult['kind'];
 

@@ -9,7 +9,8 @@ import { normalisePcrPolicy } from '../core/attestation/policy.js';
 import { decodeServiceInfo } from '../core/attestation/service-info.js';
 import { fromHex } from '../core/util/hex.js';
 import { formatAge } from './status-model.js';
-import type { AttestationResult, AttestedEvidence, PolicyInfo } from './state.js';
+import type { AttestationResult, PolicyInfo } from './state.js';
+import type { Attested } from '../core/transport/session.js';
 
 export type ViewState = 'unconfigured' | 'unverified' | 'verifying' | 'verified' | 'simulation' | 'failed';
 export type PcrStatus = 'match' | 'mismatch' | 'not-in-policy' | 'missing';
@@ -142,7 +143,7 @@ export function attestationViewModel(result: AttestationResult, policy: PolicyIn
   }
 }
 
-function documentParts(a: AttestedEvidence, policy: PolicyInfo | undefined, t: number, diagnosticOnly: boolean) {
+function documentParts(a: Attested, policy: PolicyInfo | undefined, t: number, diagnosticOnly: boolean) {
   const { attestation } = a;
   const service = decodeServiceInfo(attestation.userData);
   return {
@@ -178,7 +179,7 @@ export function pcrRows(pcrs: Readonly<Record<number, string>>, policy: PolicyIn
     });
 }
 
-export function chainEntries(chain: AttestedEvidence['attestation']['chain'], t: number): ChainEntryView[] {
+export function chainEntries(chain: Attested['attestation']['chain'], t: number): ChainEntryView[] {
   const last = chain.length - 1;
   return chain.map((c, position) => {
     const notBefore = Date.parse(c.notBefore);
