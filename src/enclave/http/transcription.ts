@@ -70,8 +70,9 @@ export function transcriptionHandlers(engine: TranscriptionEngine, limits: Parti
         if (!res.writableFinished) controller.abort(new EngineError('CANCELLED', 'The client went away.'));
       };
       res.once('close', onClose);
-      const dir = await mkdtemp(path.join(tmpdir(), 'blindbox-upload-'));
+      let dir: string | undefined;
       try {
+        dir = await mkdtemp(path.join(tmpdir(), 'blindbox-upload-'));
         const upload = await receiveUpload(req, dir, fileField, lim.maxUploadBytes, controller.signal);
         const responseFormat = upload.fields.get('response_format');
         if (responseFormat !== undefined && !(RESPONSE_FORMATS as readonly string[]).includes(responseFormat)) {
@@ -85,7 +86,7 @@ export function transcriptionHandlers(engine: TranscriptionEngine, limits: Parti
         clearTimeout(timer);
         res.off('close', onClose);
         inFlight--;
-        await rm(dir, { recursive: true, force: true });
+        if (dir) await rm(dir, { recursive: true, force: true });
       }
     };
 
