@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { open, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +37,7 @@ async function runClient(mode: 'pinned' | 'plain', url: string, rootPem: string,
 
 async function main(): Promise<void> {
   const dir = path.join(tmpdir(), `blindbox-upload-bench-${process.pid}`);
-  await import('node:fs/promises').then((fs) => fs.mkdir(dir, { recursive: true }));
+  await mkdir(dir, { recursive: true });
   const file = path.join(dir, 'upload.bin');
   const rootPem = path.join(dir, 'root.pem');
   try {

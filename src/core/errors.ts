@@ -26,8 +26,17 @@ export const ATTESTATION_ERROR_CODES = {
 
 export type AttestationErrorCode = keyof typeof ATTESTATION_ERROR_CODES;
 
-const BRAND = Symbol.for('blindbox.error');
-const ATTESTATION_BRAND = Symbol.for('blindbox.error.attestation');
+/**
+ * Makes `instanceof cls` hold for instances from any copy of this code (the CLI, the extension's two bundles) by a
+ * `Symbol.for` brand on the prototype, as undici does for its errors. Subclasses inherit their parents' brands.
+ */
+export function brandErrorClass(cls: abstract new (...args: never[]) => Error, key: string): void {
+  const brand = Symbol.for(key);
+  Object.defineProperty(cls.prototype, brand, { value: true });
+  Object.defineProperty(cls, Symbol.hasInstance, {
+    value: (value: unknown) => typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true,
+  });
+}
 
 /** Base of every error the core throws on purpose. `code` is stable across releases. */
 export class BlindBoxError extends Error {
@@ -38,16 +47,8 @@ export class BlindBoxError extends Error {
     this.name = 'BlindBoxError';
     this.code = code;
   }
-
-  get [BRAND](): true {
-    return true;
-  }
-
-  /** Works across duplicate copies of the library (bundled extension + CLI), like undici's errors. */
-  static [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
-  }
 }
+brandErrorClass(BlindBoxError, 'blindbox.error');
 
 /** An attestation document was rejected; nothing about it may be trusted. */
 export class AttestationError extends BlindBoxError {
@@ -57,15 +58,8 @@ export class AttestationError extends BlindBoxError {
     super(code, message, options);
     this.name = 'AttestationError';
   }
-
-  get [ATTESTATION_BRAND](): true {
-    return true;
-  }
-
-  static [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[ATTESTATION_BRAND] === true;
-  }
 }
+brandErrorClass(AttestationError, 'blindbox.error.attestation');
 
 /** Codes of failures talking to an (attested) server. */
 export const CHANNEL_ERROR_CODES = {
@@ -79,8 +73,6 @@ export const CHANNEL_ERROR_CODES = {
 
 export type ChannelErrorCode = keyof typeof CHANNEL_ERROR_CODES;
 
-const CHANNEL_BRAND = Symbol.for('blindbox.error.channel');
-
 /** The conversation with the server failed (network, protocol, TLS pin); `status` and `serverCode` are set when the server answered. */
 export class ChannelError extends BlindBoxError {
   declare readonly code: ChannelErrorCode;
@@ -93,17 +85,5 @@ export class ChannelError extends BlindBoxError {
     this.status = options?.status;
     this.serverCode = options?.serverCode;
   }
-
-  get [CHANNEL_BRAND](): true {
-    return true;
-  }
-
-  static [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[CHANNEL_BRAND] === true;
-  }
 }
-
-/** True when `code` is one of the attestation error codes. */
-export function isAttestationErrorCode(code: string): code is AttestationErrorCode {
-  return Object.hasOwn(ATTESTATION_ERROR_CODES, code);
-}
+brandErrorClass(ChannelError, 'blindbox.error.channel');

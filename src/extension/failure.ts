@@ -5,7 +5,7 @@
  * server or a certificate, so they are made one printable line here and
  * defused for the places that render markup.
  */
-import { AttestationError, BlindBoxError, ChannelError } from '../core/errors.js';
+import { AttestationError, BlindBoxError, brandErrorClass, ChannelError } from '../core/errors.js';
 
 /** Codes the extension itself raises (the core's codes pass through unchanged). */
 export const EXTENSION_ERROR_CODES = {
@@ -16,8 +16,6 @@ export const EXTENSION_ERROR_CODES = {
 } as const;
 
 export type ExtensionErrorCode = keyof typeof EXTENSION_ERROR_CODES;
-
-const EXTENSION_BRAND = Symbol.for('blindbox.error.extension');
 
 /**
  * A failure the extension raises on purpose, with one of its own codes. Branded
@@ -31,15 +29,8 @@ export class ExtensionError extends Error {
     this.name = 'ExtensionError';
     this.code = code;
   }
-
-  get [EXTENSION_BRAND](): true {
-    return true;
-  }
-
-  static [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[EXTENSION_BRAND] === true;
-  }
 }
+brandErrorClass(ExtensionError, 'blindbox.error.extension');
 
 /** What went wrong, for the status bar, notifications, the webview and the evidence file. */
 export interface Failure {

@@ -4,7 +4,8 @@
  * client can get wrong, or a man in the middle can try, on the way.
  */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { openAsBlob } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -70,10 +71,10 @@ describe('transcription over the attested channel', () => {
   it('answers srt and vtt, and BlindBox\'s /whisper/predict with plain text', async () => {
     const srt = await session.transcribe(await fileSource(speech.wav), { format: 'srt' });
     assert.match(srt.body, /^1\n\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}\n/);
-    const vtt = await session.transcribe(bytesSource('speech.wav', await import('node:fs/promises').then((fs) => fs.readFile(speech.wav))), { format: 'vtt' });
+    const vtt = await session.transcribe(bytesSource('speech.wav', await readFile(speech.wav)), { format: 'vtt' });
     assert.match(vtt.body, /^WEBVTT\n\n\d\d:\d\d:\d\d\.\d{3} --> /);
     const form = new FormData();
-    form.set('audio', await import('node:fs').then((fs) => fs.openAsBlob(speech.wav)), 'speech.wav');
+    form.set('audio', await openAsBlob(speech.wav), 'speech.wav');
     const res = await session.request('/whisper/predict', { method: 'POST', body: form as never });
     assert.equal(res.statusCode, 200);
     assert.match(String(res.headers['content-type']), /^text\/plain/);
@@ -134,7 +135,7 @@ describe('robustness', () => {
   it('an oversize file is a 413, and the connection stays usable for the next request', async () => {
     const big = path.join(scratch.dir, 'big.wav');
     await writeFile(big, Buffer.alloc(5 * 1024 * 1024, 1));
-    const r = await post([['file', await import('node:fs').then((fs) => fs.openAsBlob(big)), 'big.wav']]);
+    const r = await post([['file', await openAsBlob(big), 'big.wav']]);
     assert.equal(r.status, 413);
     assert.equal(r.code, 'FILE_TOO_LARGE');
     assert.equal((await session.request('/healthz')).statusCode, 200);

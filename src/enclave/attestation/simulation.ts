@@ -38,11 +38,6 @@ export class SimulationAttestationProvider implements AttestationProvider {
     return toPem(this.#chain.root.der);
   }
 
-  /** The current leaf certificate (DER). */
-  get leafCertificate(): Uint8Array {
-    return this.#chain.leaf.der;
-  }
-
   async attest(request: AttestationRequest): Promise<Uint8Array> {
     const chain = await this.#currentChain();
     return issueAttestationDocument(
