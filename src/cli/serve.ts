@@ -37,14 +37,21 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
   }
   const workers = values.workers === undefined ? undefined : Number(values.workers);
   if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 64)) throw new UsageError('--workers must be a whole number from 1 to 64');
-  // Listen for signals before announcing readiness: whoever reads "listening" may signal at once.
+  // Listen for signals before announcing readiness: whoever reads "listening" may signal at once. A second signal
+  // does not wait for the graceful stop.
   const stopped = new Promise<void>((resolve) => {
+    let signalled = false;
     const stop = (signal: string) => {
+      if (signalled) {
+        err.write(`[enclave] ${signal} again: stopping now\n`);
+        process.exit(1);
+      }
+      signalled = true;
       err.write(`[enclave] ${signal}: finishing running requests and stopping\n`);
       resolve();
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
   });
 
   let engine: TranscriptionEngine | undefined;
@@ -66,6 +73,14 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
   out.write(`listening ${server.url}\n`);
 
   await stopped;
-  await server.close();
+  // The server's close is bounded (grace period, then abort); this is the backstop should a worker hang in native code.
+  const backstop = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), HARD_STOP_MS).unref());
+  if ((await Promise.race([server.close(), backstop])) === 'late') {
+    err.write(`[enclave] did not stop within ${HARD_STOP_MS / 1000} s: exiting anyway\n`);
+    process.exit(1);
+  }
   return 0;
 }
+
+/** Longest a graceful stop may take before the process exits regardless (below the 15 s a supervisor is promised). */
+const HARD_STOP_MS = 13_000;

@@ -5,17 +5,49 @@
  *   GET  /healthz
  *   POST /whisper/predict            BlindBox's API (multipart field `audio`)
  *   POST /v1/audio/transcriptions    OpenAI-compatible
+ *
+ * Nothing a client sends may stop the process or hold its resources for good:
+ * every request runs inside one promise whose failure becomes a JSON error,
+ * protocol errors Node's parser finds are answered as JSON too, connections are
+ * capped and timed, and `close` ends within a bounded time.
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { encodeServiceInfo, type ServiceInfo } from '../core/attestation/service-info.js';
 import type { AttestationProvider } from './attestation/provider.js';
+import { clientErrorAnswer } from './http/client-error.js';
 import { HttpError, sendError, sendJson } from './http/respond.js';
+import { parseRequestTarget } from './http/request-target.js';
 import type { TlsIdentity } from './tls-identity.js';
 
-/** A route handler; it throws `HttpError` for anything the client did wrong. */
-export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+/**
+ * A route handler; it throws `HttpError` for anything the client did wrong. `signal` aborts when the server shuts
+ * down and can no longer wait for the request (its reason is an `HttpError` 503).
+ */
+export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, signal: AbortSignal) => Promise<void>;
+
+/** Connection and timing limits of the app's HTTPS server. */
+export interface ConnectionLimits {
+  /** Connections open at once; more are dropped as they arrive. */
+  readonly maxConnections: number;
+  /** A TLS handshake must finish this soon after the connection opens. */
+  readonly handshakeTimeoutMs: number;
+  /** A request's headers must arrive this soon (slow-header clients are answered 408 and dropped). */
+  readonly headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this long. */
+  readonly keepAliveTimeoutMs: number;
+  /** How long `close` lets running requests finish before aborting them. */
+  readonly shutdownGraceMs: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  maxConnections: 256,
+  handshakeTimeoutMs: 10_000,
+  headersTimeoutMs: 15_000,
+  keepAliveTimeoutMs: 5_000,
+  shutdownGraceMs: 5_000,
+};
 
 export interface EnclaveAppOptions {
   readonly provider: AttestationProvider;
@@ -23,6 +55,7 @@ export interface EnclaveAppOptions {
   readonly service: ServiceInfo;
   /** Transcription endpoints; absent until an engine is configured (503). */
   readonly transcription?: { readonly whisperPredict: Handler; readonly openAiTranscriptions: Handler };
+  readonly limits?: Partial<ConnectionLimits>;
   /** Called after every request with its outcome, for logs. */
   readonly log?: (line: string) => void;
 }
@@ -34,14 +67,24 @@ export interface EnclaveApp {
   readonly server: Server;
   /** The bound target (with the real port when 0 was asked for). */
   readonly target: ListenTarget;
-  /** Stops accepting, lets running requests finish, then resolves. */
+  /** Requests being handled now. */
+  activeRequests(): number;
+  /**
+   * Stops accepting, lets running requests finish for the shutdown grace period, then aborts the rest (they answer
+   * 503), and closes every connection. Resolves within the grace period plus a few seconds.
+   */
   close(): Promise<void>;
 }
 
 /** Nonces are 16..64 bytes of hex (32..128 characters). */
 const NONCE = /^(?:[0-9a-fA-F]{2}){16,64}$/;
+/** After an error answer, the rest of an unfinished request body is drained for this long, then the connection dropped. */
+const DRAIN_MS = 5_000;
+/** After aborting what still ran at shutdown, how long the handlers get to answer before connections are cut. */
+const ABORT_ANSWER_MS = 2_000;
 
 export async function startEnclaveApp(options: EnclaveAppOptions, listen: ListenTarget): Promise<EnclaveApp> {
+  const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
   const userData = encodeServiceInfo(options.service);
   const notConfigured: Handler = async () => {
     throw new HttpError(503, 'ENGINE_NOT_CONFIGURED', 'No speech engine is configured on this server.');
@@ -61,33 +104,83 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
     '/v1/audio/transcriptions': { POST: options.transcription?.openAiTranscriptions ?? notConfigured },
   };
 
-  const server = createServer({ key: options.identity.privateKey.export({ type: 'pkcs8', format: 'pem' }), cert: options.identity.certificatePem, minVersion: 'TLSv1.2' }, (req, res) => {
-    const url = new URL(req.url ?? '/', 'https://enclave.invalid');
+  /** Requests running now, each with the controller that aborts it at shutdown. */
+  const active = new Map<IncomingMessage, AbortController>();
+  const settledWaiters = new Set<() => void>();
+
+  async function handle(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<string> {
+    const url = parseRequestTarget(req.url ?? '');
     const byMethod = routes[url.pathname];
     const handler = byMethod?.[req.method ?? ''];
-    const run = handler
-      ? handler(req, res, url)
-      : Promise.reject(
-          byMethod
-            ? new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname}.`, { allow: Object.keys(byMethod).join(', ') })
-            : new HttpError(404, 'NOT_FOUND', `There is no ${url.pathname} on this server.`),
-        );
-    run
-      .catch((err: unknown) => {
-        const httpError = err instanceof HttpError ? err : new HttpError(500, 'INTERNAL', 'The server failed to handle the request.');
-        if (!(err instanceof HttpError)) options.log?.(`internal error on ${url.pathname}: ${(err as Error)?.stack ?? String(err)}`);
-        // The client may still be sending: answer at once, and discard the rest of its body (bounded in time) so that it
-        // can read the answer instead of meeting a reset connection.
-        if (!req.complete) {
-          req.resume();
-          const limit = setTimeout(() => req.destroy(), 30_000);
-          req.once('close', () => clearTimeout(limit));
-        }
-        sendError(res, httpError);
-      })
-      .finally(() => options.log?.(`${req.method} ${url.pathname} ${res.statusCode}`));
+    if (!handler) {
+      throw byMethod
+        ? new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname}.`, { allow: Object.keys(byMethod).join(', ') })
+        : new HttpError(404, 'NOT_FOUND', `There is no ${url.pathname} on this server.`);
+    }
+    await handler(req, res, url, signal);
+    return url.pathname;
+  }
+
+  /** Answers a failed request; never throws (nothing from a request may reach the process). */
+  function answerFailure(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    const httpError = err instanceof HttpError ? err : new HttpError(500, 'INTERNAL', 'The server failed to handle the request.');
+    if (!(err instanceof HttpError)) options.log?.(`internal error on ${req.method} ${JSON.stringify(req.url)}: ${(err as Error)?.stack ?? String(err)}`);
+    // The client may still be sending: answer at once, and discard the rest of its body (bounded in time) so that it
+    // can read the answer instead of meeting a reset connection.
+    if (!req.complete && !req.destroyed) {
+      req.resume();
+      const limit = setTimeout(() => req.destroy(), DRAIN_MS);
+      limit.unref();
+      req.once('close', () => clearTimeout(limit));
+    }
+    try {
+      sendError(res, httpError);
+    } catch (sendFailure) {
+      options.log?.(`could not answer ${req.method} ${JSON.stringify(req.url)}: ${String(sendFailure)}`);
+      res.destroy();
+    }
+  }
+
+  const server = createServer(
+    {
+      key: options.identity.privateKey.export({ type: 'pkcs8', format: 'pem' }),
+      cert: options.identity.certificatePem,
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: limits.handshakeTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      // The body's pace is the transcription handler's business (idle timeout, whole-request deadline).
+      requestTimeout: 0,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // How often Node checks headersTimeout; its default (30 s) would let a slow-header client stay twice as long.
+      connectionsCheckingInterval: 1_000,
+    },
+    (req, res) => {
+      const controller = new AbortController();
+      active.set(req, controller);
+      handle(req, res, controller.signal)
+        .catch((err: unknown) => answerFailure(req, res, err))
+        .finally(() => {
+          active.delete(req);
+          for (const wake of settledWaiters) wake();
+          options.log?.(`${req.method} ${JSON.stringify(req.url)} ${res.statusCode}`);
+        });
+    },
+  );
+  server.maxConnections = limits.maxConnections;
+  // Every TCP connection, handshaking or not, so that `close` can end the ones HTTP does not know of yet.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
   });
-  server.on('tlsClientError', () => {}); // a client that aborts its handshake is not the server's problem
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    const answer = clientErrorAnswer(err, socket);
+    if (answer) socket.end(answer);
+    else socket.destroy();
+  });
+  // A failed or stalled handshake (handshakeTimeout) only emits this event: the socket must be ended here, or a client
+  // that never sends its ClientHello keeps its descriptors for good.
+  server.on('tlsClientError', (_err: Error, socket: Socket) => socket.destroy());
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -97,13 +190,42 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
   const address = server.address();
   const target: ListenTarget = typeof address === 'string' || address === null ? { path: String(address) } : { host: (address as AddressInfo).address, port: (address as AddressInfo).port };
 
+  /** Resolves once no request runs, or after `ms`. */
+  const settled = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        if (active.size > 0) return;
+        clearTimeout(timer);
+        settledWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        settledWaiters.delete(done);
+        resolve();
+      }, ms);
+      settledWaiters.add(done);
+      done();
+    });
+
+  let closing: Promise<void> | undefined;
   return {
     server,
     target,
+    activeRequests: () => active.size,
     close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
+      (closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-      }),
+        await settled(limits.shutdownGraceMs);
+        if (active.size > 0) {
+          options.log?.(`shutdown: aborting ${active.size} request(s) still running after ${limits.shutdownGraceMs} ms`);
+          const reason = new HttpError(503, 'SHUTTING_DOWN', 'The server is shutting down; try again shortly.', { 'retry-after': '5' });
+          for (const controller of active.values()) controller.abort(reason);
+          await settled(ABORT_ANSWER_MS);
+        }
+        server.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
+        await closed;
+      })()),
   };
 }

@@ -10,8 +10,8 @@ import type { ServiceInfo } from '../core/attestation/service-info.js';
 import { SimulationAttestationProvider } from './attestation/simulation.js';
 import type { TranscriptionEngine } from './engine/engine.js';
 import { transcriptionHandlers, type TranscriptionLimits } from './http/transcription.js';
-import { startEnclaveApp, type EnclaveApp } from './app.js';
-import { startHostProxy, type HostProxy } from './host-proxy.js';
+import { startEnclaveApp, type ConnectionLimits, type EnclaveApp } from './app.js';
+import { startHostProxy, type HostProxy, type HostProxyLimits } from './host-proxy.js';
 import { measurePcrs } from './measurements.js';
 import { createTlsIdentity } from './tls-identity.js';
 
@@ -23,6 +23,10 @@ export interface ReferenceServerOptions {
   /** The speech engine; without one the transcription endpoints answer 503. Closed with the server. */
   readonly engine?: TranscriptionEngine;
   readonly limits?: Partial<TranscriptionLimits>;
+  /** The enclave app's connection limits and shutdown grace. */
+  readonly connections?: Partial<ConnectionLimits>;
+  /** The host proxy's connection caps. */
+  readonly proxy?: Partial<HostProxyLimits>;
   readonly log?: (line: string) => void;
   /** Injectable clock for the simulation CA (tests). */
   readonly clock?: () => Date;
@@ -36,6 +40,10 @@ export interface ReferenceServer {
   readonly proxy: HostProxy;
   /** Transcription requests admitted and not yet finished (uploading, queued or decoding). */
   inFlight(): number;
+  /**
+   * Stops accepting, lets running requests finish for the shutdown grace period (then aborts them), stops the
+   * engine and removes the socket directory. Bounded in time whatever the clients do.
+   */
   close(): Promise<void>;
 }
 
@@ -48,10 +56,10 @@ export async function startSimulationServer(options: ReferenceServerOptions = {}
   const identity = await createTlsIdentity();
   const dir = await mkdtemp(path.join(tmpdir(), 'blindbox-enclave-'));
   const transcription = engine ? transcriptionHandlers(engine, options.limits) : undefined;
-  const app = await startEnclaveApp({ provider, identity, service, transcription, log: options.log }, { path: path.join(dir, 'enclave.sock') });
+  const app = await startEnclaveApp({ provider, identity, service, transcription, limits: options.connections, log: options.log }, { path: path.join(dir, 'enclave.sock') });
   let proxy: HostProxy;
   try {
-    proxy = await startHostProxy({ host: '127.0.0.1', port: options.port ?? 0 }, app.target);
+    proxy = await startHostProxy({ host: '127.0.0.1', port: options.port ?? 0 }, app.target, options.proxy);
   } catch (err) {
     await app.close();
     await engine?.close();
@@ -65,9 +73,10 @@ export async function startSimulationServer(options: ReferenceServerOptions = {}
     proxy,
     inFlight: () => transcription?.inFlight() ?? 0,
     async close() {
-      await proxy.close();
-      // The app finishes running requests first, then the engine's workers stop.
+      // No new clients; those connected finish (or are aborted by the app after its grace period), then the workers stop.
+      proxy.stopAccepting();
       await app.close();
+      await proxy.close();
       await engine?.close();
       await rm(dir, { recursive: true, force: true });
     },

@@ -29,7 +29,11 @@ export interface WorkerPoolOptions {
   readonly maxQueue: number;
   /** Called as a job starts on a worker: for diagnostics, and for tests that stop a worker mid-job. */
   readonly onJobStart?: (worker: Worker) => void;
+  /** How long `close` waits for running jobs before it terminates their workers (default 5 s). */
+  readonly closeTimeoutMs?: number;
 }
+
+const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
 
 export interface PoolStats {
   readonly workers: number;
@@ -121,7 +125,10 @@ export class WorkerPool<J, R> {
     return { workers: this.live(), running: this.slots.filter((s) => s.state === 'busy').length, queued: this.queue.length };
   }
 
-  /** Refuses new jobs and the waiting ones (`UNAVAILABLE`), lets running jobs finish, then stops every worker. */
+  /**
+   * Refuses new jobs and the waiting ones (`UNAVAILABLE`), lets running jobs finish for `closeTimeoutMs` (their
+   * callers are answered `UNAVAILABLE` if they are cut), then stops every worker.
+   */
   close(): Promise<void> {
     this.closed ??= this.shutDown();
     return this.closed;
@@ -130,9 +137,17 @@ export class WorkerPool<J, R> {
   private async shutDown(): Promise<void> {
     this.closing = true;
     for (const task of this.queue.splice(0)) task.reject(new EngineError('UNAVAILABLE', 'The engine is shutting down.'));
-    while (this.slots.some((s) => s.state === 'busy' || s.state === 'starting')) {
-      await new Promise<void>((resolve) => this.idleWaiters.add(resolve));
+    const deadline = Date.now() + (this.options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
+    while (this.slots.some((s) => s.state === 'busy' || s.state === 'starting') && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, deadline - Date.now());
+        this.idleWaiters.add(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
     }
+    for (const slot of this.slots) slot.task?.reject(new EngineError('UNAVAILABLE', 'The engine shut down before the transcription finished.'));
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 

@@ -14,9 +14,17 @@ export class HttpError extends Error {
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
-  const text = JSON.stringify(body);
+  sendJsonText(res, status, JSON.stringify(body), headers);
+}
+
+function sendJsonText(res: ServerResponse, status: number, text: string, headers: Readonly<Record<string, string>>): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
   res.end(text);
+}
+
+/** The JSON text of an error answer. */
+export function errorBody(code: string, message: string): string {
+  return JSON.stringify({ error: { code, message } });
 }
 
 export function sendError(res: ServerResponse, err: HttpError): void {
@@ -24,5 +32,5 @@ export function sendError(res: ServerResponse, err: HttpError): void {
     res.destroy(err);
     return;
   }
-  sendJson(res, err.status, { error: { code: err.code, message: err.message } }, err.headers);
+  sendJsonText(res, err.status, errorBody(err.code, err.message), err.headers);
 }

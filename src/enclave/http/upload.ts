@@ -1,0 +1,166 @@
+/**
+ * Receiving one multipart upload: the one file field streamed by busboy into a private file (never held whole in
+ * memory), small text fields to memory, size- and pace-limited while it arrives.
+ *
+ * Whatever happens (bad framing, a second file, too large, too slow, the client gone, the request aborted) the
+ * promise settles, and it settles only after the file's descriptor is closed and parsing has stopped: the caller may
+ * then delete the directory and know nothing of the upload (in an enclave: the user's audio, in RAM) stays behind.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import busboy from 'busboy';
+import { HttpError } from './respond.js';
+
+/** An upload on disk and the text fields that came with it. */
+export interface Upload {
+  readonly path: string;
+  readonly filename: string;
+  readonly size: number;
+  readonly fields: ReadonlyMap<string, string>;
+}
+
+export interface UploadLimits {
+  /** Largest file accepted (413 above). */
+  readonly maxBytes: number;
+  /** Longest pause between two pieces of the body (408 after it): a client that stalls frees its slot. */
+  readonly idleTimeoutMs: number;
+  /**
+   * Slowest average pace accepted once `paceGraceMs` have passed (408 below it): a client that trickles a byte at a
+   * time must not hold a slot until the request deadline.
+   */
+  readonly minBytesPerSecond: number;
+  /** The pace is judged only after this long (TCP slow start, a slow first round trip). */
+  readonly paceGraceMs: number;
+}
+/** How often the pace is checked. */
+const PACE_CHECK_MS = 1_000;
+
+/** A client too slow to keep is not drained either: its connection ends with the answer. */
+const CLOSE = { connection: 'close' } as const;
+
+/** Answered when the client goes away mid-upload (nobody reads it; the status is for the log). */
+export function clientGone(): HttpError {
+  return new HttpError(499, 'CANCELLED', 'The client went away during the upload.');
+}
+
+/**
+ * Streams the multipart body of `req` into `dir/audio`. Rejects with `HttpError` for the client's mistakes, with
+ * `signal.reason` when `signal` aborts (the caller's deadline or shutdown).
+ */
+export async function receiveUpload(req: IncomingMessage, dir: string, fileField: string, limits: UploadLimits, signal: AbortSignal): Promise<Upload> {
+  const type = req.headers['content-type'] ?? '';
+  if (!/^multipart\/form-data/i.test(type)) {
+    throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `Send the audio as multipart/form-data with the file in the field "${fileField}".`);
+  }
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limits.maxBytes + 64 * 1024) throw tooLarge(limits.maxBytes);
+  // The request may have ended while the caller prepared (a directory, a slot): no event would tell us now.
+  if (signal.aborted) throw signal.reason;
+  if (req.destroyed && !req.complete) throw clientGone();
+
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: limits.maxBytes, fields: 8, fieldSize: 1024, parts: 10 } });
+  } catch {
+    throw new HttpError(400, 'MALFORMED_MULTIPART', 'The multipart request has no valid boundary.');
+  }
+
+  return new Promise<Upload>((resolve, reject) => {
+    const fields = new Map<string, string>();
+    const file = path.join(dir, 'audio');
+    let sink: WriteStream | undefined;
+    let written: Promise<{ filename: string; size: number }> | undefined;
+    let settled = false;
+    const started = Date.now();
+    let received = 0;
+    let lastData = started;
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      lastData = Date.now();
+    };
+    const pace = setInterval(() => {
+      const now = Date.now();
+      if (now - lastData >= limits.idleTimeoutMs) {
+        fail(new HttpError(408, 'BODY_TIMEOUT', `No upload data arrived for ${Math.round(limits.idleTimeoutMs / 1000)} s.`, CLOSE));
+      } else if (now - started >= limits.paceGraceMs && received / ((now - started) / 1000) < limits.minBytesPerSecond) {
+        fail(new HttpError(408, 'BODY_TOO_SLOW', `The upload arrives slower than the ${limits.minBytesPerSecond} bytes per second this server requires.`, CLOSE));
+      }
+    }, PACE_CHECK_MS);
+    const onAbort = () => fail(signal.reason);
+    const onClose = () => {
+      if (!req.complete) fail(clientGone());
+    };
+    const detach = () => {
+      clearInterval(pace);
+      signal.removeEventListener('abort', onAbort);
+      req.off('data', onData);
+      req.off('close', onClose);
+    };
+    /** Stops parsing, closes the file, then rejects: nothing of the upload is open when the caller hears of it. */
+    const fail = (err: unknown) => {
+      if (settled) return;
+      settled = true;
+      detach();
+      req.unpipe(parser);
+      parser.destroy(); // destroys the file stream too, which makes the pipeline destroy the sink
+      sink?.destroy();
+      const closed = sink && !sink.closed ? new Promise<void>((done) => sink!.once('close', () => done())) : Promise.resolve();
+      void closed.then(() => reject(err));
+    };
+    const succeed = (upload: Upload) => {
+      if (settled) return;
+      settled = true;
+      detach();
+      resolve(upload);
+    };
+
+    signal.addEventListener('abort', onAbort, { once: true });
+    req.on('data', onData);
+    req.on('close', onClose);
+
+    parser.on('field', (name, value, info) => {
+      if (info.valueTruncated) return fail(new HttpError(400, 'FIELD_TOO_LONG', `The field "${name}" is too long.`));
+      fields.set(name, value);
+    });
+    parser.on('file', (name, stream, info) => {
+      // Stopping the parser destroys the file stream with an error: one without a listener would end the process.
+      stream.on('error', () => {});
+      if (name !== fileField || written) {
+        stream.resume();
+        return fail(new HttpError(400, 'UNEXPECTED_FILE', `Unexpected file field "${name}": send exactly one file, in the field "${fileField}".`));
+      }
+      let size = 0;
+      let truncated = false;
+      stream.on('data', (chunk: Buffer) => (size += chunk.length));
+      stream.on('limit', () => {
+        truncated = true;
+        fail(tooLarge(limits.maxBytes));
+      });
+      sink = createWriteStream(file, { flags: 'wx', mode: 0o600 });
+      written = pipeline(stream, sink).then(() => {
+        if (truncated) throw tooLarge(limits.maxBytes);
+        return { filename: info.filename ?? 'audio', size };
+      });
+      written.catch(fail);
+    });
+    parser.on('filesLimit', () => fail(new HttpError(400, 'UNEXPECTED_FILE', `Send exactly one file, in the field "${fileField}".`)));
+    parser.on('partsLimit', () => fail(new HttpError(400, 'MALFORMED_MULTIPART', 'The request has too many parts.')));
+    parser.on('fieldsLimit', () => fail(new HttpError(400, 'MALFORMED_MULTIPART', 'The request has too many fields.')));
+    parser.on('error', () => fail(new HttpError(400, 'MALFORMED_MULTIPART', 'The multipart body is malformed or was cut short.')));
+    parser.on('close', () => {
+      if (settled) return;
+      if (!written) return fail(new HttpError(400, 'MISSING_FILE', `No file in the field "${fileField}".`));
+      written.then(({ filename, size }) => {
+        if (size === 0) return fail(new HttpError(400, 'EMPTY_FILE', 'The uploaded file is empty.'));
+        succeed({ path: file, filename, size, fields });
+      }, fail);
+    });
+    req.pipe(parser);
+  });
+}
+
+export function tooLarge(maxBytes: number): HttpError {
+  return new HttpError(413, 'FILE_TOO_LARGE', `The upload is larger than the ${Math.round(maxBytes / 1024 / 1024)} MB this server accepts.`);
+}
