@@ -22,6 +22,8 @@ const resampler = await Resampler.create(SPEECH_RATE);
 let current: { readonly id: number; cancelled: boolean } | undefined;
 
 async function transcribe(job: Job, state: { cancelled: boolean }): Promise<JobResult> {
+  // Each job hears the decoder as it was loaded, never adapted to the previous job's (another user's) audio.
+  decoder.reset();
   const words: Word[] = [];
   const splitter = new UtteranceSplitter({ rate: SPEECH_RATE, ...setup.utterance });
   const recognise = async (utterance: Utterance) => {
