@@ -127,6 +127,10 @@ describe('probeAudio', () => {
       (err: unknown) => err instanceof EngineError && err.kind === 'UNREADABLE_AUDIO' && err.message.includes(`more than ${MAX_WAV_CHUNKS} chunks before its audio data`),
     );
   });
+  it('refuses a WAV file whose audio data comes before any format chunk as UNREADABLE_AUDIO, saying so', async () => {
+    const noFormat = Buffer.concat([wavHeader(32_000).subarray(0, 12), wavHeader(32_000).subarray(36), Buffer.alloc(32_000)]);
+    await assert.rejects(probeAudio(await file('no-fmt.wav', noFormat)), (err: unknown) => err instanceof EngineError && err.kind === 'UNREADABLE_AUDIO' && /no usable format chunk/.test(err.message));
+  });
   it('reads WAV headers in blocks: a bomb is refused, a short header walked, after one read each', async () => {
     const bombBytes = chunkBomb();
     const bomb = memoryReader(bombBytes);
