@@ -11,6 +11,7 @@ import { mixToMono } from '../../src/enclave/engine/audio/decode.js';
 import { pcm16k, SPEECH_RATE, toInt16 } from '../../src/enclave/engine/audio/pcm16k.js';
 import { probeAudio } from '../../src/enclave/engine/audio/probe.js';
 import { Resampler } from '../../src/enclave/engine/audio/resample.js';
+import { MAX_WAV_CHUNKS, WAV_BLOCK_BYTES, wavSeconds } from '../../src/enclave/engine/audio/wav-header.js';
 import { EngineError, type EngineErrorKind } from '../../src/enclave/engine/engine.js';
 import { convert, encode, scratchDir, speak } from '../helpers/speech.js';
 
@@ -34,6 +35,40 @@ function wavHeader(dataBytes: number, rate = 16_000): Buffer {
   h.writeUInt32LE(dataBytes, 40);
   return h;
 }
+
+/** A RIFF chunk: `id`, then `length` zero bytes and the pad byte an odd length takes. */
+const chunk = (id: string, length: number) => {
+  const c = Buffer.alloc(8 + length + (length & 1));
+  c.write(id, 0);
+  c.writeUInt32LE(length, 4);
+  return c;
+};
+
+/** A WAV file of one second of 16 kHz silence, with `extra` chunks between its `fmt ` and `data` chunks. */
+const wavWith = (extra: readonly Buffer[]) => Buffer.concat([wavHeader(32_000).subarray(0, 36), ...extra, wavHeader(32_000).subarray(36), Buffer.alloc(32_000)]);
+
+/** `wavSeconds`' reads from bytes in memory, as from a file, counted; `onRead` sees each read's number. */
+function memoryReader(bytes: Uint8Array, onRead?: (reads: number) => void) {
+  const reader = {
+    reads: 0,
+    readAt: async (position: number, length: number) => {
+      reader.reads++;
+      onRead?.(reader.reads);
+      return bytes.subarray(position, position + length);
+    },
+  };
+  return reader;
+}
+
+/** A chunk bomb: 2 MiB of empty 8-byte chunks before the audio. */
+function chunkBomb(): Buffer {
+  const junk = Buffer.alloc(2 * 1024 * 1024);
+  for (let at = 0; at < junk.length; at += 8) junk.write('junk', at); // each of length 0
+  return wavWith([junk]);
+}
+
+/** Ordinary extra chunks: the second's header straddles the end of the first block read, the third outgrows a block. */
+const sprawlingHeader = () => wavWith([chunk('LIST', WAV_BLOCK_BYTES - 36), chunk('fact', 4), chunk('bext', WAV_BLOCK_BYTES + 1)]);
 
 describe('detectFormat', () => {
   const cases: [string, Uint8Array, ReturnType<typeof detectFormat>][] = [
@@ -81,6 +116,39 @@ describe('probeAudio', () => {
   it("reads a WAV file's duration from its header, trusting the file's size over a header that claims more", async () => {
     assert.deepEqual(await probeAudio(await file('one-second.wav', Buffer.concat([wavHeader(32_000), Buffer.alloc(32_000)]))), { codec: 'wav', seconds: 1 });
     assert.deepEqual(await probeAudio(await file('cut-data.wav', Buffer.concat([wavHeader(32_000), Buffer.alloc(8_000)]))), { codec: 'wav', seconds: 0.25 });
+  });
+  it('reads the duration past ordinary extra chunks: LIST, fact, an odd-sized one, one longer than a read', async () => {
+    assert.deepEqual(await probeAudio(await file('tagged.wav', wavWith([chunk('LIST', 26), chunk('fact', 4), chunk('odd ', 3)]))), { codec: 'wav', seconds: 1 });
+    assert.deepEqual(await probeAudio(await file('sprawling.wav', sprawlingHeader())), { codec: 'wav', seconds: 1 });
+  });
+  it(`refuses a WAV "chunk bomb" (2 MiB of empty chunks before the audio) as UNREADABLE_AUDIO, saying why`, async () => {
+    await assert.rejects(
+      probeAudio(await file('bomb.wav', chunkBomb())),
+      (err: unknown) => err instanceof EngineError && err.kind === 'UNREADABLE_AUDIO' && err.message.includes(`more than ${MAX_WAV_CHUNKS} chunks before its audio data`),
+    );
+  });
+  it('refuses a WAV file whose audio data comes before any format chunk as UNREADABLE_AUDIO, saying so', async () => {
+    const noFormat = Buffer.concat([wavHeader(32_000).subarray(0, 12), wavHeader(32_000).subarray(36), Buffer.alloc(32_000)]);
+    await assert.rejects(probeAudio(await file('no-fmt.wav', noFormat)), (err: unknown) => err instanceof EngineError && err.kind === 'UNREADABLE_AUDIO' && /no usable format chunk/.test(err.message));
+  });
+  it('reads WAV headers in blocks: a bomb is refused, a short header walked, after one read each', async () => {
+    const bombBytes = chunkBomb();
+    const bomb = memoryReader(bombBytes);
+    await assert.rejects(wavSeconds(bomb.readAt, bombBytes.length), rejectsWith('UNREADABLE_AUDIO'));
+    assert.equal(bomb.reads, 1);
+    const tagged = wavWith([chunk('LIST', 26), chunk('fact', 4)]);
+    const ordinary = memoryReader(tagged);
+    assert.equal(await wavSeconds(ordinary.readAt, tagged.length), 1);
+    assert.equal(ordinary.reads, 1);
+  });
+  it('stops probing once its signal is aborted: before opening the file, and between reads of a WAV header', async () => {
+    await assert.rejects(probeAudio(await file('aborted.wav', wavWith([])), AbortSignal.abort()), rejectsWith('CANCELLED'));
+    const wav = sprawlingHeader();
+    const controller = new AbortController();
+    const reader = memoryReader(wav, (reads) => reads === 2 && controller.abort()); // the client leaves during the 2nd read
+    await assert.rejects(wavSeconds(reader.readAt, wav.length, controller.signal), rejectsWith('CANCELLED'));
+    assert.equal(reader.reads, 2);
+    assert.equal(await wavSeconds(memoryReader(wav).readAt, wav.length), 1); // which a third read would have finished
   });
   it('finds MPEG audio after an ID3 tag, and FLAC after one', async () => {
     const tag = bytes('ID3', [4, 0, 0, 0, 0, 0, 20], new Array(20).fill(0));

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EngineError, type EngineErrorKind, type Transcript } from '../../src/enclave/engine/engine.js';
 import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../src/enclave/engine/pocketsphinx/engine.js';
-import { concatenate, convert, encode, lowpass, SCRIPT, scratchDir, speak, wordErrorRate, type Encoding, type Voice } from '../helpers/speech.js';
+import { concatenate, convert, encode, lowpass, SCRIPT, scratchDir, speak, volume, wordErrorRate, type Encoding, type Voice } from '../helpers/speech.js';
 
 /**
  * Word error rate allowed on flite speech. Measured here: slt 4.8 % (2 of 42 words: "a report", "listen"), rms 0 %,
@@ -118,6 +118,23 @@ describe('long recordings', () => {
     await assert.rejects(short.transcribe({ path: long }), tooLong);
     assert.equal(short.stats().running, 0);
     await assert.rejects(short.transcribe({ path: await encode(long, 'mp3') }), tooLong);
+  });
+});
+
+describe('one job never influences the next on the same worker', () => {
+  let single: PocketSphinxEngine;
+  before(async () => (single = await createPocketSphinxEngine({ workers: 1 })));
+  after(() => single?.close());
+
+  // The front end adapts its noise estimate as it listens: a quiet talker, then a loud one, is where it shows.
+  it('gives a file the same transcript as on a fresh worker, whatever the worker decoded before', async () => {
+    const loud = speech.slt.wav;
+    const quiet = await volume(speech.rms.wav, 0.05);
+    const results: Transcript[] = [];
+    for (const file of [loud, quiet, quiet, loud]) results.push(await single.transcribe({ path: file }));
+    const [loudFresh, quietAfterLoud, quietAfterQuiet, loudAfterQuiet] = results;
+    assert.deepEqual(loudAfterQuiet, loudFresh);
+    assert.deepEqual(quietAfterQuiet, quietAfterLoud);
   });
 });
 

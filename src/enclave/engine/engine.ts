@@ -61,3 +61,8 @@ export class EngineError extends Error {
     this.name = 'EngineError';
   }
 }
+
+/** The refusal for a request whose client went away (or whose time ran out) while it was handled. */
+export function cancelled(cause?: unknown): EngineError {
+  return new EngineError('CANCELLED', 'The transcription was cancelled.', cause === undefined ? undefined : { cause });
+}

@@ -7,7 +7,7 @@ import { openAsBlob } from 'node:fs';
 import { Readable } from 'node:stream';
 import { FormDataEncoder } from 'form-data-encoder';
 import { Agent, request as httpRequest } from 'undici';
-import { EngineError, type Segment, type TranscribeRequest, type Transcript, type TranscriptionEngine } from './engine.js';
+import { cancelled, EngineError, type Segment, type TranscribeRequest, type Transcript, type TranscriptionEngine } from './engine.js';
 import { languageTag } from './language-tag.js';
 
 export interface WhisperHttpOptions {
@@ -122,7 +122,7 @@ export function createWhisperHttpEngine(options: WhisperHttpOptions): Transcript
       return transcriptFromVerboseJson(json, request.language);
     } catch (err) {
       if (err instanceof EngineError) throw err;
-      if (request.signal?.aborted) throw new EngineError('CANCELLED', 'The transcription was cancelled.', { cause: err });
+      if (request.signal?.aborted) throw cancelled(err);
       const code = (err as { code?: unknown })?.code;
       if (timeout.aborted || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
         throw new EngineError('TIMEOUT', `The transcription server did not answer within ${options.timeoutMs} ms.`, { cause: err });
@@ -136,7 +136,7 @@ export function createWhisperHttpEngine(options: WhisperHttpOptions): Transcript
     model,
     transcribe(request) {
       if (closing) return Promise.reject(new EngineError('UNAVAILABLE', 'The engine is shutting down.'));
-      if (request.signal?.aborted) return Promise.reject(new EngineError('CANCELLED', 'The transcription was cancelled.'));
+      if (request.signal?.aborted) return Promise.reject(cancelled());
       const job = transcribe(request);
       running.add(job);
       void job.catch(() => {}).finally(() => running.delete(job));

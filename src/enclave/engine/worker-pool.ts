@@ -7,7 +7,7 @@
  * `{type:'cancel', id}` asks it to stop that job early if it can (it must still answer).
  */
 import { Worker } from 'node:worker_threads';
-import { EngineError, type EngineErrorKind } from './engine.js';
+import { cancelled, EngineError, type EngineErrorKind } from './engine.js';
 
 /** What the pool posts to a worker. */
 export type PoolMessage<J> = { readonly type: 'job'; readonly id: number; readonly job: J } | { readonly type: 'cancel'; readonly id: number };
@@ -235,8 +235,4 @@ export class WorkerPool<J, R> {
     for (const wake of this.idleWaiters) wake();
     this.idleWaiters.clear();
   }
-}
-
-function cancelled(): EngineError {
-  return new EngineError('CANCELLED', 'The transcription was cancelled.');
 }

@@ -10,6 +10,11 @@ import type { RawSegments } from './words.js';
 export interface NativeDecoder {
   /** Recognises 16 kHz mono s16 samples as one utterance. */
   decode(pcm: Int16Array): { readonly hyp: string; readonly segments: RawSegments };
+  /**
+   * Puts back the adaptive state (noise estimate, live CMN, AGC) the decoder had fresh from its model. Utterances
+   * in between adapt to one another, as they should within one recording.
+   */
+  reset(): void;
 }
 
 interface Addon {

@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { probeAudio } from '../audio/probe.js';
 import { tooLong } from '../audio/pcm16k.js';
-import { EngineError, type TranscribeRequest, type Transcript, type TranscriptionEngine } from '../engine.js';
+import type { TranscribeRequest, Transcript, TranscriptionEngine } from '../engine.js';
 import { transcriptOf } from '../segments.js';
 import { WorkerPool, type PoolStats } from '../worker-pool.js';
 import { DEFAULT_MODEL_DIR, MODEL_NAME } from './addon.js';
@@ -48,9 +48,8 @@ export async function createPocketSphinxEngine(options: PocketSphinxOptions = {}
     name: 'pocketsphinx',
     model: MODEL_NAME,
     async transcribe(request: TranscribeRequest): Promise<Transcript> {
-      if (request.signal?.aborted) throw new EngineError('CANCELLED', 'The transcription was cancelled.');
       // The format (and a WAV's length) is checked here, so that a bad file never waits in the queue.
-      const probe = await probeAudio(request.path);
+      const probe = await probeAudio(request.path, request.signal);
       if (probe.seconds !== undefined && probe.seconds > maxSeconds) throw tooLong(maxSeconds);
       const { words, duration } = await pool.run({ path: request.path, codec: probe.codec, maxSeconds }, request.signal);
       return transcriptOf(words, duration, 'en');

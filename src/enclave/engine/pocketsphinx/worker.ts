@@ -7,7 +7,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pcm16k, SPEECH_RATE } from '../audio/pcm16k.js';
 import { Resampler } from '../audio/resample.js';
-import { EngineError } from '../engine.js';
+import { cancelled, EngineError } from '../engine.js';
 import type { Word } from '../segments.js';
 import type { PoolMessage, WorkerMessage } from '../worker-pool.js';
 import { loadDecoder } from './addon.js';
@@ -22,11 +22,13 @@ const resampler = await Resampler.create(SPEECH_RATE);
 let current: { readonly id: number; cancelled: boolean } | undefined;
 
 async function transcribe(job: Job, state: { cancelled: boolean }): Promise<JobResult> {
+  // Each job hears the decoder as it was loaded, never adapted to the previous job's (another user's) audio.
+  decoder.reset();
   const words: Word[] = [];
   const splitter = new UtteranceSplitter({ rate: SPEECH_RATE, ...setup.utterance });
   const recognise = async (utterance: Utterance) => {
     await nextTurn(); // lets a cancel message in
-    if (state.cancelled) throw new EngineError('CANCELLED', 'The transcription was cancelled.');
+    if (state.cancelled) throw cancelled();
     words.push(...timedWords(decoder.decode(utterance.pcm).segments, utterance.start / SPEECH_RATE));
   };
   let duration = 0;

@@ -2,17 +2,66 @@
  * PocketSphinx as a Node-API addon: `new Decoder(hmm, lm, dict)` loads the model once (seconds, ~100 MB), then
  * `decode(pcm)` recognises one utterance of 16 kHz mono s16 and returns
  * `{ hyp, segments: [word, startFrame, endFrame, ...] }` with inclusive 10 ms frames, fillers and variants included
- * (the caller filters). Blocking by design: it runs on a worker thread, one decoder per worker.
+ * (the caller filters). `reset()` puts back the adaptive state the decoder had fresh from its model, so that what it
+ * heard before (another user's audio) cannot change what it hears next. Blocking by design: it runs on a worker
+ * thread, one decoder per worker.
  */
 #include <node_api.h>
 #include <pocketsphinx.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, #call " failed"); return NULL; } } while (0)
 
+/*
+ * A decoder and a copy of the state that its front end adapts from utterance to utterance, taken right after ps_init.
+ * The noise estimate (-remove_noise, -remove_silence) is not copied: ps_start_stream marks it undefined, as fe_init
+ * leaves it, and the next frame re-estimates it from scratch. Live CMN's mean and AGC's estimate are copied because
+ * a model's feat.params chooses them (Debian's en-us: batch CMN, which recomputes per utterance, and no AGC).
+ */
+typedef struct {
+  ps_decoder_t *ps;
+  cmn_t cmn;      /* scalars as initialised; its arrays point to copies owned here (NULL without CMN) */
+  agc_t agc;      /* as initialised (unused without AGC) */
+} decoder_t;
+
+static void decoder_free(decoder_t *d) {
+  ps_free(d->ps);
+  free(d->cmn.cmn_mean);
+  free(d->cmn.sum);
+  free(d);
+}
+
 static void finalize(napi_env env, void *data, void *hint) {
   (void)env; (void)hint;
-  ps_free((ps_decoder_t *)data);
+  decoder_free((decoder_t *)data);
+}
+
+/* Copies the live CMN vectors (mean and running sum) and count from `from` into `to`, which has room for them. */
+static void cmn_copy(cmn_t *to, const cmn_t *from) {
+  memcpy(to->cmn_mean, from->cmn_mean, from->veclen * sizeof *from->cmn_mean);
+  memcpy(to->sum, from->sum, from->veclen * sizeof *from->sum);
+  to->nframe = from->nframe;
+}
+
+/* Snapshots `ps`'s fresh adaptive state into a new decoder_t; NULL (and `ps` untouched) when out of memory. */
+static decoder_t *decoder_new(ps_decoder_t *ps) {
+  decoder_t *d = calloc(1, sizeof *d);
+  if (!d) return NULL;
+  feat_t *feat = ps_get_feat(ps);
+  if (feat->cmn_struct) {
+    d->cmn.veclen = feat->cmn_struct->veclen;
+    d->cmn.cmn_mean = malloc(d->cmn.veclen * sizeof *d->cmn.cmn_mean);
+    d->cmn.sum = malloc(d->cmn.veclen * sizeof *d->cmn.sum);
+    if (!d->cmn.cmn_mean || !d->cmn.sum) {
+      decoder_free(d); /* d->ps is still NULL, which ps_free ignores */
+      return NULL;
+    }
+    cmn_copy(&d->cmn, feat->cmn_struct);
+  }
+  if (feat->agc_struct) d->agc = *feat->agc_struct;
+  d->ps = ps;
+  return d;
 }
 
 static napi_value construct(napi_env env, napi_callback_info info) {
@@ -38,12 +87,33 @@ static napi_value construct(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "MODEL", "PocketSphinx could not load its model");
     return NULL;
   }
-  if (napi_wrap(env, self, ps, finalize, NULL, NULL) != napi_ok) {
+  decoder_t *d = decoder_new(ps);
+  if (!d) {
     ps_free(ps);
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  if (napi_wrap(env, self, d, finalize, NULL, NULL) != napi_ok) {
+    decoder_free(d);
     napi_throw_error(env, NULL, "napi_wrap failed");
     return NULL;
   }
   return self;
+}
+
+static napi_value reset(napi_env env, napi_callback_info info) {
+  napi_value self;
+  decoder_t *d;
+  CHECK(napi_get_cb_info(env, info, NULL, NULL, &self, NULL));
+  CHECK(napi_unwrap(env, self, (void **)&d));
+  feat_t *feat = ps_get_feat(d->ps);
+  if (feat->cmn_struct) cmn_copy(feat->cmn_struct, &d->cmn);
+  if (feat->agc_struct) *feat->agc_struct = d->agc;
+  if (ps_start_stream(d->ps) < 0) {
+    napi_throw_error(env, "RESET", "PocketSphinx could not restart its stream");
+    return NULL;
+  }
+  return NULL;
 }
 
 static napi_value decode(napi_env env, napi_callback_info info) {
@@ -51,9 +121,10 @@ static napi_value decode(napi_env env, napi_callback_info info) {
   napi_value argv[1], self, result, segments, value;
   napi_typedarray_type type;
   void *pcm;
-  ps_decoder_t *ps;
+  decoder_t *d;
   CHECK(napi_get_cb_info(env, info, &argc, argv, &self, NULL));
-  CHECK(napi_unwrap(env, self, (void **)&ps));
+  CHECK(napi_unwrap(env, self, (void **)&d));
+  ps_decoder_t *ps = d->ps;
   bool is_typed = false;
   if (argc < 1 || napi_is_typedarray(env, argv[0], &is_typed) != napi_ok || !is_typed ||
       napi_get_typedarray_info(env, argv[0], &type, &length, &pcm, NULL, NULL) != napi_ok || type != napi_int16_array) {
@@ -87,9 +158,10 @@ static napi_value decode(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
-  napi_property_descriptor methods[] = {{"decode", NULL, decode, NULL, NULL, NULL, napi_default, NULL}};
+  napi_property_descriptor methods[] = {{"decode", NULL, decode, NULL, NULL, NULL, napi_default, NULL},
+                                        {"reset", NULL, reset, NULL, NULL, NULL, napi_default, NULL}};
   napi_value cls;
-  CHECK(napi_define_class(env, "Decoder", NAPI_AUTO_LENGTH, construct, NULL, 1, methods, &cls));
+  CHECK(napi_define_class(env, "Decoder", NAPI_AUTO_LENGTH, construct, NULL, 2, methods, &cls));
   CHECK(napi_set_named_property(env, exports, "Decoder", cls));
   return exports;
 }
