@@ -1,6 +1,6 @@
 /** Argument parsing shared by the CLI commands; every mistake is a `UsageError` (exit 2). */
 import { readFileSync } from 'node:fs';
-import { AWS_NITRO_ROOT_G1, DEFAULT_POLICY, loadPolicyFile, loadRootFile, type AttestationPolicy, type ConnectOptions, type TrustedRoot } from '../core/index.js';
+import { AWS_NITRO_ROOT_G1, DEFAULT_POLICY, loadPolicyFile, loadRootFile, pcrIndex, type AttestationPolicy, type ConnectOptions, type TrustedRoot } from '../core/index.js';
 
 /** A mistake in how the command was called, or an input file that cannot be read: exit 2. */
 export class UsageError extends Error {}
@@ -12,13 +12,20 @@ export function parseTime(value: string): Date {
   return date;
 }
 
-/** `--pcr i=hex`, repeatable, into a policy record. */
+/** `--pcr i=hex`, repeatable, into a policy record; the same PCR twice is a mistake, not "the last one wins". */
 export function parsePcrArgs(values: readonly string[] = []): Record<number, string> {
   const out: Record<number, string> = {};
   for (const v of values) {
-    const m = /^(\d{1,2})=(.+)$/.exec(v);
+    const m = /^([^=]*)=(.+)$/.exec(v);
     if (!m) throw new UsageError(`--pcr ${JSON.stringify(v)} is not of the form <index>=<hex>`);
-    out[Number(m[1])] = m[2]!;
+    let index: number;
+    try {
+      index = pcrIndex(m[1]!);
+    } catch (err) {
+      throw new UsageError(`--pcr ${JSON.stringify(v)}: ${(err as Error).message}`);
+    }
+    if (Object.hasOwn(out, index)) throw new UsageError(`--pcr names PCR${index} twice; give each PCR once`);
+    out[index] = m[2]!;
   }
   return out;
 }
@@ -68,6 +75,7 @@ export async function trustedRoots(pemPaths: readonly string[] = []): Promise<Tr
 export async function connectOptions(values: { 'trust-root'?: string[]; policy?: string; pcr?: string[] }): Promise<ConnectOptions & { policy: AttestationPolicy }> {
   const fromFile = values.policy ? await asUsage(loadPolicyFile(values.policy)) : { policy: DEFAULT_POLICY, roots: [] };
   const roots = [...(await trustedRoots(values['trust-root'])), ...fromFile.roots];
+  // Both sides hold only canonical indices (parsePolicy and parsePcrArgs refuse others), so a --pcr replaces the file's entry for the same PCR.
   const policy = { ...fromFile.policy, pcrs: { ...fromFile.policy.pcrs, ...parsePcrArgs(values.pcr) } };
   return { roots, policy };
 }

@@ -20,6 +20,12 @@ export interface AttestationPolicy {
 /** Ten minutes: long enough for a long upload, short enough that a replaced server is noticed soon. */
 export const DEFAULT_MAX_AGE_SECONDS = 600;
 
+/**
+ * The longest `maxAgeSeconds` accepted: one day. Beyond it an attestation is hardly renewed at all, and a value
+ * such as 1e306 would overflow to Infinity once in milliseconds, meaning "never attest again".
+ */
+export const MAX_MAX_AGE_SECONDS = 86_400;
+
 export const DEFAULT_POLICY: AttestationPolicy = Object.freeze({ name: 'default', pcrs: Object.freeze({}), maxAgeSeconds: DEFAULT_MAX_AGE_SECONDS });
 
 /** A policy from its JSON shape; throws `RangeError` naming `source` and the bad field. */
@@ -40,11 +46,17 @@ export function parsePolicy(value: unknown, source: string): AttestationPolicy &
   } catch (err) {
     throw new RangeError(`${source}: ${(err as Error).message}`);
   }
-  const maxAgeSeconds = v.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
-  if (typeof maxAgeSeconds !== 'number' || !(maxAgeSeconds > 0) || !Number.isFinite(maxAgeSeconds)) throw new RangeError(`${source}: "maxAgeSeconds" must be a positive number`);
+  const maxAgeSeconds = checkMaxAgeSeconds(v.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS, source);
   const roots = v.roots ?? [];
   if (!Array.isArray(roots) || !roots.every((r) => typeof r === 'string')) throw new RangeError(`${source}: "roots" must be a list of PEM file paths`);
   return Object.freeze({ name, pcrs: Object.freeze({ ...(pcrs as PcrPolicy) }), maxAgeSeconds, rootPaths: Object.freeze([...roots]) });
+}
+
+/** `maxAgeSeconds` itself: a positive number of seconds, at most a day; throws `RangeError` naming `source`. */
+export function checkMaxAgeSeconds(value: unknown, source: string): number {
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw new RangeError(`${source}: "maxAgeSeconds" must be a positive number`);
+  if (value > MAX_MAX_AGE_SECONDS) throw new RangeError(`${source}: "maxAgeSeconds" is ${value}, more than the ${MAX_MAX_AGE_SECONDS} s (one day) allowed`);
+  return value;
 }
 
 /** Reads a policy file; root paths are relative to the file. Throws `RangeError` on any problem. */

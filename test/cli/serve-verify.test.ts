@@ -17,6 +17,11 @@ before(async () => {
 });
 after(() => serve.stop('SIGKILL'));
 
+/** The PCR0 the server announced on stderr. */
+function servedPcr0(): string {
+  return /PCR0 ([0-9a-f]{96})/.exec(serve.stderr())![1]!;
+}
+
 describe('blindbox serve --simulate', () => {
   it('prints exactly one line, listening https://127.0.0.1:<port>, and writes the simulation root', async () => {
     assert.match(serve.url, /^https:\/\/127\.0\.0\.1:\d+$/);
@@ -81,6 +86,37 @@ describe('blindbox verify', () => {
     assert.match(r.stdout, /VERIFIED/);
     assert.match(r.stdout, /NOT an AWS root/);
     assert.match(r.stdout, /  0  [0-9a-f]{96}  match/);
+  });
+
+  it('refuses a policy file whose PCR key "00" aliases PCR0 (it used to override --pcr 0=): exit 2, before any connection', async () => {
+    const policy = path.join(dir, 'alias.json');
+    // The file vouches for the server's real PCR0 under "00"; the user demands another PCR0 on the command line.
+    await writeFile(policy, JSON.stringify({ name: 'alias', pcrs: { '00': servedPcr0() }, roots: ['sim-root.pem'] }));
+    const r = await runCli(['verify', serve.url, '--policy', policy, '--pcr', `0=${'ab'.repeat(48)}`, '--json']);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /alias\.json: PCR index "00" is not an integer from 0 to 31 in canonical form \(write 0/);
+  });
+
+  it('refuses the same PCR twice on the command line: exit 2 naming it', async () => {
+    const r = await runCli(['verify', serve.url, '--trust-root', rootPem, '--pcr', `0=${servedPcr0()}`, '--pcr', `0=${'ab'.repeat(48)}`]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /--pcr names PCR0 twice/);
+  });
+
+  it('--pcr replaces the policy file’s value for the same PCR (the documented override)', async () => {
+    const policy = path.join(dir, 'override.json');
+    await writeFile(policy, JSON.stringify({ name: 'override', pcrs: { 0: 'cd'.repeat(48) }, roots: ['sim-root.pem'] }));
+    const r = await runCli(['verify', serve.url, '--policy', policy, '--pcr', `0=${servedPcr0()}`, '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+  });
+
+  it('refuses a policy file with maxAgeSeconds 1e306 (Infinity in ms, never re-attesting): exit 2', async () => {
+    const policy = path.join(dir, 'forever.json');
+    await writeFile(policy, JSON.stringify({ name: 'forever', maxAgeSeconds: 1e306, roots: ['sim-root.pem'] }));
+    const r = await runCli(['verify', serve.url, '--policy', policy]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /"maxAgeSeconds" is 1e\+306, more than the 86400 s \(one day\) allowed/);
   });
 
   it('exit 3 for an unreachable server; exit 2 for an http URL, a missing URL or an unreadable policy', async () => {
