@@ -1,5 +1,4 @@
 /** Argument parsing shared by the CLI commands; every mistake is a `UsageError` (exit 2). */
-import { readFileSync } from 'node:fs';
 import { AWS_NITRO_ROOT_G1, DEFAULT_POLICY, loadPolicyFile, loadRootFile, pcrIndex, type AttestationPolicy, type ConnectOptions, type TrustedRoot } from '../core/index.js';
 
 /** A mistake in how the command was called, or an input file that cannot be read: exit 2. */
@@ -44,15 +43,6 @@ export function parsePort(value: string | undefined): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65535) throw new UsageError(`--port ${JSON.stringify(value)} is not a port number`);
   return n;
-}
-
-/** Reads a file or fails with a usage error that names it. */
-export function readInput(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new UsageError(`cannot read the ${what} ${JSON.stringify(path)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
 }
 
 /** Turns the core's `RangeError`s about the caller's input into usage errors. */

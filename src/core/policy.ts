@@ -3,10 +3,10 @@
  * attestation stays good, and which extra roots are trusted. Also its small
  * JSON file format: {"name", "pcrs": {"0": hex, …}, "maxAgeSeconds", "roots": [pem paths]}.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { normalisePcrPolicy, type PcrPolicy } from './attestation/policy.js';
 import { trustedRootsFromPem, type TrustedRoot } from './attestation/roots.js';
+import { readFileCapped } from './util/read-capped.js';
 
 export interface AttestationPolicy {
   /** Shown to people ("production", "staging"…). */
@@ -59,14 +59,14 @@ export function checkMaxAgeSeconds(value: unknown, source: string): number {
   return value;
 }
 
+/** Largest policy file read: a policy is a few hundred bytes; /dev/zero must not be read until memory runs out. */
+export const MAX_POLICY_FILE_BYTES = 64 * 1024;
+/** Largest root PEM file read: dozens of certificates. */
+export const MAX_ROOT_FILE_BYTES = 64 * 1024;
+
 /** Reads a policy file; root paths are relative to the file. Throws `RangeError` on any problem. */
 export async function loadPolicyFile(file: string): Promise<{ policy: AttestationPolicy; roots: TrustedRoot[] }> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new RangeError(`cannot read the policy file ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
+  const text = (await readFileCapped(file, MAX_POLICY_FILE_BYTES, 'policy file')).toString('utf8');
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -80,12 +80,7 @@ export async function loadPolicyFile(file: string): Promise<{ policy: Attestatio
 
 /** Trust anchors from a PEM file the user chose; throws `RangeError` naming the file. */
 export async function loadRootFile(file: string): Promise<TrustedRoot[]> {
-  let pem: string;
-  try {
-    pem = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new RangeError(`cannot read the root certificate ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
+  const pem = (await readFileCapped(file, MAX_ROOT_FILE_BYTES, 'root certificate file')).toString('utf8');
   try {
     return trustedRootsFromPem(pem, file);
   } catch {

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { Client, type Dispatcher } from 'undici';
 import { verifyAttestation, type VerifiedAttestation } from '../attestation/verify.js';
 import { AWS_NITRO_ROOT_G1, type TrustedRoot } from '../attestation/roots.js';
+import { MAX_DOCUMENT_BYTES } from '../attestation/cose.js';
 import { BlindBoxError, ChannelError } from '../errors.js';
 import { DEFAULT_POLICY, type AttestationPolicy } from '../policy.js';
 import { toHex } from '../util/hex.js';
@@ -53,7 +54,6 @@ export interface RequestOptions {
   readonly headersTimeoutMs?: number;
 }
 
-const MAX_ATTESTATION_BYTES = 64 * 1024;
 const DEFAULT_TIMEOUT_MS = 30_000;
 
 export class AttestedSession {
@@ -187,7 +187,7 @@ async function attestNewChannel(
       response.body.destroy();
       throw new ChannelError('PROTOCOL_ERROR', `The server answered /attestation with ${JSON.stringify(type || 'no content type')}, not application/cbor.`);
     }
-    const document = await readBodyLimited(response.body, MAX_ATTESTATION_BYTES, 'attestation document', origin);
+    const document = await readBodyLimited(response.body, MAX_DOCUMENT_BYTES, 'attestation document', origin);
     const now = options.clock();
     const attestation = verifyAttestation(document, {
       now,
