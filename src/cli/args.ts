@@ -34,6 +34,8 @@ export function parseSeconds(flag: string, value: string | undefined): number | 
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(n)) throw new UsageError(`${flag} ${JSON.stringify(value)} is not a number of seconds`);
+  // 1e306 s is finite but Infinity in milliseconds, which would mean "no limit".
+  if (!Number.isSafeInteger(Math.round(n * 1000))) throw new UsageError(`${flag} ${JSON.stringify(value)} is too many seconds`);
   return n * 1000;
 }
 
@@ -61,11 +63,13 @@ export async function trustedRoots(pemPaths: readonly string[] = []): Promise<Tr
   return [AWS_NITRO_ROOT_G1, ...extra.flat()];
 }
 
-/** `--trust-root`, `--policy` and `--pcr` into what `connect` takes; `--pcr` adds to (and overrides) the policy's PCRs. */
-export async function connectOptions(values: { 'trust-root'?: string[]; policy?: string; pcr?: string[] }): Promise<ConnectOptions & { policy: AttestationPolicy }> {
+/** `--trust-root`, `--policy`, `--pcr` and `--timeout` into what `connect` takes; `--pcr` adds to (and overrides) the policy's PCRs. */
+export async function connectOptions(values: { 'trust-root'?: string[]; policy?: string; pcr?: string[]; timeout?: string }): Promise<ConnectOptions & { policy: AttestationPolicy }> {
+  const timeoutMs = parseSeconds('--timeout', values.timeout);
+  if (timeoutMs === 0) throw new UsageError('--timeout must be more than 0 seconds');
   const fromFile = values.policy ? await asUsage(loadPolicyFile(values.policy)) : { policy: DEFAULT_POLICY, roots: [] };
   const roots = [...(await trustedRoots(values['trust-root'])), ...fromFile.roots];
   // Both sides hold only canonical indices (parsePolicy and parsePcrArgs refuse others), so a --pcr replaces the file's entry for the same PCR.
   const policy = { ...fromFile.policy, pcrs: { ...fromFile.policy.pcrs, ...parsePcrArgs(values.pcr) } };
-  return { roots, policy };
+  return { roots, policy, timeoutMs };
 }

@@ -1,10 +1,13 @@
 /** `blindbox serve --simulate` and `blindbox verify` as separate processes, as a user runs them. */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli, startServe, type ServeProcess } from '../helpers/cli.js';
+import { startStallingServer } from '../helpers/servers.js';
+import { createTlsIdentity } from '../../src/enclave/tls-identity.js';
 
 let dir: string;
 let serve: ServeProcess;
@@ -117,6 +120,31 @@ describe('blindbox verify', () => {
     const r = await runCli(['verify', serve.url, '--policy', policy]);
     assert.equal(r.code, 2, r.stdout + r.stderr);
     assert.match(r.stderr, /"maxAgeSeconds" is 1e\+306, more than the 86400 s \(one day\) allowed/);
+  });
+
+  it('gives up on a server that dribbles the attestation once --timeout has passed in total: exit 3, TIMEOUT, and the process ends', async () => {
+    // Headers at once, then one byte a second: idle timeouts never fire, and the 4 KiB would take over an hour.
+    const hostile = await startStallingServer('dribble', await createTlsIdentity(), async () => randomBytes(4096));
+    try {
+      const start = performance.now();
+      // runCli kills the process at its bound: a process kept alive by a leaked timer or socket fails here.
+      const r = await runCli(['verify', hostile.url, '--timeout', '2', '--json'], 20_000);
+      const ms = performance.now() - start;
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout), { ok: false, code: 'TIMEOUT', message: `The attestation of ${new URL(hostile.url).host} did not complete within 2 s.`, url: hostile.url });
+      // Generous: 3 × the timeout plus the start of a Node process on a busy machine.
+      assert.ok(ms < 10_000, `exited after ${Math.round(ms)} ms`);
+    } finally {
+      await hostile.close();
+    }
+  });
+
+  it('refuses a --timeout of 0 or that is not a number: exit 2', async () => {
+    for (const t of ['0', 'soon', '-1']) {
+      const r = await runCli(['verify', serve.url, '--timeout', t]);
+      assert.equal(r.code, 2, `--timeout ${t}: ${r.stderr}`);
+      assert.match(r.stderr, /--timeout/);
+    }
   });
 
   it('exit 3 for an unreachable server; exit 2 for an http URL, a missing URL or an unreadable policy', async () => {
