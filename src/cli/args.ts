@@ -1,6 +1,5 @@
 /** Argument parsing shared by the CLI commands; every mistake is a `UsageError` (exit 2). */
-import { readFileSync } from 'node:fs';
-import { AWS_NITRO_ROOT_G1, DEFAULT_POLICY, loadPolicyFile, loadRootFile, type AttestationPolicy, type ConnectOptions, type TrustedRoot } from '../core/index.js';
+import { AWS_NITRO_ROOT_G1, DEFAULT_POLICY, loadPolicyFile, loadRootFile, pcrIndex, type AttestationPolicy, type ConnectOptions, type TrustedRoot } from '../core/index.js';
 
 /** A mistake in how the command was called, or an input file that cannot be read: exit 2. */
 export class UsageError extends Error {}
@@ -12,13 +11,20 @@ export function parseTime(value: string): Date {
   return date;
 }
 
-/** `--pcr i=hex`, repeatable, into a policy record. */
+/** `--pcr i=hex`, repeatable, into a policy record; the same PCR twice is a mistake, not "the last one wins". */
 export function parsePcrArgs(values: readonly string[] = []): Record<number, string> {
   const out: Record<number, string> = {};
   for (const v of values) {
-    const m = /^(\d{1,2})=(.+)$/.exec(v);
+    const m = /^([^=]*)=(.+)$/.exec(v);
     if (!m) throw new UsageError(`--pcr ${JSON.stringify(v)} is not of the form <index>=<hex>`);
-    out[Number(m[1])] = m[2]!;
+    let index: number;
+    try {
+      index = pcrIndex(m[1]!);
+    } catch (err) {
+      throw new UsageError(`--pcr ${JSON.stringify(v)}: ${(err as Error).message}`);
+    }
+    if (Object.hasOwn(out, index)) throw new UsageError(`--pcr names PCR${index} twice; give each PCR once`);
+    out[index] = m[2]!;
   }
   return out;
 }
@@ -28,6 +34,8 @@ export function parseSeconds(flag: string, value: string | undefined): number | 
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(n)) throw new UsageError(`${flag} ${JSON.stringify(value)} is not a number of seconds`);
+  // 1e306 s is finite but Infinity in milliseconds, which would mean "no limit".
+  if (!Number.isSafeInteger(Math.round(n * 1000))) throw new UsageError(`${flag} ${JSON.stringify(value)} is too many seconds`);
   return n * 1000;
 }
 
@@ -37,15 +45,6 @@ export function parsePort(value: string | undefined): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65535) throw new UsageError(`--port ${JSON.stringify(value)} is not a port number`);
   return n;
-}
-
-/** Reads a file or fails with a usage error that names it. */
-export function readInput(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new UsageError(`cannot read the ${what} ${JSON.stringify(path)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
 }
 
 /** Turns the core's `RangeError`s about the caller's input into usage errors. */
@@ -64,10 +63,13 @@ export async function trustedRoots(pemPaths: readonly string[] = []): Promise<Tr
   return [AWS_NITRO_ROOT_G1, ...extra.flat()];
 }
 
-/** `--trust-root`, `--policy` and `--pcr` into what `connect` takes; `--pcr` adds to (and overrides) the policy's PCRs. */
-export async function connectOptions(values: { 'trust-root'?: string[]; policy?: string; pcr?: string[] }): Promise<ConnectOptions & { policy: AttestationPolicy }> {
+/** `--trust-root`, `--policy`, `--pcr` and `--timeout` into what `connect` takes; `--pcr` adds to (and overrides) the policy's PCRs. */
+export async function connectOptions(values: { 'trust-root'?: string[]; policy?: string; pcr?: string[]; timeout?: string }): Promise<ConnectOptions & { policy: AttestationPolicy }> {
+  const timeoutMs = parseSeconds('--timeout', values.timeout);
+  if (timeoutMs === 0) throw new UsageError('--timeout must be more than 0 seconds');
   const fromFile = values.policy ? await asUsage(loadPolicyFile(values.policy)) : { policy: DEFAULT_POLICY, roots: [] };
   const roots = [...(await trustedRoots(values['trust-root'])), ...fromFile.roots];
+  // Both sides hold only canonical indices (parsePolicy and parsePcrArgs refuse others), so a --pcr replaces the file's entry for the same PCR.
   const policy = { ...fromFile.policy, pcrs: { ...fromFile.policy.pcrs, ...parsePcrArgs(values.pcr) } };
-  return { roots, policy };
+  return { roots, policy, timeoutMs };
 }

@@ -1,7 +1,7 @@
 /** `blindbox verify-doc <file>`: verify a saved attestation document. */
 import { parseArgs } from 'node:util';
-import { AttestationError, rejectedReport, verifiedReport, verifyAttestation } from '../core/index.js';
-import { parsePcrArgs, parseSeconds, parseTime, readInput, trustedRoots, UsageError } from './args.js';
+import { AttestationError, MAX_DOCUMENT_BYTES, readFileCapped, rejectedReport, verifiedReport, verifyAttestation } from '../core/index.js';
+import { asUsage, parsePcrArgs, parseSeconds, parseTime, trustedRoots, UsageError } from './args.js';
 import { formatRejected, formatVerified } from './summary.js';
 
 
@@ -19,7 +19,8 @@ export async function verifyDoc(argv: string[], out: NodeJS.WritableStream): Pro
     },
   });
   if (positionals.length !== 1) throw new UsageError('verify-doc takes exactly one document file');
-  const bytes = readInput(positionals[0]!, 'attestation document');
+  // The verifier refuses documents over MAX_DOCUMENT_BYTES anyway: reading more would only cost memory.
+  const bytes = await asUsage(readFileCapped(positionals[0]!, MAX_DOCUMENT_BYTES, 'attestation document'));
   const expectedPcrs = parsePcrArgs(values.pcr);
   const options = {
     now: values.at === undefined ? new Date() : parseTime(values.at),

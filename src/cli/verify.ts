@@ -10,6 +10,7 @@ export const attestationFlags = {
   'trust-root': { type: 'string', multiple: true },
   policy: { type: 'string' },
   pcr: { type: 'string', multiple: true },
+  timeout: { type: 'string' },
   json: { type: 'boolean', default: false },
 } as const;
 

@@ -3,10 +3,10 @@
  * attestation stays good, and which extra roots are trusted. Also its small
  * JSON file format: {"name", "pcrs": {"0": hex, …}, "maxAgeSeconds", "roots": [pem paths]}.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { normalisePcrPolicy, type PcrPolicy } from './attestation/policy.js';
 import { trustedRootsFromPem, type TrustedRoot } from './attestation/roots.js';
+import { readFileCapped } from './util/read-capped.js';
 
 export interface AttestationPolicy {
   /** Shown to people ("production", "staging"…). */
@@ -19,6 +19,12 @@ export interface AttestationPolicy {
 
 /** Ten minutes: long enough for a long upload, short enough that a replaced server is noticed soon. */
 export const DEFAULT_MAX_AGE_SECONDS = 600;
+
+/**
+ * The longest `maxAgeSeconds` accepted: one day. Beyond it an attestation is hardly renewed at all, and a value
+ * such as 1e306 would overflow to Infinity once in milliseconds, meaning "never attest again".
+ */
+export const MAX_MAX_AGE_SECONDS = 86_400;
 
 export const DEFAULT_POLICY: AttestationPolicy = Object.freeze({ name: 'default', pcrs: Object.freeze({}), maxAgeSeconds: DEFAULT_MAX_AGE_SECONDS });
 
@@ -40,21 +46,27 @@ export function parsePolicy(value: unknown, source: string): AttestationPolicy &
   } catch (err) {
     throw new RangeError(`${source}: ${(err as Error).message}`);
   }
-  const maxAgeSeconds = v.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
-  if (typeof maxAgeSeconds !== 'number' || !(maxAgeSeconds > 0) || !Number.isFinite(maxAgeSeconds)) throw new RangeError(`${source}: "maxAgeSeconds" must be a positive number`);
+  const maxAgeSeconds = checkMaxAgeSeconds(v.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS, source);
   const roots = v.roots ?? [];
   if (!Array.isArray(roots) || !roots.every((r) => typeof r === 'string')) throw new RangeError(`${source}: "roots" must be a list of PEM file paths`);
   return Object.freeze({ name, pcrs: Object.freeze({ ...(pcrs as PcrPolicy) }), maxAgeSeconds, rootPaths: Object.freeze([...roots]) });
 }
 
+/** `maxAgeSeconds` itself: a positive number of seconds, at most a day; throws `RangeError` naming `source`. */
+export function checkMaxAgeSeconds(value: unknown, source: string): number {
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw new RangeError(`${source}: "maxAgeSeconds" must be a positive number`);
+  if (value > MAX_MAX_AGE_SECONDS) throw new RangeError(`${source}: "maxAgeSeconds" is ${value}, more than the ${MAX_MAX_AGE_SECONDS} s (one day) allowed`);
+  return value;
+}
+
+/** Largest policy file read: a policy is a few hundred bytes; /dev/zero must not be read until memory runs out. */
+export const MAX_POLICY_FILE_BYTES = 64 * 1024;
+/** Largest root PEM file read: dozens of certificates. */
+export const MAX_ROOT_FILE_BYTES = 64 * 1024;
+
 /** Reads a policy file; root paths are relative to the file. Throws `RangeError` on any problem. */
 export async function loadPolicyFile(file: string): Promise<{ policy: AttestationPolicy; roots: TrustedRoot[] }> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new RangeError(`cannot read the policy file ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
+  const text = (await readFileCapped(file, MAX_POLICY_FILE_BYTES, 'policy file')).toString('utf8');
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -68,12 +80,7 @@ export async function loadPolicyFile(file: string): Promise<{ policy: Attestatio
 
 /** Trust anchors from a PEM file the user chose; throws `RangeError` naming the file. */
 export async function loadRootFile(file: string): Promise<TrustedRoot[]> {
-  let pem: string;
-  try {
-    pem = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new RangeError(`cannot read the root certificate ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
+  const pem = (await readFileCapped(file, MAX_ROOT_FILE_BYTES, 'root certificate file')).toString('utf8');
   try {
     return trustedRootsFromPem(pem, file);
   } catch {

@@ -1,10 +1,13 @@
 /** `blindbox serve --simulate` and `blindbox verify` as separate processes, as a user runs them. */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli, startServe, type ServeProcess } from '../helpers/cli.js';
+import { startStallingServer } from '../helpers/servers.js';
+import { createTlsIdentity } from '../../src/enclave/tls-identity.js';
 
 let dir: string;
 let serve: ServeProcess;
@@ -16,6 +19,11 @@ before(async () => {
   serve = await startServe(['--simulate', '--trust-out', rootPem]);
 });
 after(() => serve.stop('SIGKILL'));
+
+/** The PCR0 the server announced on stderr. */
+function servedPcr0(): string {
+  return /PCR0 ([0-9a-f]{96})/.exec(serve.stderr())![1]!;
+}
 
 describe('blindbox serve --simulate', () => {
   it('prints exactly one line, listening https://127.0.0.1:<port>, and writes the simulation root', async () => {
@@ -81,6 +89,62 @@ describe('blindbox verify', () => {
     assert.match(r.stdout, /VERIFIED/);
     assert.match(r.stdout, /NOT an AWS root/);
     assert.match(r.stdout, /  0  [0-9a-f]{96}  match/);
+  });
+
+  it('refuses a policy file whose PCR key "00" aliases PCR0 (it used to override --pcr 0=): exit 2, before any connection', async () => {
+    const policy = path.join(dir, 'alias.json');
+    // The file vouches for the server's real PCR0 under "00"; the user demands another PCR0 on the command line.
+    await writeFile(policy, JSON.stringify({ name: 'alias', pcrs: { '00': servedPcr0() }, roots: ['sim-root.pem'] }));
+    const r = await runCli(['verify', serve.url, '--policy', policy, '--pcr', `0=${'ab'.repeat(48)}`, '--json']);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /alias\.json: PCR index "00" is not an integer from 0 to 31 in canonical form \(write 0/);
+  });
+
+  it('refuses the same PCR twice on the command line: exit 2 naming it', async () => {
+    const r = await runCli(['verify', serve.url, '--trust-root', rootPem, '--pcr', `0=${servedPcr0()}`, '--pcr', `0=${'ab'.repeat(48)}`]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /--pcr names PCR0 twice/);
+  });
+
+  it('--pcr replaces the policy file’s value for the same PCR (the documented override)', async () => {
+    const policy = path.join(dir, 'override.json');
+    await writeFile(policy, JSON.stringify({ name: 'override', pcrs: { 0: 'cd'.repeat(48) }, roots: ['sim-root.pem'] }));
+    const r = await runCli(['verify', serve.url, '--policy', policy, '--pcr', `0=${servedPcr0()}`, '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+  });
+
+  it('refuses a policy file with maxAgeSeconds 1e306 (Infinity in ms, never re-attesting): exit 2', async () => {
+    const policy = path.join(dir, 'forever.json');
+    await writeFile(policy, JSON.stringify({ name: 'forever', maxAgeSeconds: 1e306, roots: ['sim-root.pem'] }));
+    const r = await runCli(['verify', serve.url, '--policy', policy]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /"maxAgeSeconds" is 1e\+306, more than the 86400 s \(one day\) allowed/);
+  });
+
+  it('gives up on a server that dribbles the attestation once --timeout has passed in total: exit 3, TIMEOUT, and the process ends', async () => {
+    // Headers at once, then one byte a second: idle timeouts never fire, and the 4 KiB would take over an hour.
+    const hostile = await startStallingServer('dribble', await createTlsIdentity(), async () => randomBytes(4096));
+    try {
+      const start = performance.now();
+      // runCli kills the process at its bound: a process kept alive by a leaked timer or socket fails here.
+      const r = await runCli(['verify', hostile.url, '--timeout', '2', '--json'], 20_000);
+      const ms = performance.now() - start;
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout), { ok: false, code: 'TIMEOUT', message: `The attestation of ${new URL(hostile.url).host} did not complete within 2 s.`, url: hostile.url });
+      // Generous: 3 × the timeout plus the start of a Node process on a busy machine.
+      assert.ok(ms < 10_000, `exited after ${Math.round(ms)} ms`);
+    } finally {
+      await hostile.close();
+    }
+  });
+
+  it('refuses a --timeout of 0 or that is not a number: exit 2', async () => {
+    for (const t of ['0', 'soon', '-1']) {
+      const r = await runCli(['verify', serve.url, '--timeout', t]);
+      assert.equal(r.code, 2, `--timeout ${t}: ${r.stderr}`);
+      assert.match(r.stderr, /--timeout/);
+    }
   });
 
   it('exit 3 for an unreachable server; exit 2 for an http URL, a missing URL or an unreadable policy', async () => {

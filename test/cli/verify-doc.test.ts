@@ -365,6 +365,8 @@ describe('verify-doc usage errors: exit 2, nothing on stdout, a message on stder
     ['--pcr with a non-hex value', ['verify-doc', DOC8_PATH, '--at', DOC8_AT, '--pcr', `0=${'zz'.repeat(48)}`, '--json'], /PCR0/],
     ['--pcr with an odd-length hex value', ['verify-doc', DOC8_PATH, '--at', DOC8_AT, '--pcr', '0=abc', '--json']],
     ['--pcr with a value of a length no PCR has', ['verify-doc', DOC8_PATH, '--at', DOC8_AT, '--pcr', '0=abcd', '--json']],
+    ['--pcr with a non-canonical index (00 aliases 0)', ['verify-doc', DOC8_PATH, '--at', DOC8_AT, '--pcr', `00=${'00'.repeat(48)}`, '--json'], /PCR index "00" .*canonical form/],
+    ['--pcr naming the same PCR twice', ['verify-doc', DOC8_PATH, '--at', DOC8_AT, '--pcr', `0=${'00'.repeat(48)}`, '--pcr', `0=${'11'.repeat(48)}`, '--json'], /--pcr names PCR0 twice/],
     ['--pcr with an index above 31', ['verify-doc', DOC8_PATH, '--at', DOC8_AT, '--pcr', `32=${'00'.repeat(48)}`, '--json']],
     ['--nonce that is not hex', ['verify-doc', DOC8_PATH, '--at', DOC8_AT, '--nonce', 'xyz', '--json'], /nonce/],
     ['--at garbage', ['verify-doc', DOC8_PATH, '--at', 'not-a-time', '--json'], /--at/],

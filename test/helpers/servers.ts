@@ -1,6 +1,6 @@
 /** Servers for transport tests: the real reference server, and liars and men in the middle built from its parts. */
 import { createServer as createHttpsServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { Agent, request } from 'undici';
 import { after, before } from 'node:test';
 import { AWS_NITRO_ROOT_G1, connect, trustedRootsFromPem, type AttestedSession, type TrustedRoot } from '../../src/core/index.js';
@@ -90,6 +90,73 @@ export async function startLyingServer(identity: TlsIdentity, answer: (nonceHex:
     }
   });
   return { url: await listen(server), seen, close: closer(server) };
+}
+
+/** How a hostile server misbehaves on `/attestation`. */
+export type Stall =
+  /** Accepts TCP connections and never answers the TLS ClientHello. */
+  | 'handshake'
+  /** Completes TLS, reads the request and never sends response headers. */
+  | 'headers'
+  /** Sends the headers (with the true content-length) at once, then the document one byte per second. */
+  | 'dribble';
+
+export interface StallingServer extends RunningServer {
+  /** TCP connections still open on the server's side. */
+  openConnections(): number;
+}
+
+/**
+ * A server that stalls the attestation as `stall` says, after answering the first `honest` attestations whole
+ * (to stall a re-attestation). Documents come from `answer(nonceHex)`; any other path gets 200 "ok".
+ */
+export async function startStallingServer(
+  stall: Stall,
+  identity: TlsIdentity,
+  answer: (nonceHex: string) => Promise<Uint8Array>,
+  honest = 0,
+): Promise<StallingServer> {
+  const seen: Seen = { paths: [], bodyBytes: 0 };
+  const timers = new Set<NodeJS.Timeout>();
+  let attestations = 0;
+  const server =
+    stall === 'handshake'
+      ? // Reads (and drops) the ClientHello, so that it sees the client hang up.
+        createTcpServer((socket) => socket.resume())
+      : createHttpsServer({ key: identity.privateKey.export({ type: 'pkcs8', format: 'pem' }), cert: identity.certificatePem }, async (req, res) => {
+          seen.paths.push(req.url ?? '');
+          const url = new URL(req.url ?? '/', 'https://x.invalid');
+          if (url.pathname !== '/attestation') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+          const whole = attestations++ < honest;
+          if (!whole && stall === 'headers') return;
+          const doc = Buffer.from(await answer(url.searchParams.get('nonce') ?? ''));
+          res.writeHead(200, { 'content-type': 'application/cbor', 'content-length': doc.length });
+          if (whole) return void res.end(doc);
+          res.flushHeaders();
+          let sent = 0;
+          const timer = setInterval(() => {
+            res.write(doc.subarray(sent, ++sent));
+            if (sent === doc.length) res.end();
+          }, 1000);
+          timers.add(timer);
+          res.on('close', () => (clearInterval(timer), timers.delete(timer)));
+        });
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    openConnections: () => sockets.size,
+    async close() {
+      for (const timer of timers) clearInterval(timer);
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 /**

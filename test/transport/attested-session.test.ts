@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { AttestedSession, ChannelError, AttestationError, connect, decodeServiceInfo, toHex } from '../../src/core/index.js';
 import { startEnclaveApp } from '../../src/enclave/app.js';
 import { createTlsIdentity } from '../../src/enclave/tls-identity.js';
-import { rootsTrusting, startLyingServer, startMitmProxy, startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
+import { rootsTrusting, startLyingServer, startMitmProxy, startSimulationServer, startStallingServer, type ReferenceServer, type StallingServer } from '../helpers/servers.js';
 
 async function rejection(work: Promise<unknown>): Promise<AttestationError | ChannelError> {
   try {
@@ -147,6 +147,80 @@ describe('lying servers', () => {
     } finally {
       await liar.close();
     }
+  });
+});
+
+describe('a server that stalls the attestation', () => {
+  const TIMEOUT_MS = 2000;
+  /** A generous bound that still proves the deadline holds: the dribble alone would take over a thousand seconds. */
+  const BOUND_MS = 3 * TIMEOUT_MS;
+  const identity = createTlsIdentity();
+  /** A genuine document bound to the stalling server's key: only the pace of its delivery is hostile. */
+  const genuine = async (nonce: string) => server.provider.attest({ nonce: Buffer.from(nonce, 'hex'), publicKey: (await identity).spki, userData: new Uint8Array() });
+
+  /** Connects with `options` and returns the error and how long it took. */
+  async function timed(work: Promise<unknown>): Promise<{ err: AttestationError | ChannelError; ms: number }> {
+    const start = performance.now();
+    const err = await rejection(work);
+    return { err, ms: performance.now() - start };
+  }
+
+  /** The client closed its connections: nothing of the failed attempt is left open. */
+  async function assertConnectionsClosed(hostile: StallingServer): Promise<void> {
+    for (let i = 0; i < 50 && hostile.openConnections() > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(hostile.openConnections(), 0, 'the client closed its connection');
+  }
+
+  for (const stall of ['dribble', 'headers', 'handshake'] as const) {
+    it(`fails with TIMEOUT within the total timeout when the server stalls (${stall})`, async () => {
+      const hostile = await startStallingServer(stall, await identity, genuine);
+      try {
+        const { err, ms } = await timed(connect(hostile.url, { roots: rootsTrusting(server), timeoutMs: TIMEOUT_MS }));
+        assert.equal(err.code, 'TIMEOUT', err.message);
+        assert.match(err.message, /^The attestation of 127\.0\.0\.1:\d+ did not complete within 2 s\.$/);
+        assert.ok(ms < BOUND_MS, `failed after ${Math.round(ms)} ms, not within ${BOUND_MS} ms`);
+        await assertConnectionsClosed(hostile);
+      } finally {
+        await hostile.close();
+      }
+    });
+  }
+
+  it('the document dribbled would take far longer than the bound', async () => {
+    assert.ok((await genuine('00'.repeat(32))).length * 1000 > 100 * BOUND_MS);
+  });
+
+  it('a caller’s abort during the dribble is CANCELLED, not TIMEOUT', async () => {
+    const hostile = await startStallingServer('dribble', await identity, genuine);
+    try {
+      const { err, ms } = await timed(connect(hostile.url, { roots: rootsTrusting(server), timeoutMs: 60_000, signal: AbortSignal.timeout(500) }));
+      assert.equal(err.code, 'CANCELLED', err.message);
+      assert.ok(ms < BOUND_MS, `failed after ${Math.round(ms)} ms`);
+      await assertConnectionsClosed(hostile);
+    } finally {
+      await hostile.close();
+    }
+  });
+
+  it('a re-attestation that dribbles fails with TIMEOUT too, and the request is not sent', async () => {
+    let now = Date.now();
+    const hostile = await startStallingServer('dribble', await identity, genuine, 1);
+    const session = await connect(hostile.url, { roots: rootsTrusting(server), timeoutMs: TIMEOUT_MS, policy: { name: 'short', pcrs: {}, maxAgeSeconds: 60 }, clock: () => new Date(now) });
+    try {
+      now += 61_000;
+      const { err, ms } = await timed(session.request('/healthz'));
+      assert.equal(err.code, 'TIMEOUT', err.message);
+      assert.match(err.message, /did not complete within 2 s/);
+      assert.ok(ms < BOUND_MS, `failed after ${Math.round(ms)} ms`);
+      assert.deepEqual(hostile.seen.paths.map((p) => p.split('?')[0]), ['/attestation', '/attestation']);
+    } finally {
+      await session.close();
+      await hostile.close();
+    }
+  });
+
+  it('refuses a timeout that would disable the deadline (0, Infinity)', async () => {
+    for (const timeoutMs of [0, Infinity, -1]) await assert.rejects(connect(server.url, { timeoutMs }), { name: 'RangeError', message: /the timeout must be more than 0/ });
   });
 });
 

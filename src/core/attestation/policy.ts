@@ -13,12 +13,24 @@ export type PcrPolicy = Readonly<Record<number | string, string>>;
 /** How far in the future a document's timestamp may be (clocks differ a little). */
 export const DEFAULT_MAX_FUTURE_SKEW_MS = 60_000;
 
+/**
+ * The PCR index a policy key names. Only the canonical spelling (`0`..`31`, no leading zero, sign or space) is
+ * accepted: "0", "00" and "000" would all name PCR0, so one of two entries for the same PCR would silently win.
+ */
+export function pcrIndex(key: string): number {
+  if (!/^(0|[1-9]\d?)$/.test(key) || Number(key) > 31) {
+    const hint = /^\d+$/.test(key) && Number(key) <= 31 ? ` (write ${Number(key)}: an index must not have leading zeros)` : '';
+    throw new RangeError(`PCR index ${JSON.stringify(key)} is not an integer from 0 to 31 in canonical form${hint}`);
+  }
+  return Number(key);
+}
+
 /** Normalises a PCR policy to index → lower-case hex; throws `RangeError` on a malformed entry. */
 export function normalisePcrPolicy(policy: PcrPolicy): ReadonlyMap<number, string> {
   const out = new Map<number, string>();
   for (const [key, value] of Object.entries(policy)) {
-    const index = Number(key);
-    if (!/^\d+$/.test(key) || index > 31) throw new RangeError(`PCR index ${JSON.stringify(key)} is not an integer from 0 to 31`);
+    // Canonical keys are distinct as strings exactly when they are distinct as indices, so no entry can alias another.
+    const index = pcrIndex(key);
     const bytes = fromHex(value, `The expected value of PCR${index}`);
     if (![32, 48, 64].includes(bytes.length)) throw new RangeError(`The expected value of PCR${index} is ${bytes.length} bytes; PCRs are 32, 48 or 64 bytes`);
     out.set(index, toHex(bytes));

@@ -12,8 +12,10 @@ import { randomBytes } from 'node:crypto';
 import { Client, type Dispatcher } from 'undici';
 import { verifyAttestation, type VerifiedAttestation } from '../attestation/verify.js';
 import { AWS_NITRO_ROOT_G1, type TrustedRoot } from '../attestation/roots.js';
-import { BlindBoxError, ChannelError } from '../errors.js';
-import { DEFAULT_POLICY, type AttestationPolicy } from '../policy.js';
+import { MAX_DOCUMENT_BYTES } from '../attestation/cose.js';
+import { AttestationError, BlindBoxError, ChannelError } from '../errors.js';
+import { checkMaxAgeSeconds, DEFAULT_POLICY, type AttestationPolicy } from '../policy.js';
+import { startDeadline } from './deadline.js';
 import { toHex } from '../util/hex.js';
 import { pinnedConnector, spkiOf, TlsPin } from './pinned-connector.js';
 import { readBodyLimited, toChannelError, throwForStatus } from './responses.js';
@@ -23,7 +25,10 @@ export interface ConnectOptions {
   /** Trust anchors; default: the AWS Nitro Enclaves Root G1 only. */
   readonly roots?: readonly TrustedRoot[];
   readonly policy?: AttestationPolicy;
-  /** Connect and answer timeout for attestation and ordinary requests (default 30 s). */
+  /**
+   * Time limit (default 30 s): for attesting, in total (connect, TLS, request and reading the document); for ordinary
+   * requests, per phase (connect, headers, each pause of the body).
+   */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
   /** Injectable clock (tests). */
@@ -53,8 +58,8 @@ export interface RequestOptions {
   readonly headersTimeoutMs?: number;
 }
 
-const MAX_ATTESTATION_BYTES = 64 * 1024;
 const DEFAULT_TIMEOUT_MS = 30_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class AttestedSession {
   readonly origin: URL;
@@ -83,6 +88,10 @@ export class AttestedSession {
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       clock: options.clock ?? (() => new Date()),
     };
+    // 0 would disable undici's timeouts and Infinity never fire: neither may silently remove the deadline.
+    // Node fires a longer timer at once: past 2^31 - 1 ms (24.8 days) the deadline would be meaningless.
+    if (!(resolved.timeoutMs > 0 && resolved.timeoutMs <= MAX_TIMER_MS)) throw new RangeError(`the timeout must be more than 0 and at most ${MAX_TIMER_MS} ms, not ${resolved.timeoutMs}`);
+    checkMaxAgeSeconds(resolved.policy.maxAgeSeconds, `the policy ${JSON.stringify(resolved.policy.name)}`);
     const { client, attested } = await attestNewChannel(origin, resolved, options.signal);
     return new AttestedSession(origin, client, attested, resolved);
   }
@@ -167,6 +176,8 @@ async function attestNewChannel(
 ): Promise<{ client: Client; attested: Attested }> {
   const pin = new TlsPin();
   const client = new Client(origin, { connect: pinnedConnector(pin, options.timeoutMs), pipelining: 1 });
+  // Connect, TLS, request and every byte of the document within timeoutMs in total: a dribbling server cannot stretch it.
+  const deadline = startDeadline(options.timeoutMs, `The attestation of ${origin.host}`, signal);
   try {
     const nonce = randomBytes(32);
     let response: Dispatcher.ResponseData;
@@ -174,7 +185,7 @@ async function attestNewChannel(
       response = await client.request({
         path: `/attestation?nonce=${toHex(nonce)}`,
         method: 'GET',
-        signal,
+        signal: deadline.signal,
         headersTimeout: options.timeoutMs,
         bodyTimeout: options.timeoutMs,
       });
@@ -187,7 +198,7 @@ async function attestNewChannel(
       response.body.destroy();
       throw new ChannelError('PROTOCOL_ERROR', `The server answered /attestation with ${JSON.stringify(type || 'no content type')}, not application/cbor.`);
     }
-    const document = await readBodyLimited(response.body, MAX_ATTESTATION_BYTES, 'attestation document', origin);
+    const document = await readBodyLimited(response.body, MAX_DOCUMENT_BYTES, 'attestation document', origin);
     const now = options.clock();
     const attestation = verifyAttestation(document, {
       now,
@@ -222,6 +233,12 @@ async function attestNewChannel(
     };
   } catch (err) {
     await client.destroy().catch(() => undefined);
-    throw err instanceof BlindBoxError || err instanceof RangeError ? err : toChannelError(err, origin);
+    // Once aborted, undici fails with the signal's reason or its own wrapping of it; the deadline knows the real cause.
+    // undici's connect and headers timeouts (same length, started later) can still fire first on a busy machine:
+    // they too mean the attestation did not complete in time, and say so in the same words.
+    const failure = err instanceof AttestationError ? undefined : (deadline.failure() ?? (err instanceof ChannelError && err.code === 'TIMEOUT' ? deadline.timeout(err) : undefined));
+    throw failure ?? (err instanceof BlindBoxError || err instanceof RangeError ? err : toChannelError(err, origin));
+  } finally {
+    deadline.dispose();
   }
 }

@@ -66,7 +66,8 @@ export async function fileSource(file: string, maxBytes = MAX_UPLOAD_BYTES): Pro
   } catch (err) {
     throw new RangeError(`cannot read the audio file ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
-  if (!info.isFile()) throw new RangeError(`${JSON.stringify(file)} is not a regular file`);
+  // A device or pipe has no size to check against the server's limit (and /dev/zero never ends): only regular files are sent.
+  if (!info.isFile()) throw new RangeError(`the audio file ${JSON.stringify(file)} is not a regular file (devices and pipes cannot be uploaded)`);
   if (info.size === 0) throw new RangeError(`the audio file ${JSON.stringify(file)} is empty`);
   if (info.size > maxBytes) throw new RangeError(`the audio file ${JSON.stringify(file)} is ${formatBytes(info.size)}, more than the ${formatBytes(maxBytes)} a server accepts`);
   return { name: path.basename(file), blob: await openAsBlob(file) };

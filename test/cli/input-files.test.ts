@@ -1,0 +1,75 @@
+/**
+ * Input files the user names are read with a size cap, whatever they are: `/dev/zero`, a pipe that never ends,
+ * a regular file that is too large. Each is a usage error (exit 2) that names the file, reached promptly and
+ * before any connection (the URL points nowhere), instead of reading until memory runs out.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runCli } from '../helpers/cli.js';
+
+const NOWHERE = 'https://127.0.0.1:1';
+/** Far more than any of these runs needs; a CLI that reads /dev/zero to the end is killed at this bound and fails. */
+const BOUND_MS = 30_000;
+
+let dir: string;
+const writers: ChildProcess[] = [];
+
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'blindbox-inputs-'));
+});
+after(async () => {
+  for (const w of writers) w.kill('SIGKILL');
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A named pipe with a writer that never stops writing. */
+async function endlessFifo(name: string): Promise<string> {
+  const fifo = path.join(dir, name);
+  const made = spawn('mkfifo', [fifo]);
+  await new Promise((resolve) => made.once('exit', resolve));
+  writers.push(spawn('sh', ['-c', `exec cat /dev/zero > '${fifo}'`], { stdio: 'ignore' }));
+  return fifo;
+}
+
+async function assertUsage(args: string[], message: RegExp): Promise<void> {
+  const r = await runCli(args, BOUND_MS);
+  assert.equal(r.code, 2, `${args.join(' ')}\n${r.stdout}${r.stderr}`);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, message);
+}
+
+describe('capped input files (exit 2, naming the file and the limit)', { concurrency: 2 }, () => {
+  it('verify-doc /dev/zero', () => assertUsage(['verify-doc', '/dev/zero'], /the attestation document "\/dev\/zero" is larger than 64 KiB/));
+
+  it('verify-doc of a pipe that never ends', async () => {
+    const fifo = await endlessFifo('doc.fifo');
+    await assertUsage(['verify-doc', fifo], /the attestation document ".*doc\.fifo" is larger than 64 KiB/);
+  });
+
+  it('verify-doc of a regular file one byte over the limit', async () => {
+    const big = path.join(dir, 'big.cbor');
+    await writeFile(big, Buffer.alloc(64 * 1024 + 1));
+    await assertUsage(['verify-doc', big], /the attestation document ".*big\.cbor" is larger than 64 KiB/);
+  });
+
+  it('verify-doc --root /dev/zero', () => assertUsage(['verify-doc', '/dev/null', '--root', '/dev/zero'], /the root certificate file "\/dev\/zero" is larger than 64 KiB/));
+
+  it('verify --policy /dev/zero', () => assertUsage(['verify', NOWHERE, '--policy', '/dev/zero'], /the policy file "\/dev\/zero" is larger than 64 KiB/));
+
+  it('verify --trust-root /dev/zero', () => assertUsage(['verify', NOWHERE, '--trust-root', '/dev/zero'], /the root certificate file "\/dev\/zero" is larger than 64 KiB/));
+
+  it('a policy file naming /dev/zero as a root', async () => {
+    const policy = path.join(dir, 'zero-root.json');
+    await writeFile(policy, JSON.stringify({ roots: ['/dev/zero'] }));
+    await assertUsage(['verify', NOWHERE, '--policy', policy], /the root certificate file "\/dev\/zero" is larger than 64 KiB/);
+  });
+
+  it('transcribe with /dev/zero or a pipe as audio: not a regular file, refused before attesting', async () => {
+    await assertUsage(['transcribe', NOWHERE, '/dev/zero'], /the audio file "\/dev\/zero" is not a regular file/);
+    await assertUsage(['transcribe', NOWHERE, await endlessFifo('audio.fifo')], /the audio file ".*audio\.fifo" is not a regular file/);
+  });
+});
