@@ -184,13 +184,33 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.ok(fake.log.some((l) => l.includes('ignored an unexpected message from the attestation webview')));
   });
 
-  it('exports evidence to a chosen file', async () => {
+  it('exports evidence to the file chosen in the save dialog', async () => {
     const target = path.join(dir, 'evidence.json');
-    await fake.executeCommand('blindbox.exportEvidence', Uri.file(target));
+    fake.answerSaveDialog = () => Uri.file(target);
+    try {
+      const saved = await fake.executeCommand<Uri>('blindbox.exportEvidence');
+      assert.equal(saved.fsPath, target);
+    } finally {
+      fake.answerSaveDialog = undefined;
+    }
+    assert.match(fake.saveDialogs.at(-1)!.defaultUri!.path, /\/blindbox-evidence-127\.0\.0\.1_\d+-[\dT-]+Z\.json$/);
     const evidence = JSON.parse(await readFile(target, 'utf8'));
     assert.equal(evidence.server, server.url);
     assert.deepEqual(evidence.verdict, { ok: true, simulation: true, code: null, message: null });
     assert.match(evidence.presentedCertificate.pem, /^-----BEGIN CERTIFICATE-----/);
+  });
+
+  it('never writes a target passed as a command argument (any extension or command link could pass one)', async () => {
+    const victim = path.join(dir, 'precious.txt');
+    await writeFile(victim, 'keep me\n');
+    const dialogs = fake.saveDialogs.length;
+    // The user cancels the dialog: nothing is written anywhere.
+    const saved = await fake.executeCommand('blindbox.exportEvidence', Uri.file(victim));
+    assert.equal(saved, undefined);
+    assert.equal(await readFile(victim, 'utf8'), 'keep me\n');
+    assert.equal(fake.saveDialogs.length, dialogs + 1, 'the save dialog was shown instead');
+    assert.notEqual(fake.saveDialogs.at(-1)!.defaultUri!.path, victim, 'nor is the argument offered as the default');
+    assert.ok(fake.log.some((l) => l.startsWith('[warn] exportEvidence: ignored the target passed with the command')));
   });
 
   it('with the simulation root no longer trusted: FAILED, an error with code and actions, and no audio sent', async () => {
