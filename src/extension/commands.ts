@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import * as vscode from 'vscode';
 import { AUDIO_DIALOG_FILTERS, baseName, isAudioPath } from './audio.js';
 import type { Ctx, VerifySummary } from './ctx.js';
-import { describeFailure } from './failure.js';
+import { describeFailure, failureLine } from './failure.js';
 import { COMMANDS } from './ids.js';
 import type { AudioSource } from '../core/transport/transcribe.js';
 
@@ -99,7 +99,7 @@ async function transcribeOne(ctx: Ctx, file: vscode.Uri): Promise<OneOutcome> {
     settings = await ctx.settings();
   } catch (err) {
     const failure = describeFailure(err, 'settings');
-    ctx.log.error(`${failure.code}: ${failure.message}`);
+    ctx.log.error(`${failureLine(failure)}`);
     ctx.showFailure(failure);
     return { kind: 'failed', stopBatch: true };
   }
@@ -123,7 +123,7 @@ async function transcribeOne(ctx: Ctx, file: vscode.Uri): Promise<OneOutcome> {
         source = await readAudio(lazy, file);
       } catch (err) {
         const failure = describeFailure(err, 'audio');
-        ctx.log.error(`${name}: ${failure.code}: ${failure.message}`);
+        ctx.log.error(`${name}: ${failureLine(failure)}`);
         ctx.showFailure(failure);
         return { kind: 'failed', stopBatch: false };
       }
@@ -177,7 +177,7 @@ async function transcribeOne(ctx: Ctx, file: vscode.Uri): Promise<OneOutcome> {
     } catch (err) {
       const failure = describeFailure(err, 'transcription');
       if (failure.code === 'CANCELLED' || token.isCancellationRequested) return stopped();
-      ctx.log.error(`${name}: ${failure.code}: ${failure.message}`);
+      ctx.log.error(`${name}: ${failureLine(failure)}`);
       if (failure.untrusted) await ctx.untrustedDuringUpload(server, failure);
       ctx.showFailure(failure);
       return { kind: 'failed', stopBatch: failure.untrusted };

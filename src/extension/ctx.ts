@@ -8,7 +8,7 @@
 import { homedir } from 'node:os';
 import * as vscode from 'vscode';
 import { Config } from './config.js';
-import { describeFailure, notificationText, type Failure } from './failure.js';
+import { describeFailure, failureLine, notificationText, type Failure } from './failure.js';
 import { COMMANDS, EXTENSION_ID, OUTPUT_CHANNEL } from './ids.js';
 import { AttestationPanel } from './panel.js';
 import { StatusBar } from './status.js';
@@ -236,7 +236,7 @@ export class Ctx implements vscode.Disposable {
   }
 
   #fail(server: string | undefined, failure: Failure, notify: boolean, observed?: Attested): void {
-    this.log.error(`${server ?? '(no server)'}: ${failure.code}: ${failure.message}`);
+    this.log.error(`${server ?? '(no server)'}: ${failureLine(failure)}`);
     this.#setResult({ kind: 'failed', server, failure, at: Date.now(), ...(observed ? { observed } : {}) });
     if (notify) this.#notify(failure);
   }

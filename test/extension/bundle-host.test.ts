@@ -196,7 +196,7 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.match(fake.saveDialogs.at(-1)!.defaultUri!.path, /\/blindbox-evidence-127\.0\.0\.1_\d+-[\dT-]+Z\.json$/);
     const evidence = JSON.parse(await readFile(target, 'utf8'));
     assert.equal(evidence.server, server.url);
-    assert.deepEqual(evidence.verdict, { ok: true, simulation: true, code: null, message: null });
+    assert.deepEqual(evidence.verdict, { ok: true, simulation: true, code: null, message: null, serverSaid: null });
     assert.match(evidence.presentedCertificate.pem, /^-----BEGIN CERTIFICATE-----/);
   });
 
