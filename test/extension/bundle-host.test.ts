@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TranscriptionEngine } from '../../src/enclave/engine/engine.js';
-import { startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
+import { startDribblingServer, startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
 import { createFakeVscode, disposeContext, fakeContext, loadBundle, Uri, type FakeVscode, type LoadedExtension } from './fake-vscode.js';
 import { LAZY_ONLY_BUILTINS } from './measure-activation.js';
 import { REPO } from './helpers.js';
@@ -238,5 +238,29 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.match(fake.notifications.at(-1)!.message, /^BlindBox: SETTINGS_INVALID: blindbox\.policy: The expected value of PCR0/);
     fake.setSettings({ 'blindbox.policy': {} });
     await waitFor('SIMULATION again', () => status().text.includes('SIMULATION'));
+  });
+
+  it('a server that dribbles its document: the status ends FAILED · timeout, not "verifying…"; Verify has a Cancel that closes the connection', async () => {
+    const dribbler = await startDribblingServer(1000);
+    try {
+      fake.setSettings({ 'blindbox.serverUrl': dribbler.url, 'blindbox.requestTimeoutSeconds': 2 });
+      await waitFor('verifying', () => status().text.includes('verifying'));
+      const started = Date.now();
+      await waitFor('FAILED · timeout', () => status().text === '$(error) BlindBox: FAILED · timeout', 10_000);
+      assert.ok(Date.now() - started < 5000, `${Date.now() - started} ms`);
+      assert.ok(fake.log.some((l) => /^\[error\] https:\/\/127\.0\.0\.1:\d+: TIMEOUT: 127\.0\.0\.1:\d+ did not complete the attestation within 4 s\.$/.test(l)));
+
+      const progressBefore = fake.progress.length;
+      const verifying = fake.executeCommand<{ kind: string; code?: string }>('blindbox.verify');
+      await waitFor('the progress notification and the connection', () => fake.progress.length > progressBefore && dribbler.openSockets() === 1);
+      assert.equal(fake.progress.at(-1)!.title, `BlindBox: verifying ${dribbler.url}…`);
+      fake.progress.at(-1)!.cancel();
+      assert.deepEqual(await verifying, { kind: 'failed', code: 'TIMEOUT' }, 'back to what it said before');
+      assert.equal(status().text, '$(error) BlindBox: FAILED · timeout');
+      await waitFor('the connection closed', () => dribbler.openSockets() === 0, 2000);
+    } finally {
+      fake.setSettings({ 'blindbox.serverUrl': server.url, 'blindbox.requestTimeoutSeconds': undefined });
+      await dribbler.close();
+    }
   });
 });
