@@ -162,17 +162,14 @@ export class Attestor {
   #join(run: Run, settings: ExtensionSettings, signal: AbortSignal | undefined): Promise<AttestOutcome> {
     run.waiters++;
     if (!signal) return run.promise;
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const leave = () => {
         if (--run.waiters === 0) run.controller.abort(new Error('The verification was cancelled.'));
         resolve(cancelled(settings, 'The verification was cancelled.'));
       };
       if (signal.aborted) return leave();
       signal.addEventListener('abort', leave, { once: true });
-      void run.promise.then((outcome) => {
-        signal.removeEventListener('abort', leave);
-        resolve(outcome);
-      });
+      run.promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', leave));
     });
   }
 
