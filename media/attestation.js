@@ -61,6 +61,10 @@
     code.hidden = !(model.verdict && model.verdict.code);
     code.textContent = model.verdict && model.verdict.code ? String(model.verdict.code) : '';
     setText('bb-verdict-sentence', model.verdict && model.verdict.sentence);
+    // The server's own words: in their own quoted, labelled element, as text, never run together with ours.
+    const said = model.verdict && model.verdict.serverSaid;
+    byId('bb-verdict-server').hidden = !said;
+    setText('bb-verdict-server-text', said);
 
     const policy = model.policy;
     setFact('bb-server', model.server);

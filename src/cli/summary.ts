@@ -1,5 +1,5 @@
 /** Human-readable output of the CLI: the verdict, a PCR table and the chain. */
-import type { BlindBoxError, VerifiedAttestation } from '../core/index.js';
+import { quoteServerText, serverSaid, type BlindBoxError, type VerifiedAttestation } from '../core/index.js';
 
 /** A readable summary of a verified document; `expected` marks which PCRs a policy checked. */
 export function formatVerified(v: VerifiedAttestation, expected: Readonly<Record<number, string>> = {}): string {
@@ -28,9 +28,10 @@ export function formatVerified(v: VerifiedAttestation, expected: Readonly<Record
   return lines.join('\n') + '\n';
 }
 
-/** One line for a rejection: the code, then the sentence. */
+/** One line for a rejection: the code, then the sentence; what the server said, if anything, quoted on its own line. */
 export function formatRejected(err: BlindBoxError): string {
-  return `REJECTED  ${err.code}: ${err.message}\n`;
+  const said = serverSaid(err);
+  return `REJECTED  ${err.code}: ${err.message}\n${said ? `          server said (unverified): ${quoteServerText(said)}\n` : ''}`;
 }
 
 function short(hex: string | null): string {

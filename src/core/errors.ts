@@ -73,17 +73,37 @@ export const CHANNEL_ERROR_CODES = {
 
 export type ChannelErrorCode = keyof typeof CHANNEL_ERROR_CODES;
 
-/** The conversation with the server failed (network, protocol, TLS pin); `status` and `serverCode` are set when the server answered. */
+/**
+ * The conversation with the server failed (network, protocol, TLS pin); `status` is set when the server answered.
+ * `serverCode` and `serverMessage` are the server's own words (sanitised, one line): they are kept out of `message`,
+ * which is always our sentence, because before attestation anyone can answer and must not be able to speak as us.
+ */
 export class ChannelError extends BlindBoxError {
   declare readonly code: ChannelErrorCode;
   readonly status: number | undefined;
   readonly serverCode: string | undefined;
+  readonly serverMessage: string | undefined;
 
-  constructor(code: ChannelErrorCode, message: string = CHANNEL_ERROR_CODES[code], options?: { cause?: unknown; status?: number; serverCode?: string }) {
+  constructor(code: ChannelErrorCode, message: string = CHANNEL_ERROR_CODES[code], options?: { cause?: unknown; status?: number; serverCode?: string; serverMessage?: string }) {
     super(code, message, options);
     this.name = 'ChannelError';
     this.status = options?.status;
     this.serverCode = options?.serverCode;
+    this.serverMessage = options?.serverMessage;
   }
 }
 brandErrorClass(ChannelError, 'blindbox.error.channel');
+
+/**
+ * What the server itself said with a refusal (`CODE: message`), or undefined. Unauthenticated when it answered
+ * /attestation: show it only quoted and attributed to the server, never as BlindBox's advice.
+ */
+export function serverSaid(err: unknown): string | undefined {
+  if (!(err instanceof ChannelError)) return undefined;
+  return [err.serverCode, err.serverMessage].filter(Boolean).join(': ') || undefined;
+}
+
+/** The server's words as a quotation it cannot close early to speak on its own: double quotes inside become single. */
+export function quoteServerText(said: string): string {
+  return `"${said.replace(/["\u201c\u201d]/g, "'")}"`;
+}

@@ -1,13 +1,15 @@
 /**
  * Attesting the configured server and keeping the one session audio may go
- * through. No `vscode` here: the reuse rules (same trust settings, younger
- * than the policy's maximum age) and the failure handling are tested against
- * the reference server in simulation.
+ * through. No `vscode` here: the reuse rules (same trust settings and trust
+ * file contents, younger than the policy's maximum age), the time bound and
+ * cancellation, and the failure handling are tested against the reference
+ * server in simulation and hostile servers on loopback.
  *
  * Audio only ever travels over an `AttestedSession`, which exists only after
  * the attestation verified and the TLS key was bound to it; a failed
  * verification drops the session, so nothing can be sent afterwards.
  */
+import { createHash } from 'node:crypto';
 import { AWS_NITRO_ROOT_G1, connect, loadPolicyFile, loadRootFile, type AttestedSession, type ConnectOptions, type TrustedRoot } from '../core/index.js';
 import { describeFailure, ExtensionError, type Failure } from './failure.js';
 import { SettingsError, type ExtensionSettings } from './settings.js';
@@ -44,12 +46,30 @@ export async function loadTrust(settings: ExtensionSettings): Promise<Trust> {
   return Object.freeze({ policy, roots: Object.freeze(roots) });
 }
 
+/**
+ * A digest of what the trust files say now (policy name, PCRs, maximum age, root certificates). A session is
+ * reused only while it matches: the files can change on disk without any setting changing.
+ */
+export function trustDigest(trust: Trust): string {
+  const { name, pcrs, maxAgeSeconds } = trust.policy;
+  return createHash('sha256')
+    .update(JSON.stringify([name, pcrs, maxAgeSeconds, trust.roots.map((r) => r.sha256)]))
+    .digest('hex');
+}
+
 export type AttestOutcome =
   | { readonly ok: true; readonly session: AttestedSession; readonly policy: PolicyInfo; readonly reused: boolean }
   | { readonly ok: false; readonly failure: Failure; readonly policy: PolicyInfo | undefined; readonly observed?: Attested };
 
 /** A session is reused only while it has at least this long left before it must attest again. */
 export const REUSE_MARGIN_MS = 5_000;
+
+/**
+ * What a whole verification may take beyond the request timeout (reading the trust files, checking the document):
+ * the total is bounded here, whatever the core does, so a server that dribbles its document cannot keep the status
+ * on "verifying…".
+ */
+export const VERIFY_MARGIN_MS = 2_000;
 
 type Connect = (url: string, options: ConnectOptions) => Promise<AttestedSession>;
 
@@ -64,9 +84,18 @@ export function trustKey(s: ExtensionSettings): string {
   return JSON.stringify([s.serverUrl, s.policy.name, s.policy.pcrs, s.policy.maxAgeSeconds, s.policyFile, s.trustedRoots, s.requestTimeoutMs]);
 }
 
+/** One attestation in flight, shared by every caller asking the same question; aborted when superseded or abandoned. */
+interface Run {
+  readonly key: string;
+  readonly controller: AbortController;
+  readonly promise: Promise<AttestOutcome>;
+  /** Callers still waiting; when the last one with a signal gives up, the run is aborted. */
+  waiters: number;
+}
+
 export class Attestor {
-  #current: { readonly session: AttestedSession; readonly key: string; readonly policy: PolicyInfo } | undefined;
-  #inflight: { readonly key: string; readonly promise: Promise<AttestOutcome> } | undefined;
+  #current: { readonly session: AttestedSession; readonly key: string; readonly digest: string; readonly policy: PolicyInfo } | undefined;
+  #inflight: Run | undefined;
   #generation = 0;
   readonly #connect: Connect;
   readonly #log: (line: string) => void;
@@ -81,29 +110,73 @@ export class Attestor {
     return this.#current?.session;
   }
 
-  /** A session for an upload: the current one when it was made under these settings and is young enough, else a fresh attestation. */
+  /**
+   * A session for an upload: the current one when it was made under these settings and the trust files as they read
+   * now, and is young enough; else a fresh attestation. The files are read again each time (they are small): this is
+   * what guarantees that no audio goes out under PCRs or roots the user has since replaced.
+   */
   async acquire(settings: ExtensionSettings, signal?: AbortSignal): Promise<AttestOutcome> {
+    const digest = await loadTrust(settings).then(trustDigest, () => undefined);
     const current = this.#current;
     if (current && current.key === trustKey(settings) && current.session.remainingMs > REUSE_MARGIN_MS) {
-      this.#log(`reusing the attested session (${Math.round(current.session.remainingMs / 1000)} s left before it must attest again)`);
-      return { ok: true, session: current.session, policy: current.policy, reused: true };
+      if (digest !== undefined && current.digest === digest) {
+        this.#log(`reusing the attested session (${Math.round(current.session.remainingMs / 1000)} s left before it must attest again)`);
+        return { ok: true, session: current.session, policy: current.policy, reused: true };
+      }
+      this.#log('the policy or root files changed since the session was attested: attesting again under what they say now');
     }
-    return this.verify(settings, signal);
+    const outcome = await this.verify(settings, signal);
+    // Joined an attestation that had read the files before they changed: once more, under their new contents.
+    if (outcome.ok && digest !== undefined && this.#current?.session === outcome.session && this.#current.digest !== digest) return this.verify(settings, signal);
+    return outcome;
   }
 
-  /** Attests now (joining an attestation already running under the same settings). */
+  /**
+   * Attests now, joining an attestation already running under the same settings; one running under other settings
+   * is aborted (its connection closed). `signal` cancels this caller's wait, and the attestation once nobody waits.
+   */
   verify(settings: ExtensionSettings, signal?: AbortSignal): Promise<AttestOutcome> {
     const key = trustKey(settings);
-    if (this.#inflight?.key === key) return this.#inflight.promise;
-    const promise = this.#attest(settings, key, signal).finally(() => {
-      if (this.#inflight?.promise === promise) this.#inflight = undefined;
-    });
-    this.#inflight = { key, promise };
-    return promise;
+    let run = this.#inflight;
+    if (run?.key !== key) {
+      run?.controller.abort(new Error('A newer verification replaced this one.'));
+      run = this.#start(settings, key);
+    }
+    return this.#join(run, settings, signal);
   }
 
-  async #attest(settings: ExtensionSettings, key: string, signal: AbortSignal | undefined): Promise<AttestOutcome> {
+  #start(settings: ExtensionSettings, key: string): Run {
+    const controller = new AbortController();
+    const run: Run = {
+      key,
+      controller,
+      waiters: 0,
+      promise: this.#attest(settings, key, controller.signal).finally(() => {
+        if (this.#inflight === run) this.#inflight = undefined;
+      }),
+    };
+    this.#inflight = run;
+    return run;
+  }
+
+  #join(run: Run, settings: ExtensionSettings, signal: AbortSignal | undefined): Promise<AttestOutcome> {
+    run.waiters++;
+    if (!signal) return run.promise;
+    return new Promise((resolve, reject) => {
+      const leave = () => {
+        if (--run.waiters === 0) run.controller.abort(new Error('The verification was cancelled.'));
+        resolve(cancelled(settings, 'The verification was cancelled.'));
+      };
+      if (signal.aborted) return leave();
+      signal.addEventListener('abort', leave, { once: true });
+      run.promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', leave));
+    });
+  }
+
+  async #attest(settings: ExtensionSettings, key: string, cancel: AbortSignal): Promise<AttestOutcome> {
     const generation = ++this.#generation;
+    const deadline = AbortSignal.timeout(settings.requestTimeoutMs + VERIFY_MARGIN_MS);
+    const stop = AbortSignal.any([cancel, deadline]);
     const server = settings.serverUrl;
     if (!server) {
       await this.drop();
@@ -113,29 +186,33 @@ export class Attestor {
     try {
       trust = await loadTrust(settings);
     } catch (err) {
-      await this.drop();
+      if (generation === this.#generation) await this.drop();
       return { ok: false, failure: describeFailure(err, 'settings'), policy: settings.policyFile ? undefined : settings.policy };
     }
     const rootNames = trust.roots.map((r) => r.label).join(', ');
     this.#log(`attesting ${server} under policy "${trust.policy.name}" (${Object.keys(trust.policy.pcrs).length} PCR(s) pinned, max age ${trust.policy.maxAgeSeconds} s); trusted roots: ${rootNames}`);
-    const options: ConnectOptions = { roots: trust.roots, policy: trust.policy, timeoutMs: settings.requestTimeoutMs, signal };
+    const options: ConnectOptions = { roots: trust.roots, policy: trust.policy, timeoutMs: settings.requestTimeoutMs, signal: stop };
     let session: AttestedSession;
     try {
-      session = await this.#connect(server, options);
+      session = await untilAborted(this.#connect(server, options), stop, closeLate);
     } catch (err) {
-      const failure = describeFailure(err, 'attestation');
+      const failure = deadline.aborted
+        ? { code: 'TIMEOUT', message: `${new URL(server).host} did not complete the attestation within ${Math.round((settings.requestTimeoutMs + VERIFY_MARGIN_MS) / 1000)} s.`, untrusted: false }
+        : cancel.aborted
+          ? cancelledFailure(String((cancel.reason as Error)?.message ?? 'The verification was cancelled.'))
+          : describeFailure(err, 'attestation');
       // A cancelled attempt proves nothing either way: the session in force (if any) stays.
       if (generation === this.#generation && failure.code !== 'CANCELLED') await this.drop();
-      const observed = failure.code === 'PCR_MISMATCH' ? await this.#observe(server, options) : undefined;
+      const observed = failure.code === 'PCR_MISMATCH' ? await this.#observe(server, options, stop) : undefined;
       return { ok: false, failure, policy: trust.policy, observed };
     }
     if (generation !== this.#generation) {
       // Settings changed while this attestation ran: its session answers an outdated question.
       await session.close();
-      return { ok: false, failure: { code: 'CANCELLED', message: 'A newer verification replaced this one.', untrusted: false }, policy: trust.policy };
+      return { ok: false, failure: cancelledFailure('A newer verification replaced this one.'), policy: trust.policy };
     }
     const old = this.#current;
-    this.#current = { session, key, policy: trust.policy };
+    this.#current = { session, key, digest: trustDigest(trust), policy: trust.policy };
     await old?.session.close();
     return { ok: true, session, policy: trust.policy, reused: false };
   }
@@ -145,9 +222,9 @@ export class Attestor {
    * which measurements the server has. The session is closed at once and never
    * used; any failure just means nothing is shown.
    */
-  async #observe(server: string, options: ConnectOptions): Promise<Attested | undefined> {
+  async #observe(server: string, options: ConnectOptions, stop: AbortSignal): Promise<Attested | undefined> {
     try {
-      const probe = await this.#connect(server, { ...options, policy: { ...options.policy!, pcrs: {} } });
+      const probe = await untilAborted(this.#connect(server, { ...options, policy: { ...options.policy!, pcrs: {} } }), stop, closeLate);
       const attested = probe.attested;
       await probe.close();
       return attested;
@@ -163,10 +240,55 @@ export class Attestor {
     await current?.session.close();
   }
 
-  /** Closes everything; pending attestations are ignored when they finish. */
-  async dispose(): Promise<void> {
+  /** Aborts the attestation in flight, if any (its connection is closed): its question no longer stands. */
+  cancel(): void {
     this.#generation++;
+    this.#inflight?.controller.abort(new Error('The verification was cancelled.'));
+    this.#inflight = undefined;
+  }
+
+  /** Closes everything; an attestation in flight is aborted. */
+  async dispose(): Promise<void> {
+    this.cancel();
     await this.drop();
   }
 }
 
+function cancelledFailure(message: string): Failure {
+  return { code: 'CANCELLED', message, untrusted: false };
+}
+
+function cancelled(settings: ExtensionSettings, message: string): AttestOutcome {
+  return { ok: false, failure: cancelledFailure(message), policy: settings.policyFile ? undefined : settings.policy };
+}
+
+function closeLate(session: AttestedSession): void {
+  void session.close();
+}
+
+/**
+ * `work`, or a rejection as soon as `signal` aborts, whether or not the work behind it honours the signal (the
+ * extension does not rely on the core for its deadline). A result that arrives after the abort goes to `late`.
+ */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal, late: (value: T) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let aborted = false;
+    const onAbort = () => {
+      aborted = true;
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        if (aborted) late(value);
+        else resolve(value);
+      },
+      (err) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}

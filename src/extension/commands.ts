@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import * as vscode from 'vscode';
 import { AUDIO_DIALOG_FILTERS, baseName, isAudioPath } from './audio.js';
 import type { Ctx, VerifySummary } from './ctx.js';
-import { describeFailure } from './failure.js';
+import { describeFailure, failureLine } from './failure.js';
 import { COMMANDS } from './ids.js';
 import type { AudioSource } from '../core/transport/transcribe.js';
 
@@ -21,7 +21,7 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
     [COMMANDS.transcribeFromExplorer]: (uri?: unknown, uris?: unknown) => transcribeCommand(ctx, uri, uris),
     [COMMANDS.verify]: (): Promise<VerifySummary> => ctx.verify('command'),
     [COMMANDS.showAttestation]: () => ctx.showAttestation(),
-    [COMMANDS.exportEvidence]: (target?: unknown) => exportEvidence(ctx, target instanceof vscode.Uri ? target : undefined),
+    [COMMANDS.exportEvidence]: (target?: unknown) => exportEvidence(ctx, target !== undefined),
     [COMMANDS.showLog]: () => ctx.log.show(),
   };
   return Object.entries(table).map(([id, run]) =>
@@ -99,7 +99,7 @@ async function transcribeOne(ctx: Ctx, file: vscode.Uri): Promise<OneOutcome> {
     settings = await ctx.settings();
   } catch (err) {
     const failure = describeFailure(err, 'settings');
-    ctx.log.error(`${failure.code}: ${failure.message}`);
+    ctx.log.error(`${failureLine(failure)}`);
     ctx.showFailure(failure);
     return { kind: 'failed', stopBatch: true };
   }
@@ -123,7 +123,7 @@ async function transcribeOne(ctx: Ctx, file: vscode.Uri): Promise<OneOutcome> {
         source = await readAudio(lazy, file);
       } catch (err) {
         const failure = describeFailure(err, 'audio');
-        ctx.log.error(`${name}: ${failure.code}: ${failure.message}`);
+        ctx.log.error(`${name}: ${failureLine(failure)}`);
         ctx.showFailure(failure);
         return { kind: 'failed', stopBatch: false };
       }
@@ -177,7 +177,7 @@ async function transcribeOne(ctx: Ctx, file: vscode.Uri): Promise<OneOutcome> {
     } catch (err) {
       const failure = describeFailure(err, 'transcription');
       if (failure.code === 'CANCELLED' || token.isCancellationRequested) return stopped();
-      ctx.log.error(`${name}: ${failure.code}: ${failure.message}`);
+      ctx.log.error(`${name}: ${failureLine(failure)}`);
       if (failure.untrusted) await ctx.untrustedDuringUpload(server, failure);
       ctx.showFailure(failure);
       return { kind: 'failed', stopBatch: failure.untrusted };
@@ -199,8 +199,13 @@ async function readAudio(lazy: Lazy, file: vscode.Uri): Promise<AudioSource> {
   return lazy.bytesSource(baseName(file.path), bytes);
 }
 
-/** `blindbox.exportEvidence`: JSON evidence of the current attestation (verifying first when there is none). */
-async function exportEvidence(ctx: Ctx, target: vscode.Uri | undefined): Promise<vscode.Uri | undefined> {
+/**
+ * `blindbox.exportEvidence`: JSON evidence of the current attestation (verifying first when there is none), written
+ * only where the user chose in the save dialog. Any extension, or a `command:` link, can run this command with
+ * arguments, so a target passed that way is ignored: otherwise it could overwrite any file the editor may write.
+ */
+async function exportEvidence(ctx: Ctx, targetPassed: boolean): Promise<vscode.Uri | undefined> {
+  if (targetPassed) ctx.log.warn('exportEvidence: ignored the target passed with the command; the evidence is written only where you choose in the save dialog');
   if (ctx.result.kind !== 'verified' && ctx.result.kind !== 'failed') await ctx.verify('command');
   const result = ctx.result;
   if (result.kind !== 'verified' && result.kind !== 'failed') {
@@ -210,16 +215,14 @@ async function exportEvidence(ctx: Ctx, target: vscode.Uri | undefined): Promise
   const lazy = await ctx.lazy();
   const now = new Date();
   const evidence = lazy.buildEvidence(result, ctx.policy, now);
-  if (!target) {
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(homedir());
-    target = await vscode.window.showSaveDialog({
-      defaultUri: vscode.Uri.joinPath(folder, lazy.evidenceFileName(evidence.server, now)),
-      filters: { 'Evidence (JSON)': ['json'] },
-      saveLabel: 'Export evidence',
-      title: 'BlindBox: export attestation evidence',
-    });
-    if (!target) return undefined;
-  }
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(homedir());
+  const target = await vscode.window.showSaveDialog({
+    defaultUri: vscode.Uri.joinPath(folder, lazy.evidenceFileName(evidence.server, now)),
+    filters: { 'Evidence (JSON)': ['json'] },
+    saveLabel: 'Export evidence',
+    title: 'BlindBox: export attestation evidence',
+  });
+  if (!target) return undefined;
   await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(JSON.stringify(evidence, null, 2) + '\n'));
   ctx.log.info(`exported attestation evidence (${evidence.verdict.ok ? 'verified' : evidence.verdict.code}) to ${target.toString(true)}`);
   void vscode.window.showInformationMessage(`BlindBox: attestation evidence saved to ${baseName(target.path)}.`, 'Open').then((pick) => {

@@ -8,7 +8,7 @@
 import { homedir } from 'node:os';
 import * as vscode from 'vscode';
 import { Config } from './config.js';
-import { describeFailure, notificationText, type Failure } from './failure.js';
+import { describeFailure, failureLine, notificationText, type Failure } from './failure.js';
 import { COMMANDS, EXTENSION_ID, OUTPUT_CHANNEL } from './ids.js';
 import { AttestationPanel } from './panel.js';
 import { StatusBar } from './status.js';
@@ -117,7 +117,11 @@ export class Ctx implements vscode.Disposable {
     return lazy.parseSettings(raw, homedir());
   }
 
-  /** Attests the configured server now (a fresh document), updates the status bar and the webview. */
+  /**
+   * Attests the configured server now (a fresh document), updates the status bar and the webview. From the Verify
+   * command it runs under a progress notification with Cancel; in the background it is aborted when a newer
+   * verification supersedes it or the extension stops, and the Attestor bounds it in time either way.
+   */
   async verify(trigger: VerifyTrigger): Promise<VerifySummary> {
     const generation = ++this.#generation;
     let settings: ExtensionSettings;
@@ -126,12 +130,14 @@ export class Ctx implements vscode.Disposable {
     } catch (err) {
       const failure = describeFailure(err, 'settings');
       if (generation !== this.#generation) return summary(this.#result);
+      this.#attestor?.cancel();
       await this.#attestor?.drop();
       this.#policy = undefined;
       this.#fail(this.#config.serverUrl(), failure, trigger === 'command');
       return summary(this.#result);
     }
     if (!settings.serverUrl) {
+      this.#attestor?.cancel();
       await this.#attestor?.drop();
       this.#policy = settings.policyFile ? undefined : settings.policy;
       this.log.info('no server is configured (blindbox.serverUrl)');
@@ -139,15 +145,25 @@ export class Ctx implements vscode.Disposable {
       if (trigger === 'command') this.#notify({ code: 'NOT_CONFIGURED', message: 'Set blindbox.serverUrl in your user settings first.', untrusted: false });
       return summary(this.#result);
     }
-    this.log.info(`verifying ${settings.serverUrl} (${trigger})`);
-    this.#setResult({ kind: 'verifying', server: settings.serverUrl });
-    const outcome = await this.#attestor!.verify(settings);
+    const server = settings.serverUrl;
+    this.log.info(`verifying ${server} (${trigger})`);
+    const before = this.#result;
+    this.#setResult({ kind: 'verifying', server });
+    const outcome =
+      trigger === 'command'
+        ? await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `BlindBox: verifying ${server}…`, cancellable: true }, (_progress, token) => {
+            const abort = new AbortController();
+            const cancelled = token.onCancellationRequested(() => abort.abort());
+            return this.#attestor!.verify(settings, abort.signal).finally(() => cancelled.dispose());
+          })
+        : await this.#attestor!.verify(settings);
     if (generation !== this.#generation) return summary(this.#result);
-    this.#applyOutcome(settings.serverUrl, outcome, trigger === 'command');
+    if (this.#wasCancelled(outcome, before, server)) return summary(this.#result);
+    this.#applyOutcome(server, outcome, trigger === 'command');
     if (trigger === 'command' && this.#result.kind === 'verified') {
       const a = this.#result.attested;
-      if (a.simulation) void vscode.window.showWarningMessage(`BlindBox: ${settings.serverUrl} verified against a SIMULATION root — not confidential.`, 'Show Attestation').then((pick) => pick && this.showAttestation());
-      else void vscode.window.showInformationMessage(`BlindBox: ${settings.serverUrl} is a verified AWS Nitro enclave (policy ${outcome.policy?.name ?? 'default'}).`);
+      if (a.simulation) void vscode.window.showWarningMessage(`BlindBox: ${server} verified against a SIMULATION root — not confidential.`, 'Show Attestation').then((pick) => pick && this.showAttestation());
+      else void vscode.window.showInformationMessage(`BlindBox: ${server} is a verified AWS Nitro enclave (policy ${outcome.policy?.name ?? 'default'}).`);
     }
     return summary(this.#result);
   }
@@ -164,13 +180,17 @@ export class Ctx implements vscode.Disposable {
     if (!(this.#attestor!.session && this.#result.kind === 'verified')) this.#setResult({ kind: 'verifying', server: settings.serverUrl! });
     const outcome = await this.#attestor!.acquire(settings, signal);
     if (generation !== this.#generation) return outcome;
-    if (!outcome.ok && outcome.failure.code === 'CANCELLED') {
-      this.log.info('attestation cancelled');
-      this.#setResult(before.kind === 'verifying' ? { kind: 'unverified', server: settings.serverUrl! } : before);
-      return outcome;
-    }
+    if (this.#wasCancelled(outcome, before, settings.serverUrl!)) return outcome;
     if (!outcome.ok || !outcome.reused) this.#applyOutcome(settings.serverUrl!, outcome, false);
     return outcome;
+  }
+
+  /** A cancelled attestation proves nothing: the status goes back to what it said before (or "not verified"). */
+  #wasCancelled(outcome: AttestOutcome, before: AttestationResult, server: string): boolean {
+    if (outcome.ok || outcome.failure.code !== 'CANCELLED') return false;
+    this.log.info('attestation cancelled');
+    this.#setResult(before.kind === 'verifying' ? { kind: 'unverified', server } : before);
+    return true;
   }
 
   /** After a request over `session`: it may have attested again on its own, so the status follows it. */
@@ -236,7 +256,7 @@ export class Ctx implements vscode.Disposable {
   }
 
   #fail(server: string | undefined, failure: Failure, notify: boolean, observed?: Attested): void {
-    this.log.error(`${server ?? '(no server)'}: ${failure.code}: ${failure.message}`);
+    this.log.error(`${server ?? '(no server)'}: ${failureLine(failure)}`);
     this.#setResult({ kind: 'failed', server, failure, at: Date.now(), ...(observed ? { observed } : {}) });
     if (notify) this.#notify(failure);
   }

@@ -15,7 +15,8 @@ export interface AttestationEvidence {
   readonly format: typeof EVIDENCE_FORMAT;
   readonly exportedAt: string;
   readonly server: string | null;
-  readonly verdict: { readonly ok: boolean; readonly simulation: boolean; readonly code: string | null; readonly message: string | null };
+  /** `message` is ours; `serverSaid` is what the server said with its refusal (unauthenticated), or null. */
+  readonly verdict: { readonly ok: boolean; readonly simulation: boolean; readonly code: string | null; readonly message: string | null; readonly serverSaid: string | null };
   /** When the attestation was verified (ISO-8601); null when nothing was verified. */
   readonly verifiedAt: string | null;
   readonly policy: { readonly name: string; readonly source: string; readonly pcrs: Readonly<Record<string, string>>; readonly maxAgeSeconds: number } | null;
@@ -42,6 +43,7 @@ export function buildEvidence(result: AttestationResult, policy: PolicyInfo | un
       simulation: result.kind === 'verified' && result.attested.simulation,
       code: failure?.code ?? (result.kind === 'verified' ? null : result.kind.toUpperCase()),
       message: failure?.message ?? null,
+      serverSaid: failure?.serverSaid ?? null,
     },
     verifiedAt: result.kind === 'verified' ? new Date(result.attested.attestedAt).toISOString() : null,
     policy: policy ? { name: policy.name, source: policy.source, pcrs: { ...policy.pcrs }, maxAgeSeconds: policy.maxAgeSeconds } : null,

@@ -5,7 +5,7 @@
  * server or a certificate, so they are made one printable line here and
  * defused for the places that render markup.
  */
-import { AttestationError, BlindBoxError, brandErrorClass, ChannelError } from '../core/errors.js';
+import { AttestationError, BlindBoxError, brandErrorClass, ChannelError, quoteServerText, serverSaid } from '../core/errors.js';
 
 /** Codes the extension itself raises (the core's codes pass through unchanged). */
 export const EXTENSION_ERROR_CODES = {
@@ -39,6 +39,11 @@ export interface Failure {
   readonly message: string;
   /** True when the server failed to prove it is the expected enclave (as opposed to a network or local problem). */
   readonly untrusted: boolean;
+  /**
+   * The server's own words with a refusal (`CODE: message`), printable, one line. Unauthenticated when it came from
+   * /attestation: every view shows it only quoted and attributed to the server, apart from `message`.
+   */
+  readonly serverSaid?: string;
 }
 
 /** Where the failure happened decides how a `RangeError` (the core's "your input is wrong") is named. */
@@ -47,7 +52,10 @@ export type FailurePhase = 'settings' | 'attestation' | 'audio' | 'transcription
 /** Reduces anything thrown to a `Failure`. */
 export function describeFailure(err: unknown, phase: FailurePhase): Failure {
   if (err instanceof AttestationError) return { code: err.code, message: oneLine(err.message), untrusted: true };
-  if (err instanceof ChannelError) return { code: err.code, message: oneLine(err.message), untrusted: err.code === 'TLS_BINDING_MISMATCH' };
+  if (err instanceof ChannelError) {
+    const said = serverSaid(err);
+    return { code: err.code, message: oneLine(err.message), untrusted: err.code === 'TLS_BINDING_MISMATCH', ...(said ? { serverSaid: oneLine(said, 300) } : {}) };
+  }
   if (err instanceof BlindBoxError) return { code: err.code, message: oneLine(err.message), untrusted: false };
   if (err instanceof ExtensionError) return { code: err.code, message: oneLine(err.message), untrusted: false };
   if (err instanceof RangeError) {
@@ -108,15 +116,33 @@ function sentence(text: string): string {
   return /[.!?…]$/.test(first) ? first : first + '.';
 }
 
+/** `CODE: sentence`, then what the server said, if anything, quoted (the log and notifications). */
+export function failureLine(failure: Failure): string {
+  const said = failure.serverSaid ? ` ${serverSaidLine(failure.serverSaid)}` : '';
+  return `${failure.code}: ${defuseLinks(failure.message)}${said}`;
+}
+
 /**
  * Text for a notification: `CODE: sentence`. VS Code renders `[label](target)`
  * in notifications as a link, so bracket-paren pairs are broken apart: a
  * certificate subject must not become a clickable link.
  */
 export function notificationText(failure: Failure): string {
-  return `BlindBox: ${failure.code}: ${defuseLinks(failure.message)}`;
+  return `BlindBox: ${failureLine(failure)}`;
+}
+
+/**
+ * `Server said: "…"` for plain text that VS Code may linkify (notifications, the output channel): attributed, quoted
+ * so that it cannot pass for our sentence, and with links defused and URLs defanged (`https[:]//`) so none is clickable.
+ */
+export function serverSaidLine(said: string): string {
+  return `Server said: ${quoteServerText(defangUrls(defuseLinks(oneLine(said))))}`;
 }
 
 export function defuseLinks(text: string): string {
   return text.replace(/\]\s*\(/g, '] (');
+}
+
+function defangUrls(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*):\/\//gi, '$1[:]//').replace(/\bwww\./gi, 'www[.]');
 }

@@ -89,6 +89,8 @@ export function statusPresentation(result: AttestationResult, policyName: string
       const lines = [
         `**BlindBox: verification FAILED** (${codeSpan(result.failure.code)})`,
         escapeMarkdown(result.failure.message),
+        // The server's words in a code span: inert, never a link, and visibly not our sentence.
+        ...(result.failure.serverSaid ? [`Server said (not verified by BlindBox): ${codeSpan(result.failure.serverSaid)}`] : []),
         ...(result.server ? [`Server: ${codeSpan(result.server)}`] : []),
         `Time: ${new Date(result.at).toISOString()}`,
         result.failure.untrusted ? '**No audio will be sent to this server.**' : 'Nothing was sent.',

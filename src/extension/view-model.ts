@@ -45,7 +45,8 @@ export interface ChainEntryView {
 export interface AttestationViewModel {
   readonly state: ViewState;
   readonly server: string | null;
-  readonly verdict: { readonly ok: boolean; readonly title: string; readonly code: string | null; readonly sentence: string };
+  /** `sentence` is ours; `serverSaid` is the server's own words (unauthenticated), shown apart and attributed. */
+  readonly verdict: { readonly ok: boolean; readonly title: string; readonly code: string | null; readonly sentence: string; readonly serverSaid?: string | null };
   /** Set only for simulation roots: the loud banner's text. */
   readonly simulationBanner: string | null;
   readonly document: {
@@ -135,6 +136,7 @@ export function attestationViewModel(result: AttestationResult, policy: PolicyIn
         title: 'Verification FAILED',
         code: result.failure.code,
         sentence: result.failure.message,
+        serverSaid: result.failure.serverSaid ?? null,
       };
       const base = { ...common, state: 'failed' as const, verdict, canExport: true };
       if (!observed) return { ...base, ...empty };

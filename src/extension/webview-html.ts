@@ -33,6 +33,8 @@ export const ELEMENT_IDS = [
   'bb-verdict-title',
   'bb-verdict-code',
   'bb-verdict-sentence',
+  'bb-verdict-server',
+  'bb-verdict-server-text',
   'bb-verify',
   'bb-export',
   'bb-settings',
@@ -95,6 +97,7 @@ export function attestationHtml(inputs: HtmlInputs): string {
   <section id="bb-verdict" class="bb-verdict" aria-live="polite">
     <h2 id="bb-verdict-title">Loading…</h2>
     <p><code id="bb-verdict-code" hidden></code> <span id="bb-verdict-sentence"></span></p>
+    <p id="bb-verdict-server" class="bb-server-said" hidden><span class="bb-server-said-label">Server said (not verified by BlindBox):</span> <q id="bb-verdict-server-text"></q></p>
   </section>
   <section class="bb-section">
     <h2>Server and document</h2>

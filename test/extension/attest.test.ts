@@ -1,13 +1,17 @@
-/** The Attestor against the reference server in simulation: reuse, re-attestation on settings change, failures. */
+/**
+ * The Attestor against the reference server in simulation: reuse, re-attestation on settings or trust-file change,
+ * failures; and against a hostile server that dribbles its document: the time bound, supersession and cancellation.
+ */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { toHex } from '../../src/core/index.js';
-import { Attestor, loadTrust, REUSE_MARGIN_MS } from '../../src/extension/attest.js';
+import { createTlsIdentity } from '../../src/enclave/tls-identity.js';
+import { Attestor, loadTrust, REUSE_MARGIN_MS, VERIFY_MARGIN_MS } from '../../src/extension/attest.js';
 import { parseSettings, type RawSettings } from '../../src/extension/settings.js';
-import { startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
+import { startDribblingServer, startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
 
 let server: ReferenceServer;
 let dir: string;
@@ -131,6 +135,132 @@ describe('Attestor', () => {
     try {
       const [a, b] = await Promise.all([attestor.verify(settings()), attestor.verify(settings())]);
       assert.ok(a.ok && b.ok && a.session === b.session);
+    } finally {
+      await attestor.dispose();
+    }
+  });
+
+  it('does not reuse a session once the policy file on disk pins other PCRs: PCR_MISMATCH before any audio', async () => {
+    const policyFile = path.join(dir, 'changing-policy.json');
+    const write = (pcr0: string) => writeFile(policyFile, JSON.stringify({ name: 'on-disk', pcrs: { 0: pcr0 }, roots: ['sim-root.pem'] }));
+    await write(toHex(server.provider.pcrs.get(0)!));
+    const s = parseSettings({ serverUrl: server.url, policyFile }, '/h');
+    const attestor = new Attestor();
+    try {
+      const first = await attestor.verify(s);
+      assert.ok(first.ok);
+      assert.ok((await attestor.acquire(s)).ok, 'unchanged files: reused');
+      await write('ab'.repeat(48));
+      const next = await attestor.acquire(s);
+      assert.ok(!next.ok, 'the session attested under the old PCRs is not reused');
+      assert.equal(next.failure.code, 'PCR_MISMATCH');
+      assert.equal(attestor.session, undefined);
+      await assert.rejects(first.session.request('/healthz'), { code: 'CANCELLED' });
+    } finally {
+      await attestor.dispose();
+    }
+  });
+
+  it('does not reuse a session once a trusted root file on disk holds another certificate', async () => {
+    const root = path.join(dir, 'changing-root.pem');
+    await writeFile(root, server.provider.rootPem);
+    const s = settings({ trustedRoots: [root] });
+    const attestor = new Attestor();
+    try {
+      assert.ok((await attestor.verify(s)).ok);
+      await writeFile(root, (await createTlsIdentity()).certificatePem);
+      const next = await attestor.acquire(s);
+      assert.ok(!next.ok);
+      assert.equal(next.failure.code, 'CHAIN_UNTRUSTED');
+      assert.equal(attestor.session, undefined);
+    } finally {
+      await attestor.dispose();
+    }
+  });
+});
+
+describe('Attestor against a server that dribbles its attestation document (one byte a second)', () => {
+  let dribbler: Awaited<ReturnType<typeof startDribblingServer>>;
+  before(async () => {
+    dribbler = await startDribblingServer(1000);
+  });
+  after(() => dribbler?.close());
+  const slow = (seconds: number) => parseSettings({ serverUrl: dribbler.url, requestTimeoutSeconds: seconds }, '/h');
+
+  async function closed(): Promise<void> {
+    const deadline = Date.now() + 2000;
+    while (dribbler.openSockets() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(dribbler.openSockets(), 0, 'the connection is closed');
+  }
+  async function connected(): Promise<void> {
+    while (dribbler.openSockets() === 0) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  it('ends in TIMEOUT within the request timeout plus a margin, its connection closed', { timeout: 20_000 }, async () => {
+    const attestor = new Attestor();
+    try {
+      const started = Date.now();
+      const outcome = await attestor.verify(slow(2));
+      const elapsed = Date.now() - started;
+      assert.ok(!outcome.ok);
+      assert.equal(outcome.failure.code, 'TIMEOUT');
+      assert.match(outcome.failure.message, /^127\.0\.0\.1:\d+ did not complete the attestation within 4 s\.$/);
+      assert.ok(elapsed >= 2000 && elapsed < 2000 + VERIFY_MARGIN_MS + 1000, `${elapsed} ms`);
+      await closed();
+    } finally {
+      await attestor.dispose();
+    }
+  });
+
+  it('is aborted, its connection closed, when a newer verification under other settings supersedes it', { timeout: 20_000 }, async () => {
+    const attestor = new Attestor();
+    try {
+      const superseded = attestor.verify(slow(30));
+      await connected();
+      const started = Date.now();
+      const newer = attestor.verify(settings());
+      const outcome = await superseded;
+      assert.ok(!outcome.ok);
+      assert.equal(outcome.failure.code, 'CANCELLED');
+      assert.equal(outcome.failure.message, 'A newer verification replaced this one.');
+      assert.ok(Date.now() - started < 1000);
+      await closed();
+      assert.ok((await newer).ok);
+    } finally {
+      await attestor.dispose();
+    }
+  });
+
+  it('is CANCELLED at once when its only caller cancels, or when the Attestor is disposed', { timeout: 20_000 }, async () => {
+    const attestor = new Attestor();
+    const abort = new AbortController();
+    const cancelledByCaller = attestor.verify(slow(30), abort.signal);
+    await connected();
+    abort.abort();
+    const outcome = await cancelledByCaller;
+    assert.ok(!outcome.ok && outcome.failure.code === 'CANCELLED');
+    await closed();
+
+    const disposed = attestor.verify(slow(30));
+    await connected();
+    await attestor.dispose();
+    const last = await disposed;
+    assert.ok(!last.ok && last.failure.code === 'CANCELLED');
+    await closed();
+  });
+
+  it('keeps running for a caller still waiting when another one that joined it cancels', { timeout: 20_000 }, async () => {
+    const attestor = new Attestor();
+    try {
+      const abort = new AbortController();
+      const stays = attestor.verify(slow(2));
+      const leaves = attestor.verify(slow(2), abort.signal);
+      await connected();
+      abort.abort();
+      assert.equal((await leaves).ok, false);
+      assert.equal(dribbler.openSockets(), 1, 'still attesting for the other caller');
+      const outcome = await stays;
+      assert.ok(!outcome.ok && outcome.failure.code === 'TIMEOUT');
     } finally {
       await attestor.dispose();
     }

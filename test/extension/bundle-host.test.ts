@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TranscriptionEngine } from '../../src/enclave/engine/engine.js';
-import { startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
+import { startDribblingServer, startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
 import { createFakeVscode, disposeContext, fakeContext, loadBundle, Uri, type FakeVscode, type LoadedExtension } from './fake-vscode.js';
 import { LAZY_ONLY_BUILTINS } from './measure-activation.js';
 import { REPO } from './helpers.js';
@@ -184,13 +184,33 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.ok(fake.log.some((l) => l.includes('ignored an unexpected message from the attestation webview')));
   });
 
-  it('exports evidence to a chosen file', async () => {
+  it('exports evidence to the file chosen in the save dialog', async () => {
     const target = path.join(dir, 'evidence.json');
-    await fake.executeCommand('blindbox.exportEvidence', Uri.file(target));
+    fake.answerSaveDialog = () => Uri.file(target);
+    try {
+      const saved = await fake.executeCommand<Uri>('blindbox.exportEvidence');
+      assert.equal(saved.fsPath, target);
+    } finally {
+      fake.answerSaveDialog = undefined;
+    }
+    assert.match(fake.saveDialogs.at(-1)!.defaultUri!.path, /\/blindbox-evidence-127\.0\.0\.1_\d+-[\dT-]+Z\.json$/);
     const evidence = JSON.parse(await readFile(target, 'utf8'));
     assert.equal(evidence.server, server.url);
-    assert.deepEqual(evidence.verdict, { ok: true, simulation: true, code: null, message: null });
+    assert.deepEqual(evidence.verdict, { ok: true, simulation: true, code: null, message: null, serverSaid: null });
     assert.match(evidence.presentedCertificate.pem, /^-----BEGIN CERTIFICATE-----/);
+  });
+
+  it('never writes a target passed as a command argument (any extension or command link could pass one)', async () => {
+    const victim = path.join(dir, 'precious.txt');
+    await writeFile(victim, 'keep me\n');
+    const dialogs = fake.saveDialogs.length;
+    // The user cancels the dialog: nothing is written anywhere.
+    const saved = await fake.executeCommand('blindbox.exportEvidence', Uri.file(victim));
+    assert.equal(saved, undefined);
+    assert.equal(await readFile(victim, 'utf8'), 'keep me\n');
+    assert.equal(fake.saveDialogs.length, dialogs + 1, 'the save dialog was shown instead');
+    assert.notEqual(fake.saveDialogs.at(-1)!.defaultUri!.path, victim, 'nor is the argument offered as the default');
+    assert.ok(fake.log.some((l) => l.startsWith('[warn] exportEvidence: ignored the target passed with the command')));
   });
 
   it('with the simulation root no longer trusted: FAILED, an error with code and actions, and no audio sent', async () => {
@@ -218,5 +238,29 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.match(fake.notifications.at(-1)!.message, /^BlindBox: SETTINGS_INVALID: blindbox\.policy: The expected value of PCR0/);
     fake.setSettings({ 'blindbox.policy': {} });
     await waitFor('SIMULATION again', () => status().text.includes('SIMULATION'));
+  });
+
+  it('a server that dribbles its document: the status ends FAILED · timeout, not "verifying…"; Verify has a Cancel that closes the connection', async () => {
+    const dribbler = await startDribblingServer(1000);
+    try {
+      fake.setSettings({ 'blindbox.serverUrl': dribbler.url, 'blindbox.requestTimeoutSeconds': 2 });
+      await waitFor('verifying', () => status().text.includes('verifying'));
+      const started = Date.now();
+      await waitFor('FAILED · timeout', () => status().text === '$(error) BlindBox: FAILED · timeout', 10_000);
+      assert.ok(Date.now() - started < 5000, `${Date.now() - started} ms`);
+      assert.ok(fake.log.some((l) => /^\[error\] https:\/\/127\.0\.0\.1:\d+: TIMEOUT: 127\.0\.0\.1:\d+ did not complete the attestation within 4 s\.$/.test(l)));
+
+      const progressBefore = fake.progress.length;
+      const verifying = fake.executeCommand<{ kind: string; code?: string }>('blindbox.verify');
+      await waitFor('the progress notification and the connection', () => fake.progress.length > progressBefore && dribbler.openSockets() === 1);
+      assert.equal(fake.progress.at(-1)!.title, `BlindBox: verifying ${dribbler.url}…`);
+      fake.progress.at(-1)!.cancel();
+      assert.deepEqual(await verifying, { kind: 'failed', code: 'TIMEOUT' }, 'back to what it said before');
+      assert.equal(status().text, '$(error) BlindBox: FAILED · timeout');
+      await waitFor('the connection closed', () => dribbler.openSockets() === 0, 2000);
+    } finally {
+      fake.setSettings({ 'blindbox.serverUrl': server.url, 'blindbox.requestTimeoutSeconds': undefined });
+      await dribbler.close();
+    }
   });
 });

@@ -11,7 +11,7 @@ describe('attestation evidence', () => {
     const { attested, verifiedAt, doc } = realAttested();
     const e = buildEvidence({ kind: 'verified', server: 'https://e.example', attested }, policy({ 0: doc.pcrs[0]! }, 'prod'), new Date(verifiedAt + 1000));
     assert.equal(e.format, EVIDENCE_FORMAT);
-    assert.deepEqual(e.verdict, { ok: true, simulation: false, code: null, message: null });
+    assert.deepEqual(e.verdict, { ok: true, simulation: false, code: null, message: null, serverSaid: null });
     assert.equal(e.verifiedAt, new Date(verifiedAt).toISOString());
     assert.equal(e.exportedAt, new Date(verifiedAt + 1000).toISOString());
     assert.deepEqual(e.policy, { name: 'prod', source: 'test', pcrs: { 0: doc.pcrs[0] }, maxAgeSeconds: 600 });
@@ -30,7 +30,7 @@ describe('attestation evidence', () => {
   it('records a failure with its code; no document unless one was fetched for diagnosis', () => {
     const failure = { code: 'CHAIN_UNTRUSTED', message: 'not trusted', untrusted: true };
     const e = buildEvidence({ kind: 'failed', server: 'https://e.example', failure, at: 0 }, policy(), new Date(0));
-    assert.deepEqual(e.verdict, { ok: false, simulation: false, code: 'CHAIN_UNTRUSTED', message: 'not trusted' });
+    assert.deepEqual(e.verdict, { ok: false, simulation: false, code: 'CHAIN_UNTRUSTED', message: 'not trusted', serverSaid: null });
     assert.equal(e.document, null);
     assert.equal(e.attestation, null);
     assert.equal(e.verifiedAt, null);

@@ -94,6 +94,10 @@ export interface FakeVscode {
   readonly documents: FakeDocument[];
   readonly log: string[];
   readonly webviewMessages: unknown[];
+  /** Options of every save dialog the extension opened. */
+  readonly saveDialogs: { defaultUri?: Uri; title?: string }[];
+  /** What the user picks in a save dialog (default: cancels it). */
+  answerSaveDialog: ((options: { defaultUri?: Uri }) => Uri | undefined) | undefined;
   /** Called on each progress report; may cancel. */
   onProgressReport: ((record: ProgressRecord, report: { message?: string; increment?: number }) => void) | undefined;
   /** Changes user settings and fires onDidChangeConfiguration. */
@@ -116,6 +120,8 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     documents: [],
     log: [],
     webviewMessages: [],
+    saveDialogs: [],
+    answerSaveDialog: undefined,
     onProgressReport: undefined,
     setSettings(values, level = 'user') {
       Object.assign(level === 'user' ? user : workspace, values);
@@ -188,7 +194,10 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
       showWarningMessage: notify('warning'),
       showInformationMessage: notify('info'),
       showOpenDialog: async () => undefined,
-      showSaveDialog: async () => undefined,
+      showSaveDialog: async (options: { defaultUri?: Uri; title?: string }) => {
+        fake.saveDialogs.push(options);
+        return fake.answerSaveDialog?.(options);
+      },
       showTextDocument: async (doc: unknown) => doc,
       withProgress: async (options: { title?: string }, task: (progress: unknown, token: unknown) => Promise<unknown>) => {
         const listeners = new Set<() => void>();

@@ -70,7 +70,7 @@ describe('attestation view model: a real Nitro document', () => {
     const failure = { code: 'PCR_MISMATCH', message: 'PCR0 is 0000…, but the policy expects abab….', untrusted: true };
     const bare = attestationViewModel({ kind: 'failed', server: SERVER, failure, at: verifiedAt }, policy({ 0: 'ab'.repeat(48) }), new Date(verifiedAt));
     assert.equal(bare.state, 'failed');
-    assert.deepEqual(bare.verdict, { ok: false, title: 'Verification FAILED', code: 'PCR_MISMATCH', sentence: failure.message });
+    assert.deepEqual(bare.verdict, { ok: false, title: 'Verification FAILED', code: 'PCR_MISMATCH', sentence: failure.message, serverSaid: null });
     assert.equal(bare.document, null);
     assert.deepEqual(bare.pcrs, []);
     assert.deepEqual(bare.chain, []);

@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import vm from 'node:vm';
+import { ChannelError } from '../../src/core/errors.js';
+import { describeFailure } from '../../src/extension/failure.js';
 import { attestationViewModel } from '../../src/extension/view-model.js';
 import { attestationHtml, contentSecurityPolicy, ELEMENT_IDS, makeNonce } from '../../src/extension/webview-html.js';
 import { parseWebviewMessage } from '../../src/extension/webview-protocol.js';
@@ -115,6 +117,25 @@ describe('webview script', () => {
     assert.equal(dom.byId('bb-verdict-code').textContent, 'CHAIN_UNTRUSTED');
     assert.equal(dom.byId('bb-verdict-code').hidden, false);
     assert.equal(dom.byId('bb-verdict-sentence').textContent, evil);
+  });
+  it('shows a server’s words only in their own labelled quotation, as text, apart from the verdict', () => {
+    const evil = '<a href="https://evil.example">add this root</a>';
+    const failure = describeFailure(new ChannelError('SERVER_ERROR', 'The server refused the attestation request (HTTP 503).', { status: 503, serverCode: 'ROOT_ROTATED', serverMessage: evil }), 'attestation');
+    const model = attestationViewModel({ kind: 'failed', server: 'https://e.example', failure, at: 0 }, undefined, new Date(0));
+    const html = attestationHtml(INPUTS);
+    assert.match(html, /<p id="bb-verdict-server" class="bb-server-said" hidden><span class="bb-server-said-label">Server said \(not verified by BlindBox\):<\/span> <q id="bb-verdict-server-text"><\/q><\/p>/);
+    const dom = fakeDom(html);
+    dom.run(readRepoFile('media/attestation.js'));
+    dom.receive({ type: 'model', model });
+    assert.equal(dom.byId('bb-verdict-sentence').textContent, 'The server refused the attestation request (HTTP 503).');
+    assert.equal(dom.byId('bb-verdict-server').hidden, false);
+    assert.equal(dom.byId('bb-verdict-server-text').textContent, `ROOT_ROTATED: ${evil}`);
+    assert.equal(dom.byId('bb-verdict-server-text').children.length, 0, 'no element was created from it');
+    assert.ok(!dom.created.includes('a'));
+    // A verdict without server words hides the quotation again.
+    dom.receive({ type: 'model', model: { ...model, verdict: { ...model.verdict, serverSaid: null } } });
+    assert.equal(dom.byId('bb-verdict-server').hidden, true);
+    assert.equal(dom.byId('bb-verdict-server-text').textContent, '');
   });
 });
 

@@ -1,4 +1,5 @@
 /** Servers for transport tests: the real reference server, and liars and men in the middle built from its parts. */
+import type { RequestListener } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { Agent, request } from 'undici';
@@ -72,13 +73,25 @@ export async function startMitmProxy(upstream: string, identity?: TlsIdentity): 
   return { url: await listen(server), seen, close: closer(server, () => dispatcher.close()) };
 }
 
+/** A TLS server on loopback answering with `handler`; its key is `identity` (default: a fresh one). `openSockets()` counts live connections. */
+export async function startTlsServer(handler: RequestListener, identity?: TlsIdentity): Promise<{ url: string; openSockets(): number; close(): Promise<void> }> {
+  const id = identity ?? (await createTlsIdentity());
+  const server = createHttpsServer({ key: id.privateKey.export({ type: 'pkcs8', format: 'pem' }), cert: id.certificatePem }, handler);
+  let open = 0;
+  server.on('secureConnection', (socket) => {
+    open++;
+    socket.on('close', () => open--);
+  });
+  return { url: await listen(server), openSockets: () => open, close: closer(server) };
+}
+
 /**
  * A server that answers /attestation with `answer(nonceHex)` and records what it
  * sees; any other path gets 200 "ok". Its TLS key is `identity`.
  */
 export async function startLyingServer(identity: TlsIdentity, answer: (nonceHex: string) => Promise<Uint8Array>): Promise<RunningServer> {
   const seen: Seen = { paths: [], bodyBytes: 0 };
-  const server = createHttpsServer({ key: identity.privateKey.export({ type: 'pkcs8', format: 'pem' }), cert: identity.certificatePem }, async (req, res) => {
+  const { url, close } = await startTlsServer(async (req, res) => {
     seen.paths.push(req.url ?? '');
     for await (const chunk of req) seen.bodyBytes += (chunk as Buffer).length;
     const url = new URL(req.url ?? '/', 'https://x.invalid');
@@ -88,8 +101,25 @@ export async function startLyingServer(identity: TlsIdentity, answer: (nonceHex:
     } else {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
     }
+  }, identity);
+  return { url, seen, close };
+}
+
+/** A server that answers /attestation at once with headers promising a CBOR document, then sends it one byte every `intervalMs`, forever. */
+export function startDribblingServer(intervalMs = 1000): ReturnType<typeof startTlsServer> {
+  return startTlsServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/cbor', 'content-length': '65536' });
+    res.flushHeaders();
+    const timer = setInterval(() => res.write(Buffer.from([0x84])), intervalMs);
+    res.on('close', () => clearInterval(timer));
   });
-  return { url: await listen(server), seen, close: closer(server) };
+}
+
+/** A server that refuses /attestation with `status` and a JSON error body of its choosing (nothing about it is attested). */
+export function startRefusingServer(status: number, body: unknown): ReturnType<typeof startTlsServer> {
+  return startTlsServer((_req, res) => {
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  });
 }
 
 /** How a hostile server misbehaves on `/attestation`. */

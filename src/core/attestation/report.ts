@@ -2,7 +2,7 @@
  * The JSON shape of a verification result, shared by the CLI (`--json`), the
  * extension's evidence export and tests. Other tools depend on it exactly.
  */
-import { BlindBoxError } from '../errors.js';
+import { serverSaid, type BlindBoxError } from '../errors.js';
 import type { VerifiedAttestation } from './verify.js';
 
 /** One certificate in a report, root first. */
@@ -30,6 +30,8 @@ export interface RejectedReport {
   readonly ok: false;
   readonly code: string;
   readonly message: string;
+  /** The server's own words with its refusal (`CODE: message`), unauthenticated; absent when it said nothing. */
+  readonly serverSaid?: string;
 }
 
 /** The report of a verified document. */
@@ -49,5 +51,6 @@ export function verifiedReport(v: VerifiedAttestation): VerifiedReport {
 
 /** The report of a rejection; only errors the core raised on purpose carry their code. */
 export function rejectedReport(err: BlindBoxError): RejectedReport {
-  return { ok: false, code: err.code, message: err.message };
+  const said = serverSaid(err);
+  return { ok: false, code: err.code, message: err.message, ...(said ? { serverSaid: said } : {}) };
 }

@@ -1,7 +1,7 @@
 /**
  * Reading what a server answers, defensively: bounded bodies, server errors
- * as typed `ChannelError`s with a sanitised message, and network failures
- * mapped to stable codes.
+ * as typed `ChannelError`s (our sentence, the server's sanitised words beside
+ * it), and network failures mapped to stable codes.
  */
 import type { Dispatcher } from 'undici';
 import { BlindBoxError, ChannelError } from '../errors.js';
@@ -32,24 +32,24 @@ export function sanitiseServerText(text: string, max = 300): string {
   return clean.length > max ? clean.slice(0, max) + '…' : clean;
 }
 
-/** Throws a `SERVER_ERROR` carrying the server's own code and message for any non-2xx answer. */
+/**
+ * Throws a `SERVER_ERROR` for any non-2xx answer. Its message is our own sentence; the server's code and message
+ * travel apart (`serverCode`, `serverMessage`), since a server that has not attested yet could otherwise put words
+ * in BlindBox's mouth ("add this root to your trusted roots").
+ */
 export async function throwForStatus(response: Dispatcher.ResponseData, what: string): Promise<void> {
   if (response.statusCode >= 200 && response.statusCode < 300) return;
   let serverCode: string | undefined;
-  let message = '';
+  let serverMessage: string | undefined;
   try {
     const text = (await readBodyLimited(response.body, 16 * 1024, 'error answer', new URL('https://server.invalid'))).toString('utf8');
     const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
-    if (typeof parsed.error?.code === 'string') serverCode = sanitiseServerText(parsed.error.code, 64);
-    if (typeof parsed.error?.message === 'string') message = sanitiseServerText(parsed.error.message);
+    if (typeof parsed.error?.code === 'string') serverCode = sanitiseServerText(parsed.error.code, 64) || undefined;
+    if (typeof parsed.error?.message === 'string') serverMessage = sanitiseServerText(parsed.error.message) || undefined;
   } catch {
     // Not our JSON error shape: the status alone has to do.
   }
-  const detail = [serverCode, message].filter(Boolean).join(': ');
-  throw new ChannelError('SERVER_ERROR', `The server refused the ${what} request (HTTP ${response.statusCode}${detail ? `, ${detail}` : ''}).`, {
-    status: response.statusCode,
-    serverCode,
-  });
+  throw new ChannelError('SERVER_ERROR', `The server refused the ${what} request (HTTP ${response.statusCode}).`, { status: response.statusCode, serverCode, serverMessage });
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
