@@ -108,8 +108,13 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
   const active = new Map<IncomingMessage, AbortController>();
   const settledWaiters = new Set<() => void>();
 
-  async function handle(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<string> {
+  /** What the log calls a request: its path once parsed (no query: nonces are not log material), else the raw target. */
+  const logNames = new WeakMap<IncomingMessage, string>();
+  const logName = (req: IncomingMessage) => logNames.get(req) ?? JSON.stringify(req.url);
+
+  async function handle(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
     const url = parseRequestTarget(req.url ?? '');
+    logNames.set(req, url.pathname);
     const byMethod = routes[url.pathname];
     const handler = byMethod?.[req.method ?? ''];
     if (!handler) {
@@ -118,13 +123,12 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
         : new HttpError(404, 'NOT_FOUND', `There is no ${url.pathname} on this server.`);
     }
     await handler(req, res, url, signal);
-    return url.pathname;
   }
 
   /** Answers a failed request; never throws (nothing from a request may reach the process). */
   function answerFailure(req: IncomingMessage, res: ServerResponse, err: unknown): void {
     const httpError = err instanceof HttpError ? err : new HttpError(500, 'INTERNAL', 'The server failed to handle the request.');
-    if (!(err instanceof HttpError)) options.log?.(`internal error on ${req.method} ${JSON.stringify(req.url)}: ${(err as Error)?.stack ?? String(err)}`);
+    if (!(err instanceof HttpError)) options.log?.(`internal error on ${req.method} ${logName(req)}: ${(err as Error)?.stack ?? String(err)}`);
     // The client may still be sending: answer at once, and discard the rest of its body (bounded in time) so that it
     // can read the answer instead of meeting a reset connection.
     if (!req.complete && !req.destroyed) {
@@ -136,7 +140,7 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
     try {
       sendError(res, httpError);
     } catch (sendFailure) {
-      options.log?.(`could not answer ${req.method} ${JSON.stringify(req.url)}: ${String(sendFailure)}`);
+      options.log?.(`could not answer ${req.method} ${logName(req)}: ${String(sendFailure)}`);
       res.destroy();
     }
   }
@@ -162,7 +166,7 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
         .finally(() => {
           active.delete(req);
           for (const wake of settledWaiters) wake();
-          options.log?.(`${req.method} ${JSON.stringify(req.url)} ${res.statusCode}`);
+          options.log?.(`${req.method} ${logName(req)} ${res.statusCode}`);
         });
     },
   );
