@@ -197,7 +197,7 @@ export class Attestor {
       session = await untilAborted(this.#connect(server, options), stop, closeLate);
     } catch (err) {
       const failure = deadline.aborted
-        ? { code: 'TIMEOUT', message: `${new URL(server).host} did not complete the attestation within ${Math.round((settings.requestTimeoutMs + VERIFY_MARGIN_MS) / 1000)} s.`, untrusted: false }
+        ? { code: 'TIMEOUT', message: `The attestation of ${new URL(server).host} did not complete within ${Math.round((settings.requestTimeoutMs + VERIFY_MARGIN_MS) / 1000)} s.`, untrusted: false }
         : cancel.aborted
           ? cancelledFailure(String((cancel.reason as Error)?.message ?? 'The verification was cancelled.'))
           : describeFailure(err, 'attestation');

@@ -204,7 +204,8 @@ describe('Attestor against a server that dribbles its attestation document (one 
       const elapsed = Date.now() - started;
       assert.ok(!outcome.ok);
       assert.equal(outcome.failure.code, 'TIMEOUT');
-      assert.match(outcome.failure.message, /^127\.0\.0\.1:\d+ did not complete the attestation within 4 s\.$/);
+      // The core's own deadline (the request timeout, 2 s) or the extension's (plus its margin) ends it: either way, TIMEOUT.
+      assert.match(outcome.failure.message, /^The attestation of 127\.0\.0\.1:\d+ did not complete within [24] s\.$/);
       assert.ok(elapsed >= 2000 && elapsed < 2000 + VERIFY_MARGIN_MS + 1000, `${elapsed} ms`);
       await closed();
     } finally {
