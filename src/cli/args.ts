@@ -1,5 +1,5 @@
 /** Argument parsing shared by the CLI commands; every mistake is a `UsageError` (exit 2). */
-import { AWS_NITRO_ROOT_G1, DEFAULT_POLICY, loadPolicyFile, loadRootFile, pcrIndex, type AttestationPolicy, type ConnectOptions, type TrustedRoot } from '../core/index.js';
+import { AWS_NITRO_ROOT_G1, DEFAULT_POLICY, InputError, loadPolicyFile, loadRootFile, pcrIndex, type AttestationPolicy, type ConnectOptions, type TrustedRoot } from '../core/index.js';
 
 /** A mistake in how the command was called, or an input file that cannot be read: exit 2. */
 export class UsageError extends Error {}
@@ -47,12 +47,12 @@ export function parsePort(value: string | undefined): number {
   return n;
 }
 
-/** Turns the core's `RangeError`s about the caller's input into usage errors. */
+/** Turns the core's `InputError`s (the caller's input is wrong) into usage errors; anything else passes through. */
 export async function asUsage<T>(work: Promise<T> | (() => T)): Promise<T> {
   try {
     return await (typeof work === 'function' ? work() : work);
   } catch (err) {
-    if (err instanceof RangeError) throw new UsageError(err.message);
+    if (err instanceof InputError) throw new UsageError(err.message, { cause: err });
     throw err;
   }
 }

@@ -4,6 +4,7 @@
  * corrupted or tampered build fails loudly instead of trusting the wrong key.
  */
 import { createHash, X509Certificate } from 'node:crypto';
+import { InputError } from '../errors.js';
 
 /** AWS Nitro Enclaves Root G1, from https://aws-nitro-enclaves.amazonaws.com/AWS_NitroEnclaves_Root-G1.zip. */
 export const AWS_NITRO_ROOT_G1_PEM = `-----BEGIN CERTIFICATE-----
@@ -52,9 +53,15 @@ export function pemCertificates(pem: string): Uint8Array[] {
   });
 }
 
-/** Makes trust anchors out of PEM text (a root file the user chose to trust). */
+/** Makes trust anchors out of PEM text (a root file the user chose to trust); `INVALID_ROOT` when it holds no valid certificate. */
 export function trustedRootsFromPem(pem: string, label: string): TrustedRoot[] {
-  return pemCertificates(pem).map((der) => {
+  let ders: Uint8Array[];
+  try {
+    ders = pemCertificates(pem);
+  } catch (err) {
+    throw new InputError('INVALID_ROOT', `${label}: ${(err as Error).message}`, { cause: err });
+  }
+  return ders.map((der) => {
     const sha256 = sha256Hex(der);
     return Object.freeze({ der, sha256, label, isAwsNitroRoot: sha256 === AWS_ROOT_HEX });
   });
