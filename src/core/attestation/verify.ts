@@ -10,7 +10,8 @@ import { validateChain, type CertificateSummary } from './chain.js';
 import { parseCoseSign1, verifyCoseSignature } from './cose.js';
 import { parsePayload } from './payload.js';
 import { checkAge, checkNonce, checkPcrs, DEFAULT_MAX_FUTURE_SKEW_MS, normalisePcrPolicy, type PcrPolicy } from './policy.js';
-import { AWS_NITRO_ROOT_G1, sha256Hex, type TrustedRoot } from './roots.js';
+import { AWS_NITRO_ROOT_G1, type TrustedRoot } from './roots.js';
+import { sha256Hex } from '../util/sha256.js';
 
 export interface VerifyOptions {
   /** The verification time. Defaults to the current time; pass it explicitly to verify a document as of when it was issued. */
