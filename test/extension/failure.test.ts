@@ -41,8 +41,8 @@ describe('failures shown to people', () => {
     assert.equal(notificationText({ code: 'CHAIN_UNTRUSTED', message: 'Root "[a](command:x)".', untrusted: true }), 'BlindBox: CHAIN_UNTRUSTED: Root "[a] (command:x)".');
   });
 
-  it('has a short reason for every core code', async () => {
-    const { ATTESTATION_ERROR_CODES, CHANNEL_ERROR_CODES } = await import('../../src/core/errors.js');
-    for (const code of [...Object.keys(ATTESTATION_ERROR_CODES), ...Object.keys(CHANNEL_ERROR_CODES)]) assert.notEqual(shortReason(code), code, code);
+  it('shows an unknown code (a newer core’s) as it is', () => {
+    assert.equal(shortReason('SOMETHING_NEW'), 'SOMETHING_NEW');
+    assert.equal(shortReason('constructor'), 'constructor');
   });
 });
