@@ -1,5 +1,5 @@
 /** Argument parsing shared by the CLI commands; every mistake is a `UsageError` (exit 2). */
-import { AWS_NITRO_ROOT_G1, DEFAULT_POLICY, loadPolicyFile, loadRootFile, pcrIndex, type AttestationPolicy, type ConnectOptions, type TrustedRoot } from '../core/index.js';
+import { AWS_NITRO_ROOT_G1, InputError, loadRootFile, pcrIndex, type TrustedRoot } from '../core/index.js';
 
 /** A mistake in how the command was called, or an input file that cannot be read: exit 2. */
 export class UsageError extends Error {}
@@ -47,12 +47,12 @@ export function parsePort(value: string | undefined): number {
   return n;
 }
 
-/** Turns the core's `RangeError`s about the caller's input into usage errors. */
+/** Turns the core's `InputError`s (the caller's input is wrong) into usage errors; anything else passes through. */
 export async function asUsage<T>(work: Promise<T> | (() => T)): Promise<T> {
   try {
     return await (typeof work === 'function' ? work() : work);
   } catch (err) {
-    if (err instanceof RangeError) throw new UsageError(err.message);
+    if (err instanceof InputError) throw new UsageError(err.message, { cause: err });
     throw err;
   }
 }
@@ -61,15 +61,4 @@ export async function asUsage<T>(work: Promise<T> | (() => T)): Promise<T> {
 export async function trustedRoots(pemPaths: readonly string[] = []): Promise<TrustedRoot[]> {
   const extra = await asUsage(Promise.all(pemPaths.map((p) => loadRootFile(p))));
   return [AWS_NITRO_ROOT_G1, ...extra.flat()];
-}
-
-/** `--trust-root`, `--policy`, `--pcr` and `--timeout` into what `connect` takes; `--pcr` adds to (and overrides) the policy's PCRs. */
-export async function connectOptions(values: { 'trust-root'?: string[]; policy?: string; pcr?: string[]; timeout?: string }): Promise<ConnectOptions & { policy: AttestationPolicy }> {
-  const timeoutMs = parseSeconds('--timeout', values.timeout);
-  if (timeoutMs === 0) throw new UsageError('--timeout must be more than 0 seconds');
-  const fromFile = values.policy ? await asUsage(loadPolicyFile(values.policy)) : { policy: DEFAULT_POLICY, roots: [] };
-  const roots = [...(await trustedRoots(values['trust-root'])), ...fromFile.roots];
-  // Both sides hold only canonical indices (parsePolicy and parsePcrArgs refuse others), so a --pcr replaces the file's entry for the same PCR.
-  const policy = { ...fromFile.policy, pcrs: { ...fromFile.policy.pcrs, ...parsePcrArgs(values.pcr) } };
-  return { roots, policy, timeoutMs };
 }

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { AttestationError, ChannelError, connect, decodeServiceInfo, fileSource } from '../core/index.js';
 import { trustedRoots, UsageError } from './args.js';
 import { formatRejected, formatVerified } from './summary.js';
-import { exitCodeFor } from './verify.js';
+import { EXIT_OK, exitCodeFor } from './exit-codes.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 const SAMPLE = fileURLToPath(new URL('../../../media/sample.wav', import.meta.url));
@@ -46,7 +46,7 @@ export async function demo(argv: string[], out: NodeJS.WritableStream, err: Node
       await session.close();
     }
     out.write('\n4. stopping the server.\n');
-    return 0;
+    return EXIT_OK;
   } catch (e) {
     if (e instanceof AttestationError || e instanceof ChannelError) {
       err.write(formatRejected(e));

@@ -1,8 +1,9 @@
 /**
  * The `blindbox` command line over the attested client core.
- * Exit codes: 0 ok, 1 attestation rejected, 2 usage error or unreadable input, 3 server or network error.
+ * Exit codes (exit-codes.ts): 0 ok, 1 attestation rejected, 2 usage error or unreadable input, 3 server or network error.
  */
 import { UsageError } from './args.js';
+import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
 type Command = (argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream) => number | Promise<number>;
 
@@ -18,9 +19,6 @@ const commands: Record<string, { load: () => Promise<Command>; usage: string }> 
   serve: { load: async () => (await import('./serve.js')).serve, usage: 'serve --simulate [--port <n>] [--trust-out <root.pem>] [--engine pocketsphinx|whisper-http] [--upstream <url>] [--workers <n>]' },
 };
 
-/** Exit code of a failure the CLI did not foresee: not "rejected" (1), not "usage" (2), not "server" (3). */
-const EXIT_INTERNAL = 70;
-
 function usageText(): string {
   return ['usage: blindbox <command> …', ...Object.values(commands).map((c) => `  blindbox ${c.usage}`)].join('\n') + '\n';
 }
@@ -30,12 +28,12 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     (name === undefined ? err : out).write(usageText());
-    return name === undefined ? 2 : 0;
+    return name === undefined ? EXIT_USAGE : EXIT_OK;
   }
   const command = commands[name];
   if (!command) {
     err.write(`blindbox: unknown command ${JSON.stringify(name)}\n${usageText()}`);
-    return 2;
+    return EXIT_USAGE;
   }
   try {
     return await (await command.load())(rest, out, err);
@@ -43,7 +41,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     // parseArgs reports unknown flags and missing values with ERR_PARSE_ARGS_* codes.
     if (e instanceof UsageError || (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
       err.write(`blindbox ${name}: ${(e as Error).message}\nusage: blindbox ${command.usage}\n`);
-      return 2;
+      return EXIT_USAGE;
     }
     err.write(`blindbox ${name}: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
     return EXIT_INTERNAL;

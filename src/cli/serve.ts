@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { ENGINE_NAMES, startEngine, type EngineName } from '../enclave/engines.js';
 import type { TranscriptionEngine } from '../enclave/engine/engine.js';
 import { startSimulationServer } from '../enclave/server.js';
-import { asUsage, parsePort, UsageError } from './args.js';
+import { parsePort, UsageError } from './args.js';
 
 export async function serve(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -27,6 +27,8 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
   const engineName = values.engine as EngineName | undefined;
   if (engineName !== undefined && !ENGINE_NAMES.includes(engineName)) throw new UsageError(`--engine must be one of ${ENGINE_NAMES.join(', ')}`);
   if (values.upstream !== undefined && engineName !== 'whisper-http') throw new UsageError('--upstream goes with --engine whisper-http');
+  // Checked here, as a usage error: the engine's own check is a RangeError, which the CLI no longer guesses is the user's.
+  if (engineName === 'whisper-http' && values.upstream === undefined) throw new UsageError('the whisper-http engine needs --upstream <url>');
   let upstream: URL | undefined;
   if (values.upstream !== undefined) {
     try {
@@ -57,7 +59,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
   let engine: TranscriptionEngine | undefined;
   if (engineName) {
     err.write(`[enclave] starting the ${engineName} engine…\n`);
-    engine = await asUsage(startEngine({ engine: engineName, upstream, workers }));
+    engine = await startEngine({ engine: engineName, upstream, workers });
   }
   const server = await startSimulationServer({ port, engine, log: (line) => err.write(`[enclave] ${line}\n`) });
   if (values['trust-out']) {

@@ -1,9 +1,10 @@
 /** `blindbox transcribe <url> <audio>`: attest the server, then (only then) upload the audio and print the transcript. */
 import { parseArgs } from 'node:util';
 import { AttestationError, ChannelError, connect, fileSource, TRANSCRIPT_FORMATS, type TranscriptFormat } from '../core/index.js';
-import { asUsage, connectOptions, UsageError } from './args.js';
+import { asUsage, UsageError } from './args.js';
+import { attestationFlags, connectOptions } from './attestation-flags.js';
+import { EXIT_OK, EXIT_REJECTED, exitCodeFor } from './exit-codes.js';
 import { formatRejected } from './summary.js';
-import { attestationFlags, exitCodeFor } from './verify.js';
 
 
 export async function transcribeCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
@@ -25,14 +26,14 @@ export async function transcribeCommand(argv: string[], out: NodeJS.WritableStre
       if (session.attested.simulation) err.write('blindbox: SIMULATION server (its root is not AWS\'s): the audio is NOT protected by a real enclave.\n');
       const result = await session.transcribe(source, { format, language: values.language });
       out.write(result.body.endsWith('\n') ? result.body : result.body + '\n');
-      return 0;
+      return EXIT_OK;
     } finally {
       await session.close();
     }
   } catch (e) {
     if (!(e instanceof AttestationError || e instanceof ChannelError)) throw e;
     err.write(formatRejected(e));
-    if (exitCodeFor(e) === 1) err.write('blindbox: no audio was sent.\n');
+    if (exitCodeFor(e) === EXIT_REJECTED) err.write('blindbox: no audio was sent.\n');
     return exitCodeFor(e);
   }
 }

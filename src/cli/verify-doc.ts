@@ -1,7 +1,8 @@
 /** `blindbox verify-doc <file>`: verify a saved attestation document. */
 import { parseArgs } from 'node:util';
-import { AttestationError, MAX_DOCUMENT_BYTES, readFileCapped, rejectedReport, verifiedReport, verifyAttestation } from '../core/index.js';
+import { AttestationError, InputError, MAX_DOCUMENT_BYTES, readFileCapped, rejectedReport, verifiedReport, verifyAttestation } from '../core/index.js';
 import { asUsage, parsePcrArgs, parseSeconds, parseTime, trustedRoots, UsageError } from './args.js';
+import { EXIT_OK, EXIT_REJECTED } from './exit-codes.js';
 import { formatRejected, formatVerified } from './summary.js';
 
 
@@ -32,11 +33,11 @@ export async function verifyDoc(argv: string[], out: NodeJS.WritableStream): Pro
   try {
     const verified = verifyAttestation(bytes, options);
     out.write(values.json ? JSON.stringify(verifiedReport(verified)) + '\n' : formatVerified(verified, expectedPcrs));
-    return 0;
+    return EXIT_OK;
   } catch (err) {
-    if (err instanceof RangeError) throw new UsageError(err.message);
+    if (err instanceof InputError) throw new UsageError(err.message, { cause: err });
     if (!(err instanceof AttestationError)) throw err;
     out.write(values.json ? JSON.stringify(rejectedReport(err)) + '\n' : formatRejected(err));
-    return 1;
+    return EXIT_REJECTED;
   }
 }

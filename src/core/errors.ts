@@ -95,15 +95,50 @@ export class ChannelError extends BlindBoxError {
 brandErrorClass(ChannelError, 'blindbox.error.channel');
 
 /**
+ * Codes of the caller's own input the core refuses (a setting, a flag, a file the user named): a mistake to correct
+ * where it was made, never a verdict about the server. The CLI reports them as usage errors (exit 2), the extension
+ * as an invalid setting or an unreadable audio file.
+ */
+export const INPUT_ERROR_CODES = {
+  INVALID_URL: 'The server URL is not an https:// origin without credentials.',
+  INVALID_OPTION: 'An option is missing or outside its allowed range.',
+  INVALID_HEX: 'A value that must be hex is not an even-length hex string.',
+  INVALID_PCR: 'A PCR index or expected PCR value is malformed.',
+  INVALID_POLICY: 'The attestation policy is malformed.',
+  INVALID_ROOT: 'A trusted root file holds no valid PEM certificate.',
+  UNREADABLE_INPUT_FILE: 'An input file cannot be read.',
+  INPUT_FILE_TOO_LARGE: 'An input file is larger than allowed.',
+  INVALID_AUDIO_FILE: 'The audio file cannot be uploaded: it is unreadable, not a regular file, empty or too large.',
+} as const;
+
+export type InputErrorCode = keyof typeof INPUT_ERROR_CODES;
+
+/** The caller's input was refused before anything was sent; `message` names the input and what is wrong with it. */
+export class InputError extends BlindBoxError {
+  declare readonly code: InputErrorCode;
+
+  constructor(code: InputErrorCode, message: string = INPUT_ERROR_CODES[code], options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'InputError';
+  }
+}
+brandErrorClass(InputError, 'blindbox.error.input');
+
+/**
+ * The one rule for "this failure means the server is not (provably) the expected enclave": its attestation was
+ * rejected, or the TLS key it presented is not the attested one. Everything else (network, server refusals, the
+ * caller's input) says nothing about the server's identity. The CLI's exit code 1 and the extension's "untrusted"
+ * flag both come from here.
+ */
+export function isUntrustedFailure(err: unknown): boolean {
+  return err instanceof AttestationError || (err instanceof ChannelError && err.code === 'TLS_BINDING_MISMATCH');
+}
+
+/**
  * What the server itself said with a refusal (`CODE: message`), or undefined. Unauthenticated when it answered
  * /attestation: show it only quoted and attributed to the server, never as BlindBox's advice.
  */
 export function serverSaid(err: unknown): string | undefined {
   if (!(err instanceof ChannelError)) return undefined;
   return [err.serverCode, err.serverMessage].filter(Boolean).join(': ') || undefined;
-}
-
-/** The server's words as a quotation it cannot close early to speak on its own: double quotes inside become single. */
-export function quoteServerText(said: string): string {
-  return `"${said.replace(/["\u201c\u201d]/g, "'")}"`;
 }

@@ -2,9 +2,11 @@
 export * from './errors.js';
 export { verifyAttestation, type VerifyOptions, type VerifiedAttestation } from './attestation/verify.js';
 export { type CertificateSummary, clearChainCaches } from './attestation/chain.js';
-export { AWS_NITRO_ROOT_G1, AWS_NITRO_ROOT_G1_SHA256, trustedRootsFromPem, pemCertificates, sha256Hex, type TrustedRoot } from './attestation/roots.js';
+export { AWS_NITRO_ROOT_G1, AWS_NITRO_ROOT_G1_SHA256, trustedRootsFromPem, pemCertificates, type TrustedRoot } from './attestation/roots.js';
+export { sha256Hex } from './util/sha256.js';
 export { type PcrPolicy, normalisePcrPolicy, pcrIndex } from './attestation/policy.js';
 export { toHex, fromHex } from './util/hex.js';
+export { oneLine, quoteServerText } from './util/text.js';
 export { readFileCapped } from './util/read-capped.js';
 export { MAX_DOCUMENT_BYTES } from './attestation/cose.js';
 export { verifiedReport, rejectedReport, type VerifiedReport, type RejectedReport, type ChainEntryReport } from './attestation/report.js';

@@ -10,8 +10,9 @@
  * verification drops the session, so nothing can be sent afterwards.
  */
 import { createHash } from 'node:crypto';
-import { AWS_NITRO_ROOT_G1, connect, loadPolicyFile, loadRootFile, type AttestedSession, type ConnectOptions, type TrustedRoot } from '../core/index.js';
-import { describeFailure, ExtensionError, type Failure } from './failure.js';
+import { AWS_NITRO_ROOT_G1, connect, InputError, loadPolicyFile, loadRootFile, type AttestedSession, type ConnectOptions, type TrustedRoot } from '../core/index.js';
+import { ExtensionError } from './errors.js';
+import { describeFailure, type Failure } from './failure.js';
 import { SettingsError, type ExtensionSettings } from './settings.js';
 import type { PolicyInfo } from './state.js';
 import type { Attested } from '../core/transport/session.js';
@@ -32,14 +33,16 @@ export async function loadTrust(settings: ExtensionSettings): Promise<Trust> {
       policy = Object.freeze({ ...loaded.policy, source: settings.policyFile });
       extra.push(...loaded.roots);
     } catch (err) {
-      throw new SettingsError('policyFile', (err as Error).message);
+      if (!(err instanceof InputError)) throw err;
+      throw new SettingsError('policyFile', err.message);
     }
   }
   for (const file of settings.trustedRoots) {
     try {
       extra.push(...(await loadRootFile(file)));
     } catch (err) {
-      throw new SettingsError('trustedRoots', (err as Error).message);
+      if (!(err instanceof InputError)) throw err;
+      throw new SettingsError('trustedRoots', err.message);
     }
   }
   const roots = [AWS_NITRO_ROOT_G1, ...extra.filter((r) => r.sha256 !== AWS_NITRO_ROOT_G1.sha256)];

@@ -8,7 +8,9 @@ import { homedir } from 'node:os';
 import * as vscode from 'vscode';
 import { AUDIO_DIALOG_FILTERS, baseName, isAudioPath } from './audio.js';
 import type { Ctx, VerifySummary } from './ctx.js';
-import { describeFailure, failureLine } from './failure.js';
+import { InputError } from '../core/errors.js';
+import { describeFailure } from './failure.js';
+import { failureLine } from './plain-text.js';
 import { COMMANDS } from './ids.js';
 import type { AudioSource } from '../core/transport/transcribe.js';
 
@@ -194,7 +196,7 @@ async function readAudio(lazy: Lazy, file: vscode.Uri): Promise<AudioSource> {
   try {
     bytes = await vscode.workspace.fs.readFile(file);
   } catch (err) {
-    throw new RangeError(`cannot read ${file.toString(true)}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new InputError('INVALID_AUDIO_FILE', `cannot read ${file.toString(true)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   return lazy.bytesSource(baseName(file.path), bytes);
 }

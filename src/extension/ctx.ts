@@ -8,7 +8,8 @@
 import { homedir } from 'node:os';
 import * as vscode from 'vscode';
 import { Config } from './config.js';
-import { describeFailure, failureLine, notificationText, type Failure } from './failure.js';
+import { describeFailure, type Failure } from './failure.js';
+import { failureLine, notificationText } from './plain-text.js';
 import { COMMANDS, EXTENSION_ID, OUTPUT_CHANNEL } from './ids.js';
 import { AttestationPanel } from './panel.js';
 import { StatusBar } from './status.js';

@@ -4,8 +4,8 @@
  * the verdict, the policy, when it was verified and the TLS certificate the
  * server presented on the attested connection.
  */
-import { createHash } from 'node:crypto';
 import { verifiedReport, type VerifiedReport } from '../core/attestation/report.js';
+import { sha256Hex } from '../core/util/sha256.js';
 import type { AttestationResult, PolicyInfo } from './state.js';
 import type { Attested } from '../core/transport/session.js';
 
@@ -49,7 +49,7 @@ export function buildEvidence(result: AttestationResult, policy: PolicyInfo | un
     policy: policy ? { name: policy.name, source: policy.source, pcrs: { ...policy.pcrs }, maxAgeSeconds: policy.maxAgeSeconds } : null,
     attestation: a ? { ...verifiedReport(a), documentSha256: a.documentSha256, root: { label: a.root.label, sha256: a.root.sha256, isAwsNitroRoot: a.root.isAwsNitroRoot } } : null,
     document: attested?.document ? Buffer.from(attested.document).toString('base64') : null,
-    presentedCertificate: attested ? { pem: toPem(attested.presentedCertificate), sha256: createHash('sha256').update(attested.presentedCertificate).digest('hex') } : null,
+    presentedCertificate: attested ? { pem: toPem(attested.presentedCertificate), sha256: sha256Hex(attested.presentedCertificate) } : null,
     diagnosticOnly: result.kind === 'failed' && attested !== undefined,
   };
 }

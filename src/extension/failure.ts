@@ -1,36 +1,13 @@
 /**
  * Every failure the user sees, reduced to a stable code and one sentence.
  * The core's errors keep their codes; the extension adds its own few
- * (settings, audio files, internal faults). Messages may quote text from a
- * server or a certificate, so they are made one printable line here and
- * defused for the places that render markup.
+ * (errors.ts). Messages may quote text from a server or a certificate, so they
+ * are made one printable line here; plain-text.ts and markdown.ts defuse them
+ * for the places that render links or markup.
  */
-import { AttestationError, BlindBoxError, brandErrorClass, ChannelError, quoteServerText, serverSaid } from '../core/errors.js';
-
-/** Codes the extension itself raises (the core's codes pass through unchanged). */
-export const EXTENSION_ERROR_CODES = {
-  NOT_CONFIGURED: 'No BlindBox server is configured: set blindbox.serverUrl in your user settings.',
-  SETTINGS_INVALID: 'A BlindBox setting is invalid.',
-  AUDIO_UNREADABLE: 'The audio file cannot be read.',
-  INTERNAL_ERROR: 'BlindBox failed unexpectedly; the log has the details.',
-} as const;
-
-export type ExtensionErrorCode = keyof typeof EXTENSION_ERROR_CODES;
-
-/**
- * A failure the extension raises on purpose, with one of its own codes. Branded
- * like the core's errors: the extension ships as two bundles (the eager part and
- * the lazily loaded core), each with its own copy of this class.
- */
-export class ExtensionError extends Error {
-  readonly code: ExtensionErrorCode;
-  constructor(code: ExtensionErrorCode, message: string = EXTENSION_ERROR_CODES[code], options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ExtensionError';
-    this.code = code;
-  }
-}
-brandErrorClass(ExtensionError, 'blindbox.error.extension');
+import { BlindBoxError, InputError, isUntrustedFailure, serverSaid, type AttestationErrorCode, type ChannelErrorCode, type InputErrorCode } from '../core/errors.js';
+import { oneLine } from '../core/util/text.js';
+import { EXTENSION_ERROR_CODES, type ExtensionErrorCode } from './errors.js';
 
 /** What went wrong, for the status bar, notifications, the webview and the evidence file. */
 export interface Failure {
@@ -46,26 +23,30 @@ export interface Failure {
   readonly serverSaid?: string;
 }
 
-/** Where the failure happened decides how a `RangeError` (the core's "your input is wrong") is named. */
+/** Where the failure happened. No longer decides anything (input errors carry their own code); callers still pass it. */
 export type FailurePhase = 'settings' | 'attestation' | 'audio' | 'transcription';
 
-/** Reduces anything thrown to a `Failure`. */
-export function describeFailure(err: unknown, phase: FailurePhase): Failure {
-  if (err instanceof AttestationError) return { code: err.code, message: oneLine(err.message), untrusted: true };
-  if (err instanceof ChannelError) {
+/**
+ * Reduces anything thrown to a `Failure`. `_phase` is ignored: kept only so that its callers, which other work is
+ * restructuring, need not change in the same step; drop it with them.
+ */
+export function describeFailure(err: unknown, _phase?: FailurePhase): Failure {
+  if (err instanceof InputError) return { code: inputFailureCode(err.code), message: sentence(oneLine(err.message)), untrusted: false };
+  if (err instanceof BlindBoxError) {
     const said = serverSaid(err);
-    return { code: err.code, message: oneLine(err.message), untrusted: err.code === 'TLS_BINDING_MISMATCH', ...(said ? { serverSaid: oneLine(said, 300) } : {}) };
-  }
-  if (err instanceof BlindBoxError) return { code: err.code, message: oneLine(err.message), untrusted: false };
-  if (err instanceof ExtensionError) return { code: err.code, message: oneLine(err.message), untrusted: false };
-  if (err instanceof RangeError) {
-    // The core's RangeErrors are about the caller's input: a bad URL or policy (settings) or an unreadable file (audio).
-    const code: ExtensionErrorCode = phase === 'audio' ? 'AUDIO_UNREADABLE' : phase === 'settings' || phase === 'attestation' ? 'SETTINGS_INVALID' : 'INTERNAL_ERROR';
-    return { code, message: sentence(oneLine(err.message)), untrusted: false };
+    return { code: err.code, message: oneLine(err.message), untrusted: isUntrustedFailure(err), ...(said ? { serverSaid: oneLine(said, 300) } : {}) };
   }
   if (isAbort(err)) return { code: 'CANCELLED', message: 'The operation was cancelled.', untrusted: false };
   const text = err instanceof Error ? err.message : String(err);
   return { code: 'INTERNAL_ERROR', message: sentence(oneLine(text || EXTENSION_ERROR_CODES.INTERNAL_ERROR)), untrusted: false };
+}
+
+/**
+ * The extension's input is either its settings (URL, policy, roots, timeout, transcript format) or the audio file the
+ * user picked; people act on that distinction (fix a setting, pick another file), so the core's finer code maps to it.
+ */
+export function inputFailureCode(code: InputErrorCode): ExtensionErrorCode {
+  return code === 'INVALID_AUDIO_FILE' ? 'AUDIO_UNREADABLE' : 'SETTINGS_INVALID';
 }
 
 function isAbort(err: unknown): boolean {
@@ -73,8 +54,8 @@ function isAbort(err: unknown): boolean {
   return typeof e === 'object' && e !== null && (e.name === 'AbortError' || e.code === 'ABORT_ERR');
 }
 
-/** Short reasons for the status bar (`FAILED · <reason>`); unknown codes are shown as they are. */
-const SHORT_REASONS: Readonly<Record<string, string>> = {
+/** Short reasons for the status bar (`FAILED · <reason>`), one for every code a `Failure` can carry (input codes map to the extension's). */
+const SHORT_REASONS: Readonly<Record<AttestationErrorCode | ChannelErrorCode | ExtensionErrorCode, string>> = {
   MALFORMED_CBOR: 'malformed document',
   MALFORMED_COSE: 'malformed document',
   MALFORMED_PAYLOAD: 'malformed document',
@@ -99,50 +80,13 @@ const SHORT_REASONS: Readonly<Record<string, string>> = {
   INTERNAL_ERROR: 'internal error',
 };
 
+/** The status bar's reason for `code`; an unknown code (a newer core's) is shown as it is. */
 export function shortReason(code: string): string {
-  return SHORT_REASONS[code] ?? code;
-}
-
-/** One printable line: control, line-separator and bidi-override characters become spaces; bounded length. */
-export function oneLine(text: string, max = 500): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]+/g, ' ').replace(/ {2,}/g, ' ').trim();
-  return clean.length > max ? clean.slice(0, max - 1) + '…' : clean;
+  return Object.hasOwn(SHORT_REASONS, code) ? SHORT_REASONS[code as keyof typeof SHORT_REASONS] : code;
 }
 
 function sentence(text: string): string {
   if (!text) return text;
   const first = text[0]!.toUpperCase() + text.slice(1);
   return /[.!?…]$/.test(first) ? first : first + '.';
-}
-
-/** `CODE: sentence`, then what the server said, if anything, quoted (the log and notifications). */
-export function failureLine(failure: Failure): string {
-  const said = failure.serverSaid ? ` ${serverSaidLine(failure.serverSaid)}` : '';
-  return `${failure.code}: ${defuseLinks(failure.message)}${said}`;
-}
-
-/**
- * Text for a notification: `CODE: sentence`. VS Code renders `[label](target)`
- * in notifications as a link, so bracket-paren pairs are broken apart: a
- * certificate subject must not become a clickable link.
- */
-export function notificationText(failure: Failure): string {
-  return `BlindBox: ${failureLine(failure)}`;
-}
-
-/**
- * `Server said: "…"` for plain text that VS Code may linkify (notifications, the output channel): attributed, quoted
- * so that it cannot pass for our sentence, and with links defused and URLs defanged (`https[:]//`) so none is clickable.
- */
-export function serverSaidLine(said: string): string {
-  return `Server said: ${quoteServerText(defangUrls(defuseLinks(oneLine(said))))}`;
-}
-
-export function defuseLinks(text: string): string {
-  return text.replace(/\]\s*\(/g, '] (');
-}
-
-function defangUrls(text: string): string {
-  return text.replace(/\b([a-z][a-z0-9+.-]*):\/\//gi, '$1[:]//').replace(/\bwww\./gi, 'www[.]');
 }

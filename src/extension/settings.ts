@@ -5,8 +5,9 @@
  * weaker choice.
  */
 import path from 'node:path';
+import { InputError } from '../core/errors.js';
 import { parsePolicy, type AttestationPolicy } from '../core/policy.js';
-import { ExtensionError } from './failure.js';
+import { ExtensionError } from './errors.js';
 import { SETTING_KEYS, type SettingName } from './ids.js';
 import type { PolicyInfo } from './state.js';
 
@@ -94,8 +95,9 @@ export function parseSettingsPolicy(value: unknown): PolicyInfo {
     const { rootPaths: _ignored, ...policy } = parsePolicy({ name: 'default', ...v }, SETTING_KEYS.policy);
     parsed = policy;
   } catch (err) {
+    if (!(err instanceof InputError)) throw err;
     // parsePolicy already prefixes its messages with the source (the setting's key).
-    throw new SettingsError('policy', String((err as Error).message).replace(`${SETTING_KEYS.policy}: `, ''));
+    throw new SettingsError('policy', err.message.replace(`${SETTING_KEYS.policy}: `, ''));
   }
   return Object.freeze({ ...parsed, source: empty ? DEFAULT_POLICY_SOURCE : SETTINGS_POLICY_SOURCE });
 }

@@ -5,7 +5,7 @@
  * escaped for Markdown and kept out of subtitle cue syntax.
  */
 import type { TranscriptFormat, TranscriptResult } from '../core/transport/transcribe.js';
-import { oneLine } from './failure.js';
+import { oneLine } from '../core/util/text.js';
 import { codeSpan, escapeMarkdown } from './markdown.js';
 import type { DocumentFormat } from './settings.js';
 

@@ -4,10 +4,11 @@
  * webview script only copies these strings into the DOM with `textContent`,
  * so every value that came from a server or a certificate stays text.
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { normalisePcrPolicy } from '../core/attestation/policy.js';
 import { decodeServiceInfo } from '../core/attestation/service-info.js';
 import { fromHex } from '../core/util/hex.js';
+import { sha256Hex } from '../core/util/sha256.js';
 import { formatAge } from './status-model.js';
 import type { AttestationResult, PolicyInfo } from './state.js';
 import type { Attested } from '../core/transport/session.js';
@@ -208,13 +209,13 @@ export function chainEntries(chain: Attested['attestation']['chain'], t: number)
 
 /** SHA-256 of the attested SubjectPublicKeyInfo and of the presented certificate's: equal when the channel is bound. */
 export function tlsBinding(publicKeyHex: string | null, presentedCertificate: Uint8Array): AttestationViewModel['tls'] {
-  const attestedKeySha256 = publicKeyHex ? sha256(fromHex(publicKeyHex, 'public_key')) : '';
+  const attestedKeySha256 = publicKeyHex ? sha256Hex(fromHex(publicKeyHex, 'public_key')) : '';
   let presentedKeySha256 = '';
   let presentedCertificateSha256 = '';
   try {
     const cert = new X509Certificate(presentedCertificate);
-    presentedKeySha256 = sha256(cert.publicKey.export({ type: 'spki', format: 'der' }));
-    presentedCertificateSha256 = sha256(presentedCertificate);
+    presentedKeySha256 = sha256Hex(cert.publicKey.export({ type: 'spki', format: 'der' }));
+    presentedCertificateSha256 = sha256Hex(presentedCertificate);
   } catch {
     // Not a certificate: shown as unbound below.
   }
@@ -241,8 +242,4 @@ function policyView(policy: PolicyInfo): NonNullable<AttestationViewModel['polic
     pinned,
     note: pinned === 0 ? 'This policy pins no PCR: any code running in a genuine enclave is accepted. Pin PCR0–PCR2 in blindbox.policy to accept only your build.' : null,
   };
-}
-
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }

@@ -382,7 +382,7 @@ describe('verify-doc usage errors: exit 2, nothing on stdout, a message on stder
     it(name, async () => assertUsageError(await run(args), stderr));
   }
 
-  it('--pcr with a non-hex value is a usage error (the RangeError becomes exit 2), also without --json', async () => {
+  it('--pcr with a non-hex value is a usage error (the InputError becomes exit 2), also without --json', async () => {
     const r = await run(['verify-doc', DOC8_PATH, '--at', DOC8_AT, '--pcr', '0=not-hex']);
     assertUsageError(r, /not an even-length hex string/);
     assert.match(r.stderr, /usage: blindbox verify-doc/);

@@ -16,7 +16,8 @@ describe('parsePolicy: PCR indices', () => {
   it('refuses "00", "000" and "07": each aliases a canonical index, and one of two entries would silently win', () => {
     for (const key of ['00', '000', '07']) {
       assert.throws(() => parsePolicy({ pcrs: { 0: PCR, [key]: 'cd'.repeat(48) } }, 'p.json'), {
-        name: 'RangeError',
+        name: 'InputError',
+        code: 'INVALID_POLICY',
         message: new RegExp(`^p\\.json: PCR index "${key}" is not an integer from 0 to 31 in canonical form \\(write ${Number(key)}: .*leading zeros\\)`),
       });
     }
@@ -24,7 +25,7 @@ describe('parsePolicy: PCR indices', () => {
 
   it('refuses signs, spaces, fractions and indices above 31', () => {
     for (const key of ['+1', '-0', ' 1', '1 ', '1.0', '0x1', '32', '']) {
-      assert.throws(() => parsePolicy({ pcrs: { [key]: PCR } }, 'p.json'), { name: 'RangeError', message: /canonical form/ }, JSON.stringify(key));
+      assert.throws(() => parsePolicy({ pcrs: { [key]: PCR } }, 'p.json'), { name: 'InputError', code: 'INVALID_POLICY', message: /canonical form/ }, JSON.stringify(key));
     }
   });
 });
@@ -36,7 +37,7 @@ describe('parsePolicy: maxAgeSeconds', () => {
 
   it('refuses more than one day, e.g. 1e306 (Infinity once in milliseconds: never attest again)', () => {
     for (const maxAgeSeconds of [86_400.5, 1e306]) {
-      assert.throws(() => parsePolicy({ maxAgeSeconds }, 'p.json'), { name: 'RangeError', message: /^p\.json: "maxAgeSeconds" is .*more than the 86400 s \(one day\) allowed$/ });
+      assert.throws(() => parsePolicy({ maxAgeSeconds }, 'p.json'), { name: 'InputError', code: 'INVALID_POLICY', message: /^p\.json: "maxAgeSeconds" is .*more than the 86400 s \(one day\) allowed$/ });
     }
   });
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { AttestationError, trustedRootsFromPem, verifyAttestation, type TrustedRoot, type VerifyOptions } from '../../src/core/index.js';
+import { AttestationError, InputError, trustedRootsFromPem, verifyAttestation, type TrustedRoot, type VerifyOptions } from '../../src/core/index.js';
 import { generateSigningKeys, issueCertificate, toPem } from '../../src/enclave/attestation/certificates.js';
 import { issueAttestationDocument, type DocumentContent, type EncodingOptions } from '../../src/enclave/attestation/document.js';
 import { createNitroChain, type NitroChain } from '../../src/enclave/attestation/nitro-chain.js';
@@ -232,11 +232,13 @@ describe('policy rules (after authenticity)', () => {
     rejects(CONTENT_BYTES, 'PCR_MISMATCH', /PCR0 is 0101/, { expectedPcrs: { 0: '02'.repeat(48) } });
     rejects(CONTENT_BYTES, 'PCR_MISMATCH', /PCR7 is required/, { expectedPcrs: { 7: '02'.repeat(48) } });
   });
-  it('a malformed policy is the caller’s error (RangeError), not an attestation verdict', () => {
-    assert.throws(() => verify(CONTENT_BYTES, { expectedPcrs: { 0: 'xyz' } }), RangeError);
-    assert.throws(() => verify(CONTENT_BYTES, { expectedPcrs: { 40: '00'.repeat(48) } }), RangeError);
-    assert.throws(() => verify(CONTENT_BYTES, { expectedPcrs: { 0: '00'.repeat(47) } }), RangeError);
-    assert.throws(() => verify(CONTENT_BYTES, { expectedNonce: 'abc' }), RangeError);
-    assert.throws(() => verify(CONTENT_BYTES, { now: new Date(NaN) }), RangeError);
+  it('a malformed policy is the caller’s error (InputError), not an attestation verdict', () => {
+    const input = (code: string) => (err: unknown) => err instanceof InputError && !(err instanceof AttestationError) && err.code === code;
+    assert.throws(() => verify(CONTENT_BYTES, { expectedPcrs: { 0: 'xyz' } }), input('INVALID_PCR'));
+    assert.throws(() => verify(CONTENT_BYTES, { expectedPcrs: { 40: '00'.repeat(48) } }), input('INVALID_PCR'));
+    assert.throws(() => verify(CONTENT_BYTES, { expectedPcrs: { 0: '00'.repeat(47) } }), input('INVALID_PCR'));
+    assert.throws(() => verify(CONTENT_BYTES, { expectedNonce: 'abc' }), input('INVALID_HEX'));
+    assert.throws(() => verify(CONTENT_BYTES, { now: new Date(NaN) }), input('INVALID_OPTION'));
+    assert.throws(() => verify(CONTENT_BYTES, { roots: [] }), input('INVALID_OPTION'));
   });
 });

@@ -64,7 +64,7 @@ describe('extension manifest', () => {
 
 describe('module boundaries', () => {
   /** Modules that must run without an editor: the core, and the extension's logic that the unit tests load. */
-  const PURE = ['attest', 'audio', 'evidence', 'failure', 'ids', 'lazy', 'markdown', 'settings', 'state', 'status-model', 'transcript-document', 'view-model', 'webview-html', 'webview-protocol'];
+  const PURE = ['attest', 'audio', 'errors', 'evidence', 'failure', 'ids', 'lazy', 'markdown', 'plain-text', 'settings', 'state', 'status-model', 'transcript-document', 'view-model', 'webview-html', 'webview-protocol'];
 
   it('keeps `vscode` out of src/core and of the extension’s pure modules', () => {
     const files = [...readdirSync(REPO + 'src/core', { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => `src/core/${f}`), ...PURE.map((m) => `src/extension/${m}.ts`)];

@@ -12,7 +12,8 @@ import { X509Certificate, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { AttestationError } from '../errors.js';
-import { sha256Hex, type TrustedRoot } from './roots.js';
+import type { TrustedRoot } from './roots.js';
+import { sha256Hex } from '../util/sha256.js';
 
 const OID_ECDSA_SHA384 = '1.2.840.10045.4.3.3';
 const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';

@@ -3,7 +3,7 @@
  * (PCRs), the nonce it asked for, and how fresh it is. Checked only after the
  * document is proven authentic, each as its own error.
  */
-import { AttestationError } from '../errors.js';
+import { AttestationError, InputError } from '../errors.js';
 import { fromHex, toHex } from '../util/hex.js';
 import type { AttestationPayload } from './payload.js';
 
@@ -20,19 +20,19 @@ export const DEFAULT_MAX_FUTURE_SKEW_MS = 60_000;
 export function pcrIndex(key: string): number {
   if (!/^(0|[1-9]\d?)$/.test(key) || Number(key) > 31) {
     const hint = /^\d+$/.test(key) && Number(key) <= 31 ? ` (write ${Number(key)}: an index must not have leading zeros)` : '';
-    throw new RangeError(`PCR index ${JSON.stringify(key)} is not an integer from 0 to 31 in canonical form${hint}`);
+    throw new InputError('INVALID_PCR', `PCR index ${JSON.stringify(key)} is not an integer from 0 to 31 in canonical form${hint}`);
   }
   return Number(key);
 }
 
-/** Normalises a PCR policy to index → lower-case hex; throws `RangeError` on a malformed entry. */
+/** Normalises a PCR policy to index → lower-case hex; throws `InputError` `INVALID_PCR` on a malformed entry. */
 export function normalisePcrPolicy(policy: PcrPolicy): ReadonlyMap<number, string> {
   const out = new Map<number, string>();
   for (const [key, value] of Object.entries(policy)) {
     // Canonical keys are distinct as strings exactly when they are distinct as indices, so no entry can alias another.
     const index = pcrIndex(key);
-    const bytes = fromHex(value, `The expected value of PCR${index}`);
-    if (![32, 48, 64].includes(bytes.length)) throw new RangeError(`The expected value of PCR${index} is ${bytes.length} bytes; PCRs are 32, 48 or 64 bytes`);
+    const bytes = fromHex(value, `The expected value of PCR${index}`, 'INVALID_PCR');
+    if (![32, 48, 64].includes(bytes.length)) throw new InputError('INVALID_PCR', `The expected value of PCR${index} is ${bytes.length} bytes; PCRs are 32, 48 or 64 bytes`);
     out.set(index, toHex(bytes));
   }
   return out;

@@ -3,7 +3,9 @@
  * fact) and checked at load against the SHA-256 fingerprint AWS publishes, so a
  * corrupted or tampered build fails loudly instead of trusting the wrong key.
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
+import { InputError } from '../errors.js';
+import { sha256Hex } from '../util/sha256.js';
 
 /** AWS Nitro Enclaves Root G1, from https://aws-nitro-enclaves.amazonaws.com/AWS_NitroEnclaves_Root-G1.zip. */
 export const AWS_NITRO_ROOT_G1_PEM = `-----BEGIN CERTIFICATE-----
@@ -36,11 +38,6 @@ export interface TrustedRoot {
   readonly isAwsNitroRoot: boolean;
 }
 
-/** SHA-256 of bytes as lower-case hex. */
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
 /** Every certificate in a PEM text, as DER. Throws when there is none or one is not a certificate. */
 export function pemCertificates(pem: string): Uint8Array[] {
   const blocks = [...pem.matchAll(/-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+?)-----END CERTIFICATE-----/g)];
@@ -52,9 +49,15 @@ export function pemCertificates(pem: string): Uint8Array[] {
   });
 }
 
-/** Makes trust anchors out of PEM text (a root file the user chose to trust). */
+/** Makes trust anchors out of PEM text (a root file the user chose to trust); `INVALID_ROOT` when it holds no valid certificate. */
 export function trustedRootsFromPem(pem: string, label: string): TrustedRoot[] {
-  return pemCertificates(pem).map((der) => {
+  let ders: Uint8Array[];
+  try {
+    ders = pemCertificates(pem);
+  } catch (err) {
+    throw new InputError('INVALID_ROOT', `${label}: ${(err as Error).message}`, { cause: err });
+  }
+  return ders.map((der) => {
     const sha256 = sha256Hex(der);
     return Object.freeze({ der, sha256, label, isAwsNitroRoot: sha256 === AWS_ROOT_HEX });
   });

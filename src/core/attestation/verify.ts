@@ -4,13 +4,14 @@
  * structure → chain to a trusted root → document signature → caller's policy.
  * Nothing half-verified is ever returned.
  */
-import { AttestationError } from '../errors.js';
+import { AttestationError, InputError } from '../errors.js';
 import { fromHex, toHex, toHexOrNull } from '../util/hex.js';
 import { validateChain, type CertificateSummary } from './chain.js';
 import { parseCoseSign1, verifyCoseSignature } from './cose.js';
 import { parsePayload } from './payload.js';
 import { checkAge, checkNonce, checkPcrs, DEFAULT_MAX_FUTURE_SKEW_MS, normalisePcrPolicy, type PcrPolicy } from './policy.js';
-import { AWS_NITRO_ROOT_G1, sha256Hex, type TrustedRoot } from './roots.js';
+import { AWS_NITRO_ROOT_G1, type TrustedRoot } from './roots.js';
+import { sha256Hex } from '../util/sha256.js';
 
 export interface VerifyOptions {
   /** The verification time. Defaults to the current time; pass it explicitly to verify a document as of when it was issued. */
@@ -52,14 +53,14 @@ export interface VerifiedAttestation {
 
 /** Verifies a Nitro attestation document. Throws `AttestationError` (with a stable `code`) on any failure. */
 export function verifyAttestation(bytes: Uint8Array, options: VerifyOptions = {}): VerifiedAttestation {
-  // Options are the caller's own input: a malformed one is a programming or usage error (RangeError), checked first.
+  // Options are the caller's own input: a malformed one is a programming or usage error (InputError), checked first.
   const now = options.now ?? new Date();
-  if (Number.isNaN(now.getTime())) throw new RangeError('The verification time is not a valid date');
+  if (Number.isNaN(now.getTime())) throw new InputError('INVALID_OPTION', 'The verification time is not a valid date');
   const expectedPcrs = options.expectedPcrs ? normalisePcrPolicy(options.expectedPcrs) : undefined;
   const expectedNonce = typeof options.expectedNonce === 'string' ? fromHex(options.expectedNonce, 'The expected nonce') : options.expectedNonce;
   const roots = options.roots ?? [AWS_NITRO_ROOT_G1];
-  if (roots.length === 0) throw new RangeError('No trusted root was given');
-  if (options.maxAgeMs !== undefined && !(options.maxAgeMs >= 0)) throw new RangeError('The maximum age must be a non-negative number of milliseconds');
+  if (roots.length === 0) throw new InputError('INVALID_OPTION', 'No trusted root was given');
+  if (options.maxAgeMs !== undefined && !(options.maxAgeMs >= 0)) throw new InputError('INVALID_OPTION', 'The maximum age must be a non-negative number of milliseconds');
 
   const cose = parseCoseSign1(bytes);
   const payload = parsePayload(cose.payload);

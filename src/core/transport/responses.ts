@@ -5,6 +5,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { BlindBoxError, ChannelError } from '../errors.js';
+import { oneLine } from '../util/text.js';
 
 /** Reads a whole body, failing once it exceeds `limit` bytes. */
 export async function readBodyLimited(body: Dispatcher.ResponseData['body'], limit: number, what: string, origin: URL): Promise<Buffer> {
@@ -25,13 +26,6 @@ export async function readBodyLimited(body: Dispatcher.ResponseData['body'], lim
   return Buffer.concat(chunks);
 }
 
-/** Server text shown to people: one line, printable, bounded. */
-export function sanitiseServerText(text: string, max = 300): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]+/g, ' ').trim();
-  return clean.length > max ? clean.slice(0, max) + '…' : clean;
-}
-
 /**
  * Throws a `SERVER_ERROR` for any non-2xx answer. Its message is our own sentence; the server's code and message
  * travel apart (`serverCode`, `serverMessage`), since a server that has not attested yet could otherwise put words
@@ -44,8 +38,8 @@ export async function throwForStatus(response: Dispatcher.ResponseData, what: st
   try {
     const text = (await readBodyLimited(response.body, 16 * 1024, 'error answer', new URL('https://server.invalid'))).toString('utf8');
     const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
-    if (typeof parsed.error?.code === 'string') serverCode = sanitiseServerText(parsed.error.code, 64) || undefined;
-    if (typeof parsed.error?.message === 'string') serverMessage = sanitiseServerText(parsed.error.message) || undefined;
+    if (typeof parsed.error?.code === 'string') serverCode = oneLine(parsed.error.code, 64) || undefined;
+    if (typeof parsed.error?.message === 'string') serverMessage = oneLine(parsed.error.message, 300) || undefined;
   } catch {
     // Not our JSON error shape: the status alone has to do.
   }
@@ -64,5 +58,5 @@ export function toChannelError(err: unknown, origin: URL): BlindBoxError {
   if (e?.name === 'AbortError' || code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR') return new ChannelError('CANCELLED', 'The request was cancelled.', { cause: err });
   if (TIMEOUT_CODES.has(code)) return new ChannelError('TIMEOUT', `${origin.host} did not answer in time (${code}).`, { cause: err });
   const reason = code || e?.message || String(err);
-  return new ChannelError('SERVER_UNREACHABLE', `Cannot talk to ${origin.host}: ${sanitiseServerText(reason, 120)}.`, { cause: err });
+  return new ChannelError('SERVER_UNREACHABLE', `Cannot talk to ${origin.host}: ${oneLine(reason, 120)}.`, { cause: err });
 }

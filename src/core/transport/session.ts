@@ -13,7 +13,7 @@ import { Client, type Dispatcher } from 'undici';
 import { verifyAttestation, type VerifiedAttestation } from '../attestation/verify.js';
 import { AWS_NITRO_ROOT_G1, type TrustedRoot } from '../attestation/roots.js';
 import { MAX_DOCUMENT_BYTES } from '../attestation/cose.js';
-import { AttestationError, BlindBoxError, ChannelError } from '../errors.js';
+import { AttestationError, BlindBoxError, ChannelError, InputError } from '../errors.js';
 import { checkMaxAgeSeconds, DEFAULT_POLICY, type AttestationPolicy } from '../policy.js';
 import { startDeadline } from './deadline.js';
 import { toHex } from '../util/hex.js';
@@ -79,7 +79,7 @@ export class AttestedSession {
     this.#current = current;
   }
 
-  /** Attests the server at `url` and returns a session pinned to it. Throws `AttestationError` or `ChannelError`. */
+  /** Attests the server at `url` and returns a session pinned to it. Throws `AttestationError` or `ChannelError`; `InputError` for a bad URL or option. */
   static async connect(url: string | URL, options: ConnectOptions = {}): Promise<AttestedSession> {
     const origin = parseOrigin(url);
     const resolved = {
@@ -90,7 +90,7 @@ export class AttestedSession {
     };
     // 0 would disable undici's timeouts and Infinity never fire: neither may silently remove the deadline.
     // Node fires a longer timer at once: past 2^31 - 1 ms (24.8 days) the deadline would be meaningless.
-    if (!(resolved.timeoutMs > 0 && resolved.timeoutMs <= MAX_TIMER_MS)) throw new RangeError(`the timeout must be more than 0 and at most ${MAX_TIMER_MS} ms, not ${resolved.timeoutMs}`);
+    if (!(resolved.timeoutMs > 0 && resolved.timeoutMs <= MAX_TIMER_MS)) throw new InputError('INVALID_OPTION', `the timeout must be more than 0 and at most ${MAX_TIMER_MS} ms, not ${resolved.timeoutMs}`);
     checkMaxAgeSeconds(resolved.policy.maxAgeSeconds, `the policy ${JSON.stringify(resolved.policy.name)}`);
     const { client, attested } = await attestNewChannel(origin, resolved, options.signal);
     return new AttestedSession(origin, client, attested, resolved);
@@ -162,10 +162,10 @@ function parseOrigin(url: string | URL): URL {
   try {
     parsed = new URL(url);
   } catch {
-    throw new RangeError(`${JSON.stringify(String(url))} is not a URL`);
+    throw new InputError('INVALID_URL', `${JSON.stringify(String(url))} is not a URL`);
   }
-  if (parsed.protocol !== 'https:') throw new RangeError(`The server URL must use https: (TLS terminates inside the enclave), not ${parsed.protocol}`);
-  if (parsed.username || parsed.password) throw new RangeError('The server URL must not carry credentials');
+  if (parsed.protocol !== 'https:') throw new InputError('INVALID_URL', `The server URL must use https: (TLS terminates inside the enclave), not ${parsed.protocol}`);
+  if (parsed.username || parsed.password) throw new InputError('INVALID_URL', 'The server URL must not carry credentials');
   return new URL(parsed.origin);
 }
 
@@ -237,7 +237,7 @@ async function attestNewChannel(
     // undici's connect and headers timeouts (same length, started later) can still fire first on a busy machine:
     // they too mean the attestation did not complete in time, and say so in the same words.
     const failure = err instanceof AttestationError ? undefined : (deadline.failure() ?? (err instanceof ChannelError && err.code === 'TIMEOUT' ? deadline.timeout(err) : undefined));
-    throw failure ?? (err instanceof BlindBoxError || err instanceof RangeError ? err : toChannelError(err, origin));
+    throw failure ?? (err instanceof BlindBoxError ? err : toChannelError(err, origin));
   } finally {
     deadline.dispose();
   }

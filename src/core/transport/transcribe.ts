@@ -12,7 +12,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { FormDataEncoder } from 'form-data-encoder';
-import { ChannelError } from '../errors.js';
+import { ChannelError, InputError } from '../errors.js';
 import { readBodyLimited, throwForStatus } from './responses.js';
 import type { AttestedSession } from './session.js';
 
@@ -58,32 +58,32 @@ export interface TranscribeOptions {
 export const MAX_UPLOAD_BYTES = 200 * 1024 * 1024;
 const MAX_TRANSCRIPT_BYTES = 32 * 1024 * 1024;
 
-/** An audio file on disk, streamed when sent. Throws `RangeError` when it is not a readable, non-empty regular file. */
+/** An audio file on disk, streamed when sent. Throws `InputError` `INVALID_AUDIO_FILE` when it is not a readable, non-empty regular file. */
 export async function fileSource(file: string, maxBytes = MAX_UPLOAD_BYTES): Promise<AudioSource> {
   let info;
   try {
     info = await stat(file);
   } catch (err) {
-    throw new RangeError(`cannot read the audio file ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new InputError('INVALID_AUDIO_FILE', `cannot read the audio file ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
   }
   // A device or pipe has no size to check against the server's limit (and /dev/zero never ends): only regular files are sent.
-  if (!info.isFile()) throw new RangeError(`the audio file ${JSON.stringify(file)} is not a regular file (devices and pipes cannot be uploaded)`);
-  if (info.size === 0) throw new RangeError(`the audio file ${JSON.stringify(file)} is empty`);
-  if (info.size > maxBytes) throw new RangeError(`the audio file ${JSON.stringify(file)} is ${formatBytes(info.size)}, more than the ${formatBytes(maxBytes)} a server accepts`);
+  if (!info.isFile()) throw new InputError('INVALID_AUDIO_FILE', `the audio file ${JSON.stringify(file)} is not a regular file (devices and pipes cannot be uploaded)`);
+  if (info.size === 0) throw new InputError('INVALID_AUDIO_FILE', `the audio file ${JSON.stringify(file)} is empty`);
+  if (info.size > maxBytes) throw new InputError('INVALID_AUDIO_FILE', `the audio file ${JSON.stringify(file)} is ${formatBytes(info.size)}, more than the ${formatBytes(maxBytes)} a server accepts`);
   return { name: path.basename(file), blob: await openAsBlob(file) };
 }
 
 /** Audio already in memory (e.g. read through a remote file system). */
 export function bytesSource(name: string, bytes: Uint8Array, maxBytes = MAX_UPLOAD_BYTES): AudioSource {
-  if (bytes.length === 0) throw new RangeError(`the audio file ${JSON.stringify(name)} is empty`);
-  if (bytes.length > maxBytes) throw new RangeError(`the audio file ${JSON.stringify(name)} is ${formatBytes(bytes.length)}, more than the ${formatBytes(maxBytes)} a server accepts`);
+  if (bytes.length === 0) throw new InputError('INVALID_AUDIO_FILE', `the audio file ${JSON.stringify(name)} is empty`);
+  if (bytes.length > maxBytes) throw new InputError('INVALID_AUDIO_FILE', `the audio file ${JSON.stringify(name)} is ${formatBytes(bytes.length)}, more than the ${formatBytes(maxBytes)} a server accepts`);
   return { name, blob: new Blob([bytes]) };
 }
 
 /** Uploads `source` over the pinned channel and returns the transcript. */
 export async function transcribe(session: AttestedSession, source: AudioSource, options: TranscribeOptions = {}): Promise<TranscriptResult> {
   const format = options.format ?? 'text';
-  if (!TRANSCRIPT_FORMATS.includes(format)) throw new RangeError(`unknown transcript format ${JSON.stringify(format)}`);
+  if (!TRANSCRIPT_FORMATS.includes(format)) throw new InputError('INVALID_OPTION', `unknown transcript format ${JSON.stringify(format)}`);
   const form = new FormData();
   form.set('response_format', format);
   if (options.language) form.set('language', options.language);

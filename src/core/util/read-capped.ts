@@ -6,11 +6,13 @@
  * the file too large without reading the rest, whatever kind of file it is.
  */
 import { open } from 'node:fs/promises';
+import { InputError } from '../errors.js';
 
-/** The contents of `file` if it holds at most `maxBytes`; otherwise, or when it cannot be read, a `RangeError` naming `what` and the file. */
+/** The contents of `file` if it holds at most `maxBytes`; otherwise `INPUT_FILE_TOO_LARGE`, and
+ * when it cannot be read `UNREADABLE_INPUT_FILE`: `InputError`s naming `what` and the file. */
 export async function readFileCapped(file: string, maxBytes: number, what: string): Promise<Buffer> {
-  const tooLarge = () => new RangeError(`the ${what} ${JSON.stringify(file)} is larger than ${formatKiB(maxBytes)}`);
-  const unreadable = (err: unknown) => new RangeError(`cannot read the ${what} ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  const tooLarge = () => new InputError('INPUT_FILE_TOO_LARGE', `the ${what} ${JSON.stringify(file)} is larger than ${formatKiB(maxBytes)}`);
+  const unreadable = (err: unknown) => new InputError('UNREADABLE_INPUT_FILE', `cannot read the ${what} ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
   let handle;
   try {
     handle = await open(file, 'r');
