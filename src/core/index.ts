@@ -5,11 +5,13 @@ export { type CertificateSummary, clearChainCaches } from './attestation/chain.j
 export { AWS_NITRO_ROOT_G1, AWS_NITRO_ROOT_G1_SHA256, trustedRootsFromPem, pemCertificates, sha256Hex, type TrustedRoot } from './attestation/roots.js';
 export { type PcrPolicy, normalisePcrPolicy, pcrIndex } from './attestation/policy.js';
 export { toHex, fromHex } from './util/hex.js';
+export { formatAge } from './util/format-age.js';
 export { readFileCapped } from './util/read-capped.js';
 export { MAX_DOCUMENT_BYTES } from './attestation/cose.js';
 export { verifiedReport, rejectedReport, type VerifiedReport, type RejectedReport, type ChainEntryReport } from './attestation/report.js';
 export { decodeServiceInfo, encodeServiceInfo, type ServiceInfo } from './attestation/service-info.js';
-export { AttestedSession, connect, type Attested, type ConnectOptions, type RequestOptions } from './transport/session.js';
+export { AttestedSession, connect, type AttestedListener, type ConnectOptions, type RequestOptions } from './transport/session.js';
+export { type AttestedEnclave, type TlsBinding } from './transport/attested-enclave.js';
 export { type AttestationPolicy, DEFAULT_POLICY, DEFAULT_MAX_AGE_SECONDS, MAX_MAX_AGE_SECONDS, MAX_POLICY_FILE_BYTES, MAX_ROOT_FILE_BYTES, parsePolicy, loadPolicyFile, loadRootFile } from './policy.js';
 export { transcribe, fileSource, bytesSource, parseTranscript, TRANSCRIPT_FORMATS, MAX_UPLOAD_BYTES, type AudioSource, type TranscribeOptions, type TranscriptResult, type TranscriptFormat, type TranscriptSegment } from './transport/transcribe.js';
 export { toSrt, toVtt, timestamp, type TimedText } from './transcript/subtitles.js';

@@ -3,7 +3,8 @@
  * fact) and checked at load against the SHA-256 fingerprint AWS publishes, so a
  * corrupted or tampered build fails loudly instead of trusting the wrong key.
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
+import { sha256Hex } from '../util/digest.js';
 
 /** AWS Nitro Enclaves Root G1, from https://aws-nitro-enclaves.amazonaws.com/AWS_NitroEnclaves_Root-G1.zip. */
 export const AWS_NITRO_ROOT_G1_PEM = `-----BEGIN CERTIFICATE-----
@@ -36,10 +37,7 @@ export interface TrustedRoot {
   readonly isAwsNitroRoot: boolean;
 }
 
-/** SHA-256 of bytes as lower-case hex. */
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
+export { sha256Hex };
 
 /** Every certificate in a PEM text, as DER. Throws when there is none or one is not a certificate. */
 export function pemCertificates(pem: string): Uint8Array[] {
