@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { AttestationError, ChannelError, connect, decodeServiceInfo, fileSource } from '../core/index.js';
+import { AttestationError, ChannelError, connect, fileSource } from '../core/index.js';
 import { trustedRoots, UsageError } from './args.js';
 import { formatRejected, formatVerified } from './summary.js';
 import { EXIT_OK, exitCodeFor } from './exit-codes.js';
@@ -35,7 +35,7 @@ export async function demo(argv: string[], out: NodeJS.WritableStream, err: Node
     try {
       const { attestation } = session.attested;
       out.write(formatVerified(attestation).replace(/^/gm, '   ') + '\n');
-      const service = decodeServiceInfo(attestation.userData);
+      const { service } = session.attested;
       if (service) out.write(`   attested service: ${service.service} ${service.version}, engine ${service.engine}, model ${service.model}\n\n`);
       out.write(`3. transcribing ${path.relative(process.cwd(), values.audio)} over the pinned channel…\n`);
       const result = await session.transcribe(await fileSource(values.audio), { format: 'text' });

@@ -1,5 +1,5 @@
 /** Human-readable output of the CLI: the verdict, a PCR table and the chain. */
-import { quoteServerText, serverSaid, type BlindBoxError, type VerifiedAttestation } from '../core/index.js';
+import { formatAge, quoteServerText, serverSaid, type BlindBoxError, type VerifiedAttestation } from '../core/index.js';
 
 /** A readable summary of a verified document; `expected` marks which PCRs a policy checked. */
 export function formatVerified(v: VerifiedAttestation, expected: Readonly<Record<number, string>> = {}): string {
@@ -38,12 +38,4 @@ function short(hex: string | null): string {
   if (hex === null) return '(none)';
   const bytes = hex.length / 2;
   return `${hex.length > 64 ? hex.slice(0, 64) + '…' : hex} (${bytes} bytes)`;
-}
-
-function formatAge(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (Math.abs(s) < 120) return `${s} s`;
-  if (Math.abs(s) < 7200) return `${Math.round(s / 60)} min`;
-  if (Math.abs(s) < 172800) return `${Math.round(s / 3600)} h`;
-  return `${Math.round(s / 86400)} days`;
 }

@@ -5,7 +5,8 @@
  * can neither redirect audio nor add a trusted root.
  */
 import * as vscode from 'vscode';
-import { SETTING_KEYS, TRUST_SETTINGS, userLevelValue, type SettingName } from './ids.js';
+import { SETTING_KEYS, type SettingName } from './ids.js';
+import { TRUST_SETTINGS, userLevelValue } from './setting-scope.js';
 
 /** The raw values, keyed like `RawSettings`. */
 export type RawValues = { [K in SettingName]?: unknown };

@@ -1,34 +1,31 @@
 /**
- * All of the extension's state, in one owner: the log, the status bar, the
- * last attestation result, the session audio may go through (inside the
- * `Attestor`) and the webview panel. Two cleanup lists, as in
- * rust-analyzer's ctx.ts: the extension's lifetime (`#extCleanup`) and the
- * attested connection (the `Attestor`, reset on every trust change).
+ * The presenter: the log, the status bar, the attestation panel and notifications, all rendering the one
+ * `TrustState` of the `TrustController` (trust/controller.ts), to which it subscribes. It reads the settings from
+ * VS Code, says why a verification runs (only explicit commands notify) and loads the heavy services on first use.
+ * Two cleanup lists, as in rust-analyzer's ctx.ts: the extension's lifetime (`#extCleanup`) and the attested
+ * connection (inside the controller, reset on every trust change).
  */
 import { homedir } from 'node:os';
 import * as vscode from 'vscode';
 import { Config } from './config.js';
 import { describeFailure, type Failure } from './failure.js';
-import { failureLine, notificationText } from './plain-text.js';
+import { notificationText } from './plain-text.js';
 import { COMMANDS, EXTENSION_ID, OUTPUT_CHANNEL } from './ids.js';
 import { AttestationPanel } from './panel.js';
 import { StatusBar } from './status.js';
 import { statusPresentation } from './status-model.js';
-import type { AttestationKind, AttestationResult, PolicyInfo } from './state.js';
-import type { Attested } from '../core/transport/session.js';
-import type { AttestedSession } from '../core/transport/session.js';
-import type { Attestor, AttestOutcome } from './attest.js';
+import { TrustController } from './trust/controller.js';
+import { isSimulation, primaryEnclave, type TrustKind, type TrustState } from './trust/trust-state.js';
+import type { Services } from './services.js';
 import type { ExtensionSettings } from './settings.js';
 import type { WebviewMessage } from './webview-protocol.js';
-
-type Lazy = typeof import('./lazy.js');
 
 /** Why a verification runs: only explicit commands notify; background ones update the status bar and the log. */
 export type VerifyTrigger = 'startup' | 'settings' | 'command' | 'panel' | 'upload';
 
 /** What `blindbox.verify` returns (for tests and other extensions). */
 export interface VerifySummary {
-  readonly kind: AttestationKind;
+  readonly kind: TrustKind;
   readonly code?: string;
   readonly simulation?: boolean;
   readonly moduleId?: string;
@@ -36,21 +33,20 @@ export interface VerifySummary {
 
 const AGE_REFRESH_MS = 30_000;
 const SETTINGS_DEBOUNCE_MS = 300;
+/** What an action says when no server is set (our words, not a server's). */
+export const NOT_CONFIGURED: Failure = { code: 'NOT_CONFIGURED', message: 'Set blindbox.serverUrl in your user settings first.', untrusted: false };
 
 export class Ctx implements vscode.Disposable {
   readonly log: vscode.LogOutputChannel;
+  /** The one owner of the trust state; this class only renders it. */
+  readonly trust: TrustController;
   readonly #extCtx: vscode.ExtensionContext;
   readonly #config = new Config();
   readonly #status: StatusBar;
   readonly #extCleanup: vscode.Disposable[] = [];
-  #result: AttestationResult = { kind: 'unconfigured' };
-  #policy: PolicyInfo | undefined;
   #panel: AttestationPanel | undefined;
-  #lazy: Promise<Lazy> | undefined;
-  #lazyLoaded: Lazy | undefined;
-  #attestor: Attestor | undefined;
-  /** Bumped by every verification; results of older ones are dropped. */
-  #generation = 0;
+  #services: Promise<Services> | undefined;
+  #servicesLoaded: Services | undefined;
   #settingsTimer: ReturnType<typeof setTimeout> | undefined;
   /** Trust settings whose workspace value was already reported as ignored (once each). */
   readonly #warnedWorkspaceValues = new Set<string>();
@@ -59,14 +55,19 @@ export class Ctx implements vscode.Disposable {
     this.#extCtx = extCtx;
     this.log = vscode.window.createOutputChannel(OUTPUT_CHANNEL, { log: true });
     this.#status = new StatusBar();
-    this.pushExtCleanup(this.log, this.#status);
+    this.trust = new TrustController({
+      attestor: async () => (await this.services()).createAttestor((line) => this.log.info(line)),
+      log: { info: (line) => this.log.info(line), error: (line) => this.log.error(line) },
+    });
+    const unsubscribe = this.trust.onDidChange(() => this.#render());
+    this.pushExtCleanup(this.log, this.#status, { dispose: unsubscribe });
     extCtx.subscriptions.push(this);
   }
 
   /** Shows the first status, listens to settings and starts a background verification when a server is set. */
   init(): void {
     const server = this.#config.serverUrl();
-    this.#setResult(server ? { kind: 'unverified', server } : { kind: 'unconfigured' });
+    this.trust.start(server);
     this.pushExtCleanup(
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (!this.#config.affectsTrust(e)) return;
@@ -84,128 +85,79 @@ export class Ctx implements vscode.Disposable {
     this.#extCleanup.push(...disposables);
   }
 
-  get result(): AttestationResult {
-    return this.#result;
-  }
-
-  get policy(): PolicyInfo | undefined {
-    return this.#policy;
-  }
-
   get statusText(): string {
     return this.#status.text;
   }
 
-  /** The heavy modules, loaded once on first use. */
-  lazy(): Promise<Lazy> {
-    this.#lazy ??= import('./lazy.js').then((m) => {
-      this.#lazyLoaded = m;
-      this.#attestor = new m.Attestor({ log: (line) => this.log.info(line) });
-      return m;
+  /** The heavy services, loaded once on first use. */
+  services(): Promise<Services> {
+    this.#services ??= import('./services.js').then(({ services }) => {
+      this.#servicesLoaded = services;
+      return services;
     });
-    return this.#lazy;
+    return this.#services;
   }
 
   /** The validated settings. Throws `SettingsError`. */
   async settings(): Promise<ExtensionSettings> {
-    const lazy = await this.lazy();
+    const services = await this.services();
     const { raw, ignored } = this.#config.read();
     for (const key of ignored) {
       if (this.#warnedWorkspaceValues.has(key)) continue;
       this.#warnedWorkspaceValues.add(key);
       this.log.warn(`${key}: the workspace's value is ignored; only your user settings decide where audio goes and what is trusted`);
     }
-    return lazy.parseSettings(raw, homedir());
+    return services.parseSettings(raw, homedir());
   }
 
   /**
-   * Attests the configured server now (a fresh document), updates the status bar and the webview. From the Verify
-   * command it runs under a progress notification with Cancel; in the background it is aborted when a newer
-   * verification supersedes it or the extension stops, and the Attestor bounds it in time either way.
+   * Attests the configured server now (a fresh document). From the Verify command it runs under a progress
+   * notification with Cancel, and says how it ended; in the background it only updates the status bar and the log.
+   * The controller drops outcomes a newer verification superseded; the Attestor bounds each one in time.
    */
   async verify(trigger: VerifyTrigger): Promise<VerifySummary> {
-    const generation = ++this.#generation;
+    const notify = trigger === 'command';
     let settings: ExtensionSettings;
     try {
       settings = await this.settings();
     } catch (err) {
       const failure = describeFailure(err, 'settings');
-      if (generation !== this.#generation) return summary(this.#result);
-      this.#attestor?.cancel();
-      await this.#attestor?.drop();
-      this.#policy = undefined;
-      this.#fail(this.#config.serverUrl(), failure, trigger === 'command');
-      return summary(this.#result);
-    }
-    if (!settings.serverUrl) {
-      this.#attestor?.cancel();
-      await this.#attestor?.drop();
-      this.#policy = settings.policyFile ? undefined : settings.policy;
-      this.log.info('no server is configured (blindbox.serverUrl)');
-      this.#setResult({ kind: 'unconfigured' });
-      if (trigger === 'command') this.#notify({ code: 'NOT_CONFIGURED', message: 'Set blindbox.serverUrl in your user settings first.', untrusted: false });
-      return summary(this.#result);
+      await this.trust.settingsInvalid(this.#config.serverUrl(), failure);
+      if (notify) this.#notify(failure);
+      return summary(this.trust.state);
     }
     const server = settings.serverUrl;
-    this.log.info(`verifying ${server} (${trigger})`);
-    const before = this.#result;
-    this.#setResult({ kind: 'verifying', server });
-    const outcome =
-      trigger === 'command'
-        ? await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `BlindBox: verifying ${server}…`, cancellable: true }, (_progress, token) => {
-            const abort = new AbortController();
-            const cancelled = token.onCancellationRequested(() => abort.abort());
-            return this.#attestor!.verify(settings, abort.signal).finally(() => cancelled.dispose());
-          })
-        : await this.#attestor!.verify(settings);
-    if (generation !== this.#generation) return summary(this.#result);
-    if (this.#wasCancelled(outcome, before, server)) return summary(this.#result);
-    this.#applyOutcome(server, outcome, trigger === 'command');
-    if (trigger === 'command' && this.#result.kind === 'verified') {
-      const a = this.#result.attested;
-      if (a.simulation) void vscode.window.showWarningMessage(`BlindBox: ${server} verified against a SIMULATION root — not confidential.`, 'Show Attestation').then((pick) => pick && this.showAttestation());
-      else void vscode.window.showInformationMessage(`BlindBox: ${server} is a verified AWS Nitro enclave (policy ${outcome.policy?.name ?? 'default'}).`);
+    if (server) this.log.info(`verifying ${server} (${trigger})`);
+    const state = notify && server
+      ? await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `BlindBox: verifying ${server}…`, cancellable: true }, (_progress, token) => {
+          const abort = new AbortController();
+          const cancelled = token.onCancellationRequested(() => abort.abort());
+          return this.trust.verify(settings, abort.signal).finally(() => cancelled.dispose());
+        })
+      : await this.trust.verify(settings);
+    if (notify && state) this.#announce(state);
+    return summary(this.trust.state);
+  }
+
+  /** What an explicit verification says when it ends (background ones only update the status bar). */
+  #announce(state: TrustState): void {
+    switch (state.kind) {
+      case 'unconfigured':
+        this.#notify(NOT_CONFIGURED);
+        break;
+      case 'failed':
+        this.#notify(state.failure);
+        break;
+      case 'verified':
+        if (isSimulation(state.enclaves)) {
+          void vscode.window.showWarningMessage(`BlindBox: ${state.server} verified against a SIMULATION root — not confidential.`, 'Show Attestation').then((pick) => pick && this.showAttestation());
+        } else {
+          void vscode.window.showInformationMessage(`BlindBox: ${state.server} is a verified AWS Nitro enclave (policy ${state.policy.name}).`);
+        }
+        break;
+      default:
+        break;
     }
-    return summary(this.#result);
-  }
-
-  /**
-   * A session for an upload: reused while young enough, else attested now.
-   * Returns a failure (already shown in the status bar) when the server does not
-   * prove itself; the caller then sends nothing.
-   */
-  async acquireSession(settings: ExtensionSettings, signal: AbortSignal): Promise<AttestOutcome> {
-    await this.lazy();
-    const generation = ++this.#generation;
-    const before = this.#result;
-    if (!(this.#attestor!.session && this.#result.kind === 'verified')) this.#setResult({ kind: 'verifying', server: settings.serverUrl! });
-    const outcome = await this.#attestor!.acquire(settings, signal);
-    if (generation !== this.#generation) return outcome;
-    if (this.#wasCancelled(outcome, before, settings.serverUrl!)) return outcome;
-    if (!outcome.ok || !outcome.reused) this.#applyOutcome(settings.serverUrl!, outcome, false);
-    return outcome;
-  }
-
-  /** A cancelled attestation proves nothing: the status goes back to what it said before (or "not verified"). */
-  #wasCancelled(outcome: AttestOutcome, before: AttestationResult, server: string): boolean {
-    if (outcome.ok || outcome.failure.code !== 'CANCELLED') return false;
-    this.log.info('attestation cancelled');
-    this.#setResult(before.kind === 'verifying' ? { kind: 'unverified', server } : before);
-    return true;
-  }
-
-  /** After a request over `session`: it may have attested again on its own, so the status follows it. */
-  sessionUsed(session: AttestedSession, server: string): void {
-    if (this.#attestor?.session !== session) return;
-    const current = this.#result;
-    if (current.kind !== 'verified' || current.attested !== session.attested) this.#setResult({ kind: 'verified', server, attested: session.attested });
-  }
-
-  /** An upload failed because the server stopped proving itself (a re-attestation inside the request failed). */
-  async untrustedDuringUpload(server: string, failure: Failure): Promise<void> {
-    ++this.#generation;
-    await this.#attestor?.drop();
-    this.#fail(server, failure, false);
   }
 
   /** Error notification: `CODE: sentence`, with *Show details* (the log) and, for attestation failures, *Show Attestation*. */
@@ -214,14 +166,14 @@ export class Ctx implements vscode.Disposable {
   }
 
   async showAttestation(): Promise<void> {
-    const lazy = await this.lazy();
+    const services = await this.services();
     if (this.#panel) this.#panel.reveal();
     else {
       this.#panel = AttestationPanel.create(this.#extCtx.extensionUri, (m) => this.#onWebviewMessage(m), () => (this.#panel = undefined), this.log);
       this.log.info('opened the attestation view');
     }
-    this.#panel.update(lazy.attestationViewModel(this.#result, this.#policy, new Date()));
-    if (this.#result.kind === 'unverified') void this.verify('panel');
+    this.#panel.update(services.attestationViewModel(this.trust.state, new Date()));
+    if (this.trust.state.kind === 'unverified') void this.verify('panel');
   }
 
   #onWebviewMessage(message: WebviewMessage): void {
@@ -243,25 +195,6 @@ export class Ctx implements vscode.Disposable {
     }
   }
 
-  #applyOutcome(server: string, outcome: AttestOutcome, notify: boolean): void {
-    this.#policy = outcome.policy;
-    if (outcome.ok) {
-      const { attestation, simulation } = outcome.session.attested;
-      this.log.info(
-        `verified ${server}: module ${attestation.moduleId}, PCR0 ${attestation.pcrs[0]?.slice(0, 16) ?? '(absent)'}…, document ${attestation.documentSha256.slice(0, 16)}…, root "${attestation.root.label}"${simulation ? ' — SIMULATION, not confidential' : ''}`,
-      );
-      this.#setResult({ kind: 'verified', server, attested: outcome.session.attested });
-    } else {
-      this.#fail(server, outcome.failure, notify, outcome.observed);
-    }
-  }
-
-  #fail(server: string | undefined, failure: Failure, notify: boolean, observed?: Attested): void {
-    this.log.error(`${server ?? '(no server)'}: ${failureLine(failure)}`);
-    this.#setResult({ kind: 'failed', server, failure, at: Date.now(), ...(observed ? { observed } : {}) });
-    if (notify) this.#notify(failure);
-  }
-
   #notify(failure: Failure): void {
     const actions = failure.untrusted ? ['Show details', 'Show Attestation'] : ['Show details'];
     void vscode.window.showErrorMessage(notificationText(failure), ...actions).then((pick) => {
@@ -270,41 +203,39 @@ export class Ctx implements vscode.Disposable {
     });
   }
 
-  #setResult(result: AttestationResult): void {
-    this.#result = result;
-    this.#render();
-  }
-
   #render(): void {
-    this.#status.show(statusPresentation(this.#result, this.#policy?.name, Date.now()));
-    if (this.#panel && this.#lazyLoaded) this.#panel.update(this.#lazyLoaded.attestationViewModel(this.#result, this.#policy, new Date()));
+    const state = this.trust.state;
+    this.#status.show(statusPresentation(state, Date.now()));
+    if (this.#panel && this.#servicesLoaded) this.#panel.update(this.#servicesLoaded.attestationViewModel(state, new Date()));
   }
 
   #refreshAge(): void {
-    if (this.#result.kind === 'verified' || (this.#panel?.visible && this.#result.kind === 'failed')) this.#render();
+    const kind = this.trust.state.kind;
+    if (kind === 'verified' || (this.#panel?.visible && kind === 'failed')) this.#render();
   }
 
   dispose(): void {
-    ++this.#generation;
     this.#panel?.dispose();
-    void this.#attestor?.dispose();
+    void this.trust.dispose();
     while (this.#extCleanup.length) this.#extCleanup.pop()?.dispose();
   }
 
   /** Closes the session (deactivate awaits it). */
   async stop(): Promise<void> {
-    await this.#attestor?.dispose();
+    await this.trust.dispose();
   }
 }
 
-function summary(result: AttestationResult): VerifySummary {
-  switch (result.kind) {
-    case 'verified':
-      return { kind: result.kind, simulation: result.attested.simulation, moduleId: result.attested.attestation.moduleId };
+function summary(state: TrustState): VerifySummary {
+  switch (state.kind) {
+    case 'verified': {
+      const enclave = primaryEnclave(state);
+      return { kind: state.kind, simulation: isSimulation(state.enclaves), moduleId: enclave.attestation.moduleId };
+    }
     case 'failed':
-      return { kind: result.kind, code: result.failure.code };
+      return { kind: state.kind, code: state.failure.code };
     default:
-      return { kind: result.kind };
+      return { kind: state.kind };
   }
 }
 

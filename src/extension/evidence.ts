@@ -2,12 +2,12 @@
  * "Export attestation evidence": a JSON file someone else can check without
  * trusting this extension. It holds the raw attestation document (base64),
  * the verdict, the policy, when it was verified and the TLS certificate the
- * server presented on the attested connection.
+ * server presented on the attested connection, with the TLS binding as the
+ * session checked it. Every fact is copied from the trust state, none derived.
  */
 import { verifiedReport, type VerifiedReport } from '../core/attestation/report.js';
-import { sha256Hex } from '../core/util/sha256.js';
-import type { AttestationResult, PolicyInfo } from './state.js';
-import type { Attested } from '../core/transport/session.js';
+import type { AttestedEnclave, TlsBinding } from '../core/transport/attested-enclave.js';
+import { isSimulation, primaryEnclave, type TrustState } from './trust/trust-state.js';
 
 export const EVIDENCE_FORMAT = 'blindbox-attestation-evidence/1';
 
@@ -25,13 +25,17 @@ export interface AttestationEvidence {
   /** The raw CBOR document, base64; null when the core did not hand it out. */
   readonly document: string | null;
   readonly presentedCertificate: { readonly pem: string; readonly sha256: string } | null;
+  /** The TLS binding as established on the attested connection; null when nothing was attested. */
+  readonly tlsBinding: TlsBinding | null;
   /** Set for a failure whose document was fetched again without PCR expectations, for diagnosis only. */
   readonly diagnosticOnly: boolean;
 }
 
-export function buildEvidence(result: AttestationResult, policy: PolicyInfo | undefined, now: Date): AttestationEvidence {
+/** The evidence of `result` (under `result.policy`), exported at `now`. */
+export function buildEvidence(result: TrustState, now: Date): AttestationEvidence {
   const server = result.kind === 'unconfigured' ? null : (result.server ?? null);
-  const attested: Attested | undefined = result.kind === 'verified' ? result.attested : result.kind === 'failed' ? result.observed : undefined;
+  const policy = result.policy;
+  const attested: AttestedEnclave | undefined = result.kind === 'verified' ? primaryEnclave(result) : result.kind === 'failed' ? result.observed : undefined;
   const failure = result.kind === 'failed' ? result.failure : undefined;
   const a = attested?.attestation;
   return {
@@ -40,16 +44,17 @@ export function buildEvidence(result: AttestationResult, policy: PolicyInfo | un
     server,
     verdict: {
       ok: result.kind === 'verified',
-      simulation: result.kind === 'verified' && result.attested.simulation,
+      simulation: result.kind === 'verified' && isSimulation(result.enclaves),
       code: failure?.code ?? (result.kind === 'verified' ? null : result.kind.toUpperCase()),
       message: failure?.message ?? null,
       serverSaid: failure?.serverSaid ?? null,
     },
-    verifiedAt: result.kind === 'verified' ? new Date(result.attested.attestedAt).toISOString() : null,
+    verifiedAt: result.kind === 'verified' ? new Date(primaryEnclave(result).attestation.verifiedAt).toISOString() : null,
     policy: policy ? { name: policy.name, source: policy.source, pcrs: { ...policy.pcrs }, maxAgeSeconds: policy.maxAgeSeconds } : null,
     attestation: a ? { ...verifiedReport(a), documentSha256: a.documentSha256, root: { label: a.root.label, sha256: a.root.sha256, isAwsNitroRoot: a.root.isAwsNitroRoot } } : null,
-    document: attested?.document ? Buffer.from(attested.document).toString('base64') : null,
-    presentedCertificate: attested ? { pem: toPem(attested.presentedCertificate), sha256: sha256Hex(attested.presentedCertificate) } : null,
+    document: attested ? Buffer.from(attested.document).toString('base64') : null,
+    presentedCertificate: attested ? { pem: attested.presentedCertificate.toString(), sha256: attested.binding.presentedCertificateSha256 } : null,
+    tlsBinding: attested ? { ...attested.binding } : null,
     diagnosticOnly: result.kind === 'failed' && attested !== undefined,
   };
 }
@@ -64,9 +69,4 @@ export function evidenceFileName(server: string | null, now: Date): string {
   }
   const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
   return `blindbox-evidence-${host.replace(/[^A-Za-z0-9.-]+/g, '_')}-${stamp}.json`;
-}
-
-function toPem(der: Uint8Array): string {
-  const b64 = Buffer.from(der).toString('base64');
-  return `-----BEGIN CERTIFICATE-----\n${b64.replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
 }

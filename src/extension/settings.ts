@@ -9,9 +9,10 @@ import { InputError } from '../core/errors.js';
 import { parsePolicy, type AttestationPolicy } from '../core/policy.js';
 import { ExtensionError } from './errors.js';
 import { SETTING_KEYS, type SettingName } from './ids.js';
-import type { PolicyInfo } from './state.js';
+import type { PolicyInfo } from './trust/trust-state.js';
 
-export { SETTING_KEYS, TRUST_SETTINGS, type SettingName } from './ids.js';
+export { SETTING_KEYS, type SettingName } from './ids.js';
+export { TRUST_SETTINGS } from './setting-scope.js';
 
 /** Formats of the transcript document. */
 export const DOCUMENT_FORMATS = ['text', 'markdown', 'srt', 'vtt'] as const;

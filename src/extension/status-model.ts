@@ -2,12 +2,14 @@
  * What the status bar item says in each state: pure, so every state's text is
  * unit-tested. `StatusBar` (status.ts) only copies these fields onto the item.
  */
-import type { AttestationResult } from './state.js';
+import { formatAge } from '../core/util/format-age.js';
 import { shortReason } from './failure.js';
+import { COMMANDS } from './ids.js';
 import { codeSpan, escapeMarkdown } from './markdown.js';
+import { isSimulation, oldestVerification, primaryEnclave, type TrustState } from './trust/trust-state.js';
 
-export const SHOW_ATTESTATION_COMMAND = 'blindbox.showAttestation';
-export const VERIFY_COMMAND = 'blindbox.verify';
+export const SHOW_ATTESTATION_COMMAND = COMMANDS.showAttestation;
+export const VERIFY_COMMAND = COMMANDS.verify;
 
 export interface StatusPresentation {
   readonly text: string;
@@ -19,22 +21,10 @@ export interface StatusPresentation {
   readonly accessibilityLabel: string;
 }
 
-/** "12s", "5m", "2h 5m", "3d 4h". */
-export function formatAge(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m`;
-  const h = Math.floor(m / 60);
-  if (h < 24) return m % 60 ? `${h}h ${m % 60}m` : `${h}h`;
-  const d = Math.floor(h / 24);
-  return h % 24 ? `${d}d ${h % 24}h` : `${d}d`;
-}
-
 const LINKS = `[Show attestation](command:${SHOW_ATTESTATION_COMMAND}) · [Verify again](command:${VERIFY_COMMAND})`;
 
-/** The status bar item for `result` under the policy named `policyName`, at `now` (ms). */
-export function statusPresentation(result: AttestationResult, policyName: string | undefined, now: number): StatusPresentation {
+/** The status bar item for `result` at `now` (ms). */
+export function statusPresentation(result: TrustState, now: number): StatusPresentation {
   const base = { command: SHOW_ATTESTATION_COMMAND };
   switch (result.kind) {
     case 'unconfigured':
@@ -62,26 +52,29 @@ export function statusPresentation(result: AttestationResult, policyName: string
         accessibilityLabel: 'BlindBox: verifying the server',
       };
     case 'verified': {
-      const { attestation, attestedAt, simulation } = result.attested;
-      const age = formatAge(now - attestedAt);
+      const { attestation } = primaryEnclave(result);
+      const simulation = isSimulation(result.enclaves);
+      const verifiedAt = oldestVerification(result.enclaves);
+      const policyName = result.policy.name;
+      const age = formatAge(now - verifiedAt);
       const lines = [
         simulation
           ? '**BlindBox: SIMULATION — not confidential.** The attestation chains to a simulation root you trusted in `blindbox.trustedRoots`, not to AWS Nitro: no enclave protects the audio.'
-          : `**BlindBox**: verified AWS Nitro enclave (policy ${codeSpan(policyName ?? 'default')})`,
+          : `**BlindBox**: verified AWS Nitro enclave (policy ${codeSpan(policyName)})`,
         `Server: ${codeSpan(result.server)}`,
         `Module: ${codeSpan(attestation.moduleId)}`,
         `PCR0: ${codeSpan(pcrPrefix(attestation.pcrs[0]))}`,
-        `Verified: ${new Date(attestedAt).toISOString()} (${age} ago)`,
+        `Verified: ${new Date(verifiedAt).toISOString()} (${age} ago)`,
         LINKS,
       ];
       return simulation
         ? { ...base, text: '$(warning) BlindBox: SIMULATION — not confidential', tooltip: lines.join('\n\n'), background: 'warning', accessibilityLabel: 'BlindBox: simulation, not confidential' }
         : {
             ...base,
-            text: `$(verified-filled) BlindBox: verified · ${policyName ?? 'default'} · ${age}`,
+            text: `$(verified-filled) BlindBox: verified · ${policyName} · ${age}`,
             tooltip: lines.join('\n\n'),
             background: undefined,
-            accessibilityLabel: `BlindBox: verified under policy ${policyName ?? 'default'}, ${age} ago`,
+            accessibilityLabel: `BlindBox: verified under policy ${policyName}, ${age} ago`,
           };
     }
     case 'failed': {

@@ -1,17 +1,14 @@
 /**
- * The attestation webview's content as plain data, computed from what the
- * extension knows (`AttestationResult`), the policy and the time. Pure: the
- * webview script only copies these strings into the DOM with `textContent`,
- * so every value that came from a server or a certificate stays text.
+ * The attestation webview's content as plain data, rendered from the trust state (which carries its policy) and the
+ * time. Pure, and it decides no security verdict: the TLS binding, the service description and simulation come as
+ * established by the session (`AttestedEnclave`). The webview script only copies these strings into the DOM with
+ * `textContent`, so every value that came from a server or a certificate stays text.
  */
-import { X509Certificate } from 'node:crypto';
 import { normalisePcrPolicy } from '../core/attestation/policy.js';
-import { decodeServiceInfo } from '../core/attestation/service-info.js';
-import { fromHex } from '../core/util/hex.js';
-import { sha256Hex } from '../core/util/sha256.js';
-import { formatAge } from './status-model.js';
-import type { AttestationResult, PolicyInfo } from './state.js';
-import type { Attested } from '../core/transport/session.js';
+import type { CertificateSummary } from '../core/attestation/chain.js';
+import type { AttestedEnclave } from '../core/transport/attested-enclave.js';
+import { formatAge } from '../core/util/format-age.js';
+import { isSimulation, primaryEnclave, type PolicyInfo, type TrustState } from './trust/trust-state.js';
 
 export type ViewState = 'unconfigured' | 'unverified' | 'verifying' | 'verified' | 'simulation' | 'failed';
 export type PcrStatus = 'match' | 'mismatch' | 'not-in-policy' | 'missing';
@@ -27,20 +24,13 @@ export interface PcrRow {
   readonly statusText: string;
 }
 
-export interface ChainEntryView {
+/** A certificate of the chain as the core summarised it, with where it sits and whether it is valid at view time. */
+export interface ChainEntryView extends CertificateSummary {
   /** 0 = root. */
   readonly position: number;
   readonly role: 'root' | 'intermediate' | 'leaf';
-  readonly subject: string;
-  readonly issuer: string;
-  readonly notBefore: string;
-  readonly notAfter: string;
   readonly validity: Validity;
   readonly validityText: string;
-  readonly sha256: string;
-  readonly keyAlgorithm: string;
-  readonly serialNumber: string;
-  readonly isCA: boolean;
 }
 
 export interface AttestationViewModel {
@@ -64,8 +54,9 @@ export interface AttestationViewModel {
     readonly diagnosticOnly: boolean;
   } | null;
   readonly service: { readonly service: string; readonly version: string; readonly engine: string; readonly model: string } | null;
+  /** The binding as the session checked it (it refuses any other channel, so `bound` is always true). */
   readonly tls: {
-    readonly bound: boolean;
+    readonly bound: true;
     readonly text: string;
     readonly attestedKeySha256: string;
     readonly presentedKeySha256: string;
@@ -81,9 +72,10 @@ export interface AttestationViewModel {
 
 const STATUS_TEXT: Record<PcrStatus, string> = { match: 'match', mismatch: 'MISMATCH', 'not-in-policy': 'not in policy', missing: 'missing' };
 
-/** The webview's model for `result` under `policy` (undefined when it could not be loaded), at `now`. */
-export function attestationViewModel(result: AttestationResult, policy: PolicyInfo | undefined, now: Date): AttestationViewModel {
+/** The webview's model for `result` (under `result.policy`, when known) at `now`. */
+export function attestationViewModel(result: TrustState, now: Date): AttestationViewModel {
   const t = now.getTime();
+  const policy = result.policy;
   const common = {
     server: result.kind === 'unconfigured' ? null : (result.server ?? null),
     policy: policy ? policyView(policy) : null,
@@ -105,8 +97,8 @@ export function attestationViewModel(result: AttestationResult, policy: PolicyIn
     case 'verifying':
       return { ...common, ...empty, state: 'verifying', verdict: { ok: false, title: 'Verifying…', code: null, sentence: 'Asking the server for a fresh attestation document and checking it.' }, canExport: false };
     case 'verified': {
-      const a = result.attested;
-      const simulation = a.simulation;
+      const a = primaryEnclave(result);
+      const simulation = isSimulation(result.enclaves);
       return {
         ...common,
         ...documentParts(a, policy, t, false),
@@ -122,7 +114,7 @@ export function attestationViewModel(result: AttestationResult, policy: PolicyIn
               ok: true,
               title: 'Verified: genuine AWS Nitro enclave',
               code: null,
-              sentence: `The document chains to the AWS Nitro Enclaves Root G1, its signature verifies, its measurements satisfy the policy “${policy?.name ?? 'default'}”, and this TLS connection ends inside the attested enclave.`,
+              sentence: `The document chains to the AWS Nitro Enclaves Root G1, its signature verifies, its measurements satisfy the policy “${result.policy.name}”, and this TLS connection ends inside the attested enclave.`,
             },
         simulationBanner: simulation
           ? `SIMULATION — NOT CONFIDENTIAL. This server’s attestation comes from a simulation root (“${a.attestation.root.label}”), not from AWS Nitro Enclaves hardware. Nothing protects the audio from the machine’s operator: use it for testing only.`
@@ -146,9 +138,8 @@ export function attestationViewModel(result: AttestationResult, policy: PolicyIn
   }
 }
 
-function documentParts(a: Attested, policy: PolicyInfo | undefined, t: number, diagnosticOnly: boolean) {
-  const { attestation } = a;
-  const service = decodeServiceInfo(attestation.userData);
+function documentParts(a: AttestedEnclave, policy: PolicyInfo | undefined, t: number, diagnosticOnly: boolean) {
+  const { attestation, service, binding } = a;
   return {
     document: {
       moduleId: attestation.moduleId,
@@ -157,12 +148,18 @@ function documentParts(a: Attested, policy: PolicyInfo | undefined, t: number, d
       digest: attestation.digest,
       nonce: attestation.nonce ?? '(none)',
       documentSha256: attestation.documentSha256,
-      verifiedAt: new Date(a.attestedAt).toISOString(),
+      verifiedAt: new Date(attestation.verifiedAt).toISOString(),
       root: attestation.root.label,
       diagnosticOnly,
     },
     service: service ? { service: service.service, version: service.version, engine: service.engine, model: service.model } : null,
-    tls: tlsBinding(attestation.publicKey, a.presentedCertificate),
+    tls: {
+      bound: binding.bound,
+      text: 'Bound: the TLS key of this connection is the key the enclave attested (public_key), so the channel ends inside the enclave.',
+      attestedKeySha256: binding.attestedKeySha256,
+      presentedKeySha256: binding.presentedSpkiSha256,
+      presentedCertificateSha256: binding.presentedCertificateSha256,
+    },
     pcrs: pcrRows(attestation.pcrs, policy),
     chain: chainEntries(attestation.chain, t),
   };
@@ -182,7 +179,7 @@ export function pcrRows(pcrs: Readonly<Record<number, string>>, policy: PolicyIn
     });
 }
 
-export function chainEntries(chain: Attested['attestation']['chain'], t: number): ChainEntryView[] {
+export function chainEntries(chain: readonly CertificateSummary[], t: number): ChainEntryView[] {
   const last = chain.length - 1;
   return chain.map((c, position) => {
     const notBefore = Date.parse(c.notBefore);
@@ -190,47 +187,8 @@ export function chainEntries(chain: Attested['attestation']['chain'], t: number)
     const validity: Validity = t < notBefore ? 'not-yet-valid' : t > notAfter ? 'expired' : 'valid';
     const validityText =
       validity === 'valid' ? `valid (until ${c.notAfter})` : validity === 'expired' ? `EXPIRED (since ${c.notAfter})` : `NOT YET VALID (from ${c.notBefore})`;
-    return {
-      position,
-      role: position === 0 ? 'root' : position === last ? 'leaf' : 'intermediate',
-      subject: c.subject,
-      issuer: c.issuer,
-      notBefore: c.notBefore,
-      notAfter: c.notAfter,
-      validity,
-      validityText,
-      sha256: c.sha256,
-      keyAlgorithm: c.keyAlgorithm,
-      serialNumber: c.serialNumber,
-      isCA: c.isCA,
-    };
+    return { ...c, position, role: position === 0 ? 'root' : position === last ? 'leaf' : 'intermediate', validity, validityText };
   });
-}
-
-/** SHA-256 of the attested SubjectPublicKeyInfo and of the presented certificate's: equal when the channel is bound. */
-export function tlsBinding(publicKeyHex: string | null, presentedCertificate: Uint8Array): AttestationViewModel['tls'] {
-  const attestedKeySha256 = publicKeyHex ? sha256Hex(fromHex(publicKeyHex, 'public_key')) : '';
-  let presentedKeySha256 = '';
-  let presentedCertificateSha256 = '';
-  try {
-    const cert = new X509Certificate(presentedCertificate);
-    presentedKeySha256 = sha256Hex(cert.publicKey.export({ type: 'spki', format: 'der' }));
-    presentedCertificateSha256 = sha256Hex(presentedCertificate);
-  } catch {
-    // Not a certificate: shown as unbound below.
-  }
-  const bound = attestedKeySha256 !== '' && attestedKeySha256 === presentedKeySha256;
-  return {
-    bound,
-    text: bound
-      ? 'Bound: the TLS key of this connection is the key the enclave attested (public_key), so the channel ends inside the enclave.'
-      : publicKeyHex
-        ? 'NOT bound: the presented TLS key differs from the attested one.'
-        : 'NOT bound: the document attests no TLS key (public_key is empty).',
-    attestedKeySha256,
-    presentedKeySha256,
-    presentedCertificateSha256,
-  };
 }
 
 function policyView(policy: PolicyInfo): NonNullable<AttestationViewModel['policy']> {

@@ -4,12 +4,12 @@ import { describe, it } from 'node:test';
 import { verifyAttestation } from '../../src/core/index.js';
 import { buildEvidence, evidenceFileName, EVIDENCE_FORMAT } from '../../src/extension/evidence.js';
 import { liveSimulationSession } from '../helpers/servers.js';
-import { policy, realAttested } from './helpers.js';
+import { policy, realAttested, verified } from './helpers.js';
 
 describe('attestation evidence', () => {
   it('holds the raw document, verdict, policy, verification time and presented certificate', () => {
     const { attested, verifiedAt, doc } = realAttested();
-    const e = buildEvidence({ kind: 'verified', server: 'https://e.example', attested }, policy({ 0: doc.pcrs[0]! }, 'prod'), new Date(verifiedAt + 1000));
+    const e = buildEvidence(verified('https://e.example', attested, policy({ 0: doc.pcrs[0]! }, 'prod')), new Date(verifiedAt + 1000));
     assert.equal(e.format, EVIDENCE_FORMAT);
     assert.deepEqual(e.verdict, { ok: true, simulation: false, code: null, message: null, serverSaid: null });
     assert.equal(e.verifiedAt, new Date(verifiedAt).toISOString());
@@ -29,13 +29,13 @@ describe('attestation evidence', () => {
 
   it('records a failure with its code; no document unless one was fetched for diagnosis', () => {
     const failure = { code: 'CHAIN_UNTRUSTED', message: 'not trusted', untrusted: true };
-    const e = buildEvidence({ kind: 'failed', server: 'https://e.example', failure, at: 0 }, policy(), new Date(0));
+    const e = buildEvidence({ kind: 'failed', server: 'https://e.example', policy: policy(), failure, at: 0 }, new Date(0));
     assert.deepEqual(e.verdict, { ok: false, simulation: false, code: 'CHAIN_UNTRUSTED', message: 'not trusted', serverSaid: null });
     assert.equal(e.document, null);
     assert.equal(e.attestation, null);
     assert.equal(e.verifiedAt, null);
     const { attested } = realAttested();
-    const diag = buildEvidence({ kind: 'failed', server: 'https://e.example', failure: { ...failure, code: 'PCR_MISMATCH' }, at: 0, observed: attested }, policy(), new Date(0));
+    const diag = buildEvidence({ kind: 'failed', server: 'https://e.example', policy: policy(), failure: { ...failure, code: 'PCR_MISMATCH' }, at: 0, observed: attested }, new Date(0));
     assert.equal(diag.diagnosticOnly, true);
     assert.equal(diag.verdict.ok, false);
     assert.ok(diag.document);
@@ -49,12 +49,13 @@ describe('attestation evidence', () => {
   describe('from a live simulation session', () => {
     const live = liveSimulationSession();
 
-    it('says simulation, and carries the raw document once the core exposes it', () => {
-      const e = buildEvidence({ kind: 'verified', server: live.server.url, attested: live.session.attested }, policy(), new Date());
+    it('says simulation, and carries the raw document and the TLS binding as the session checked it', () => {
+      const e = buildEvidence(verified(live.server.url, live.session.attested), new Date());
       assert.equal(e.verdict.simulation, true);
       assert.equal(e.attestation!.root.isAwsNitroRoot, false);
-      const raw = live.session.attested.document;
-      assert.equal(e.document, raw ? Buffer.from(raw).toString('base64') : null);
+      assert.equal(e.document, Buffer.from(live.session.attested.document).toString('base64'));
+      assert.deepEqual(e.tlsBinding, live.session.attested.binding);
+      assert.equal(e.presentedCertificate!.sha256, live.session.attested.binding.presentedCertificateSha256);
     });
   });
 });

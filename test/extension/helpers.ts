@@ -1,8 +1,9 @@
 /** Shared material for the extension tests: verified results from real documents and the simulation server. */
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { verifyAttestation, type Attested, type VerifiedAttestation } from '../../src/core/index.js';
-import type { PolicyInfo } from '../../src/extension/state.js';
+import { sha256Hex, verifyAttestation, type AttestedEnclave, type VerifiedAttestation } from '../../src/core/index.js';
+import type { PolicyInfo, TrustState } from '../../src/extension/trust/trust-state.js';
 import { loadRealDocuments, NITRO_DIR } from '../helpers/fixtures.js';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -16,12 +17,21 @@ export function policy(pcrs: Record<number, string> = {}, name = 'test'): Policy
 }
 
 /**
- * real_3: a real Nitro document whose `public_key` is the SPKI of the TLS
- * certificate recorded next to it, verified at its own timestamp.
+ * real_3: a real Nitro document, verified at its own timestamp, with the TLS certificate recorded next to it. Its
+ * `public_key` is empty (it binds the certificate through `user_data`), so the session would refuse it: the binding
+ * here is made up as if the session had bound that certificate, only to give the renderers a complete value.
  */
-export function realAttested(): { attested: Attested; verifiedAt: number; doc: VerifiedAttestation } {
+export function realAttested(): { attested: AttestedEnclave; verifiedAt: number; doc: VerifiedAttestation } {
   const real = loadRealDocuments().find((d) => d.name === 'real_3')!;
   const doc = verifyAttestation(real.bytes, { now: new Date(real.timestampMs) });
-  const presentedCertificate = new Uint8Array(readFileSync(NITRO_DIR + 'real_3_tls_cert.der'));
-  return { attested: { attestation: doc, presentedCertificate, attestedAt: real.timestampMs, simulation: false, document: new Uint8Array(real.bytes) }, verifiedAt: real.timestampMs, doc };
+  const presentedCertificate = new X509Certificate(readFileSync(NITRO_DIR + 'real_3_tls_cert.der'));
+  const keySha256 = sha256Hex(presentedCertificate.publicKey.export({ type: 'spki', format: 'der' }));
+  const binding = { presentedSpkiSha256: keySha256, attestedKeySha256: keySha256, presentedCertificateSha256: sha256Hex(presentedCertificate.raw), bound: true } as const;
+  const attested: AttestedEnclave = { attestation: doc, document: new Uint8Array(real.bytes), presentedCertificate, binding, service: undefined, simulation: false };
+  return { attested, verifiedAt: real.timestampMs, doc };
+}
+
+/** A verified trust state for `enclave` under `pol`. */
+export function verified(server: string, enclave: AttestedEnclave, pol: PolicyInfo = policy()): TrustState {
+  return { kind: 'verified', server, policy: pol, enclaves: [enclave] };
 }

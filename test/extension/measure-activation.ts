@@ -8,7 +8,7 @@
  * one JSON line:
  *   requireMs             parsing and evaluating dist/extension.cjs (VS Code's "code loading"; the core,
  *                         dist/extension-core.cjs, is not loaded yet)
- *   bundleEvaluationMs    the extension's own measure of its module evaluation (from src/extension/clock.ts)
+ *   bundleEvaluationMs    the extension's own measure of its module evaluation (from the bundle banner, see bundle-extension.mjs)
  *   activateMs            the activate() call
  *   firstUseMs            the first command that needs the core (requires dist/extension-core.cjs: CBOR, X.509,
  *                         undici…)

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Attestor } from '../../src/extension/attest.js';
+import { Attestor } from '../../src/extension/trust/attestor.js';
 import { buildEvidence } from '../../src/extension/evidence.js';
 import type { Failure } from '../../src/extension/failure.js';
 import { notificationText } from '../../src/extension/plain-text.js';
@@ -50,7 +50,7 @@ describe('words of an unauthenticated server', () => {
   });
 
   it('are an attributed code span in the status tooltip (inert Markdown, never a link)', () => {
-    const { tooltip } = statusPresentation({ kind: 'failed', server: hostile.url, failure, at: 0 }, undefined, 0);
+    const { tooltip } = statusPresentation({ kind: 'failed', server: hostile.url, policy: undefined, failure, at: 0 }, 0);
     const lines = tooltip.split('\n\n');
     assert.equal(lines[1], 'The server refused the attestation request \\(HTTP 503\\).');
     assert.equal(lines[2], `Server said (not verified by BlindBox): \`${SAID}\``);
@@ -58,10 +58,10 @@ describe('words of an unauthenticated server', () => {
   });
 
   it('stay apart from the verdict in the webview model and the evidence file', () => {
-    const model = attestationViewModel({ kind: 'failed', server: hostile.url, failure, at: 0 }, undefined, new Date(0));
+    const model = attestationViewModel({ kind: 'failed', server: hostile.url, policy: undefined, failure, at: 0 }, new Date(0));
     assert.equal(model.verdict.sentence, OURS);
     assert.equal(model.verdict.serverSaid, SAID);
-    const evidence = buildEvidence({ kind: 'failed', server: hostile.url, failure, at: 0 }, undefined, new Date(0));
+    const evidence = buildEvidence({ kind: 'failed', server: hostile.url, policy: undefined, failure, at: 0 }, new Date(0));
     assert.deepEqual(evidence.verdict, { ok: false, simulation: false, code: 'SERVER_ERROR', message: OURS, serverSaid: SAID });
   });
 

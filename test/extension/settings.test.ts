@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { userLevelValue } from '../../src/extension/ids.js';
+import { userLevelValue } from '../../src/extension/setting-scope.js';
 import { parseSettings, SettingsError, type RawSettings } from '../../src/extension/settings.js';
 
 const HOME = '/home/u';

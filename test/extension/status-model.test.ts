@@ -1,27 +1,28 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatAge, statusPresentation } from '../../src/extension/status-model.js';
-import type { AttestationResult } from '../../src/extension/state.js';
-import { realAttested } from './helpers.js';
+import { formatAge } from '../../src/core/util/format-age.js';
+import { statusPresentation } from '../../src/extension/status-model.js';
+import type { TrustState } from '../../src/extension/trust/trust-state.js';
+import { policy, realAttested, verified } from './helpers.js';
 
 describe('status bar text', () => {
   const { attested, verifiedAt } = realAttested();
   const server = 'https://enclave.example:8443';
 
   it('says "not verified" without a server and before the first attestation', () => {
-    const none = statusPresentation({ kind: 'unconfigured' }, undefined, 0);
+    const none = statusPresentation({ kind: 'unconfigured' }, 0);
     assert.equal(none.text, '$(unverified) BlindBox: not verified');
     assert.match(none.tooltip, /blindbox\.serverUrl/);
     assert.equal(none.background, undefined);
-    assert.equal(statusPresentation({ kind: 'unverified', server }, 'p', 0).text, '$(unverified) BlindBox: not verified');
+    assert.equal(statusPresentation({ kind: 'unverified', server }, 0).text, '$(unverified) BlindBox: not verified');
   });
 
   it('spins while verifying', () => {
-    assert.equal(statusPresentation({ kind: 'verifying', server }, 'p', 0).text, '$(loading~spin) BlindBox: verifying…');
+    assert.equal(statusPresentation({ kind: 'verifying', server }, 0).text, '$(loading~spin) BlindBox: verifying…');
   });
 
   it('names the policy and the age once verified, with server, module, PCR0 and time in the tooltip', () => {
-    const p = statusPresentation({ kind: 'verified', server, attested }, 'production', verifiedAt + 125_000);
+    const p = statusPresentation(verified(server, attested, policy({}, 'production')), verifiedAt + 125_000);
     assert.equal(p.text, '$(verified-filled) BlindBox: verified · production · 2m');
     assert.equal(p.background, undefined);
     assert.equal(p.command, 'blindbox.showAttestation');
@@ -32,20 +33,21 @@ describe('status bar text', () => {
   });
 
   it('shouts SIMULATION with the warning colour for a simulation root', () => {
-    const p = statusPresentation({ kind: 'verified', server, attested: { ...attested, simulation: true } }, 'p', verifiedAt);
+    const p = statusPresentation(verified(server, { ...attested, simulation: true }), verifiedAt);
     assert.equal(p.text, '$(warning) BlindBox: SIMULATION — not confidential');
     assert.equal(p.background, 'warning');
     assert.match(p.tooltip, /not confidential/);
   });
 
   it('says FAILED with a short reason and the error colour; the tooltip carries code and sentence, escaped', () => {
-    const result: AttestationResult = {
+    const result: TrustState = {
       kind: 'failed',
       server,
+      policy: undefined,
       at: 0,
       failure: { code: 'CHAIN_UNTRUSTED', message: 'The chain starts at "<img src=x onerror=alert(1)> [x](command:evil)".', untrusted: true },
     };
-    const p = statusPresentation(result, 'p', 1000);
+    const p = statusPresentation(result, 1000);
     assert.equal(p.text, '$(error) BlindBox: FAILED · untrusted root');
     assert.equal(p.background, 'error');
     assert.ok(p.tooltip.includes('`CHAIN_UNTRUSTED`'));
@@ -53,12 +55,12 @@ describe('status bar text', () => {
     assert.doesNotMatch(p.tooltip, /(^|[^\\])</, 'no unescaped <');
     assert.ok(p.tooltip.includes('\\[x\\]\\(command:evil\\)'), 'links from the message are defused');
     assert.match(p.tooltip, /No audio will be sent/);
-    assert.equal(statusPresentation({ ...result, failure: { code: 'SERVER_UNREACHABLE', message: 'x', untrusted: false } }, 'p', 0).text, '$(error) BlindBox: FAILED · unreachable');
-    assert.equal(statusPresentation({ ...result, failure: { code: 'SOMETHING_NEW', message: 'x', untrusted: false } }, 'p', 0).text, '$(error) BlindBox: FAILED · SOMETHING_NEW');
+    assert.equal(statusPresentation({ ...result, failure: { code: 'SERVER_UNREACHABLE', message: 'x', untrusted: false } }, 0).text, '$(error) BlindBox: FAILED · unreachable');
+    assert.equal(statusPresentation({ ...result, failure: { code: 'SOMETHING_NEW', message: 'x', untrusted: false } }, 0).text, '$(error) BlindBox: FAILED · SOMETHING_NEW');
   });
 
   it('only links to its own two commands', () => {
-    const p = statusPresentation({ kind: 'verified', server, attested }, 'p', verifiedAt);
+    const p = statusPresentation(verified(server, attested), verifiedAt);
     const commands = [...p.tooltip.matchAll(/\(command:([^)]+)\)/g)].map((m) => m[1]);
     assert.deepEqual([...new Set(commands)].sort(), ['blindbox.showAttestation', 'blindbox.verify']);
   });

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { toHex } from '../../src/core/index.js';
-import type { AttestationResult } from '../../src/extension/state.js';
+import type { TrustState } from '../../src/extension/trust/trust-state.js';
 import { attestationViewModel } from '../../src/extension/view-model.js';
 import { liveSimulationSession } from '../helpers/servers.js';
-import { policy, realAttested } from './helpers.js';
+import { policy, realAttested, verified } from './helpers.js';
 
 const SERVER = 'https://enclave.example:8443';
 
@@ -13,7 +13,7 @@ describe('attestation view model: a real Nitro document', () => {
 
   it('shows a verified AWS enclave: verdict, module, document time, nonce, PCRs against the policy, chain root → leaf', () => {
     const pol = policy({ 0: doc.pcrs[0]!, 1: doc.pcrs[1]!.toUpperCase() }, 'production');
-    const m = attestationViewModel({ kind: 'verified', server: SERVER, attested }, pol, new Date(verifiedAt + 90_000));
+    const m = attestationViewModel(verified(SERVER, attested, pol), new Date(verifiedAt + 90_000));
     assert.equal(m.state, 'verified');
     assert.equal(m.server, SERVER);
     assert.equal(m.verdict.ok, true);
@@ -47,35 +47,37 @@ describe('attestation view model: a real Nitro document', () => {
     assert.equal(m.canExport, true);
   });
 
-  it('says when a document attests no TLS key (real_3 binds its certificate through user_data instead)', () => {
-    const m = attestationViewModel({ kind: 'verified', server: SERVER, attested }, policy(), new Date(verifiedAt));
-    assert.equal(doc.publicKey, null);
-    assert.equal(m.tls!.bound, false);
-    assert.equal(m.tls!.attestedKeySha256, '');
-    assert.match(m.tls!.text, /attests no TLS key/);
-    assert.match(m.tls!.presentedKeySha256, /^[0-9a-f]{64}$/);
+  it('shows the TLS binding exactly as the enclave value carries it (the view derives nothing)', () => {
+    const m = attestationViewModel(verified(SERVER, attested), new Date(verifiedAt));
+    assert.deepEqual(m.tls, {
+      bound: true,
+      text: 'Bound: the TLS key of this connection is the key the enclave attested (public_key), so the channel ends inside the enclave.',
+      attestedKeySha256: attested.binding.attestedKeySha256,
+      presentedKeySha256: attested.binding.presentedSpkiSha256,
+      presentedCertificateSha256: attested.binding.presentedCertificateSha256,
+    });
   });
 
   it('marks certificates expired (today) and says when a policy pins nothing', () => {
-    const m = attestationViewModel({ kind: 'verified', server: SERVER, attested }, policy(), new Date('2030-01-01T00:00:00Z'));
+    const m = attestationViewModel(verified(SERVER, attested), new Date('2030-01-01T00:00:00Z'));
     const leaf = m.chain.at(-1)!;
     assert.equal(leaf.validity, 'expired');
     assert.match(leaf.validityText, /^EXPIRED \(since /);
     assert.match(m.policy!.note!, /pins no PCR/);
-    const early = attestationViewModel({ kind: 'verified', server: SERVER, attested }, policy(), new Date('2000-01-01T00:00:00Z'));
+    const early = attestationViewModel(verified(SERVER, attested), new Date('2000-01-01T00:00:00Z'));
     assert.ok(early.chain.every((c) => c.validity === 'not-yet-valid'));
   });
 
   it('shows a failure with its code and sentence; with the diagnostic document, the mismatching PCR', () => {
     const failure = { code: 'PCR_MISMATCH', message: 'PCR0 is 0000…, but the policy expects abab….', untrusted: true };
-    const bare = attestationViewModel({ kind: 'failed', server: SERVER, failure, at: verifiedAt }, policy({ 0: 'ab'.repeat(48) }), new Date(verifiedAt));
+    const bare = attestationViewModel({ kind: 'failed', server: SERVER, policy: policy({ 0: 'ab'.repeat(48) }), failure, at: verifiedAt }, new Date(verifiedAt));
     assert.equal(bare.state, 'failed');
     assert.deepEqual(bare.verdict, { ok: false, title: 'Verification FAILED', code: 'PCR_MISMATCH', sentence: failure.message, serverSaid: null });
     assert.equal(bare.document, null);
     assert.deepEqual(bare.pcrs, []);
     assert.deepEqual(bare.chain, []);
 
-    const withDoc = attestationViewModel({ kind: 'failed', server: SERVER, failure, at: verifiedAt, observed: attested }, policy({ 0: 'ab'.repeat(48), 20: 'cd'.repeat(48) }), new Date(verifiedAt));
+    const withDoc = attestationViewModel({ kind: 'failed', server: SERVER, policy: policy({ 0: 'ab'.repeat(48), 20: 'cd'.repeat(48) }), failure, at: verifiedAt, observed: attested }, new Date(verifiedAt));
     assert.equal(withDoc.verdict.ok, false);
     assert.equal(withDoc.document!.diagnosticOnly, true);
     assert.equal(withDoc.pcrs.find((r) => r.index === 0)!.status, 'mismatch');
@@ -87,7 +89,7 @@ describe('attestation view model: a real Nitro document', () => {
     const evil = '<img src=x onerror=alert(1)>';
     const chain = attested.attestation.chain.map((c, i) => (i === 0 ? { ...c, subject: evil, issuer: `"><script>alert(2)</script>` } : c));
     const hostile = { ...attested, attestation: { ...attested.attestation, chain, moduleId: '<b>module</b>' } };
-    const m = attestationViewModel({ kind: 'verified', server: SERVER, attested: hostile }, policy(), new Date(verifiedAt));
+    const m = attestationViewModel(verified(SERVER, hostile), new Date(verifiedAt));
     assert.equal(m.chain[0]!.subject, evil);
     assert.equal(m.chain[0]!.issuer, `"><script>alert(2)</script>`);
     assert.equal(m.document!.moduleId, '<b>module</b>');
@@ -96,9 +98,9 @@ describe('attestation view model: a real Nitro document', () => {
   });
 
   it('has a state for every phase before a result', () => {
-    const states: AttestationResult[] = [{ kind: 'unconfigured' }, { kind: 'unverified', server: SERVER }, { kind: 'verifying', server: SERVER }];
+    const states: TrustState[] = [{ kind: 'unconfigured' }, { kind: 'unverified', server: SERVER }, { kind: 'verifying', server: SERVER }];
     assert.deepEqual(
-      states.map((r) => attestationViewModel(r, undefined, new Date(0))).map((m) => [m.state, m.server, m.canExport, m.canVerify]),
+      states.map((r) => attestationViewModel(r, new Date(0))).map((m) => [m.state, m.server, m.canExport, m.canVerify]),
       [
         ['unconfigured', null, false, false],
         ['unverified', SERVER, false, true],
@@ -113,7 +115,7 @@ describe('attestation view model: the simulation server', () => {
 
   it('is loud about simulation, shows the attested service and binds TLS', () => {
     const pcr0 = toHex(live.server.provider.pcrs.get(0)!);
-    const m = attestationViewModel({ kind: 'verified', server: live.server.url, attested: live.session.attested }, policy({ 0: pcr0 }), new Date());
+    const m = attestationViewModel(verified(live.server.url, live.session.attested, policy({ 0: pcr0 })), new Date());
     assert.equal(m.state, 'simulation');
     assert.match(m.simulationBanner!, /^SIMULATION — NOT CONFIDENTIAL/);
     assert.match(m.verdict.title, /SIMULATION/);
@@ -123,9 +125,6 @@ describe('attestation view model: the simulation server', () => {
     assert.equal(m.tls!.attestedKeySha256, m.tls!.presentedKeySha256);
     assert.notEqual(m.tls!.presentedCertificateSha256, m.tls!.presentedKeySha256);
     assert.match(m.tls!.text, /^Bound/);
-    const other = attestationViewModel({ kind: 'verified', server: live.server.url, attested: { ...live.session.attested, presentedCertificate: new Uint8Array([1, 2, 3]) } }, policy(), new Date());
-    assert.equal(other.tls!.bound, false);
-    assert.match(other.tls!.text, /differs/);
     assert.equal(m.pcrs[0]!.status, 'match');
     assert.equal(m.document!.nonce.length, 64);
     assert.notEqual(m.document!.root, 'AWS Nitro Enclaves Root G1');

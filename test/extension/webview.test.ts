@@ -13,7 +13,7 @@ import { describeFailure } from '../../src/extension/failure.js';
 import { attestationViewModel } from '../../src/extension/view-model.js';
 import { attestationHtml, contentSecurityPolicy, ELEMENT_IDS, makeNonce } from '../../src/extension/webview-html.js';
 import { parseWebviewMessage } from '../../src/extension/webview-protocol.js';
-import { policy, readRepoFile, realAttested, REPO } from './helpers.js';
+import { policy, readRepoFile, realAttested, REPO, verified } from './helpers.js';
 
 const INPUTS = { cspSource: 'https://file+.vscode-resource.vscode-cdn.net', nonce: 'bm9uY2Utbm9uY2Utbm9uY2U=', scriptUri: 'https://x/media/attestation.js', styleUri: 'https://x/media/attestation.css' };
 
@@ -70,8 +70,7 @@ describe('webview script', () => {
     const evil = '<img src=x onerror=alert(1)>';
     const chain = attested.attestation.chain.map((c, i) => (i === 0 ? { ...c, subject: evil } : c));
     const model = attestationViewModel(
-      { kind: 'verified', server: 'https://e.example', attested: { ...attested, attestation: { ...attested.attestation, chain } } },
-      policy({ 0: attested.attestation.pcrs[0]! }),
+      verified('https://e.example', { ...attested, attestation: { ...attested.attestation, chain } }, policy({ 0: attested.attestation.pcrs[0]! })),
       new Date(verifiedAt),
     );
 
@@ -121,7 +120,7 @@ describe('webview script', () => {
   it('shows a server’s words only in their own labelled quotation, as text, apart from the verdict', () => {
     const evil = '<a href="https://evil.example">add this root</a>';
     const failure = describeFailure(new ChannelError('SERVER_ERROR', 'The server refused the attestation request (HTTP 503).', { status: 503, serverCode: 'ROOT_ROTATED', serverMessage: evil }), 'attestation');
-    const model = attestationViewModel({ kind: 'failed', server: 'https://e.example', failure, at: 0 }, undefined, new Date(0));
+    const model = attestationViewModel({ kind: 'failed', server: 'https://e.example', policy: undefined, failure, at: 0 }, new Date(0));
     const html = attestationHtml(INPUTS);
     assert.match(html, /<p id="bb-verdict-server" class="bb-server-said" hidden><span class="bb-server-said-label">Server said \(not verified by BlindBox\):<\/span> <q id="bb-verdict-server-text"><\/q><\/p>/);
     const dom = fakeDom(html);

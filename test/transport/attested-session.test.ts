@@ -1,7 +1,7 @@
 /** The attested, pinned channel against the reference server, liars and a man in the middle, all on loopback. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AttestedSession, ChannelError, AttestationError, connect, decodeServiceInfo, toHex } from '../../src/core/index.js';
+import { AttestedSession, ChannelError, AttestationError, connect, decodeServiceInfo, sha256Hex, toHex } from '../../src/core/index.js';
 import { startEnclaveApp } from '../../src/enclave/app.js';
 import { createTlsIdentity } from '../../src/enclave/tls-identity.js';
 import { rootsTrusting, startLyingServer, startMitmProxy, startSimulationServer, startStallingServer, type ReferenceServer, type StallingServer } from '../helpers/servers.js';
@@ -27,14 +27,23 @@ describe('loopback end to end with the simulation server', () => {
   it('verifies with the simulation root trusted, binds the TLS key and says it is a simulation', async () => {
     const session = await connect(server.url, { roots: rootsTrusting(server) });
     try {
-      const { attestation, simulation, presentedCertificate } = session.attested;
+      const { attestation, simulation, presentedCertificate, binding, service } = session.attested;
       assert.equal(simulation, true);
       assert.equal(attestation.root.isAwsNitroRoot, false);
       assert.equal(attestation.pcrs[0], toHex(server.provider.pcrs.get(0)!));
       assert.equal(attestation.nonce!.length, 64, 'a 32-byte nonce');
       assert.equal(attestation.publicKey, toHex(await serverSpki()));
-      assert.ok(presentedCertificate.length > 100);
-      assert.deepEqual(decodeServiceInfo(attestation.userData), { service: 'blindbox', version: '0.1.0', engine: 'none', model: 'none', simulation: true });
+      assert.ok(presentedCertificate.raw.length > 100);
+      // The binding as the session checked it, carried for every renderer.
+      assert.deepEqual(binding, {
+        presentedSpkiSha256: sha256Hex(await serverSpki()),
+        attestedKeySha256: sha256Hex(await serverSpki()),
+        presentedCertificateSha256: sha256Hex(presentedCertificate.raw),
+        bound: true,
+      });
+      assert.equal(attestation.verifiedAt, Date.parse(new Date(attestation.verifiedAt).toISOString()));
+      assert.deepEqual(service, { service: 'blindbox', version: '0.1.0', engine: 'none', model: 'none', simulation: true });
+      assert.deepEqual(decodeServiceInfo(attestation.bytes.userData), service);
       const health = await session.request('/healthz');
       assert.equal(health.statusCode, 200);
       assert.deepEqual(await health.body.json(), { status: 'ok', attestation: 'simulation' });
@@ -262,12 +271,16 @@ describe('a pinned session', () => {
     const session = await connect(own.url, { roots: rootsTrusting(own), policy: { name: 'short', pcrs: {}, maxAgeSeconds: 60 }, clock });
     try {
       const first = session.attested;
+      const told: unknown[] = [];
+      session.onAttested((enclave) => told.push(enclave));
       assert.equal((await session.request('/healthz')).statusCode, 200);
       assert.equal(session.attested, first, 'no re-attestation within the maximum age');
+      assert.deepEqual(told, []);
       now += 61_000;
       assert.ok(session.remainingMs <= 0);
       assert.equal((await session.request('/healthz')).statusCode, 200);
       assert.notEqual(session.attested, first);
+      assert.deepEqual(told, [session.attested], 'listeners hear of the re-attestation once, with the new enclave');
       assert.notEqual(session.attested.attestation.nonce, first.attestation.nonce, 'a fresh nonce');
       assert.deepEqual(log.map((l) => l.split(' ')[1]), ['/attestation', '/healthz', '/attestation', '/healthz']);
     } finally {

@@ -3,16 +3,14 @@
  * extension's evidence export and tests. Other tools depend on it exactly.
  */
 import { serverSaid, type BlindBoxError } from '../errors.js';
+import type { CertificateSummary } from './chain.js';
 import type { VerifiedAttestation } from './verify.js';
 
-/** One certificate in a report, root first. */
-export interface ChainEntryReport {
-  readonly subject: string;
-  readonly issuer: string;
-  readonly notBefore: string;
-  readonly notAfter: string;
-  readonly sha256: string;
-}
+/** The fields of a `CertificateSummary` a report carries (the report's shape is fixed; the summary may grow). */
+const REPORTED_CERTIFICATE_FIELDS = ['subject', 'issuer', 'notBefore', 'notAfter', 'sha256'] as const;
+
+/** One certificate in a report, root first: derived from the one certificate type, `CertificateSummary`. */
+export type ChainEntryReport = Pick<CertificateSummary, (typeof REPORTED_CERTIFICATE_FIELDS)[number]>;
 
 export interface VerifiedReport {
   readonly ok: true;
@@ -45,7 +43,7 @@ export function verifiedReport(v: VerifiedAttestation): VerifiedReport {
     publicKey: v.publicKey,
     userData: v.userData,
     nonce: v.nonce,
-    chain: v.chain.map(({ subject, issuer, notBefore, notAfter, sha256 }) => ({ subject, issuer, notBefore, notAfter, sha256 })),
+    chain: v.chain.map(chainEntryReport),
   };
 }
 
@@ -53,4 +51,8 @@ export function verifiedReport(v: VerifiedAttestation): VerifiedReport {
 export function rejectedReport(err: BlindBoxError): RejectedReport {
   const said = serverSaid(err);
   return { ok: false, code: err.code, message: err.message, ...(said ? { serverSaid: said } : {}) };
+}
+
+function chainEntryReport(c: CertificateSummary): ChainEntryReport {
+  return Object.fromEntries(REPORTED_CERTIFICATE_FIELDS.map((field) => [field, c[field]])) as ChainEntryReport;
 }

@@ -4,7 +4,6 @@
  */
 import { cborEncoder } from './cose.js';
 import { decodeStrict } from './cbor.js';
-import { fromHex } from '../util/hex.js';
 
 /** What a server says it runs. Every value is short text. */
 export interface ServiceInfo {
@@ -20,11 +19,11 @@ export function encodeServiceInfo(info: ServiceInfo): Uint8Array {
   return cborEncoder.encode(new Map<string, unknown>(Object.entries(info)));
 }
 
-/** Reads `user_data` (hex) as a service description; undefined when it is something else (e.g. another project's document). */
-export function decodeServiceInfo(userDataHex: string | null): ServiceInfo | undefined {
-  if (!userDataHex) return undefined;
+/** Reads `user_data` as a service description; undefined when it is something else (e.g. another project's document). */
+export function decodeServiceInfo(userData: Uint8Array | null): ServiceInfo | undefined {
+  if (!userData || userData.length === 0) return undefined;
   try {
-    const map = decodeStrict(fromHex(userDataHex, 'user_data'), { maxBytes: 1024, maxDepth: 1 }, 'service description');
+    const map = decodeStrict(userData, { maxBytes: 1024, maxDepth: 1 }, 'service description');
     if (!(map instanceof Map)) return undefined;
     const text = (key: string) => (typeof map.get(key) === 'string' ? (map.get(key) as string) : undefined);
     const service = text('service');

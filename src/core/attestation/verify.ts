@@ -28,7 +28,10 @@ export interface VerifyOptions {
   readonly maxFutureSkewMs?: number;
 }
 
-/** An attestation document that passed every check. All binary fields are lower-case hex. */
+/**
+ * An attestation document that passed every check. Binary fields are lower-case hex for reports and people; `bytes`
+ * keeps the two a caller acts on as received, so that nothing decodes hex back into bytes.
+ */
 export interface VerifiedAttestation {
   readonly moduleId: string;
   /** Issue time, milliseconds since the Unix epoch. */
@@ -39,6 +42,8 @@ export interface VerifiedAttestation {
   readonly publicKey: string | null;
   readonly userData: string | null;
   readonly nonce: string | null;
+  /** `public_key` and `user_data` exactly as in the document. */
+  readonly bytes: { readonly publicKey: Uint8Array | null; readonly userData: Uint8Array | null };
   /** Root first, leaf last. */
   readonly chain: readonly CertificateSummary[];
   /** The trust anchor the chain ends in; `isAwsNitroRoot` is false for a simulation root. */
@@ -84,10 +89,16 @@ export function verifyAttestation(bytes: Uint8Array, options: VerifyOptions = {}
     publicKey: toHexOrNull(payload.publicKey),
     userData: toHexOrNull(payload.userData),
     nonce: toHexOrNull(payload.nonce),
+    // Copies: the caller may reuse the buffer the document arrived in.
+    bytes: Object.freeze({ publicKey: copyOrNull(payload.publicKey), userData: copyOrNull(payload.userData) }),
     chain: chain.certificates,
     root: chain.root,
     tagged: cose.tagged,
     documentSha256: sha256Hex(bytes),
     verifiedAt: now.getTime(),
   });
+}
+
+function copyOrNull(bytes: Uint8Array | null): Uint8Array | null {
+  return bytes === null ? null : new Uint8Array(bytes);
 }

@@ -10,13 +10,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client, type Dispatcher } from 'undici';
-import { verifyAttestation, type VerifiedAttestation } from '../attestation/verify.js';
+import { verifyAttestation } from '../attestation/verify.js';
 import { AWS_NITRO_ROOT_G1, type TrustedRoot } from '../attestation/roots.js';
 import { MAX_DOCUMENT_BYTES } from '../attestation/cose.js';
 import { AttestationError, BlindBoxError, ChannelError, InputError } from '../errors.js';
 import { checkMaxAgeSeconds, DEFAULT_POLICY, type AttestationPolicy } from '../policy.js';
 import { startDeadline } from './deadline.js';
 import { toHex } from '../util/hex.js';
+import { attestedEnclave, bindTls, type AttestedEnclave } from './attested-enclave.js';
 import { pinnedConnector, spkiOf, TlsPin } from './pinned-connector.js';
 import { readBodyLimited, toChannelError, throwForStatus } from './responses.js';
 import { transcribe, type AudioSource, type TranscribeOptions, type TranscriptResult } from './transcribe.js';
@@ -35,18 +36,8 @@ export interface ConnectOptions {
   readonly clock?: () => Date;
 }
 
-/** One verified attestation and the connection state pinned to it. */
-export interface Attested {
-  readonly attestation: VerifiedAttestation;
-  /** DER of the certificate the server presented on the attested connection. */
-  readonly presentedCertificate: Uint8Array;
-  /** The attestation document exactly as received (for evidence export). */
-  readonly document: Uint8Array;
-  /** When the attestation was verified (ms). */
-  readonly attestedAt: number;
-  /** Whether the chain ends in a root other than AWS's: not a real enclave. */
-  readonly simulation: boolean;
-}
+/** Told every time the session attests again on its own (the first attestation is `connect`'s result). */
+export type AttestedListener = (enclave: AttestedEnclave) => void;
 
 /** Options of one request over the pinned channel. */
 export interface RequestOptions {
@@ -64,14 +55,15 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export class AttestedSession {
   readonly origin: URL;
   #client: Client;
-  #current: Attested;
+  #current: AttestedEnclave;
+  readonly #listeners = new Set<AttestedListener>();
   #reattesting: Promise<void> | undefined;
   #closed = false;
 
   private constructor(
     origin: URL,
     client: Client,
-    current: Attested,
+    current: AttestedEnclave,
     private readonly options: Required<Pick<ConnectOptions, 'roots' | 'policy' | 'timeoutMs' | 'clock'>>,
   ) {
     this.origin = origin;
@@ -97,8 +89,17 @@ export class AttestedSession {
   }
 
   /** The current verified attestation. */
-  get attested(): Attested {
+  get attested(): AttestedEnclave {
     return this.#current;
+  }
+
+  /**
+   * Calls `listener` after each re-attestation (the session renews itself inside `request` once the policy's maximum
+   * age has passed), so whoever shows trust follows it without polling. Returns the unsubscribe function.
+   */
+  onAttested(listener: AttestedListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** The policy this session enforces. */
@@ -108,7 +109,7 @@ export class AttestedSession {
 
   /** Milliseconds until the attestation must be renewed (≤ 0: at the next request). */
   get remainingMs(): number {
-    return this.#current.attestedAt + this.options.policy.maxAgeSeconds * 1000 - this.options.clock().getTime();
+    return this.#current.attestation.verifiedAt + this.options.policy.maxAgeSeconds * 1000 - this.options.clock().getTime();
   }
 
   /** Sends a request over the pinned channel, attesting again first if the attestation is too old. */
@@ -143,6 +144,14 @@ export class AttestedSession {
       this.#client = client;
       this.#current = attested;
       await old.close().catch(() => undefined);
+      // A listener's bug must not fail the request that re-attested.
+      for (const listener of [...this.#listeners]) {
+        try {
+          listener(attested);
+        } catch {
+          // ignored
+        }
+      }
     })().finally(() => (this.#reattesting = undefined));
     return this.#reattesting;
   }
@@ -150,6 +159,7 @@ export class AttestedSession {
   /** Closes every connection; later requests fail with `CANCELLED`. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#listeners.clear();
     await this.#client.destroy().catch(() => undefined);
   }
 }
@@ -173,7 +183,7 @@ async function attestNewChannel(
   origin: URL,
   options: Required<Pick<ConnectOptions, 'roots' | 'policy' | 'timeoutMs' | 'clock'>>,
   signal: AbortSignal | undefined,
-): Promise<{ client: Client; attested: Attested }> {
+): Promise<{ client: Client; attested: AttestedEnclave }> {
   const pin = new TlsPin();
   const client = new Client(origin, { connect: pinnedConnector(pin, options.timeoutMs), pipelining: 1 });
   // Connect, TLS, request and every byte of the document within timeoutMs in total: a dribbling server cannot stretch it.
@@ -211,26 +221,9 @@ async function attestNewChannel(
     const presented = pin.presented;
     if (!presented) throw new ChannelError('PROTOCOL_ERROR', 'No TLS certificate was seen on the attestation connection.');
     const presentedSpki = spkiOf(presented);
-    if (attestation.publicKey === null) {
-      throw new ChannelError('TLS_BINDING_MISMATCH', 'The attestation document binds no TLS key (public_key is empty), so the channel cannot be tied to the enclave.');
-    }
-    if (attestation.publicKey !== toHex(presentedSpki)) {
-      throw new ChannelError(
-        'TLS_BINDING_MISMATCH',
-        'The TLS certificate presented on the attested connection is not the key the enclave attested: something between you and the enclave terminates TLS.',
-      );
-    }
+    const binding = bindTls(attestation, presented, presentedSpki);
     pin.pin(presentedSpki);
-    return {
-      client,
-      attested: Object.freeze({
-        attestation,
-        presentedCertificate: new Uint8Array(presented.raw),
-        document: new Uint8Array(document),
-        attestedAt: now.getTime(),
-        simulation: !attestation.root.isAwsNitroRoot,
-      }),
-    };
+    return { client, attested: attestedEnclave(attestation, document, presented, binding) };
   } catch (err) {
     await client.destroy().catch(() => undefined);
     // Once aborted, undici fails with the signal's reason or its own wrapping of it; the deadline knows the real cause.

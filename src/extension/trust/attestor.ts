@@ -9,13 +9,11 @@
  * the attestation verified and the TLS key was bound to it; a failed
  * verification drops the session, so nothing can be sent afterwards.
  */
-import { createHash } from 'node:crypto';
-import { AWS_NITRO_ROOT_G1, connect, InputError, loadPolicyFile, loadRootFile, type AttestedSession, type ConnectOptions, type TrustedRoot } from '../core/index.js';
-import { ExtensionError } from './errors.js';
-import { describeFailure, type Failure } from './failure.js';
-import { SettingsError, type ExtensionSettings } from './settings.js';
-import type { PolicyInfo } from './state.js';
-import type { Attested } from '../core/transport/session.js';
+import { AWS_NITRO_ROOT_G1, connect, InputError, loadPolicyFile, loadRootFile, sha256Hex, type AttestedEnclave, type AttestedSession, type ConnectOptions, type TrustedRoot } from '../../core/index.js';
+import { ExtensionError } from '../errors.js';
+import { describeFailure, type Failure } from '../failure.js';
+import { SettingsError, type ExtensionSettings } from '../settings.js';
+import { knownPolicy, type PolicyInfo } from './trust-state.js';
 
 /** What the settings say to trust: the policy and the roots (AWS's always, plus the listed files). */
 export interface Trust {
@@ -55,14 +53,12 @@ export async function loadTrust(settings: ExtensionSettings): Promise<Trust> {
  */
 export function trustDigest(trust: Trust): string {
   const { name, pcrs, maxAgeSeconds } = trust.policy;
-  return createHash('sha256')
-    .update(JSON.stringify([name, pcrs, maxAgeSeconds, trust.roots.map((r) => r.sha256)]))
-    .digest('hex');
+  return sha256Hex(JSON.stringify([name, pcrs, maxAgeSeconds, trust.roots.map((r) => r.sha256)]));
 }
 
 export type AttestOutcome =
   | { readonly ok: true; readonly session: AttestedSession; readonly policy: PolicyInfo; readonly reused: boolean }
-  | { readonly ok: false; readonly failure: Failure; readonly policy: PolicyInfo | undefined; readonly observed?: Attested };
+  | { readonly ok: false; readonly failure: Failure; readonly policy: PolicyInfo | undefined; readonly observed?: AttestedEnclave };
 
 /** A session is reused only while it has at least this long left before it must attest again. */
 export const REUSE_MARGIN_MS = 5_000;
@@ -99,7 +95,6 @@ interface Run {
 export class Attestor {
   #current: { readonly session: AttestedSession; readonly key: string; readonly digest: string; readonly policy: PolicyInfo } | undefined;
   #inflight: Run | undefined;
-  #generation = 0;
   readonly #connect: Connect;
   readonly #log: (line: string) => void;
 
@@ -150,12 +145,15 @@ export class Attestor {
 
   #start(settings: ExtensionSettings, key: string): Run {
     const controller = new AbortController();
+    // A run stays current until a run under other settings replaces it or `cancel` ends it: only then may it change
+    // the session in force. (Whether its outcome is still news to the UI is the TrustController's question.)
+    const current = () => this.#inflight === run;
     const run: Run = {
       key,
       controller,
       waiters: 0,
-      promise: this.#attest(settings, key, controller.signal).finally(() => {
-        if (this.#inflight === run) this.#inflight = undefined;
+      promise: this.#attest(settings, key, controller.signal, current).finally(() => {
+        if (current()) this.#inflight = undefined;
       }),
     };
     this.#inflight = run;
@@ -176,21 +174,20 @@ export class Attestor {
     });
   }
 
-  async #attest(settings: ExtensionSettings, key: string, cancel: AbortSignal): Promise<AttestOutcome> {
-    const generation = ++this.#generation;
+  async #attest(settings: ExtensionSettings, key: string, cancel: AbortSignal, current: () => boolean): Promise<AttestOutcome> {
     const deadline = AbortSignal.timeout(settings.requestTimeoutMs + VERIFY_MARGIN_MS);
     const stop = AbortSignal.any([cancel, deadline]);
     const server = settings.serverUrl;
     if (!server) {
       await this.drop();
-      return { ok: false, failure: describeFailure(new ExtensionError('NOT_CONFIGURED'), 'settings'), policy: settings.policyFile ? undefined : settings.policy };
+      return { ok: false, failure: describeFailure(new ExtensionError('NOT_CONFIGURED'), 'settings'), policy: knownPolicy(settings) };
     }
     let trust: Trust;
     try {
       trust = await loadTrust(settings);
     } catch (err) {
-      if (generation === this.#generation) await this.drop();
-      return { ok: false, failure: describeFailure(err, 'settings'), policy: settings.policyFile ? undefined : settings.policy };
+      if (current()) await this.drop();
+      return { ok: false, failure: describeFailure(err, 'settings'), policy: knownPolicy(settings) };
     }
     const rootNames = trust.roots.map((r) => r.label).join(', ');
     this.#log(`attesting ${server} under policy "${trust.policy.name}" (${Object.keys(trust.policy.pcrs).length} PCR(s) pinned, max age ${trust.policy.maxAgeSeconds} s); trusted roots: ${rootNames}`);
@@ -205,15 +202,19 @@ export class Attestor {
           ? cancelledFailure(String((cancel.reason as Error)?.message ?? 'The verification was cancelled.'))
           : describeFailure(err, 'attestation');
       // A cancelled attempt proves nothing either way: the session in force (if any) stays.
-      if (generation === this.#generation && failure.code !== 'CANCELLED') await this.drop();
+      if (current() && failure.code !== 'CANCELLED') await this.drop();
       const observed = failure.code === 'PCR_MISMATCH' ? await this.#observe(server, options, stop) : undefined;
       return { ok: false, failure, policy: trust.policy, observed };
     }
-    if (generation !== this.#generation) {
+    if (!current()) {
       // Settings changed while this attestation ran: its session answers an outdated question.
       await session.close();
       return { ok: false, failure: cancelledFailure('A newer verification replaced this one.'), policy: trust.policy };
     }
+    const { attestation, simulation } = session.attested;
+    this.#log(
+      `verified ${server}: module ${attestation.moduleId}, PCR0 ${attestation.pcrs[0]?.slice(0, 16) ?? '(absent)'}…, document ${attestation.documentSha256.slice(0, 16)}…, root "${attestation.root.label}"${simulation ? ' — SIMULATION, not confidential' : ''}`,
+    );
     const old = this.#current;
     this.#current = { session, key, digest: trustDigest(trust), policy: trust.policy };
     await old?.session.close();
@@ -225,7 +226,7 @@ export class Attestor {
    * which measurements the server has. The session is closed at once and never
    * used; any failure just means nothing is shown.
    */
-  async #observe(server: string, options: ConnectOptions, stop: AbortSignal): Promise<Attested | undefined> {
+  async #observe(server: string, options: ConnectOptions, stop: AbortSignal): Promise<AttestedEnclave | undefined> {
     try {
       const probe = await untilAborted(this.#connect(server, { ...options, policy: { ...options.policy!, pcrs: {} } }), stop, closeLate);
       const attested = probe.attested;
@@ -245,7 +246,6 @@ export class Attestor {
 
   /** Aborts the attestation in flight, if any (its connection is closed): its question no longer stands. */
   cancel(): void {
-    this.#generation++;
     this.#inflight?.controller.abort(new Error('The verification was cancelled.'));
     this.#inflight = undefined;
   }
@@ -262,7 +262,7 @@ function cancelledFailure(message: string): Failure {
 }
 
 function cancelled(settings: ExtensionSettings, message: string): AttestOutcome {
-  return { ok: false, failure: cancelledFailure(message), policy: settings.policyFile ? undefined : settings.policy };
+  return { ok: false, failure: cancelledFailure(message), policy: knownPolicy(settings) };
 }
 
 function closeLate(session: AttestedSession): void {

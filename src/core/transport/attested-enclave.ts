@@ -1,0 +1,70 @@
+/**
+ * The one complete evidence value for an attested enclave, made where the checks are enforced (session.ts) and only
+ * rendered elsewhere: the extension's status bar, attestation view and evidence export, and the CLI, read these facts
+ * and never re-derive a verdict from DER or hex.
+ */
+import type { X509Certificate } from 'node:crypto';
+import { ChannelError } from '../errors.js';
+import { decodeServiceInfo, type ServiceInfo } from '../attestation/service-info.js';
+import type { VerifiedAttestation } from '../attestation/verify.js';
+import { sha256Hex } from '../util/sha256.js';
+
+/**
+ * The TLS binding as checked on the attested connection. `bound` is always true: a connection whose key differs from
+ * the attested one never becomes an `AttestedEnclave` (see `bindTls`).
+ */
+export interface TlsBinding {
+  /** SHA-256 of the SubjectPublicKeyInfo the server presented on the attested connection. */
+  readonly presentedSpkiSha256: string;
+  /** SHA-256 of the document's `public_key` (equal to the above). */
+  readonly attestedKeySha256: string;
+  /** SHA-256 of the DER of the presented certificate. */
+  readonly presentedCertificateSha256: string;
+  readonly bound: true;
+}
+
+/** One verified enclave: the document, what it proves, and the TLS connection it was bound to. Immutable. */
+export interface AttestedEnclave {
+  /** The verified document; `attestation.verifiedAt` is the one time of verification. */
+  readonly attestation: VerifiedAttestation;
+  /** The attestation document exactly as received (for evidence export). */
+  readonly document: Uint8Array;
+  /** The certificate the server presented on the attested connection. */
+  readonly presentedCertificate: X509Certificate;
+  readonly binding: TlsBinding;
+  /** What the server says it runs, decoded once from `user_data`; undefined when `user_data` is not a BlindBox service description. */
+  readonly service: ServiceInfo | undefined;
+  /** Whether the chain ends in a root other than AWS's: not a real enclave. */
+  readonly simulation: boolean;
+}
+
+/**
+ * Requires that the certificate presented on the attested connection carries exactly the attested `public_key`, and
+ * returns the binding as checked. Throws `TLS_BINDING_MISMATCH` otherwise.
+ */
+export function bindTls(attestation: VerifiedAttestation, presented: X509Certificate, presentedSpki: Uint8Array): TlsBinding {
+  const attestedKey = attestation.bytes.publicKey;
+  if (attestedKey === null || attestedKey.length === 0) {
+    throw new ChannelError('TLS_BINDING_MISMATCH', 'The attestation document binds no TLS key (public_key is empty), so the channel cannot be tied to the enclave.');
+  }
+  if (Buffer.compare(attestedKey, presentedSpki) !== 0) {
+    throw new ChannelError(
+      'TLS_BINDING_MISMATCH',
+      'The TLS certificate presented on the attested connection is not the key the enclave attested: something between you and the enclave terminates TLS.',
+    );
+  }
+  const keySha256 = sha256Hex(presentedSpki);
+  return Object.freeze({ presentedSpkiSha256: keySha256, attestedKeySha256: keySha256, presentedCertificateSha256: sha256Hex(presented.raw), bound: true });
+}
+
+/** Assembles the evidence value once every check passed. */
+export function attestedEnclave(attestation: VerifiedAttestation, document: Uint8Array, presented: X509Certificate, binding: TlsBinding): AttestedEnclave {
+  return Object.freeze({
+    attestation,
+    document: new Uint8Array(document),
+    presentedCertificate: presented,
+    binding,
+    service: decodeServiceInfo(attestation.bytes.userData),
+    simulation: !attestation.root.isAwsNitroRoot,
+  });
+}

@@ -1,0 +1,27 @@
+/**
+ * The heavy half of the extension, as one named object: everything that needs the core's CBOR, X.509, undici or
+ * multipart code. ctx.ts loads this module with `import()` on first use (esbuild turns it into a second bundle,
+ * dist/extension-core.cjs), so that activation only pays for the status bar, the command table and the trust state.
+ */
+import { bytesSource, fileSource } from '../core/index.js';
+import { buildEvidence, evidenceFileName } from './evidence.js';
+import { parseSettings } from './settings.js';
+import { renderTranscriptDocument, wireFormat } from './transcript-document.js';
+import { Attestor } from './trust/attestor.js';
+import { attestationViewModel } from './view-model.js';
+
+export const services = Object.freeze({
+  /** The one Attestor of the extension (the TrustController's), logging through `log`. */
+  createAttestor: (log: (line: string) => void) => new Attestor({ log }),
+  parseSettings,
+  attestationViewModel,
+  buildEvidence,
+  evidenceFileName,
+  renderTranscriptDocument,
+  wireFormat,
+  fileSource,
+  bytesSource,
+});
+
+/** What the lazily loaded half offers. */
+export type Services = typeof services;

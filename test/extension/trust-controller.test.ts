@@ -1,0 +1,114 @@
+/**
+ * The TrustController against the reference server in simulation: the state carries its policy, re-attestations by
+ * the session reach it without anyone polling, and an outcome a newer question superseded changes nothing.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { connect } from '../../src/core/index.js';
+import { parseSettings, type RawSettings } from '../../src/extension/settings.js';
+import { Attestor } from '../../src/extension/trust/attestor.js';
+import { TrustController } from '../../src/extension/trust/controller.js';
+import type { TrustState } from '../../src/extension/trust/trust-state.js';
+import { startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
+
+let now = Date.now();
+const clock = () => new Date(now);
+let server: ReferenceServer;
+let dir: string;
+let rootFile: string;
+
+before(async () => {
+  // Client and simulated enclave share one clock, so documents are as old as the test says.
+  server = await startSimulationServer({ clock });
+  dir = await mkdtemp(path.join(tmpdir(), 'blindbox-trust-'));
+  rootFile = path.join(dir, 'sim-root.pem');
+  await writeFile(rootFile, server.provider.rootPem);
+});
+after(async () => {
+  await server?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const settings = (raw: RawSettings = {}) => parseSettings({ serverUrl: server.url, trustedRoots: [rootFile], ...raw }, '/home/u');
+
+function controller(): { trust: TrustController; seen: TrustState[] } {
+  const trust = new TrustController({ attestor: async () => new Attestor({ connect: (url, options) => connect(url, { ...options, clock }) }) });
+  const seen: TrustState[] = [];
+  trust.onDidChange((s) => seen.push(s));
+  return { trust, seen };
+}
+
+describe('TrustController', () => {
+  it('goes verifying → verified, with the policy it was checked against inside the state', async () => {
+    const { trust, seen } = controller();
+    try {
+      trust.start(server.url);
+      const state = await trust.verify(settings({ policy: { name: 'named' } }));
+      assert.deepEqual(
+        seen.map((s) => s.kind),
+        ['unverified', 'verifying', 'verified'],
+      );
+      assert.equal(state, trust.state);
+      assert.ok(state?.kind === 'verified');
+      assert.equal(state.policy.name, 'named');
+      assert.equal(state.enclaves.length, 1);
+      assert.equal(state.enclaves[0].binding.bound, true);
+      assert.equal(state.enclaves[0].simulation, true);
+    } finally {
+      await trust.dispose();
+    }
+  });
+
+  it('hears of the session’s own re-attestation during a request, with no call from the caller', async () => {
+    const { trust, seen } = controller();
+    try {
+      const s = settings({ policy: { name: 'short', maxAgeSeconds: 60 } });
+      const got = await trust.acquire({ ...s, serverUrl: server.url }, new AbortController().signal);
+      assert.ok(got.ok);
+      const first = got.session.attested;
+      now += 61_000;
+      assert.equal((await got.session.request('/healthz')).statusCode, 200);
+      const state = trust.state;
+      assert.ok(state.kind === 'verified');
+      assert.notEqual(first, got.session.attested, 'the session attested again');
+      assert.equal(state.enclaves[0], got.session.attested, 'and the trust state shows the new enclave');
+      assert.equal(state.policy.name, 'short');
+      assert.equal(seen.at(-1), state);
+    } finally {
+      await trust.dispose();
+    }
+  });
+
+  it('drops the outcome of a verification a newer one superseded', async () => {
+    const { trust } = controller();
+    try {
+      const older = trust.verify(settings({ policy: { name: 'older' } }));
+      const newer = trust.verify(settings({ policy: { name: 'newer' } }));
+      assert.equal(await older, undefined, 'no news');
+      const state = await newer;
+      assert.ok(state?.kind === 'verified');
+      assert.equal(state.policy.name, 'newer');
+      assert.equal(trust.state, state);
+    } finally {
+      await trust.dispose();
+    }
+  });
+
+  it('fails with the policy in force when the server refuses, and knows the policy of unconfigured settings', async () => {
+    const { trust } = controller();
+    try {
+      const refused = await trust.verify(settings({ trustedRoots: [], policy: { name: 'strict' } }));
+      assert.ok(refused?.kind === 'failed');
+      assert.equal(refused.failure.code, 'CHAIN_UNTRUSTED');
+      assert.equal(refused.policy?.name, 'strict');
+      const none = await trust.verify(parseSettings({ policy: { name: 'mine' } }, '/h'));
+      assert.deepEqual(none?.kind, 'unconfigured');
+      assert.equal(none?.policy?.name, 'mine');
+    } finally {
+      await trust.dispose();
+    }
+  });
+});
