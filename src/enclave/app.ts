@@ -16,7 +16,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { encodeServiceInfo, type ServiceInfo } from '../core/attestation/service-info.js';
 import type { AttestationProvider } from './attestation/provider.js';
-import { clientErrorAnswer } from './http/client-error.js';
+import { clientErrorAnswer, rawErrorAnswer } from './http/client-error.js';
+import { ConnectionGuard } from './http/connection-guard.js';
 import { HttpError, sendError, sendJson } from './http/respond.js';
 import { parseRequestTarget } from './http/request-target.js';
 import type { TlsIdentity } from './tls-identity.js';
@@ -39,6 +40,10 @@ export interface ConnectionLimits {
   readonly keepAliveTimeoutMs: number;
   /** How long `close` lets running requests finish before aborting them. */
   readonly shutdownGraceMs: number;
+  /** Requests one connection may have running at once (pipelining); one more closes the connection. */
+  readonly maxPipelined: number;
+  /** A connection whose unsent answer makes no progress for this long (the client stopped reading) is closed. */
+  readonly stalledWriteMs: number;
 }
 
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
@@ -47,6 +52,8 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   headersTimeoutMs: 15_000,
   keepAliveTimeoutMs: 5_000,
   shutdownGraceMs: 5_000,
+  maxPipelined: 4,
+  stalledWriteMs: 30_000,
 };
 
 export interface EnclaveAppOptions {
@@ -115,6 +122,10 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
   async function handle(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
     const url = parseRequestTarget(req.url ?? '');
     logNames.set(req, url.pathname);
+    // Node's own check would answer without the protocol's JSON body.
+    if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.headers.host === undefined) {
+      throw new HttpError(400, 'MISSING_HOST', 'An HTTP/1.1 request must carry a Host header.');
+    }
     const byMethod = routes[url.pathname];
     const handler = byMethod?.[req.method ?? ''];
     if (!handler) {
@@ -125,18 +136,24 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
     await handler(req, res, url, signal);
   }
 
+  /**
+   * A body the handler did not read (an error answered early, or a GET with a body) is discarded for at most
+   * `DRAIN_MS`, so that the client can read the answer instead of meeting a reset connection, and no client can keep
+   * a connection by trickling a body nobody wants.
+   */
+  function drainBriefly(req: IncomingMessage): void {
+    if (req.complete || req.destroyed) return;
+    req.resume();
+    const limit = setTimeout(() => req.destroy(), DRAIN_MS);
+    limit.unref();
+    req.once('close', () => clearTimeout(limit));
+  }
+
   /** Answers a failed request; never throws (nothing from a request may reach the process). */
   function answerFailure(req: IncomingMessage, res: ServerResponse, err: unknown): void {
     const httpError = err instanceof HttpError ? err : new HttpError(500, 'INTERNAL', 'The server failed to handle the request.');
     if (!(err instanceof HttpError)) options.log?.(`internal error on ${req.method} ${logName(req)}: ${(err as Error)?.stack ?? String(err)}`);
-    // The client may still be sending: answer at once, and discard the rest of its body (bounded in time) so that it
-    // can read the answer instead of meeting a reset connection.
-    if (!req.complete && !req.destroyed) {
-      req.resume();
-      const limit = setTimeout(() => req.destroy(), DRAIN_MS);
-      limit.unref();
-      req.once('close', () => clearTimeout(limit));
-    }
+    drainBriefly(req);
     try {
       sendError(res, httpError);
     } catch (sendFailure) {
@@ -157,13 +174,18 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
       keepAliveTimeout: limits.keepAliveTimeoutMs,
       // How often Node checks headersTimeout; its default (30 s) would let a slow-header client stay twice as long.
       connectionsCheckingInterval: 1_000,
+      // Checked in `handle`, so that the refusal carries the protocol's JSON.
+      requireHostHeader: false,
     },
     (req, res) => {
+      if (!guard.admit(req)) return;
       const controller = new AbortController();
       active.set(req, controller);
       handle(req, res, controller.signal)
         .catch((err: unknown) => answerFailure(req, res, err))
         .finally(() => {
+          drainBriefly(req);
+          guard.release(req);
           active.delete(req);
           for (const wake of settledWaiters) wake();
           options.log?.(`${req.method} ${logName(req)} ${res.statusCode}`);
@@ -171,17 +193,17 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
     },
   );
   server.maxConnections = limits.maxConnections;
-  // Every TCP connection, handshaking or not, so that `close` can end the ones HTTP does not know of yet.
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
+  const guard = new ConnectionGuard(server, limits);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    const answer = clientErrorAnswer(err, socket);
+    const answer = clientErrorAnswer(err, socket, guard.owesAnswer(socket));
     if (answer) socket.end(answer);
     else socket.destroy();
   });
+  // Without these listeners Node answers `Expect: <anything but 100-continue>` and CONNECT itself, without a body.
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) =>
+    sendError(res, new HttpError(417, 'EXPECTATION_FAILED', 'This server only understands "Expect: 100-continue".')),
+  );
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => socket.end(rawErrorAnswer(405, 'METHOD_NOT_ALLOWED', 'CONNECT is not allowed on this server.')));
   // A failed or stalled handshake (handshakeTimeout) only emits this event: the socket must be ended here, or a client
   // that never sends its ClientHello keeps its descriptors for good.
   server.on('tlsClientError', (_err: Error, socket: Socket) => socket.destroy());
@@ -228,7 +250,7 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
           await settled(ABORT_ANSWER_MS);
         }
         server.closeAllConnections();
-        for (const socket of sockets) socket.destroy();
+        guard.destroyAll();
         await closed;
       })()),
   };

@@ -26,7 +26,8 @@ export interface HostProxyLimits {
   readonly maxConnectionsPerSource: number;
 }
 
-export const DEFAULT_HOST_PROXY_LIMITS: HostProxyLimits = { maxConnections: 512, maxConnectionsPerSource: 64 };
+/** One source may hold an eighth of what the enclave app accepts (256): it takes eight hosts to fill it. */
+export const DEFAULT_HOST_PROXY_LIMITS: HostProxyLimits = { maxConnections: 512, maxConnectionsPerSource: 32 };
 
 export async function startHostProxy(listen: { host: string; port: number }, enclave: ListenTarget, limits: Partial<HostProxyLimits> = {}): Promise<HostProxy> {
   const lim = { ...DEFAULT_HOST_PROXY_LIMITS, ...limits };

@@ -9,17 +9,18 @@ import { after, before, describe, it } from 'node:test';
 import { createPocketSphinxEngine } from '../../src/enclave/engine/pocketsphinx/engine.js';
 import { startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
 import { settle } from '../helpers/process-stats.js';
-import { errorCode, filePartHead, openTcp, openTls, readAnswer, uploadHead } from '../helpers/raw-client.js';
+import { errorCode, filePartHead, multipartBody, openTcp, openTls, readAnswer, uploadHead } from '../helpers/raw-client.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let server: ReferenceServer;
+const MAX_UPLOAD = 256 * 1024;
 
 before(async () => {
   const engine = await createPocketSphinxEngine({ workers: 1 });
   server = await startSimulationServer({
     engine,
-    limits: { uploadIdleTimeoutMs: 1_500, uploadMinBytesPerSecond: 4096, uploadPaceGraceMs: 2_000 },
+    limits: { maxUploadBytes: MAX_UPLOAD, uploadIdleTimeoutMs: 1_500, uploadMinBytesPerSecond: 4096, uploadPaceGraceMs: 2_000 },
     connections: { headersTimeoutMs: 1_500, handshakeTimeoutMs: 1_000, maxConnections: 6 },
   });
 });
@@ -88,5 +89,67 @@ describe('time and connection limits', () => {
     const socket = await openTls(server.url);
     socket.write('GET /healthz HTTP/1.1\r\nhost: e\r\n\r\n');
     assert.equal((await readAnswer(socket))?.status, 200);
+  });
+
+  it('a file of exactly the size limit is taken in; one byte more, sent chunked, is a 413 and the server goes on', async () => {
+    const exact = multipartBody(Buffer.alloc(MAX_UPLOAD, 0x41));
+    const socket = await openTls(server.url);
+    socket.write(uploadHead('/v1/audio/transcriptions', { contentLength: exact.length }));
+    socket.write(exact);
+    const atLimit = await readAnswer(socket);
+    assert.equal(errorCode(atLimit), 'UNREADABLE_AUDIO', `a file of exactly the limit reaches the engine: ${atLimit?.body}`);
+
+    const over = await openTls(server.url);
+    const chunk = (bytes: Buffer | string) => over.write(Buffer.concat([Buffer.from(`${Buffer.byteLength(bytes).toString(16)}\r\n`), Buffer.from(bytes), Buffer.from('\r\n')]));
+    over.write(uploadHead('/v1/audio/transcriptions', { chunked: true }));
+    chunk(filePartHead());
+    for (let sent = 0; sent <= MAX_UPLOAD; sent += 16 * 1024) chunk(Buffer.alloc(16 * 1024, 0x42));
+    const answer = await readAnswer(over);
+    assert.equal(answer?.status, 413);
+    assert.equal(errorCode(answer), 'FILE_TOO_LARGE');
+    const alive = await openTls(server.url);
+    alive.write('GET /healthz HTTP/1.1\r\nhost: e\r\n\r\n');
+    assert.equal((await readAnswer(alive))?.status, 200, 'the server is still up');
+  });
+
+  it('a connection pipelining more requests than allowed is closed', async () => {
+    const socket = await openTls(server.url);
+    const nonce = 'ab'.repeat(32);
+    socket.write(`GET /attestation?nonce=${nonce} HTTP/1.1\r\nhost: e\r\n\r\n`.repeat(50));
+    await closedWithin(socket, 5_000);
+  });
+
+  it('a body nobody reads (a GET with a trickled body) keeps its connection at most a few seconds', async () => {
+    const socket = await openTls(server.url);
+    socket.write('GET /healthz HTTP/1.1\r\nhost: e\r\ncontent-length: 1000000000\r\n\r\n');
+    const drip = setInterval(() => socket.destroyed || socket.write('x'), 500);
+    try {
+      await closedWithin(socket, 10_000);
+    } finally {
+      clearInterval(drip);
+    }
+  });
+
+  it('a parser error on a request pipelined behind a running transcription never takes its answer', async () => {
+    const socket = await openTls(server.url);
+    const body = multipartBody(Buffer.alloc(1000, 0x41));
+    socket.write(Buffer.concat([Buffer.from(uploadHead('/v1/audio/transcriptions', { contentLength: body.length })), body, Buffer.from('GARBAGE \x00\x01\r\n\r\n')]));
+    const answer = await readAnswer(socket);
+    assert.notEqual(errorCode(answer), 'MALFORMED_REQUEST', 'the answer on the wire is the transcription\'s, or none');
+  });
+
+  it("answers a missing Host, an unknown Expect and CONNECT with the protocol's JSON", async () => {
+    const cases: Array<[string, string, number, string]> = [
+      ['no Host', 'GET /healthz HTTP/1.1\r\n\r\n', 400, 'MISSING_HOST'],
+      ['Expect: 200-ok', 'GET /healthz HTTP/1.1\r\nhost: e\r\nexpect: 200-ok\r\n\r\n', 417, 'EXPECTATION_FAILED'],
+      ['CONNECT', 'CONNECT evil.example:443 HTTP/1.1\r\nhost: evil.example:443\r\n\r\n', 405, 'METHOD_NOT_ALLOWED'],
+    ];
+    for (const [what, bytes, status, code] of cases) {
+      const socket = await openTls(server.url);
+      socket.write(bytes);
+      const answer = await readAnswer(socket);
+      assert.equal(answer?.status, status, `${what}: ${answer?.status}`);
+      assert.equal(errorCode(answer), code, `${what}: ${answer?.body}`);
+    }
   });
 });

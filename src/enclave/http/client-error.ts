@@ -30,17 +30,22 @@ function classify(err: NodeJS.ErrnoException): Answer {
 }
 
 /**
- * The raw bytes that answer `err` on `socket`, or undefined when nothing should be written (the peer is gone, or a
- * response is already under way on this connection and a second one would corrupt it).
+ * The raw bytes that answer `err` on `socket`, or undefined when nothing should be written: the peer is gone, or a
+ * response is under way or owed on this connection (`busy`), and a second one would take its place.
  */
-export function clientErrorAnswer(err: NodeJS.ErrnoException, socket: Socket): string | undefined {
-  if (err.code === 'ECONNRESET' || !socket.writable) return undefined;
+export function clientErrorAnswer(err: NodeJS.ErrnoException, socket: Socket, busy: boolean): string | undefined {
+  if (err.code === 'ECONNRESET' || !socket.writable || busy) return undefined;
   const current = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (current?.headersSent) return undefined;
   const answer = classify(err);
-  const body = errorBody(answer.code, answer.message);
+  return rawErrorAnswer(answer.status, answer.code, answer.message);
+}
+
+/** A whole HTTP/1.1 error response, as bytes to write on a socket no `ServerResponse` owns; it closes the connection. */
+export function rawErrorAnswer(status: number, code: string, message: string): string {
+  const body = errorBody(code, message);
   return (
-    `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
     'content-type: application/json; charset=utf-8\r\n' +
     `content-length: ${Buffer.byteLength(body)}\r\n` +
     'cache-control: no-store\r\n' +

@@ -59,13 +59,19 @@ const STATUS: Record<EngineErrorKind, number> = {
 export function transcriptionHandlers(engine: TranscriptionEngine, limits: Partial<TranscriptionLimits> = {}): { whisperPredict: Handler; openAiTranscriptions: Handler; inFlight: () => number } {
   const lim = { ...DEFAULT_LIMITS, ...limits };
   let inFlight = 0;
+  /** Connections with a transcription running: one each, so that one pipelining connection cannot take every slot. */
+  const busyConnections = new WeakSet<object>();
 
   const run = (fileField: string, respond: (res: ServerResponse, transcript: Transcript, fields: ReadonlyMap<string, string>) => void): Handler =>
     async (req, res, _url, shutdown) => {
+      if (busyConnections.has(req.socket)) {
+        throw new HttpError(429, 'ONE_PER_CONNECTION', 'This connection is already transcribing: wait for its answer, or use another connection.');
+      }
       if (inFlight >= lim.maxInFlight) {
         throw new HttpError(503, 'SERVER_BUSY', 'The server is transcribing as much as it can; try again shortly.', { 'retry-after': '5' });
       }
       inFlight++;
+      busyConnections.add(req.socket);
       // One signal for every reason to stop: the deadline, the client gone (the queued job is dropped, the result of a
       // running one discarded), the server shutting down. Its reason is the answer.
       const controller = new AbortController();
@@ -101,6 +107,8 @@ export function transcriptionHandlers(engine: TranscriptionEngine, limits: Parti
         clearTimeout(timer);
         res.off('close', onClose);
         shutdown.removeEventListener('abort', onShutdown);
+        // Before any await: the answer is out, and the client may send its next request on this connection at once.
+        busyConnections.delete(req.socket);
         try {
           if (dir) await rm(dir, { recursive: true, force: true });
         } finally {

@@ -62,7 +62,8 @@ export async function receiveUpload(req: IncomingMessage, dir: string, fileField
 
   let parser: busboy.Busboy;
   try {
-    parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: limits.maxBytes, fields: 8, fieldSize: 1024, parts: 10 } });
+    // busboy calls a file of exactly `fileSize` bytes truncated: one byte more lets a file of exactly the limit in.
+    parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: limits.maxBytes + 1, fields: 8, fieldSize: 1024, parts: 10 } });
   } catch {
     throw new HttpError(400, 'MALFORMED_MULTIPART', 'The multipart request has no valid boundary.');
   }
@@ -98,16 +99,22 @@ export async function receiveUpload(req: IncomingMessage, dir: string, fileField
       req.off('data', onData);
       req.off('close', onClose);
     };
-    /** Stops parsing, closes the file, then rejects: nothing of the upload is open when the caller hears of it. */
+    /**
+     * Stops parsing, closes the file, then rejects: nothing of the upload is open when the caller hears of it. The
+     * parser is destroyed on the next turn: `fail` runs inside busboy's own events, and busboy goes on using its
+     * state after emitting them (a file stream destroyed under its `limit` event throws in the request's data handler).
+     */
     const fail = (err: unknown) => {
       if (settled) return;
       settled = true;
       detach();
       req.unpipe(parser);
-      parser.destroy(); // destroys the file stream too, which makes the pipeline destroy the sink
-      sink?.destroy();
-      const closed = sink && !sink.closed ? new Promise<void>((done) => sink!.once('close', () => done())) : Promise.resolve();
-      void closed.then(() => reject(err));
+      setImmediate(() => {
+        parser.destroy(); // destroys the file stream too, which makes the pipeline destroy the sink
+        sink?.destroy();
+        const closed = sink && !sink.closed ? new Promise<void>((done) => sink!.once('close', () => done())) : Promise.resolve();
+        void closed.then(() => reject(err));
+      });
     };
     const succeed = (upload: Upload) => {
       if (settled) return;

@@ -1,0 +1,103 @@
+/**
+ * Per-connection policing of the enclave's HTTPS server, for what Node's own timeouts do not cover once a request's
+ * headers are in:
+ *  - a client that stops reading while the server writes (each answer it asks for would sit in memory): a connection
+ *    whose pending output makes no progress for `stalledWriteMs` is closed;
+ *  - a client that pipelines request after request without reading the answers (handlers run at once, so Node's
+ *    own back-pressure on pipelining never engages): a connection with more than `maxPipelined` requests running is
+ *    closed.
+ * It also knows every TCP connection, handshaking or not, so that shutdown can end them all.
+ */
+import type { Server } from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+
+export interface ConnectionGuardLimits {
+  /** Requests one connection may have running at once (HTTP/1.1 pipelining); one more closes the connection. */
+  readonly maxPipelined: number;
+  /** A connection whose unsent output makes no progress for this long is closed. */
+  readonly stalledWriteMs: number;
+}
+
+/** How often pending output is checked for progress. */
+const SWEEP_MS = 1_000;
+
+interface Progress {
+  /** Bytes handed on below TLS (written minus still buffered). */
+  flushed: number;
+  since: number;
+}
+
+export class ConnectionGuard {
+  /** TCP connections, handshaking or not. */
+  readonly #sockets = new Set<Socket>();
+  /** TLS connections and when their pending output last moved (TLS writes bypass the TCP socket's own buffer). */
+  readonly #output = new Map<Socket, Progress>();
+  /** Requests running per TLS connection. */
+  readonly #running = new Map<Socket, Set<IncomingMessage>>();
+  readonly #sweeper: NodeJS.Timeout;
+
+  constructor(
+    server: Server,
+    private readonly limits: ConnectionGuardLimits,
+  ) {
+    server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+    server.on('secureConnection', (socket: Socket) => {
+      this.#output.set(socket, { flushed: 0, since: Date.now() });
+      socket.once('close', () => this.#output.delete(socket));
+    });
+    this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS);
+    this.#sweeper.unref();
+  }
+
+  /** Counts a request in; false (and the connection closed) when its connection already runs as many as allowed. */
+  admit(req: IncomingMessage): boolean {
+    const running = this.#running.get(req.socket) ?? new Set<IncomingMessage>();
+    if (running.size >= this.limits.maxPipelined) {
+      req.socket.destroy();
+      return false;
+    }
+    running.add(req);
+    this.#running.set(req.socket, running);
+    return true;
+  }
+
+  /** Counts a request out. */
+  release(req: IncomingMessage): void {
+    const running = this.#running.get(req.socket);
+    running?.delete(req);
+    if (running?.size === 0) this.#running.delete(req.socket);
+  }
+
+  /**
+   * Whether a request on this TLS connection whose body has fully arrived is still owed its answer: a parser error
+   * now belongs to a later, pipelined request, and answering it would take the earlier one's place. (An error inside
+   * the body of the running request is that request's own, and is answered.)
+   */
+  owesAnswer(socket: Socket): boolean {
+    return [...(this.#running.get(socket) ?? [])].some((req) => req.complete);
+  }
+
+  /** Ends every connection and stops watching. */
+  destroyAll(): void {
+    clearInterval(this.#sweeper);
+    for (const socket of this.#sockets) socket.destroy();
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const [socket, progress] of this.#output) {
+      // `bytesWritten` counts what is still buffered too: what left is the difference.
+      const flushed = socket.bytesWritten - socket.writableLength;
+      if (socket.writableLength === 0 || flushed !== progress.flushed) {
+        progress.flushed = flushed;
+        progress.since = now;
+      } else if (now - progress.since >= this.limits.stalledWriteMs) {
+        socket.destroy();
+      }
+    }
+  }
+}
