@@ -4,7 +4,9 @@
  *
  * The worker's side of the protocol (see `WorkerMessage`/`PoolMessage`): post `{type:'ready'}` once set up; answer
  * each `{type:'job', id, job}` with `{type:'result', id, result}` or `{type:'error', id, kind?, message}`; a
- * `{type:'cancel', id}` asks it to stop that job early if it can (it must still answer).
+ * `{type:'cancel', id}` asks it to stop that job early if it can (it must still answer). A worker that has not
+ * answered `cancelGraceMs` after a cancel is terminated and replaced, so that a cancelled or timed-out job frees its
+ * slot in bounded time whatever the worker is stuck in.
  */
 import { Worker } from 'node:worker_threads';
 import { cancelled, EngineError, type EngineErrorKind } from './engine.js';
@@ -31,9 +33,13 @@ export interface WorkerPoolOptions {
   readonly onJobStart?: (worker: Worker) => void;
   /** How long `close` waits for running jobs before it terminates their workers (default 5 s). */
   readonly closeTimeoutMs?: number;
+  /** How long a worker has to answer a cancelled job before it is terminated and replaced (default 3 s). */
+  readonly cancelGraceMs?: number;
 }
 
 const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
+/** Long enough for a worker that checks between steps (milliseconds apart) to answer; short next to a client's wait. */
+const DEFAULT_CANCEL_GRACE_MS = 3_000;
 
 export interface PoolStats {
   readonly workers: number;
@@ -57,6 +63,8 @@ interface Slot<J, R> {
   task?: Task<J, R>;
   /** Starts that failed in a row, for the restart back-off. */
   failedStarts: number;
+  /** Set while a cancelled job runs: terminates the worker unless it answers first. */
+  cancelDeadline?: ReturnType<typeof setTimeout>;
 }
 
 /** Delays between attempts to replace a worker that died and whose replacement failed to start. */
@@ -90,7 +98,7 @@ export class WorkerPool<J, R> {
   /**
    * Runs `job` on the next free worker. Rejects with `EngineError`: `BUSY` when the queue is full, `CANCELLED` when
    * `signal` aborts (a waiting job leaves the queue; a running one is asked to stop, and its worker is busy until it
-   * has), `UNAVAILABLE` when its worker dies or the pool is closing.
+   * has, or until it is replaced `cancelGraceMs` later), `UNAVAILABLE` when its worker dies or the pool is closing.
    */
   run(job: J, signal?: AbortSignal): Promise<R> {
     if (this.closing) return Promise.reject(new EngineError('UNAVAILABLE', 'The engine is shutting down.'));
@@ -198,6 +206,7 @@ export class WorkerPool<J, R> {
   }
 
   private becomeIdle(slot: Slot<J, R>): void {
+    clearTimeout(slot.cancelDeadline);
     slot.state = 'idle';
     slot.task = undefined;
     const next = this.closing ? undefined : this.queue.shift();
@@ -210,14 +219,29 @@ export class WorkerPool<J, R> {
     if (queued >= 0) this.queue.splice(queued, 1);
     const running = this.slots.find((s) => s.task === task);
     // PocketSphinx cannot be stopped inside a call; the worker stops at its next step and answers, freeing the slot.
-    if (running) running.worker.postMessage({ type: 'cancel', id: task.id } satisfies PoolMessage<J>);
+    if (running) {
+      running.worker.postMessage({ type: 'cancel', id: task.id } satisfies PoolMessage<J>);
+      this.terminateUnlessAnswered(running, task);
+    }
     task.reject(cancelled());
+  }
+
+  /**
+   * Terminates `slot`'s worker if it still holds `task` after the grace: a worker stuck in one long call would keep
+   * the slot, and every job behind it waiting, for as long as the call lasts. Its exit replaces it (`died`).
+   */
+  private terminateUnlessAnswered(slot: Slot<J, R>, task: Task<J, R>): void {
+    const worker = slot.worker;
+    slot.cancelDeadline = setTimeout(() => {
+      if (slot.worker === worker && slot.task === task && !this.closing) void worker.terminate();
+    }, this.options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS);
   }
 
   private died(slot: Slot<J, R>, worker: Worker, code: number, error: unknown): void {
     if (slot.worker !== worker) return;
     const wasStarting = slot.state === 'starting';
     slot.task?.reject(new EngineError('UNAVAILABLE', `The speech worker stopped while transcribing (${(error as Error)?.message ?? `exit code ${code}`}).`, { cause: error }));
+    clearTimeout(slot.cancelDeadline);
     slot.state = 'dead';
     slot.task = undefined;
     if (this.closing) return this.wakeIdleWaiters();
@@ -227,7 +251,9 @@ export class WorkerPool<J, R> {
       for (const task of this.queue.splice(0)) task.reject(new EngineError('UNAVAILABLE', 'No speech worker is running.'));
     }
     // A crash mid-job is replaced at once; a worker that cannot even start is retried less and less often.
-    const delay = slot.failedStarts === 0 ? 0 : RESTART_DELAYS_MS[Math.min(slot.failedStarts, RESTART_DELAYS_MS.length) - 1]!;
+    // (At once, not on a timer: an unref'd timer would let a process whose callers only wait for the pool exit first.)
+    if (slot.failedStarts === 0) return void this.spawn(slot);
+    const delay = RESTART_DELAYS_MS[Math.min(slot.failedStarts, RESTART_DELAYS_MS.length) - 1]!;
     setTimeout(() => this.closing || this.spawn(slot), delay).unref();
   }
 

@@ -1,11 +1,13 @@
 /**
- * Streams a file through audio-decode's decoders (WebAssembly, or JS for WAV) one read at a time and mixes each
- * decoded block to mono, so that neither the file nor its decoded samples are ever whole in memory.
+ * Streams a file through its decoder (WebAssembly, or JS for WAV) in bounded steps and mixes each decoded block to
+ * mono, so that neither the file nor its decoded samples are ever whole in memory, and so that the caller (which
+ * checks the duration so far, and whether the job was cancelled) gets control back after a bounded amount of audio.
  */
 import { createReadStream } from 'node:fs';
-import { decodeChunked } from 'audio-decode';
+import decode from 'audio-decode';
 import { EngineError } from '../engine.js';
 import type { Codec } from './detect-format.js';
+import { decodeFlac, type DecodedBlock } from './flac-decode.js';
 
 /** A run of consecutive mono samples in [-1, 1]. */
 export interface MonoBlock {
@@ -13,8 +15,17 @@ export interface MonoBlock {
   readonly sampleRate: number;
 }
 
-/** Bytes read from the file per step: big enough that decoders see whole frames, small next to any audio. */
+/** Bytes read from the file per step: the decoders below cut it into smaller pieces where they must. */
 const READ_BYTES = 256 * 1024;
+
+/**
+ * Bytes handed to audio-decode's decoder per call, which decodes all they hold at once: a bound on the audio of one
+ * call, from the codec's densest packing. WAV: at most 1 sample per byte (8-bit). MP3: a frame holds 1,152 samples per
+ * channel in at least ~21 bytes (free format), so 16 KB hold under 1.8 M samples (38 s of 48 kHz stereo). Ogg Vorbis and
+ * Opus: near-empty packets hold 4,096 (Vorbis) or 5,760 (Opus) samples per channel in a byte or two, so 4 KB of mono or
+ * stereo hold minutes, not hours. FLAC needs no such bound: `decodeFlac` counts samples frame by frame.
+ */
+const PIECE_BYTES: Record<Exclude<Codec, 'flac'>, number> = { wav: 64 * 1024, mp3: 16 * 1024, oga: 4 * 1024, opus: 4 * 1024 };
 
 /** The channels' average: speech is the same in each, and averaging never clips. */
 export function mixToMono(channels: readonly Float32Array[]): Float32Array {
@@ -35,7 +46,8 @@ export async function* decodeMono(path: string, codec: Codec): AsyncGenerator<Mo
   let readError: unknown;
   file.once('error', (err) => (readError = err));
   try {
-    for await (const block of decodeChunked(file, codec)) {
+    const blocks = codec === 'flac' ? decodeFlac(file) : decodeInPieces(file, codec, PIECE_BYTES[codec]);
+    for await (const block of blocks) {
       if (block.channelData.length > 0) yield { samples: mixToMono(block.channelData), sampleRate: block.sampleRate };
     }
   } catch (err) {
@@ -43,5 +55,22 @@ export async function* decodeMono(path: string, codec: Codec): AsyncGenerator<Mo
     throw new EngineError('UNREADABLE_AUDIO', `The ${codec === 'oga' ? 'Ogg Vorbis' : codec.toUpperCase()} audio could not be decoded: ${(err as Error)?.message ?? String(err)}`, { cause: err });
   } finally {
     file.destroy();
+  }
+}
+
+/** audio-decode's streaming decoder for `codec`, fed `pieceBytes` at a time; the caller sees each piece's audio. */
+async function* decodeInPieces(chunks: AsyncIterable<Uint8Array>, codec: Exclude<Codec, 'flac'>, pieceBytes: number): AsyncGenerator<DecodedBlock> {
+  const decoder = await decode[codec]();
+  try {
+    for await (const chunk of chunks) {
+      for (let at = 0; at < chunk.length; at += pieceBytes) {
+        const block = await decoder(chunk.subarray(at, at + pieceBytes));
+        if (block.channelData.length > 0) yield block;
+      }
+    }
+    const rest = await decoder(); // flushes and frees
+    if (rest.channelData.length > 0) yield rest;
+  } finally {
+    decoder.free(); // a no-op once flushed; frees a decoder left midway
   }
 }

@@ -1,15 +1,18 @@
 /**
  * A first look at an uploaded file, before it takes a worker: which codec decodes it, and for WAV (the format whose
- * files are largest) how long it is, from its header. Refusals here are instant and cost no queue slot.
+ * files are largest) and FLAC (whose files can be tiny for hours of audio) how long it is, from its header. Refusals
+ * here are instant and cost no queue slot.
  */
 import { open } from 'node:fs/promises';
 import { cancelled, EngineError } from '../engine.js';
 import { detectFormat, HEAD_BYTES, type Codec } from './detect-format.js';
+import { flacSeconds } from './flac-header.js';
 import { wavSeconds, type ReadAt } from './wav-header.js';
 
 export interface Probe {
   readonly codec: Codec;
-  /** Duration in seconds when the header states it (WAV), else undefined: the decoder finds out. */
+  /** Duration in seconds when the header states it (WAV, and FLAC unless its total is unknown), else absent: the
+   * decoder finds out. */
   readonly seconds?: number;
 }
 
@@ -35,10 +38,11 @@ export async function probeAudio(path: string, signal?: AbortSignal): Promise<Pr
     let offset = 0;
     for (let tags = 0; tags <= MAX_ID3_TAGS; tags++) {
       if (signal?.aborted) throw cancelled();
-      const format = detectFormat(await readAt(offset, HEAD_BYTES));
+      const head = await readAt(offset, HEAD_BYTES);
+      const format = detectFormat(head);
       switch (format.kind) {
         case 'supported':
-          return format.codec === 'wav' ? { codec: 'wav', seconds: await wavSeconds(readAt, size, signal) } : { codec: format.codec };
+          return withSeconds(format.codec, format.codec === 'wav' ? await wavSeconds(readAt, size, signal) : format.codec === 'flac' ? flacSeconds(head) : undefined);
         case 'unsupported':
           throw new EngineError('UNSUPPORTED_FORMAT', `${format.name} audio is not supported: send WAV, MP3, FLAC, or Ogg (Vorbis or Opus).`);
         case 'unknown':
@@ -55,3 +59,5 @@ export async function probeAudio(path: string, signal?: AbortSignal): Promise<Pr
     await file.close();
   }
 }
+
+const withSeconds = (codec: Codec, seconds: number | undefined): Probe => (seconds === undefined ? { codec } : { codec, seconds });

@@ -1,7 +1,8 @@
 /**
  * A PocketSphinx worker thread: loads the model once, then runs one job at a time: decode the file, convert it to
- * 16 kHz s16, cut it into utterances and recognise each. Between utterances it lets messages in, so a cancelled job
- * stops at the next utterance (PocketSphinx cannot be interrupted inside one).
+ * 16 kHz s16, cut it into utterances and recognise each. Between decoded blocks and between utterances it lets
+ * messages in, so a cancelled job stops at the next step (PocketSphinx cannot be interrupted inside one); the pool
+ * replaces a worker that does not stop soon enough.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -26,13 +27,17 @@ async function transcribe(job: Job, state: { cancelled: boolean }): Promise<JobR
   decoder.reset();
   const words: Word[] = [];
   const splitter = new UtteranceSplitter({ rate: SPEECH_RATE, ...setup.utterance });
-  const recognise = async (utterance: Utterance) => {
+  const stopIfCancelled = async () => {
     await nextTurn(); // lets a cancel message in
     if (state.cancelled) throw cancelled();
+  };
+  const recognise = async (utterance: Utterance) => {
+    await stopIfCancelled();
     words.push(...timedWords(decoder.decode(utterance.pcm).segments, utterance.start / SPEECH_RATE));
   };
   let duration = 0;
   for await (const block of pcm16k(job.path, job.codec, resampler, job.maxSeconds)) {
+    await stopIfCancelled();
     duration = block.inputSeconds;
     for (const utterance of splitter.push(block.pcm)) await recognise(utterance);
   }
