@@ -10,7 +10,7 @@
  * the machine-scoped settings reach the extension host.
  * Screenshots of each step: test-artifacts/e2e/extension-*.png.
  *
- * Needs `bash src/tools/e2e/install.sh` and `npm run package` (dist/blindbox-vscode.vsix, or BLINDBOX_E2E_VSIX);
+ * Needs `bash scripts/e2e/install.sh` and `npm run package` (dist/blindbox-vscode.vsix, or BLINDBOX_E2E_VSIX);
  * fails, never skips, without them. Run: node --test out/test/e2e/extension.e2e.js
  */
 import assert from 'node:assert/strict';

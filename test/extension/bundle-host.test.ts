@@ -60,7 +60,7 @@ const status = () => fake.statusItems.find((i) => i.id === 'blindbox.status')!;
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'blindbox-host-'));
   const bundleDir = path.join(dir, 'dist');
-  const built = spawnSync(process.execPath, [path.join(REPO, 'src/tools/bundle-extension.mjs'), '--outdir', bundleDir], { encoding: 'utf8' });
+  const built = spawnSync(process.execPath, [path.join(REPO, 'scripts/bundle-extension.mjs'), '--outdir', bundleDir], { encoding: 'utf8' });
   assert.equal(built.status, 0, built.stderr);
   server = await startSimulationServer({ engine });
   rootFile = path.join(dir, 'sim-root.pem');

@@ -1,5 +1,5 @@
 /**
- * Loads the PocketSphinx addon (built by src/tools/build-native.sh) and names the model files it needs.
+ * Loads the PocketSphinx addon (built by scripts/build-native.sh) and names the model files it needs.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -36,7 +36,7 @@ export function loadDecoder(modelDir: string = DEFAULT_MODEL_DIR): NativeDecoder
   try {
     addon = createRequire(import.meta.url)(ADDON_PATH) as Addon;
   } catch (err) {
-    throw new Error(`The PocketSphinx addon is not built (${ADDON_PATH}): run bash src/tools/setup-system.sh && bash src/tools/build-native.sh`, { cause: err });
+    throw new Error(`The PocketSphinx addon is not built (${ADDON_PATH}): run bash scripts/setup-system.sh && bash scripts/build-native.sh`, { cause: err });
   }
   return new addon.Decoder(path.join(modelDir, 'en-us'), path.join(modelDir, 'en-us.lm.bin'), path.join(modelDir, 'cmudict-en-us.dict'));
 }

@@ -4,7 +4,7 @@
 # than its sources; serialised with flock so that two runs at once do not build over each other.
 set -euo pipefail
 
-cd "$(dirname "$(readlink -f "$0")")/../enclave/engine/pocketsphinx/native"
+cd "$(dirname "$(readlink -f "$0")")/../src/enclave/engine/pocketsphinx/native"
 ADDON=build/Release/pocketsphinx.node
 
 up_to_date() { [ -f "$ADDON" ] && [ -z "$(find addon.c binding.gyp -newer "$ADDON")" ]; }
@@ -27,7 +27,7 @@ fi
 NODE_GYP="${npm_config_node_gyp:-$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js}"
 [ -f "$NODE_GYP" ] || { echo "build-native: node-gyp not found at $NODE_GYP" >&2; exit 1; }
 [ -f /usr/include/node/node_api.h ] || { echo "build-native: Node's headers are not in /usr/include/node" >&2; exit 1; }
-pkg-config --exists pocketsphinx sphinxbase || { echo "build-native: pocketsphinx/sphinxbase headers missing: run src/tools/setup-system.sh" >&2; exit 1; }
+pkg-config --exists pocketsphinx sphinxbase || { echo "build-native: pocketsphinx/sphinxbase headers missing: run scripts/setup-system.sh" >&2; exit 1; }
 
 echo "build-native: building $PWD/$ADDON"
 node "$NODE_GYP" rebuild --nodedir=/usr --loglevel=warn

@@ -11,7 +11,7 @@ set -euo pipefail
 CODE_SERVER_VERSION=4.100.3 # VS Code 1.100.3: the newest code-server whose engines accept Node 20
 APT_PACKAGES=(chromium libkrb5-dev ripgrep build-essential flite)
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TOOLS="$ROOT/.tools/code-server"
 STAMP="$TOOLS/.installed-$CODE_SERVER_VERSION"
 BIN="$TOOLS/node_modules/.bin/code-server"
@@ -23,7 +23,7 @@ log() { echo "e2e-install: $*"; }
 code_server_ok() { [ -f "$STAMP" ] && [ -x "$BIN" ]; }
 
 if code_server_ok; then
-  bash "$ROOT/src/tools/apt-install.sh" e2e-install "${APT_PACKAGES[@]}" # instant when all are installed
+  bash "$ROOT/scripts/apt-install.sh" e2e-install "${APT_PACKAGES[@]}" # instant when all are installed
   log "chromium, flite and code-server@$CODE_SERVER_VERSION present"
   exit 0
 fi
@@ -37,7 +37,7 @@ fi
 started=$(date +%s)
 
 # ---------------------------------------------------------------------------------------------------------- Debian
-bash "$ROOT/src/tools/apt-install.sh" e2e-install "${APT_PACKAGES[@]}"
+bash "$ROOT/scripts/apt-install.sh" e2e-install "${APT_PACKAGES[@]}"
 
 # ------------------------------------------------------------------------------------------------------ code-server
 if ! code_server_ok; then
@@ -69,7 +69,7 @@ if ! code_server_ok; then
 {
   "name": "blindbox-e2e-tools",
   "private": true,
-  "description": "Dev-only tools for the end-to-end tests (written by src/tools/e2e/install.sh; git-ignored).",
+  "description": "Dev-only tools for the end-to-end tests (written by scripts/e2e/install.sh; git-ignored).",
   "dependencies": { "code-server": "$CODE_SERVER_VERSION" },
   "allowScripts": { "argon2": true, "code-server": false }
 }
