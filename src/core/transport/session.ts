@@ -19,6 +19,7 @@ import { startDeadline } from './deadline.js';
 import { toHex } from '../util/hex.js';
 import { pinnedConnector, spkiOf, TlsPin } from './pinned-connector.js';
 import { readBodyLimited, toChannelError, throwForStatus } from './responses.js';
+import type { PinnedRequester, RequestOptions } from './request.js';
 import { transcribe, type AudioSource, type TranscribeOptions, type TranscriptResult } from './transcribe.js';
 
 export interface ConnectOptions {
@@ -48,20 +49,10 @@ export interface Attested {
   readonly simulation: boolean;
 }
 
-/** Options of one request over the pinned channel. */
-export interface RequestOptions {
-  readonly method?: Dispatcher.HttpMethod;
-  readonly headers?: Record<string, string>;
-  readonly body?: Dispatcher.DispatchOptions['body'];
-  readonly signal?: AbortSignal;
-  /** Longest wait for the response headers (default: the session timeout). */
-  readonly headersTimeoutMs?: number;
-}
-
 const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export class AttestedSession {
+export class AttestedSession implements PinnedRequester {
   readonly origin: URL;
   #client: Client;
   #current: Attested;

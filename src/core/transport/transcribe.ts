@@ -14,7 +14,7 @@ import { Readable } from 'node:stream';
 import { FormDataEncoder } from 'form-data-encoder';
 import { ChannelError } from '../errors.js';
 import { readBodyLimited, throwForStatus } from './responses.js';
-import type { AttestedSession } from './session.js';
+import type { PinnedRequester } from './request.js';
 
 export const TRANSCRIPT_FORMATS = ['text', 'json', 'verbose_json', 'srt', 'vtt'] as const;
 export type TranscriptFormat = (typeof TRANSCRIPT_FORMATS)[number];
@@ -80,8 +80,8 @@ export function bytesSource(name: string, bytes: Uint8Array, maxBytes = MAX_UPLO
   return { name, blob: new Blob([bytes]) };
 }
 
-/** Uploads `source` over the pinned channel and returns the transcript. */
-export async function transcribe(session: AttestedSession, source: AudioSource, options: TranscribeOptions = {}): Promise<TranscriptResult> {
+/** Uploads `source` over the pinned channel of `session` (an `AttestedSession`) and returns the transcript. */
+export async function transcribe(session: PinnedRequester, source: AudioSource, options: TranscribeOptions = {}): Promise<TranscriptResult> {
   const format = options.format ?? 'text';
   if (!TRANSCRIPT_FORMATS.includes(format)) throw new RangeError(`unknown transcript format ${JSON.stringify(format)}`);
   const form = new FormData();
