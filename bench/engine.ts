@@ -12,10 +12,10 @@
  */
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { SPEECH_RATE, pcm16k } from '../src/enclave/engine/audio/pcm16k.js';
-import { Resampler } from '../src/enclave/engine/audio/resample.js';
-import type { Transcript } from '../src/enclave/engine/engine.js';
-import { createPocketSphinxEngine } from '../src/enclave/engine/pocketsphinx/engine.js';
+import { SPEECH_RATE, pcm16k } from '../src/server/engine/audio/pcm16k.js';
+import { Resampler } from '../src/server/engine/audio/resample.js';
+import type { Transcript } from '../src/server/engine/engine.js';
+import { createPocketSphinxEngine } from '../src/server/engine/pocketsphinx/engine.js';
 import { concatenate, convert, encode, SCRIPT, scratchDir, speak, wordErrorRate } from '../test/helpers/speech.js';
 import { table } from './stats.js';
 

@@ -4,10 +4,11 @@
 # than its sources; serialised with flock so that two runs at once do not build over each other.
 set -euo pipefail
 
-cd "$(dirname "$(readlink -f "$0")")/../src/enclave/engine/pocketsphinx/native"
+# The server package's binding.gyp is at its root, so node-gyp builds into its git-ignored build/, not into the sources.
+cd "$(dirname "$(readlink -f "$0")")/../src/server"
 ADDON=build/Release/pocketsphinx.node
 
-up_to_date() { [ -f "$ADDON" ] && [ -z "$(find addon.c binding.gyp -newer "$ADDON")" ]; }
+up_to_date() { [ -f "$ADDON" ] && [ -z "$(find engine/pocketsphinx/native/addon.c binding.gyp -newer "$ADDON")" ]; }
 
 if up_to_date; then
   echo "build-native: $PWD/$ADDON is up to date"

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { EngineError, type EngineErrorKind, type Transcript } from '../../src/enclave/engine/engine.js';
-import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../src/enclave/engine/pocketsphinx/engine.js';
+import { EngineError, type EngineErrorKind, type Transcript } from '../../src/server/engine/engine.js';
+import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
 import { concatenate, convert, encode, lowpass, SCRIPT, scratchDir, speak, volume, wordErrorRate, type Encoding, type Voice } from '../helpers/speech.js';
 
 /**

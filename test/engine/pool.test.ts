@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Worker } from 'node:worker_threads';
-import { EngineError, type EngineErrorKind, type Transcript } from '../../src/enclave/engine/engine.js';
-import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../src/enclave/engine/pocketsphinx/engine.js';
+import { EngineError, type EngineErrorKind, type Transcript } from '../../src/server/engine/engine.js';
+import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
 import { SCRIPT, scratchDir, speak, wordErrorRate } from '../helpers/speech.js';
 
 const WER_BOUND = 0.25;

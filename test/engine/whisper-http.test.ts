@@ -10,8 +10,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import busboy from 'busboy';
-import { EngineError, type EngineErrorKind, type TranscriptionEngine } from '../../src/enclave/engine/engine.js';
-import { createWhisperHttpEngine } from '../../src/enclave/engine/whisper-http.js';
+import { EngineError, type EngineErrorKind, type TranscriptionEngine } from '../../src/server/engine/engine.js';
+import { createWhisperHttpEngine } from '../../src/server/engine/whisper-http.js';
 import { scratchDir } from '../helpers/speech.js';
 
 /** What the stand-in received in one request. */

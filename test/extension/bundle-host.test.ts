@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { TranscriptionEngine } from '../../src/enclave/engine/engine.js';
+import type { TranscriptionEngine } from '../../src/server/engine/engine.js';
 import { startDribblingServer, startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
 import { createFakeVscode, disposeContext, fakeContext, loadBundle, Uri, type FakeVscode, type LoadedExtension } from './fake-vscode.js';
 import { LAZY_ONLY_BUILTINS } from './measure-activation.js';

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AttestedSession, ChannelError, AttestationError, connect, decodeServiceInfo, toHex } from '../../src/core/index.js';
-import { startEnclaveApp } from '../../src/enclave/app.js';
-import { createTlsIdentity } from '../../src/enclave/tls-identity.js';
+import { startEnclaveApp } from '../../src/server/app.js';
+import { createTlsIdentity } from '../../src/server/tls-identity.js';
 import { rootsTrusting, startLyingServer, startMitmProxy, startSimulationServer, startStallingServer, type ReferenceServer, type StallingServer } from '../helpers/servers.js';
 
 async function rejection(work: Promise<unknown>): Promise<AttestationError | ChannelError> {

@@ -3,7 +3,7 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../../package-root.js';
 import type { RawSegments } from './words.js';
 
 /** One loaded model and its search state; decodes one utterance per call, blocking the calling thread. */
@@ -27,8 +27,8 @@ export const DEFAULT_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
 /** What the attested `user_data` says about this engine's model. */
 export const MODEL_NAME = 'cmusphinx en-us (pocketsphinx 5prealpha)';
 
-/** Where node-gyp leaves the addon, beside its sources (this module runs compiled, from out/src/…). */
-export const ADDON_PATH = fileURLToPath(new URL('../../../../../src/enclave/engine/pocketsphinx/native/build/Release/pocketsphinx.node', import.meta.url));
+/** Where node-gyp leaves the addon: the server package's git-ignored build/ (its binding.gyp is at the package root). */
+export const ADDON_PATH = path.join(PACKAGE_ROOT, 'build', 'Release', 'pocketsphinx.node');
 
 /** Loads the model in `modelDir` (the acoustic model, the language model and the dictionary). Takes about a second. */
 export function loadDecoder(modelDir: string = DEFAULT_MODEL_DIR): NativeDecoder {

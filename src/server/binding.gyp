@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "pocketsphinx",
-      "sources": ["addon.c"],
+      "sources": ["engine/pocketsphinx/native/addon.c"],
       "cflags": ["<!@(pkg-config --cflags pocketsphinx sphinxbase)", "-Wall", "-Wextra"],
       "libraries": ["<!@(pkg-config --libs pocketsphinx sphinxbase)"]
     }
