@@ -40,8 +40,8 @@ export interface TranscriptionEngine {
   close(): Promise<void>;
 }
 
-/** Why an engine refused; the HTTP layer maps each kind to its status. */
-export type EngineErrorKind =
+/** Why an engine refused (the `code` of an `EngineError`, as every BlindBox error family has one); the HTTP layer maps each code to its status and answers it as the JSON error `code`. */
+export type EngineErrorCode =
   | 'UNREADABLE_AUDIO' // 400: the bytes are not decodable audio of a supported format
   | 'UNSUPPORTED_FORMAT' // 415: a container/codec we do not take
   | 'EMPTY_AUDIO' // 400: decodes to no samples
@@ -53,7 +53,7 @@ export type EngineErrorKind =
 
 export class EngineError extends Error {
   constructor(
-    readonly kind: EngineErrorKind,
+    readonly code: EngineErrorCode,
     message: string,
     options?: { cause?: unknown },
   ) {

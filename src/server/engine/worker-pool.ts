@@ -3,11 +3,11 @@
  * whose work blocks a thread for seconds (a PocketSphinx decoder, created once per worker and reused).
  *
  * The worker's side of the protocol (see `WorkerMessage`/`PoolMessage`): post `{type:'ready'}` once set up; answer
- * each `{type:'job', id, job}` with `{type:'result', id, result}` or `{type:'error', id, kind?, message}`; a
+ * each `{type:'job', id, job}` with `{type:'result', id, result}` or `{type:'error', id, code?, message}`; a
  * `{type:'cancel', id}` asks it to stop that job early if it can (it must still answer).
  */
 import { Worker } from 'node:worker_threads';
-import { cancelled, EngineError, type EngineErrorKind } from './engine.js';
+import { cancelled, EngineError, type EngineErrorCode } from './engine.js';
 
 /** What the pool posts to a worker. */
 export type PoolMessage<J> = { readonly type: 'job'; readonly id: number; readonly job: J } | { readonly type: 'cancel'; readonly id: number };
@@ -16,8 +16,8 @@ export type PoolMessage<J> = { readonly type: 'job'; readonly id: number; readon
 export type WorkerMessage<R> =
   | { readonly type: 'ready' }
   | { readonly type: 'result'; readonly id: number; readonly result: R }
-  /** `kind` absent: an internal failure, surfaced as a plain `Error`. */
-  | { readonly type: 'error'; readonly id: number; readonly kind?: EngineErrorKind; readonly message: string };
+  /** `code` absent: an internal failure, surfaced as a plain `Error`. */
+  | { readonly type: 'error'; readonly id: number; readonly code?: EngineErrorCode; readonly message: string };
 
 export interface WorkerPoolOptions {
   /** The worker's module. */
@@ -193,7 +193,7 @@ export class WorkerPool<J, R> {
     const task = slot.task;
     if (!task || task.id !== message.id) return;
     if (message.type === 'result') task.resolve(message.result);
-    else task.reject(message.kind ? new EngineError(message.kind, message.message) : new Error(message.message));
+    else task.reject(message.code ? new EngineError(message.code, message.message) : new Error(message.message));
     this.becomeIdle(slot);
   }
 

@@ -12,7 +12,7 @@ import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { toSrt, toVtt } from '../../core/transcript/subtitles.js';
-import { EngineError, type EngineErrorKind, type Transcript, type TranscriptionEngine } from '../engine/engine.js';
+import { EngineError, type EngineErrorCode, type Transcript, type TranscriptionEngine } from '../engine/engine.js';
 import { HttpError } from './respond.js';
 import { clientGone, receiveUpload } from './upload.js';
 import type { Handler } from '../app.js';
@@ -44,7 +44,7 @@ export const DEFAULT_LIMITS: TranscriptionLimits = {
 const RESPONSE_FORMATS = ['json', 'text', 'verbose_json', 'srt', 'vtt'] as const;
 type ResponseFormat = (typeof RESPONSE_FORMATS)[number];
 
-const STATUS: Record<EngineErrorKind, number> = {
+const STATUS: Record<EngineErrorCode, number> = {
   UNREADABLE_AUDIO: 400,
   EMPTY_AUDIO: 400,
   TOO_LONG: 413,
@@ -119,7 +119,7 @@ export function transcriptionHandlers(engine: TranscriptionEngine, limits: Parti
 function asHttpError(err: unknown): unknown {
   if (err instanceof HttpError) return err;
   if (err instanceof EngineError) {
-    return new HttpError(STATUS[err.kind], err.kind, err.message, err.kind === 'BUSY' ? { 'retry-after': '5' } : {});
+    return new HttpError(STATUS[err.code], err.code, err.message, err.code === 'BUSY' ? { 'retry-after': '5' } : {});
   }
   return err;
 }

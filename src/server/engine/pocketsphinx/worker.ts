@@ -52,7 +52,7 @@ port.on('message', (message: PoolMessage<Job>) => {
     .then(
       (result): WorkerMessage<JobResult> => ({ type: 'result', id: state.id, result }),
       (err: unknown): WorkerMessage<JobResult> =>
-        err instanceof EngineError ? { type: 'error', id: state.id, kind: err.kind, message: err.message } : { type: 'error', id: state.id, message: String((err as Error)?.stack ?? err) },
+        err instanceof EngineError ? { type: 'error', id: state.id, code: err.code, message: err.message } : { type: 'error', id: state.id, message: String((err as Error)?.stack ?? err) },
     )
     .then((answer) => {
       current = undefined;
