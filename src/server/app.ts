@@ -14,7 +14,10 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { encodeServiceInfo, type ServiceInfo } from '../core/attestation/service-info.js';
+import { ENDPOINTS } from '../protocol/endpoints.js';
+import { MAX_NONCE_BYTES, MIN_NONCE_BYTES } from '../protocol/limits.js';
+import type { ServiceInfo } from '../protocol/service-info.js';
+import { encodeServiceInfo } from './attestation/service-info.js';
 import type { AttestationProvider } from './attestation/provider.js';
 import { clientErrorAnswer } from './http/client-error.js';
 import { HttpError, sendError, sendJson } from './http/respond.js';
@@ -76,8 +79,8 @@ export interface EnclaveApp {
   close(): Promise<void>;
 }
 
-/** Nonces are 16..64 bytes of hex (32..128 characters). */
-const NONCE = /^(?:[0-9a-fA-F]{2}){16,64}$/;
+/** Nonces are MIN_NONCE_BYTES..MAX_NONCE_BYTES bytes of hex. */
+const NONCE = new RegExp(`^(?:[0-9a-fA-F]{2}){${MIN_NONCE_BYTES},${MAX_NONCE_BYTES}}$`);
 /** After an error answer, the rest of an unfinished request body is drained for this long, then the connection dropped. */
 const DRAIN_MS = 5_000;
 /** After aborting what still ran at shutdown, how long the handlers get to answer before connections are cut. */
@@ -90,18 +93,18 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
     throw new HttpError(503, 'ENGINE_NOT_CONFIGURED', 'No speech engine is configured on this server.');
   };
   const routes: Record<string, Partial<Record<string, Handler>>> = {
-    '/attestation': {
+    [ENDPOINTS.attestation]: {
       GET: async (_req, res, url) => {
         const nonce = url.searchParams.get('nonce');
-        if (nonce === null || !NONCE.test(nonce)) throw new HttpError(400, 'INVALID_NONCE', 'The nonce must be 32 to 128 hexadecimal characters (16 to 64 bytes).');
+        if (nonce === null || !NONCE.test(nonce)) throw new HttpError(400, 'INVALID_NONCE', `The nonce must be ${2 * MIN_NONCE_BYTES} to ${2 * MAX_NONCE_BYTES} hexadecimal characters (${MIN_NONCE_BYTES} to ${MAX_NONCE_BYTES} bytes).`);
         const document = await options.provider.attest({ nonce: Buffer.from(nonce, 'hex'), publicKey: options.identity.spki, userData });
         res.writeHead(200, { 'content-type': 'application/cbor', 'content-length': document.length, 'cache-control': 'no-store' });
         res.end(document);
       },
     },
-    '/healthz': { GET: async (_req, res) => sendJson(res, 200, { status: 'ok', attestation: options.provider.kind }) },
-    '/whisper/predict': { POST: options.transcription?.whisperPredict ?? notConfigured },
-    '/v1/audio/transcriptions': { POST: options.transcription?.openAiTranscriptions ?? notConfigured },
+    [ENDPOINTS.health]: { GET: async (_req, res) => sendJson(res, 200, { status: 'ok', attestation: options.provider.kind }) },
+    [ENDPOINTS.whisperPredict]: { POST: options.transcription?.whisperPredict ?? notConfigured },
+    [ENDPOINTS.transcriptions]: { POST: options.transcription?.openAiTranscriptions ?? notConfigured },
   };
 
   /** Requests running now, each with the controller that aborts it at shutdown. */

@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ServiceInfo } from '../core/attestation/service-info.js';
+import type { ServiceInfo } from '../protocol/service-info.js';
 import { SimulationAttestationProvider } from './attestation/simulation.js';
 import type { TranscriptionEngine } from './engine/engine.js';
 import { transcriptionHandlers, type TranscriptionLimits } from './http/transcription.js';

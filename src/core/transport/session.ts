@@ -12,7 +12,8 @@ import { randomBytes } from 'node:crypto';
 import { Client, type Dispatcher } from 'undici';
 import { verifyAttestation, type VerifiedAttestation } from '../attestation/verify.js';
 import { AWS_NITRO_ROOT_G1, type TrustedRoot } from '../attestation/roots.js';
-import { MAX_DOCUMENT_BYTES } from '../attestation/cose.js';
+import { CLIENT_NONCE_BYTES, MAX_DOCUMENT_BYTES } from '../../protocol/limits.js';
+import { ENDPOINTS } from '../../protocol/endpoints.js';
 import { AttestationError, BlindBoxError, ChannelError } from '../errors.js';
 import { checkMaxAgeSeconds, DEFAULT_POLICY, type AttestationPolicy } from '../policy.js';
 import { startDeadline } from './deadline.js';
@@ -170,11 +171,11 @@ async function attestNewChannel(
   // Connect, TLS, request and every byte of the document within timeoutMs in total: a dribbling server cannot stretch it.
   const deadline = startDeadline(options.timeoutMs, `The attestation of ${origin.host}`, signal);
   try {
-    const nonce = randomBytes(32);
+    const nonce = randomBytes(CLIENT_NONCE_BYTES);
     let response: Dispatcher.ResponseData;
     try {
       response = await client.request({
-        path: `/attestation?nonce=${toHex(nonce)}`,
+        path: `${ENDPOINTS.attestation}?nonce=${toHex(nonce)}`,
         method: 'GET',
         signal: deadline.signal,
         headersTimeout: options.timeoutMs,
@@ -187,7 +188,7 @@ async function attestNewChannel(
     const type = String(response.headers['content-type'] ?? '');
     if (!/^application\/cbor\b/i.test(type)) {
       response.body.destroy();
-      throw new ChannelError('PROTOCOL_ERROR', `The server answered /attestation with ${JSON.stringify(type || 'no content type')}, not application/cbor.`);
+      throw new ChannelError('PROTOCOL_ERROR', `The server answered ${ENDPOINTS.attestation} with ${JSON.stringify(type || 'no content type')}, not application/cbor.`);
     }
     const document = await readBodyLimited(response.body, MAX_DOCUMENT_BYTES, 'attestation document', origin);
     const now = options.clock();

@@ -5,7 +5,8 @@
  */
 import { webcrypto } from 'node:crypto';
 import type { KeyPair } from './certificates.js';
-import { cborEncoder, COSE_ALG_ES384, encodeCoseSign1, sigStructure } from '../../core/attestation/cose.js';
+import { cborEncoder, COSE_ALG_ES384, sigStructure } from '../../core/attestation/cose.js';
+import { encodeCoseSign1 } from './cose-sign1.js';
 
 /** What a document says about the enclave. Absent optional fields are encoded as explicit null, as the NSM does. */
 export interface DocumentContent {

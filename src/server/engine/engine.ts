@@ -3,13 +3,7 @@
  * uploaded audio file (already on disk, in the enclave's memory-backed temp
  * storage) and returns a transcript with timed segments.
  */
-
-/** One timed piece of the transcript; times in seconds from the start of the audio. */
-export interface Segment {
-  readonly start: number;
-  readonly end: number;
-  readonly text: string;
-}
+import type { Segment } from '../../protocol/transcript.js';
 
 export interface Transcript {
   readonly text: string;

@@ -2,7 +2,8 @@
  * Timed words into a transcript whose segments read like subtitles (a phrase or a sentence, as Whisper's are) rather
  * than one segment per word: a segment ends at a pause, or at a breath once it is long, or at 10 s.
  */
-import type { Segment, Transcript } from './engine.js';
+import type { Segment } from '../../protocol/transcript.js';
+import type { Transcript } from './engine.js';
 
 export interface Word {
   readonly word: string;

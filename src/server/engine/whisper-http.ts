@@ -7,7 +7,9 @@ import { openAsBlob } from 'node:fs';
 import { Readable } from 'node:stream';
 import { FormDataEncoder } from 'form-data-encoder';
 import { Agent, request as httpRequest } from 'undici';
-import { cancelled, EngineError, type Segment, type TranscribeRequest, type Transcript, type TranscriptionEngine } from './engine.js';
+import { ENDPOINTS, UPLOAD_FIELDS } from '../../protocol/endpoints.js';
+import type { Segment, TranscriptFormat } from '../../protocol/transcript.js';
+import { cancelled, EngineError, type TranscribeRequest, type Transcript, type TranscriptionEngine } from './engine.js';
 import { languageTag } from './language-tag.js';
 
 export interface WhisperHttpOptions {
@@ -89,7 +91,8 @@ async function readCapped(body: AsyncIterable<Buffer>, max: number): Promise<str
 export function createWhisperHttpEngine(options: WhisperHttpOptions): TranscriptionEngine {
   const model = options.model ?? 'whisper-1';
   const base = options.upstream.href.endsWith('/') ? options.upstream.href : `${options.upstream.href}/`;
-  const endpoint = new URL('v1/audio/transcriptions', base);
+  // The upstream speaks the same OpenAI-compatible contract; its path is relative so that a prefix in `upstream` stays.
+  const endpoint = new URL(ENDPOINTS.transcriptions.slice(1), base);
   const maxResponseBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
   // The whole transcription is bounded by timeoutMs; undici's own per-phase timeouts must not cut it shorter.
   const agent = new Agent({ headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs, connectTimeout: Math.min(options.timeoutMs, 10_000) });
@@ -100,10 +103,10 @@ export function createWhisperHttpEngine(options: WhisperHttpOptions): Transcript
     const file = await openAsBlob(request.path);
     if (file.size === 0) throw new EngineError('EMPTY_AUDIO', 'The file is empty.');
     const form = new FormData();
-    form.append('file', file, request.filename || 'audio');
-    form.append('model', model);
-    form.append('response_format', 'verbose_json');
-    if (request.language) form.append('language', request.language);
+    form.append(UPLOAD_FIELDS.file, file, request.filename || 'audio');
+    form.append(UPLOAD_FIELDS.model, model);
+    form.append(UPLOAD_FIELDS.responseFormat, 'verbose_json' satisfies TranscriptFormat);
+    if (request.language) form.append(UPLOAD_FIELDS.language, request.language);
     const encoder = new FormDataEncoder(form);
 
     const timeout = AbortSignal.timeout(options.timeoutMs);

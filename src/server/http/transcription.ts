@@ -11,14 +11,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { toSrt, toVtt } from '../../core/transcript/subtitles.js';
+import { UPLOAD_FIELDS } from '../../protocol/endpoints.js';
+import { MAX_UPLOAD_BYTES } from '../../protocol/limits.js';
+import { DEFAULT_TRANSCRIPT_FORMAT, isTranscriptFormat, TRANSCRIPT_FORMATS, type TranscriptFormat, type VerboseTranscript } from '../../protocol/transcript.js';
 import { EngineError, type EngineErrorCode, type Transcript, type TranscriptionEngine } from '../engine/engine.js';
+import { toSrt, toVtt } from './subtitles.js';
 import { HttpError } from './respond.js';
 import { clientGone, receiveUpload } from './upload.js';
 import type { Handler } from '../app.js';
 
 export interface TranscriptionLimits {
-  /** Largest upload accepted (default 200 MB). */
+  /** Largest upload accepted (default the protocol's MAX_UPLOAD_BYTES, 200 MB). */
   readonly maxUploadBytes: number;
   /** Requests admitted at once (uploading, queued or decoding); more are refused with 503 before their upload is read. */
   readonly maxInFlight: number;
@@ -33,16 +36,13 @@ export interface TranscriptionLimits {
 }
 
 export const DEFAULT_LIMITS: TranscriptionLimits = {
-  maxUploadBytes: 200 * 1024 * 1024,
+  maxUploadBytes: MAX_UPLOAD_BYTES,
   maxInFlight: 8,
   requestTimeoutMs: 30 * 60_000,
   uploadIdleTimeoutMs: 30_000,
   uploadMinBytesPerSecond: 8 * 1024,
   uploadPaceGraceMs: 10_000,
 };
-
-const RESPONSE_FORMATS = ['json', 'text', 'verbose_json', 'srt', 'vtt'] as const;
-type ResponseFormat = (typeof RESPONSE_FORMATS)[number];
 
 const STATUS: Record<EngineErrorCode, number> = {
   UNREADABLE_AUDIO: 400,
@@ -87,11 +87,11 @@ export function transcriptionHandlers(engine: TranscriptionEngine, limits: Parti
           minBytesPerSecond: lim.uploadMinBytesPerSecond,
           paceGraceMs: lim.uploadPaceGraceMs,
         }, controller.signal);
-        const responseFormat = upload.fields.get('response_format');
-        if (responseFormat !== undefined && !(RESPONSE_FORMATS as readonly string[]).includes(responseFormat)) {
-          throw new HttpError(400, 'INVALID_RESPONSE_FORMAT', `response_format must be one of ${RESPONSE_FORMATS.join(', ')}.`);
+        const responseFormat = upload.fields.get(UPLOAD_FIELDS.responseFormat);
+        if (responseFormat !== undefined && !isTranscriptFormat(responseFormat)) {
+          throw new HttpError(400, 'INVALID_RESPONSE_FORMAT', `${UPLOAD_FIELDS.responseFormat} must be one of ${TRANSCRIPT_FORMATS.join(', ')}.`);
         }
-        const transcript = await engine.transcribe({ path: upload.path, filename: upload.filename, language: upload.fields.get('language'), signal: controller.signal });
+        const transcript = await engine.transcribe({ path: upload.path, filename: upload.filename, language: upload.fields.get(UPLOAD_FIELDS.language), signal: controller.signal });
         if (controller.signal.aborted) throw controller.signal.reason;
         respond(res, transcript, upload.fields);
       } catch (err) {
@@ -110,8 +110,9 @@ export function transcriptionHandlers(engine: TranscriptionEngine, limits: Parti
     };
 
   return {
-    whisperPredict: run('audio', (res, t) => send(res, 'text/plain; charset=utf-8', t.text)),
-    openAiTranscriptions: run('file', (res, t, fields) => sendFormatted(res, t, (fields.get('response_format') ?? 'json') as ResponseFormat, engine.model)),
+    whisperPredict: run(UPLOAD_FIELDS.audio, (res, t) => send(res, 'text/plain; charset=utf-8', t.text)),
+    // The field was checked before the engine ran.
+    openAiTranscriptions: run(UPLOAD_FIELDS.file, (res, t, fields) => sendFormatted(res, t, (fields.get(UPLOAD_FIELDS.responseFormat) ?? DEFAULT_TRANSCRIPT_FORMAT) as TranscriptFormat, engine.model)),
     inFlight: () => inFlight,
   };
 }
@@ -129,7 +130,7 @@ function send(res: ServerResponse, contentType: string, body: string): void {
   res.end(body);
 }
 
-function sendFormatted(res: ServerResponse, t: Transcript, format: ResponseFormat, model: string): void {
+function sendFormatted(res: ServerResponse, t: Transcript, format: TranscriptFormat, model: string): void {
   switch (format) {
     case 'text':
       return send(res, 'text/plain; charset=utf-8', t.text);
@@ -137,12 +138,10 @@ function sendFormatted(res: ServerResponse, t: Transcript, format: ResponseForma
       return send(res, 'application/x-subrip; charset=utf-8', toSrt(t.segments));
     case 'vtt':
       return send(res, 'text/vtt; charset=utf-8', toVtt(t.segments));
-    case 'verbose_json':
-      return send(
-        res,
-        'application/json',
-        JSON.stringify({ task: 'transcribe', language: t.language, duration: t.duration, text: t.text, model, segments: t.segments.map((s, id) => ({ id, start: s.start, end: s.end, text: s.text })) }),
-      );
+    case 'verbose_json': {
+      const verbose: VerboseTranscript = { task: 'transcribe', language: t.language, duration: t.duration, text: t.text, model, segments: t.segments.map((s, id) => ({ id, start: s.start, end: s.end, text: s.text })) };
+      return send(res, 'application/json', JSON.stringify(verbose));
+    }
     case 'json':
       return send(res, 'application/json', JSON.stringify({ text: t.text }));
   }

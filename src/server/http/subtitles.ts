@@ -1,14 +1,8 @@
 /**
- * Subtitle renderings of timed segments (the server's `srt` and `vtt`
- * response formats).
+ * Subtitle renderings of timed segments: the server's `srt` and `vtt` response formats. Server-only: a client
+ * receives subtitles already rendered (the extension's transcript documents show the server's SRT/VTT as they are).
  */
-
-/** A timed piece of text, in seconds. */
-export interface TimedText {
-  readonly start: number;
-  readonly end: number;
-  readonly text: string;
-}
+import type { Segment } from '../../protocol/transcript.js';
 
 /** `HH:MM:SS<sep>mmm`. */
 export function timestamp(seconds: number, separator: ',' | '.'): string {
@@ -21,12 +15,12 @@ export function timestamp(seconds: number, separator: ',' | '.'): string {
 }
 
 /** SubRip: numbered cues, comma before milliseconds. */
-export function toSrt(segments: readonly TimedText[]): string {
+export function toSrt(segments: readonly Segment[]): string {
   return segments.map((s, i) => `${i + 1}\n${timestamp(s.start, ',')} --> ${timestamp(s.end, ',')}\n${oneLine(s.text)}\n`).join('\n');
 }
 
 /** WebVTT: header, then cues with a dot before milliseconds. */
-export function toVtt(segments: readonly TimedText[]): string {
+export function toVtt(segments: readonly Segment[]): string {
   return ['WEBVTT\n', ...segments.map((s) => `${timestamp(s.start, '.')} --> ${timestamp(s.end, '.')}\n${oneLine(s.text)}\n`)].join('\n');
 }
 
