@@ -12,7 +12,8 @@
  * - cbor-x tries `require('cbor-extract')`, an optional native accelerator, inside a try/catch; it is replaced by an
  *   empty module so the bundle neither ships nor looks for a native binary (plain JS decoding, identical results).
  * - No source maps in the package; license comments are kept at the end of each file.
- * - Fails on any esbuild warning, and when the entry bundle contains the core (the split must hold).
+ * - Fails on any esbuild warning, when the entry bundle contains the core (the split must hold), and when either
+ *   bundle contains server code (src/server/ or its dependencies).
  *
  * Options: --outdir <dir> (default dist; tests bundle into a temporary folder), --metafile (writes <outdir>/*.meta.json).
  */
@@ -71,6 +72,11 @@ for (const r of results) for (const w of r.warnings) problems.push(`warning: ${w
 const entryInputs = Object.keys(results[0].metafile.inputs);
 const leaked = entryInputs.filter((f) => /node_modules|src\/core\/(index|transport|attestation\/(cbor|cose|chain|verify))/.test(f));
 if (leaked.length) problems.push(`the entry bundle contains modules that must stay lazy: ${leaked.join(', ')}`);
+// The extension is a client: the reference server (and its dependencies) must never reach the .vsix.
+for (const r of results) {
+  const server = Object.keys(r.metafile.inputs).filter((f) => /^src\/server\/|node_modules\/(busboy|audio-decode|@alexanderolsen)\//.test(f));
+  if (server.length) problems.push(`a bundle contains server code: ${server.join(', ')}`);
+}
 for (const p of problems) console.error(p);
 if (problems.length) {
   console.error('bundle-extension: refusing to produce a bundle that may misbehave');
