@@ -5,7 +5,7 @@
  */
 import { Client } from 'undici';
 import { connect } from '../src/core/index.js';
-import { startSimulationServer } from '../src/enclave/server.js';
+import { startSimulationServer } from '../src/server/server.js';
 import { rootsTrusting } from '../test/helpers/servers.js';
 import { median, ms, table } from './stats.js';
 

@@ -1,7 +1,7 @@
 /**
  * `node out/bench/engine.js`: how fast the PocketSphinx engine transcribes, as a real-time factor (processing time ÷
  * audio duration; below 1 is faster than real time), and how much memory it takes. Prints figures only; it never
- * asserts timing. Needs src/tools/setup-system.sh's packages and the addon (src/tools/build-native.sh).
+ * asserts timing. Needs scripts/setup-system.sh's packages and the addon (scripts/build-native.sh).
  *
  *   (1) per worker    one worker, the jobs one after another: what one decoder sustains (goal: RTF ≤ 0.2)
  *   (2) all workers   BENCH_WORKERS workers (default: the cores), all jobs submitted at once: wall time ÷ total audio
@@ -12,10 +12,10 @@
  */
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { SPEECH_RATE, pcm16k } from '../src/enclave/engine/audio/pcm16k.js';
-import { Resampler } from '../src/enclave/engine/audio/resample.js';
-import type { Transcript } from '../src/enclave/engine/engine.js';
-import { createPocketSphinxEngine } from '../src/enclave/engine/pocketsphinx/engine.js';
+import { SPEECH_RATE, pcm16k } from '../src/server/engine/audio/pcm16k.js';
+import { Resampler } from '../src/server/engine/audio/resample.js';
+import type { Transcript } from '../src/server/engine/engine.js';
+import { createPocketSphinxEngine } from '../src/server/engine/pocketsphinx/engine.js';
 import { concatenate, convert, encode, SCRIPT, scratchDir, speak, wordErrorRate } from '../test/helpers/speech.js';
 import { table } from './stats.js';
 

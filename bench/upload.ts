@@ -13,8 +13,8 @@ import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createPocketSphinxEngine } from '../src/enclave/engine/pocketsphinx/engine.js';
-import { startSimulationServer } from '../src/enclave/server.js';
+import { createPocketSphinxEngine } from '../src/server/engine/pocketsphinx/engine.js';
+import { startSimulationServer } from '../src/server/server.js';
 import { ms, table } from './stats.js';
 
 const SIZE = Number(process.env.BENCH_UPLOAD_BYTES ?? 1024 ** 3);

@@ -1,9 +1,9 @@
 /** `blindbox serve --simulate`: the reference server on this machine, with simulated (NOT confidential) attestation. */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { ENGINE_NAMES, startEngine, type EngineName } from '../enclave/engines.js';
-import type { TranscriptionEngine } from '../enclave/engine/engine.js';
-import { startSimulationServer } from '../enclave/server.js';
+import { ENGINE_NAMES, startEngine, type EngineName } from '../server/engines.js';
+import type { TranscriptionEngine } from '../server/engine/engine.js';
+import { startSimulationServer } from '../server/server.js';
 import { parsePort, UsageError } from './args.js';
 
 export async function serve(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {

@@ -9,11 +9,12 @@ export { toHex, fromHex } from './util/hex.js';
 export { oneLine, quoteServerText } from './util/text.js';
 export { formatAge } from './util/format-age.js';
 export { readFileCapped } from './util/read-capped.js';
-export { MAX_DOCUMENT_BYTES } from './attestation/cose.js';
 export { verifiedReport, rejectedReport, type VerifiedReport, type RejectedReport, type ChainEntryReport } from './attestation/report.js';
-export { decodeServiceInfo, encodeServiceInfo, type ServiceInfo } from './attestation/service-info.js';
-export { AttestedSession, connect, type AttestedListener, type ConnectOptions, type RequestOptions } from './transport/session.js';
+export { decodeServiceInfo } from './attestation/service-info.js';
+export { AttestedSession, connect, type AttestedListener, type ConnectOptions } from './transport/session.js';
+export type { RequestOptions, PinnedRequester } from './transport/request.js';
 export { type AttestedEnclave, type TlsBinding } from './transport/attested-enclave.js';
 export { type AttestationPolicy, DEFAULT_POLICY, DEFAULT_MAX_AGE_SECONDS, MAX_MAX_AGE_SECONDS, MAX_POLICY_FILE_BYTES, MAX_ROOT_FILE_BYTES, parsePolicy, loadPolicyFile, loadRootFile } from './policy.js';
-export { transcribe, fileSource, bytesSource, parseTranscript, TRANSCRIPT_FORMATS, MAX_UPLOAD_BYTES, type AudioSource, type TranscribeOptions, type TranscriptResult, type TranscriptFormat, type TranscriptSegment } from './transport/transcribe.js';
-export { toSrt, toVtt, timestamp, type TimedText } from './transcript/subtitles.js';
+export { transcribe, fileSource, bytesSource, parseTranscript, type AudioSource, type TranscribeOptions, type TranscriptResult } from './transport/transcribe.js';
+// The wire contract's facts a client needs, from their one owner.
+export { MAX_DOCUMENT_BYTES, MAX_UPLOAD_BYTES, TRANSCRIPT_FORMATS, type ServiceInfo, type Segment, type TranscriptFormat } from '../protocol/index.js';

@@ -4,7 +4,8 @@
  * server was verified). Everything from the server or the file name is
  * escaped for Markdown and kept out of subtitle cue syntax.
  */
-import type { TranscriptFormat, TranscriptResult } from '../core/transport/transcribe.js';
+import type { TranscriptFormat } from '../protocol/transcript.js';
+import type { TranscriptResult } from '../core/transport/transcribe.js';
 import { oneLine } from '../core/util/text.js';
 import { codeSpan, escapeMarkdown } from './markdown.js';
 import type { DocumentFormat } from './settings.js';

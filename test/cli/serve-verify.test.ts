@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli, startServe, type ServeProcess } from '../helpers/cli.js';
 import { startStallingServer } from '../helpers/servers.js';
-import { createTlsIdentity } from '../../src/enclave/tls-identity.js';
+import { createTlsIdentity } from '../../src/server/tls-identity.js';
 
 let dir: string;
 let serve: ServeProcess;

@@ -11,7 +11,9 @@ import { performance } from 'node:perf_hooks';
 import { it, type TestContext } from 'node:test';
 import { inspect } from 'node:util';
 import { decodeStrict } from '../../src/core/attestation/cbor.js';
-import { cborEncoder, encodeCoseSign1, MAX_DOCUMENT_BYTES, parseCoseSign1 } from '../../src/core/attestation/cose.js';
+import { cborEncoder, parseCoseSign1 } from '../../src/core/attestation/cose.js';
+import { MAX_DOCUMENT_BYTES } from '../../src/protocol/limits.js';
+import { encodeCoseSign1 } from '../../src/server/attestation/cose-sign1.js';
 import { AttestationError, verifyAttestation } from '../../src/core/index.js';
 import { loadRealDocuments, type RealDocument } from '../helpers/fixtures.js';
 

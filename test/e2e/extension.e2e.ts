@@ -10,7 +10,7 @@
  * the machine-scoped settings reach the extension host.
  * Screenshots of each step: test-artifacts/e2e/extension-*.png.
  *
- * Needs `bash src/tools/e2e/install.sh` and `npm run package` (dist/blindbox-vscode.vsix, or BLINDBOX_E2E_VSIX);
+ * Needs `bash scripts/e2e/install.sh` and `npm run package` (dist/blindbox-vscode.vsix, or BLINDBOX_E2E_VSIX);
  * fails, never skips, without them. Run: node --test out/test/e2e/extension.e2e.js
  */
 import assert from 'node:assert/strict';
@@ -79,9 +79,9 @@ async function startEnclave(dir: string): Promise<Enclave> {
   return { proc, url: listening[1]!, rootPem, pcr0, enginePending };
 }
 
-/** Lines of the server's request log for transcription uploads (`[enclave] POST /v1/audio/... <status>`). */
+/** Lines of the server's request log for transcription uploads (`[enclave] POST "/v1/audio/..." <status>`: the target JSON-quoted). */
 function uploads(enclave: Enclave): string[] {
-  return enclave.proc.output.split('\n').filter((l) => /POST \/v1\/audio\//.test(l));
+  return enclave.proc.output.split('\n').filter((l) => /POST "\/v1\/audio\//.test(l));
 }
 
 describe('BlindBox extension in code-server against the simulation server', { timeout: 180_000 }, () => {

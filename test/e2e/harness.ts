@@ -1,5 +1,5 @@
 /**
- * End-to-end harness: the real VS Code workbench (code-server, installed by src/tools/e2e/install.sh under
+ * End-to-end harness: the real VS Code workbench (code-server, installed by scripts/e2e/install.sh under
  * .tools/code-server/) driven from headless Chromium with playwright-core.
  *
  *   const server = await startCodeServer({ workspace, settings });
@@ -43,8 +43,8 @@ const CHROMIUM_ARGS = [
 
 /** Why the e2e tests cannot run here, or undefined when they can (for `test(..., { skip })`, never used silently in CI). */
 export function missingPrerequisites(): string | undefined {
-  if (!existsSync(CODE_SERVER_BIN)) return `code-server is not installed (${path.relative(ROOT, CODE_SERVER_BIN)}): run bash src/tools/e2e/install.sh`;
-  if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing: run bash src/tools/e2e/install.sh`;
+  if (!existsSync(CODE_SERVER_BIN)) return `code-server is not installed (${path.relative(ROOT, CODE_SERVER_BIN)}): run bash scripts/e2e/install.sh`;
+  if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing: run bash scripts/e2e/install.sh`;
   return undefined;
 }
 
@@ -776,12 +776,12 @@ async function stubExtension(dir: string): Promise<string> {
 // --------------------------------------------------------------------------------------------------------- speech
 
 /**
- * Makes a WAV of `text` spoken by flite (Debian's `flite`, installed by src/tools/e2e/install.sh), 16 kHz mono, with
+ * Makes a WAV of `text` spoken by flite (Debian's `flite`, installed by scripts/e2e/install.sh), 16 kHz mono, with
  * one of its natural-sounding voices (`slt` by default: PocketSphinx mishears the default `kal` far more).
  */
 export function speak(text: string, wavPath: string, voice: 'slt' | 'rms' | 'kal' | 'awb' = 'slt'): void {
   const r = spawnSync('flite', ['-voice', voice, '-t', text, '-o', wavPath], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) throw new Error(`flite failed (${r.error?.message ?? r.stderr}): run bash src/tools/e2e/install.sh`);
+  if (r.error || r.status !== 0) throw new Error(`flite failed (${r.error?.message ?? r.stderr}): run bash scripts/e2e/install.sh`);
 }
 
 /** Word error rate of `hypothesis` against `reference` (Levenshtein over lower-cased words, punctuation dropped). */

@@ -3,7 +3,7 @@
  * extension of ours: the workbench loads a folder, a palette command runs, the explorer shows the folder's file, an
  * editor's text reads back, and a test module runs inside the extension host with the real `vscode` API.
  *
- * Needs `bash src/tools/e2e/install.sh` (code-server under .tools/, Debian's chromium and flite); fails, never
+ * Needs `bash scripts/e2e/install.sh` (code-server under .tools/, Debian's chromium and flite); fails, never
  * skips, without them. Run: node --test out/test/e2e/smoke.e2e.js
  */
 import assert from 'node:assert/strict';

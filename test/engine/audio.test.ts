@@ -6,17 +6,17 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { detectFormat } from '../../src/enclave/engine/audio/detect-format.js';
-import { mixToMono } from '../../src/enclave/engine/audio/decode.js';
-import { pcm16k, SPEECH_RATE, toInt16 } from '../../src/enclave/engine/audio/pcm16k.js';
-import { probeAudio } from '../../src/enclave/engine/audio/probe.js';
-import { Resampler } from '../../src/enclave/engine/audio/resample.js';
-import { MAX_WAV_CHUNKS, WAV_BLOCK_BYTES, wavSeconds } from '../../src/enclave/engine/audio/wav-header.js';
-import { EngineError, type EngineErrorKind } from '../../src/enclave/engine/engine.js';
+import { detectFormat } from '../../src/server/engine/audio/detect-format.js';
+import { mixToMono } from '../../src/server/engine/audio/decode.js';
+import { pcm16k, SPEECH_RATE, toInt16 } from '../../src/server/engine/audio/pcm16k.js';
+import { probeAudio } from '../../src/server/engine/audio/probe.js';
+import { Resampler } from '../../src/server/engine/audio/resample.js';
+import { MAX_WAV_CHUNKS, WAV_BLOCK_BYTES, wavSeconds } from '../../src/server/engine/audio/wav-header.js';
+import { EngineError, type EngineErrorCode } from '../../src/server/engine/engine.js';
 import { convert, encode, scratchDir, speak } from '../helpers/speech.js';
 
 const bytes = (...parts: (string | number[])[]) => Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...p].map((c) => c.charCodeAt(0)) : p)));
-const rejectsWith = (kind: EngineErrorKind) => (err: unknown) => err instanceof EngineError && err.kind === kind;
+const rejectsWith = (code: EngineErrorCode) => (err: unknown) => err instanceof EngineError && err.code === code;
 
 /** A canonical 44-byte PCM WAV header for `dataBytes` of 16-bit mono at `rate`. */
 function wavHeader(dataBytes: number, rate = 16_000): Buffer {
@@ -124,12 +124,12 @@ describe('probeAudio', () => {
   it(`refuses a WAV "chunk bomb" (2 MiB of empty chunks before the audio) as UNREADABLE_AUDIO, saying why`, async () => {
     await assert.rejects(
       probeAudio(await file('bomb.wav', chunkBomb())),
-      (err: unknown) => err instanceof EngineError && err.kind === 'UNREADABLE_AUDIO' && err.message.includes(`more than ${MAX_WAV_CHUNKS} chunks before its audio data`),
+      (err: unknown) => err instanceof EngineError && err.code === 'UNREADABLE_AUDIO' && err.message.includes(`more than ${MAX_WAV_CHUNKS} chunks before its audio data`),
     );
   });
   it('refuses a WAV file whose audio data comes before any format chunk as UNREADABLE_AUDIO, saying so', async () => {
     const noFormat = Buffer.concat([wavHeader(32_000).subarray(0, 12), wavHeader(32_000).subarray(36), Buffer.alloc(32_000)]);
-    await assert.rejects(probeAudio(await file('no-fmt.wav', noFormat)), (err: unknown) => err instanceof EngineError && err.kind === 'UNREADABLE_AUDIO' && /no usable format chunk/.test(err.message));
+    await assert.rejects(probeAudio(await file('no-fmt.wav', noFormat)), (err: unknown) => err instanceof EngineError && err.code === 'UNREADABLE_AUDIO' && /no usable format chunk/.test(err.message));
   });
   it('reads WAV headers in blocks: a bomb is refused, a short header walked, after one read each', async () => {
     const bombBytes = chunkBomb();
@@ -237,14 +237,14 @@ describe('pcm16k on real speech', () => {
     assert.equal((await collect(await encode(wav, 'flac'), 'flac')).samples, samples);
   });
   it('stops with UNREADABLE_AUDIO once the audio runs past the limit', async () => {
-    await assert.rejects(collect(await encode(wav, 'mp3'), 'mp3', 0.5), (err: unknown) => err instanceof EngineError && err.kind === 'TOO_LONG' && /longer than/.test(err.message));
+    await assert.rejects(collect(await encode(wav, 'mp3'), 'mp3', 0.5), (err: unknown) => err instanceof EngineError && err.code === 'TOO_LONG' && /longer than/.test(err.message));
   });
   it("turns a decoder's failure into UNREADABLE_AUDIO", async () => {
     const header = wavHeader(3200);
     header.writeUInt16LE(0x55, 20); // MPEG layer III inside WAV: a format code the WAV decoder refuses
     const odd = path.join(scratch.dir, 'mp3-in.wav');
     await writeFile(odd, Buffer.concat([header, Buffer.alloc(3200)]));
-    await assert.rejects(collect(odd, 'wav'), (err: unknown) => err instanceof EngineError && err.kind === 'UNREADABLE_AUDIO' && /could not be decoded/.test(err.message));
+    await assert.rejects(collect(odd, 'wav'), (err: unknown) => err instanceof EngineError && err.code === 'UNREADABLE_AUDIO' && /could not be decoded/.test(err.message));
   });
   it('yields nothing for bytes in which the decoder finds no frame (the engine calls that EMPTY_AUDIO)', async () => {
     const fake = path.join(scratch.dir, 'fake.flac');

@@ -9,13 +9,13 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { EngineError, type EngineErrorKind } from '../../src/enclave/engine/engine.js';
-import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../src/enclave/engine/pocketsphinx/engine.js';
-import { WorkerPool } from '../../src/enclave/engine/worker-pool.js';
+import { EngineError, type EngineErrorCode } from '../../src/server/engine/engine.js';
+import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
+import { WorkerPool } from '../../src/server/engine/worker-pool.js';
 import { SCRIPT, scratchDir, speak, wordErrorRate } from '../helpers/speech.js';
 
 const run = promisify(execFile);
-const isKind = (kind: EngineErrorKind) => (err: unknown) => err instanceof EngineError && err.kind === kind;
+const isKind = (kind: EngineErrorCode) => (err: unknown) => err instanceof EngineError && err.code === kind;
 /** 20 minutes of 48 kHz silence: 57.6 M samples (230 MB as floats) in a 19 KB file. */
 const BOMB_SECONDS = 20 * 60;
 const RATE = 48_000;

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { EngineError, type EngineErrorKind, type Transcript } from '../../src/enclave/engine/engine.js';
-import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../src/enclave/engine/pocketsphinx/engine.js';
+import { EngineError, type EngineErrorCode, type Transcript } from '../../src/server/engine/engine.js';
+import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
 import { concatenate, convert, encode, lowpass, SCRIPT, scratchDir, speak, volume, wordErrorRate, type Encoding, type Voice } from '../helpers/speech.js';
 
 /**
@@ -114,7 +114,7 @@ describe('long recordings', () => {
   });
   it('longer than the limit are refused: a WAV from its header, before it takes a worker, other formats as they decode', async () => {
     const long = await concatenate([speech.slt.wav, speech.rms.wav, speech.slt.wav], path.join(scratch.dir, 'long.wav'));
-    const tooLong = (err: unknown) => err instanceof EngineError && err.kind === 'TOO_LONG' && /longer than this server's limit of 30 s/.test(err.message);
+    const tooLong = (err: unknown) => err instanceof EngineError && err.code === 'TOO_LONG' && /longer than this server's limit of 30 s/.test(err.message);
     await assert.rejects(short.transcribe({ path: long }), tooLong);
     assert.equal(short.stats().running, 0);
     await assert.rejects(short.transcribe({ path: await encode(long, 'mp3') }), tooLong);
@@ -144,8 +144,8 @@ describe('refusals', () => {
     await writeFile(p, content);
     return p;
   };
-  const refuses = async (p: string, kind: EngineErrorKind) =>
-    assert.rejects(engine.transcribe({ path: p }), (err: unknown) => err instanceof EngineError && err.kind === kind && err.message.length > 0);
+  const refuses = async (p: string, code: EngineErrorCode) =>
+    assert.rejects(engine.transcribe({ path: p }), (err: unknown) => err instanceof EngineError && err.code === code && err.message.length > 0);
 
   it('non-audio bytes: UNREADABLE_AUDIO', async () => refuses(await file('page.wav', Buffer.from('<!doctype html><title>not audio</title>')), 'UNREADABLE_AUDIO'));
   it('a 0-byte file: EMPTY_AUDIO', async () => refuses(await file('zero.wav', Buffer.alloc(0)), 'EMPTY_AUDIO'));
@@ -160,6 +160,6 @@ describe('refusals', () => {
   it('M4A-like bytes: UNSUPPORTED_FORMAT', async () =>
     refuses(await file('voice-memo.wav', Buffer.concat([Buffer.from([0, 0, 0, 0x20]), Buffer.from('ftypM4A \0\0\0\0M4A mp42isom'), Buffer.alloc(1000)])), 'UNSUPPORTED_FORMAT'));
   it('an already aborted request: CANCELLED', async () => {
-    await assert.rejects(engine.transcribe({ path: speech.slt.wav, signal: AbortSignal.abort() }), (err: unknown) => err instanceof EngineError && err.kind === 'CANCELLED');
+    await assert.rejects(engine.transcribe({ path: speech.slt.wav, signal: AbortSignal.abort() }), (err: unknown) => err instanceof EngineError && err.code === 'CANCELLED');
   });
 });

@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Worker } from 'node:worker_threads';
-import { EngineError, type EngineErrorKind, type Transcript } from '../../src/enclave/engine/engine.js';
-import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../src/enclave/engine/pocketsphinx/engine.js';
+import { EngineError, type EngineErrorCode, type Transcript } from '../../src/server/engine/engine.js';
+import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
 import { SCRIPT, scratchDir, speak, wordErrorRate } from '../helpers/speech.js';
 
 const WER_BOUND = 0.25;
-const isKind = (kind: EngineErrorKind) => (err: unknown) => err instanceof EngineError && err.kind === kind;
+const isCode = (code: EngineErrorCode) => (err: unknown) => err instanceof EngineError && err.code === code;
 
 describe('the PocketSphinx worker pool (1 worker, 1 waiting job)', () => {
   let scratch: Awaited<ReturnType<typeof scratchDir>>;
@@ -60,7 +60,7 @@ describe('the PocketSphinx worker pool (1 worker, 1 waiting job)', () => {
     const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
     const done = outcomes.filter((o): o is PromiseFulfilledResult<Transcript> => o.status === 'fulfilled');
     assert.equal(refused.length, 2);
-    for (const o of refused) assert.ok(isKind('BUSY')(o.reason), String(o.reason));
+    for (const o of refused) assert.ok(isCode('BUSY')(o.reason), String(o.reason));
     for (const o of done) await assertGood(Promise.resolve(o.value));
     // The refusals came before any transcription finished.
     assert.deepEqual(settled, [false, false, true, true]);
@@ -74,7 +74,7 @@ describe('the PocketSphinx worker pool (1 worker, 1 waiting job)', () => {
     const waiting = transcribe(controller.signal);
     await until(1, 1);
     controller.abort();
-    await assert.rejects(waiting, isKind('CANCELLED'));
+    await assert.rejects(waiting, isCode('CANCELLED'));
     assert.equal(engine.stats().queued, 0);
     await assertGood(running);
   });
@@ -92,7 +92,7 @@ describe('the PocketSphinx worker pool (1 worker, 1 waiting job)', () => {
         assert.deepEqual(engine.stats(), { workers: 1, running: 1, queued: 1 });
         throw err;
       }),
-      isKind('CANCELLED'),
+      isCode('CANCELLED'),
     );
     await assertGood(next);
   });
@@ -100,7 +100,7 @@ describe('the PocketSphinx worker pool (1 worker, 1 waiting job)', () => {
   it('fails the job of a worker that dies mid-job with UNAVAILABLE, replaces the worker, and runs the next job', async () => {
     onJobStart = (worker) => setTimeout(() => void worker.terminate(), 100);
     const killed = transcribe();
-    await assert.rejects(killed, isKind('UNAVAILABLE'));
+    await assert.rejects(killed, isCode('UNAVAILABLE'));
     await assertGood(transcribe());
     assert.equal(engine.stats().workers, 1);
   });
@@ -111,8 +111,8 @@ describe('the PocketSphinx worker pool (1 worker, 1 waiting job)', () => {
     const waiting = transcribe();
     await until(1, 1);
     const closed = engine.close();
-    await assert.rejects(waiting, isKind('UNAVAILABLE'));
-    await assert.rejects(transcribe(), isKind('UNAVAILABLE'));
+    await assert.rejects(waiting, isCode('UNAVAILABLE'));
+    await assert.rejects(transcribe(), isCode('UNAVAILABLE'));
     await assertGood(running);
     await closed;
     assert.equal(engine.stats().running, 0);
@@ -121,7 +121,7 @@ describe('the PocketSphinx worker pool (1 worker, 1 waiting job)', () => {
 
 describe('starting the PocketSphinx engine', () => {
   it('fails with UNAVAILABLE, saying why, when the workers cannot load the model', async () => {
-    await assert.rejects(createPocketSphinxEngine({ workers: 2, modelDir: '/nonexistent/model' }), isKind('UNAVAILABLE'));
+    await assert.rejects(createPocketSphinxEngine({ workers: 2, modelDir: '/nonexistent/model' }), isCode('UNAVAILABLE'));
     await assert.rejects(createPocketSphinxEngine({ workers: 1, modelDir: '/nonexistent/model' }), /could not load its model/);
   });
 });

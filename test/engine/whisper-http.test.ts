@@ -10,8 +10,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import busboy from 'busboy';
-import { EngineError, type EngineErrorKind, type TranscriptionEngine } from '../../src/enclave/engine/engine.js';
-import { createWhisperHttpEngine } from '../../src/enclave/engine/whisper-http.js';
+import { EngineError, type EngineErrorCode, type TranscriptionEngine } from '../../src/server/engine/engine.js';
+import { createWhisperHttpEngine } from '../../src/server/engine/whisper-http.js';
 import { scratchDir } from '../helpers/speech.js';
 
 /** What the stand-in received in one request. */
@@ -57,7 +57,7 @@ function parse(req: IncomingMessage): Promise<Received> {
 }
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-const isKind = (kind: EngineErrorKind, message?: RegExp) => (err: unknown) => err instanceof EngineError && err.kind === kind && (!message || message.test(err.message));
+const isCode = (code: EngineErrorCode, message?: RegExp) => (err: unknown) => err instanceof EngineError && err.code === code && (!message || message.test(err.message));
 
 describe('whisper-http engine', () => {
   let scratch: Awaited<ReturnType<typeof scratchDir>>;
@@ -143,30 +143,30 @@ describe('whisper-http engine', () => {
     assert.ok(peak - before < size / 2, `RSS grew by ${((peak - before) / 1e6).toFixed(0)} MB while uploading ${size / 1e6} MB`);
   });
 
-  const statuses: [number, EngineErrorKind][] = [
+  const statuses: [number, EngineErrorCode][] = [
     [400, 'UNREADABLE_AUDIO'],
     [415, 'UNSUPPORTED_FORMAT'],
     [429, 'BUSY'],
     [500, 'UNAVAILABLE'],
     [503, 'UNAVAILABLE'],
   ];
-  for (const [status, kind] of statuses) {
-    it(`maps an upstream ${status} to ${kind}, with the upstream's message`, async () => {
+  for (const [status, code] of statuses) {
+    it(`maps an upstream ${status} to ${code}, with the upstream's message`, async () => {
       answer = (_req, res) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'failed to read the audio data', type: 'invalid_request_error' } }));
-      await assert.rejects(engine().transcribe({ path: audio }), isKind(kind, /failed to read the audio data/));
+      await assert.rejects(engine().transcribe({ path: audio }), isCode(code, /failed to read the audio data/));
     });
   }
 
   it('maps an answer that is not verbose_json to UNAVAILABLE', async () => {
     answer = (_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('Hello there.');
-    await assert.rejects(engine().transcribe({ path: audio }), isKind('UNAVAILABLE', /not JSON|other than/));
+    await assert.rejects(engine().transcribe({ path: audio }), isCode('UNAVAILABLE', /not JSON|other than/));
     answer = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ text: 42 }));
-    await assert.rejects(engine().transcribe({ path: audio }), isKind('UNAVAILABLE', /verbose_json/));
+    await assert.rejects(engine().transcribe({ path: audio }), isCode('UNAVAILABLE', /verbose_json/));
   });
 
   it('gives up with TIMEOUT when the server takes longer than timeoutMs', async () => {
     answer = (_req, res) => setTimeout(() => res.writeHead(200).end('{}'), 1_000);
-    await assert.rejects(engine(200).transcribe({ path: audio }), isKind('TIMEOUT'));
+    await assert.rejects(engine(200).transcribe({ path: audio }), isCode('TIMEOUT'));
   });
 
   it('reports an unreachable server as UNAVAILABLE', async () => {
@@ -176,19 +176,19 @@ describe('whisper-http engine', () => {
     await new Promise((resolve) => closed.close(resolve));
     const e = createWhisperHttpEngine({ upstream: new URL(`http://127.0.0.1:${port}`), timeoutMs: 5_000 });
     engines.push(e);
-    await assert.rejects(e.transcribe({ path: audio }), isKind('UNAVAILABLE', /unreachable/));
+    await assert.rejects(e.transcribe({ path: audio }), isCode('UNAVAILABLE', /unreachable/));
   });
 
   it('stops with CANCELLED when the request is aborted', async () => {
     const controller = new AbortController();
     answer = () => controller.abort(); // the server never answers; the client goes away meanwhile
-    await assert.rejects(engine().transcribe({ path: audio, signal: controller.signal }), isKind('CANCELLED'));
+    await assert.rejects(engine().transcribe({ path: audio, signal: controller.signal }), isCode('CANCELLED'));
   });
 
   it('refuses an empty file without calling the server', async () => {
     const empty = path.join(scratch.dir, 'empty.wav');
     await writeFile(empty, Buffer.alloc(0));
-    await assert.rejects(engine().transcribe({ path: empty }), isKind('EMPTY_AUDIO'));
+    await assert.rejects(engine().transcribe({ path: empty }), isCode('EMPTY_AUDIO'));
     assert.equal(received.length, 0);
   });
 
@@ -198,7 +198,7 @@ describe('whisper-http engine', () => {
     const running = e.transcribe({ path: audio });
     await new Promise((resolve) => setTimeout(resolve, 50));
     const closed = e.close();
-    await assert.rejects(e.transcribe({ path: audio }), isKind('UNAVAILABLE'));
+    await assert.rejects(e.transcribe({ path: audio }), isCode('UNAVAILABLE'));
     assert.equal((await running).text, 'Hello there. General Kenobi.');
     await closed;
   });

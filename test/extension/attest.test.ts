@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { toHex } from '../../src/core/index.js';
-import { createTlsIdentity } from '../../src/enclave/tls-identity.js';
+import { createTlsIdentity } from '../../src/server/tls-identity.js';
 import { Attestor, loadTrust, REUSE_MARGIN_MS, VERIFY_MARGIN_MS } from '../../src/extension/trust/attestor.js';
 import { parseSettings, type RawSettings } from '../../src/extension/settings.js';
 import { startDribblingServer, startSimulationServer, type ReferenceServer } from '../helpers/servers.js';

@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { TranscriptionEngine } from '../../src/enclave/engine/engine.js';
+import type { TranscriptionEngine } from '../../src/server/engine/engine.js';
 import { startDribblingServer, startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
 import { createFakeVscode, disposeContext, fakeContext, loadBundle, Uri, type FakeVscode, type LoadedExtension } from './fake-vscode.js';
 import { LAZY_ONLY_BUILTINS } from './measure-activation.js';
@@ -60,7 +60,7 @@ const status = () => fake.statusItems.find((i) => i.id === 'blindbox.status')!;
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'blindbox-host-'));
   const bundleDir = path.join(dir, 'dist');
-  const built = spawnSync(process.execPath, [path.join(REPO, 'src/tools/bundle-extension.mjs'), '--outdir', bundleDir], { encoding: 'utf8' });
+  const built = spawnSync(process.execPath, [path.join(REPO, 'scripts/bundle-extension.mjs'), '--outdir', bundleDir], { encoding: 'utf8' });
   assert.equal(built.status, 0, built.stderr);
   server = await startSimulationServer({ engine });
   rootFile = path.join(dir, 'sim-root.pem');

@@ -58,7 +58,7 @@ describe('extension manifest', () => {
     const shipped = rules.slice(1).map((r) => r.replace(/^!/, ''));
     for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/extension.cjs', 'dist/extension-core.cjs', 'media/attestation.js', 'media/attestation.css', pkg.icon]) assert.ok(shipped.includes(f), f);
     assert.ok(!shipped.some((f) => /^(src|test|out|bench)\/|\.map$|node_modules/.test(f)));
-    assert.equal(pkg.scripts.bundle, 'node src/tools/bundle-extension.mjs');
+    assert.equal(pkg.scripts.bundle, 'node scripts/bundle-extension.mjs');
     assert.match(pkg.scripts.package, /vsce package --no-dependencies/);
   });
 });

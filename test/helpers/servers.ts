@@ -5,8 +5,8 @@ import { createServer as createTcpServer, type AddressInfo, type Socket } from '
 import { Agent, request } from 'undici';
 import { after, before } from 'node:test';
 import { AWS_NITRO_ROOT_G1, connect, trustedRootsFromPem, type AttestedSession, type TrustedRoot } from '../../src/core/index.js';
-import { createTlsIdentity, type TlsIdentity } from '../../src/enclave/tls-identity.js';
-import { startSimulationServer, type ReferenceServer } from '../../src/enclave/server.js';
+import { createTlsIdentity, type TlsIdentity } from '../../src/server/tls-identity.js';
+import { startSimulationServer, type ReferenceServer } from '../../src/server/server.js';
 
 export { startSimulationServer, type ReferenceServer };
 

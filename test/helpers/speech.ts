@@ -1,5 +1,5 @@
 /**
- * Real speech for the engine tests, made on the spot with Debian's tools (installed by src/tools/setup-system.sh):
+ * Real speech for the engine tests, made on the spot with Debian's tools (installed by scripts/setup-system.sh):
  * flite speaks, lame/flac/oggenc/opusenc encode, sox converts rate and channels. Plus word error rate.
  */
 import { execFile } from 'node:child_process';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { createPocketSphinxEngine } from '../../src/enclave/engine/pocketsphinx/engine.js';
+import { createPocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
 import { startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
 import { settle } from '../helpers/process-stats.js';
 import { errorCode, filePartHead, multipartBody, openTcp, openTls, readAnswer, uploadHead } from '../helpers/raw-client.js';

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 // undici's own FormData: the global one belongs to Node's bundled copy, which this undici cannot serialise.
 import { Client, FormData } from 'undici';
 import { ChannelError, bytesSource, connect, fileSource, type AttestedSession } from '../../src/core/index.js';
-import { createPocketSphinxEngine } from '../../src/enclave/engine/pocketsphinx/engine.js';
+import { createPocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
 import { rootsTrusting, startMitmProxy, startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
 import { SCRIPT, encode, scratchDir, speak, concatenate, wordErrorRate } from '../helpers/speech.js';
 

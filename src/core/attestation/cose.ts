@@ -1,11 +1,13 @@
 /**
  * COSE_Sign1 (RFC 9052 §4.2) as used by AWS Nitro: ES384 only, attached payload,
  * empty external AAD. Parsing is strict; signing and verifying share one
- * `sigStructure` so that the simulation issuer and the verifier cannot drift.
+ * `sigStructure` (and its encoder) so that the simulation issuer and the
+ * verifier cannot drift. Encoding whole documents is the server's.
  */
 import { verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { Encoder, Tag } from 'cbor-x';
 import { AttestationError } from '../errors.js';
+import { MAX_DOCUMENT_BYTES } from '../../protocol/limits.js';
 import { decodeStrict } from './cbor.js';
 
 /** COSE algorithm identifier of ECDSA w/ SHA-384 on P-384. */
@@ -16,8 +18,6 @@ export const COSE_SIGN1_TAG = 18;
 export const ES384_SIGNATURE_LENGTH = 96;
 
 const HEADER_ALG = 1;
-/** A document is a few KiB; anything near this is not from an NSM. */
-export const MAX_DOCUMENT_BYTES = 64 * 1024;
 
 /** The four parts of a COSE_Sign1, before any of them is trusted. */
 export interface CoseSign1 {
@@ -75,12 +75,6 @@ function checkProtectedHeader(bytes: Uint8Array): void {
 /** True when `signature` is a valid ES384 signature of the COSE_Sign1 by `key`. */
 export function verifyCoseSignature(doc: CoseSign1, key: KeyObject): boolean {
   return nodeVerify('sha384', sigStructure(doc.protectedHeader, doc.payload), { key, dsaEncoding: 'ieee-p1363' }, doc.signature);
-}
-
-/** Encodes a COSE_Sign1 from its parts (used by the document issuer). */
-export function encodeCoseSign1(parts: { protectedHeader: Uint8Array; payload: Uint8Array; signature: Uint8Array; tagged?: boolean }): Uint8Array {
-  const body = [parts.protectedHeader, new Map(), parts.payload, parts.signature];
-  return cborEncoder.encode(parts.tagged ? new Tag(body, COSE_SIGN1_TAG) : body);
 }
 
 function cose(reason: string): AttestationError {

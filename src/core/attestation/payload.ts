@@ -5,7 +5,7 @@
 import { inspect } from 'node:util';
 import { AttestationError } from '../errors.js';
 import { decodeStrict } from './cbor.js';
-import { MAX_DOCUMENT_BYTES } from './cose.js';
+import { MAX_DOCUMENT_BYTES } from '../../protocol/limits.js';
 
 /** The largest `public_key`, `user_data` and `nonce` an NSM emits (real documents carry exactly 1024). */
 export const MAX_OPTIONAL_FIELD_BYTES = 1024;

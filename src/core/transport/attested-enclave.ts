@@ -5,7 +5,8 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import { ChannelError } from '../errors.js';
-import { decodeServiceInfo, type ServiceInfo } from '../attestation/service-info.js';
+import { decodeServiceInfo } from '../attestation/service-info.js';
+import type { ServiceInfo } from '../../protocol/service-info.js';
 import type { VerifiedAttestation } from '../attestation/verify.js';
 import { sha256Hex } from '../util/sha256.js';
 

@@ -12,7 +12,8 @@ import { randomBytes } from 'node:crypto';
 import { Client, type Dispatcher } from 'undici';
 import { verifyAttestation } from '../attestation/verify.js';
 import { AWS_NITRO_ROOT_G1, type TrustedRoot } from '../attestation/roots.js';
-import { MAX_DOCUMENT_BYTES } from '../attestation/cose.js';
+import { CLIENT_NONCE_BYTES, MAX_DOCUMENT_BYTES } from '../../protocol/limits.js';
+import { ENDPOINTS } from '../../protocol/endpoints.js';
 import { AttestationError, BlindBoxError, ChannelError, InputError } from '../errors.js';
 import { checkMaxAgeSeconds, DEFAULT_POLICY, type AttestationPolicy } from '../policy.js';
 import { startDeadline } from './deadline.js';
@@ -20,6 +21,7 @@ import { toHex } from '../util/hex.js';
 import { attestedEnclave, bindTls, type AttestedEnclave } from './attested-enclave.js';
 import { pinnedConnector, spkiOf, TlsPin } from './pinned-connector.js';
 import { readBodyLimited, toChannelError, throwForStatus } from './responses.js';
+import type { PinnedRequester, RequestOptions } from './request.js';
 import { transcribe, type AudioSource, type TranscribeOptions, type TranscriptResult } from './transcribe.js';
 
 export interface ConnectOptions {
@@ -39,20 +41,10 @@ export interface ConnectOptions {
 /** Told every time the session attests again on its own (the first attestation is `connect`'s result). */
 export type AttestedListener = (enclave: AttestedEnclave) => void;
 
-/** Options of one request over the pinned channel. */
-export interface RequestOptions {
-  readonly method?: Dispatcher.HttpMethod;
-  readonly headers?: Record<string, string>;
-  readonly body?: Dispatcher.DispatchOptions['body'];
-  readonly signal?: AbortSignal;
-  /** Longest wait for the response headers (default: the session timeout). */
-  readonly headersTimeoutMs?: number;
-}
-
 const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export class AttestedSession {
+export class AttestedSession implements PinnedRequester {
   readonly origin: URL;
   #client: Client;
   #current: AttestedEnclave;
@@ -189,11 +181,11 @@ async function attestNewChannel(
   // Connect, TLS, request and every byte of the document within timeoutMs in total: a dribbling server cannot stretch it.
   const deadline = startDeadline(options.timeoutMs, `The attestation of ${origin.host}`, signal);
   try {
-    const nonce = randomBytes(32);
+    const nonce = randomBytes(CLIENT_NONCE_BYTES);
     let response: Dispatcher.ResponseData;
     try {
       response = await client.request({
-        path: `/attestation?nonce=${toHex(nonce)}`,
+        path: `${ENDPOINTS.attestation}?nonce=${toHex(nonce)}`,
         method: 'GET',
         signal: deadline.signal,
         headersTimeout: options.timeoutMs,
@@ -206,7 +198,7 @@ async function attestNewChannel(
     const type = String(response.headers['content-type'] ?? '');
     if (!/^application\/cbor\b/i.test(type)) {
       response.body.destroy();
-      throw new ChannelError('PROTOCOL_ERROR', `The server answered /attestation with ${JSON.stringify(type || 'no content type')}, not application/cbor.`);
+      throw new ChannelError('PROTOCOL_ERROR', `The server answered ${ENDPOINTS.attestation} with ${JSON.stringify(type || 'no content type')}, not application/cbor.`);
     }
     const document = await readBodyLimited(response.body, MAX_DOCUMENT_BYTES, 'attestation document', origin);
     const now = options.clock();

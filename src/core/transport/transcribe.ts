@@ -14,22 +14,15 @@ import { Readable } from 'node:stream';
 import { FormDataEncoder } from 'form-data-encoder';
 import { ChannelError, InputError } from '../errors.js';
 import { readBodyLimited, throwForStatus } from './responses.js';
-import type { AttestedSession } from './session.js';
-
-export const TRANSCRIPT_FORMATS = ['text', 'json', 'verbose_json', 'srt', 'vtt'] as const;
-export type TranscriptFormat = (typeof TRANSCRIPT_FORMATS)[number];
+import { ENDPOINTS, UPLOAD_FIELDS } from '../../protocol/endpoints.js';
+import { MAX_UPLOAD_BYTES } from '../../protocol/limits.js';
+import { isTranscriptFormat, type Segment, type TranscriptFormat, type VerboseTranscript } from '../../protocol/transcript.js';
+import type { PinnedRequester } from './request.js';
 
 /** Audio to upload: a name for the server and a Blob (file-backed for files on disk). */
 export interface AudioSource {
   readonly name: string;
   readonly blob: Blob;
-}
-
-/** A timed piece of a transcript (seconds). */
-export interface TranscriptSegment {
-  readonly start: number;
-  readonly end: number;
-  readonly text: string;
 }
 
 export interface TranscriptResult {
@@ -39,7 +32,7 @@ export interface TranscriptResult {
   /** The plain transcript text. */
   readonly text: string;
   /** Present for `verbose_json`. */
-  readonly segments?: readonly TranscriptSegment[];
+  readonly segments?: readonly Segment[];
   readonly duration?: number;
   readonly language?: string;
 }
@@ -54,8 +47,7 @@ export interface TranscribeOptions {
   readonly timeoutMs?: number;
 }
 
-/** Largest upload the client sends; the reference server's default limit. */
-export const MAX_UPLOAD_BYTES = 200 * 1024 * 1024;
+/** Largest answer read back (a transcript of the longest audio a server takes is far smaller). */
 const MAX_TRANSCRIPT_BYTES = 32 * 1024 * 1024;
 
 /** An audio file on disk, streamed when sent. Throws `InputError` `INVALID_AUDIO_FILE` when it is not a readable, non-empty regular file. */
@@ -80,19 +72,20 @@ export function bytesSource(name: string, bytes: Uint8Array, maxBytes = MAX_UPLO
   return { name, blob: new Blob([bytes]) };
 }
 
-/** Uploads `source` over the pinned channel and returns the transcript. */
-export async function transcribe(session: AttestedSession, source: AudioSource, options: TranscribeOptions = {}): Promise<TranscriptResult> {
+/** Uploads `source` over the pinned channel of `session` (an `AttestedSession`) and returns the transcript. */
+export async function transcribe(session: PinnedRequester, source: AudioSource, options: TranscribeOptions = {}): Promise<TranscriptResult> {
+  // The client's default is plain text (the server's, without a response_format, is JSON).
   const format = options.format ?? 'text';
-  if (!TRANSCRIPT_FORMATS.includes(format)) throw new InputError('INVALID_OPTION', `unknown transcript format ${JSON.stringify(format)}`);
+  if (!isTranscriptFormat(format)) throw new InputError('INVALID_OPTION', `unknown transcript format ${JSON.stringify(format)}`);
   const form = new FormData();
-  form.set('response_format', format);
-  if (options.language) form.set('language', options.language);
-  form.set('file', source.blob, source.name);
+  form.set(UPLOAD_FIELDS.responseFormat, format);
+  if (options.language) form.set(UPLOAD_FIELDS.language, options.language);
+  form.set(UPLOAD_FIELDS.file, source.blob, source.name);
   const encoder = new FormDataEncoder(form);
   const total = source.blob.size;
   const body = Readable.from(counted(encoder.encode(), encoder.contentLength, total, options.onProgress));
 
-  const response = await session.request('/v1/audio/transcriptions', {
+  const response = await session.request(ENDPOINTS.transcriptions, {
     method: 'POST',
     headers: { ...encoder.headers },
     body,
@@ -124,7 +117,8 @@ export function parseTranscript(format: TranscriptFormat, body: string): Transcr
   } catch {
     throw new ChannelError('PROTOCOL_ERROR', `The server's ${format} transcript is not valid JSON.`);
   }
-  const j = json as { text?: unknown; segments?: unknown; duration?: unknown; language?: unknown };
+  // Nothing the server says is trusted to have the documented shape: every field is checked.
+  const j = json as { [K in keyof VerboseTranscript]?: unknown };
   if (typeof j.text !== 'string') throw new ChannelError('PROTOCOL_ERROR', `The server's ${format} transcript has no text.`);
   if (format === 'json') return { format, body, text: j.text.trim() };
   if (!Array.isArray(j.segments) || !j.segments.every(isSegment)) throw new ChannelError('PROTOCOL_ERROR', 'The server\'s verbose_json transcript has no valid segments.');
@@ -138,8 +132,8 @@ export function parseTranscript(format: TranscriptFormat, body: string): Transcr
   };
 }
 
-function isSegment(s: unknown): s is TranscriptSegment {
-  const v = s as TranscriptSegment;
+function isSegment(s: unknown): s is Segment {
+  const v = s as Segment;
   return typeof v === 'object' && v !== null && Number.isFinite(v.start) && Number.isFinite(v.end) && typeof v.text === 'string';
 }
 

@@ -1,0 +1,24 @@
+/**
+ * What a request over an attested channel looks like, apart from the session that sends it. Modules that only send
+ * requests (the transcription upload) depend on this small interface rather than on `AttestedSession`, so the
+ * session can offer them as methods without the two modules importing each other.
+ */
+import type { Dispatcher } from 'undici';
+
+/** Options of one request over the pinned channel. */
+export interface RequestOptions {
+  readonly method?: Dispatcher.HttpMethod;
+  readonly headers?: Record<string, string>;
+  readonly body?: Dispatcher.DispatchOptions['body'];
+  readonly signal?: AbortSignal;
+  /** Longest wait for the response headers (default: the session timeout). */
+  readonly headersTimeoutMs?: number;
+}
+
+/** Sends requests to one attested origin; `AttestedSession` is the implementation. */
+export interface PinnedRequester {
+  /** The server's origin, for messages. */
+  readonly origin: URL;
+  /** Sends a request over the pinned channel, attesting again first if needed. */
+  request(path: string, options?: RequestOptions): Promise<Dispatcher.ResponseData>;
+}

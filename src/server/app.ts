@@ -1,0 +1,260 @@
+/**
+ * The app that runs inside the enclave. TLS terminates here, so the host and
+ * its proxy only ever see ciphertext. It serves the BlindBox protocol:
+ *   GET  /attestation?nonce=<hex>   a fresh Nitro document binding this TLS key
+ *   GET  /healthz
+ *   POST /whisper/predict            BlindBox's API (multipart field `audio`)
+ *   POST /v1/audio/transcriptions    OpenAI-compatible
+ *
+ * Nothing a client sends may stop the process or hold its resources for good:
+ * every request runs inside one promise whose failure becomes a JSON error,
+ * protocol errors Node's parser finds are answered as JSON too, connections are
+ * capped and timed, and `close` ends within a bounded time.
+ */
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { ENDPOINTS } from '../protocol/endpoints.js';
+import { MAX_NONCE_BYTES, MIN_NONCE_BYTES } from '../protocol/limits.js';
+import type { ServiceInfo } from '../protocol/service-info.js';
+import { encodeServiceInfo } from './attestation/service-info.js';
+import type { AttestationProvider } from './attestation/provider.js';
+import { clientErrorAnswer, rawErrorAnswer } from './http/client-error.js';
+import { ConnectionGuard } from './http/connection-guard.js';
+import { HttpError, sendError, sendJson } from './http/respond.js';
+import { parseRequestTarget } from './http/request-target.js';
+import type { TlsIdentity } from './tls-identity.js';
+
+/**
+ * A route handler; it throws `HttpError` for anything the client did wrong. `signal` aborts when the server shuts
+ * down and can no longer wait for the request (its reason is an `HttpError` 503).
+ */
+export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, signal: AbortSignal) => Promise<void>;
+
+/** Connection and timing limits of the app's HTTPS server. */
+export interface ConnectionLimits {
+  /** Connections open at once; more are dropped as they arrive. */
+  readonly maxConnections: number;
+  /** A TLS handshake must finish this soon after the connection opens. */
+  readonly handshakeTimeoutMs: number;
+  /** A request's headers must arrive this soon (slow-header clients are answered 408 and dropped). */
+  readonly headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this long. */
+  readonly keepAliveTimeoutMs: number;
+  /** How long `close` lets running requests finish before aborting them. */
+  readonly shutdownGraceMs: number;
+  /** Requests one connection may have running at once (pipelining); one more closes the connection. */
+  readonly maxPipelined: number;
+  /** A connection whose unsent answer makes no progress for this long (the client stopped reading) is closed. */
+  readonly stalledWriteMs: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  maxConnections: 256,
+  handshakeTimeoutMs: 10_000,
+  headersTimeoutMs: 15_000,
+  keepAliveTimeoutMs: 5_000,
+  shutdownGraceMs: 5_000,
+  maxPipelined: 4,
+  stalledWriteMs: 30_000,
+};
+
+export interface EnclaveAppOptions {
+  readonly provider: AttestationProvider;
+  readonly identity: TlsIdentity;
+  readonly service: ServiceInfo;
+  /** Transcription endpoints; absent until an engine is configured (503). */
+  readonly transcription?: { readonly whisperPredict: Handler; readonly openAiTranscriptions: Handler };
+  readonly limits?: Partial<ConnectionLimits>;
+  /** Called after every request with its outcome, for logs. */
+  readonly log?: (line: string) => void;
+}
+
+/** Where the app listens: a Unix socket (simulation) or a TCP address. */
+export type ListenTarget = { readonly path: string } | { readonly host: string; readonly port: number };
+
+export interface EnclaveApp {
+  readonly server: Server;
+  /** The bound target (with the real port when 0 was asked for). */
+  readonly target: ListenTarget;
+  /** Requests being handled now. */
+  activeRequests(): number;
+  /**
+   * Stops accepting, lets running requests finish for the shutdown grace period, then aborts the rest (they answer
+   * 503), and closes every connection. Resolves within the grace period plus a few seconds.
+   */
+  close(): Promise<void>;
+}
+
+/** Nonces are MIN_NONCE_BYTES..MAX_NONCE_BYTES bytes of hex. */
+const NONCE = new RegExp(`^(?:[0-9a-fA-F]{2}){${MIN_NONCE_BYTES},${MAX_NONCE_BYTES}}$`);
+/** After an error answer, the rest of an unfinished request body is drained for this long, then the connection dropped. */
+const DRAIN_MS = 5_000;
+/** After aborting what still ran at shutdown, how long the handlers get to answer before connections are cut. */
+const ABORT_ANSWER_MS = 2_000;
+
+export async function startEnclaveApp(options: EnclaveAppOptions, listen: ListenTarget): Promise<EnclaveApp> {
+  const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
+  const userData = encodeServiceInfo(options.service);
+  const notConfigured: Handler = async () => {
+    throw new HttpError(503, 'ENGINE_NOT_CONFIGURED', 'No speech engine is configured on this server.');
+  };
+  const routes: Record<string, Partial<Record<string, Handler>>> = {
+    [ENDPOINTS.attestation]: {
+      GET: async (_req, res, url) => {
+        const nonce = url.searchParams.get('nonce');
+        if (nonce === null || !NONCE.test(nonce)) throw new HttpError(400, 'INVALID_NONCE', `The nonce must be ${2 * MIN_NONCE_BYTES} to ${2 * MAX_NONCE_BYTES} hexadecimal characters (${MIN_NONCE_BYTES} to ${MAX_NONCE_BYTES} bytes).`);
+        const document = await options.provider.attest({ nonce: Buffer.from(nonce, 'hex'), publicKey: options.identity.spki, userData });
+        res.writeHead(200, { 'content-type': 'application/cbor', 'content-length': document.length, 'cache-control': 'no-store' });
+        res.end(document);
+      },
+    },
+    [ENDPOINTS.health]: { GET: async (_req, res) => sendJson(res, 200, { status: 'ok', attestation: options.provider.kind }) },
+    [ENDPOINTS.whisperPredict]: { POST: options.transcription?.whisperPredict ?? notConfigured },
+    [ENDPOINTS.transcriptions]: { POST: options.transcription?.openAiTranscriptions ?? notConfigured },
+  };
+
+  /** Requests running now, each with the controller that aborts it at shutdown. */
+  const active = new Map<IncomingMessage, AbortController>();
+  const settledWaiters = new Set<() => void>();
+
+  /** What the log calls a request: its path once parsed (no query: nonces are not log material), else the raw target. */
+  const logNames = new WeakMap<IncomingMessage, string>();
+  const logName = (req: IncomingMessage) => logNames.get(req) ?? JSON.stringify(req.url);
+
+  async function handle(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
+    const url = parseRequestTarget(req.url ?? '');
+    logNames.set(req, url.pathname);
+    // Node's own check would answer without the protocol's JSON body.
+    if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.headers.host === undefined) {
+      throw new HttpError(400, 'MISSING_HOST', 'An HTTP/1.1 request must carry a Host header.');
+    }
+    const byMethod = routes[url.pathname];
+    const handler = byMethod?.[req.method ?? ''];
+    if (!handler) {
+      throw byMethod
+        ? new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname}.`, { allow: Object.keys(byMethod).join(', ') })
+        : new HttpError(404, 'NOT_FOUND', `There is no ${url.pathname} on this server.`);
+    }
+    await handler(req, res, url, signal);
+  }
+
+  /**
+   * A body the handler did not read (an error answered early, or a GET with a body) is discarded for at most
+   * `DRAIN_MS`, so that the client can read the answer instead of meeting a reset connection, and no client can keep
+   * a connection by trickling a body nobody wants.
+   */
+  function drainBriefly(req: IncomingMessage): void {
+    if (req.complete || req.destroyed) return;
+    req.resume();
+    const limit = setTimeout(() => req.destroy(), DRAIN_MS);
+    limit.unref();
+    req.once('close', () => clearTimeout(limit));
+  }
+
+  /** Answers a failed request; never throws (nothing from a request may reach the process). */
+  function answerFailure(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    const httpError = err instanceof HttpError ? err : new HttpError(500, 'INTERNAL', 'The server failed to handle the request.');
+    if (!(err instanceof HttpError)) options.log?.(`internal error on ${req.method} ${logName(req)}: ${(err as Error)?.stack ?? String(err)}`);
+    drainBriefly(req);
+    try {
+      sendError(res, httpError);
+    } catch (sendFailure) {
+      options.log?.(`could not answer ${req.method} ${logName(req)}: ${String(sendFailure)}`);
+      res.destroy();
+    }
+  }
+
+  const server = createServer(
+    {
+      key: options.identity.privateKey.export({ type: 'pkcs8', format: 'pem' }),
+      cert: options.identity.certificatePem,
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: limits.handshakeTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      // The body's pace is the transcription handler's business (idle timeout, whole-request deadline).
+      requestTimeout: 0,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // How often Node checks headersTimeout; its default (30 s) would let a slow-header client stay twice as long.
+      connectionsCheckingInterval: 1_000,
+      // Checked in `handle`, so that the refusal carries the protocol's JSON.
+      requireHostHeader: false,
+    },
+    (req, res) => {
+      if (!guard.admit(req)) return;
+      const controller = new AbortController();
+      active.set(req, controller);
+      handle(req, res, controller.signal)
+        .catch((err: unknown) => answerFailure(req, res, err))
+        .finally(() => {
+          drainBriefly(req);
+          guard.release(req);
+          active.delete(req);
+          for (const wake of settledWaiters) wake();
+          options.log?.(`${req.method} ${logName(req)} ${res.statusCode}`);
+        });
+    },
+  );
+  server.maxConnections = limits.maxConnections;
+  const guard = new ConnectionGuard(server, limits);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    const answer = clientErrorAnswer(err, socket, guard.owesAnswer(socket));
+    if (answer) socket.end(answer);
+    else socket.destroy();
+  });
+  // Without these listeners Node answers `Expect: <anything but 100-continue>` and CONNECT itself, without a body.
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) =>
+    sendError(res, new HttpError(417, 'EXPECTATION_FAILED', 'This server only understands "Expect: 100-continue".')),
+  );
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => socket.end(rawErrorAnswer(405, 'METHOD_NOT_ALLOWED', 'CONNECT is not allowed on this server.')));
+  // A failed or stalled handshake (handshakeTimeout) only emits this event: the socket must be ended here, or a client
+  // that never sends its ClientHello keeps its descriptors for good.
+  server.on('tlsClientError', (_err: Error, socket: Socket) => socket.destroy());
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    if ('path' in listen) server.listen(listen.path, resolve);
+    else server.listen(listen.port, listen.host, resolve);
+  });
+  const address = server.address();
+  const target: ListenTarget = typeof address === 'string' || address === null ? { path: String(address) } : { host: (address as AddressInfo).address, port: (address as AddressInfo).port };
+
+  /** Resolves once no request runs, or after `ms`. */
+  const settled = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        if (active.size > 0) return;
+        clearTimeout(timer);
+        settledWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        settledWaiters.delete(done);
+        resolve();
+      }, ms);
+      settledWaiters.add(done);
+      done();
+    });
+
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    target,
+    activeRequests: () => active.size,
+    close: () =>
+      (closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await settled(limits.shutdownGraceMs);
+        if (active.size > 0) {
+          options.log?.(`shutdown: aborting ${active.size} request(s) still running after ${limits.shutdownGraceMs} ms`);
+          const reason = new HttpError(503, 'SHUTTING_DOWN', 'The server is shutting down; try again shortly.', { 'retry-after': '5' });
+          for (const controller of active.values()) controller.abort(reason);
+          await settled(ABORT_ANSWER_MS);
+        }
+        server.closeAllConnections();
+        guard.destroyAll();
+        await closed;
+      })()),
+  };
+}

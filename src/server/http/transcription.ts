@@ -1,0 +1,156 @@
+/**
+ * The transcription endpoints. The upload is streamed to a private temporary file (`upload.ts`), handed to the
+ * engine, and deleted whatever happens. Every failure is a JSON error with a fitting status; nothing a client sends
+ * yields a 500, and every request gives back its slot, its directory and its files on every path: success, error,
+ * client gone, deadline, shutdown.
+ *
+ *   POST /whisper/predict            multipart `audio`            → text/plain (BlindBox's API)
+ *   POST /v1/audio/transcriptions    multipart `file`, `model`, `language`, `response_format` (OpenAI)
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { UPLOAD_FIELDS } from '../../protocol/endpoints.js';
+import { MAX_UPLOAD_BYTES } from '../../protocol/limits.js';
+import { DEFAULT_TRANSCRIPT_FORMAT, isTranscriptFormat, TRANSCRIPT_FORMATS, type TranscriptFormat, type VerboseTranscript } from '../../protocol/transcript.js';
+import { EngineError, type EngineErrorCode, type Transcript, type TranscriptionEngine } from '../engine/engine.js';
+import { toSrt, toVtt } from './subtitles.js';
+import { HttpError } from './respond.js';
+import { clientGone, receiveUpload } from './upload.js';
+import type { Handler } from '../app.js';
+
+export interface TranscriptionLimits {
+  /** Largest upload accepted (default the protocol's MAX_UPLOAD_BYTES, 200 MB). */
+  readonly maxUploadBytes: number;
+  /** Requests admitted at once (uploading, queued or decoding); more are refused with 503 before their upload is read. */
+  readonly maxInFlight: number;
+  /** Whole-request deadline, upload included (default 30 min). */
+  readonly requestTimeoutMs: number;
+  /** Longest pause in the upload body before it is refused with 408 (default 30 s). */
+  readonly uploadIdleTimeoutMs: number;
+  /** Slowest average upload pace accepted after `uploadPaceGraceMs`, in bytes per second (default 8 KiB/s, 64 kbit/s). */
+  readonly uploadMinBytesPerSecond: number;
+  /** How long an upload may take to reach that pace (default 10 s). */
+  readonly uploadPaceGraceMs: number;
+}
+
+export const DEFAULT_LIMITS: TranscriptionLimits = {
+  maxUploadBytes: MAX_UPLOAD_BYTES,
+  maxInFlight: 8,
+  requestTimeoutMs: 30 * 60_000,
+  uploadIdleTimeoutMs: 30_000,
+  uploadMinBytesPerSecond: 8 * 1024,
+  uploadPaceGraceMs: 10_000,
+};
+
+const STATUS: Record<EngineErrorCode, number> = {
+  UNREADABLE_AUDIO: 400,
+  EMPTY_AUDIO: 400,
+  TOO_LONG: 413,
+  UNSUPPORTED_FORMAT: 415,
+  BUSY: 429,
+  UNAVAILABLE: 503,
+  TIMEOUT: 504,
+  CANCELLED: 499,
+};
+
+/** Builds both handlers over one engine, sharing admission control. */
+export function transcriptionHandlers(engine: TranscriptionEngine, limits: Partial<TranscriptionLimits> = {}): { whisperPredict: Handler; openAiTranscriptions: Handler; inFlight: () => number } {
+  const lim = { ...DEFAULT_LIMITS, ...limits };
+  let inFlight = 0;
+  /** Connections with a transcription running: one each, so that one pipelining connection cannot take every slot. */
+  const busyConnections = new WeakSet<object>();
+
+  const run = (fileField: string, respond: (res: ServerResponse, transcript: Transcript, fields: ReadonlyMap<string, string>) => void): Handler =>
+    async (req, res, _url, shutdown) => {
+      if (busyConnections.has(req.socket)) {
+        throw new HttpError(429, 'ONE_PER_CONNECTION', 'This connection is already transcribing: wait for its answer, or use another connection.');
+      }
+      if (inFlight >= lim.maxInFlight) {
+        throw new HttpError(503, 'SERVER_BUSY', 'The server is transcribing as much as it can; try again shortly.', { 'retry-after': '5' });
+      }
+      inFlight++;
+      busyConnections.add(req.socket);
+      // One signal for every reason to stop: the deadline, the client gone (the queued job is dropped, the result of a
+      // running one discarded), the server shutting down. Its reason is the answer.
+      const controller = new AbortController();
+      const stop = (reason: unknown) => controller.abort(reason);
+      const timer = setTimeout(() => stop(new EngineError('TIMEOUT', 'The transcription took longer than the server allows.')), lim.requestTimeoutMs);
+      const onClose = () => {
+        if (!res.writableFinished) stop(clientGone());
+      };
+      const onShutdown = () => stop(shutdown.reason);
+      res.once('close', onClose);
+      shutdown.addEventListener('abort', onShutdown, { once: true });
+      if (shutdown.aborted) onShutdown();
+      let dir: string | undefined;
+      try {
+        dir = await mkdtemp(path.join(tmpdir(), 'blindbox-upload-'));
+        const upload = await receiveUpload(req, dir, fileField, {
+          maxBytes: lim.maxUploadBytes,
+          idleTimeoutMs: lim.uploadIdleTimeoutMs,
+          minBytesPerSecond: lim.uploadMinBytesPerSecond,
+          paceGraceMs: lim.uploadPaceGraceMs,
+        }, controller.signal);
+        const responseFormat = upload.fields.get(UPLOAD_FIELDS.responseFormat);
+        if (responseFormat !== undefined && !isTranscriptFormat(responseFormat)) {
+          throw new HttpError(400, 'INVALID_RESPONSE_FORMAT', `${UPLOAD_FIELDS.responseFormat} must be one of ${TRANSCRIPT_FORMATS.join(', ')}.`);
+        }
+        const transcript = await engine.transcribe({ path: upload.path, filename: upload.filename, language: upload.fields.get(UPLOAD_FIELDS.language), signal: controller.signal });
+        if (controller.signal.aborted) throw controller.signal.reason;
+        respond(res, transcript, upload.fields);
+      } catch (err) {
+        // An engine that stops because the signal aborted says only "cancelled": the signal knows why.
+        throw asHttpError(controller.signal.aborted ? controller.signal.reason : err);
+      } finally {
+        clearTimeout(timer);
+        res.off('close', onClose);
+        shutdown.removeEventListener('abort', onShutdown);
+        // Before any await: the answer is out, and the client may send its next request on this connection at once.
+        busyConnections.delete(req.socket);
+        try {
+          if (dir) await rm(dir, { recursive: true, force: true });
+        } finally {
+          inFlight--;
+        }
+      }
+    };
+
+  return {
+    whisperPredict: run(UPLOAD_FIELDS.audio, (res, t) => send(res, 'text/plain; charset=utf-8', t.text)),
+    // The field was checked before the engine ran.
+    openAiTranscriptions: run(UPLOAD_FIELDS.file, (res, t, fields) => sendFormatted(res, t, (fields.get(UPLOAD_FIELDS.responseFormat) ?? DEFAULT_TRANSCRIPT_FORMAT) as TranscriptFormat, engine.model)),
+    inFlight: () => inFlight,
+  };
+}
+
+function asHttpError(err: unknown): unknown {
+  if (err instanceof HttpError) return err;
+  if (err instanceof EngineError) {
+    return new HttpError(STATUS[err.code], err.code, err.message, err.code === 'BUSY' ? { 'retry-after': '5' } : {});
+  }
+  return err;
+}
+
+function send(res: ServerResponse, contentType: string, body: string): void {
+  res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+function sendFormatted(res: ServerResponse, t: Transcript, format: TranscriptFormat, model: string): void {
+  switch (format) {
+    case 'text':
+      return send(res, 'text/plain; charset=utf-8', t.text);
+    case 'srt':
+      return send(res, 'application/x-subrip; charset=utf-8', toSrt(t.segments));
+    case 'vtt':
+      return send(res, 'text/vtt; charset=utf-8', toVtt(t.segments));
+    case 'verbose_json': {
+      const verbose: VerboseTranscript = { task: 'transcribe', language: t.language, duration: t.duration, text: t.text, model, segments: t.segments.map((s, id) => ({ id, start: s.start, end: s.end, text: s.text })) };
+      return send(res, 'application/json', JSON.stringify(verbose));
+    }
+    case 'json':
+      return send(res, 'application/json', JSON.stringify({ text: t.text }));
+  }
+}

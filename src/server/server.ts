@@ -1,0 +1,84 @@
+/**
+ * The reference server as one unit: the enclave app (TLS inside) listening on
+ * a private Unix socket, and the host proxy on a TCP port forwarding to it,
+ * as on a Nitro host (client → host :443 → vsock → enclave).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ServiceInfo } from '../protocol/service-info.js';
+import { SimulationAttestationProvider } from './attestation/simulation.js';
+import type { TranscriptionEngine } from './engine/engine.js';
+import { transcriptionHandlers, type TranscriptionLimits } from './http/transcription.js';
+import { startEnclaveApp, type ConnectionLimits, type EnclaveApp } from './app.js';
+import { startHostProxy, type HostProxy, type HostProxyLimits } from './host-proxy.js';
+import { measurePcrs } from './measurements.js';
+import { createTlsIdentity } from './tls-identity.js';
+
+export const SERVER_VERSION = '0.1.0';
+
+export interface ReferenceServerOptions {
+  /** Host-proxy port on 127.0.0.1 (0: any free port). */
+  readonly port?: number;
+  /** The speech engine; without one the transcription endpoints answer 503. Closed with the server. */
+  readonly engine?: TranscriptionEngine;
+  readonly limits?: Partial<TranscriptionLimits>;
+  /** The enclave app's connection limits and shutdown grace. */
+  readonly connections?: Partial<ConnectionLimits>;
+  /** The host proxy's connection caps. */
+  readonly proxy?: Partial<HostProxyLimits>;
+  readonly log?: (line: string) => void;
+  /** Injectable clock for the simulation CA (tests). */
+  readonly clock?: () => Date;
+}
+
+export interface ReferenceServer {
+  /** `https://127.0.0.1:<port>`: the host proxy, what clients connect to. */
+  readonly url: string;
+  readonly provider: SimulationAttestationProvider;
+  readonly app: EnclaveApp;
+  readonly proxy: HostProxy;
+  /** Transcription requests admitted and not yet finished (uploading, queued or decoding). */
+  inFlight(): number;
+  /**
+   * Stops accepting, lets running requests finish for the shutdown grace period (then aborts them), stops the
+   * engine and removes the socket directory. Bounded in time whatever the clients do.
+   */
+  close(): Promise<void>;
+}
+
+/** Starts the simulation server: measurements, CA, TLS identity, enclave app, host proxy. */
+export async function startSimulationServer(options: ReferenceServerOptions = {}): Promise<ReferenceServer> {
+  const engine = options.engine;
+  const service: ServiceInfo = { service: 'blindbox', version: SERVER_VERSION, engine: engine?.name ?? 'none', model: engine?.model ?? 'none', simulation: true };
+  const pcrs = await measurePcrs({ engine: service.engine, model: service.model, version: service.version });
+  const provider = await SimulationAttestationProvider.create(pcrs, options.clock);
+  const identity = await createTlsIdentity();
+  const dir = await mkdtemp(path.join(tmpdir(), 'blindbox-enclave-'));
+  const transcription = engine ? transcriptionHandlers(engine, options.limits) : undefined;
+  const app = await startEnclaveApp({ provider, identity, service, transcription, limits: options.connections, log: options.log }, { path: path.join(dir, 'enclave.sock') });
+  let proxy: HostProxy;
+  try {
+    proxy = await startHostProxy({ host: '127.0.0.1', port: options.port ?? 0 }, app.target, options.proxy);
+  } catch (err) {
+    await app.close();
+    await engine?.close();
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    url: `https://127.0.0.1:${proxy.port}`,
+    provider,
+    app,
+    proxy,
+    inFlight: () => transcription?.inFlight() ?? 0,
+    async close() {
+      // No new clients; those connected finish (or are aborted by the app after its grace period), then the workers stop.
+      proxy.stopAccepting();
+      await app.close();
+      await proxy.close();
+      await engine?.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
