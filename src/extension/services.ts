@@ -3,7 +3,7 @@
  * multipart code. ctx.ts loads this module with `import()` on first use (esbuild turns it into a second bundle,
  * dist/extension-core.cjs), so that activation only pays for the status bar, the command table and the trust state.
  */
-import { bytesSource, fileSource } from '../core/index.js';
+import { bytesSource, checkAudioSize, fileSource } from '../core/index.js';
 import { buildEvidence, evidenceFileName } from './evidence.js';
 import { parseSettings } from './settings.js';
 import { renderTranscriptDocument, wireFormat } from './transcript-document.js';
@@ -21,6 +21,7 @@ export const services = Object.freeze({
   wireFormat,
   fileSource,
   bytesSource,
+  checkAudioSize,
 });
 
 /** What the lazily loaded half offers. */

@@ -164,11 +164,15 @@ async function transcribeOne(ctx: Ctx, file: vscode.Uri): Promise<OneOutcome> {
 /** `file:` files are streamed from disk; any other scheme (remote workspaces) is read through `vscode.workspace.fs`. */
 async function readAudio(services: Services, file: vscode.Uri): Promise<AudioSource> {
   if (file.scheme === 'file') return services.fileSource(file.fsPath);
+  const name = baseName(file.path);
   let bytes: Uint8Array;
   try {
+    // Its size first: a remote file is read whole into memory, so one larger than any server takes is never read.
+    services.checkAudioSize(name, (await vscode.workspace.fs.stat(file)).size);
     bytes = await vscode.workspace.fs.readFile(file);
   } catch (err) {
+    if (err instanceof InputError) throw err;
     throw new InputError('INVALID_AUDIO_FILE', `cannot read ${file.toString(true)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-  return services.bytesSource(baseName(file.path), bytes);
+  return services.bytesSource(name, bytes);
 }

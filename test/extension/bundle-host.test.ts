@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -125,6 +125,20 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.equal(messages.at(-1), 'transcribing…');
     assert.equal(progress.reports.reduce((sum, r) => sum + (r.increment ?? 0), 0), 100);
     assert.ok(!fake.log.some((l) => l.includes('The quick brown fox')), 'the log never holds transcript or audio content');
+  });
+
+  it('refuses a remote audio file larger than any server takes before reading a byte of it', async () => {
+    const huge = path.join(dir, 'huge.wav');
+    await writeFile(huge, '');
+    await truncate(huge, 201 * 1024 * 1024); // sparse: no disk used
+    const before = { documents: fake.documents.length, uploads: uploads.length };
+    const remote = Uri.from({ scheme: 'vscode-remote', path: huge });
+    const opened = await fake.executeCommand<unknown[]>('blindbox.transcribeFromExplorer', remote, [remote]);
+    assert.equal(opened.length, 0);
+    assert.equal(fake.documents.length, before.documents, 'no document opened');
+    assert.equal(uploads.length, before.uploads, 'nothing uploaded');
+    assert.ok(!fake.fsReads.includes(remote.toString()), 'the file was never read into memory');
+    assert.ok(fake.notifications.some((n) => n.level === 'error' && /AUDIO_UNREADABLE/.test(n.message) && /more than the 200 MB/.test(n.message)), JSON.stringify(fake.notifications.at(-1)));
   });
 
   it('asks for verbose_json and writes Markdown with timestamps when the format says so; sequentially for a multi-selection', async () => {

@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import Module from 'node:module';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export class Uri {
@@ -92,6 +92,8 @@ export interface FakeVscode {
   readonly notifications: Notification[];
   readonly progress: ProgressRecord[];
   readonly documents: FakeDocument[];
+  /** URIs read whole through `workspace.fs.readFile` (remote files). */
+  readonly fsReads: string[];
   readonly log: string[];
   readonly webviewMessages: unknown[];
   /** Options of every save dialog the extension opened. */
@@ -118,6 +120,7 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     notifications: [],
     progress: [],
     documents: [],
+    fsReads: [],
     log: [],
     webviewMessages: [],
     saveDialogs: [],
@@ -281,7 +284,11 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
         return doc;
       },
       fs: {
-        readFile: async (u: Uri) => new Uint8Array(await readFile(u.path)),
+        stat: async (u: Uri) => ({ size: (await stat(u.path)).size, type: 1 }),
+        readFile: async (u: Uri) => {
+          fake.fsReads.push(u.toString());
+          return new Uint8Array(await readFile(u.path));
+        },
         writeFile: async (u: Uri, bytes: Uint8Array) => writeFile(u.path, bytes),
       },
     },

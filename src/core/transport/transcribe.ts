@@ -60,15 +60,22 @@ export async function fileSource(file: string, maxBytes = MAX_UPLOAD_BYTES): Pro
   }
   // A device or pipe has no size to check against the server's limit (and /dev/zero never ends): only regular files are sent.
   if (!info.isFile()) throw new InputError('INVALID_AUDIO_FILE', `the audio file ${JSON.stringify(file)} is not a regular file (devices and pipes cannot be uploaded)`);
-  if (info.size === 0) throw new InputError('INVALID_AUDIO_FILE', `the audio file ${JSON.stringify(file)} is empty`);
-  if (info.size > maxBytes) throw new InputError('INVALID_AUDIO_FILE', `the audio file ${JSON.stringify(file)} is ${formatBytes(info.size)}, more than the ${formatBytes(maxBytes)} a server accepts`);
+  checkAudioSize(file, info.size, maxBytes);
   return { name: path.basename(file), blob: await openAsBlob(file) };
+}
+
+/**
+ * Refuses audio of `size` bytes that no server would take (empty, or over the upload limit), before it is read or
+ * sent. Throws `InputError` `INVALID_AUDIO_FILE`.
+ */
+export function checkAudioSize(name: string, size: number, maxBytes = MAX_UPLOAD_BYTES): void {
+  if (size === 0) throw new InputError('INVALID_AUDIO_FILE', `the audio file ${JSON.stringify(name)} is empty`);
+  if (size > maxBytes) throw new InputError('INVALID_AUDIO_FILE', `the audio file ${JSON.stringify(name)} is ${formatBytes(size)}, more than the ${formatBytes(maxBytes)} a server accepts`);
 }
 
 /** Audio already in memory (e.g. read through a remote file system). */
 export function bytesSource(name: string, bytes: Uint8Array, maxBytes = MAX_UPLOAD_BYTES): AudioSource {
-  if (bytes.length === 0) throw new InputError('INVALID_AUDIO_FILE', `the audio file ${JSON.stringify(name)} is empty`);
-  if (bytes.length > maxBytes) throw new InputError('INVALID_AUDIO_FILE', `the audio file ${JSON.stringify(name)} is ${formatBytes(bytes.length)}, more than the ${formatBytes(maxBytes)} a server accepts`);
+  checkAudioSize(name, bytes.length, maxBytes);
   return { name, blob: new Blob([bytes]) };
 }
 
