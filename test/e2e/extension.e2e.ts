@@ -79,9 +79,9 @@ async function startEnclave(dir: string): Promise<Enclave> {
   return { proc, url: listening[1]!, rootPem, pcr0, enginePending };
 }
 
-/** Lines of the server's request log for transcription uploads (`[enclave] POST "/v1/audio/..." <status>`: the target JSON-quoted). */
+/** Lines of the server's request log for transcription uploads (`[enclave] POST /v1/audio/... <status>`). */
 function uploads(enclave: Enclave): string[] {
-  return enclave.proc.output.split('\n').filter((l) => /POST "\/v1\/audio\//.test(l));
+  return enclave.proc.output.split('\n').filter((l) => /POST \/v1\/audio\//.test(l));
 }
 
 describe('BlindBox extension in code-server against the simulation server', { timeout: 180_000 }, () => {
