@@ -57,7 +57,7 @@ function readHead(b: Uint8Array, pos: number): [major: number, value: number, ne
   const initial = b[pos]!;
   const major = initial >> 5;
   const info = initial & 0x1f;
-  let p = pos + 1;
+  const p = pos + 1;
   if (info < 24) return [major, info, p];
   if (info === 31) return [major, -1, p];
   if (info > 27) throw new Malformed(`reserved additional information ${info} at offset ${pos}`);

@@ -5,7 +5,6 @@
  */
 
 /** Control, line-separator and bidi-override characters: they could forge a new line or reorder what is read. */
-// eslint-disable-next-line no-control-regex
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]+/g;
 
 /** One printable line: unprintable runs become one space, spaces are collapsed, and at most `max` characters (`…` included). */
