@@ -5,7 +5,6 @@
 (function () {
   'use strict';
   // Called once, never stored on window.
-  // eslint-disable-next-line no-undef
   const vscode = acquireVsCodeApi();
 
   /** @param {string} id */
