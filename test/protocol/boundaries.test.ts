@@ -1,48 +1,80 @@
 /**
- * Who may import whom, read from the sources: the protocol depends on nothing, the client (core, extension) never
- * reaches into the server, and the server never into the client's extension or CLI.
+ * Who may import whom is enforced by ESLint (eslint.config.js, `npm run lint`), not by lists kept here. These tests
+ * run the repository's own ESLint configuration over deliberately bad modules, so a rule that stops matching (a
+ * pattern typo, a later config silently replacing an earlier one's options) fails here rather than letting an import
+ * through: the protocol depends on nothing, the client (core, extension) never reaches into the server, the server
+ * never into the extension or the CLI, and only the vscode-facing extension modules touch `vscode`.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ESLint } from 'eslint';
 
-const SRC = fileURLToPath(new URL('../../../src/', import.meta.url));
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const eslint = new ESLint({ cwd: REPO });
 
-/** Every import specifier of every `.ts` module under src/<dir>, resolved to a path relative to src/ when relative. */
-function importsOf(dir: string): { file: string; target: string }[] {
-  const found: { file: string; target: string }[] = [];
-  for (const rel of readdirSync(path.join(SRC, dir), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'))) {
-    const file = path.join(SRC, dir, rel);
-    for (const m of readFileSync(file, 'utf8').matchAll(/^\s*(?:import|export)\b[^'"]*?from\s*'([^']+)'|\bimport\(\s*'([^']+)'\s*\)/gm)) {
-      const spec = (m[1] ?? m[2])!;
-      const target = spec.startsWith('.') ? path.relative(SRC, path.resolve(path.dirname(file), spec)).split(path.sep).join('/') : spec;
-      found.push({ file: `${dir}/${rel}`, target });
-    }
-  }
-  return found;
+/** The boundary-rule messages for `code` as if it were the module at `file` (relative to the repository). */
+async function violations(file: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath: REPO + file });
+  return result!.messages
+    .filter((m) => m.ruleId === '@typescript-eslint/no-restricted-imports' || m.ruleId === 'no-restricted-syntax' || m.fatal)
+    .map((m) => `${m.ruleId ?? 'fatal'}: ${m.message}`);
 }
 
-const offending = (dir: string, allowed: (target: string) => boolean) =>
-  importsOf(dir)
-    .filter((i) => !allowed(i.target))
-    .map((i) => `${i.file} → ${i.target}`);
+const refused = async (file: string, code: string) => assert.notDeepEqual(await violations(file, code), [], `${file} should refuse: ${code}`);
+const allowed = async (file: string, code: string) => assert.deepEqual(await violations(file, code), [], `${file} should allow: ${code}`);
 
-describe('module boundaries of the wire contract', () => {
-  it('src/protocol imports nothing but itself', () => {
-    assert.deepEqual(offending('protocol', (t) => t.startsWith('protocol/')), []);
+/** The extension modules allowed to import `vscode`: the one list, kept in eslint.config.js. */
+const VSCODE_FACING = ((await import(pathToFileURL(REPO + 'eslint.config.js').href)) as { VSCODE_FACING: string[] }).VSCODE_FACING.map((f) =>
+  f.replace(/^src\/extension\/|\.ts$/g, ''),
+);
+
+describe('module boundaries (ESLint rules)', () => {
+  it('src/protocol imports nothing but itself', async () => {
+    await allowed('src/protocol/x.ts', "import { a } from './limits.js'; export { a };");
+    for (const spec of ['vscode', '../core/index.js', '../server/app.js', '../extension/ids.js', '../cli/main.js', '@blindbox/server'])
+      await refused('src/protocol/x.ts', `import { a } from '${spec}'; export { a };`);
+    await refused('src/protocol/x.ts', "export type { A } from '../core/index.js';");
   });
 
-  it('the client (core, extension) never imports the server', () => {
-    assert.deepEqual(offending('core', (t) => !t.startsWith('server/') && !t.startsWith('extension/') && !t.startsWith('cli/')), []);
-    assert.deepEqual(offending('extension', (t) => !t.startsWith('server/') && !t.startsWith('cli/')), []);
+  it('src/core never imports vscode, the server, the extension or the CLI', async () => {
+    await allowed('src/core/attestation/x.ts', "import { a } from '../../protocol/index.js'; export { a };");
+    for (const spec of ['vscode', '../../server/app.js', '../../extension/ids.js', '../../cli/main.js'])
+      await refused('src/core/attestation/x.ts', `import { a } from '${spec}'; export { a };`);
+    await refused('src/core/x.ts', "import 'vscode';");
+    await refused('src/core/x.ts', "import type * as v from 'vscode'; export type V = typeof v;");
+    await refused('src/core/x.ts', "export const load = () => import('vscode');");
+    await refused('src/core/x.ts', "import v = require('vscode'); export { v };");
   });
 
-  it('the server never imports the extension or the CLI', () => {
-    assert.deepEqual(offending('server', (t) => !t.startsWith('extension/') && !t.startsWith('cli/')), []);
-    // The scan sees real imports (not a vacuous pass): the server does use the protocol and the core.
-    const targets = importsOf('server').map((i) => i.target);
-    assert.ok(targets.includes('protocol/endpoints.js') && targets.includes('core/attestation/cose.js'));
+  it('the server never imports vscode, the extension or the CLI (it may use the core and the protocol)', async () => {
+    await allowed('src/server/http/x.ts', "import { a } from '../../core/index.js'; import { b } from '../../protocol/index.js'; export { a, b };");
+    for (const spec of ['vscode', '../../extension/ids.js', '../../cli/main.js'])
+      await refused('src/server/http/x.ts', `import { a } from '${spec}'; export { a };`);
+  });
+
+  it('the extension never imports the server or the CLI', async () => {
+    for (const file of ['src/extension/main.ts', 'src/extension/view-model.ts'])
+      for (const spec of ['../server/app.js', '@blindbox/server', '../cli/main.js']) await refused(file, `import { a } from '${spec}'; export { a };`);
+    await allowed('src/extension/view-model.ts', "import { a } from '../core/index.js'; export { a };");
+  });
+
+  it('only main, ctx, config, status, panel, the command table and the two workflows touch `vscode`', async () => {
+    for (const m of VSCODE_FACING) await allowed(`src/extension/${m}.ts`, "import * as vscode from 'vscode'; export { vscode };");
+    for (const file of ['src/extension/view-model.ts', 'src/extension/trust/controller.ts', 'src/extension/new-module.ts']) {
+      await refused(file, "import * as vscode from 'vscode'; export { vscode };");
+      await refused(file, "export const load = () => import('vscode');");
+    }
+  });
+
+  it('the vscode-facing list names exactly the extension modules that do import vscode', () => {
+    assert.ok(VSCODE_FACING.includes('main') && VSCODE_FACING.includes('panel'));
+    for (const m of VSCODE_FACING) assert.ok(existsSync(`${REPO}src/extension/${m}.ts`), m);
+    const importers = readdirSync(REPO + 'src/extension', { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts') && /from 'vscode'/.test(readFileSync(`${REPO}src/extension/${f}`, 'utf8')))
+      .map((f) => f.replace(/\.ts$/, ''))
+      .sort();
+    assert.deepEqual(importers, [...VSCODE_FACING].sort());
   });
 });
