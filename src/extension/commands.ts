@@ -26,7 +26,7 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
       } catch (err) {
         // Flows report their own failures; this is the net for bugs.
         ctx.log.error(`${id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-        ctx.showFailure(describeFailure(err, 'transcription'));
+        ctx.showFailure(describeFailure(err));
         return undefined;
       }
     }),

@@ -121,7 +121,7 @@ export class Ctx implements vscode.Disposable {
     try {
       settings = await this.settings();
     } catch (err) {
-      const failure = describeFailure(err, 'settings');
+      const failure = describeFailure(err);
       await this.trust.settingsInvalid(this.#config.serverUrl(), failure);
       if (notify) this.#notify(failure);
       return summary(this.trust.state);

@@ -23,14 +23,8 @@ export interface Failure {
   readonly serverSaid?: string;
 }
 
-/** Where the failure happened. No longer decides anything (input errors carry their own code); callers still pass it. */
-export type FailurePhase = 'settings' | 'attestation' | 'audio' | 'transcription';
-
-/**
- * Reduces anything thrown to a `Failure`. `_phase` is ignored: kept only so that its callers, which other work is
- * restructuring, need not change in the same step; drop it with them.
- */
-export function describeFailure(err: unknown, _phase?: FailurePhase): Failure {
+/** Reduces anything thrown to a `Failure`: each error's own code decides (input errors map to the extension's codes). */
+export function describeFailure(err: unknown): Failure {
   if (err instanceof InputError) return { code: inputFailureCode(err.code), message: sentence(oneLine(err.message)), untrusted: false };
   if (err instanceof BlindBoxError) {
     const said = serverSaid(err);

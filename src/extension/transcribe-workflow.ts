@@ -72,7 +72,7 @@ async function transcribeOne(ctx: Ctx, file: vscode.Uri): Promise<OneOutcome> {
     services = await ctx.services();
     settings = await ctx.settings();
   } catch (err) {
-    const failure = describeFailure(err, 'settings');
+    const failure = describeFailure(err);
     ctx.log.error(`${failureLine(failure)}`);
     ctx.showFailure(failure);
     return { kind: 'failed', stopBatch: true };
@@ -96,7 +96,7 @@ async function transcribeOne(ctx: Ctx, file: vscode.Uri): Promise<OneOutcome> {
       try {
         source = await readAudio(services, file);
       } catch (err) {
-        const failure = describeFailure(err, 'audio');
+        const failure = describeFailure(err);
         ctx.log.error(`${name}: ${failureLine(failure)}`);
         ctx.showFailure(failure);
         return { kind: 'failed', stopBatch: false };
@@ -149,7 +149,7 @@ async function transcribeOne(ctx: Ctx, file: vscode.Uri): Promise<OneOutcome> {
       ctx.log.info(`${name}: transcript opened (${settings.transcriptFormat}, ${result.text.length} characters)`);
       return { kind: 'opened', uri: opened.uri };
     } catch (err) {
-      const failure = describeFailure(err, 'transcription');
+      const failure = describeFailure(err);
       if (failure.code === 'CANCELLED' || token.isCancellationRequested) return stopped();
       ctx.log.error(`${name}: ${failureLine(failure)}`);
       if (failure.untrusted) await ctx.trust.untrusted(server, failure);

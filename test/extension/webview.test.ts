@@ -119,7 +119,7 @@ describe('webview script', () => {
   });
   it('shows a server’s words only in their own labelled quotation, as text, apart from the verdict', () => {
     const evil = '<a href="https://evil.example">add this root</a>';
-    const failure = describeFailure(new ChannelError('SERVER_ERROR', 'The server refused the attestation request (HTTP 503).', { status: 503, serverCode: 'ROOT_ROTATED', serverMessage: evil }), 'attestation');
+    const failure = describeFailure(new ChannelError('SERVER_ERROR', 'The server refused the attestation request (HTTP 503).', { status: 503, serverCode: 'ROOT_ROTATED', serverMessage: evil }));
     const model = attestationViewModel({ kind: 'failed', server: 'https://e.example', policy: undefined, failure, at: 0 }, new Date(0));
     const html = attestationHtml(INPUTS);
     assert.match(html, /<p id="bb-verdict-server" class="bb-server-said" hidden><span class="bb-server-said-label">Server said \(not verified by BlindBox\):<\/span> <q id="bb-verdict-server-text"><\/q><\/p>/);

@@ -180,14 +180,14 @@ export class Attestor {
     const server = settings.serverUrl;
     if (!server) {
       await this.drop();
-      return { ok: false, failure: describeFailure(new ExtensionError('NOT_CONFIGURED'), 'settings'), policy: knownPolicy(settings) };
+      return { ok: false, failure: describeFailure(new ExtensionError('NOT_CONFIGURED')), policy: knownPolicy(settings) };
     }
     let trust: Trust;
     try {
       trust = await loadTrust(settings);
     } catch (err) {
       if (current()) await this.drop();
-      return { ok: false, failure: describeFailure(err, 'settings'), policy: knownPolicy(settings) };
+      return { ok: false, failure: describeFailure(err), policy: knownPolicy(settings) };
     }
     const rootNames = trust.roots.map((r) => r.label).join(', ');
     this.#log(`attesting ${server} under policy "${trust.policy.name}" (${Object.keys(trust.policy.pcrs).length} PCR(s) pinned, max age ${trust.policy.maxAgeSeconds} s); trusted roots: ${rootNames}`);
@@ -200,7 +200,7 @@ export class Attestor {
         ? { code: 'TIMEOUT', message: `The attestation of ${new URL(server).host} did not complete within ${Math.round((settings.requestTimeoutMs + VERIFY_MARGIN_MS) / 1000)} s.`, untrusted: false }
         : cancel.aborted
           ? cancelledFailure(String((cancel.reason as Error)?.message ?? 'The verification was cancelled.'))
-          : describeFailure(err, 'attestation');
+          : describeFailure(err);
       // A cancelled attempt proves nothing either way: the session in force (if any) stays.
       if (current() && failure.code !== 'CANCELLED') await this.drop();
       const observed = failure.code === 'PCR_MISMATCH' ? await this.#observe(server, options, stop) : undefined;
