@@ -3,8 +3,10 @@
  * resampler's accuracy, and real decoded speech as 16 kHz s16.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { detectFormat } from '../../src/server/engine/audio/detect-format.js';
 import { mixToMono } from '../../src/server/engine/audio/decode.js';
@@ -78,6 +80,9 @@ describe('detectFormat', () => {
     ['an MPEG-2 layer III frame', bytes([0xff, 0xf3, 0x48, 0xc4]), { kind: 'supported', codec: 'mp3' }],
     ['Ogg Vorbis', bytes('OggS', new Array(22).fill(0), [1, 30], '\x01vorbis'), { kind: 'supported', codec: 'oga' }],
     ['Ogg Opus', bytes('OggS', new Array(22).fill(0), [1, 19], 'OpusHead'), { kind: 'supported', codec: 'opus' }],
+    ['stereo Ogg Vorbis', bytes('OggS', new Array(22).fill(0), [1, 30], '\x01vorbis', [0, 0, 0, 0, 2]), { kind: 'supported', codec: 'oga' }],
+    ['Ogg Vorbis with 200 channels', bytes('OggS', new Array(22).fill(0), [1, 30], '\x01vorbis', [0, 0, 0, 0, 200]), { kind: 'unsupported', name: 'Ogg Vorbis with 200 channels (at most 8)' }],
+    ['Ogg Opus with 255 channels', bytes('OggS', new Array(22).fill(0), [1, 19], 'OpusHead', [1, 255]), { kind: 'unsupported', name: 'Ogg Opus with 255 channels (at most 8)' }],
     ['Ogg Speex', bytes('OggS', new Array(22).fill(0), [1, 80], 'Speex   '), { kind: 'unsupported', name: 'Speex' }],
     ['MP4/M4A', bytes([0, 0, 0, 0x20], 'ftypM4A '), { kind: 'unsupported', name: 'MP4/M4A' }],
     ['WebM', bytes([0x1a, 0x45, 0xdf, 0xa3]), { kind: 'unsupported', name: 'WebM/Matroska' }],
@@ -109,6 +114,14 @@ describe('probeAudio', () => {
   });
   it('refuses a WAV file cut inside its header as UNREADABLE_AUDIO', async () => {
     await assert.rejects(probeAudio(await file('cut.wav', wavHeader(32_000).subarray(0, 30))), rejectsWith('UNREADABLE_AUDIO'));
+  });
+  it('refuses Ogg Vorbis with more channels than speech has (a channel bomb) as UNSUPPORTED_FORMAT, before decoding', async () => {
+    const many = path.join(scratch.dir, 'sixteen.ogg');
+    await promisify(execFile)('sox', ['-n', '-c', '16', '-r', '8000', many, 'synth', '0.3', 'sine', '440']);
+    await assert.rejects(probeAudio(many), (err) => err instanceof EngineError && err.code === 'UNSUPPORTED_FORMAT' && /16 channels \(at most 8\)/.test(err.message));
+    const stereo = path.join(scratch.dir, 'stereo.ogg');
+    await promisify(execFile)('sox', ['-n', '-c', '2', '-r', '8000', stereo, 'synth', '0.3', 'sine', '440']);
+    assert.deepEqual(await probeAudio(stereo), { codec: 'oga' });
   });
   it('refuses M4A-like bytes as UNSUPPORTED_FORMAT', async () => {
     await assert.rejects(probeAudio(await file('memo.wav', bytes([0, 0, 0, 0x20], 'ftypM4A ', [0, 0, 2, 0], 'M4A mp42isom', new Array(64).fill(0)))), rejectsWith('UNSUPPORTED_FORMAT'));

@@ -30,6 +30,17 @@ function mpegFrame(b: Uint8Array): 'mp3' | 'adts' | undefined {
   return version !== 1 && bitrate !== 15 && rate !== 3 ? 'mp3' : undefined;
 }
 
+/**
+ * Most channels accepted. Speech has one or two; Vorbis and Opus allow 255, and a near-empty packet stands for
+ * thousands of samples per channel, so a tiny file with hundreds of channels would decode to a flood of samples
+ * before any length check could see it.
+ */
+export const MAX_CHANNELS = 8;
+
+function withinChannels(name: string, channels: number | undefined, codec: Codec): DetectedFormat {
+  return channels !== undefined && channels > MAX_CHANNELS ? { kind: 'unsupported', name: `${name} with ${channels} channels (at most ${MAX_CHANNELS})` } : { kind: 'supported', codec };
+}
+
 /** Classifies the first bytes of a file (at least `HEAD_BYTES` of them, or the whole file if shorter). */
 export function detectFormat(b: Uint8Array): DetectedFormat {
   if (ascii(b, 0, 'RIFF') && ascii(b, 8, 'WAVE')) return { kind: 'supported', codec: 'wav' };
@@ -42,8 +53,8 @@ export function detectFormat(b: Uint8Array): DetectedFormat {
   if (ascii(b, 0, 'OggS')) {
     // The first page carries the codec's identification header right after the segment table.
     const body = 27 + (b[26] ?? 0);
-    if (ascii(b, body, '\x01vorbis')) return { kind: 'supported', codec: 'oga' };
-    if (ascii(b, body, 'OpusHead')) return { kind: 'supported', codec: 'opus' };
+    if (ascii(b, body, '\x01vorbis')) return withinChannels('Ogg Vorbis', b[body + 11], 'oga'); // after the version (u32)
+    if (ascii(b, body, 'OpusHead')) return withinChannels('Ogg Opus', b[body + 9], 'opus'); // after the version (u8)
     if (ascii(b, body, '\x7fFLAC')) return { kind: 'unsupported', name: 'FLAC in Ogg' };
     if (ascii(b, body, 'Speex   ')) return { kind: 'unsupported', name: 'Speex' };
     return { kind: 'unsupported', name: 'Ogg with an unknown codec' };
