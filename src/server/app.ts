@@ -156,7 +156,6 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
   function answerFailure(req: IncomingMessage, res: ServerResponse, err: unknown): void {
     const httpError = err instanceof HttpError ? err : new HttpError(500, 'INTERNAL', 'The server failed to handle the request.');
     if (!(err instanceof HttpError)) options.log?.(`internal error on ${req.method} ${logName(req)}: ${(err as Error)?.stack ?? String(err)}`);
-    drainBriefly(req);
     try {
       sendError(res, httpError);
     } catch (sendFailure) {
@@ -187,6 +186,7 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
       handle(req, res, controller.signal)
         .catch((err: unknown) => answerFailure(req, res, err))
         .finally(() => {
+          // The one drain for every outcome: after an error answer or a success that left the body unread.
           drainBriefly(req);
           guard.release(req);
           active.delete(req);
