@@ -8,9 +8,9 @@ export async function openFds(pid: number): Promise<string[]> {
   return targets.filter(Boolean);
 }
 
-/** Entries of a directory (e.g. a server's private TMPDIR). */
-export async function entries(dir: string): Promise<string[]> {
-  return readdir(dir);
+/** The upload directories (`blindbox-upload-*`) a server left in its private TMPDIR. */
+export async function uploadDirs(serverTmp: string): Promise<string[]> {
+  return (await readdir(serverTmp)).filter((e) => e.startsWith('blindbox-upload-'));
 }
 
 /** Polls `probe` until `done` accepts its value or `timeoutMs` passes; returns the last value. */

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, fileSource, loadRootFile } from '../../src/core/index.js';
 import { startServe, type ServeProcess } from '../helpers/cli.js';
-import { entries, openFds, settle } from '../helpers/process-stats.js';
+import { openFds, settle, uploadDirs } from '../helpers/process-stats.js';
 import { BOUNDARY, errorCode, exchange, filePartHead, multipartBody, openTcp, openTls, readAnswer, uploadHead } from '../helpers/raw-client.js';
 import { SCRIPT, scratchDir, speak, wordErrorRate } from '../helpers/speech.js';
 
@@ -35,7 +35,7 @@ async function legitimateTranscription(): Promise<string> {
 
 /** Waits until the server holds no more descriptors than at the start and no upload directory; returns what it holds. */
 async function settledServer(timeoutMs = 10_000): Promise<{ fds: string[]; tmp: string[] }> {
-  const probe = async () => ({ fds: await openFds(serve.child.pid!), tmp: (await entries(serverTmp)).filter((e) => e.startsWith('blindbox-upload-')) });
+  const probe = async () => ({ fds: await openFds(serve.child.pid!), tmp: await uploadDirs(serverTmp) });
   return settle(probe, (v) => v.fds.length <= baselineFds && v.tmp.length === 0, timeoutMs);
 }
 

@@ -12,7 +12,7 @@ import { after, before, it } from 'node:test';
 import { connect, fileSource, loadRootFile, type TrustedRoot } from '../../src/core/index.js';
 import { startServe, type ServeProcess } from '../helpers/cli.js';
 import { hostileLoad } from '../helpers/hostile-load.js';
-import { entries, openFds, settle } from '../helpers/process-stats.js';
+import { openFds, settle, uploadDirs } from '../helpers/process-stats.js';
 import { SCRIPT, scratchDir, speak, wordErrorRate } from '../helpers/speech.js';
 
 const LOAD_MS = 60_000;
@@ -73,7 +73,7 @@ it('serves every legitimate transcription through 60 s of hostile load, then hol
   assert.equal(serve.child.exitCode, null, 'the server process is alive');
 
   const left = await settle(
-    async () => ({ fds: (await openFds(pid)).length, uploads: (await entries(serverTmp)).filter((e) => e.startsWith('blindbox-upload-')) }),
+    async () => ({ fds: (await openFds(pid)).length, uploads: await uploadDirs(serverTmp) }),
     (v) => v.fds <= restingFds && v.uploads.length === 0,
     10_000,
   );
