@@ -4,6 +4,7 @@
  * session can offer them as methods without the two modules importing each other.
  */
 import type { Dispatcher } from 'undici';
+import type { AttestedEnclave } from './attested-enclave.js';
 
 /** Options of one request over the pinned channel. */
 export interface RequestOptions {
@@ -15,10 +16,18 @@ export interface RequestOptions {
   readonly headersTimeoutMs?: number;
 }
 
+/**
+ * A response, with the attested enclave whose key the connection that carried it presented: the one owner of "who
+ * answered" (a fleet has one key per enclave; a receipt must be signed for exactly that key).
+ */
+export interface PinnedResponse extends Dispatcher.ResponseData {
+  readonly enclave: AttestedEnclave;
+}
+
 /** Sends requests to one attested origin; `AttestedSession` is the implementation. */
 export interface PinnedRequester {
   /** The server's origin, for messages. */
   readonly origin: URL;
   /** Sends a request over the pinned channel, attesting again first if needed. */
-  request(path: string, options?: RequestOptions): Promise<Dispatcher.ResponseData>;
+  request(path: string, options?: RequestOptions): Promise<PinnedResponse>;
 }

@@ -21,7 +21,7 @@ import { toHex } from '../util/hex.js';
 import { attestedEnclave, bindTls, type AttestedEnclave } from './attested-enclave.js';
 import { pinnedConnector, spkiOf, TlsPin } from './pinned-connector.js';
 import { readBodyLimited, toChannelError, throwForStatus } from './responses.js';
-import type { PinnedRequester, RequestOptions } from './request.js';
+import type { PinnedRequester, PinnedResponse, RequestOptions } from './request.js';
 import { transcribe, type AudioSource, type TranscribeOptions, type TranscriptResult } from './transcribe.js';
 
 export interface ConnectOptions {
@@ -105,11 +105,13 @@ export class AttestedSession implements PinnedRequester {
   }
 
   /** Sends a request over the pinned channel, attesting again first if the attestation is too old. */
-  async request(path: string, options: RequestOptions = {}): Promise<Dispatcher.ResponseData> {
+  async request(path: string, options: RequestOptions = {}): Promise<PinnedResponse> {
     if (this.#closed) throw new ChannelError('CANCELLED', 'The attested session is closed.');
     if (this.remainingMs <= 0) await this.reattest(options.signal);
+    // Taken before the request: a re-attestation meanwhile replaces the client, never the connection this one uses.
+    const enclave = this.#current;
     try {
-      return await this.#client.request({
+      const response = await this.#client.request({
         path,
         method: options.method ?? 'GET',
         headers: options.headers,
@@ -118,6 +120,7 @@ export class AttestedSession implements PinnedRequester {
         headersTimeout: options.headersTimeoutMs ?? this.options.timeoutMs,
         bodyTimeout: this.options.timeoutMs,
       });
+      return Object.assign(response, { enclave });
     } catch (err) {
       throw toChannelError(err, this.origin);
     }
