@@ -8,30 +8,38 @@ export const VSCODE_FACING = ['main', 'ctx', 'config', 'status', 'panel', 'comma
   (m) => `src/extension/${m}.ts`,
 );
 
-const VSCODE = { group: ['vscode'], message: 'Only the vscode-facing extension modules may import `vscode`.' };
-const SERVER = { group: ['**/server/**', '@blindbox/server', '@blindbox/server/**'], message: 'The client never imports the server.' };
-const EXTENSION = { group: ['**/extension/**'], message: 'Only the extension imports the extension.' };
-const CLI = { group: ['**/cli/**'], message: 'Nothing imports the CLI.' };
-const CORE = { group: ['**/core/**'], message: 'The wire contract (src/protocol) imports nothing.' };
+/**
+ * Each forbidden target: `group` (gitignore-style globs) for `no-restricted-imports`, which sees static imports and
+ * `export … from`; `source`, the same set as a regular expression for `no-restricted-syntax`, which catches `import('…')`
+ * and `require('…')`. esquery's regex literals cannot contain a slash, hence `\x2F`.
+ */
+const VSCODE = { group: ['vscode'], source: '^vscode$', message: 'Only the vscode-facing extension modules may import `vscode`.' };
+const SERVER = {
+  group: ['**/server/**', '@blindbox/server', '@blindbox/server/**'],
+  source: '(^|\\x2F)server(\\x2F|$)|^@blindbox\\x2Fserver',
+  message: 'The client never imports the server.',
+};
+const EXTENSION = { group: ['**/extension/**'], source: '(^|\\x2F)extension\\x2F', message: 'Only the extension imports the extension.' };
+const CLI = { group: ['**/cli/**'], source: '(^|\\x2F)cli\\x2F', message: 'Nothing imports the CLI.' };
+const CORE = { group: ['**/core/**'], source: '(^|\\x2F)core\\x2F', message: 'The wire contract (src/protocol) imports nothing.' };
 
 /**
  * One directory's boundary: `no-restricted-imports` for static imports and `export … from`, and `no-restricted-syntax`
  * for `import('…')` and `require('…')`, which that rule does not see. A later config for the same files replaces these
  * options, so each entry lists everything its files may not import.
  */
-function boundary(files, patterns, ignores = []) {
-  const dynamic = patterns
-    .filter((p) => p.group.includes('vscode'))
-    .flatMap((p) => [
-      { selector: "ImportExpression[source.value='vscode']", message: p.message },
-      { selector: "CallExpression[callee.name='require'][arguments.0.value='vscode']", message: p.message },
-    ]);
+function boundary(files, targets, ignores = []) {
+  const dynamic = targets.flatMap(({ source, message }) => [
+    { selector: `ImportExpression[source.value=/${source}/]`, message },
+    { selector: `CallExpression[callee.name='require'][arguments.0.value=/${source}/]`, message },
+    { selector: `TSExternalModuleReference[expression.value=/${source}/]`, message },
+  ]);
   return {
     files,
     ignores,
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', { patterns }],
-      'no-restricted-syntax': dynamic.length ? ['error', ...dynamic] : 'off',
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: targets.map(({ group, message }) => ({ group, message })) }],
+      'no-restricted-syntax': ['error', ...dynamic],
     },
   };
 }
@@ -43,6 +51,8 @@ export const boundaries = [
   boundary(['src/server/**/*.ts'], [VSCODE, EXTENSION, CLI]),
   boundary(['src/extension/**/*.ts'], [SERVER, CLI]),
   boundary(['src/extension/**/*.ts'], [VSCODE, SERVER, CLI], VSCODE_FACING),
+  // The CLI may use the core, the protocol and the server (`serve`), never the editor.
+  boundary(['src/cli/**/*.ts'], [VSCODE, EXTENSION]),
 ];
 
 export default tseslint.config(

@@ -11,8 +11,8 @@ const QUICK = ['malformed-target', 'broken-chunk', 'early-disconnect', 'aborted-
 /** Attacks that hold a connection (or a slot) as long as the server lets them. */
 const HOLDING = ['slowloris-headers', 'slowloris-body', 'idle-handshake'] as const;
 /** What an attacker can do. */
-export const ATTACKS = [...QUICK, ...HOLDING] as const;
-export type Attack = (typeof ATTACKS)[number];
+const ATTACKS = [...QUICK, ...HOLDING] as const;
+type Attack = (typeof ATTACKS)[number];
 
 export interface HostileLoadOptions {
   readonly url: string;

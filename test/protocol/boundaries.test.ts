@@ -3,7 +3,8 @@
  * run the repository's own ESLint configuration over deliberately bad modules, so a rule that stops matching (a
  * pattern typo, a later config silently replacing an earlier one's options) fails here rather than letting an import
  * through: the protocol depends on nothing, the client (core, extension) never reaches into the server, the server
- * never into the extension or the CLI, and only the vscode-facing extension modules touch `vscode`.
+ * never into the extension or the CLI, the CLI never into the editor, and only the vscode-facing extension modules touch
+ * `vscode`; `import()` and `require()` included.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -66,6 +67,23 @@ describe('module boundaries (ESLint rules)', () => {
       await refused(file, "import * as vscode from 'vscode'; export { vscode };");
       await refused(file, "export const load = () => import('vscode');");
     }
+  });
+
+  it('dynamic import() and require() obey the same boundaries as static imports', async () => {
+    await refused('src/core/x.ts', "export const load = () => import('../server/app.js');");
+    await refused('src/core/x.ts', "export const load = () => import('@blindbox/server');");
+    await refused('src/protocol/x.ts', "export const load = () => import('../core/index.js');");
+    await refused('src/server/x.ts', "export const load = () => require('../extension/ids.js');");
+    await refused('src/extension/view-model.ts', "export const load = () => import('../cli/main.js');");
+    // Not every path containing the word is a boundary: only whole directory names count.
+    await allowed('src/core/x.ts', "export const load = () => import('./observer.js');");
+    await allowed('src/extension/main.ts', "export const load = () => import('./services.js');");
+  });
+
+  it('the CLI may use the core and the server but never the editor', async () => {
+    await allowed('src/cli/x.ts', "import { a } from '../core/index.js'; import { b } from '../server/app.js'; export { a, b };");
+    for (const spec of ['vscode', '../extension/ids.js']) await refused('src/cli/x.ts', `import { a } from '${spec}'; export { a };`);
+    await refused('src/cli/x.ts', "export const load = () => import('vscode');");
   });
 
   it('the vscode-facing list names exactly the extension modules that do import vscode', () => {

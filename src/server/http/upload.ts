@@ -168,6 +168,6 @@ export async function receiveUpload(req: IncomingMessage, dir: string, fileField
   });
 }
 
-export function tooLarge(maxBytes: number): HttpError {
+function tooLarge(maxBytes: number): HttpError {
   return new HttpError(413, 'FILE_TOO_LARGE', `The upload is larger than the ${Math.round(maxBytes / 1024 / 1024)} MB this server accepts.`);
 }
