@@ -3,32 +3,18 @@
  * failures; and against a hostile server that dribbles its document: the time bound, supersession and cancellation.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { toHex } from '../../src/core/index.js';
 import { createTlsIdentity } from '../../src/server/tls-identity.js';
 import { Attestor, loadTrust, REUSE_MARGIN_MS, VERIFY_MARGIN_MS } from '../../src/extension/trust/attestor.js';
-import { parseSettings, type RawSettings } from '../../src/extension/settings.js';
-import { startDribblingServer, startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
+import { parseSettings } from '../../src/extension/settings.js';
+import { startDribblingServer } from '../helpers/servers.js';
+import { liveTrustedSimulation } from './helpers.js';
 
-let server: ReferenceServer;
-let dir: string;
-let rootFile: string;
-
-before(async () => {
-  server = await startSimulationServer();
-  dir = await mkdtemp(path.join(tmpdir(), 'blindbox-attest-'));
-  rootFile = path.join(dir, 'sim-root.pem');
-  await writeFile(rootFile, server.provider.rootPem);
-});
-after(async () => {
-  await server?.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-const settings = (raw: RawSettings = {}) => parseSettings({ serverUrl: server.url, trustedRoots: [rootFile], ...raw }, '/home/u');
+const live = liveTrustedSimulation();
+const settings = live.settings;
 
 describe('Attestor', () => {
   it('attests once and reuses the session while it is young, under the same settings', async () => {
@@ -43,7 +29,7 @@ describe('Attestor', () => {
       assert.ok(again.ok && again.reused);
       assert.equal(again.session, first.session);
       assert.ok(lines.some((l) => l.startsWith('reusing the attested session')));
-      assert.ok(lines.some((l) => l.includes('trusted roots: AWS Nitro Enclaves Root G1, ' + rootFile)));
+      assert.ok(lines.some((l) => l.includes('trusted roots: AWS Nitro Enclaves Root G1, ' + live.rootFile)));
     } finally {
       await attestor.dispose();
     }
@@ -54,7 +40,7 @@ describe('Attestor', () => {
     try {
       const first = await attestor.verify(settings());
       assert.ok(first.ok);
-      const pcr0 = toHex(server.provider.pcrs.get(0)!);
+      const pcr0 = toHex(live.server.provider.pcrs.get(0)!);
       const second = await attestor.acquire(settings({ policy: { name: 'pinned', pcrs: { 0: pcr0 } } }));
       assert.ok(second.ok && !second.reused);
       assert.notEqual(second.session, first.session);
@@ -91,7 +77,7 @@ describe('Attestor', () => {
       if (outcome.ok) return;
       assert.equal(outcome.failure.code, 'PCR_MISMATCH');
       assert.equal(outcome.policy!.name, 'wrong');
-      assert.equal(outcome.observed!.attestation.pcrs[0], toHex(server.provider.pcrs.get(0)!));
+      assert.equal(outcome.observed!.attestation.pcrs[0], toHex(live.server.provider.pcrs.get(0)!));
       assert.equal(attestor.session, undefined);
     } finally {
       await attestor.dispose();
@@ -101,7 +87,7 @@ describe('Attestor', () => {
   it('reports unreadable root or policy files as settings errors naming the setting', async () => {
     const attestor = new Attestor();
     try {
-      const missing = await attestor.verify(settings({ trustedRoots: [path.join(dir, 'nope.pem')] }));
+      const missing = await attestor.verify(settings({ trustedRoots: [path.join(live.dir, 'nope.pem')] }));
       assert.ok(!missing.ok);
       assert.equal(missing.failure.code, 'SETTINGS_INVALID');
       assert.match(missing.failure.message, /^blindbox\.trustedRoots: cannot read the root certificate/);
@@ -113,9 +99,9 @@ describe('Attestor', () => {
   });
 
   it('reads a policy file with its own roots', async () => {
-    const policyFile = path.join(dir, 'policy.json');
-    await writeFile(policyFile, JSON.stringify({ name: 'from-file', pcrs: { 0: toHex(server.provider.pcrs.get(0)!) }, maxAgeSeconds: 60, roots: ['sim-root.pem'] }));
-    const s = parseSettings({ serverUrl: server.url, policyFile }, '/h');
+    const policyFile = path.join(live.dir, 'policy.json');
+    await writeFile(policyFile, JSON.stringify({ name: 'from-file', pcrs: { 0: toHex(live.server.provider.pcrs.get(0)!) }, maxAgeSeconds: 60, roots: ['sim-root.pem'] }));
+    const s = parseSettings({ serverUrl: live.server.url, policyFile }, '/h');
     const trust = await loadTrust(s);
     assert.equal(trust.policy.name, 'from-file');
     assert.equal(trust.policy.source, policyFile);
@@ -141,10 +127,10 @@ describe('Attestor', () => {
   });
 
   it('does not reuse a session once the policy file on disk pins other PCRs: PCR_MISMATCH before any audio', async () => {
-    const policyFile = path.join(dir, 'changing-policy.json');
+    const policyFile = path.join(live.dir, 'changing-policy.json');
     const write = (pcr0: string) => writeFile(policyFile, JSON.stringify({ name: 'on-disk', pcrs: { 0: pcr0 }, roots: ['sim-root.pem'] }));
-    await write(toHex(server.provider.pcrs.get(0)!));
-    const s = parseSettings({ serverUrl: server.url, policyFile }, '/h');
+    await write(toHex(live.server.provider.pcrs.get(0)!));
+    const s = parseSettings({ serverUrl: live.server.url, policyFile }, '/h');
     const attestor = new Attestor();
     try {
       const first = await attestor.verify(s);
@@ -162,8 +148,8 @@ describe('Attestor', () => {
   });
 
   it('does not reuse a session once a trusted root file on disk holds another certificate', async () => {
-    const root = path.join(dir, 'changing-root.pem');
-    await writeFile(root, server.provider.rootPem);
+    const root = path.join(live.dir, 'changing-root.pem');
+    await writeFile(root, live.server.provider.rootPem);
     const s = settings({ trustedRoots: [root] });
     const attestor = new Attestor();
     try {

@@ -1,10 +1,16 @@
 /** Shared material for the extension tests: verified results from real documents and the simulation server. */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { sha256Hex, verifyAttestation, type AttestedEnclave, type VerifiedAttestation } from '../../src/core/index.js';
 import type { PolicyInfo, TrustState } from '../../src/extension/trust/trust-state.js';
+import { parseSettings, type RawSettings, type ExtensionSettings } from '../../src/extension/settings.js';
 import { loadRealDocuments, NITRO_DIR } from '../helpers/fixtures.js';
+import { startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -34,4 +40,32 @@ export function realAttested(): { attested: AttestedEnclave; verifiedAt: number;
 /** A verified trust state for `enclave` under `pol`. */
 export function verified(server: string, enclave: AttestedEnclave, pol: PolicyInfo = policy()): TrustState {
   return { kind: 'verified', server, policy: pol, enclaves: [enclave] };
+}
+
+/**
+ * A simulation server whose root certificate is written to a file, and extension settings that trust that file, for
+ * the suite that calls this (node:test `before`/`after` hooks). Read the fields inside tests.
+ */
+export function liveTrustedSimulation(options: Parameters<typeof startSimulationServer>[0] = {}): {
+  server: ReferenceServer;
+  /** A temporary directory, removed after the suite. */
+  dir: string;
+  rootFile: string;
+  /** The settings a user trusting the simulation root has, with `raw` on top. */
+  settings(raw?: RawSettings): ExtensionSettings;
+} {
+  const live = {
+    settings: (raw: RawSettings = {}) => parseSettings({ serverUrl: live.server.url, trustedRoots: [live.rootFile], ...raw }, '/home/u'),
+  } as ReturnType<typeof liveTrustedSimulation>;
+  before(async () => {
+    live.server = await startSimulationServer(options);
+    live.dir = await mkdtemp(path.join(tmpdir(), 'blindbox-trust-'));
+    live.rootFile = path.join(live.dir, 'sim-root.pem');
+    await writeFile(live.rootFile, live.server.provider.rootPem);
+  });
+  after(async () => {
+    await live.server?.close();
+    if (live.dir) await rm(live.dir, { recursive: true, force: true });
+  });
+  return live;
 }

@@ -3,36 +3,19 @@
  * the session reach it without anyone polling, and an outcome a newer question superseded changes nothing.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { connect } from '../../src/core/index.js';
-import { parseSettings, type RawSettings } from '../../src/extension/settings.js';
+import { parseSettings } from '../../src/extension/settings.js';
 import { Attestor } from '../../src/extension/trust/attestor.js';
 import { TrustController } from '../../src/extension/trust/controller.js';
 import type { TrustState } from '../../src/extension/trust/trust-state.js';
-import { startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
+import { liveTrustedSimulation } from './helpers.js';
 
 let now = Date.now();
 const clock = () => new Date(now);
-let server: ReferenceServer;
-let dir: string;
-let rootFile: string;
-
-before(async () => {
-  // Client and simulated enclave share one clock, so documents are as old as the test says.
-  server = await startSimulationServer({ clock });
-  dir = await mkdtemp(path.join(tmpdir(), 'blindbox-trust-'));
-  rootFile = path.join(dir, 'sim-root.pem');
-  await writeFile(rootFile, server.provider.rootPem);
-});
-after(async () => {
-  await server?.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-const settings = (raw: RawSettings = {}) => parseSettings({ serverUrl: server.url, trustedRoots: [rootFile], ...raw }, '/home/u');
+// Client and simulated enclave share one clock, so documents are as old as the test says.
+const live = liveTrustedSimulation({ clock });
+const settings = live.settings;
 
 function controller(): { trust: TrustController; seen: TrustState[] } {
   const trust = new TrustController({ attestor: async () => new Attestor({ connect: (url, options) => connect(url, { ...options, clock }) }) });
@@ -45,7 +28,7 @@ describe('TrustController', () => {
   it('goes verifying → verified, with the policy it was checked against inside the state', async () => {
     const { trust, seen } = controller();
     try {
-      trust.start(server.url);
+      trust.start(live.server.url);
       const state = await trust.verify(settings({ policy: { name: 'named' } }));
       assert.deepEqual(
         seen.map((s) => s.kind),
@@ -66,7 +49,7 @@ describe('TrustController', () => {
     const { trust, seen } = controller();
     try {
       const s = settings({ policy: { name: 'short', maxAgeSeconds: 60 } });
-      const got = await trust.acquire({ ...s, serverUrl: server.url }, new AbortController().signal);
+      const got = await trust.acquire({ ...s, serverUrl: live.server.url }, new AbortController().signal);
       assert.ok(got.ok);
       const first = got.session.attested;
       now += 61_000;
