@@ -109,6 +109,7 @@ export const INPUT_ERROR_CODES = {
   UNREADABLE_INPUT_FILE: 'An input file cannot be read.',
   INPUT_FILE_TOO_LARGE: 'An input file is larger than allowed.',
   INVALID_AUDIO_FILE: 'The audio file cannot be uploaded: it is unreadable, not a regular file, empty or too large.',
+  UNSUPPORTED_AUDIO: 'The file is not audio in a format the server decodes (WAV, MP3, FLAC, Ogg Vorbis or Opus).',
 } as const;
 
 export type InputErrorCode = keyof typeof INPUT_ERROR_CODES;

@@ -3,9 +3,10 @@
  * source for the explorer `when` clause (package.json, checked by a test),
  * the open dialog's filter and the command-palette path.
  */
+import { AUDIO_FILE_EXTENSIONS } from '../protocol/audio-format.js';
 
-/** Extensions the reference server decodes, lower case, without the dot. */
-export const AUDIO_EXTENSIONS = ['wav', 'mp3', 'flac', 'ogg', 'oga', 'm4a', 'webm'] as const;
+/** Extensions of the formats the server decodes (lower case, no dot): offered = decoded, one list in the protocol. */
+export const AUDIO_EXTENSIONS = AUDIO_FILE_EXTENSIONS;
 
 /** The `when` clause of the explorer menu entry (`resourceExtname` includes the dot). */
 export const AUDIO_WHEN_CLAUSE = `resourceExtname =~ /^\\.(${AUDIO_EXTENSIONS.join('|')})$/i`;

@@ -40,7 +40,7 @@ export function describeFailure(err: unknown): Failure {
  * user picked; people act on that distinction (fix a setting, pick another file), so the core's finer code maps to it.
  */
 export function inputFailureCode(code: InputErrorCode): ExtensionErrorCode {
-  return code === 'INVALID_AUDIO_FILE' ? 'AUDIO_UNREADABLE' : 'SETTINGS_INVALID';
+  return code === 'INVALID_AUDIO_FILE' || code === 'UNSUPPORTED_AUDIO' ? 'AUDIO_UNREADABLE' : 'SETTINGS_INVALID';
 }
 
 function isAbort(err: unknown): boolean {

@@ -10,7 +10,7 @@ import { InputError } from '../core/errors.js';
 import { describeFailure } from './failure.js';
 import { failureLine } from './plain-text.js';
 import type { Services } from './services.js';
-import type { AudioSource } from '../core/transport/transcribe.js';
+import type { AudioSource } from '../core/audio-source.js';
 
 /**
  * `blindbox.transcribe` / `blindbox.transcribeFromExplorer`. Explorer menus pass

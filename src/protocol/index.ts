@@ -8,3 +8,4 @@ export { ENDPOINTS, UPLOAD_FIELDS, type Endpoint } from './endpoints.js';
 export { CLIENT_NONCE_BYTES, MAX_DOCUMENT_BYTES, MAX_NONCE_BYTES, MAX_UPLOAD_BYTES, MIN_NONCE_BYTES } from './limits.js';
 export { DEFAULT_TRANSCRIPT_FORMAT, TRANSCRIPT_FORMATS, isTranscriptFormat, type Segment, type TranscriptFormat, type VerboseTranscript } from './transcript.js';
 export { serviceInfoFromMap, serviceInfoToMap, type ServiceInfo } from './service-info.js';
+export { ACCEPTED_FORMATS, AUDIO_FILE_EXTENSIONS, classifyAudio, detectFormat, type AudioClass, type Codec, type ReadAt } from './audio-format.js';

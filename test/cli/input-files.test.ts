@@ -72,4 +72,25 @@ describe('capped input files (exit 2, naming the file and the limit)', { concurr
     await assertUsage(['transcribe', NOWHERE, '/dev/zero'], /the audio file "\/dev\/zero" is not a regular file/);
     await assertUsage(['transcribe', NOWHERE, await endlessFifo('audio.fifo')], /the audio file ".*audio\.fifo" is not a regular file/);
   });
+
+  it('transcribe of a file that is not audio the server decodes: refused from its first bytes, before attesting', async () => {
+    const m4a = path.join(dir, 'voice.m4a');
+    await writeFile(m4a, Buffer.concat([Buffer.from([0, 0, 0, 0x20]), Buffer.from('ftypM4A '), Buffer.alloc(64)]));
+    await assertUsage(['transcribe', NOWHERE, m4a], /"[^"]*voice\.m4a": MP4\/M4A audio is not supported: send WAV, MP3, FLAC, or Ogg/);
+    // A name says nothing: a text file called .wav is refused as what it is.
+    const notes = path.join(dir, 'notes.wav');
+    await writeFile(notes, 'meeting notes, not a recording\n');
+    await assertUsage(['transcribe', NOWHERE, notes], /"[^"]*notes\.wav": The file is not audio in a format this server reads/);
+    const tagOnly = path.join(dir, 'tag-only.mp3');
+    await writeFile(tagOnly, Buffer.concat([Buffer.from('ID3\x03\x00\x00\x00\x00\x00\x10', 'latin1'), Buffer.alloc(16)]));
+    await assertUsage(['transcribe', NOWHERE, tagOnly], /"[^"]*tag-only\.mp3": The file holds an ID3 tag and no audio/);
+  });
+
+  it('transcribe of real audio passes the local checks and only then tries the server', async () => {
+    const wav = path.join(dir, 'ok.wav');
+    await writeFile(wav, Buffer.concat([Buffer.from('RIFF\x24\x00\x00\x00WAVE', 'latin1'), Buffer.alloc(64)]));
+    const r = await runCli(['transcribe', NOWHERE, wav], BOUND_MS);
+    assert.notEqual(r.code, 2, r.stderr);
+    assert.match(r.stderr, /127\.0\.0\.1:1/);
+  });
 });

@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { detectFormat } from '../../src/server/engine/audio/detect-format.js';
+import { detectFormat } from '../../src/protocol/audio-format.js';
 import { mixToMono } from '../../src/server/engine/audio/decode.js';
 import { pcm16k, SPEECH_RATE, toInt16 } from '../../src/server/engine/audio/pcm16k.js';
 import { probeAudio } from '../../src/server/engine/audio/probe.js';

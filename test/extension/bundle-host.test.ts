@@ -47,6 +47,11 @@ const engine: TranscriptionEngine = {
   async close() {},
 };
 
+/** `size` bytes that start like a WAV file (the extension checks the first bytes before it sends anything); the fake engine reads no further. */
+function wavLike(size: number): Buffer {
+  return Buffer.concat([Buffer.from('RIFF\0\0\0\0WAVE', 'latin1'), randomBytes(size - 12)]);
+}
+
 async function waitFor(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
@@ -66,9 +71,9 @@ before(async () => {
   rootFile = path.join(dir, 'sim-root.pem');
   await writeFile(rootFile, server.provider.rootPem);
   wav = path.join(dir, 'talk.WAV');
-  await writeFile(wav, randomBytes(300_000));
+  await writeFile(wav, wavLike(300_000));
   bigWav = path.join(dir, 'long.wav');
-  await writeFile(bigWav, randomBytes(8 * 1024 * 1024));
+  await writeFile(bigWav, wavLike(8 * 1024 * 1024));
   fake = createFakeVscode();
   ext = loadBundle(path.join(bundleDir, 'extension.cjs'), fake);
   context = fakeContext(REPO);
@@ -125,6 +130,18 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.equal(messages.at(-1), 'transcribing…');
     assert.equal(progress.reports.reduce((sum, r) => sum + (r.increment ?? 0), 0), 100);
     assert.ok(!fake.log.some((l) => l.includes('The quick brown fox')), 'the log never holds transcript or audio content');
+  });
+
+  it('refuses a file named .wav that is not audio from its first bytes: no attestation, no upload, no document', async () => {
+    const fake_ = path.join(dir, 'minutes.wav');
+    await writeFile(fake_, 'Minutes of the meeting, typed, not recorded.\n');
+    const before = { documents: fake.documents.length, uploads: uploads.length, progress: fake.progress.length };
+    const opened = await fake.executeCommand<unknown[]>('blindbox.transcribeFromExplorer', Uri.file(fake_), [Uri.file(fake_)]);
+    assert.deepEqual(opened, []);
+    assert.equal(fake.documents.length, before.documents);
+    assert.equal(uploads.length, before.uploads);
+    assert.ok(!fake.progress.slice(before.progress).some((p) => p.reports.some((r) => r.message === 'attesting the server…')), 'nothing was attested for it');
+    assert.ok(fake.notifications.some((n) => n.level === 'error' && /AUDIO_UNREADABLE/.test(n.message) && /minutes\.wav.*not audio in a format/.test(n.message)), JSON.stringify(fake.notifications.at(-1)));
   });
 
   it('refuses a remote audio file larger than any server takes before reading a byte of it', async () => {

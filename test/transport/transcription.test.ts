@@ -71,7 +71,7 @@ describe('transcription over the attested channel', () => {
   it('answers srt and vtt, and BlindBox\'s /whisper/predict with plain text', async () => {
     const srt = await session.transcribe(await fileSource(speech.wav), { format: 'srt' });
     assert.match(srt.body, /^1\n\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}\n/);
-    const vtt = await session.transcribe(bytesSource('speech.wav', await readFile(speech.wav)), { format: 'vtt' });
+    const vtt = await session.transcribe(await bytesSource('speech.wav', await readFile(speech.wav)), { format: 'vtt' });
     assert.match(vtt.body, /^WEBVTT\n\n\d\d:\d\d:\d\d\.\d{3} --> /);
     const form = new FormData();
     form.set('audio', await openAsBlob(speech.wav), 'speech.wav');

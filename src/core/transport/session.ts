@@ -22,7 +22,8 @@ import { attestedEnclave, bindTls, type AttestedEnclave } from './attested-encla
 import { pinnedConnector, spkiOf, TlsPin } from './pinned-connector.js';
 import { readBodyLimited, toChannelError, throwForStatus } from './responses.js';
 import type { PinnedRequester, PinnedResponse, RequestOptions } from './request.js';
-import { transcribe, type AudioSource, type TranscribeOptions, type TranscriptResult } from './transcribe.js';
+import { transcribe, type TranscribeOptions, type TranscriptResult } from './transcribe.js';
+import type { AudioSource } from '../audio-source.js';
 
 export interface ConnectOptions {
   /** Trust anchors; default: the AWS Nitro Enclaves Root G1 only. */

@@ -7,23 +7,14 @@
  * request goes to the OpenAI-compatible endpoint, which can answer in every
  * format the editor offers.
  */
-import { openAsBlob } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { FormDataEncoder } from 'form-data-encoder';
 import { ChannelError, InputError } from '../errors.js';
 import { readBodyLimited, throwForStatus } from './responses.js';
 import { ENDPOINTS, UPLOAD_FIELDS } from '../../protocol/endpoints.js';
-import { MAX_UPLOAD_BYTES } from '../../protocol/limits.js';
 import { isTranscriptFormat, type Segment, type TranscriptFormat, type VerboseTranscript } from '../../protocol/transcript.js';
 import type { PinnedRequester } from './request.js';
-
-/** Audio to upload: a name for the server and a Blob (file-backed for files on disk). */
-export interface AudioSource {
-  readonly name: string;
-  readonly blob: Blob;
-}
+import type { AudioSource } from '../audio-source.js';
 
 export interface TranscriptResult {
   readonly format: TranscriptFormat;
@@ -49,35 +40,6 @@ export interface TranscribeOptions {
 
 /** Largest answer read back (a transcript of the longest audio a server takes is far smaller). */
 const MAX_TRANSCRIPT_BYTES = 32 * 1024 * 1024;
-
-/** An audio file on disk, streamed when sent. Throws `InputError` `INVALID_AUDIO_FILE` when it is not a readable, non-empty regular file. */
-export async function fileSource(file: string, maxBytes = MAX_UPLOAD_BYTES): Promise<AudioSource> {
-  let info;
-  try {
-    info = await stat(file);
-  } catch (err) {
-    throw new InputError('INVALID_AUDIO_FILE', `cannot read the audio file ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
-  }
-  // A device or pipe has no size to check against the server's limit (and /dev/zero never ends): only regular files are sent.
-  if (!info.isFile()) throw new InputError('INVALID_AUDIO_FILE', `the audio file ${JSON.stringify(file)} is not a regular file (devices and pipes cannot be uploaded)`);
-  checkAudioSize(file, info.size, maxBytes);
-  return { name: path.basename(file), blob: await openAsBlob(file) };
-}
-
-/**
- * Refuses audio of `size` bytes that no server would take (empty, or over the upload limit), before it is read or
- * sent. Throws `InputError` `INVALID_AUDIO_FILE`.
- */
-export function checkAudioSize(name: string, size: number, maxBytes = MAX_UPLOAD_BYTES): void {
-  if (size === 0) throw new InputError('INVALID_AUDIO_FILE', `the audio file ${JSON.stringify(name)} is empty`);
-  if (size > maxBytes) throw new InputError('INVALID_AUDIO_FILE', `the audio file ${JSON.stringify(name)} is ${formatBytes(size)}, more than the ${formatBytes(maxBytes)} a server accepts`);
-}
-
-/** Audio already in memory (e.g. read through a remote file system). */
-export function bytesSource(name: string, bytes: Uint8Array, maxBytes = MAX_UPLOAD_BYTES): AudioSource {
-  checkAudioSize(name, bytes.length, maxBytes);
-  return { name, blob: new Blob([bytes]) };
-}
 
 /** Uploads `source` over the pinned channel of `session` (an `AttestedSession`) and returns the transcript. */
 export async function transcribe(session: PinnedRequester, source: AudioSource, options: TranscribeOptions = {}): Promise<TranscriptResult> {
@@ -151,8 +113,4 @@ function textOfSubtitles(body: string): string {
     .filter((line) => line.trim() && line.trim() !== 'WEBVTT' && !/^\d+$/.test(line.trim()) && !line.includes('-->'))
     .map((line) => line.trim())
     .join(' ');
-}
-
-function formatBytes(n: number): string {
-  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(n >= 10 * 1024 * 1024 ? 0 : 1)} MB` : `${n} bytes`;
 }

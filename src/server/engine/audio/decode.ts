@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import decode from 'audio-decode';
 import { EngineError } from '../engine.js';
-import type { Codec } from './detect-format.js';
+import type { Codec } from '../../../protocol/audio-format.js';
 import { decodeFlac, type DecodedBlock } from './flac-decode.js';
 
 /** A run of consecutive mono samples in [-1, 1]. */

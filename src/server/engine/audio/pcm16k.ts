@@ -4,7 +4,7 @@
  */
 import { EngineError } from '../engine.js';
 import { decodeMono } from './decode.js';
-import type { Codec } from './detect-format.js';
+import type { Codec } from '../../../protocol/audio-format.js';
 import type { Resampler } from './resample.js';
 
 /** The recogniser's sample rate. */

@@ -5,9 +5,9 @@
  */
 import { open } from 'node:fs/promises';
 import { cancelled, EngineError } from '../engine.js';
-import { detectFormat, HEAD_BYTES, type Codec } from './detect-format.js';
+import { classifyAudio, type Codec, type ReadAt } from '../../../protocol/audio-format.js';
 import { flacSeconds } from './flac-header.js';
-import { wavSeconds, type ReadAt } from './wav-header.js';
+import { wavSeconds } from './wav-header.js';
 
 export interface Probe {
   readonly codec: Codec;
@@ -15,9 +15,6 @@ export interface Probe {
    * decoder finds out. */
   readonly seconds?: number;
 }
-
-/** How many ID3v2 tags in a row are skipped before giving up (files carry one, rarely two). */
-const MAX_ID3_TAGS = 4;
 
 /**
  * Reads the start of `path` and says how to decode it. Throws `EngineError`: `EMPTY_AUDIO` for an empty file,
@@ -28,33 +25,24 @@ export async function probeAudio(path: string, signal?: AbortSignal): Promise<Pr
   if (signal?.aborted) throw cancelled();
   const file = await open(path, 'r');
   const readAt: ReadAt = async (position, length) => {
+    if (signal?.aborted) throw cancelled();
     const bytes = new Uint8Array(length);
     const { bytesRead } = await file.read(bytes, 0, length, position);
     return bytes.subarray(0, bytesRead);
   };
   try {
     const { size } = await file.stat();
-    if (size === 0) throw new EngineError('EMPTY_AUDIO', 'The file is empty.');
-    let offset = 0;
-    for (let tags = 0; tags <= MAX_ID3_TAGS; tags++) {
-      if (signal?.aborted) throw cancelled();
-      const head = await readAt(offset, HEAD_BYTES);
-      const format = detectFormat(head);
-      switch (format.kind) {
-        case 'supported':
-          return withSeconds(format.codec, format.codec === 'wav' ? await wavSeconds(readAt, size, signal) : format.codec === 'flac' ? flacSeconds(head) : undefined);
-        case 'unsupported':
-          throw new EngineError('UNSUPPORTED_FORMAT', `${format.name} audio is not supported: send WAV, MP3, FLAC, or Ogg (Vorbis or Opus).`);
-        case 'unknown':
-          // Past an ID3 tag, MPEG audio may start after padding or junk that its decoder skips.
-          if (tags > 0) return { codec: 'mp3' };
-          throw new EngineError('UNREADABLE_AUDIO', 'The file is not audio in a format this server reads (WAV, MP3, FLAC, Ogg Vorbis or Opus).');
-        case 'skip':
-          offset += format.offset;
-          if (offset >= size) throw new EngineError('UNREADABLE_AUDIO', 'The file holds an ID3 tag and no audio.');
-      }
+    const found = await classifyAudio(readAt, size);
+    switch (found.kind) {
+      case 'audio':
+        return withSeconds(found.codec, found.codec === 'wav' ? await wavSeconds(readAt, size, signal) : found.codec === 'flac' ? flacSeconds(found.head) : undefined);
+      case 'empty':
+        throw new EngineError('EMPTY_AUDIO', found.message);
+      case 'unsupported':
+        throw new EngineError('UNSUPPORTED_FORMAT', found.message);
+      case 'unreadable':
+        throw new EngineError('UNREADABLE_AUDIO', found.message);
     }
-    throw new EngineError('UNREADABLE_AUDIO', 'The file starts with too many ID3 tags.');
   } finally {
     await file.close();
   }

@@ -2,10 +2,8 @@
  * A WAV file's duration from its header: a walk over its RIFF chunks to `data`, bounded so that a file built of tiny
  * chunks costs at most a few reads before it is refused, and cancellable between reads.
  */
+import type { ReadAt } from '../../../protocol/audio-format.js';
 import { cancelled, EngineError } from '../engine.js';
-
-/** Reads up to `length` bytes at `position`; fewer only at the end of the file. */
-export type ReadAt = (position: number, length: number) => Promise<Uint8Array>;
 
 /** Chunks walked before `data` at most: real recordings carry fewer than 20 (`fmt `, `LIST`, `fact`, `bext`…). */
 export const MAX_WAV_CHUNKS = 1024;

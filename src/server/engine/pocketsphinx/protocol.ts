@@ -1,5 +1,5 @@
 /** What the PocketSphinx engine and its workers exchange (through `WorkerPool`). */
-import type { Codec } from '../audio/detect-format.js';
+import type { Codec } from '../../../protocol/audio-format.js';
 import type { Word } from '../segments.js';
 
 /** Set once per worker, as its `workerData`. */

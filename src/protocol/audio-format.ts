@@ -1,10 +1,20 @@
 /**
  * Which audio format a file holds, from its first bytes (never from its name, which the client chose). Only the
  * formats the engine is tested on are accepted; other recognised containers are refused as unsupported, so that a
- * client learns "415: send WAV, MP3, FLAC or Ogg" instead of "400: broken file". Pure: `probe.ts` reads the file.
+ * client learns "415: send WAV, MP3, FLAC or Ogg" instead of "400: broken file".
+ *
+ * Part of the wire contract because both sides run it: the server's probe before a file takes a worker, and the
+ * client before any attestation or upload, so that a file the server would refuse never leaves the machine and the
+ * editor offers exactly the files the server decodes. Pure: the caller reads the bytes.
  */
-/** A codec `audio-decode` decodes as a stream (its format names). */
+/** A codec the server decodes as a stream (`audio-decode`'s format names). */
 export type Codec = 'wav' | 'mp3' | 'flac' | 'oga' | 'opus';
+
+/** File name extensions (lower case, no dot) of the formats above: what the editor offers to transcribe. */
+export const AUDIO_FILE_EXTENSIONS = ['wav', 'mp3', 'flac', 'ogg', 'oga', 'opus'] as const;
+
+/** The formats accepted, in words, for messages. */
+export const ACCEPTED_FORMATS = 'WAV, MP3, FLAC, or Ogg (Vorbis or Opus)';
 
 export type DetectedFormat =
   | { readonly kind: 'supported'; readonly codec: Codec }
@@ -70,4 +80,42 @@ export function detectFormat(b: Uint8Array): DetectedFormat {
   if (mpeg === 'mp3') return { kind: 'supported', codec: 'mp3' };
   if (mpeg === 'adts') return { kind: 'unsupported', name: 'AAC (ADTS)' };
   return { kind: 'unknown' };
+}
+
+/** Reads up to `length` bytes at `position` (fewer at the end of the file). */
+export type ReadAt = (position: number, length: number) => Promise<Uint8Array>;
+
+/** What `classifyAudio` found: a codec (with the bytes it was recognised from), or why the file is refused. */
+export type AudioClass =
+  | { readonly kind: 'audio'; readonly codec: Codec; readonly head: Uint8Array }
+  | { readonly kind: 'empty' | 'unsupported' | 'unreadable'; readonly message: string };
+
+/** How many ID3v2 tags in a row are skipped before giving up (files carry one, rarely two). */
+const MAX_ID3_TAGS = 4;
+
+/**
+ * Classifies a file of `size` bytes read through `readAt`, past any ID3v2 tags. A refusal's message is a sentence
+ * about the file ("… is not supported: send WAV, …").
+ */
+export async function classifyAudio(readAt: ReadAt, size: number): Promise<AudioClass> {
+  if (size === 0) return { kind: 'empty', message: 'The file is empty.' };
+  let offset = 0;
+  for (let tags = 0; tags <= MAX_ID3_TAGS; tags++) {
+    const head = await readAt(offset, HEAD_BYTES);
+    const format = detectFormat(head);
+    switch (format.kind) {
+      case 'supported':
+        return { kind: 'audio', codec: format.codec, head };
+      case 'unsupported':
+        return { kind: 'unsupported', message: `${format.name} audio is not supported: send ${ACCEPTED_FORMATS}.` };
+      case 'unknown':
+        // Past an ID3 tag, MPEG audio may start after padding or junk that its decoder skips.
+        if (tags > 0) return { kind: 'audio', codec: 'mp3', head };
+        return { kind: 'unreadable', message: `The file is not audio in a format this server reads (${ACCEPTED_FORMATS}).` };
+      case 'skip':
+        offset += format.offset;
+        if (offset >= size) return { kind: 'unreadable', message: 'The file holds an ID3 tag and no audio.' };
+    }
+  }
+  return { kind: 'unreadable', message: 'The file starts with too many ID3 tags.' };
 }

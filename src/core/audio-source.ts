@@ -1,0 +1,81 @@
+/**
+ * Audio the user chose, checked before anything is sent anywhere: a regular, non-empty file within the upload limit,
+ * whose first bytes are a format the server decodes (the server's own detection, `protocol/audio-format.ts`). Every
+ * refusal is an `InputError` raised before any attestation round trip, so a typo or a video file costs nothing and
+ * no byte of it leaves the machine.
+ */
+import { openAsBlob } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { classifyAudio, type ReadAt } from '../protocol/audio-format.js';
+import { MAX_UPLOAD_BYTES } from '../protocol/limits.js';
+import { InputError } from './errors.js';
+
+/** Audio to upload: a name for the server and a Blob (file-backed for files on disk). */
+export interface AudioSource {
+  readonly name: string;
+  readonly blob: Blob;
+}
+
+/**
+ * An audio file on disk, streamed when sent. Throws `InputError`: `INVALID_AUDIO_FILE` when it is not a readable,
+ * non-empty regular file within the limit, `UNSUPPORTED_AUDIO` when it is not audio the server decodes.
+ */
+export async function fileSource(file: string, maxBytes = MAX_UPLOAD_BYTES): Promise<AudioSource> {
+  let info;
+  try {
+    info = await stat(file);
+  } catch (err) {
+    throw unreadable(file, err);
+  }
+  // A device or pipe has no size to check against the server's limit (and /dev/zero never ends): only regular files are sent.
+  if (!info.isFile()) throw new InputError('INVALID_AUDIO_FILE', `the audio file ${JSON.stringify(file)} is not a regular file (devices and pipes cannot be uploaded)`);
+  checkAudioSize(file, info.size, maxBytes);
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch (err) {
+    throw unreadable(file, err);
+  }
+  try {
+    const readAt: ReadAt = async (position, length) => {
+      const bytes = new Uint8Array(length);
+      const { bytesRead } = await handle.read(bytes, 0, length, position);
+      return bytes.subarray(0, bytesRead);
+    };
+    await checkAudioFormat(file, readAt, info.size);
+  } finally {
+    await handle.close();
+  }
+  return { name: path.basename(file), blob: await openAsBlob(file) };
+}
+
+/** Audio already in memory (e.g. read through a remote file system); the same checks as `fileSource`. */
+export async function bytesSource(name: string, bytes: Uint8Array, maxBytes = MAX_UPLOAD_BYTES): Promise<AudioSource> {
+  checkAudioSize(name, bytes.length, maxBytes);
+  await checkAudioFormat(name, async (position, length) => bytes.subarray(position, position + length), bytes.length);
+  return { name, blob: new Blob([bytes]) };
+}
+
+/**
+ * Refuses audio of `size` bytes that no server would take (empty, or over the upload limit), before it is read or
+ * sent. Throws `InputError` `INVALID_AUDIO_FILE`.
+ */
+export function checkAudioSize(name: string, size: number, maxBytes = MAX_UPLOAD_BYTES): void {
+  if (size === 0) throw new InputError('INVALID_AUDIO_FILE', `the audio file ${JSON.stringify(name)} is empty`);
+  if (size > maxBytes) throw new InputError('INVALID_AUDIO_FILE', `the audio file ${JSON.stringify(name)} is ${formatBytes(size)}, more than the ${formatBytes(maxBytes)} a server accepts`);
+}
+
+async function checkAudioFormat(name: string, readAt: ReadAt, size: number): Promise<void> {
+  const found = await classifyAudio(readAt, size);
+  if (found.kind === 'empty') throw new InputError('INVALID_AUDIO_FILE', `the audio file ${JSON.stringify(name)} is empty`);
+  if (found.kind !== 'audio') throw new InputError('UNSUPPORTED_AUDIO', `${JSON.stringify(name)}: ${found.message}`);
+}
+
+function unreadable(file: string, err: unknown): InputError {
+  return new InputError('INVALID_AUDIO_FILE', `cannot read the audio file ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+}
+
+function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(n >= 10 * 1024 * 1024 ? 0 : 1)} MB` : `${n} bytes`;
+}
