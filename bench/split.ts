@@ -4,7 +4,7 @@
  * Prints both wall times, the speed-up (1-worker time ÷ N-worker time; the goal is about N) and whether the two
  * transcripts have the same words and segments. Prints figures only; it never asserts timing.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import type { Transcript } from '../src/server/engine/engine.js';
 import { createPocketSphinxEngine, DEFAULT_PIECE_SECONDS, DEFAULT_SPLIT_SECONDS } from '../src/server/engine/pocketsphinx/engine.js';
 import { SCRIPT, scratchDir, speak, spokenRecording, wordErrorRate, words, type Voice } from '../test/helpers/speech.js';
@@ -44,21 +44,25 @@ try {
       await engine.close();
     }
   };
+  const loadBefore = loadavg()[0]!;
   const one = await timed(1);
   const many = await timed(WORKERS);
 
   const audio = one.transcript.duration;
   console.log(`One long file on the PocketSphinx engine: ${(audio / 60).toFixed(1)} min of flite speech (${count} sentences, ${PAUSE_SECONDS} s pauses), ${availableParallelism()} cores`);
-  console.log(`split: files from ${DEFAULT_SPLIT_SECONDS} s, pieces of about ${DEFAULT_PIECE_SECONDS} s\n`);
+  console.log(`split: files from ${DEFAULT_SPLIT_SECONDS} s, pieces of about ${DEFAULT_PIECE_SECONDS} s`);
+  // Other work on the machine takes cores from the second worker: "cores used" (CPU ÷ wall) shows what it got.
+  console.log(`load average (1 min) before / after: ${loadBefore.toFixed(1)} / ${loadavg()[0]!.toFixed(1)}\n`);
   const row = (workers: number, r: Run) => [
     String(workers),
     r.seconds.toFixed(1),
     (r.seconds / audio).toFixed(3),
     r.cpu.toFixed(1),
+    (r.cpu / r.seconds).toFixed(2),
     String(r.transcript.segments.length),
     `${(wordErrorRate(recording.text, r.transcript.text).rate * 100).toFixed(1)} %`,
   ];
-  console.log(table([['workers', 'wall s', 'RTF (wall)', 'CPU s', 'segments', 'WER vs script'], row(1, one), row(WORKERS, many)]));
+  console.log(table([['workers', 'wall s', 'RTF (wall)', 'CPU s', 'cores used', 'segments', 'WER vs script'], row(1, one), row(WORKERS, many)]));
   const sameWords = words(one.transcript.text).join(' ') === words(many.transcript.text).join(' ');
   const sameSegments = JSON.stringify(one.transcript.segments) === JSON.stringify(many.transcript.segments);
   console.log(`\nspeed-up with ${WORKERS} workers: ${(one.seconds / many.seconds).toFixed(2)}x (goal: about ${WORKERS}x)`);

@@ -149,6 +149,7 @@ describe('a long file on two workers', () => {
     const order: string[] = [];
     const long = two.transcribe({ path: recording.path }).then(() => order.push('long'));
     while (two.stats().running < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(two.stats().queued, 0, 'the pieces left to run take no place in the queue');
     const short = two.transcribe({ path: sentence.path }).then(() => order.push('short'));
     await Promise.all([long, short]);
     assert.deepEqual(order, ['short', 'long']);
@@ -181,5 +182,11 @@ describe('a long file on two workers', () => {
     assert.ok(afterFailure <= from + 3, `${afterFailure - from} jobs started for a request that failed in its first piece`);
     while (two.stats().workers < 2) await new Promise((resolve) => setTimeout(resolve, 10));
     await transcribesSentence();
+  });
+
+  it('closed meanwhile, fails with UNAVAILABLE and lets the engine stop (last: it closes the engine)', async () => {
+    const long = two.transcribe({ path: recording.path });
+    while (two.stats().running < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    await Promise.all([assert.rejects(long, isCode('UNAVAILABLE')), two.close()]);
   });
 });
