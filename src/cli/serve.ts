@@ -17,6 +17,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
       engine: { type: 'string' },
       upstream: { type: 'string' },
       workers: { type: 'string' },
+      'split-seconds': { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
@@ -39,6 +40,8 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
   }
   const workers = values.workers === undefined ? undefined : Number(values.workers);
   if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 64)) throw new UsageError('--workers must be a whole number from 1 to 64');
+  const splitSeconds = values['split-seconds'] === undefined ? undefined : Number(values['split-seconds']);
+  if (splitSeconds !== undefined && !(Number.isFinite(splitSeconds) && splitSeconds > 0)) throw new UsageError('--split-seconds must be a positive number of seconds');
   // Listen for signals before announcing readiness: whoever reads "listening" may signal at once. A second signal
   // does not wait for the graceful stop.
   const stopped = new Promise<void>((resolve) => {
@@ -59,7 +62,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
   let engine: TranscriptionEngine | undefined;
   if (engineName) {
     err.write(`[enclave] starting the ${engineName} engine…\n`);
-    engine = await startEngine({ engine: engineName, upstream, workers });
+    engine = await startEngine({ engine: engineName, upstream, workers, splitSeconds });
   }
   const server = await startSimulationServer({ port, engine, log: (line) => err.write(`[enclave] ${line}\n`) });
   if (values['trust-out']) {

@@ -12,6 +12,8 @@ export interface EngineChoice {
   readonly upstream?: URL;
   /** pocketsphinx: worker threads. */
   readonly workers?: number;
+  /** pocketsphinx: audio at least this long (seconds) is split at pauses and decoded on all workers. */
+  readonly splitSeconds?: number;
   /** Jobs that may wait for a worker. */
   readonly maxQueue?: number;
   /** whisper-http: longest a transcription may take. */
@@ -21,7 +23,7 @@ export interface EngineChoice {
 export async function startEngine(choice: EngineChoice): Promise<TranscriptionEngine> {
   switch (choice.engine) {
     case 'pocketsphinx':
-      return createPocketSphinxEngine({ workers: choice.workers, maxQueue: choice.maxQueue });
+      return createPocketSphinxEngine({ workers: choice.workers, maxQueue: choice.maxQueue, splitSeconds: choice.splitSeconds });
     case 'whisper-http':
       if (!choice.upstream) throw new RangeError('the whisper-http engine needs --upstream <url>');
       return createWhisperHttpEngine({ upstream: choice.upstream, timeoutMs: choice.timeoutMs ?? 30 * 60_000 });

@@ -89,6 +89,55 @@ export async function concatenate(wavs: readonly string[], out: string): Promise
   return out;
 }
 
+/** A recording of sentences with pauses between them, and where each sentence is. */
+export interface SpokenRecording {
+  /** 16 kHz mono s16 WAV. */
+  readonly path: string;
+  /** Everything said, in order. */
+  readonly text: string;
+  /** Each sentence's speech, in samples from the start (its own leading and trailing silence trimmed). */
+  readonly spans: readonly { readonly start: number; readonly end: number }[];
+  readonly samples: number;
+}
+
+/** flite's rate, and the rate of every recording made here. */
+export const SPEECH_HZ = 16_000;
+
+/**
+ * Speaks each line with its voice, trims the silence flite leaves around it, and joins them with `pauseSeconds` of
+ * digital silence between (and at both ends) into `<dir>/<name>.wav`. A line said again is spoken once.
+ */
+export async function spokenRecording(dir: string, name: string, lines: readonly { readonly voice: Voice; readonly text: string }[], pauseSeconds: number): Promise<SpokenRecording> {
+  const pause = path.join(dir, `${name}-pause.wav`);
+  await run('sox', ['-n', '-r', String(SPEECH_HZ), '-b', '16', '-c', '1', pause, 'trim', '0', String(pauseSeconds)]);
+  const pauseSamples = await sampleCount(pause);
+  const parts: string[] = [pause];
+  const spans: { start: number; end: number }[] = [];
+  const spoken = new Map<string, { readonly file: string; readonly length: number }>();
+  let at = pauseSamples;
+  for (const line of lines) {
+    const key = `${line.voice} ${line.text}`;
+    if (!spoken.has(key)) {
+      const file = await speak(dir, line.voice, line.text, `${name}-${spoken.size}`);
+      const trimmed = file.replace(/\.wav$/, '-trim.wav');
+      // Trim below -50 dBFS at both ends (sox's silence effect, reversed for the end).
+      await run('sox', [file, trimmed, 'silence', '1', '0.01', '-50d', 'reverse', 'silence', '1', '0.01', '-50d', 'reverse']);
+      spoken.set(key, { file: trimmed, length: await sampleCount(trimmed) });
+    }
+    const { file: trimmed, length } = spoken.get(key)!;
+    spans.push({ start: at, end: at + length });
+    at += length + pauseSamples;
+    parts.push(trimmed, pause);
+  }
+  const out = await concatenate(parts, path.join(dir, `${name}.wav`));
+  return { path: out, text: lines.map((l) => l.text).join(' '), spans, samples: at };
+}
+
+async function sampleCount(wav: string): Promise<number> {
+  const { stdout } = await run('soxi', ['-s', wav]);
+  return Number(stdout.trim());
+}
+
 /** Words for scoring: lower case, punctuation dropped (apostrophes inside words kept). */
 export function words(text: string): string[] {
   return text

@@ -7,6 +7,11 @@
  * `{type:'cancel', id}` asks it to stop that job early if it can (it must still answer). A worker that has not
  * answered `cancelGraceMs` after a cancel is terminated and replaced, so that a cancelled or timed-out job frees its
  * slot in bounded time whatever the worker is stuck in.
+ *
+ * A request whose work splits (one long file) runs its pieces with `runPieces`: the request keeps at least one worker
+ * until its last piece, like any job, and every worker nobody else is waiting for helps it; a request that arrives
+ * meanwhile waits for one piece to finish, not for the whole file. The pieces take one place in the queue, not one
+ * each, so splitting never lets one request crowd others out of `maxQueue`.
  */
 import { Worker } from 'node:worker_threads';
 import { cancelled, EngineError, type EngineErrorCode } from './engine.js';
@@ -21,10 +26,12 @@ export type WorkerMessage<R> =
   /** `code` absent: an internal failure, surfaced as a plain `Error`. */
   | { readonly type: 'error'; readonly id: number; readonly code?: EngineErrorCode; readonly message: string };
 
-export interface WorkerPoolOptions {
+export interface WorkerPoolOptions<J = unknown> {
   /** The worker's module. */
   readonly script: URL;
   readonly workerData?: unknown;
+  /** The buffers a job's message moves to its worker instead of copying (the job no longer holds them). */
+  readonly transfer?: (job: J) => readonly ArrayBuffer[];
   /** Number of workers (each holds its own decoder). */
   readonly size: number;
   /** Jobs that may wait for a worker; one more is refused with `BUSY`. */
@@ -55,6 +62,18 @@ interface Task<J, R> {
   /** Set once the caller has its answer; a later answer from the worker is dropped. */
   settled: boolean;
   readonly detach: () => void;
+  /** The split request this job is a piece of. */
+  readonly batch?: Batch<J, R>;
+}
+
+/** The pieces of one split request (`runPieces`). */
+interface Batch<J, R> {
+  /** Pieces neither queued nor on a worker yet. */
+  readonly pending: Task<J, R>[];
+  /** Every piece, for cancelling the ones left when the batch fails. */
+  readonly tasks: Task<J, R>[];
+  /** Rejects the whole batch (once), cancelling its pieces. */
+  readonly fail: (err: unknown) => void;
 }
 
 interface Slot<J, R> {
@@ -73,15 +92,17 @@ const RESTART_DELAYS_MS = [1_000, 5_000, 30_000];
 export class WorkerPool<J, R> {
   private readonly slots: Slot<J, R>[] = [];
   private readonly queue: Task<J, R>[] = [];
+  /** Split requests with pieces left, oldest first. */
+  private readonly batches: Batch<J, R>[] = [];
   private nextId = 1;
   private closing = false;
   private closed?: Promise<void>;
   private readonly idleWaiters = new Set<() => void>();
 
-  private constructor(private readonly options: WorkerPoolOptions) {}
+  private constructor(private readonly options: WorkerPoolOptions<J>) {}
 
   /** Starts `size` workers and resolves once all are ready; rejects (stopping the others) if one fails to start. */
-  static async start<J, R>(options: WorkerPoolOptions): Promise<WorkerPool<J, R>> {
+  static async start<J, R>(options: WorkerPoolOptions<J>): Promise<WorkerPool<J, R>> {
     if (!(Number.isInteger(options.size) && options.size >= 1)) throw new RangeError('a worker pool needs at least one worker');
     if (!(Number.isInteger(options.maxQueue) && options.maxQueue >= 0)) throw new RangeError('maxQueue must be a whole number');
     const pool = new WorkerPool<J, R>(options);
@@ -109,24 +130,79 @@ export class WorkerPool<J, R> {
     }
     return new Promise<R>((resolve, reject) => {
       const onAbort = () => this.abort(task);
-      const task: Task<J, R> = {
-        id: this.nextId++,
-        job,
-        settled: false,
-        resolve: (result) => settle(() => resolve(result)),
-        reject: (err) => settle(() => reject(err)),
-        detach: () => signal?.removeEventListener('abort', onAbort),
-      };
-      const settle = (answer: () => void) => {
-        if (task.settled) return;
-        task.settled = true;
-        task.detach();
-        answer();
-      };
+      const task = this.task(job, resolve, reject, () => signal?.removeEventListener('abort', onAbort));
       signal?.addEventListener('abort', onAbort, { once: true });
       if (idle) this.dispatch(idle, task);
       else this.queue.push(task);
     });
+  }
+
+  /**
+   * Runs the pieces of a request that has already had its turn (its first `run` answered): results in order, or the
+   * first failure, which cancels every other piece (as `signal` aborting does). The pieces start on every idle worker;
+   * with none idle, the first goes to the head of the queue (the request is not made to queue again behind those that
+   * came after it, nor refused `BUSY`) and the rest follow on the workers it gets.
+   */
+  runPieces(jobs: readonly J[], signal?: AbortSignal): Promise<R[]> {
+    if (this.closing) return Promise.reject(new EngineError('UNAVAILABLE', 'The engine is shutting down.'));
+    if (signal?.aborted) return Promise.reject(cancelled());
+    if (jobs.length === 0) return Promise.resolve([]);
+    return new Promise<R[]>((resolve, reject) => {
+      const results: R[] = new Array<R>(jobs.length);
+      let left = jobs.length;
+      let done = false;
+      const finish = (err?: unknown) => {
+        if (done) return;
+        done = true;
+        signal?.removeEventListener('abort', onAbort);
+        const at = this.batches.indexOf(batch);
+        if (at >= 0) this.batches.splice(at, 1);
+        batch.pending.length = 0;
+        for (const task of batch.tasks) if (!task.settled) this.abort(task);
+        if (err === undefined) resolve(results);
+        else reject(err);
+      };
+      const onAbort = () => finish(cancelled());
+      const batch: Batch<J, R> = { pending: [], tasks: [], fail: finish };
+      jobs.forEach((job, i) => {
+        const piece = this.task(
+          job,
+          (result) => {
+            results[i] = result;
+            if (--left === 0) finish();
+          },
+          finish,
+          () => {},
+          batch,
+        );
+        batch.tasks.push(piece);
+        batch.pending.push(piece);
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.batches.push(batch);
+      for (const slot of this.slots) if (slot.state === 'idle' && batch.pending.length > 0) this.dispatch(slot, batch.pending.shift()!);
+      if (!this.slots.some((s) => s.task?.batch === batch)) this.queue.unshift(batch.pending.shift()!);
+    });
+  }
+
+  /** A job's bookkeeping: `resolve`/`reject` answer its caller once (later answers are dropped), then `detach`. */
+  private task(job: J, resolve: (result: R) => void, reject: (err: unknown) => void, detach: () => void, batch?: Batch<J, R>): Task<J, R> {
+    const task: Task<J, R> = {
+      id: this.nextId++,
+      job,
+      settled: false,
+      resolve: (result) => settle(() => resolve(result)),
+      reject: (err) => settle(() => reject(err)),
+      detach,
+      batch,
+    };
+    const settle = (answer: () => void) => {
+      if (task.settled) return;
+      task.settled = true;
+      task.detach();
+      answer();
+    };
+    return task;
   }
 
   stats(): PoolStats {
@@ -145,6 +221,8 @@ export class WorkerPool<J, R> {
   private async shutDown(): Promise<void> {
     this.closing = true;
     for (const task of this.queue.splice(0)) task.reject(new EngineError('UNAVAILABLE', 'The engine is shutting down.'));
+    // A split request cannot finish once its pending pieces will never run: it fails now, and its running pieces stop.
+    for (const batch of [...this.batches]) batch.fail(new EngineError('UNAVAILABLE', 'The engine shut down before the transcription finished.'));
     const deadline = Date.now() + (this.options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
     while (this.slots.some((s) => s.state === 'busy' || s.state === 'starting') && Date.now() < deadline) {
       await new Promise<void>((resolve) => {
@@ -193,7 +271,7 @@ export class WorkerPool<J, R> {
   private dispatch(slot: Slot<J, R>, task: Task<J, R>): void {
     slot.state = 'busy';
     slot.task = task;
-    slot.worker.postMessage({ type: 'job', id: task.id, job: task.job } satisfies PoolMessage<J>);
+    slot.worker.postMessage({ type: 'job', id: task.id, job: task.job } satisfies PoolMessage<J>, [...(this.options.transfer?.(task.job) ?? [])]);
     this.options.onJobStart?.(slot.worker);
   }
 
@@ -202,16 +280,27 @@ export class WorkerPool<J, R> {
     if (!task || task.id !== message.id) return;
     if (message.type === 'result') task.resolve(message.result);
     else task.reject(message.code ? new EngineError(message.code, message.message) : new Error(message.message));
-    this.becomeIdle(slot);
+    this.becomeIdle(slot, task);
   }
 
-  private becomeIdle(slot: Slot<J, R>): void {
+  /** Frees `slot`, which just ran `finished` (if anything), and gives it the next job (`next`). */
+  private becomeIdle(slot: Slot<J, R>, finished?: Task<J, R>): void {
     clearTimeout(slot.cancelDeadline);
     slot.state = 'idle';
     slot.task = undefined;
-    const next = this.closing ? undefined : this.queue.shift();
+    const next = this.closing ? undefined : this.next(finished?.batch);
     if (next) this.dispatch(slot, next);
     else this.wakeIdleWaiters();
+  }
+
+  /**
+   * What a worker that just ran a piece of `batch` (or anything else) does next. It stays with its split request if no
+   * one is waiting, or if it is the request's last worker (a split request holds at least one worker to the end, like
+   * any job); otherwise it serves the queue; with the queue empty, it helps the oldest split request with pieces left.
+   */
+  private next(batch: Batch<J, R> | undefined): Task<J, R> | undefined {
+    if (batch && batch.pending.length > 0 && (this.queue.length === 0 || !this.slots.some((s) => s.task?.batch === batch))) return batch.pending.shift();
+    return this.queue.shift() ?? this.batches.find((b) => b.pending.length > 0)?.pending.shift();
   }
 
   private abort(task: Task<J, R>): void {

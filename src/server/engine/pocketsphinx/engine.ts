@@ -1,5 +1,8 @@
 /**
  * The `pocketsphinx` engine: offline US English recognition with CMU PocketSphinx, one decoder per worker thread.
+ * A long file is decoded on all of them: a first job decodes it once and cuts it into pieces at pauses, the pieces
+ * are recognised in parallel (`WorkerPool.runPieces`) and their words, timed from the start of the recording, are
+ * joined in order into one transcript, segmented as if one worker had heard it all.
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
@@ -9,7 +12,7 @@ import type { TranscribeRequest, Transcript, TranscriptionEngine } from '../engi
 import { transcriptOf } from '../segments.js';
 import { WorkerPool, type PoolStats } from '../worker-pool.js';
 import { DEFAULT_MODEL_DIR, MODEL_NAME } from './addon.js';
-import type { Job, JobResult, WorkerSetup } from './protocol.js';
+import { sampleBuffers, type Job, type JobResult, type WordsResult, type WorkerSetup } from './protocol.js';
 
 export interface PocketSphinxOptions {
   /** Worker threads, one decoder (~135 MB) each. Default: 2, or 1 on a single core. */
@@ -22,6 +25,13 @@ export interface PocketSphinxOptions {
   readonly modelDir?: string;
   /** How long recordings are cut into utterances (seconds). Default: at the quietest point after 10 s, by 30 s. */
   readonly utterance?: WorkerSetup['utterance'];
+  /**
+   * Audio at least this long (seconds) is split at pauses and decoded on all workers at once. Default 120 s: below
+   * that, one worker takes under half a minute and the seams are not worth it. With one worker nothing is split.
+   */
+  readonly splitSeconds?: number;
+  /** The length (seconds) a split file's pieces aim at; each one ends at the first pause past it. Default 60 s. */
+  readonly pieceSeconds?: number;
   /** Called as a job starts on a worker (diagnostics; tests use it to stop a worker mid-job). */
   readonly onJobStart?: (worker: Worker) => void;
 }
@@ -31,19 +41,36 @@ export interface PocketSphinxEngine extends TranscriptionEngine {
   stats(): PoolStats;
 }
 
+/** A piece job's words (it answers nothing else). */
+function wordsOf(result: JobResult): WordsResult['words'] {
+  if (result.kind !== 'words') throw new Error('a piece job answered with pieces');
+  return result.words;
+}
+
 export const DEFAULT_MAX_SECONDS = 2 * 60 * 60;
+export const DEFAULT_SPLIT_SECONDS = 120;
+/** Long enough that a piece costs far more than its messages, short enough that a request arriving meanwhile waits
+ * about 10 s for a worker (at a real-time factor near 0.17) and that the last piece leaves the other workers idle little. */
+export const DEFAULT_PIECE_SECONDS = 60;
 
 /** Starts the workers (each loads the model, about a second) and resolves once all are ready. */
 export async function createPocketSphinxEngine(options: PocketSphinxOptions = {}): Promise<PocketSphinxEngine> {
   const maxSeconds = options.maxSeconds ?? DEFAULT_MAX_SECONDS;
   const setup: WorkerSetup = { modelDir: options.modelDir ?? DEFAULT_MODEL_DIR, utterance: options.utterance ?? { minSeconds: 10, maxSeconds: 30 } };
+  const size = options.workers ?? Math.min(2, availableParallelism());
+  const splitSeconds = options.splitSeconds ?? DEFAULT_SPLIT_SECONDS;
+  const pieceSeconds = options.pieceSeconds ?? DEFAULT_PIECE_SECONDS;
+  if (!(splitSeconds > 0 && pieceSeconds > 0)) throw new RangeError('splitSeconds and pieceSeconds must be positive');
   const pool = await WorkerPool.start<Job, JobResult>({
     script: new URL('./worker.js', import.meta.url),
     workerData: setup,
-    size: options.workers ?? Math.min(2, availableParallelism()),
+    transfer: (job) => (job.kind === 'piece' ? sampleBuffers(job.utterances) : []),
+    size,
     maxQueue: options.maxQueue ?? 8,
     onJobStart: options.onJobStart,
   });
+  // Only a file whose header says it is short skips the split pass; an MP3 or Ogg file's length is known once decoded.
+  const split = (seconds: number | undefined) => (size > 1 && (seconds === undefined || seconds >= splitSeconds) ? { minSeconds: splitSeconds, pieceSeconds } : undefined);
   return {
     name: 'pocketsphinx',
     model: MODEL_NAME,
@@ -51,8 +78,10 @@ export async function createPocketSphinxEngine(options: PocketSphinxOptions = {}
       // The format (and a WAV's length) is checked here, so that a bad file never waits in the queue.
       const probe = await probeAudio(request.path, request.signal);
       if (probe.seconds !== undefined && probe.seconds > maxSeconds) throw tooLong(maxSeconds);
-      const { words, duration } = await pool.run({ path: request.path, codec: probe.codec, maxSeconds }, request.signal);
-      return transcriptOf(words, duration, 'en');
+      const first = await pool.run({ kind: 'file', path: request.path, codec: probe.codec, maxSeconds, split: split(probe.seconds) }, request.signal);
+      if (first.kind === 'words') return transcriptOf(first.words, first.duration, 'en');
+      const pieces = await pool.runPieces(first.pieces.map((utterances) => ({ kind: 'piece', utterances }) as const), request.signal);
+      return transcriptOf(pieces.flatMap(wordsOf), first.duration, 'en');
     },
     stats: () => pool.stats(),
     close: () => pool.close(),
