@@ -1,7 +1,7 @@
 /** The attested, pinned channel against the reference server, liars and a man in the middle, all on loopback. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AttestedSession, ChannelError, AttestationError, connect, decodeServiceInfo, sha256Hex, toHex } from '../../src/core/index.js';
+import { AttestedSession, ChannelError, AttestationError, connect, decodeServiceInfo, sha256Hex, toHex, type AttestedEnclave } from '../../src/core/index.js';
 import { startEnclaveApp } from '../../src/server/app.js';
 import { createTlsIdentity } from '../../src/server/tls-identity.js';
 import { rootsTrusting, startLyingServer, startMitmProxy, startSimulationServer, startStallingServer, type ReferenceServer, type StallingServer } from '../helpers/servers.js';
@@ -234,11 +234,15 @@ describe('a server that stalls the attestation', () => {
 });
 
 describe('a pinned session', () => {
-  it('refuses the next request when the enclave restarts with a new key, before writing it', async () => {
+  it('attests a restarted enclave’s new key on the new connection before writing the next request to it', async () => {
     const own = await startSimulationServer();
     const session = await connect(own.url, { roots: rootsTrusting(own) });
     try {
-      assert.equal((await session.request('/healthz')).statusCode, 200);
+      const first = await session.request('/healthz');
+      assert.equal(first.statusCode, 200);
+      await first.body.dump();
+      const told: AttestedEnclave[] = [];
+      session.onAttested((enclave) => told.push(enclave));
       // Same host proxy and socket path, same attestation provider, new TLS key: a "restarted" enclave.
       const target = own.app.target;
       await own.app.close();
@@ -248,11 +252,15 @@ describe('a pinned session', () => {
         target,
       );
       try {
-        const err = await rejection(session.request('/healthz'));
-        assert.equal(err.code, 'TLS_BINDING_MISMATCH');
-        assert.deepEqual(seen, [], 'the restarted server received no request');
-        // Still refused on a second try: nothing was silently re-trusted.
-        assert.equal((await rejection(session.request('/healthz'))).code, 'TLS_BINDING_MISMATCH');
+        const second = await session.request('/healthz');
+        assert.equal(second.statusCode, 200);
+        await second.body.dump();
+        // The old channel's reconnect was refused before a byte; a new connection attested the new key first.
+        assert.deepEqual(seen, ['GET /attestation 200', 'GET /healthz 200']);
+        assert.equal(told.length, 1);
+        assert.equal(second.enclave, told[0], 'the answer names the enclave whose key carried it');
+        assert.notEqual(second.enclave.binding.presentedSpkiSha256, first.enclave.binding.presentedSpkiSha256);
+        assert.deepEqual(new Set(session.enclaves.map((e) => e.binding.presentedSpkiSha256)), new Set([first.enclave, second.enclave].map((e) => e.binding.presentedSpkiSha256)));
       } finally {
         await restarted.close();
       }

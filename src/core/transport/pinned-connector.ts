@@ -7,7 +7,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { buildConnector } from 'undici';
-import { ChannelError } from '../errors.js';
+import { ChannelError, type BlindBoxError } from '../errors.js';
 
 /** DER SubjectPublicKeyInfo of a certificate. */
 export function spkiOf(cert: X509Certificate): Uint8Array {
@@ -23,6 +23,9 @@ export class TlsPin {
   #pinned: Uint8Array | undefined;
   #presented: X509Certificate | undefined;
   #connections = 0;
+
+  /** `refuse` may turn down the attestation connection's certificate before any byte is written to it. */
+  constructor(private readonly refuse: (cert: X509Certificate) => BlindBoxError | undefined = () => undefined) {}
 
   /** The certificate presented on the attestation connection. */
   get presented(): X509Certificate | undefined {
@@ -40,11 +43,13 @@ export class TlsPin {
   }
 
   /** Checks one new connection's certificate; returns the error that must drop it, if any. */
-  check(cert: X509Certificate | undefined): ChannelError | undefined {
+  check(cert: X509Certificate | undefined): BlindBoxError | undefined {
     if (!cert) return new ChannelError('PROTOCOL_ERROR', 'The server did not present a TLS certificate.');
     if (this.#pinned === undefined) {
       // Attesting: exactly one connection, whose certificate the document must bind.
       if (this.#presented) return new ChannelError('TLS_BINDING_MISMATCH', 'The server opened a second connection during attestation; the attested connection cannot be identified.');
+      const refused = this.refuse(cert);
+      if (refused) return refused;
       this.#presented = cert;
     } else if (Buffer.compare(spkiOf(cert), this.#pinned) !== 0) {
       return new ChannelError(

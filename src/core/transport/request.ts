@@ -10,7 +10,8 @@ import type { AttestedEnclave } from './attested-enclave.js';
 export interface RequestOptions {
   readonly method?: Dispatcher.HttpMethod;
   readonly headers?: Record<string, string>;
-  readonly body?: Dispatcher.DispatchOptions['body'];
+  /** A function is called once per attempt (a stream can be sent only once; see `AttestedSession.request`). */
+  readonly body?: Dispatcher.DispatchOptions['body'] | (() => Dispatcher.DispatchOptions['body']);
   readonly signal?: AbortSignal;
   /** Longest wait for the response headers (default: the session timeout). */
   readonly headersTimeoutMs?: number;

@@ -1,26 +1,21 @@
 /**
- * An attested session with a BlindBox server.
+ * An attested session with a BlindBox server: one enclave, or a fleet of them behind a TCP (L4) balancer.
  *
- * `connect` opens one TLS connection, asks `/attestation` for a document
- * bound to a fresh 32-byte nonce, verifies it, and requires that the
- * certificate presented on that same connection carries exactly the attested
- * `public_key`. From then on every connection is pinned to that key, and the
- * session attests again, on a new connection, once the policy's maximum age
- * has passed. A server whose key changes is refused, never silently re-trusted.
+ * Every connection that carries a request has first been attested on that very connection: `GET /attestation` with a
+ * fresh 32-byte nonce, the document verified, and the certificate presented on that connection required to carry
+ * exactly the attested `public_key` (attested-channel.ts). The session keeps a bounded pool of such connections
+ * (channel-pool.ts), so transcriptions run in parallel, each on its own connection, and the set of enclaves they
+ * attested, each with its own age; a connection whose attestation is older than the policy allows is replaced by a
+ * newly attested one. A key that fails attestation is never used; a connection that fails before it was answered
+ * (another key after a reconnect, a reset, a man in the middle behind the balancer) is retried on a new connection a
+ * bounded number of times.
  */
-import { randomBytes } from 'node:crypto';
-import { Client, type Dispatcher } from 'undici';
-import { verifyAttestation } from '../attestation/verify.js';
 import { AWS_NITRO_ROOT_G1, type TrustedRoot } from '../attestation/roots.js';
-import { CLIENT_NONCE_BYTES, MAX_DOCUMENT_BYTES } from '../../protocol/limits.js';
-import { ENDPOINTS } from '../../protocol/endpoints.js';
-import { AttestationError, BlindBoxError, ChannelError, InputError } from '../errors.js';
+import { ChannelError, InputError } from '../errors.js';
 import { checkMaxAgeSeconds, DEFAULT_POLICY, type AttestationPolicy } from '../policy.js';
-import { startDeadline } from './deadline.js';
-import { toHex } from '../util/hex.js';
-import { attestedEnclave, bindTls, type AttestedEnclave } from './attested-enclave.js';
-import { pinnedConnector, spkiOf, TlsPin } from './pinned-connector.js';
-import { readBodyLimited, toChannelError, throwForStatus } from './responses.js';
+import type { AttestedEnclave } from './attested-enclave.js';
+import { ChannelPool, isRetryable } from './channel-pool.js';
+import { toChannelError } from './responses.js';
 import type { PinnedRequester, PinnedResponse, RequestOptions } from './request.js';
 import { transcribe, type TranscribeOptions, type TranscriptResult } from './transcribe.js';
 import type { AudioSource } from '../audio-source.js';
@@ -30,65 +25,102 @@ export interface ConnectOptions {
   readonly roots?: readonly TrustedRoot[];
   readonly policy?: AttestationPolicy;
   /**
-   * Time limit (default 30 s): for attesting, in total (connect, TLS, request and reading the document); for ordinary
-   * requests, per phase (connect, headers, each pause of the body).
+   * Time limit (default 30 s): for attesting a connection, in total (connect, TLS, request and reading the document);
+   * for ordinary requests, per phase (connect, headers, each pause of the body).
    */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
   /** Injectable clock (tests). */
   readonly clock?: () => Date;
+  /** Most attested connections open at once, i.e. requests running in parallel (default 4). */
+  readonly maxConnections?: number;
+  /** Most attempts to make an attested connection, or to send a request whose connection failed unanswered (default 3). */
+  readonly attempts?: number;
+  /** Receives one line per retried attempt, with its reason (default: nowhere). */
+  readonly log?: (line: string) => void;
 }
 
-/** Told every time the session attests again on its own (the first attestation is `connect`'s result). */
+/** Told of every attestation the session makes after `connect` (a new enclave, or a known one attested again). */
 export type AttestedListener = (enclave: AttestedEnclave) => void;
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const DEFAULT_MAX_CONNECTIONS = 4;
+const DEFAULT_ATTEMPTS = 3;
 
 export class AttestedSession implements PinnedRequester {
   readonly origin: URL;
-  #client: Client;
-  #current: AttestedEnclave;
+  readonly #pool: ChannelPool;
   readonly #listeners = new Set<AttestedListener>();
-  #reattesting: Promise<void> | undefined;
+  readonly #log: (line: string) => void;
+  readonly #attempts: number;
+  readonly #timeoutMs: number;
+  readonly #policy: AttestationPolicy;
   #closed = false;
 
-  private constructor(
-    origin: URL,
-    client: Client,
-    current: AttestedEnclave,
-    private readonly options: Required<Pick<ConnectOptions, 'roots' | 'policy' | 'timeoutMs' | 'clock'>>,
-  ) {
+  private constructor(origin: URL, options: ConnectOptions & { policy: AttestationPolicy; timeoutMs: number; attempts: number; maxConnections: number }) {
     this.origin = origin;
-    this.#client = client;
-    this.#current = current;
+    this.#log = options.log ?? (() => undefined);
+    this.#attempts = options.attempts;
+    this.#timeoutMs = options.timeoutMs;
+    this.#policy = options.policy;
+    this.#pool = new ChannelPool(
+      origin,
+      {
+        roots: options.roots ?? [AWS_NITRO_ROOT_G1],
+        policy: options.policy,
+        timeoutMs: options.timeoutMs,
+        clock: options.clock ?? (() => new Date()),
+        maxConnections: options.maxConnections,
+        attempts: options.attempts,
+        log: this.#log,
+      },
+      (enclave) => this.#tell(enclave),
+    );
   }
 
-  /** Attests the server at `url` and returns a session pinned to it. Throws `AttestationError` or `ChannelError`; `InputError` for a bad URL or option. */
+  /**
+   * Attests the server at `url` on a first connection and returns a session holding it. Throws `AttestationError` or
+   * `ChannelError` when no attested connection could be made; `InputError` for a bad URL or option.
+   */
   static async connect(url: string | URL, options: ConnectOptions = {}): Promise<AttestedSession> {
     const origin = parseOrigin(url);
     const resolved = {
-      roots: options.roots ?? [AWS_NITRO_ROOT_G1],
+      ...options,
       policy: options.policy ?? DEFAULT_POLICY,
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      clock: options.clock ?? (() => new Date()),
+      maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      attempts: options.attempts ?? DEFAULT_ATTEMPTS,
     };
     // 0 would disable undici's timeouts and Infinity never fire: neither may silently remove the deadline.
     // Node fires a longer timer at once: past 2^31 - 1 ms (24.8 days) the deadline would be meaningless.
     if (!(resolved.timeoutMs > 0 && resolved.timeoutMs <= MAX_TIMER_MS)) throw new InputError('INVALID_OPTION', `the timeout must be more than 0 and at most ${MAX_TIMER_MS} ms, not ${resolved.timeoutMs}`);
+    checkCount('maxConnections', resolved.maxConnections, 64);
+    checkCount('attempts', resolved.attempts, 16);
     checkMaxAgeSeconds(resolved.policy.maxAgeSeconds, `the policy ${JSON.stringify(resolved.policy.name)}`);
-    const { client, attested } = await attestNewChannel(origin, resolved, options.signal);
-    return new AttestedSession(origin, client, attested, resolved);
+    const session = new AttestedSession(origin, resolved);
+    try {
+      session.#pool.release(await session.#pool.acquire(options.signal), true);
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
+    return session;
   }
 
-  /** The current verified attestation. */
+  /** The most recent verified attestation (of whichever enclave; see `enclaves` for all of them). */
   get attested(): AttestedEnclave {
-    return this.#current;
+    return this.#pool.latest!;
+  }
+
+  /** Every enclave this session attested, each with its latest attestation, most recent first. */
+  get enclaves(): readonly AttestedEnclave[] {
+    return this.#pool.enclaves;
   }
 
   /**
-   * Calls `listener` after each re-attestation (the session renews itself inside `request` once the policy's maximum
-   * age has passed), so whoever shows trust follows it without polling. Returns the unsubscribe function.
+   * Calls `listener` after each attestation the session makes on its own (a new connection, to a new enclave or a
+   * known one whose attestation aged), so whoever shows trust follows it without polling. Returns the unsubscribe function.
    */
   onAttested(listener: AttestedListener): () => void {
     this.#listeners.add(listener);
@@ -97,67 +129,89 @@ export class AttestedSession implements PinnedRequester {
 
   /** The policy this session enforces. */
   get policy(): AttestationPolicy {
-    return this.options.policy;
+    return this.#policy;
   }
 
-  /** Milliseconds until the attestation must be renewed (≤ 0: at the next request). */
+  /** Milliseconds until the most recent attestation must be renewed (≤ 0: the next request attests a new connection). */
   get remainingMs(): number {
-    return this.#current.attestation.verifiedAt + this.options.policy.maxAgeSeconds * 1000 - this.options.clock().getTime();
+    return this.#pool.remainingMs(this.attested);
   }
 
-  /** Sends a request over the pinned channel, attesting again first if the attestation is too old. */
+  /**
+   * Sends a request over an attested connection (attesting a new one first if none is free and fresh). The connection
+   * is lent to this request until its response body ends. A `body` given as a function is called once per attempt,
+   * so that a connection that fails before answering can be replaced; any other body except none, a string or bytes
+   * is sent once.
+   */
   async request(path: string, options: RequestOptions = {}): Promise<PinnedResponse> {
-    if (this.#closed) throw new ChannelError('CANCELLED', 'The attested session is closed.');
-    if (this.remainingMs <= 0) await this.reattest(options.signal);
-    // Taken before the request: a re-attestation meanwhile replaces the client, never the connection this one uses.
-    const enclave = this.#current;
-    try {
-      const response = await this.#client.request({
-        path,
-        method: options.method ?? 'GET',
-        headers: options.headers,
-        body: options.body,
-        signal: options.signal,
-        headersTimeout: options.headersTimeoutMs ?? this.options.timeoutMs,
-        bodyTimeout: this.options.timeoutMs,
-      });
-      return Object.assign(response, { enclave });
-    } catch (err) {
-      throw toChannelError(err, this.origin);
+    const replayable = options.body === undefined || typeof options.body === 'function' || typeof options.body === 'string' || options.body instanceof Uint8Array;
+    for (let attempt = 1; ; attempt++) {
+      if (this.#closed) throw new ChannelError('CANCELLED', 'The attested session is closed.');
+      const channel = await this.#pool.acquire(options.signal);
+      const body = typeof options.body === 'function' ? options.body() : options.body;
+      let response;
+      try {
+        response = await channel.client.request({
+          path,
+          method: options.method ?? 'GET',
+          headers: options.headers,
+          body,
+          signal: options.signal,
+          headersTimeout: options.headersTimeoutMs ?? this.#timeoutMs,
+          bodyTimeout: this.#timeoutMs,
+        });
+      } catch (err) {
+        this.#pool.release(channel, false);
+        destroyBody(body);
+        const e = toChannelError(err, this.origin);
+        if (!replayable || attempt >= this.#attempts || !isRetryable(e) || this.#closed) throw e;
+        this.#log(`attempt ${attempt} of ${this.#attempts} of ${options.method ?? 'GET'} ${path} failed before an answer (${e.code}: ${e.message}); trying a new connection`);
+        continue;
+      }
+      // The connection is free again once the answer has been read (or abandoned).
+      response.body.once('close', () => this.#pool.release(channel, true));
+      return Object.assign(response, { enclave: channel.enclave });
     }
   }
 
-  /** Uploads audio over the pinned channel (attesting again first if needed) and returns the transcript. */
+  /** Uploads audio over an attested connection and returns the transcript. */
   transcribe(source: AudioSource, options?: TranscribeOptions): Promise<TranscriptResult> {
     return transcribe(this, source, options);
   }
 
-  /** Attests again on a new connection (one at a time); the old connection is closed. */
+  /** Attests a new connection now; the idle ones are closed. */
   async reattest(signal?: AbortSignal): Promise<void> {
-    this.#reattesting ??= (async () => {
-      const { client, attested } = await attestNewChannel(this.origin, this.options, signal);
-      const old = this.#client;
-      this.#client = client;
-      this.#current = attested;
-      await old.close().catch(() => undefined);
-      // A listener's bug must not fail the request that re-attested.
-      for (const listener of [...this.#listeners]) {
-        try {
-          listener(attested);
-        } catch {
-          // ignored
-        }
-      }
-    })().finally(() => (this.#reattesting = undefined));
-    return this.#reattesting;
+    this.#pool.dropIdle();
+    this.#pool.release(await this.#pool.acquire(signal), true);
   }
 
   /** Closes every connection; later requests fail with `CANCELLED`. */
   async close(): Promise<void> {
     this.#closed = true;
     this.#listeners.clear();
-    await this.#client.destroy().catch(() => undefined);
+    await this.#pool.close();
   }
+
+  #tell(enclave: AttestedEnclave): void {
+    // A listener's bug must not fail the request that attested.
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(enclave);
+      } catch {
+        // ignored
+      }
+    }
+  }
+}
+
+function checkCount(name: string, value: number, max: number): void {
+  if (!(Number.isInteger(value) && value >= 1 && value <= max)) throw new InputError('INVALID_OPTION', `${name} must be a whole number from 1 to ${max}, not ${value}`);
+}
+
+/** A stream body of a failed attempt is not read again. */
+function destroyBody(body: unknown): void {
+  const stream = body as { destroy?: () => void } | undefined;
+  if (stream && typeof stream.destroy === 'function') stream.destroy();
 }
 
 /** Convenience: `AttestedSession.connect`. */
@@ -173,61 +227,4 @@ function parseOrigin(url: string | URL): URL {
   if (parsed.protocol !== 'https:') throw new InputError('INVALID_URL', `The server URL must use https: (TLS terminates inside the enclave), not ${parsed.protocol}`);
   if (parsed.username || parsed.password) throw new InputError('INVALID_URL', 'The server URL must not carry credentials');
   return new URL(parsed.origin);
-}
-
-async function attestNewChannel(
-  origin: URL,
-  options: Required<Pick<ConnectOptions, 'roots' | 'policy' | 'timeoutMs' | 'clock'>>,
-  signal: AbortSignal | undefined,
-): Promise<{ client: Client; attested: AttestedEnclave }> {
-  const pin = new TlsPin();
-  const client = new Client(origin, { connect: pinnedConnector(pin, options.timeoutMs), pipelining: 1 });
-  // Connect, TLS, request and every byte of the document within timeoutMs in total: a dribbling server cannot stretch it.
-  const deadline = startDeadline(options.timeoutMs, `The attestation of ${origin.host}`, signal);
-  try {
-    const nonce = randomBytes(CLIENT_NONCE_BYTES);
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await client.request({
-        path: `${ENDPOINTS.attestation}?nonce=${toHex(nonce)}`,
-        method: 'GET',
-        signal: deadline.signal,
-        headersTimeout: options.timeoutMs,
-        bodyTimeout: options.timeoutMs,
-      });
-    } catch (err) {
-      throw toChannelError(err, origin);
-    }
-    await throwForStatus(response, 'attestation');
-    const type = String(response.headers['content-type'] ?? '');
-    if (!/^application\/cbor\b/i.test(type)) {
-      response.body.destroy();
-      throw new ChannelError('PROTOCOL_ERROR', `The server answered ${ENDPOINTS.attestation} with ${JSON.stringify(type || 'no content type')}, not application/cbor.`);
-    }
-    const document = await readBodyLimited(response.body, MAX_DOCUMENT_BYTES, 'attestation document', origin);
-    const now = options.clock();
-    const attestation = verifyAttestation(document, {
-      now,
-      roots: options.roots,
-      expectedPcrs: options.policy.pcrs,
-      expectedNonce: nonce,
-      maxAgeMs: options.policy.maxAgeSeconds * 1000,
-    });
-
-    const presented = pin.presented;
-    if (!presented) throw new ChannelError('PROTOCOL_ERROR', 'No TLS certificate was seen on the attestation connection.');
-    const presentedSpki = spkiOf(presented);
-    const binding = bindTls(attestation, presented, presentedSpki);
-    pin.pin(presentedSpki);
-    return { client, attested: attestedEnclave(attestation, document, presented, binding) };
-  } catch (err) {
-    await client.destroy().catch(() => undefined);
-    // Once aborted, undici fails with the signal's reason or its own wrapping of it; the deadline knows the real cause.
-    // undici's connect and headers timeouts (same length, started later) can still fire first on a busy machine:
-    // they too mean the attestation did not complete in time, and say so in the same words.
-    const failure = err instanceof AttestationError ? undefined : (deadline.failure() ?? (err instanceof ChannelError && err.code === 'TIMEOUT' ? deadline.timeout(err) : undefined));
-    throw failure ?? (err instanceof BlindBoxError ? err : toChannelError(err, origin));
-  } finally {
-    deadline.dispose();
-  }
 }

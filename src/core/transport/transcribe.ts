@@ -52,7 +52,8 @@ export async function transcribe(session: PinnedRequester, source: AudioSource, 
   form.set(UPLOAD_FIELDS.file, source.blob, source.name);
   const encoder = new FormDataEncoder(form);
   const total = source.blob.size;
-  const body = Readable.from(counted(encoder.encode(), encoder.contentLength, total, options.onProgress));
+  // A new stream per attempt: a connection that fails before answering is retried on another with the same bytes.
+  const body = () => Readable.from(counted(encoder.encode(), encoder.contentLength, total, options.onProgress));
 
   const response = await session.request(ENDPOINTS.transcriptions, {
     method: 'POST',
