@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { ENGINE_NAMES, startEngine, type EngineName } from '../server/engines.js';
 import type { TranscriptionEngine } from '../server/engine/engine.js';
 import { startSimulationServer } from '../server/server.js';
-import { parsePort, UsageError } from './args.js';
+import { parsePort, parseSeconds, UsageError } from './args.js';
 
 export async function serve(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -18,6 +18,8 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
       upstream: { type: 'string' },
       workers: { type: 'string' },
       'split-seconds': { type: 'string' },
+      ca: { type: 'string' },
+      'keep-alive': { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
@@ -59,12 +61,25 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
 
+  const keepAliveTimeoutMs = parseSeconds('--keep-alive', values['keep-alive']);
+  if (keepAliveTimeoutMs === 0) throw new UsageError('--keep-alive must be more than 0 seconds');
   let engine: TranscriptionEngine | undefined;
   if (engineName) {
     err.write(`[enclave] starting the ${engineName} engine…\n`);
     engine = await startEngine({ engine: engineName, upstream, workers, splitSeconds });
   }
-  const server = await startSimulationServer({ port, engine, log: (line) => err.write(`[enclave] ${line}\n`) });
+  const server = await startSimulationServer({
+    port,
+    engine,
+    log: (line) => err.write(`[enclave] ${line}\n`),
+    caDir: values.ca,
+    connections: keepAliveTimeoutMs === undefined ? undefined : { keepAliveTimeoutMs },
+  }).catch(async (e: unknown) => {
+    await engine?.close();
+    // The only file the start reads is the --ca directory's root: a failure there is the caller's to fix.
+    if (values.ca !== undefined && (e as NodeJS.ErrnoException).code) throw new UsageError(`cannot use the simulation CA in ${JSON.stringify(values.ca)}: ${(e as NodeJS.ErrnoException).code}`);
+    throw e;
+  });
   if (values['trust-out']) {
     try {
       await writeFile(values['trust-out'], server.provider.rootPem);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ServiceInfo } from '../protocol/service-info.js';
 import { SimulationAttestationProvider } from './attestation/simulation.js';
+import { loadOrCreateSimulationRoot } from './attestation/simulation-ca.js';
 import type { TranscriptionEngine } from './engine/engine.js';
 import { transcriptionHandlers, type TranscriptionLimits } from './http/transcription.js';
 import { startEnclaveApp, type ConnectionLimits, type EnclaveApp } from './app.js';
@@ -30,6 +31,8 @@ export interface ReferenceServerOptions {
   readonly log?: (line: string) => void;
   /** Injectable clock for the simulation CA (tests). */
   readonly clock?: () => Date;
+  /** A directory holding the simulation root shared by replicas (created there when absent); default: a new root. */
+  readonly caDir?: string;
 }
 
 export interface ReferenceServer {
@@ -52,7 +55,8 @@ export async function startSimulationServer(options: ReferenceServerOptions = {}
   const engine = options.engine;
   const service: ServiceInfo = { service: 'blindbox', version: SERVER_VERSION, engine: engine?.name ?? 'none', model: engine?.model ?? 'none', simulation: true };
   const pcrs = await measurePcrs({ engine: service.engine, model: service.model, version: service.version });
-  const provider = await SimulationAttestationProvider.create(pcrs, options.clock);
+  const root = options.caDir === undefined ? undefined : await loadOrCreateSimulationRoot(options.caDir, (options.clock ?? (() => new Date()))());
+  const provider = await SimulationAttestationProvider.create(pcrs, options.clock, root);
   const identity = await createTlsIdentity();
   const dir = await mkdtemp(path.join(tmpdir(), 'blindbox-enclave-'));
   const transcription = engine ? transcriptionHandlers(engine, options.limits) : undefined;

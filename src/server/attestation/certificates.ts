@@ -69,7 +69,7 @@ export async function issueCertificate(spec: CertificateSpec, issuer?: IssuedCer
   cert.notAfter = asn1Time(spec.notAfter);
   await cert.subjectPublicKeyInfo.importKey(pair.publicKey as never, engine);
 
-  const keyIdentifier = new Uint8Array(createHash('sha1').update(cert.subjectPublicKeyInfo.subjectPublicKey.valueBlock.valueHexView).digest());
+  const keyIdentifier = keyIdentifierOf(cert.subjectPublicKeyInfo);
   const extensions: pkijs.Extension[] = [];
   if (spec.basicConstraints) {
     const { critical, ca, pathLen } = spec.basicConstraints;
@@ -88,6 +88,11 @@ export async function issueCertificate(spec: CertificateSpec, issuer?: IssuedCer
   await cert.sign((issuer?.keys ?? pair).privateKey as never, spec.signatureHash ?? 'SHA-384', engine);
   const der = new Uint8Array(cert.toSchema(true).toBER(false));
   return Object.freeze({ der, keys: pair, spec, keyIdentifier });
+}
+
+/** The Subject Key Identifier of a public key (RFC 5280 §4.2.1.2, method 1: SHA-1 of the key's bits). */
+export function keyIdentifierOf(spki: pkijs.PublicKeyInfo): Uint8Array {
+  return new Uint8Array(createHash('sha1').update(spki.subjectPublicKey.valueBlock.valueHexView).digest());
 }
 
 function keyUsageExtension(critical: boolean, usages: readonly KeyUsageName[]): pkijs.Extension {
@@ -118,7 +123,7 @@ function asn1Time(date: Date): pkijs.Time {
 }
 
 /** PEM text of a DER certificate. */
-export function toPem(der: Uint8Array): string {
+export function toPem(der: Uint8Array, label = 'CERTIFICATE'): string {
   const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').trimEnd();
-  return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
+  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }

@@ -54,11 +54,12 @@ export function leafSpec(now: Date, instanceId = 'i-00000000000000000'): Certifi
 /**
  * Builds a new chain. `overrides` replace single fields of a level's spec, so a
  * test can break one rule (e.g. `{ zonal: { basicConstraints: null } }`).
+ * `root`, when given, is used instead of a new one (replicas sharing one root).
  */
-export async function createNitroChain(now: Date, overrides: Partial<Record<ChainLevel, Partial<CertificateSpec>>> = {}): Promise<NitroChain> {
+export async function createNitroChain(now: Date, overrides: Partial<Record<ChainLevel, Partial<CertificateSpec>>> = {}, existingRoot?: IssuedCertificate): Promise<NitroChain> {
   const specs = nitroChainSpecs(now);
   const spec = (level: ChainLevel): CertificateSpec => ({ ...specs[level], ...overrides[level] });
-  const root = await issueCertificate(spec('root'));
+  const root = existingRoot ?? (await issueCertificate(spec('root')));
   const regional = await issueCertificate(spec('regional'), root);
   const zonal = await issueCertificate(spec('zonal'), regional);
   const instance = await issueCertificate(spec('instance'), zonal);

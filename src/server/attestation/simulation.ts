@@ -5,7 +5,7 @@
  * that is explicitly told to.
  */
 import { randomBytes } from 'node:crypto';
-import { toPem } from './certificates.js';
+import { toPem, type IssuedCertificate } from './certificates.js';
 import { issueAttestationDocument } from './document.js';
 import { createNitroChain, renewLeaf, type NitroChain } from './nitro-chain.js';
 import type { AttestationProvider, AttestationRequest } from './provider.js';
@@ -27,10 +27,13 @@ export class SimulationAttestationProvider implements AttestationProvider {
     this.#chain = chain;
   }
 
-  /** Builds the CA chain; `clock` is injectable so tests can age the leaf. */
-  static async create(pcrs: ReadonlyMap<number, Uint8Array>, clock: () => Date = () => new Date()): Promise<SimulationAttestationProvider> {
+  /**
+   * Builds the CA chain under `root` (a root shared by replicas, see simulation-ca.ts) or a new root; `clock` is
+   * injectable so tests can age the leaf. Each provider has its own module id and intermediate certificates.
+   */
+  static async create(pcrs: ReadonlyMap<number, Uint8Array>, clock: () => Date = () => new Date(), root?: IssuedCertificate): Promise<SimulationAttestationProvider> {
     const moduleId = `i-${randomBytes(8).toString('hex')}-enc${randomBytes(8).toString('hex')}`;
-    return new SimulationAttestationProvider(await createNitroChain(clock()), pcrs, moduleId, clock);
+    return new SimulationAttestationProvider(await createNitroChain(clock(), {}, root), pcrs, moduleId, clock);
   }
 
   /** The simulation root, for the user to trust explicitly (`--trust-out`). */
