@@ -13,7 +13,7 @@ const commands: Record<string, { load: () => Promise<Command>; usage: string }> 
   verify: { load: async () => (await import('./verify.js')).verify, usage: 'verify <url> [--trust-root <pem>]... [--policy <file>] [--pcr <index>=<hex>]... [--timeout <seconds>] [--json]' },
   transcribe: {
     load: async () => (await import('./transcribe.js')).transcribeCommand,
-    usage: 'transcribe <url> <audio> [--trust-root <pem>]... [--policy <file>] [--pcr <index>=<hex>]... [--timeout <seconds>] [--format text|json|verbose_json|srt|vtt] [--language <code>]',
+    usage: 'transcribe <url> <audio>... [--out-dir <dir>] [--concurrency <n>] [--trust-root <pem>]... [--policy <file>] [--pcr <index>=<hex>]... [--timeout <seconds>] [--format text|json|verbose_json|srt|vtt] [--language <code>]',
   },
   demo: { load: async () => (await import('./demo.js')).demo, usage: 'demo [--audio <file>] [--engine pocketsphinx]' },
   serve: { load: async () => (await import('./serve.js')).serve, usage: 'serve --simulate [--port <n>] [--trust-out <root.pem>] [--engine pocketsphinx|whisper-http] [--upstream <url>] [--workers <n>] [--split-seconds <s>] [--ca <dir>] [--keep-alive <seconds>]' },

@@ -1,39 +1,143 @@
-/** `blindbox transcribe <url> <audio>`: attest the server, then (only then) upload the audio and print the transcript. */
+/**
+ * `blindbox transcribe <url> <audio>... [--concurrency N] [--out-dir DIR]`: attest the server, then (only then)
+ * upload the audio and print the transcript, or, for a batch, write one transcript per file into DIR, up to N at a
+ * time, each on its own attested connection.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { AttestationError, ChannelError, connect, fileSource, TRANSCRIPT_FORMATS, type TranscriptFormat } from '../core/index.js';
+import { AttestationError, ChannelError, connect, fileSource, TRANSCRIPT_FORMATS, type AttestedSession, type AudioSource, type TranscriptFormat } from '../core/index.js';
 import { asUsage, UsageError } from './args.js';
 import { attestationFlags, connectOptions } from './attestation-flags.js';
-import { EXIT_OK, EXIT_REJECTED, exitCodeFor } from './exit-codes.js';
+import { EXIT_OK, EXIT_REJECTED, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { formatRejected } from './summary.js';
 
+/** Most files transcribed at once (each holds one connection and one server worker). */
+const MAX_CONCURRENCY = 16;
 
 export async function transcribeCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...attestationFlags, format: { type: 'string', default: 'text' }, language: { type: 'string' } },
+    options: { ...attestationFlags, format: { type: 'string', default: 'text' }, language: { type: 'string' }, concurrency: { type: 'string' }, 'out-dir': { type: 'string' } },
   });
-  if (positionals.length !== 2) throw new UsageError('transcribe takes a server URL and an audio file');
-  const [url, file] = positionals as [string, string];
+  if (positionals.length < 2) throw new UsageError('transcribe takes a server URL and at least one audio file');
+  const [url, ...files] = positionals as [string, ...string[]];
   const format = values.format as TranscriptFormat;
   if (!TRANSCRIPT_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${TRANSCRIPT_FORMATS.join(', ')}`);
-  // The file is checked before anything is sent anywhere, so a typo costs no attestation round trip.
-  const source = await asUsage(fileSource(file));
+  const outDir = values['out-dir'];
+  if (outDir === undefined && files.length > 1) throw new UsageError('several audio files need --out-dir <dir> (one transcript file each)');
+  const concurrency = parseConcurrency(values.concurrency);
+  // Every file is checked before anything is sent anywhere, so a typo costs no attestation round trip.
+  const sources = await asUsage(Promise.all(files.map((file) => fileSource(file))));
+  const targets = outDir === undefined ? undefined : outputPaths(outDir, files, format);
+  if (outDir !== undefined) await mkdir(outDir, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
+    throw new UsageError(`cannot create the output directory ${JSON.stringify(outDir)}: ${e.code ?? String(e)}`);
+  });
   const options = await connectOptions(values);
+  let session: AttestedSession;
   try {
-    const session = await asUsage(connect(url, options));
-    try {
-      if (session.attested.simulation) err.write('blindbox: SIMULATION server (its root is not AWS\'s): the audio is NOT protected by a real enclave.\n');
-      const result = await session.transcribe(source, { format, language: values.language });
-      out.write(result.body.endsWith('\n') ? result.body : result.body + '\n');
-      return EXIT_OK;
-    } finally {
-      await session.close();
-    }
+    session = await asUsage(connect(url, { ...options, maxConnections: Math.min(concurrency, sources.length), log: (line) => err.write(`blindbox: ${line}\n`) }));
   } catch (e) {
-    if (!(e instanceof AttestationError || e instanceof ChannelError)) throw e;
-    err.write(formatRejected(e));
-    if (exitCodeFor(e) === EXIT_REJECTED) err.write('blindbox: no audio was sent.\n');
-    return exitCodeFor(e);
+    return rejected(e, err);
   }
+  try {
+    if (session.attested.simulation) err.write('blindbox: SIMULATION server (its root is not AWS\'s): the audio is NOT protected by a real enclave.\n');
+    const transcribeOne = (source: AudioSource) => session.transcribe(source, { format, language: values.language });
+    if (targets === undefined) {
+      try {
+        const result = await transcribeOne(sources[0]!);
+        out.write(result.body.endsWith('\n') ? result.body : result.body + '\n');
+        return EXIT_OK;
+      } catch (e) {
+        return rejected(e, err);
+      }
+    }
+    const codes = await runBounded(sources, concurrency, async (source, i) => {
+      const started = performance.now();
+      const seconds = () => ((performance.now() - started) / 1000).toFixed(1);
+      try {
+        const result = await transcribeOne(source);
+        await writeAtomically(targets[i]!, result.body);
+        err.write(`${source.name}\tok\t${seconds()} s\t→ ${targets[i]}\n`);
+        return EXIT_OK;
+      } catch (e) {
+        const code = failureCode(e);
+        err.write(`${source.name}\tFAILED ${describe(e)}\t${seconds()} s\n`);
+        return code;
+      }
+    });
+    return codes.find((code) => code !== EXIT_OK) ?? EXIT_OK;
+  } finally {
+    await session.close();
+  }
+}
+
+/** Files at once when `--concurrency` is not given. */
+const DEFAULT_CONCURRENCY = 4;
+
+function parseConcurrency(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_CONCURRENCY;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > MAX_CONCURRENCY) throw new UsageError(`--concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}`);
+  return n;
+}
+
+/** `DIR/<name without extension>.<txt|json|srt|vtt>`; two inputs that would write one file are a usage error. */
+function outputPaths(dir: string, files: readonly string[], format: TranscriptFormat): string[] {
+  const ext = format === 'text' ? 'txt' : format === 'verbose_json' ? 'json' : format;
+  const seen = new Map<string, string>();
+  return files.map((file) => {
+    const target = path.join(dir, `${path.parse(file).name}.${ext}`);
+    const other = seen.get(target);
+    if (other !== undefined) throw new UsageError(`${JSON.stringify(other)} and ${JSON.stringify(file)} would both be written to ${JSON.stringify(target)}`);
+    seen.set(target, file);
+    return target;
+  });
+}
+
+/** Runs `work` over `items`, at most `limit` at a time; the results in input order. */
+async function runBounded<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
+}
+
+/** Writes `text` to `file` through a temporary file and a rename, so a failure leaves no partial transcript. */
+async function writeAtomically(file: string, text: string): Promise<void> {
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await writeFile(temp, text, { flag: 'wx', mode: 0o600 });
+    await rename(temp, file);
+  } catch (e) {
+    await rm(temp, { force: true });
+    throw e;
+  }
+}
+
+function failureCode(e: unknown): number {
+  if (e instanceof AttestationError || e instanceof ChannelError) return exitCodeFor(e);
+  if (typeof (e as NodeJS.ErrnoException).code === 'string') return EXIT_USAGE; // the output file could not be written
+  throw e;
+}
+
+function describe(e: unknown): string {
+  if (e instanceof AttestationError || e instanceof ChannelError) return formatRejected(e).replace(/^REJECTED\s+/, '').replace(/\n\s*/g, ' ').trim();
+  return `cannot write the transcript: ${(e as NodeJS.ErrnoException).code}`;
+}
+
+/** The rejection on stderr and its exit code; anything but an attestation or channel failure is not ours to report. */
+function rejected(e: unknown, err: NodeJS.WritableStream): number {
+  if (!(e instanceof AttestationError || e instanceof ChannelError)) throw e;
+  err.write(formatRejected(e));
+  if (exitCodeFor(e) === EXIT_REJECTED) err.write('blindbox: no audio was sent.\n');
+  return exitCodeFor(e);
 }
