@@ -34,7 +34,7 @@ export interface ConnectOptions {
   readonly clock?: () => Date;
   /** Most attested connections open at once, i.e. requests running in parallel (default 4). */
   readonly maxConnections?: number;
-  /** Most attempts to make an attested connection, or to send a request whose connection failed unanswered (default 3). */
+  /** Most attempts to make an attested connection, or to send a request whose connection failed unanswered (default 4). */
   readonly attempts?: number;
   /** Receives one line per retried attempt, with its reason (default: nowhere). */
   readonly log?: (line: string) => void;
@@ -46,7 +46,7 @@ export type AttestedListener = (enclave: AttestedEnclave) => void;
 const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const DEFAULT_MAX_CONNECTIONS = 4;
-const DEFAULT_ATTEMPTS = 3;
+const DEFAULT_ATTEMPTS = 4;
 
 export class AttestedSession implements PinnedRequester {
   readonly origin: URL;

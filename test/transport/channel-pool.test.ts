@@ -1,0 +1,156 @@
+/**
+ * The pool of attested connections against real servers behind a switching TCP front (what a balancer does to a
+ * client): a reconnect that lands on an unattested key is refused before a byte, retries are bounded, requests run
+ * in parallel up to the bound, and nothing is left open.
+ */
+import assert from 'node:assert/strict';
+import { createServer, connect as tcpConnect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { connect, type AttestedSession, type ChannelError } from '../../src/core/index.js';
+import { openFds, settle } from '../helpers/process-stats.js';
+import { rootsTrusting, startMitmProxy, startSimulationServer, type ReferenceServer, type RunningServer } from '../helpers/servers.js';
+
+/** A TCP front that sends connection n (from 0) to `route(n)`, and counts the connections each target got. */
+interface Front {
+  readonly url: string;
+  readonly connections: Map<string, number>;
+  open(): number;
+  close(): Promise<void>;
+}
+
+async function startFront(route: (n: number) => string): Promise<Front> {
+  const connections = new Map<string, number>();
+  const sockets = new Set<Socket>();
+  let n = 0;
+  const server: Server = createServer((client) => {
+    const target = route(n++);
+    connections.set(target, (connections.get(target) ?? 0) + 1);
+    const url = new URL(target);
+    const upstream = tcpConnect({ host: url.hostname, port: Number(url.port) });
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    connections,
+    open: () => sockets.size / 2,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+let server: ReferenceServer;
+let mitm: RunningServer;
+const log: string[] = [];
+
+before(async () => {
+  // Idle connections close within a second (the server announces 3 s; undici closes its side 2 s earlier), so the
+  // next request after a pause reconnects, and the front may route it elsewhere.
+  server = await startSimulationServer({ connections: { keepAliveTimeoutMs: 3000 }, log: (line) => log.push(line) });
+  mitm = await startMitmProxy(server.url);
+});
+after(async () => {
+  await mitm.close();
+  await server.close();
+});
+
+const rejection = async (work: Promise<unknown>) => {
+  try {
+    await work;
+  } catch (err) {
+    return err as ChannelError;
+  }
+  assert.fail('expected a rejection');
+};
+const idle = () => new Promise((resolve) => setTimeout(resolve, 1300));
+
+describe('the pool of attested connections', () => {
+  it('refuses a reconnect to an unattested key before any byte, tries a bounded number of new connections, and leaks nothing', async () => {
+    // The first connection reaches the enclave; every later one the man in the middle.
+    const front = await startFront((n) => (n === 0 ? server.url : mitm.url));
+    const retries: string[] = [];
+    const fdsBefore = (await openFds(process.pid)).length;
+    const session = await connect(front.url, { roots: rootsTrusting(server), attempts: 3, log: (line) => retries.push(line) });
+    try {
+      await (await session.request('/healthz')).body.dump();
+      await idle();
+      const err = await rejection(session.request('/v1/audio/transcriptions', { method: 'POST', body: () => 'not audio', headers: { 'content-type': 'text/plain' } }));
+      assert.equal(err.code, 'TLS_BINDING_MISMATCH', err.message);
+      // Its own attestation request is all the man in the middle ever received: it answered with the enclave's
+      // document, which binds another key, so its key was refused from then on before a byte.
+      assert.equal(mitm.seen.paths.length, 1, String(mitm.seen.paths));
+      assert.match(mitm.seen.paths[0]!, /^\/attestation\?nonce=[0-9a-f]{64}$/);
+      assert.equal(mitm.seen.bodyBytes, 0);
+      // The pooled connection's reconnect, then three attempts at a new attested connection; no more.
+      assert.equal(front.connections.get(mitm.url), 4);
+      assert.ok(retries.length >= 2 && retries.every((line) => /TLS_BINDING_MISMATCH/.test(line)), retries.join('\n'));
+    } finally {
+      await session.close();
+    }
+    assert.equal(await settle(async () => front.open(), (open) => open === 0, 3000), 0, 'every connection closed');
+    const fdsAfter = await settle(async () => (await openFds(process.pid)).length, (count) => count <= fdsBefore, 3000);
+    assert.ok(fdsAfter <= fdsBefore, `descriptors: ${fdsBefore} before, ${fdsAfter} after`);
+    await front.close();
+  });
+
+  it('retries a refused reconnect on a new connection, attested on that connection, and the request succeeds', async () => {
+    // Connection 1 reaches the man in the middle; the others the enclave.
+    const front = await startFront((n) => (n === 1 ? mitm.url : server.url));
+    const seenBefore = mitm.seen.paths.length;
+    const session = await connect(front.url, { roots: rootsTrusting(server) });
+    try {
+      log.length = 0;
+      await idle();
+      const answer = await session.request('/healthz');
+      assert.equal(answer.statusCode, 200);
+      await answer.body.dump();
+      // The pooled connection's reconnect reached the man in the middle, whose key is not the pinned one: dropped
+      // before a byte, and the request went on a new connection that attested the enclave first.
+      assert.equal(front.connections.get(mitm.url), 1);
+      assert.equal(mitm.seen.paths.length - seenBefore, 0, 'the man in the middle received nothing');
+      assert.deepEqual(log, ['GET /attestation 200', 'GET /healthz 200'], 'the new connection was attested before the request');
+    } finally {
+      await session.close();
+      await front.close();
+    }
+  });
+
+  it('runs requests in parallel on separate attested connections, never more than maxConnections', async () => {
+    const front = await startFront(() => server.url);
+    let session: AttestedSession | undefined;
+    try {
+      session = await connect(front.url, { roots: rootsTrusting(server), maxConnections: 2 });
+      log.length = 0;
+      let peak = 0;
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, async () => {
+          const answer = await session!.request('/healthz');
+          peak = Math.max(peak, front.open());
+          await answer.body.dump();
+          return answer;
+        }),
+      );
+      assert.ok(answers.every((a) => a.statusCode === 200));
+      assert.equal(front.connections.get(server.url), 2, 'two connections, each attested once');
+      assert.equal(log.filter((l) => l.startsWith('GET /attestation')).length, 1, 'the second connection was attested on itself');
+      assert.ok(peak <= 2);
+    } finally {
+      await session?.close();
+      await front.close();
+    }
+  });
+
+  it('refuses a pool bound or attempt count that is not a small whole number', async () => {
+    for (const maxConnections of [0, 1.5, 1000]) await assert.rejects(connect(server.url, { maxConnections }), { code: 'INVALID_OPTION' });
+    for (const attempts of [0, -1, 100]) await assert.rejects(connect(server.url, { attempts }), { code: 'INVALID_OPTION' });
+  });
+});
