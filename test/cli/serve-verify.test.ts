@@ -1,7 +1,7 @@
 /** `blindbox serve --simulate` and `blindbox verify` as separate processes, as a user runs them. */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -164,5 +164,41 @@ describe('blindbox verify', () => {
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.equal(r.stdout, '');
     }
+  });
+});
+
+describe('blindbox transcribe with several files', () => {
+  /** Two small WAV files (a RIFF header is enough: this server has no engine and refuses every transcription). */
+  async function twoFiles(): Promise<[string, string]> {
+    const a = path.join(dir, 'one.wav');
+    const b = path.join(dir, 'two.wav');
+    for (const f of [a, b]) await writeFile(f, Buffer.concat([Buffer.from('RIFF'), randomBytes(60)]));
+    return [a, b];
+  }
+
+  it('refuses several files without --out-dir: exit 2, before any connection', async () => {
+    const [a, b] = await twoFiles();
+    const r = await runCli(['transcribe', 'https://127.0.0.1:1', a, b]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /several audio files need --out-dir/);
+  });
+
+  it('refuses two inputs that would write one transcript: exit 2', async () => {
+    const [a] = await twoFiles();
+    const other = path.join(dir, 'sub');
+    await mkdir(other, { recursive: true });
+    await writeFile(path.join(other, 'one.mp3'), 'x');
+    const r = await runCli(['transcribe', 'https://127.0.0.1:1', a, path.join(other, 'one.mp3'), '--out-dir', path.join(dir, 'o')]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /would both be written to/);
+  });
+
+  it('reports each failed file on its own line, exits with the first failure’s code, and leaves no file behind', async () => {
+    const [a, b] = await twoFiles();
+    const out = path.join(dir, 'failed-out');
+    const r = await runCli(['transcribe', serve.url, a, b, '--out-dir', out, '--concurrency', '2', '--trust-root', rootPem]);
+    assert.equal(r.code, 3, r.stderr);
+    for (const name of ['one.wav', 'two.wav']) assert.match(r.stderr, new RegExp(`^${name.replace('.', '\\.')}\\tFAILED SERVER_ERROR: .*\\t\\d+\\.\\d s$`, 'm'));
+    assert.deepEqual(await readdir(out), [], 'no transcript, no temporary file');
   });
 });
