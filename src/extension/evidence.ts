@@ -29,6 +29,31 @@ export interface AttestationEvidence {
   readonly tlsBinding: TlsBinding | null;
   /** Set for a failure whose document was fetched again without PCR expectations, for diagnosis only. */
   readonly diagnosticOnly: boolean;
+  /**
+   * Every enclave the session attested (a fleet behind a balancer has one per key), most recent first, each with the
+   * same fields as above; the top-level fields are the first of them. Empty when nothing was verified.
+   */
+  readonly enclaves: readonly EnclaveEvidence[];
+}
+
+/** The evidence of one attested enclave. */
+export interface EnclaveEvidence {
+  readonly verifiedAt: string;
+  readonly attestation: NonNullable<AttestationEvidence['attestation']>;
+  readonly document: string;
+  readonly presentedCertificate: NonNullable<AttestationEvidence['presentedCertificate']>;
+  readonly tlsBinding: TlsBinding;
+}
+
+function enclaveEvidence(enclave: AttestedEnclave): EnclaveEvidence {
+  const a = enclave.attestation;
+  return {
+    verifiedAt: new Date(a.verifiedAt).toISOString(),
+    attestation: { ...verifiedReport(a), documentSha256: a.documentSha256, root: { label: a.root.label, sha256: a.root.sha256, isAwsNitroRoot: a.root.isAwsNitroRoot } },
+    document: Buffer.from(enclave.document).toString('base64'),
+    presentedCertificate: { pem: enclave.presentedCertificate.toString(), sha256: enclave.binding.presentedCertificateSha256 },
+    tlsBinding: { ...enclave.binding },
+  };
 }
 
 /** The evidence of `result` (under `result.policy`), exported at `now`. */
@@ -37,7 +62,7 @@ export function buildEvidence(result: TrustState, now: Date): AttestationEvidenc
   const policy = result.policy;
   const attested: AttestedEnclave | undefined = result.kind === 'verified' ? primaryEnclave(result) : result.kind === 'failed' ? result.observed : undefined;
   const failure = result.kind === 'failed' ? result.failure : undefined;
-  const a = attested?.attestation;
+  const evidence = attested ? enclaveEvidence(attested) : undefined;
   return {
     format: EVIDENCE_FORMAT,
     exportedAt: now.toISOString(),
@@ -49,13 +74,14 @@ export function buildEvidence(result: TrustState, now: Date): AttestationEvidenc
       message: failure?.message ?? null,
       serverSaid: failure?.serverSaid ?? null,
     },
-    verifiedAt: result.kind === 'verified' ? new Date(primaryEnclave(result).attestation.verifiedAt).toISOString() : null,
+    verifiedAt: result.kind === 'verified' ? evidence!.verifiedAt : null,
     policy: policy ? { name: policy.name, source: policy.source, pcrs: { ...policy.pcrs }, maxAgeSeconds: policy.maxAgeSeconds } : null,
-    attestation: a ? { ...verifiedReport(a), documentSha256: a.documentSha256, root: { label: a.root.label, sha256: a.root.sha256, isAwsNitroRoot: a.root.isAwsNitroRoot } } : null,
-    document: attested ? Buffer.from(attested.document).toString('base64') : null,
-    presentedCertificate: attested ? { pem: attested.presentedCertificate.toString(), sha256: attested.binding.presentedCertificateSha256 } : null,
-    tlsBinding: attested ? { ...attested.binding } : null,
+    attestation: evidence?.attestation ?? null,
+    document: evidence?.document ?? null,
+    presentedCertificate: evidence?.presentedCertificate ?? null,
+    tlsBinding: evidence?.tlsBinding ?? null,
     diagnosticOnly: result.kind === 'failed' && attested !== undefined,
+    enclaves: result.kind === 'verified' ? result.enclaves.map(enclaveEvidence) : [],
   };
 }
 

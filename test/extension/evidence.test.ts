@@ -56,6 +56,19 @@ describe('attestation evidence', () => {
       assert.equal(e.document, Buffer.from(live.session.attested.document).toString('base64'));
       assert.deepEqual(e.tlsBinding, live.session.attested.binding);
       assert.equal(e.presentedCertificate!.sha256, live.session.attested.binding.presentedCertificateSha256);
+      assert.equal(e.enclaves.length, 1);
+      assert.deepEqual(e.enclaves[0]!.tlsBinding, e.tlsBinding);
     });
+  });
+
+  it('carries every attested enclave of a fleet, each checkable on its own', () => {
+    const { attested, verifiedAt, doc } = realAttested();
+    const older = { ...attested, attestation: { ...attested.attestation, verifiedAt: verifiedAt - 5000 }, binding: { ...attested.binding, presentedSpkiSha256: 'ab'.repeat(32) } };
+    const state = { ...verified('https://fleet.example', attested), enclaves: [attested, older] } as const;
+    const e = buildEvidence(state, new Date(verifiedAt + 1000));
+    assert.deepEqual(e.enclaves.map((x) => x.verifiedAt), [new Date(verifiedAt).toISOString(), new Date(verifiedAt - 5000).toISOString()]);
+    assert.deepEqual(e.enclaves.map((x) => x.tlsBinding.presentedSpkiSha256), [attested.binding.presentedSpkiSha256, 'ab'.repeat(32)]);
+    for (const x of e.enclaves) assert.equal(verifyAttestation(Buffer.from(x.document, 'base64'), { now: new Date(verifiedAt) }).documentSha256, doc.documentSha256);
+    assert.deepEqual({ attestation: e.attestation, document: e.document, tlsBinding: e.tlsBinding }, { attestation: e.enclaves[0]!.attestation, document: e.enclaves[0]!.document, tlsBinding: e.enclaves[0]!.tlsBinding });
   });
 });

@@ -3,6 +3,8 @@
  * the session reach it without anyone polling, and an outcome a newer question superseded changes nothing.
  */
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { connect } from '../../src/core/index.js';
 import { parseSettings } from '../../src/extension/settings.js';
@@ -10,6 +12,8 @@ import { Attestor } from '../../src/extension/trust/attestor.js';
 import { TrustController } from '../../src/extension/trust/controller.js';
 import type { TrustState } from '../../src/extension/trust/trust-state.js';
 import { liveTrustedSimulation } from './helpers.js';
+import { startSimulationServer } from '../helpers/servers.js';
+import { startFront } from '../helpers/tcp-front.js';
 
 let now = Date.now();
 const clock = () => new Date(now);
@@ -62,6 +66,31 @@ describe('TrustController', () => {
       assert.equal(seen.at(-1), state);
     } finally {
       await trust.dispose();
+    }
+  });
+
+  it('holds every enclave the session attests behind one address (a fleet), not just the latest', async () => {
+    const other = await startSimulationServer({ clock });
+    const otherRoot = path.join(live.dir, 'other-root.pem');
+    await writeFile(otherRoot, other.provider.rootPem);
+    // The first connection reaches one enclave, every later one another: what a balancer does.
+    const front = await startFront((n) => (n === 0 ? live.server.url : other.url));
+    const { trust } = controller();
+    try {
+      const s = parseSettings({ serverUrl: front.url, trustedRoots: [live.rootFile, otherRoot] }, '/home/u');
+      const got = await trust.acquire({ ...s, serverUrl: front.url }, new AbortController().signal);
+      assert.ok(got.ok);
+      // Two requests at once: the second opens (and attests) a second connection.
+      const answers = await Promise.all([got.session.request('/healthz'), got.session.request('/healthz')]);
+      for (const answer of answers) await answer.body.dump();
+      const state = trust.state;
+      assert.ok(state.kind === 'verified');
+      assert.equal(state.enclaves.length, 2);
+      assert.deepEqual(new Set(state.enclaves.map((e) => e.attestation.moduleId)), new Set([live.server.provider.moduleId, other.provider.moduleId]));
+    } finally {
+      await trust.dispose();
+      await front.close();
+      await other.close();
     }
   });
 

@@ -4,49 +4,11 @@
  * in parallel up to the bound, and nothing is left open.
  */
 import assert from 'node:assert/strict';
-import { createServer, connect as tcpConnect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { connect, type AttestedSession, type ChannelError } from '../../src/core/index.js';
 import { openFds, settle } from '../helpers/process-stats.js';
+import { startFront } from '../helpers/tcp-front.js';
 import { rootsTrusting, startMitmProxy, startSimulationServer, type ReferenceServer, type RunningServer } from '../helpers/servers.js';
-
-/** A TCP front that sends connection n (from 0) to `route(n)`, and counts the connections each target got. */
-interface Front {
-  readonly url: string;
-  readonly connections: Map<string, number>;
-  open(): number;
-  close(): Promise<void>;
-}
-
-async function startFront(route: (n: number) => string): Promise<Front> {
-  const connections = new Map<string, number>();
-  const sockets = new Set<Socket>();
-  let n = 0;
-  const server: Server = createServer((client) => {
-    const target = route(n++);
-    connections.set(target, (connections.get(target) ?? 0) + 1);
-    const url = new URL(target);
-    const upstream = tcpConnect({ host: url.hostname, port: Number(url.port) });
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => undefined);
-    }
-    client.pipe(upstream).pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    connections,
-    open: () => sockets.size / 2,
-    async close() {
-      for (const s of sockets) s.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 let server: ReferenceServer;
 let mitm: RunningServer;

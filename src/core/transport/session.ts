@@ -113,9 +113,10 @@ export class AttestedSession implements PinnedRequester {
     return this.#pool.latest!;
   }
 
-  /** Every enclave this session attested, each with its latest attestation, most recent first. */
-  get enclaves(): readonly AttestedEnclave[] {
-    return this.#pool.enclaves;
+  /** Every enclave this session attested (at least one), each with its latest attestation, most recent first. */
+  get enclaves(): readonly [AttestedEnclave, ...AttestedEnclave[]] {
+    // connect returns only once one connection was attested, and the set only grows.
+    return this.#pool.enclaves as readonly [AttestedEnclave, ...AttestedEnclave[]];
   }
 
   /**

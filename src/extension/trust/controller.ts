@@ -136,7 +136,7 @@ export class TrustController {
     if (outcome.failure.code === 'CANCELLED') {
       // A cancelled attestation proves nothing: the state goes back to what it said before (or "not verified").
       this.#log.info('attestation cancelled');
-      if (before.kind === 'verified' && this.#shown) this.#set({ ...before, enclaves: [this.#shown.session.attested] });
+      if (before.kind === 'verified' && this.#shown) this.#set({ ...before, enclaves: this.#shown.session.enclaves });
       else this.#set(before.kind === 'verifying' ? { kind: 'unverified', server, policy: before.policy } : before);
       return false;
     }
@@ -148,13 +148,15 @@ export class TrustController {
   #show(session: AttestedSession, server: string, policy: PolicyInfo): void {
     if (this.#shown?.session !== session) {
       this.#unsubscribe();
-      const unsubscribe = session.onAttested((enclave) => {
+      // A fleet: each connection may attest another enclave. The session owns the set (one entry per key, each with
+      // its latest attestation); the state shows all of them.
+      const unsubscribe = session.onAttested(() => {
         const state = this.#state;
-        if (this.#shown?.session === session && state.kind === 'verified') this.#set({ ...state, enclaves: [enclave] });
+        if (this.#shown?.session === session && state.kind === 'verified') this.#set({ ...state, enclaves: session.enclaves });
       });
       this.#shown = { session, unsubscribe };
     }
-    this.#set({ kind: 'verified', server, policy, enclaves: [session.attested] });
+    this.#set({ kind: 'verified', server, policy, enclaves: session.enclaves });
   }
 
   #fail(server: string | undefined, policy: PolicyInfo | undefined, failure: Failure, observed?: AttestedEnclave): void {
