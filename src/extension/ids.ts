@@ -24,6 +24,7 @@ export const SETTING_KEYS = {
   trustedRoots: 'blindbox.trustedRoots',
   transcriptFormat: 'blindbox.transcript.format',
   requestTimeoutSeconds: 'blindbox.requestTimeoutSeconds',
+  concurrency: 'blindbox.concurrency',
 } as const;
 
 export type SettingName = keyof typeof SETTING_KEYS;

@@ -19,6 +19,8 @@ export const DOCUMENT_FORMATS = ['text', 'markdown', 'srt', 'vtt'] as const;
 export type DocumentFormat = (typeof DOCUMENT_FORMATS)[number];
 
 export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
+export const DEFAULT_CONCURRENCY = 2;
+export const MAX_CONCURRENCY = 8;
 const MAX_REQUEST_TIMEOUT_SECONDS = 3600;
 
 /** The raw values as VS Code returns them (anything, since settings.json is hand-edited). */
@@ -35,6 +37,8 @@ export interface ExtensionSettings {
   readonly trustedRoots: readonly string[];
   readonly transcriptFormat: DocumentFormat;
   readonly requestTimeoutMs: number;
+  /** Files of a batch transcribed at once, each on its own attested connection. */
+  readonly concurrency: number;
 }
 
 /** A setting has a value the extension refuses; `setting` is its full key. */
@@ -61,6 +65,7 @@ export function parseSettings(raw: RawSettings, home: string): ExtensionSettings
     trustedRoots: parseRootPaths(raw.trustedRoots, home),
     transcriptFormat: parseFormat(raw.transcriptFormat),
     requestTimeoutMs: parseTimeout(raw.requestTimeoutSeconds) * 1000,
+    concurrency: parseConcurrency(raw.concurrency),
   });
 }
 
@@ -135,5 +140,12 @@ function parseTimeout(value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > MAX_REQUEST_TIMEOUT_SECONDS) {
     throw new SettingsError('requestTimeoutSeconds', `must be a number of seconds from 1 to ${MAX_REQUEST_TIMEOUT_SECONDS}`);
   }
+  return value;
+}
+
+/** A whole number of files at once, 1 to MAX_CONCURRENCY; default 2. */
+export function parseConcurrency(value: unknown): number {
+  if (value === undefined || value === null) return DEFAULT_CONCURRENCY;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_CONCURRENCY) throw new SettingsError('concurrency', `must be a whole number of files from 1 to ${MAX_CONCURRENCY}`);
   return value;
 }

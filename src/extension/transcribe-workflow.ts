@@ -1,21 +1,26 @@
 /**
- * Transcribing audio files (explorer selection, active editor, open dialog): read the file, get an attested session
- * from the trust controller (nothing is sent unless the server proves itself), upload with cancellable progress, open
- * the transcript headed by the enclave it went to. A server that stops proving itself ends the batch.
+ * Transcribing audio files (explorer selection or folder, active editor, open dialog): read each file, get an attested
+ * session from the trust controller (nothing is sent unless the server proves itself), upload up to
+ * `blindbox.concurrency` files at once (each on its own attested connection) under one cancellable progress
+ * notification, open each transcript headed by the enclave it went to. One file's failure does not stop the others;
+ * a server that stops proving itself ends the batch. A batch ends with one summary.
  */
 import * as vscode from 'vscode';
 import { AUDIO_DIALOG_FILTERS, baseName, isAudioPath } from './audio.js';
 import { NOT_CONFIGURED, type Ctx } from './ctx.js';
 import { InputError } from '../core/errors.js';
-import { describeFailure } from './failure.js';
+import { describeFailure, type Failure } from './failure.js';
 import { failureLine } from './plain-text.js';
 import type { Services } from './services.js';
+import type { ExtensionSettings } from './settings.js';
+import type { AttestedSession } from '../core/transport/session.js';
 import type { AudioSource } from '../core/audio-source.js';
+import type { PolicyInfo } from './trust/trust-state.js';
 
 /**
  * `blindbox.transcribe` / `blindbox.transcribeFromExplorer`. Explorer menus pass
- * the clicked file and the whole selection; from the palette, the active
- * editor's file is used when it is audio, else an open dialog asks.
+ * the clicked file (or folder) and the whole selection; from the palette, the
+ * active editor's file is used when it is audio, else an open dialog asks.
  * Returns the URIs of the opened transcript documents.
  */
 export async function transcribeCommand(ctx: Ctx, uri: unknown, uris: unknown): Promise<vscode.Uri[]> {
@@ -37,20 +42,85 @@ export async function transcribeCommand(ctx: Ctx, uri: unknown, uris: unknown): 
     if (!picked || picked.length === 0) return [];
     targets = picked;
   }
-  const audio = targets.filter((u) => isAudioPath(u.path));
-  const skipped = targets.length - audio.length;
+  const expanded = (await Promise.all(targets.map(audioIn))).flat();
+  const audio = expanded.filter((u) => isAudioPath(u.path));
+  const skipped = expanded.length - audio.length;
   if (skipped > 0) {
     ctx.log.warn(`skipped ${skipped} selected item(s) that are not audio files`);
-    void vscode.window.showWarningMessage(`BlindBox: skipped ${skipped} selected item(s) that are not audio files (.wav .mp3 .flac .ogg .oga .m4a .webm).`);
+    void vscode.window.showWarningMessage(`BlindBox: skipped ${skipped} selected item(s) that are not audio files (.${AUDIO_DIALOG_FILTERS.Audio!.join(' .')}).`);
   }
-  const opened: vscode.Uri[] = [];
-  for (const file of audio) {
-    const outcome = await transcribeOne(ctx, file);
-    if (outcome.kind === 'opened') opened.push(outcome.uri);
-    // Cancelling one file, or a server that fails to prove itself, ends the whole batch.
-    else if (outcome.kind === 'cancelled' || outcome.stopBatch) break;
+  if (audio.length === 0) {
+    if (skipped === 0) void vscode.window.showInformationMessage('BlindBox: there is no audio file to transcribe in the selection.');
+    return [];
   }
-  return opened;
+
+  let services: Services;
+  let settings: ExtensionSettings;
+  try {
+    services = await ctx.services();
+    settings = await ctx.settings();
+  } catch (err) {
+    const failure = describeFailure(err);
+    ctx.log.error(`${failureLine(failure)}`);
+    ctx.showFailure(failure);
+    return [];
+  }
+  const server = settings.serverUrl;
+  if (!server) {
+    ctx.showFailure(NOT_CONFIGURED);
+    return [];
+  }
+  const batch = audio.length > 1;
+  const title = batch ? `BlindBox: ${audio.length} files` : `BlindBox: ${baseName(audio[0]!.path)}`;
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
+    const abort = new AbortController();
+    const cancelled = token.onCancellationRequested(() => abort.abort());
+    const shown = new BatchProgress(audio.length, progress);
+    try {
+      shown.say('attesting the server…');
+      const got = await ctx.trust.acquire({ ...settings, serverUrl: server }, abort.signal);
+      if (!got.ok) {
+        if (got.failure.code === 'CANCELLED' || token.isCancellationRequested) {
+          ctx.log.info('cancelled before anything was sent');
+          return [];
+        }
+        // The status bar already says FAILED; no byte of audio was sent.
+        ctx.log.error(`not sent (${audio.length} file(s)): ${got.failure.code}`);
+        ctx.showFailure(got.failure);
+        return [];
+      }
+      ctx.log.info(`transcribing ${audio.length} file(s), up to ${settings.concurrency} at a time, over attested connections to ${server} (${got.reused ? 'reused' : 'new'} session)`);
+      const job: Job = { ctx, services, settings, server, session: got.session, policy: got.policy, signal: abort.signal, batch };
+      const outcomes = await runBounded(audio, settings.concurrency, async (file) => {
+        if (abort.signal.aborted) return { kind: 'not started' } as const;
+        const outcome = await transcribeOne(job, file, shown.file(baseName(file.path)));
+        // A server that stopped proving itself: nothing more is sent to it.
+        if (outcome.kind === 'failed' && outcome.failure.untrusted) abort.abort();
+        return outcome;
+      });
+      if (batch) summarise(ctx, audio, outcomes, token.isCancellationRequested);
+      return outcomes.flatMap((o) => (o.kind === 'opened' ? [o.uri] : []));
+    } finally {
+      cancelled.dispose();
+    }
+  });
+}
+
+/** A folder stands for the audio files directly in it (sorted by name); anything else for itself. */
+async function audioIn(target: vscode.Uri): Promise<vscode.Uri[]> {
+  let type: vscode.FileType;
+  try {
+    type = (await vscode.workspace.fs.stat(target)).type;
+  } catch {
+    return [target]; // reading it reports the problem
+  }
+  if (!(type & vscode.FileType.Directory)) return [target];
+  const entries = await vscode.workspace.fs.readDirectory(target);
+  return entries
+    .filter(([name, t]) => (t & vscode.FileType.File) !== 0 && isAudioPath(name))
+    .map(([name]) => name)
+    .sort()
+    .map((name) => vscode.Uri.joinPath(target, name));
 }
 
 /** The file shown in the active editor or tab (audio opens in a binary or custom editor, not a text editor). */
@@ -62,103 +132,152 @@ function activeResource(): vscode.Uri | undefined {
   return undefined;
 }
 
-type OneOutcome = { readonly kind: 'opened'; readonly uri: vscode.Uri } | { readonly kind: 'cancelled' } | { readonly kind: 'failed'; readonly stopBatch: boolean };
+/** One progress notification for the whole batch: "3 of 8 · name · 41 %", the bar the sum of every file's share. */
+class BatchProgress {
+  #done = 0;
+  #shown = 0;
+  readonly #fractions = new Map<string, number>();
 
-async function transcribeOne(ctx: Ctx, file: vscode.Uri): Promise<OneOutcome> {
+  constructor(
+    private readonly total: number,
+    private readonly progress: vscode.Progress<{ message?: string; increment?: number }>,
+  ) {}
+
+  say(message: string): void {
+    this.progress.report({ message });
+  }
+
+  /** The reporter of one file; `finish` counts it done (whatever the outcome). */
+  file(name: string): FileProgress {
+    const key = `${name}#${this.#fractions.size}`;
+    this.#fractions.set(key, 0);
+    return {
+      update: (fraction: number, what: string) => this.#update(key, name, fraction, what),
+      finish: () => {
+        this.#done++;
+        this.#update(key, name, 1, 'done');
+      },
+    };
+  }
+
+  #update(key: string, name: string, fraction: number, what: string): void {
+    this.#fractions.set(key, Math.max(this.#fractions.get(key) ?? 0, fraction));
+    const overall = Math.floor(([...this.#fractions.values()].reduce((a, b) => a + b, 0) / this.total) * 100);
+    const increment = Math.max(0, overall - this.#shown);
+    this.#shown += increment;
+    const position = this.total > 1 ? `${Math.min(this.#done + 1, this.total)} of ${this.total} · ` : '';
+    this.progress.report({ increment, message: `${position}${name} · ${what}` });
+  }
+}
+
+interface FileProgress {
+  update(fraction: number, what: string): void;
+  finish(): void;
+}
+
+/** What every file of one batch shares. */
+interface Job {
+  readonly ctx: Ctx;
+  readonly services: Services;
+  readonly settings: ExtensionSettings;
+  readonly server: string;
+  readonly session: AttestedSession;
+  readonly policy: PolicyInfo;
+  readonly signal: AbortSignal;
+  /** More than one file: failures go to the summary, not one notification each. */
+  readonly batch: boolean;
+}
+
+type OneOutcome = { readonly kind: 'opened'; readonly uri: vscode.Uri } | { readonly kind: 'cancelled' } | { readonly kind: 'not started' } | { readonly kind: 'failed'; readonly failure: Failure };
+
+async function transcribeOne(job: Job, file: vscode.Uri, shown: FileProgress): Promise<OneOutcome> {
+  const { ctx, services, settings, server, session, signal } = job;
   const name = baseName(file.path);
-  let services: Services;
-  let settings;
+  const failed = (failure: Failure): OneOutcome => {
+    ctx.log.error(`${name}: ${failureLine(failure)}`);
+    if (!job.batch || failure.untrusted) ctx.showFailure(failure);
+    return { kind: 'failed', failure };
+  };
   try {
-    services = await ctx.services();
-    settings = await ctx.settings();
+    shown.update(0, 'reading the file…');
+    let source: AudioSource;
+    try {
+      source = await readAudio(services, file);
+    } catch (err) {
+      return failed(describeFailure(err));
+    }
+    if (signal.aborted) return { kind: 'cancelled' };
+    ctx.log.info(`${name}: uploading ${source.blob.size} bytes over an attested connection`);
+    const result = await session.transcribe(source, {
+      format: services.wireFormat(settings.transcriptFormat),
+      signal,
+      timeoutMs: Math.max(settings.requestTimeoutMs, 10 * 60_000),
+      onProgress: (sent, total) => {
+        const fraction = total > 0 ? Math.min(1, sent / total) : 1;
+        // The upload is most of the wait; the rest is decoding.
+        shown.update(fraction * 0.9, fraction >= 1 ? 'transcribing…' : `${Math.floor(fraction * 100)} %`);
+      },
+    });
+    if (signal.aborted) return { kind: 'cancelled' };
+    // The enclave the audio went to: the one whose key the connection that carried it presented.
+    const enclave = result.enclave;
+    const document = services.renderTranscriptDocument(
+      settings.transcriptFormat,
+      result,
+      {
+        sourceName: name,
+        server,
+        moduleId: enclave.attestation.moduleId,
+        pcr0: enclave.attestation.pcrs[0],
+        verifiedAt: enclave.attestation.verifiedAt,
+        policyName: job.policy.name,
+        simulation: enclave.simulation,
+      },
+      await vscode.languages.getLanguages(),
+    );
+    const opened = await vscode.workspace.openTextDocument({ content: document.content, language: document.language });
+    await vscode.window.showTextDocument(opened, { preview: false });
+    ctx.log.info(`${name}: transcript opened (${settings.transcriptFormat}, ${result.text.length} characters)`);
+    return { kind: 'opened', uri: opened.uri };
   } catch (err) {
     const failure = describeFailure(err);
-    ctx.log.error(`${failureLine(failure)}`);
-    ctx.showFailure(failure);
-    return { kind: 'failed', stopBatch: true };
-  }
-  const server = settings.serverUrl;
-  if (!server) {
-    ctx.showFailure(NOT_CONFIGURED);
-    return { kind: 'failed', stopBatch: true };
-  }
-
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `BlindBox: ${name}`, cancellable: true }, async (progress, token) => {
-    const abort = new AbortController();
-    const cancelled = token.onCancellationRequested(() => abort.abort());
-    const stopped = (): OneOutcome => {
+    if (failure.code === 'CANCELLED' || signal.aborted) {
       ctx.log.info(`${name}: cancelled; nothing was opened`);
       return { kind: 'cancelled' };
-    };
-    try {
-      progress.report({ message: 'reading the file…' });
-      let source: AudioSource;
-      try {
-        source = await readAudio(services, file);
-      } catch (err) {
-        const failure = describeFailure(err);
-        ctx.log.error(`${name}: ${failureLine(failure)}`);
-        ctx.showFailure(failure);
-        return { kind: 'failed', stopBatch: false };
-      }
-      if (token.isCancellationRequested) return stopped();
-
-      progress.report({ message: 'attesting the server…' });
-      const got = await ctx.trust.acquire({ ...settings, serverUrl: server }, abort.signal);
-      if (!got.ok) {
-        if (got.failure.code === 'CANCELLED' || token.isCancellationRequested) return stopped();
-        // The status bar already says FAILED; no byte of audio was sent.
-        ctx.log.error(`${name}: not sent: ${got.failure.code}`);
-        ctx.showFailure(got.failure);
-        return { kind: 'failed', stopBatch: true };
-      }
-
-      const session = got.session;
-      ctx.log.info(`${name}: uploading ${source.blob.size} bytes to ${server} over the attested channel (${got.reused ? 'reused' : 'new'} session)`);
-      let reported = 0;
-      const result = await session.transcribe(source, {
-        format: services.wireFormat(settings.transcriptFormat),
-        signal: abort.signal,
-        timeoutMs: Math.max(settings.requestTimeoutMs, 10 * 60_000),
-        onProgress: (sent, total) => {
-          const pct = total > 0 ? Math.min(100, Math.floor((sent / total) * 100)) : 100;
-          if (pct <= reported) return;
-          progress.report({ increment: pct - reported, message: pct >= 100 ? 'transcribing…' : `uploading… ${pct}%` });
-          reported = pct;
-        },
-      });
-      if (token.isCancellationRequested) return stopped();
-      // The enclave the audio went to: the session may have attested again during the upload (the trust state heard of it).
-      const enclave = session.attested;
-      const document = services.renderTranscriptDocument(
-        settings.transcriptFormat,
-        result,
-        {
-          sourceName: name,
-          server,
-          moduleId: enclave.attestation.moduleId,
-          pcr0: enclave.attestation.pcrs[0],
-          verifiedAt: enclave.attestation.verifiedAt,
-          policyName: got.policy.name,
-          simulation: enclave.simulation,
-        },
-        await vscode.languages.getLanguages(),
-      );
-      const opened = await vscode.workspace.openTextDocument({ content: document.content, language: document.language });
-      await vscode.window.showTextDocument(opened, { preview: false });
-      ctx.log.info(`${name}: transcript opened (${settings.transcriptFormat}, ${result.text.length} characters)`);
-      return { kind: 'opened', uri: opened.uri };
-    } catch (err) {
-      const failure = describeFailure(err);
-      if (failure.code === 'CANCELLED' || token.isCancellationRequested) return stopped();
-      ctx.log.error(`${name}: ${failureLine(failure)}`);
-      if (failure.untrusted) await ctx.trust.untrusted(server, failure);
-      ctx.showFailure(failure);
-      return { kind: 'failed', stopBatch: failure.untrusted };
-    } finally {
-      cancelled.dispose();
     }
-  });
+    if (failure.untrusted) await ctx.trust.untrusted(server, failure);
+    return failed(failure);
+  } finally {
+    shown.finish();
+  }
+}
+
+/** Runs `work` over `items`, at most `limit` at a time; the outcomes in input order. */
+async function runBounded<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
+}
+
+/** One message for the whole batch: how many were transcribed, and which failed and why. */
+function summarise(ctx: Ctx, files: readonly vscode.Uri[], outcomes: readonly OneOutcome[], cancelled: boolean): void {
+  const opened = outcomes.filter((o) => o.kind === 'opened').length;
+  const failures = outcomes.flatMap((o, i) => (o.kind === 'failed' ? [`${baseName(files[i]!.path)} (${o.failure.code})`] : []));
+  const notDone = outcomes.length - opened - failures.length;
+  const parts = [`transcribed ${opened} of ${files.length} files`];
+  if (failures.length) parts.push(`${failures.length} failed: ${failures.slice(0, 3).join(', ')}${failures.length > 3 ? ', …' : ''}`);
+  if (notDone) parts.push(`${notDone} ${cancelled ? 'cancelled' : 'not sent'}`);
+  const message = `BlindBox: ${parts.join('; ')}.`;
+  ctx.log.info(message);
+  if (failures.length || notDone) void vscode.window.showWarningMessage(message, 'Show Log').then((pick) => pick && ctx.log.show());
+  else void vscode.window.showInformationMessage(message);
 }
 
 /** `file:` files are streamed from disk; any other scheme (remote workspaces) is read through `vscode.workspace.fs`. */

@@ -5,7 +5,7 @@
  * escaped for Markdown and kept out of subtitle cue syntax.
  */
 import type { TranscriptFormat } from '../protocol/transcript.js';
-import type { TranscriptResult } from '../core/transport/transcribe.js';
+import type { ParsedTranscript } from '../core/transport/transcribe.js';
 import { oneLine } from '../core/util/text.js';
 import { codeSpan, escapeMarkdown } from './markdown.js';
 import type { DocumentFormat } from './settings.js';
@@ -40,7 +40,7 @@ export interface TranscriptDocument {
   readonly language: string;
 }
 
-export function renderTranscriptDocument(format: DocumentFormat, result: TranscriptResult, p: TranscriptProvenance, knownLanguages: readonly string[] = []): TranscriptDocument {
+export function renderTranscriptDocument(format: DocumentFormat, result: ParsedTranscript, p: TranscriptProvenance, knownLanguages: readonly string[] = []): TranscriptDocument {
   const language = documentLanguage(format, knownLanguages);
   switch (format) {
     case 'text':
@@ -65,7 +65,7 @@ function headerLines(p: TranscriptProvenance): string[] {
   ];
 }
 
-function markdown(result: TranscriptResult, p: TranscriptProvenance): string {
+function markdown(result: ParsedTranscript, p: TranscriptProvenance): string {
   const out = [
     `# Transcript of ${escapeMarkdown(p.sourceName)}`,
     '',

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -27,6 +27,9 @@ let ext: LoadedExtension;
 let context: ReturnType<typeof fakeContext>;
 let api: ReturnType<LoadedExtension['activate']>;
 const uploads: { bytes: number }[] = [];
+/** Transcriptions running at once in the stand-in engine, and the most seen. */
+let running = 0;
+let peakRunning = 0;
 
 /** A stand-in speech engine: the real server's endpoints (multipart, formats) around a fixed transcript. */
 const engine: TranscriptionEngine = {
@@ -34,6 +37,10 @@ const engine: TranscriptionEngine = {
   model: 'fixed transcript',
   async transcribe(request) {
     uploads.push({ bytes: (await stat(request.path)).size });
+    peakRunning = Math.max(peakRunning, ++running);
+    // Long enough for a batch's files to overlap.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    running--;
     return {
       text: 'The quick brown fox. <b>jumps</b>',
       segments: [
@@ -126,8 +133,8 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.equal(progress.title, 'BlindBox: talk.WAV');
     const messages = progress.reports.map((r) => r.message);
     assert.ok(messages.includes('attesting the server…'));
-    assert.ok(messages.some((m) => m?.startsWith('uploading… ')) || messages.includes('transcribing…'));
-    assert.equal(messages.at(-1), 'transcribing…');
+    assert.ok(messages.some((m) => /^talk\.WAV · \d+ %$/.test(m ?? '')) || messages.includes('talk.WAV · transcribing…'));
+    assert.equal(messages.at(-1), 'talk.WAV · done');
     assert.equal(progress.reports.reduce((sum, r) => sum + (r.increment ?? 0), 0), 100);
     assert.ok(!fake.log.some((l) => l.includes('The quick brown fox')), 'the log never holds transcript or audio content');
   });
@@ -158,7 +165,7 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.ok(fake.notifications.some((n) => n.level === 'error' && /AUDIO_UNREADABLE/.test(n.message) && /more than the 200 MB/.test(n.message)), JSON.stringify(fake.notifications.at(-1)));
   });
 
-  it('asks for verbose_json and writes Markdown with timestamps when the format says so; sequentially for a multi-selection', async () => {
+  it('asks for verbose_json and writes Markdown with timestamps when the format says so, for each file of a multi-selection', async () => {
     fake.setSettings({ 'blindbox.transcript.format': 'markdown' });
     const notes = path.join(dir, 'notes.txt');
     await writeFile(notes, 'not audio');
@@ -177,10 +184,32 @@ describe('the bundled extension under a fake VS Code', () => {
     fake.setSettings({ 'blindbox.transcript.format': 'text' });
   });
 
+  it('transcribes a folder’s audio files, two at a time, under one progress notification, with one summary', async () => {
+    const folder = path.join(dir, 'folder');
+    await mkdir(folder, { recursive: true });
+    const names = ['a.wav', 'b.wav', 'c.wav'];
+    for (const name of names) await writeFile(path.join(folder, name), await readFile(wav));
+    await writeFile(path.join(folder, 'readme.txt'), 'not audio');
+    const before = { documents: fake.documents.length, uploads: uploads.length, progress: fake.progress.length };
+    peakRunning = 0;
+    const opened = await fake.executeCommand<unknown[]>('blindbox.transcribeFromExplorer', Uri.file(folder), [Uri.file(folder)]);
+    assert.equal(opened.length, 3);
+    assert.equal(uploads.length - before.uploads, 3);
+    assert.equal(fake.progress.length, before.progress + 1, 'one progress notification for the batch');
+    const progress = fake.progress.at(-1)!;
+    assert.equal(progress.title, 'BlindBox: 3 files');
+    const messages = progress.reports.map((r) => r.message ?? '');
+    for (const m of messages.slice(1)) assert.match(m, /^[1-3] of 3 · [abc]\.wav · /);
+    assert.ok(messages.some((m) => /^\d of 3 · [abc]\.wav · \d+ %$/.test(m)), messages.join('\n'));
+    assert.equal(progress.reports.reduce((sum, r) => sum + (r.increment ?? 0), 0), 100);
+    assert.equal(peakRunning, 2, 'blindbox.concurrency (default 2) files at once');
+    assert.equal(fake.notifications.at(-1)!.message, 'BlindBox: transcribed 3 of 3 files.');
+  });
+
   it('cancelling the upload opens nothing', async () => {
     const before = fake.documents.length;
     fake.onProgressReport = (record, report) => {
-      if (report.message?.startsWith('uploading… ') || report.message === 'transcribing…') record.cancel();
+      if (/ · (\d+ %|transcribing…)$/.test(report.message ?? '')) record.cancel();
     };
     try {
       const opened = await fake.executeCommand<unknown[]>('blindbox.transcribe', Uri.file(bigWav));
@@ -258,7 +287,7 @@ describe('the bundled extension under a fake VS Code', () => {
     const error = fake.notifications.filter((n) => n.level === 'error').at(-1)!;
     assert.match(error.message, /^BlindBox: CHAIN_UNTRUSTED: The attestation chain starts at /);
     assert.deepEqual(error.actions, ['Show details', 'Show Attestation']);
-    assert.equal(fake.progress.at(-1)!.reports.some((r) => r.message?.startsWith('uploading')), false);
+    assert.equal(fake.progress.at(-1)!.reports.some((r) => / · \d+ %$/.test(r.message ?? '')), false);
   });
 
   it('reports a bad setting clearly, and recovers when it is fixed', async () => {

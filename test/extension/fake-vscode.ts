@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import Module from 'node:module';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export class Uri {
@@ -155,6 +155,7 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     TabInputText,
     TabInputCustom,
     StatusBarAlignment: { Left: 1, Right: 2 },
+    FileType: { Unknown: 0, File: 1, Directory: 2, SymbolicLink: 64 },
     ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
     ViewColumn: { Active: -1, Beside: -2, One: 1 },
     window: {
@@ -284,7 +285,11 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
         return doc;
       },
       fs: {
-        stat: async (u: Uri) => ({ size: (await stat(u.path)).size, type: 1 }),
+        stat: async (u: Uri) => {
+          const info = await stat(u.path);
+          return { size: info.size, type: info.isDirectory() ? 2 : 1 };
+        },
+        readDirectory: async (u: Uri) => (await readdir(u.path, { withFileTypes: true })).map((e) => [e.name, e.isDirectory() ? 2 : 1] as const),
         readFile: async (u: Uri) => {
           fake.fsReads.push(u.toString());
           return new Uint8Array(await readFile(u.path));

@@ -22,9 +22,16 @@ describe('extension manifest', () => {
 
   it('hides the explorer-only command from the palette and offers it on audio files', () => {
     assert.deepEqual(pkg.contributes.menus.commandPalette, [{ command: COMMANDS.transcribeFromExplorer, when: 'false' }]);
-    const [entry] = pkg.contributes.menus['explorer/context'];
+    const [entry, folder] = pkg.contributes.menus['explorer/context'];
     assert.equal(entry.command, COMMANDS.transcribeFromExplorer);
     assert.match(entry.when, /resourceExtname =~/);
+    // A folder transcribes the audio files in it, as one batch.
+    assert.deepEqual({ command: folder.command, when: folder.when }, { command: COMMANDS.transcribeFromExplorer, when: 'explorerResourceIsFolder' });
+  });
+
+  it('offers a batch concurrency setting, application-scoped (not a trust setting)', () => {
+    const p = pkg.contributes.configuration.properties[SETTING_KEYS.concurrency];
+    assert.deepEqual({ type: p.type, default: p.default, minimum: p.minimum, maximum: p.maximum, scope: p.scope }, { type: 'integer', default: 2, minimum: 1, maximum: 8, scope: 'application' });
   });
 
   it('documents every setting, and makes the trust settings machine-scoped and restricted in untrusted workspaces', () => {

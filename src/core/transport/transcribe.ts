@@ -15,8 +15,10 @@ import { ENDPOINTS, UPLOAD_FIELDS } from '../../protocol/endpoints.js';
 import { isTranscriptFormat, type Segment, type TranscriptFormat, type VerboseTranscript } from '../../protocol/transcript.js';
 import type { PinnedRequester } from './request.js';
 import type { AudioSource } from '../audio-source.js';
+import type { AttestedEnclave } from './attested-enclave.js';
 
-export interface TranscriptResult {
+/** A transcript as the server's answer says it. */
+export interface ParsedTranscript {
   readonly format: TranscriptFormat;
   /** The server's answer as received (text, JSON, SRT or VTT). */
   readonly body: string;
@@ -26,6 +28,11 @@ export interface TranscriptResult {
   readonly segments?: readonly Segment[];
   readonly duration?: number;
   readonly language?: string;
+}
+
+/** A transcript and the attested enclave whose key the connection that carried the audio presented. */
+export interface TranscriptResult extends ParsedTranscript {
+  readonly enclave: AttestedEnclave;
 }
 
 export interface TranscribeOptions {
@@ -64,7 +71,7 @@ export async function transcribe(session: PinnedRequester, source: AudioSource, 
   });
   await throwForStatus(response, 'transcription');
   const text = (await readBodyLimited(response.body, MAX_TRANSCRIPT_BYTES, 'transcript', session.origin)).toString('utf8');
-  return parseTranscript(format, text);
+  return { ...parseTranscript(format, text), enclave: response.enclave };
 }
 
 /** Reports progress in file bytes: the multipart framing around the file is spread proportionally. */
@@ -79,7 +86,7 @@ async function* counted(chunks: AsyncIterable<Uint8Array>, length: number | stri
 }
 
 /** Reads the server's answer in `format`; JSON that is not the expected shape is a protocol error. */
-export function parseTranscript(format: TranscriptFormat, body: string): TranscriptResult {
+export function parseTranscript(format: TranscriptFormat, body: string): ParsedTranscript {
   if (format !== 'json' && format !== 'verbose_json') return { format, body, text: format === 'text' ? body.trim() : textOfSubtitles(body) };
   let json: unknown;
   try {
