@@ -12,6 +12,7 @@ import { asUsage, UsageError } from './args.js';
 import { attestationFlags, connectOptions } from './attestation-flags.js';
 import { EXIT_OK, EXIT_REJECTED, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { formatRejected } from './summary.js';
+import { runBounded } from '../core/util/run-bounded.js';
 
 /** Most files transcribed at once (each holds one connection and one server worker). */
 const MAX_CONCURRENCY = 16;
@@ -95,20 +96,6 @@ function outputPaths(dir: string, files: readonly string[], format: TranscriptFo
     seen.set(target, file);
     return target;
   });
-}
-
-/** Runs `work` over `items`, at most `limit` at a time; the results in input order. */
-async function runBounded<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
 }
 
 /** Writes `text` to `file` through a temporary file and a rename, so a failure leaves no partial transcript. */

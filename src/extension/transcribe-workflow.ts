@@ -16,6 +16,7 @@ import type { ExtensionSettings } from './settings.js';
 import type { AttestedSession } from '../core/transport/session.js';
 import type { AudioSource } from '../core/audio-source.js';
 import type { PolicyInfo } from './trust/trust-state.js';
+import { runBounded } from '../core/util/run-bounded.js';
 
 /**
  * `blindbox.transcribe` / `blindbox.transcribeFromExplorer`. Explorer menus pass
@@ -250,20 +251,6 @@ async function transcribeOne(job: Job, file: vscode.Uri, shown: FileProgress): P
   } finally {
     shown.finish();
   }
-}
-
-/** Runs `work` over `items`, at most `limit` at a time; the outcomes in input order. */
-async function runBounded<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
 }
 
 /** One message for the whole batch: how many were transcribed, and which failed and why. */
