@@ -50,7 +50,7 @@ describe('blindbox serve --simulate', () => {
 
   it('refuses a --split-seconds that is not a positive number (exit 2)', async () => {
     for (const value of ['0', '-5', 'soon']) {
-      const r = await runCli(['serve', '--simulate', '--engine', 'pocketsphinx', '--split-seconds', value]);
+      const r = await runCli(['serve', '--simulate', '--engine', 'pocketsphinx', `--split-seconds=${value}`]);
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, /--split-seconds must be a positive number/);
     }
