@@ -120,8 +120,8 @@ export async function spokenRecording(dir: string, name: string, lines: readonly
     if (!spoken.has(key)) {
       const file = await speak(dir, line.voice, line.text, `${name}-${spoken.size}`);
       const trimmed = file.replace(/\.wav$/, '-trim.wav');
-      // Trim below -50 dBFS at both ends (sox's silence effect, reversed for the end).
-      await run('sox', [file, trimmed, 'silence', '1', '0.01', '-50d', 'reverse', 'silence', '1', '0.01', '-50d', 'reverse']);
+      // Trim below -50 dBFS at both ends (sox's silence effect, reversed for the end), without dither (random noise).
+      await run('sox', [file, '-D', trimmed, 'silence', '1', '0.01', '-50d', 'reverse', 'silence', '1', '0.01', '-50d', 'reverse']);
       spoken.set(key, { file: trimmed, length: await sampleCount(trimmed) });
     }
     const { file: trimmed, length } = spoken.get(key)!;
