@@ -1,10 +1,13 @@
-/** `blindbox serve --simulate`: the reference server on this machine, with simulated (NOT confidential) attestation. */
+/**
+ * `blindbox serve`: the reference server, attested by the Nitro Secure Module inside an enclave, or with
+ * `--simulate` on any machine with simulated (NOT confidential) attestation.
+ */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ENGINE_NAMES, startEngine, type EngineName } from '../server/engines.js';
 import type { TranscriptionEngine } from '../server/engine/engine.js';
-import { startSimulationServer } from '../server/server.js';
 import { parsePort, UsageError } from './args.js';
+import { startAttestedServer } from './serve-attestation.js';
 
 export async function serve(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -17,16 +20,16 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
       engine: { type: 'string' },
       upstream: { type: 'string' },
       workers: { type: 'string' },
+      'model-file': { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-  if (!values.simulate) {
-    throw new UsageError('only --simulate is available here: this machine has no Nitro Security Module (/dev/nsm), and the simulation must be asked for explicitly');
-  }
+  if (!values.simulate && values['trust-out'] !== undefined) throw new UsageError("--trust-out goes with --simulate: an enclave's root is AWS's, which clients already trust");
   const port = parsePort(values.port);
   const engineName = values.engine as EngineName | undefined;
   if (engineName !== undefined && !ENGINE_NAMES.includes(engineName)) throw new UsageError(`--engine must be one of ${ENGINE_NAMES.join(', ')}`);
   if (values.upstream !== undefined && engineName !== 'whisper-http') throw new UsageError('--upstream goes with --engine whisper-http');
+  if (values['model-file'] !== undefined && engineName !== 'whisper-http') throw new UsageError('--model-file (the Whisper model measured into PCR16) goes with --engine whisper-http');
   // Checked here, as a usage error: the engine's own check is a RangeError, which the CLI no longer guesses is the user's.
   if (engineName === 'whisper-http' && values.upstream === undefined) throw new UsageError('the whisper-http engine needs --upstream <url>');
   let upstream: URL | undefined;
@@ -61,17 +64,16 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
     err.write(`[enclave] starting the ${engineName} engine…\n`);
     engine = await startEngine({ engine: engineName, upstream, workers });
   }
-  const server = await startSimulationServer({ port, engine, log: (line) => err.write(`[enclave] ${line}\n`) });
-  if (values['trust-out']) {
+  const { server, rootPem, notices } = await startAttestedServer(values.simulate, { port, engine, whisperModelFile: values['model-file'], log: (line) => err.write(`[enclave] ${line}\n`) });
+  if (values['trust-out'] && rootPem !== undefined) {
     try {
-      await writeFile(values['trust-out'], server.provider.rootPem);
+      await writeFile(values['trust-out'], rootPem);
     } catch (e) {
       await server.close();
       throw new UsageError(`cannot write the simulation root to ${JSON.stringify(values['trust-out'])}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     }
   }
-  err.write('[enclave] SIMULATION: attestation documents are signed by a locally generated CA. This server is NOT confidential.\n');
-  err.write(`[enclave] PCR0 ${Buffer.from(server.provider.pcrs.get(0)!).toString('hex')}\n`);
+  for (const notice of notices) err.write(`[enclave] ${notice}\n`);
   out.write(`listening ${server.url}\n`);
 
   await stopped;
