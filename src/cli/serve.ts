@@ -7,7 +7,9 @@ import { parseArgs } from 'node:util';
 import { ENGINE_NAMES, startEngine, type EngineName } from '../server/engines.js';
 import type { TranscriptionEngine } from '../server/engine/engine.js';
 import { parsePort, UsageError } from './args.js';
-import { startAttestedServer } from './serve-attestation.js';
+import { EXIT_SERVER } from './exit-codes.js';
+import { startAttestedServer, type StartedServer } from './serve-attestation.js';
+import { NsmError } from '../server/attestation/nsm/errors.js';
 
 export async function serve(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -64,7 +66,15 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
     err.write(`[enclave] starting the ${engineName} engine…\n`);
     engine = await startEngine({ engine: engineName, upstream, workers });
   }
-  const { server, rootPem, notices } = await startAttestedServer(values.simulate, { port, engine, whisperModelFile: values['model-file'], log: (line) => err.write(`[enclave] ${line}\n`) });
+  let started: StartedServer;
+  try {
+    started = await startAttestedServer(values.simulate, { port, engine, whisperModelFile: values['model-file'], log: (line) => err.write(`[enclave] ${line}\n`) });
+  } catch (e) {
+    if (!(e instanceof NsmError)) throw e;
+    err.write(`[enclave] cannot attest with the Nitro Secure Module (${e.code}): ${e.message}\n`);
+    return EXIT_SERVER;
+  }
+  const { server, rootPem, notices } = started;
   if (values['trust-out'] && rootPem !== undefined) {
     try {
       await writeFile(values['trust-out'], rootPem);

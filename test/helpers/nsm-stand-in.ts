@@ -96,9 +96,10 @@ export class NsmStandIn {
         const raw = new Uint8Array(buffered.subarray(4, 4 + buffered.readUInt32BE(0)));
         buffered = buffered.subarray(4 + raw.length);
         // One answer at a time, in order, as the device's mutex would have it.
+        // A stand-in that fails to answer hangs up, so the caller's ioctl fails (EIO) instead of waiting forever.
         busy = busy.then(async () => {
           socket.write(frame(await this.#answer(raw)));
-        });
+        }).catch(() => void socket.destroy());
       }
     });
   }

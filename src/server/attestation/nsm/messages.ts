@@ -156,7 +156,8 @@ function need(body: Map<unknown, unknown> | null, kind: string): Map<unknown, un
 function field<T>(fields: Map<unknown, unknown>, kind: string, name: string, check: (v: unknown) => v is T): T {
   const value = fields.get(name);
   if (!check(value)) throw malformed(kind, `its ${name} is missing or of the wrong type`);
-  return value;
+  // cbor-x hands out Buffers; callers get plain Uint8Arrays, as every other byte string in the project is.
+  return (Buffer.isBuffer(value) ? new Uint8Array(value.buffer, value.byteOffset, value.length) : value) as T;
 }
 
 const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
