@@ -50,6 +50,6 @@ NODE_GYP="${npm_config_node_gyp:-$(dirname "$(readlink -f "$(command -v npm)")")
 [ -f /usr/include/node/node_api.h ] || { echo "build-native: Node's headers are not in /usr/include/node" >&2; exit 1; }
 pkg-config --exists pocketsphinx sphinxbase || { echo "build-native: pocketsphinx/sphinxbase headers missing: run scripts/setup-system.sh" >&2; exit 1; }
 
-echo "build-native: building $PWD/$ADDON"
+echo "build-native: building $PWD/$ADDON and $NSM_ADDON"
 node "$NODE_GYP" rebuild --nodedir=/usr --loglevel=warn
 touch "$ADDON" "$NSM_ADDON" # make's own timestamps may predate an edit made during the build; the check above wants "built after"

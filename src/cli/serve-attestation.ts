@@ -34,7 +34,10 @@ export async function startAttestedServer(simulate: boolean, options: ReferenceS
     throw err;
   }
   const moduleId = (server.provider as { moduleId?: string }).moduleId ?? 'unknown';
-  return { server, notices: [`attestation: Nitro Secure Module ${moduleId}; PCR${APPLICATION_PCR} measured and locked`, ...pcrLines(server.provider)] };
+  const notices = [`attestation: Nitro Secure Module ${moduleId}; PCR${APPLICATION_PCR} measured and locked`, ...pcrLines(server.provider)];
+  // Said, not refused: the model may be pinned by the image (PCR2) alone, but a policy pinning PCR16 should know.
+  if (options.engine?.name === 'whisper-http' && options.whisperModelFile === undefined) notices.push(`PCR${APPLICATION_PCR} measures no model file: pass --model-file <the model whisper.cpp loads>`);
+  return { server, notices };
 }
 
 /** PCR0 (the code) and PCR16 (the model), as a policy pins them. */

@@ -118,6 +118,12 @@ describe('blindbox serve refuses a device it cannot trust to hold the measuremen
     }
   });
 
+  it('--trust-out is refused without --simulate (exit 2): an enclave has no simulation root to write', async () => {
+    const r = await runCli(['serve', '--trust-out', path.join(dir, 'never.pem')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--trust-out goes with --simulate/);
+  });
+
   it('an NSM error at start-up (InternalError to DescribeNSM): exit 3 with its code', async () => {
     const other = await NsmStandIn.start(path.join(dir, 'broken.sock'));
     try {
