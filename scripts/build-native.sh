@@ -15,7 +15,7 @@ build_preload() {
   fi
   mkdir -p "$(dirname "$PRELOAD")"
   echo "build-native: building $PRELOAD"
-  cc -shared -fPIC -O2 -Wall -Wextra -Werror -o "$PRELOAD.tmp" "$PRELOAD_SRC" -ldl
+  cc -shared -fPIC -O2 -Wall -Wextra -Werror -o "$PRELOAD.tmp" "$PRELOAD_SRC" -ldl -lpthread
   mv "$PRELOAD.tmp" "$PRELOAD" # atomically: a test running meanwhile never preloads half a library
 }
 build_preload

@@ -14,6 +14,7 @@ export type ProbeOp =
   | { readonly op: 'describePcr' | 'lock'; readonly index: number }
   | { readonly op: 'extend'; readonly index: number; readonly data: string }
   | { readonly op: 'attest'; readonly nonce: string }
+  | { readonly op: 'attestConcurrently'; readonly count: number }
   | { readonly op: 'measureAndLock'; readonly index: number; readonly measurement: string; readonly expected: string };
 
 /** Its outcome: a JSON-able value, or the NsmError's code and message. */
@@ -39,6 +40,12 @@ async function run(device: NsmDevice, op: ProbeOp): Promise<unknown> {
       return hex(parseExtendPcr(await device.call({ kind: 'ExtendPCR', index: op.index, data: bytes(op.data) })));
     case 'attest':
       return parseAttestation(await device.call({ kind: 'Attestation', userData: null, nonce: bytes(op.nonce), publicKey: null })).length;
+    case 'attestConcurrently': {
+      // As the server does under load: several ioctls in flight at once on one descriptor.
+      const nonces = Array.from({ length: op.count }, (_, i) => new Uint8Array(32).fill(i));
+      const documents = await Promise.all(nonces.map((nonce) => device.call({ kind: 'Attestation', userData: null, nonce, publicKey: null }).then(parseAttestation)));
+      return documents.map((d) => d.length > 1000);
+    }
     case 'measureAndLock': {
       const provider = await NsmAttestationProvider.open();
       try {

@@ -13,6 +13,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -122,7 +123,22 @@ static int fail(int err) {
   return -1;
 }
 
+/* The driver serves one message at a time (a mutex); so must the single stream each stand-in descriptor is, or two
+ * threads' ioctls (the addon runs them on libuv's pool) would interleave their frames. */
+static pthread_mutex_t wire = PTHREAD_MUTEX_INITIALIZER;
+
+static int forward_locked(int fd, struct nsm_raw *raw);
+
 static int forward(int fd, struct nsm_raw *raw) {
+  pthread_mutex_lock(&wire);
+  int rc = forward_locked(fd, raw);
+  int err = errno;
+  pthread_mutex_unlock(&wire);
+  errno = err;
+  return rc;
+}
+
+static int forward_locked(int fd, struct nsm_raw *raw) {
   if (raw->request.len > NSM_REQUEST_MAX_SIZE || raw->response.len > NSM_RESPONSE_MAX_SIZE) return fail(EMSGSIZE);
   uint32_t len = (uint32_t)raw->request.len;
   uint8_t header[8] = {len >> 24, len >> 16, len >> 8, len};

@@ -92,6 +92,15 @@ describe('PCRs through the device', () => {
   });
 });
 
+describe('concurrency', () => {
+  it('answers eight attestations in flight at once on one descriptor, each with its own nonce', async () => {
+    const [r] = await probe([{ op: 'attestConcurrently', count: 8 }]);
+    assert.deepEqual(r, { ok: Array(8).fill(true) });
+    const nonces = nsm.seen.filter((s) => s.kind === 'Attestation').map((s) => (s.fields!.get('nonce') as Uint8Array)[0]);
+    assert.deepEqual([...nonces].sort(), [0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+});
+
 describe('a broken or hostile device', () => {
   it('passes every NSM error answer on as its typed error', async () => {
     const names = ['InvalidArgument', 'InvalidIndex', 'InvalidResponse', 'ReadOnlyIndex', 'InvalidOperation', 'BufferTooSmall', 'InputTooLarge', 'InternalError', 'Success'];
