@@ -80,7 +80,9 @@ esac
 
 RUN=$(mktemp -d)
 # serve prints exactly one line on stdout once it listens; its log goes to stderr (the enclave console).
-node "$APP/out/src/cli/main.js" serve --port "$APP_PORT" "${ENGINE_ARGS[@]}" >"$RUN/serve.out" &
+# Every connection reaches serve from socat on loopback, so its per-source cap would cap the whole service: it is
+# raised to the total here, and the parent enforces a per-client cap where client addresses are known (run.sh).
+node "$APP/out/src/cli/main.js" serve --port "$APP_PORT" --connections-per-source 512 "${ENGINE_ARGS[@]}" >"$RUN/serve.out" &
 PIDS+=("$!")
 wait_for "$!" "blindbox serve" grep -q '^listening ' "$RUN/serve.out"
 log "$(cat "$RUN/serve.out")"

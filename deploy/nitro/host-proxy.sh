@@ -8,8 +8,8 @@
 #   BLINDBOX_VSOCK_PORT     the enclave's VSOCK port (default 5000)
 #   BLINDBOX_PUBLIC_PORT    the TCP port clients connect to (default 443)
 #   BLINDBOX_PUBLIC_BIND    the address to listen on (default all)
-#   BLINDBOX_MAX_CONNECTIONS  connections forwarded at once (default 512; the enclave app takes 256 per source
-#                           address it sees, and it sees only this proxy)
+#   BLINDBOX_MAX_CONNECTIONS  connections forwarded at once (default 512). socat knows no per-client cap: run.sh
+#                           sets one in the parent's firewall (32 per client address, like serve's own proxy)
 #   BLINDBOX_TEST_ONLY_CONNECT_INSTEAD_OF_VSOCK
 #                           tests only: a socat connect address (TCP on loopback) in place of VSOCK-CONNECT, since
 #                           tests must never open AF_VSOCK sockets

@@ -29,6 +29,12 @@ while [ $# -gt 0 ]; do
 done
 [ -f "$EIF" ] || { echo "run.sh: no EIF at $EIF: run deploy/nitro/build.sh first" >&2; exit 1; }
 
+# One client address may hold 32 connections at once, as serve's own proxy allows (the enclave sees only socat, so
+# the cap can live only here): new connections beyond it are refused with a TCP reset.
+PUBLIC_PORT=${BLINDBOX_PUBLIC_PORT:-443}
+RULE=(INPUT -p tcp --syn --dport "$PUBLIC_PORT" -m connlimit --connlimit-above 32 --connlimit-mask 32 -j REJECT --reject-with tcp-reset)
+iptables -C "${RULE[@]}" 2>/dev/null || iptables -I "${RULE[@]}"
+
 # The host proxy first (it waits for connections, and retries nothing: socat connects per client).
 install -m 0755 "$HERE/host-proxy.sh" /usr/local/bin/blindbox-host-proxy
 install -m 0644 "$HERE/blindbox-host-proxy.service" /etc/systemd/system/blindbox-host-proxy.service

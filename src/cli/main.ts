@@ -16,7 +16,7 @@ const commands: Record<string, { load: () => Promise<Command>; usage: string }> 
     usage: 'transcribe <url> <audio> [--trust-root <pem>]... [--policy <file>] [--pcr <index>=<hex>]... [--timeout <seconds>] [--format text|json|verbose_json|srt|vtt] [--language <code>]',
   },
   demo: { load: async () => (await import('./demo.js')).demo, usage: 'demo [--audio <file>] [--engine pocketsphinx]' },
-  serve: { load: async () => (await import('./serve.js')).serve, usage: 'serve [--simulate [--trust-out <root.pem>]] [--port <n>] [--engine pocketsphinx|whisper-http] [--upstream <url> [--model-file <path>]] [--workers <n>]' },
+  serve: { load: async () => (await import('./serve.js')).serve, usage: 'serve [--simulate [--trust-out <root.pem>]] [--port <n>] [--engine pocketsphinx|whisper-http] [--upstream <url> [--model-file <path>]] [--workers <n>] [--connections-per-source <n>]' },
 };
 
 function usageText(): string {

@@ -23,6 +23,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
       upstream: { type: 'string' },
       workers: { type: 'string' },
       'model-file': { type: 'string' },
+      'connections-per-source': { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
@@ -42,6 +43,10 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
       throw new UsageError(`--upstream ${JSON.stringify(values.upstream)} is not a URL`);
     }
   }
+  // Behind a forwarder that hides client addresses (in an enclave every connection comes from socat on loopback), the
+  // per-source cap would cap the whole service: the entry script raises it, and the parent enforces it instead.
+  const perSource = values['connections-per-source'] === undefined ? undefined : Number(values['connections-per-source']);
+  if (perSource !== undefined && !(Number.isInteger(perSource) && perSource >= 1 && perSource <= 4096)) throw new UsageError('--connections-per-source must be a whole number from 1 to 4096');
   const workers = values.workers === undefined ? undefined : Number(values.workers);
   if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 64)) throw new UsageError('--workers must be a whole number from 1 to 64');
   // Listen for signals before announcing readiness: whoever reads "listening" may signal at once. A second signal
@@ -68,7 +73,13 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
   }
   let started: StartedServer;
   try {
-    started = await startAttestedServer(values.simulate, { port, engine, whisperModelFile: values['model-file'], log: (line) => err.write(`[enclave] ${line}\n`) });
+    started = await startAttestedServer(values.simulate, {
+      port,
+      engine,
+      whisperModelFile: values['model-file'],
+      proxy: perSource === undefined ? undefined : { maxConnectionsPerSource: perSource },
+      log: (line) => err.write(`[enclave] ${line}\n`),
+    });
   } catch (e) {
     if (!(e instanceof NsmError)) throw e;
     err.write(`[enclave] cannot attest with the Nitro Secure Module (${e.code}): ${e.message}\n`);

@@ -118,10 +118,13 @@ describe('blindbox serve refuses a device it cannot trust to hold the measuremen
     }
   });
 
-  it('--trust-out is refused without --simulate (exit 2): an enclave has no simulation root to write', async () => {
+  it('--trust-out without --simulate, and a per-source cap out of range, are usage errors (exit 2)', async () => {
     const r = await runCli(['serve', '--trust-out', path.join(dir, 'never.pem')]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--trust-out goes with --simulate/);
+    const cap = await runCli(['serve', '--connections-per-source', '0']);
+    assert.equal(cap.code, 2);
+    assert.match(cap.stderr, /--connections-per-source must be a whole number from 1 to 4096/);
   });
 
   it('an NSM error at start-up (InternalError to DescribeNSM): exit 3 with its code', async () => {

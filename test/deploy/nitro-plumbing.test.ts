@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { NsmStandIn } from '../helpers/nsm-stand-in.js';
-import { exchange } from '../helpers/raw-client.js';
+import { exchange, openTls } from '../helpers/raw-client.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DEPLOY = path.join(ROOT, 'deploy', 'nitro');
@@ -123,6 +123,14 @@ describe('deploy/nitro scripts', () => {
       assert.equal(r.code, 0, r.stdout + r.stderr + entry.stderr());
       assert.equal(JSON.parse(r.stdout).moduleId, nsm.moduleId);
       assert.equal(JSON.parse((await exchange(url, 'GET /healthz HTTP/1.1\r\nhost: e\r\n\r\n'))!.body).attestation, 'nsm');
+      // 40 clients at once: more than serve's per-source cap of 32, which would count them all as socat's loopback.
+      const held = await Promise.all(Array.from({ length: 40 }, () => openTls(url)));
+      try {
+        assert.equal((await exchange(url, 'GET /healthz HTTP/1.1\r\nhost: e\r\n\r\n'))?.status, 200);
+        assert.ok(held.every((s) => !s.destroyed), 'every held connection is still open');
+      } finally {
+        for (const s of held) s.destroy();
+      }
     } finally {
       proxy?.kill('SIGTERM');
       entry.child.kill('SIGTERM');
