@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the speech engine needs (PocketSphinx, its en-us model, headers to build the addon) and
-# those its tests use to make speech (flite) and encode it (lame, flac, oggenc, opusenc, sox), and the TCP balancer
-# the fleet test puts in front of several replicas (haproxy). Called by `npm test`'s
-# pretest and by `npm start` on fresh machines: quiet and instant when everything is there.
+# Installs the Debian packages the speech engine needs (PocketSphinx, its en-us model, headers to build the addon),
+# those its tests use to make speech (flite) and encode it (lame, flac, oggenc, opusenc, sox), the TCP balancer the
+# fleet test puts in front of several replicas (haproxy), and those the Nitro deployment's tests run: socat (its
+# forwarders, over TCP stand-ins for vsock) and shellcheck (its scripts). Called by `npm test`'s pretest and by
+# `npm start` on fresh machines: quiet and instant when everything is there.
 set -euo pipefail
 
 PACKAGES=(
   libpocketsphinx3 libsphinxbase3 pocketsphinx-en-us libpocketsphinx-dev libsphinxbase-dev # engine, addon build
   flite lame flac vorbis-tools opus-tools sox                                             # test speech and encoders
   haproxy                                                                                 # fleet test: L4 balancer
+  socat shellcheck iproute2                                                               # deploy/nitro: forwarders, script lint, ip
 )
 bash "$(dirname "$(readlink -f "$0")")/apt-install.sh" setup-system "${PACKAGES[@]}"
 echo "setup-system: Debian packages present"

@@ -16,7 +16,7 @@ const commands: Record<string, { load: () => Promise<Command>; usage: string }> 
     usage: 'transcribe <url> <audio>... [--out-dir <dir>] [--concurrency <n>] [--trust-root <pem>]... [--policy <file>] [--pcr <index>=<hex>]... [--timeout <seconds>] [--format text|json|verbose_json|srt|vtt] [--language <code>]',
   },
   demo: { load: async () => (await import('./demo.js')).demo, usage: 'demo [--audio <file>] [--engine pocketsphinx]' },
-  serve: { load: async () => (await import('./serve.js')).serve, usage: 'serve --simulate [--port <n>] [--trust-out <root.pem>] [--engine pocketsphinx|whisper-http] [--upstream <url>] [--workers <n>] [--split-seconds <s>] [--ca <dir>] [--keep-alive <seconds>]' },
+  serve: { load: async () => (await import('./serve.js')).serve, usage: 'serve [--simulate [--trust-out <root.pem>] [--ca <dir>]] [--port <n>] [--engine pocketsphinx|whisper-http] [--upstream <url> [--model-file <path>]] [--workers <n>] [--split-seconds <s>] [--keep-alive <seconds>] [--connections-per-source <n>]' },
 };
 
 function usageText(): string {

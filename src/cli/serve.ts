@@ -1,10 +1,15 @@
-/** `blindbox serve --simulate`: the reference server on this machine, with simulated (NOT confidential) attestation. */
+/**
+ * `blindbox serve`: the reference server, attested by the Nitro Secure Module inside an enclave, or with
+ * `--simulate` on any machine with simulated (NOT confidential) attestation.
+ */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ENGINE_NAMES, startEngine, type EngineName } from '../server/engines.js';
 import type { TranscriptionEngine } from '../server/engine/engine.js';
-import { startSimulationServer } from '../server/server.js';
 import { parsePort, parseSeconds, UsageError } from './args.js';
+import { EXIT_SERVER } from './exit-codes.js';
+import { startAttestedServer, type StartedServer } from './serve-attestation.js';
+import { NsmError } from '../server/attestation/nsm/errors.js';
 
 export async function serve(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -20,16 +25,18 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
       'split-seconds': { type: 'string' },
       ca: { type: 'string' },
       'keep-alive': { type: 'string' },
+      'model-file': { type: 'string' },
+      'connections-per-source': { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-  if (!values.simulate) {
-    throw new UsageError('only --simulate is available here: this machine has no Nitro Security Module (/dev/nsm), and the simulation must be asked for explicitly');
-  }
+  if (!values.simulate && values['trust-out'] !== undefined) throw new UsageError("--trust-out goes with --simulate: an enclave's root is AWS's, which clients already trust");
+  if (!values.simulate && values.ca !== undefined) throw new UsageError("--ca goes with --simulate: an enclave's documents are signed by AWS's CA, not a local one");
   const port = parsePort(values.port);
   const engineName = values.engine as EngineName | undefined;
   if (engineName !== undefined && !ENGINE_NAMES.includes(engineName)) throw new UsageError(`--engine must be one of ${ENGINE_NAMES.join(', ')}`);
   if (values.upstream !== undefined && engineName !== 'whisper-http') throw new UsageError('--upstream goes with --engine whisper-http');
+  if (values['model-file'] !== undefined && engineName !== 'whisper-http') throw new UsageError('--model-file (the Whisper model measured into PCR16) goes with --engine whisper-http');
   // Checked here, as a usage error: the engine's own check is a RangeError, which the CLI no longer guesses is the user's.
   if (engineName === 'whisper-http' && values.upstream === undefined) throw new UsageError('the whisper-http engine needs --upstream <url>');
   let upstream: URL | undefined;
@@ -40,6 +47,10 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
       throw new UsageError(`--upstream ${JSON.stringify(values.upstream)} is not a URL`);
     }
   }
+  // Behind a forwarder that hides client addresses (in an enclave every connection comes from socat on loopback), the
+  // per-source cap would cap the whole service: the entry script raises it, and the parent enforces it instead.
+  const perSource = values['connections-per-source'] === undefined ? undefined : Number(values['connections-per-source']);
+  if (perSource !== undefined && !(Number.isInteger(perSource) && perSource >= 1 && perSource <= 4096)) throw new UsageError('--connections-per-source must be a whole number from 1 to 4096');
   const workers = values.workers === undefined ? undefined : Number(values.workers);
   if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 64)) throw new UsageError('--workers must be a whole number from 1 to 64');
   const splitSeconds = values['split-seconds'] === undefined ? undefined : Number(values['split-seconds']);
@@ -68,28 +79,37 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
     err.write(`[enclave] starting the ${engineName} engine…\n`);
     engine = await startEngine({ engine: engineName, upstream, workers, splitSeconds });
   }
-  const server = await startSimulationServer({
-    port,
-    engine,
-    log: (line) => err.write(`[enclave] ${line}\n`),
-    caDir: values.ca,
-    connections: keepAliveTimeoutMs === undefined ? undefined : { keepAliveTimeoutMs },
-  }).catch(async (e: unknown) => {
+  let started: StartedServer;
+  try {
+    started = await startAttestedServer(values.simulate, {
+      port,
+      engine,
+      whisperModelFile: values['model-file'],
+      caDir: values.ca,
+      connections: keepAliveTimeoutMs === undefined ? undefined : { keepAliveTimeoutMs },
+      proxy: perSource === undefined ? undefined : { maxConnectionsPerSource: perSource },
+      log: (line) => err.write(`[enclave] ${line}\n`),
+    });
+  } catch (e) {
     await engine?.close();
-    // The only file the start reads is the --ca directory's root: a failure there is the caller's to fix.
+    if (e instanceof NsmError) {
+      err.write(`[enclave] cannot attest with the Nitro Secure Module (${e.code}): ${e.message}\n`);
+      return EXIT_SERVER;
+    }
+    // The only file the simulation's start reads is the --ca directory's root: a failure there is the caller's to fix.
     if (values.ca !== undefined && (e as NodeJS.ErrnoException).code) throw new UsageError(`cannot use the simulation CA in ${JSON.stringify(values.ca)}: ${(e as NodeJS.ErrnoException).code}`);
     throw e;
-  });
-  if (values['trust-out']) {
+  }
+  const { server, rootPem, notices } = started;
+  if (values['trust-out'] && rootPem !== undefined) {
     try {
-      await writeFile(values['trust-out'], server.provider.rootPem);
+      await writeFile(values['trust-out'], rootPem);
     } catch (e) {
       await server.close();
       throw new UsageError(`cannot write the simulation root to ${JSON.stringify(values['trust-out'])}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     }
   }
-  err.write('[enclave] SIMULATION: attestation documents are signed by a locally generated CA. This server is NOT confidential.\n');
-  err.write(`[enclave] PCR0 ${Buffer.from(server.provider.pcrs.get(0)!).toString('hex')}\n`);
+  for (const notice of notices) err.write(`[enclave] ${notice}\n`);
   out.write(`listening ${server.url}\n`);
 
   await stopped;

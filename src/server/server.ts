@@ -7,8 +7,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ServiceInfo } from '../protocol/service-info.js';
+import type { AttestationProvider } from './attestation/provider.js';
+import { NsmAttestationProvider } from './attestation/nsm/provider.js';
 import { SimulationAttestationProvider } from './attestation/simulation.js';
 import { loadOrCreateSimulationRoot } from './attestation/simulation-ca.js';
+import { APPLICATION_PCR, applicationPcrValue, engineModelPaths, measureApplication } from './application-pcr.js';
 import type { TranscriptionEngine } from './engine/engine.js';
 import { transcriptionHandlers, type TranscriptionLimits } from './http/transcription.js';
 import { startEnclaveApp, type ConnectionLimits, type EnclaveApp } from './app.js';
@@ -33,12 +36,14 @@ export interface ReferenceServerOptions {
   readonly clock?: () => Date;
   /** A directory holding the simulation root shared by replicas (created there when absent); default: a new root. */
   readonly caDir?: string;
+  /** whisper-http: the model file the whisper.cpp server loads, measured into PCR16. */
+  readonly whisperModelFile?: string;
 }
 
-export interface ReferenceServer {
+export interface ReferenceServer<P extends AttestationProvider = SimulationAttestationProvider> {
   /** `https://127.0.0.1:<port>`: the host proxy, what clients connect to. */
   readonly url: string;
-  readonly provider: SimulationAttestationProvider;
+  readonly provider: P;
   readonly app: EnclaveApp;
   readonly proxy: HostProxy;
   /** Transcription requests admitted and not yet finished (uploading, queued or decoding). */
@@ -50,13 +55,53 @@ export interface ReferenceServer {
   close(): Promise<void>;
 }
 
-/** Starts the simulation server: measurements, CA, TLS identity, enclave app, host proxy. */
+/** Starts the simulation server: measurements (PCR16 as the NSM would hold it), CA, TLS identity, enclave app, host proxy. */
 export async function startSimulationServer(options: ReferenceServerOptions = {}): Promise<ReferenceServer> {
-  const engine = options.engine;
-  const service: ServiceInfo = { service: 'blindbox', version: SERVER_VERSION, engine: engine?.name ?? 'none', model: engine?.model ?? 'none', simulation: true };
+  const service = serviceOf(options.engine, true);
   const pcrs = await measurePcrs({ engine: service.engine, model: service.model, version: service.version });
+  pcrs.set(APPLICATION_PCR, applicationPcrValue(await measureApplication(applicationConfig(service, options))));
   const root = options.caDir === undefined ? undefined : await loadOrCreateSimulationRoot(options.caDir, (options.clock ?? (() => new Date()))());
   const provider = await SimulationAttestationProvider.create(pcrs, options.clock, root);
+  return startReferenceServer(provider, service, options);
+}
+
+/**
+ * Starts the server on the Nitro Secure Module: opens the device (NsmError `NSM_DEVICE_MISSING` outside an enclave),
+ * extends and locks PCR16 with the engine's measurement, then the enclave app and host proxy as in simulation.
+ */
+export async function startNitroServer(options: ReferenceServerOptions & { readonly devicePath?: string } = {}): Promise<ReferenceServer<NsmAttestationProvider>> {
+  const service = serviceOf(options.engine, false);
+  let provider: NsmAttestationProvider | undefined;
+  try {
+    const measurement = await measureApplication(applicationConfig(service, options));
+    provider = await NsmAttestationProvider.open(options.devicePath);
+    await provider.measureAndLock(APPLICATION_PCR, measurement, applicationPcrValue(measurement));
+  } catch (err) {
+    provider?.close();
+    await options.engine?.close();
+    throw err;
+  }
+  const own = provider;
+  try {
+    const server = await startReferenceServer(own, service, options);
+    return { ...server, close: () => server.close().finally(() => own.close()) };
+  } catch (err) {
+    own.close();
+    throw err;
+  }
+}
+
+function serviceOf(engine: TranscriptionEngine | undefined, simulation: boolean): ServiceInfo {
+  return { service: 'blindbox', version: SERVER_VERSION, engine: engine?.name ?? 'none', model: engine?.model ?? 'none', simulation };
+}
+
+function applicationConfig(service: ServiceInfo, options: ReferenceServerOptions) {
+  return { engine: service.engine, model: service.model, version: service.version, modelPaths: engineModelPaths(service.engine, options.whisperModelFile) };
+}
+
+/** TLS identity, enclave app and host proxy around an attestation provider. */
+async function startReferenceServer<P extends AttestationProvider>(provider: P, service: ServiceInfo, options: ReferenceServerOptions): Promise<ReferenceServer<P>> {
+  const engine = options.engine;
   const identity = await createTlsIdentity();
   const dir = await mkdtemp(path.join(tmpdir(), 'blindbox-enclave-'));
   const transcription = engine ? transcriptionHandlers(engine, options.limits) : undefined;

@@ -168,11 +168,11 @@ describe('blindbox verify', () => {
 });
 
 describe('blindbox transcribe with several files', () => {
-  /** Two small WAV files (a RIFF header is enough: this server has no engine and refuses every transcription). */
+  /** Two small WAV files (a RIFF/WAVE header passes the client's format check; this server has no engine and refuses every transcription). */
   async function twoFiles(): Promise<[string, string]> {
     const a = path.join(dir, 'one.wav');
     const b = path.join(dir, 'two.wav');
-    for (const f of [a, b]) await writeFile(f, Buffer.concat([Buffer.from('RIFF'), randomBytes(60)]));
+    for (const f of [a, b]) await writeFile(f, Buffer.concat([Buffer.from('RIFF\0\0\0\0WAVE', 'latin1'), randomBytes(60)]));
     return [a, b];
   }
 
@@ -187,7 +187,7 @@ describe('blindbox transcribe with several files', () => {
     const [a] = await twoFiles();
     const other = path.join(dir, 'sub');
     await mkdir(other, { recursive: true });
-    await writeFile(path.join(other, 'one.mp3'), 'x');
+    await writeFile(path.join(other, 'one.mp3'), Buffer.from('fffb9064', 'hex')); // an MPEG audio frame header
     const r = await runCli(['transcribe', 'https://127.0.0.1:1', a, path.join(other, 'one.mp3'), '--out-dir', path.join(dir, 'o')]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /would both be written to/);
