@@ -10,6 +10,7 @@ import type { ServiceInfo } from '../protocol/service-info.js';
 import { SimulationAttestationProvider } from './attestation/simulation.js';
 import { loadOrCreateSimulationRoot } from './attestation/simulation-ca.js';
 import type { TranscriptionEngine } from './engine/engine.js';
+import { receiptIssuer } from './http/receipt.js';
 import { transcriptionHandlers, type TranscriptionLimits } from './http/transcription.js';
 import { startEnclaveApp, type ConnectionLimits, type EnclaveApp } from './app.js';
 import { startHostProxy, type HostProxy, type HostProxyLimits } from './host-proxy.js';
@@ -59,7 +60,7 @@ export async function startSimulationServer(options: ReferenceServerOptions = {}
   const provider = await SimulationAttestationProvider.create(pcrs, options.clock, root);
   const identity = await createTlsIdentity();
   const dir = await mkdtemp(path.join(tmpdir(), 'blindbox-enclave-'));
-  const transcription = engine ? transcriptionHandlers(engine, options.limits) : undefined;
+  const transcription = engine ? transcriptionHandlers(engine, receiptIssuer(provider, service), options.limits) : undefined;
   const app = await startEnclaveApp({ provider, identity, service, transcription, limits: options.connections, log: options.log }, { path: path.join(dir, 'enclave.sock') });
   let proxy: HostProxy;
   try {
