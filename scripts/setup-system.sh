@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the speech engine needs (PocketSphinx, its en-us model, headers to build the addon) and
-# those its tests use to make speech (flite) and encode it (lame, flac, oggenc, opusenc, sox), and the TCP balancer
-# the fleet test puts in front of several replicas (haproxy). Called by `npm test`'s
+# those its tests use to make speech (flite) and encode it (lame, flac, oggenc, opusenc, sox), the TCP balancer the
+# fleet test puts in front of several replicas (haproxy), and Python's requests (the plain client whose
+# /whisper/predict call receipts must not break). Called by `npm test`'s
 # pretest and by `npm start` on fresh machines: quiet and instant when everything is there.
 set -euo pipefail
 
@@ -9,6 +10,7 @@ PACKAGES=(
   libpocketsphinx3 libsphinxbase3 pocketsphinx-en-us libpocketsphinx-dev libsphinxbase-dev # engine, addon build
   flite lame flac vorbis-tools opus-tools sox                                             # test speech and encoders
   haproxy                                                                                 # fleet test: L4 balancer
+  python3-requests                                                                        # a plain Python client of /whisper/predict
 )
 bash "$(dirname "$(readlink -f "$0")")/apt-install.sh" setup-system "${PACKAGES[@]}"
 echo "setup-system: Debian packages present"

@@ -138,6 +138,7 @@ export const INPUT_ERROR_CODES = {
   INPUT_FILE_TOO_LARGE: 'An input file is larger than allowed.',
   INVALID_AUDIO_FILE: 'The audio file cannot be uploaded: it is unreadable, not a regular file, empty or too large.',
   UNSUPPORTED_AUDIO: 'The file is not audio in a format the server decodes (WAV, MP3, FLAC, Ogg Vorbis or Opus).',
+  INVALID_EVIDENCE: 'The evidence file is not attestation evidence with a document to check.',
 } as const;
 
 export type InputErrorCode = keyof typeof INPUT_ERROR_CODES;
