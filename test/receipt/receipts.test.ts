@@ -24,6 +24,7 @@ import {
   receiptFileText,
   sha256Hex,
   TRANSCRIPT_FORMATS,
+  trustedRootsFromPem,
   verifyReceiptDocument,
   verifyReceiptFile,
   type AttestedSession,
@@ -215,28 +216,21 @@ describe('a receipt file is refused, each with its code, when', () => {
   });
 });
 
+/** What a hostile server signs its receipts with: its own provider (trusted by the client's session). */
+interface HostileSigner {
+  readonly provider: SimulationAttestationProvider;
+  sign(p: SimulationAttestationProvider, nonce: Uint8Array, publicKey: Uint8Array, body: string): Promise<string>;
+}
+
 /**
  * A hostile server: a real TLS server on loopback that attests honestly (its own simulation chain, its own key, the
  * reference server's PCRs) and then answers transcriptions with `receipt(...)`'s header, or none.
  */
-async function hostileServer(receipt: (ctx: { nonce: Uint8Array; body: string; identity: TlsIdentity }) => Promise<string | undefined>) {
+async function hostileServer(receipt: (ctx: { nonce: Uint8Array; body: string; identity: TlsIdentity }, own: HostileSigner) => Promise<string | undefined>) {
   const identity = await createTlsIdentity();
   const pcrs = await measurePcrs({ engine: 'pocketsphinx', model: 'm', version: '0.1.0' });
   const provider = await SimulationAttestationProvider.create(pcrs);
   const service = cborEncoder.encode(serviceInfoToMap({ service: 'blindbox', version: '0.1.0', engine: 'pocketsphinx', model: 'm', simulation: true }));
-  const tls = await startTlsServer(async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'https://x');
-    for await (const chunk of req) void chunk;
-    if (url.pathname === '/attestation') {
-      const document = await provider.attest({ nonce: Buffer.from(url.searchParams.get('nonce')!, 'hex'), publicKey: identity.spki, userData: service });
-      res.writeHead(200, { 'content-type': 'application/cbor' }).end(document);
-      return;
-    }
-    const body = 'hello world';
-    const nonce = Buffer.from(String(req.headers[RECEIPT_NONCE_HEADER]), 'hex');
-    const header = await receipt({ nonce, body, identity });
-    res.writeHead(200, { 'content-type': 'text/plain', ...(header ? { [RECEIPT_HEADER]: header } : {}) }).end(body);
-  }, identity);
   const sign = async (p: SimulationAttestationProvider, nonce: Uint8Array, publicKey: Uint8Array, body: string) =>
     Buffer.from(
       await p.attest({
@@ -247,11 +241,24 @@ async function hostileServer(receipt: (ctx: { nonce: Uint8Array; body: string; i
         ),
       }),
     ).toString('base64');
-  return { tls, provider, sign, roots: [roots[0]!, ...(await import('../../src/core/index.js')).trustedRootsFromPem(provider.rootPem, 'hostile')] };
+  const tls = await startTlsServer(async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'https://x');
+    for await (const chunk of req) void chunk;
+    if (url.pathname === '/attestation') {
+      const document = await provider.attest({ nonce: Buffer.from(url.searchParams.get('nonce')!, 'hex'), publicKey: identity.spki, userData: service });
+      res.writeHead(200, { 'content-type': 'application/cbor' }).end(document);
+      return;
+    }
+    const body = 'hello world';
+    const nonce = Buffer.from(String(req.headers[RECEIPT_NONCE_HEADER]), 'hex');
+    const header = await receipt({ nonce, body, identity }, { provider, sign });
+    res.writeHead(200, { 'content-type': 'text/plain', ...(header ? { [RECEIPT_HEADER]: header } : {}) }).end(body);
+  }, identity);
+  return { tls, roots: [roots[0]!, ...trustedRootsFromPem(provider.rootPem, 'hostile')] };
 }
 
 describe('a server that will not sign for its transcript gets none shown', () => {
-  const cases: [string, string, (h: Awaited<ReturnType<typeof hostileServer>>, ctx: { nonce: Uint8Array; body: string; identity: TlsIdentity }, state: { last?: string }) => Promise<string | undefined>][] = [
+  const cases: [string, string, (h: HostileSigner, ctx: { nonce: Uint8Array; body: string; identity: TlsIdentity }, state: { last?: string }) => Promise<string | undefined>][] = [
     ['omits the receipt', 'RECEIPT_MISSING', async () => undefined],
     ['sends garbage', 'RECEIPT_MALFORMED', async () => 'not base64!'],
     ['signs for another key', 'RECEIPT_KEY_MISMATCH', async (h, c) => h.sign(h.provider, c.nonce, (await createTlsIdentity()).spki, c.body)],
@@ -265,8 +272,7 @@ describe('a server that will not sign for its transcript gets none shown', () =>
   for (const [what, code, answer] of cases) {
     it(`${what}: ${code}`, async () => {
       const state: { last?: string } = {};
-      let hostile!: Awaited<ReturnType<typeof hostileServer>>;
-      hostile = await hostileServer((ctx) => answer(hostile, ctx, state));
+      const hostile = await hostileServer((ctx, own) => answer(own, ctx, state));
       const client = await connect(hostile.tls.url, { roots: hostile.roots });
       try {
         if (code === 'RECEIPT_REPLAYED') {
