@@ -8,6 +8,7 @@ import {
   MAX_RECEIPT_FILE_BYTES,
   parseReceiptFile,
   readFileCapped,
+  receiptStatement,
   ReceiptError,
   rejectedReport,
   sha256FileHex,
@@ -39,12 +40,6 @@ export async function verifyReceiptCommand(argv: string[], out: NodeJS.WritableS
     out.write(values.json ? JSON.stringify(rejectedReport(err)) + '\n' : formatRejected(err));
     return EXIT_REJECTED;
   }
-}
-
-/** The one sentence of what a verified receipt proves. */
-export function receiptStatement(v: VerifiedReceiptFile): string {
-  const pcr0 = v.attestation.pcrs[0] ?? '(absent)';
-  return `this transcript was produced by an enclave with PCR0 ${pcr0} for audio with SHA-256 ${v.content.audioSha256} at ${new Date(v.attestation.timestamp).toISOString()}`;
 }
 
 function receiptReport(v: VerifiedReceiptFile, policySource: string) {

@@ -22,5 +22,5 @@ export { MAX_DOCUMENT_BYTES, MAX_UPLOAD_BYTES, TRANSCRIPT_FORMATS, type ServiceI
 export { type TranscriptReceipt } from './transport/transcribe.js';
 export { verifyReceiptDocument, decodeReceiptContent, type ReceiptExpectations, type VerifiedReceipt } from './receipt/verify.js';
 export { buildReceiptFile, parseReceiptFile, receiptFileText, writeReceiptFile, MAX_RECEIPT_FILE_BYTES, RECEIPT_FILE_FORMAT, type ReceiptFile, type ReceiptContext } from './receipt/file.js';
-export { verifyReceiptFile, type OfflineCheck, type VerifiedReceiptFile } from './receipt/offline.js';
+export { verifyReceiptFile, receiptStatement, type OfflineCheck, type VerifiedReceiptFile } from './receipt/offline.js';
 export { EVIDENCE_FORMAT, MAX_EVIDENCE_FILE_BYTES, parseEvidenceFile, verifyEvidence, type AttestationEvidence, type EnclaveEvidence, type ParsedEvidence, type VerifiedEvidence } from './evidence/file.js';

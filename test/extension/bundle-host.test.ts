@@ -127,7 +127,10 @@ describe('the bundled extension under a fake VS Code', () => {
     const doc = fake.documents.at(-1)!;
     assert.equal(fake.documents.length, before + 1);
     assert.equal(doc.language, 'plaintext');
-    assert.match(doc.content, /^Transcript of talk\.WAV\nServer: https:\/\/127\.0\.0\.1:\d+ \(SIMULATION — not confidential\)\nEnclave module: .+\nPCR0: [0-9a-f]{96}\nVerified: \d{4}-.+Z \(policy default\)\n\nThe quick brown fox\. <b>jumps<\/b>\n$/);
+    assert.match(doc.content, /^Transcript of talk\.WAV\nServer: https:\/\/127\.0\.0\.1:\d+ \(SIMULATION — not confidential\)\nEnclave module: .+\nPCR0: [0-9a-f]{96}\nVerified: \d{4}-.+Z \(policy default\)\nReceipt verified · audio SHA-256 [0-9a-f]{16}… · enclave .+\n\nThe quick brown fox\. <b>jumps<\/b>\n$/);
+    // The enclave signed for it: the offer to save the transcript with its receipt.
+    assert.ok(fake.notifications.some((n) => n.level === 'info' && n.message.includes('signed a receipt') && n.actions.includes('Save with Receipt')));
+    assert.equal(fake.contexts.get('blindbox.transcriptWithReceipt'), false, 'the fake has no active editor: no title button');
     assert.equal(uploads.at(-1)!.bytes, 300_000, 'the whole file arrived');
     const progress = fake.progress.at(-1)!;
     assert.equal(progress.title, 'BlindBox: talk.WAV');

@@ -50,3 +50,9 @@ function documentTime(document: Uint8Array): number {
   return parsePayload(parseCoseSign1(document).payload).timestamp;
 }
 
+
+/** The one sentence of what a verified receipt proves (the CLI prints it, the extension notifies it). */
+export function receiptStatement(v: VerifiedReceipt): string {
+  const pcr0 = v.attestation.pcrs[0] ?? '(absent)';
+  return `this transcript was produced by an enclave with PCR0 ${pcr0} for audio with SHA-256 ${v.content.audioSha256} at ${new Date(v.attestation.timestamp).toISOString()}`;
+}
