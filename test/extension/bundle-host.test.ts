@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -140,6 +140,31 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.equal(messages.at(-1), 'talk.WAV · done');
     assert.equal(progress.reports.reduce((sum, r) => sum + (r.increment ?? 0), 0), 100);
     assert.ok(!fake.log.some((l) => l.includes('The quick brown fox')), 'the log never holds transcript or audio content');
+  });
+
+  it('saves the transcript with its receipt beside the audio; Verify Receipt… proves it, and refuses an edited transcript', async () => {
+    const doc = fake.documents.at(-1)!;
+    const win = fake.api.window as { activeTextEditor: unknown };
+    win.activeTextEditor = { document: { uri: doc.uri, getText: () => doc.content } };
+    try {
+      const saved = await fake.executeCommand<Uri>('blindbox.saveTranscriptWithReceipt');
+      assert.equal(path.basename(saved.path), 'talk.receipt.json');
+      const receipt = JSON.parse(await readFile(saved.path, 'utf8')) as { audio: { name: string; sha256: string }; transcript: { format: string } };
+      assert.equal(receipt.audio.name, 'talk.WAV');
+      assert.equal(receipt.audio.sha256, createHash('sha256').update(await readFile(wav)).digest('hex'));
+      const signed = path.join(path.dirname(wav), 'talk.transcript.txt');
+      assert.equal(await readFile(signed, 'utf8'), 'The quick brown fox. <b>jumps</b>', 'the answer byte for byte, not the document with its header');
+      // The receipt is picked; the audio and the transcript are the files offered beside it.
+      fake.answerOpenDialog = (options) => [options.title?.includes('receipt (') ? saved : options.defaultUri!];
+      assert.equal(await fake.executeCommand<boolean>('blindbox.verifyReceipt'), true);
+      assert.match(fake.notifications.at(-1)!.message, /^BlindBox: receipt verified \(SIMULATION root: not a real enclave\): this transcript was produced by an enclave with PCR0 [0-9a-f]{96} for audio with SHA-256 [0-9a-f]{64} at /);
+      await writeFile(signed, 'The quick brown fox. <b>jumped</b>');
+      assert.equal(await fake.executeCommand<boolean>('blindbox.verifyReceipt'), false);
+      assert.match(fake.notifications.at(-1)!.message, /^BlindBox: receipt refused: TRANSCRIPT_MISMATCH: /);
+    } finally {
+      win.activeTextEditor = undefined;
+      fake.answerOpenDialog = undefined;
+    }
   });
 
   it('refuses a file named .wav that is not audio from its first bytes: no attestation, no upload, no document', async () => {

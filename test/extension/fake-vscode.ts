@@ -98,6 +98,8 @@ export interface FakeVscode {
   readonly webviewMessages: unknown[];
   /** Context keys set with `setContext` (for `when` clauses). */
   readonly contexts: Map<string, unknown>;
+  /** Answers `showOpenDialog` (default: cancelled). */
+  answerOpenDialog: ((options: { defaultUri?: Uri; title?: string }) => Uri[] | undefined) | undefined;
   /** Options of every save dialog the extension opened. */
   readonly saveDialogs: { defaultUri?: Uri; title?: string }[];
   /** What the user picks in a save dialog (default: cancels it). */
@@ -126,6 +128,7 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     log: [],
     webviewMessages: [],
     contexts: new Map(),
+    answerOpenDialog: undefined,
     saveDialogs: [],
     answerSaveDialog: undefined,
     onProgressReport: undefined,
@@ -203,7 +206,7 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
       showErrorMessage: notify('error'),
       showWarningMessage: notify('warning'),
       showInformationMessage: notify('info'),
-      showOpenDialog: async () => undefined,
+      showOpenDialog: async (options: { defaultUri?: Uri; title?: string }) => fake.answerOpenDialog?.(options),
       showSaveDialog: async (options: { defaultUri?: Uri; title?: string }) => {
         fake.saveDialogs.push(options);
         return fake.answerSaveDialog?.(options);
