@@ -41,6 +41,7 @@ import { measurePcrs } from '../../src/server/measurements.js';
 import { createTlsIdentity, type TlsIdentity } from '../../src/server/tls-identity.js';
 import { rootsTrusting, startSimulationServer, startTlsServer, type ReferenceServer } from '../helpers/servers.js';
 import { scratchDir, speak } from '../helpers/speech.js';
+import { errorCode, exchange, multipartBody, uploadHead } from '../helpers/raw-client.js';
 
 const run = promisify(execFile);
 
@@ -171,6 +172,23 @@ describe('plain clients keep working (the receipt is one header they ignore)', (
     } finally {
       await dispatcher.close();
     }
+  });
+});
+
+describe('the receipt nonce a client sends', () => {
+  it('a malformed one is refused before the upload is read (400 INVALID_RECEIPT_NONCE); a given one is what the document carries', async () => {
+    const body = multipartBody(audio);
+    const head = (nonce: string) => uploadHead('/v1/audio/transcriptions', { contentLength: body.length }).replace('\r\n\r\n', `\r\nconnection: close\r\n${RECEIPT_NONCE_HEADER}: ${nonce}\r\n\r\n`);
+    for (const nonce of ['zz'.repeat(16), 'ab'.repeat(8), 'ab'.repeat(65)]) {
+      const answer = await exchange(server.url, Buffer.concat([Buffer.from(head(nonce)), body]));
+      assert.equal(answer?.status, 400);
+      assert.equal(errorCode(answer), 'INVALID_RECEIPT_NONCE');
+    }
+    const nonce = 'cd'.repeat(32);
+    const answer = await exchange(server.url, Buffer.concat([Buffer.from(head(nonce)), body]), 60_000);
+    assert.equal(answer?.status, 200);
+    const verified = verifyReceiptDocument(Buffer.from(answer!.headers[RECEIPT_HEADER]!, 'base64'), { now: new Date(), roots, nonce: Buffer.from(nonce, 'hex'), audioSha256: sha256Hex(audio), transcriptSha256: sha256Hex(answer!.body) });
+    assert.equal(verified.attestation.nonce, nonce);
   });
 });
 
