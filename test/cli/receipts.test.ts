@@ -94,6 +94,21 @@ describe('blindbox verify-receipt', () => {
   });
 });
 
+describe('blindbox transcribe --receipt', () => {
+  it('refuses a receipt it could not write before attesting or sending anything (exit 2)', async () => {
+    const r = await runCli(['transcribe', 'https://127.0.0.1:9', wav, '--receipt', path.join(scratch.dir, 'no-such-folder', 'r.json')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /cannot write the receipt ".*r\.json": its folder is not writable \(ENOENT\)/);
+  });
+
+  it('wrote a receipt whose file names the audio and the format, and printed exactly the bytes it binds', async () => {
+    const file = JSON.parse(await readFile(receipt, 'utf8')) as { audio: { name: string }; transcript: { format: string; sha256: string } };
+    assert.equal(file.audio.name, 'speech.wav');
+    assert.equal(file.transcript.format, 'text');
+    assert.equal(file.transcript.sha256, sha256Hex(await readFile(transcript)));
+  });
+});
+
 describe('blindbox verify-evidence', () => {
   let session: AttestedSession;
   let evidence: string;

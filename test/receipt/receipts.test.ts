@@ -29,6 +29,7 @@ import {
   verifyReceiptFile,
   type AttestedSession,
   type ReceiptFile,
+  type TranscriptFormat,
   type TranscriptResult,
   type TrustedRoot,
 } from '../../src/core/index.js';
@@ -237,7 +238,7 @@ describe('a receipt file is refused, each with its code, when', () => {
 /** What a hostile server signs its receipts with: its own provider (trusted by the client's session). */
 interface HostileSigner {
   readonly provider: SimulationAttestationProvider;
-  sign(p: SimulationAttestationProvider, nonce: Uint8Array, publicKey: Uint8Array, body: string): Promise<string>;
+  sign(p: SimulationAttestationProvider, nonce: Uint8Array, publicKey: Uint8Array, body: string, format?: TranscriptFormat): Promise<string>;
 }
 
 /**
@@ -249,13 +250,13 @@ async function hostileServer(receipt: (ctx: { nonce: Uint8Array; body: string; i
   const pcrs = await measurePcrs({ engine: 'pocketsphinx', model: 'm', version: '0.1.0' });
   const provider = await SimulationAttestationProvider.create(pcrs);
   const service = cborEncoder.encode(serviceInfoToMap({ service: 'blindbox', version: '0.1.0', engine: 'pocketsphinx', model: 'm', simulation: true }));
-  const sign = async (p: SimulationAttestationProvider, nonce: Uint8Array, publicKey: Uint8Array, body: string) =>
+  const sign = async (p: SimulationAttestationProvider, nonce: Uint8Array, publicKey: Uint8Array, body: string, format: TranscriptFormat = 'text') =>
     Buffer.from(
       await p.attest({
         nonce,
         publicKey,
         userData: cborEncoder.encode(
-          receiptToMap({ version: RECEIPT_VERSION, audioSha256: createHash('sha256').update(audio).digest(), audioBytes: audio.length, transcriptSha256: createHash('sha256').update(body).digest(), format: 'text', endpoint: '/v1/audio/transcriptions', engine: 'pocketsphinx', model: 'm', requestTime: Date.now() }),
+          receiptToMap({ version: RECEIPT_VERSION, audioSha256: createHash('sha256').update(audio).digest(), audioBytes: audio.length, transcriptSha256: createHash('sha256').update(body).digest(), format, endpoint: '/v1/audio/transcriptions', engine: 'pocketsphinx', model: 'm', requestTime: Date.now() }),
         ),
       }),
     ).toString('base64');
@@ -280,6 +281,7 @@ describe('a server that will not sign for its transcript gets none shown', () =>
     ['omits the receipt', 'RECEIPT_MISSING', async () => undefined],
     ['sends garbage', 'RECEIPT_MALFORMED', async () => 'not base64!'],
     ['signs for another key', 'RECEIPT_KEY_MISMATCH', async (h, c) => h.sign(h.provider, c.nonce, (await createTlsIdentity()).spki, c.body)],
+    ['signs for another response format', 'RECEIPT_MISMATCH', async (h, c) => h.sign(h.provider, c.nonce, c.identity.spki, c.body, 'json')],
     ['forges the transcript hash', 'TRANSCRIPT_MISMATCH', async (h, c) => h.sign(h.provider, c.nonce, c.identity.spki, 'another transcript')],
     ['replays the receipt of another request', 'RECEIPT_REPLAYED', async (h, c, state) => (state.last ??= await h.sign(h.provider, c.nonce, c.identity.spki, c.body))],
     ['signs with a chain the session does not trust', 'CHAIN_UNTRUSTED', async (_h, c) => {

@@ -7,8 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { ReceiptError } from '../errors.js';
 import { TRANSCRIPT_FORMATS, type TranscriptFormat } from '../../protocol/transcript.js';
 import { MAX_DOCUMENT_BYTES } from '../../protocol/limits.js';
-import type { VerifiedReceipt } from './verify.js';
-import { documentFromBase64 } from './verify.js';
+import { documentFromBase64, type VerifiedReceipt } from './verify.js';
 
 export const RECEIPT_FILE_FORMAT = 'blindbox-transcript-receipt/1';
 

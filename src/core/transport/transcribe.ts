@@ -5,7 +5,9 @@
  * multipart by `form-data-encoder`), so a 1 GB recording is never held in
  * memory; progress counts the bytes handed to the pinned connection. The
  * request goes to the OpenAI-compatible endpoint, which can answer in every
- * format the editor offers.
+ * format the editor offers. Nothing is returned until the answer's receipt
+ * (protocol/receipt.ts) is verified: signed for this request's nonce, on this
+ * connection's key, over the audio bytes sent and the body bytes received.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';

@@ -2,7 +2,8 @@
  * The transcription endpoints. The upload is streamed to a private temporary file (`upload.ts`), handed to the
  * engine, and deleted whatever happens. Every failure is a JSON error with a fitting status; nothing a client sends
  * yields a 500, and every request gives back its slot, its directory and its files on every path: success, error,
- * client gone, deadline, shutdown.
+ * client gone, deadline, shutdown. Every answer carries a transcript receipt signed over its exact body (receipt.ts),
+ * and is never sent without one.
  *
  *   POST /whisper/predict            multipart `audio`            → text/plain (BlindBox's API)
  *   POST /v1/audio/transcriptions    multipart `file`, `model`, `language`, `response_format` (OpenAI)
