@@ -138,6 +138,14 @@ describe('blindbox verify-evidence', () => {
     const m = await runCli(['verify-evidence', real, '--json']);
     assert.equal(m.code, 1, m.stdout + m.stderr);
     assert.equal((JSON.parse(m.stdout) as { code: string }).code, 'TLS_BINDING_MISMATCH');
+    // A genuine document and certificate whose recorded binding was edited.
+    const edited = path.join(scratch.dir, 'edited-evidence.json');
+    const e = JSON.parse(await readFile(evidence, 'utf8')) as { tlsBinding: { attestedKeySha256: string } };
+    e.tlsBinding.attestedKeySha256 = 'ab'.repeat(32);
+    await writeFile(edited, JSON.stringify(e));
+    const b = await runCli(['verify-evidence', edited, '--trust-root', rootPem]);
+    assert.equal(b.code, 1);
+    assert.match(b.stdout, /^REJECTED  TLS_BINDING_MISMATCH: The evidence file records another TLS binding/);
   });
 
   it('exit 2 for a file that is not evidence, or records no document', async () => {

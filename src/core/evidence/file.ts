@@ -9,7 +9,7 @@ import { parseCoseSign1 } from '../attestation/cose.js';
 import { parsePayload } from '../attestation/payload.js';
 import type { TrustedRoot } from '../attestation/roots.js';
 import { verifyAttestation, type VerifiedAttestation } from '../attestation/verify.js';
-import { InputError } from '../errors.js';
+import { ChannelError, InputError } from '../errors.js';
 import { MAX_DOCUMENT_BYTES } from '../../protocol/limits.js';
 import { bindTls, type TlsBinding } from '../transport/attested-enclave.js';
 import { spkiOf } from '../transport/pinned-connector.js';
@@ -105,5 +105,10 @@ export function verifyEvidence(parsed: ParsedEvidence, roots: readonly TrustedRo
   const policyPcrs = parsed.evidence.policy?.pcrs ?? {};
   const attestation = verifyAttestation(parsed.document, { now: new Date(parsePayload(parseCoseSign1(parsed.document).payload).timestamp), roots, expectedPcrs: policyPcrs });
   const binding = bindTls(attestation, parsed.certificate, spkiOf(parsed.certificate));
+  // The file's readable copies must say what was just proved, or a reader of the JSON would be misled.
+  const recorded = parsed.evidence.tlsBinding;
+  if (recorded && (recorded.attestedKeySha256 !== binding.attestedKeySha256 || recorded.presentedCertificateSha256 !== binding.presentedCertificateSha256)) {
+    throw new ChannelError('TLS_BINDING_MISMATCH', 'The evidence file records another TLS binding than its document and certificate prove: the file was edited.');
+  }
   return { attestation, binding, policyPcrs };
 }
