@@ -111,7 +111,7 @@ describe('a genuine receipt', () => {
 
   it('comes with every response format', async () => {
     for (const format of TRANSCRIPT_FORMATS) {
-      const result = await session.transcribe(bytesSource('speech.wav', audio), { format });
+      const result = await session.transcribe(await bytesSource('speech.wav', audio), { format });
       assert.equal(result.receipt.verified.content.format, format);
       assert.equal(result.receipt.verified.content.transcriptSha256, sha256Hex(result.body));
     }
@@ -297,10 +297,10 @@ describe('a server that will not sign for its transcript gets none shown', () =>
       try {
         if (code === 'RECEIPT_REPLAYED') {
           // The first answer carries a genuine receipt (for that request); the second carries the same one again.
-          const first = await client.transcribe(bytesSource(path.basename(wav), audio), { format: 'text' });
+          const first = await client.transcribe(await bytesSource(path.basename(wav), audio), { format: 'text' });
           assert.equal(first.body, 'hello world');
         }
-        await assert.rejects(client.transcribe(bytesSource(path.basename(wav), audio), { format: 'text' }), refusedWith(code));
+        await assert.rejects(client.transcribe(await bytesSource(path.basename(wav), audio), { format: 'text' }), refusedWith(code));
       } finally {
         await client.close();
         await hostile.tls.close();
