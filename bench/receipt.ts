@@ -57,7 +57,7 @@ try {
 
   // (2) the client's part, on the receipt of the last transcription.
   const document = new Uint8Array(Buffer.from(result.receipt.file.document, 'base64'));
-  const enclave = result.receipt.enclave;
+  const enclave = result.enclave;
   const expect = {
     now: new Date(),
     roots: [enclave.attestation.root],

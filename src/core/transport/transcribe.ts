@@ -43,8 +43,6 @@ export interface ParsedTranscript {
 export interface TranscriptReceipt {
   readonly verified: VerifiedReceipt;
   readonly file: ReceiptFile;
-  /** The enclave whose connection carried the answer (the receipt is signed for its key). */
-  readonly enclave: AttestedEnclave;
 }
 
 /**
@@ -153,7 +151,7 @@ function checkReceipt(
     connectionKeySha256: enclave.binding.presentedSpkiSha256,
     policy: session.policy,
   });
-  return { verified, file, enclave };
+  return { verified, file };
 }
 
 /** Reports progress in file bytes: the multipart framing around the file is spread proportionally. */
