@@ -142,6 +142,18 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.ok(!fake.log.some((l) => l.includes('The quick brown fox')), 'the log never holds transcript or audio content');
   });
 
+  it('refuses a file named .wav that is not audio from its first bytes: no attestation, no upload, no document', async () => {
+    const fake_ = path.join(dir, 'minutes.wav');
+    await writeFile(fake_, 'Minutes of the meeting, typed, not recorded.\n');
+    const before = { documents: fake.documents.length, uploads: uploads.length, progress: fake.progress.length };
+    const opened = await fake.executeCommand<unknown[]>('blindbox.transcribeFromExplorer', Uri.file(fake_), [Uri.file(fake_)]);
+    assert.deepEqual(opened, []);
+    assert.equal(fake.documents.length, before.documents);
+    assert.equal(uploads.length, before.uploads);
+    assert.ok(!fake.progress.slice(before.progress).some((p) => p.reports.some((r) => r.message === 'attesting the server…')), 'nothing was attested for it');
+    assert.ok(fake.notifications.some((n) => n.level === 'error' && /AUDIO_UNREADABLE/.test(n.message) && /minutes\.wav.*not audio in a format/.test(n.message)), JSON.stringify(fake.notifications.at(-1)));
+  });
+
   it('saves the transcript with its receipt beside the audio; Verify Receipt… proves it, and refuses an edited transcript', async () => {
     const doc = fake.documents.at(-1)!;
     const win = fake.api.window as { activeTextEditor: unknown };
@@ -165,18 +177,6 @@ describe('the bundled extension under a fake VS Code', () => {
       win.activeTextEditor = undefined;
       fake.answerOpenDialog = undefined;
     }
-  });
-
-  it('refuses a file named .wav that is not audio from its first bytes: no attestation, no upload, no document', async () => {
-    const fake_ = path.join(dir, 'minutes.wav');
-    await writeFile(fake_, 'Minutes of the meeting, typed, not recorded.\n');
-    const before = { documents: fake.documents.length, uploads: uploads.length, progress: fake.progress.length };
-    const opened = await fake.executeCommand<unknown[]>('blindbox.transcribeFromExplorer', Uri.file(fake_), [Uri.file(fake_)]);
-    assert.deepEqual(opened, []);
-    assert.equal(fake.documents.length, before.documents);
-    assert.equal(uploads.length, before.uploads);
-    assert.ok(!fake.progress.slice(before.progress).some((p) => p.reports.some((r) => r.message === 'attesting the server…')), 'nothing was attested for it');
-    assert.ok(fake.notifications.some((n) => n.level === 'error' && /AUDIO_UNREADABLE/.test(n.message) && /minutes\.wav.*not audio in a format/.test(n.message)), JSON.stringify(fake.notifications.at(-1)));
   });
 
   it('refuses a remote audio file larger than any server takes before reading a byte of it', async () => {
