@@ -101,6 +101,15 @@ describe('blindbox transcribe --receipt', () => {
     assert.match(r.stderr, /cannot write the receipt ".*r\.json": its folder is not writable \(ENOENT\)/);
   });
 
+  it('a batch with --out-dir writes DIR/<name>.receipt.json beside each transcript, and it verifies', async () => {
+    const out = path.join(scratch.dir, 'batch');
+    const r = await runCli(['transcribe', server.url, wav, '--out-dir', out, '--trust-root', rootPem]);
+    assert.equal(r.code, 0, r.stderr);
+    const v = await runCli(['verify-receipt', path.join(out, 'speech.receipt.json'), '--audio', wav, '--transcript', path.join(out, 'speech.txt'), '--trust-root', rootPem]);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+    assert.equal((await runCli(['transcribe', server.url, wav, '--out-dir', out, '--receipt', receipt])).code, 2);
+  });
+
   it('wrote a receipt whose file names the audio and the format, and printed exactly the bytes it binds', async () => {
     const file = JSON.parse(await readFile(receipt, 'utf8')) as { audio: { name: string }; transcript: { format: string; sha256: string } };
     assert.equal(file.audio.name, 'speech.wav');
