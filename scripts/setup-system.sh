@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the speech engine needs (PocketSphinx, its en-us model, headers to build the addon),
 # those its tests use to make speech (flite) and encode it (lame, flac, oggenc, opusenc, sox), the TCP balancer the
-# fleet test puts in front of several replicas (haproxy), and those the Nitro deployment's tests run: socat (its
-# forwarders, over TCP stand-ins for vsock) and shellcheck (its scripts). Called by `npm test`'s pretest and by
-# `npm start` on fresh machines: quiet and instant when everything is there.
+# fleet test puts in front of several replicas (haproxy), those the Nitro deployment's tests run: socat (its
+# forwarders, over TCP stand-ins for vsock) and shellcheck (its scripts), and Python's requests (the plain client
+# whose /whisper/predict call receipts must not break). Called by `npm test`'s pretest and by `npm start` on fresh
+# machines: quiet and instant when everything is there.
 set -euo pipefail
 
 PACKAGES=(
@@ -11,6 +12,7 @@ PACKAGES=(
   flite lame flac vorbis-tools opus-tools sox                                             # test speech and encoders
   haproxy                                                                                 # fleet test: L4 balancer
   socat shellcheck iproute2                                                               # deploy/nitro: forwarders, script lint, ip
+  python3-requests                                                                        # a plain Python client of /whisper/predict
 )
 bash "$(dirname "$(readlink -f "$0")")/apt-install.sh" setup-system "${PACKAGES[@]}"
 echo "setup-system: Debian packages present"

@@ -1,9 +1,9 @@
 /**
  * The CLI's exit codes, one meaning each, shared by every command (scripts branch on them):
- * 0 ok, 1 the server is not (provably) the attested enclave, 2 usage error or unreadable input,
+ * 0 ok, 1 the server is not (provably) the attested enclave (or a receipt does not prove what it should), 2 usage error or unreadable input,
  * 3 the server or the network failed, 70 a failure the CLI did not foresee.
  */
-import { isUntrustedFailure, type AttestationError, type ChannelError } from '../core/index.js';
+import { isUntrustedFailure, type BlindBoxError } from '../core/index.js';
 
 export const EXIT_OK = 0;
 /** The attestation was rejected or the TLS key is not the attested one: nothing was (or may be) sent. */
@@ -15,6 +15,6 @@ export const EXIT_SERVER = 3;
 export const EXIT_INTERNAL = 70;
 
 /** 1 when the failure means the server is untrusted (the core's one rule), else 3. */
-export function exitCodeFor(err: AttestationError | ChannelError): number {
+export function exitCodeFor(err: BlindBoxError): number {
   return isUntrustedFailure(err) ? EXIT_REJECTED : EXIT_SERVER;
 }

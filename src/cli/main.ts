@@ -10,10 +10,15 @@ type Command = (argv: string[], out: NodeJS.WritableStream, err: NodeJS.Writable
 /** Commands are imported when run, so `verify-doc` does not pay for loading the server or the HTTP client. */
 const commands: Record<string, { load: () => Promise<Command>; usage: string }> = {
   'verify-doc': { load: async () => (await import('./verify-doc.js')).verifyDoc, usage: 'verify-doc <file> [--at <ISO-8601 | unix-ms>] [--root <pem>]... [--pcr <index>=<hex>]... [--nonce <hex>] [--max-age <seconds>] [--json]' },
+  'verify-receipt': {
+    load: async () => (await import('./verify-receipt.js')).verifyReceiptCommand,
+    usage: 'verify-receipt <receipt.json> --audio <file> --transcript <file> [--trust-root <pem>]... [--policy <file>] [--pcr <index>=<hex>]... [--json]',
+  },
+  'verify-evidence': { load: async () => (await import('./verify-evidence.js')).verifyEvidenceCommand, usage: 'verify-evidence <evidence.json> [--trust-root <pem>]... [--json]' },
   verify: { load: async () => (await import('./verify.js')).verify, usage: 'verify <url> [--trust-root <pem>]... [--policy <file>] [--pcr <index>=<hex>]... [--timeout <seconds>] [--json]' },
   transcribe: {
     load: async () => (await import('./transcribe.js')).transcribeCommand,
-    usage: 'transcribe <url> <audio>... [--out-dir <dir>] [--concurrency <n>] [--trust-root <pem>]... [--policy <file>] [--pcr <index>=<hex>]... [--timeout <seconds>] [--format text|json|verbose_json|srt|vtt] [--language <code>]',
+    usage: 'transcribe <url> <audio>... [--out-dir <dir>] [--concurrency <n>] [--trust-root <pem>]... [--policy <file>] [--pcr <index>=<hex>]... [--timeout <seconds>] [--format text|json|verbose_json|srt|vtt] [--language <code>] [--receipt <file>]',
   },
   demo: { load: async () => (await import('./demo.js')).demo, usage: 'demo [--audio <file>] [--engine pocketsphinx]' },
   serve: { load: async () => (await import('./serve.js')).serve, usage: 'serve [--simulate [--trust-out <root.pem>] [--ca <dir>]] [--port <n>] [--engine pocketsphinx|whisper-http] [--upstream <url> [--model-file <path>]] [--workers <n>] [--split-seconds <s>] [--keep-alive <seconds>] [--connections-per-source <n>]' },

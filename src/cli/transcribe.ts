@@ -1,13 +1,15 @@
 /**
  * `blindbox transcribe <url> <audio>... [--concurrency N] [--out-dir DIR]`: attest the server, then (only then)
  * upload the audio and print the transcript, or, for a batch, write one transcript per file into DIR, up to N at a
- * time, each on its own attested connection.
+ * time, each on its own attested connection. Every transcript is shown or written only once its receipt is verified;
+ * `--receipt FILE` (one file) or `--out-dir` (`DIR/<name>.receipt.json`) keeps the receipt.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { AttestationError, ChannelError, connect, fileSource, TRANSCRIPT_FORMATS, type AttestedSession, type AudioSource, type TranscriptFormat } from '../core/index.js';
+import { constants } from 'node:fs';
+import { AttestationError, ChannelError, connect, fileSource, ReceiptError, receiptFileText, TRANSCRIPT_FORMATS, writeReceiptFile, type AttestedSession, type AudioSource, type TranscriptFormat } from '../core/index.js';
 import { asUsage, UsageError } from './args.js';
 import { attestationFlags, connectOptions } from './attestation-flags.js';
 import { EXIT_OK, EXIT_REJECTED, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
@@ -21,7 +23,7 @@ export async function transcribeCommand(argv: string[], out: NodeJS.WritableStre
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...attestationFlags, format: { type: 'string', default: 'text' }, language: { type: 'string' }, concurrency: { type: 'string' }, 'out-dir': { type: 'string' } },
+    options: { ...attestationFlags, format: { type: 'string', default: 'text' }, language: { type: 'string' }, concurrency: { type: 'string' }, 'out-dir': { type: 'string' }, receipt: { type: 'string' } },
   });
   if (positionals.length < 2) throw new UsageError('transcribe takes a server URL and at least one audio file');
   const [url, ...files] = positionals as [string, ...string[]];
@@ -29,6 +31,7 @@ export async function transcribeCommand(argv: string[], out: NodeJS.WritableStre
   if (!TRANSCRIPT_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${TRANSCRIPT_FORMATS.join(', ')}`);
   const outDir = values['out-dir'];
   if (outDir === undefined && files.length > 1) throw new UsageError('several audio files need --out-dir <dir> (one transcript file each)');
+  if (outDir !== undefined && values.receipt !== undefined) throw new UsageError('--receipt is for one file; with --out-dir every receipt is written beside its transcript');
   const concurrency = parseConcurrency(values.concurrency);
   // Every file is checked before anything is sent anywhere, so a typo costs no attestation round trip.
   const sources = await asUsage(Promise.all(files.map((file) => fileSource(file))));
@@ -36,6 +39,12 @@ export async function transcribeCommand(argv: string[], out: NodeJS.WritableStre
   if (outDir !== undefined) await mkdir(outDir, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot create the output directory ${JSON.stringify(outDir)}: ${e.code ?? String(e)}`);
   });
+  // So is the receipt's folder: audio must not be sent for a receipt that cannot be kept.
+  if (values.receipt !== undefined) {
+    await access(path.dirname(path.resolve(values.receipt)), constants.W_OK).catch((e: NodeJS.ErrnoException) => {
+      throw new UsageError(`cannot write the receipt ${JSON.stringify(values.receipt)}: its folder is not writable (${e.code ?? String(e)})`);
+    });
+  }
   const options = await connectOptions(values);
   let session: AttestedSession;
   try {
@@ -49,10 +58,18 @@ export async function transcribeCommand(argv: string[], out: NodeJS.WritableStre
     if (targets === undefined) {
       try {
         const result = await transcribeOne(sources[0]!);
-        out.write(result.body.endsWith('\n') ? result.body : result.body + '\n');
+        if (values.receipt === undefined) {
+          out.write(result.body.endsWith('\n') ? result.body : result.body + '\n');
+          return EXIT_OK;
+        }
+        // The receipt binds the body byte for byte: printed unchanged, `> speech.txt` is the file verify-receipt checks.
+        await writeReceiptFile(values.receipt, result.receipt.file).catch((e: NodeJS.ErrnoException) => {
+          throw new UsageError(`cannot write the receipt ${JSON.stringify(values.receipt)}: ${e.code ?? String(e)}`);
+        });
+        out.write(result.body);
         return EXIT_OK;
       } catch (e) {
-        return rejected(e, err);
+        return rejected(e, err, true);
       }
     }
     const codes = await runBounded(sources, concurrency, async (source, i) => {
@@ -61,6 +78,7 @@ export async function transcribeCommand(argv: string[], out: NodeJS.WritableStre
       try {
         const result = await transcribeOne(source);
         await writeAtomically(targets[i]!, result.body);
+        await writeAtomically(receiptPath(targets[i]!), receiptFileText(result.receipt.file));
         err.write(`${source.name}\tok\t${seconds()} s\t→ ${targets[i]}\n`);
         return EXIT_OK;
       } catch (e) {
@@ -110,21 +128,35 @@ async function writeAtomically(file: string, text: string): Promise<void> {
   }
 }
 
+/** `DIR/<name>.receipt.json` beside `DIR/<name>.<ext>`. */
+function receiptPath(transcript: string): string {
+  return path.join(path.dirname(transcript), `${path.parse(transcript).name}.receipt.json`);
+}
+
+function isOurs(e: unknown): e is AttestationError | ChannelError | ReceiptError {
+  return e instanceof AttestationError || e instanceof ChannelError || e instanceof ReceiptError;
+}
+
 function failureCode(e: unknown): number {
-  if (e instanceof AttestationError || e instanceof ChannelError) return exitCodeFor(e);
+  if (isOurs(e)) return exitCodeFor(e);
   if (typeof (e as NodeJS.ErrnoException).code === 'string') return EXIT_USAGE; // the output file could not be written
   throw e;
 }
 
 function describe(e: unknown): string {
-  if (e instanceof AttestationError || e instanceof ChannelError) return formatRejected(e).replace(/^REJECTED\s+/, '').replace(/\n\s*/g, ' ').trim();
+  if (isOurs(e)) return formatRejected(e).replace(/^REJECTED\s+/, '').replace(/\n\s*/g, ' ').trim();
   return `cannot write the transcript: ${(e as NodeJS.ErrnoException).code}`;
 }
 
-/** The rejection on stderr and its exit code; anything but an attestation or channel failure is not ours to report. */
-function rejected(e: unknown, err: NodeJS.WritableStream): number {
-  if (!(e instanceof AttestationError || e instanceof ChannelError)) throw e;
+/**
+ * The rejection on stderr and its exit code; anything but an attestation, channel or receipt failure is not ours to
+ * report. `uploading`: the failure came after the audio was handed to the attested channel.
+ */
+function rejected(e: unknown, err: NodeJS.WritableStream, uploading = false): number {
+  if (!isOurs(e)) throw e;
   err.write(formatRejected(e));
-  if (exitCodeFor(e) === EXIT_REJECTED) err.write('blindbox: no audio was sent.\n');
+  // A receipt is checked after the upload: the audio went to an attested enclave, which then would not sign for its answer.
+  if (uploading && exitCodeFor(e) === EXIT_REJECTED) err.write('blindbox: the transcript is not shown: the server did not prove it.\n');
+  else if (exitCodeFor(e) === EXIT_REJECTED) err.write('blindbox: no audio was sent.\n');
   return exitCodeFor(e);
 }

@@ -95,6 +95,34 @@ export class ChannelError extends BlindBoxError {
 brandErrorClass(ChannelError, 'blindbox.error.channel');
 
 /**
+ * Codes of a transcript receipt refused: the server's signed statement that this enclave produced this transcript
+ * for this audio is missing, malformed, or says something else. The document's own failures (chain, signature, PCRs)
+ * keep their attestation codes.
+ */
+export const RECEIPT_ERROR_CODES = {
+  RECEIPT_MISSING: 'The server sent the transcript without a receipt: no enclave signed for it.',
+  RECEIPT_MALFORMED: 'The receipt is not a BlindBox transcript receipt.',
+  RECEIPT_KEY_MISMATCH: 'The receipt is signed for a TLS key other than the one of the connection the transcript came on.',
+  RECEIPT_REPLAYED: 'The receipt does not carry this request\'s nonce: it was issued for another request.',
+  RECEIPT_MISMATCH: 'The receipt describes another kind of answer (format or enclave) than the one received.',
+  AUDIO_MISMATCH: 'The audio does not hash to what the receipt binds.',
+  TRANSCRIPT_MISMATCH: 'The transcript does not hash to what the receipt binds.',
+} as const;
+
+export type ReceiptErrorCode = keyof typeof RECEIPT_ERROR_CODES;
+
+/** A transcript receipt was refused; the transcript it came with must not be shown as the enclave's. */
+export class ReceiptError extends BlindBoxError {
+  declare readonly code: ReceiptErrorCode;
+
+  constructor(code: ReceiptErrorCode, message: string = RECEIPT_ERROR_CODES[code], options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'ReceiptError';
+  }
+}
+brandErrorClass(ReceiptError, 'blindbox.error.receipt');
+
+/**
  * Codes of the caller's own input the core refuses (a setting, a flag, a file the user named): a mistake to correct
  * where it was made, never a verdict about the server. The CLI reports them as usage errors (exit 2), the extension
  * as an invalid setting or an unreadable audio file.
@@ -110,6 +138,7 @@ export const INPUT_ERROR_CODES = {
   INPUT_FILE_TOO_LARGE: 'An input file is larger than allowed.',
   INVALID_AUDIO_FILE: 'The audio file cannot be uploaded: it is unreadable, not a regular file, empty or too large.',
   UNSUPPORTED_AUDIO: 'The file is not audio in a format the server decodes (WAV, MP3, FLAC, Ogg Vorbis or Opus).',
+  INVALID_EVIDENCE: 'The evidence file is not attestation evidence with a document to check.',
 } as const;
 
 export type InputErrorCode = keyof typeof INPUT_ERROR_CODES;
@@ -127,12 +156,13 @@ brandErrorClass(InputError, 'blindbox.error.input');
 
 /**
  * The one rule for "this failure means the server is not (provably) the expected enclave": its attestation was
- * rejected, or the TLS key it presented is not the attested one. Everything else (network, server refusals, the
+ * rejected, the TLS key it presented is not the attested one, or it would not sign a valid receipt for its answer
+ * (or the receipt does not cover the files at hand). Everything else (network, server refusals, the
  * caller's input) says nothing about the server's identity. The CLI's exit code 1 and the extension's "untrusted"
  * flag both come from here.
  */
 export function isUntrustedFailure(err: unknown): boolean {
-  return err instanceof AttestationError || (err instanceof ChannelError && err.code === 'TLS_BINDING_MISMATCH');
+  return err instanceof AttestationError || err instanceof ReceiptError || (err instanceof ChannelError && err.code === 'TLS_BINDING_MISMATCH');
 }
 
 /**

@@ -3,7 +3,7 @@ export * from './errors.js';
 export { verifyAttestation, type VerifyOptions, type VerifiedAttestation } from './attestation/verify.js';
 export { type CertificateSummary, clearChainCaches } from './attestation/chain.js';
 export { AWS_NITRO_ROOT_G1, AWS_NITRO_ROOT_G1_SHA256, trustedRootsFromPem, pemCertificates, type TrustedRoot } from './attestation/roots.js';
-export { sha256Hex } from './util/sha256.js';
+export { sha256Hex, sha256FileHex } from './util/sha256.js';
 export { type PcrPolicy, normalisePcrPolicy, pcrIndex } from './attestation/policy.js';
 export { toHex, fromHex } from './util/hex.js';
 export { oneLine, quoteServerText } from './util/text.js';
@@ -19,3 +19,8 @@ export { transcribe, parseTranscript, type TranscribeOptions, type TranscriptRes
 export { fileSource, bytesSource, checkAudioSize, type AudioSource } from './audio-source.js';
 // The wire contract's facts a client needs, from their one owner.
 export { MAX_DOCUMENT_BYTES, MAX_UPLOAD_BYTES, TRANSCRIPT_FORMATS, type ServiceInfo, type Segment, type TranscriptFormat } from '../protocol/index.js';
+export { type TranscriptReceipt } from './transport/transcribe.js';
+export { verifyReceiptDocument, decodeReceiptContent, type ReceiptExpectations, type VerifiedReceipt } from './receipt/verify.js';
+export { buildReceiptFile, parseReceiptFile, receiptFileText, writeReceiptFile, MAX_RECEIPT_FILE_BYTES, RECEIPT_FILE_FORMAT, type ReceiptFile, type ReceiptContext } from './receipt/file.js';
+export { verifyReceiptFile, receiptStatement, type OfflineCheck, type VerifiedReceiptFile } from './receipt/offline.js';
+export { EVIDENCE_FORMAT, MAX_EVIDENCE_FILE_BYTES, parseEvidenceFile, verifyEvidence, type AttestationEvidence, type EnclaveEvidence, type ParsedEvidence, type VerifiedEvidence } from './evidence/file.js';

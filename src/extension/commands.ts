@@ -7,6 +7,7 @@ import type { Ctx, VerifySummary } from './ctx.js';
 import { exportEvidence } from './export-evidence.js';
 import { describeFailure } from './failure.js';
 import { COMMANDS } from './ids.js';
+import { saveTranscriptWithReceipt, trackTranscriptEditors, verifyReceiptCommand } from './receipt-commands.js';
 import { transcribeCommand } from './transcribe-workflow.js';
 
 /** Registers every command; the disposables go to the context's lifetime list. */
@@ -17,9 +18,11 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
     [COMMANDS.verify]: (): Promise<VerifySummary> => ctx.verify('command'),
     [COMMANDS.showAttestation]: () => ctx.showAttestation(),
     [COMMANDS.exportEvidence]: (target?: unknown) => exportEvidence(ctx, target !== undefined),
+    [COMMANDS.saveTranscriptWithReceipt]: () => saveTranscriptWithReceipt(ctx),
+    [COMMANDS.verifyReceipt]: () => verifyReceiptCommand(ctx),
     [COMMANDS.showLog]: () => ctx.log.show(),
   };
-  return Object.entries(table).map(([id, run]) =>
+  const registered = Object.entries(table).map(([id, run]) =>
     vscode.commands.registerCommand(id, async (...args: unknown[]) => {
       try {
         return await run(...args);
@@ -31,4 +34,5 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
       }
     }),
   );
+  return [...registered, trackTranscriptEditors()];
 }

@@ -5,45 +5,12 @@
  * server presented on the attested connection, with the TLS binding as the
  * session checked it. Every fact is copied from the trust state, none derived.
  */
-import { verifiedReport, type VerifiedReport } from '../core/attestation/report.js';
-import type { AttestedEnclave, TlsBinding } from '../core/transport/attested-enclave.js';
+import { verifiedReport } from '../core/attestation/report.js';
+import { EVIDENCE_FORMAT, type AttestationEvidence, type EnclaveEvidence } from '../core/evidence/file.js';
+import type { AttestedEnclave } from '../core/transport/attested-enclave.js';
 import { isSimulation, primaryEnclave, type TrustState } from './trust/trust-state.js';
 
-export const EVIDENCE_FORMAT = 'blindbox-attestation-evidence/1';
-
-export interface AttestationEvidence {
-  readonly format: typeof EVIDENCE_FORMAT;
-  readonly exportedAt: string;
-  readonly server: string | null;
-  /** `message` is ours; `serverSaid` is what the server said with its refusal (unauthenticated), or null. */
-  readonly verdict: { readonly ok: boolean; readonly simulation: boolean; readonly code: string | null; readonly message: string | null; readonly serverSaid: string | null };
-  /** When the attestation was verified (ISO-8601); null when nothing was verified. */
-  readonly verifiedAt: string | null;
-  readonly policy: { readonly name: string; readonly source: string; readonly pcrs: Readonly<Record<string, string>>; readonly maxAgeSeconds: number } | null;
-  /** The verified document's fields (the CLI's `--json` shape) and the root it chains to. */
-  readonly attestation: (VerifiedReport & { readonly documentSha256: string; readonly root: { readonly label: string; readonly sha256: string; readonly isAwsNitroRoot: boolean } }) | null;
-  /** The raw CBOR document, base64; null when the core did not hand it out. */
-  readonly document: string | null;
-  readonly presentedCertificate: { readonly pem: string; readonly sha256: string } | null;
-  /** The TLS binding as established on the attested connection; null when nothing was attested. */
-  readonly tlsBinding: TlsBinding | null;
-  /** Set for a failure whose document was fetched again without PCR expectations, for diagnosis only. */
-  readonly diagnosticOnly: boolean;
-  /**
-   * Every enclave the session attested (a fleet behind a balancer has one per key), most recent first, each with the
-   * same fields as above; the top-level fields are the first of them. Empty when nothing was verified.
-   */
-  readonly enclaves: readonly EnclaveEvidence[];
-}
-
-/** The evidence of one attested enclave. */
-export interface EnclaveEvidence {
-  readonly verifiedAt: string;
-  readonly attestation: NonNullable<AttestationEvidence['attestation']>;
-  readonly document: string;
-  readonly presentedCertificate: NonNullable<AttestationEvidence['presentedCertificate']>;
-  readonly tlsBinding: TlsBinding;
-}
+export { EVIDENCE_FORMAT, type AttestationEvidence, type EnclaveEvidence } from '../core/evidence/file.js';
 
 function enclaveEvidence(enclave: AttestedEnclave): EnclaveEvidence {
   const a = enclave.attestation;

@@ -5,7 +5,7 @@
  * are made one printable line here; plain-text.ts and markdown.ts defuse them
  * for the places that render links or markup.
  */
-import { BlindBoxError, InputError, isUntrustedFailure, serverSaid, type AttestationErrorCode, type ChannelErrorCode, type InputErrorCode } from '../core/errors.js';
+import { BlindBoxError, InputError, isUntrustedFailure, serverSaid, type AttestationErrorCode, type ChannelErrorCode, type InputErrorCode, type ReceiptErrorCode } from '../core/errors.js';
 import { oneLine } from '../core/util/text.js';
 import { EXTENSION_ERROR_CODES, type ExtensionErrorCode } from './errors.js';
 
@@ -49,7 +49,7 @@ function isAbort(err: unknown): boolean {
 }
 
 /** Short reasons for the status bar (`FAILED · <reason>`), one for every code a `Failure` can carry (input codes map to the extension's). */
-const SHORT_REASONS: Readonly<Record<AttestationErrorCode | ChannelErrorCode | ExtensionErrorCode, string>> = {
+const SHORT_REASONS: Readonly<Record<AttestationErrorCode | ChannelErrorCode | ReceiptErrorCode | ExtensionErrorCode, string>> = {
   MALFORMED_CBOR: 'malformed document',
   MALFORMED_COSE: 'malformed document',
   MALFORMED_PAYLOAD: 'malformed document',
@@ -68,6 +68,13 @@ const SHORT_REASONS: Readonly<Record<AttestationErrorCode | ChannelErrorCode | E
   PROTOCOL_ERROR: 'protocol error',
   TIMEOUT: 'timeout',
   CANCELLED: 'cancelled',
+  RECEIPT_MISSING: 'no receipt',
+  RECEIPT_MALFORMED: 'malformed receipt',
+  RECEIPT_KEY_MISMATCH: 'receipt for another key',
+  RECEIPT_REPLAYED: 'replayed receipt',
+  RECEIPT_MISMATCH: 'receipt mismatch',
+  AUDIO_MISMATCH: 'audio mismatch',
+  TRANSCRIPT_MISMATCH: 'transcript mismatch',
   NOT_CONFIGURED: 'no server set',
   SETTINGS_INVALID: 'invalid settings',
   AUDIO_UNREADABLE: 'unreadable audio',

@@ -13,6 +13,8 @@ export const COMMANDS = {
   verify: 'blindbox.verify',
   showAttestation: 'blindbox.showAttestation',
   exportEvidence: 'blindbox.exportEvidence',
+  saveTranscriptWithReceipt: 'blindbox.saveTranscriptWithReceipt',
+  verifyReceipt: 'blindbox.verifyReceipt',
   showLog: 'blindbox.showLog',
 } as const;
 

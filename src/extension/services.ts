@@ -3,11 +3,11 @@
  * multipart code. ctx.ts loads this module with `import()` on first use (esbuild turns it into a second bundle,
  * dist/extension-core.cjs), so that activation only pays for the status bar, the command table and the trust state.
  */
-import { bytesSource, checkAudioSize, fileSource } from '../core/index.js';
+import { bytesSource, checkAudioSize, fileSource, parseReceiptFile, receiptFileText, receiptStatement, sha256FileHex, sha256Hex, verifyReceiptFile } from '../core/index.js';
 import { buildEvidence, evidenceFileName } from './evidence.js';
 import { parseSettings } from './settings.js';
 import { renderTranscriptDocument, wireFormat } from './transcript-document.js';
-import { Attestor } from './trust/attestor.js';
+import { Attestor, loadTrust } from './trust/attestor.js';
 import { attestationViewModel } from './view-model.js';
 
 export const services = Object.freeze({
@@ -22,6 +22,13 @@ export const services = Object.freeze({
   fileSource,
   bytesSource,
   checkAudioSize,
+  loadTrust,
+  parseReceiptFile,
+  receiptFileText,
+  receiptStatement,
+  sha256FileHex,
+  sha256Hex,
+  verifyReceiptFile,
 });
 
 /** What the lazily loaded half offers. */

@@ -17,6 +17,10 @@ import type { AttestedSession } from '../core/transport/session.js';
 import type { AudioSource } from '../core/audio-source.js';
 import type { PolicyInfo } from './trust/trust-state.js';
 import { runBounded } from '../core/util/run-bounded.js';
+import { rememberTranscript, saveTranscriptWithReceipt } from './receipt-commands.js';
+import { receiptStatusLine } from './receipt-names.js';
+
+const SAVE_WITH_RECEIPT = 'Save with Receipt';
 
 /**
  * `blindbox.transcribe` / `blindbox.transcribeFromExplorer`. Explorer menus pass
@@ -233,12 +237,21 @@ async function transcribeOne(job: Job, file: vscode.Uri, shown: FileProgress): P
         verifiedAt: enclave.attestation.verifiedAt,
         policyName: job.policy.name,
         simulation: enclave.simulation,
+        receipt: receiptStatusLine(result.receipt.verified.content.audioSha256, result.receipt.verified.attestation.moduleId),
       },
       await vscode.languages.getLanguages(),
     );
     const opened = await vscode.workspace.openTextDocument({ content: document.content, language: document.language });
     await vscode.window.showTextDocument(opened, { preview: false });
-    ctx.log.info(`${name}: transcript opened (${settings.transcriptFormat}, ${result.text.length} characters)`);
+    ctx.log.info(`${name}: transcript opened (${settings.transcriptFormat}, ${result.text.length} characters; receipt verified, audio SHA-256 ${result.receipt.verified.content.audioSha256})`);
+    const kept = { audio: file, body: result.body, wire: result.format, documentFormat: settings.transcriptFormat, receipt: result.receipt };
+    rememberTranscript(opened.uri, kept);
+    // One file: offer to keep the proof; a batch has the editor title's button on each transcript instead.
+    if (!job.batch) {
+      void vscode.window.showInformationMessage(`BlindBox: ${name} transcribed; the enclave signed a receipt for it.`, SAVE_WITH_RECEIPT).then((pick) => {
+        if (pick === SAVE_WITH_RECEIPT) void saveTranscriptWithReceipt(ctx, kept).catch((err: unknown) => ctx.showFailure(describeFailure(err)));
+      });
+    }
     return { kind: 'opened', uri: opened.uri };
   } catch (err) {
     const failure = describeFailure(err);

@@ -20,6 +20,8 @@ export interface TranscriptProvenance {
   readonly verifiedAt: number;
   readonly policyName: string;
   readonly simulation: boolean;
+  /** The receipt status line (`receiptStatusLine`): no transcript is shown without a verified receipt. */
+  readonly receipt: string;
 }
 
 /** What the server is asked for, per document format: Markdown is built from timed segments. */
@@ -62,6 +64,7 @@ function headerLines(p: TranscriptProvenance): string[] {
     `Enclave module: ${oneLine(p.moduleId)}`,
     `PCR0: ${p.pcr0 ?? '(absent)'}`,
     `Verified: ${new Date(p.verifiedAt).toISOString()} (policy ${oneLine(p.policyName)})`,
+    `Receipt ${oneLine(p.receipt)}`,
   ];
 }
 
@@ -74,6 +77,7 @@ function markdown(result: ParsedTranscript, p: TranscriptProvenance): string {
     `- **Enclave module:** ${codeSpan(p.moduleId)}`,
     `- **PCR0:** ${codeSpan(p.pcr0 ?? '(absent)')}`,
     `- **Verified:** ${new Date(p.verifiedAt).toISOString()} (policy ${codeSpan(p.policyName)})`,
+    `- **Receipt:** ${escapeMarkdown(p.receipt)}`,
   ];
   if (result.duration !== undefined) out.push(`- **Duration:** ${formatClock(result.duration, result.duration >= 3600)}`);
   if (result.language) out.push(`- **Language:** ${codeSpan(result.language)}`);

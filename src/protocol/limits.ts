@@ -10,5 +10,8 @@ export const MAX_DOCUMENT_BYTES = 64 * 1024;
 export const MIN_NONCE_BYTES = 16;
 export const MAX_NONCE_BYTES = 64;
 
+/** A nonce on the wire: MIN_NONCE_BYTES..MAX_NONCE_BYTES bytes as hex (the attestation query, the receipt header). */
+export const NONCE_HEX = new RegExp(`^(?:[0-9a-fA-F]{2}){${MIN_NONCE_BYTES},${MAX_NONCE_BYTES}}$`);
+
 /** The nonce a BlindBox client asks with: fresh random bytes for every attestation. */
 export const CLIENT_NONCE_BYTES = 32;

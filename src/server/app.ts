@@ -15,7 +15,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { ENDPOINTS } from '../protocol/endpoints.js';
-import { MAX_NONCE_BYTES, MIN_NONCE_BYTES } from '../protocol/limits.js';
+import { MAX_NONCE_BYTES, MIN_NONCE_BYTES, NONCE_HEX } from '../protocol/limits.js';
 import type { ServiceInfo } from '../protocol/service-info.js';
 import { encodeServiceInfo } from './attestation/service-info.js';
 import type { AttestationProvider } from './attestation/provider.js';
@@ -86,8 +86,6 @@ export interface EnclaveApp {
   close(): Promise<void>;
 }
 
-/** Nonces are MIN_NONCE_BYTES..MAX_NONCE_BYTES bytes of hex. */
-const NONCE = new RegExp(`^(?:[0-9a-fA-F]{2}){${MIN_NONCE_BYTES},${MAX_NONCE_BYTES}}$`);
 /** After an error answer, the rest of an unfinished request body is drained for this long, then the connection dropped. */
 const DRAIN_MS = 5_000;
 /** After aborting what still ran at shutdown, how long the handlers get to answer before connections are cut. */
@@ -103,7 +101,7 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
     [ENDPOINTS.attestation]: {
       GET: async (_req, res, url) => {
         const nonce = url.searchParams.get('nonce');
-        if (nonce === null || !NONCE.test(nonce)) throw new HttpError(400, 'INVALID_NONCE', `The nonce must be ${2 * MIN_NONCE_BYTES} to ${2 * MAX_NONCE_BYTES} hexadecimal characters (${MIN_NONCE_BYTES} to ${MAX_NONCE_BYTES} bytes).`);
+        if (nonce === null || !NONCE_HEX.test(nonce)) throw new HttpError(400, 'INVALID_NONCE', `The nonce must be ${2 * MIN_NONCE_BYTES} to ${2 * MAX_NONCE_BYTES} hexadecimal characters (${MIN_NONCE_BYTES} to ${MAX_NONCE_BYTES} bytes).`);
         const document = await options.provider.attest({ nonce: Buffer.from(nonce, 'hex'), publicKey: options.identity.spki, userData });
         res.writeHead(200, { 'content-type': 'application/cbor', 'content-length': document.length, 'cache-control': 'no-store' });
         res.end(document);

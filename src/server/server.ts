@@ -13,6 +13,7 @@ import { SimulationAttestationProvider } from './attestation/simulation.js';
 import { loadOrCreateSimulationRoot } from './attestation/simulation-ca.js';
 import { APPLICATION_PCR, applicationPcrValue, engineModelPaths, measureApplication } from './application-pcr.js';
 import type { TranscriptionEngine } from './engine/engine.js';
+import { receiptIssuer } from './http/receipt.js';
 import { transcriptionHandlers, type TranscriptionLimits } from './http/transcription.js';
 import { startEnclaveApp, type ConnectionLimits, type EnclaveApp } from './app.js';
 import { startHostProxy, type HostProxy, type HostProxyLimits } from './host-proxy.js';
@@ -104,7 +105,7 @@ async function startReferenceServer<P extends AttestationProvider>(provider: P, 
   const engine = options.engine;
   const identity = await createTlsIdentity();
   const dir = await mkdtemp(path.join(tmpdir(), 'blindbox-enclave-'));
-  const transcription = engine ? transcriptionHandlers(engine, options.limits) : undefined;
+  const transcription = engine ? transcriptionHandlers(engine, receiptIssuer(provider, service), options.limits) : undefined;
   const app = await startEnclaveApp({ provider, identity, service, transcription, limits: options.connections, log: options.log }, { path: path.join(dir, 'enclave.sock') });
   let proxy: HostProxy;
   try {

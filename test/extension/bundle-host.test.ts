@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -127,7 +127,10 @@ describe('the bundled extension under a fake VS Code', () => {
     const doc = fake.documents.at(-1)!;
     assert.equal(fake.documents.length, before + 1);
     assert.equal(doc.language, 'plaintext');
-    assert.match(doc.content, /^Transcript of talk\.WAV\nServer: https:\/\/127\.0\.0\.1:\d+ \(SIMULATION — not confidential\)\nEnclave module: .+\nPCR0: [0-9a-f]{96}\nVerified: \d{4}-.+Z \(policy default\)\n\nThe quick brown fox\. <b>jumps<\/b>\n$/);
+    assert.match(doc.content, /^Transcript of talk\.WAV\nServer: https:\/\/127\.0\.0\.1:\d+ \(SIMULATION — not confidential\)\nEnclave module: .+\nPCR0: [0-9a-f]{96}\nVerified: \d{4}-.+Z \(policy default\)\nReceipt verified · audio SHA-256 [0-9a-f]{16}… · enclave .+\n\nThe quick brown fox\. <b>jumps<\/b>\n$/);
+    // The enclave signed for it: the offer to save the transcript with its receipt.
+    assert.ok(fake.notifications.some((n) => n.level === 'info' && n.message.includes('signed a receipt') && n.actions.includes('Save with Receipt')));
+    assert.equal(fake.contexts.get('blindbox.transcriptWithReceipt'), false, 'the fake has no active editor: no title button');
     assert.equal(uploads.at(-1)!.bytes, 300_000, 'the whole file arrived');
     const progress = fake.progress.at(-1)!;
     assert.equal(progress.title, 'BlindBox: talk.WAV');
@@ -149,6 +152,31 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.equal(uploads.length, before.uploads);
     assert.ok(!fake.progress.slice(before.progress).some((p) => p.reports.some((r) => r.message === 'attesting the server…')), 'nothing was attested for it');
     assert.ok(fake.notifications.some((n) => n.level === 'error' && /AUDIO_UNREADABLE/.test(n.message) && /minutes\.wav.*not audio in a format/.test(n.message)), JSON.stringify(fake.notifications.at(-1)));
+  });
+
+  it('saves the transcript with its receipt beside the audio; Verify Receipt… proves it, and refuses an edited transcript', async () => {
+    const doc = fake.documents.at(-1)!;
+    const win = fake.api.window as { activeTextEditor: unknown };
+    win.activeTextEditor = { document: { uri: doc.uri, getText: () => doc.content } };
+    try {
+      const saved = await fake.executeCommand<Uri>('blindbox.saveTranscriptWithReceipt');
+      assert.equal(path.basename(saved.path), 'talk.receipt.json');
+      const receipt = JSON.parse(await readFile(saved.path, 'utf8')) as { audio: { name: string; sha256: string }; transcript: { format: string } };
+      assert.equal(receipt.audio.name, 'talk.WAV');
+      assert.equal(receipt.audio.sha256, createHash('sha256').update(await readFile(wav)).digest('hex'));
+      const signed = path.join(path.dirname(wav), 'talk.transcript.txt');
+      assert.equal(await readFile(signed, 'utf8'), 'The quick brown fox. <b>jumps</b>', 'the answer byte for byte, not the document with its header');
+      // The receipt is picked; the audio and the transcript are the files offered beside it.
+      fake.answerOpenDialog = (options) => [options.title?.includes('receipt (') ? saved : options.defaultUri!];
+      assert.equal(await fake.executeCommand<boolean>('blindbox.verifyReceipt'), true);
+      assert.match(fake.notifications.at(-1)!.message, /^BlindBox: receipt verified \(SIMULATION root: not a real enclave\): this transcript was produced by an enclave with PCR0 [0-9a-f]{96} for audio with SHA-256 [0-9a-f]{64} at /);
+      await writeFile(signed, 'The quick brown fox. <b>jumped</b>');
+      assert.equal(await fake.executeCommand<boolean>('blindbox.verifyReceipt'), false);
+      assert.match(fake.notifications.at(-1)!.message, /^BlindBox: receipt refused: TRANSCRIPT_MISMATCH: /);
+    } finally {
+      win.activeTextEditor = undefined;
+      fake.answerOpenDialog = undefined;
+    }
   });
 
   it('refuses a remote audio file larger than any server takes before reading a byte of it', async () => {

@@ -96,6 +96,10 @@ export interface FakeVscode {
   readonly fsReads: string[];
   readonly log: string[];
   readonly webviewMessages: unknown[];
+  /** Context keys set with `setContext` (for `when` clauses). */
+  readonly contexts: Map<string, unknown>;
+  /** Answers `showOpenDialog` (default: cancelled). */
+  answerOpenDialog: ((options: { defaultUri?: Uri; title?: string }) => Uri[] | undefined) | undefined;
   /** Options of every save dialog the extension opened. */
   readonly saveDialogs: { defaultUri?: Uri; title?: string }[];
   /** What the user picks in a save dialog (default: cancels it). */
@@ -123,6 +127,8 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     fsReads: [],
     log: [],
     webviewMessages: [],
+    contexts: new Map(),
+    answerOpenDialog: undefined,
     saveDialogs: [],
     answerSaveDialog: undefined,
     onProgressReport: undefined,
@@ -132,6 +138,8 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
       for (const l of configListeners) l({ affectsConfiguration: (key) => keys.some((k) => k === key || k.startsWith(key + '.')) });
     },
     async executeCommand<T>(id: string, ...args: unknown[]): Promise<T> {
+      // VS Code's own command for `when` clause context keys.
+      if (id === 'setContext') return fake.contexts.set(String(args[0]), args[1]) as T;
       const fn = commands.get(id);
       if (!fn) throw new Error(`command ${id} not found`);
       return (await fn(...args)) as T;
@@ -160,6 +168,7 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     ViewColumn: { Active: -1, Beside: -2, One: 1 },
     window: {
       activeTextEditor: undefined,
+      onDidChangeActiveTextEditor: () => new Disposable(() => undefined),
       tabGroups: { activeTabGroup: { activeTab: undefined } },
       createOutputChannel: () => ({
         info: logChannel('info'),
@@ -197,7 +206,7 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
       showErrorMessage: notify('error'),
       showWarningMessage: notify('warning'),
       showInformationMessage: notify('info'),
-      showOpenDialog: async () => undefined,
+      showOpenDialog: async (options: { defaultUri?: Uri; title?: string }) => fake.answerOpenDialog?.(options),
       showSaveDialog: async (options: { defaultUri?: Uri; title?: string }) => {
         fake.saveDialogs.push(options);
         return fake.answerSaveDialog?.(options);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseTranscript } from '../../src/core/index.js';
+import { receiptStatusLine } from '../../src/extension/receipt-names.js';
 import { documentLanguage, formatClock, renderTranscriptDocument, wireFormat, type TranscriptProvenance } from '../../src/extension/transcript-document.js';
 
 const PCR0 = 'ab'.repeat(48);
@@ -12,6 +13,7 @@ const P: TranscriptProvenance = {
   verifiedAt: Date.UTC(2026, 0, 2, 3, 4, 5),
   policyName: 'production',
   simulation: false,
+  receipt: receiptStatusLine('cd'.repeat(32), 'i-0123-enc0456'),
 };
 
 const VERBOSE = JSON.stringify({
@@ -41,6 +43,7 @@ describe('transcript documents', () => {
         'Enclave module: i-0123-enc0456',
         `PCR0: ${PCR0}`,
         'Verified: 2026-01-02T03:04:05.000Z (policy production)',
+        'Receipt verified · audio SHA-256 cdcdcdcdcdcdcdcd… · enclave i-0123-enc0456',
         '',
         'Hello world.',
         '',
@@ -59,6 +62,7 @@ describe('transcript documents', () => {
     assert.ok(lines.includes('- **Enclave module:** `i-0123-enc0456`'));
     assert.ok(lines.includes(`- **PCR0:** \`${PCR0}\``));
     assert.ok(lines.includes('- **Verified:** 2026-01-02T03:04:05.000Z (policy `production`)'));
+    assert.ok(lines.includes('- **Receipt:** verified · audio SHA-256 cdcdcdcdcdcdcdcd… · enclave i-0123-enc0456'));
     assert.ok(lines.includes('- **Duration:** 1:02:05'));
     assert.ok(lines.includes('- **Language:** `en`'));
     const segments = lines.slice(lines.indexOf('## Transcript') + 2).filter(Boolean);

@@ -5,6 +5,7 @@
  */
 import type { Dispatcher } from 'undici';
 import type { AttestedEnclave } from './attested-enclave.js';
+import type { AttestationPolicy } from '../policy.js';
 
 /** Options of one request over the pinned channel. */
 export interface RequestOptions {
@@ -29,6 +30,8 @@ export interface PinnedResponse extends Dispatcher.ResponseData {
 export interface PinnedRequester {
   /** The server's origin, for messages. */
   readonly origin: URL;
+  /** The policy every enclave answering was attested under (recorded in transcript receipts). */
+  readonly policy: AttestationPolicy;
   /** Sends a request over the pinned channel, attesting again first if needed. */
   request(path: string, options?: RequestOptions): Promise<PinnedResponse>;
 }

@@ -5,17 +5,26 @@
  * multipart by `form-data-encoder`), so a 1 GB recording is never held in
  * memory; progress counts the bytes handed to the pinned connection. The
  * request goes to the OpenAI-compatible endpoint, which can answer in every
- * format the editor offers.
+ * format the editor offers. Nothing is returned until the answer's receipt
+ * (protocol/receipt.ts) is verified: signed for this request's nonce, on this
+ * connection's key, over the audio bytes sent and the body bytes received.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { FormDataEncoder } from 'form-data-encoder';
-import { ChannelError, InputError } from '../errors.js';
+import { FormDataEncoder, isFile } from 'form-data-encoder';
+import { ChannelError, InputError, ReceiptError } from '../errors.js';
 import { readBodyLimited, throwForStatus } from './responses.js';
 import { ENDPOINTS, UPLOAD_FIELDS } from '../../protocol/endpoints.js';
-import { isTranscriptFormat, type Segment, type TranscriptFormat, type VerboseTranscript } from '../../protocol/transcript.js';
-import type { PinnedRequester } from './request.js';
-import type { AudioSource } from '../audio-source.js';
+import { CLIENT_NONCE_BYTES } from '../../protocol/limits.js';
+import { MAX_RECEIPT_HEADER_BYTES, RECEIPT_HEADER, RECEIPT_NONCE_HEADER } from '../../protocol/receipt.js';
+import { buildReceiptFile, type ReceiptFile } from '../receipt/file.js';
+import { documentFromBase64, verifyReceiptDocument, type VerifiedReceipt } from '../receipt/verify.js';
+import { toHex } from '../util/hex.js';
+import { sha256Hex } from '../util/sha256.js';
 import type { AttestedEnclave } from './attested-enclave.js';
+import { isTranscriptFormat, type Segment, type TranscriptFormat, type VerboseTranscript } from '../../protocol/transcript.js';
+import type { PinnedRequester, PinnedResponse } from './request.js';
+import type { AudioSource } from '../audio-source.js';
 
 /** A transcript as the server's answer says it. */
 export interface ParsedTranscript {
@@ -30,9 +39,19 @@ export interface ParsedTranscript {
   readonly language?: string;
 }
 
-/** A transcript and the attested enclave whose key the connection that carried the audio presented. */
+/** A receipt verified on the connection it came on, and its self-contained file. */
+export interface TranscriptReceipt {
+  readonly verified: VerifiedReceipt;
+  readonly file: ReceiptFile;
+}
+
+/**
+ * A transcript, the attested enclave whose key the connection that carried the audio presented, and the receipt
+ * that enclave signed for exactly this audio and this body.
+ */
 export interface TranscriptResult extends ParsedTranscript {
   readonly enclave: AttestedEnclave;
+  readonly receipt: TranscriptReceipt;
 }
 
 export interface TranscribeOptions {
@@ -60,18 +79,79 @@ export async function transcribe(session: PinnedRequester, source: AudioSource, 
   const encoder = new FormDataEncoder(form);
   const total = source.blob.size;
   // A new stream per attempt: a connection that fails before answering is retried on another with the same bytes.
-  const body = () => Readable.from(counted(encoder.encode(), encoder.contentLength, total, options.onProgress));
+  // Each attempt hashes what it sends; the attempt that was answered made the last hash.
+  let audioHash = createHash('sha256');
+  const body = () => {
+    audioHash = createHash('sha256');
+    return Readable.from(counted(hashingFile(encoder, audioHash), encoder.contentLength, total, options.onProgress));
+  };
+  const nonce = randomBytes(CLIENT_NONCE_BYTES);
 
   const response = await session.request(ENDPOINTS.transcriptions, {
     method: 'POST',
-    headers: { ...encoder.headers },
+    headers: { ...encoder.headers, [RECEIPT_NONCE_HEADER]: toHex(nonce) },
     body,
     signal: options.signal,
     headersTimeoutMs: options.timeoutMs ?? 10 * 60_000,
   });
   await throwForStatus(response, 'transcription');
-  const text = (await readBodyLimited(response.body, MAX_TRANSCRIPT_BYTES, 'transcript', session.origin)).toString('utf8');
-  return { ...parseTranscript(format, text), enclave: response.enclave };
+  const bytes = await readBodyLimited(response.body, MAX_TRANSCRIPT_BYTES, 'transcript', session.origin);
+  // Nothing of the answer is parsed, let alone returned, before the enclave's signature over it is checked.
+  const receipt = checkReceipt(session, response, { nonce, audioName: source.name, audioSha256: audioHash.digest('hex'), body: bytes, format });
+  return { ...parseTranscript(format, bytes.toString('utf8')), enclave: response.enclave, receipt };
+}
+
+/** The multipart body of `encoder`, hashing the file's bytes into `hash` as they are handed out: what was sent is what is hashed. */
+async function* hashingFile(encoder: FormDataEncoder, hash: ReturnType<typeof createHash>): AsyncGenerator<Uint8Array> {
+  for (const part of encoder.values()) {
+    if (!isFile(part)) {
+      yield part;
+      continue;
+    }
+    for await (const chunk of part.stream() as unknown as AsyncIterable<Uint8Array>) {
+      hash.update(chunk);
+      yield chunk;
+    }
+  }
+}
+
+/**
+ * The receipt of `response`, verified as the session verified its enclave: chain to the very root that enclave's
+ * attestation ended in, the PCRs that enclave attested (all of them, so the session's policy holds too), this
+ * request's nonce, the key of the connection the answer came on, and both hashes. Throws `ReceiptError` or
+ * `AttestationError`.
+ */
+function checkReceipt(
+  session: PinnedRequester,
+  response: PinnedResponse,
+  request: { nonce: Uint8Array; audioName: string; audioSha256: string; body: Uint8Array; format: TranscriptFormat },
+): TranscriptReceipt {
+  const header = response.headers[RECEIPT_HEADER];
+  if (header === undefined) throw new ReceiptError('RECEIPT_MISSING', `${session.origin.host} sent the transcript without a receipt: no enclave signed for it, so it is not shown.`);
+  if (typeof header !== 'string' || header.length > MAX_RECEIPT_HEADER_BYTES) throw new ReceiptError('RECEIPT_MALFORMED', `The ${RECEIPT_HEADER} header is not one value of at most ${MAX_RECEIPT_HEADER_BYTES} bytes.`);
+  const document = documentFromBase64(header, `${RECEIPT_HEADER} header`);
+  const enclave = response.enclave;
+  const verified = verifyReceiptDocument(document, {
+    now: new Date(),
+    roots: [enclave.attestation.root],
+    expectedPcrs: enclave.attestation.pcrs,
+    nonce: request.nonce,
+    publicKeySha256: enclave.binding.presentedSpkiSha256,
+    moduleId: enclave.attestation.moduleId,
+    format: request.format,
+    audioSha256: request.audioSha256,
+    transcriptSha256: sha256Hex(request.body),
+    maxAgeMs: session.policy.maxAgeSeconds * 1000,
+  });
+  const file = buildReceiptFile(verified, {
+    document,
+    server: session.origin.origin,
+    audioName: request.audioName,
+    requestNonce: toHex(request.nonce),
+    connectionKeySha256: enclave.binding.presentedSpkiSha256,
+    policy: session.policy,
+  });
+  return { verified, file };
 }
 
 /** Reports progress in file bytes: the multipart framing around the file is spread proportionally. */

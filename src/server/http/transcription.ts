@@ -2,13 +2,13 @@
  * The transcription endpoints. The upload is streamed to a private temporary file (`upload.ts`), handed to the
  * engine, and deleted whatever happens. Every failure is a JSON error with a fitting status; nothing a client sends
  * yields a 500, and every request gives back its slot, its directory and its files on every path: success, error,
- * client gone, deadline, shutdown.
+ * client gone, deadline, shutdown. Every answer carries a transcript receipt signed over its exact body (receipt.ts),
+ * and is never sent without one.
  *
  *   POST /whisper/predict            multipart `audio`            → text/plain (BlindBox's API)
  *   POST /v1/audio/transcriptions    multipart `file`, `model`, `language`, `response_format` (OpenAI)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UPLOAD_FIELDS } from '../../protocol/endpoints.js';
@@ -17,6 +17,8 @@ import { DEFAULT_TRANSCRIPT_FORMAT, isTranscriptFormat, TRANSCRIPT_FORMATS, type
 import { EngineError, type EngineErrorCode, type Transcript, type TranscriptionEngine } from '../engine/engine.js';
 import { toSrt, toVtt } from './subtitles.js';
 import { HttpError } from './respond.js';
+import { receiptNonce, type ReceiptIssuer } from './receipt.js';
+import { RECEIPT_HEADER } from '../../protocol/receipt.js';
 import { clientGone, receiveUpload } from './upload.js';
 import type { Handler } from '../app.js';
 
@@ -55,15 +57,25 @@ const STATUS: Record<EngineErrorCode, number> = {
   CANCELLED: 499,
 };
 
-/** Builds both handlers over one engine, sharing admission control. */
-export function transcriptionHandlers(engine: TranscriptionEngine, limits: Partial<TranscriptionLimits> = {}): { whisperPredict: Handler; openAiTranscriptions: Handler; inFlight: () => number } {
+/**
+ * Builds both handlers over one engine, sharing admission control; every answer carries a receipt from `receipts`
+ * (protocol/receipt.ts), signed over the exact body it sends.
+ */
+export function transcriptionHandlers(
+  engine: TranscriptionEngine,
+  receipts: ReceiptIssuer,
+  limits: Partial<TranscriptionLimits> = {},
+): { whisperPredict: Handler; openAiTranscriptions: Handler; inFlight: () => number } {
   const lim = { ...DEFAULT_LIMITS, ...limits };
   let inFlight = 0;
   /** Connections with a transcription running: one each, so that one pipelining connection cannot take every slot. */
   const busyConnections = new WeakSet<object>();
 
-  const run = (fileField: string, respond: (res: ServerResponse, transcript: Transcript, fields: ReadonlyMap<string, string>) => void): Handler =>
-    async (req, res, _url, shutdown) => {
+  const run = (fileField: string, render: (transcript: Transcript, fields: ReadonlyMap<string, string>) => Rendered): Handler =>
+    async (req, res, url, shutdown) => {
+      const requestTime = Date.now();
+      // Checked before anything is admitted or read: a bad nonce costs the server nothing.
+      const nonce = receiptNonce(req);
       if (busyConnections.has(req.socket)) {
         throw new HttpError(429, 'ONE_PER_CONNECTION', 'This connection is already transcribing: wait for its answer, or use another connection.');
       }
@@ -99,7 +111,12 @@ export function transcriptionHandlers(engine: TranscriptionEngine, limits: Parti
         }
         const transcript = await engine.transcribe({ path: upload.path, filename: upload.filename, language: upload.fields.get(UPLOAD_FIELDS.language), signal: controller.signal });
         if (controller.signal.aborted) throw controller.signal.reason;
-        respond(res, transcript, upload.fields);
+        const answer = render(transcript, upload.fields);
+        const body = Buffer.from(answer.body, 'utf8');
+        const receipt = await receipts.issue(req.socket, { audioSha256: upload.sha256, audioBytes: upload.size, body, format: answer.format, endpoint: url.pathname, requestTime, nonce });
+        if (controller.signal.aborted) throw controller.signal.reason;
+        res.writeHead(200, { 'content-type': answer.contentType, 'content-length': body.length, 'cache-control': 'no-store', [RECEIPT_HEADER]: receipt });
+        res.end(body);
       } catch (err) {
         // An engine that stops because the signal aborted says only "cancelled": the signal knows why.
         throw asHttpError(controller.signal.aborted ? controller.signal.reason : err);
@@ -118,9 +135,9 @@ export function transcriptionHandlers(engine: TranscriptionEngine, limits: Parti
     };
 
   return {
-    whisperPredict: run(UPLOAD_FIELDS.audio, (res, t) => send(res, 'text/plain; charset=utf-8', t.text)),
+    whisperPredict: run(UPLOAD_FIELDS.audio, (t) => ({ format: 'text', contentType: TEXT, body: t.text })),
     // The field was checked before the engine ran.
-    openAiTranscriptions: run(UPLOAD_FIELDS.file, (res, t, fields) => sendFormatted(res, t, (fields.get(UPLOAD_FIELDS.responseFormat) ?? DEFAULT_TRANSCRIPT_FORMAT) as TranscriptFormat, engine.model)),
+    openAiTranscriptions: run(UPLOAD_FIELDS.file, (t, fields) => rendered(t, (fields.get(UPLOAD_FIELDS.responseFormat) ?? DEFAULT_TRANSCRIPT_FORMAT) as TranscriptFormat, engine.model)),
     inFlight: () => inFlight,
   };
 }
@@ -133,24 +150,28 @@ function asHttpError(err: unknown): unknown {
   return err;
 }
 
-function send(res: ServerResponse, contentType: string, body: string): void {
-  res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
-  res.end(body);
+/** One answer before it is sent: the body a receipt is signed over. */
+interface Rendered {
+  readonly format: TranscriptFormat;
+  readonly contentType: string;
+  readonly body: string;
 }
 
-function sendFormatted(res: ServerResponse, t: Transcript, format: TranscriptFormat, model: string): void {
+const TEXT = 'text/plain; charset=utf-8';
+
+function rendered(t: Transcript, format: TranscriptFormat, model: string): Rendered {
   switch (format) {
     case 'text':
-      return send(res, 'text/plain; charset=utf-8', t.text);
+      return { format, contentType: TEXT, body: t.text };
     case 'srt':
-      return send(res, 'application/x-subrip; charset=utf-8', toSrt(t.segments));
+      return { format, contentType: 'application/x-subrip; charset=utf-8', body: toSrt(t.segments) };
     case 'vtt':
-      return send(res, 'text/vtt; charset=utf-8', toVtt(t.segments));
+      return { format, contentType: 'text/vtt; charset=utf-8', body: toVtt(t.segments) };
     case 'verbose_json': {
       const verbose: VerboseTranscript = { task: 'transcribe', language: t.language, duration: t.duration, text: t.text, model, segments: t.segments.map((s, id) => ({ id, start: s.start, end: s.end, text: s.text })) };
-      return send(res, 'application/json', JSON.stringify(verbose));
+      return { format, contentType: 'application/json', body: JSON.stringify(verbose) };
     }
     case 'json':
-      return send(res, 'application/json', JSON.stringify({ text: t.text }));
+      return { format, contentType: 'application/json', body: JSON.stringify({ text: t.text }) };
   }
 }

@@ -6,6 +6,7 @@
  * promise settles, and it settles only after the file's descriptor is closed and parsing has stopped: the caller may
  * then delete the directory and know nothing of the upload (in an enclave: the user's audio, in RAM) stays behind.
  */
+import { createHash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
@@ -18,6 +19,8 @@ export interface Upload {
   readonly path: string;
   readonly filename: string;
   readonly size: number;
+  /** SHA-256 of the file's bytes exactly as received (what a transcript receipt binds). */
+  readonly sha256: Uint8Array;
   readonly fields: ReadonlyMap<string, string>;
 }
 
@@ -72,7 +75,7 @@ export async function receiveUpload(req: IncomingMessage, dir: string, fileField
     const fields = new Map<string, string>();
     const file = path.join(dir, 'audio');
     let sink: WriteStream | undefined;
-    let written: Promise<{ filename: string; size: number }> | undefined;
+    let written: Promise<{ filename: string; size: number; sha256: Uint8Array }> | undefined;
     let settled = false;
     const started = Date.now();
     let received = 0;
@@ -140,7 +143,11 @@ export async function receiveUpload(req: IncomingMessage, dir: string, fileField
       }
       let size = 0;
       let truncated = false;
-      stream.on('data', (chunk: Buffer) => (size += chunk.length));
+      const hash = createHash('sha256');
+      stream.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        hash.update(chunk);
+      });
       stream.on('limit', () => {
         truncated = true;
         fail(tooLarge(limits.maxBytes));
@@ -148,7 +155,7 @@ export async function receiveUpload(req: IncomingMessage, dir: string, fileField
       sink = createWriteStream(file, { flags: 'wx', mode: 0o600 });
       written = pipeline(stream, sink).then(() => {
         if (truncated) throw tooLarge(limits.maxBytes);
-        return { filename: info.filename ?? 'audio', size };
+        return { filename: info.filename ?? 'audio', size, sha256: new Uint8Array(hash.digest()) };
       });
       written.catch(fail);
     });
@@ -159,9 +166,9 @@ export async function receiveUpload(req: IncomingMessage, dir: string, fileField
     parser.on('close', () => {
       if (settled) return;
       if (!written) return fail(new HttpError(400, 'MISSING_FILE', `No file in the field "${fileField}".`));
-      written.then(({ filename, size }) => {
+      written.then(({ filename, size, sha256 }) => {
         if (size === 0) return fail(new HttpError(400, 'EMPTY_FILE', 'The uploaded file is empty.'));
-        succeed({ path: file, filename, size, fields });
+        succeed({ path: file, filename, size, sha256, fields });
       }, fail);
     });
     req.pipe(parser);

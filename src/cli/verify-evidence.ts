@@ -1,0 +1,34 @@
+/**
+ * `blindbox verify-evidence <evidence.json>`: re-verifies an exported attestation evidence file offline: the document
+ * at its own time, against the trusted roots, with the PCRs of the policy it records, and the certificate presented
+ * on the attested connection carrying exactly the attested key.
+ */
+import { parseArgs } from 'node:util';
+import { AttestationError, ChannelError, MAX_EVIDENCE_FILE_BYTES, parseEvidenceFile, readFileCapped, rejectedReport, verifiedReport, verifyEvidence } from '../core/index.js';
+import { asUsage, trustedRoots, UsageError } from './args.js';
+import { EXIT_OK, exitCodeFor } from './exit-codes.js';
+import { formatRejected, formatVerified } from './summary.js';
+
+export async function verifyEvidenceCommand(argv: string[], out: NodeJS.WritableStream): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { 'trust-root': { type: 'string', multiple: true }, json: { type: 'boolean', default: false } } });
+  if (positionals.length !== 1) throw new UsageError('verify-evidence takes exactly one evidence file');
+  const file = positionals[0]!;
+  const parsed = await asUsage(async () => parseEvidenceFile((await readFileCapped(file, MAX_EVIDENCE_FILE_BYTES, 'evidence file')).toString('utf8'), file));
+  const roots = await trustedRoots(values['trust-root']);
+  try {
+    const { attestation, binding, policyPcrs } = verifyEvidence(parsed, roots);
+    const policy = parsed.evidence.policy?.name ?? '(none)';
+    out.write(
+      values.json
+        ? JSON.stringify({ ...verifiedReport(attestation), policy, policyPcrs: Object.keys(policyPcrs), tlsBinding: binding }) + '\n'
+        : `evidence ${file} (server ${parsed.evidence.server ?? '(none)'}, policy ${JSON.stringify(policy)})\n` +
+            formatVerified(attestation, policyPcrs) +
+            `\n  TLS binding  the presented certificate (SHA-256 ${binding.presentedCertificateSha256}) carries the attested key (SHA-256 ${binding.attestedKeySha256})\n`,
+    );
+    return EXIT_OK;
+  } catch (err) {
+    if (!(err instanceof AttestationError || err instanceof ChannelError)) throw err;
+    out.write(values.json ? JSON.stringify(rejectedReport(err)) + '\n' : formatRejected(err));
+    return exitCodeFor(err);
+  }
+}

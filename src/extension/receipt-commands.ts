@@ -1,0 +1,137 @@
+/**
+ * The extension's receipt flows: *Save Transcript with Receipt* (the server's exact answer, its receipt, and the
+ * Markdown view when the document is one, beside the audio) and *Verify Receipt…* (a receipt file against an audio
+ * file and a transcript file, checked at the document's own time under the roots and policy of the settings).
+ */
+import * as vscode from 'vscode';
+import { baseName } from './audio.js';
+import type { Ctx } from './ctx.js';
+import { describeFailure } from './failure.js';
+import { failureLine } from './plain-text.js';
+import type { TranscriptReceipt } from '../core/transport/transcribe.js';
+import type { TranscriptFormat } from '../protocol/transcript.js';
+import { receiptFileNames } from './receipt-names.js';
+import type { DocumentFormat } from './settings.js';
+
+/** A transcript opened in this window, with what is needed to save it with its receipt. */
+export interface ShownTranscript {
+  readonly audio: vscode.Uri;
+  /** The server's answer, exactly the bytes the receipt binds. */
+  readonly body: string;
+  readonly wire: TranscriptFormat;
+  readonly documentFormat: DocumentFormat;
+  readonly receipt: TranscriptReceipt;
+}
+
+/** The transcripts shown in this window, by document URI; the oldest are forgotten past this many. */
+const REMEMBERED = 50;
+const shown = new Map<string, ShownTranscript>();
+
+/** The context key that shows the editor title's *Save Transcript with Receipt* button. */
+const CONTEXT_KEY = 'blindbox.transcriptWithReceipt';
+
+/** Remembers `transcript` as the content of the document `uri`. */
+export function rememberTranscript(uri: vscode.Uri, transcript: ShownTranscript): void {
+  shown.set(uri.toString(), transcript);
+  if (shown.size > REMEMBERED) shown.delete(shown.keys().next().value!);
+  updateContext(vscode.window.activeTextEditor);
+}
+
+/** Keeps the button's context key true exactly while the active editor is a remembered transcript. */
+export function trackTranscriptEditors(): vscode.Disposable {
+  return vscode.window.onDidChangeActiveTextEditor(updateContext);
+}
+
+function updateContext(editor: vscode.TextEditor | undefined): void {
+  void vscode.commands.executeCommand('setContext', CONTEXT_KEY, editor !== undefined && shown.has(editor.document.uri.toString()));
+}
+
+/**
+ * `blindbox.saveTranscriptWithReceipt`: for the active transcript document (or `transcript`), writes beside the audio
+ * `speech.transcript.<ext>` (the signed bytes), `speech.receipt.json` and, for Markdown, `speech.transcript.md`.
+ * Returns the receipt's URI, or undefined when nothing was written.
+ */
+export async function saveTranscriptWithReceipt(ctx: Ctx, transcript?: ShownTranscript): Promise<vscode.Uri | undefined> {
+  const editor = vscode.window.activeTextEditor;
+  const entry = transcript ?? (editor ? shown.get(editor.document.uri.toString()) : undefined);
+  if (!entry) {
+    void vscode.window.showWarningMessage('BlindBox: the active editor is not a transcript made in this window; transcribe the audio first.');
+    return undefined;
+  }
+  const services = await ctx.services();
+  const names = receiptFileNames(baseName(entry.audio.path), entry.wire, entry.documentFormat);
+  const folder = vscode.Uri.joinPath(entry.audio, '..');
+  const target = (name: string) => vscode.Uri.joinPath(folder, name);
+  const files: [vscode.Uri, string][] = [
+    [target(names.signed), entry.body],
+    [target(names.receipt), services.receiptFileText(entry.receipt.file)],
+  ];
+  const rendered = names.rendered && editor && shown.get(editor.document.uri.toString()) === entry ? editor.document.getText() : undefined;
+  if (names.rendered && rendered !== undefined) files.push([target(names.rendered), rendered]);
+  const existing = (await Promise.all(files.map(async ([uri]) => ((await exists(uri)) ? baseName(uri.path) : undefined)))).filter((n): n is string => n !== undefined);
+  if (existing.length > 0) {
+    const pick = await vscode.window.showWarningMessage(`BlindBox: replace ${existing.join(', ')}?`, { modal: true }, 'Replace');
+    if (pick !== 'Replace') return undefined;
+  }
+  for (const [uri, text] of files) await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(text));
+  ctx.log.info(`saved ${files.map(([uri]) => baseName(uri.path)).join(', ')} beside ${entry.audio.toString(true)}`);
+  void vscode.window.showInformationMessage(`BlindBox: saved ${names.signed} and ${names.receipt} beside ${baseName(entry.audio.path)}.`);
+  return target(names.receipt);
+}
+
+/**
+ * `blindbox.verifyReceipt`: asks for a receipt, the audio and the transcript (defaulting to the files saved beside
+ * it), verifies offline, and says what was proved, or why not, in a notification.
+ */
+export async function verifyReceiptCommand(ctx: Ctx): Promise<boolean | undefined> {
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+  const receiptUri = await pickFile('Verify receipt', 'BlindBox: choose a receipt (.receipt.json)', folder, { Receipts: ['json'] });
+  if (!receiptUri) return undefined;
+  const services = await ctx.services();
+  try {
+    const receipt = services.parseReceiptFile(new TextDecoder().decode(await vscode.workspace.fs.readFile(receiptUri)), baseName(receiptUri.path));
+    const beside = vscode.Uri.joinPath(receiptUri, '..');
+    const audio = await pickFile('Audio', `BlindBox: the audio ${receipt.audio.name} the receipt is for`, vscode.Uri.joinPath(beside, receipt.audio.name));
+    if (!audio) return undefined;
+    const names = receiptFileNames(receipt.audio.name, receipt.transcript.format, 'text');
+    const transcript = await pickFile('Transcript', 'BlindBox: the transcript file (the server\'s answer as saved)', vscode.Uri.joinPath(beside, names.signed));
+    if (!transcript) return undefined;
+    const trust = await services.loadTrust(await ctx.settings());
+    const verified = services.verifyReceiptFile(receipt, {
+      roots: trust.roots,
+      // The settings' PCRs when they pin any; otherwise those the receipt's own policy recorded (never "any code" silently).
+      expectedPcrs: Object.keys(trust.policy.pcrs).length > 0 ? trust.policy.pcrs : undefined,
+      audioSha256: await hashOf(services, audio),
+      transcriptSha256: await hashOf(services, transcript),
+    });
+    const simulation = verified.attestation.root.isAwsNitroRoot ? '' : ' (SIMULATION root: not a real enclave)';
+    ctx.log.info(`receipt ${receiptUri.toString(true)} verified: ${services.receiptStatement(verified)}`);
+    void vscode.window.showInformationMessage(`BlindBox: receipt verified${simulation}: ${services.receiptStatement(verified)}.`);
+    return true;
+  } catch (err) {
+    const failure = describeFailure(err);
+    ctx.log.error(`receipt ${receiptUri.toString(true)}: ${failureLine(failure)}`);
+    void vscode.window.showErrorMessage(`BlindBox: receipt refused: ${failureLine(failure)}`);
+    return false;
+  }
+}
+
+async function pickFile(openLabel: string, title: string, defaultUri: vscode.Uri | undefined, filters?: Record<string, string[]>): Promise<vscode.Uri | undefined> {
+  const picked = await vscode.window.showOpenDialog({ canSelectMany: false, canSelectFiles: true, canSelectFolders: false, openLabel, title, defaultUri, filters });
+  return picked?.[0];
+}
+
+/** A local file is hashed as a stream; a remote one is read through the workspace file system. */
+async function hashOf(services: Awaited<ReturnType<Ctx['services']>>, uri: vscode.Uri): Promise<string> {
+  if (uri.scheme === 'file') return services.sha256FileHex(uri.fsPath, 'file');
+  return services.sha256Hex(await vscode.workspace.fs.readFile(uri));
+}
+
+async function exists(uri: vscode.Uri): Promise<boolean> {
+  try {
+    await vscode.workspace.fs.stat(uri);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * Where a transcript and its receipt are saved beside the audio, and how a transcript document states its receipt.
+ * Pure: no vscode, no core code (activation must not load it).
+ */
+import type { TranscriptFormat } from '../protocol/transcript.js';
+import type { DocumentFormat } from './settings.js';
+
+/** The files saved beside `speech.wav`: the exact bytes the receipt binds, the receipt, and the Markdown view when the document is one. */
+export interface ReceiptFileNames {
+  /** `speech.transcript.<txt|json|srt|vtt>`: the server's answer byte for byte, what `verify-receipt --transcript` takes. */
+  readonly signed: string;
+  readonly receipt: string;
+  /** `speech.transcript.md` for a Markdown document (a rendering, not what was signed). */
+  readonly rendered: string | undefined;
+}
+
+const SIGNED_EXTENSIONS: Readonly<Record<TranscriptFormat, string>> = { text: 'txt', json: 'json', verbose_json: 'json', srt: 'srt', vtt: 'vtt' };
+
+/** The names for the audio file `audioName` whose transcript was asked for in `wire` and shown as `document`. */
+export function receiptFileNames(audioName: string, wire: TranscriptFormat, document: DocumentFormat): ReceiptFileNames {
+  const stem = audioName.replace(/\.[^.]*$/, '') || audioName;
+  return {
+    signed: `${stem}.transcript.${SIGNED_EXTENSIONS[wire]}`,
+    receipt: `${stem}.receipt.json`,
+    rendered: document === 'markdown' ? `${stem}.transcript.md` : undefined,
+  };
+}
+
+/** A transcript document's receipt status: `verified · audio SHA-256 1a2b3c4d5e6f7a8b… · enclave i-…`. */
+export function receiptStatusLine(audioSha256: string, moduleId: string): string {
+  return `verified · audio SHA-256 ${audioSha256.slice(0, 16)}… · enclave ${moduleId}`;
+}

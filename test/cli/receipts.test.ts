@@ -1,0 +1,167 @@
+/**
+ * The CLI's receipt and evidence contract, run as a user runs it: `transcribe --receipt` writes a receipt and prints
+ * exactly the bytes it binds; `verify-receipt` and `verify-evidence` check files offline and exit 0 (proved), 1
+ * (refused, with its code) or 2 (usage).
+ */
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { connect, sha256Hex, type AttestedSession } from '../../src/core/index.js';
+import { createPocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
+import { buildEvidence } from '../../src/extension/evidence.js';
+import { runCli } from '../helpers/cli.js';
+import { rootsTrusting, startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
+import { scratchDir, speak } from '../helpers/speech.js';
+import { policy, realAttested, verified } from '../extension/helpers.js';
+
+let server: ReferenceServer;
+let scratch: Awaited<ReturnType<typeof scratchDir>>;
+let wav: string;
+let rootPem: string;
+let receipt: string;
+let transcript: string;
+
+before(async () => {
+  scratch = await scratchDir();
+  server = await startSimulationServer({ engine: await createPocketSphinxEngine({ workers: 1 }) });
+  rootPem = path.join(scratch.dir, 'root.pem');
+  await writeFile(rootPem, server.provider.rootPem);
+  wav = await speak(scratch.dir, 'rms', 'The children played in the park.', 'speech');
+  receipt = path.join(scratch.dir, 'speech.receipt.json');
+  transcript = path.join(scratch.dir, 'speech.txt');
+  const run = await runCli(['transcribe', server.url, wav, '--trust-root', rootPem, '--receipt', receipt]);
+  assert.equal(run.code, 0, run.stderr);
+  await writeFile(transcript, run.stdout);
+});
+
+after(async () => {
+  await server?.close();
+  await scratch?.dispose();
+});
+
+const verifyReceipt = (...extra: string[]) => runCli(['verify-receipt', receipt, '--audio', wav, '--transcript', transcript, '--trust-root', rootPem, ...extra]);
+
+describe('blindbox verify-receipt', () => {
+  it('exit 0, saying what it proved: which enclave, which audio, when', async () => {
+    const audioSha256 = sha256Hex(await readFile(wav));
+    const r = await verifyReceipt();
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`^VERIFIED  this transcript was produced by an enclave with PCR0 [0-9a-f]{96} for audio with SHA-256 ${audioSha256} at \\d{4}-\\d\\d-\\d\\dT`));
+    assert.match(r.stdout, /NOT an AWS root: simulation/);
+    const json = JSON.parse((await verifyReceipt('--json')).stdout) as { ok: boolean; audioSha256: string; format: string; engine: string };
+    assert.deepEqual([json.ok, json.audioSha256, json.format, json.engine], [true, audioSha256, 'text', 'pocketsphinx']);
+  });
+
+  it('with the PCR0 the receipt carries, says it was checked; with another, exit 1 PCR_MISMATCH', async () => {
+    const pcr0 = (JSON.parse((await verifyReceipt('--json')).stdout) as { pcrs: Record<string, string> }).pcrs[0]!;
+    const ok = await verifyReceipt('--pcr', `0=${pcr0}`);
+    assert.equal(ok.code, 0);
+    assert.match(ok.stdout, /policy {6}PCR0 match the given/);
+    const bad = await verifyReceipt('--pcr', `0=${'ab'.repeat(48)}`, '--json');
+    assert.equal(bad.code, 1);
+    assert.equal((JSON.parse(bad.stdout) as { code: string }).code, 'PCR_MISMATCH');
+  });
+
+  it('exit 1 TRANSCRIPT_MISMATCH for an edited transcript, AUDIO_MISMATCH for other audio, CHAIN_UNTRUSTED without the root', async () => {
+    const edited = path.join(scratch.dir, 'edited.txt');
+    await writeFile(edited, (await readFile(transcript, 'utf8')) + ' ');
+    const t = await runCli(['verify-receipt', receipt, '--audio', wav, '--transcript', edited, '--trust-root', rootPem]);
+    assert.equal(t.code, 1);
+    assert.match(t.stdout, /^REJECTED  TRANSCRIPT_MISMATCH: /);
+    const a = await runCli(['verify-receipt', receipt, '--audio', transcript, '--transcript', transcript, '--trust-root', rootPem]);
+    assert.equal(a.code, 1);
+    assert.match(a.stdout, /^REJECTED  AUDIO_MISMATCH: /);
+    const u = await runCli(['verify-receipt', receipt, '--audio', wav, '--transcript', transcript]);
+    assert.equal(u.code, 1);
+    assert.match(u.stdout, /^REJECTED  CHAIN_UNTRUSTED: /);
+  });
+
+  it('exit 2 for usage errors: no --audio, a missing file, a bad --pcr', async () => {
+    const r1 = await runCli(['verify-receipt', receipt, '--transcript', transcript]);
+    assert.equal(r1.code, 2);
+    assert.match(r1.stderr, /needs --audio <file> and --transcript <file>/);
+    assert.equal((await runCli(['verify-receipt', path.join(scratch.dir, 'nope.json'), '--audio', wav, '--transcript', transcript])).code, 2);
+    assert.equal((await verifyReceipt('--pcr', '00=ab')).code, 2);
+  });
+
+  it('exit 1 RECEIPT_MALFORMED for a file that is not a receipt', async () => {
+    const junk = path.join(scratch.dir, 'junk.json');
+    await writeFile(junk, '{"format":"something else"}');
+    const r = await runCli(['verify-receipt', junk, '--audio', wav, '--transcript', transcript]);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^REJECTED  RECEIPT_MALFORMED: /);
+  });
+});
+
+describe('blindbox transcribe --receipt', () => {
+  it('refuses a receipt it could not write before attesting or sending anything (exit 2)', async () => {
+    const r = await runCli(['transcribe', 'https://127.0.0.1:9', wav, '--receipt', path.join(scratch.dir, 'no-such-folder', 'r.json')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /cannot write the receipt ".*r\.json": its folder is not writable \(ENOENT\)/);
+  });
+
+  it('a batch with --out-dir writes DIR/<name>.receipt.json beside each transcript, and it verifies', async () => {
+    const out = path.join(scratch.dir, 'batch');
+    const r = await runCli(['transcribe', server.url, wav, '--out-dir', out, '--trust-root', rootPem]);
+    assert.equal(r.code, 0, r.stderr);
+    const v = await runCli(['verify-receipt', path.join(out, 'speech.receipt.json'), '--audio', wav, '--transcript', path.join(out, 'speech.txt'), '--trust-root', rootPem]);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+    assert.equal((await runCli(['transcribe', server.url, wav, '--out-dir', out, '--receipt', receipt])).code, 2);
+  });
+
+  it('wrote a receipt whose file names the audio and the format, and printed exactly the bytes it binds', async () => {
+    const file = JSON.parse(await readFile(receipt, 'utf8')) as { audio: { name: string }; transcript: { format: string; sha256: string } };
+    assert.equal(file.audio.name, 'speech.wav');
+    assert.equal(file.transcript.format, 'text');
+    assert.equal(file.transcript.sha256, sha256Hex(await readFile(transcript)));
+  });
+});
+
+describe('blindbox verify-evidence', () => {
+  let session: AttestedSession;
+  let evidence: string;
+  before(async () => {
+    session = await connect(server.url, { roots: rootsTrusting(server) });
+    evidence = path.join(scratch.dir, 'evidence.json');
+    await writeFile(evidence, JSON.stringify(buildEvidence(verified(server.url, session.attested, policy({ 0: session.attested.attestation.pcrs[0]! })), new Date())));
+  });
+  after(() => session?.close());
+
+  it('exit 0 for exported evidence: document at its time, policy PCRs, presented certificate carries the attested key', async () => {
+    const r = await runCli(['verify-evidence', evidence, '--trust-root', rootPem]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^VERIFIED {2}attestation document is authentic/m);
+    assert.match(r.stdout, /TLS binding {2}the presented certificate \(SHA-256 [0-9a-f]{64}\) carries the attested key/);
+    assert.match(r.stdout, / {4}0 {2}[0-9a-f]{96} {2}match/);
+  });
+
+  it('exit 1 CHAIN_UNTRUSTED without the root; TLS_BINDING_MISMATCH when the certificate is not the attested key', async () => {
+    const u = await runCli(['verify-evidence', evidence, '--json']);
+    assert.equal(u.code, 1);
+    assert.equal((JSON.parse(u.stdout) as { code: string }).code, 'CHAIN_UNTRUSTED');
+    // A real Nitro document whose public_key is empty: genuine, but it binds no TLS key.
+    const { attested, doc } = realAttested();
+    const real = path.join(scratch.dir, 'real-evidence.json');
+    await writeFile(real, JSON.stringify(buildEvidence(verified('https://e.example', attested, policy({ 0: doc.pcrs[0]! })), new Date())));
+    const m = await runCli(['verify-evidence', real, '--json']);
+    assert.equal(m.code, 1, m.stdout + m.stderr);
+    assert.equal((JSON.parse(m.stdout) as { code: string }).code, 'TLS_BINDING_MISMATCH');
+    // A genuine document and certificate whose recorded binding was edited.
+    const edited = path.join(scratch.dir, 'edited-evidence.json');
+    const e = JSON.parse(await readFile(evidence, 'utf8')) as { tlsBinding: { attestedKeySha256: string } };
+    e.tlsBinding.attestedKeySha256 = 'ab'.repeat(32);
+    await writeFile(edited, JSON.stringify(e));
+    const b = await runCli(['verify-evidence', edited, '--trust-root', rootPem]);
+    assert.equal(b.code, 1);
+    assert.match(b.stdout, /^REJECTED  TLS_BINDING_MISMATCH: The evidence file records another TLS binding/);
+  });
+
+  it('exit 2 for a file that is not evidence, or records no document', async () => {
+    const junk = path.join(scratch.dir, 'no-doc.json');
+    await writeFile(junk, JSON.stringify({ format: 'blindbox-attestation-evidence/1', document: null, verdict: { code: 'CHAIN_UNTRUSTED' } }));
+    const r = await runCli(['verify-evidence', junk]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /holds no attestation document \(it records CHAIN_UNTRUSTED\)/);
+  });
+});
