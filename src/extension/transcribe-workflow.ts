@@ -75,6 +75,23 @@ export async function transcribeCommand(ctx: Ctx, uri: unknown, uris: unknown): 
     ctx.showFailure(NOT_CONFIGURED);
     return [];
   }
+  // Files on disk are checked (regular, size, first bytes: the server's own format detection) before anything is
+  // attested: one that no server would take costs no round trip, and a selection of nothing but such files attests nothing.
+  const checked = new Map<vscode.Uri, AudioSource | Failure>();
+  for (const file of audio) {
+    if (file.scheme !== 'file') continue; // read whole through vscode.workspace.fs: only when its turn comes
+    try {
+      checked.set(file, await services.fileSource(file.fsPath));
+    } catch (err) {
+      checked.set(file, describeFailure(err));
+    }
+  }
+  const refused = audio.filter((file) => isFailure(checked.get(file)));
+  if (refused.length === audio.length) {
+    for (const file of refused) ctx.log.error(`${baseName(file.path)}: ${failureLine(checked.get(file) as Failure)}`);
+    ctx.showFailure(checked.get(refused[0]!) as Failure);
+    return [];
+  }
   const batch = audio.length > 1;
   const title = batch ? `BlindBox: ${audio.length} files` : `BlindBox: ${baseName(audio[0]!.path)}`;
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
@@ -95,7 +112,7 @@ export async function transcribeCommand(ctx: Ctx, uri: unknown, uris: unknown): 
         return [];
       }
       ctx.log.info(`transcribing ${audio.length} file(s), up to ${settings.concurrency} at a time, over attested connections to ${server} (${got.reused ? 'reused' : 'new'} session)`);
-      const job: Job = { ctx, services, settings, server, session: got.session, policy: got.policy, signal: abort.signal, batch };
+      const job: Job = { ctx, services, settings, server, session: got.session, policy: got.policy, signal: abort.signal, batch, checked };
       const outcomes = await runBounded(audio, settings.concurrency, async (file) => {
         if (abort.signal.aborted) return { kind: 'not started' } as const;
         const outcome = await transcribeOne(job, file, shown.file(baseName(file.path)));
@@ -191,6 +208,8 @@ interface Job {
   readonly signal: AbortSignal;
   /** More than one file: failures go to the summary, not one notification each. */
   readonly batch: boolean;
+  /** Files on disk, checked before attesting: their source, or why they cannot be sent. */
+  readonly checked: ReadonlyMap<vscode.Uri, AudioSource | Failure>;
 }
 
 type OneOutcome = { readonly kind: 'opened'; readonly uri: vscode.Uri } | { readonly kind: 'cancelled' } | { readonly kind: 'not started' } | { readonly kind: 'failed'; readonly failure: Failure };
@@ -206,8 +225,10 @@ async function transcribeOne(job: Job, file: vscode.Uri, shown: FileProgress): P
   try {
     shown.update(0, 'reading the file…');
     let source: AudioSource;
+    const early = job.checked.get(file);
+    if (isFailure(early)) return failed(early);
     try {
-      source = await readAudio(services, file);
+      source = early ?? (await readAudio(services, file));
     } catch (err) {
       return failed(describeFailure(err));
     }
@@ -279,6 +300,8 @@ function summarise(ctx: Ctx, files: readonly vscode.Uri[], outcomes: readonly On
   if (failures.length || notDone) void vscode.window.showWarningMessage(message, 'Show Log').then((pick) => pick && ctx.log.show());
   else void vscode.window.showInformationMessage(message);
 }
+
+const isFailure = (checked: AudioSource | Failure | undefined): checked is Failure => checked !== undefined && 'code' in checked;
 
 /** `file:` files are streamed from disk; any other scheme (remote workspaces) is read through `vscode.workspace.fs`. */
 async function readAudio(services: Services, file: vscode.Uri): Promise<AudioSource> {
