@@ -27,14 +27,14 @@ describe('extension manifest', () => {
     assert.match(entry.when, /resourceExtname =~/);
   });
 
-  it('documents every setting, and makes the trust settings machine-scoped and restricted in untrusted workspaces', () => {
+  it('documents every setting, and makes the trust settings application-scoped (user settings in every window) and restricted in untrusted workspaces', () => {
     const props = pkg.contributes.configuration.properties;
     assert.deepEqual(Object.keys(props).sort(), Object.values(SETTING_KEYS).sort());
     for (const [key, p] of Object.entries<{ markdownDescription?: string; scope?: string }>(props)) assert.ok((p.markdownDescription ?? '').length > 40, `${key} is documented`);
     const restricted = pkg.capabilities.untrustedWorkspaces.restrictedConfigurations;
     assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
     for (const name of TRUST_SETTINGS) {
-      assert.equal(props[SETTING_KEYS[name]].scope, 'machine', SETTING_KEYS[name]);
+      assert.equal(props[SETTING_KEYS[name]].scope, 'application', SETTING_KEYS[name]);
       assert.ok(restricted.includes(SETTING_KEYS[name]), SETTING_KEYS[name]);
     }
     assert.deepEqual(props[SETTING_KEYS.transcriptFormat].enum, ['text', 'markdown', 'srt', 'vtt']);
