@@ -87,7 +87,7 @@ export class Ctx implements vscode.Disposable {
         if (!this.#config.affectsTrust(e)) return;
         clearTimeout(this.#settingsTimer);
         this.#settingsTimer = setTimeout(() => {
-          if (JSON.stringify(this.#config.read().raw) !== this.#lastRaw) void this.verify('settings');
+          if (JSON.stringify(this.#readRaw()) !== this.#lastRaw) void this.verify('settings');
         }, SETTINGS_DEBOUNCE_MS);
       }),
       // After a window reload VS Code restores the attestation panel (activation event onWebviewPanel:blindbox.attestation).
@@ -120,14 +120,20 @@ export class Ctx implements vscode.Disposable {
   /** The validated settings. Throws `SettingsError`. */
   async settings(): Promise<ExtensionSettings> {
     const services = await this.services();
-    const { raw, ignored } = this.#config.read();
+    const raw = this.#readRaw();
     this.#lastRaw = JSON.stringify(raw);
+    return services.parseSettings(raw, homedir());
+  }
+
+  /** The raw settings; a trust setting's workspace value is ignored, and the log says so (once per setting). */
+  #readRaw(): ReturnType<Config['read']>['raw'] {
+    const { raw, ignored } = this.#config.read();
     for (const key of ignored) {
       if (this.#warnedWorkspaceValues.has(key)) continue;
       this.#warnedWorkspaceValues.add(key);
       this.log.warn(`${key}: the workspace's value is ignored; only your user settings decide where audio goes and what is trusted`);
     }
-    return services.parseSettings(raw, homedir());
+    return raw;
   }
 
   /**
