@@ -36,14 +36,16 @@ export async function configureServer(ctx: Ctx): Promise<VerifySummary | undefin
   const policy = await askPolicy(setup, ctx, serverUrl, roots.list);
   if (policy === undefined) return undefined;
 
-  await write(SETTING_KEYS.serverUrl, serverUrl);
-  await write(SETTING_KEYS.trustedRoots, policy.roots);
-  if (policy.policy !== 'keep') {
-    await write(SETTING_KEYS.policy, policy.policy);
-    await write(SETTING_KEYS.policyFile, undefined);
-  }
-  ctx.log.info(`configured ${serverUrl} in your user settings (${policy.roots.length} extra root(s), policy ${policy.policy === 'keep' ? 'unchanged' : JSON.stringify(policy.policy.name ?? 'default')})`);
-  return ctx.verifyNow();
+  const chosen = policy.policy;
+  return ctx.whileConfiguring(async () => {
+    await write(SETTING_KEYS.serverUrl, serverUrl);
+    await write(SETTING_KEYS.trustedRoots, policy.roots);
+    if (chosen !== 'keep') {
+      await write(SETTING_KEYS.policy, chosen);
+      await write(SETTING_KEYS.policyFile, undefined);
+    }
+    ctx.log.info(`configured ${serverUrl} in your user settings (${policy.roots.length} extra root(s), policy ${chosen === 'keep' ? 'unchanged' : JSON.stringify(chosen.name ?? 'default')})`);
+  });
 }
 
 /** *Trust a Root Certificate…* alone (offered on CHAIN_UNTRUSTED), then verifies again. */
@@ -52,13 +54,15 @@ export async function trustRootCommand(ctx: Ctx): Promise<VerifySummary | undefi
   const existing = vscode.workspace.getConfiguration().inspect<unknown[]>(SETTING_KEYS.trustedRoots)?.globalValue;
   const roots = await askRoots(setup, existing, 'BlindBox: Trust a Root Certificate', false);
   if (roots === undefined || !roots.changed) return undefined;
-  await write(SETTING_KEYS.trustedRoots, roots.list);
-  return ctx.verifyNow();
+  const list = roots.list;
+  return ctx.whileConfiguring(async () => {
+    await write(SETTING_KEYS.trustedRoots, list);
+  });
 }
 
 /** The user's settings: application scope is written at the Global target, which every window reads. */
-function write(key: string, value: unknown): Thenable<void> {
-  return vscode.workspace.getConfiguration().update(key, value, vscode.ConfigurationTarget.Global);
+async function write(key: string, value: unknown): Promise<void> {
+  await vscode.workspace.getConfiguration().update(key, value, vscode.ConfigurationTarget.Global);
 }
 
 interface PickItem<T> extends vscode.QuickPickItem {

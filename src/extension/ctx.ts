@@ -62,6 +62,8 @@ export class Ctx implements vscode.Disposable {
   /** The invalid-settings message last notified in the background (one notification per distinct problem). */
   #notifiedInvalid: string | undefined;
   readonly #view = new TrustView();
+  /** Setups writing settings now (`whileConfiguring`). */
+  #configuring = 0;
   /** Trust settings whose workspace value was already reported as ignored (once each). */
   readonly #warnedWorkspaceValues = new Set<string>();
 
@@ -84,7 +86,8 @@ export class Ctx implements vscode.Disposable {
     this.trust.start(server);
     this.pushExtCleanup(
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (!this.#config.affectsTrust(e)) return;
+        // While Configure Server… writes several settings, none of the half-written states is attested.
+        if (!this.#config.affectsTrust(e) || this.#configuring > 0) return;
         clearTimeout(this.#settingsTimer);
         this.#settingsTimer = setTimeout(() => {
           if (JSON.stringify(this.#readRaw()) !== this.#lastRaw) void this.verify('settings');
@@ -209,8 +212,17 @@ export class Ctx implements vscode.Disposable {
     return undefined;
   }
 
-  /** Verifies right after the settings were written (by *Configure Server…*), with the explicit command's notifications. */
-  verifyNow(): Promise<VerifySummary> {
+  /**
+   * Writes settings with `write` (*Configure Server…*), then verifies once under all of them, with the explicit
+   * command's notifications: no attestation runs under a half-written configuration.
+   */
+  async whileConfiguring(write: () => Promise<void>): Promise<VerifySummary> {
+    this.#configuring++;
+    try {
+      await write();
+    } finally {
+      this.#configuring--;
+    }
     clearTimeout(this.#settingsTimer);
     return this.verify('command');
   }

@@ -13,7 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -26,12 +26,12 @@ const STATUS_ITEM = '[id="blindbox.blindbox-vscode.blindbox.status"]';
 const DOCS_MEDIA = path.join(ROOT, 'docs/media');
 const AA = 4.5;
 
-/** The four themes of issue 11, with the class VS Code puts on a webview's body for each. */
+/** The four themes of issue 11 (setting id, label in the theme picker), with the class VS Code puts on a webview's body. */
 const THEMES = [
-  { id: 'Default Dark Modern', kind: 'vscode-dark', file: 'dark-modern' },
-  { id: 'Default Light Modern', kind: 'vscode-light', file: 'light-modern' },
-  { id: 'Default High Contrast', kind: 'vscode-high-contrast', file: 'high-contrast' },
-  { id: 'Default High Contrast Light', kind: 'vscode-high-contrast-light', file: 'high-contrast-light' },
+  { id: 'Default Dark Modern', label: 'Dark Modern', kind: 'vscode-dark', file: 'dark-modern' },
+  { id: 'Default Light Modern', label: 'Light Modern', kind: 'vscode-light', file: 'light-modern' },
+  { id: 'Default High Contrast', label: 'Dark High Contrast', kind: 'vscode-high-contrast', file: 'high-contrast' },
+  { id: 'Default High Contrast Light', label: 'Light High Contrast', kind: 'vscode-high-contrast-light', file: 'high-contrast-light' },
 ] as const;
 
 /** What the page measures for each visible text: its colour and the backgrounds under it, innermost first. */
@@ -94,7 +94,7 @@ describe('BlindBox setup in a running window, the trust view in four themes', { 
   });
 
   const userSettingsFile = () => path.join(server!.userDataDir, 'User/settings.json');
-  const statusText = async () => ((await wb!.page.locator(STATUS_ITEM).textContent()) ?? '').replace(/\u00a0/g, ' ');
+  const statusText = async () => ((await wb!.page.locator(STATUS_ITEM).textContent()) ?? '').replace(/\u00a0/g, ' ').trim();
 
   /** Waits for the quick input titled like `title`, types `value` (validation runs as typed) and accepts it. */
   async function answer(title: RegExp, value: string): Promise<void> {
@@ -107,8 +107,18 @@ describe('BlindBox setup in a running window, the trust view in four themes', { 
     }
     const input = page.locator('.quick-input-widget .quick-input-box input');
     await input.fill(value);
-    await sleep(400); // validateInput runs after typing; Enter is refused while it has a message
-    await page.keyboard.press('Enter');
+    // validateInput runs after typing, and Enter is refused while it is pending or has a message: press again (only
+    // while this step, with this value, is still shown) until the step is left.
+    const left = await wb!.pollFor(async () => {
+      const shown = await page.locator('.quick-input-widget').isVisible().catch(() => false);
+      const stillHere = shown && title.test((await titleEl.textContent().catch(() => '')) ?? '') && (await input.inputValue().catch(() => '')) === value;
+      if (!stillHere) return true;
+      await page.keyboard.press('Enter');
+      await sleep(700);
+      return undefined;
+    }, 20_000, 100);
+    if (!left) await wb!.screenshot('setup-FAILED-quick-input-stuck');
+    assert.ok(left, `the step ${title} accepted ${JSON.stringify(value.slice(0, 40))}; message: ${JSON.stringify(await page.locator('.quick-input-widget .quick-input-message').textContent().catch(() => null))}`);
   }
 
   test('(1) Configure Server… in the open window writes the user settings and verifies', async () => {
@@ -125,15 +135,16 @@ describe('BlindBox setup in a running window, the trust view in four themes', { 
     await answer(/paste the root certificate/, pem);
     // The loud explanation, modal, before a root that is not AWS's is trusted.
     const dialog = page.locator('.monaco-dialog-box');
-    await dialog.waitFor({ state: 'visible', timeout: 10_000 });
+    await dialog.waitFor({ state: 'visible', timeout: 20_000 });
     assert.match((await dialog.textContent()) ?? '', /SIMULATION — NOT CONFIDENTIAL\..*is not AWS's Nitro Enclaves Root G1/);
     await wb!.screenshot('setup-1-simulation-warning');
     await dialog.locator('.monaco-button', { hasText: 'Trust as SIMULATION root' }).click();
     await answer(/Configure Server \(3\/3\): expected code/, 'Pin PCR0');
     await answer(/Configure Server: PCR0/, enclave!.pcr0);
 
-    await page.locator(STATUS_ITEM).filter({ hasText: 'SIMULATION' }).waitFor({ state: 'visible', timeout: 45_000 });
-    assert.match(await statusText(), /^BlindBox: SIMULATION — not confidential · 127\.0\.0\.1 · \d+s$/);
+    const configured = /^BlindBox: SIMULATION — not confidential · 127\.0\.0\.1 · \d+s$/;
+    const shown = await wb!.pollFor(async () => (configured.test(await statusText()) ? true : undefined), 45_000);
+    assert.ok(shown, `status: ${await statusText()}; notifications: ${JSON.stringify(await wb!.notifications())}`);
     // Written to the user's own settings, inline (works in every window), nowhere else.
     const written = JSON.parse(await readFile(userSettingsFile(), 'utf8')) as Record<string, unknown>;
     assert.equal(written['blindbox.serverUrl'], enclave!.url);
@@ -191,11 +202,12 @@ describe('BlindBox setup in a running window, the trust view in four themes', { 
     await mkdir(DOCS_MEDIA, { recursive: true });
     const report: string[] = [];
     for (const theme of THEMES) {
-      await setTheme(theme.id);
+      await setTheme(theme);
       frame = await wb!.webviewFrame(`body.${theme.kind} #bb-root[data-state="simulation"] #bb-check-hardware`, 30_000);
       await sleep(500); // let the theme's variables settle
       await frame.evaluate('window.scrollTo(0, 0)');
-      await wb!.page.locator('.part.editor iframe.webview').first().screenshot({ path: path.join(DOCS_MEDIA, `trust-view-${theme.file}.png`) });
+      // The view alone (the content frame's element), not the workbench around it: small PNGs for the README.
+      await (await frame.frameElement()).screenshot({ path: path.join(DOCS_MEDIA, `trust-view-${theme.file}.png`) });
 
       // Every visible text, the folded PCRs opened, measured from computed styles against what is painted under it.
       await frame.evaluate("document.getElementById('bb-pcr-folded').open = true");
@@ -218,7 +230,7 @@ describe('BlindBox setup in a running window, the trust view in four themes', { 
       await frame.evaluate("document.getElementById('bb-pcr-folded').open = false");
     }
     for (const line of report) console.log(`  contrast ${line}`);
-    await setTheme(THEMES[0].id);
+    await setTheme(THEMES[0]);
   });
 
   test('(4) the attestation panel survives a window reload', async () => {
@@ -231,11 +243,22 @@ describe('BlindBox setup in a running window, the trust view in four themes', { 
     await wb!.screenshot('setup-4-restored-after-reload');
   });
 
-  /** Changes `workbench.colorTheme` in the user settings while the window is open (VS Code watches the file). */
-  async function setTheme(id: string): Promise<void> {
-    const file = userSettingsFile();
-    const settings = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-    settings['workbench.colorTheme'] = id;
-    await writeFile(file, JSON.stringify(settings, null, 2));
+  /**
+   * Sets `workbench.colorTheme` while the window is open, the way a person does: *Preferences: Color Theme*, the
+   * theme's name, Enter (VS Code writes the setting); the caller waits for the webview to take the theme's class.
+   */
+  async function setTheme(theme: (typeof THEMES)[number]): Promise<void> {
+    const page = wb!.page;
+    await wb!.runCommand('Preferences: Color Theme');
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.fill(theme.label);
+    // The picker previews the focused theme; the first row is the one typed once the list has filtered.
+    const first = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').first().locator('.label-name');
+    const filtered = await wb!.pollFor(async () => (((await first.textContent().catch(() => '')) ?? '').trim() === theme.label ? true : undefined), 10_000);
+    if (!filtered) await wb!.screenshot(`setup-FAILED-theme-${theme.file}`);
+    assert.ok(filtered, `the theme picker offers ${theme.label} first`);
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 5000 });
   }
 });
