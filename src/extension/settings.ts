@@ -4,10 +4,12 @@
  * is a `SettingsError` naming the setting; nothing falls back silently to a
  * weaker choice.
  */
+import { X509Certificate } from 'node:crypto';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
 import { trustedRootsFromPem, type TrustedRoot } from '../core/attestation/roots.js';
 import { parsePolicy, type AttestationPolicy } from '../core/policy.js';
+import { oneLine } from '../core/util/text.js';
 import { ExtensionError } from './errors.js';
 import { SETTING_KEYS, type SettingName } from './ids.js';
 import type { PolicyInfo } from './trust/trust-state.js';
@@ -127,9 +129,12 @@ function parseRoots(value: unknown, home: string): { trustedRoots: string[]; inl
 }
 
 function inlineRoot(pem: string, index: number): TrustedRoot[] {
-  const label = `${SETTING_KEYS.trustedRoots}[${index}] (inline PEM)`;
+  const at = `${SETTING_KEYS.trustedRoots}[${index}]`;
   try {
-    return trustedRootsFromPem(pem, label);
+    const [first] = trustedRootsFromPem(pem, at);
+    // Labelled by where it is and whom it names: the view and the log show this label as the trust anchor.
+    const cn = /(?:^|\n)CN=([^\n]*)/.exec(new X509Certificate(first!.der).subject)?.[1];
+    return trustedRootsFromPem(pem, `${at} (inline PEM${cn ? `, CN=${oneLine(cn, 80)}` : ''})`);
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
     throw new SettingsError('trustedRoots', `entry ${index} starts like a PEM certificate but is not one`);

@@ -85,7 +85,7 @@ describe('settings parsing', () => {
     assert.deepEqual(s.trustedRoots, ['/etc/sim.pem']);
     assert.equal(s.inlineRoots.length, 1);
     assert.equal(s.inlineRoots[0]!.sha256, AWS_NITRO_ROOT_G1.sha256);
-    assert.equal(s.inlineRoots[0]!.label, 'blindbox.trustedRoots[1] (inline PEM)');
+    assert.equal(s.inlineRoots[0]!.label, 'blindbox.trustedRoots[1] (inline PEM, CN=aws.nitro-enclaves)');
     assert.equal(isInlinePem(pem), true);
     assert.equal(isInlinePem('/etc/sim.pem'), false);
     const broken = error({ trustedRoots: ['-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----'] });
