@@ -137,7 +137,7 @@ export function attestationViewModel(result: TrustState, now: Date): Attestation
         ...common,
         ...empty,
         state: 'unconfigured',
-        verdict: { ok: false, title: 'No server configured', code: null, sentence: 'Set blindbox.serverUrl in your user settings; the extension then attests the server before any audio is sent.' },
+        verdict: { ok: false, title: 'No server configured', code: null, sentence: 'Run “BlindBox: Configure Server…” (the Configure… button) to set the server in your user settings; the extension then attests it before any audio is sent.' },
         canExport: false,
       };
     case 'unverified':
