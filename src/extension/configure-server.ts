@@ -63,6 +63,12 @@ export async function trustRootCommand(ctx: Ctx): Promise<VerifySummary | undefi
 /** The user's settings: application scope is written at the Global target, which every window reads. */
 async function write(key: string, value: unknown): Promise<void> {
   await vscode.workspace.getConfiguration().update(key, value, vscode.ConfigurationTarget.Global);
+  // VS Code may route a Global write to the remote machine's settings when they already hold the key, and there an
+  // application-scoped value is ignored: say so instead of verifying under settings that did not change.
+  const stored = vscode.workspace.getConfiguration().inspect(key)?.globalValue;
+  if (JSON.stringify(stored) !== JSON.stringify(value)) {
+    throw new Error(`${key} did not reach your user settings (a remote machine's settings that hold it win the write, and BlindBox ignores them there): remove the blindbox.* entries from the Remote settings and run Configure Server… again.`);
+  }
 }
 
 interface PickItem<T> extends vscode.QuickPickItem {
