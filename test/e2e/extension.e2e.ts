@@ -7,7 +7,7 @@
  *       (word error rate under a bound) — needs the server's speech engine (`serve --engine pocketsphinx`);
  *   (4) with the simulation root NOT trusted, the same action shows an error, opens nothing and sends no audio;
  * plus the extension-host tests (test/e2e/host/) with the extension installed: every contributed command registered,
- * the machine-scoped settings reach the extension host.
+ * the application-scoped trust settings reach the extension host from the user settings.
  * Screenshots of each step: test-artifacts/e2e/extension-*.png.
  *
  * Needs `bash scripts/e2e/install.sh` and `npm run package` (dist/blindbox-vscode.vsix, or BLINDBOX_E2E_VSIX);
