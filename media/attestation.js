@@ -1,7 +1,7 @@
 // @ts-check
 // The BlindBox attestation webview. It renders the model the extension posts, with createElement and textContent
 // only: every value may come from a server or a certificate, so none is ever parsed as HTML. It sends back only the
-// five fixed messages of src/extension/webview-protocol.ts.
+// six fixed messages of src/extension/webview-protocol.ts.
 (function () {
   'use strict';
   // Called once, never stored on window.
@@ -44,8 +44,91 @@
     while (node.firstChild) node.removeChild(node.firstChild);
   }
 
+  /**
+   * A time as people read it: the relative age and the local clock time (the viewer's time zone), UTC in the tooltip.
+   * @param {any} time @returns {{ text: string, utc: string }}
+   */
+  function localTime(time) {
+    const date = new Date(Number(time.at));
+    const sameDay = date.toDateString() === new Date().toDateString();
+    const clock = sameDay ? date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : date.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
+    return { text: String(time.relative) + ', ' + clock, utc: String(time.utc) + ' (UTC)' };
+  }
+
+  const CHECK_GLYPHS = /** @type {Record<string, string>} */ ({ pass: '✓', warn: '!', fail: '✗', unknown: '–' });
+
+  /** @param {any[]} checks */
+  function renderChecks(checks) {
+    const list = byId('bb-checks');
+    clear(list);
+    list.hidden = checks.length === 0;
+    for (const c of checks) {
+      const li = el('li', 'bb-check');
+      li.id = 'bb-check-' + String(c.id);
+      li.dataset.state = String(c.state);
+      const head = el('div', 'bb-check-head');
+      const glyph = el('span', 'bb-check-glyph', CHECK_GLYPHS[String(c.state)] || '?');
+      glyph.setAttribute('aria-hidden', 'true');
+      head.appendChild(glyph);
+      head.appendChild(el('span', 'bb-check-title', c.title));
+      head.appendChild(el('span', 'bb-check-state', c.stateText));
+      li.appendChild(head);
+      li.appendChild(el('p', 'bb-check-summary', c.summary));
+      const facts = Array.isArray(c.facts) ? c.facts : [];
+      if (facts.length > 0) {
+        const ul = el('ul', 'bb-check-facts');
+        for (const f of facts) ul.appendChild(el('li', undefined, f));
+        li.appendChild(ul);
+      }
+      list.appendChild(li);
+    }
+  }
+
+  /** @param {any[]} enclaves */
+  function renderEnclaves(enclaves) {
+    byId('bb-enclaves-section').hidden = enclaves.length === 0;
+    setText('bb-enclaves-title', enclaves.length === 1 ? 'Enclave' : 'Enclaves (' + enclaves.length + ')');
+    const body = byId('bb-enclaves');
+    clear(body);
+    enclaves.forEach((e, i) => {
+      const tr = el('tr', 'bb-enclave');
+      tr.id = 'bb-enclave-' + i;
+      tr.dataset.simulation = String(Boolean(e.simulation));
+      tr.appendChild(el('td', 'bb-enclave-module', e.moduleId));
+      const pcr0 = el('td', 'bb-enclave-pcr0 bb-hex', e.pcr0Prefix);
+      pcr0.title = String(e.pcr0);
+      tr.appendChild(pcr0);
+      const key = el('td', 'bb-enclave-key bb-hex', e.keyPrefix);
+      key.title = String(e.keySha256);
+      tr.appendChild(key);
+      const when = localTime(e.verified);
+      const td = el('td', 'bb-enclave-verified', when.text);
+      td.title = when.utc;
+      tr.appendChild(td);
+      tr.appendChild(el('td', 'bb-enclave-root', (e.simulation ? 'SIMULATION: ' : '') + String(e.root)));
+      body.appendChild(tr);
+    });
+  }
+
+  /** @param {any} pcr */
+  function pcrRow(pcr) {
+    const tr = el('tr', 'bb-pcr-row');
+    tr.id = 'bb-pcr-' + Number(pcr.index);
+    tr.dataset.pcrIndex = String(Number(pcr.index));
+    tr.dataset.status = String(pcr.status);
+    tr.appendChild(el('td', 'bb-pcr-index', 'PCR' + Number(pcr.index)));
+    tr.appendChild(el('td', 'bb-pcr-value bb-hex', pcr.value || '(absent)'));
+    tr.appendChild(el('td', 'bb-pcr-expected bb-hex', pcr.expected === null ? '—' : pcr.expected));
+    const status = el('td', 'bb-pcr-status');
+    status.appendChild(el('span', 'bb-badge bb-badge-' + String(pcr.status), pcr.statusText));
+    tr.appendChild(status);
+    return tr;
+  }
+
   /** @param {any} model */
   function render(model) {
+    // Only a marker: the panel is restored after a window reload; the model always comes fresh from the extension.
+    vscode.setState({ restored: true });
     const root = byId('bb-root');
     root.dataset.state = String(model.state);
 
@@ -64,6 +147,15 @@
     const said = model.verdict && model.verdict.serverSaid;
     byId('bb-verdict-server').hidden = !said;
     setText('bb-verdict-server-text', said);
+    const whenEl = byId('bb-when');
+    whenEl.hidden = !model.when;
+    if (model.when) {
+      const when = localTime(model.when);
+      whenEl.textContent = String(model.when.verb) + ' ' + when.text;
+      whenEl.title = when.utc;
+    }
+    renderChecks(Array.isArray(model.checks) ? model.checks : []);
+    renderEnclaves(Array.isArray(model.enclaves) ? model.enclaves : []);
 
     const policy = model.policy;
     setFact('bb-server', model.server);
@@ -94,21 +186,20 @@
 
     const pcrs = Array.isArray(model.pcrs) ? model.pcrs : [];
     byId('bb-pcr-section').hidden = pcrs.length === 0;
+    // PCRs the policy pins lead; the others (zero ones included) fold away, to be opened on demand.
+    const shown = pcrs.filter((/** @type {any} */ p) => !p.folded);
+    const folded = pcrs.filter((/** @type {any} */ p) => p.folded);
     const rows = byId('bb-pcr-rows');
     clear(rows);
-    for (const pcr of pcrs) {
-      const tr = el('tr', 'bb-pcr-row');
-      tr.id = 'bb-pcr-' + Number(pcr.index);
-      tr.dataset.pcrIndex = String(Number(pcr.index));
-      tr.dataset.status = String(pcr.status);
-      tr.appendChild(el('td', 'bb-pcr-index', 'PCR' + Number(pcr.index)));
-      tr.appendChild(el('td', 'bb-pcr-value bb-hex', pcr.value || '(absent)'));
-      tr.appendChild(el('td', 'bb-pcr-expected bb-hex', pcr.expected === null ? '—' : pcr.expected));
-      const status = el('td', 'bb-pcr-status');
-      status.appendChild(el('span', 'bb-badge bb-badge-' + String(pcr.status), pcr.statusText));
-      tr.appendChild(status);
-      rows.appendChild(tr);
-    }
+    for (const pcr of shown) rows.appendChild(pcrRow(pcr));
+    byId('bb-pcr-table').hidden = shown.length === 0;
+    byId('bb-pcr-none').hidden = shown.length > 0;
+    const foldedRows = byId('bb-pcr-folded-rows');
+    clear(foldedRows);
+    for (const pcr of folded) foldedRows.appendChild(pcrRow(pcr));
+    byId('bb-pcr-folded').hidden = folded.length === 0;
+    const zeros = folded.filter((/** @type {any} */ p) => p.zero).length;
+    setText('bb-pcr-folded-summary', folded.length + ' PCR' + (folded.length === 1 ? '' : 's') + ' not in the policy' + (zeros ? ' (' + zeros + ' all zero)' : ''));
 
     const chain = Array.isArray(model.chain) ? model.chain : [];
     byId('bb-chain-section').hidden = chain.length === 0;
@@ -148,11 +239,12 @@
     setText('bb-generated-at', model.generatedAt);
   }
 
-  /** @param {string} id @param {'verify' | 'export' | 'openSettings' | 'showLog'} type */
+  /** @param {string} id @param {'verify' | 'export' | 'openSettings' | 'showLog' | 'configure'} type */
   function wire(id, type) {
     byId(id).addEventListener('click', () => vscode.postMessage({ type }));
   }
   wire('bb-verify', 'verify');
+  wire('bb-configure', 'configure');
   wire('bb-export', 'export');
   wire('bb-settings', 'openSettings');
   wire('bb-log', 'showLog');

@@ -9,18 +9,21 @@ import { describeFailure } from './failure.js';
 import { COMMANDS } from './ids.js';
 import { saveTranscriptWithReceipt, trackTranscriptEditors, verifyReceiptCommand } from './receipt-commands.js';
 import { transcribeCommand } from './transcribe-workflow.js';
+import { setupCommands, whenConfigured } from './setup-commands.js';
 
 /** Registers every command; the disposables go to the context's lifetime list. */
 export function registerCommands(ctx: Ctx): vscode.Disposable[] {
   const table: Record<string, (...args: unknown[]) => unknown> = {
-    [COMMANDS.transcribe]: (uri?: unknown, uris?: unknown) => transcribeCommand(ctx, uri, uris),
-    [COMMANDS.transcribeFromExplorer]: (uri?: unknown, uris?: unknown) => transcribeCommand(ctx, uri, uris),
+    [COMMANDS.transcribe]: (uri?: unknown, uris?: unknown) => whenConfigured(ctx, () => transcribeCommand(ctx, uri, uris)),
+    [COMMANDS.transcribeFromExplorer]: (uri?: unknown, uris?: unknown) => whenConfigured(ctx, () => transcribeCommand(ctx, uri, uris)),
     [COMMANDS.verify]: (): Promise<VerifySummary> => ctx.verify('command'),
     [COMMANDS.showAttestation]: () => ctx.showAttestation(),
     [COMMANDS.exportEvidence]: (target?: unknown) => exportEvidence(ctx, target !== undefined),
     [COMMANDS.saveTranscriptWithReceipt]: () => saveTranscriptWithReceipt(ctx),
     [COMMANDS.verifyReceipt]: () => verifyReceiptCommand(ctx),
     [COMMANDS.showLog]: () => ctx.log.show(),
+    // Setup (issue 11): Configure Server…, Trust a Root…, the walkthrough's sample.
+    ...setupCommands(ctx),
   };
   const registered = Object.entries(table).map(([id, run]) =>
     vscode.commands.registerCommand(id, async (...args: unknown[]) => {

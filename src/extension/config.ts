@@ -1,8 +1,9 @@
 /**
  * Reading the `blindbox.*` settings from VS Code. Only raw values come out of
- * here; settings.ts validates them. Trust settings are read at user (or
- * remote machine) level only, so a cloned repository's .vscode/settings.json
- * can neither redirect audio nor add a trusted root.
+ * here; settings.ts validates them. Trust settings are read at user level
+ * only (they are application-scoped), so neither a cloned repository's
+ * .vscode/settings.json nor a remote machine's settings can redirect audio or
+ * add a trusted root.
  */
 import * as vscode from 'vscode';
 import { SETTING_KEYS, type SettingName } from './ids.js';

@@ -10,9 +10,11 @@ import * as vscode from 'vscode';
 import { Config } from './config.js';
 import { describeFailure, type Failure } from './failure.js';
 import { notificationText } from './plain-text.js';
-import { COMMANDS, EXTENSION_ID, OUTPUT_CHANNEL } from './ids.js';
+import { ATTESTATION_VIEW_TYPE, COMMANDS, EXTENSION_ID, OUTPUT_CHANNEL, TRUST_VIEW_ID } from './ids.js';
 import { AttestationPanel } from './panel.js';
 import { StatusBar } from './status.js';
+import { policySummary } from './trust-summary.js';
+import { TrustView } from './trust-view.js';
 import { statusPresentation } from './status-model.js';
 import { TrustController } from './trust/controller.js';
 import { isSimulation, primaryEnclave, type TrustKind, type TrustState } from './trust/trust-state.js';
@@ -34,7 +36,14 @@ export interface VerifySummary {
 const AGE_REFRESH_MS = 30_000;
 const SETTINGS_DEBOUNCE_MS = 300;
 /** What an action says when no server is set (our words, not a server's). */
-export const NOT_CONFIGURED: Failure = { code: 'NOT_CONFIGURED', message: 'Set blindbox.serverUrl in your user settings first.', untrusted: false };
+export const NOT_CONFIGURED: Failure = { code: 'NOT_CONFIGURED', message: 'No server is configured: run “BlindBox: Configure Server…” (it writes blindbox.serverUrl to your user settings).', untrusted: false };
+
+/** The fix a notification offers for a failure's code: the action's label and the command it runs. */
+const FIXES: Readonly<Record<string, { readonly label: string; readonly command: string }>> = {
+  NOT_CONFIGURED: { label: 'Configure Server…', command: COMMANDS.configureServer },
+  CHAIN_UNTRUSTED: { label: 'Trust a Root…', command: COMMANDS.trustRoot },
+  SETTINGS_INVALID: { label: 'Open User Settings', command: 'blindbox.internal.openUserSettings' },
+};
 
 export class Ctx implements vscode.Disposable {
   readonly log: vscode.LogOutputChannel;
@@ -48,6 +57,13 @@ export class Ctx implements vscode.Disposable {
   #services: Promise<Services> | undefined;
   #servicesLoaded: Services | undefined;
   #settingsTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The raw settings the last verification read: a change event that leaves them equal attests nothing again. */
+  #lastRaw: string | undefined;
+  /** The invalid-settings message last notified in the background (one notification per distinct problem). */
+  #notifiedInvalid: string | undefined;
+  readonly #view = new TrustView();
+  /** Setups writing settings now (`whileConfiguring`). */
+  #configuring = 0;
   /** Trust settings whose workspace value was already reported as ignored (once each). */
   readonly #warnedWorkspaceValues = new Set<string>();
 
@@ -60,7 +76,7 @@ export class Ctx implements vscode.Disposable {
       log: { info: (line) => this.log.info(line), error: (line) => this.log.error(line) },
     });
     const unsubscribe = this.trust.onDidChange(() => this.#render());
-    this.pushExtCleanup(this.log, this.#status, { dispose: unsubscribe });
+    this.pushExtCleanup(this.log, this.#status, { dispose: unsubscribe }, this.#view, vscode.window.registerTreeDataProvider(TRUST_VIEW_ID, this.#view));
     extCtx.subscriptions.push(this);
   }
 
@@ -70,10 +86,16 @@ export class Ctx implements vscode.Disposable {
     this.trust.start(server);
     this.pushExtCleanup(
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (!this.#config.affectsTrust(e)) return;
+        // While Configure Server… writes several settings, none of the half-written states is attested.
+        if (!this.#config.affectsTrust(e) || this.#configuring > 0) return;
         clearTimeout(this.#settingsTimer);
-        this.#settingsTimer = setTimeout(() => void this.verify('settings'), SETTINGS_DEBOUNCE_MS);
+        this.#settingsTimer = setTimeout(() => {
+          if (JSON.stringify(this.#readRaw()) !== this.#lastRaw) void this.verify('settings');
+        }, SETTINGS_DEBOUNCE_MS);
       }),
+      // After a window reload VS Code restores the attestation panel (activation event onWebviewPanel:blindbox.attestation).
+      vscode.window.registerWebviewPanelSerializer(ATTESTATION_VIEW_TYPE, { deserializeWebviewPanel: (panel) => this.#revivePanel(panel) }),
+      vscode.commands.registerCommand('blindbox.internal.openUserSettings', () => this.openUserSettings()),
       toDisposable(setInterval(() => this.#refreshAge(), AGE_REFRESH_MS)),
       { dispose: () => clearTimeout(this.#settingsTimer) },
     );
@@ -101,13 +123,20 @@ export class Ctx implements vscode.Disposable {
   /** The validated settings. Throws `SettingsError`. */
   async settings(): Promise<ExtensionSettings> {
     const services = await this.services();
+    const raw = this.#readRaw();
+    this.#lastRaw = JSON.stringify(raw);
+    return services.parseSettings(raw, homedir());
+  }
+
+  /** The raw settings; a trust setting's workspace value is ignored, and the log says so (once per setting). */
+  #readRaw(): ReturnType<Config['read']>['raw'] {
     const { raw, ignored } = this.#config.read();
     for (const key of ignored) {
       if (this.#warnedWorkspaceValues.has(key)) continue;
       this.#warnedWorkspaceValues.add(key);
       this.log.warn(`${key}: the workspace's value is ignored; only your user settings decide where audio goes and what is trusted`);
     }
-    return services.parseSettings(raw, homedir());
+    return raw;
   }
 
   /**
@@ -123,9 +152,12 @@ export class Ctx implements vscode.Disposable {
     } catch (err) {
       const failure = describeFailure(err);
       await this.trust.settingsInvalid(this.#config.serverUrl(), failure);
-      if (notify) this.#notify(failure);
+      // Explicit commands always say it; in the background, one notification per distinct problem (not only a red status item).
+      if (notify || this.#notifiedInvalid !== failure.message) this.#notify(failure);
+      this.#notifiedInvalid = failure.message;
       return summary(this.trust.state);
     }
+    this.#notifiedInvalid = undefined;
     const server = settings.serverUrl;
     if (server) this.log.info(`verifying ${server} (${trigger})`);
     const state = notify && server
@@ -160,6 +192,49 @@ export class Ctx implements vscode.Disposable {
     }
   }
 
+  /** A file shipped with the extension. */
+  extensionFile(...segments: string[]): vscode.Uri {
+    return vscode.Uri.joinPath(this.#extCtx.extensionUri, ...segments);
+  }
+
+  /** The server URL as the user's settings hold it (not validated), or undefined: cheap, no core loaded. */
+  configuredServerUrl(): string | undefined {
+    return this.#config.serverUrl();
+  }
+
+  /** The policy the user's settings name, as *Configure Server…* offers to keep it; undefined when none is set. */
+  configuredPolicyLabel(): string | undefined {
+    const state = this.trust.state;
+    if (state.policy && state.policy.source !== 'built-in default') return policySummary(state.policy);
+    const { raw } = this.#config.read();
+    if (typeof raw.policyFile === 'string' && raw.policyFile.trim()) return `policy file ${raw.policyFile.trim()}`;
+    if (raw.policy && typeof raw.policy === 'object' && Object.keys(raw.policy).length > 0) return 'blindbox.policy in your user settings';
+    return undefined;
+  }
+
+  /**
+   * Writes settings with `write` (*Configure Server…*), then verifies once under all of them, with the explicit
+   * command's notifications: no attestation runs under a half-written configuration.
+   */
+  async whileConfiguring(write: () => Promise<void>): Promise<VerifySummary> {
+    this.#configuring++;
+    try {
+      await write();
+    } finally {
+      this.#configuring--;
+    }
+    clearTimeout(this.#settingsTimer);
+    return this.verify('command');
+  }
+
+  /**
+   * The Settings UI's User tab, filtered to BlindBox: where the (application-scoped) trust settings live in every window;
+   * a remote window's default tab would be the remote machine's, where they are ignored.
+   */
+  openUserSettings(): Thenable<unknown> {
+    return vscode.commands.executeCommand('workbench.action.openGlobalSettings', { query: `@ext:${EXTENSION_ID}` });
+  }
+
   /** Error notification: `CODE: sentence`, with *Show details* (the log) and, for attestation failures, *Show Attestation*. */
   showFailure(failure: Failure): void {
     this.#notify(failure);
@@ -176,6 +251,14 @@ export class Ctx implements vscode.Disposable {
     if (this.trust.state.kind === 'unverified') void this.verify('panel');
   }
 
+  async #revivePanel(webviewPanel: vscode.WebviewPanel): Promise<void> {
+    const services = await this.services();
+    this.#panel?.dispose();
+    this.#panel = AttestationPanel.revive(webviewPanel, this.#extCtx.extensionUri, (m) => this.#onWebviewMessage(m), () => (this.#panel = undefined), this.log);
+    this.log.info('restored the attestation view after a reload');
+    this.#panel.update(services.attestationViewModel(this.trust.state, new Date()));
+  }
+
   #onWebviewMessage(message: WebviewMessage): void {
     switch (message.type) {
       case 'verify':
@@ -185,7 +268,10 @@ export class Ctx implements vscode.Disposable {
         void vscode.commands.executeCommand(COMMANDS.exportEvidence);
         break;
       case 'openSettings':
-        void vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${EXTENSION_ID}`);
+        void this.openUserSettings();
+        break;
+      case 'configure':
+        void vscode.commands.executeCommand(COMMANDS.configureServer);
         break;
       case 'showLog':
         this.log.show(true);
@@ -196,22 +282,25 @@ export class Ctx implements vscode.Disposable {
   }
 
   #notify(failure: Failure): void {
-    const actions = failure.untrusted ? ['Show details', 'Show Attestation'] : ['Show details'];
+    const fix = Object.hasOwn(FIXES, failure.code) ? FIXES[failure.code] : undefined;
+    const actions = [...(fix ? [fix.label] : []), ...(failure.untrusted ? ['Show Attestation'] : []), 'Show details'];
     void vscode.window.showErrorMessage(notificationText(failure), ...actions).then((pick) => {
       if (pick === 'Show details') this.log.show(true);
       else if (pick === 'Show Attestation') void this.showAttestation();
+      else if (fix && pick === fix.label) void vscode.commands.executeCommand(fix.command);
     });
   }
 
   #render(): void {
     const state = this.trust.state;
     this.#status.show(statusPresentation(state, Date.now()));
+    this.#view.update(state, Date.now());
     if (this.#panel && this.#servicesLoaded) this.#panel.update(this.#servicesLoaded.attestationViewModel(state, new Date()));
   }
 
   #refreshAge(): void {
     const kind = this.trust.state.kind;
-    if (kind === 'verified' || (this.#panel?.visible && kind === 'failed')) this.#render();
+    if (kind === 'verified' || kind === 'failed') this.#render();
   }
 
   dispose(): void {

@@ -16,7 +16,18 @@ export const COMMANDS = {
   saveTranscriptWithReceipt: 'blindbox.saveTranscriptWithReceipt',
   verifyReceipt: 'blindbox.verifyReceipt',
   showLog: 'blindbox.showLog',
+  // Setup (issue 11): the guided configuration, the walkthrough's sample, the BlindBox view.
+  configureServer: 'blindbox.configureServer',
+  trustRoot: 'blindbox.trustRoot',
+  transcribeSample: 'blindbox.transcribeSample',
+  openWalkthrough: 'blindbox.openWalkthrough',
 } as const;
+
+/** The getting-started walkthrough (`contributes.walkthroughs`), as `workbench.action.openWalkthrough` names it. */
+export const WALKTHROUGH_ID = 'blindbox.gettingStarted';
+
+/** The BlindBox view in the Explorer: trust state, policy, age and enclaves; its welcome content offers the setup. */
+export const TRUST_VIEW_ID = 'blindbox.trust';
 
 /** Every setting key, as contributed in package.json. */
 export const SETTING_KEYS = {

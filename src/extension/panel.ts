@@ -22,19 +22,24 @@ export class AttestationPanel implements vscode.Disposable {
 
   static create(extensionUri: vscode.Uri, onMessage: (message: WebviewMessage) => void, onDispose: () => void, log: vscode.LogOutputChannel): AttestationPanel {
     const media = vscode.Uri.joinPath(extensionUri, 'media');
-    const panel = vscode.window.createWebviewPanel(AttestationPanel.viewType, AttestationPanel.title, vscode.ViewColumn.Active, {
-      enableScripts: true,
-      enableCommandUris: false,
-      enableForms: false,
-      localResourceRoots: [media],
-    });
-    panel.iconPath = vscode.Uri.joinPath(media, 'icon.png');
+    const panel = vscode.window.createWebviewPanel(AttestationPanel.viewType, AttestationPanel.title, vscode.ViewColumn.Active, webviewOptions(media));
+    return new AttestationPanel(panel, media, onMessage, onDispose, log);
+  }
+
+  /**
+   * Takes over a panel VS Code restored after a window reload (`registerWebviewPanelSerializer`): its options are set
+   * again (never trusted from the saved state) and the skeleton is rebuilt with a new nonce; the model follows.
+   */
+  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, onMessage: (message: WebviewMessage) => void, onDispose: () => void, log: vscode.LogOutputChannel): AttestationPanel {
+    const media = vscode.Uri.joinPath(extensionUri, 'media');
+    panel.webview.options = webviewOptions(media);
     return new AttestationPanel(panel, media, onMessage, onDispose, log);
   }
 
   private constructor(panel: vscode.WebviewPanel, media: vscode.Uri, onMessage: (message: WebviewMessage) => void, onDispose: () => void, log: vscode.LogOutputChannel) {
     this.#panel = panel;
     this.#onDispose = onDispose;
+    panel.iconPath = vscode.Uri.joinPath(media, 'icon.png');
     const webview = panel.webview;
     webview.html = attestationHtml({
       cspSource: webview.cspSource,
@@ -85,4 +90,8 @@ export class AttestationPanel implements vscode.Disposable {
     while (this.#disposables.length) this.#disposables.pop()?.dispose();
     this.#onDispose();
   }
+}
+
+function webviewOptions(media: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+  return { enableScripts: true, enableCommandUris: false, enableForms: false, localResourceRoots: [media] };
 }

@@ -3,9 +3,10 @@
  * multipart code. ctx.ts loads this module with `import()` on first use (esbuild turns it into a second bundle,
  * dist/extension-core.cjs), so that activation only pays for the status bar, the command table and the trust state.
  */
-import { bytesSource, checkAudioSize, fileSource, parseReceiptFile, receiptFileText, receiptStatement, sha256FileHex, sha256Hex, verifyReceiptFile } from '../core/index.js';
+import { bytesSource, checkAudioSize, fileSource, loadPolicyFile, MAX_ROOT_FILE_BYTES, parseReceiptFile, receiptFileText, receiptStatement, sha256FileHex, sha256Hex, verifyReceiptFile } from '../core/index.js';
 import { buildEvidence, evidenceFileName } from './evidence.js';
-import { parseSettings } from './settings.js';
+import { parseServerUrl, parseSettings } from './settings.js';
+import { derToPem, inlinePolicy, pcr0Problem, pinnedPolicy, rootCandidate, serverUrlProblem, simulationWarning, withRoots } from './setup-model.js';
 import { renderTranscriptDocument, wireFormat } from './transcript-document.js';
 import { Attestor, loadTrust } from './trust/attestor.js';
 import { attestationViewModel } from './view-model.js';
@@ -29,6 +30,8 @@ export const services = Object.freeze({
   sha256FileHex,
   sha256Hex,
   verifyReceiptFile,
+  /** What *Configure Server…* decides (setup-model.ts), and the readers it needs. */
+  setup: Object.freeze({ serverUrlProblem, parseServerUrl, rootCandidate, simulationWarning, withRoots, pcr0Problem, pinnedPolicy, inlinePolicy, derToPem, loadPolicyFile, MAX_ROOT_FILE_BYTES }),
 });
 
 /** What the lazily loaded half offers. */

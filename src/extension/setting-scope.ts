@@ -6,8 +6,11 @@ import type { SettingName } from './ids.js';
 
 /**
  * Settings that decide where audio goes and what is trusted. They are
- * `machine`-scoped, their workspace values are ignored, and a change drops
- * the session and attests again.
+ * `application`-scoped: VS Code reads them from the user's own settings in
+ * every window, local or remote (a `machine` scope would make it ignore the
+ * user's value in remote windows and read the remote machine's settings
+ * instead, which a dev container's configuration can write). Their workspace
+ * values are ignored, and a change drops the session and attests again.
  */
 export const TRUST_SETTINGS: readonly SettingName[] = ['serverUrl', 'policy', 'policyFile', 'trustedRoots', 'requestTimeoutSeconds'];
 
@@ -20,9 +23,9 @@ export interface Inspected {
 }
 
 /**
- * The value of a trust setting: the user's (or the remote machine's) value,
- * else the default. A workspace or folder value is never used, even if VS Code
- * would (it ignores them for `machine` scope already; this is the second lock).
+ * The value of a trust setting: the user's value, else the default. A
+ * workspace or folder value is never used, even if VS Code would (it ignores
+ * them for `application` scope already; this is the second lock).
  */
 export function userLevelValue(inspected: Inspected | undefined): { readonly value: unknown; readonly ignoredWorkspaceValue: boolean } {
   const ignoredWorkspaceValue = inspected?.workspaceValue !== undefined || inspected?.workspaceFolderValue !== undefined;

@@ -4,9 +4,12 @@
  * is a `SettingsError` naming the setting; nothing falls back silently to a
  * weaker choice.
  */
+import { X509Certificate } from 'node:crypto';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
+import { trustedRootsFromPem, type TrustedRoot } from '../core/attestation/roots.js';
 import { parsePolicy, type AttestationPolicy } from '../core/policy.js';
+import { oneLine } from '../core/util/text.js';
 import { ExtensionError } from './errors.js';
 import { SETTING_KEYS, type SettingName } from './ids.js';
 import type { PolicyInfo } from './trust/trust-state.js';
@@ -33,8 +36,13 @@ export interface ExtensionSettings {
   readonly policy: PolicyInfo;
   /** Absolute path of a policy file, which then replaces `policy`. */
   readonly policyFile: string | undefined;
-  /** Absolute paths of extra trusted root PEM files. */
+  /** Absolute paths of extra trusted root PEM files (the `blindbox.trustedRoots` entries that are paths). */
   readonly trustedRoots: readonly string[];
+  /**
+   * Roots pasted into `blindbox.trustedRoots` as PEM text: they work in every window, local or remote, where a path
+   * names a file on one host only. Already parsed (a bad one is a `SettingsError` here).
+   */
+  readonly inlineRoots: readonly TrustedRoot[];
   readonly transcriptFormat: DocumentFormat;
   readonly requestTimeoutMs: number;
   /** Files of a batch transcribed at once, each on its own attested connection. */
@@ -62,7 +70,7 @@ export function parseSettings(raw: RawSettings, home: string): ExtensionSettings
     serverUrl: parseServerUrl(raw.serverUrl),
     policy,
     policyFile,
-    trustedRoots: parseRootPaths(raw.trustedRoots, home),
+    ...parseRoots(raw.trustedRoots, home),
     transcriptFormat: parseFormat(raw.transcriptFormat),
     requestTimeoutMs: parseTimeout(raw.requestTimeoutSeconds) * 1000,
     concurrency: parseConcurrency(raw.concurrency),
@@ -108,10 +116,34 @@ export function parseSettingsPolicy(value: unknown): PolicyInfo {
   return Object.freeze({ ...parsed, source: empty ? DEFAULT_POLICY_SOURCE : SETTINGS_POLICY_SOURCE });
 }
 
-function parseRootPaths(value: unknown, home: string): string[] {
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value) || !value.every((p) => typeof p === 'string')) throw new SettingsError('trustedRoots', 'must be a list of paths to PEM files');
-  return value.map((p: string) => p.trim()).filter(Boolean).map((p) => absolutePath(p, 'trustedRoots', home));
+const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
+
+/** Whether a `blindbox.trustedRoots` entry is PEM text rather than a path. */
+export function isInlinePem(entry: string): boolean {
+  return entry.trimStart().startsWith(PEM_BEGIN);
+}
+
+/** `blindbox.trustedRoots`: each entry is a path to a PEM file or the PEM text itself. */
+function parseRoots(value: unknown, home: string): { trustedRoots: string[]; inlineRoots: TrustedRoot[] } {
+  if (value === undefined || value === null) return { trustedRoots: [], inlineRoots: [] };
+  if (!Array.isArray(value) || !value.every((p) => typeof p === 'string')) throw new SettingsError('trustedRoots', 'must be a list of paths to PEM files or PEM texts');
+  const entries = value.map((p: string) => p.trim()).filter(Boolean);
+  const inlineRoots = entries.flatMap((pem, i) => (isInlinePem(pem) ? inlineRoot(pem, i) : []));
+  const trustedRoots = entries.filter((p) => !isInlinePem(p)).map((p) => absolutePath(p, 'trustedRoots', home));
+  return { trustedRoots, inlineRoots };
+}
+
+function inlineRoot(pem: string, index: number): TrustedRoot[] {
+  const at = `${SETTING_KEYS.trustedRoots}[${index}]`;
+  try {
+    const [first] = trustedRootsFromPem(pem, at);
+    // Labelled by where it is and whom it names: the view and the log show this label as the trust anchor.
+    const cn = /(?:^|\n)CN=([^\n]*)/.exec(new X509Certificate(first!.der).subject)?.[1];
+    return trustedRootsFromPem(pem, `${at} (inline PEM${cn ? `, CN=${oneLine(cn, 80)}` : ''})`);
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    throw new SettingsError('trustedRoots', `entry ${index} starts like a PEM certificate but is not one`);
+  }
 }
 
 function optionalPath(value: unknown, setting: SettingName, home: string): string | undefined {

@@ -6,14 +6,18 @@ import { formatAge } from '../core/util/format-age.js';
 import { shortReason } from './failure.js';
 import { COMMANDS } from './ids.js';
 import { codeSpan, escapeMarkdown } from './markdown.js';
-import { isSimulation, oldestVerification, primaryEnclave, type TrustState } from './trust/trust-state.js';
+import { enclaveFacts, NO_PCR_PINNED, policySummary } from './trust-summary.js';
+import { isSimulation, oldestVerification, type TrustState } from './trust/trust-state.js';
 
 export const SHOW_ATTESTATION_COMMAND = COMMANDS.showAttestation;
 export const VERIFY_COMMAND = COMMANDS.verify;
+export const CONFIGURE_COMMAND = COMMANDS.configureServer;
+/** The only commands the tooltip's links may run (status.ts trusts exactly these). */
+export const TOOLTIP_COMMANDS = [SHOW_ATTESTATION_COMMAND, VERIFY_COMMAND, CONFIGURE_COMMAND] as const;
 
 export interface StatusPresentation {
   readonly text: string;
-  /** Markdown; untrusted values are escaped or in code spans. Links use only the two commands above. */
+  /** Markdown; untrusted values are escaped or in code spans. Links use only `TOOLTIP_COMMANDS`. */
   readonly tooltip: string;
   readonly background: 'error' | 'warning' | undefined;
   readonly command: string;
@@ -31,7 +35,7 @@ export function statusPresentation(result: TrustState, now: number): StatusPrese
       return {
         ...base,
         text: '$(unverified) BlindBox: not verified',
-        tooltip: '**BlindBox**: no server is configured.\n\nSet `blindbox.serverUrl` in your user settings, then [verify](command:' + VERIFY_COMMAND + ').',
+        tooltip: `**BlindBox**: no server is configured.\n\n[Configure Server…](command:${CONFIGURE_COMMAND}) (it writes \`blindbox.serverUrl\` to your user settings and verifies).`,
         background: undefined,
         accessibilityLabel: 'BlindBox: not verified, no server configured',
       };
@@ -52,29 +56,39 @@ export function statusPresentation(result: TrustState, now: number): StatusPrese
         accessibilityLabel: 'BlindBox: verifying the server',
       };
     case 'verified': {
-      const { attestation } = primaryEnclave(result);
       const simulation = isSimulation(result.enclaves);
       const verifiedAt = oldestVerification(result.enclaves);
       const policyName = result.policy.name;
       const age = formatAge(now - verifiedAt);
+      const unpinned = Object.keys(result.policy.pcrs).length === 0;
+      // Every verified state names the policy and the age, and says when the policy pins nothing.
+      const policyPart = unpinned ? `${policyName} · no PCR pinned` : policyName;
+      const n = result.enclaves.length;
       const lines = [
         simulation
           ? '**BlindBox: SIMULATION — not confidential.** The attestation chains to a simulation root you trusted in `blindbox.trustedRoots`, not to AWS Nitro: no enclave protects the audio.'
-          : `**BlindBox**: verified AWS Nitro enclave (policy ${codeSpan(policyName)})`,
+          : `**BlindBox**: verified AWS Nitro enclave${n === 1 ? '' : `s (${n})`} (policy ${codeSpan(policyName)})`,
         `Server: ${codeSpan(result.server)}`,
-        `Module: ${codeSpan(attestation.moduleId)}`,
-        `PCR0: ${codeSpan(pcrPrefix(attestation.pcrs[0]))}`,
-        `Verified: ${new Date(verifiedAt).toISOString()} (${age} ago)`,
+        `Policy: ${escapeMarkdown(policySummary(result.policy))}${unpinned ? ' — **any code running in a genuine enclave is accepted**' : ''}`,
+        `${n === 1 ? 'Enclave' : `Enclaves (${n})`}:\n\n${result.enclaves.map((e) => enclaveLine(enclaveFacts(e, now))).join('\n')}`,
+        `Verified: ${new Date(verifiedAt).toISOString()} (UTC, ${age} ago)`,
         LINKS,
       ];
+      const tooltip = lines.join('\n\n');
       return simulation
-        ? { ...base, text: '$(warning) BlindBox: SIMULATION — not confidential', tooltip: lines.join('\n\n'), background: 'warning', accessibilityLabel: 'BlindBox: simulation, not confidential' }
+        ? {
+            ...base,
+            text: `$(warning) BlindBox: SIMULATION — not confidential · ${policyPart} · ${age}`,
+            tooltip,
+            background: 'warning',
+            accessibilityLabel: `BlindBox: simulation, not confidential, policy ${policyName}${unpinned ? ', no PCR pinned' : ''}, ${age} ago`,
+          }
         : {
             ...base,
-            text: `$(verified-filled) BlindBox: verified · ${policyName} · ${age}`,
-            tooltip: lines.join('\n\n'),
+            text: `$(verified-filled) BlindBox: verified · ${policyPart} · ${age}`,
+            tooltip,
             background: undefined,
-            accessibilityLabel: `BlindBox: verified under policy ${policyName}, ${age} ago`,
+            accessibilityLabel: `BlindBox: verified under policy ${policyName}${unpinned ? `, ${NO_PCR_PINNED}` : ''}, ${age} ago`,
           };
     }
     case 'failed': {
@@ -94,6 +108,7 @@ export function statusPresentation(result: TrustState, now: number): StatusPrese
   }
 }
 
-function pcrPrefix(hex: string | undefined): string {
-  return hex ? `${hex.slice(0, 16)}…` : '(absent)';
+/** One enclave of the tooltip's list: module, PCR0 and TLS key prefixes, age; all in code spans. */
+function enclaveLine(f: ReturnType<typeof enclaveFacts>): string {
+  return `- ${codeSpan(f.moduleId)} · PCR0 ${codeSpan(f.pcr0Prefix)} · key ${codeSpan(f.keyPrefix)} · ${f.age} ago`;
 }

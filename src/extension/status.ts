@@ -1,7 +1,7 @@
 /** The status bar item (id `blindbox.status`): status-model.ts decides what it says; this copies it onto the item. */
 import * as vscode from 'vscode';
-import { COMMANDS, STATUS_BAR_ID } from './ids.js';
-import type { StatusPresentation } from './status-model.js';
+import { STATUS_BAR_ID } from './ids.js';
+import { TOOLTIP_COMMANDS, type StatusPresentation } from './status-model.js';
 
 export class StatusBar implements vscode.Disposable {
   readonly #item: vscode.StatusBarItem;
@@ -19,8 +19,8 @@ export class StatusBar implements vscode.Disposable {
     const item = this.#item;
     item.text = p.text;
     const tooltip = new vscode.MarkdownString(p.tooltip);
-    // Command links in the tooltip may run only these two commands; no HTML.
-    tooltip.isTrusted = { enabledCommands: [COMMANDS.showAttestation, COMMANDS.verify] };
+    // Command links in the tooltip may run only these commands; no HTML.
+    tooltip.isTrusted = { enabledCommands: [...TOOLTIP_COMMANDS] };
     tooltip.supportHtml = false;
     item.tooltip = tooltip;
     item.backgroundColor = p.background ? new vscode.ThemeColor(p.background === 'error' ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground') : undefined;

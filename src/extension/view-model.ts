@@ -8,7 +8,8 @@ import { normalisePcrPolicy } from '../core/attestation/policy.js';
 import type { CertificateSummary } from '../core/attestation/chain.js';
 import type { AttestedEnclave } from '../core/transport/attested-enclave.js';
 import { formatAge } from '../core/util/format-age.js';
-import { isSimulation, primaryEnclave, type PolicyInfo, type TrustState } from './trust/trust-state.js';
+import { enclaveFacts, NO_PCR_PINNED } from './trust-summary.js';
+import { isSimulation, oldestVerification, primaryEnclave, type PolicyInfo, type TrustState } from './trust/trust-state.js';
 
 export type ViewState = 'unconfigured' | 'unverified' | 'verifying' | 'verified' | 'simulation' | 'failed';
 export type PcrStatus = 'match' | 'mismatch' | 'not-in-policy' | 'missing';
@@ -22,6 +23,47 @@ export interface PcrRow {
   readonly status: PcrStatus;
   /** "match", "MISMATCH", "not in policy", "missing". */
   readonly statusText: string;
+  /** Every byte zero (an unused register). */
+  readonly zero: boolean;
+  /** Folded away by default: the policy says nothing about it (zero ones included). */
+  readonly folded: boolean;
+}
+
+/** A time for people: the webview shows `relative` and the local clock time of `at`, with UTC (`utc`) in the tooltip. */
+export interface TimeView {
+  /** Epoch ms; the webview formats it in the viewer's own time zone (the extension host may be a remote machine). */
+  readonly at: number;
+  readonly utc: string;
+  /** "just now", "42 s ago", "3 min ago", "2h 5m ago". */
+  readonly relative: string;
+}
+
+/** The three questions a person asks, in the order they are checked. */
+export type CheckId = 'hardware' | 'code' | 'channel';
+/** `pass`: established; `warn`: established, with a caveat the user must know; `fail`: refused; `unknown`: not checked. */
+export type CheckState = 'pass' | 'warn' | 'fail' | 'unknown';
+
+export interface CheckView {
+  readonly id: CheckId;
+  readonly title: string;
+  readonly state: CheckState;
+  /** "Passed", "Warning", "FAILED", "Not checked". */
+  readonly stateText: string;
+  readonly summary: string;
+  /** The facts behind it, one line each. */
+  readonly facts: readonly string[];
+}
+
+/** One attested enclave of the session (a fleet has several). */
+export interface EnclaveView {
+  readonly moduleId: string;
+  readonly pcr0: string;
+  readonly pcr0Prefix: string;
+  readonly keySha256: string;
+  readonly keyPrefix: string;
+  readonly verified: TimeView;
+  readonly root: string;
+  readonly simulation: boolean;
 }
 
 /** A certificate of the chain as the core summarised it, with where it sits and whether it is valid at view time. */
@@ -65,6 +107,12 @@ export interface AttestationViewModel {
   readonly policy: { readonly name: string; readonly source: string; readonly maxAge: string; readonly pinned: number; readonly note: string | null } | null;
   readonly pcrs: readonly PcrRow[];
   readonly chain: readonly ChainEntryView[];
+  /** Genuine hardware, expected code, channel bound: what the view leads with. Empty before any result. */
+  readonly checks: readonly CheckView[];
+  /** Every enclave in the trust state (the diagnostic one for a PCR mismatch). */
+  readonly enclaves: readonly EnclaveView[];
+  /** When the state was established: the oldest enclave's verification, or the failure. */
+  readonly when: (TimeView & { readonly verb: 'verified' | 'failed' }) | null;
   readonly canExport: boolean;
   readonly canVerify: boolean;
   readonly generatedAt: string;
@@ -82,14 +130,14 @@ export function attestationViewModel(result: TrustState, now: Date): Attestation
     generatedAt: now.toISOString(),
     canVerify: result.kind !== 'unconfigured' && result.kind !== 'verifying',
   };
-  const empty = { simulationBanner: null, document: null, service: null, tls: null, pcrs: [], chain: [] };
+  const empty = { simulationBanner: null, document: null, service: null, tls: null, pcrs: [], chain: [], checks: [], enclaves: [], when: null };
   switch (result.kind) {
     case 'unconfigured':
       return {
         ...common,
         ...empty,
         state: 'unconfigured',
-        verdict: { ok: false, title: 'No server configured', code: null, sentence: 'Set blindbox.serverUrl in your user settings; the extension then attests the server before any audio is sent.' },
+        verdict: { ok: false, title: 'No server configured', code: null, sentence: 'Run “BlindBox: Configure Server…” (the Configure… button) to set the server in your user settings; the extension then attests it before any audio is sent.' },
         canExport: false,
       };
     case 'unverified':
@@ -102,6 +150,9 @@ export function attestationViewModel(result: TrustState, now: Date): Attestation
       return {
         ...common,
         ...documentParts(a, policy, t, false),
+        checks: verifiedChecks(result, t),
+        enclaves: result.enclaves.map((e) => enclaveView(e, t)),
+        when: { verb: 'verified', ...timeView(oldestVerification(result.enclaves), t) },
         state: simulation ? 'simulation' : 'verified',
         verdict: simulation
           ? {
@@ -131,9 +182,9 @@ export function attestationViewModel(result: TrustState, now: Date): Attestation
         sentence: result.failure.message,
         serverSaid: result.failure.serverSaid ?? null,
       };
-      const base = { ...common, state: 'failed' as const, verdict, canExport: true };
-      if (!observed) return { ...base, ...empty };
-      return { ...base, ...documentParts(observed, policy, t, true), simulationBanner: null };
+      const base = { ...common, state: 'failed' as const, verdict, canExport: true, checks: failedChecks(result.failure.code, policy), when: { verb: 'failed' as const, ...timeView(result.at, t) } };
+      if (!observed) return { ...base, ...empty, checks: base.checks, when: base.when };
+      return { ...base, ...documentParts(observed, policy, t, true), enclaves: [enclaveView(observed, t)], simulationBanner: null };
     }
   }
 }
@@ -175,7 +226,7 @@ export function pcrRows(pcrs: Readonly<Record<number, string>>, policy: PolicyIn
       const value = pcrs[index] ?? '';
       const want = expected.get(index) ?? null;
       const status: PcrStatus = want === null ? 'not-in-policy' : !value ? 'missing' : value.toLowerCase() === want ? 'match' : 'mismatch';
-      return { index, value, expected: want, status, statusText: STATUS_TEXT[status] };
+      return { index, value, expected: want, status, statusText: STATUS_TEXT[status], zero: /^0+$/.test(value), folded: status === 'not-in-policy' };
     });
 }
 
@@ -200,4 +251,85 @@ function policyView(policy: PolicyInfo): NonNullable<AttestationViewModel['polic
     pinned,
     note: pinned === 0 ? 'This policy pins no PCR: any code running in a genuine enclave is accepted. Pin PCR0–PCR2 in blindbox.policy to accept only your build.' : null,
   };
+}
+
+/** "just now", "42 s ago", "3 min ago", "2h 5m ago" (in the past; a clock skew reads as "just now"). */
+export function relativeAge(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 5) return 'just now';
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  return `${formatAge(ms)} ago`;
+}
+
+export function timeView(at: number, now: number): TimeView {
+  return { at, utc: new Date(at).toISOString(), relative: relativeAge(now - at) };
+}
+
+function enclaveView(e: AttestedEnclave, t: number): EnclaveView {
+  const f = enclaveFacts(e, t);
+  return { moduleId: f.moduleId, pcr0: f.pcr0, pcr0Prefix: f.pcr0Prefix, keySha256: f.key, keyPrefix: f.keyPrefix, verified: timeView(f.verifiedAt, t), root: e.attestation.root.label, simulation: e.simulation };
+}
+
+const CHECK_TITLES: Record<CheckId, string> = { hardware: 'Genuine hardware', code: 'Expected code', channel: 'Channel bound' };
+const STATE_TEXT: Record<CheckState, string> = { pass: 'Passed', warn: 'Warning', fail: 'FAILED', unknown: 'Not checked' };
+
+function check(id: CheckId, state: CheckState, summary: string, facts: readonly string[] = []): CheckView {
+  return { id, title: CHECK_TITLES[id], state, stateText: STATE_TEXT[state], summary, facts };
+}
+
+/** The three checks of a verified state: all were enforced by the session (it exists only once they passed). */
+function verifiedChecks(state: Extract<TrustState, { kind: 'verified' }>, t: number): CheckView[] {
+  const enclaves = state.enclaves;
+  const simulated = enclaves.filter((e) => e.simulation);
+  const n = enclaves.length;
+  const each = n === 1 ? '' : ` (all ${n} enclaves)`;
+  const roots = [...new Set(enclaves.map((e) => e.attestation.root.label))].join(', ');
+  const newest = Math.max(...enclaves.map((e) => e.attestation.timestamp));
+  const pinned = Object.keys(state.policy.pcrs).map(Number).sort((a, b) => a - b);
+  return [
+    simulated.length > 0
+      ? check('hardware', 'warn', `SIMULATION: the chain ends in “${simulated[0]!.attestation.root.label}”, a root you trusted, not AWS Nitro Enclaves Root G1. No enclave hardware protects the audio.`, [
+          `Root: ${roots}`,
+          'Document signed by its chain, fresh, and answering our nonce',
+        ])
+      : check('hardware', 'pass', `A real AWS Nitro enclave${each}: the document's certificate chain ends in the AWS Nitro Enclaves Root G1.`, [
+          'Signature verified against the chain',
+          `Document fresh: made ${relativeAge(t - newest)}`,
+          'Nonce: the document answers the one we sent',
+        ]),
+    pinned.length === 0
+      ? check('code', 'warn', `Policy “${state.policy.name}”: ${NO_PCR_PINNED}. Any code running in a genuine enclave would pass.`, [`Pin PCR0–PCR2 (BlindBox: Configure Server…) to accept only your build.`])
+      : check('code', 'pass', `Every pinned PCR matches the policy “${state.policy.name}”${each}.`, [`Pinned: ${pinned.map((i) => `PCR${i}`).join(', ')}`, `Policy from ${state.policy.source}`]),
+    check('channel', 'pass', `The TLS key of the connection is the key the enclave attested${each}: the channel ends inside the enclave.`, enclaves.map((e) => `Key SHA-256 ${e.binding.attestedKeySha256.slice(0, 16)}…`)),
+  ];
+}
+
+/** Which check a failure's code belongs to: the core's code says what it refused; the view only files it. */
+const FAILED_CHECK: Readonly<Record<string, CheckId>> = {
+  MALFORMED_CBOR: 'hardware',
+  MALFORMED_COSE: 'hardware',
+  MALFORMED_PAYLOAD: 'hardware',
+  UNSUPPORTED_ALGORITHM: 'hardware',
+  CHAIN_UNTRUSTED: 'hardware',
+  CERT_INVALID: 'hardware',
+  CERT_EXPIRED: 'hardware',
+  CERT_NOT_YET_VALID: 'hardware',
+  SIGNATURE_INVALID: 'hardware',
+  NONCE_MISMATCH: 'hardware',
+  STALE_DOCUMENT: 'hardware',
+  PCR_MISMATCH: 'code',
+  TLS_BINDING_MISMATCH: 'channel',
+};
+
+/** A failed state: the refused check fails, those before it passed (they are checked in order), later ones were not reached. */
+function failedChecks(code: string, policy: PolicyInfo | undefined): CheckView[] {
+  const refused = Object.hasOwn(FAILED_CHECK, code) ? FAILED_CHECK[code] : undefined;
+  const order: CheckId[] = ['hardware', 'code', 'channel'];
+  const at = refused ? order.indexOf(refused) : -1;
+  return order.map((id, i) => {
+    if (id === refused) return check(id, 'fail', `Refused (${code}).`, id === 'code' && policy ? [`Policy “${policy.name}”`] : []);
+    if (at > i) return check(id, 'pass', 'Checked before the refusal.');
+    return check(id, 'unknown', refused ? 'Not reached: nothing is sent to this server.' : 'Not checked: the attestation did not complete.');
+  });
 }

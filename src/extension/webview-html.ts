@@ -35,7 +35,13 @@ export const ELEMENT_IDS = [
   'bb-verdict-sentence',
   'bb-verdict-server',
   'bb-verdict-server-text',
+  'bb-when',
+  'bb-checks',
+  'bb-enclaves-section',
+  'bb-enclaves-title',
+  'bb-enclaves',
   'bb-verify',
+  'bb-configure',
   'bb-export',
   'bb-settings',
   'bb-log',
@@ -58,6 +64,10 @@ export const ELEMENT_IDS = [
   'bb-pcr-section',
   'bb-pcr-table',
   'bb-pcr-rows',
+  'bb-pcr-none',
+  'bb-pcr-folded',
+  'bb-pcr-folded-summary',
+  'bb-pcr-folded-rows',
   'bb-chain-section',
   'bb-chain',
   'bb-generated-at',
@@ -90,7 +100,8 @@ export function attestationHtml(inputs: HtmlInputs): string {
     <div class="bb-actions">
       <button id="bb-verify" type="button">Verify again</button>
       <button id="bb-export" type="button">Export evidence…</button>
-      <button id="bb-settings" type="button" class="bb-secondary">Settings</button>
+      <button id="bb-configure" type="button" class="bb-secondary">Configure…</button>
+      <button id="bb-settings" type="button" class="bb-secondary" title="Your user settings: where BlindBox reads its trust settings in every window">User settings</button>
       <button id="bb-log" type="button" class="bb-secondary">Show log</button>
     </div>
   </header>
@@ -98,7 +109,17 @@ export function attestationHtml(inputs: HtmlInputs): string {
     <h2 id="bb-verdict-title">Loading…</h2>
     <p><code id="bb-verdict-code" hidden></code> <span id="bb-verdict-sentence"></span></p>
     <p id="bb-verdict-server" class="bb-server-said" hidden><span class="bb-server-said-label">Server said (not verified by BlindBox):</span> <q id="bb-verdict-server-text"></q></p>
+    <p id="bb-when" class="bb-when" hidden></p>
   </section>
+  <ol id="bb-checks" class="bb-checks" aria-label="The three checks"></ol>
+  <section class="bb-section" id="bb-enclaves-section" hidden>
+    <h2 id="bb-enclaves-title">Enclaves</h2>
+    <table class="bb-table bb-enclaves-table">
+      <thead><tr><th scope="col">Enclave module</th><th scope="col">PCR0</th><th scope="col">TLS key (SHA-256)</th><th scope="col">Verified</th><th scope="col">Root</th></tr></thead>
+      <tbody id="bb-enclaves"></tbody>
+    </table>
+  </section>
+  <h2 class="bb-details-title">Details</h2>
   <section class="bb-section">
     <h2>Server and document</h2>
     <dl class="bb-facts">
@@ -130,6 +151,14 @@ export function attestationHtml(inputs: HtmlInputs): string {
       <thead><tr><th scope="col">PCR</th><th scope="col">Value</th><th scope="col">Policy expects</th><th scope="col">Result</th></tr></thead>
       <tbody id="bb-pcr-rows"></tbody>
     </table>
+    <p id="bb-pcr-none" class="bb-muted" hidden>The policy pins no PCR.</p>
+    <details id="bb-pcr-folded" class="bb-folded">
+      <summary id="bb-pcr-folded-summary"></summary>
+      <table class="bb-table">
+        <thead><tr><th scope="col">PCR</th><th scope="col">Value</th><th scope="col">Policy expects</th><th scope="col">Result</th></tr></thead>
+        <tbody id="bb-pcr-folded-rows"></tbody>
+      </table>
+    </details>
   </section>
   <section class="bb-section" id="bb-chain-section">
     <h2>Certificate chain (root → leaf)</h2>

@@ -14,9 +14,10 @@ export type WebviewMessage =
   | { readonly type: 'verify' }
   | { readonly type: 'export' }
   | { readonly type: 'openSettings' }
-  | { readonly type: 'showLog' };
+  | { readonly type: 'showLog' }
+  | { readonly type: 'configure' };
 
-const TYPES: ReadonlySet<string> = new Set(['ready', 'verify', 'export', 'openSettings', 'showLog']);
+const TYPES: ReadonlySet<string> = new Set(['ready', 'verify', 'export', 'openSettings', 'showLog', 'configure']);
 
 /** The message if it is exactly one of ours (an object with a known `type` and no other field), else undefined. */
 export function parseWebviewMessage(value: unknown): WebviewMessage | undefined {

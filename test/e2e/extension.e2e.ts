@@ -7,7 +7,7 @@
  *       (word error rate under a bound) — needs the server's speech engine (`serve --engine pocketsphinx`);
  *   (4) with the simulation root NOT trusted, the same action shows an error, opens nothing and sends no audio;
  * plus the extension-host tests (test/e2e/host/) with the extension installed: every contributed command registered,
- * the machine-scoped settings reach the extension host.
+ * the application-scoped trust settings reach the extension host from the user settings.
  * Screenshots of each step: test-artifacts/e2e/extension-*.png.
  *
  * Needs `bash scripts/e2e/install.sh` and `npm run package` (dist/blindbox-vscode.vsix, or BLINDBOX_E2E_VSIX);
@@ -19,22 +19,20 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { CLI, startEnclave, uploads, type Enclave } from './enclave.js';
 import {
   ROOT,
   openWorkbench,
   requirePrerequisites,
   runExtensionHostTests,
   speak,
-  spawnGroup,
   startCodeServer,
   wordErrorRate,
   type CodeServer,
-  type SpawnedGroup,
   type Workbench,
 } from './harness.js';
 
 const VSIX = process.env.BLINDBOX_E2E_VSIX ?? path.join(ROOT, 'dist/blindbox-vscode.vsix');
-const CLI = path.join(ROOT, 'out/src/cli/main.js');
 const HOST_TESTS = path.join(ROOT, 'out/test/e2e/host/index.js');
 
 /** From package.json / src/extension/ids.ts. */
@@ -48,41 +46,6 @@ const TRANSCRIBE_MENU_ITEM = 'Transcribe with BlindBox';
  */
 const SPOKEN = 'The weather was cold and windy, so we stayed inside and read books by the fire.';
 const MAX_WORD_ERROR_RATE = 0.25;
-
-/** The reference server as its CLI runs it; `enginePending` says why it runs without a speech engine. */
-interface Enclave {
-  readonly proc: SpawnedGroup;
-  readonly url: string;
-  readonly rootPem: string;
-  readonly pcr0: string;
-  readonly enginePending: string | undefined;
-}
-
-async function startEnclave(dir: string): Promise<Enclave> {
-  const rootPem = path.join(dir, 'simulation-root.pem');
-  const start = (extra: string[]) => spawnGroup(process.execPath, [CLI, 'serve', '--simulate', '--trust-out', rootPem, ...extra], { cwd: dir });
-  let enginePending: string | undefined;
-  let proc = start(['--engine', 'pocketsphinx']);
-  let listening: RegExpMatchArray;
-  try {
-    listening = await proc.waitFor(/^listening (https:\/\/127\.0\.0\.1:\d+)$/m, 60_000, 'the server listening');
-  } catch (err) {
-    await proc.stop();
-    // Only a CLI that does not know the --engine option at all makes the transcription step pending (reported as a
-    // TODO); an engine that fails to start is a failure.
-    if (proc.child.exitCode !== 2 || !/Unknown option '--engine'/.test(proc.output)) throw err;
-    enginePending = proc.output.trim().split('\n')[0]!;
-    proc = start([]);
-    listening = await proc.waitFor(/^listening (https:\/\/127\.0\.0\.1:\d+)$/m, 60_000, 'the server listening');
-  }
-  const pcr0 = (await proc.waitFor(/PCR0 ([0-9a-f]{96})/, 5000, 'PCR0'))[1]!;
-  return { proc, url: listening[1]!, rootPem, pcr0, enginePending };
-}
-
-/** Lines of the server's request log for transcription uploads (`[enclave] POST /v1/audio/... <status>`). */
-function uploads(enclave: Enclave): string[] {
-  return enclave.proc.output.split('\n').filter((l) => /POST \/v1\/audio\//.test(l));
-}
 
 describe('BlindBox extension in code-server against the simulation server', { timeout: 180_000 }, () => {
   let dir: string;

@@ -197,8 +197,8 @@ export interface CodeServerOptions {
   workspace?: string;
   /**
    * User settings (user-data-dir/User/settings.json), over BASE_SETTINGS (`workbench.startupEditor: "none"`...).
-   * `machine`-scoped ones (blindbox.serverUrl, blindbox.trustedRoots) reach the extension host from there in
-   * code-server, as they do from the remote machine's Machine/settings.json (both checked).
+   * The application-scoped trust settings (blindbox.serverUrl, blindbox.trustedRoots…) reach the extension host from
+   * here in every window, local or remote; a remote machine's Machine/settings.json values for them are ignored.
    */
   settings?: Record<string, unknown>;
   /** Settings of the remote machine (user-data-dir/Machine/settings.json), if any. */

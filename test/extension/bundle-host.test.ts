@@ -111,7 +111,12 @@ describe('the bundled extension under a fake VS Code', () => {
   it('attests when the server is set: SIMULATION, warning colour', async () => {
     fake.setSettings({ 'blindbox.serverUrl': server.url, 'blindbox.trustedRoots': [rootFile] });
     await waitFor('SIMULATION', () => status().text.includes('SIMULATION'));
-    assert.equal(status().text, '$(warning) BlindBox: SIMULATION — not confidential');
+    // The policy and the age even in SIMULATION, and that nothing is pinned.
+    assert.match(status().text, /^\$\(warning\) BlindBox: SIMULATION — not confidential · default · no PCR pinned · \d+s$/);
+    // The BlindBox view shows the same state (its rows come from the same TrustState).
+    const view = fake.treeProviders.get('blindbox.trust') as { getChildren(): { label: string }[] };
+    assert.equal(view.getChildren()[0]!.label, 'SIMULATION — not confidential');
+    assert.ok(fake.panelSerializers.has('blindbox.attestation'), 'the panel can be restored after a reload');
     assert.equal((status().backgroundColor as { id: string }).id, 'statusBarItem.warningBackground');
     assert.ok(ext.requested.includes('./extension-core.cjs'));
     const summary = await fake.executeCommand<{ kind: string; simulation: boolean }>('blindbox.verify');
@@ -314,17 +319,28 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.equal(uploads.length, sent, 'no audio reached the server');
     const error = fake.notifications.filter((n) => n.level === 'error').at(-1)!;
     assert.match(error.message, /^BlindBox: CHAIN_UNTRUSTED: The attestation chain starts at /);
-    assert.deepEqual(error.actions, ['Show details', 'Show Attestation']);
+    // The fix first: an untrusted chain offers to trust a root (Configure Server's root step).
+    assert.deepEqual(error.actions, ['Trust a Root…', 'Show Attestation', 'Show details']);
     assert.equal(fake.progress.at(-1)!.reports.some((r) => / · \d+ %$/.test(r.message ?? '')), false);
   });
 
   it('reports a bad setting clearly, and recovers when it is fixed', async () => {
+    const notified = fake.notifications.length;
     fake.setSettings({ 'blindbox.policy': { pcrs: { 0: 'zz' } }, 'blindbox.trustedRoots': [rootFile] });
     await waitFor('FAILED · invalid settings', () => status().text === '$(error) BlindBox: FAILED · invalid settings');
+    // A background check says it once, with the place to fix it (not only a red status item)…
+    const background = fake.notifications.slice(notified);
+    assert.equal(background.length, 1, JSON.stringify(background));
+    assert.match(background[0]!.message, /^BlindBox: SETTINGS_INVALID: blindbox\.policy: /);
+    assert.deepEqual(background[0]!.actions, ['Open User Settings', 'Show details']);
+    // …and not again for the same problem.
+    fake.setSettings({ 'blindbox.requestTimeoutSeconds': 31 });
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    assert.equal(fake.notifications.length, notified + 1);
     const summary = await fake.executeCommand<{ kind: string; code: string }>('blindbox.verify');
     assert.deepEqual(summary, { kind: 'failed', code: 'SETTINGS_INVALID' });
     assert.match(fake.notifications.at(-1)!.message, /^BlindBox: SETTINGS_INVALID: blindbox\.policy: The expected value of PCR0/);
-    fake.setSettings({ 'blindbox.policy': {} });
+    fake.setSettings({ 'blindbox.policy': {}, 'blindbox.requestTimeoutSeconds': undefined });
     await waitFor('SIMULATION again', () => status().text.includes('SIMULATION'));
   });
 

@@ -43,6 +43,39 @@ class ThemeColor {
   constructor(readonly id: string) {}
 }
 
+class EventEmitter<T> {
+  readonly #listeners = new Set<(value: T) => void>();
+  readonly event = (l: (value: T) => void) => {
+    this.#listeners.add(l);
+    return new Disposable(() => this.#listeners.delete(l));
+  };
+  fire(value: T): void {
+    for (const l of [...this.#listeners]) l(value);
+  }
+  dispose(): void {
+    this.#listeners.clear();
+  }
+}
+
+class ThemeIcon {
+  constructor(
+    readonly id: string,
+    readonly color?: ThemeColor,
+  ) {}
+}
+
+class TreeItem {
+  id?: string;
+  description?: string;
+  tooltip?: string;
+  iconPath?: ThemeIcon;
+  command?: unknown;
+  constructor(
+    readonly label: string,
+    readonly collapsibleState: number,
+  ) {}
+}
+
 class MarkdownString {
   isTrusted: unknown;
   supportHtml = false;
@@ -100,6 +133,9 @@ export interface FakeVscode {
   readonly contexts: Map<string, unknown>;
   /** Answers `showOpenDialog` (default: cancelled). */
   answerOpenDialog: ((options: { defaultUri?: Uri; title?: string }) => Uri[] | undefined) | undefined;
+  /** Tree data providers by view id, and webview panel serializers by view type, as the extension registered them. */
+  readonly treeProviders: Map<string, unknown>;
+  readonly panelSerializers: Map<string, unknown>;
   /** Options of every save dialog the extension opened. */
   readonly saveDialogs: { defaultUri?: Uri; title?: string }[];
   /** What the user picks in a save dialog (default: cancels it). */
@@ -129,6 +165,8 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     webviewMessages: [],
     contexts: new Map(),
     answerOpenDialog: undefined,
+    treeProviders: new Map(),
+    panelSerializers: new Map(),
     saveDialogs: [],
     answerSaveDialog: undefined,
     onProgressReport: undefined,
@@ -160,6 +198,11 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     Disposable,
     ThemeColor,
     MarkdownString,
+    EventEmitter,
+    ThemeIcon,
+    TreeItem,
+    TreeItemCollapsibleState: { None: 0, Collapsed: 1, Expanded: 2 },
+    ConfigurationTarget: { Global: 1, Workspace: 2, WorkspaceFolder: 3 },
     TabInputText,
     TabInputCustom,
     StatusBarAlignment: { Left: 1, Right: 2 },
@@ -202,6 +245,14 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
         };
         fake.statusItems.push(item);
         return item;
+      },
+      registerTreeDataProvider: (id: string, provider: unknown) => {
+        fake.treeProviders.set(id, provider);
+        return new Disposable(() => fake.treeProviders.delete(id));
+      },
+      registerWebviewPanelSerializer: (viewType: string, serializer: unknown) => {
+        fake.panelSerializers.set(viewType, serializer);
+        return new Disposable(() => fake.panelSerializers.delete(viewType));
       },
       showErrorMessage: notify('error'),
       showWarningMessage: notify('warning'),

@@ -1,7 +1,7 @@
 /** package.json, .vscodeignore and the code agree on every id, setting and file the extension contributes. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ATTESTATION_VIEW_TYPE, COMMANDS, SETTING_KEYS } from '../../src/extension/ids.js';
+import { ATTESTATION_VIEW_TYPE, COMMANDS, SETTING_KEYS, TRUST_VIEW_ID, WALKTHROUGH_ID } from '../../src/extension/ids.js';
 import { TRUST_SETTINGS } from '../../src/extension/setting-scope.js';
 import { readRepoFile } from './helpers.js';
 
@@ -34,26 +34,48 @@ describe('extension manifest', () => {
     assert.deepEqual({ type: p.type, default: p.default, minimum: p.minimum, maximum: p.maximum, scope: p.scope }, { type: 'integer', default: 2, minimum: 1, maximum: 8, scope: 'application' });
   });
 
-  it('documents every setting, and makes the trust settings machine-scoped and restricted in untrusted workspaces', () => {
+  it('documents every setting, and makes the trust settings application-scoped (user settings in every window) and restricted in untrusted workspaces', () => {
     const props = pkg.contributes.configuration.properties;
     assert.deepEqual(Object.keys(props).sort(), Object.values(SETTING_KEYS).sort());
     for (const [key, p] of Object.entries<{ markdownDescription?: string; scope?: string }>(props)) assert.ok((p.markdownDescription ?? '').length > 40, `${key} is documented`);
     const restricted = pkg.capabilities.untrustedWorkspaces.restrictedConfigurations;
     assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
     for (const name of TRUST_SETTINGS) {
-      assert.equal(props[SETTING_KEYS[name]].scope, 'machine', SETTING_KEYS[name]);
+      assert.equal(props[SETTING_KEYS[name]].scope, 'application', SETTING_KEYS[name]);
       assert.ok(restricted.includes(SETTING_KEYS[name]), SETTING_KEYS[name]);
     }
     assert.deepEqual(props[SETTING_KEYS.transcriptFormat].enum, ['text', 'markdown', 'srt', 'vtt']);
   });
 
   it('activates lazily and loads the CommonJS bundle (package.json is "type": "module")', () => {
-    assert.deepEqual(pkg.activationEvents, ['onStartupFinished']);
+    // onWebviewPanel: VS Code activates the extension to restore the attestation panel after a reload (not implied by the serializer).
+    assert.deepEqual(pkg.activationEvents, ['onStartupFinished', `onWebviewPanel:${ATTESTATION_VIEW_TYPE}`]);
     assert.equal(pkg.main, './dist/extension.cjs');
     assert.equal(pkg.type, 'module');
     assert.equal(pkg.engines.vscode, '^1.100.0');
     assert.equal(pkg.devDependencies['@types/vscode'], '1.100.0');
     assert.equal(ATTESTATION_VIEW_TYPE, 'blindbox.attestation');
+  });
+
+  it('contributes the walkthrough, the BlindBox view and its welcome content, with every page and command they name', () => {
+    const [walkthrough] = pkg.contributes.walkthroughs;
+    assert.equal(walkthrough.id, WALKTHROUGH_ID);
+    assert.deepEqual(walkthrough.steps.map((s: { id: string }) => s.id), ['configure', 'verify', 'transcribe', 'attestation']);
+    const commands = new Set<string>(Object.values(COMMANDS));
+    const shipped = readRepoFile('.vscodeignore').split('\n').filter((l) => l.startsWith('!')).map((l) => l.slice(1));
+    const shippedBy = (file: string) => shipped.some((rule) => new RegExp(`^${rule.replace(/[.]/g, '\\.').replace(/\*/g, '[^/]*')}$`).test(file));
+    for (const step of walkthrough.steps) {
+      assert.ok(readRepoFile(step.media.markdown).startsWith('# '), step.media.markdown);
+      assert.ok(shippedBy(step.media.markdown), `${step.media.markdown} is in the .vsix`);
+      for (const event of step.completionEvents) if (event.startsWith('onCommand:')) assert.ok(commands.has(event.slice('onCommand:'.length)), event);
+      for (const [, command] of step.description.matchAll(/\(command:([\w.]+)\)/g)) assert.ok(commands.has(command), command);
+    }
+    assert.ok(shippedBy('media/sample.wav'), 'the sample the walkthrough transcribes is in the .vsix');
+    assert.deepEqual(pkg.contributes.views.explorer.map((v: { id: string }) => v.id), [TRUST_VIEW_ID]);
+    const [welcome] = pkg.contributes.viewsWelcome;
+    assert.equal(welcome.view, TRUST_VIEW_ID);
+    assert.match(welcome.contents, /\[Configure Server…\]\(command:blindbox\.configureServer\)/);
+    for (const entry of pkg.contributes.menus['view/title']) assert.ok(commands.has(entry.command), entry.command);
   });
 
   it('ships only the bundle, the webview assets, the icon and the documents', () => {

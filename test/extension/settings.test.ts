@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { userLevelValue } from '../../src/extension/setting-scope.js';
-import { parseSettings, SettingsError, type RawSettings } from '../../src/extension/settings.js';
+import { AWS_NITRO_ROOT_G1, AWS_NITRO_ROOT_G1_PEM } from '../../src/core/attestation/roots.js';
+import { isInlinePem, parseSettings, SettingsError, type RawSettings } from '../../src/extension/settings.js';
 
 const HOME = '/home/u';
 const PCR0 = 'ab'.repeat(48);
@@ -76,6 +77,27 @@ describe('settings parsing', () => {
     assert.match(error({ policyFile: './policy.json' }).message, /^blindbox\.policyFile: .* must be an absolute path/);
     assert.match(error({ policyFile: '/p.json', policy: { name: 'x' } }).message, /set either blindbox\.policy or blindbox\.policyFile, not both/);
     assert.equal(parseSettings({ policyFile: '~/p.json' }, HOME).policyFile, '/home/u/p.json');
+  });
+
+  it('takes root certificates pasted as PEM text in trustedRoots, next to paths, and refuses a broken one', () => {
+    const pem = AWS_NITRO_ROOT_G1_PEM.replace(/\n/g, '\r\n');
+    const s = parseSettings({ trustedRoots: ['/etc/sim.pem', `  ${pem}\n`] }, HOME);
+    assert.deepEqual(s.trustedRoots, ['/etc/sim.pem']);
+    assert.equal(s.inlineRoots.length, 1);
+    assert.equal(s.inlineRoots[0]!.sha256, AWS_NITRO_ROOT_G1.sha256);
+    assert.equal(s.inlineRoots[0]!.label, 'blindbox.trustedRoots[1] (inline PEM, CN=aws.nitro-enclaves)');
+    assert.equal(isInlinePem(pem), true);
+    assert.equal(isInlinePem('/etc/sim.pem'), false);
+    const broken = error({ trustedRoots: ['-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----'] });
+    assert.match(broken.message, /^blindbox\.trustedRoots: entry 0 starts like a PEM certificate but is not one/);
+    assert.deepEqual(parseSettings({}, HOME).inlineRoots, []);
+  });
+
+  it('takes an inline policy object, the form that works in every window', () => {
+    const s = parseSettings({ policy: { name: 'pinned', pcrs: { '0': PCR0 } } }, HOME);
+    assert.deepEqual({ ...s.policy.pcrs }, { '0': PCR0 });
+    assert.equal(s.policy.source, 'settings (blindbox.policy)');
+    assert.equal(s.policyFile, undefined);
   });
 
   it('checks the transcript format and the timeout', () => {

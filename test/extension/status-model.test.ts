@@ -13,6 +13,7 @@ describe('status bar text', () => {
     const none = statusPresentation({ kind: 'unconfigured' }, 0);
     assert.equal(none.text, '$(unverified) BlindBox: not verified');
     assert.match(none.tooltip, /blindbox\.serverUrl/);
+    assert.match(none.tooltip, /\[Configure Server…\]\(command:blindbox\.configureServer\)/);
     assert.equal(none.background, undefined);
     assert.equal(statusPresentation({ kind: 'unverified', server }, 0).text, '$(unverified) BlindBox: not verified');
   });
@@ -22,8 +23,9 @@ describe('status bar text', () => {
   });
 
   it('names the policy and the age once verified, with server, module, PCR0 and time in the tooltip', () => {
-    const p = statusPresentation(verified(server, attested, policy({}, 'production')), verifiedAt + 125_000);
+    const p = statusPresentation(verified(server, attested, policy({ 0: attested.attestation.pcrs[0]! }, 'production')), verifiedAt + 125_000);
     assert.equal(p.text, '$(verified-filled) BlindBox: verified · production · 2m');
+    assert.match(p.tooltip, /Policy: production · 1 PCR pinned/);
     assert.equal(p.background, undefined);
     assert.equal(p.command, 'blindbox.showAttestation');
     assert.ok(p.tooltip.includes('`https://enclave.example:8443`'));
@@ -33,10 +35,30 @@ describe('status bar text', () => {
   });
 
   it('shouts SIMULATION with the warning colour for a simulation root', () => {
-    const p = statusPresentation(verified(server, { ...attested, simulation: true }), verifiedAt);
-    assert.equal(p.text, '$(warning) BlindBox: SIMULATION — not confidential');
+    const p = statusPresentation(verified(server, { ...attested, simulation: true }, policy({ 0: attested.attestation.pcrs[0]! }, 'e2e')), verifiedAt + 60_000);
+    assert.equal(p.text, '$(warning) BlindBox: SIMULATION — not confidential · e2e · 1m');
     assert.equal(p.background, 'warning');
     assert.match(p.tooltip, /not confidential/);
+  });
+
+  it('says when no PCR is pinned, verified or SIMULATION', () => {
+    const open = policy({}, 'default');
+    assert.equal(statusPresentation(verified(server, attested, open), verifiedAt).text, '$(verified-filled) BlindBox: verified · default · no PCR pinned · 0s');
+    const sim = statusPresentation(verified(server, { ...attested, simulation: true }, open), verifiedAt);
+    assert.equal(sim.text, '$(warning) BlindBox: SIMULATION — not confidential · default · no PCR pinned · 0s');
+    assert.match(sim.tooltip, /no PCR pinned: any code is accepted — \*\*any code running in a genuine enclave is accepted\*\*/);
+    assert.match(sim.accessibilityLabel, /no PCR pinned/);
+  });
+
+  it('lists every enclave of a fleet in the tooltip, with module, PCR0, key and age, and is as old as the oldest proof', () => {
+    const second = { ...attested, attestation: { ...attested.attestation, moduleId: 'i-second-enc', verifiedAt: verifiedAt - 300_000 }, binding: { ...attested.binding, attestedKeySha256: 'ee'.repeat(32) } };
+    const state: TrustState = { kind: 'verified', server, policy: policy({ 0: attested.attestation.pcrs[0]! }, 'prod'), enclaves: [attested, second] };
+    const p = statusPresentation(state, verifiedAt);
+    assert.equal(p.text, '$(verified-filled) BlindBox: verified · prod · 5m');
+    assert.match(p.tooltip, /Enclaves \(2\):/);
+    assert.ok(p.tooltip.includes(`- \`${attested.attestation.moduleId}\` · PCR0 \`${attested.attestation.pcrs[0]!.slice(0, 16)}…\` · key \`${attested.binding.attestedKeySha256.slice(0, 16)}…\` · 0s ago`));
+    assert.ok(p.tooltip.includes('- `i-second-enc` · PCR0'));
+    assert.ok(p.tooltip.includes('key `eeeeeeeeeeeeeeee…` · 5m ago'));
   });
 
   it('says FAILED with a short reason and the error colour; the tooltip carries code and sentence, escaped', () => {
@@ -59,10 +81,10 @@ describe('status bar text', () => {
     assert.equal(statusPresentation({ ...result, failure: { code: 'SOMETHING_NEW', message: 'x', untrusted: false } }, 0).text, '$(error) BlindBox: FAILED · SOMETHING_NEW');
   });
 
-  it('only links to its own two commands', () => {
-    const p = statusPresentation(verified(server, attested), verifiedAt);
-    const commands = [...p.tooltip.matchAll(/\(command:([^)]+)\)/g)].map((m) => m[1]);
-    assert.deepEqual([...new Set(commands)].sort(), ['blindbox.showAttestation', 'blindbox.verify']);
+  it('only links to its own commands', () => {
+    const states: TrustState[] = [{ kind: 'unconfigured' }, verified(server, attested), { kind: 'unverified', server }];
+    const commands = states.flatMap((s) => [...statusPresentation(s, verifiedAt).tooltip.matchAll(/\(command:([^)]+)\)/g)].map((m) => m[1]));
+    assert.deepEqual([...new Set(commands)].sort(), ['blindbox.configureServer', 'blindbox.showAttestation', 'blindbox.verify']);
   });
 
   it('formats ages compactly', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { toHex } from '../../src/core/index.js';
 import type { TrustState } from '../../src/extension/trust/trust-state.js';
-import { attestationViewModel } from '../../src/extension/view-model.js';
+import { attestationViewModel, relativeAge } from '../../src/extension/view-model.js';
 import { liveSimulationSession } from '../helpers/servers.js';
 import { policy, realAttested, verified } from './helpers.js';
 
@@ -32,7 +32,7 @@ describe('attestation view model: a real Nitro document', () => {
       m.pcrs.map((r) => r.index),
       Object.keys(doc.pcrs).map(Number),
     );
-    assert.deepEqual(m.pcrs.find((r) => r.index === 0), { index: 0, value: doc.pcrs[0], expected: doc.pcrs[0], status: 'match', statusText: 'match' });
+    assert.deepEqual(m.pcrs.find((r) => r.index === 0), { index: 0, value: doc.pcrs[0], expected: doc.pcrs[0], status: 'match', statusText: 'match', zero: true, folded: false });
     assert.equal(m.pcrs.find((r) => r.index === 1)!.status, 'match', 'policy hex is compared case-insensitively');
     assert.equal(m.pcrs.find((r) => r.index === 2)!.status, 'not-in-policy');
 
@@ -82,7 +82,7 @@ describe('attestation view model: a real Nitro document', () => {
     assert.equal(withDoc.document!.diagnosticOnly, true);
     assert.equal(withDoc.pcrs.find((r) => r.index === 0)!.status, 'mismatch');
     assert.equal(withDoc.pcrs.find((r) => r.index === 0)!.statusText, 'MISMATCH');
-    assert.deepEqual(withDoc.pcrs.at(-1), { index: 20, value: '', expected: 'cd'.repeat(48), status: 'missing', statusText: 'missing' });
+    assert.deepEqual(withDoc.pcrs.at(-1), { index: 20, value: '', expected: 'cd'.repeat(48), status: 'missing', statusText: 'missing', zero: false, folded: false });
   });
 
   it('keeps hostile certificate text as plain strings (the webview renders them with textContent)', () => {
@@ -95,6 +95,53 @@ describe('attestation view model: a real Nitro document', () => {
     assert.equal(m.document!.moduleId, '<b>module</b>');
     // A model is data: it survives JSON (postMessage) unchanged.
     assert.deepEqual(JSON.parse(JSON.stringify(m)), m);
+  });
+
+  const states = (m: ReturnType<typeof attestationViewModel>) => m.checks.map((c) => `${c.id}:${c.state}`);
+
+  it('leads with the three checks: genuine hardware, expected code, channel bound', () => {
+    const m = attestationViewModel(verified(SERVER, attested, policy({ 0: doc.pcrs[0]! }, 'prod')), new Date(verifiedAt + 3 * 60_000));
+    assert.deepEqual(states(m), ['hardware:pass', 'code:pass', 'channel:pass']);
+    assert.deepEqual(m.checks.map((c) => [c.title, c.stateText]), [['Genuine hardware', 'Passed'], ['Expected code', 'Passed'], ['Channel bound', 'Passed']]);
+    assert.match(m.checks[0]!.summary, /AWS Nitro Enclaves Root G1/);
+    assert.ok(m.checks[0]!.facts.some((f) => /^Nonce: /.test(f)));
+    assert.match(m.checks[1]!.summary, /“prod”/);
+    assert.deepEqual(m.when, { verb: 'verified', at: verifiedAt, utc: new Date(verifiedAt).toISOString(), relative: '3 min ago' });
+  });
+
+  it('warns, not passes, when no PCR is pinned, and folds away every PCR the policy does not name', () => {
+    const m = attestationViewModel(verified(SERVER, attested, policy({}, 'open')), new Date(verifiedAt));
+    assert.deepEqual(states(m), ['hardware:pass', 'code:warn', 'channel:pass']);
+    assert.match(m.checks[1]!.summary, /no PCR pinned: any code is accepted/);
+    assert.ok(m.pcrs.every((r) => r.folded));
+    assert.ok(m.pcrs.some((r) => r.zero) && m.pcrs.some((r) => !r.zero));
+  });
+
+  it('lists every enclave of the state, each with its own module, PCR0, key and age', () => {
+    const second = { ...attested, attestation: { ...attested.attestation, moduleId: 'i-second-enc', verifiedAt: verifiedAt - 120_000 }, binding: { ...attested.binding, attestedKeySha256: 'ee'.repeat(32) } };
+    const state: TrustState = { kind: 'verified', server: SERVER, policy: policy({ 0: doc.pcrs[0]! }), enclaves: [attested, second] };
+    const m = attestationViewModel(state, new Date(verifiedAt));
+    assert.deepEqual(m.enclaves.map((e) => [e.moduleId, e.keyPrefix, e.verified.relative]), [
+      [doc.moduleId, `${attested.binding.attestedKeySha256.slice(0, 16)}…`, 'just now'],
+      ['i-second-enc', 'eeeeeeeeeeeeeeee…', '2 min ago'],
+    ]);
+    assert.equal(m.enclaves[0]!.pcr0Prefix, `${doc.pcrs[0]!.slice(0, 16)}…`);
+    // Trust is as old as its oldest proof.
+    assert.equal(m.when!.relative, '2 min ago');
+    assert.match(m.checks[2]!.summary, /all 2 enclaves/);
+  });
+
+  it('files a failure under the check that refused it; earlier checks passed, later ones were not reached', () => {
+    const failed = (code: string): TrustState => ({ kind: 'failed', server: SERVER, policy: policy(), failure: { code, message: 'x.', untrusted: true }, at: verifiedAt });
+    assert.deepEqual(states(attestationViewModel(failed('CHAIN_UNTRUSTED'), new Date(verifiedAt))), ['hardware:fail', 'code:unknown', 'channel:unknown']);
+    assert.deepEqual(states(attestationViewModel(failed('PCR_MISMATCH'), new Date(verifiedAt))), ['hardware:pass', 'code:fail', 'channel:unknown']);
+    assert.deepEqual(states(attestationViewModel(failed('TLS_BINDING_MISMATCH'), new Date(verifiedAt))), ['hardware:pass', 'code:pass', 'channel:fail']);
+    assert.deepEqual(states(attestationViewModel(failed('SERVER_UNREACHABLE'), new Date(verifiedAt))), ['hardware:unknown', 'code:unknown', 'channel:unknown']);
+    assert.equal(attestationViewModel(failed('TIMEOUT'), new Date(verifiedAt + 5000)).when!.relative, '5 s ago');
+  });
+
+  it('says ages as people do', () => {
+    assert.deepEqual([0, 4_000, 42_000, 180_000, 7_500_000, -3000].map(relativeAge), ['just now', 'just now', '42 s ago', '3 min ago', '2h 5m ago', 'just now']);
   });
 
   it('has a state for every phase before a result', () => {
@@ -119,6 +166,9 @@ describe('attestation view model: the simulation server', () => {
     assert.equal(m.state, 'simulation');
     assert.match(m.simulationBanner!, /^SIMULATION — NOT CONFIDENTIAL/);
     assert.match(m.verdict.title, /SIMULATION/);
+    assert.deepEqual(m.checks.map((c) => c.state), ['warn', 'pass', 'pass']);
+    assert.match(m.checks[0]!.summary, /^SIMULATION: .*not AWS Nitro Enclaves Root G1/);
+    assert.equal(m.enclaves[0]!.simulation, true);
     assert.deepEqual(m.service, { service: 'blindbox', version: '0.1.0', engine: 'none', model: 'none' });
     assert.equal(m.tls!.bound, true);
     assert.match(m.tls!.attestedKeySha256, /^[0-9a-f]{64}$/);

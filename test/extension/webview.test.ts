@@ -84,8 +84,21 @@ describe('webview script', () => {
     assert.equal(root.dataset.state, 'verified');
     assert.equal(dom.byId('bb-simulation-banner').hidden, true);
     assert.equal(dom.byId('bb-module-id').textContent, attested.attestation.moduleId);
+    // Only the pinned PCR leads; the others fold away, still rendered, in the closed details.
     const rows = dom.byId('bb-pcr-rows').children;
-    assert.equal(rows.length, Object.keys(attested.attestation.pcrs).length);
+    assert.equal(rows.length, 1);
+    assert.equal(dom.byId('bb-pcr-folded-rows').children.length, Object.keys(attested.attestation.pcrs).length - 1);
+    assert.match(dom.byId('bb-pcr-folded-summary').textContent, /^\d+ PCRs not in the policy \(\d+ all zero\)$/);
+    assert.equal(dom.byId('bb-pcr-folded').hidden, false);
+    // The three checks lead, each with its state in words; the enclave is listed with its local time and UTC tooltip.
+    const checks = dom.byId('bb-checks').children;
+    assert.deepEqual(checks.map((c) => [c.id, c.dataset.state]), [['bb-check-hardware', 'pass'], ['bb-check-code', 'pass'], ['bb-check-channel', 'pass']]);
+    assert.match(checks[0]!.textContent, /Genuine hardware.*Passed/);
+    const enclave = dom.byId('bb-enclaves').children;
+    assert.equal(enclave.length, 1);
+    assert.match(enclave[0]!.children[3]!.textContent, /^just now, /);
+    assert.match(enclave[0]!.children[3]!.title, /^\d{4}-\d\d-\d\dT.*Z \(UTC\)$/);
+    assert.match(dom.byId('bb-when').textContent, /^verified just now, /);
     assert.equal(rows[0]!.id, 'bb-pcr-0');
     assert.equal(rows[0]!.dataset.status, 'match');
     assert.equal(rows[0]!.children[1]!.textContent, attested.attestation.pcrs[0]);
@@ -154,6 +167,8 @@ class FakeElement {
   className = '';
   hidden = false;
   disabled = false;
+  title = '';
+  readonly attributes: Record<string, string> = {};
   readonly dataset: Record<string, string> = {};
   readonly children: FakeElement[] = [];
   readonly #listeners = new Map<string, (() => void)[]>();
@@ -167,6 +182,9 @@ class FakeElement {
   set textContent(value: string) {
     this.children.length = 0;
     this.#text = String(value);
+  }
+  setAttribute(name: string, value: string): void {
+    this.attributes[name] = String(value);
   }
   set innerHTML(_v: string) {
     throw new Error('innerHTML used');
@@ -213,10 +231,11 @@ function fakeDom(html: string) {
   const posted: unknown[] = [];
   const messageListeners: ((e: { data: unknown }) => void)[] = [];
   let acquired = 0;
+  let saved: unknown;
   const context = vm.createContext({
     acquireVsCodeApi: () => {
       if (++acquired > 1) throw new Error('acquireVsCodeApi called twice');
-      return { postMessage: (m: unknown) => posted.push(JSON.parse(JSON.stringify(m))) };
+      return { postMessage: (m: unknown) => posted.push(JSON.parse(JSON.stringify(m))), setState: (s: unknown) => (saved = s), getState: () => saved };
     },
     document: {
       getElementById: (id: string) => elements.get(id) ?? null,

@@ -24,7 +24,7 @@ export interface Trust {
 /** Reads the policy file and root files named in the settings. Throws `SettingsError`. */
 export async function loadTrust(settings: ExtensionSettings): Promise<Trust> {
   let policy: PolicyInfo = settings.policy;
-  const extra: TrustedRoot[] = [];
+  const extra: TrustedRoot[] = [...settings.inlineRoots];
   if (settings.policyFile) {
     try {
       const loaded = await loadPolicyFile(settings.policyFile);
@@ -80,7 +80,7 @@ export interface AttestorOptions {
 
 /** The settings that decide what a session proves; a session made under other values is never reused. */
 export function trustKey(s: ExtensionSettings): string {
-  return JSON.stringify([s.serverUrl, s.policy.name, s.policy.pcrs, s.policy.maxAgeSeconds, s.policyFile, s.trustedRoots, s.requestTimeoutMs]);
+  return JSON.stringify([s.serverUrl, s.policy.name, s.policy.pcrs, s.policy.maxAgeSeconds, s.policyFile, s.trustedRoots, s.inlineRoots.map((r) => r.sha256), s.requestTimeoutMs]);
 }
 
 /** One attestation in flight, shared by every caller asking the same question; aborted when superseded or abandoned. */

@@ -80,7 +80,7 @@ const tests: HostTest[] = [
     },
   },
   {
-    name: 'settings given to the harness reach the extension host (machine-scoped ones included)',
+    name: 'settings given to the harness reach the extension host (the application-scoped trust settings included)',
     skip: () => (process.env.BLINDBOX_E2E_EXPECT_SETTINGS ? undefined : 'no BLINDBOX_E2E_EXPECT_SETTINGS'),
     fn() {
       const expected = JSON.parse(process.env.BLINDBOX_E2E_EXPECT_SETTINGS!) as Record<string, unknown>;
