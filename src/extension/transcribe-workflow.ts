@@ -78,6 +78,18 @@ export async function transcribeCommand(ctx: Ctx, uri: unknown, uris: unknown): 
     const cancelled = token.onCancellationRequested(() => abort.abort());
     const shown = new BatchProgress(audio.length, progress);
     try {
+      // Every file is read (or its size checked) before anything is attested or sent: one that is not audio costs no
+      // attestation, and reports its own failure.
+      shown.say('reading the files…');
+      const job0 = { ctx, batch };
+      const read = await Promise.all(audio.map((file) => readChecked(job0, services, file)));
+      // A file that could not be read is done as far as the progress bar goes.
+      read.forEach((r, i) => r.kind === 'failed' && shown.file(baseName(audio[i]!.path)).finish());
+      const readable = audio.flatMap((file, i) => (read[i]!.kind === 'read' ? [{ file, source: (read[i] as Read).source }] : []));
+      if (readable.length === 0 || token.isCancellationRequested) {
+        if (batch) summarise(ctx, audio, read.map((r) => (r.kind === 'read' ? { kind: 'not started' as const } : r)), token.isCancellationRequested);
+        return [];
+      }
       shown.say('attesting the server…');
       const got = await ctx.trust.acquire({ ...settings, serverUrl: server }, abort.signal);
       if (!got.ok) {
@@ -92,13 +104,15 @@ export async function transcribeCommand(ctx: Ctx, uri: unknown, uris: unknown): 
       }
       ctx.log.info(`transcribing ${audio.length} file(s), up to ${settings.concurrency} at a time, over attested connections to ${server} (${got.reused ? 'reused' : 'new'} session)`);
       const job: Job = { ctx, services, settings, server, session: got.session, policy: got.policy, signal: abort.signal, batch };
-      const outcomes = await runBounded(audio, settings.concurrency, async (file) => {
-        if (abort.signal.aborted) return { kind: 'not started' } as const;
-        const outcome = await transcribeOne(job, file, shown.file(baseName(file.path)));
+      const sent = await runBounded(readable, settings.concurrency, async ({ file, source }): Promise<OneOutcome> => {
+        if (abort.signal.aborted) return { kind: 'not started' };
+        const outcome = await transcribeOne(job, file, source, shown.file(baseName(file.path)));
         // A server that stopped proving itself: nothing more is sent to it.
         if (outcome.kind === 'failed' && outcome.failure.untrusted) abort.abort();
         return outcome;
       });
+      let next = 0;
+      const outcomes = read.map((r) => (r.kind === 'read' ? sent[next++]! : r));
       if (batch) summarise(ctx, audio, outcomes, token.isCancellationRequested);
       return outcomes.flatMap((o) => (o.kind === 'opened' ? [o.uri] : []));
     } finally {
@@ -191,23 +205,28 @@ interface Job {
 
 type OneOutcome = { readonly kind: 'opened'; readonly uri: vscode.Uri } | { readonly kind: 'cancelled' } | { readonly kind: 'not started' } | { readonly kind: 'failed'; readonly failure: Failure };
 
-async function transcribeOne(job: Job, file: vscode.Uri, shown: FileProgress): Promise<OneOutcome> {
+type Read = { readonly kind: 'read'; readonly source: AudioSource };
+
+/** Reads one file of the batch; a failure is reported (notified at once for a single file) and ends that file. */
+async function readChecked(job: Pick<Job, 'ctx' | 'batch'>, services: Services, file: vscode.Uri): Promise<Read | Extract<OneOutcome, { kind: 'failed' }>> {
+  try {
+    return { kind: 'read', source: await readAudio(services, file) };
+  } catch (err) {
+    return failed(job, baseName(file.path), describeFailure(err));
+  }
+}
+
+function failed(job: Pick<Job, 'ctx' | 'batch'>, name: string, failure: Failure): Extract<OneOutcome, { kind: 'failed' }> {
+  job.ctx.log.error(`${name}: ${failureLine(failure)}`);
+  if (!job.batch || failure.untrusted) job.ctx.showFailure(failure);
+  return { kind: 'failed', failure };
+}
+
+async function transcribeOne(job: Job, file: vscode.Uri, source: AudioSource, shown: FileProgress): Promise<OneOutcome> {
   const { ctx, services, settings, server, session, signal } = job;
   const name = baseName(file.path);
-  const failed = (failure: Failure): OneOutcome => {
-    ctx.log.error(`${name}: ${failureLine(failure)}`);
-    if (!job.batch || failure.untrusted) ctx.showFailure(failure);
-    return { kind: 'failed', failure };
-  };
   try {
-    shown.update(0, 'reading the file…');
-    let source: AudioSource;
-    try {
-      source = await readAudio(services, file);
-    } catch (err) {
-      return failed(describeFailure(err));
-    }
-    if (signal.aborted) return { kind: 'cancelled' };
+    shown.update(0, 'uploading…');
     ctx.log.info(`${name}: uploading ${source.blob.size} bytes over an attested connection`);
     const result = await session.transcribe(source, {
       format: services.wireFormat(settings.transcriptFormat),
@@ -247,7 +266,7 @@ async function transcribeOne(job: Job, file: vscode.Uri, shown: FileProgress): P
       return { kind: 'cancelled' };
     }
     if (failure.untrusted) await ctx.trust.untrusted(server, failure);
-    return failed(failure);
+    return failed(job, name, failure);
   } finally {
     shown.finish();
   }
