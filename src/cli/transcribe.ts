@@ -34,8 +34,8 @@ export async function transcribeCommand(argv: string[], out: NodeJS.WritableStre
   if (outDir !== undefined && values.receipt !== undefined) throw new UsageError('--receipt is for one file; with --out-dir every receipt is written beside its transcript');
   const concurrency = parseConcurrency(values.concurrency);
   // Every file is checked before anything is sent anywhere, so a typo costs no attestation round trip.
-  const sources = await asUsage(Promise.all(files.map((file) => fileSource(file))));
   const targets = outDir === undefined ? undefined : outputPaths(outDir, files, format);
+  const sources = await asUsage(Promise.all(files.map((file) => fileSource(file))));
   if (outDir !== undefined) await mkdir(outDir, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot create the output directory ${JSON.stringify(outDir)}: ${e.code ?? String(e)}`);
   });

@@ -75,23 +75,6 @@ export async function transcribeCommand(ctx: Ctx, uri: unknown, uris: unknown): 
     ctx.showFailure(NOT_CONFIGURED);
     return [];
   }
-  // Files on disk are checked (regular, size, first bytes: the server's own format detection) before anything is
-  // attested: one that no server would take costs no round trip, and a selection of nothing but such files attests nothing.
-  const checked = new Map<vscode.Uri, AudioSource | Failure>();
-  for (const file of audio) {
-    if (file.scheme !== 'file') continue; // read whole through vscode.workspace.fs: only when its turn comes
-    try {
-      checked.set(file, await services.fileSource(file.fsPath));
-    } catch (err) {
-      checked.set(file, describeFailure(err));
-    }
-  }
-  const refused = audio.filter((file) => isFailure(checked.get(file)));
-  if (refused.length === audio.length) {
-    for (const file of refused) ctx.log.error(`${baseName(file.path)}: ${failureLine(checked.get(file) as Failure)}`);
-    ctx.showFailure(checked.get(refused[0]!) as Failure);
-    return [];
-  }
   const batch = audio.length > 1;
   const title = batch ? `BlindBox: ${audio.length} files` : `BlindBox: ${baseName(audio[0]!.path)}`;
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
@@ -99,6 +82,18 @@ export async function transcribeCommand(ctx: Ctx, uri: unknown, uris: unknown): 
     const cancelled = token.onCancellationRequested(() => abort.abort());
     const shown = new BatchProgress(audio.length, progress);
     try {
+      // Every file is read (or its size checked) before anything is attested or sent: one that is not audio costs no
+      // attestation, and reports its own failure.
+      shown.say('reading the files…');
+      const job0 = { ctx, batch };
+      const read = await Promise.all(audio.map((file) => readChecked(job0, services, file)));
+      // A file that could not be read is done as far as the progress bar goes.
+      read.forEach((r, i) => r.kind === 'failed' && shown.file(baseName(audio[i]!.path)).finish());
+      const readable = audio.flatMap((file, i) => (read[i]!.kind === 'read' ? [{ file, source: (read[i] as Read).source }] : []));
+      if (readable.length === 0 || token.isCancellationRequested) {
+        if (batch) summarise(ctx, audio, read.map((r) => (r.kind === 'read' ? { kind: 'not started' as const } : r)), token.isCancellationRequested);
+        return [];
+      }
       shown.say('attesting the server…');
       const got = await ctx.trust.acquire({ ...settings, serverUrl: server }, abort.signal);
       if (!got.ok) {
@@ -112,14 +107,16 @@ export async function transcribeCommand(ctx: Ctx, uri: unknown, uris: unknown): 
         return [];
       }
       ctx.log.info(`transcribing ${audio.length} file(s), up to ${settings.concurrency} at a time, over attested connections to ${server} (${got.reused ? 'reused' : 'new'} session)`);
-      const job: Job = { ctx, services, settings, server, session: got.session, policy: got.policy, signal: abort.signal, batch, checked };
-      const outcomes = await runBounded(audio, settings.concurrency, async (file) => {
-        if (abort.signal.aborted) return { kind: 'not started' } as const;
-        const outcome = await transcribeOne(job, file, shown.file(baseName(file.path)));
+      const job: Job = { ctx, services, settings, server, session: got.session, policy: got.policy, signal: abort.signal, batch };
+      const sent = await runBounded(readable, settings.concurrency, async ({ file, source }): Promise<OneOutcome> => {
+        if (abort.signal.aborted) return { kind: 'not started' };
+        const outcome = await transcribeOne(job, file, source, shown.file(baseName(file.path)));
         // A server that stopped proving itself: nothing more is sent to it.
         if (outcome.kind === 'failed' && outcome.failure.untrusted) abort.abort();
         return outcome;
       });
+      let next = 0;
+      const outcomes = read.map((r) => (r.kind === 'read' ? sent[next++]! : r));
       if (batch) summarise(ctx, audio, outcomes, token.isCancellationRequested);
       return outcomes.flatMap((o) => (o.kind === 'opened' ? [o.uri] : []));
     } finally {
@@ -208,31 +205,32 @@ interface Job {
   readonly signal: AbortSignal;
   /** More than one file: failures go to the summary, not one notification each. */
   readonly batch: boolean;
-  /** Files on disk, checked before attesting: their source, or why they cannot be sent. */
-  readonly checked: ReadonlyMap<vscode.Uri, AudioSource | Failure>;
 }
 
 type OneOutcome = { readonly kind: 'opened'; readonly uri: vscode.Uri } | { readonly kind: 'cancelled' } | { readonly kind: 'not started' } | { readonly kind: 'failed'; readonly failure: Failure };
 
-async function transcribeOne(job: Job, file: vscode.Uri, shown: FileProgress): Promise<OneOutcome> {
+type Read = { readonly kind: 'read'; readonly source: AudioSource };
+
+/** Reads one file of the batch; a failure is reported (notified at once for a single file) and ends that file. */
+async function readChecked(job: Pick<Job, 'ctx' | 'batch'>, services: Services, file: vscode.Uri): Promise<Read | Extract<OneOutcome, { kind: 'failed' }>> {
+  try {
+    return { kind: 'read', source: await readAudio(services, file) };
+  } catch (err) {
+    return failed(job, baseName(file.path), describeFailure(err));
+  }
+}
+
+function failed(job: Pick<Job, 'ctx' | 'batch'>, name: string, failure: Failure): Extract<OneOutcome, { kind: 'failed' }> {
+  job.ctx.log.error(`${name}: ${failureLine(failure)}`);
+  if (!job.batch || failure.untrusted) job.ctx.showFailure(failure);
+  return { kind: 'failed', failure };
+}
+
+async function transcribeOne(job: Job, file: vscode.Uri, source: AudioSource, shown: FileProgress): Promise<OneOutcome> {
   const { ctx, services, settings, server, session, signal } = job;
   const name = baseName(file.path);
-  const failed = (failure: Failure): OneOutcome => {
-    ctx.log.error(`${name}: ${failureLine(failure)}`);
-    if (!job.batch || failure.untrusted) ctx.showFailure(failure);
-    return { kind: 'failed', failure };
-  };
   try {
-    shown.update(0, 'reading the file…');
-    let source: AudioSource;
-    const early = job.checked.get(file);
-    if (isFailure(early)) return failed(early);
-    try {
-      source = early ?? (await readAudio(services, file));
-    } catch (err) {
-      return failed(describeFailure(err));
-    }
-    if (signal.aborted) return { kind: 'cancelled' };
+    shown.update(0, 'uploading…');
     ctx.log.info(`${name}: uploading ${source.blob.size} bytes over an attested connection`);
     const result = await session.transcribe(source, {
       format: services.wireFormat(settings.transcriptFormat),
@@ -281,7 +279,7 @@ async function transcribeOne(job: Job, file: vscode.Uri, shown: FileProgress): P
       return { kind: 'cancelled' };
     }
     if (failure.untrusted) await ctx.trust.untrusted(server, failure);
-    return failed(failure);
+    return failed(job, name, failure);
   } finally {
     shown.finish();
   }
@@ -300,8 +298,6 @@ function summarise(ctx: Ctx, files: readonly vscode.Uri[], outcomes: readonly On
   if (failures.length || notDone) void vscode.window.showWarningMessage(message, 'Show Log').then((pick) => pick && ctx.log.show());
   else void vscode.window.showInformationMessage(message);
 }
-
-const isFailure = (checked: AudioSource | Failure | undefined): checked is Failure => checked !== undefined && 'code' in checked;
 
 /** `file:` files are streamed from disk; any other scheme (remote workspaces) is read through `vscode.workspace.fs`. */
 async function readAudio(services: Services, file: vscode.Uri): Promise<AudioSource> {

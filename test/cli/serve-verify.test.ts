@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli, startServe, type ServeProcess } from '../helpers/cli.js';
+import { speak } from '../helpers/speech.js';
 import { startStallingServer } from '../helpers/servers.js';
 import { createTlsIdentity } from '../../src/server/tls-identity.js';
 
@@ -168,12 +169,9 @@ describe('blindbox verify', () => {
 });
 
 describe('blindbox transcribe with several files', () => {
-  /** Two small WAV files (a RIFF/WAVE header passes the client's format check; this server has no engine and refuses every transcription). */
+  /** Two short WAV files of flite speech (this server has no engine and refuses every transcription). */
   async function twoFiles(): Promise<[string, string]> {
-    const a = path.join(dir, 'one.wav');
-    const b = path.join(dir, 'two.wav');
-    for (const f of [a, b]) await writeFile(f, Buffer.concat([Buffer.from('RIFF\0\0\0\0WAVE', 'latin1'), randomBytes(60)]));
-    return [a, b];
+    return [await speak(dir, 'slt', 'one', 'one'), await speak(dir, 'rms', 'two', 'two')];
   }
 
   it('refuses several files without --out-dir: exit 2, before any connection', async () => {

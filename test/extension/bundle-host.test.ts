@@ -232,7 +232,8 @@ describe('the bundled extension under a fake VS Code', () => {
     const progress = fake.progress.at(-1)!;
     assert.equal(progress.title, 'BlindBox: 3 files');
     const messages = progress.reports.map((r) => r.message ?? '');
-    for (const m of messages.slice(1)) assert.match(m, /^[1-3] of 3 · [abc]\.wav · /);
+    assert.deepEqual(messages.slice(0, 2), ['reading the files…', 'attesting the server…']);
+    for (const m of messages.slice(2)) assert.match(m, /^[1-3] of 3 · [abc]\.wav · /);
     assert.ok(messages.some((m) => /^\d of 3 · [abc]\.wav · \d+ %$/.test(m)), messages.join('\n'));
     assert.equal(progress.reports.reduce((sum, r) => sum + (r.increment ?? 0), 0), 100);
     assert.equal(peakRunning, 2, 'blindbox.concurrency (default 2) files at once');
