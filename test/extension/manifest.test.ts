@@ -84,7 +84,7 @@ describe('extension manifest', () => {
       .filter((l) => l && !l.startsWith('#'));
     assert.equal(rules[0], '**');
     const shipped = rules.slice(1).map((r) => r.replace(/^!/, ''));
-    for (const f of ['package.json', 'LICENSE', 'dist/extension.cjs', 'dist/extension-core.cjs', 'media/attestation.js', 'media/attestation.css', pkg.icon]) assert.ok(shipped.includes(f), f);
+    for (const f of ['package.json', 'LICENSE', 'CHANGELOG.md', 'dist/extension.cjs', 'dist/extension-core.cjs', 'media/attestation.js', 'media/attestation.css', pkg.icon]) assert.ok(shipped.includes(f), f);
     assert.ok(!shipped.some((f) => /^(src|test|out|bench)\/|\.map$|node_modules/.test(f)));
     assert.equal(pkg.scripts.bundle, 'node scripts/bundle-extension.mjs');
     assert.match(pkg.scripts.package, /vsce package --no-dependencies/);
