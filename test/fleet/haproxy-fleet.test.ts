@@ -83,7 +83,7 @@ describe('a fleet behind HAProxy (mode tcp, round robin) with a man in the middl
     const lines = r.stderr.split('\n').filter((line) => /^clip-\d+\.wav\t/.test(line));
     assert.equal(lines.length, batch.length, r.stderr);
     for (const line of lines) assert.match(line, /^clip-\d+\.wav\tok\t\d+\.\d s\t/);
-    assert.deepEqual((await readdir(out)).sort(), batch.map((_, i) => `clip-${i}.txt`).sort(), 'one transcript per file and nothing else');
+    assert.deepEqual((await readdir(out)).sort(), batch.flatMap((_, i) => [`clip-${i}.receipt.json`, `clip-${i}.txt`]).sort(), 'one transcript and its receipt per file, and nothing else');
     for (const [i, { text }] of batch.entries()) {
       const transcript = await readFile(path.join(out, `clip-${i}.txt`), 'utf8');
       const wer = wordErrorRate(text, transcript);
