@@ -1,7 +1,8 @@
 /**
  * `blindbox verify-evidence <evidence.json>`: re-verifies an exported attestation evidence file offline: the document
  * at its own time, against the trusted roots, with the PCRs of the policy it records, and the certificate presented
- * on the attested connection carrying exactly the attested key.
+ * on the attested connection carrying exactly the attested key; the same for every other enclave the file lists (a
+ * session behind a balancer attests one per key), any failure failing the whole file.
  */
 import { parseArgs } from 'node:util';
 import { AttestationError, ChannelError, MAX_EVIDENCE_FILE_BYTES, parseEvidenceFile, readFileCapped, rejectedReport, verifiedReport, verifyEvidence } from '../core/index.js';
@@ -16,14 +17,23 @@ export async function verifyEvidenceCommand(argv: string[], out: NodeJS.Writable
   const parsed = await asUsage(async () => parseEvidenceFile((await readFileCapped(file, MAX_EVIDENCE_FILE_BYTES, 'evidence file')).toString('utf8'), file));
   const roots = await trustedRoots(values['trust-root']);
   try {
-    const { attestation, binding, policyPcrs } = verifyEvidence(parsed, roots);
+    const { attestation, binding, policyPcrs, others } = verifyEvidence(parsed, roots);
     const policy = parsed.evidence.policy?.name ?? '(none)';
     out.write(
       values.json
-        ? JSON.stringify({ ...verifiedReport(attestation), policy, policyPcrs: Object.keys(policyPcrs), tlsBinding: binding }) + '\n'
+        ? JSON.stringify({
+            ...verifiedReport(attestation),
+            policy,
+            policyPcrs: Object.keys(policyPcrs),
+            tlsBinding: binding,
+            others: others.map((o) => ({ ...verifiedReport(o.attestation), tlsBinding: o.binding })),
+          }) + '\n'
         : `evidence ${file} (server ${parsed.evidence.server ?? '(none)'}, policy ${JSON.stringify(policy)})\n` +
             formatVerified(attestation, policyPcrs) +
-            `\n  TLS binding  the presented certificate (SHA-256 ${binding.presentedCertificateSha256}) carries the attested key (SHA-256 ${binding.attestedKeySha256})\n`,
+            `\n  TLS binding  the presented certificate (SHA-256 ${binding.presentedCertificateSha256}) carries the attested key (SHA-256 ${binding.attestedKeySha256})\n` +
+            others
+              .map((o) => `  also        enclave ${o.attestation.moduleId}, PCR0 ${o.attestation.pcrs[0]!.slice(0, 16)}…, key SHA-256 ${o.binding.attestedKeySha256}: document authentic at its time, policy PCRs match, certificate carries the key\n`)
+              .join(''),
     );
     return EXIT_OK;
   } catch (err) {

@@ -157,6 +157,30 @@ describe('blindbox verify-evidence', () => {
     assert.match(b.stdout, /^REJECTED  TLS_BINDING_MISMATCH: The evidence file records another TLS binding/);
   });
 
+  it('checks every enclave the file lists: all verified are reported; one that fails fails the file', async () => {
+    // A second session to the same server: another document (its own nonce) for the same key, as a fleet's file lists several.
+    const second = await connect(server.url, { roots: rootsTrusting(server) });
+    try {
+      const state = { kind: 'verified', server: server.url, policy: policy({ 0: session.attested.attestation.pcrs[0]! }), enclaves: [session.attested, second.attested] } as const;
+      const two = path.join(scratch.dir, 'two-enclaves.json');
+      await writeFile(two, JSON.stringify(buildEvidence(state, new Date())));
+      const r = await runCli(['verify-evidence', two, '--trust-root', rootPem, '--json']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.equal((JSON.parse(r.stdout) as { others: unknown[] }).others.length, 1);
+      // A listed enclave whose document is genuine but binds no key (real_3): the whole file is refused.
+      const { attested, doc } = realAttested();
+      const mixed = JSON.parse(await readFile(two, 'utf8')) as { enclaves: unknown[] };
+      mixed.enclaves.push(buildEvidence(verified('https://e.example', attested, policy({ 0: doc.pcrs[0]! })), new Date()).enclaves[0]);
+      const bad = path.join(scratch.dir, 'mixed-enclaves.json');
+      await writeFile(bad, JSON.stringify(mixed));
+      const m = await runCli(['verify-evidence', bad, '--trust-root', rootPem, '--json']);
+      assert.equal(m.code, 1, m.stdout + m.stderr);
+      assert.equal((JSON.parse(m.stdout) as { code: string }).code, 'PCR_MISMATCH');
+    } finally {
+      await second.close();
+    }
+  });
+
   it('exit 2 for a file that is not evidence, or records no document', async () => {
     const junk = path.join(scratch.dir, 'no-doc.json');
     await writeFile(junk, JSON.stringify({ format: 'blindbox-attestation-evidence/1', document: null, verdict: { code: 'CHAIN_UNTRUSTED' } }));

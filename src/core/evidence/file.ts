@@ -16,8 +16,14 @@ import { spkiOf } from '../transport/pinned-connector.js';
 
 export const EVIDENCE_FORMAT = 'blindbox-attestation-evidence/1';
 
-/** Largest evidence file read: a document (64 KiB at most) in base64, a certificate and a little JSON. */
-export const MAX_EVIDENCE_FILE_BYTES = 256 * 1024;
+/** Most enclaves one evidence file may list (a session behind a balancer attests one per key it meets). */
+export const MAX_EVIDENCE_ENCLAVES = 64;
+
+/**
+ * Largest evidence file read: documents in base64 (a real one is about 4.5 KiB, 64 KiB at most), certificates and a
+ * little JSON, for the top level and every listed enclave.
+ */
+export const MAX_EVIDENCE_FILE_BYTES = 1024 * 1024;
 
 export interface AttestationEvidence {
   readonly format: typeof EVIDENCE_FORMAT;
@@ -53,17 +59,29 @@ export interface EnclaveEvidence {
   readonly tlsBinding: TlsBinding;
 }
 
-/** An evidence file with something to re-verify: its document and the certificate presented beside it. */
-export interface ParsedEvidence {
-  readonly evidence: AttestationEvidence;
+/** One enclave's checkable material: its document, the certificate presented beside it, and the binding the file records. */
+export interface ParsedEnclave {
   readonly document: Uint8Array;
   readonly certificate: X509Certificate;
+  readonly recorded: TlsBinding | null;
 }
 
-/** What re-verifying an evidence file proved. */
-export interface VerifiedEvidence {
+/** An evidence file with something to re-verify: the top-level enclave, then every other one the file lists. */
+export interface ParsedEvidence extends ParsedEnclave {
+  readonly evidence: AttestationEvidence;
+  /** The `enclaves` entries other than the top-level one (same document), in file order. */
+  readonly others: readonly ParsedEnclave[];
+}
+
+/** What re-verifying one enclave proved. */
+export interface VerifiedEnclave {
   readonly attestation: VerifiedAttestation;
   readonly binding: TlsBinding;
+}
+
+/** What re-verifying an evidence file proved: the top-level enclave, every other listed one, under the recorded policy. */
+export interface VerifiedEvidence extends VerifiedEnclave {
+  readonly others: readonly VerifiedEnclave[];
   /** The PCRs the recorded policy required, all checked. */
   readonly policyPcrs: Readonly<Record<string, string>>;
 }
@@ -79,36 +97,53 @@ export function parseEvidenceFile(text: string, source: string): ParsedEvidence 
   }
   const e = json as AttestationEvidence;
   if (typeof e !== 'object' || e === null || e.format !== EVIDENCE_FORMAT) throw bad(`is not a ${EVIDENCE_FORMAT} file`);
-  if (typeof e.document !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(e.document)) {
-    throw bad(`holds no attestation document (it records ${typeof e.verdict?.code === 'string' ? e.verdict.code : 'no verification'})`);
-  }
+  if (typeof e.document !== 'string') throw bad(`holds no attestation document (it records ${typeof e.verdict?.code === 'string' ? e.verdict.code : 'no verification'})`);
+  const pcrs = e.policy?.pcrs;
+  if (pcrs !== undefined && pcrs !== null && (typeof pcrs !== 'object' || !Object.values(pcrs).every((v) => typeof v === 'string'))) throw bad('has a malformed policy');
+  const top = parseEnclave(e, 'its', bad);
+  const listed = e.enclaves ?? [];
+  if (!Array.isArray(listed) || listed.length > MAX_EVIDENCE_ENCLAVES) throw bad(`lists its enclaves as something other than an array of at most ${MAX_EVIDENCE_ENCLAVES}`);
+  const others = listed
+    .map((entry, i) => parseEnclave(entry as UncheckedEnclave, `enclave ${i + 1}'s`, bad))
+    .filter((entry) => Buffer.compare(entry.document, top.document) !== 0);
+  return { evidence: e, ...top, others };
+}
+
+/** An enclave's fields as read from JSON, before they are checked. */
+type UncheckedEnclave = { readonly document?: unknown; readonly presentedCertificate?: { readonly pem?: unknown } | null; readonly tlsBinding?: TlsBinding | null };
+
+function parseEnclave(e: UncheckedEnclave | null, whose: string, bad: (detail: string) => InputError): ParsedEnclave {
+  if (typeof e !== 'object' || e === null) throw bad(`holds a malformed entry for ${whose.replace(/'s$/, '')}`);
+  if (typeof e.document !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(e.document)) throw bad(`holds no base64 document as ${whose} document`);
   const document = new Uint8Array(Buffer.from(e.document, 'base64'));
-  if (document.length === 0 || document.length > MAX_DOCUMENT_BYTES) throw bad('holds an empty or oversized document');
-  if (typeof e.presentedCertificate?.pem !== 'string') throw bad('holds no presented certificate');
+  if (document.length === 0 || document.length > MAX_DOCUMENT_BYTES) throw bad(`holds an empty or oversized document as ${whose} document`);
+  if (typeof e.presentedCertificate?.pem !== 'string') throw bad(`holds no presented certificate as ${whose} certificate`);
   let certificate: X509Certificate;
   try {
     certificate = new X509Certificate(e.presentedCertificate.pem);
   } catch (err) {
-    throw new InputError('INVALID_EVIDENCE', `the evidence file ${JSON.stringify(source)} holds a presented certificate that does not parse`, { cause: err });
+    throw new InputError('INVALID_EVIDENCE', `the evidence file holds ${whose} presented certificate, which does not parse`, { cause: err });
   }
-  const pcrs = e.policy?.pcrs;
-  if (pcrs !== undefined && pcrs !== null && (typeof pcrs !== 'object' || !Object.values(pcrs).every((v) => typeof v === 'string'))) throw bad('has a malformed policy');
-  return { evidence: e, document, certificate };
+  return { document, certificate, recorded: e.tlsBinding ?? null };
 }
 
 /**
- * Re-verifies evidence offline: the document at its own time against `roots`, the recorded policy's PCRs, and the
- * presented certificate's key equal to the attested one (`TLS_BINDING_MISMATCH` otherwise). Throws `AttestationError`
- * or `ChannelError`.
+ * Re-verifies evidence offline: each listed enclave's document at its own time against `roots` with the recorded
+ * policy's PCRs, and its presented certificate's key equal to the attested one (`TLS_BINDING_MISMATCH` otherwise).
+ * Throws `AttestationError` or `ChannelError` for the first enclave that fails.
  */
 export function verifyEvidence(parsed: ParsedEvidence, roots: readonly TrustedRoot[]): VerifiedEvidence {
   const policyPcrs = parsed.evidence.policy?.pcrs ?? {};
-  const attestation = verifyAttestation(parsed.document, { now: new Date(parsePayload(parseCoseSign1(parsed.document).payload).timestamp), roots, expectedPcrs: policyPcrs });
-  const binding = bindTls(attestation, parsed.certificate, spkiOf(parsed.certificate));
+  return { ...verifyEnclave(parsed, roots, policyPcrs), others: parsed.others.map((enclave) => verifyEnclave(enclave, roots, policyPcrs)), policyPcrs };
+}
+
+function verifyEnclave(enclave: ParsedEnclave, roots: readonly TrustedRoot[], policyPcrs: Readonly<Record<string, string>>): VerifiedEnclave {
+  const attestation = verifyAttestation(enclave.document, { now: new Date(parsePayload(parseCoseSign1(enclave.document).payload).timestamp), roots, expectedPcrs: policyPcrs });
+  const binding = bindTls(attestation, enclave.certificate, spkiOf(enclave.certificate));
   // The file's readable copies must say what was just proved, or a reader of the JSON would be misled.
-  const recorded = parsed.evidence.tlsBinding;
+  const recorded = enclave.recorded;
   if (recorded && (recorded.attestedKeySha256 !== binding.attestedKeySha256 || recorded.presentedCertificateSha256 !== binding.presentedCertificateSha256)) {
     throw new ChannelError('TLS_BINDING_MISMATCH', 'The evidence file records another TLS binding than its document and certificate prove: the file was edited.');
   }
-  return { attestation, binding, policyPcrs };
+  return { attestation, binding };
 }
