@@ -7,11 +7,12 @@
 import { randomBytes } from 'node:crypto';
 import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { constants } from 'node:fs';
 import { AttestationError, ChannelError, connect, fileSource, ReceiptError, receiptFileText, TRANSCRIPT_FORMATS, writeReceiptFile, type AttestedSession, type AudioSource, type TranscriptFormat } from '../core/index.js';
 import { asUsage, UsageError } from './args.js';
-import { attestationFlags, connectOptions } from './attestation-flags.js';
+import { connectOptions } from './attestation-flags.js';
+import { transcribeSpec } from './commands.js';
+import { parseCommand } from './flags.js';
 import { EXIT_OK, EXIT_REJECTED, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { formatRejected } from './summary.js';
 import { runBounded } from '../core/util/run-bounded.js';
@@ -20,11 +21,7 @@ import { runBounded } from '../core/util/run-bounded.js';
 const MAX_CONCURRENCY = 16;
 
 export async function transcribeCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { ...attestationFlags, format: { type: 'string', default: 'text' }, language: { type: 'string' }, concurrency: { type: 'string' }, 'out-dir': { type: 'string' }, receipt: { type: 'string' } },
-  });
+  const { values, positionals } = parseCommand(transcribeSpec, argv);
   if (positionals.length < 2) throw new UsageError('transcribe takes a server URL and at least one audio file');
   const [url, ...files] = positionals as [string, ...string[]];
   const format = values.format as TranscriptFormat;

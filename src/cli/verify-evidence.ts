@@ -3,14 +3,15 @@
  * at its own time, against the trusted roots, with the PCRs of the policy it records, and the certificate presented
  * on the attested connection carrying exactly the attested key.
  */
-import { parseArgs } from 'node:util';
 import { AttestationError, ChannelError, MAX_EVIDENCE_FILE_BYTES, parseEvidenceFile, readFileCapped, rejectedReport, verifiedReport, verifyEvidence } from '../core/index.js';
 import { asUsage, trustedRoots, UsageError } from './args.js';
+import { verifyEvidenceSpec } from './commands.js';
+import { parseCommand } from './flags.js';
 import { EXIT_OK, exitCodeFor } from './exit-codes.js';
 import { formatRejected, formatVerified } from './summary.js';
 
 export async function verifyEvidenceCommand(argv: string[], out: NodeJS.WritableStream): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { 'trust-root': { type: 'string', multiple: true }, json: { type: 'boolean', default: false } } });
+  const { values, positionals } = parseCommand(verifyEvidenceSpec, argv);
   if (positionals.length !== 1) throw new UsageError('verify-evidence takes exactly one evidence file');
   const file = positionals[0]!;
   const parsed = await asUsage(async () => parseEvidenceFile((await readFileCapped(file, MAX_EVIDENCE_FILE_BYTES, 'evidence file')).toString('utf8'), file));
