@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AttestationError, ChannelError, connect, fileSource } from '../core/index.js';
+import { AttestationError, ChannelError, connect, DEFAULT_POLICY, fileSource } from '../core/index.js';
 import { asUsage, trustedRoots, UsageError } from './args.js';
 import { formatRejected, formatVerified } from './summary.js';
 import { EXIT_OK, exitCodeFor } from './exit-codes.js';
@@ -40,7 +40,7 @@ export async function demo(argv: string[], out: NodeJS.WritableStream, err: Node
     const session = await connect(url, { roots: await trustedRoots([rootPem]) });
     try {
       const { attestation } = session.attested;
-      out.write(formatVerified(attestation).replace(/^/gm, '   ') + '\n');
+      out.write(formatVerified(attestation, {}, DEFAULT_POLICY.name).replace(/^/gm, '   ') + '\n');
       const { service } = session.attested;
       if (service) out.write(`   attested service: ${service.service} ${service.version}, engine ${service.engine}, model ${service.model}\n\n`);
       out.write(`3. transcribing ${path.relative(process.cwd(), audio)} over the pinned channel…\n`);

@@ -141,7 +141,7 @@ function failureCode(e: unknown): number {
 }
 
 function describe(e: unknown): string {
-  if (isOurs(e)) return formatRejected(e).replace(/^REJECTED\s+/, '').replace(/\n\s*/g, ' ').trim();
+  if (isOurs(e)) return formatRejected(e).replace(/^[A-Z]+\s+/, '').replace(/\n\s*/g, ' ').trim();
   return `cannot write the transcript: ${(e as NodeJS.ErrnoException).code}`;
 }
 

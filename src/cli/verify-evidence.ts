@@ -23,7 +23,7 @@ export async function verifyEvidenceCommand(argv: string[], out: NodeJS.Writable
       values.json
         ? JSON.stringify({ ...verifiedReport(attestation), policy, policyPcrs: Object.keys(policyPcrs), tlsBinding: binding }) + '\n'
         : `evidence ${file} (server ${parsed.evidence.server ?? '(none)'}, policy ${JSON.stringify(policy)})\n` +
-            formatVerified(attestation, policyPcrs) +
+            formatVerified(attestation, policyPcrs, policy) +
             `\n  TLS binding  the presented certificate (SHA-256 ${binding.presentedCertificateSha256}) carries the attested key (SHA-256 ${binding.attestedKeySha256})\n`,
     );
     return EXIT_OK;

@@ -3,12 +3,15 @@
  * our own words with exit 2, and the README's usage lines the ones the flag tables print.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { COMMAND_SPECS } from '../../src/cli/commands.js';
 import { usageLine } from '../../src/cli/flags.js';
+import { endSentence } from '../../src/core/util/text.js';
 import { runCli, startServe } from '../helpers/cli.js';
 
 const firstLine = (text: string) => text.split('\n')[0];
@@ -89,5 +92,41 @@ describe('blindbox usage errors', () => {
     } finally {
       await serve.stop();
     }
+  });
+});
+
+describe('blindbox verdicts', () => {
+  it('a server that cannot be reached is UNREACHABLE (exit 3), one full stop', async () => {
+    const holder = createServer().listen(0, '127.0.0.1');
+    await once(holder, 'listening');
+    const port = (holder.address() as { port: number }).port;
+    holder.close();
+    await once(holder, 'close');
+    const r = await runCli(['verify', `https://127.0.0.1:${port}`, '--timeout', '5']);
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(r.stdout, `UNREACHABLE  SERVER_UNREACHABLE: Cannot talk to 127.0.0.1:${port}: ECONNREFUSED.\n`);
+  });
+
+  it('a simulation verdict leads with SIMULATION and names the policy; --max-age is enforced', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'blindbox-contract-'));
+    const root = path.join(dir, 'root.pem');
+    const serve = await startServe(['--simulate', '--engine', 'none', '--trust-out', root]);
+    try {
+      const r = await runCli(['verify', serve.url, '--trust-root', root, '--max-age', '600']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout.split('\n')[1]!, /^SIMULATION {2}VERIFIED {2}policy "default": attestation document is authentic \(chain ends in .*, NOT an AWS root: not confidential\)$/);
+      const json = await runCli(['verify', serve.url, '--trust-root', root, '--max-age', '86401']);
+      assert.equal(json.code, 2);
+      assert.equal(firstLine(json.stderr), 'blindbox verify: --max-age may be at most 86400 seconds (one day)');
+    } finally {
+      await serve.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a message ending in another ends with one full stop', () => {
+    assert.equal(endSentence('Cannot talk to h: ECONNREFUSED'), 'Cannot talk to h: ECONNREFUSED.');
+    assert.equal(endSentence('Cannot talk to h: fetch failed.'), 'Cannot talk to h: fetch failed.');
+    assert.equal(endSentence('the server said (it is down.)'), 'the server said (it is down.)');
   });
 });

@@ -131,7 +131,7 @@ describe('blindbox verify-evidence', () => {
   it('exit 0 for exported evidence: document at its time, policy PCRs, presented certificate carries the attested key', async () => {
     const r = await runCli(['verify-evidence', evidence, '--trust-root', rootPem]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /^VERIFIED {2}attestation document is authentic/m);
+    assert.match(r.stdout, /^SIMULATION {2}VERIFIED {2}policy "[^"]*": attestation document is authentic/m);
     assert.match(r.stdout, /TLS binding {2}the presented certificate \(SHA-256 [0-9a-f]{64}\) carries the attested key/);
     assert.match(r.stdout, / {4}0 {2}[0-9a-f]{96} {2}match/);
   });
