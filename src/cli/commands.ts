@@ -50,7 +50,7 @@ export const transcribeSpec = {
   summary: 'Attest the server, then (only then) upload the audio over the pinned channel and print or write the transcript.',
   flags: {
     ...attestationFlags,
-    format: { type: 'string', value: '<format>', default: 'text', description: 'text, json, verbose_json, srt or vtt' },
+    format: { type: 'string', value: '<format>', default: 'text', description: 'text, json, verbose_json, srt, vtt, or markdown (rendered from verbose_json as the extension does)' },
     language: { type: 'string', value: '<code>', description: 'the spoken language, e.g. en' },
     'out-dir': { type: 'string', value: '<dir>', description: 'write one transcript (and its receipt) per audio file into this folder' },
     concurrency: { type: 'string', value: '<n>', default: '4', description: 'files transcribed at once with --out-dir (1 to 16)' },

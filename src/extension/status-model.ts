@@ -5,7 +5,7 @@
 import { formatAge } from '../core/util/format-age.js';
 import { shortReason } from './failure.js';
 import { COMMANDS } from './ids.js';
-import { codeSpan, escapeMarkdown } from './markdown.js';
+import { codeSpan, escapeMarkdown } from '../core/util/markdown.js';
 import { isSimulation, oldestVerification, primaryEnclave, type TrustState } from './trust/trust-state.js';
 
 export const SHOW_ATTESTATION_COMMAND = COMMANDS.showAttestation;
