@@ -8,16 +8,15 @@ const json = { type: 'boolean', default: false, description: 'print one JSON obj
 const trustRoot = { type: 'string', value: '<pem>', multiple: true, description: 'also trust this root certificate file (e.g. a simulation root)' } as const;
 const pcr = { type: 'string', value: '<index>=<hex>', multiple: true, description: 'require this PCR value (adds to and overrides --policy)' } as const;
 
-/** The flags of the commands that check a document offline (`verify-receipt`) and of the live ones. */
-export const trustFlags = {
+/** Which roots and policy to trust: the flags of the commands that check a document offline (`verify-receipt`) and of the live ones. */
+const trustFlags = {
   'trust-root': trustRoot,
   policy: { type: 'string', value: '<file>', description: 'enforce this policy file (name, PCRs, maxAgeSeconds, roots)' },
   pcr,
-  json,
 } as const satisfies FlagTable;
 
 /** The flags of the commands that connect to a live server (`verify`, `transcribe`). */
-export const attestationFlags = {
+const attestationFlags = {
   ...trustFlags,
   'max-age': { type: 'string', value: '<seconds>', description: 'refuse an attestation document older than this (overrides the policy\'s maxAgeSeconds)' },
   timeout: { type: 'string', value: '<seconds>', description: 'give up attesting after this long, and on any request phase that stalls this long', default: '30' },
@@ -41,7 +40,7 @@ export const verifySpec = {
   name: 'verify',
   args: '<url>',
   summary: 'Attest a live server and print what was proven; nothing but the attestation is sent.',
-  flags: attestationFlags,
+  flags: { ...attestationFlags, json },
 } as const satisfies CommandSpec;
 
 export const transcribeSpec = {
@@ -66,6 +65,7 @@ export const verifyReceiptSpec = {
     ...trustFlags,
     audio: { type: 'string', value: '<file>', description: 'the audio that was sent (required)' },
     transcript: { type: 'string', value: '<file>', description: 'the transcript as received (required)' },
+    json,
   },
 } as const satisfies CommandSpec;
 

@@ -2,7 +2,7 @@
  * The `verify-doc` command-line contract, exercised exactly as a user (or another tool) runs it:
  * the compiled CLI in a separate Node process, judged only by exit code, stdout and stderr.
  *
- *   verify-doc <file> [--at <ISO-8601 | unix-ms>] [--root <pem>]... [--pcr <index>=<hex>]... [--nonce <hex>] [--max-age <seconds>] [--json]
+ *   verify-doc <file> [--at <ISO-8601 | unix-ms>] [--trust-root <pem>]... [--pcr <index>=<hex>]... [--nonce <hex>] [--max-age <seconds>] [--json]
  *   exit 0 verified, 1 rejected, 2 usage error or unreadable file.
  */
 import assert from 'node:assert/strict';
@@ -273,7 +273,7 @@ describe('verify-doc --json on a real Nitro document', { concurrency: true }, ()
     assert.equal(ok.status, 0, describeRun(ok));
   });
 
-  it('--root with the fixture AWS root PEM still verifies, to the same root', async () => {
+  it('--trust-root with the fixture AWS root PEM still verifies, to the same root', async () => {
     const r = await run(['verify-doc', DOC8_PATH, '--at', DOC8_AT, '--trust-root', ROOT_PEM_PATH, '--json']);
     assert.equal(r.status, 0, describeRun(r));
     const report = parseJsonLine(r);
@@ -281,7 +281,7 @@ describe('verify-doc --json on a real Nitro document', { concurrency: true }, ()
     assertMatchesNote(report, doc8, MODULE_ID_8);
   });
 
-  it('--root twice (repeatable) still verifies', async () => {
+  it('--trust-root twice (repeatable) still verifies', async () => {
     const r = await run(['verify-doc', DOC8_PATH, '--at', DOC8_AT, '--trust-root', ROOT_PEM_PATH, '--trust-root', ROOT_PEM_PATH, '--json']);
     assert.equal(r.status, 0, describeRun(r));
   });
