@@ -5,20 +5,20 @@
 import type { CommandSpec, FlagTable } from './flags.js';
 
 const json = { type: 'boolean', default: false, description: 'print one JSON object instead of the summary' } as const;
-const trustRoot = { type: 'string', value: '<pem>', multiple: true, description: 'also trust this root certificate file (e.g. a simulation root)' } as const;
-const pcr = { type: 'string', value: '<index>=<hex>', multiple: true, description: 'require this PCR value (adds to and overrides --policy)' } as const;
+const trustRoot = { type: 'string', value: '<pem>', multiple: true, description: 'also trust this root certificate file, e.g. a simulation root' } as const;
+const pcr = { type: 'string', value: '<index>=<hex>', multiple: true, description: 'require this PCR value; adds to and overrides --policy' } as const;
 
 /** Which roots and policy to trust: the flags of the commands that check a document offline (`verify-receipt`) and of the live ones. */
 const trustFlags = {
   'trust-root': trustRoot,
-  policy: { type: 'string', value: '<file>', description: 'enforce this policy file (name, PCRs, maxAgeSeconds, roots)' },
+  policy: { type: 'string', value: '<file>', description: 'enforce this policy file: name, PCRs, maxAgeSeconds, roots' },
   pcr,
 } as const satisfies FlagTable;
 
 /** The flags of the commands that connect to a live server (`verify`, `transcribe`). */
 const attestationFlags = {
   ...trustFlags,
-  'max-age': { type: 'string', value: '<seconds>', description: 'refuse an attestation document older than this (overrides the policy\'s maxAgeSeconds)' },
+  'max-age': { type: 'string', value: '<seconds>', description: 'refuse an attestation document older than this; overrides the policy\'s maxAgeSeconds' },
   timeout: { type: 'string', value: '<seconds>', description: 'give up attesting after this long, and on any request phase that stalls this long', default: '30' },
 } as const satisfies FlagTable;
 
@@ -49,10 +49,10 @@ export const transcribeSpec = {
   summary: 'Attest the server, then (only then) upload the audio over the pinned channel and print or write the transcript.',
   flags: {
     ...attestationFlags,
-    format: { type: 'string', value: '<format>', default: 'text', description: 'text, json, verbose_json, srt, vtt, or markdown (rendered from verbose_json as the extension does)' },
+    format: { type: 'string', value: '<format>', default: 'text', description: 'text, json, verbose_json, srt, vtt, or markdown: rendered from verbose_json as the extension does' },
     language: { type: 'string', value: '<code>', description: 'the spoken language, e.g. en' },
-    'out-dir': { type: 'string', value: '<dir>', description: 'write one transcript (and its receipt) per audio file into this folder' },
-    concurrency: { type: 'string', value: '<n>', default: '4', description: 'files transcribed at once with --out-dir (1 to 16)' },
+    'out-dir': { type: 'string', value: '<dir>', description: 'write one transcript and its receipt per audio file into this folder' },
+    concurrency: { type: 'string', value: '<n>', default: '4', description: 'files transcribed at once with --out-dir, 1 to 16' },
     receipt: { type: 'string', value: '<file>', description: 'keep the receipt of a single transcript in this file' },
   },
 } as const satisfies CommandSpec;
@@ -63,8 +63,8 @@ export const verifyReceiptSpec = {
   summary: 'Check offline that an attested enclave signed for exactly this audio and this transcript.',
   flags: {
     ...trustFlags,
-    audio: { type: 'string', value: '<file>', description: 'the audio that was sent (required)' },
-    transcript: { type: 'string', value: '<file>', description: 'the transcript as received (required)' },
+    audio: { type: 'string', value: '<file>', description: 'the audio that was sent; required' },
+    transcript: { type: 'string', value: '<file>', description: 'the transcript as received; required' },
     json,
   },
 } as const satisfies CommandSpec;
@@ -83,15 +83,15 @@ export const serveSpec = {
   flags: {
     simulate: { type: 'boolean', default: false, description: 'simulated attestation with a local CA (NOT confidential)' },
     'trust-out': { type: 'string', value: '<root.pem>', description: 'with --simulate: write the simulation root here for clients to trust' },
-    ca: { type: 'string', value: '<dir>', description: 'with --simulate: keep the simulation CA in this folder across restarts' },
-    port: { type: 'string', value: '<n>', default: '0', description: 'listen on this port (0: any free port)' },
-    engine: { type: 'string', value: '<name>', default: 'pocketsphinx', description: 'pocketsphinx, whisper-http, or none (attestation only)' },
+    ca: { type: 'string', value: '<dir>', description: 'with --simulate: read the simulation root from this folder, or create it there; shared by replicas and restarts' },
+    port: { type: 'string', value: '<n>', default: '0', description: 'listen on this port; 0 is any free port' },
+    engine: { type: 'string', value: '<name>', default: 'pocketsphinx', description: 'pocketsphinx, whisper-http, or none for attestation only' },
     upstream: { type: 'string', value: '<url>', description: 'with --engine whisper-http: the whisper.cpp server inside the enclave' },
     'model-file': { type: 'string', value: '<path>', description: 'with --engine whisper-http: the model file measured into PCR16' },
-    workers: { type: 'string', value: '<n>', description: 'pocketsphinx worker threads (1 to 64)' },
-    'split-seconds': { type: 'string', value: '<s>', description: 'split audio at least this long at pauses across workers' },
-    'keep-alive': { type: 'string', value: '<seconds>', description: 'close idle client connections after this long' },
-    'connections-per-source': { type: 'string', value: '<n>', description: 'most connections at once from one address (1 to 4096)' },
+    workers: { type: 'string', value: '<n>', description: 'pocketsphinx worker threads, 1 to 64' },
+    'split-seconds': { type: 'string', value: '<s>', description: 'split audio at least this long at pauses across workers; default 120' },
+    'keep-alive': { type: 'string', value: '<seconds>', description: 'close idle client connections after this long; default 5' },
+    'connections-per-source': { type: 'string', value: '<n>', description: 'most connections at once from one address, 1 to 4096' },
   },
 } as const satisfies CommandSpec;
 
@@ -100,7 +100,7 @@ export const demoSpec = {
   args: '',
   summary: 'Start a simulation server, attest it, transcribe a sample over the pinned channel, and stop it.',
   flags: {
-    audio: { type: 'string', value: '<file>', description: 'the audio to transcribe (default: media/sample.wav)' },
+    audio: { type: 'string', value: '<file>', description: 'the audio to transcribe; default media/sample.wav' },
     engine: { type: 'string', value: '<name>', default: 'pocketsphinx', description: 'pocketsphinx or whisper-http' },
     upstream: { type: 'string', value: '<url>', description: 'with --engine whisper-http: the whisper.cpp server' },
   },
