@@ -1,21 +1,10 @@
 /**
  * The flags every command that checks attestations takes: which roots to trust, which policy to enforce, how to print
  * (`verify`, `transcribe`, and offline `verify-receipt`, `verify-evidence`), and for a live server how long to wait;
- * declared once and turned into the core's options here.
+ * declared once in commands.ts and turned into the core's options here.
  */
-import { DEFAULT_POLICY, loadPolicyFile, type AttestationPolicy, type ConnectOptions, type TrustedRoot } from '../core/index.js';
+import { DEFAULT_POLICY, loadPolicyFile, MAX_MAX_AGE_SECONDS, type AttestationPolicy, type ConnectOptions, type TrustedRoot } from '../core/index.js';
 import { asUsage, parsePcrArgs, parseSeconds, trustedRoots, UsageError } from './args.js';
-
-/** `parseArgs` options of the commands that check a document offline. */
-export const trustFlags = {
-  'trust-root': { type: 'string', multiple: true },
-  policy: { type: 'string' },
-  pcr: { type: 'string', multiple: true },
-  json: { type: 'boolean', default: false },
-} as const;
-
-/** `parseArgs` options shared by `verify` and `transcribe`. */
-export const attestationFlags = { ...trustFlags, timeout: { type: 'string' } } as const;
 
 /** What the trust flags say: the roots, the policy, and whether the user gave any PCR expectation (`--policy` or `--pcr`). */
 export interface TrustChoice {
@@ -33,10 +22,13 @@ export async function trustOptions(values: { 'trust-root'?: string[]; policy?: s
   return { roots, policy, pcrsGiven: values.policy !== undefined || (values.pcr?.length ?? 0) > 0 };
 }
 
-/** The trust flags and `--timeout` into what `connect` takes. */
-export async function connectOptions(values: { 'trust-root'?: string[]; policy?: string; pcr?: string[]; timeout?: string }): Promise<ConnectOptions & { policy: AttestationPolicy }> {
+/** The trust flags, `--max-age` and `--timeout` into what `connect` takes. */
+export async function connectOptions(values: { 'trust-root'?: string[]; policy?: string; pcr?: string[]; 'max-age'?: string; timeout?: string }): Promise<ConnectOptions & { policy: AttestationPolicy }> {
   const timeoutMs = parseSeconds('--timeout', values.timeout);
   if (timeoutMs === 0) throw new UsageError('--timeout must be more than 0 seconds');
+  const maxAgeMs = parseSeconds('--max-age', values['max-age']);
+  if (maxAgeMs === 0) throw new UsageError('--max-age must be more than 0 seconds');
+  if (maxAgeMs !== undefined && maxAgeMs > MAX_MAX_AGE_SECONDS * 1000) throw new UsageError(`--max-age may be at most ${MAX_MAX_AGE_SECONDS} seconds (one day)`);
   const { roots, policy } = await trustOptions(values);
-  return { roots, policy, timeoutMs };
+  return { roots, policy: maxAgeMs === undefined ? policy : { ...policy, maxAgeSeconds: maxAgeMs / 1000 }, timeoutMs };
 }

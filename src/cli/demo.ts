@@ -10,22 +10,28 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { AttestationError, ChannelError, connect, fileSource } from '../core/index.js';
-import { trustedRoots, UsageError } from './args.js';
+import { AttestationError, ChannelError, connect, DEFAULT_POLICY, fileSource } from '../core/index.js';
+import { asUsage, trustedRoots, UsageError } from './args.js';
 import { formatRejected, formatVerified } from './summary.js';
 import { EXIT_OK, exitCodeFor } from './exit-codes.js';
+import { demoSpec } from './commands.js';
+import { parseCommand } from './flags.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 const SAMPLE = fileURLToPath(new URL('../../../media/sample.wav', import.meta.url));
 
 export async function demo(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { audio: { type: 'string', default: SAMPLE }, engine: { type: 'string', default: 'pocketsphinx' } } });
+  const { values, positionals } = parseCommand(demoSpec, argv);
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (values.engine === 'whisper-http' && values.upstream === undefined) throw new UsageError('--engine whisper-http needs --upstream <url> (the whisper.cpp server to use)');
+  if (values.upstream !== undefined && values.engine !== 'whisper-http') throw new UsageError('--upstream goes with --engine whisper-http');
+  const audio = values.audio ?? SAMPLE;
+  // Checked before a server is started for it: a typo costs nothing.
+  const source = await asUsage(fileSource(audio));
   const dir = await mkdtemp(path.join(tmpdir(), 'blindbox-demo-'));
   const rootPem = path.join(dir, 'simulation-root.pem');
   out.write(`1. starting the reference server (simulation, engine ${values.engine})…\n`);
-  const server = spawn(process.execPath, [MAIN, 'serve', '--simulate', '--engine', values.engine, '--trust-out', rootPem], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = spawn(process.execPath, [MAIN, 'serve', '--simulate', '--engine', values.engine, ...(values.upstream ? ['--upstream', values.upstream] : []), '--trust-out', rootPem], { stdio: ['ignore', 'pipe', 'pipe'] });
   let serverLog = '';
   server.stderr.on('data', (d) => (serverLog += d));
   try {
@@ -34,13 +40,13 @@ export async function demo(argv: string[], out: NodeJS.WritableStream, err: Node
     const session = await connect(url, { roots: await trustedRoots([rootPem]) });
     try {
       const { attestation } = session.attested;
-      out.write(formatVerified(attestation).replace(/^/gm, '   ') + '\n');
+      out.write(formatVerified(attestation, {}, DEFAULT_POLICY.name).replace(/^/gm, '   ') + '\n');
       const { service } = session.attested;
       if (service) out.write(`   attested service: ${service.service} ${service.version}, engine ${service.engine}, model ${service.model}\n\n`);
-      out.write(`3. transcribing ${path.relative(process.cwd(), values.audio)} over the pinned channel…\n`);
-      const result = await session.transcribe(await fileSource(values.audio), { format: 'text' });
+      out.write(`3. transcribing ${path.relative(process.cwd(), audio)} over the pinned channel…\n`);
+      const result = await session.transcribe(source, { format: 'text' });
       out.write(`\ntranscript:\n  ${result.text}\n`);
-      const reference = await readFile(values.audio.replace(/\.[^.]+$/, '.txt'), 'utf8').catch(() => undefined);
+      const reference = await readFile(audio.replace(/\.[^.]+$/, '.txt'), 'utf8').catch(() => undefined);
       if (reference) out.write(`reference:\n  ${reference.trim()}\n`);
     } finally {
       await session.close();

@@ -2,50 +2,70 @@
  * The `blindbox` command line over the attested client core.
  * Exit codes (exit-codes.ts): 0 ok, 1 attestation rejected, 2 usage error or unreadable input, 3 server or network error.
  */
+import { readFileSync } from 'node:fs';
 import { UsageError } from './args.js';
+import { COMMAND_SPECS } from './commands.js';
 import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+import { closest, helpText, usageLine, wantsHelp } from './flags.js';
 
 type Command = (argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream) => number | Promise<number>;
 
 /** Commands are imported when run, so `verify-doc` does not pay for loading the server or the HTTP client. */
-const commands: Record<string, { load: () => Promise<Command>; usage: string }> = {
-  'verify-doc': { load: async () => (await import('./verify-doc.js')).verifyDoc, usage: 'verify-doc <file> [--at <ISO-8601 | unix-ms>] [--root <pem>]... [--pcr <index>=<hex>]... [--nonce <hex>] [--max-age <seconds>] [--json]' },
-  'verify-receipt': {
-    load: async () => (await import('./verify-receipt.js')).verifyReceiptCommand,
-    usage: 'verify-receipt <receipt.json> --audio <file> --transcript <file> [--trust-root <pem>]... [--policy <file>] [--pcr <index>=<hex>]... [--json]',
-  },
-  'verify-evidence': { load: async () => (await import('./verify-evidence.js')).verifyEvidenceCommand, usage: 'verify-evidence <evidence.json> [--trust-root <pem>]... [--json]' },
-  verify: { load: async () => (await import('./verify.js')).verify, usage: 'verify <url> [--trust-root <pem>]... [--policy <file>] [--pcr <index>=<hex>]... [--timeout <seconds>] [--json]' },
-  transcribe: {
-    load: async () => (await import('./transcribe.js')).transcribeCommand,
-    usage: 'transcribe <url> <audio>... [--out-dir <dir>] [--concurrency <n>] [--trust-root <pem>]... [--policy <file>] [--pcr <index>=<hex>]... [--timeout <seconds>] [--format text|json|verbose_json|srt|vtt] [--language <code>] [--receipt <file>]',
-  },
-  demo: { load: async () => (await import('./demo.js')).demo, usage: 'demo [--audio <file>] [--engine pocketsphinx]' },
-  serve: { load: async () => (await import('./serve.js')).serve, usage: 'serve [--simulate [--trust-out <root.pem>] [--ca <dir>]] [--port <n>] [--engine pocketsphinx|whisper-http] [--upstream <url> [--model-file <path>]] [--workers <n>] [--split-seconds <s>] [--keep-alive <seconds>] [--connections-per-source <n>]' },
+const commands: Record<string, () => Promise<Command>> = {
+  'verify-doc': async () => (await import('./verify-doc.js')).verifyDoc,
+  'verify-receipt': async () => (await import('./verify-receipt.js')).verifyReceiptCommand,
+  'verify-evidence': async () => (await import('./verify-evidence.js')).verifyEvidenceCommand,
+  verify: async () => (await import('./verify.js')).verify,
+  transcribe: async () => (await import('./transcribe.js')).transcribeCommand,
+  demo: async () => (await import('./demo.js')).demo,
+  serve: async () => (await import('./serve.js')).serve,
 };
 
-function usageText(): string {
-  return ['usage: blindbox <command> …', ...Object.values(commands).map((c) => `  blindbox ${c.usage}`)].join('\n') + '\n';
+function overview(): string {
+  const width = Math.max(...COMMAND_SPECS.map((c) => c.name.length));
+  return [
+    'usage: blindbox <command> [options]',
+    '',
+    'commands:',
+    ...COMMAND_SPECS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    '"blindbox <command> --help" lists a command\'s options; "blindbox --version" prints the version.',
+    'exit codes: 0 ok, 1 rejected (the server is not the attested enclave), 2 usage error, 3 server or network error.',
+  ].join('\n') + '\n';
+}
+
+/** The version in the package manifest (read only when asked for). */
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 /** Runs one CLI invocation and returns its exit code. */
 export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    (name === undefined ? err : out).write(usageText());
+    (name === undefined ? err : out).write(overview());
     return name === undefined ? EXIT_USAGE : EXIT_OK;
   }
-  const command = commands[name];
-  if (!command) {
-    err.write(`blindbox: unknown command ${JSON.stringify(name)}\n${usageText()}`);
+  if (name === '--version' || name === '-V') {
+    out.write(`blindbox ${version()}\n`);
+    return EXIT_OK;
+  }
+  const spec = COMMAND_SPECS.find((c) => c.name === name);
+  const load = commands[name];
+  if (!spec || !load) {
+    const near = closest(name, COMMAND_SPECS.map((c) => c.name));
+    err.write(`blindbox: unknown command ${JSON.stringify(name)}${near ? `: did you mean ${near}?` : ''} (blindbox --help lists the commands)\n`);
     return EXIT_USAGE;
   }
+  if (wantsHelp(rest)) {
+    out.write(helpText(spec));
+    return EXIT_OK;
+  }
   try {
-    return await (await command.load())(rest, out, err);
+    return await (await load())(rest, out, err);
   } catch (e) {
-    // parseArgs reports unknown flags and missing values with ERR_PARSE_ARGS_* codes.
-    if (e instanceof UsageError || (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-      err.write(`blindbox ${name}: ${(e as Error).message}\nusage: blindbox ${command.usage}\n`);
+    if (e instanceof UsageError) {
+      err.write(`blindbox ${name}: ${e.message}\nusage: blindbox ${usageLine(spec)}\n`);
       return EXIT_USAGE;
     }
     err.write(`blindbox ${name}: internal error: ${(e as Error)?.stack ?? String(e)}\n`);

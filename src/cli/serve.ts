@@ -3,38 +3,24 @@
  * `--simulate` on any machine with simulated (NOT confidential) attestation.
  */
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { ENGINE_NAMES, startEngine, type EngineName } from '../server/engines.js';
 import type { TranscriptionEngine } from '../server/engine/engine.js';
 import { parsePort, parseSeconds, UsageError } from './args.js';
 import { EXIT_SERVER } from './exit-codes.js';
+import { serveSpec } from './commands.js';
+import { parseCommand } from './flags.js';
 import { startAttestedServer, type StartedServer } from './serve-attestation.js';
 import { NsmError } from '../server/attestation/nsm/errors.js';
 
 export async function serve(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      simulate: { type: 'boolean', default: false },
-      port: { type: 'string' },
-      'trust-out': { type: 'string' },
-      engine: { type: 'string' },
-      upstream: { type: 'string' },
-      workers: { type: 'string' },
-      'split-seconds': { type: 'string' },
-      ca: { type: 'string' },
-      'keep-alive': { type: 'string' },
-      'model-file': { type: 'string' },
-      'connections-per-source': { type: 'string' },
-    },
-  });
+  const { values, positionals } = parseCommand(serveSpec, argv);
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   if (!values.simulate && values['trust-out'] !== undefined) throw new UsageError("--trust-out goes with --simulate: an enclave's root is AWS's, which clients already trust");
   if (!values.simulate && values.ca !== undefined) throw new UsageError("--ca goes with --simulate: an enclave's documents are signed by AWS's CA, not a local one");
   const port = parsePort(values.port);
-  const engineName = values.engine as EngineName | undefined;
-  if (engineName !== undefined && !ENGINE_NAMES.includes(engineName)) throw new UsageError(`--engine must be one of ${ENGINE_NAMES.join(', ')}`);
+  // `none` serves attestation only (no transcription endpoint does any work).
+  const engineName = values.engine === 'none' ? undefined : (values.engine as EngineName);
+  if (engineName !== undefined && !ENGINE_NAMES.includes(engineName)) throw new UsageError(`--engine must be one of ${[...ENGINE_NAMES, 'none'].join(', ')}`);
   if (values.upstream !== undefined && engineName !== 'whisper-http') throw new UsageError('--upstream goes with --engine whisper-http');
   if (values['model-file'] !== undefined && engineName !== 'whisper-http') throw new UsageError('--model-file (the Whisper model measured into PCR16) goes with --engine whisper-http');
   // Checked here, as a usage error: the engine's own check is a RangeError, which the CLI no longer guesses is the user's.
@@ -96,6 +82,9 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
       err.write(`[enclave] cannot attest with the Nitro Secure Module (${e.code}): ${e.message}\n`);
       return EXIT_SERVER;
     }
+    // A port someone else holds (or one this user may not bind) is the caller's to change.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') throw new UsageError(`cannot listen on port ${port}: ${code === 'EADDRINUSE' ? 'it is in use' : 'permission denied'} (choose another with --port, or --port 0 for any free port)`);
     // The only file the simulation's start reads is the --ca directory's root: a failure there is the caller's to fix.
     if (values.ca !== undefined && (e as NodeJS.ErrnoException).code) throw new UsageError(`cannot use the simulation CA in ${JSON.stringify(values.ca)}: ${(e as NodeJS.ErrnoException).code}`);
     throw e;
@@ -110,6 +99,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
     }
   }
   for (const notice of notices) err.write(`[enclave] ${notice}\n`);
+  if (rootPem !== undefined && !values['trust-out']) err.write(`[enclave] clients trust this simulation with: blindbox verify ${server.url} --trust-root <file> (write it with --trust-out <file>)\n`);
   out.write(`listening ${server.url}\n`);
 
   await stopped;

@@ -1,11 +1,15 @@
 /** Human-readable output of the CLI: the verdict, a PCR table and the chain. */
-import { formatAge, quoteServerText, serverSaid, type BlindBoxError, type VerifiedAttestation } from '../core/index.js';
+import { ChannelError, formatAge, isUntrustedFailure, quoteServerText, serverSaid, type BlindBoxError, type VerifiedAttestation } from '../core/index.js';
 
-/** A readable summary of a verified document; `expected` marks which PCRs a policy checked. */
-export function formatVerified(v: VerifiedAttestation, expected: Readonly<Record<number, string>> = {}): string {
+/**
+ * A readable summary of a verified document; `expected` marks which PCRs a policy checked. The verdict line leads
+ * with SIMULATION when the chain does not end in AWS's root, then names the policy enforced (`policyName`), if any.
+ */
+export function formatVerified(v: VerifiedAttestation, expected: Readonly<Record<number, string>> = {}, policyName?: string): string {
   const lines: string[] = [];
-  const anchor = v.root.isAwsNitroRoot ? 'AWS Nitro Enclaves Root G1' : `${v.root.label} (NOT an AWS root: simulation, not confidential)`;
-  lines.push(`VERIFIED  attestation document is authentic (chain ends in ${anchor})`);
+  const anchor = v.root.isAwsNitroRoot ? 'AWS Nitro Enclaves Root G1' : `${v.root.label}, NOT an AWS root: not confidential`;
+  const policy = policyName === undefined ? '' : `policy ${quoteServerText(policyName)}: `;
+  lines.push(`${v.root.isAwsNitroRoot ? '' : 'SIMULATION  '}VERIFIED  ${policy}attestation document is authentic (chain ends in ${anchor})`);
   lines.push('');
   lines.push(`  module     ${v.moduleId}`);
   lines.push(`  issued     ${new Date(v.timestamp).toISOString()} (${formatAge(v.verifiedAt - v.timestamp)} before ${new Date(v.verifiedAt).toISOString()})`);
@@ -28,10 +32,23 @@ export function formatVerified(v: VerifiedAttestation, expected: Readonly<Record
   return lines.join('\n') + '\n';
 }
 
-/** One line for a rejection: the code, then the sentence; what the server said, if anything, quoted on its own line. */
+/**
+ * One line for a failure: what happened (REJECTED: the server is not provably the attested enclave; UNREACHABLE: it
+ * could not be reached or did not answer in time; FAILED: it answered with an error; CANCELLED), the code, then the
+ * sentence; what the server said, if anything, quoted on its own line.
+ */
 export function formatRejected(err: BlindBoxError): string {
+  const word = failureWord(err);
   const said = serverSaid(err);
-  return `REJECTED  ${err.code}: ${err.message}\n${said ? `          server said (unverified): ${quoteServerText(said)}\n` : ''}`;
+  return `${word}  ${err.code}: ${err.message}\n${said ? `${' '.repeat(word.length + 2)}server said (unverified): ${quoteServerText(said)}\n` : ''}`;
+}
+
+/** The verdict word of `formatRejected`. */
+export function failureWord(err: BlindBoxError): 'REJECTED' | 'UNREACHABLE' | 'FAILED' | 'CANCELLED' {
+  if (isUntrustedFailure(err)) return 'REJECTED';
+  if (err instanceof ChannelError && (err.code === 'SERVER_UNREACHABLE' || err.code === 'TIMEOUT')) return 'UNREACHABLE';
+  if (err instanceof ChannelError && err.code === 'CANCELLED') return 'CANCELLED';
+  return 'FAILED';
 }
 
 function short(hex: string | null): string {

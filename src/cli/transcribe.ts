@@ -2,36 +2,38 @@
  * `blindbox transcribe <url> <audio>... [--concurrency N] [--out-dir DIR]`: attest the server, then (only then)
  * upload the audio and print the transcript, or, for a batch, write one transcript per file into DIR, up to N at a
  * time, each on its own attested connection. Every transcript is shown or written only once its receipt is verified;
- * `--receipt FILE` (one file) or `--out-dir` (`DIR/<name>.receipt.json`) keeps the receipt.
+ * `--receipt FILE` (one file) or `--out-dir` (`DIR/<name>.receipt.json`) keeps the receipt. `--format markdown` asks
+ * for verbose_json and renders it as the extension does (with `--out-dir`, the signed JSON is kept beside the `.md`).
  */
 import { randomBytes } from 'node:crypto';
 import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { constants } from 'node:fs';
-import { AttestationError, ChannelError, connect, fileSource, ReceiptError, receiptFileText, TRANSCRIPT_FORMATS, writeReceiptFile, type AttestedSession, type AudioSource, type TranscriptFormat } from '../core/index.js';
+import { AttestationError, ChannelError, connect, fileSource, ReceiptError, receiptFileText, TRANSCRIPT_FORMATS, writeReceiptFile, type AttestedSession, type AudioSource, type TranscriptFormat, type TranscriptResult } from '../core/index.js';
 import { asUsage, UsageError } from './args.js';
-import { attestationFlags, connectOptions } from './attestation-flags.js';
+import { connectOptions } from './attestation-flags.js';
+import { transcribeSpec } from './commands.js';
+import { parseCommand } from './flags.js';
 import { EXIT_OK, EXIT_REJECTED, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { formatRejected } from './summary.js';
 import { runBounded } from '../core/util/run-bounded.js';
+import { markdownTranscript, transcriptProvenance } from '../core/transcript-markdown.js';
 
 /** Most files transcribed at once (each holds one connection and one server worker). */
 const MAX_CONCURRENCY = 16;
 
 export async function transcribeCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { ...attestationFlags, format: { type: 'string', default: 'text' }, language: { type: 'string' }, concurrency: { type: 'string' }, 'out-dir': { type: 'string' }, receipt: { type: 'string' } },
-  });
+  const { values, positionals } = parseCommand(transcribeSpec, argv);
   if (positionals.length < 2) throw new UsageError('transcribe takes a server URL and at least one audio file');
   const [url, ...files] = positionals as [string, ...string[]];
-  const format = values.format as TranscriptFormat;
-  if (!TRANSCRIPT_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${TRANSCRIPT_FORMATS.join(', ')}`);
+  const format = values.format as OutputFormat;
+  if (!OUTPUT_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}`);
+  // What the server is asked for: Markdown is rendered here from the timed segments.
+  const wire: TranscriptFormat = format === 'markdown' ? 'verbose_json' : format;
   const outDir = values['out-dir'];
   if (outDir === undefined && files.length > 1) throw new UsageError('several audio files need --out-dir <dir> (one transcript file each)');
   if (outDir !== undefined && values.receipt !== undefined) throw new UsageError('--receipt is for one file; with --out-dir every receipt is written beside its transcript');
+  if (format === 'markdown' && values.receipt !== undefined) throw new UsageError('--receipt binds the bytes the server signed, which --format markdown does not print: use --out-dir (it keeps the signed JSON, the receipt and the .md)');
   const concurrency = parseConcurrency(values.concurrency);
   // Every file is checked before anything is sent anywhere, so a typo costs no attestation round trip.
   const targets = outDir === undefined ? undefined : outputPaths(outDir, files, format);
@@ -54,12 +56,14 @@ export async function transcribeCommand(argv: string[], out: NodeJS.WritableStre
   }
   try {
     if (session.attested.simulation) err.write('blindbox: SIMULATION server (its root is not AWS\'s): the audio is NOT protected by a real enclave.\n');
-    const transcribeOne = (source: AudioSource) => session.transcribe(source, { format, language: values.language });
+    const transcribeOne = (source: AudioSource) => session.transcribe(source, { format: wire, language: values.language });
+    const rendered = (result: TranscriptResult, source: AudioSource) => (format === 'markdown' ? markdownTranscript(result, transcriptProvenance(result, source.name, url, options.policy.name)) : result.body);
     if (targets === undefined) {
       try {
         const result = await transcribeOne(sources[0]!);
         if (values.receipt === undefined) {
-          out.write(result.body.endsWith('\n') ? result.body : result.body + '\n');
+          const text = rendered(result, sources[0]!);
+          out.write(text.endsWith('\n') ? text : text + '\n');
           return EXIT_OK;
         }
         // The receipt binds the body byte for byte: printed unchanged, `> speech.txt` is the file verify-receipt checks.
@@ -77,7 +81,8 @@ export async function transcribeCommand(argv: string[], out: NodeJS.WritableStre
       const seconds = () => ((performance.now() - started) / 1000).toFixed(1);
       try {
         const result = await transcribeOne(source);
-        await writeAtomically(targets[i]!, result.body);
+        if (format === 'markdown') await writeAtomically(signedPath(targets[i]!), result.body);
+        await writeAtomically(targets[i]!, rendered(result, source));
         await writeAtomically(receiptPath(targets[i]!), receiptFileText(result.receipt.file));
         err.write(`${source.name}\tok\t${seconds()} s\t→ ${targets[i]}\n`);
         return EXIT_OK;
@@ -103,9 +108,13 @@ function parseConcurrency(value: string | undefined): number {
   return n;
 }
 
-/** `DIR/<name without extension>.<txt|json|srt|vtt>`; two inputs that would write one file are a usage error. */
-function outputPaths(dir: string, files: readonly string[], format: TranscriptFormat): string[] {
-  const ext = format === 'text' ? 'txt' : format === 'verbose_json' ? 'json' : format;
+/** The server's formats, and Markdown rendered from its verbose_json. */
+const OUTPUT_FORMATS = [...TRANSCRIPT_FORMATS, 'markdown'] as const;
+type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** `DIR/<name without extension>.<txt|json|srt|vtt|md>`; two inputs that would write one file are a usage error. */
+function outputPaths(dir: string, files: readonly string[], format: OutputFormat): string[] {
+  const ext = format === 'text' ? 'txt' : format === 'verbose_json' ? 'json' : format === 'markdown' ? 'md' : format;
   const seen = new Map<string, string>();
   return files.map((file) => {
     const target = path.join(dir, `${path.parse(file).name}.${ext}`);
@@ -128,6 +137,11 @@ async function writeAtomically(file: string, text: string): Promise<void> {
   }
 }
 
+/** `DIR/<name>.json` beside `DIR/<name>.md`: the verbose_json the receipt binds. */
+function signedPath(markdown: string): string {
+  return path.join(path.dirname(markdown), `${path.parse(markdown).name}.json`);
+}
+
 /** `DIR/<name>.receipt.json` beside `DIR/<name>.<ext>`. */
 function receiptPath(transcript: string): string {
   return path.join(path.dirname(transcript), `${path.parse(transcript).name}.receipt.json`);
@@ -144,7 +158,7 @@ function failureCode(e: unknown): number {
 }
 
 function describe(e: unknown): string {
-  if (isOurs(e)) return formatRejected(e).replace(/^REJECTED\s+/, '').replace(/\n\s*/g, ' ').trim();
+  if (isOurs(e)) return formatRejected(e).replace(/^[A-Z]+\s+/, '').replace(/\n\s*/g, ' ').trim();
   return `cannot write the transcript: ${(e as NodeJS.ErrnoException).code}`;
 }
 

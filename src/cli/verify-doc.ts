@@ -1,31 +1,21 @@
 /** `blindbox verify-doc <file>`: verify a saved attestation document. */
-import { parseArgs } from 'node:util';
 import { AttestationError, InputError, MAX_DOCUMENT_BYTES, readFileCapped, rejectedReport, verifiedReport, verifyAttestation } from '../core/index.js';
 import { asUsage, parsePcrArgs, parseSeconds, parseTime, trustedRoots, UsageError } from './args.js';
+import { verifyDocSpec } from './commands.js';
+import { parseCommand } from './flags.js';
 import { EXIT_OK, EXIT_REJECTED } from './exit-codes.js';
 import { formatRejected, formatVerified } from './summary.js';
 
 
 export async function verifyDoc(argv: string[], out: NodeJS.WritableStream): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      at: { type: 'string' },
-      root: { type: 'string', multiple: true },
-      pcr: { type: 'string', multiple: true },
-      nonce: { type: 'string' },
-      'max-age': { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-  });
+  const { values, positionals } = parseCommand(verifyDocSpec, argv);
   if (positionals.length !== 1) throw new UsageError('verify-doc takes exactly one document file');
   // The verifier refuses documents over MAX_DOCUMENT_BYTES anyway: reading more would only cost memory.
   const bytes = await asUsage(readFileCapped(positionals[0]!, MAX_DOCUMENT_BYTES, 'attestation document'));
   const expectedPcrs = parsePcrArgs(values.pcr);
   const options = {
     now: values.at === undefined ? new Date() : parseTime(values.at),
-    roots: await trustedRoots(values.root),
+    roots: await trustedRoots(values['trust-root']),
     expectedPcrs,
     expectedNonce: values.nonce,
     maxAgeMs: parseSeconds('--max-age', values['max-age']),

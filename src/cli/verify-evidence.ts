@@ -4,14 +4,15 @@
  * on the attested connection carrying exactly the attested key; the same for every other enclave the file lists (a
  * session behind a balancer attests one per key), any failure failing the whole file.
  */
-import { parseArgs } from 'node:util';
 import { AttestationError, ChannelError, MAX_EVIDENCE_FILE_BYTES, parseEvidenceFile, readFileCapped, rejectedReport, verifiedReport, verifyEvidence } from '../core/index.js';
 import { asUsage, trustedRoots, UsageError } from './args.js';
+import { verifyEvidenceSpec } from './commands.js';
+import { parseCommand } from './flags.js';
 import { EXIT_OK, exitCodeFor } from './exit-codes.js';
 import { formatRejected, formatVerified } from './summary.js';
 
 export async function verifyEvidenceCommand(argv: string[], out: NodeJS.WritableStream): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { 'trust-root': { type: 'string', multiple: true }, json: { type: 'boolean', default: false } } });
+  const { values, positionals } = parseCommand(verifyEvidenceSpec, argv);
   if (positionals.length !== 1) throw new UsageError('verify-evidence takes exactly one evidence file');
   const file = positionals[0]!;
   const parsed = await asUsage(async () => parseEvidenceFile((await readFileCapped(file, MAX_EVIDENCE_FILE_BYTES, 'evidence file')).toString('utf8'), file));
@@ -29,7 +30,7 @@ export async function verifyEvidenceCommand(argv: string[], out: NodeJS.Writable
             others: others.map((o) => ({ ...verifiedReport(o.attestation), tlsBinding: o.binding })),
           }) + '\n'
         : `evidence ${file} (server ${parsed.evidence.server ?? '(none)'}, policy ${JSON.stringify(policy)})\n` +
-            formatVerified(attestation, policyPcrs) +
+            formatVerified(attestation, policyPcrs, policy) +
             `\n  TLS binding  the presented certificate (SHA-256 ${binding.presentedCertificateSha256}) carries the attested key (SHA-256 ${binding.attestedKeySha256})\n` +
             others
               .map((o) => `  also        enclave ${o.attestation.moduleId}, PCR0 ${o.attestation.pcrs[0]!.slice(0, 16)}…, key SHA-256 ${o.binding.attestedKeySha256}: document authentic at its time, policy PCRs match, certificate carries the key\n`)

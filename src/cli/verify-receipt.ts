@@ -2,7 +2,6 @@
  * `blindbox verify-receipt <receipt.json> --audio <file> --transcript <file>`: checks, offline and at the document's
  * own time, that an enclave with the expected code signed for exactly this audio and this transcript, and says so.
  */
-import { parseArgs } from 'node:util';
 import {
   AttestationError,
   MAX_RECEIPT_FILE_BYTES,
@@ -16,12 +15,14 @@ import {
   type VerifiedReceiptFile,
 } from '../core/index.js';
 import { asUsage, UsageError } from './args.js';
-import { trustFlags, trustOptions } from './attestation-flags.js';
+import { trustOptions } from './attestation-flags.js';
+import { verifyReceiptSpec } from './commands.js';
+import { parseCommand } from './flags.js';
 import { EXIT_OK, EXIT_REJECTED } from './exit-codes.js';
 import { formatRejected } from './summary.js';
 
 export async function verifyReceiptCommand(argv: string[], out: NodeJS.WritableStream): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...trustFlags, audio: { type: 'string' }, transcript: { type: 'string' } } });
+  const { values, positionals } = parseCommand(verifyReceiptSpec, argv);
   if (positionals.length !== 1) throw new UsageError('verify-receipt takes exactly one receipt file');
   if (values.audio === undefined || values.transcript === undefined) throw new UsageError('verify-receipt needs --audio <file> and --transcript <file>');
   const [file] = positionals as [string];

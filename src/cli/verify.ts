@@ -1,13 +1,14 @@
 /** `blindbox verify <url>`: attest a live server and print what was proven. */
-import { parseArgs } from 'node:util';
 import { AttestationError, ChannelError, connect, rejectedReport, verifiedReport } from '../core/index.js';
 import { asUsage, UsageError } from './args.js';
-import { attestationFlags, connectOptions } from './attestation-flags.js';
+import { connectOptions } from './attestation-flags.js';
+import { verifySpec } from './commands.js';
+import { parseCommand } from './flags.js';
 import { EXIT_OK, exitCodeFor } from './exit-codes.js';
 import { formatRejected, formatVerified } from './summary.js';
 
 export async function verify(argv: string[], out: NodeJS.WritableStream): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: attestationFlags });
+  const { values, positionals } = parseCommand(verifySpec, argv);
   if (positionals.length !== 1) throw new UsageError('verify takes exactly one server URL');
   const url = positionals[0]!;
   const options = await connectOptions(values);
@@ -15,7 +16,7 @@ export async function verify(argv: string[], out: NodeJS.WritableStream): Promis
     const session = await asUsage(connect(url, options));
     const { attestation, simulation } = session.attested;
     await session.close();
-    out.write(values.json ? JSON.stringify({ ...verifiedReport(attestation), url, simulation }) + '\n' : `server ${url}\n` + formatVerified(attestation, options.policy.pcrs));
+    out.write(values.json ? JSON.stringify({ ...verifiedReport(attestation), url, simulation }) + '\n' : `server ${url}\n` + formatVerified(attestation, options.policy.pcrs, options.policy.name));
     return EXIT_OK;
   } catch (err) {
     if (!(err instanceof AttestationError || err instanceof ChannelError)) throw err;

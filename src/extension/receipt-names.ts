@@ -26,7 +26,4 @@ export function receiptFileNames(audioName: string, wire: TranscriptFormat, docu
   };
 }
 
-/** A transcript document's receipt status: `verified · audio SHA-256 1a2b3c4d5e6f7a8b… · enclave i-…`. */
-export function receiptStatusLine(audioSha256: string, moduleId: string): string {
-  return `verified · audio SHA-256 ${audioSha256.slice(0, 16)}… · enclave ${moduleId}`;
-}
+export { receiptStatusLine } from '../core/transcript-markdown.js';

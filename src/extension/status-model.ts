@@ -5,7 +5,7 @@
 import { formatAge } from '../core/util/format-age.js';
 import { shortReason } from './failure.js';
 import { COMMANDS } from './ids.js';
-import { codeSpan, escapeMarkdown } from './markdown.js';
+import { codeSpan, escapeMarkdown } from '../core/util/markdown.js';
 import { enclaveFacts, NO_PCR_PINNED, policySummary } from './trust-summary.js';
 import { isSimulation, oldestVerification, type TrustState } from './trust/trust-state.js';
 

@@ -7,22 +7,10 @@
 import type { TranscriptFormat } from '../protocol/transcript.js';
 import type { ParsedTranscript } from '../core/transport/transcribe.js';
 import { oneLine } from '../core/util/text.js';
-import { codeSpan, escapeMarkdown } from './markdown.js';
+import { markdownTranscript, type TranscriptProvenance } from '../core/transcript-markdown.js';
 import type { DocumentFormat } from './settings.js';
 
-/** Where the transcript came from. */
-export interface TranscriptProvenance {
-  readonly sourceName: string;
-  readonly server: string;
-  readonly moduleId: string;
-  readonly pcr0: string | undefined;
-  /** When the attestation in force for the upload was verified (ms). */
-  readonly verifiedAt: number;
-  readonly policyName: string;
-  readonly simulation: boolean;
-  /** The receipt status line (`receiptStatusLine`): no transcript is shown without a verified receipt. */
-  readonly receipt: string;
-}
+export { formatClock, type TranscriptProvenance } from '../core/transcript-markdown.js';
 
 /** What the server is asked for, per document format: Markdown is built from timed segments. */
 export function wireFormat(format: DocumentFormat): TranscriptFormat {
@@ -48,7 +36,7 @@ export function renderTranscriptDocument(format: DocumentFormat, result: ParsedT
     case 'text':
       return { language, content: `${headerLines(p).join('\n')}\n\n${result.text}\n` };
     case 'markdown':
-      return { language, content: markdown(result, p) };
+      return { language, content: markdownTranscript(result, p) };
     case 'vtt':
       return { language, content: vttWithNote(result.body, p) };
     case 'srt':
@@ -66,38 +54,6 @@ function headerLines(p: TranscriptProvenance): string[] {
     `Verified: ${new Date(p.verifiedAt).toISOString()} (policy ${oneLine(p.policyName)})`,
     `Receipt ${oneLine(p.receipt)}`,
   ];
-}
-
-function markdown(result: ParsedTranscript, p: TranscriptProvenance): string {
-  const out = [
-    `# Transcript of ${escapeMarkdown(p.sourceName)}`,
-    '',
-    ...(p.simulation ? ['> **SIMULATION — not confidential.** The server attested with a simulation root, not AWS Nitro hardware.', ''] : []),
-    `- **Server:** ${codeSpan(p.server)}`,
-    `- **Enclave module:** ${codeSpan(p.moduleId)}`,
-    `- **PCR0:** ${codeSpan(p.pcr0 ?? '(absent)')}`,
-    `- **Verified:** ${new Date(p.verifiedAt).toISOString()} (policy ${codeSpan(p.policyName)})`,
-    `- **Receipt:** ${escapeMarkdown(p.receipt)}`,
-  ];
-  if (result.duration !== undefined) out.push(`- **Duration:** ${formatClock(result.duration, result.duration >= 3600)}`);
-  if (result.language) out.push(`- **Language:** ${codeSpan(result.language)}`);
-  out.push('', '## Transcript', '');
-  const segments = result.segments ?? [];
-  const hours = segments.some((s) => s.end >= 3600);
-  if (segments.length === 0) out.push(escapeMarkdown(result.text) || '*(no speech recognised)*');
-  else for (const s of segments) out.push(`- \`[${formatClock(s.start, hours)}]\` ${escapeMarkdown(s.text)}`);
-  return out.join('\n') + '\n';
-}
-
-/** `mm:ss` or `h:mm:ss`. */
-export function formatClock(seconds: number, hours: boolean): string {
-  const total = Math.max(0, Math.floor(seconds));
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  const mm = String(m).padStart(2, '0');
-  const ss = String(s).padStart(2, '0');
-  return hours ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
 }
 
 /** WebVTT allows NOTE blocks after the header: the provenance goes there (no blank lines, no `-->`). */

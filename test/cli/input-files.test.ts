@@ -56,7 +56,7 @@ describe('capped input files (exit 2, naming the file and the limit)', { concurr
     await assertUsage(['verify-doc', big], /the attestation document ".*big\.cbor" is larger than 64 KiB/);
   });
 
-  it('verify-doc --root /dev/zero', () => assertUsage(['verify-doc', '/dev/null', '--root', '/dev/zero'], /the root certificate file "\/dev\/zero" is larger than 64 KiB/));
+  it('verify-doc --root /dev/zero', () => assertUsage(['verify-doc', '/dev/null', '--trust-root', '/dev/zero'], /the root certificate file "\/dev\/zero" is larger than 64 KiB/));
 
   it('verify --policy /dev/zero', () => assertUsage(['verify', NOWHERE, '--policy', '/dev/zero'], /the policy file "\/dev\/zero" is larger than 64 KiB/));
 

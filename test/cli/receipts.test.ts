@@ -131,7 +131,7 @@ describe('blindbox verify-evidence', () => {
   it('exit 0 for exported evidence: document at its time, policy PCRs, presented certificate carries the attested key', async () => {
     const r = await runCli(['verify-evidence', evidence, '--trust-root', rootPem]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /^VERIFIED {2}attestation document is authentic/m);
+    assert.match(r.stdout, /^SIMULATION {2}VERIFIED {2}policy "[^"]*": attestation document is authentic/m);
     assert.match(r.stdout, /TLS binding {2}the presented certificate \(SHA-256 [0-9a-f]{64}\) carries the attested key/);
     assert.match(r.stdout, / {4}0 {2}[0-9a-f]{96} {2}match/);
   });
@@ -187,5 +187,30 @@ describe('blindbox verify-evidence', () => {
     const r = await runCli(['verify-evidence', junk]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /holds no attestation document \(it records CHAIN_UNTRUSTED\)/);
+  });
+});
+
+describe('blindbox transcribe --format markdown', () => {
+  it('prints the Markdown document the extension renders, from verbose_json', async () => {
+    const r = await runCli(['transcribe', server.url, wav, '--trust-root', rootPem, '--format', 'markdown']);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.split('\n');
+    assert.equal(lines[0], '# Transcript of speech.wav');
+    assert.match(r.stdout, /^> \*\*SIMULATION — not confidential\.\*\*/m);
+    assert.match(r.stdout, /^- \*\*Verified:\*\* \d{4}-.* \(policy `default`\)$/m);
+    assert.match(r.stdout, /^## Transcript\n\n- `\[00:0\d\]` \S/m);
+    assert.match(r.stdout.toLowerCase(), /children|park/);
+  });
+
+  it('with --out-dir keeps the signed JSON and its receipt beside the .md; --receipt alone is a usage error', async () => {
+    const dir = path.join(scratch.dir, 'md-out');
+    const r = await runCli(['transcribe', server.url, wav, '--trust-root', rootPem, '--format', 'markdown', '--out-dir', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(await readFile(path.join(dir, 'speech.md'), 'utf8'), /^# Transcript of speech\.wav\n/);
+    const v = await runCli(['verify-receipt', path.join(dir, 'speech.receipt.json'), '--audio', wav, '--transcript', path.join(dir, 'speech.json'), '--trust-root', rootPem]);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+    const refused = await runCli(['transcribe', server.url, wav, '--trust-root', rootPem, '--format', 'markdown', '--receipt', path.join(scratch.dir, 'x.json')]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /^blindbox transcribe: --receipt binds the bytes the server signed, which --format markdown does not print/);
   });
 });

@@ -17,7 +17,7 @@ let rootPem: string;
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'blindbox-cli-'));
   rootPem = path.join(dir, 'sim-root.pem');
-  serve = await startServe(['--simulate', '--trust-out', rootPem]);
+  serve = await startServe(['--simulate', '--engine', 'none', '--trust-out', rootPem]);
 });
 after(() => serve.stop('SIGKILL'));
 
@@ -43,7 +43,7 @@ describe('blindbox serve --simulate', () => {
 
   it('stops cleanly on SIGINT and on SIGTERM (exit 0)', async () => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      const own = await startServe(['--simulate']);
+      const own = await startServe(['--simulate', '--engine', 'none']);
       assert.equal(await own.stop(signal), 0, own.stderr());
       assert.match(own.stderr(), new RegExp(`${signal}: finishing`));
     }

@@ -2,7 +2,7 @@
  * The `verify-doc` command-line contract, exercised exactly as a user (or another tool) runs it:
  * the compiled CLI in a separate Node process, judged only by exit code, stdout and stderr.
  *
- *   verify-doc <file> [--at <ISO-8601 | unix-ms>] [--root <pem>]... [--pcr <index>=<hex>]... [--nonce <hex>] [--max-age <seconds>] [--json]
+ *   verify-doc <file> [--at <ISO-8601 | unix-ms>] [--trust-root <pem>]... [--pcr <index>=<hex>]... [--nonce <hex>] [--max-age <seconds>] [--json]
  *   exit 0 verified, 1 rejected, 2 usage error or unreadable file.
  */
 import assert from 'node:assert/strict';
@@ -273,16 +273,16 @@ describe('verify-doc --json on a real Nitro document', { concurrency: true }, ()
     assert.equal(ok.status, 0, describeRun(ok));
   });
 
-  it('--root with the fixture AWS root PEM still verifies, to the same root', async () => {
-    const r = await run(['verify-doc', DOC8_PATH, '--at', DOC8_AT, '--root', ROOT_PEM_PATH, '--json']);
+  it('--trust-root with the fixture AWS root PEM still verifies, to the same root', async () => {
+    const r = await run(['verify-doc', DOC8_PATH, '--at', DOC8_AT, '--trust-root', ROOT_PEM_PATH, '--json']);
     assert.equal(r.status, 0, describeRun(r));
     const report = parseJsonLine(r);
     assertVerifiedShape(report);
     assertMatchesNote(report, doc8, MODULE_ID_8);
   });
 
-  it('--root twice (repeatable) still verifies', async () => {
-    const r = await run(['verify-doc', DOC8_PATH, '--at', DOC8_AT, '--root', ROOT_PEM_PATH, '--root', ROOT_PEM_PATH, '--json']);
+  it('--trust-root twice (repeatable) still verifies', async () => {
+    const r = await run(['verify-doc', DOC8_PATH, '--at', DOC8_AT, '--trust-root', ROOT_PEM_PATH, '--trust-root', ROOT_PEM_PATH, '--json']);
     assert.equal(r.status, 0, describeRun(r));
   });
 
@@ -372,9 +372,9 @@ describe('verify-doc usage errors: exit 2, nothing on stdout, a message on stder
     ['--at garbage', ['verify-doc', DOC8_PATH, '--at', 'not-a-time', '--json'], /--at/],
     ['--max-age that is not a number', ['verify-doc', DOC8_PATH, '--at', DOC8_AT, '--max-age', 'soon', '--json'], /--max-age/],
     ['--max-age negative', ['verify-doc', DOC8_PATH, '--at', DOC8_AT, '--max-age', '-5', '--json']],
-    ['--root pointing to a non-PEM file', ['verify-doc', DOC8_PATH, '--at', DOC8_AT, '--root', notPem, '--json'], /not-a-cert\.pem/],
-    ['--root pointing to a PEM block that is not a certificate', ['verify-doc', DOC8_PATH, '--at', DOC8_AT, '--root', badPemBody, '--json']],
-    ['--root pointing to a missing file', ['verify-doc', DOC8_PATH, '--at', DOC8_AT, '--root', join(scratch, 'missing.pem'), '--json'], /missing\.pem/],
+    ['--trust-root pointing to a non-PEM file', ['verify-doc', DOC8_PATH, '--at', DOC8_AT, '--trust-root', notPem, '--json'], /not-a-cert\.pem/],
+    ['--trust-root pointing to a PEM block that is not a certificate', ['verify-doc', DOC8_PATH, '--at', DOC8_AT, '--trust-root', badPemBody, '--json']],
+    ['--trust-root pointing to a missing file', ['verify-doc', DOC8_PATH, '--at', DOC8_AT, '--trust-root', join(scratch, 'missing.pem'), '--json'], /missing\.pem/],
     ['unknown command', ['verify-docs', DOC8_PATH, '--json'], /unknown command/],
     ['no command', []],
   ];
@@ -393,9 +393,9 @@ describe('verify-doc usage errors: exit 2, nothing on stdout, a message on stder
   });
 
   it('--help prints the usage on stdout and exits 0', async () => {
-    const r = await run(['--help']);
+    const r = await run(['verify-doc', '--help']);
     assert.equal(r.status, 0, describeRun(r));
-    assert.match(r.stdout, /verify-doc <file>/);
+    assert.match(r.stdout, /^usage: blindbox verify-doc <file> \[options\]/);
   });
 });
 

@@ -68,7 +68,7 @@ describe('words of an unauthenticated server', () => {
   it('are quoted and attributed by the CLI, and a field of their own in --json', async () => {
     const text = await runCli(['verify', hostile.url]);
     assert.equal(text.code, 3);
-    assert.equal(text.stdout, `REJECTED  SERVER_ERROR: ${OURS}\n          server said (unverified): "${SAID}"\n`);
+    assert.equal(text.stdout, `FAILED  SERVER_ERROR: ${OURS}\n        server said (unverified): "${SAID}"\n`);
     const json = await runCli(['verify', hostile.url, '--json']);
     assert.deepEqual(JSON.parse(json.stdout), { ok: false, code: 'SERVER_ERROR', message: OURS, serverSaid: SAID, url: hostile.url });
   });

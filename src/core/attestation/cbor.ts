@@ -10,6 +10,7 @@
  */
 import { Decoder } from 'cbor-x';
 import { AttestationError } from '../errors.js';
+import { endSentence } from '../util/text.js';
 
 /** Limits for one strict decode. */
 export interface CborLimits {
@@ -41,7 +42,7 @@ export function decodeStrict(bytes: Uint8Array, limits: CborLimits, what: string
     const end = walk(bytes, 0, 0, limits);
     if (end !== bytes.length) throw new Malformed(`${bytes.length - end} unexpected bytes follow the end of the item`);
   } catch (err) {
-    if (err instanceof Malformed) throw new AttestationError('MALFORMED_CBOR', `The ${what} is not well-formed CBOR: ${err.message}.`);
+    if (err instanceof Malformed) throw new AttestationError('MALFORMED_CBOR', endSentence(`The ${what} is not well-formed CBOR: ${err.message}`));
     throw err;
   }
   try {

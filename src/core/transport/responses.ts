@@ -5,7 +5,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { BlindBoxError, ChannelError } from '../errors.js';
-import { oneLine } from '../util/text.js';
+import { endSentence, oneLine } from '../util/text.js';
 
 /** Reads a whole body, failing once it exceeds `limit` bytes. */
 export async function readBodyLimited(body: Dispatcher.ResponseData['body'], limit: number, what: string, origin: URL): Promise<Buffer> {
@@ -58,5 +58,5 @@ export function toChannelError(err: unknown, origin: URL): BlindBoxError {
   if (e?.name === 'AbortError' || code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR') return new ChannelError('CANCELLED', 'The request was cancelled.', { cause: err });
   if (TIMEOUT_CODES.has(code)) return new ChannelError('TIMEOUT', `${origin.host} did not answer in time (${code}).`, { cause: err });
   const reason = code || e?.message || String(err);
-  return new ChannelError('SERVER_UNREACHABLE', `Cannot talk to ${origin.host}: ${oneLine(reason, 120)}.`, { cause: err });
+  return new ChannelError('SERVER_UNREACHABLE', endSentence(`Cannot talk to ${origin.host}: ${oneLine(reason, 120)}`), { cause: err });
 }

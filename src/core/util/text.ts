@@ -17,3 +17,11 @@ export function oneLine(text: string, max = 500): string {
 export function quoteServerText(said: string): string {
   return `"${said.replace(/["\u201c\u201d]/g, "'")}"`;
 }
+
+/**
+ * `text` as the end of a sentence: a full stop is added unless it already ends with one (also inside a closing
+ * parenthesis or quote), so a message that ends with another's never reads "….)." or "…..".
+ */
+export function endSentence(text: string): string {
+  return /[.!?…]['")\]]*$/.test(text) ? text : `${text}.`;
+}

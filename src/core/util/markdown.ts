@@ -1,5 +1,5 @@
 /** Putting untrusted text (from a server, a certificate or a file name) into Markdown without giving it any power. */
-import { oneLine } from '../core/util/text.js';
+import { oneLine } from './text.js';
 
 /**
  * One line of inert Markdown text: backslash-escapes what could start
