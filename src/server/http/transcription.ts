@@ -35,6 +35,8 @@ export interface TranscriptionLimits {
   readonly uploadMinBytesPerSecond: number;
   /** How long an upload may take to reach that pace (default 10 s). */
   readonly uploadPaceGraceMs: number;
+  /** The `Retry-After` of busy answers (429 engine queue full, 503 every slot taken), in seconds (default 5). */
+  readonly busyRetryAfterSeconds: number;
 }
 
 export const DEFAULT_LIMITS: TranscriptionLimits = {
@@ -44,6 +46,7 @@ export const DEFAULT_LIMITS: TranscriptionLimits = {
   uploadIdleTimeoutMs: 30_000,
   uploadMinBytesPerSecond: 8 * 1024,
   uploadPaceGraceMs: 10_000,
+  busyRetryAfterSeconds: 5,
 };
 
 const STATUS: Record<EngineErrorCode, number> = {
@@ -67,6 +70,8 @@ export function transcriptionHandlers(
   limits: Partial<TranscriptionLimits> = {},
 ): { whisperPredict: Handler; openAiTranscriptions: Handler; inFlight: () => number } {
   const lim = { ...DEFAULT_LIMITS, ...limits };
+  // Clients retry busy answers after this wait (core/transport/transcribe.ts); without it they would not retry.
+  const retryAfter = { 'retry-after': String(lim.busyRetryAfterSeconds) };
   let inFlight = 0;
   /** Connections with a transcription running: one each, so that one pipelining connection cannot take every slot. */
   const busyConnections = new WeakSet<object>();
@@ -80,7 +85,7 @@ export function transcriptionHandlers(
         throw new HttpError(429, 'ONE_PER_CONNECTION', 'This connection is already transcribing: wait for its answer, or use another connection.');
       }
       if (inFlight >= lim.maxInFlight) {
-        throw new HttpError(503, 'SERVER_BUSY', 'The server is transcribing as much as it can; try again shortly.', { 'retry-after': '5' });
+        throw new HttpError(503, 'SERVER_BUSY', 'The server is transcribing as much as it can; try again shortly.', retryAfter);
       }
       inFlight++;
       busyConnections.add(req.socket);
@@ -119,7 +124,7 @@ export function transcriptionHandlers(
         res.end(body);
       } catch (err) {
         // An engine that stops because the signal aborted says only "cancelled": the signal knows why.
-        throw asHttpError(controller.signal.aborted ? controller.signal.reason : err);
+        throw asHttpError(controller.signal.aborted ? controller.signal.reason : err, retryAfter);
       } finally {
         clearTimeout(timer);
         res.off('close', onClose);
@@ -142,10 +147,10 @@ export function transcriptionHandlers(
   };
 }
 
-function asHttpError(err: unknown): unknown {
+function asHttpError(err: unknown, retryAfter: Record<string, string>): unknown {
   if (err instanceof HttpError) return err;
   if (err instanceof EngineError) {
-    return new HttpError(STATUS[err.code], err.code, err.message, err.code === 'BUSY' ? { 'retry-after': '5' } : {});
+    return new HttpError(STATUS[err.code], err.code, err.message, err.code === 'BUSY' ? retryAfter : {});
   }
   return err;
 }
