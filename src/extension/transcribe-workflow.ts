@@ -19,6 +19,7 @@ import type { PolicyInfo } from './trust/trust-state.js';
 import { runBounded } from '../core/util/run-bounded.js';
 import { rememberTranscript, saveTranscriptWithReceipt } from './receipt-commands.js';
 import { receiptStatusLine } from './receipt-names.js';
+import { CANCELLED, TRANSCRIBING, retryLine, uploadLine } from './upload-progress.js';
 
 const SAVE_WITH_RECEIPT = 'Save with Receipt';
 
@@ -234,6 +235,8 @@ async function transcribeOne(job: Job, file: vscode.Uri, shown: FileProgress): P
     }
     if (signal.aborted) return { kind: 'cancelled' };
     ctx.log.info(`${name}: uploading ${source.blob.size} bytes over an attested connection`);
+    // Restarted by each attempt: a retry after a busy answer sends the file again from its first byte.
+    let started = Date.now();
     const result = await session.transcribe(source, {
       format: services.wireFormat(settings.transcriptFormat),
       signal,
@@ -241,7 +244,13 @@ async function transcribeOne(job: Job, file: vscode.Uri, shown: FileProgress): P
       onProgress: (sent, total) => {
         const fraction = total > 0 ? Math.min(1, sent / total) : 1;
         // The upload is most of the wait; the rest is decoding.
-        shown.update(fraction * 0.9, fraction >= 1 ? 'transcribing…' : `${Math.floor(fraction * 100)} %`);
+        shown.update(fraction * 0.9, fraction >= 1 ? TRANSCRIBING : uploadLine(sent, total, Date.now() - started));
+      },
+      onRetry: (notice) => {
+        const line = retryLine(notice);
+        ctx.log.warn(`${name}: HTTP ${notice.status}, ${line}`);
+        shown.update(0, line);
+        started = Date.now() + notice.waitMs;
       },
     });
     if (signal.aborted) return { kind: 'cancelled' };
@@ -277,7 +286,8 @@ async function transcribeOne(job: Job, file: vscode.Uri, shown: FileProgress): P
   } catch (err) {
     const failure = describeFailure(err);
     if (failure.code === 'CANCELLED' || signal.aborted) {
-      ctx.log.info(`${name}: cancelled; nothing was opened`);
+      ctx.log.info(`${name}: ${CANCELLED}`);
+      if (!job.batch) void vscode.window.showInformationMessage(`BlindBox: ${name} ${CANCELLED}.`);
       return { kind: 'cancelled' };
     }
     if (failure.untrusted) await ctx.trust.untrusted(server, failure);

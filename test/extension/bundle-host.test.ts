@@ -136,7 +136,8 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.equal(progress.title, 'BlindBox: talk.WAV');
     const messages = progress.reports.map((r) => r.message);
     assert.ok(messages.includes('attesting the server…'));
-    assert.ok(messages.some((m) => /^talk\.WAV · \d+ %$/.test(m ?? '')) || messages.includes('talk.WAV · transcribing…'));
+    assert.ok(messages.some((m) => /^talk\.WAV · [\d.]+ of 300 KB( · [\d.]+ [KM]B\/s · .+ left)?$/.test(m ?? '')), messages.join('\n'));
+    assert.ok(messages.includes('talk.WAV · transcribing on the enclave…'));
     assert.equal(messages.at(-1), 'talk.WAV · done');
     assert.equal(progress.reports.reduce((sum, r) => sum + (r.increment ?? 0), 0), 100);
     assert.ok(!fake.log.some((l) => l.includes('The quick brown fox')), 'the log never holds transcript or audio content');
@@ -228,7 +229,7 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.equal(progress.title, 'BlindBox: 3 files');
     const messages = progress.reports.map((r) => r.message ?? '');
     for (const m of messages.slice(1)) assert.match(m, /^[1-3] of 3 · [abc]\.wav · /);
-    assert.ok(messages.some((m) => /^\d of 3 · [abc]\.wav · \d+ %$/.test(m)), messages.join('\n'));
+    assert.ok(messages.some((m) => /^\d of 3 · [abc]\.wav · [\d.]+ of [\d.]+ [KM]B/.test(m)), messages.join('\n'));
     assert.equal(progress.reports.reduce((sum, r) => sum + (r.increment ?? 0), 0), 100);
     assert.equal(peakRunning, 2, 'blindbox.concurrency (default 2) files at once');
     assert.equal(fake.notifications.at(-1)!.message, 'BlindBox: transcribed 3 of 3 files.');
@@ -237,13 +238,14 @@ describe('the bundled extension under a fake VS Code', () => {
   it('cancelling the upload opens nothing', async () => {
     const before = fake.documents.length;
     fake.onProgressReport = (record, report) => {
-      if (/ · (\d+ %|transcribing…)$/.test(report.message ?? '')) record.cancel();
+      if (/ · ([\d.]+ of [\d.]+ [KM]B|transcribing on the enclave…)/.test(report.message ?? '')) record.cancel();
     };
     try {
       const opened = await fake.executeCommand<unknown[]>('blindbox.transcribe', Uri.file(bigWav));
       assert.deepEqual(opened, []);
       assert.equal(fake.documents.length, before);
-      assert.ok(fake.log.some((l) => l.includes('long.wav: cancelled; nothing was opened')));
+      assert.ok(fake.log.some((l) => l.includes('long.wav: cancelled: nothing was opened')));
+      assert.ok(fake.notifications.some((n) => n.level === 'info' && n.message === 'BlindBox: long.wav cancelled: nothing was opened.'));
     } finally {
       fake.onProgressReport = undefined;
     }
@@ -315,7 +317,7 @@ describe('the bundled extension under a fake VS Code', () => {
     const error = fake.notifications.filter((n) => n.level === 'error').at(-1)!;
     assert.match(error.message, /^BlindBox: CHAIN_UNTRUSTED: The attestation chain starts at /);
     assert.deepEqual(error.actions, ['Show details', 'Show Attestation']);
-    assert.equal(fake.progress.at(-1)!.reports.some((r) => / · \d+ %$/.test(r.message ?? '')), false);
+    assert.equal(fake.progress.at(-1)!.reports.some((r) => / of [\d.]+ [KM]B/.test(r.message ?? '')), false);
   });
 
   it('reports a bad setting clearly, and recovers when it is fixed', async () => {
