@@ -9,7 +9,7 @@ import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { constants } from 'node:fs';
-import { AttestationError, ChannelError, connect, fileSource, ReceiptError, receiptFileText, TRANSCRIPT_FORMATS, writeReceiptFile, type AttestedSession, type AudioSource, type TranscriptFormat } from '../core/index.js';
+import { AttestationError, ChannelError, connect, fileSource, ReceiptError, receiptFileText, retryLine, TRANSCRIPT_FORMATS, writeReceiptFile, type AttestedSession, type AudioSource, type TranscriptFormat } from '../core/index.js';
 import { asUsage, UsageError } from './args.js';
 import { attestationFlags, connectOptions } from './attestation-flags.js';
 import { EXIT_OK, EXIT_REJECTED, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
@@ -54,7 +54,7 @@ export async function transcribeCommand(argv: string[], out: NodeJS.WritableStre
   }
   try {
     if (session.attested.simulation) err.write('blindbox: SIMULATION server (its root is not AWS\'s): the audio is NOT protected by a real enclave.\n');
-    const transcribeOne = (source: AudioSource) => session.transcribe(source, { format, language: values.language });
+    const transcribeOne = (source: AudioSource) => session.transcribe(source, { format, language: values.language, onRetry: (notice) => err.write(`blindbox: ${source.name}: HTTP ${notice.status}, ${retryLine(notice)}\n`) });
     if (targets === undefined) {
       try {
         const result = await transcribeOne(sources[0]!);

@@ -19,7 +19,8 @@ import type { PolicyInfo } from './trust/trust-state.js';
 import { runBounded } from '../core/util/run-bounded.js';
 import { rememberTranscript, saveTranscriptWithReceipt } from './receipt-commands.js';
 import { receiptStatusLine } from './receipt-names.js';
-import { CANCELLED, TRANSCRIBING, retryLine, uploadLine } from './upload-progress.js';
+import { CANCELLED, TRANSCRIBING, uploadLine } from './upload-progress.js';
+import { retryLine } from '../core/util/retry-notice.js';
 
 const SAVE_WITH_RECEIPT = 'Save with Receipt';
 

@@ -1,6 +1,6 @@
 /**
  * The words of a transcription's progress notification, as pure functions of what the core reports: bytes, rate and
- * time left while uploading, the phase once the upload is in, a busy server's wait. No vscode import: unit-tested.
+ * time left while uploading, the phase once the upload is in. (A busy server's wait: `retryLine`, core.) No vscode import: unit-tested.
  */
 
 /** What the notification says once the audio is sent and the enclave is decoding it. */
@@ -22,11 +22,6 @@ export function uploadLine(sent: number, total: number, elapsedMs: number): stri
     parts.push(`${duration((total - sent) / perSecond)} left`);
   }
   return parts.join(' · ');
-}
-
-/** "server busy, retrying in 5 s (2 of 3)". */
-export function retryLine(notice: { readonly retry: number; readonly maxRetries: number; readonly waitMs: number }): string {
-  return `server busy, retrying in ${Math.ceil(notice.waitMs / 1000)} s (${notice.retry} of ${notice.maxRetries})`;
 }
 
 /** One decimal below 100 ("12.3", "40"), none above ("512"). */

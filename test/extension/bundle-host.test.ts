@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { TranscriptionEngine } from '../../src/server/engine/engine.js';
+import { EngineError, type TranscriptionEngine } from '../../src/server/engine/engine.js';
 import { startDribblingServer, startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
 import { createFakeVscode, disposeContext, fakeContext, loadBundle, Uri, type FakeVscode, type LoadedExtension } from './fake-vscode.js';
 import { LAZY_ONLY_BUILTINS } from './measure-activation.js';
@@ -27,6 +27,8 @@ let ext: LoadedExtension;
 let context: ReturnType<typeof fakeContext>;
 let api: ReturnType<LoadedExtension['activate']>;
 const uploads: { bytes: number }[] = [];
+/** How many of the next transcriptions the stand-in engine refuses as busy (429, Retry-After 1). */
+let busyAnswers = 0;
 /** Transcriptions running at once in the stand-in engine, and the most seen. */
 let running = 0;
 let peakRunning = 0;
@@ -37,6 +39,10 @@ const engine: TranscriptionEngine = {
   model: 'fixed transcript',
   async transcribe(request) {
     uploads.push({ bytes: (await stat(request.path)).size });
+    if (busyAnswers > 0) {
+      busyAnswers--;
+      throw new EngineError('BUSY', 'The queue is full.');
+    }
     peakRunning = Math.max(peakRunning, ++running);
     // Long enough for a batch's files to overlap.
     await new Promise((resolve) => setTimeout(resolve, 150));
@@ -74,7 +80,7 @@ before(async () => {
   const bundleDir = path.join(dir, 'dist');
   const built = spawnSync(process.execPath, [path.join(REPO, 'scripts/bundle-extension.mjs'), '--outdir', bundleDir], { encoding: 'utf8' });
   assert.equal(built.status, 0, built.stderr);
-  server = await startSimulationServer({ engine });
+  server = await startSimulationServer({ engine, limits: { busyRetryAfterSeconds: 1 } });
   rootFile = path.join(dir, 'sim-root.pem');
   await writeFile(rootFile, server.provider.rootPem);
   wav = path.join(dir, 'talk.WAV');
@@ -143,6 +149,18 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.ok(!fake.log.some((l) => l.includes('The quick brown fox')), 'the log never holds transcript or audio content');
   });
 
+  it('a busy server is retried after its Retry-After, the wait shown in the progress notification', async () => {
+    const before = { documents: fake.documents.length, uploads: uploads.length };
+    busyAnswers = 1;
+    const opened = await fake.executeCommand<unknown[]>('blindbox.transcribe', Uri.file(wav));
+    assert.equal(opened.length, 1);
+    assert.equal(fake.documents.length, before.documents + 1);
+    assert.equal(uploads.length, before.uploads + 2, 'sent twice: refused busy, then served');
+    const messages = fake.progress.at(-1)!.reports.map((r) => r.message);
+    assert.ok(messages.includes('talk.WAV · server busy, retrying in 1 s (1 of 3)'), messages.join('\n'));
+    assert.ok(fake.log.some((l) => l.includes('talk.WAV: HTTP 429, server busy, retrying in 1 s (1 of 3)')));
+  });
+
   it('refuses a file named .wav that is not audio from its first bytes: no attestation, no upload, no document', async () => {
     const fake_ = path.join(dir, 'minutes.wav');
     await writeFile(fake_, 'Minutes of the meeting, typed, not recorded.\n');
@@ -196,6 +214,7 @@ describe('the bundled extension under a fake VS Code', () => {
 
   it('asks for verbose_json and writes Markdown with timestamps when the format says so, for each file of a multi-selection', async () => {
     fake.setSettings({ 'blindbox.transcript.format': 'markdown' });
+    const sent = uploads.length;
     const notes = path.join(dir, 'notes.txt');
     await writeFile(notes, 'not audio');
     const opened = await fake.executeCommand<unknown[]>('blindbox.transcribeFromExplorer', Uri.file(wav), [Uri.file(wav), Uri.file(notes), Uri.file(wav)]);
@@ -205,7 +224,7 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.match(doc.content, /^# Transcript of talk\.WAV\n/);
     assert.match(doc.content, /^- `\[00:00\]` The quick brown fox\.$/m);
     assert.match(doc.content, /^- `\[00:01\]` \\<b\\>jumps\\<\/b\\>$/m);
-    assert.equal(uploads.length, 3);
+    assert.equal(uploads.length, sent + 2);
     assert.ok(fake.notifications.some((n) => n.level === 'warning' && n.message.includes('skipped 1 selected item')));
     fake.setSettings({ 'blindbox.transcript.format': 'vtt' });
     await fake.executeCommand('blindbox.transcribe', Uri.file(wav));

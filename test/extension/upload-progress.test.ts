@@ -1,7 +1,8 @@
 /** The progress notification's words: bytes, rate, time left, a busy server's wait. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { retryLine, uploadLine } from '../../src/extension/upload-progress.js';
+import { uploadLine } from '../../src/extension/upload-progress.js';
+import { retryLine } from '../../src/core/index.js';
 
 describe('uploadLine', () => {
   it('bytes, rate and time left once the upload is steady', () => {
@@ -19,6 +20,6 @@ describe('uploadLine', () => {
 
 describe('retryLine', () => {
   it('says the wait and which retry of how many', () => {
-    assert.equal(retryLine({ retry: 2, maxRetries: 3, waitMs: 4200 }), 'server busy, retrying in 5 s (2 of 3)');
+    assert.equal(retryLine({ status: 503, retry: 2, maxRetries: 3, waitMs: 4200 }), 'server busy, retrying in 5 s (2 of 3)');
   });
 });

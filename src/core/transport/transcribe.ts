@@ -26,6 +26,7 @@ import type { AttestedEnclave } from './attested-enclave.js';
 import { isTranscriptFormat, type Segment, type TranscriptFormat, type VerboseTranscript } from '../../protocol/transcript.js';
 import type { PinnedRequester, PinnedResponse } from './request.js';
 import type { AudioSource } from '../audio-source.js';
+import type { RetryNotice } from '../util/retry-notice.js';
 
 /** A transcript as the server's answer says it. */
 export interface ParsedTranscript {
@@ -73,14 +74,6 @@ export interface TranscribeOptions {
 export interface RetryPolicy {
   readonly maxRetries: number;
   readonly maxWaitMs: number;
-}
-
-/** A busy answer about to be retried: `retry` of `maxRetries`, after `waitMs`. */
-export interface RetryNotice {
-  readonly status: number;
-  readonly retry: number;
-  readonly maxRetries: number;
-  readonly waitMs: number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { maxRetries: 3, maxWaitMs: 30_000 };
