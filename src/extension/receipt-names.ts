@@ -26,6 +26,14 @@ export function receiptFileNames(audioName: string, wire: TranscriptFormat, docu
   };
 }
 
+const DOCUMENT_EXTENSIONS: Readonly<Record<DocumentFormat, string>> = { text: 'txt', markdown: 'md', srt: 'srt', vtt: 'vtt' };
+
+/** The name a transcript document of `audioName` has: `speech.transcript.srt`, or `speech.transcript-2.srt` as the `n`th choice. */
+export function documentFileName(audioName: string, format: DocumentFormat, n = 1): string {
+  const stem = audioName.replace(/\.[^.]*$/, '') || audioName;
+  return `${stem}.transcript${n > 1 ? `-${n}` : ''}.${DOCUMENT_EXTENSIONS[format]}`;
+}
+
 /** A transcript document's receipt status: `verified · audio SHA-256 1a2b3c4d5e6f7a8b… · enclave i-…`. */
 export function receiptStatusLine(audioSha256: string, moduleId: string): string {
   return `verified · audio SHA-256 ${audioSha256.slice(0, 16)}… · enclave ${moduleId}`;
