@@ -127,7 +127,8 @@ async function hashOf(services: Awaited<ReturnType<Ctx['services']>>, uri: vscod
   return services.sha256Hex(await vscode.workspace.fs.readFile(uri));
 }
 
-async function exists(uri: vscode.Uri): Promise<boolean> {
+/** Whether anything is at `uri` (in the workspace's file system, remote or local). */
+export async function exists(uri: vscode.Uri): Promise<boolean> {
   try {
     await vscode.workspace.fs.stat(uri);
     return true;

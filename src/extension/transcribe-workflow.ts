@@ -12,13 +12,14 @@ import { InputError } from '../core/errors.js';
 import { describeFailure, type Failure } from './failure.js';
 import { failureLine } from './plain-text.js';
 import type { Services } from './services.js';
-import type { ExtensionSettings } from './settings.js';
+import type { DocumentFormat, ExtensionSettings } from './settings.js';
+import type { TranscriptDocument } from './transcript-document.js';
 import type { AttestedSession } from '../core/transport/session.js';
 import type { AudioSource } from '../core/audio-source.js';
 import type { PolicyInfo } from './trust/trust-state.js';
 import { runBounded } from '../core/util/run-bounded.js';
-import { rememberTranscript, saveTranscriptWithReceipt } from './receipt-commands.js';
-import { receiptStatusLine } from './receipt-names.js';
+import { exists, rememberTranscript, saveTranscriptWithReceipt } from './receipt-commands.js';
+import { documentFileName, receiptStatusLine } from './receipt-names.js';
 import { CANCELLED, TRANSCRIBING, uploadLine } from './upload-progress.js';
 import { retryLine } from '../core/util/retry-notice.js';
 
@@ -272,7 +273,7 @@ async function transcribeOne(job: Job, file: vscode.Uri, shown: FileProgress): P
       },
       await vscode.languages.getLanguages(),
     );
-    const opened = await vscode.workspace.openTextDocument({ content: document.content, language: document.language });
+    const opened = await openTranscriptDocument(file, settings.transcriptFormat, document);
     await vscode.window.showTextDocument(opened, { preview: false });
     ctx.log.info(`${name}: transcript opened (${settings.transcriptFormat}, ${result.text.length} characters; receipt verified, audio SHA-256 ${result.receipt.verified.content.audioSha256})`);
     const kept = { audio: file, body: result.body, wire: result.format, documentFormat: settings.transcriptFormat, receipt: result.receipt };
@@ -311,6 +312,40 @@ function summarise(ctx: Ctx, files: readonly vscode.Uri[], outcomes: readonly On
   if (failures.length || notDone) void vscode.window.showWarningMessage(message, 'Show Log').then((pick) => pick && ctx.log.show());
   else void vscode.window.showInformationMessage(message);
 }
+
+/** Untitled names tried beside the audio before falling back to a plain untitled document. */
+const MAX_NAME_TRIES = 20;
+
+/**
+ * A new untitled document holding `document`, named beside the audio (`speech.transcript.srt`): the tab shows that
+ * name and Save proposes it. A name taken by an open document or a file on disk is skipped (`-2`, `-3`, …), so
+ * saving never lands on an existing file unasked.
+ */
+async function openTranscriptDocument(audio: vscode.Uri, format: DocumentFormat, document: TranscriptDocument): Promise<vscode.TextDocument> {
+  const folder = vscode.Uri.joinPath(audio, '..');
+  for (let n = 1; n <= MAX_NAME_TRIES; n++) {
+    const target = vscode.Uri.joinPath(folder, documentFileName(baseName(audio.path), format, n));
+    const uri = vscode.Uri.from({ scheme: 'untitled', path: target.path });
+    const key = uri.toString();
+    // Claimed before the first await: two files of one batch with the same name must not open (and fill) one document.
+    if (claimedNames.has(key) || vscode.workspace.textDocuments.some((d) => d.uri.toString() === key)) continue;
+    claimedNames.add(key);
+    try {
+      if (await exists(target)) continue;
+      const opened = await vscode.workspace.openTextDocument(uri);
+      const edit = new vscode.WorkspaceEdit();
+      edit.insert(uri, new vscode.Position(0, 0), document.content);
+      await vscode.workspace.applyEdit(edit);
+      return opened.languageId === document.language ? opened : await vscode.languages.setTextDocumentLanguage(opened, document.language);
+    } finally {
+      claimedNames.delete(key);
+    }
+  }
+  return vscode.workspace.openTextDocument({ content: document.content, language: document.language });
+}
+
+/** Untitled names being opened right now (not yet in `workspace.textDocuments`). */
+const claimedNames = new Set<string>();
 
 const isFailure = (checked: AudioSource | Failure | undefined): checked is Failure => checked !== undefined && 'code' in checked;
 

@@ -133,6 +133,8 @@ describe('the bundled extension under a fake VS Code', () => {
     const doc = fake.documents.at(-1)!;
     assert.equal(fake.documents.length, before + 1);
     assert.equal(doc.language, 'plaintext');
+    // An untitled document named beside the audio: the tab's title, what Save proposes.
+    assert.equal(doc.uri.toString(), `untitled://${path.join(dir, 'talk.transcript.txt')}`);
     assert.match(doc.content, /^Transcript of talk\.WAV\nServer: https:\/\/127\.0\.0\.1:\d+ \(SIMULATION — not confidential\)\nEnclave module: .+\nPCR0: [0-9a-f]{96}\nVerified: \d{4}-.+Z \(policy default\)\nReceipt verified · audio SHA-256 [0-9a-f]{16}… · enclave .+\n\nThe quick brown fox\. <b>jumps<\/b>\n$/);
     // The enclave signed for it: the offer to save the transcript with its receipt.
     assert.ok(fake.notifications.some((n) => n.level === 'info' && n.message.includes('signed a receipt') && n.actions.includes('Save with Receipt')));
@@ -229,6 +231,15 @@ describe('the bundled extension under a fake VS Code', () => {
     fake.setSettings({ 'blindbox.transcript.format': 'vtt' });
     await fake.executeCommand('blindbox.transcribe', Uri.file(wav));
     assert.match(fake.documents.at(-1)!.content, /^WEBVTT\n\nNOTE\nTranscript of talk\.WAV\n/);
+    assert.equal(fake.documents.at(-1)!.uri.path, path.join(dir, 'talk.transcript.vtt'));
+    assert.equal(fake.documents.at(-1)!.language, 'plaintext', 'no VTT language installed: plain text, not the .vtt guess');
+    // A name already open (the Markdown one above) or on disk is skipped: Save never lands on an existing file.
+    await writeFile(path.join(dir, 'talk.transcript-2.md'), 'mine');
+    fake.setSettings({ 'blindbox.transcript.format': 'markdown' });
+    await fake.executeCommand('blindbox.transcribe', Uri.file(wav));
+    assert.equal(fake.documents.at(-1)!.uri.path, path.join(dir, 'talk.transcript-3.md'));
+    assert.equal(fake.documents.at(-1)!.language, 'markdown');
+    assert.equal(await readFile(path.join(dir, 'talk.transcript-2.md'), 'utf8'), 'mine');
     fake.setSettings({ 'blindbox.transcript.format': 'text' });
   });
 

@@ -81,8 +81,25 @@ export interface ProgressRecord {
 
 export interface FakeDocument {
   readonly uri: Uri;
-  readonly content: string;
-  readonly language: string;
+  content: string;
+  language: string;
+  /** As VS Code names it. */
+  readonly languageId: string;
+}
+
+class Position {
+  constructor(
+    readonly line: number,
+    readonly character: number,
+  ) {}
+}
+
+/** Inserts only, at the start of an empty document: what the extension does. */
+class WorkspaceEdit {
+  readonly inserts: { uri: Uri; text: string }[] = [];
+  insert(uri: Uri, _at: Position, text: string): void {
+    this.inserts.push({ uri, text });
+  }
 }
 
 export interface FakeVscode {
@@ -162,6 +179,8 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     MarkdownString,
     TabInputText,
     TabInputCustom,
+    Position,
+    WorkspaceEdit,
     StatusBarAlignment: { Left: 1, Right: 2 },
     FileType: { Unknown: 0, File: 1, Directory: 2, SymbolicLink: 64 },
     ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
@@ -288,10 +307,25 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
         configListeners.add(l);
         return new Disposable(() => configListeners.delete(l));
       },
-      openTextDocument: async (options: { content: string; language: string }) => {
-        const doc = { uri: Uri.from({ scheme: 'untitled', path: `Untitled-${++documentCount}` }), content: options.content, language: options.language };
+      // A document with content and language, or an untitled one at a path (its language from the extension, like VS Code).
+      openTextDocument: async (options: { content: string; language: string } | Uri) => {
+        const untitled = options instanceof Uri;
+        const uri = untitled ? options : Uri.from({ scheme: 'untitled', path: `Untitled-${++documentCount}` });
+        const language = untitled ? (path.extname(uri.path) === '.md' ? 'markdown' : 'plaintext') : options.language;
+        const doc: FakeDocument = { uri, content: untitled ? '' : options.content, language, get languageId() { return this.language; } };
         fake.documents.push(doc);
         return doc;
+      },
+      get textDocuments() {
+        return fake.documents;
+      },
+      applyEdit: async (edit: WorkspaceEdit) => {
+        for (const { uri, text } of edit.inserts) {
+          const doc = fake.documents.find((d) => d.uri.toString() === uri.toString());
+          if (!doc) return false;
+          doc.content = text + doc.content;
+        }
+        return true;
       },
       fs: {
         stat: async (u: Uri) => {
@@ -313,7 +347,13 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
       },
       executeCommand: (id: string, ...args: unknown[]) => fake.executeCommand(id, ...args),
     },
-    languages: { getLanguages: async () => ['plaintext', 'markdown', 'json'] },
+    languages: {
+      getLanguages: async () => ['plaintext', 'markdown', 'json'],
+      setTextDocumentLanguage: async (doc: FakeDocument, language: string) => {
+        doc.language = language;
+        return doc;
+      },
+    },
   });
   return fake;
 }
