@@ -17,6 +17,7 @@ import { DEFAULT_TRANSCRIPT_FORMAT, isTranscriptFormat, TRANSCRIPT_FORMATS, type
 import { EngineError, type EngineErrorCode, type Transcript, type TranscriptionEngine } from '../engine/engine.js';
 import { toSrt, toVtt } from './subtitles.js';
 import { HttpError } from './respond.js';
+import { oneLine } from '../../core/util/text.js';
 import { receiptNonce, type ReceiptIssuer } from './receipt.js';
 import { RECEIPT_HEADER } from '../../protocol/receipt.js';
 import { clientGone, receiveUpload } from './upload.js';
@@ -114,7 +115,9 @@ export function transcriptionHandlers(
         if (responseFormat !== undefined && !isTranscriptFormat(responseFormat)) {
           throw new HttpError(400, 'INVALID_RESPONSE_FORMAT', `${UPLOAD_FIELDS.responseFormat} must be one of ${TRANSCRIPT_FORMATS.join(', ')}.`);
         }
-        const transcript = await engine.transcribe({ path: upload.path, filename: upload.filename, language: upload.fields.get(UPLOAD_FIELDS.language), signal: controller.signal });
+        const language = upload.fields.get(UPLOAD_FIELDS.language) || undefined;
+        checkLanguage(engine, language);
+        const transcript = await engine.transcribe({ path: upload.path, filename: upload.filename, language, signal: controller.signal });
         if (controller.signal.aborted) throw controller.signal.reason;
         const answer = render(transcript, upload.fields);
         const body = Buffer.from(answer.body, 'utf8');
@@ -145,6 +148,16 @@ export function transcriptionHandlers(
     openAiTranscriptions: run(UPLOAD_FIELDS.file, (t, fields) => rendered(t, (fields.get(UPLOAD_FIELDS.responseFormat) ?? DEFAULT_TRANSCRIPT_FORMAT) as TranscriptFormat, engine.model)),
     inFlight: () => inFlight,
   };
+}
+
+/**
+ * Refuses a language the engine cannot transcribe: an English model fed French speech yields confident English
+ * nonsense, worse than a clear refusal. No language asked: the engine's own (or detected) language.
+ */
+function checkLanguage(engine: TranscriptionEngine, language: string | undefined): void {
+  if (language === undefined || engine.languages === undefined) return;
+  if (engine.languages.includes(language.split('-')[0]!.toLowerCase())) return;
+  throw new HttpError(422, 'LANGUAGE_UNSUPPORTED', `This server's ${engine.name} engine transcribes ${engine.languages.join(', ')} only, not ${JSON.stringify(oneLine(language, 35))}; ask for ${engine.languages.join(' or ')}, or for no language.`);
 }
 
 function asHttpError(err: unknown, retryAfter: Record<string, string>): unknown {
