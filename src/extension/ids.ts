@@ -27,6 +27,8 @@ export const SETTING_KEYS = {
   transcriptFormat: 'blindbox.transcript.format',
   requestTimeoutSeconds: 'blindbox.requestTimeoutSeconds',
   concurrency: 'blindbox.concurrency',
+  // Transcript options (docs branch).
+  transcriptLanguage: 'blindbox.transcript.language',
 } as const;
 
 export type SettingName = keyof typeof SETTING_KEYS;

@@ -241,6 +241,7 @@ async function transcribeOne(job: Job, file: vscode.Uri, shown: FileProgress): P
     let started = Date.now();
     const result = await session.transcribe(source, {
       format: services.wireFormat(settings.transcriptFormat),
+      language: settings.transcriptLanguage,
       signal,
       timeoutMs: Math.max(settings.requestTimeoutMs, 10 * 60_000),
       onProgress: (sent, total) => {

@@ -37,6 +37,7 @@ let peakRunning = 0;
 const engine: TranscriptionEngine = {
   name: 'fake',
   model: 'fixed transcript',
+  languages: ['en'],
   async transcribe(request) {
     uploads.push({ bytes: (await stat(request.path)).size });
     if (busyAnswers > 0) {
@@ -161,6 +162,24 @@ describe('the bundled extension under a fake VS Code', () => {
     const messages = fake.progress.at(-1)!.reports.map((r) => r.message);
     assert.ok(messages.includes('talk.WAV · server busy, retrying in 1 s (1 of 3)'), messages.join('\n'));
     assert.ok(fake.log.some((l) => l.includes('talk.WAV: HTTP 429, server busy, retrying in 1 s (1 of 3)')));
+  });
+
+  it('blindbox.transcript.language is passed to the server; one its engine cannot transcribe is refused and said so, nothing opened', async () => {
+    const before = { documents: fake.documents.length, uploads: uploads.length };
+    fake.setSettings({ 'blindbox.transcript.language': 'fr' });
+    try {
+      const opened = await fake.executeCommand<unknown[]>('blindbox.transcribe', Uri.file(wav));
+      assert.deepEqual(opened, []);
+      assert.equal(fake.documents.length, before.documents);
+      assert.equal(uploads.length, before.uploads, 'refused before the engine ran');
+      const error = fake.notifications.filter((n) => n.level === 'error').at(-1)!;
+      assert.match(error.message, /HTTP 422/);
+      assert.ok(fake.log.some((l) => l.includes('LANGUAGE_UNSUPPORTED') && /transcribes en only, not .fr./.test(l)), fake.log.slice(-3).join('\n'));
+      fake.setSettings({ 'blindbox.transcript.language': 'en' });
+      assert.equal((await fake.executeCommand<unknown[]>('blindbox.transcribe', Uri.file(wav))).length, 1);
+    } finally {
+      fake.setSettings({ 'blindbox.transcript.language': 'auto' });
+    }
   });
 
   it('refuses a file named .wav that is not audio from its first bytes: no attestation, no upload, no document', async () => {
