@@ -29,6 +29,7 @@ export const SETTING_KEYS = {
   concurrency: 'blindbox.concurrency',
   // Transcript options (docs branch).
   transcriptLanguage: 'blindbox.transcript.language',
+  saveNextToAudio: 'blindbox.transcript.saveNextToAudio',
 } as const;
 
 export type SettingName = keyof typeof SETTING_KEYS;

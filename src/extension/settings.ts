@@ -41,6 +41,8 @@ export interface ExtensionSettings {
   readonly concurrency: number;
   /** The language asked of the server (`en`, `pt-BR`); undefined for `auto` (the engine's own or detected). */
   readonly transcriptLanguage: string | undefined;
+  /** Write `speech.transcript.<ext>` beside the audio (asking before replacing) instead of opening an untitled document. */
+  readonly saveNextToAudio: boolean;
 }
 
 /** A setting has a value the extension refuses; `setting` is its full key. */
@@ -69,6 +71,7 @@ export function parseSettings(raw: RawSettings, home: string): ExtensionSettings
     requestTimeoutMs: parseTimeout(raw.requestTimeoutSeconds) * 1000,
     concurrency: parseConcurrency(raw.concurrency),
     transcriptLanguage: parseLanguage(raw.transcriptLanguage),
+    saveNextToAudio: parseSaveNextToAudio(raw.saveNextToAudio),
   });
 }
 
@@ -151,6 +154,12 @@ function parseTimeout(value: unknown): number {
 export function parseLanguage(value: unknown): string | undefined {
   if (value === undefined || value === null || value === '' || value === 'auto') return undefined;
   if (typeof value !== 'string' || !/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$/.test(value)) throw new SettingsError('transcriptLanguage', 'must be "auto" or a language tag such as "en" or "pt-BR"');
+  return value;
+}
+
+function parseSaveNextToAudio(value: unknown): boolean {
+  if (value === undefined || value === null) return false;
+  if (typeof value !== 'boolean') throw new SettingsError('saveNextToAudio', 'must be true or false');
   return value;
 }
 

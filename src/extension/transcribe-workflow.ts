@@ -18,7 +18,7 @@ import type { AttestedSession } from '../core/transport/session.js';
 import type { AudioSource } from '../core/audio-source.js';
 import type { PolicyInfo } from './trust/trust-state.js';
 import { runBounded } from '../core/util/run-bounded.js';
-import { exists, rememberTranscript, saveTranscriptWithReceipt } from './receipt-commands.js';
+import { exists, rememberTranscript, writeAtomically, saveTranscriptWithReceipt } from './receipt-commands.js';
 import { documentFileName, receiptStatusLine } from './receipt-names.js';
 import { CANCELLED, TRANSCRIBING, uploadLine } from './upload-progress.js';
 import { retryLine } from '../core/util/retry-notice.js';
@@ -274,7 +274,7 @@ async function transcribeOne(job: Job, file: vscode.Uri, shown: FileProgress): P
       },
       await vscode.languages.getLanguages(),
     );
-    const opened = await openTranscriptDocument(file, settings.transcriptFormat, document);
+    const opened = (settings.saveNextToAudio ? await saveBesideAudio(ctx, file, settings.transcriptFormat, document) : undefined) ?? (await openTranscriptDocument(file, settings.transcriptFormat, document));
     await vscode.window.showTextDocument(opened, { preview: false });
     ctx.log.info(`${name}: transcript opened (${settings.transcriptFormat}, ${result.text.length} characters; receipt verified, audio SHA-256 ${result.receipt.verified.content.audioSha256})`);
     const kept = { audio: file, body: result.body, wire: result.format, documentFormat: settings.transcriptFormat, receipt: result.receipt };
@@ -312,6 +312,26 @@ function summarise(ctx: Ctx, files: readonly vscode.Uri[], outcomes: readonly On
   ctx.log.info(message);
   if (failures.length || notDone) void vscode.window.showWarningMessage(message, 'Show Log').then((pick) => pick && ctx.log.show());
   else void vscode.window.showInformationMessage(message);
+}
+
+/**
+ * `blindbox.transcript.saveNextToAudio`: the document written to `speech.transcript.<ext>` beside the audio and opened.
+ * An existing file is replaced only if the user says so; otherwise undefined (the transcript opens untitled instead).
+ */
+async function saveBesideAudio(ctx: Ctx, audio: vscode.Uri, format: DocumentFormat, document: TranscriptDocument): Promise<vscode.TextDocument | undefined> {
+  const name = documentFileName(baseName(audio.path), format);
+  const target = vscode.Uri.joinPath(audio, '..', name);
+  if (await exists(target)) {
+    const pick = await vscode.window.showWarningMessage(`BlindBox: ${name} exists beside the audio. Replace it with the new transcript?`, { modal: true }, 'Replace');
+    if (pick !== 'Replace') {
+      ctx.log.info(`${name} kept; the transcript opens as an untitled document`);
+      return undefined;
+    }
+  }
+  await writeAtomically(target, document.content);
+  ctx.log.info(`saved ${name} beside ${baseName(audio.path)}`);
+  const opened = await vscode.workspace.openTextDocument(target);
+  return opened.languageId === document.language ? opened : vscode.languages.setTextDocumentLanguage(opened, document.language);
 }
 
 /** Untitled names tried beside the audio before falling back to a plain untitled document. */

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -216,6 +216,33 @@ describe('the bundled extension under a fake VS Code', () => {
     } finally {
       win.activeTextEditor = undefined;
       fake.answerOpenDialog = undefined;
+    }
+  });
+
+  it('blindbox.transcript.saveNextToAudio writes talk.transcript.srt beside the audio and opens it; replacing it asks first', async () => {
+    fake.setSettings({ 'blindbox.transcript.saveNextToAudio': true, 'blindbox.transcript.format': 'srt' });
+    const target = path.join(dir, 'talk.transcript.srt');
+    try {
+      await fake.executeCommand('blindbox.transcribe', Uri.file(wav));
+      const written = await readFile(target, 'utf8');
+      assert.match(written, /^0\n00:00:00,000 --> 00:00:00,001\nTranscript of talk\.WAV\nServer: .+ \(SIMULATION — not confidential\)\n/);
+      assert.equal(fake.documents.at(-1)!.uri.toString(), Uri.file(target).toString());
+      assert.equal(fake.documents.at(-1)!.content, written);
+      // Asked again: declining keeps the file and opens the transcript untitled; no temporary file is left.
+      await writeFile(target, 'mine');
+      fake.answerMessage = () => undefined;
+      await fake.executeCommand('blindbox.transcribe', Uri.file(wav));
+      assert.ok(fake.notifications.some((n) => n.message === 'BlindBox: talk.transcript.srt exists beside the audio. Replace it with the new transcript?'));
+      assert.equal(await readFile(target, 'utf8'), 'mine');
+      assert.equal(fake.documents.at(-1)!.uri.scheme, 'untitled');
+      fake.answerMessage = (message) => (message.includes('Replace it') ? 'Replace' : undefined);
+      await fake.executeCommand('blindbox.transcribe', Uri.file(wav));
+      assert.match(await readFile(target, 'utf8'), /^0\n/);
+      assert.deepEqual((await readdir(dir)).filter((n) => n.endsWith('.tmp')), []);
+    } finally {
+      fake.answerMessage = undefined;
+      fake.setSettings({ 'blindbox.transcript.saveNextToAudio': false, 'blindbox.transcript.format': 'text' });
+      await rm(target, { force: true });
     }
   });
 

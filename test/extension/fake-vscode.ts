@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import Module from 'node:module';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export class Uri {
@@ -121,6 +121,8 @@ export interface FakeVscode {
   readonly saveDialogs: { defaultUri?: Uri; title?: string }[];
   /** What the user picks in a save dialog (default: cancels it). */
   answerSaveDialog: ((options: { defaultUri?: Uri }) => Uri | undefined) | undefined;
+  /** What the user clicks in a notification (default: dismisses it). */
+  answerMessage: ((message: string, actions: readonly string[]) => string | undefined) | undefined;
   /** Called on each progress report; may cancel. */
   onProgressReport: ((record: ProgressRecord, report: { message?: string; increment?: number }) => void) | undefined;
   /** Changes user settings and fires onDidChangeConfiguration. */
@@ -148,6 +150,7 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     answerOpenDialog: undefined,
     saveDialogs: [],
     answerSaveDialog: undefined,
+    answerMessage: undefined,
     onProgressReport: undefined,
     setSettings(values, level = 'user') {
       Object.assign(level === 'user' ? user : workspace, values);
@@ -165,7 +168,7 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
 
   const notify = (level: Notification['level']) => (message: string, ...actions: string[]) => {
     fake.notifications.push({ level, message, actions });
-    return Promise.resolve(undefined);
+    return Promise.resolve(fake.answerMessage?.(message, actions.filter((a) => typeof a === 'string')));
   };
 
   const logChannel = (level: string) => (...args: unknown[]) => {
@@ -307,12 +310,13 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
         configListeners.add(l);
         return new Disposable(() => configListeners.delete(l));
       },
-      // A document with content and language, or an untitled one at a path (its language from the extension, like VS Code).
+      // A document with content and language, or one at a URI (untitled: empty; a file: its text), its language from the extension as VS Code guesses.
       openTextDocument: async (options: { content: string; language: string } | Uri) => {
         const untitled = options instanceof Uri;
         const uri = untitled ? options : Uri.from({ scheme: 'untitled', path: `Untitled-${++documentCount}` });
         const language = untitled ? (path.extname(uri.path) === '.md' ? 'markdown' : 'plaintext') : options.language;
-        const doc: FakeDocument = { uri, content: untitled ? '' : options.content, language, get languageId() { return this.language; } };
+        const content = !untitled ? options.content : uri.scheme === 'untitled' ? '' : await readFile(uri.path, 'utf8');
+        const doc: FakeDocument = { uri, content, language, get languageId() { return this.language; } };
         fake.documents.push(doc);
         return doc;
       },
@@ -338,6 +342,8 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
           return new Uint8Array(await readFile(u.path));
         },
         writeFile: async (u: Uri, bytes: Uint8Array) => writeFile(u.path, bytes),
+        rename: async (from: Uri, to: Uri) => rename(from.path, to.path),
+        delete: async (u: Uri) => rm(u.path),
       },
     },
     commands: {
