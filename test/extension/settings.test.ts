@@ -100,3 +100,11 @@ describe('blindbox.transcript.language', () => {
     for (const bad of ['french', 'en_US', 42, 'en\nfr']) assert.match(error({ transcriptLanguage: bad }).message, /^blindbox\.transcript\.language: must be "auto" or a language tag/);
   });
 });
+
+describe('blindbox.transcript.saveNextToAudio', () => {
+  it('is off by default, a boolean otherwise', () => {
+    assert.equal(parseSettings({}, HOME).saveNextToAudio, false);
+    assert.equal(parseSettings({ saveNextToAudio: true }, HOME).saveNextToAudio, true);
+    assert.match(error({ saveNextToAudio: 'yes' }).message, /^blindbox\.transcript\.saveNextToAudio: must be true or false/);
+  });
+});
