@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'undici';
@@ -15,6 +16,7 @@ import { encodeServiceInfo } from '../../src/server/attestation/service-info.js'
 import { createTlsIdentity } from '../../src/server/tls-identity.js';
 import { rootsTrusting, startSimulationServer, startTlsServer, type ReferenceServer } from '../helpers/servers.js';
 import { SCRIPT, scratchDir, speak } from '../helpers/speech.js';
+import { runCli } from '../helpers/cli.js';
 
 let server: ReferenceServer;
 let scratch: Awaited<ReturnType<typeof scratchDir>>;
@@ -124,6 +126,17 @@ describe('a hostile server that is always busy', () => {
     } finally {
       await session.close();
     }
+  });
+
+  it('the CLI says each wait on stderr, then exits 3 (server error) with its refusal', async () => {
+    retryAfter = '0';
+    const root = path.join(scratch.dir, 'root.pem');
+    await writeFile(root, server.provider.rootPem);
+    const run = await runCli(['transcribe', hostile.url, wav, '--trust-root', root]);
+    assert.equal(run.code, 3, run.stderr);
+    assert.equal(run.stdout, '');
+    for (const n of [1, 2, 3]) assert.ok(run.stderr.includes(`blindbox: busy.wav: HTTP 429, server busy, retrying in 0 s (${n} of 3)\n`), run.stderr);
+    assert.match(run.stderr, /HTTP 429\) after 3 retries/);
   });
 
   it('a cancel during the wait stops at once', async () => {
