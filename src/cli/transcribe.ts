@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { constants } from 'node:fs';
-import { AttestationError, ChannelError, connect, fileSource, ReceiptError, receiptFileText, TRANSCRIPT_FORMATS, writeReceiptFile, type AttestedSession, type AudioSource, type TranscriptFormat, type TranscriptResult } from '../core/index.js';
+import { AttestationError, ChannelError, connect, fileSource, ReceiptError, receiptFileText, retryLine, TRANSCRIPT_FORMATS, writeReceiptFile, type AttestedSession, type AudioSource, type TranscriptFormat, type TranscriptResult } from '../core/index.js';
 import { asUsage, UsageError } from './args.js';
 import { connectOptions } from './attestation-flags.js';
 import { transcribeSpec } from './commands.js';
@@ -56,7 +56,7 @@ export async function transcribeCommand(argv: string[], out: NodeJS.WritableStre
   }
   try {
     if (session.attested.simulation) err.write('blindbox: SIMULATION server (its root is not AWS\'s): the audio is NOT protected by a real enclave.\n');
-    const transcribeOne = (source: AudioSource) => session.transcribe(source, { format: wire, language: values.language });
+    const transcribeOne = (source: AudioSource) => session.transcribe(source, { format: wire, language: values.language, onRetry: (notice) => err.write(`blindbox: ${source.name}: HTTP ${notice.status}, ${retryLine(notice)}\n`) });
     const rendered = (result: TranscriptResult, source: AudioSource) => (format === 'markdown' ? markdownTranscript(result, transcriptProvenance(result, source.name, url, options.policy.name)) : result.body);
     if (targets === undefined) {
       try {

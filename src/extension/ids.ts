@@ -38,6 +38,9 @@ export const SETTING_KEYS = {
   transcriptFormat: 'blindbox.transcript.format',
   requestTimeoutSeconds: 'blindbox.requestTimeoutSeconds',
   concurrency: 'blindbox.concurrency',
+  // Transcript options (docs branch).
+  transcriptLanguage: 'blindbox.transcript.language',
+  saveNextToAudio: 'blindbox.transcript.saveNextToAudio',
 } as const;
 
 export type SettingName = keyof typeof SETTING_KEYS;

@@ -73,7 +73,7 @@ export async function saveTranscriptWithReceipt(ctx: Ctx, transcript?: ShownTran
     const pick = await vscode.window.showWarningMessage(`BlindBox: replace ${existing.join(', ')}?`, { modal: true }, 'Replace');
     if (pick !== 'Replace') return undefined;
   }
-  for (const [uri, text] of files) await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(text));
+  for (const [uri, text] of files) await writeAtomically(uri, text);
   ctx.log.info(`saved ${files.map(([uri]) => baseName(uri.path)).join(', ')} beside ${entry.audio.toString(true)}`);
   void vscode.window.showInformationMessage(`BlindBox: saved ${names.signed} and ${names.receipt} beside ${baseName(entry.audio.path)}.`);
   return target(names.receipt);
@@ -127,7 +127,24 @@ async function hashOf(services: Awaited<ReturnType<Ctx['services']>>, uri: vscod
   return services.sha256Hex(await vscode.workspace.fs.readFile(uri));
 }
 
-async function exists(uri: vscode.Uri): Promise<boolean> {
+/**
+ * Writes `text` to `target` via a temporary sibling renamed over it: a reader (or a crash) sees the old file or the
+ * whole new one. The caller has asked before replacing an existing file; the temporary file never outlives a failure.
+ */
+export async function writeAtomically(target: vscode.Uri, text: string): Promise<void> {
+  const name = target.path.slice(target.path.lastIndexOf('/') + 1);
+  const temporary = vscode.Uri.joinPath(target, '..', `.${name}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
+  await vscode.workspace.fs.writeFile(temporary, new TextEncoder().encode(text));
+  try {
+    await vscode.workspace.fs.rename(temporary, target, { overwrite: true });
+  } catch (err) {
+    await Promise.resolve(vscode.workspace.fs.delete(temporary)).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Whether anything is at `uri` (in the workspace's file system, remote or local). */
+export async function exists(uri: vscode.Uri): Promise<boolean> {
   try {
     await vscode.workspace.fs.stat(uri);
     return true;

@@ -26,4 +26,12 @@ export function receiptFileNames(audioName: string, wire: TranscriptFormat, docu
   };
 }
 
+const DOCUMENT_EXTENSIONS: Readonly<Record<DocumentFormat, string>> = { text: 'txt', markdown: 'md', srt: 'srt', vtt: 'vtt' };
+
+/** The name a transcript document of `audioName` has: `speech.transcript.srt`, or `speech.transcript-2.srt` as the `n`th choice. */
+export function documentFileName(audioName: string, format: DocumentFormat, n = 1): string {
+  const stem = audioName.replace(/\.[^.]*$/, '') || audioName;
+  return `${stem}.transcript${n > 1 ? `-${n}` : ''}.${DOCUMENT_EXTENSIONS[format]}`;
+}
+
 export { receiptStatusLine } from '../core/transcript-markdown.js';

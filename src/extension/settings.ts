@@ -47,6 +47,10 @@ export interface ExtensionSettings {
   readonly requestTimeoutMs: number;
   /** Files of a batch transcribed at once, each on its own attested connection. */
   readonly concurrency: number;
+  /** The language asked of the server (`en`, `pt-BR`); undefined for `auto` (the engine's own or detected). */
+  readonly transcriptLanguage: string | undefined;
+  /** Write `speech.transcript.<ext>` beside the audio (asking before replacing) instead of opening an untitled document. */
+  readonly saveNextToAudio: boolean;
 }
 
 /** A setting has a value the extension refuses; `setting` is its full key. */
@@ -74,6 +78,8 @@ export function parseSettings(raw: RawSettings, home: string): ExtensionSettings
     transcriptFormat: parseFormat(raw.transcriptFormat),
     requestTimeoutMs: parseTimeout(raw.requestTimeoutSeconds) * 1000,
     concurrency: parseConcurrency(raw.concurrency),
+    transcriptLanguage: parseLanguage(raw.transcriptLanguage),
+    saveNextToAudio: parseSaveNextToAudio(raw.saveNextToAudio),
   });
 }
 
@@ -176,6 +182,19 @@ function parseTimeout(value: unknown): number {
 }
 
 /** A whole number of files at once, 1 to MAX_CONCURRENCY; default 2. */
+/** `auto` (or nothing) is undefined; anything else must look like a language tag (`en`, `pt-BR`, `yue`). */
+export function parseLanguage(value: unknown): string | undefined {
+  if (value === undefined || value === null || value === '' || value === 'auto') return undefined;
+  if (typeof value !== 'string' || !/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$/.test(value)) throw new SettingsError('transcriptLanguage', 'must be "auto" or a language tag such as "en" or "pt-BR"');
+  return value;
+}
+
+function parseSaveNextToAudio(value: unknown): boolean {
+  if (value === undefined || value === null) return false;
+  if (typeof value !== 'boolean') throw new SettingsError('saveNextToAudio', 'must be true or false');
+  return value;
+}
+
 export function parseConcurrency(value: unknown): number {
   if (value === undefined || value === null) return DEFAULT_CONCURRENCY;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_CONCURRENCY) throw new SettingsError('concurrency', `must be a whole number of files from 1 to ${MAX_CONCURRENCY}`);

@@ -12,13 +12,16 @@ import { InputError } from '../core/errors.js';
 import { describeFailure, type Failure } from './failure.js';
 import { failureLine } from './plain-text.js';
 import type { Services } from './services.js';
-import type { ExtensionSettings } from './settings.js';
+import type { DocumentFormat, ExtensionSettings } from './settings.js';
+import type { TranscriptDocument } from './transcript-document.js';
 import type { AttestedSession } from '../core/transport/session.js';
 import type { AudioSource } from '../core/audio-source.js';
 import type { PolicyInfo } from './trust/trust-state.js';
 import { runBounded } from '../core/util/run-bounded.js';
-import { rememberTranscript, saveTranscriptWithReceipt } from './receipt-commands.js';
-import { receiptStatusLine } from './receipt-names.js';
+import { exists, rememberTranscript, writeAtomically, saveTranscriptWithReceipt } from './receipt-commands.js';
+import { documentFileName, receiptStatusLine } from './receipt-names.js';
+import { CANCELLED, TRANSCRIBING, uploadLine } from './upload-progress.js';
+import { retryLine } from '../core/util/retry-notice.js';
 
 const SAVE_WITH_RECEIPT = 'Save with Receipt';
 
@@ -232,14 +235,23 @@ async function transcribeOne(job: Job, file: vscode.Uri, source: AudioSource, sh
   try {
     shown.update(0, 'uploading…');
     ctx.log.info(`${name}: uploading ${source.blob.size} bytes over an attested connection`);
+    // Restarted by each attempt: a retry after a busy answer sends the file again from its first byte.
+    let started = Date.now();
     const result = await session.transcribe(source, {
       format: services.wireFormat(settings.transcriptFormat),
+      language: settings.transcriptLanguage,
       signal,
       timeoutMs: Math.max(settings.requestTimeoutMs, 10 * 60_000),
       onProgress: (sent, total) => {
         const fraction = total > 0 ? Math.min(1, sent / total) : 1;
         // The upload is most of the wait; the rest is decoding.
-        shown.update(fraction * 0.9, fraction >= 1 ? 'transcribing…' : `${Math.floor(fraction * 100)} %`);
+        shown.update(fraction * 0.9, fraction >= 1 ? TRANSCRIBING : uploadLine(sent, total, Date.now() - started));
+      },
+      onRetry: (notice) => {
+        const line = retryLine(notice);
+        ctx.log.warn(`${name}: HTTP ${notice.status}, ${line}`);
+        shown.update(0, line);
+        started = Date.now() + notice.waitMs;
       },
     });
     if (signal.aborted) return { kind: 'cancelled' };
@@ -260,7 +272,7 @@ async function transcribeOne(job: Job, file: vscode.Uri, source: AudioSource, sh
       },
       await vscode.languages.getLanguages(),
     );
-    const opened = await vscode.workspace.openTextDocument({ content: document.content, language: document.language });
+    const opened = (settings.saveNextToAudio ? await saveBesideAudio(ctx, file, settings.transcriptFormat, document) : undefined) ?? (await openTranscriptDocument(file, settings.transcriptFormat, document));
     await vscode.window.showTextDocument(opened, { preview: false });
     ctx.log.info(`${name}: transcript opened (${settings.transcriptFormat}, ${result.text.length} characters; receipt verified, audio SHA-256 ${result.receipt.verified.content.audioSha256})`);
     const kept = { audio: file, body: result.body, wire: result.format, documentFormat: settings.transcriptFormat, receipt: result.receipt };
@@ -275,7 +287,8 @@ async function transcribeOne(job: Job, file: vscode.Uri, source: AudioSource, sh
   } catch (err) {
     const failure = describeFailure(err);
     if (failure.code === 'CANCELLED' || signal.aborted) {
-      ctx.log.info(`${name}: cancelled; nothing was opened`);
+      ctx.log.info(`${name}: ${CANCELLED}`);
+      if (!job.batch) void vscode.window.showInformationMessage(`BlindBox: ${name} ${CANCELLED}.`);
       return { kind: 'cancelled' };
     }
     if (failure.untrusted) await ctx.trust.untrusted(server, failure);
@@ -298,6 +311,60 @@ function summarise(ctx: Ctx, files: readonly vscode.Uri[], outcomes: readonly On
   if (failures.length || notDone) void vscode.window.showWarningMessage(message, 'Show Log').then((pick) => pick && ctx.log.show());
   else void vscode.window.showInformationMessage(message);
 }
+
+/**
+ * `blindbox.transcript.saveNextToAudio`: the document written to `speech.transcript.<ext>` beside the audio and opened.
+ * An existing file is replaced only if the user says so; otherwise undefined (the transcript opens untitled instead).
+ */
+async function saveBesideAudio(ctx: Ctx, audio: vscode.Uri, format: DocumentFormat, document: TranscriptDocument): Promise<vscode.TextDocument | undefined> {
+  const name = documentFileName(baseName(audio.path), format);
+  const target = vscode.Uri.joinPath(audio, '..', name);
+  if (await exists(target)) {
+    const pick = await vscode.window.showWarningMessage(`BlindBox: ${name} exists beside the audio. Replace it with the new transcript?`, { modal: true }, 'Replace');
+    if (pick !== 'Replace') {
+      ctx.log.info(`${name} kept; the transcript opens as an untitled document`);
+      return undefined;
+    }
+  }
+  await writeAtomically(target, document.content);
+  ctx.log.info(`saved ${name} beside ${baseName(audio.path)}`);
+  const opened = await vscode.workspace.openTextDocument(target);
+  return opened.languageId === document.language ? opened : vscode.languages.setTextDocumentLanguage(opened, document.language);
+}
+
+/** Untitled names tried beside the audio before falling back to a plain untitled document. */
+const MAX_NAME_TRIES = 20;
+
+/**
+ * A new untitled document holding `document`, named beside the audio (`speech.transcript.srt`): the tab shows that
+ * name and Save proposes it. A name taken by an open document or a file on disk is skipped (`-2`, `-3`, …), so
+ * saving never lands on an existing file unasked.
+ */
+async function openTranscriptDocument(audio: vscode.Uri, format: DocumentFormat, document: TranscriptDocument): Promise<vscode.TextDocument> {
+  const folder = vscode.Uri.joinPath(audio, '..');
+  for (let n = 1; n <= MAX_NAME_TRIES; n++) {
+    const target = vscode.Uri.joinPath(folder, documentFileName(baseName(audio.path), format, n));
+    const uri = vscode.Uri.from({ scheme: 'untitled', path: target.path });
+    const key = uri.toString();
+    // Claimed before the first await: two files of one batch with the same name must not open (and fill) one document.
+    if (claimedNames.has(key) || vscode.workspace.textDocuments.some((d) => d.uri.toString() === key)) continue;
+    claimedNames.add(key);
+    try {
+      if (await exists(target)) continue;
+      const opened = await vscode.workspace.openTextDocument(uri);
+      const edit = new vscode.WorkspaceEdit();
+      edit.insert(uri, new vscode.Position(0, 0), document.content);
+      await vscode.workspace.applyEdit(edit);
+      return opened.languageId === document.language ? opened : await vscode.languages.setTextDocumentLanguage(opened, document.language);
+    } finally {
+      claimedNames.delete(key);
+    }
+  }
+  return vscode.workspace.openTextDocument({ content: document.content, language: document.language });
+}
+
+/** Untitled names being opened right now (not yet in `workspace.textDocuments`). */
+const claimedNames = new Set<string>();
 
 /** `file:` files are streamed from disk; any other scheme (remote workspaces) is read through `vscode.workspace.fs`. */
 async function readAudio(services: Services, file: vscode.Uri): Promise<AudioSource> {

@@ -40,8 +40,7 @@ export function renderTranscriptDocument(format: DocumentFormat, result: ParsedT
     case 'vtt':
       return { language, content: vttWithNote(result.body, p) };
     case 'srt':
-      // SubRip has no comment syntax: a header would make the file unreadable to players, so it stays bare.
-      return { language, content: result.body.replace(/\r\n/g, '\n').replace(/\n*$/, '\n') };
+      return { language, content: srtWithCue(result.body, p) };
   }
 }
 
@@ -56,10 +55,25 @@ function headerLines(p: TranscriptProvenance): string[] {
   ];
 }
 
+/**
+ * SubRip has no comment syntax: the provenance is a cue of its own, numbered 0 and lasting one millisecond before the
+ * speech, so that players still read the file and the SIMULATION marking travels with it.
+ */
+function srtWithCue(body: string, p: TranscriptProvenance): string {
+  const cue = ['0', '00:00:00,000 --> 00:00:00,001', ...cueLines(p)].join('\n');
+  const rest = body.replace(/\r\n/g, '\n').replace(/^\n+/, '');
+  return `${cue}\n\n${rest}`.replace(/\n*$/, '\n');
+}
+
+/** The header as subtitle text: no `-->` (it would start a cue). */
+function cueLines(p: TranscriptProvenance): string[] {
+  return headerLines(p).map((l) => l.replaceAll('-->', '→'));
+}
+
 /** WebVTT allows NOTE blocks after the header: the provenance goes there (no blank lines, no `-->`). */
 function vttWithNote(body: string, p: TranscriptProvenance): string {
   const text = body.replace(/\r\n/g, '\n');
-  const note = ['NOTE', ...headerLines(p).map((l) => l.replaceAll('-->', '→'))].join('\n');
+  const note = ['NOTE', ...cueLines(p)].join('\n');
   const m = /^(WEBVTT[^\n]*)\n/.exec(text);
   const rest = m ? text.slice(m[0].length).replace(/^\n+/, '') : text.replace(/^\n+/, '');
   return `${m ? m[1] : 'WEBVTT'}\n\n${note}\n\n${rest}`.replace(/\n*$/, '\n');

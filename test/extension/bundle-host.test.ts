@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { TranscriptionEngine } from '../../src/server/engine/engine.js';
+import { EngineError, type TranscriptionEngine } from '../../src/server/engine/engine.js';
 import { startDribblingServer, startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
 import { createFakeVscode, disposeContext, fakeContext, loadBundle, Uri, type FakeVscode, type LoadedExtension } from './fake-vscode.js';
 import { LAZY_ONLY_BUILTINS } from './measure-activation.js';
@@ -27,6 +27,8 @@ let ext: LoadedExtension;
 let context: ReturnType<typeof fakeContext>;
 let api: ReturnType<LoadedExtension['activate']>;
 const uploads: { bytes: number }[] = [];
+/** How many of the next transcriptions the stand-in engine refuses as busy (429, Retry-After 1). */
+let busyAnswers = 0;
 /** Transcriptions running at once in the stand-in engine, and the most seen. */
 let running = 0;
 let peakRunning = 0;
@@ -35,8 +37,13 @@ let peakRunning = 0;
 const engine: TranscriptionEngine = {
   name: 'fake',
   model: 'fixed transcript',
+  languages: ['en'],
   async transcribe(request) {
     uploads.push({ bytes: (await stat(request.path)).size });
+    if (busyAnswers > 0) {
+      busyAnswers--;
+      throw new EngineError('BUSY', 'The queue is full.');
+    }
     peakRunning = Math.max(peakRunning, ++running);
     // Long enough for a batch's files to overlap.
     await new Promise((resolve) => setTimeout(resolve, 150));
@@ -74,7 +81,7 @@ before(async () => {
   const bundleDir = path.join(dir, 'dist');
   const built = spawnSync(process.execPath, [path.join(REPO, 'scripts/bundle-extension.mjs'), '--outdir', bundleDir], { encoding: 'utf8' });
   assert.equal(built.status, 0, built.stderr);
-  server = await startSimulationServer({ engine });
+  server = await startSimulationServer({ engine, limits: { busyRetryAfterSeconds: 1 } });
   rootFile = path.join(dir, 'sim-root.pem');
   await writeFile(rootFile, server.provider.rootPem);
   wav = path.join(dir, 'talk.WAV');
@@ -132,6 +139,8 @@ describe('the bundled extension under a fake VS Code', () => {
     const doc = fake.documents.at(-1)!;
     assert.equal(fake.documents.length, before + 1);
     assert.equal(doc.language, 'plaintext');
+    // An untitled document named beside the audio: the tab's title, what Save proposes.
+    assert.equal(doc.uri.toString(), `untitled://${path.join(dir, 'talk.transcript.txt')}`);
     assert.match(doc.content, /^Transcript of talk\.WAV\nServer: https:\/\/127\.0\.0\.1:\d+ \(SIMULATION — not confidential\)\nEnclave module: .+\nPCR0: [0-9a-f]{96}\nVerified: \d{4}-.+Z \(policy default\)\nReceipt verified · audio SHA-256 [0-9a-f]{16}… · enclave .+\n\nThe quick brown fox\. <b>jumps<\/b>\n$/);
     // The enclave signed for it: the offer to save the transcript with its receipt.
     assert.ok(fake.notifications.some((n) => n.level === 'info' && n.message.includes('signed a receipt') && n.actions.includes('Save with Receipt')));
@@ -141,10 +150,41 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.equal(progress.title, 'BlindBox: talk.WAV');
     const messages = progress.reports.map((r) => r.message);
     assert.ok(messages.includes('attesting the server…'));
-    assert.ok(messages.some((m) => /^talk\.WAV · \d+ %$/.test(m ?? '')) || messages.includes('talk.WAV · transcribing…'));
+    assert.ok(messages.some((m) => /^talk\.WAV · [\d.]+ of 300 KB( · [\d.]+ [KM]B\/s · .+ left)?$/.test(m ?? '')), messages.join('\n'));
+    assert.ok(messages.includes('talk.WAV · transcribing on the enclave…'));
     assert.equal(messages.at(-1), 'talk.WAV · done');
     assert.equal(progress.reports.reduce((sum, r) => sum + (r.increment ?? 0), 0), 100);
     assert.ok(!fake.log.some((l) => l.includes('The quick brown fox')), 'the log never holds transcript or audio content');
+  });
+
+  it('a busy server is retried after its Retry-After, the wait shown in the progress notification', async () => {
+    const before = { documents: fake.documents.length, uploads: uploads.length };
+    busyAnswers = 1;
+    const opened = await fake.executeCommand<unknown[]>('blindbox.transcribe', Uri.file(wav));
+    assert.equal(opened.length, 1);
+    assert.equal(fake.documents.length, before.documents + 1);
+    assert.equal(uploads.length, before.uploads + 2, 'sent twice: refused busy, then served');
+    const messages = fake.progress.at(-1)!.reports.map((r) => r.message);
+    assert.ok(messages.includes('talk.WAV · server busy, retrying in 1 s (1 of 3)'), messages.join('\n'));
+    assert.ok(fake.log.some((l) => l.includes('talk.WAV: HTTP 429, server busy, retrying in 1 s (1 of 3)')));
+  });
+
+  it('blindbox.transcript.language is passed to the server; one its engine cannot transcribe is refused and said so, nothing opened', async () => {
+    const before = { documents: fake.documents.length, uploads: uploads.length };
+    fake.setSettings({ 'blindbox.transcript.language': 'fr' });
+    try {
+      const opened = await fake.executeCommand<unknown[]>('blindbox.transcribe', Uri.file(wav));
+      assert.deepEqual(opened, []);
+      assert.equal(fake.documents.length, before.documents);
+      assert.equal(uploads.length, before.uploads, 'refused before the engine ran');
+      const error = fake.notifications.filter((n) => n.level === 'error').at(-1)!;
+      assert.match(error.message, /HTTP 422/);
+      assert.ok(fake.log.some((l) => l.includes('LANGUAGE_UNSUPPORTED') && /transcribes en only, not .fr./.test(l)), fake.log.slice(-3).join('\n'));
+      fake.setSettings({ 'blindbox.transcript.language': 'en' });
+      assert.equal((await fake.executeCommand<unknown[]>('blindbox.transcribe', Uri.file(wav))).length, 1);
+    } finally {
+      fake.setSettings({ 'blindbox.transcript.language': 'auto' });
+    }
   });
 
   it('refuses a file named .wav that is not audio from its first bytes: no attestation, no upload, no document', async () => {
@@ -184,6 +224,33 @@ describe('the bundled extension under a fake VS Code', () => {
     }
   });
 
+  it('blindbox.transcript.saveNextToAudio writes talk.transcript.srt beside the audio and opens it; replacing it asks first', async () => {
+    fake.setSettings({ 'blindbox.transcript.saveNextToAudio': true, 'blindbox.transcript.format': 'srt' });
+    const target = path.join(dir, 'talk.transcript.srt');
+    try {
+      await fake.executeCommand('blindbox.transcribe', Uri.file(wav));
+      const written = await readFile(target, 'utf8');
+      assert.match(written, /^0\n00:00:00,000 --> 00:00:00,001\nTranscript of talk\.WAV\nServer: .+ \(SIMULATION — not confidential\)\n/);
+      assert.equal(fake.documents.at(-1)!.uri.toString(), Uri.file(target).toString());
+      assert.equal(fake.documents.at(-1)!.content, written);
+      // Asked again: declining keeps the file and opens the transcript untitled; no temporary file is left.
+      await writeFile(target, 'mine');
+      fake.answerMessage = () => undefined;
+      await fake.executeCommand('blindbox.transcribe', Uri.file(wav));
+      assert.ok(fake.notifications.some((n) => n.message === 'BlindBox: talk.transcript.srt exists beside the audio. Replace it with the new transcript?'));
+      assert.equal(await readFile(target, 'utf8'), 'mine');
+      assert.equal(fake.documents.at(-1)!.uri.scheme, 'untitled');
+      fake.answerMessage = (message) => (message.includes('Replace it') ? 'Replace' : undefined);
+      await fake.executeCommand('blindbox.transcribe', Uri.file(wav));
+      assert.match(await readFile(target, 'utf8'), /^0\n/);
+      assert.deepEqual((await readdir(dir)).filter((n) => n.endsWith('.tmp')), []);
+    } finally {
+      fake.answerMessage = undefined;
+      fake.setSettings({ 'blindbox.transcript.saveNextToAudio': false, 'blindbox.transcript.format': 'text' });
+      await rm(target, { force: true });
+    }
+  });
+
   it('refuses a remote audio file larger than any server takes before reading a byte of it', async () => {
     const huge = path.join(dir, 'huge.wav');
     await writeFile(huge, '');
@@ -200,6 +267,7 @@ describe('the bundled extension under a fake VS Code', () => {
 
   it('asks for verbose_json and writes Markdown with timestamps when the format says so, for each file of a multi-selection', async () => {
     fake.setSettings({ 'blindbox.transcript.format': 'markdown' });
+    const sent = uploads.length;
     const notes = path.join(dir, 'notes.txt');
     await writeFile(notes, 'not audio');
     const opened = await fake.executeCommand<unknown[]>('blindbox.transcribeFromExplorer', Uri.file(wav), [Uri.file(wav), Uri.file(notes), Uri.file(wav)]);
@@ -209,11 +277,20 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.match(doc.content, /^# Transcript of talk\.WAV\n/);
     assert.match(doc.content, /^- `\[00:00\]` The quick brown fox\.$/m);
     assert.match(doc.content, /^- `\[00:01\]` \\<b\\>jumps\\<\/b\\>$/m);
-    assert.equal(uploads.length, 3);
+    assert.equal(uploads.length, sent + 2);
     assert.ok(fake.notifications.some((n) => n.level === 'warning' && n.message.includes('skipped 1 selected item')));
     fake.setSettings({ 'blindbox.transcript.format': 'vtt' });
     await fake.executeCommand('blindbox.transcribe', Uri.file(wav));
     assert.match(fake.documents.at(-1)!.content, /^WEBVTT\n\nNOTE\nTranscript of talk\.WAV\n/);
+    assert.equal(fake.documents.at(-1)!.uri.path, path.join(dir, 'talk.transcript.vtt'));
+    assert.equal(fake.documents.at(-1)!.language, 'plaintext', 'no VTT language installed: plain text, not the .vtt guess');
+    // A name already open (the Markdown one above) or on disk is skipped: Save never lands on an existing file.
+    await writeFile(path.join(dir, 'talk.transcript-2.md'), 'mine');
+    fake.setSettings({ 'blindbox.transcript.format': 'markdown' });
+    await fake.executeCommand('blindbox.transcribe', Uri.file(wav));
+    assert.equal(fake.documents.at(-1)!.uri.path, path.join(dir, 'talk.transcript-3.md'));
+    assert.equal(fake.documents.at(-1)!.language, 'markdown');
+    assert.equal(await readFile(path.join(dir, 'talk.transcript-2.md'), 'utf8'), 'mine');
     fake.setSettings({ 'blindbox.transcript.format': 'text' });
   });
 
@@ -234,7 +311,7 @@ describe('the bundled extension under a fake VS Code', () => {
     const messages = progress.reports.map((r) => r.message ?? '');
     assert.deepEqual(messages.slice(0, 2), ['reading the files…', 'attesting the server…']);
     for (const m of messages.slice(2)) assert.match(m, /^[1-3] of 3 · [abc]\.wav · /);
-    assert.ok(messages.some((m) => /^\d of 3 · [abc]\.wav · \d+ %$/.test(m)), messages.join('\n'));
+    assert.ok(messages.some((m) => /^\d of 3 · [abc]\.wav · [\d.]+ of [\d.]+ [KM]B/.test(m)), messages.join('\n'));
     assert.equal(progress.reports.reduce((sum, r) => sum + (r.increment ?? 0), 0), 100);
     assert.equal(peakRunning, 2, 'blindbox.concurrency (default 2) files at once');
     assert.equal(fake.notifications.at(-1)!.message, 'BlindBox: transcribed 3 of 3 files.');
@@ -243,13 +320,14 @@ describe('the bundled extension under a fake VS Code', () => {
   it('cancelling the upload opens nothing', async () => {
     const before = fake.documents.length;
     fake.onProgressReport = (record, report) => {
-      if (/ · (\d+ %|transcribing…)$/.test(report.message ?? '')) record.cancel();
+      if (/ · ([\d.]+ of [\d.]+ [KM]B|transcribing on the enclave…)/.test(report.message ?? '')) record.cancel();
     };
     try {
       const opened = await fake.executeCommand<unknown[]>('blindbox.transcribe', Uri.file(bigWav));
       assert.deepEqual(opened, []);
       assert.equal(fake.documents.length, before);
-      assert.ok(fake.log.some((l) => l.includes('long.wav: cancelled; nothing was opened')));
+      assert.ok(fake.log.some((l) => l.includes('long.wav: cancelled: nothing was opened')));
+      assert.ok(fake.notifications.some((n) => n.level === 'info' && n.message === 'BlindBox: long.wav cancelled: nothing was opened.'));
     } finally {
       fake.onProgressReport = undefined;
     }
@@ -322,7 +400,7 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.match(error.message, /^BlindBox: CHAIN_UNTRUSTED: The attestation chain starts at /);
     // The fix first: an untrusted chain offers to trust a root (Configure Server's root step).
     assert.deepEqual(error.actions, ['Trust a Root…', 'Show Attestation', 'Show details']);
-    assert.equal(fake.progress.at(-1)!.reports.some((r) => / · \d+ %$/.test(r.message ?? '')), false);
+    assert.equal(fake.progress.at(-1)!.reports.some((r) => / of [\d.]+ [KM]B/.test(r.message ?? '')), false);
   });
 
   it('reports a bad setting clearly, and recovers when it is fixed', async () => {

@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import Module from 'node:module';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export class Uri {
@@ -114,8 +114,25 @@ export interface ProgressRecord {
 
 export interface FakeDocument {
   readonly uri: Uri;
-  readonly content: string;
-  readonly language: string;
+  content: string;
+  language: string;
+  /** As VS Code names it. */
+  readonly languageId: string;
+}
+
+class Position {
+  constructor(
+    readonly line: number,
+    readonly character: number,
+  ) {}
+}
+
+/** Inserts only, at the start of an empty document: what the extension does. */
+class WorkspaceEdit {
+  readonly inserts: { uri: Uri; text: string }[] = [];
+  insert(uri: Uri, _at: Position, text: string): void {
+    this.inserts.push({ uri, text });
+  }
 }
 
 export interface FakeVscode {
@@ -140,6 +157,8 @@ export interface FakeVscode {
   readonly saveDialogs: { defaultUri?: Uri; title?: string }[];
   /** What the user picks in a save dialog (default: cancels it). */
   answerSaveDialog: ((options: { defaultUri?: Uri }) => Uri | undefined) | undefined;
+  /** What the user clicks in a notification (default: dismisses it). */
+  answerMessage: ((message: string, actions: readonly string[]) => string | undefined) | undefined;
   /** Called on each progress report; may cancel. */
   onProgressReport: ((record: ProgressRecord, report: { message?: string; increment?: number }) => void) | undefined;
   /** Changes user settings and fires onDidChangeConfiguration. */
@@ -169,6 +188,7 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     panelSerializers: new Map(),
     saveDialogs: [],
     answerSaveDialog: undefined,
+    answerMessage: undefined,
     onProgressReport: undefined,
     setSettings(values, level = 'user') {
       Object.assign(level === 'user' ? user : workspace, values);
@@ -186,7 +206,7 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
 
   const notify = (level: Notification['level']) => (message: string, ...actions: string[]) => {
     fake.notifications.push({ level, message, actions });
-    return Promise.resolve(undefined);
+    return Promise.resolve(fake.answerMessage?.(message, actions.filter((a) => typeof a === 'string')));
   };
 
   const logChannel = (level: string) => (...args: unknown[]) => {
@@ -205,6 +225,8 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     ConfigurationTarget: { Global: 1, Workspace: 2, WorkspaceFolder: 3 },
     TabInputText,
     TabInputCustom,
+    Position,
+    WorkspaceEdit,
     StatusBarAlignment: { Left: 1, Right: 2 },
     FileType: { Unknown: 0, File: 1, Directory: 2, SymbolicLink: 64 },
     ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
@@ -339,10 +361,26 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
         configListeners.add(l);
         return new Disposable(() => configListeners.delete(l));
       },
-      openTextDocument: async (options: { content: string; language: string }) => {
-        const doc = { uri: Uri.from({ scheme: 'untitled', path: `Untitled-${++documentCount}` }), content: options.content, language: options.language };
+      // A document with content and language, or one at a URI (untitled: empty; a file: its text), its language from the extension as VS Code guesses.
+      openTextDocument: async (options: { content: string; language: string } | Uri) => {
+        const untitled = options instanceof Uri;
+        const uri = untitled ? options : Uri.from({ scheme: 'untitled', path: `Untitled-${++documentCount}` });
+        const language = untitled ? (path.extname(uri.path) === '.md' ? 'markdown' : 'plaintext') : options.language;
+        const content = !untitled ? options.content : uri.scheme === 'untitled' ? '' : await readFile(uri.path, 'utf8');
+        const doc: FakeDocument = { uri, content, language, get languageId() { return this.language; } };
         fake.documents.push(doc);
         return doc;
+      },
+      get textDocuments() {
+        return fake.documents;
+      },
+      applyEdit: async (edit: WorkspaceEdit) => {
+        for (const { uri, text } of edit.inserts) {
+          const doc = fake.documents.find((d) => d.uri.toString() === uri.toString());
+          if (!doc) return false;
+          doc.content = text + doc.content;
+        }
+        return true;
       },
       fs: {
         stat: async (u: Uri) => {
@@ -355,6 +393,8 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
           return new Uint8Array(await readFile(u.path));
         },
         writeFile: async (u: Uri, bytes: Uint8Array) => writeFile(u.path, bytes),
+        rename: async (from: Uri, to: Uri) => rename(from.path, to.path),
+        delete: async (u: Uri) => rm(u.path),
       },
     },
     commands: {
@@ -364,7 +404,13 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
       },
       executeCommand: (id: string, ...args: unknown[]) => fake.executeCommand(id, ...args),
     },
-    languages: { getLanguages: async () => ['plaintext', 'markdown', 'json'] },
+    languages: {
+      getLanguages: async () => ['plaintext', 'markdown', 'json'],
+      setTextDocumentLanguage: async (doc: FakeDocument, language: string) => {
+        doc.language = language;
+        return doc;
+      },
+    },
   });
   return fake;
 }

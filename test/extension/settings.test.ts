@@ -113,3 +113,20 @@ describe('settings parsing', () => {
     assert.deepEqual(userLevelValue(undefined), { value: undefined, ignoredWorkspaceValue: false });
   });
 });
+
+describe('blindbox.transcript.language', () => {
+  it('auto (the default) asks for no language; a tag is passed as given; anything else is refused', () => {
+    assert.equal(parseSettings({}, HOME).transcriptLanguage, undefined);
+    assert.equal(parseSettings({ transcriptLanguage: 'auto' }, HOME).transcriptLanguage, undefined);
+    assert.equal(parseSettings({ transcriptLanguage: 'pt-BR' }, HOME).transcriptLanguage, 'pt-BR');
+    for (const bad of ['french', 'en_US', 42, 'en\nfr']) assert.match(error({ transcriptLanguage: bad }).message, /^blindbox\.transcript\.language: must be "auto" or a language tag/);
+  });
+});
+
+describe('blindbox.transcript.saveNextToAudio', () => {
+  it('is off by default, a boolean otherwise', () => {
+    assert.equal(parseSettings({}, HOME).saveNextToAudio, false);
+    assert.equal(parseSettings({ saveNextToAudio: true }, HOME).saveNextToAudio, true);
+    assert.match(error({ saveNextToAudio: 'yes' }).message, /^blindbox\.transcript\.saveNextToAudio: must be true or false/);
+  });
+});

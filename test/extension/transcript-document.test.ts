@@ -82,10 +82,13 @@ describe('transcript documents', () => {
     assert.match(renderTranscriptDocument('markdown', parseTranscript('verbose_json', JSON.stringify({ text: '', segments: [] })), P).content, /\*\(no speech recognised\)\*/);
   });
 
-  it('SRT stays exactly what the server sent (SubRip has no comment syntax for a header)', () => {
+  it('SRT leads with a one-millisecond cue 0 carrying the provenance and SIMULATION marking, then the server\'s cues unchanged', () => {
     const srt = '1\r\n00:00:00,000 --> 00:00:02,400\r\nHello world.\r\n\r\n2\r\n00:00:02,400 --> 00:00:04,000\r\nAgain.\r\n';
-    const doc = renderTranscriptDocument('srt', parseTranscript('srt', srt), P);
-    assert.equal(doc.content, '1\n00:00:00,000 --> 00:00:02,400\nHello world.\n\n2\n00:00:02,400 --> 00:00:04,000\nAgain.\n');
+    const doc = renderTranscriptDocument('srt', parseTranscript('srt', srt), { ...P, simulation: true, moduleId: 'evil --> 00:00:09,000' });
+    const [cue, ...rest] = doc.content.split('\n\n');
+    assert.match(cue!, /^0\n00:00:00,000 --> 00:00:00,001\nTranscript of meeting \[draft\]\.wav\nServer: https:\/\/enclave\.example:8443 \(SIMULATION — not confidential\)\nEnclave module: evil → 00:00:09,000\n/);
+    assert.equal(cue!.split('-->').length, 2, 'one timing line in the provenance cue');
+    assert.equal(rest.join('\n\n'), '1\n00:00:00,000 --> 00:00:02,400\nHello world.\n\n2\n00:00:02,400 --> 00:00:04,000\nAgain.\n');
     assert.equal(doc.language, 'plaintext');
     assert.equal(renderTranscriptDocument('srt', parseTranscript('srt', srt), P, ['srt']).language, 'srt');
   });

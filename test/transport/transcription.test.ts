@@ -68,6 +68,15 @@ describe('transcription over the attested channel', () => {
     assert.equal(segments.map((s) => s.text).join(' ').replace(/\s+/g, ' ').trim(), result.text.replace(/\s+/g, ' ').trim());
   });
 
+  it('PocketSphinx takes English (en, en-US) and refuses French with 422 LANGUAGE_UNSUPPORTED, not an English transcript of it', async () => {
+    const english = await session.transcribe(await fileSource(speech.wav), { language: 'en-US' });
+    assert.ok(wordErrorRate(speech.text, english.text).rate <= WER_BOUND);
+    const err = await session.transcribe(await fileSource(speech.wav), { language: 'fr' }).then(() => assert.fail('transcribed'), (e: unknown) => e);
+    assert.ok(err instanceof ChannelError);
+    assert.deepEqual([err.code, err.status, err.serverCode], ['SERVER_ERROR', 422, 'LANGUAGE_UNSUPPORTED']);
+    assert.match(err.serverMessage ?? '', /transcribes en only, not "fr"/);
+  });
+
   it('answers srt and vtt, and BlindBox\'s /whisper/predict with plain text', async () => {
     const srt = await session.transcribe(await fileSource(speech.wav), { format: 'srt' });
     assert.match(srt.body, /^1\n\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}\n/);

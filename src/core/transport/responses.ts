@@ -29,9 +29,9 @@ export async function readBodyLimited(body: Dispatcher.ResponseData['body'], lim
 /**
  * Throws a `SERVER_ERROR` for any non-2xx answer. Its message is our own sentence; the server's code and message
  * travel apart (`serverCode`, `serverMessage`), since a server that has not attested yet could otherwise put words
- * in BlindBox's mouth ("add this root to your trusted roots").
+ * in BlindBox's mouth ("add this root to your trusted roots"). `after` says what was tried first (" after 3 retries").
  */
-export async function throwForStatus(response: Dispatcher.ResponseData, what: string): Promise<void> {
+export async function throwForStatus(response: Dispatcher.ResponseData, what: string, after = ''): Promise<void> {
   if (response.statusCode >= 200 && response.statusCode < 300) return;
   let serverCode: string | undefined;
   let serverMessage: string | undefined;
@@ -43,7 +43,7 @@ export async function throwForStatus(response: Dispatcher.ResponseData, what: st
   } catch {
     // Not our JSON error shape: the status alone has to do.
   }
-  throw new ChannelError('SERVER_ERROR', `The server refused the ${what} request (HTTP ${response.statusCode}).`, { status: response.statusCode, serverCode, serverMessage });
+  throw new ChannelError('SERVER_ERROR', `The server refused the ${what} request (HTTP ${response.statusCode})${after}.`, { status: response.statusCode, serverCode, serverMessage });
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);

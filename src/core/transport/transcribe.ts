@@ -11,9 +11,10 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import { FormDataEncoder, isFile } from 'form-data-encoder';
 import { ChannelError, InputError, ReceiptError } from '../errors.js';
-import { readBodyLimited, throwForStatus } from './responses.js';
+import { readBodyLimited, throwForStatus, toChannelError } from './responses.js';
 import { ENDPOINTS, UPLOAD_FIELDS } from '../../protocol/endpoints.js';
 import { CLIENT_NONCE_BYTES } from '../../protocol/limits.js';
 import { MAX_RECEIPT_HEADER_BYTES, RECEIPT_HEADER, RECEIPT_NONCE_HEADER } from '../../protocol/receipt.js';
@@ -25,6 +26,7 @@ import type { AttestedEnclave } from './attested-enclave.js';
 import { isTranscriptFormat, type Segment, type TranscriptFormat, type VerboseTranscript } from '../../protocol/transcript.js';
 import type { PinnedRequester, PinnedResponse } from './request.js';
 import type { AudioSource } from '../audio-source.js';
+import type { RetryNotice } from '../util/retry-notice.js';
 
 /** A transcript as the server's answer says it. */
 export interface ParsedTranscript {
@@ -62,7 +64,19 @@ export interface TranscribeOptions {
   readonly onProgress?: (sent: number, total: number) => void;
   /** Longest wait for the answer after the upload (default 10 minutes). */
   readonly timeoutMs?: number;
+  /** Busy answers (429/503 with `Retry-After`) retried, and the longest wait honoured (default 3 retries, 30 s). */
+  readonly retry?: Partial<RetryPolicy>;
+  /** Called before each wait for a busy server, to show it; the wait can be cancelled with `signal`. */
+  readonly onRetry?: (notice: RetryNotice) => void;
 }
+
+/** How many busy answers are retried, and the longest `Retry-After` honoured; a server asking for more is not retried. */
+export interface RetryPolicy {
+  readonly maxRetries: number;
+  readonly maxWaitMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxRetries: 3, maxWaitMs: 30_000 };
 
 /** Largest answer read back (a transcript of the longest audio a server takes is far smaller). */
 const MAX_TRANSCRIPT_BYTES = 32 * 1024 * 1024;
@@ -85,20 +99,54 @@ export async function transcribe(session: PinnedRequester, source: AudioSource, 
     audioHash = createHash('sha256');
     return Readable.from(counted(hashingFile(encoder, audioHash), encoder.contentLength, total, options.onProgress));
   };
-  const nonce = randomBytes(CLIENT_NONCE_BYTES);
+  const retry = { ...DEFAULT_RETRY, ...options.retry };
+  // Busy answers are retried here, not by undici's RetryHandler: each attempt goes back through the session (which
+  // lends an attested connection, attesting a new one if needed), with a fresh nonce and a fresh hash of the
+  // re-streamed file, and the wait is shown to the user and cancellable.
+  for (let attempt = 0; ; attempt++) {
+    const nonce = randomBytes(CLIENT_NONCE_BYTES);
+    const response = await session.request(ENDPOINTS.transcriptions, {
+      method: 'POST',
+      headers: { ...encoder.headers, [RECEIPT_NONCE_HEADER]: toHex(nonce) },
+      body,
+      signal: options.signal,
+      headersTimeoutMs: options.timeoutMs ?? 10 * 60_000,
+    });
+    const waitMs = busyWaitMs(response, Date.now());
+    if (waitMs !== undefined && attempt < retry.maxRetries && waitMs <= retry.maxWaitMs) {
+      await response.body.dump().catch(() => undefined);
+      options.onRetry?.({ status: response.statusCode, retry: attempt + 1, maxRetries: retry.maxRetries, waitMs });
+      await sleep(waitMs, options.signal, session.origin);
+      continue;
+    }
+    await throwForStatus(response, 'transcription', waitMs === undefined ? '' : attempt > 0 ? ` after ${attempt} ${attempt === 1 ? 'retry' : 'retries'}` : ` (it asked to retry in ${Math.ceil(waitMs / 1000)} s, longer than the ${Math.round(retry.maxWaitMs / 1000)} s waited at most)`);
+    const bytes = await readBodyLimited(response.body, MAX_TRANSCRIPT_BYTES, 'transcript', session.origin);
+    // Nothing of the answer is parsed, let alone returned, before the enclave's signature over it is checked.
+    const receipt = checkReceipt(session, response, { nonce, audioName: source.name, audioSha256: audioHash.digest('hex'), body: bytes, format });
+    return { ...parseTranscript(format, bytes.toString('utf8')), enclave: response.enclave, receipt };
+  }
+}
 
-  const response = await session.request(ENDPOINTS.transcriptions, {
-    method: 'POST',
-    headers: { ...encoder.headers, [RECEIPT_NONCE_HEADER]: toHex(nonce) },
-    body,
-    signal: options.signal,
-    headersTimeoutMs: options.timeoutMs ?? 10 * 60_000,
-  });
-  await throwForStatus(response, 'transcription');
-  const bytes = await readBodyLimited(response.body, MAX_TRANSCRIPT_BYTES, 'transcript', session.origin);
-  // Nothing of the answer is parsed, let alone returned, before the enclave's signature over it is checked.
-  const receipt = checkReceipt(session, response, { nonce, audioName: source.name, audioSha256: audioHash.digest('hex'), body: bytes, format });
-  return { ...parseTranscript(format, bytes.toString('utf8')), enclave: response.enclave, receipt };
+/**
+ * The wait a busy answer (429 or 503) asks for with `Retry-After` (seconds or an HTTP date), in milliseconds; undefined
+ * for any other answer, or one without a valid `Retry-After` (which is not retried: the server did not say when).
+ */
+export function busyWaitMs(response: { statusCode: number; headers: Record<string, string | string[] | undefined> }, now: number): number | undefined {
+  if (response.statusCode !== 429 && response.statusCode !== 503) return undefined;
+  const value = response.headers['retry-after'];
+  if (typeof value !== 'string') return undefined;
+  if (/^\s*\d{1,9}\s*$/.test(value)) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** Waits `ms`, or fails with `CANCELLED` at once when `signal` aborts. */
+async function sleep(ms: number, signal: AbortSignal | undefined, origin: URL): Promise<void> {
+  try {
+    await delay(ms, undefined, { signal });
+  } catch (err) {
+    throw toChannelError(err, origin);
+  }
 }
 
 /** The multipart body of `encoder`, hashing the file's bytes into `hash` as they are handed out: what was sent is what is hashed. */

@@ -29,6 +29,11 @@ export interface TranscriptionEngine {
   readonly name: string;
   /** The model, e.g. `en-us (cmusphinx)`: attested in `user_data`. */
   readonly model: string;
+  /**
+   * The languages it transcribes (primary subtags, e.g. `['en']`); absent: any the caller names (the model detects or
+   * follows it). A request naming another is refused with 422 `LANGUAGE_UNSUPPORTED`, never transcribed as English.
+   */
+  readonly languages?: readonly string[];
   transcribe(request: TranscribeRequest): Promise<Transcript>;
   /** Lets running jobs finish, then frees workers. */
   close(): Promise<void>;

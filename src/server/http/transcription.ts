@@ -17,6 +17,7 @@ import { DEFAULT_TRANSCRIPT_FORMAT, isTranscriptFormat, TRANSCRIPT_FORMATS, type
 import { EngineError, type EngineErrorCode, type Transcript, type TranscriptionEngine } from '../engine/engine.js';
 import { toSrt, toVtt } from './subtitles.js';
 import { HttpError } from './respond.js';
+import { oneLine } from '../../core/util/text.js';
 import { receiptNonce, type ReceiptIssuer } from './receipt.js';
 import { RECEIPT_HEADER } from '../../protocol/receipt.js';
 import { clientGone, receiveUpload } from './upload.js';
@@ -35,6 +36,8 @@ export interface TranscriptionLimits {
   readonly uploadMinBytesPerSecond: number;
   /** How long an upload may take to reach that pace (default 10 s). */
   readonly uploadPaceGraceMs: number;
+  /** The `Retry-After` of busy answers (429 engine queue full, 503 every slot taken), in seconds (default 5). */
+  readonly busyRetryAfterSeconds: number;
 }
 
 export const DEFAULT_LIMITS: TranscriptionLimits = {
@@ -44,6 +47,7 @@ export const DEFAULT_LIMITS: TranscriptionLimits = {
   uploadIdleTimeoutMs: 30_000,
   uploadMinBytesPerSecond: 8 * 1024,
   uploadPaceGraceMs: 10_000,
+  busyRetryAfterSeconds: 5,
 };
 
 const STATUS: Record<EngineErrorCode, number> = {
@@ -67,6 +71,8 @@ export function transcriptionHandlers(
   limits: Partial<TranscriptionLimits> = {},
 ): { whisperPredict: Handler; openAiTranscriptions: Handler; inFlight: () => number } {
   const lim = { ...DEFAULT_LIMITS, ...limits };
+  // Clients retry busy answers after this wait (core/transport/transcribe.ts); without it they would not retry.
+  const retryAfter = { 'retry-after': String(lim.busyRetryAfterSeconds) };
   let inFlight = 0;
   /** Connections with a transcription running: one each, so that one pipelining connection cannot take every slot. */
   const busyConnections = new WeakSet<object>();
@@ -80,7 +86,7 @@ export function transcriptionHandlers(
         throw new HttpError(429, 'ONE_PER_CONNECTION', 'This connection is already transcribing: wait for its answer, or use another connection.');
       }
       if (inFlight >= lim.maxInFlight) {
-        throw new HttpError(503, 'SERVER_BUSY', 'The server is transcribing as much as it can; try again shortly.', { 'retry-after': '5' });
+        throw new HttpError(503, 'SERVER_BUSY', 'The server is transcribing as much as it can; try again shortly.', retryAfter);
       }
       inFlight++;
       busyConnections.add(req.socket);
@@ -109,7 +115,9 @@ export function transcriptionHandlers(
         if (responseFormat !== undefined && !isTranscriptFormat(responseFormat)) {
           throw new HttpError(400, 'INVALID_RESPONSE_FORMAT', `${UPLOAD_FIELDS.responseFormat} must be one of ${TRANSCRIPT_FORMATS.join(', ')}.`);
         }
-        const transcript = await engine.transcribe({ path: upload.path, filename: upload.filename, language: upload.fields.get(UPLOAD_FIELDS.language), signal: controller.signal });
+        const language = upload.fields.get(UPLOAD_FIELDS.language) || undefined;
+        checkLanguage(engine, language);
+        const transcript = await engine.transcribe({ path: upload.path, filename: upload.filename, language, signal: controller.signal });
         if (controller.signal.aborted) throw controller.signal.reason;
         const answer = render(transcript, upload.fields);
         const body = Buffer.from(answer.body, 'utf8');
@@ -119,7 +127,7 @@ export function transcriptionHandlers(
         res.end(body);
       } catch (err) {
         // An engine that stops because the signal aborted says only "cancelled": the signal knows why.
-        throw asHttpError(controller.signal.aborted ? controller.signal.reason : err);
+        throw asHttpError(controller.signal.aborted ? controller.signal.reason : err, retryAfter);
       } finally {
         clearTimeout(timer);
         res.off('close', onClose);
@@ -142,10 +150,20 @@ export function transcriptionHandlers(
   };
 }
 
-function asHttpError(err: unknown): unknown {
+/**
+ * Refuses a language the engine cannot transcribe: an English model fed French speech yields confident English
+ * nonsense, worse than a clear refusal. No language asked: the engine's own (or detected) language.
+ */
+function checkLanguage(engine: TranscriptionEngine, language: string | undefined): void {
+  if (language === undefined || engine.languages === undefined) return;
+  if (engine.languages.includes(language.split('-')[0]!.toLowerCase())) return;
+  throw new HttpError(422, 'LANGUAGE_UNSUPPORTED', `This server's ${engine.name} engine transcribes ${engine.languages.join(', ')} only, not ${JSON.stringify(oneLine(language, 35))}; ask for ${engine.languages.join(' or ')}, or for no language.`);
+}
+
+function asHttpError(err: unknown, retryAfter: Record<string, string>): unknown {
   if (err instanceof HttpError) return err;
   if (err instanceof EngineError) {
-    return new HttpError(STATUS[err.code], err.code, err.message, err.code === 'BUSY' ? { 'retry-after': '5' } : {});
+    return new HttpError(STATUS[err.code], err.code, err.message, err.code === 'BUSY' ? retryAfter : {});
   }
   return err;
 }

@@ -74,6 +74,8 @@ export async function createPocketSphinxEngine(options: PocketSphinxOptions = {}
   return {
     name: 'pocketsphinx',
     model: MODEL_NAME,
+    // Its acoustic model and dictionary are US English.
+    languages: ['en'],
     async transcribe(request: TranscribeRequest): Promise<Transcript> {
       // The format (and a WAV's length) is checked here, so that a bad file never waits in the queue.
       const probe = await probeAudio(request.path, request.signal);
