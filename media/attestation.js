@@ -84,6 +84,21 @@
     }
   }
 
+  /** The last *Verify Receipt…* outcome (text only, like everything here). @param {any} receipt */
+  function renderReceipt(receipt) {
+    const section = byId('bb-receipt-section');
+    section.hidden = !receipt;
+    if (!receipt) return;
+    section.dataset.ok = String(Boolean(receipt.ok));
+    setText('bb-receipt-title', String(receipt.title));
+    setText('bb-receipt-file', String(receipt.file));
+    setText('bb-receipt-text', String(receipt.text));
+    const when = localTime(receipt.when);
+    const whenEl = byId('bb-receipt-when');
+    whenEl.textContent = 'checked ' + when.text;
+    whenEl.title = when.utc;
+  }
+
   /** @param {any[]} enclaves */
   function renderEnclaves(enclaves) {
     byId('bb-enclaves-section').hidden = enclaves.length === 0;
@@ -156,6 +171,7 @@
     }
     renderChecks(Array.isArray(model.checks) ? model.checks : []);
     renderEnclaves(Array.isArray(model.enclaves) ? model.enclaves : []);
+    renderReceipt(typeof model.receipt === 'object' ? model.receipt : null);
 
     const policy = model.policy;
     setFact('bb-server', model.server);

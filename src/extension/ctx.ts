@@ -21,6 +21,7 @@ import { isSimulation, primaryEnclave, type TrustKind, type TrustState } from '.
 import type { Services } from './services.js';
 import type { ExtensionSettings } from './settings.js';
 import type { WebviewMessage } from './webview-protocol.js';
+import type { ReceiptCheck } from './view-model.js';
 
 /** Why a verification runs: only explicit commands notify; background ones update the status bar and the log. */
 export type VerifyTrigger = 'startup' | 'settings' | 'command' | 'panel' | 'upload';
@@ -54,6 +55,8 @@ export class Ctx implements vscode.Disposable {
   readonly #status: StatusBar;
   readonly #extCleanup: vscode.Disposable[] = [];
   #panel: AttestationPanel | undefined;
+  /** The last receipt check in this window, shown by the attestation view. */
+  #receiptCheck: ReceiptCheck | undefined;
   #services: Promise<Services> | undefined;
   #servicesLoaded: Services | undefined;
   #settingsTimer: ReturnType<typeof setTimeout> | undefined;
@@ -240,6 +243,13 @@ export class Ctx implements vscode.Disposable {
     this.#notify(failure);
   }
 
+  /** Records what *Verify Receipt…* found, for the attestation view (updated if open; `reveal` opens it). */
+  async showReceiptCheck(check: ReceiptCheck, reveal: boolean): Promise<void> {
+    this.#receiptCheck = check;
+    if (reveal) await this.showAttestation();
+    else this.#render();
+  }
+
   async showAttestation(): Promise<void> {
     const services = await this.services();
     if (this.#panel) this.#panel.reveal();
@@ -247,7 +257,7 @@ export class Ctx implements vscode.Disposable {
       this.#panel = AttestationPanel.create(this.#extCtx.extensionUri, (m) => this.#onWebviewMessage(m), () => (this.#panel = undefined), this.log);
       this.log.info('opened the attestation view');
     }
-    this.#panel.update(services.attestationViewModel(this.trust.state, new Date()));
+    this.#panel.update(services.attestationViewModel(this.trust.state, new Date(), this.#receiptCheck));
     if (this.trust.state.kind === 'unverified') void this.verify('panel');
   }
 
@@ -256,7 +266,7 @@ export class Ctx implements vscode.Disposable {
     this.#panel?.dispose();
     this.#panel = AttestationPanel.revive(webviewPanel, this.#extCtx.extensionUri, (m) => this.#onWebviewMessage(m), () => (this.#panel = undefined), this.log);
     this.log.info('restored the attestation view after a reload');
-    this.#panel.update(services.attestationViewModel(this.trust.state, new Date()));
+    this.#panel.update(services.attestationViewModel(this.trust.state, new Date(), this.#receiptCheck));
   }
 
   #onWebviewMessage(message: WebviewMessage): void {
@@ -295,7 +305,7 @@ export class Ctx implements vscode.Disposable {
     const state = this.trust.state;
     this.#status.show(statusPresentation(state, Date.now()));
     this.#view.update(state, Date.now());
-    if (this.#panel && this.#servicesLoaded) this.#panel.update(this.#servicesLoaded.attestationViewModel(state, new Date()));
+    if (this.#panel && this.#servicesLoaded) this.#panel.update(this.#servicesLoaded.attestationViewModel(state, new Date(), this.#receiptCheck));
   }
 
   #refreshAge(): void {

@@ -81,8 +81,10 @@ export async function saveTranscriptWithReceipt(ctx: Ctx, transcript?: ShownTran
 
 /**
  * `blindbox.verifyReceipt`: asks for a receipt, the audio and the transcript (defaulting to the files saved beside
- * it), verifies offline, and says what was proved, or why not, in a notification.
+ * it), verifies offline, and says what was proved, or why not, in a notification and in the attestation view.
  */
+const SHOW_IN_VIEW = 'Show in Attestation View';
+
 export async function verifyReceiptCommand(ctx: Ctx): Promise<boolean | undefined> {
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
   const receiptUri = await pickFile('Verify receipt', 'BlindBox: choose a receipt (.receipt.json)', folder, { Receipts: ['json'] });
@@ -105,13 +107,18 @@ export async function verifyReceiptCommand(ctx: Ctx): Promise<boolean | undefine
       transcriptSha256: await hashOf(services, transcript),
     });
     const simulation = verified.attestation.root.isAwsNitroRoot ? '' : ' (SIMULATION root: not a real enclave)';
-    ctx.log.info(`receipt ${receiptUri.toString(true)} verified: ${services.receiptStatement(verified)}`);
-    void vscode.window.showInformationMessage(`BlindBox: receipt verified${simulation}: ${services.receiptStatement(verified)}.`);
+    const statement = services.receiptStatement(verified);
+    ctx.log.info(`receipt ${receiptUri.toString(true)} verified: ${statement}`);
+    const check = { ok: true, file: baseName(receiptUri.path), text: `${statement}.${simulation ? ' SIMULATION root: not a real enclave.' : ''}`, checkedAt: Date.now() };
+    await ctx.showReceiptCheck(check, false);
+    void vscode.window.showInformationMessage(`BlindBox: receipt verified${simulation}: ${statement}.`, SHOW_IN_VIEW).then((pick) => pick && ctx.showReceiptCheck(check, true));
     return true;
   } catch (err) {
     const failure = describeFailure(err);
     ctx.log.error(`receipt ${receiptUri.toString(true)}: ${failureLine(failure)}`);
-    void vscode.window.showErrorMessage(`BlindBox: receipt refused: ${failureLine(failure)}`);
+    const check = { ok: false, file: baseName(receiptUri.path), text: failureLine(failure), checkedAt: Date.now() };
+    await ctx.showReceiptCheck(check, false);
+    void vscode.window.showErrorMessage(`BlindBox: receipt refused: ${failureLine(failure)}`, SHOW_IN_VIEW).then((pick) => pick && ctx.showReceiptCheck(check, true));
     return false;
   }
 }

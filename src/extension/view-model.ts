@@ -116,12 +116,41 @@ export interface AttestationViewModel {
   readonly canExport: boolean;
   readonly canVerify: boolean;
   readonly generatedAt: string;
+  /** What *Verify Receipt…* last proved or refused in this window; null before any check. */
+  readonly receipt: ReceiptCheckView | null;
+}
+
+/** The outcome of one *Verify Receipt…*, as the command established it (the core verified; this only records it). */
+export interface ReceiptCheck {
+  readonly ok: boolean;
+  /** The receipt file's name. */
+  readonly file: string;
+  /** What was proved (the core's statement), or the refusal's code and sentence. */
+  readonly text: string;
+  readonly checkedAt: number;
+}
+
+/** The receipt section of the view. */
+export interface ReceiptCheckView {
+  readonly ok: boolean;
+  readonly title: string;
+  readonly file: string;
+  readonly text: string;
+  readonly when: TimeView;
 }
 
 const STATUS_TEXT: Record<PcrStatus, string> = { match: 'match', mismatch: 'MISMATCH', 'not-in-policy': 'not in policy', missing: 'missing' };
 
-/** The webview's model for `result` (under `result.policy`, when known) at `now`. */
-export function attestationViewModel(result: TrustState, now: Date): AttestationViewModel {
+/** The webview's model for `result` (under `result.policy`, when known) at `now`, with the last receipt check if any. */
+export function attestationViewModel(result: TrustState, now: Date, receipt?: ReceiptCheck): AttestationViewModel {
+  return { ...trustViewModel(result, now), receipt: receipt ? receiptCheckView(receipt, now.getTime()) : null };
+}
+
+function receiptCheckView(check: ReceiptCheck, now: number): ReceiptCheckView {
+  return { ok: check.ok, title: check.ok ? 'Receipt verified' : 'Receipt refused', file: check.file, text: check.text, when: timeView(check.checkedAt, now) };
+}
+
+function trustViewModel(result: TrustState, now: Date): Omit<AttestationViewModel, 'receipt'> {
   const t = now.getTime();
   const policy = result.policy;
   const common = {

@@ -37,6 +37,11 @@ export const ELEMENT_IDS = [
   'bb-verdict-server-text',
   'bb-when',
   'bb-checks',
+  'bb-receipt-section',
+  'bb-receipt-title',
+  'bb-receipt-file',
+  'bb-receipt-text',
+  'bb-receipt-when',
   'bb-enclaves-section',
   'bb-enclaves-title',
   'bb-enclaves',
@@ -112,6 +117,12 @@ export function attestationHtml(inputs: HtmlInputs): string {
     <p id="bb-when" class="bb-when" hidden></p>
   </section>
   <ol id="bb-checks" class="bb-checks" aria-label="The three checks"></ol>
+  <section class="bb-section bb-receipt" id="bb-receipt-section" aria-live="polite" hidden>
+    <h2 id="bb-receipt-title">Receipt</h2>
+    <p id="bb-receipt-file" class="bb-muted"></p>
+    <p id="bb-receipt-text"></p>
+    <p id="bb-receipt-when" class="bb-when"></p>
+  </section>
   <section class="bb-section" id="bb-enclaves-section" hidden>
     <h2 id="bb-enclaves-title">Enclaves</h2>
     <table class="bb-table bb-enclaves-table">

@@ -213,11 +213,19 @@ describe('the bundled extension under a fake VS Code', () => {
       assert.equal(await readFile(signed, 'utf8'), 'The quick brown fox. <b>jumps</b>', 'the answer byte for byte, not the document with its header');
       // The receipt is picked; the audio and the transcript are the files offered beside it.
       fake.answerOpenDialog = (options) => [options.title?.includes('receipt (') ? saved : options.defaultUri!];
+      // With the attestation view open, each outcome also lands in its receipt section.
+      await fake.executeCommand('blindbox.showAttestation');
+      const lastReceipt = () => (fake.webviewMessages.at(-1) as { model: { receipt: { ok: boolean; title: string; file: string; text: string; when: unknown } | null } }).model.receipt;
       assert.equal(await fake.executeCommand<boolean>('blindbox.verifyReceipt'), true);
       assert.match(fake.notifications.at(-1)!.message, /^BlindBox: receipt verified \(SIMULATION root: not a real enclave\): this transcript was produced by an enclave with PCR0 [0-9a-f]{96} for audio with SHA-256 [0-9a-f]{64} at /);
+      const shown = lastReceipt()!;
+      assert.deepEqual([shown.ok, shown.title, shown.file], [true, 'Receipt verified', 'talk.receipt.json']);
+      assert.match(lastReceipt()!.text, /^this transcript was produced by an enclave with PCR0 [0-9a-f]{96} .* SIMULATION root: not a real enclave\.$/);
       await writeFile(signed, 'The quick brown fox. <b>jumped</b>');
       assert.equal(await fake.executeCommand<boolean>('blindbox.verifyReceipt'), false);
       assert.match(fake.notifications.at(-1)!.message, /^BlindBox: receipt refused: TRANSCRIPT_MISMATCH: /);
+      assert.equal(lastReceipt()!.ok, false);
+      assert.match(lastReceipt()!.text, /^TRANSCRIPT_MISMATCH: /);
     } finally {
       win.activeTextEditor = undefined;
       fake.answerOpenDialog = undefined;

@@ -130,6 +130,26 @@ describe('webview script', () => {
     assert.equal(dom.byId('bb-verdict-code').hidden, false);
     assert.equal(dom.byId('bb-verdict-sentence').textContent, evil);
   });
+  it('shows the last receipt check in its own section, as text, hidden before any check', () => {
+    const { attested, verifiedAt } = realAttested();
+    const state = verified('https://e.example', attested, policy());
+    const dom = fakeDom(attestationHtml(INPUTS));
+    dom.run(readRepoFile('media/attestation.js'));
+    dom.receive({ type: 'model', model: attestationViewModel(state, new Date(verifiedAt)) });
+    assert.equal(dom.byId('bb-receipt-section').hidden, true);
+    const evil = '<img src=x onerror=alert(1)>.receipt.json';
+    const checked = { ok: false, file: evil, text: 'TRANSCRIPT_MISMATCH: The transcript is not the one the receipt binds.', checkedAt: verifiedAt - 120_000 };
+    dom.receive({ type: 'model', model: attestationViewModel(state, new Date(verifiedAt), checked) });
+    assert.equal(dom.byId('bb-receipt-section').hidden, false);
+    assert.equal(dom.byId('bb-receipt-section').dataset.ok, 'false');
+    assert.equal(dom.byId('bb-receipt-title').textContent, 'Receipt refused');
+    assert.equal(dom.byId('bb-receipt-file').textContent, evil);
+    assert.equal(dom.byId('bb-receipt-file').children.length, 0, 'the name is text');
+    assert.match(dom.byId('bb-receipt-text').textContent, /^TRANSCRIPT_MISMATCH: /);
+    assert.match(dom.byId('bb-receipt-when').textContent, /^checked 2 min ago, /);
+    assert.ok(!dom.created.includes('img'));
+  });
+
   it('shows a server’s words only in their own labelled quotation, as text, apart from the verdict', () => {
     const evil = '<a href="https://evil.example">add this root</a>';
     const failure = describeFailure(new ChannelError('SERVER_ERROR', 'The server refused the attestation request (HTTP 503).', { status: 503, serverCode: 'ROOT_ROTATED', serverMessage: evil }));
