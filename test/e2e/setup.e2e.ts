@@ -163,7 +163,7 @@ describe('BlindBox setup in a running window, the trust view in four themes', { 
     await wb!.runCommand('BlindBox: Transcribe the Sample Recording');
     if (enclave!.enginePending) t.diagnostic(`the server has no speech engine (${enclave!.enginePending}): the sample's transcript is not checked`);
     else {
-      const title = await wb!.pollFor(async () => ((await wb!.activeEditorTitle())?.includes('sample.wav') ? true : undefined), 90_000);
+      const title = await wb!.pollFor(async () => ((await wb!.activeEditorTitle())?.includes('sample.transcript') ? true : undefined), 90_000);
       assert.ok(title, `a transcript of sample.wav opened; notifications: ${JSON.stringify(await wb!.notifications())}`);
       assert.match(await wb!.activeEditorText(), /quick brown fox/i);
     }
