@@ -1,11 +1,19 @@
 /** package.json, .vscodeignore and the code agree on every id, setting and file the extension contributes. */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { ATTESTATION_VIEW_TYPE, COMMANDS, SETTING_KEYS, TRUST_VIEW_ID, WALKTHROUGH_ID } from '../../src/extension/ids.js';
 import { TRUST_SETTINGS } from '../../src/extension/setting-scope.js';
-import { readRepoFile } from './helpers.js';
+import { REPO, readRepoFile } from './helpers.js';
 
 const pkg = JSON.parse(readRepoFile('package.json'));
+
+/** Whether the .vsix carries `file` (a path from the repository root), by the `!` rules of .vscodeignore. */
+function shippedBy(file: string): boolean {
+  const shipped = readRepoFile('.vscodeignore').split('\n').filter((l) => l.startsWith('!')).map((l) => l.slice(1));
+  return shipped.some((rule) => new RegExp(`^${rule.replace(/[.]/g, '\\.').replace(/\*/g, '[^/]*')}$`).test(file));
+}
 
 describe('extension manifest', () => {
   it('contributes exactly the commands the code registers, in the BlindBox category', () => {
@@ -62,8 +70,6 @@ describe('extension manifest', () => {
     assert.equal(walkthrough.id, WALKTHROUGH_ID);
     assert.deepEqual(walkthrough.steps.map((s: { id: string }) => s.id), ['configure', 'verify', 'transcribe', 'attestation']);
     const commands = new Set<string>(Object.values(COMMANDS));
-    const shipped = readRepoFile('.vscodeignore').split('\n').filter((l) => l.startsWith('!')).map((l) => l.slice(1));
-    const shippedBy = (file: string) => shipped.some((rule) => new RegExp(`^${rule.replace(/[.]/g, '\\.').replace(/\*/g, '[^/]*')}$`).test(file));
     for (const step of walkthrough.steps) {
       assert.ok(readRepoFile(step.media.markdown).startsWith('# '), step.media.markdown);
       assert.ok(shippedBy(step.media.markdown), `${step.media.markdown} is in the .vsix`);
@@ -91,5 +97,27 @@ describe('extension manifest', () => {
     // The .vsix carries the user part of the README, cut from README.md at package time.
     assert.match(pkg.scripts.package, /node scripts\/marketplace-readme\.mjs && vsce package .*--readme-path dist\/README\.md/);
     assert.match(readRepoFile('README.md'), /^## Using the extension$/m);
+  });
+
+  it('the user README leads the project README, and every image it shows is in the .vsix', async () => {
+    const readme = readRepoFile('README.md');
+    // The two commands, the introduction, then the user section before any developer section.
+    assert.deepEqual(readme.match(/^## .*/gm)!.slice(0, 2), ['## Using the extension', '## Developing BlindBox']);
+    for (const heading of ['### What it is', '### Install', '### Configure', '### Use', '### What it protects, and what it does not', '### No telemetry']) {
+      assert.match(readme, new RegExp(`^${heading}$`, 'm'), heading);
+    }
+    const { userReadme, imageTargets } = await import(pathToFileURL(REPO + 'scripts/user-readme.mjs').href);
+    const user: string = userReadme(readme);
+    assert.doesNotMatch(user, /^## Developing BlindBox/m);
+    const images: string[] = imageTargets(user);
+    assert.ok(images.length >= 2, 'the user README shows screenshots');
+    for (const image of images) {
+      if (/^https:\/\//.test(image)) continue;
+      // Relative links stay relative (vsce --no-rewrite-relative-links) and resolve inside the installed extension.
+      assert.ok(!image.startsWith('/') && !image.includes('..'), image);
+      assert.ok(existsSync(REPO + image), `${image} exists`);
+      assert.ok(shippedBy(image), `${image} is in the .vsix`);
+    }
+    assert.match(pkg.scripts.package, /--no-rewrite-relative-links/);
   });
 });
