@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { COMMAND_SPECS } from '../../src/cli/commands.js';
 import { usageLine } from '../../src/cli/flags.js';
-import { endSentence } from '../../src/core/util/text.js';
+import { endSentence, errorClause } from '../../src/core/util/text.js';
 import { runCli, startServe } from '../helpers/cli.js';
 
 const firstLine = (text: string) => text.split('\n')[0];
@@ -128,5 +128,12 @@ describe('blindbox verdicts', () => {
     assert.equal(endSentence('Cannot talk to h: ECONNREFUSED'), 'Cannot talk to h: ECONNREFUSED.');
     assert.equal(endSentence('Cannot talk to h: fetch failed.'), 'Cannot talk to h: fetch failed.');
     assert.equal(endSentence('the server said (it is down.)'), 'the server said (it is down.)');
+  });
+
+  it('an error set in parentheses of ours keeps its words, not its full stop', () => {
+    const clause = (message: string) => `attempt 1 of 4 failed (${errorClause({ code: 'SERVER_UNREACHABLE', message })}); trying a new connection`;
+    assert.equal(clause('Cannot talk to h: ECONNRESET.'), 'attempt 1 of 4 failed (SERVER_UNREACHABLE: Cannot talk to h: ECONNRESET); trying a new connection');
+    assert.equal(clause('Cannot talk to h'), 'attempt 1 of 4 failed (SERVER_UNREACHABLE: Cannot talk to h); trying a new connection');
+    assert.equal(clause('It trails off...'), 'attempt 1 of 4 failed (SERVER_UNREACHABLE: It trails off...); trying a new connection');
   });
 });
