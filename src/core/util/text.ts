@@ -31,5 +31,5 @@ export function endSentence(text: string): string {
  * message's own full stop, so that a line never reads "….);" or "….).".
  */
 export function errorClause(err: { readonly code: string; readonly message: string }): string {
-  return `${err.code}: ${err.message.replace(/(?<!\.)\.$/, '')}`;
+  return `${err.code}: ${err.message.replace(/(?<!\.)\.(['")\]]*)$/, '$1')}`;
 }
