@@ -37,11 +37,6 @@ export class AttemptBudget {
     private readonly log: (line: string) => void,
   ) {}
 
-  /** Attempts made so far. */
-  get spent(): number {
-    return this.#spent;
-  }
-
   /** Counts one more attempt: the pool's, as it lends or opens a channel. */
   spend(): void {
     this.#spent++;
