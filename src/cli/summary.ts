@@ -1,16 +1,19 @@
 /** Human-readable output of the CLI: the verdict, a PCR table and the chain. */
-import { ChannelError, formatAge, isUntrustedFailure, quoteServerText, serverSaid, type BlindBoxError, type VerifiedAttestation } from '../core/index.js';
+import { ChannelError, formatAge, isUntrustedFailure, oneLine, quoteServerText, serverSaid, type BlindBoxError, type VerifiedAttestation } from '../core/index.js';
 
 /**
- * A readable summary of a verified document; `expected` marks which PCRs a policy checked. The verdict line leads
- * with SIMULATION when the chain does not end in AWS's root, then names the policy enforced (`policyName`), if any.
+ * A readable summary of a verified document; `expected` marks which PCRs a policy checked. The verdict line comes
+ * first, leading with SIMULATION when the chain does not end in AWS's root, then naming the policy enforced
+ * (`policyName`), if any; `about` rows (label, value: the server, the file) open the details below it.
  */
-export function formatVerified(v: VerifiedAttestation, expected: Readonly<Record<number, string>> = {}, policyName?: string): string {
+export function formatVerified(v: VerifiedAttestation, expected: Readonly<Record<number, string>> = {}, policyName?: string, about: readonly (readonly [string, string])[] = []): string {
   const lines: string[] = [];
   const anchor = v.root.isAwsNitroRoot ? 'AWS Nitro Enclaves Root G1' : `${v.root.label}, NOT an AWS root: not confidential`;
-  const policy = policyName === undefined ? '' : `policy ${quoteServerText(policyName)}: `;
+  // A policy's name comes from a file (a policy, an evidence file): one printable line, quoted.
+  const policy = policyName === undefined ? '' : `policy ${quoteServerText(oneLine(policyName, 120))}: `;
   lines.push(`${v.root.isAwsNitroRoot ? '' : 'SIMULATION  '}VERIFIED  ${policy}attestation document is authentic (chain ends in ${anchor})`);
   lines.push('');
+  for (const [label, value] of about) lines.push(`  ${label.padEnd(10)} ${value}`);
   lines.push(`  module     ${v.moduleId}`);
   lines.push(`  issued     ${new Date(v.timestamp).toISOString()} (${formatAge(v.verifiedAt - v.timestamp)} before ${new Date(v.verifiedAt).toISOString()})`);
   lines.push(`  digest     ${v.digest}`);

@@ -4,7 +4,7 @@
  * on the attested connection carrying exactly the attested key; the same for every other enclave the file lists (a
  * session behind a balancer attests one per key), any failure failing the whole file.
  */
-import { AttestationError, ChannelError, MAX_EVIDENCE_FILE_BYTES, parseEvidenceFile, readFileCapped, rejectedReport, verifiedReport, verifyEvidence } from '../core/index.js';
+import { AttestationError, ChannelError, MAX_EVIDENCE_FILE_BYTES, oneLine, parseEvidenceFile, readFileCapped, rejectedReport, verifiedReport, verifyEvidence } from '../core/index.js';
 import { asUsage, trustedRoots, UsageError } from './args.js';
 import { verifyEvidenceSpec } from './commands.js';
 import { parseCommand } from './flags.js';
@@ -29,8 +29,11 @@ export async function verifyEvidenceCommand(argv: string[], out: NodeJS.Writable
             tlsBinding: binding,
             others: others.map((o) => ({ ...verifiedReport(o.attestation), tlsBinding: o.binding })),
           }) + '\n'
-        : `evidence ${file} (server ${parsed.evidence.server ?? '(none)'}, policy ${JSON.stringify(policy)})\n` +
-            formatVerified(attestation, policyPcrs, policy) +
+        : formatVerified(attestation, policyPcrs, policy, [
+            ['evidence', file],
+            // The file's words, not ours: one printable line.
+            ['server', typeof parsed.evidence.server === 'string' ? oneLine(parsed.evidence.server, 300) : '(none)'],
+          ]) +
             `\n  TLS binding  the presented certificate (SHA-256 ${binding.presentedCertificateSha256}) carries the attested key (SHA-256 ${binding.attestedKeySha256})\n` +
             others
               .map((o) => `  also        enclave ${o.attestation.moduleId}, PCR0 ${o.attestation.pcrs[0]!.slice(0, 16)}…, key SHA-256 ${o.binding.attestedKeySha256}: document authentic at its time, policy PCRs match, certificate carries the key\n`)

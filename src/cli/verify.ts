@@ -16,7 +16,7 @@ export async function verify(argv: string[], out: NodeJS.WritableStream): Promis
     const session = await asUsage(connect(url, options));
     const { attestation, simulation } = session.attested;
     await session.close();
-    out.write(values.json ? JSON.stringify({ ...verifiedReport(attestation), url, simulation }) + '\n' : `server ${url}\n` + formatVerified(attestation, options.policy.pcrs, options.policy.name));
+    out.write(values.json ? JSON.stringify({ ...verifiedReport(attestation), url, simulation }) + '\n' : formatVerified(attestation, options.policy.pcrs, options.policy.name, [['server', url]]));
     return EXIT_OK;
   } catch (err) {
     if (!(err instanceof AttestationError || err instanceof ChannelError)) throw err;

@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { COMMAND_SPECS } from '../../src/cli/commands.js';
 import { usageLine } from '../../src/cli/flags.js';
-import { endSentence } from '../../src/core/util/text.js';
+import { endSentence, errorClause } from '../../src/core/util/text.js';
 import { runCli, startServe } from '../helpers/cli.js';
 
 const firstLine = (text: string) => text.split('\n')[0];
@@ -107,14 +107,18 @@ describe('blindbox verdicts', () => {
     assert.equal(r.stdout, `UNREACHABLE  SERVER_UNREACHABLE: Cannot talk to 127.0.0.1:${port}: ECONNREFUSED.\n`);
   });
 
-  it('a simulation verdict leads with SIMULATION and names the policy; --max-age is enforced', async () => {
+  it('the verdict is the first line, leading with SIMULATION and naming the policy, the server just below; --max-age is enforced', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'blindbox-contract-'));
     const root = path.join(dir, 'root.pem');
     const serve = await startServe(['--simulate', '--engine', 'none', '--trust-out', root]);
     try {
       const r = await runCli(['verify', serve.url, '--trust-root', root, '--max-age', '600']);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout.split('\n')[1]!, /^SIMULATION {2}VERIFIED {2}policy "default": attestation document is authentic \(chain ends in .*, NOT an AWS root: not confidential\)$/);
+      const lines = r.stdout.split('\n');
+      assert.match(lines[0]!, /^SIMULATION {2}VERIFIED {2}policy "default": attestation document is authentic \(chain ends in .*, NOT an AWS root: not confidential\)$/);
+      assert.equal(lines[1], '');
+      assert.equal(lines[2], `  server     ${serve.url}`);
+      assert.match(lines[3]!, /^ {2}module {5}\S/);
       const json = await runCli(['verify', serve.url, '--trust-root', root, '--max-age', '86401']);
       assert.equal(json.code, 2);
       assert.equal(firstLine(json.stderr), 'blindbox verify: --max-age may be at most 86400 seconds (one day)');
@@ -128,5 +132,13 @@ describe('blindbox verdicts', () => {
     assert.equal(endSentence('Cannot talk to h: ECONNREFUSED'), 'Cannot talk to h: ECONNREFUSED.');
     assert.equal(endSentence('Cannot talk to h: fetch failed.'), 'Cannot talk to h: fetch failed.');
     assert.equal(endSentence('the server said (it is down.)'), 'the server said (it is down.)');
+  });
+
+  it('an error set in parentheses of ours keeps its words, not its full stop', () => {
+    const clause = (message: string) => `attempt 1 of 4 failed (${errorClause({ code: 'SERVER_UNREACHABLE', message })}); trying a new connection`;
+    assert.equal(clause('Cannot talk to h: ECONNRESET.'), 'attempt 1 of 4 failed (SERVER_UNREACHABLE: Cannot talk to h: ECONNRESET); trying a new connection');
+    assert.equal(clause('Cannot talk to h'), 'attempt 1 of 4 failed (SERVER_UNREACHABLE: Cannot talk to h); trying a new connection');
+    assert.equal(clause('It trails off...'), 'attempt 1 of 4 failed (SERVER_UNREACHABLE: It trails off...); trying a new connection');
+    assert.equal(clause('Cannot talk to h: (it is down.)'), 'attempt 1 of 4 failed (SERVER_UNREACHABLE: Cannot talk to h: (it is down)); trying a new connection');
   });
 });

@@ -131,7 +131,8 @@ describe('blindbox verify-evidence', () => {
   it('exit 0 for exported evidence: document at its time, policy PCRs, presented certificate carries the attested key', async () => {
     const r = await runCli(['verify-evidence', evidence, '--trust-root', rootPem]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /^SIMULATION {2}VERIFIED {2}policy "[^"]*": attestation document is authentic/m);
+    // The verdict first, then what was verified: the file and the server it records.
+    assert.match(r.stdout, /^SIMULATION {2}VERIFIED {2}policy "[^"]*": attestation document is authentic.*\n\n {2}evidence {3}\S+evidence\.json\n {2}server {5}https:\/\/127\.0\.0\.1:\d+\n {2}module {5}/);
     assert.match(r.stdout, /TLS binding {2}the presented certificate \(SHA-256 [0-9a-f]{64}\) carries the attested key/);
     assert.match(r.stdout, / {4}0 {2}[0-9a-f]{96} {2}match/);
   });

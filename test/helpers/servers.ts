@@ -105,6 +105,21 @@ export async function startLyingServer(identity: TlsIdentity, answer: (nonceHex:
   return { url, seen, close };
 }
 
+/**
+ * A server that attests honestly (documents from `answer(nonceHex)`, bound to its key `identity`) and then resets
+ * the connection on every other request without a byte of answer: a send that fails after a good attestation.
+ */
+export async function startResettingServer(identity: TlsIdentity, answer: (nonceHex: string) => Promise<Uint8Array>): Promise<RunningServer> {
+  const seen: Seen = { paths: [], bodyBytes: 0 };
+  const { url, close } = await startTlsServer(async (req, res) => {
+    seen.paths.push(req.url ?? '');
+    const url = new URL(req.url ?? '/', 'https://x.invalid');
+    if (url.pathname !== '/attestation') return void req.socket.destroy();
+    res.writeHead(200, { 'content-type': 'application/cbor' }).end(await answer(url.searchParams.get('nonce') ?? ''));
+  }, identity);
+  return { url, seen, close };
+}
+
 /** A server that answers /attestation at once with headers promising a CBOR document, then sends it one byte every `intervalMs`, forever. */
 export function startDribblingServer(intervalMs = 1000): ReturnType<typeof startTlsServer> {
   return startTlsServer((_req, res) => {

@@ -8,7 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { connect, type AttestedSession, type ChannelError } from '../../src/core/index.js';
 import { openFds, settle } from '../helpers/process-stats.js';
 import { startFront } from '../helpers/tcp-front.js';
-import { rootsTrusting, startMitmProxy, startSimulationServer, type ReferenceServer, type RunningServer } from '../helpers/servers.js';
+import { createTlsIdentity } from '../../src/server/tls-identity.js';
+import { rootsTrusting, startMitmProxy, startResettingServer, startSimulationServer, type ReferenceServer, type RunningServer } from '../helpers/servers.js';
 
 let server: ReferenceServer;
 let mitm: RunningServer;
@@ -34,34 +35,75 @@ const rejection = async (work: Promise<unknown>) => {
   assert.fail('expected a rejection');
 };
 const idle = () => new Promise((resolve) => setTimeout(resolve, 1300));
+const total = (counts: Map<string, number>) => [...counts.values()].reduce((a, b) => a + b, 0);
+/** A retry line with the port and the certificate fingerprint of this run left out. */
+const shape = (line: string) => line.replace(/127\.0\.0\.1:\d+/g, 'HOST').replace(/SHA-256 [0-9a-f]{16}…/, 'SHA-256 …');
 
 describe('the pool of attested connections', () => {
   it('refuses a reconnect to an unattested key before any byte, tries a bounded number of new connections, and leaks nothing', async () => {
     // The first connection reaches the enclave; every later one the man in the middle.
     const front = await startFront((n) => (n === 0 ? server.url : mitm.url));
-    const retries: string[] = [];
-    const fdsBefore = (await openFds(process.pid)).length;
-    const session = await connect(front.url, { roots: rootsTrusting(server), attempts: 3, log: (line) => retries.push(line) });
     try {
-      await (await session.request('/healthz')).body.dump();
+      const retries: string[] = [];
+      const fdsBefore = (await openFds(process.pid)).length;
+      const session = await connect(front.url, { roots: rootsTrusting(server), attempts: 3, log: (line) => retries.push(line) });
+      try {
+        await (await session.request('/healthz')).body.dump();
+        await idle();
+        const err = await rejection(session.request('/v1/audio/transcriptions', { method: 'POST', body: () => 'not audio', headers: { 'content-type': 'text/plain' } }));
+        assert.equal(err.code, 'TLS_BINDING_MISMATCH', err.message);
+        // Its own attestation request is all the man in the middle ever received: it answered with the enclave's
+        // document, which binds another key, so its key was refused from then on before a byte.
+        assert.equal(mitm.seen.paths.length, 1, String(mitm.seen.paths));
+        assert.match(mitm.seen.paths[0]!, /^\/attestation\?nonce=[0-9a-f]{64}$/);
+        assert.equal(mitm.seen.bodyBytes, 0);
+        // Three attempts in all: the pooled connection's reconnect, then two new connections (the first attested and
+        // refused, the second refused at once); no more.
+        assert.equal(front.connections.get(mitm.url), 3);
+        assert.deepEqual(retries.map(shape), [
+          'attempt 1 of 3 of POST /v1/audio/transcriptions failed before an answer (TLS_BINDING_MISMATCH: The server presented a TLS key (certificate SHA-256 …) other than the attested one: it is not the attested enclave, or something sits in between); trying a new connection',
+          'attempt 2 of 3 to attest a connection to HOST failed (TLS_BINDING_MISMATCH: The TLS certificate presented on the attested connection is not the key the enclave attested: something between you and the enclave terminates TLS); trying a new connection',
+        ]);
+      } finally {
+        await session.close();
+      }
+      assert.equal(await settle(async () => front.open(), (open) => open === 0, 3000), 0, 'every connection closed');
+      const fdsAfter = await settle(async () => (await openFds(process.pid)).length, (count) => count <= fdsBefore, 3000);
+      assert.ok(fdsAfter <= fdsBefore, `descriptors: ${fdsBefore} before, ${fdsAfter} after`);
+    } finally {
+      await front.close();
+    }
+  });
+
+  it('spends one budget per request however its connections fail: attempts connections in all, not attempts per retried send', async () => {
+    // An honest server whose every request is reset after its attestation succeeded, reached by every fourth
+    // connection; the others reach the man in the middle. Each send that fails would once have started a new round
+    // of attestation attempts: up to attempts² connections for one request.
+    const identity = await createTlsIdentity();
+    const resetter = await startResettingServer(identity, async (nonce) => server.provider.attest({ nonce: Buffer.from(nonce, 'hex'), publicKey: identity.spki, userData: new Uint8Array() }));
+    const front = await startFront((n) => (n === 0 ? server.url : n % 4 === 0 ? resetter.url : mitm.url));
+    const retries: string[] = [];
+    const session = await connect(front.url, { roots: rootsTrusting(server), attempts: 4, log: (line) => retries.push(line) });
+    try {
+      assert.equal(total(front.connections), 1);
+      // The pooled connection closes, so that every attempt of the request opens a connection of its own.
       await idle();
-      const err = await rejection(session.request('/v1/audio/transcriptions', { method: 'POST', body: () => 'not audio', headers: { 'content-type': 'text/plain' } }));
-      assert.equal(err.code, 'TLS_BINDING_MISMATCH', err.message);
-      // Its own attestation request is all the man in the middle ever received: it answered with the enclave's
-      // document, which binds another key, so its key was refused from then on before a byte.
-      assert.equal(mitm.seen.paths.length, 1, String(mitm.seen.paths));
-      assert.match(mitm.seen.paths[0]!, /^\/attestation\?nonce=[0-9a-f]{64}$/);
-      assert.equal(mitm.seen.bodyBytes, 0);
-      // The pooled connection's reconnect, then three attempts at a new attested connection; no more.
-      assert.equal(front.connections.get(mitm.url), 4);
-      assert.ok(retries.length >= 2 && retries.every((line) => /TLS_BINDING_MISMATCH/.test(line)), retries.join('\n'));
+      const err = await rejection(session.request('/healthz'));
+      assert.equal(err.code, 'SERVER_UNREACHABLE', err.message);
+      assert.equal(total(front.connections) - 1, 4, String([...front.connections]));
+      assert.deepEqual(Object.fromEntries(front.connections), { [server.url]: 1, [mitm.url]: 3, [resetter.url]: 1 });
+      // The only request the resetter saw after its attestation was the one it reset.
+      assert.deepEqual(resetter.seen.paths.map((p) => p.split('?')[0]), ['/attestation', '/healthz']);
+      assert.deepEqual(retries.map(shape), [
+        'attempt 1 of 4 of GET /healthz failed before an answer (TLS_BINDING_MISMATCH: The server presented a TLS key (certificate SHA-256 …) other than the attested one: it is not the attested enclave, or something sits in between); trying a new connection',
+        'attempt 2 of 4 to attest a connection to HOST failed (TLS_BINDING_MISMATCH: The TLS certificate presented on the attested connection is not the key the enclave attested: something between you and the enclave terminates TLS); trying a new connection',
+        'attempt 3 of 4 to attest a connection to HOST failed (TLS_BINDING_MISMATCH: The TLS certificate presented on the attested connection is not the key the enclave attested: something between you and the enclave terminates TLS); trying a new connection',
+      ]);
     } finally {
       await session.close();
+      await front.close();
+      await resetter.close();
     }
-    assert.equal(await settle(async () => front.open(), (open) => open === 0, 3000), 0, 'every connection closed');
-    const fdsAfter = await settle(async () => (await openFds(process.pid)).length, (count) => count <= fdsBefore, 3000);
-    assert.ok(fdsAfter <= fdsBefore, `descriptors: ${fdsBefore} before, ${fdsAfter} after`);
-    await front.close();
   });
 
   it('retries a refused reconnect on a new connection, attested on that connection, and the request succeeds', async () => {

@@ -2,16 +2,17 @@
  * A bounded pool of attested channels to one origin (one enclave or a fleet behind a TCP balancer) and the set of
  * enclaves they attested. Each channel is pinned to the key its own connection attested (see attested-channel.ts);
  * the pool only decides how many exist, which one a request gets, when one is too old to use, and how often a
- * failed attempt is tried again on a new connection.
+ * failed attempt is tried again on a new connection: one budget of `attempts` per request (`AttemptBudget`).
  */
 import { ChannelError, InputError, type BlindBoxError } from '../errors.js';
+import { errorClause } from '../util/text.js';
 import { openAttestedChannel, type AttestedChannel, type ChannelOptions, type RefusedKeys } from './attested-channel.js';
 import type { AttestedEnclave } from './attested-enclave.js';
 
 export interface PoolOptions extends ChannelOptions {
   /** Most connections open at once (each one socket, one request at a time). */
   readonly maxConnections: number;
-  /** Most attempts to make an attested connection (or to send a request whose connection failed before it was answered). */
+  /** Connection attempts one request (or one `connect`) may make in all: the size of each `AttemptBudget`. */
   readonly attempts: number;
   /** Where the reason of each retried attempt goes. */
   readonly log: (line: string) => void;
@@ -20,6 +21,36 @@ export interface PoolOptions extends ChannelOptions {
 /** Whether a failure may be tried again on a new connection: not when the caller gave up or the server was too slow. */
 export function isRetryable(err: BlindBoxError): boolean {
   return !(err instanceof InputError) && err.code !== 'CANCELLED' && err.code !== 'TIMEOUT';
+}
+
+/**
+ * The connection attempts one request (or one `connect`) may make: `limit` in all, however each one fails. The pool
+ * spends one for every channel it lends that request, idle or new, and one for every new connection whose attestation
+ * failed; a send that failed before an answer was made on a channel already paid for. So a request whose connections
+ * keep failing, in whatever mix, makes at most `limit` attempts, never `limit` per retry of the send.
+ */
+export class AttemptBudget {
+  #spent = 0;
+
+  constructor(
+    readonly limit: number,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Counts one more attempt: the pool's, as it lends or opens a channel. */
+  spend(): void {
+    this.#spent++;
+  }
+
+  /**
+   * Whether the attempt that failed with `err` may be followed by another: the failure is retryable and the budget
+   * not spent. If so, logs one line with the reason; `failed` says what failed ("of GET /x failed before an answer").
+   */
+  retry(err: BlindBoxError, failed: string): boolean {
+    if (this.#spent >= this.limit || !isRetryable(err)) return false;
+    this.log(`attempt ${this.#spent} of ${this.limit} ${failed} (${errorClause(err)}); trying a new connection`);
+    return true;
+  }
 }
 
 export class ChannelPool {
@@ -59,22 +90,31 @@ export class ChannelPool {
     return enclave.attestation.verifiedAt + this.options.policy.maxAgeSeconds * 1000 - this.options.clock().getTime();
   }
 
+  /** A new budget of `attempts`, for one request: pass it to each `acquire` the request makes. */
+  budget(): AttemptBudget {
+    return new AttemptBudget(this.options.attempts, this.options.log);
+  }
+
   /**
    * Lends a channel whose attestation is fresh: an idle one, else a new one (attested on its own connection, retried
-   * on a new connection up to `attempts` times), else waits for one to be released. Give it back with `release`.
+   * on a new connection while `budget` allows), else waits for one to be released. Each channel lent, and each failed
+   * attestation, spends one attempt of `budget` (default: a budget of its own). Give it back with `release`.
    */
-  async acquire(signal?: AbortSignal): Promise<AttestedChannel> {
+  async acquire(signal?: AbortSignal, budget = this.budget()): Promise<AttestedChannel> {
     for (;;) {
       this.#throwIfClosed();
       if (signal?.aborted) throw new ChannelError('CANCELLED', 'The request was cancelled.', { cause: signal.reason });
       // The most recently used first: the likeliest to still have its socket.
       const idle = this.#idle.pop();
       if (idle) {
-        if (this.isFresh(idle.enclave)) return idle;
+        if (this.isFresh(idle.enclave)) {
+          budget.spend();
+          return idle;
+        }
         this.#discard(idle);
         continue;
       }
-      if (this.#count < this.options.maxConnections) return this.#open(signal);
+      if (this.#count < this.options.maxConnections) return this.#open(signal, budget);
       await this.#slot(signal);
     }
   }
@@ -98,10 +138,11 @@ export class ChannelPool {
     await Promise.all(this.#idle.splice(0).map((c) => c.client.destroy().catch(() => undefined)));
   }
 
-  async #open(signal: AbortSignal | undefined): Promise<AttestedChannel> {
+  async #open(signal: AbortSignal | undefined, budget: AttemptBudget): Promise<AttestedChannel> {
     this.#count++;
     try {
-      for (let attempt = 1; ; attempt++) {
+      for (;;) {
+        budget.spend();
         try {
           const channel = await openAttestedChannel(this.origin, this.options, this.#refused, signal);
           if (this.#closed) void channel.client.destroy().catch(() => undefined);
@@ -109,9 +150,7 @@ export class ChannelPool {
           this.#record(channel.enclave);
           return channel;
         } catch (err) {
-          const e = err as BlindBoxError;
-          if (attempt >= this.options.attempts || !isRetryable(e)) throw e;
-          this.options.log(`attempt ${attempt} of ${this.options.attempts} to attest a connection to ${this.origin.host} failed (${e.code}: ${e.message}); trying a new connection`);
+          if (!budget.retry(err as BlindBoxError, `to attest a connection to ${this.origin.host} failed`)) throw err;
         }
       }
     } catch (err) {

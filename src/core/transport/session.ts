@@ -7,14 +7,14 @@
  * (channel-pool.ts), so transcriptions run in parallel, each on its own connection, and the set of enclaves they
  * attested, each with its own age; a connection whose attestation is older than the policy allows is replaced by a
  * newly attested one. A key that fails attestation is never used; a connection that fails before it was answered
- * (another key after a reconnect, a reset, a man in the middle behind the balancer) is retried on a new connection a
- * bounded number of times.
+ * (another key after a reconnect, a reset, a man in the middle behind the balancer) is retried on a new connection,
+ * within one budget of `attempts` per request that the pool keeps (channel-pool.ts `AttemptBudget`).
  */
 import { AWS_NITRO_ROOT_G1, type TrustedRoot } from '../attestation/roots.js';
 import { ChannelError, InputError } from '../errors.js';
 import { checkMaxAgeSeconds, DEFAULT_POLICY, type AttestationPolicy } from '../policy.js';
 import type { AttestedEnclave } from './attested-enclave.js';
-import { ChannelPool, isRetryable } from './channel-pool.js';
+import { ChannelPool } from './channel-pool.js';
 import { toChannelError } from './responses.js';
 import type { PinnedRequester, PinnedResponse, RequestOptions } from './request.js';
 import { transcribe, type TranscribeOptions, type TranscriptResult } from './transcribe.js';
@@ -34,7 +34,12 @@ export interface ConnectOptions {
   readonly clock?: () => Date;
   /** Most attested connections open at once, i.e. requests running in parallel (default 4). */
   readonly maxConnections?: number;
-  /** Most attempts to make an attested connection, or to send a request whose connection failed unanswered (default 4). */
+  /**
+   * Connection attempts one request (or `connect`) may make in all (default 4, at most 16): each new connection whose
+   * attestation failed and each send that failed before an answer counts one. `TIMEOUT` and `CANCELLED` are never
+   * retried, nor a body that cannot be sent again. A busy answer (429/503) is an answer: `transcribe` retries it as a
+   * new request, with a budget of its own.
+   */
   readonly attempts?: number;
   /** Receives one line per retried attempt, with its reason (default: nowhere). */
   readonly log?: (line: string) => void;
@@ -52,16 +57,12 @@ export class AttestedSession implements PinnedRequester {
   readonly origin: URL;
   readonly #pool: ChannelPool;
   readonly #listeners = new Set<AttestedListener>();
-  readonly #log: (line: string) => void;
-  readonly #attempts: number;
   readonly #timeoutMs: number;
   readonly #policy: AttestationPolicy;
   #closed = false;
 
   private constructor(origin: URL, options: ConnectOptions & { policy: AttestationPolicy; timeoutMs: number; attempts: number; maxConnections: number }) {
     this.origin = origin;
-    this.#log = options.log ?? (() => undefined);
-    this.#attempts = options.attempts;
     this.#timeoutMs = options.timeoutMs;
     this.#policy = options.policy;
     this.#pool = new ChannelPool(
@@ -73,7 +74,7 @@ export class AttestedSession implements PinnedRequester {
         clock: options.clock ?? (() => new Date()),
         maxConnections: options.maxConnections,
         attempts: options.attempts,
-        log: this.#log,
+        log: options.log ?? (() => undefined),
       },
       (enclave) => this.#tell(enclave),
     );
@@ -142,13 +143,14 @@ export class AttestedSession implements PinnedRequester {
    * Sends a request over an attested connection (attesting a new one first if none is free and fresh). The connection
    * is lent to this request until its response body ends. A `body` given as a function is called once per attempt,
    * so that a connection that fails before answering can be replaced; any other body except none, a string or bytes
-   * is sent once.
+   * is sent once. All the attempts of one request, the pool's attestations and the sends here, share one budget.
    */
   async request(path: string, options: RequestOptions = {}): Promise<PinnedResponse> {
     const replayable = options.body === undefined || typeof options.body === 'function' || typeof options.body === 'string' || options.body instanceof Uint8Array;
-    for (let attempt = 1; ; attempt++) {
+    const budget = this.#pool.budget();
+    for (;;) {
       if (this.#closed) throw new ChannelError('CANCELLED', 'The attested session is closed.');
-      const channel = await this.#pool.acquire(options.signal);
+      const channel = await this.#pool.acquire(options.signal, budget);
       const body = typeof options.body === 'function' ? options.body() : options.body;
       let response;
       try {
@@ -165,8 +167,7 @@ export class AttestedSession implements PinnedRequester {
         this.#pool.release(channel, false);
         destroyBody(body);
         const e = toChannelError(err, this.origin);
-        if (!replayable || attempt >= this.#attempts || !isRetryable(e) || this.#closed) throw e;
-        this.#log(`attempt ${attempt} of ${this.#attempts} of ${options.method ?? 'GET'} ${path} failed before an answer (${e.code}: ${e.message}); trying a new connection`);
+        if (!replayable || this.#closed || !budget.retry(e, `of ${options.method ?? 'GET'} ${path} failed before an answer`)) throw e;
         continue;
       }
       // The connection is free again once the answer has been read (or abandoned).

@@ -64,7 +64,11 @@ export interface TranscribeOptions {
   readonly onProgress?: (sent: number, total: number) => void;
   /** Longest wait for the answer after the upload (default 10 minutes). */
   readonly timeoutMs?: number;
-  /** Busy answers (429/503 with `Retry-After`) retried, and the longest wait honoured (default 3 retries, 30 s). */
+  /**
+   * Busy answers (429/503 with `Retry-After`) retried, and the longest wait honoured (default 3 retries, 30 s). Each
+   * retry is a new request with its own budget of connection attempts (`ConnectOptions.attempts`): at most
+   * (1 + maxRetries) × attempts connection attempts for one transcription.
+   */
   readonly retry?: Partial<RetryPolicy>;
   /** Called before each wait for a busy server, to show it; the wait can be cancelled with `signal`. */
   readonly onRetry?: (notice: RetryNotice) => void;
@@ -101,8 +105,8 @@ export async function transcribe(session: PinnedRequester, source: AudioSource, 
   };
   const retry = { ...DEFAULT_RETRY, ...options.retry };
   // Busy answers are retried here, not by undici's RetryHandler: each attempt goes back through the session (which
-  // lends an attested connection, attesting a new one if needed), with a fresh nonce and a fresh hash of the
-  // re-streamed file, and the wait is shown to the user and cancellable.
+  // lends an attested connection, attesting a new one if needed, within that request's budget of connection attempts),
+  // with a fresh nonce and a fresh hash of the re-streamed file, and the wait is shown to the user and cancellable.
   for (let attempt = 0; ; attempt++) {
     const nonce = randomBytes(CLIENT_NONCE_BYTES);
     const response = await session.request(ENDPOINTS.transcriptions, {

@@ -25,3 +25,11 @@ export function quoteServerText(said: string): string {
 export function endSentence(text: string): string {
   return /[.!?…]['")\]]*$/.test(text) ? text : `${text}.`;
 }
+
+/**
+ * An error as "CODE: message" to set inside a sentence of ours (in parentheses, before a semicolon): without the
+ * message's own full stop, so that a line never reads "….);" or "….).".
+ */
+export function errorClause(err: { readonly code: string; readonly message: string }): string {
+  return `${err.code}: ${err.message.replace(/(?<!\.)\.(['")\]]*)$/, '$1')}`;
+}
