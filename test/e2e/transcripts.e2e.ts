@@ -38,6 +38,8 @@ describe('Transcripts in code-server against the simulation server', { timeout: 
   let enclave: Enclave | undefined;
   let server: CodeServer | undefined;
   let wb: Workbench | undefined;
+  let policyFile: string;
+  const writePolicy = (name: string) => writeFile(policyFile, JSON.stringify({ name, pcrs: { '0': enclave!.pcr0 } }));
 
   before(async () => {
     fixture.requireBuilt();
@@ -48,11 +50,14 @@ describe('Transcripts in code-server against the simulation server', { timeout: 
     await writeFile(path.join(workspace, 'fake.wav'), 'This is a text file that someone named fake.wav.\n');
     await writeFile(path.join(workspace, 'voice.m4a'), M4A_HEAD);
     enclave = await startEnclave(dir);
+    policyFile = path.join(dir, 'policy.json');
+    await writePolicy('e2e');
     if (enclave.enginePending) throw new Error(`the server has no speech engine: ${enclave.enginePending}`);
     server = await startCodeServer({
       workspace,
       label: 'transcripts',
-      settings: fixture.trustedSettings(enclave),
+      // The policy in a file (rewritten by test 1): JSON drops the inline policy's undefined.
+      settings: { ...fixture.trustedSettings(enclave), 'blindbox.policy': undefined, 'blindbox.policyFile': policyFile },
       machineSettings: MACHINE_SETTINGS,
       env: { BLINDBOX_E2E_USER_SERVER_URL: enclave.url, BLINDBOX_E2E_MACHINE_SERVER_URL: MACHINE_SETTINGS['blindbox.serverUrl'] },
     });
@@ -72,19 +77,23 @@ describe('Transcripts in code-server against the simulation server', { timeout: 
   test('(1) fake.wav (text) is refused locally: no attestation, no upload, nothing opened; .m4a is not offered', async () => {
     assert.ok(!(await wb!.explorerContextMenuLabels('voice.m4a')).includes(fixture.TRANSCRIBE_MENU_ITEM), 'no Transcribe on voice.m4a');
     assert.ok((await wb!.explorerContextMenuLabels('fake.wav')).includes(fixture.TRANSCRIBE_MENU_ITEM), 'offered on fake.wav (its name says audio)');
+    // The policy file changed on disk: the attested session no longer stands for it, so any upload would need a new
+    // attestation first, which the server would log. A file refused locally must not get that far.
+    await writePolicy('e2e-renamed');
     await wb!.clearNotifications();
     const tabsBefore = await wb!.editorTabCount();
     const attestationsBefore = attestations(enclave!).length;
     const uploadsBefore = uploads(enclave!).length;
     await wb!.explorerContextMenu('fake.wav', fixture.TRANSCRIBE_MENU_ITEM);
     const message = await wb!.waitForNotification(/^BlindBox: [A-Z_]+: /, 30_000);
-    assert.match(message, /^BlindBox: AUDIO_UNREADABLE: "[^"]*fake\.wav": The file is not audio in a format this server reads \(WAV, MP3, FLAC, or Ogg \(Vorbis or Opus\)\)\./);
     // Give a wrong implementation the time to attest, upload or open something, then check.
     await sleep(2000);
     await wb!.screenshot('transcripts-1-fake-wav-refused');
     assert.deepEqual(attestations(enclave!).slice(attestationsBefore), [], 'no attestation requested');
     assert.deepEqual(uploads(enclave!).slice(uploadsBefore), [], 'no audio uploaded');
     assert.equal(await wb!.editorTabCount(), tabsBefore, 'no editor opened');
+    // The local refusal (UNSUPPORTED_AUDIO, reported as the audio's problem), not the server's.
+    assert.match(message, /^BlindBox: AUDIO_UNREADABLE: "[^"]*fake\.wav": The file is not audio in a format this server reads \(WAV, MP3, FLAC, or Ogg \(Vorbis or Opus\)\)\./);
   });
 
   test('(2) extension host: machine settings ignored, named documents per format, saveNextToAudio', async () => {

@@ -161,12 +161,15 @@ const tests: HostTest[] = [
       } finally {
         await setUserSetting('transcript.saveNextToAudio', undefined);
       }
-      // Back to the default: the suite's next step sets the format in the other window's settings editor.
-      await setUserSetting('transcript.format', undefined);
     },
   },
 ];
 
-export function run(): Promise<void> {
-  return runHostTests(tests);
+export async function run(): Promise<void> {
+  try {
+    await runHostTests(tests);
+  } finally {
+    // Back to the defaults whatever failed: the suite's next step sets the format in the other window's settings editor.
+    for (const key of ['transcript.format', 'transcript.saveNextToAudio']) await config().update(key, undefined, vscode.ConfigurationTarget.Global);
+  }
 }
