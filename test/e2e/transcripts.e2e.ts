@@ -97,10 +97,13 @@ describe('Transcripts in code-server against the simulation server', { timeout: 
   });
 
   test('(2) extension host: machine settings ignored, named documents per format, saveNextToAudio', async () => {
+    const uploadsBefore = uploads(enclave!).length;
     const result = await runExtensionHostTests(server!, { testModule: HOST_TESTS, timeoutMs: 120_000 });
     for (const line of result.lines) console.log(`  [extension host] ${line}`);
     assert.equal(result.code, 0, result.lines.join('\n'));
-    assert.match(result.lines.at(-1) ?? '', /^3 passed, 0 failed$/);
+    assert.match(result.lines.at(-1) ?? '', /^4 passed, 0 failed$/);
+    // One upload per transcript (srt, vtt, markdown, text): the .m4a sent nothing.
+    assert.equal(uploads(enclave!).length - uploadsBefore, 4, uploads(enclave!).slice(uploadsBefore).join('\n'));
 
     // What saveNextToAudio left beside the audio: the provenance header and the words the server heard.
     const saved = await readFile(path.join(workspace, 'speech.transcript.txt'), 'utf8');

@@ -8,6 +8,7 @@
  *   - `blindbox.transcript.format` changed while the window is open (srt, vtt, markdown): each transcript opens as an
  *     untitled document named `speech.transcript.<ext>` in its tab, in the format's language mode, with the provenance
  *     and SIMULATION marking;
+ *   - an `.m4a` handed to the command is skipped (the suite checks that nothing reached the server);
  *   - `blindbox.transcript.saveNextToAudio`: `speech.transcript.txt` is written beside the audio, whole, and opened.
  * It leaves the settings it changed as it found them.
  */
@@ -137,6 +138,15 @@ const tests: HostTest[] = [
         say(`# ${format}: ${name}, ${doc.languageId}, ${doc.getText().length} characters`);
         await closeActiveEditor();
       }
+    },
+  },
+  {
+    name: 'an .m4a handed to the command (no menu offers it) is skipped as not audio: nothing opened',
+    async fn() {
+      const documents = vscode.workspace.textDocuments.length;
+      const opened = await vscode.commands.executeCommand<VSCode.Uri[]>('blindbox.transcribe', vscode.Uri.joinPath(folder(), 'voice.m4a'));
+      assert.deepEqual(opened, []);
+      assert.equal(vscode.workspace.textDocuments.length, documents, 'no document opened');
     },
   },
   {
