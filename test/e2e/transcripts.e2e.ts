@@ -3,13 +3,14 @@
  * code-server and one server for the whole suite:
  *   (1) formats refused locally: `fake.wav` holding text is refused with the local "not audio" error, with no
  *       attestation request and no upload reaching the server and no document opened; an `.m4a` is not offered;
- *   (2) in the extension host (host/transcripts.ts): remote-machine settings are ignored, and where VS Code sends a
- *       user-settings write when the machine's file holds the key; the transcript format changed while the window is open gives named untitled documents
- *       (`speech.transcript.srt|vtt|md`) in their language with the provenance; `saveNextToAudio` writes
- *       `speech.transcript.txt` beside the audio (checked here on disk: the provenance header and the words);
+ *   (2) in the extension host (host/transcripts.ts): remote-machine settings are ignored, and a user-settings write
+ *       goes where VS Code sends it when the machine's file holds the key; the transcript format changed while the window
+ *       is open gives named untitled documents (`speech.transcript.srt|vtt|md`) in their language with the provenance;
+ *       an `.m4a` handed to the command is skipped; `saveNextToAudio` writes `speech.transcript.txt` beside the audio
+ *       (checked here on disk: the provenance header and the words), one upload per transcript;
  *   (3) in the first window, open all along: the format set to SRT in its settings JSON editor takes effect (the tab
- *       reads `speech.transcript.srt`), and *BlindBox: Save Transcript with Receipt beside the Audio* writes the server's SRT and the receipt
- *       beside the audio, which `blindbox verify-receipt` (the real CLI) accepts.
+ *       reads `speech.transcript.srt`), and *BlindBox: Save Transcript with Receipt beside the Audio* writes the
+ *       server's SRT and the receipt beside the audio, which `blindbox verify-receipt` (the real CLI) accepts.
  *
  * Needs `bash scripts/e2e/install.sh` and `npm run package`. Run: node --test out/test/e2e/transcripts.e2e.js
  */
