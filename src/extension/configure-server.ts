@@ -60,13 +60,21 @@ export async function trustRootCommand(ctx: Ctx): Promise<VerifySummary | undefi
   });
 }
 
-/** The user's settings: application scope is written at the Global target, which every window reads. */
+/**
+ * The user's settings: application scope is written at the Global target, which every window reads. In a remote window
+ * VS Code sends a Global write to the remote machine's settings instead whenever that file holds the key (code-server
+ * 4.100 / VS Code 1.100: `toEditableConfigurationTarget` picks USER_REMOTE when `inspect(key).userRemoteValue` is set),
+ * and there an application-scoped value is ignored. Removing the key at Global takes it out of that file (nothing
+ * read it), after which the write reaches the user's own settings.
+ */
 async function write(key: string, value: unknown): Promise<void> {
-  await vscode.workspace.getConfiguration().update(key, value, vscode.ConfigurationTarget.Global);
-  // VS Code may route a Global write to the remote machine's settings when they already hold the key, and there an
-  // application-scoped value is ignored: say so instead of verifying under settings that did not change.
-  const stored = vscode.workspace.getConfiguration().inspect(key)?.globalValue;
-  if (JSON.stringify(stored) !== JSON.stringify(value)) {
+  const update = (v: unknown) => vscode.workspace.getConfiguration().update(key, v, vscode.ConfigurationTarget.Global);
+  const stored = () => JSON.stringify(vscode.workspace.getConfiguration().inspect(key)?.globalValue) === JSON.stringify(value);
+  await update(value);
+  if (stored()) return;
+  await update(undefined);
+  await update(value);
+  if (!stored()) {
     throw new Error(`${key} did not reach your user settings (a remote machine's settings that hold it win the write, and BlindBox ignores them there): remove the blindbox.* entries from the Remote settings and run Configure Server… again.`);
   }
 }

@@ -14,38 +14,26 @@
  * fails, never skips, without them. Run: node --test out/test/e2e/extension.e2e.js
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CLI, startEnclave, uploads, type Enclave } from './enclave.js';
+import { startEnclave, uploads, type Enclave } from './enclave.js';
 import {
-  ROOT,
-  openWorkbench,
-  requirePrerequisites,
-  runExtensionHostTests,
-  speak,
-  startCodeServer,
-  wordErrorRate,
-  type CodeServer,
-  type Workbench,
-} from './harness.js';
+  STATUS_ITEM,
+  TRANSCRIBE_MENU_ITEM,
+  VSIX,
+  assertHeardSpoken,
+  assertProvenanceHeader,
+  requireBuilt,
+  speakSpeechWav,
+  trustedSettings,
+  waitForEditorTitle,
+  waitForSimulation,
+} from './extension-fixture.js';
+import { ROOT, openWorkbench, runExtensionHostTests, startCodeServer, type CodeServer, type Workbench } from './harness.js';
 
-const VSIX = process.env.BLINDBOX_E2E_VSIX ?? path.join(ROOT, 'dist/blindbox-vscode.vsix');
 const HOST_TESTS = path.join(ROOT, 'out/test/e2e/host/index.js');
-
-/** From package.json / src/extension/ids.ts. */
-const EXTENSION_ID = 'blindbox.blindbox-vscode';
-const STATUS_ITEM = `[id="${EXTENSION_ID}.blindbox.status"]`; // VS Code prefixes the item id with the extension id
-const TRANSCRIBE_MENU_ITEM = 'Transcribe with BlindBox';
-
-/**
- * What flite says in speech.wav (voice slt), and how far the transcript may be from it: PocketSphinx got every word
- * of this sentence when this was written (with flite's default voice, kal, it got 7 of 9 words of another wrong).
- */
-const SPOKEN = 'The weather was cold and windy, so we stayed inside and read books by the fire.';
-const MAX_WORD_ERROR_RATE = 0.25;
 
 describe('BlindBox extension in code-server against the simulation server', { timeout: 180_000 }, () => {
   let dir: string;
@@ -53,13 +41,11 @@ describe('BlindBox extension in code-server against the simulation server', { ti
   let enclave: Enclave | undefined;
 
   before(async () => {
-    requirePrerequisites();
-    if (!existsSync(VSIX)) throw new Error(`${path.relative(ROOT, VSIX)} is missing: run npm run package first`);
-    if (!existsSync(CLI)) throw new Error(`${path.relative(ROOT, CLI)} is missing: run npm run build first`);
+    requireBuilt();
     dir = await mkdtemp(path.join(tmpdir(), 'blindbox-e2e-ext-'));
     workspace = path.join(dir, 'workspace');
     await mkdir(workspace, { recursive: true });
-    speak(SPOKEN, path.join(workspace, 'speech.wav'));
+    speakSpeechWav(workspace);
     await writeFile(path.join(workspace, 'notes.txt'), 'not audio\n');
     enclave = await startEnclave(dir);
   });
@@ -75,11 +61,7 @@ describe('BlindBox extension in code-server against the simulation server', { ti
     let settings: Record<string, unknown>;
 
     before(async () => {
-      settings = {
-        'blindbox.serverUrl': enclave!.url,
-        'blindbox.trustedRoots': [enclave!.rootPem],
-        'blindbox.policy': { name: 'e2e', pcrs: { '0': enclave!.pcr0 } },
-      };
+      settings = trustedSettings(enclave!);
       server = await startCodeServer({
         workspace,
         label: 'extension-trusted',
@@ -96,14 +78,7 @@ describe('BlindBox extension in code-server against the simulation server', { ti
     });
 
     test('(1) the status bar goes to SIMULATION — not confidential', async () => {
-      const item = wb!.page.locator(STATUS_ITEM);
-      try {
-        await item.filter({ hasText: 'SIMULATION' }).waitFor({ state: 'visible', timeout: 45_000 });
-      } catch (err) {
-        await wb!.screenshot('extension-1-status-FAILED');
-        throw new Error(`status bar: ${JSON.stringify(await wb!.statusBarItems())}; notifications: ${JSON.stringify(await wb!.notifications())}`, { cause: err });
-      }
-      assert.match((await item.textContent())!.replace(/\u00a0/g, ' '), /BlindBox: SIMULATION — not confidential/);
+      assert.match(await waitForSimulation(wb!), /BlindBox: SIMULATION — not confidential/);
       await wb!.screenshot('extension-1-status-simulation');
     });
 
@@ -142,23 +117,10 @@ describe('BlindBox extension in code-server against the simulation server', { ti
       }
       const before = uploads(enclave!).length;
       await wb!.explorerContextMenu('speech.wav', TRANSCRIBE_MENU_ITEM);
-      const title = await wb!.pollFor(async () => {
-        const t = await wb!.activeEditorTitle();
-        // An untitled document named beside the audio: the tab's title, what Save proposes.
-        return t === 'speech.transcript.txt' ? t : undefined;
-      }, 90_000);
-      if (!title) {
-        await wb!.screenshot('extension-3-transcript-FAILED');
-        assert.fail(`no transcript editor; notifications: ${JSON.stringify(await wb!.notifications())}`);
-      }
-      const text = await wb!.activeEditorText();
-      const [header, ...body] = text.split('\n\n');
-      assert.match(header!, /^Transcript of speech\.wav\nServer: .* \(SIMULATION — not confidential\)\nEnclave module: .+\nPCR0: [0-9a-f]{96}\nVerified: /);
-      assert.ok(header!.includes(`PCR0: ${enclave!.pcr0}`), header);
-      const transcript = body.join(' ').trim();
-      const wer = wordErrorRate(SPOKEN, transcript);
-      console.log(`  transcript: ${JSON.stringify(transcript)} (word error rate ${wer.toFixed(2)} against ${JSON.stringify(SPOKEN)})`);
-      assert.ok(wer <= MAX_WORD_ERROR_RATE, `word error rate ${wer.toFixed(2)} > ${MAX_WORD_ERROR_RATE}: ${JSON.stringify(transcript)}`);
+      // An untitled document named beside the audio: the tab's title, what Save proposes.
+      await waitForEditorTitle(wb!, 'speech.transcript.txt');
+      const transcript = assertProvenanceHeader(await wb!.activeEditorText(), enclave!);
+      assertHeardSpoken(transcript);
       assert.equal(uploads(enclave!).length, before + 1, 'one upload');
       await wb!.screenshot('extension-3-transcript');
     });

@@ -269,7 +269,8 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
   if (options.machineSettings) await writeFile(path.join(userDataDir, 'Machine/settings.json'), JSON.stringify(options.machineSettings, null, 2));
   const label = options.label ?? 'e2e';
   const hostResultsFile = path.join(dir, 'host-results.txt');
-  const env = codeServerEnv(dir, { BLINDBOX_E2E_HOST_RESULTS: hostResultsFile, ...options.env });
+  // The extension host learns where its results go and where the settings files are (a test checks which one a write lands in).
+  const env = codeServerEnv(dir, { BLINDBOX_E2E_HOST_RESULTS: hostResultsFile, BLINDBOX_E2E_USER_DATA_DIR: userDataDir, ...options.env });
   const args = [
     '--auth', 'none',
     '--bind-addr', '127.0.0.1:0', // any free port: read back from its "HTTP server listening on" line (no race)
@@ -557,6 +558,25 @@ export class Workbench {
   /** Number of editor tabs open in all groups. */
   async editorTabCount(): Promise<number> {
     return this.page.locator('.part.editor .tabs-container .tab').count();
+  }
+
+  // ----- settings
+
+  /**
+   * Sets a user setting in the open window the way a person does: *Preferences: Open User Settings (JSON)*, the
+   * property typed as the first of the object (the key must not be in the file yet), saved, the editor closed. The text
+   * is inserted as one input (no auto-closing quote or suggestion gets in the way).
+   */
+  async setUserSettingInJsonEditor(key: string, value: unknown): Promise<void> {
+    await this.runCommand('Preferences: Open User Settings (JSON)');
+    const opened = await this.pollFor(async () => ((await this.activeEditorTitle()) === 'settings.json' ? true : undefined), 15_000);
+    if (!opened) throw new Error(`the user settings did not open (active: ${JSON.stringify(await this.activeEditorTitle())})`);
+    await this.page.locator('.part.editor .editor-group-container.active .monaco-editor .view-lines').first().click();
+    await this.page.keyboard.press('Control+Home');
+    await this.page.keyboard.press('End');
+    await this.page.keyboard.insertText(`\n  ${JSON.stringify(key)}: ${JSON.stringify(value)},`);
+    await this.runCommand('File: Save');
+    await this.runCommand('View: Close Editor');
   }
 
   // ----- explorer

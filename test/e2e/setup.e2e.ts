@@ -1,8 +1,9 @@
 /**
  * First run to daily use, in a real VS Code (code-server) driven from headless Chromium, against the reference server in
  * simulation (`blindbox serve --simulate`, a separate process):
- *   (1) a window with no BlindBox settings: the walkthrough opens, and *BlindBox: Configure Server…* run in that open
- *       window (URL, pasted simulation root with the SIMULATION warning, PCR0) writes the user settings and verifies;
+ *   (1) a window with no BlindBox user settings (and a decoy server URL in the remote machine's settings, ignored): the
+ *       walkthrough opens, and *BlindBox: Configure Server…* run in that open window (URL, pasted simulation root with
+ *       the SIMULATION warning, PCR0) writes the user settings, not the machine's, and verifies;
  *   (2) the walkthrough's steps (configure, verify, transcribe the sample, read the attestation) complete;
  *   (3) the trust view leads with the three checks; every text meets WCAG AA (4.5:1) in Dark Modern, Light Modern and
  *       both high-contrast themes (measured from computed styles), SIMULATION keeps a distinct warning look in high
@@ -25,6 +26,7 @@ const VSIX = process.env.BLINDBOX_E2E_VSIX ?? path.join(ROOT, 'dist/blindbox-vsc
 const STATUS_ITEM = '[id="blindbox.blindbox-vscode.blindbox.status"]';
 const DOCS_MEDIA = path.join(ROOT, 'docs/media');
 const AA = 4.5;
+const MACHINE_SETTINGS = { 'blindbox.serverUrl': 'https://127.0.0.1:9/machine-settings-decoy' };
 
 /** The four themes of issue 11 (setting id, label in the theme picker), with the class VS Code puts on a webview's body. */
 const THEMES = [
@@ -80,8 +82,10 @@ describe('BlindBox setup in a running window, the trust view in four themes', { 
     const workspace = path.join(dir, 'workspace');
     await mkdir(workspace, { recursive: true });
     enclave = await startEnclave(dir);
-    // No BlindBox setting at all: everything below is configured in the open window.
-    server = await startCodeServer({ workspace, label: 'setup', settings: { 'workbench.colorTheme': THEMES[0].id } });
+    // No BlindBox user setting at all: everything below is configured in the open window. The remote machine's settings
+    // name a server, as a dev container's configuration could: ignored (application scope), and in the way of VS Code's
+    // routing of user-settings writes, which Configure Server… must get past.
+    server = await startCodeServer({ workspace, label: 'setup', settings: { 'workbench.colorTheme': THEMES[0].id }, machineSettings: MACHINE_SETTINGS });
     await server.installVsix(VSIX);
     wb = await openWorkbench(server, { viewport: { width: 1200, height: 860 } });
   });
@@ -153,6 +157,10 @@ describe('BlindBox setup in a running window, the trust view in four themes', { 
     assert.equal(roots.length, 1);
     assert.match(roots[0]!, /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n$/);
     assert.ok(!existsSync(path.join(server!.workspace, '.vscode/settings.json')), 'nothing written to the workspace');
+    // VS Code sent the first write of the URL to the machine's file (which held the key); Configure Server… removed it
+    // there (nothing read it) and wrote it again, to the user's file.
+    const machine = JSON.parse(await readFile(path.join(server!.userDataDir, 'Machine/settings.json'), 'utf8')) as Record<string, unknown>;
+    assert.ok(!('blindbox.serverUrl' in machine), `Machine/settings.json: ${JSON.stringify(machine)}`);
     await wb!.screenshot('setup-2-configured');
   });
 

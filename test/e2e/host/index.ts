@@ -6,31 +6,10 @@
  * VS Code loads extensionTestsPath with require(), and this project is ESM: the harness points extensionTestsPath at
  * a small CommonJS entry it writes, which import()s this module and calls run(). `vscode` itself only exists for
  * require() (VS Code's interceptor answers it), hence createRequire.
- * Each line goes to the file named by BLINDBOX_E2E_HOST_RESULTS (read back by the harness) and to the console; the
- * last one is `N passed, N failed`.
+ * The shared parts (the `vscode` API, the line writer, the loop) are in runner.ts.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type * as VSCode from 'vscode';
-
-const vscode = createRequire(import.meta.url)('vscode') as typeof VSCode;
-
-/** The extension's id as `publisher.name` (package.json). */
-const EXTENSION_ID = 'blindbox.blindbox-vscode';
-
-interface HostTest {
-  readonly name: string;
-  /** Returns a reason to skip, or nothing. */
-  readonly skip?: () => string | undefined;
-  readonly fn: () => Promise<void> | void;
-}
-
-function say(line: string): void {
-  console.log(`[e2e-host] ${line}`);
-  const file = process.env.BLINDBOX_E2E_HOST_RESULTS;
-  if (file) appendFileSync(file, line + '\n');
-}
+import { EXTENSION_ID, runHostTests, say, vscode, type HostTest } from './runner.js';
 
 /** What the harness asks for through the environment of code-server (inherited by its extension host). */
 const expectExtension = process.env.BLINDBOX_E2E_EXPECT_EXTENSION === '1';
@@ -93,26 +72,6 @@ const tests: HostTest[] = [
   },
 ];
 
-export async function run(): Promise<void> {
-  let passed = 0;
-  let failed = 0;
-  let skipped = 0;
-  for (const t of tests) {
-    const reason = t.skip?.();
-    if (reason) {
-      skipped++;
-      say(`skip - ${t.name} (${reason})`);
-      continue;
-    }
-    try {
-      await t.fn();
-      passed++;
-      say(`ok - ${t.name}`);
-    } catch (err) {
-      failed++;
-      say(`not ok - ${t.name}: ${String((err as Error)?.stack ?? err).replace(/\n/g, '\n#   ')}`);
-    }
-  }
-  say(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
-  if (failed > 0) throw new Error(`${failed} extension-host test(s) failed`);
+export function run(): Promise<void> {
+  return runHostTests(tests);
 }
