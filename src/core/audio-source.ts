@@ -52,9 +52,61 @@ export async function fileSource(file: string, maxBytes = MAX_UPLOAD_BYTES): Pro
 
 /** Audio already in memory (e.g. read through a remote file system); the same checks as `fileSource`. */
 export async function bytesSource(name: string, bytes: Uint8Array, maxBytes = MAX_UPLOAD_BYTES): Promise<AudioSource> {
+  await checkAudioBytes(name, bytes, maxBytes);
+  return { name, blob: new Blob([bytes]) };
+}
+
+/** The checks of `bytesSource`, without keeping the bytes. */
+async function checkAudioBytes(name: string, bytes: Uint8Array, maxBytes: number): Promise<void> {
   checkAudioSize(name, bytes.length, maxBytes);
   await checkAudioFormat(name, async (position, length) => bytes.subarray(position, position + length), bytes.length);
-  return { name, blob: new Blob([bytes]) };
+}
+
+/**
+ * A file read only whole, as through VS Code's `workspace.fs` (no partial reads): its size from a stat, its bytes in
+ * one read. Either may throw; the caller words what it throws (it knows where the file is).
+ */
+export interface WholeFileReader {
+  /** The file's size in bytes, without reading it. */
+  size(): Promise<number>;
+  read(): Promise<Uint8Array>;
+}
+
+/** Audio checked before anything is attested or sent, whose bytes are in memory only from `open` until it is sent. */
+export interface CheckedAudio {
+  readonly name: string;
+  /** The source to send, read (and checked again) now. */
+  open(): Promise<AudioSource>;
+}
+
+/** A file on disk, checked as `fileSource` does; it is streamed when sent, so nothing of it is held meanwhile. */
+export async function checkedFile(file: string, maxBytes = MAX_UPLOAD_BYTES): Promise<CheckedAudio> {
+  const source = await fileSource(file, maxBytes);
+  return { name: source.name, open: async () => source };
+}
+
+/**
+ * Audio behind a `WholeFileReader`, checked now and read again when `open` is called, so that a batch holds the bytes
+ * of the files being sent and not of every file: the size from a stat first (one too large is never read), then the
+ * format from one whole read, whose bytes are dropped. `open` checks size and format again, since the file may have
+ * changed in between: one that became empty, too large or not audio, or vanished, fails then on its own, with the
+ * same codes as here and a message that says so.
+ */
+export async function checkedWhole(name: string, reader: WholeFileReader, maxBytes = MAX_UPLOAD_BYTES): Promise<CheckedAudio> {
+  checkAudioSize(name, await reader.size(), maxBytes);
+  await checkAudioBytes(name, await reader.read(), maxBytes);
+  return {
+    name,
+    open: async () => {
+      try {
+        checkAudioSize(name, await reader.size(), maxBytes);
+        return await bytesSource(name, await reader.read(), maxBytes);
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        throw new InputError(err.code, `${err.message} (the file changed after it was checked)`, { cause: err });
+      }
+    },
+  };
 }
 
 /**

@@ -3,7 +3,7 @@
  * multipart code. ctx.ts loads this module with `import()` on first use (esbuild turns it into a second bundle,
  * dist/extension-core.cjs), so that activation only pays for the status bar, the command table and the trust state.
  */
-import { bytesSource, checkAudioSize, fileSource, loadPolicyFile, MAX_ROOT_FILE_BYTES, parseReceiptFile, receiptFileText, receiptStatement, sha256FileHex, sha256Hex, verifyReceiptFile } from '../core/index.js';
+import { checkedFile, checkedWhole, loadPolicyFile, MAX_ROOT_FILE_BYTES, parseReceiptFile, receiptFileText, receiptStatement, sha256FileHex, sha256Hex, verifyReceiptFile } from '../core/index.js';
 import { buildEvidence, evidenceFileName } from './evidence.js';
 import { parseServerUrl, parseSettings } from './settings.js';
 import { derToPem, inlinePolicy, pcr0Problem, pinnedPolicy, rootCandidate, serverUrlProblem, simulationWarning, withRoots } from './setup-model.js';
@@ -20,9 +20,8 @@ export const services = Object.freeze({
   evidenceFileName,
   renderTranscriptDocument,
   wireFormat,
-  fileSource,
-  bytesSource,
-  checkAudioSize,
+  checkedFile,
+  checkedWhole,
   loadTrust,
   parseReceiptFile,
   receiptFileText,

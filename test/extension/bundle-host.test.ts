@@ -11,6 +11,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { EngineError, type TranscriptionEngine } from '../../src/server/engine/engine.js';
 import { startDribblingServer, startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
 import { createFakeVscode, disposeContext, fakeContext, loadBundle, Uri, type FakeVscode, type LoadedExtension } from './fake-vscode.js';
@@ -32,6 +34,8 @@ let busyAnswers = 0;
 /** Transcriptions running at once in the stand-in engine, and the most seen. */
 let running = 0;
 let peakRunning = 0;
+/** Called when an upload has arrived whole, before it is transcribed. */
+let onUpload: (() => void) | undefined;
 
 /** A stand-in speech engine: the real server's endpoints (multipart, formats) around a fixed transcript. */
 const engine: TranscriptionEngine = {
@@ -40,6 +44,7 @@ const engine: TranscriptionEngine = {
   languages: ['en'],
   async transcribe(request) {
     uploads.push({ bytes: (await stat(request.path)).size });
+    onUpload?.();
     if (busyAnswers > 0) {
       busyAnswers--;
       throw new EngineError('BUSY', 'The queue is full.');
@@ -75,6 +80,23 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs = 15_00
 }
 
 const status = () => fake.statusItems.find((i) => i.id === 'blindbox.status')!;
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** Bytes in ArrayBuffers and Blobs still reachable: what is left after two full collections (the second ends the first's sweep). */
+function liveBufferBytes(): number {
+  gc();
+  gc();
+  return process.memoryUsage().arrayBuffers;
+}
+
+/** `liveBufferBytes` once what is unreachable now has been freed (a Blob's memory goes after its wrapper's weak callback, a turn later). */
+async function settledBufferBytes(): Promise<number> {
+  liveBufferBytes();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  return liveBufferBytes();
+}
 
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'blindbox-host-'));
@@ -323,6 +345,59 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.equal(progress.reports.reduce((sum, r) => sum + (r.increment ?? 0), 0), 100);
     assert.equal(peakRunning, 2, 'blindbox.concurrency (default 2) files at once');
     assert.equal(fake.notifications.at(-1)!.message, 'BlindBox: transcribed 3 of 3 files.');
+  });
+
+  it('a remote folder: every file checked before the attestation, read again on its turn, never more bodies in memory than files in flight; one replaced by text or removed meanwhile fails alone', async () => {
+    const SIZE = 3 * 1024 * 1024;
+    const names = ['r0.wav', 'r1.wav', 'r2.wav', 'r3.wav', 'r4.wav', 'r5.wav'];
+    const memfs = fake.memfs;
+    for (const name of names) memfs.files.set(`/remote/${name}`, new Uint8Array(wavLike(SIZE)));
+    memfs.peakInFlight = 0;
+    memfs.reads.length = 0;
+    const before = { documents: fake.documents.length, uploads: uploads.length };
+    // Audio bodies held by the extension, in files' worth, sampled when each read starts (before its own bytes exist),
+    // when each upload has arrived (its body still held) and when the attestation starts (every file checked, none yet
+    // read for sending). The baseline holds the files
+    // themselves (in `memfs`), and drops by what leaves `memfs`.
+    let baseline = await settledBufferBytes();
+    const bodies = () => Math.round((liveBufferBytes() - baseline) / SIZE);
+    let peakBodies = 0;
+    let bodiesAtAttestation = -1;
+    let readsBeforeAttestation: string[] = [];
+    memfs.onRead = onUpload = () => (peakBodies = Math.max(peakBodies, bodies()));
+    fake.onProgressReport = (_record, report) => {
+      if (report.message !== 'attesting the server…') return;
+      bodiesAtAttestation = bodies();
+      readsBeforeAttestation = [...memfs.reads];
+      // Between the check and their turn: one file becomes text, one is removed.
+      const text = new TextEncoder().encode('Minutes of the meeting, typed, not recorded.\n');
+      memfs.files.set('/remote/r2.wav', text);
+      memfs.files.delete('/remote/r4.wav');
+      baseline -= 2 * SIZE - text.length;
+    };
+    try {
+      const folder = Uri.from({ scheme: 'memfs', path: '/remote' });
+      const opened = await fake.executeCommand<Uri[]>('blindbox.transcribeFromExplorer', folder, [folder]);
+      assert.deepEqual(opened.map((u) => path.basename(u.path)).sort(), ['r0.transcript.txt', 'r1.transcript.txt', 'r3.transcript.txt', 'r5.transcript.txt']);
+      assert.equal(fake.documents.length, before.documents + 4);
+      assert.ok(!fake.documents.some((d) => /\/r[24]\.transcript/.test(d.uri.path)), 'no document for the file that changed or vanished');
+      assert.deepEqual(uploads.slice(before.uploads).map((u) => u.bytes), [SIZE, SIZE, SIZE, SIZE], 'only the four files still audio were sent, whole');
+      // Every file was checked (read) before anything was attested, and read again only when its turn came.
+      assert.deepEqual([...readsBeforeAttestation].sort(), names.map((n) => `/remote/${n}`));
+      assert.deepEqual(memfs.reads.slice(names.length).sort(), ['r0.wav', 'r1.wav', 'r2.wav', 'r3.wav', 'r5.wav'].map((n) => `/remote/${n}`), 'the removed file fails at its stat');
+      assert.ok(memfs.peakInFlight <= 2, `${memfs.peakInFlight} reads in flight at once (blindbox.concurrency is 2)`);
+      assert.equal(bodiesAtAttestation, 0, `${bodiesAtAttestation} files' bodies held while attesting`);
+      assert.ok(peakBodies >= 1 && peakBodies <= 2, `${peakBodies} files' bodies held at once (blindbox.concurrency is 2)`);
+      console.log(`remote batch of ${names.length} × ${SIZE} bytes: ${memfs.peakInFlight} reads in flight at most; bodies held: ${bodiesAtAttestation} at the attestation, ${peakBodies} at most at a read or an upload`);
+      const summary = fake.notifications.at(-1)!;
+      assert.equal(summary.message, 'BlindBox: transcribed 4 of 6 files; 2 failed: r2.wav (AUDIO_UNREADABLE), r4.wav (AUDIO_UNREADABLE).');
+      assert.ok(fake.log.some((l) => /^\[error\] r2\.wav: AUDIO_UNREADABLE: .*r2\.wav.*not audio in a format.*changed after it was checked/.test(l)), fake.log.slice(-8).join('\n'));
+      assert.ok(fake.log.some((l) => /^\[error\] r4\.wav: AUDIO_UNREADABLE: .*r4\.wav.*FileNotFound.*changed after it was checked/.test(l)), fake.log.slice(-8).join('\n'));
+    } finally {
+      fake.onProgressReport = undefined;
+      memfs.onRead = onUpload = undefined;
+      memfs.files.clear();
+    }
   });
 
   it('cancelling the upload opens nothing', async () => {
