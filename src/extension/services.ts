@@ -8,6 +8,7 @@ import { buildEvidence, evidenceFileName } from './evidence.js';
 import { parseServerUrl, parseSettings } from './settings.js';
 import { derToPem, inlinePolicy, pcr0Problem, pinnedPolicy, rootCandidate, serverUrlProblem, simulationWarning, withRoots } from './setup-model.js';
 import { renderTranscriptDocument, wireFormat } from './transcript-document.js';
+import { transcriptProvenance } from '../core/transcript-markdown.js';
 import { Attestor, loadTrust } from './trust/attestor.js';
 import { attestationViewModel } from './view-model.js';
 
@@ -22,6 +23,7 @@ export const services = Object.freeze({
   wireFormat,
   checkedFile,
   checkedWhole,
+  transcriptProvenance,
   loadTrust,
   parseReceiptFile,
   receiptFileText,

@@ -19,7 +19,7 @@ import type { CheckedAudio } from '../core/audio-source.js';
 import type { PolicyInfo } from './trust/trust-state.js';
 import { runBounded } from '../core/util/run-bounded.js';
 import { exists, rememberTranscript, writeAtomically, saveTranscriptWithReceipt } from './receipt-commands.js';
-import { documentFileName, receiptStatusLine } from './receipt-names.js';
+import { documentFileName } from './receipt-names.js';
 import { CANCELLED, TRANSCRIBING, uploadLine } from './upload-progress.js';
 import { retryLine } from '../core/util/retry-notice.js';
 
@@ -259,23 +259,9 @@ async function transcribeOne(job: Job, file: vscode.Uri, audio: CheckedAudio, sh
       },
     });
     if (signal.aborted) return { kind: 'cancelled' };
-    // The enclave the audio went to: the one whose key the connection that carried it presented.
-    const enclave = result.enclave;
-    const document = services.renderTranscriptDocument(
-      settings.transcriptFormat,
-      result,
-      {
-        sourceName: name,
-        server,
-        moduleId: enclave.attestation.moduleId,
-        pcr0: enclave.attestation.pcrs[0],
-        verifiedAt: enclave.attestation.verifiedAt,
-        policyName: job.policy.name,
-        simulation: enclave.simulation,
-        receipt: receiptStatusLine(result.receipt.verified.content.audioSha256, result.receipt.verified.attestation.moduleId),
-      },
-      await vscode.languages.getLanguages(),
-    );
+    // Headed by the enclave the audio went to (the one whose key the connection that carried it presented), as the CLI's.
+    const provenance = services.transcriptProvenance(result, name, server, job.policy.name);
+    const document = services.renderTranscriptDocument(settings.transcriptFormat, result, provenance, await vscode.languages.getLanguages());
     const opened = (settings.saveNextToAudio ? await saveBesideAudio(ctx, file, settings.transcriptFormat, document) : undefined) ?? (await openTranscriptDocument(file, settings.transcriptFormat, document));
     await vscode.window.showTextDocument(opened, { preview: false });
     ctx.log.info(`${name}: transcript opened (${settings.transcriptFormat}, ${result.text.length} characters; receipt verified, audio SHA-256 ${result.receipt.verified.content.audioSha256})`);
