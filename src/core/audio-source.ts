@@ -88,16 +88,24 @@ export async function checkedFile(file: string, maxBytes = MAX_UPLOAD_BYTES): Pr
 /**
  * Audio behind a `WholeFileReader`, checked now and read again when `open` is called, so that a batch holds the bytes
  * of the files being sent and not of every file: the size from a stat first (one too large is never read), then the
- * format from one whole read, whose bytes are dropped. `open` checks size and format again, since the file may have
- * changed in between: one that became empty, too large or not audio, or vanished, fails then on its own, with the
- * same codes as here and a message that says so.
+ * format from one whole read, whose bytes are dropped, unless `keep` (a file sent first: its bytes are held from the
+ * check until it is sent, instead of being read twice). `open` otherwise checks size and format again, since the file
+ * may have changed in between: one that became empty, too large or not audio, or vanished, fails then on its own, with
+ * the same codes as here and a message that says so.
  */
-export async function checkedWhole(name: string, reader: WholeFileReader, maxBytes = MAX_UPLOAD_BYTES): Promise<CheckedAudio> {
+export async function checkedWhole(name: string, reader: WholeFileReader, { keep = false, maxBytes = MAX_UPLOAD_BYTES }: { keep?: boolean; maxBytes?: number } = {}): Promise<CheckedAudio> {
   checkAudioSize(name, await reader.size(), maxBytes);
-  await checkAudioBytes(name, await reader.read(), maxBytes);
+  const bytes = await reader.read();
+  await checkAudioBytes(name, bytes, maxBytes);
+  let kept = keep ? bytes : undefined;
   return {
     name,
     open: async () => {
+      if (kept) {
+        const blob = new Blob([kept]);
+        kept = undefined;
+        return { name, blob };
+      }
       try {
         checkAudioSize(name, await reader.size(), maxBytes);
         return await bytesSource(name, await reader.read(), maxBytes);

@@ -87,11 +87,11 @@ export async function transcribeCommand(ctx: Ctx, uri: unknown, uris: unknown): 
     try {
       // Every file is checked (size, and format from its first bytes) before anything is attested or sent: one that is
       // not audio costs no attestation, and reports its own failure. No more files are checked at once than are sent
-      // at once, and a remote file's bytes are dropped after its check (read again on its turn): a batch holds only
-      // what is in flight.
+      // at once, and a remote file's bytes are dropped after its check (read again on its turn) unless it is among the
+      // first sent: a batch holds only what is, or is about to be, in flight.
       shown.say('reading the files…');
       const job0 = { ctx, batch };
-      const checks = await runBounded(audio, settings.concurrency, (file) => checkOne(job0, services, file));
+      const checks = await runBounded(audio, settings.concurrency, (file, i) => checkOne(job0, services, file, i < settings.concurrency));
       // A file that failed its check is done as far as the progress bar goes.
       checks.forEach((r, i) => r.kind === 'failed' && shown.file(baseName(audio[i]!.path)).finish());
       const passed = audio.flatMap((file, i) => (checks[i]!.kind === 'checked' ? [{ file, checked: (checks[i] as Checked).audio }] : []));
@@ -217,9 +217,9 @@ type OneOutcome = { readonly kind: 'opened'; readonly uri: vscode.Uri } | { read
 type Checked = { readonly kind: 'checked'; readonly audio: CheckedAudio };
 
 /** Checks one file of the batch; a failure is reported (notified at once for a single file) and ends that file. */
-async function checkOne(job: Pick<Job, 'ctx' | 'batch'>, services: Services, file: vscode.Uri): Promise<Checked | Extract<OneOutcome, { kind: 'failed' }>> {
+async function checkOne(job: Pick<Job, 'ctx' | 'batch'>, services: Services, file: vscode.Uri, sentFirst: boolean): Promise<Checked | Extract<OneOutcome, { kind: 'failed' }>> {
   try {
-    return { kind: 'checked', audio: await checkAudio(services, file) };
+    return { kind: 'checked', audio: await checkAudio(services, file, sentFirst) };
   } catch (err) {
     return failed(job, baseName(file.path), describeFailure(err));
   }
@@ -235,7 +235,8 @@ async function transcribeOne(job: Job, file: vscode.Uri, audio: CheckedAudio, sh
   const { ctx, services, settings, server, session, signal } = job;
   const name = baseName(file.path);
   try {
-    // Read (a remote file) and checked again now: its bytes are in memory from here until this file is done.
+    // A remote file is read and checked again now (unless its bytes were kept from its check): they are in memory
+    // from here until this file is done.
     const source = await audio.open();
     shown.update(0, 'uploading…');
     ctx.log.info(`${name}: uploading ${source.blob.size} bytes over an attested connection`);
@@ -359,9 +360,10 @@ const claimedNames = new Set<string>();
 /**
  * Checks one file before the batch is attested. `file:` files are streamed from disk when sent; any other scheme
  * (remote and virtual workspaces) is read through `vscode.workspace.fs`, which reads only whole files: checked now,
- * read again on its turn (`CheckedAudio.open`).
+ * read again on its turn (`CheckedAudio.open`), unless it is `sentFirst` (one of the first `blindbox.concurrency`
+ * files, whose bytes are held from the check until they are sent: a single file is read once).
  */
-function checkAudio(services: Services, file: vscode.Uri): Promise<CheckedAudio> {
+function checkAudio(services: Services, file: vscode.Uri, sentFirst: boolean): Promise<CheckedAudio> {
   if (file.scheme === 'file') return services.checkedFile(file.fsPath);
   const through = async <T>(read: () => Thenable<T>): Promise<T> => {
     try {
@@ -373,5 +375,5 @@ function checkAudio(services: Services, file: vscode.Uri): Promise<CheckedAudio>
   return services.checkedWhole(baseName(file.path), {
     size: async () => (await through(() => vscode.workspace.fs.stat(file))).size,
     read: () => through(() => vscode.workspace.fs.readFile(file)),
-  });
+  }, { keep: sentFirst });
 }

@@ -47,6 +47,17 @@ describe('checkedWhole: checked now, read again when sent', () => {
     assert.deepEqual(new Uint8Array(await source.blob.arrayBuffer()), changed);
   });
 
+  it('keep: the bytes of the check are sent (read once), whatever the file holds by then', async () => {
+    const file = reader(WAV);
+    const audio = await checkedWhole('talk.wav', file, { keep: true });
+    file.current.bytes = TEXT;
+    const source = await audio.open();
+    assert.deepEqual({ stats: file.stats, reads: file.reads }, { stats: 1, reads: 1 });
+    assert.deepEqual(new Uint8Array(await source.blob.arrayBuffer()), WAV);
+    // Kept for one open only: another one reads (and checks) again.
+    await assert.rejects(audio.open(), refused('UNSUPPORTED_AUDIO', /changed after it was checked/));
+  });
+
   it('refuses a file too large from its size alone, and one that is not audio from its first bytes', async () => {
     const huge = { ...reader(WAV), size: async () => 201 * 1024 * 1024 };
     await assert.rejects(checkedWhole('huge.wav', huge), refused('INVALID_AUDIO_FILE', /more than the 200 MB/));

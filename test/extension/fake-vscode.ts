@@ -148,8 +148,8 @@ export interface MemFs {
   peakInFlight: number;
   /** Paths in the order their reads started. */
   readonly reads: string[];
-  /** Called when a read starts (before its bytes are copied out). */
-  onRead: ((path: string) => void) | undefined;
+  /** Called when a read starts (before its bytes are copied out); the read waits for it. */
+  onRead: ((path: string) => void | Promise<void>) | undefined;
 }
 
 export interface FakeVscode {
@@ -464,9 +464,9 @@ function memReadDirectory(fs: MemFs, u: Uri): [string, number][] {
 
 async function memReadFile(fs: MemFs, u: Uri): Promise<Uint8Array> {
   fs.reads.push(u.path);
-  fs.onRead?.(u.path);
   fs.peakInFlight = Math.max(fs.peakInFlight, ++fs.inFlight);
   try {
+    await fs.onRead?.(u.path);
     await new Promise((resolve) => setTimeout(resolve, fs.readDelayMs));
     const bytes = fs.files.get(u.path);
     if (!bytes) throw notFound(u);
