@@ -79,10 +79,15 @@ export interface CheckedAudio {
   open(): Promise<AudioSource>;
 }
 
-/** A file on disk, checked as `fileSource` does; it is streamed when sent, so nothing of it is held meanwhile. */
+/**
+ * A file on disk, checked as `fileSource` does, and checked again by `open` (a stat and its first bytes): it is
+ * streamed when sent, so nothing of it is held meanwhile, and one that changed into something else or vanished in
+ * between fails on its own as `checkedWhole`'s do (a file-backed Blob of a changed file would fail mid-upload, as if
+ * the connection had).
+ */
 export async function checkedFile(file: string, maxBytes = MAX_UPLOAD_BYTES): Promise<CheckedAudio> {
-  const source = await fileSource(file, maxBytes);
-  return { name: source.name, open: async () => source };
+  const { name } = await fileSource(file, maxBytes);
+  return { name, open: () => checkedAgain(() => fileSource(file, maxBytes)) };
 }
 
 /**
@@ -106,15 +111,22 @@ export async function checkedWhole(name: string, reader: WholeFileReader, { keep
         kept = undefined;
         return { name, blob };
       }
-      try {
+      return checkedAgain(async () => {
         checkAudioSize(name, await reader.size(), maxBytes);
-        return await bytesSource(name, await reader.read(), maxBytes);
-      } catch (err) {
-        if (!(err instanceof InputError)) throw err;
-        throw new InputError(err.code, `${err.message} (the file changed after it was checked)`, { cause: err });
-      }
+        return bytesSource(name, await reader.read(), maxBytes);
+      });
     },
   };
+}
+
+/** `check` run again when a checked file is sent: a refusal now says the file changed after its first check. */
+async function checkedAgain(check: () => Promise<AudioSource>): Promise<AudioSource> {
+  try {
+    return await check();
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    throw new InputError(err.code, `${err.message} (the file changed after it was checked)`, { cause: err });
+  }
 }
 
 /**

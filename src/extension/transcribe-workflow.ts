@@ -358,10 +358,11 @@ async function openTranscriptDocument(audio: vscode.Uri, format: DocumentFormat,
 const claimedNames = new Set<string>();
 
 /**
- * Checks one file before the batch is attested. `file:` files are streamed from disk when sent; any other scheme
- * (remote and virtual workspaces) is read through `vscode.workspace.fs`, which reads only whole files: checked now,
- * read again on its turn (`CheckedAudio.open`), unless it is `sentFirst` (one of the first `blindbox.concurrency`
- * files, whose bytes are held from the check until they are sent: a single file is read once).
+ * Checks one file before the batch is attested; `CheckedAudio.open` checks it again on its turn. `file:` files are
+ * streamed from disk when sent; any other scheme (remote and virtual workspaces) is read through `vscode.workspace.fs`,
+ * which reads only whole files: read to be checked, and read again on its turn, unless it is `sentFirst` (one of the
+ * first `blindbox.concurrency` files, whose bytes are held from the check until they are sent: a single file is read
+ * once).
  */
 function checkAudio(services: Services, file: vscode.Uri, sentFirst: boolean): Promise<CheckedAudio> {
   if (file.scheme === 'file') return services.checkedFile(file.fsPath);

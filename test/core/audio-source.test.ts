@@ -89,7 +89,7 @@ describe('checkedWhole: checked now, read again when sent', () => {
 });
 
 describe('checkedFile: a file on disk, streamed', () => {
-  it('is checked at once and opens as the file-backed source it already is', async () => {
+  it('is checked at once and again on open, which streams what is on disk then', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'blindbox-audio-'));
     try {
       const wav = path.join(dir, 'talk.wav');
@@ -97,10 +97,15 @@ describe('checkedFile: a file on disk, streamed', () => {
       const audio = await checkedFile(wav);
       assert.equal(audio.name, 'talk.wav');
       const source = await audio.open();
-      assert.equal(source.blob.size, WAV.length);
-      assert.strictEqual(await audio.open(), source);
+      assert.equal(source.name, 'talk.wav');
+      assert.deepEqual(new Uint8Array(await source.blob.arrayBuffer()), WAV);
       await writeFile(path.join(dir, 'minutes.wav'), TEXT);
       await assert.rejects(checkedFile(path.join(dir, 'minutes.wav')), refused('UNSUPPORTED_AUDIO', /not audio in a format/));
+      // Changed, then removed, after the check.
+      await writeFile(wav, TEXT);
+      await assert.rejects(audio.open(), refused('UNSUPPORTED_AUDIO', /not audio in a format.* \(the file changed after it was checked\)$/));
+      await rm(wav);
+      await assert.rejects(audio.open(), refused('INVALID_AUDIO_FILE', /ENOENT \(the file changed after it was checked\)$/));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -404,6 +405,29 @@ describe('the bundled extension under a fake VS Code', () => {
       fake.onProgressReport = undefined;
       memfs.onRead = onUpload = undefined;
       memfs.files.clear();
+    }
+  });
+
+  it('a local file that became text or vanished between its check and its turn fails alone, clearly; the others are sent', async () => {
+    const folder = path.join(dir, 'changing');
+    await mkdir(folder, { recursive: true });
+    for (const name of ['a.wav', 'b.wav', 'c.wav']) await writeFile(path.join(folder, name), wavLike(100_000));
+    const before = { documents: fake.documents.length, uploads: uploads.length };
+    fake.onProgressReport = (_record, report) => {
+      if (report.message !== 'attesting the server…') return;
+      writeFileSync(path.join(folder, 'b.wav'), 'Minutes of the meeting, typed, not recorded.\n');
+      unlinkSync(path.join(folder, 'c.wav'));
+    };
+    try {
+      const opened = await fake.executeCommand<Uri[]>('blindbox.transcribeFromExplorer', Uri.file(folder), [Uri.file(folder)]);
+      assert.deepEqual(opened.map((u) => path.basename(u.path)), ['a.transcript.txt']);
+      assert.equal(fake.documents.length, before.documents + 1);
+      assert.deepEqual(uploads.slice(before.uploads).map((u) => u.bytes), [100_000]);
+      assert.equal(fake.notifications.at(-1)!.message, 'BlindBox: transcribed 1 of 3 files; 2 failed: b.wav (AUDIO_UNREADABLE), c.wav (AUDIO_UNREADABLE).');
+      assert.ok(fake.log.some((l) => /^\[error\] b\.wav: AUDIO_UNREADABLE: .*b\.wav.*not audio in a format.*changed after it was checked/.test(l)), fake.log.slice(-6).join('\n'));
+      assert.ok(fake.log.some((l) => /^\[error\] c\.wav: AUDIO_UNREADABLE: .*c\.wav.*ENOENT.*changed after it was checked/.test(l)), fake.log.slice(-6).join('\n'));
+    } finally {
+      fake.onProgressReport = undefined;
     }
   });
 
