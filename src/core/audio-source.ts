@@ -72,10 +72,13 @@ export interface WholeFileReader {
   read(): Promise<Uint8Array>;
 }
 
-/** Audio checked before anything is attested or sent, whose bytes are in memory only from `open` until it is sent. */
+/**
+ * Audio checked before anything is attested or sent, whose bytes are in memory only from `open` until it is sent (or
+ * from its check, for a file `checkedWhole` was told to keep).
+ */
 export interface CheckedAudio {
   readonly name: string;
-  /** The source to send, read (and checked again) now. */
+  /** The source to send: checked (and read) again now, unless its bytes were kept from the check. */
   open(): Promise<AudioSource>;
 }
 

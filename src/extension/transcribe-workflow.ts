@@ -235,8 +235,8 @@ async function transcribeOne(job: Job, file: vscode.Uri, audio: CheckedAudio, sh
   const { ctx, services, settings, server, session, signal } = job;
   const name = baseName(file.path);
   try {
-    // A remote file is read and checked again now (unless its bytes were kept from its check): they are in memory
-    // from here until this file is done.
+    // Checked (a remote file read) again now, as it may have changed since, unless its bytes were kept from its check
+    // (those are sent). They are in memory from here until this file is done.
     const source = await audio.open();
     shown.update(0, 'uploading…');
     ctx.log.info(`${name}: uploading ${source.blob.size} bytes over an attested connection`);
