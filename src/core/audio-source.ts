@@ -52,9 +52,84 @@ export async function fileSource(file: string, maxBytes = MAX_UPLOAD_BYTES): Pro
 
 /** Audio already in memory (e.g. read through a remote file system); the same checks as `fileSource`. */
 export async function bytesSource(name: string, bytes: Uint8Array, maxBytes = MAX_UPLOAD_BYTES): Promise<AudioSource> {
+  await checkAudioBytes(name, bytes, maxBytes);
+  return { name, blob: new Blob([bytes]) };
+}
+
+/** The checks of `bytesSource`, without keeping the bytes. */
+async function checkAudioBytes(name: string, bytes: Uint8Array, maxBytes: number): Promise<void> {
   checkAudioSize(name, bytes.length, maxBytes);
   await checkAudioFormat(name, async (position, length) => bytes.subarray(position, position + length), bytes.length);
-  return { name, blob: new Blob([bytes]) };
+}
+
+/**
+ * A file read only whole, as through VS Code's `workspace.fs` (no partial reads): its size from a stat, its bytes in
+ * one read. Either may throw; the caller words what it throws (it knows where the file is).
+ */
+export interface WholeFileReader {
+  /** The file's size in bytes, without reading it. */
+  size(): Promise<number>;
+  read(): Promise<Uint8Array>;
+}
+
+/**
+ * Audio checked before anything is attested or sent, whose bytes are in memory only from `open` until it is sent (or
+ * from its check, for a file `checkedWhole` was told to keep).
+ */
+export interface CheckedAudio {
+  readonly name: string;
+  /** The source to send: checked (and read) again now, unless its bytes were kept from the check. */
+  open(): Promise<AudioSource>;
+}
+
+/**
+ * A file on disk, checked as `fileSource` does, and checked again by `open` (a stat and its first bytes): it is
+ * streamed when sent, so nothing of it is held meanwhile, and one that changed into something else or vanished in
+ * between fails on its own as `checkedWhole`'s do (a file-backed Blob of a changed file would fail mid-upload, as if
+ * the connection had).
+ */
+export async function checkedFile(file: string, maxBytes = MAX_UPLOAD_BYTES): Promise<CheckedAudio> {
+  const { name } = await fileSource(file, maxBytes);
+  return { name, open: () => checkedAgain(() => fileSource(file, maxBytes)) };
+}
+
+/**
+ * Audio behind a `WholeFileReader`, checked now and read again when `open` is called, so that a batch holds the bytes
+ * of the files being sent and not of every file: the size from a stat first (one too large is never read), then the
+ * format from one whole read, whose bytes are dropped, unless `keep` (a file sent first: its bytes are held from the
+ * check until it is sent, instead of being read twice). `open` otherwise checks size and format again, since the file
+ * may have changed in between: one that became empty, too large or not audio, or vanished, fails then on its own, with
+ * the same codes as here and a message that says so.
+ */
+export async function checkedWhole(name: string, reader: WholeFileReader, { keep = false, maxBytes = MAX_UPLOAD_BYTES }: { keep?: boolean; maxBytes?: number } = {}): Promise<CheckedAudio> {
+  checkAudioSize(name, await reader.size(), maxBytes);
+  const bytes = await reader.read();
+  await checkAudioBytes(name, bytes, maxBytes);
+  let kept = keep ? bytes : undefined;
+  return {
+    name,
+    open: async () => {
+      if (kept) {
+        const blob = new Blob([kept]);
+        kept = undefined;
+        return { name, blob };
+      }
+      return checkedAgain(async () => {
+        checkAudioSize(name, await reader.size(), maxBytes);
+        return bytesSource(name, await reader.read(), maxBytes);
+      });
+    },
+  };
+}
+
+/** `check` run again when a checked file is sent: a refusal now says the file changed after its first check. */
+async function checkedAgain(check: () => Promise<AudioSource>): Promise<AudioSource> {
+  try {
+    return await check();
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    throw new InputError(err.code, `${err.message} (the file changed after it was checked)`, { cause: err });
+  }
 }
 
 /**

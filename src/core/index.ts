@@ -16,7 +16,7 @@ export type { RequestOptions, PinnedRequester, PinnedResponse } from './transpor
 export { type AttestedEnclave, type TlsBinding } from './transport/attested-enclave.js';
 export { type AttestationPolicy, DEFAULT_POLICY, DEFAULT_MAX_AGE_SECONDS, MAX_MAX_AGE_SECONDS, MAX_POLICY_FILE_BYTES, MAX_ROOT_FILE_BYTES, parsePolicy, loadPolicyFile, loadRootFile } from './policy.js';
 export { transcribe, parseTranscript, busyWaitMs, DEFAULT_RETRY, type RetryPolicy, type TranscribeOptions, type TranscriptResult, type ParsedTranscript } from './transport/transcribe.js';
-export { fileSource, bytesSource, checkAudioSize, type AudioSource } from './audio-source.js';
+export { fileSource, bytesSource, checkAudioSize, checkedFile, checkedWhole, type AudioSource, type CheckedAudio, type WholeFileReader } from './audio-source.js';
 // The wire contract's facts a client needs, from their one owner.
 export { MAX_DOCUMENT_BYTES, MAX_UPLOAD_BYTES, TRANSCRIPT_FORMATS, type ServiceInfo, type Segment, type TranscriptFormat } from '../protocol/index.js';
 export { type TranscriptReceipt } from './transport/transcribe.js';

@@ -1,5 +1,5 @@
 /**
- * Where a transcript and its receipt are saved beside the audio, and how a transcript document states its receipt.
+ * Where a transcript and its receipt are saved beside the audio, and what its document is named.
  * Pure: no vscode, no core code (activation must not load it).
  */
 import type { TranscriptFormat } from '../protocol/transcript.js';
@@ -33,5 +33,3 @@ export function documentFileName(audioName: string, format: DocumentFormat, n = 
   const stem = audioName.replace(/\.[^.]*$/, '') || audioName;
   return `${stem}.transcript${n > 1 ? `-${n}` : ''}.${DOCUMENT_EXTENSIONS[format]}`;
 }
-
-export { receiptStatusLine } from '../core/transcript-markdown.js';

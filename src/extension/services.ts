@@ -3,11 +3,12 @@
  * multipart code. ctx.ts loads this module with `import()` on first use (esbuild turns it into a second bundle,
  * dist/extension-core.cjs), so that activation only pays for the status bar, the command table and the trust state.
  */
-import { bytesSource, checkAudioSize, fileSource, loadPolicyFile, MAX_ROOT_FILE_BYTES, parseReceiptFile, receiptFileText, receiptStatement, sha256FileHex, sha256Hex, verifyReceiptFile } from '../core/index.js';
+import { checkedFile, checkedWhole, loadPolicyFile, MAX_ROOT_FILE_BYTES, parseReceiptFile, receiptFileText, receiptStatement, sha256FileHex, sha256Hex, verifyReceiptFile } from '../core/index.js';
 import { buildEvidence, evidenceFileName } from './evidence.js';
 import { parseServerUrl, parseSettings } from './settings.js';
 import { derToPem, inlinePolicy, pcr0Problem, pinnedPolicy, rootCandidate, serverUrlProblem, simulationWarning, withRoots } from './setup-model.js';
 import { renderTranscriptDocument, wireFormat } from './transcript-document.js';
+import { transcriptProvenance } from '../core/transcript-markdown.js';
 import { Attestor, loadTrust } from './trust/attestor.js';
 import { attestationViewModel } from './view-model.js';
 
@@ -20,9 +21,9 @@ export const services = Object.freeze({
   evidenceFileName,
   renderTranscriptDocument,
   wireFormat,
-  fileSource,
-  bytesSource,
-  checkAudioSize,
+  checkedFile,
+  checkedWhole,
+  transcriptProvenance,
   loadTrust,
   parseReceiptFile,
   receiptFileText,

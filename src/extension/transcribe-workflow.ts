@@ -1,5 +1,5 @@
 /**
- * Transcribing audio files (explorer selection or folder, active editor, open dialog): read each file, get an attested
+ * Transcribing audio files (explorer selection or folder, active editor, open dialog): check each file, get an attested
  * session from the trust controller (nothing is sent unless the server proves itself), upload up to
  * `blindbox.concurrency` files at once (each on its own attested connection) under one cancellable progress
  * notification, open each transcript headed by the enclave it went to. One file's failure does not stop the others;
@@ -15,11 +15,11 @@ import type { Services } from './services.js';
 import type { DocumentFormat, ExtensionSettings } from './settings.js';
 import type { TranscriptDocument } from './transcript-document.js';
 import type { AttestedSession } from '../core/transport/session.js';
-import type { AudioSource } from '../core/audio-source.js';
+import type { CheckedAudio } from '../core/audio-source.js';
 import type { PolicyInfo } from './trust/trust-state.js';
 import { runBounded } from '../core/util/run-bounded.js';
 import { exists, rememberTranscript, writeAtomically, saveTranscriptWithReceipt } from './receipt-commands.js';
-import { documentFileName, receiptStatusLine } from './receipt-names.js';
+import { documentFileName } from './receipt-names.js';
 import { CANCELLED, TRANSCRIBING, uploadLine } from './upload-progress.js';
 import { retryLine } from '../core/util/retry-notice.js';
 
@@ -85,16 +85,18 @@ export async function transcribeCommand(ctx: Ctx, uri: unknown, uris: unknown): 
     const cancelled = token.onCancellationRequested(() => abort.abort());
     const shown = new BatchProgress(audio.length, progress);
     try {
-      // Every file is read (or its size checked) before anything is attested or sent: one that is not audio costs no
-      // attestation, and reports its own failure.
+      // Every file is checked (size, and format from its first bytes) before anything is attested or sent: one that is
+      // not audio costs no attestation, and reports its own failure. No more files are checked at once than are sent
+      // at once, and a remote file's bytes are dropped after its check (read again on its turn) unless it is among the
+      // first sent: a batch holds only what is, or is about to be, in flight.
       shown.say('reading the files…');
       const job0 = { ctx, batch };
-      const read = await Promise.all(audio.map((file) => readChecked(job0, services, file)));
-      // A file that could not be read is done as far as the progress bar goes.
-      read.forEach((r, i) => r.kind === 'failed' && shown.file(baseName(audio[i]!.path)).finish());
-      const readable = audio.flatMap((file, i) => (read[i]!.kind === 'read' ? [{ file, source: (read[i] as Read).source }] : []));
-      if (readable.length === 0 || token.isCancellationRequested) {
-        if (batch) summarise(ctx, audio, read.map((r) => (r.kind === 'read' ? { kind: 'not started' as const } : r)), token.isCancellationRequested);
+      const checks = await runBounded(audio, settings.concurrency, (file, i) => checkOne(job0, services, file, i < settings.concurrency));
+      // A file that failed its check is done as far as the progress bar goes.
+      checks.forEach((r, i) => r.kind === 'failed' && shown.file(baseName(audio[i]!.path)).finish());
+      const passed = audio.flatMap((file, i) => (checks[i]!.kind === 'checked' ? [{ file, checked: (checks[i] as Checked).audio }] : []));
+      if (passed.length === 0 || token.isCancellationRequested) {
+        if (batch) summarise(ctx, audio, checks.map((r) => (r.kind === 'checked' ? { kind: 'not started' as const } : r)), token.isCancellationRequested);
         return [];
       }
       shown.say('attesting the server…');
@@ -111,15 +113,15 @@ export async function transcribeCommand(ctx: Ctx, uri: unknown, uris: unknown): 
       }
       ctx.log.info(`transcribing ${audio.length} file(s), up to ${settings.concurrency} at a time, over attested connections to ${server} (${got.reused ? 'reused' : 'new'} session)`);
       const job: Job = { ctx, services, settings, server, session: got.session, policy: got.policy, signal: abort.signal, batch };
-      const sent = await runBounded(readable, settings.concurrency, async ({ file, source }): Promise<OneOutcome> => {
+      const sent = await runBounded(passed, settings.concurrency, async ({ file, checked }): Promise<OneOutcome> => {
         if (abort.signal.aborted) return { kind: 'not started' };
-        const outcome = await transcribeOne(job, file, source, shown.file(baseName(file.path)));
+        const outcome = await transcribeOne(job, file, checked, shown.file(baseName(file.path)));
         // A server that stopped proving itself: nothing more is sent to it.
         if (outcome.kind === 'failed' && outcome.failure.untrusted) abort.abort();
         return outcome;
       });
       let next = 0;
-      const outcomes = read.map((r) => (r.kind === 'read' ? sent[next++]! : r));
+      const outcomes = checks.map((r) => (r.kind === 'checked' ? sent[next++]! : r));
       if (batch) summarise(ctx, audio, outcomes, token.isCancellationRequested);
       return outcomes.flatMap((o) => (o.kind === 'opened' ? [o.uri] : []));
     } finally {
@@ -212,12 +214,12 @@ interface Job {
 
 type OneOutcome = { readonly kind: 'opened'; readonly uri: vscode.Uri } | { readonly kind: 'cancelled' } | { readonly kind: 'not started' } | { readonly kind: 'failed'; readonly failure: Failure };
 
-type Read = { readonly kind: 'read'; readonly source: AudioSource };
+type Checked = { readonly kind: 'checked'; readonly audio: CheckedAudio };
 
-/** Reads one file of the batch; a failure is reported (notified at once for a single file) and ends that file. */
-async function readChecked(job: Pick<Job, 'ctx' | 'batch'>, services: Services, file: vscode.Uri): Promise<Read | Extract<OneOutcome, { kind: 'failed' }>> {
+/** Checks one file of the batch; a failure is reported (notified at once for a single file) and ends that file. */
+async function checkOne(job: Pick<Job, 'ctx' | 'batch'>, services: Services, file: vscode.Uri, sentFirst: boolean): Promise<Checked | Extract<OneOutcome, { kind: 'failed' }>> {
   try {
-    return { kind: 'read', source: await readAudio(services, file) };
+    return { kind: 'checked', audio: await checkAudio(services, file, sentFirst) };
   } catch (err) {
     return failed(job, baseName(file.path), describeFailure(err));
   }
@@ -229,10 +231,13 @@ function failed(job: Pick<Job, 'ctx' | 'batch'>, name: string, failure: Failure)
   return { kind: 'failed', failure };
 }
 
-async function transcribeOne(job: Job, file: vscode.Uri, source: AudioSource, shown: FileProgress): Promise<OneOutcome> {
+async function transcribeOne(job: Job, file: vscode.Uri, audio: CheckedAudio, shown: FileProgress): Promise<OneOutcome> {
   const { ctx, services, settings, server, session, signal } = job;
   const name = baseName(file.path);
   try {
+    // Checked (a remote file read) again now, as it may have changed since, unless its bytes were kept from its check
+    // (those are sent). They are in memory from here until this file is done.
+    const source = await audio.open();
     shown.update(0, 'uploading…');
     ctx.log.info(`${name}: uploading ${source.blob.size} bytes over an attested connection`);
     // Restarted by each attempt: a retry after a busy answer sends the file again from its first byte.
@@ -255,23 +260,9 @@ async function transcribeOne(job: Job, file: vscode.Uri, source: AudioSource, sh
       },
     });
     if (signal.aborted) return { kind: 'cancelled' };
-    // The enclave the audio went to: the one whose key the connection that carried it presented.
-    const enclave = result.enclave;
-    const document = services.renderTranscriptDocument(
-      settings.transcriptFormat,
-      result,
-      {
-        sourceName: name,
-        server,
-        moduleId: enclave.attestation.moduleId,
-        pcr0: enclave.attestation.pcrs[0],
-        verifiedAt: enclave.attestation.verifiedAt,
-        policyName: job.policy.name,
-        simulation: enclave.simulation,
-        receipt: receiptStatusLine(result.receipt.verified.content.audioSha256, result.receipt.verified.attestation.moduleId),
-      },
-      await vscode.languages.getLanguages(),
-    );
+    // Headed by the enclave the audio went to (the one whose key the connection that carried it presented), as the CLI's.
+    const provenance = services.transcriptProvenance(result, name, server, job.policy.name);
+    const document = services.renderTranscriptDocument(settings.transcriptFormat, result, provenance, await vscode.languages.getLanguages());
     const opened = (settings.saveNextToAudio ? await saveBesideAudio(ctx, file, settings.transcriptFormat, document) : undefined) ?? (await openTranscriptDocument(file, settings.transcriptFormat, document));
     await vscode.window.showTextDocument(opened, { preview: false });
     ctx.log.info(`${name}: transcript opened (${settings.transcriptFormat}, ${result.text.length} characters; receipt verified, audio SHA-256 ${result.receipt.verified.content.audioSha256})`);
@@ -366,18 +357,24 @@ async function openTranscriptDocument(audio: vscode.Uri, format: DocumentFormat,
 /** Untitled names being opened right now (not yet in `workspace.textDocuments`). */
 const claimedNames = new Set<string>();
 
-/** `file:` files are streamed from disk; any other scheme (remote workspaces) is read through `vscode.workspace.fs`. */
-async function readAudio(services: Services, file: vscode.Uri): Promise<AudioSource> {
-  if (file.scheme === 'file') return services.fileSource(file.fsPath);
-  const name = baseName(file.path);
-  let bytes: Uint8Array;
-  try {
-    // Its size first: a remote file is read whole into memory, so one larger than any server takes is never read.
-    services.checkAudioSize(name, (await vscode.workspace.fs.stat(file)).size);
-    bytes = await vscode.workspace.fs.readFile(file);
-  } catch (err) {
-    if (err instanceof InputError) throw err;
-    throw new InputError('INVALID_AUDIO_FILE', `cannot read ${file.toString(true)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
-  return services.bytesSource(name, bytes);
+/**
+ * Checks one file before the batch is attested; `CheckedAudio.open` checks it again on its turn. `file:` files are
+ * streamed from disk when sent; any other scheme (remote and virtual workspaces) is read through `vscode.workspace.fs`,
+ * which reads only whole files: read to be checked, and read again on its turn, unless it is `sentFirst` (one of the
+ * first `blindbox.concurrency` files, whose bytes are held from the check until they are sent: a single file is read
+ * once).
+ */
+function checkAudio(services: Services, file: vscode.Uri, sentFirst: boolean): Promise<CheckedAudio> {
+  if (file.scheme === 'file') return services.checkedFile(file.fsPath);
+  const through = async <T>(read: () => Thenable<T>): Promise<T> => {
+    try {
+      return await read();
+    } catch (err) {
+      throw new InputError('INVALID_AUDIO_FILE', `cannot read ${file.toString(true)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  };
+  return services.checkedWhole(baseName(file.path), {
+    size: async () => (await through(() => vscode.workspace.fs.stat(file))).size,
+    read: () => through(() => vscode.workspace.fs.readFile(file)),
+  }, { keep: sentFirst });
 }

@@ -7,10 +7,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { EngineError, type TranscriptionEngine } from '../../src/server/engine/engine.js';
 import { startDribblingServer, startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
 import { createFakeVscode, disposeContext, fakeContext, loadBundle, Uri, type FakeVscode, type LoadedExtension } from './fake-vscode.js';
@@ -32,6 +35,8 @@ let busyAnswers = 0;
 /** Transcriptions running at once in the stand-in engine, and the most seen. */
 let running = 0;
 let peakRunning = 0;
+/** Called when an upload has arrived whole, before it is transcribed (which waits for it). */
+let onUpload: (() => Promise<void>) | undefined;
 
 /** A stand-in speech engine: the real server's endpoints (multipart, formats) around a fixed transcript. */
 const engine: TranscriptionEngine = {
@@ -40,6 +45,7 @@ const engine: TranscriptionEngine = {
   languages: ['en'],
   async transcribe(request) {
     uploads.push({ bytes: (await stat(request.path)).size });
+    await onUpload?.();
     if (busyAnswers > 0) {
       busyAnswers--;
       throw new EngineError('BUSY', 'The queue is full.');
@@ -75,6 +81,23 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs = 15_00
 }
 
 const status = () => fake.statusItems.find((i) => i.id === 'blindbox.status')!;
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** Bytes in ArrayBuffers and Blobs still reachable: what is left after two full collections (the second ends the first's sweep). */
+function liveBufferBytes(): number {
+  gc();
+  gc();
+  return process.memoryUsage().arrayBuffers;
+}
+
+/** `liveBufferBytes` once what is unreachable now has been freed (a Blob's memory goes after its wrapper's weak callback, a turn later). */
+async function settledBufferBytes(): Promise<number> {
+  liveBufferBytes();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  return liveBufferBytes();
+}
 
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'blindbox-host-'));
@@ -323,6 +346,89 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.equal(progress.reports.reduce((sum, r) => sum + (r.increment ?? 0), 0), 100);
     assert.equal(peakRunning, 2, 'blindbox.concurrency (default 2) files at once');
     assert.equal(fake.notifications.at(-1)!.message, 'BlindBox: transcribed 3 of 3 files.');
+  });
+
+  it('a remote folder: every file checked before the attestation, read again on its turn, never more bodies in memory than files in flight (+1 being checked); one replaced by text or removed meanwhile fails alone', async () => {
+    const SIZE = 3 * 1024 * 1024;
+    const names = ['r0.wav', 'r1.wav', 'r2.wav', 'r3.wav', 'r4.wav', 'r5.wav'];
+    const memfs = fake.memfs;
+    for (const name of names) memfs.files.set(`/remote/${name}`, new Uint8Array(wavLike(SIZE)));
+    memfs.peakInFlight = 0;
+    memfs.reads.length = 0;
+    const before = { documents: fake.documents.length, uploads: uploads.length };
+    // Audio bodies held by the extension, in files' worth, sampled when each read starts (before its own bytes exist),
+    // when each upload has arrived (its body still held) and when the attestation starts (every file checked, only the
+    // first two, sent first, held). The baseline holds the files themselves (in `memfs`), and drops by what leaves
+    // `memfs`.
+    let baseline = await settledBufferBytes();
+    const bodies = (bytes: number) => Math.round((bytes - baseline) / SIZE);
+    let peakBodies = 0;
+    let bodiesAtAttestation = -1;
+    let readsBeforeAttestation: string[] = [];
+    memfs.onRead = onUpload = async () => void (peakBodies = Math.max(peakBodies, bodies(await settledBufferBytes())));
+    fake.onProgressReport = (_record, report) => {
+      if (report.message !== 'attesting the server…') return;
+      bodiesAtAttestation = bodies(liveBufferBytes());
+      readsBeforeAttestation = [...memfs.reads];
+      // Between the check and their turn: one file becomes text, one is removed.
+      const text = new TextEncoder().encode('Minutes of the meeting, typed, not recorded.\n');
+      memfs.files.set('/remote/r2.wav', text);
+      memfs.files.delete('/remote/r4.wav');
+      baseline -= 2 * SIZE - text.length;
+    };
+    try {
+      const folder = Uri.from({ scheme: 'memfs', path: '/remote' });
+      const opened = await fake.executeCommand<Uri[]>('blindbox.transcribeFromExplorer', folder, [folder]);
+      assert.deepEqual(opened.map((u) => path.basename(u.path)).sort(), ['r0.transcript.txt', 'r1.transcript.txt', 'r3.transcript.txt', 'r5.transcript.txt']);
+      assert.equal(fake.documents.length, before.documents + 4);
+      assert.ok(!fake.documents.some((d) => /\/r[24]\.transcript/.test(d.uri.path)), 'no document for the file that changed or vanished');
+      assert.deepEqual(uploads.slice(before.uploads).map((u) => u.bytes), [SIZE, SIZE, SIZE, SIZE], 'only the four files still audio were sent, whole');
+      // Every file was checked (read) before anything was attested; all but the two sent first were read again on their
+      // turn (the removed one fails at its stat).
+      assert.deepEqual([...readsBeforeAttestation].sort(), names.map((n) => `/remote/${n}`));
+      assert.deepEqual(memfs.reads.slice(names.length).sort(), ['r2.wav', 'r3.wav', 'r5.wav'].map((n) => `/remote/${n}`));
+      assert.ok(memfs.peakInFlight <= 2, `${memfs.peakInFlight} reads in flight at once (blindbox.concurrency is 2)`);
+      assert.ok(bodiesAtAttestation <= 2, `${bodiesAtAttestation} files' bodies held while attesting`);
+      assert.ok(peakBodies >= 2 && peakBodies <= 3, `${peakBodies} files' bodies held at once (blindbox.concurrency is 2, +1 being checked)`);
+      console.log(`remote batch of ${names.length} × ${SIZE} bytes: ${memfs.peakInFlight} reads in flight at most; bodies held: ${bodiesAtAttestation} at the attestation, ${peakBodies} at most at a read or an upload`);
+      const summary = fake.notifications.at(-1)!;
+      assert.equal(summary.message, 'BlindBox: transcribed 4 of 6 files; 2 failed: r2.wav (AUDIO_UNREADABLE), r4.wav (AUDIO_UNREADABLE).');
+      assert.ok(fake.log.some((l) => /^\[error\] r2\.wav: AUDIO_UNREADABLE: .*r2\.wav.*not audio in a format.*changed after it was checked/.test(l)), fake.log.slice(-8).join('\n'));
+      assert.ok(fake.log.some((l) => /^\[error\] r4\.wav: AUDIO_UNREADABLE: .*r4\.wav.*FileNotFound.*changed after it was checked/.test(l)), fake.log.slice(-8).join('\n'));
+      // One remote file is read once: checked, held through the attestation, sent.
+      memfs.onRead = onUpload = undefined;
+      const reads = memfs.reads.length;
+      const one = Uri.from({ scheme: 'memfs', path: '/remote/r0.wav' });
+      assert.equal((await fake.executeCommand<Uri[]>('blindbox.transcribe', one)).length, 1);
+      assert.equal(memfs.reads.length, reads + 1);
+    } finally {
+      fake.onProgressReport = undefined;
+      memfs.onRead = onUpload = undefined;
+      memfs.files.clear();
+    }
+  });
+
+  it('a local file that became text or vanished between its check and its turn fails alone, clearly; the others are sent', async () => {
+    const folder = path.join(dir, 'changing');
+    await mkdir(folder, { recursive: true });
+    for (const name of ['a.wav', 'b.wav', 'c.wav']) await writeFile(path.join(folder, name), wavLike(100_000));
+    const before = { documents: fake.documents.length, uploads: uploads.length };
+    fake.onProgressReport = (_record, report) => {
+      if (report.message !== 'attesting the server…') return;
+      writeFileSync(path.join(folder, 'b.wav'), 'Minutes of the meeting, typed, not recorded.\n');
+      unlinkSync(path.join(folder, 'c.wav'));
+    };
+    try {
+      const opened = await fake.executeCommand<Uri[]>('blindbox.transcribeFromExplorer', Uri.file(folder), [Uri.file(folder)]);
+      assert.deepEqual(opened.map((u) => path.basename(u.path)), ['a.transcript.txt']);
+      assert.equal(fake.documents.length, before.documents + 1);
+      assert.deepEqual(uploads.slice(before.uploads).map((u) => u.bytes), [100_000]);
+      assert.equal(fake.notifications.at(-1)!.message, 'BlindBox: transcribed 1 of 3 files; 2 failed: b.wav (AUDIO_UNREADABLE), c.wav (AUDIO_UNREADABLE).');
+      assert.ok(fake.log.some((l) => /^\[error\] b\.wav: AUDIO_UNREADABLE: .*b\.wav.*not audio in a format.*changed after it was checked/.test(l)), fake.log.slice(-6).join('\n'));
+      assert.ok(fake.log.some((l) => /^\[error\] c\.wav: AUDIO_UNREADABLE: .*c\.wav.*ENOENT.*changed after it was checked/.test(l)), fake.log.slice(-6).join('\n'));
+    } finally {
+      fake.onProgressReport = undefined;
+    }
   });
 
   it('cancelling the upload opens nothing', async () => {

@@ -135,6 +135,23 @@ class WorkspaceEdit {
   }
 }
 
+/**
+ * The `memfs:` scheme: files held in memory, read through `workspace.fs` the way a remote or virtual workspace is
+ * (whole-file reads only, as in VS Code's API). Reads take `readDelayMs` each, so that reads in flight overlap when
+ * the extension starts several at once; `inFlight` counts the reads started and not yet answered.
+ */
+export interface MemFs {
+  /** By path (`/folder/a.wav`); a folder exists when a file is under it. */
+  readonly files: Map<string, Uint8Array>;
+  readDelayMs: number;
+  inFlight: number;
+  peakInFlight: number;
+  /** Paths in the order their reads started. */
+  readonly reads: string[];
+  /** Called when a read starts (before its bytes are copied out); the read waits for it. */
+  onRead: ((path: string) => void | Promise<void>) | undefined;
+}
+
 export interface FakeVscode {
   /** The module object handed to the extension as `vscode`. */
   readonly api: Record<string, unknown>;
@@ -144,6 +161,7 @@ export interface FakeVscode {
   readonly documents: FakeDocument[];
   /** URIs read whole through `workspace.fs.readFile` (remote files). */
   readonly fsReads: string[];
+  readonly memfs: MemFs;
   readonly log: string[];
   readonly webviewMessages: unknown[];
   /** Context keys set with `setContext` (for `when` clauses). */
@@ -180,6 +198,7 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     progress: [],
     documents: [],
     fsReads: [],
+    memfs: { files: new Map(), readDelayMs: 10, inFlight: 0, peakInFlight: 0, reads: [], onRead: undefined },
     log: [],
     webviewMessages: [],
     contexts: new Map(),
@@ -384,12 +403,17 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
       },
       fs: {
         stat: async (u: Uri) => {
+          if (u.scheme === 'memfs') return memStat(fake.memfs, u);
           const info = await stat(u.path);
           return { size: info.size, type: info.isDirectory() ? 2 : 1 };
         },
-        readDirectory: async (u: Uri) => (await readdir(u.path, { withFileTypes: true })).map((e) => [e.name, e.isDirectory() ? 2 : 1] as const),
+        readDirectory: async (u: Uri) => {
+          if (u.scheme === 'memfs') return memReadDirectory(fake.memfs, u);
+          return (await readdir(u.path, { withFileTypes: true })).map((e) => [e.name, e.isDirectory() ? 2 : 1] as const);
+        },
         readFile: async (u: Uri) => {
           fake.fsReads.push(u.toString());
+          if (u.scheme === 'memfs') return memReadFile(fake.memfs, u);
           return new Uint8Array(await readFile(u.path));
         },
         writeFile: async (u: Uri, bytes: Uint8Array) => writeFile(u.path, bytes),
@@ -413,6 +437,43 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     },
   });
   return fake;
+}
+
+/** VS Code's FileSystemError.FileNotFound, as a provider throws it. */
+function notFound(u: Uri): Error {
+  return Object.assign(new Error(`${u.toString()} (FileNotFound)`), { code: 'FileNotFound', name: 'EntryNotFound (FileSystemError)' });
+}
+
+function memStat(fs: MemFs, u: Uri): { type: number; size: number; ctime: number; mtime: number } {
+  const bytes = fs.files.get(u.path);
+  if (bytes) return { type: 1, size: bytes.length, ctime: 0, mtime: 0 };
+  if ([...fs.files.keys()].some((p) => p.startsWith(u.path.replace(/\/?$/, '/')))) return { type: 2, size: 0, ctime: 0, mtime: 0 };
+  throw notFound(u);
+}
+
+function memReadDirectory(fs: MemFs, u: Uri): [string, number][] {
+  const prefix = u.path.replace(/\/?$/, '/');
+  const names = new Map<string, number>();
+  for (const p of fs.files.keys()) {
+    if (!p.startsWith(prefix)) continue;
+    const [first, ...rest] = p.slice(prefix.length).split('/');
+    names.set(first!, rest.length > 0 ? 2 : 1);
+  }
+  return [...names];
+}
+
+async function memReadFile(fs: MemFs, u: Uri): Promise<Uint8Array> {
+  fs.reads.push(u.path);
+  fs.peakInFlight = Math.max(fs.peakInFlight, ++fs.inFlight);
+  try {
+    await fs.onRead?.(u.path);
+    await new Promise((resolve) => setTimeout(resolve, fs.readDelayMs));
+    const bytes = fs.files.get(u.path);
+    if (!bytes) throw notFound(u);
+    return new Uint8Array(bytes); // a copy, as a read through a provider is
+  } finally {
+    fs.inFlight--;
+  }
 }
 
 export interface LoadedExtension {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseTranscript } from '../../src/core/index.js';
-import { receiptStatusLine } from '../../src/extension/receipt-names.js';
+import { receiptStatusLine } from '../../src/core/transcript-markdown.js';
 import { documentLanguage, formatClock, renderTranscriptDocument, wireFormat, type TranscriptProvenance } from '../../src/extension/transcript-document.js';
 
 const PCR0 = 'ab'.repeat(48);
