@@ -7,6 +7,7 @@
  */
 import * as vscode from 'vscode';
 import type { Ctx, VerifySummary } from './ctx.js';
+import { ExtensionError } from './errors.js';
 import { SETTING_KEYS } from './ids.js';
 import type { RootCandidate } from './setup-model.js';
 
@@ -75,7 +76,7 @@ async function write(key: string, value: unknown): Promise<void> {
   await update(undefined);
   await update(value);
   if (!stored()) {
-    throw new Error(`${key} did not reach your user settings (a remote machine's settings that hold it win the write, and BlindBox ignores them there): remove the blindbox.* entries from the Remote settings and run Configure Server… again.`);
+    throw new ExtensionError('SETTINGS_INVALID', `The setting ${key} did not reach your user settings (a remote machine's settings that hold it win the write, and BlindBox ignores them there): remove the blindbox.* entries from the Remote settings and run Configure Server… again.`);
   }
 }
 
