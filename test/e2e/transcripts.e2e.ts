@@ -17,7 +17,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -121,7 +121,8 @@ describe('Transcripts in code-server against the simulation server', { timeout: 
     await fixture.waitForEditorTitle(wb!, 'speech.transcript.srt');
     const shown = await wb!.activeEditorText();
     assert.match(shown, /^0\n00:00:00,000 --> 00:00:00,001\nTranscript of speech\.wav\nServer: .* \(SIMULATION — not confidential\)\n/);
-    await wb!.screenshot('transcripts-3-srt-document');
+    // Also the README's picture of a transcript (shipped in the .vsix with the user part of the README).
+    await copyFile(await wb!.screenshot('transcripts-3-srt-document'), path.join(ROOT, 'docs/media/transcript-srt.png'));
 
     await wb!.runCommand('BlindBox: Save Transcript with Receipt beside the Audio');
     await wb!.waitForNotification('BlindBox: saved speech.transcript.srt and speech.receipt.json beside speech.wav.', 20_000);
