@@ -36,6 +36,8 @@ export interface VerifySummary {
 
 const AGE_REFRESH_MS = 30_000;
 const SETTINGS_DEBOUNCE_MS = 300;
+/** How much longer than its own time bound (`requestTimeoutSeconds` + 2 s) an overtaking verification is waited for. */
+const SETTLE_MARGIN_MS = 5_000;
 /** What an action says when no server is set (our words, not a server's). */
 export const NOT_CONFIGURED: Failure = { code: 'NOT_CONFIGURED', message: 'No server is configured: run “BlindBox: Configure Server…” (it writes blindbox.serverUrl to your user settings).', untrusted: false };
 
@@ -170,7 +172,9 @@ export class Ctx implements vscode.Disposable {
           return this.trust.verify(settings, abort.signal).finally(() => cancelled.dispose());
         })
       : await this.trust.verify(settings);
-    if (notify && state) this.#announce(state);
+    // Overtaken by a newer verification (undefined): the command is answered by the outcome of that one.
+    const outcome = notify ? (state ?? (await this.trust.settled(settings.requestTimeoutMs + SETTLE_MARGIN_MS))) : undefined;
+    if (outcome) this.#announce(outcome);
     return summary(this.trust.state);
   }
 

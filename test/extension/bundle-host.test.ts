@@ -560,4 +560,25 @@ describe('the bundled extension under a fake VS Code', () => {
       await dribbler.close();
     }
   });
+
+  it('a Verify overtaken by a settings change still answers, with the outcome of the verification that overtook it', async () => {
+    const dribbler = await startDribblingServer(1000);
+    try {
+      fake.setSettings({ 'blindbox.serverUrl': dribbler.url, 'blindbox.requestTimeoutSeconds': 5 });
+      await waitFor('verifying', () => status().text.includes('verifying'));
+      const notified = fake.notifications.length;
+      const progressBefore = fake.progress.length;
+      const verifying = fake.executeCommand<{ kind: string; simulation?: boolean }>('blindbox.verify');
+      await waitFor('the command’s progress notification', () => fake.progress.length > progressBefore);
+      // The user points BlindBox at another server while the command waits on the slow one.
+      fake.setSettings({ 'blindbox.serverUrl': server.url, 'blindbox.requestTimeoutSeconds': undefined });
+      const summary = await verifying;
+      assert.deepEqual([summary.kind, summary.simulation], ['verified', true]);
+      const said = fake.notifications.slice(notified);
+      assert.deepEqual(said.map((n) => [n.level, n.message]), [['warning', `BlindBox: ${server.url} verified against a SIMULATION root — not confidential.`]]);
+    } finally {
+      fake.setSettings({ 'blindbox.serverUrl': server.url, 'blindbox.requestTimeoutSeconds': undefined });
+      await dribbler.close();
+    }
+  });
 });

@@ -53,6 +53,24 @@ export class TrustController {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * The state once no verification is running: now, or when the one in flight ends (`undefined` if none ends within
+   * `timeoutMs`). An explicit verification that a newer one overtook (a settings change, another command) still owes
+   * the user an answer: this is it.
+   */
+  settled(timeoutMs: number): Promise<TrustState | undefined> {
+    if (this.#state.kind !== 'verifying') return Promise.resolve(this.#state);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => finish(undefined), timeoutMs);
+      const unsubscribe = this.onDidChange((state) => state.kind !== 'verifying' && finish(state));
+      function finish(state: TrustState | undefined): void {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(state);
+      }
+    });
+  }
+
   /** The state before anything was attested: whether a server is set (read cheaply at activation). */
   start(server: string | undefined): void {
     this.#set(server ? { kind: 'unverified', server } : { kind: 'unconfigured' });
