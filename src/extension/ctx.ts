@@ -165,15 +165,20 @@ export class Ctx implements vscode.Disposable {
     this.#notifiedInvalid = undefined;
     const server = settings.serverUrl;
     if (server) this.log.info(`verifying ${server} (${trigger})`);
+    let cancelledByUser = false;
     const state = notify && server
       ? await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `BlindBox: verifying ${server}…`, cancellable: true }, (_progress, token) => {
           const abort = new AbortController();
-          const cancelled = token.onCancellationRequested(() => abort.abort());
+          const cancelled = token.onCancellationRequested(() => {
+            cancelledByUser = true;
+            abort.abort();
+          });
           return this.trust.verify(settings, abort.signal).finally(() => cancelled.dispose());
         })
       : await this.trust.verify(settings);
-    // Overtaken by a newer verification (undefined): the command is answered by the outcome of that one.
-    const outcome = notify ? (state ?? (await this.trust.settled(settings.requestTimeoutMs + SETTLE_MARGIN_MS))) : undefined;
+    // No state and not cancelled here: a newer verification overtook this one, and its outcome answers the command.
+    // Cancelled by the user: nothing to say (the state went back to what it said before).
+    const outcome = !notify || cancelledByUser ? undefined : (state ?? (await this.trust.settled(settings.requestTimeoutMs + SETTLE_MARGIN_MS)));
     if (outcome) this.#announce(outcome);
     return summary(this.trust.state);
   }

@@ -548,11 +548,14 @@ describe('the bundled extension under a fake VS Code', () => {
       assert.ok(fake.log.some((l) => /^\[error\] https:\/\/127\.0\.0\.1:\d+: TIMEOUT: The attestation of 127\.0\.0\.1:\d+ did not complete within [24] s\.$/.test(l)));
 
       const progressBefore = fake.progress.length;
+      const notifiedBefore = fake.notifications.length;
       const verifying = fake.executeCommand<{ kind: string; code?: string }>('blindbox.verify');
       await waitFor('the progress notification and the connection', () => fake.progress.length > progressBefore && dribbler.openSockets() === 1);
       assert.equal(fake.progress.at(-1)!.title, `BlindBox: verifying ${dribbler.url}…`);
       fake.progress.at(-1)!.cancel();
       assert.deepEqual(await verifying, { kind: 'failed', code: 'TIMEOUT' }, 'back to what it said before');
+      // Cancelled by the user: nothing to announce (not the state it went back to).
+      assert.deepEqual(fake.notifications.slice(notifiedBefore), []);
       assert.equal(status().text, '$(error) BlindBox: FAILED · timeout');
       await waitFor('the connection closed', () => dribbler.openSockets() === 0, 2000);
     } finally {
