@@ -86,36 +86,23 @@ export async function startTlsServer(handler: RequestListener, identity?: TlsIde
 }
 
 /**
- * A server that answers /attestation with `answer(nonceHex)` and records what it
- * sees; any other path gets 200 "ok". Its TLS key is `identity`.
+ * A server that answers /attestation with `answer(nonceHex)` and records what it sees; its TLS key is `identity`. Any
+ * other path gets 200 "ok", or with `otherRequests: 'reset'` the connection reset without a byte of answer (a send
+ * that fails after a good attestation).
  */
-export async function startLyingServer(identity: TlsIdentity, answer: (nonceHex: string) => Promise<Uint8Array>): Promise<RunningServer> {
+export async function startLyingServer(identity: TlsIdentity, answer: (nonceHex: string) => Promise<Uint8Array>, { otherRequests = 'ok' }: { otherRequests?: 'ok' | 'reset' } = {}): Promise<RunningServer> {
   const seen: Seen = { paths: [], bodyBytes: 0 };
   const { url, close } = await startTlsServer(async (req, res) => {
     seen.paths.push(req.url ?? '');
-    for await (const chunk of req) seen.bodyBytes += (chunk as Buffer).length;
     const url = new URL(req.url ?? '/', 'https://x.invalid');
+    if (url.pathname !== '/attestation' && otherRequests === 'reset') return void req.socket.destroy();
+    for await (const chunk of req) seen.bodyBytes += (chunk as Buffer).length;
     if (url.pathname === '/attestation') {
       const doc = await answer(url.searchParams.get('nonce') ?? '');
       res.writeHead(200, { 'content-type': 'application/cbor' }).end(doc);
     } else {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
     }
-  }, identity);
-  return { url, seen, close };
-}
-
-/**
- * A server that attests honestly (documents from `answer(nonceHex)`, bound to its key `identity`) and then resets
- * the connection on every other request without a byte of answer: a send that fails after a good attestation.
- */
-export async function startResettingServer(identity: TlsIdentity, answer: (nonceHex: string) => Promise<Uint8Array>): Promise<RunningServer> {
-  const seen: Seen = { paths: [], bodyBytes: 0 };
-  const { url, close } = await startTlsServer(async (req, res) => {
-    seen.paths.push(req.url ?? '');
-    const url = new URL(req.url ?? '/', 'https://x.invalid');
-    if (url.pathname !== '/attestation') return void req.socket.destroy();
-    res.writeHead(200, { 'content-type': 'application/cbor' }).end(await answer(url.searchParams.get('nonce') ?? ''));
   }, identity);
   return { url, seen, close };
 }

@@ -9,7 +9,7 @@ import { connect, type AttestedSession, type ChannelError } from '../../src/core
 import { openFds, settle } from '../helpers/process-stats.js';
 import { startFront } from '../helpers/tcp-front.js';
 import { createTlsIdentity } from '../../src/server/tls-identity.js';
-import { rootsTrusting, startMitmProxy, startResettingServer, startSimulationServer, type ReferenceServer, type RunningServer } from '../helpers/servers.js';
+import { rootsTrusting, startLyingServer, startMitmProxy, startSimulationServer, type ReferenceServer, type RunningServer } from '../helpers/servers.js';
 
 let server: ReferenceServer;
 let mitm: RunningServer;
@@ -80,7 +80,7 @@ describe('the pool of attested connections', () => {
     // connection; the others reach the man in the middle. Each send that fails would once have started a new round
     // of attestation attempts: up to attempts² connections for one request.
     const identity = await createTlsIdentity();
-    const resetter = await startResettingServer(identity, async (nonce) => server.provider.attest({ nonce: Buffer.from(nonce, 'hex'), publicKey: identity.spki, userData: new Uint8Array() }));
+    const resetter = await startLyingServer(identity, async (nonce) => server.provider.attest({ nonce: Buffer.from(nonce, 'hex'), publicKey: identity.spki, userData: new Uint8Array() }), { otherRequests: 'reset' });
     const front = await startFront((n) => (n === 0 ? server.url : n % 4 === 0 ? resetter.url : mitm.url));
     const retries: string[] = [];
     const session = await connect(front.url, { roots: rootsTrusting(server), attempts: 4, log: (line) => retries.push(line) });
