@@ -42,7 +42,6 @@ export function uploads(enclave: Enclave): string[] {
   return enclave.proc.output.split('\n').filter((l) => /POST \/v1\/audio\//.test(l));
 }
 
-
 /** Lines of the server's request log for attestation documents (`[enclave] GET /attestation <status>`). */
 export function attestations(enclave: Enclave): string[] {
   return enclave.proc.output.split('\n').filter((l) => /GET \/attestation\b/.test(l));
