@@ -7,6 +7,16 @@ import type { Dispatcher } from 'undici';
 import { BlindBoxError, ChannelError } from '../errors.js';
 import { endSentence, oneLine } from '../util/text.js';
 
+/**
+ * Stops reading a body that will not be read to its end. undici's body emits 'error' (RequestAbortedError) when
+ * destroyed before its end, and with no listener that error would end the process: the caller already has its own,
+ * typed error to throw.
+ */
+export function abandonBody(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
 /** Reads a whole body, failing once it exceeds `limit` bytes. */
 export async function readBodyLimited(body: Dispatcher.ResponseData['body'], limit: number, what: string, origin: URL): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -15,7 +25,7 @@ export async function readBodyLimited(body: Dispatcher.ResponseData['body'], lim
     for await (const chunk of body) {
       size += (chunk as Buffer).length;
       if (size > limit) {
-        body.destroy();
+        abandonBody(body);
         throw new ChannelError('PROTOCOL_ERROR', `The server's ${what} is larger than ${limit} bytes.`);
       }
       chunks.push(chunk as Buffer);

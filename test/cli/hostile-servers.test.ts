@@ -1,0 +1,69 @@
+/**
+ * What a hostile server can make of the CLI: real TLS servers on loopback that answer wrongly (or attest honestly and
+ * then lie), against the real CLI in its own process. Every answer, however wrong, must end in one typed error line
+ * and its documented exit code, never a stack trace, and no audio may be sent twice to a server that answered.
+ */
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runCli, type CliResult } from '../helpers/cli.js';
+import { startSimulationServer, startTlsServer, type ReferenceServer } from '../helpers/servers.js';
+import { scratchDir, tone } from '../helpers/speech.js';
+
+let reference: ReferenceServer;
+let scratch: Awaited<ReturnType<typeof scratchDir>>;
+let root: string;
+let wav: string;
+
+before(async () => {
+  scratch = await scratchDir();
+  reference = await startSimulationServer();
+  root = path.join(scratch.dir, 'root.pem');
+  await writeFile(root, reference.provider.rootPem);
+  wav = await tone(scratch.dir, 'tone', 2);
+});
+
+after(async () => {
+  await reference?.close();
+  await scratch?.dispose();
+});
+
+/** Exit `code`, exactly one verdict line `WORD  CODE: message` (verify prints it on stdout, transcribe on stderr), no stack trace. */
+function assertTypedFailure(run: CliResult, code: number, errorCode: string): void {
+  const output = run.stdout + run.stderr;
+  assert.equal(run.code, code, output);
+  assert.doesNotMatch(output, /\n\s+at |Unhandled|internal error|node:events/, output);
+  const verdicts = output.split('\n').filter((line) => /^[A-Z]+  [A-Z_]+: /.test(line));
+  assert.equal(verdicts.length, 1, output);
+  assert.match(verdicts[0]!, new RegExp(`^[A-Z]+  ${errorCode}: `), output);
+}
+
+describe('a server answering /attestation with 200 text/html', () => {
+  let html: Awaited<ReturnType<typeof startTlsServer>>;
+  const paths: string[] = [];
+  before(async () => {
+    html = await startTlsServer((req, res) => {
+      paths.push(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>It works!</body></html>');
+    });
+  });
+  after(() => html?.close());
+
+  it('verify fails with PROTOCOL_ERROR, exit 3', async () => {
+    assertTypedFailure(await runCli(['verify', html.url]), 3, 'PROTOCOL_ERROR');
+  });
+
+  it('verify --json prints a JSON verdict with PROTOCOL_ERROR, exit 3', async () => {
+    const run = await runCli(['verify', html.url, '--json']);
+    assert.equal(run.code, 3, run.stderr);
+    assert.equal(run.stderr, '');
+    assert.deepEqual(JSON.parse(run.stdout), { ok: false, code: 'PROTOCOL_ERROR', message: 'The server answered /attestation with "text/html", not application/cbor.', url: html.url });
+  });
+
+  it('transcribe fails with PROTOCOL_ERROR, exit 3, before sending any audio', async () => {
+    paths.length = 0;
+    assertTypedFailure(await runCli(['transcribe', html.url, wav, '--trust-root', root]), 3, 'PROTOCOL_ERROR');
+    assert.ok(paths.length > 0 && paths.every((p) => p.startsWith('/attestation?')), paths.join(' '));
+  });
+});
