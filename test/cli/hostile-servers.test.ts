@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli, type CliResult } from '../helpers/cli.js';
-import { startSimulationServer, startTlsServer, type ReferenceServer } from '../helpers/servers.js';
+import { startAttestedLiar, startSimulationServer, startTlsServer, type ReferenceServer } from '../helpers/servers.js';
 import { scratchDir, tone } from '../helpers/speech.js';
 
 let reference: ReferenceServer;
@@ -65,5 +65,24 @@ describe('a server answering /attestation with 200 text/html', () => {
     paths.length = 0;
     assertTypedFailure(await runCli(['transcribe', html.url, wav, '--trust-root', root]), 3, 'PROTOCOL_ERROR');
     assert.ok(paths.length > 0 && paths.every((p) => p.startsWith('/attestation?')), paths.join(' '));
+  });
+});
+
+describe('an attested server that answers the upload with 10,000 headers', () => {
+  it('is a PROTOCOL_ERROR saying its headers were too large (exit 3), and the audio is uploaded to it once', async () => {
+    const liar = await startAttestedLiar(reference.provider, async (req, res) => {
+      for await (const _ of req);
+      res.writeHead(200, Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`x-filler-${i}`, 'x'])));
+      res.end('hello');
+    });
+    try {
+      const run = await runCli(['transcribe', liar.url, wav, '--trust-root', root]);
+      assertTypedFailure(run, 3, 'PROTOCOL_ERROR');
+      assert.match(run.stderr, /answered with headers larger than the 16 KiB a client accepts\./);
+      assert.doesNotMatch(run.stderr, /Cannot talk to|trying a new connection/);
+      assert.equal(liar.posts(), 1, 'uploads the hostile server received');
+    } finally {
+      await liar.close();
+    }
   });
 });

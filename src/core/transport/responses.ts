@@ -3,6 +3,7 @@
  * as typed `ChannelError`s (our sentence, the server's sanitised words beside
  * it), and network failures mapped to stable codes.
  */
+import { maxHeaderSize } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { BlindBoxError, ChannelError } from '../errors.js';
 import { endSentence, oneLine } from '../util/text.js';
@@ -56,6 +57,17 @@ export async function throwForStatus(response: Dispatcher.ResponseData, what: st
   throw new ChannelError('SERVER_ERROR', `The server refused the ${what} request (HTTP ${response.statusCode})${after}.`, { status: response.statusCode, serverCode, serverMessage });
 }
 
+/**
+ * Our sentence for undici's failures that mean an answer arrived but is not HTTP the client takes (the server answered,
+ * wrongly: nothing says it cannot be reached), or undefined for any other failure.
+ */
+function malformedAnswer(code: string, origin: URL): string | undefined {
+  if (code === 'UND_ERR_HEADERS_OVERFLOW') return `${origin.host} answered with headers larger than the ${maxHeaderSize / 1024} KiB a client accepts.`;
+  if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return `${origin.host} answered with a body whose length is not the one its Content-Length header declares.`;
+  if (code.startsWith('HPE_')) return `${origin.host} answered with a malformed HTTP response (${oneLine(code, 40)}).`;
+  return undefined;
+}
+
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
 /** Maps whatever undici or the network threw to a `ChannelError`; our own errors pass through. */
@@ -65,6 +77,8 @@ export function toChannelError(err: unknown, origin: URL): BlindBoxError {
   // undici wraps a connector's error in some paths; unwrap ours.
   if (e?.cause instanceof BlindBoxError) return e.cause;
   const code = e?.code ?? '';
+  const malformed = malformedAnswer(code, origin);
+  if (malformed) return new ChannelError('PROTOCOL_ERROR', malformed, { cause: err });
   if (e?.name === 'AbortError' || code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR') return new ChannelError('CANCELLED', 'The request was cancelled.', { cause: err });
   if (TIMEOUT_CODES.has(code)) return new ChannelError('TIMEOUT', `${origin.host} did not answer in time (${code}).`, { cause: err });
   const reason = code || e?.message || String(err);

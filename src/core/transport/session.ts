@@ -36,8 +36,8 @@ export interface ConnectOptions {
   readonly maxConnections?: number;
   /**
    * Connection attempts one request (or `connect`) may make in all (default 4, at most 16): each new connection whose
-   * attestation failed and each send that failed before an answer counts one. `TIMEOUT` and `CANCELLED` are never
-   * retried, nor a body that cannot be sent again. A busy answer (429/503) is an answer: `transcribe` retries it as a
+   * attestation failed and each send that failed before an answer counts one. `TIMEOUT`, `CANCELLED` and
+   * `PROTOCOL_ERROR` (an answer, however malformed) are never retried, nor a body that cannot be sent again. A busy answer (429/503) is an answer: `transcribe` retries it as a
    * new request, with a budget of its own.
    */
   readonly attempts?: number;
