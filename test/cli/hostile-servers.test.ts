@@ -86,3 +86,26 @@ describe('an attested server that answers the upload with 10,000 headers', () =>
     }
   });
 });
+
+describe('an attested server that dribbles the transcript at 1 byte every 2 s', () => {
+  it('transcribe --timeout 5 stops with TIMEOUT (exit 3) soon after the answer began, not when the server is done', async () => {
+    const liar = await startAttestedLiar(reference.provider, async (req, res) => {
+      for await (const _ of req);
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '1000' });
+      res.flushHeaders();
+      const timer = setInterval(() => res.write('a'), 2000);
+      res.on('close', () => clearInterval(timer));
+    });
+    try {
+      const started = Date.now();
+      const run = await runCli(['transcribe', liar.url, wav, '--trust-root', root, '--timeout', '5'], 40_000);
+      const seconds = (Date.now() - started) / 1000;
+      assertTypedFailure(run, 3, 'TIMEOUT');
+      assert.match(run.stderr, /Reading the transcript from 127\.0\.0\.1:\d+ did not complete within 5 s\./);
+      // 5 s from the headers, plus the attestation and upload; the server would need 2,000 s.
+      assert.ok(seconds < 25, `${seconds.toFixed(1)} s`);
+    } finally {
+      await liar.close();
+    }
+  });
+});

@@ -72,13 +72,13 @@ export async function openAttestedChannel(origin: URL, options: ChannelOptions, 
     } catch (err) {
       throw toChannelError(err, origin);
     }
-    await throwForStatus(response, 'attestation');
+    await throwForStatus(response, 'attestation', { origin, timeoutMs: options.timeoutMs });
     const type = String(response.headers['content-type'] ?? '');
     if (!/^application\/cbor\b/i.test(type)) {
       abandonBody(response.body);
       throw new ChannelError('PROTOCOL_ERROR', `The server answered ${ENDPOINTS.attestation} with ${JSON.stringify(type || 'no content type')}, not application/cbor.`);
     }
-    const document = await readBodyLimited(response.body, MAX_DOCUMENT_BYTES, 'attestation document', origin);
+    const document = await readBodyLimited(response.body, { maxBytes: MAX_DOCUMENT_BYTES, timeoutMs: options.timeoutMs, what: 'attestation document', origin });
     const presented = pin.presented;
     if (!presented) throw new ChannelError('PROTOCOL_ERROR', 'No TLS certificate was seen on the attestation connection.');
     verdict = true;

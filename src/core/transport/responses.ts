@@ -7,6 +7,7 @@ import { maxHeaderSize } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { BlindBoxError, ChannelError } from '../errors.js';
 import { endSentence, oneLine } from '../util/text.js';
+import { startDeadline } from './deadline.js';
 
 /**
  * Stops reading a body that will not be read to its end. undici's body emits 'error' (RequestAbortedError) when
@@ -18,21 +19,42 @@ export function abandonBody(body: Dispatcher.ResponseData['body']): void {
   body.destroy();
 }
 
-/** Reads a whole body, failing once it exceeds `limit` bytes. */
-export async function readBodyLimited(body: Dispatcher.ResponseData['body'], limit: number, what: string, origin: URL): Promise<Buffer> {
+/** How much of a body is read, and for how long. */
+export interface BodyBounds {
+  /** Most bytes; more is a `PROTOCOL_ERROR`. */
+  readonly maxBytes: number;
+  /** The whole body, from now to its last byte: more is a `TIMEOUT`. */
+  readonly timeoutMs: number;
+  /** What the body is, for messages ("transcript"). */
+  readonly what: string;
+  readonly origin: URL;
+}
+
+/**
+ * Reads a whole body within `bounds`. undici's `bodyTimeout` is the pause between two chunks, so a server dribbling
+ * its answer a byte at a time would hold the caller for as long as it likes: the whole body has `timeoutMs`.
+ */
+export async function readBodyLimited(body: Dispatcher.ResponseData['body'], bounds: BodyBounds): Promise<Buffer> {
+  const { maxBytes, timeoutMs, what, origin } = bounds;
+  const deadline = startDeadline(timeoutMs, `Reading the ${what} from ${origin.host}`);
+  const stop = () => abandonBody(body);
+  deadline.signal.addEventListener('abort', stop, { once: true });
   const chunks: Buffer[] = [];
   let size = 0;
   try {
     for await (const chunk of body) {
       size += (chunk as Buffer).length;
-      if (size > limit) {
+      if (size > maxBytes) {
         abandonBody(body);
-        throw new ChannelError('PROTOCOL_ERROR', `The server's ${what} is larger than ${limit} bytes.`);
+        throw new ChannelError('PROTOCOL_ERROR', `The server's ${what} is larger than ${maxBytes} bytes.`);
       }
       chunks.push(chunk as Buffer);
     }
   } catch (err) {
-    throw toChannelError(err, origin);
+    throw deadline.failure() ?? toChannelError(err, origin);
+  } finally {
+    deadline.signal.removeEventListener('abort', stop);
+    deadline.dispose();
   }
   return Buffer.concat(chunks);
 }
@@ -40,19 +62,20 @@ export async function readBodyLimited(body: Dispatcher.ResponseData['body'], lim
 /**
  * Throws a `SERVER_ERROR` for any non-2xx answer. Its message is our own sentence; the server's code and message
  * travel apart (`serverCode`, `serverMessage`), since a server that has not attested yet could otherwise put words
- * in BlindBox's mouth ("add this root to your trusted roots"). `after` says what was tried first (" after 3 retries").
+ * in BlindBox's mouth ("add this root to your trusted roots"). `after` says what was tried first (" after 3 retries");
+ * the error answer is read within `timeoutMs`.
  */
-export async function throwForStatus(response: Dispatcher.ResponseData, what: string, after = ''): Promise<void> {
+export async function throwForStatus(response: Dispatcher.ResponseData, what: string, { origin, timeoutMs, after = '' }: { origin: URL; timeoutMs: number; after?: string }): Promise<void> {
   if (response.statusCode >= 200 && response.statusCode < 300) return;
   let serverCode: string | undefined;
   let serverMessage: string | undefined;
   try {
-    const text = (await readBodyLimited(response.body, 16 * 1024, 'error answer', new URL('https://server.invalid'))).toString('utf8');
+    const text = (await readBodyLimited(response.body, { maxBytes: 16 * 1024, timeoutMs, what: 'error answer', origin })).toString('utf8');
     const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
     if (typeof parsed.error?.code === 'string') serverCode = oneLine(parsed.error.code, 64) || undefined;
     if (typeof parsed.error?.message === 'string') serverMessage = oneLine(parsed.error.message, 300) || undefined;
   } catch {
-    // Not our JSON error shape: the status alone has to do.
+    // Not our JSON error shape (or not within its bounds): the status alone has to do.
   }
   throw new ChannelError('SERVER_ERROR', `The server refused the ${what} request (HTTP ${response.statusCode})${after}.`, { status: response.statusCode, serverCode, serverMessage });
 }

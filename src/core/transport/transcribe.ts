@@ -62,7 +62,10 @@ export interface TranscribeOptions {
   readonly signal?: AbortSignal;
   /** Called as bytes are handed to the connection. */
   readonly onProgress?: (sent: number, total: number) => void;
-  /** Longest wait for the answer after the upload (default 10 minutes). */
+  /**
+   * Longest wait for the answer's headers after the upload, the engine's time (default 10 minutes); its body must then
+   * arrive whole within the session's `timeoutMs`.
+   */
   readonly timeoutMs?: number;
   /**
    * Busy answers (429/503 with `Retry-After`) retried, and the longest wait honoured (default 3 retries, 30 s). Each
@@ -118,13 +121,15 @@ export async function transcribe(session: PinnedRequester, source: AudioSource, 
     });
     const waitMs = busyWaitMs(response, Date.now());
     if (waitMs !== undefined && attempt < retry.maxRetries && waitMs <= retry.maxWaitMs) {
-      await response.body.dump().catch(() => undefined);
+      await response.body.dump({ limit: 128 * 1024, signal: AbortSignal.timeout(session.timeoutMs) }).catch(() => undefined);
       options.onRetry?.({ status: response.statusCode, retry: attempt + 1, maxRetries: retry.maxRetries, waitMs });
       await sleep(waitMs, options.signal, session.origin);
       continue;
     }
-    await throwForStatus(response, 'transcription', waitMs === undefined ? '' : attempt > 0 ? ` after ${attempt} ${attempt === 1 ? 'retry' : 'retries'}` : ` (it asked to retry in ${Math.ceil(waitMs / 1000)} s, longer than the ${Math.round(retry.maxWaitMs / 1000)} s waited at most)`);
-    const bytes = await readBodyLimited(response.body, MAX_TRANSCRIPT_BYTES, 'transcript', session.origin);
+    const after = waitMs === undefined ? '' : attempt > 0 ? ` after ${attempt} ${attempt === 1 ? 'retry' : 'retries'}` : ` (it asked to retry in ${Math.ceil(waitMs / 1000)} s, longer than the ${Math.round(retry.maxWaitMs / 1000)} s waited at most)`;
+    await throwForStatus(response, 'transcription', { origin: session.origin, timeoutMs: session.timeoutMs, after });
+    // The engine's time is spent before the headers (`timeoutMs`); the body is then sent at once, within the session's timeout.
+    const bytes = await readBodyLimited(response.body, { maxBytes: MAX_TRANSCRIPT_BYTES, timeoutMs: session.timeoutMs, what: 'transcript', origin: session.origin });
     // Nothing of the answer is parsed, let alone returned, before the enclave's signature over it is checked.
     const receipt = checkReceipt(session, response, { nonce, audioName: source.name, audioSha256: audioHash.digest('hex'), body: bytes, format });
     return { ...parseTranscript(format, bytes.toString('utf8')), enclave: response.enclave, receipt };
