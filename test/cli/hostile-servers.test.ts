@@ -4,6 +4,7 @@
  * and its documented exit code, never a stack trace, and no audio may be sent twice to a server that answered.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,6 +16,8 @@ let reference: ReferenceServer;
 let scratch: Awaited<ReturnType<typeof scratchDir>>;
 let root: string;
 let wav: string;
+/** A 5.9 MB recording: far more than a socket's buffers, so an early answer comes while most of it is still unsent. */
+let longWav: string;
 
 before(async () => {
   scratch = await scratchDir();
@@ -22,6 +25,7 @@ before(async () => {
   root = path.join(scratch.dir, 'root.pem');
   await writeFile(root, reference.provider.rootPem);
   wav = await tone(scratch.dir, 'tone', 2);
+  longWav = await tone(scratch.dir, 'long', 185);
 });
 
 after(async () => {
@@ -104,6 +108,49 @@ describe('an attested server that dribbles the transcript at 1 byte every 2 s', 
       assert.match(run.stderr, /Reading the transcript from 127\.0\.0\.1:\d+ did not complete within 5 s\./);
       // 5 s from the headers, plus the attestation and upload; the server would need 2,000 s.
       assert.ok(seconds < 25, `${seconds.toFixed(1)} s`);
+    } finally {
+      await liar.close();
+    }
+  });
+});
+
+describe('an attested server that answers 200 after reading 256 KiB of a 5.9 MB upload', () => {
+  it('is refused with UPLOAD_INCOMPLETE (exit 1), its receipt never checked against a prefix, the transcript not shown', async () => {
+    const liar = await startAttestedLiar(reference.provider, async (req, res, issuer) => {
+      // Reads 256 KiB and no more (leaving the connection open: the client is still uploading).
+      const read: Buffer[] = [];
+      let size = 0;
+      await new Promise<void>((enough) => {
+        const onData = (chunk: Buffer) => {
+          read.push(chunk);
+          size += chunk.length;
+          if (size < 256 * 1024) return;
+          req.off('data', onData).pause();
+          enough();
+        };
+        req.on('data', onData);
+      });
+      // A real receipt, signed on this connection's key for the client's nonce, over the audio the server did read.
+      const prefix = Buffer.concat(read);
+      const body = Buffer.from('a transcript of the first eight seconds\n');
+      const receipt = await issuer.issue(req.socket, {
+        audioSha256: createHash('sha256').update(prefix).digest(),
+        audioBytes: prefix.length,
+        body,
+        format: 'text',
+        endpoint: '/v1/audio/transcriptions',
+        requestTime: Date.now(),
+        nonce: Buffer.from(String(req.headers['blindbox-receipt-nonce']), 'hex'),
+      });
+      res.writeHead(200, { 'content-type': 'text/plain', 'blindbox-receipt': receipt }).end(body);
+    });
+    try {
+      const run = await runCli(['transcribe', liar.url, longWav, '--trust-root', root]);
+      assertTypedFailure(run, 1, 'UPLOAD_INCOMPLETE');
+      assert.match(run.stderr, /answered before it had received the whole audio \(\d+ of 5920\d{3} bytes sent\)/);
+      assert.match(run.stderr, /the transcript is not shown/);
+      assert.equal(run.stdout, '');
+      assert.equal(liar.posts(), 1);
     } finally {
       await liar.close();
     }

@@ -9,12 +9,12 @@
  * (protocol/receipt.ts) is verified: signed for this request's nonce, on this
  * connection's key, over the audio bytes sent and the body bytes received.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { FormDataEncoder, isFile } from 'form-data-encoder';
 import { ChannelError, InputError, ReceiptError } from '../errors.js';
-import { readBodyLimited, throwForStatus, toChannelError } from './responses.js';
+import { abandonBody, readBodyLimited, throwForStatus, toChannelError } from './responses.js';
 import { ENDPOINTS, UPLOAD_FIELDS } from '../../protocol/endpoints.js';
 import { CLIENT_NONCE_BYTES } from '../../protocol/limits.js';
 import { MAX_RECEIPT_HEADER_BYTES, RECEIPT_HEADER, RECEIPT_NONCE_HEADER } from '../../protocol/receipt.js';
@@ -100,11 +100,11 @@ export async function transcribe(session: PinnedRequester, source: AudioSource, 
   const encoder = new FormDataEncoder(form);
   const total = source.blob.size;
   // A new stream per attempt: a connection that fails before answering is retried on another with the same bytes.
-  // Each attempt hashes what it sends; the attempt that was answered made the last hash.
-  let audioHash = createHash('sha256');
+  // Each attempt hashes what it sends; the attempt that was answered made the last `sent`.
+  let sent = newSentBody();
   const body = () => {
-    audioHash = createHash('sha256');
-    return Readable.from(counted(hashingFile(encoder, audioHash), encoder.contentLength, total, options.onProgress));
+    sent = newSentBody();
+    return Readable.from(counted(hashingFile(encoder, sent), encoder.contentLength, total, options.onProgress));
   };
   const retry = { ...DEFAULT_RETRY, ...options.retry };
   // Busy answers are retried here, not by undici's RetryHandler: each attempt goes back through the session (which
@@ -128,10 +128,15 @@ export async function transcribe(session: PinnedRequester, source: AudioSource, 
     }
     const after = waitMs === undefined ? '' : attempt > 0 ? ` after ${attempt} ${attempt === 1 ? 'retry' : 'retries'}` : ` (it asked to retry in ${Math.ceil(waitMs / 1000)} s, longer than the ${Math.round(retry.maxWaitMs / 1000)} s waited at most)`;
     await throwForStatus(response, 'transcription', { origin: session.origin, timeoutMs: session.timeoutMs, after });
+    // A server answers only once it has read the whole upload; before that, what was hashed is a prefix no receipt may cover.
+    if (!sent.complete) {
+      abandonBody(response.body);
+      throw new ReceiptError('UPLOAD_INCOMPLETE', `${session.origin.host} answered before it had received the whole audio (${sent.fileBytes} of ${total} bytes sent): no receipt can cover the audio, so its transcript is not shown.`);
+    }
     // The engine's time is spent before the headers (`timeoutMs`); the body is then sent at once, within the session's timeout.
     const bytes = await readBodyLimited(response.body, { maxBytes: MAX_TRANSCRIPT_BYTES, timeoutMs: session.timeoutMs, what: 'transcript', origin: session.origin });
     // Nothing of the answer is parsed, let alone returned, before the enclave's signature over it is checked.
-    const receipt = checkReceipt(session, response, { nonce, audioName: source.name, audioSha256: audioHash.digest('hex'), body: bytes, format });
+    const receipt = checkReceipt(session, response, { nonce, audioName: source.name, audioSha256: sent.hash.digest('hex'), body: bytes, format });
     return { ...parseTranscript(format, bytes.toString('utf8')), enclave: response.enclave, receipt };
   }
 }
@@ -158,18 +163,34 @@ async function sleep(ms: number, signal: AbortSignal | undefined, origin: URL): 
   }
 }
 
-/** The multipart body of `encoder`, hashing the file's bytes into `hash` as they are handed out: what was sent is what is hashed. */
-async function* hashingFile(encoder: FormDataEncoder, hash: ReturnType<typeof createHash>): AsyncGenerator<Uint8Array> {
+/** What one attempt handed to the connection: the file's bytes and their hash so far, and whether the whole body went. */
+interface SentBody {
+  readonly hash: Hash;
+  fileBytes: number;
+  complete: boolean;
+}
+
+function newSentBody(): SentBody {
+  return { hash: createHash('sha256'), fileBytes: 0, complete: false };
+}
+
+/**
+ * The multipart body of `encoder`, hashing the file's bytes into `sent` as they are handed out (what was sent is what
+ * is hashed), and marking it complete once its last byte was taken.
+ */
+async function* hashingFile(encoder: FormDataEncoder, sent: SentBody): AsyncGenerator<Uint8Array> {
   for (const part of encoder.values()) {
     if (!isFile(part)) {
       yield part;
       continue;
     }
     for await (const chunk of part.stream() as unknown as AsyncIterable<Uint8Array>) {
-      hash.update(chunk);
+      sent.hash.update(chunk);
+      sent.fileBytes += chunk.length;
       yield chunk;
     }
   }
+  sent.complete = true;
 }
 
 /**
