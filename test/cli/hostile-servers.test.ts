@@ -5,12 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createPocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { startAttestedLiar, startSimulationServer, startTlsServer, type ReferenceServer } from '../helpers/servers.js';
-import { scratchDir, tone } from '../helpers/speech.js';
+import { SCRIPT, scratchDir, speak, tone, wordErrorRate } from '../helpers/speech.js';
 
 let reference: ReferenceServer;
 let scratch: Awaited<ReturnType<typeof scratchDir>>;
@@ -21,7 +22,7 @@ let longWav: string;
 
 before(async () => {
   scratch = await scratchDir();
-  reference = await startSimulationServer();
+  reference = await startSimulationServer({ engine: await createPocketSphinxEngine({ workers: 1 }) });
   root = path.join(scratch.dir, 'root.pem');
   await writeFile(root, reference.provider.rootPem);
   wav = await tone(scratch.dir, 'tone', 2);
@@ -154,5 +155,36 @@ describe('an attested server that answers 200 after reading 256 KiB of a 5.9 MB 
     } finally {
       await liar.close();
     }
+  });
+});
+
+describe('an audio file whose name holds control characters and a quote', () => {
+  it('transcribes end to end against the real server: the name travels encoded, not as raw bytes in the multipart header', async () => {
+    const spoken = await speak(scratch.dir, 'slt', SCRIPT.slt[0]!, 'spoken');
+    const hostile = path.join(scratch.dir, 'a\nb\rc\u001b[2Jd"e\u009b.wav');
+    await copyFile(spoken, hostile);
+    const run = await runCli(['transcribe', reference.url, hostile, '--trust-root', root]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(wordErrorRate(SCRIPT.slt[0]!, run.stdout).rate <= 0.5, run.stdout);
+  });
+
+  it('the part header a server receives is printable ASCII, and the name decodes back from it', async () => {
+    const name = 'a\nb\rc\u001b[2Jd"e\u009bé 100%.wav';
+    const hostile = path.join(scratch.dir, name);
+    await copyFile(wav, hostile);
+    let head = '';
+    const liar = await startAttestedLiar(reference.provider, async (req, res) => {
+      for await (const chunk of req) if (head.length < 1024) head += (chunk as Buffer).toString('latin1');
+      res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":{"code":"SEEN","message":"seen"}}');
+    });
+    try {
+      await runCli(['transcribe', liar.url, hostile, '--trust-root', root]);
+    } finally {
+      await liar.close();
+    }
+    const disposition = /content-disposition: form-data; name="file"; filename="([^"]*)"\r\n/i.exec(head);
+    assert.ok(disposition, head.slice(0, 400));
+    assert.match(disposition[1]!, /^[\x20-\x7e]*$/);
+    assert.equal(decodeURIComponent(disposition[1]!), name);
   });
 });

@@ -23,6 +23,7 @@ import { documentFromBase64, verifyReceiptDocument, type VerifiedReceipt } from 
 import { toHex } from '../util/hex.js';
 import { sha256Hex } from '../util/sha256.js';
 import type { AttestedEnclave } from './attested-enclave.js';
+import { wireFileName } from './wire-file-name.js';
 import { isTranscriptFormat, type Segment, type TranscriptFormat, type VerboseTranscript } from '../../protocol/transcript.js';
 import type { PinnedRequester, PinnedResponse } from './request.js';
 import type { AudioSource } from '../audio-source.js';
@@ -96,7 +97,7 @@ export async function transcribe(session: PinnedRequester, source: AudioSource, 
   const form = new FormData();
   form.set(UPLOAD_FIELDS.responseFormat, format);
   if (options.language) form.set(UPLOAD_FIELDS.language, options.language);
-  form.set(UPLOAD_FIELDS.file, source.blob, source.name);
+  form.set(UPLOAD_FIELDS.file, source.blob, wireFileName(source.name));
   const encoder = new FormDataEncoder(form);
   const total = source.blob.size;
   // A new stream per attempt: a connection that fails before answering is retried on another with the same bytes.
