@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createPocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
-import { startAttestedLiar, startSimulationServer, startTlsServer, type ReferenceServer } from '../helpers/servers.js';
+import { startAttestedLiar, startRawTlsServer, startSimulationServer, startTlsServer, type ReferenceServer } from '../helpers/servers.js';
 import { SCRIPT, scratchDir, speak, tone, wordErrorRate } from '../helpers/speech.js';
 
 let reference: ReferenceServer;
@@ -71,6 +71,27 @@ describe('a server answering /attestation with 200 text/html', () => {
     assertTypedFailure(await runCli(['transcribe', html.url, wav, '--trust-root', root]), 3, 'PROTOCOL_ERROR');
     assert.ok(paths.length > 0 && paths.every((p) => p.startsWith('/attestation?')), paths.join(' '));
   });
+});
+
+describe('other wrong answers to /attestation', () => {
+  const cases: { name: string; start: () => Promise<{ url: string; close(): Promise<void> }>; exit: number; code: string }[] = [
+    { name: '200 application/cbor of 100 KiB', start: () => startTlsServer((_req, res) => res.writeHead(200, { 'content-type': 'application/cbor' }).end(Buffer.alloc(100 * 1024))), exit: 3, code: 'PROTOCOL_ERROR' },
+    { name: '200 application/cbor of garbage', start: () => startTlsServer((_req, res) => res.writeHead(200, { 'content-type': 'application/cbor' }).end('<html>')), exit: 1, code: 'MALFORMED_CBOR' },
+    { name: '204 without a body', start: () => startTlsServer((_req, res) => res.writeHead(204).end()), exit: 3, code: 'PROTOCOL_ERROR' },
+    { name: '302 to elsewhere', start: () => startTlsServer((_req, res) => res.writeHead(302, { location: 'https://example.invalid/' }).end()), exit: 3, code: 'SERVER_ERROR' },
+    { name: 'headers that are not HTTP (Content-Length: nope)', start: () => startRawTlsServer('HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n'), exit: 3, code: 'PROTOCOL_ERROR' },
+    { name: 'a body shorter than its Content-Length', start: () => startRawTlsServer('HTTP/1.1 200 OK\r\nContent-Type: application/cbor\r\nContent-Length: 1000\r\n\r\nabc'), exit: 3, code: 'SERVER_UNREACHABLE' },
+  ];
+  for (const { name, start, exit, code } of cases) {
+    it(`${name}: verify ends with ${code}, exit ${exit}`, async () => {
+      const server = await start();
+      try {
+        assertTypedFailure(await runCli(['verify', server.url]), exit, code);
+      } finally {
+        await server.close();
+      }
+    });
+  }
 });
 
 describe('an attested server that answers the upload with 10,000 headers', () => {

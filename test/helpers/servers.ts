@@ -2,6 +2,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { Agent, request } from 'undici';
 import { after, before } from 'node:test';
 import { AWS_NITRO_ROOT_G1, connect, trustedRootsFromPem, type AttestedSession, type TrustedRoot } from '../../src/core/index.js';
@@ -107,6 +108,20 @@ export async function startLyingServer(identity: TlsIdentity, answer: (nonceHex:
     }
   }, identity);
   return { url, seen, close };
+}
+
+/** A TLS server on loopback that writes `reply` as the raw answer to whatever it is sent, then closes: HTTP no parser should take. */
+export async function startRawTlsServer(reply: string): Promise<{ url: string; close(): Promise<void> }> {
+  const id = await createTlsIdentity();
+  const server = createTlsServer({ key: id.privateKey.export({ type: 'pkcs8', format: 'pem' }), cert: id.certificatePem }, (socket) => {
+    socket.once('data', () => socket.end(reply));
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** A server that passes attestation and then lies: `posts()` counts the requests other than /attestation it received. */

@@ -84,10 +84,12 @@ export async function throwForStatus(response: Dispatcher.ResponseData, what: st
  * Our sentence for undici's failures that mean an answer arrived but is not HTTP the client takes (the server answered,
  * wrongly: nothing says it cannot be reached), or undefined for any other failure.
  */
-function malformedAnswer(code: string, origin: URL): string | undefined {
+function malformedAnswer(e: { name?: string; code?: string; message?: string } | undefined, origin: URL): string | undefined {
+  const code = e?.code ?? '';
   if (code === 'UND_ERR_HEADERS_OVERFLOW') return `${origin.host} answered with headers larger than the ${maxHeaderSize / 1024} KiB a client accepts.`;
   if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return `${origin.host} answered with a body whose length is not the one its Content-Length header declares.`;
-  if (code.startsWith('HPE_')) return `${origin.host} answered with a malformed HTTP response (${oneLine(code, 40)}).`;
+  // llhttp's reason (a fixed text, e.g. "Invalid character in Content-Length") ends undici's message, in parentheses.
+  if (e?.name === 'HTTPParserError' || code.startsWith('HPE_')) return `${origin.host} answered with a malformed HTTP response (${oneLine(/\(([^()]+)\)$/.exec(e?.message ?? '')?.[1] ?? code, 80)}).`;
   return undefined;
 }
 
@@ -100,7 +102,7 @@ export function toChannelError(err: unknown, origin: URL): BlindBoxError {
   // undici wraps a connector's error in some paths; unwrap ours.
   if (e?.cause instanceof BlindBoxError) return e.cause;
   const code = e?.code ?? '';
-  const malformed = malformedAnswer(code, origin);
+  const malformed = malformedAnswer(e, origin);
   if (malformed) return new ChannelError('PROTOCOL_ERROR', malformed, { cause: err });
   if (e?.name === 'AbortError' || code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR') return new ChannelError('CANCELLED', 'The request was cancelled.', { cause: err });
   if (TIMEOUT_CODES.has(code)) return new ChannelError('TIMEOUT', `${origin.host} did not answer in time (${code}).`, { cause: err });
