@@ -19,7 +19,7 @@ const trustFlags = {
 const attestationFlags = {
   ...trustFlags,
   'max-age': { type: 'string', value: '<seconds>', description: 'refuse an attestation document older than this; overrides the policy\'s maxAgeSeconds' },
-  timeout: { type: 'string', value: '<seconds>', description: 'give up attesting after this long, and on any request phase that stalls this long', default: '30' },
+  timeout: { type: 'string', value: '<seconds>', description: 'give up attesting after this long, on any request phase that stalls this long, and on an answer not received whole this long after it began (a transcript may take 10 minutes to begin)', default: '30' },
 } as const satisfies FlagTable;
 
 export const verifyDocSpec = {

@@ -107,6 +107,7 @@ export const RECEIPT_ERROR_CODES = {
   RECEIPT_MISMATCH: 'The receipt describes another kind of answer (format or enclave) than the one received.',
   AUDIO_MISMATCH: 'The audio does not hash to what the receipt binds.',
   TRANSCRIPT_MISMATCH: 'The transcript does not hash to what the receipt binds.',
+  UPLOAD_INCOMPLETE: 'The server answered before it had received the whole audio: no receipt can cover the audio sent.',
 } as const;
 
 export type ReceiptErrorCode = keyof typeof RECEIPT_ERROR_CODES;

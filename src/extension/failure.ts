@@ -75,6 +75,7 @@ const SHORT_REASONS: Readonly<Record<AttestationErrorCode | ChannelErrorCode | R
   RECEIPT_MISMATCH: 'receipt mismatch',
   AUDIO_MISMATCH: 'audio mismatch',
   TRANSCRIPT_MISMATCH: 'transcript mismatch',
+  UPLOAD_INCOMPLETE: 'answered before the upload ended',
   NOT_CONFIGURED: 'no server set',
   SETTINGS_INVALID: 'invalid settings',
   AUDIO_UNREADABLE: 'unreadable audio',

@@ -1,12 +1,15 @@
 /** Servers for transport tests: the real reference server, and liars and men in the middle built from its parts. */
-import type { RequestListener } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { Agent, request } from 'undici';
 import { after, before } from 'node:test';
 import { AWS_NITRO_ROOT_G1, connect, trustedRootsFromPem, type AttestedSession, type TrustedRoot } from '../../src/core/index.js';
 import { createTlsIdentity, type TlsIdentity } from '../../src/server/tls-identity.js';
 import { startSimulationServer, type ReferenceServer } from '../../src/server/server.js';
+import { encodeServiceInfo } from '../../src/server/attestation/service-info.js';
+import { receiptIssuer, type ReceiptIssuer } from '../../src/server/http/receipt.js';
 
 export { startSimulationServer, type ReferenceServer };
 
@@ -105,6 +108,48 @@ export async function startLyingServer(identity: TlsIdentity, answer: (nonceHex:
     }
   }, identity);
   return { url, seen, close };
+}
+
+/** A TLS server on loopback that writes `reply` as the raw answer to whatever it is sent, then closes: HTTP no parser should take. */
+export async function startRawTlsServer(reply: string): Promise<{ url: string; close(): Promise<void> }> {
+  const id = await createTlsIdentity();
+  const server = createTlsServer({ key: id.privateKey.export({ type: 'pkcs8', format: 'pem' }), cert: id.certificatePem }, (socket) => {
+    socket.once('data', () => socket.end(reply));
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A server that passes attestation and then lies: `posts()` counts the requests other than /attestation it received. */
+export interface AttestedLiar extends Awaited<ReturnType<typeof startTlsServer>> {
+  posts(): number;
+}
+
+/**
+ * A server that attests honestly (a simulation document from `provider`, of the reference server whose root the client
+ * trusts, bound to this server's own TLS key) and answers every other request with `handler`, which gets an `issuer`
+ * signing real receipts on that key: whatever the client is then told, it is told by an attested enclave.
+ */
+export async function startAttestedLiar(provider: ReferenceServer['provider'], handler: (req: IncomingMessage, res: ServerResponse, issuer: ReceiptIssuer) => unknown): Promise<AttestedLiar> {
+  const identity = await createTlsIdentity();
+  const userData = encodeServiceInfo({ service: 'blindbox', version: '0', engine: 'liar', model: 'liar', simulation: true });
+  const issuer = receiptIssuer(provider, { engine: 'liar', model: 'liar' });
+  let posts = 0;
+  const server = await startTlsServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'https://x.invalid');
+    if (url.pathname !== '/attestation') {
+      posts++;
+      await handler(req, res, issuer);
+      return;
+    }
+    const doc = await provider.attest({ nonce: Buffer.from(url.searchParams.get('nonce') ?? '', 'hex'), publicKey: identity.spki, userData });
+    res.writeHead(200, { 'content-type': 'application/cbor' }).end(doc);
+  }, identity);
+  return { ...server, posts: () => posts };
 }
 
 /** A server that answers /attestation at once with headers promising a CBOR document, then sends it one byte every `intervalMs`, forever. */

@@ -83,6 +83,13 @@ export async function volume(wav: string, factor: number): Promise<string> {
   return out;
 }
 
+/** A 440 Hz tone of `seconds` into `<dir>/<name>.wav` (16 kHz mono s16, 32 KB a second): a large, valid, deterministic upload. */
+export async function tone(dir: string, name: string, seconds: number): Promise<string> {
+  const out = path.join(dir, `${name}.wav`);
+  await run('sox', ['-n', '-D', '-r', '16000', '-c', '1', '-b', '16', out, 'synth', String(seconds), 'sine', '440']);
+  return out;
+}
+
 /** Joins WAV files of one format, one after the other. */
 export async function concatenate(wavs: readonly string[], out: string): Promise<string> {
   await run('sox', [...wavs, out]);

@@ -12,9 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from 'undici';
 import { busyWaitMs, ChannelError, connect, fileSource, sha256Hex, type RetryNotice } from '../../src/core/index.js';
 import { createPocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
-import { encodeServiceInfo } from '../../src/server/attestation/service-info.js';
-import { createTlsIdentity } from '../../src/server/tls-identity.js';
-import { rootsTrusting, startSimulationServer, startTlsServer, type ReferenceServer } from '../helpers/servers.js';
+import { rootsTrusting, startAttestedLiar, startSimulationServer, type AttestedLiar, type ReferenceServer } from '../helpers/servers.js';
 import { SCRIPT, scratchDir, speak } from '../helpers/speech.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -77,37 +75,27 @@ describe('busy answers are retried as the server asks', () => {
 });
 
 describe('a hostile server that is always busy', () => {
-  let hostile: Awaited<ReturnType<typeof startTlsServer>>;
-  let posts = 0;
+  let hostile: AttestedLiar;
   let retryAfter = '0';
   before(async () => {
-    const identity = await createTlsIdentity();
-    const userData = encodeServiceInfo({ service: 'blindbox', version: '0', engine: 'none', model: 'none', simulation: true });
-    hostile = await startTlsServer(async (req, res) => {
-      const url = new URL(req.url ?? '/', 'https://x.invalid');
-      if (url.pathname === '/attestation') {
-        const doc = await server.provider.attest({ nonce: Buffer.from(url.searchParams.get('nonce') ?? '', 'hex'), publicKey: identity.spki, userData });
-        res.writeHead(200, { 'content-type': 'application/cbor' }).end(doc);
-        return;
-      }
-      posts++;
+    hostile = await startAttestedLiar(server.provider, async (req, res) => {
       for await (const _ of req);
       res.writeHead(429, { 'retry-after': retryAfter, 'content-type': 'application/json' }).end('{"error":{"code":"BUSY","message":"always"}}');
-    }, identity);
+    });
   });
   after(() => hostile?.close());
 
   it('gets the bounded number of attempts, then a clear error', async () => {
     const session = await connect(hostile.url, { roots: rootsTrusting(server) });
     try {
-      posts = 0;
+      const postsBefore = hostile.posts();
       const notices: RetryNotice[] = [];
       const err = await session.transcribe(await fileSource(wav), { retry: { maxRetries: 2 }, onRetry: (n) => notices.push(n) }).then(() => assert.fail('served'), (e: unknown) => e);
       assert.ok(err instanceof ChannelError);
       assert.equal(err.code, 'SERVER_ERROR');
       assert.equal(err.status, 429);
       assert.match(err.message, /HTTP 429\) after 2 retries\./);
-      assert.equal(posts, 3);
+      assert.equal(hostile.posts() - postsBefore, 3);
       assert.deepEqual(notices.map((n) => n.retry), [1, 2]);
     } finally {
       await session.close();
@@ -117,12 +105,12 @@ describe('a hostile server that is always busy', () => {
   it('a Retry-After longer than the client waits at most is not retried, and the error says so', async () => {
     const session = await connect(hostile.url, { roots: rootsTrusting(server) });
     try {
-      posts = 0;
+      const postsBefore = hostile.posts();
       retryAfter = '3600';
       const err = await session.transcribe(await fileSource(wav)).then(() => assert.fail('served'), (e: unknown) => e);
       assert.ok(err instanceof ChannelError);
       assert.match(err.message, /asked to retry in 3600 s, longer than the 30 s waited at most/);
-      assert.equal(posts, 1);
+      assert.equal(hostile.posts() - postsBefore, 1);
     } finally {
       await session.close();
     }

@@ -29,7 +29,7 @@ import { toHex } from '../util/hex.js';
 import { sha256Hex } from '../util/sha256.js';
 import { attestedEnclave, bindTls, type AttestedEnclave } from './attested-enclave.js';
 import { pinnedConnector, spkiOf, TlsPin } from './pinned-connector.js';
-import { readBodyLimited, toChannelError, throwForStatus } from './responses.js';
+import { abandonBody, readBodyLimited, toChannelError, throwForStatus } from './responses.js';
 
 /** What attesting a channel needs. */
 export interface ChannelOptions {
@@ -72,13 +72,13 @@ export async function openAttestedChannel(origin: URL, options: ChannelOptions, 
     } catch (err) {
       throw toChannelError(err, origin);
     }
-    await throwForStatus(response, 'attestation');
+    await throwForStatus(response, 'attestation', { origin, timeoutMs: options.timeoutMs });
     const type = String(response.headers['content-type'] ?? '');
     if (!/^application\/cbor\b/i.test(type)) {
-      response.body.destroy();
+      abandonBody(response.body);
       throw new ChannelError('PROTOCOL_ERROR', `The server answered ${ENDPOINTS.attestation} with ${JSON.stringify(type || 'no content type')}, not application/cbor.`);
     }
-    const document = await readBodyLimited(response.body, MAX_DOCUMENT_BYTES, 'attestation document', origin);
+    const document = await readBodyLimited(response.body, { maxBytes: MAX_DOCUMENT_BYTES, timeoutMs: options.timeoutMs, what: 'attestation document', origin });
     const presented = pin.presented;
     if (!presented) throw new ChannelError('PROTOCOL_ERROR', 'No TLS certificate was seen on the attestation connection.');
     verdict = true;

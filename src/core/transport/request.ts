@@ -30,6 +30,8 @@ export interface PinnedResponse extends Dispatcher.ResponseData {
 export interface PinnedRequester {
   /** The server's origin, for messages. */
   readonly origin: URL;
+  /** The session's time limit: per request phase, and for reading a whole answer body once its headers arrived. */
+  readonly timeoutMs: number;
   /** The policy every enclave answering was attested under (recorded in transcript receipts). */
   readonly policy: AttestationPolicy;
   /** Sends a request over the pinned channel, attesting again first if needed. */

@@ -26,7 +26,8 @@ export interface ConnectOptions {
   readonly policy?: AttestationPolicy;
   /**
    * Time limit (default 30 s): for attesting a connection, in total (connect, TLS, request and reading the document);
-   * for ordinary requests, per phase (connect, headers, each pause of the body).
+   * for ordinary requests, per phase (connect, headers, each pause of the body), and for reading a whole answer body
+   * once its headers arrived (a server dribbling it fails with `TIMEOUT`).
    */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
@@ -36,8 +37,8 @@ export interface ConnectOptions {
   readonly maxConnections?: number;
   /**
    * Connection attempts one request (or `connect`) may make in all (default 4, at most 16): each new connection whose
-   * attestation failed and each send that failed before an answer counts one. `TIMEOUT` and `CANCELLED` are never
-   * retried, nor a body that cannot be sent again. A busy answer (429/503) is an answer: `transcribe` retries it as a
+   * attestation failed and each send that failed before an answer counts one. `TIMEOUT`, `CANCELLED` and
+   * `PROTOCOL_ERROR` (an answer, however malformed) are never retried, nor a body that cannot be sent again. A busy answer (429/503) is an answer: `transcribe` retries it as a
    * new request, with a budget of its own.
    */
   readonly attempts?: number;
@@ -127,6 +128,11 @@ export class AttestedSession implements PinnedRequester {
   onAttested(listener: AttestedListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** The time limit per request phase, and for a whole answer body (see `ConnectOptions.timeoutMs`). */
+  get timeoutMs(): number {
+    return this.#timeoutMs;
   }
 
   /** The policy this session enforces. */

@@ -9,12 +9,12 @@
  * (protocol/receipt.ts) is verified: signed for this request's nonce, on this
  * connection's key, over the audio bytes sent and the body bytes received.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { FormDataEncoder, isFile } from 'form-data-encoder';
 import { ChannelError, InputError, ReceiptError } from '../errors.js';
-import { readBodyLimited, throwForStatus, toChannelError } from './responses.js';
+import { abandonBody, readBodyLimited, throwForStatus, toChannelError } from './responses.js';
 import { ENDPOINTS, UPLOAD_FIELDS } from '../../protocol/endpoints.js';
 import { CLIENT_NONCE_BYTES } from '../../protocol/limits.js';
 import { MAX_RECEIPT_HEADER_BYTES, RECEIPT_HEADER, RECEIPT_NONCE_HEADER } from '../../protocol/receipt.js';
@@ -23,6 +23,7 @@ import { documentFromBase64, verifyReceiptDocument, type VerifiedReceipt } from 
 import { toHex } from '../util/hex.js';
 import { sha256Hex } from '../util/sha256.js';
 import type { AttestedEnclave } from './attested-enclave.js';
+import { wireFileName } from './wire-file-name.js';
 import { isTranscriptFormat, type Segment, type TranscriptFormat, type VerboseTranscript } from '../../protocol/transcript.js';
 import type { PinnedRequester, PinnedResponse } from './request.js';
 import type { AudioSource } from '../audio-source.js';
@@ -62,7 +63,10 @@ export interface TranscribeOptions {
   readonly signal?: AbortSignal;
   /** Called as bytes are handed to the connection. */
   readonly onProgress?: (sent: number, total: number) => void;
-  /** Longest wait for the answer after the upload (default 10 minutes). */
+  /**
+   * Longest wait for the answer's headers after the upload, the engine's time (default 10 minutes); its body must then
+   * arrive whole within the session's `timeoutMs`.
+   */
   readonly timeoutMs?: number;
   /**
    * Busy answers (429/503 with `Retry-After`) retried, and the longest wait honoured (default 3 retries, 30 s). Each
@@ -93,15 +97,15 @@ export async function transcribe(session: PinnedRequester, source: AudioSource, 
   const form = new FormData();
   form.set(UPLOAD_FIELDS.responseFormat, format);
   if (options.language) form.set(UPLOAD_FIELDS.language, options.language);
-  form.set(UPLOAD_FIELDS.file, source.blob, source.name);
+  form.set(UPLOAD_FIELDS.file, source.blob, wireFileName(source.name));
   const encoder = new FormDataEncoder(form);
   const total = source.blob.size;
   // A new stream per attempt: a connection that fails before answering is retried on another with the same bytes.
-  // Each attempt hashes what it sends; the attempt that was answered made the last hash.
-  let audioHash = createHash('sha256');
+  // Each attempt hashes what it sends; the attempt that was answered made the last `sent`.
+  let sent = newSentBody();
   const body = () => {
-    audioHash = createHash('sha256');
-    return Readable.from(counted(hashingFile(encoder, audioHash), encoder.contentLength, total, options.onProgress));
+    sent = newSentBody();
+    return Readable.from(counted(hashingFile(encoder, sent), encoder.contentLength, total, options.onProgress));
   };
   const retry = { ...DEFAULT_RETRY, ...options.retry };
   // Busy answers are retried here, not by undici's RetryHandler: each attempt goes back through the session (which
@@ -118,15 +122,22 @@ export async function transcribe(session: PinnedRequester, source: AudioSource, 
     });
     const waitMs = busyWaitMs(response, Date.now());
     if (waitMs !== undefined && attempt < retry.maxRetries && waitMs <= retry.maxWaitMs) {
-      await response.body.dump().catch(() => undefined);
+      await response.body.dump({ limit: 128 * 1024, signal: AbortSignal.timeout(session.timeoutMs) }).catch(() => undefined);
       options.onRetry?.({ status: response.statusCode, retry: attempt + 1, maxRetries: retry.maxRetries, waitMs });
       await sleep(waitMs, options.signal, session.origin);
       continue;
     }
-    await throwForStatus(response, 'transcription', waitMs === undefined ? '' : attempt > 0 ? ` after ${attempt} ${attempt === 1 ? 'retry' : 'retries'}` : ` (it asked to retry in ${Math.ceil(waitMs / 1000)} s, longer than the ${Math.round(retry.maxWaitMs / 1000)} s waited at most)`);
-    const bytes = await readBodyLimited(response.body, MAX_TRANSCRIPT_BYTES, 'transcript', session.origin);
+    const after = waitMs === undefined ? '' : attempt > 0 ? ` after ${attempt} ${attempt === 1 ? 'retry' : 'retries'}` : ` (it asked to retry in ${Math.ceil(waitMs / 1000)} s, longer than the ${Math.round(retry.maxWaitMs / 1000)} s waited at most)`;
+    await throwForStatus(response, 'transcription', { origin: session.origin, timeoutMs: session.timeoutMs, after });
+    // A server answers only once it has read the whole upload; before that, what was hashed is a prefix no receipt may cover.
+    if (!sent.complete) {
+      abandonBody(response.body);
+      throw new ReceiptError('UPLOAD_INCOMPLETE', `${session.origin.host} answered before it had received the whole audio (${sent.fileBytes} of ${total} bytes sent): no receipt can cover the audio, so its transcript is not shown.`);
+    }
+    // The engine's time is spent before the headers (`timeoutMs`); the body is then sent at once, within the session's timeout.
+    const bytes = await readBodyLimited(response.body, { maxBytes: MAX_TRANSCRIPT_BYTES, timeoutMs: session.timeoutMs, what: 'transcript', origin: session.origin });
     // Nothing of the answer is parsed, let alone returned, before the enclave's signature over it is checked.
-    const receipt = checkReceipt(session, response, { nonce, audioName: source.name, audioSha256: audioHash.digest('hex'), body: bytes, format });
+    const receipt = checkReceipt(session, response, { nonce, audioName: source.name, audioSha256: sent.hash.digest('hex'), body: bytes, format });
     return { ...parseTranscript(format, bytes.toString('utf8')), enclave: response.enclave, receipt };
   }
 }
@@ -153,18 +164,34 @@ async function sleep(ms: number, signal: AbortSignal | undefined, origin: URL): 
   }
 }
 
-/** The multipart body of `encoder`, hashing the file's bytes into `hash` as they are handed out: what was sent is what is hashed. */
-async function* hashingFile(encoder: FormDataEncoder, hash: ReturnType<typeof createHash>): AsyncGenerator<Uint8Array> {
+/** What one attempt handed to the connection: the file's bytes and their hash so far, and whether the whole body went. */
+interface SentBody {
+  readonly hash: Hash;
+  fileBytes: number;
+  complete: boolean;
+}
+
+function newSentBody(): SentBody {
+  return { hash: createHash('sha256'), fileBytes: 0, complete: false };
+}
+
+/**
+ * The multipart body of `encoder`, hashing the file's bytes into `sent` as they are handed out (what was sent is what
+ * is hashed), and marking it complete once its last byte was taken.
+ */
+async function* hashingFile(encoder: FormDataEncoder, sent: SentBody): AsyncGenerator<Uint8Array> {
   for (const part of encoder.values()) {
     if (!isFile(part)) {
       yield part;
       continue;
     }
     for await (const chunk of part.stream() as unknown as AsyncIterable<Uint8Array>) {
-      hash.update(chunk);
+      sent.hash.update(chunk);
+      sent.fileBytes += chunk.length;
       yield chunk;
     }
   }
+  sent.complete = true;
 }
 
 /**
