@@ -10,6 +10,7 @@ import { describeFailure } from './failure.js';
 import { failureLine } from './plain-text.js';
 import type { TranscriptReceipt } from '../core/transport/transcribe.js';
 import type { TranscriptFormat } from '../protocol/transcript.js';
+import { pickedFileSize, readPickedFile } from './picked-files.js';
 import { receiptFileNames } from './receipt-names.js';
 import type { DocumentFormat } from './settings.js';
 
@@ -91,7 +92,7 @@ export async function verifyReceiptCommand(ctx: Ctx): Promise<boolean | undefine
   if (!receiptUri) return undefined;
   const services = await ctx.services();
   try {
-    const receipt = services.parseReceiptFile(new TextDecoder().decode(await vscode.workspace.fs.readFile(receiptUri)), baseName(receiptUri.path));
+    const receipt = services.parseReceiptFile(new TextDecoder().decode(await readPickedFile(services, receiptUri, services.MAX_RECEIPT_FILE_BYTES, 'receipt file')), baseName(receiptUri.path));
     const beside = vscode.Uri.joinPath(receiptUri, '..');
     const audio = await pickFile('Audio', `BlindBox: the audio ${receipt.audio.name} the receipt is for`, vscode.Uri.joinPath(beside, receipt.audio.name));
     if (!audio) return undefined;
@@ -131,6 +132,7 @@ async function pickFile(openLabel: string, title: string, defaultUri: vscode.Uri
 /** A local file is hashed as a stream; a remote one is read through the workspace file system. */
 async function hashOf(services: Awaited<ReturnType<Ctx['services']>>, uri: vscode.Uri): Promise<string> {
   if (uri.scheme === 'file') return services.sha256FileHex(uri.fsPath, 'file');
+  await pickedFileSize(uri, 'file');
   return services.sha256Hex(await vscode.workspace.fs.readFile(uri));
 }
 

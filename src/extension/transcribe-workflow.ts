@@ -11,6 +11,7 @@ import { NOT_CONFIGURED, type Ctx } from './ctx.js';
 import { InputError } from '../core/errors.js';
 import { describeFailure, type Failure } from './failure.js';
 import { failureLine } from './plain-text.js';
+import { pickedFileSize } from './picked-files.js';
 import type { Services } from './services.js';
 import type { DocumentFormat, ExtensionSettings } from './settings.js';
 import type { TranscriptDocument } from './transcript-document.js';
@@ -374,7 +375,7 @@ function checkAudio(services: Services, file: vscode.Uri, sentFirst: boolean): P
     }
   };
   return services.checkedWhole(baseName(file.path), {
-    size: async () => (await through(() => vscode.workspace.fs.stat(file))).size,
+    size: () => pickedFileSize(file, 'audio file', { notRegular: 'INVALID_AUDIO_FILE', unreadable: 'INVALID_AUDIO_FILE' }),
     read: () => through(() => vscode.workspace.fs.readFile(file)),
   }, { keep: sentFirst });
 }
