@@ -3,11 +3,11 @@
  * (base64) is the proof; everything else is a copy of what it binds and of how the client checked it, for people and
  * tools to read, and is checked against the document when the file is verified (see offline.ts).
  */
-import { writeFile } from 'node:fs/promises';
 import { ReceiptError } from '../errors.js';
 import { TRANSCRIPT_FORMATS, type TranscriptFormat } from '../../protocol/transcript.js';
 import { MAX_DOCUMENT_BYTES } from '../../protocol/limits.js';
 import { documentFromBase64, type VerifiedReceipt } from './verify.js';
+import { writeFileAtomic } from '../util/output-files.js';
 
 export const RECEIPT_FILE_FORMAT = 'blindbox-transcript-receipt/1';
 
@@ -64,9 +64,9 @@ export function receiptFileText(receipt: ReceiptFile): string {
   return JSON.stringify(receipt, null, 2) + '\n';
 }
 
-/** Writes `receipt` to `file`, replacing it (the CLI's `--receipt`, and `DIR/<name>.receipt.json` of a batch). */
+/** Writes `receipt` to `file`, replacing it (the CLI's `--receipt`) as `writeFileAtomic` does: never through a link. */
 export async function writeReceiptFile(file: string, receipt: ReceiptFile): Promise<void> {
-  await writeFile(file, receiptFileText(receipt));
+  await writeFileAtomic(file, receiptFileText(receipt));
 }
 
 /** Reads a receipt file's JSON; every field is checked for its type. Throws `RECEIPT_MALFORMED` naming `source`. */
