@@ -55,7 +55,7 @@ async function assertUsage(args: string[], message: RegExp, boundMs = BOUND_MS):
   assert.match(r.stderr, message);
 }
 
-describe('capped input files (exit 2, naming the file and the limit)', { concurrency: 2 }, () => {
+describe('input files: regular and capped (exit 2 naming the file, or the judged file rejected)', { concurrency: 2 }, () => {
   it('verify-doc /dev/zero', () => assertUsage(['verify-doc', '/dev/zero'], /the attestation document "\/dev\/zero" is not a regular file \(it is a character device/));
 
   it('verify-doc of a pipe that never ends', async () => {
@@ -63,10 +63,18 @@ describe('capped input files (exit 2, naming the file and the limit)', { concurr
     await assertUsage(['verify-doc', fifo], /the attestation document ".*doc\.fifo" is not a regular file \(it is a named pipe/);
   });
 
-  it('verify-doc of a regular file one byte over the limit', async () => {
+  it('verify-doc of a regular file one byte over the limit: the document is rejected (exit 1, MALFORMED_CBOR), the command line was fine', async () => {
     const big = path.join(dir, 'big.cbor');
     await writeFile(big, Buffer.alloc(64 * 1024 + 1));
-    await assertUsage(['verify-doc', big], /the attestation document ".*big\.cbor" is larger than 64 KiB/);
+    const human = await runCli(['verify-doc', big], BOUND_MS);
+    assert.equal(human.code, 1, human.stdout + human.stderr);
+    assert.match(human.stdout, /^REJECTED {2}MALFORMED_CBOR: The attestation document ".*big\.cbor" is larger than 64 KiB, more than any attestation document\./);
+    const json = await runCli(['verify-doc', big, '--json'], BOUND_MS);
+    assert.equal(json.code, 1, json.stdout + json.stderr);
+    assert.equal(json.stderr, '');
+    const verdict = JSON.parse(json.stdout) as { ok: boolean; code: string; message: string };
+    assert.deepEqual([verdict.ok, verdict.code], [false, 'MALFORMED_CBOR']);
+    assert.match(verdict.message, /larger than 64 KiB/);
   });
 
   it('verify-doc --root /dev/zero', () => assertUsage(['verify-doc', emptyDoc(), '--trust-root', '/dev/zero'], /the root certificate file "\/dev\/zero" is not a regular file/));

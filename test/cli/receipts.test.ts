@@ -92,6 +92,20 @@ describe('blindbox verify-receipt', () => {
     assert.equal(r.code, 1);
     assert.match(r.stdout, /^REJECTED  RECEIPT_MALFORMED: /);
   });
+
+  it('exit 1 RECEIPT_MALFORMED, not a usage error, for a receipt with malformed recorded PCRs or one larger than any receipt', async () => {
+    const original = JSON.parse(await readFile(receipt, 'utf8')) as { policy: { pcrs: Record<string, string> } };
+    const badPcrs = path.join(scratch.dir, 'bad-pcrs.receipt.json');
+    await writeFile(badPcrs, JSON.stringify({ ...original, policy: { name: 'x', pcrs: { '00': 'ab'.repeat(48) } } }));
+    const r = await runCli(['verify-receipt', badPcrs, '--audio', wav, '--transcript', transcript, '--trust-root', rootPem, '--json']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { code: string }).code, 'RECEIPT_MALFORMED');
+    const huge = path.join(scratch.dir, 'huge.receipt.json');
+    await writeFile(huge, JSON.stringify({ ...original, padding: ' '.repeat(128 * 1024) }));
+    const h = await runCli(['verify-receipt', huge, '--audio', wav, '--transcript', transcript, '--trust-root', rootPem]);
+    assert.equal(h.code, 1, h.stdout + h.stderr);
+    assert.match(h.stdout, /^REJECTED  RECEIPT_MALFORMED: The receipt file ".*huge\.receipt\.json" is larger than 128 KiB, more than any receipt\./);
+  });
 });
 
 describe('blindbox transcribe --receipt', () => {
