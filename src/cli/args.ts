@@ -1,5 +1,5 @@
 /** Argument parsing shared by the CLI commands; every mistake is a `UsageError` (exit 2). */
-import { AWS_NITRO_ROOT_G1, InputError, loadRootFile, pcrIndex, type TrustedRoot } from '../core/index.js';
+import { AWS_NITRO_ROOT_G1, InputError, loadRootFile, pcrIndex, readFileCapped, type BlindBoxError, type TrustedRoot } from '../core/index.js';
 
 /** A mistake in how the command was called, or an input file that cannot be read: exit 2. */
 export class UsageError extends Error {}
@@ -53,6 +53,21 @@ export async function asUsage<T>(work: Promise<T> | (() => T)): Promise<T> {
     return await (typeof work === 'function' ? work() : work);
   } catch (err) {
     if (err instanceof InputError) throw new UsageError(err.message, { cause: err });
+    throw err;
+  }
+}
+
+/**
+ * The file a command judges (a document, a receipt), read with `readFileCapped`: one it cannot read is a usage error,
+ * but one over `maxBytes` is the file's fault, not the command line's, so it comes back as the verdict `tooLarge`
+ * makes of its sentence ("The receipt file … is larger than 128 KiB"), reported as any other rejection (exit 1).
+ */
+export async function readJudgedFile<E extends BlindBoxError>(file: string, maxBytes: number, what: string, tooLarge: (message: string) => E): Promise<Buffer | E> {
+  try {
+    return await asUsage(readFileCapped(file, maxBytes, what));
+  } catch (err) {
+    const input = (err as Error).cause;
+    if (err instanceof UsageError && input instanceof InputError && input.code === 'INPUT_FILE_TOO_LARGE') return tooLarge(input.message.replace(/^the /, 'The '));
     throw err;
   }
 }

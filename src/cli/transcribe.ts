@@ -5,11 +5,10 @@
  * `--receipt FILE` (one file) or `--out-dir` (`DIR/<name>.receipt.json`) keeps the receipt. `--format markdown` asks
  * for verbose_json and renders it as the extension does (with `--out-dir`, the signed JSON is kept beside the `.md`).
  */
-import { randomBytes } from 'node:crypto';
-import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { constants } from 'node:fs';
-import { AttestationError, ChannelError, connect, fileSource, ReceiptError, receiptFileText, retryLine, TRANSCRIPT_FORMATS, writeReceiptFile, type AttestedSession, type AudioSource, type TranscriptFormat, type TranscriptResult } from '../core/index.js';
+import { AttestationError, ChannelError, checkOutputPlan, connect, fileSource, InputError, ReceiptError, receiptFileText, retryLine, shownPath, TRANSCRIPT_FORMATS, writeFileAtomic, writeReceiptFile, type AttestedSession, type AudioSource, type PlannedOutput, type TranscriptFormat, type TranscriptResult } from '../core/index.js';
 import { asUsage, UsageError } from './args.js';
 import { connectOptions } from './attestation-flags.js';
 import { transcribeSpec } from './commands.js';
@@ -38,6 +37,8 @@ export async function transcribeCommand(argv: string[], out: NodeJS.WritableStre
   // Every file is checked before anything is sent anywhere, so a typo costs no attestation round trip.
   const targets = outDir === undefined ? undefined : outputPaths(outDir, files, format);
   const sources = await asUsage(Promise.all(files.map((file) => fileSource(file))));
+  // No output may be an input, another output, or a link: checked now, before anything is sent.
+  await asUsage(checkOutputPlan(plannedOutputs(files, targets, format, values.receipt), files));
   if (outDir !== undefined) await mkdir(outDir, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot create the output directory ${JSON.stringify(outDir)}: ${e.code ?? String(e)}`);
   });
@@ -68,7 +69,7 @@ export async function transcribeCommand(argv: string[], out: NodeJS.WritableStre
         }
         // The receipt binds the body byte for byte: printed unchanged, `> speech.txt` is the file verify-receipt checks.
         await writeReceiptFile(values.receipt, result.receipt.file).catch((e: NodeJS.ErrnoException) => {
-          throw new UsageError(`cannot write the receipt ${JSON.stringify(values.receipt)}: ${e.code ?? String(e)}`);
+          throw new UsageError(`cannot write the receipt ${JSON.stringify(values.receipt)}: ${e instanceof InputError ? e.message : e.code ?? String(e)}`);
         });
         out.write(result.body);
         return EXIT_OK;
@@ -81,9 +82,9 @@ export async function transcribeCommand(argv: string[], out: NodeJS.WritableStre
       const seconds = () => ((performance.now() - started) / 1000).toFixed(1);
       try {
         const result = await transcribeOne(source);
-        if (format === 'markdown') await writeAtomically(signedPath(targets[i]!), result.body);
-        await writeAtomically(targets[i]!, rendered(result, source));
-        await writeAtomically(receiptPath(targets[i]!), receiptFileText(result.receipt.file));
+        if (format === 'markdown') await writeFileAtomic(signedPath(targets[i]!), result.body);
+        await writeFileAtomic(targets[i]!, rendered(result, source));
+        await writeFileAtomic(receiptPath(targets[i]!), receiptFileText(result.receipt.file));
         err.write(`${source.name}\tok\t${seconds()} s\t→ ${targets[i]}\n`);
         return EXIT_OK;
       } catch (e) {
@@ -112,29 +113,20 @@ function parseConcurrency(value: string | undefined): number {
 const OUTPUT_FORMATS = [...TRANSCRIPT_FORMATS, 'markdown'] as const;
 type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
-/** `DIR/<name without extension>.<txt|json|srt|vtt|md>`; two inputs that would write one file are a usage error. */
+/** `DIR/<name without extension>.<txt|json|srt|vtt|md>` for each file (checkOutputPlan refuses two that are one). */
 function outputPaths(dir: string, files: readonly string[], format: OutputFormat): string[] {
   const ext = format === 'text' ? 'txt' : format === 'verbose_json' ? 'json' : format === 'markdown' ? 'md' : format;
-  const seen = new Map<string, string>();
-  return files.map((file) => {
-    const target = path.join(dir, `${path.parse(file).name}.${ext}`);
-    const other = seen.get(target);
-    if (other !== undefined) throw new UsageError(`${JSON.stringify(other)} and ${JSON.stringify(file)} would both be written to ${JSON.stringify(target)}`);
-    seen.set(target, file);
-    return target;
-  });
+  return files.map((file) => path.join(dir, `${path.parse(file).name}.${ext}`));
 }
 
-/** Writes `text` to `file` through a temporary file and a rename, so a failure leaves no partial transcript. */
-async function writeAtomically(file: string, text: string): Promise<void> {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await writeFile(temp, text, { flag: 'wx', mode: 0o600 });
-    await rename(temp, file);
-  } catch (e) {
-    await rm(temp, { force: true });
-    throw e;
-  }
+/** Every file the run writes, each named for the input it comes from. */
+function plannedOutputs(files: readonly string[], targets: readonly string[] | undefined, format: OutputFormat, receipt: string | undefined): PlannedOutput[] {
+  if (targets === undefined) return receipt === undefined ? [] : [{ file: receipt, what: `the receipt of ${shownPath(files[0]!)}` }];
+  return files.flatMap((file, i) => [
+    ...(format === 'markdown' ? [{ file: signedPath(targets[i]!), what: `the signed transcript of ${shownPath(file)}` }] : []),
+    { file: targets[i]!, what: `the transcript of ${shownPath(file)}` },
+    { file: receiptPath(targets[i]!), what: `the receipt of ${shownPath(file)}` },
+  ]);
 }
 
 /** `DIR/<name>.json` beside `DIR/<name>.md`: the verbose_json the receipt binds. */
@@ -159,6 +151,7 @@ function failureCode(e: unknown): number {
 
 function describe(e: unknown): string {
   if (isOurs(e)) return formatRejected(e).replace(/^[A-Z]+\s+/, '').replace(/\n\s*/g, ' ').trim();
+  if (e instanceof InputError) return `${e.code}: ${e.message}`;
   return `cannot write the transcript: ${(e as NodeJS.ErrnoException).code}`;
 }
 

@@ -1,6 +1,6 @@
 /** `blindbox verify-doc <file>`: verify a saved attestation document. */
-import { AttestationError, InputError, MAX_DOCUMENT_BYTES, readFileCapped, rejectedReport, verifiedReport, verifyAttestation } from '../core/index.js';
-import { asUsage, parsePcrArgs, parseSeconds, parseTime, trustedRoots, UsageError } from './args.js';
+import { AttestationError, InputError, MAX_DOCUMENT_BYTES, rejectedReport, verifiedReport, verifyAttestation } from '../core/index.js';
+import { parsePcrArgs, readJudgedFile, parseSeconds, parseTime, trustedRoots, UsageError } from './args.js';
 import { verifyDocSpec } from './commands.js';
 import { parseCommand } from './flags.js';
 import { EXIT_OK, EXIT_REJECTED } from './exit-codes.js';
@@ -10,8 +10,8 @@ import { formatRejected, formatVerified } from './summary.js';
 export async function verifyDoc(argv: string[], out: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseCommand(verifyDocSpec, argv);
   if (positionals.length !== 1) throw new UsageError('verify-doc takes exactly one document file');
-  // The verifier refuses documents over MAX_DOCUMENT_BYTES anyway: reading more would only cost memory.
-  const bytes = await asUsage(readFileCapped(positionals[0]!, MAX_DOCUMENT_BYTES, 'attestation document'));
+  // The verifier refuses documents over MAX_DOCUMENT_BYTES anyway (MALFORMED_CBOR): reading more would only cost memory.
+  const bytes = await readJudgedFile(positionals[0]!, MAX_DOCUMENT_BYTES, 'attestation document', (said) => new AttestationError('MALFORMED_CBOR', `${said}, more than any attestation document.`));
   const expectedPcrs = parsePcrArgs(values.pcr);
   const options = {
     now: values.at === undefined ? new Date() : parseTime(values.at),
@@ -21,6 +21,7 @@ export async function verifyDoc(argv: string[], out: NodeJS.WritableStream): Pro
     maxAgeMs: parseSeconds('--max-age', values['max-age']),
   };
   try {
+    if (bytes instanceof AttestationError) throw bytes;
     const verified = verifyAttestation(bytes, options);
     out.write(values.json ? JSON.stringify(verifiedReport(verified)) + '\n' : formatVerified(verified, expectedPcrs));
     return EXIT_OK;

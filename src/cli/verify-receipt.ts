@@ -6,7 +6,6 @@ import {
   AttestationError,
   MAX_RECEIPT_FILE_BYTES,
   parseReceiptFile,
-  readFileCapped,
   receiptStatement,
   ReceiptError,
   rejectedReport,
@@ -14,7 +13,7 @@ import {
   verifyReceiptFile,
   type VerifiedReceiptFile,
 } from '../core/index.js';
-import { asUsage, UsageError } from './args.js';
+import { asUsage, readJudgedFile, UsageError } from './args.js';
 import { trustOptions } from './attestation-flags.js';
 import { verifyReceiptSpec } from './commands.js';
 import { parseCommand } from './flags.js';
@@ -26,12 +25,13 @@ export async function verifyReceiptCommand(argv: string[], out: NodeJS.WritableS
   if (positionals.length !== 1) throw new UsageError('verify-receipt takes exactly one receipt file');
   if (values.audio === undefined || values.transcript === undefined) throw new UsageError('verify-receipt needs --audio <file> and --transcript <file>');
   const [file] = positionals as [string];
-  const text = (await asUsage(readFileCapped(file, MAX_RECEIPT_FILE_BYTES, 'receipt file'))).toString('utf8');
+  const read = await readJudgedFile(file, MAX_RECEIPT_FILE_BYTES, 'receipt file', (said) => new ReceiptError('RECEIPT_MALFORMED', `${said}, more than any receipt.`));
   const trust = await trustOptions(values);
   const audioSha256 = await asUsage(sha256FileHex(values.audio, 'audio file'));
   const transcriptSha256 = await asUsage(sha256FileHex(values.transcript, 'transcript file'));
   try {
-    const receipt = parseReceiptFile(text, JSON.stringify(file));
+    if (read instanceof ReceiptError) throw read;
+    const receipt = parseReceiptFile(read.toString('utf8'), JSON.stringify(file));
     const verified = await asUsage(() => verifyReceiptFile(receipt, { roots: trust.roots, expectedPcrs: trust.pcrsGiven ? trust.policy.pcrs : undefined, audioSha256, transcriptSha256 }));
     const policySource = trust.pcrsGiven ? 'given' : `recorded policy ${JSON.stringify(receipt.policy?.name ?? '(none)')}`;
     out.write(values.json ? JSON.stringify(receiptReport(verified, policySource)) + '\n' : formatReceipt(verified, policySource, values.audio, values.transcript));

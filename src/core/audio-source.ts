@@ -5,11 +5,11 @@
  * no byte of it leaves the machine.
  */
 import { openAsBlob } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { classifyAudio, type ReadAt } from '../protocol/audio-format.js';
 import { MAX_UPLOAD_BYTES } from '../protocol/limits.js';
 import { InputError } from './errors.js';
+import { openRegularFile } from './util/regular-file.js';
 
 /** Audio to upload: a name for the server and a Blob (file-backed for files on disk). */
 export interface AudioSource {
@@ -22,22 +22,10 @@ export interface AudioSource {
  * non-empty regular file within the limit, `UNSUPPORTED_AUDIO` when it is not audio the server decodes.
  */
 export async function fileSource(file: string, maxBytes = MAX_UPLOAD_BYTES): Promise<AudioSource> {
-  let info;
-  try {
-    info = await stat(file);
-  } catch (err) {
-    throw unreadable(file, err);
-  }
   // A device or pipe has no size to check against the server's limit (and /dev/zero never ends): only regular files are sent.
-  if (!info.isFile()) throw new InputError('INVALID_AUDIO_FILE', `the audio file ${JSON.stringify(file)} is not a regular file (devices and pipes cannot be uploaded)`);
-  checkAudioSize(file, info.size, maxBytes);
-  let handle;
+  const { handle, info } = await openRegularFile(file, 'audio file', { notRegular: 'INVALID_AUDIO_FILE', unreadable: 'INVALID_AUDIO_FILE' });
   try {
-    handle = await open(file, 'r');
-  } catch (err) {
-    throw unreadable(file, err);
-  }
-  try {
+    checkAudioSize(file, info.size, maxBytes);
     const readAt: ReadAt = async (position, length) => {
       const bytes = new Uint8Array(length);
       const { bytesRead } = await handle.read(bytes, 0, length, position);
@@ -145,10 +133,6 @@ async function checkAudioFormat(name: string, readAt: ReadAt, size: number): Pro
   const found = await classifyAudio(readAt, size);
   if (found.kind === 'empty') throw new InputError('INVALID_AUDIO_FILE', `the audio file ${JSON.stringify(name)} is empty`);
   if (found.kind !== 'audio') throw new InputError('UNSUPPORTED_AUDIO', `${JSON.stringify(name)}: ${found.message}`);
-}
-
-function unreadable(file: string, err: unknown): InputError {
-  return new InputError('INVALID_AUDIO_FILE', `cannot read the audio file ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
 }
 
 function formatBytes(n: number): string {

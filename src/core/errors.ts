@@ -137,6 +137,8 @@ export const INPUT_ERROR_CODES = {
   INVALID_ROOT: 'A trusted root file holds no valid PEM certificate.',
   UNREADABLE_INPUT_FILE: 'An input file cannot be read.',
   INPUT_FILE_TOO_LARGE: 'An input file is larger than allowed.',
+  UNSAFE_OUTPUT_PATH: 'An output file would overwrite an input, another output of the same run, a symbolic link or a special file.',
+  NOT_A_REGULAR_FILE: 'An input file is a named pipe, device, socket or directory: only regular files are read.',
   INVALID_AUDIO_FILE: 'The audio file cannot be uploaded: it is unreadable, not a regular file, empty or too large.',
   UNSUPPORTED_AUDIO: 'The file is not audio in a format the server decodes (WAV, MP3, FLAC, Ogg Vorbis or Opus).',
   INVALID_EVIDENCE: 'The evidence file is not attestation evidence with a document to check.',

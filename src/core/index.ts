@@ -9,6 +9,8 @@ export { toHex, fromHex } from './util/hex.js';
 export { oneLine, quoteServerText } from './util/text.js';
 export { formatAge } from './util/format-age.js';
 export { readFileCapped } from './util/read-capped.js';
+export { shownPath } from './util/regular-file.js';
+export { checkOutputPlan, writeFileAtomic, type PlannedOutput } from './util/output-files.js';
 export { verifiedReport, rejectedReport, type VerifiedReport, type RejectedReport, type ChainEntryReport } from './attestation/report.js';
 export { decodeServiceInfo } from './attestation/service-info.js';
 export { AttestedSession, connect, type AttestedListener, type ConnectOptions } from './transport/session.js';

@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import type { Ctx, VerifySummary } from './ctx.js';
 import { ExtensionError } from './errors.js';
 import { SETTING_KEYS } from './ids.js';
+import { readPickedFile } from './picked-files.js';
 import type { RootCandidate } from './setup-model.js';
 
 type Setup = Awaited<ReturnType<Ctx['services']>>['setup'];
@@ -122,8 +123,7 @@ async function rootFromFile(setup: Setup): Promise<RootCandidate | undefined> {
   const file = picked?.[0];
   if (!file) return undefined;
   try {
-    const bytes = await vscode.workspace.fs.readFile(file);
-    if (bytes.length > setup.MAX_ROOT_FILE_BYTES) throw new Error(`it is larger than ${setup.MAX_ROOT_FILE_BYTES} bytes`);
+    const bytes = await readPickedFile(setup, file, setup.MAX_ROOT_FILE_BYTES, 'root certificate file');
     return setup.rootCandidate(new TextDecoder().decode(bytes), file.fsPath);
   } catch (err) {
     void vscode.window.showErrorMessage(`BlindBox: cannot trust ${file.fsPath}: ${err instanceof Error ? err.message : String(err)}`);

@@ -3,7 +3,7 @@
  * multipart code. ctx.ts loads this module with `import()` on first use (esbuild turns it into a second bundle,
  * dist/extension-core.cjs), so that activation only pays for the status bar, the command table and the trust state.
  */
-import { checkedFile, checkedWhole, loadPolicyFile, MAX_ROOT_FILE_BYTES, parseReceiptFile, receiptFileText, receiptStatement, sha256FileHex, sha256Hex, verifyReceiptFile } from '../core/index.js';
+import { checkedFile, checkedWhole, checkOutputPlan, writeFileAtomic, loadPolicyFile, MAX_RECEIPT_FILE_BYTES, MAX_ROOT_FILE_BYTES, parseReceiptFile, readFileCapped, receiptFileText, receiptStatement, sha256FileHex, sha256Hex, verifyReceiptFile } from '../core/index.js';
 import { buildEvidence, evidenceFileName } from './evidence.js';
 import { parseServerUrl, parseSettings } from './settings.js';
 import { derToPem, inlinePolicy, pcr0Problem, pinnedPolicy, rootCandidate, serverUrlProblem, simulationWarning, withRoots } from './setup-model.js';
@@ -26,13 +26,17 @@ export const services = Object.freeze({
   transcriptProvenance,
   loadTrust,
   parseReceiptFile,
+  readFileCapped,
+  MAX_RECEIPT_FILE_BYTES,
+  checkOutputPlan,
+  writeFileAtomic,
   receiptFileText,
   receiptStatement,
   sha256FileHex,
   sha256Hex,
   verifyReceiptFile,
   /** What *Configure Server…* decides (setup-model.ts), and the readers it needs. */
-  setup: Object.freeze({ serverUrlProblem, parseServerUrl, rootCandidate, simulationWarning, withRoots, pcr0Problem, pinnedPolicy, inlinePolicy, derToPem, loadPolicyFile, MAX_ROOT_FILE_BYTES }),
+  setup: Object.freeze({ serverUrlProblem, parseServerUrl, rootCandidate, simulationWarning, withRoots, pcr0Problem, pinnedPolicy, inlinePolicy, derToPem, loadPolicyFile, readFileCapped, MAX_ROOT_FILE_BYTES }),
 });
 
 /** What the lazily loaded half offers. */

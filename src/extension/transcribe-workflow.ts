@@ -11,6 +11,7 @@ import { NOT_CONFIGURED, type Ctx } from './ctx.js';
 import { InputError } from '../core/errors.js';
 import { describeFailure, type Failure } from './failure.js';
 import { failureLine } from './plain-text.js';
+import { pickedFileSize } from './picked-files.js';
 import type { Services } from './services.js';
 import type { DocumentFormat, ExtensionSettings } from './settings.js';
 import type { TranscriptDocument } from './transcript-document.js';
@@ -18,7 +19,7 @@ import type { AttestedSession } from '../core/transport/session.js';
 import type { CheckedAudio } from '../core/audio-source.js';
 import type { PolicyInfo } from './trust/trust-state.js';
 import { runBounded } from '../core/util/run-bounded.js';
-import { exists, rememberTranscript, writeAtomically, saveTranscriptWithReceipt } from './receipt-commands.js';
+import { checkBesideAudio, exists, rememberTranscript, writeAtomically, saveTranscriptWithReceipt } from './receipt-commands.js';
 import { documentFileName } from './receipt-names.js';
 import { CANCELLED, TRANSCRIBING, uploadLine } from './upload-progress.js';
 import { retryLine } from '../core/util/retry-notice.js';
@@ -310,6 +311,14 @@ function summarise(ctx: Ctx, files: readonly vscode.Uri[], outcomes: readonly On
 async function saveBesideAudio(ctx: Ctx, audio: vscode.Uri, format: DocumentFormat, document: TranscriptDocument): Promise<vscode.TextDocument | undefined> {
   const name = documentFileName(baseName(audio.path), format);
   const target = vscode.Uri.joinPath(audio, '..', name);
+  const services = await ctx.services();
+  try {
+    await checkBesideAudio(services, audio, [target]);
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    ctx.log.warn(`${name} not written: ${err.message}; the transcript opens as an untitled document`);
+    return undefined;
+  }
   if (await exists(target)) {
     const pick = await vscode.window.showWarningMessage(`BlindBox: ${name} exists beside the audio. Replace it with the new transcript?`, { modal: true }, 'Replace');
     if (pick !== 'Replace') {
@@ -317,7 +326,7 @@ async function saveBesideAudio(ctx: Ctx, audio: vscode.Uri, format: DocumentForm
       return undefined;
     }
   }
-  await writeAtomically(target, document.content);
+  await writeAtomically(services, target, document.content);
   ctx.log.info(`saved ${name} beside ${baseName(audio.path)}`);
   const opened = await vscode.workspace.openTextDocument(target);
   return opened.languageId === document.language ? opened : vscode.languages.setTextDocumentLanguage(opened, document.language);
@@ -374,7 +383,7 @@ function checkAudio(services: Services, file: vscode.Uri, sentFirst: boolean): P
     }
   };
   return services.checkedWhole(baseName(file.path), {
-    size: async () => (await through(() => vscode.workspace.fs.stat(file))).size,
+    size: () => pickedFileSize(file, 'audio file', { notRegular: 'INVALID_AUDIO_FILE', unreadable: 'INVALID_AUDIO_FILE' }),
     read: () => through(() => vscode.workspace.fs.readFile(file)),
   }, { keep: sentFirst });
 }

@@ -4,7 +4,7 @@
  * (refused, with its code) or 2 (usage).
  */
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, sha256Hex, type AttestedSession } from '../../src/core/index.js';
@@ -91,6 +91,20 @@ describe('blindbox verify-receipt', () => {
     const r = await runCli(['verify-receipt', junk, '--audio', wav, '--transcript', transcript]);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /^REJECTED  RECEIPT_MALFORMED: /);
+  });
+
+  it('exit 1 RECEIPT_MALFORMED, not a usage error, for a receipt with malformed recorded PCRs or one larger than any receipt', async () => {
+    const original = JSON.parse(await readFile(receipt, 'utf8')) as { policy: { pcrs: Record<string, string> } };
+    const badPcrs = path.join(scratch.dir, 'bad-pcrs.receipt.json');
+    await writeFile(badPcrs, JSON.stringify({ ...original, policy: { name: 'x', pcrs: { '00': 'ab'.repeat(48) } } }));
+    const r = await runCli(['verify-receipt', badPcrs, '--audio', wav, '--transcript', transcript, '--trust-root', rootPem, '--json']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { code: string }).code, 'RECEIPT_MALFORMED');
+    const huge = path.join(scratch.dir, 'huge.receipt.json');
+    await writeFile(huge, JSON.stringify({ ...original, padding: ' '.repeat(128 * 1024) }));
+    const h = await runCli(['verify-receipt', huge, '--audio', wav, '--transcript', transcript, '--trust-root', rootPem]);
+    assert.equal(h.code, 1, h.stdout + h.stderr);
+    assert.match(h.stdout, /^REJECTED  RECEIPT_MALFORMED: The receipt file ".*huge\.receipt\.json" is larger than 128 KiB, more than any receipt\./);
   });
 });
 
@@ -213,5 +227,68 @@ describe('blindbox transcribe --format markdown', () => {
     const refused = await runCli(['transcribe', server.url, wav, '--trust-root', rootPem, '--format', 'markdown', '--receipt', path.join(scratch.dir, 'x.json')]);
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /^blindbox transcribe: --receipt binds the bytes the server signed, which --format markdown does not print/);
+  });
+});
+
+describe('blindbox transcribe output names: never an input, never a link, never twice (exit 2 before anything is sent)', () => {
+  /** A private folder holding a copy of the speech as `name`. */
+  async function folderWith(name: string, sub: string): Promise<{ dir: string; audio: string; sha256: string }> {
+    const dir = path.join(scratch.dir, sub);
+    await mkdir(dir, { recursive: true });
+    const audio = path.join(dir, name);
+    await copyFile(wav, audio);
+    return { dir, audio, sha256: sha256Hex(await readFile(audio)) };
+  }
+
+  /** Exit 2, the clash named, and no attestation (so no audio) happened. */
+  function assertRefused(r: { code: number | null; stdout: string; stderr: string }, clash: RegExp): void {
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, clash);
+    assert.doesNotMatch(r.stderr, /SIMULATION server/);
+    assert.equal(r.stdout, '');
+  }
+
+  it('--receipt naming the audio itself (or a hard link to it) is refused; the audio is intact', async () => {
+    const { dir, audio, sha256 } = await folderWith('meeting.wav', 'self-receipt');
+    assertRefused(await runCli(['transcribe', server.url, audio, '--trust-root', rootPem, '--receipt', audio]), /the receipt of ".*meeting\.wav" would be written to ".*meeting\.wav", which is the input/);
+    const alias = path.join(dir, 'alias.json');
+    await link(audio, alias);
+    assertRefused(await runCli(['transcribe', server.url, audio, '--trust-root', rootPem, '--receipt', alias]), /which is the input ".*meeting\.wav"/);
+    assert.equal(sha256Hex(await readFile(audio)), sha256);
+  });
+
+  it('--receipt naming a planted symbolic link is refused; the file it points to is intact', async () => {
+    const { dir, audio } = await folderWith('speech.wav', 'planted-link');
+    const victim = path.join(dir, 'precious.txt');
+    await writeFile(victim, 'keep me\n');
+    const planted = path.join(dir, 'speech.receipt.json');
+    await symlink(victim, planted);
+    assertRefused(await runCli(['transcribe', server.url, audio, '--trust-root', rootPem, '--receipt', planted]), /which is a symbolic link: not followed/);
+    assert.equal(await readFile(victim, 'utf8'), 'keep me\n');
+    assert.equal((await lstat(planted)).isSymbolicLink(), true);
+  });
+
+  it('a batch with a.wav and a.receipt.wav in JSON (a.receipt.json twice) is refused, nothing written', async () => {
+    const { dir, audio } = await folderWith('a.wav', 'receipt-clash');
+    const second = path.join(dir, 'a.receipt.wav');
+    await copyFile(wav, second);
+    const out = path.join(dir, 'out');
+    assertRefused(
+      await runCli(['transcribe', server.url, audio, second, '--trust-root', rootPem, '--format', 'json', '--out-dir', out]),
+      /the receipt of ".*a\.wav" and the transcript of ".*a\.receipt\.wav" would both be written to ".*a\.receipt\.json"/,
+    );
+    await assert.rejects(readdir(out), { code: 'ENOENT' });
+  });
+
+  it('--out-dir where a transcript would replace its own audio, or a planted link, is refused', async () => {
+    const { dir, audio, sha256 } = await folderWith('notes.txt', 'out-is-in');
+    assertRefused(await runCli(['transcribe', server.url, audio, '--trust-root', rootPem, '--out-dir', dir]), /the transcript of ".*notes\.txt" would be written to ".*notes\.txt", which is the input/);
+    assert.equal(sha256Hex(await readFile(audio)), sha256);
+    const other = await folderWith('speech.wav', 'out-link');
+    const victim = path.join(other.dir, 'precious.txt');
+    await writeFile(victim, 'keep me\n');
+    await symlink(victim, path.join(other.dir, 'speech.receipt.json'));
+    assertRefused(await runCli(['transcribe', server.url, other.audio, '--trust-root', rootPem, '--out-dir', other.dir]), /the receipt of ".*speech\.wav" would be written to .* symbolic link/);
+    assert.equal(await readFile(victim, 'utf8'), 'keep me\n');
   });
 });

@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { unlinkSync, writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { constants, unlinkSync, writeFileSync } from 'node:fs';
+import { lstat, mkdir, mkdtemp, open, readdir, readFile, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -279,6 +279,44 @@ describe('the bundled extension under a fake VS Code', () => {
       fake.answerMessage = undefined;
       fake.setSettings({ 'blindbox.transcript.saveNextToAudio': false, 'blindbox.transcript.format': 'text' });
       await rm(target, { force: true });
+    }
+  });
+
+  it('saveNextToAudio never writes through a link planted at the transcript name: the file it points to is intact', async () => {
+    fake.setSettings({ 'blindbox.transcript.saveNextToAudio': true, 'blindbox.transcript.format': 'srt' });
+    const target = path.join(dir, 'talk.transcript.srt');
+    const victim = path.join(dir, 'precious.txt');
+    await writeFile(victim, 'keep me\n');
+    await symlink(victim, target);
+    fake.answerMessage = (message) => (message.includes('Replace it') ? 'Replace' : undefined);
+    try {
+      await fake.executeCommand('blindbox.transcribe', Uri.file(wav));
+      assert.equal(await readFile(victim, 'utf8'), 'keep me\n');
+      assert.equal((await lstat(target)).isSymbolicLink(), true);
+      assert.equal(fake.documents.at(-1)!.uri.scheme, 'untitled', 'the transcript opens untitled instead');
+    } finally {
+      fake.answerMessage = undefined;
+      fake.setSettings({ 'blindbox.transcript.saveNextToAudio': false, 'blindbox.transcript.format': 'text' });
+      await rm(target, { force: true });
+      await rm(victim, { force: true });
+    }
+  });
+
+  it('Verify Receipt… of a named pipe nobody writes to is refused at once, not waited on', async () => {
+    const fifo = path.join(dir, 'planted.receipt.json');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    fake.answerOpenDialog = () => [Uri.file(fifo)];
+    try {
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<string>((resolve) => (timer = setTimeout(resolve, 10_000, 'still waiting after 10 s')));
+      const verdict = await Promise.race([fake.executeCommand<boolean>('blindbox.verifyReceipt'), bound]).finally(() => clearTimeout(timer));
+      assert.equal(verdict, false);
+      assert.match(fake.notifications.at(-1)!.message, /^BlindBox: receipt refused: .*planted\.receipt\.json" is not a regular file \(it is a named pipe/);
+    } finally {
+      fake.answerOpenDialog = undefined;
+      // A reader left waiting on the pipe (the bug) gets its end of file, so that the test fails instead of hanging.
+      await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).then((h) => h.close(), () => undefined);
+      await rm(fifo, { force: true });
     }
   });
 

@@ -3,11 +3,13 @@
  * (base64) is the proof; everything else is a copy of what it binds and of how the client checked it, for people and
  * tools to read, and is checked against the document when the file is verified (see offline.ts).
  */
-import { writeFile } from 'node:fs/promises';
-import { ReceiptError } from '../errors.js';
+import { InputError, ReceiptError } from '../errors.js';
+import { normalisePcrPolicy } from '../attestation/policy.js';
+import { errorClause } from '../util/text.js';
 import { TRANSCRIPT_FORMATS, type TranscriptFormat } from '../../protocol/transcript.js';
 import { MAX_DOCUMENT_BYTES } from '../../protocol/limits.js';
 import { documentFromBase64, type VerifiedReceipt } from './verify.js';
+import { writeFileAtomic } from '../util/output-files.js';
 
 export const RECEIPT_FILE_FORMAT = 'blindbox-transcript-receipt/1';
 
@@ -64,9 +66,9 @@ export function receiptFileText(receipt: ReceiptFile): string {
   return JSON.stringify(receipt, null, 2) + '\n';
 }
 
-/** Writes `receipt` to `file`, replacing it (the CLI's `--receipt`, and `DIR/<name>.receipt.json` of a batch). */
+/** Writes `receipt` to `file`, replacing it (the CLI's `--receipt`) as `writeFileAtomic` does: never through a link. */
 export async function writeReceiptFile(file: string, receipt: ReceiptFile): Promise<void> {
-  await writeFile(file, receiptFileText(receipt));
+  await writeFileAtomic(file, receiptFileText(receipt));
 }
 
 /** Reads a receipt file's JSON; every field is checked for its type. Throws `RECEIPT_MALFORMED` naming `source`. */
@@ -96,6 +98,15 @@ export function parseReceiptFile(text: string, source: string): ReceiptFile & { 
   const policy = r.policy as Record<string, unknown> | null;
   if (policy !== null && (typeof policy !== 'object' || typeof policy.name !== 'string' || typeof policy.pcrs !== 'object' || policy.pcrs === null || !Object.values(policy.pcrs).every((v) => typeof v === 'string'))) {
     throw bad('has a malformed "policy"');
+  }
+  // The recorded PCRs are what a check without --pcr enforces: malformed ones make a malformed receipt, not a bad option.
+  if (policy !== null) {
+    try {
+      normalisePcrPolicy(policy.pcrs as Record<string, string>);
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      throw bad(`has a malformed "policy" (${errorClause(err)})`);
+    }
   }
   return { ...(r as unknown as ReceiptFile), documentBytes };
 }

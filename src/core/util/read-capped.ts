@@ -1,34 +1,26 @@
 /**
- * Reading a small input file the user named (a policy, a root PEM, a saved
- * attestation document) without trusting its size. `readFile` reads until EOF,
- * so `/dev/zero`, a pipe or a huge file would grow memory until the process
- * dies. This reads at most `maxBytes + 1` bytes: one more than allowed proves
- * the file too large without reading the rest, whatever kind of file it is.
+ * Reading a small input file the user named (a policy, a root PEM, a saved attestation document, a receipt, evidence)
+ * without trusting it: only a regular file is opened (`openRegularFile`: a pipe or device is refused before it could
+ * block or never end), and at most `maxBytes + 1` bytes are read, one more than allowed proving the file too large
+ * even if it grew since its size was checked.
  */
-import { open } from 'node:fs/promises';
 import { InputError } from '../errors.js';
+import { openRegularFile, shownPath } from './regular-file.js';
 
-/** The contents of `file` if it holds at most `maxBytes`; otherwise `INPUT_FILE_TOO_LARGE`, and
- * when it cannot be read `UNREADABLE_INPUT_FILE`: `InputError`s naming `what` and the file. */
+/** The contents of `file` if it holds at most `maxBytes`; otherwise `INPUT_FILE_TOO_LARGE`; `NOT_A_REGULAR_FILE` for a
+ * pipe, device or directory, and `UNREADABLE_INPUT_FILE` when it cannot be read: `InputError`s naming `what` and the file. */
 export async function readFileCapped(file: string, maxBytes: number, what: string): Promise<Buffer> {
-  const tooLarge = () => new InputError('INPUT_FILE_TOO_LARGE', `the ${what} ${JSON.stringify(file)} is larger than ${formatKiB(maxBytes)}`);
-  const unreadable = (err: unknown) => new InputError('UNREADABLE_INPUT_FILE', `cannot read the ${what} ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
-  let handle;
+  const tooLarge = () => new InputError('INPUT_FILE_TOO_LARGE', `the ${what} ${shownPath(file)} is larger than ${formatKiB(maxBytes)}`);
+  const { handle, info } = await openRegularFile(file, what);
   try {
-    handle = await open(file, 'r');
-  } catch (err) {
-    throw unreadable(err);
-  }
-  try {
-    const info = await handle.stat();
-    // A regular file says its size: no need to read a byte of one that is too large.
-    if (info.isFile() && info.size > maxBytes) throw tooLarge();
+    // No need to read a byte of a file that says it is too large.
+    if (info.size > maxBytes) throw tooLarge();
     const buffer = Buffer.alloc(maxBytes + 1);
     let length = 0;
-    // Devices and pipes return short reads; each round reads at least one byte or ends at EOF, so at most maxBytes + 1 rounds.
+    // Each round reads at least one byte or ends at EOF, so at most maxBytes + 1 rounds.
     while (length <= maxBytes) {
       const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null).catch((err: unknown) => {
-        throw unreadable(err);
+        throw new InputError('UNREADABLE_INPUT_FILE', `cannot read the ${what} ${shownPath(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
       });
       if (bytesRead === 0) break;
       length += bytesRead;

@@ -1,9 +1,8 @@
 /** The client's one SHA-256: the identity of roots, certificates, keys and documents, as lower-case hex. */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { InputError } from '../errors.js';
+import { openRegularFile, shownPath } from './regular-file.js';
 
 /** SHA-256 of bytes (or of a string's UTF-8) as lower-case hex. */
 export function sha256Hex(data: Uint8Array | string): string {
@@ -12,17 +11,18 @@ export function sha256Hex(data: Uint8Array | string): string {
 
 /**
  * SHA-256 of a file's bytes, streamed (an audio file may be hundreds of MB). Only regular files: a device or pipe
- * has no fixed content to prove anything about. Throws `InputError` `UNREADABLE_INPUT_FILE` naming `what`.
+ * has no fixed content to prove anything about. Throws `InputError` `NOT_A_REGULAR_FILE` or `UNREADABLE_INPUT_FILE`
+ * naming `what`.
  */
 export async function sha256FileHex(file: string, what: string): Promise<string> {
-  const unreadable = (detail: string, cause?: unknown) => new InputError('UNREADABLE_INPUT_FILE', `cannot read the ${what} ${JSON.stringify(file)}: ${detail}`, { cause });
+  const { handle } = await openRegularFile(file, what);
   try {
-    if (!(await stat(file)).isFile()) throw unreadable('not a regular file');
     const hash = createHash('sha256');
-    await pipeline(createReadStream(file), hash);
+    // The stream closes the handle when it ends or fails.
+    await pipeline(handle.createReadStream(), hash);
     return hash.digest('hex');
   } catch (err) {
-    if (err instanceof InputError) throw err;
-    throw unreadable((err as NodeJS.ErrnoException).code ?? String(err), err);
+    await handle.close().catch(() => undefined);
+    throw new InputError('UNREADABLE_INPUT_FILE', `cannot read the ${what} ${shownPath(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
   }
 }
