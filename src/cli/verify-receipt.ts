@@ -4,8 +4,12 @@
  */
 import {
   AttestationError,
+  escapeControls,
+  jsonText,
   MAX_RECEIPT_FILE_BYTES,
+  oneLine,
   parseReceiptFile,
+  quoteServerText,
   readFileCapped,
   receiptStatement,
   ReceiptError,
@@ -33,12 +37,12 @@ export async function verifyReceiptCommand(argv: string[], out: NodeJS.WritableS
   try {
     const receipt = parseReceiptFile(text, JSON.stringify(file));
     const verified = await asUsage(() => verifyReceiptFile(receipt, { roots: trust.roots, expectedPcrs: trust.pcrsGiven ? trust.policy.pcrs : undefined, audioSha256, transcriptSha256 }));
-    const policySource = trust.pcrsGiven ? 'given' : `recorded policy ${JSON.stringify(receipt.policy?.name ?? '(none)')}`;
-    out.write(values.json ? JSON.stringify(receiptReport(verified, policySource)) + '\n' : formatReceipt(verified, policySource, values.audio, values.transcript));
+    const policySource = trust.pcrsGiven ? 'given' : `recorded policy ${quoteServerText(receipt.policy?.name ?? '(none)', 120)}`;
+    out.write(values.json ? jsonText(receiptReport(verified, policySource)) + '\n' : formatReceipt(verified, policySource, values.audio, values.transcript));
     return EXIT_OK;
   } catch (err) {
     if (!(err instanceof AttestationError || err instanceof ReceiptError)) throw err;
-    out.write(values.json ? JSON.stringify(rejectedReport(err)) + '\n' : formatRejected(err));
+    out.write(values.json ? jsonText(rejectedReport(err)) + '\n' : formatRejected(err));
     return EXIT_REJECTED;
   }
 }
@@ -63,15 +67,16 @@ function receiptReport(v: VerifiedReceiptFile, policySource: string) {
 function formatReceipt(v: VerifiedReceiptFile, policySource: string, audio: string, transcript: string): string {
   const a = v.attestation;
   const c = v.content;
-  const checked = Object.keys(v.enforcedPcrs).map((i) => `PCR${i}`);
-  const anchor = a.root.isAwsNitroRoot ? 'AWS Nitro Enclaves Root G1' : `${a.root.label} (NOT an AWS root: simulation, not confidential)`;
+  const checked = Object.keys(v.enforcedPcrs).map((i) => `PCR${escapeControls(i)}`);
+  const anchor = a.root.isAwsNitroRoot ? 'AWS Nitro Enclaves Root G1' : `${oneLine(a.root.label, 300)} (NOT an AWS root: simulation, not confidential)`;
   return [
     `VERIFIED  ${receiptStatement(v)}`,
     '',
-    `  audio       ${audio} (${c.audioBytes} bytes, SHA-256 ${c.audioSha256})`,
-    `  transcript  ${transcript} (${c.format}, SHA-256 ${c.transcriptSha256})`,
-    `  engine      ${c.engine}, model ${c.model} (via ${c.endpoint})`,
-    `  enclave     ${a.moduleId}; chain ends in ${anchor}`,
+    `  audio       ${oneLine(audio, 300)} (${c.audioBytes} bytes, SHA-256 ${c.audioSha256})`,
+    `  transcript  ${oneLine(transcript, 300)} (${c.format}, SHA-256 ${c.transcriptSha256})`,
+    // The enclave signed these words, but they are its words, not ours: quoted, one line each.
+    `  engine      ${quoteServerText(c.engine, 80)}, model ${quoteServerText(c.model, 80)} (via ${quoteServerText(c.endpoint, 80)})`,
+    `  enclave     ${quoteServerText(a.moduleId, 120)}; chain ends in ${anchor}`,
     `  policy      ${checked.length ? `${checked.join(', ')} match the ${policySource}` : 'NO PCR was required: the enclave\'s code was not checked against any expectation (give --pcr or --policy)'}`,
     `  requested   ${new Date(c.requestTime).toISOString()}; signed ${new Date(a.timestamp).toISOString()} (verified at that time)`,
     '',

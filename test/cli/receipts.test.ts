@@ -132,7 +132,7 @@ describe('blindbox verify-evidence', () => {
     const r = await runCli(['verify-evidence', evidence, '--trust-root', rootPem]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     // The verdict first, then what was verified: the file and the server it records.
-    assert.match(r.stdout, /^SIMULATION {2}VERIFIED {2}policy "[^"]*": attestation document is authentic.*\n\n {2}evidence {3}\S+evidence\.json\n {2}server {5}https:\/\/127\.0\.0\.1:\d+\n {2}module {5}/);
+    assert.match(r.stdout, /^SIMULATION {2}VERIFIED {2}policy "[^"]*": attestation document is authentic.*\n\n {2}evidence {3}\S+evidence\.json\n {2}server {5}"https:\/\/127\.0\.0\.1:\d+"\n {2}module {5}"/);
     assert.match(r.stdout, /TLS binding {2}the presented certificate \(SHA-256 [0-9a-f]{64}\) carries the attested key/);
     assert.match(r.stdout, / {4}0 {2}[0-9a-f]{96} {2}match/);
   });
@@ -187,7 +187,7 @@ describe('blindbox verify-evidence', () => {
     await writeFile(junk, JSON.stringify({ format: 'blindbox-attestation-evidence/1', document: null, verdict: { code: 'CHAIN_UNTRUSTED' } }));
     const r = await runCli(['verify-evidence', junk]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /holds no attestation document \(it records CHAIN_UNTRUSTED\)/);
+    assert.match(r.stderr, /holds no attestation document \(it records "CHAIN_UNTRUSTED"\)/);
   });
 });
 
