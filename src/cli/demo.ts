@@ -43,7 +43,7 @@ export async function demo(argv: string[], out: NodeJS.WritableStream, err: Node
       out.write(formatVerified(attestation, {}, DEFAULT_POLICY.name).replace(/^/gm, '   ') + '\n');
       const { service } = session.attested;
       if (service) out.write(`   attested service: ${quoteServerText(`${service.service} ${service.version}`, 120)}, engine ${quoteServerText(service.engine, 80)}, model ${quoteServerText(service.model, 80)}\n\n`);
-      out.write(`3. transcribing ${path.relative(process.cwd(), audio)} over the pinned channel…\n`);
+      out.write(`3. transcribing ${escapeControls(path.relative(process.cwd(), audio))} over the pinned channel…\n`);
       const result = await session.transcribe(source, { format: 'text' });
       out.write(`\ntranscript:\n  ${escapeControls(result.text)}\n`);
       const reference = await readFile(audio.replace(/\.[^.]+$/, '.txt'), 'utf8').catch(() => undefined);

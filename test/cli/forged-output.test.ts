@@ -135,4 +135,11 @@ describe('a hostile server cannot forge or hide terminal lines', () => {
     await run(['verify-evidence', file('evidence.json'), '--trust-root', file('root.pem'), '--json'], 0);
     await run(['verify-evidence', file('evidence.json'), '--json'], 1);
   });
+
+  it('demo: the audio file\'s name is shown escaped', async () => {
+    // A right-to-left override (U+202E) reverses how the rest of the name reads.
+    await copyFile(SAMPLE, file('demo\u202evaw.exe.wav'));
+    const r = await run(['demo', '--audio', file('demo\u202evaw.exe.wav')], 0);
+    assert.match(r.stdout, /demo\\u202evaw\.exe\.wav/);
+  });
 });
