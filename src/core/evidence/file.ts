@@ -13,7 +13,7 @@ import { ChannelError, InputError } from '../errors.js';
 import { MAX_DOCUMENT_BYTES } from '../../protocol/limits.js';
 import { bindTls, type TlsBinding } from '../transport/attested-enclave.js';
 import { spkiOf } from '../transport/pinned-connector.js';
-import { quoteServerText } from '../util/text.js';
+import { quoteServerText, withoutBom } from '../util/text.js';
 
 export const EVIDENCE_FORMAT = 'blindbox-attestation-evidence/1';
 
@@ -92,7 +92,7 @@ export function parseEvidenceFile(text: string, source: string): ParsedEvidence 
   const bad = (detail: string) => new InputError('INVALID_EVIDENCE', `the evidence file ${JSON.stringify(source)} ${detail}`);
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(withoutBom(text));
   } catch {
     throw bad('is not valid JSON');
   }

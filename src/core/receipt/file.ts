@@ -8,6 +8,7 @@ import { ReceiptError } from '../errors.js';
 import { TRANSCRIPT_FORMATS, type TranscriptFormat } from '../../protocol/transcript.js';
 import { MAX_DOCUMENT_BYTES } from '../../protocol/limits.js';
 import { documentFromBase64, type VerifiedReceipt } from './verify.js';
+import { withoutBom } from '../util/text.js';
 
 export const RECEIPT_FILE_FORMAT = 'blindbox-transcript-receipt/1';
 
@@ -74,7 +75,7 @@ export function parseReceiptFile(text: string, source: string): ReceiptFile & { 
   const bad = (detail: string) => new ReceiptError('RECEIPT_MALFORMED', `The receipt file ${source} ${detail}.`);
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(withoutBom(text));
   } catch {
     throw bad('is not valid JSON');
   }

@@ -49,6 +49,11 @@ export function jsonText(value: unknown, space?: number): string {
   return JSON.stringify(value, null, space).replace(UNPRINTABLE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** A file's text without its UTF-8 byte order mark, which editors on Windows write and `JSON.parse` refuses. */
+export function withoutBom(text: string): string {
+  return text.startsWith('\ufeff') ? text.slice(1) : text;
+}
+
 /**
  * `text` as the end of a sentence: a full stop is added unless it already ends with one (also inside a closing
  * parenthesis or quote), so a message that ends with another's never reads "….)." or "…..".
