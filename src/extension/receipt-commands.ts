@@ -8,6 +8,7 @@ import { baseName } from './audio.js';
 import type { Ctx } from './ctx.js';
 import { describeFailure } from './failure.js';
 import { failureLine } from './plain-text.js';
+import { quoteServerText } from '../core/util/text.js';
 import type { TranscriptReceipt } from '../core/transport/transcribe.js';
 import type { TranscriptFormat } from '../protocol/transcript.js';
 import { receiptFileNames } from './receipt-names.js';
@@ -93,7 +94,7 @@ export async function verifyReceiptCommand(ctx: Ctx): Promise<boolean | undefine
   try {
     const receipt = services.parseReceiptFile(new TextDecoder().decode(await vscode.workspace.fs.readFile(receiptUri)), baseName(receiptUri.path));
     const beside = vscode.Uri.joinPath(receiptUri, '..');
-    const audio = await pickFile('Audio', `BlindBox: the audio ${receipt.audio.name} the receipt is for`, vscode.Uri.joinPath(beside, receipt.audio.name));
+    const audio = await pickFile('Audio', `BlindBox: the audio ${quoteServerText(receipt.audio.name, 120)} the receipt is for`, vscode.Uri.joinPath(beside, receipt.audio.name));
     if (!audio) return undefined;
     const names = receiptFileNames(receipt.audio.name, receipt.transcript.format, 'text');
     const transcript = await pickFile('Transcript', 'BlindBox: the transcript file (the server\'s answer as saved)', vscode.Uri.joinPath(beside, names.signed));

@@ -32,6 +32,21 @@ export function assertEscapedOutput(what: string, text: string): void {
   }
 }
 
+/**
+ * Nothing raw a terminal, a notification or a webview would obey in any string of `value` (at any depth); line feeds
+ * are allowed only where a surface has lines of its own (`linesOfOurs`: tooltips, Markdown).
+ */
+export function assertNoRawText(what: string, value: unknown, linesOfOurs = false): void {
+  if (typeof value === 'string') {
+    const raw = RAW.exec(linesOfOurs ? value : value.replace(/\n/g, '\x00'));
+    assert.equal(raw, null, `${what}: raw U+${raw?.[0].codePointAt(0)?.toString(16).padStart(4, '0')} in ${JSON.stringify(value)}`);
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => assertNoRawText(`${what}[${i}]`, v, linesOfOurs));
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) assertNoRawText(`${what}.${k}`, v, linesOfOurs);
+  }
+}
+
 function isJson(line: string): boolean {
   try {
     return typeof JSON.parse(line) === 'object';

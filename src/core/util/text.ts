@@ -49,6 +49,16 @@ export function jsonText(value: unknown, space?: number): string {
   return JSON.stringify(value, null, space).replace(UNPRINTABLE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** `value` with every string in it (in arrays and plain objects, at any depth) escaped by `escapeControls`. */
+export function escapeStrings<T>(value: T): T {
+  if (typeof value === 'string') return escapeControls(value) as T;
+  if (Array.isArray(value)) return value.map(escapeStrings) as T;
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [escapeControls(k), escapeStrings(v)])) as T;
+  }
+  return value;
+}
+
 /** A file's text without its UTF-8 byte order mark, which editors on Windows write and `JSON.parse` refuses. */
 export function withoutBom(text: string): string {
   return text.startsWith('\ufeff') ? text.slice(1) : text;
