@@ -4,18 +4,21 @@
  * a user runs it, against a real hostile TLS server and real files, and its printed bytes are held to that rule.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { connect, trustedRootsFromPem } from '../../src/core/index.js';
 import { buildEvidence } from '../../src/extension/evidence.js';
-import { runCli, type CliResult } from '../helpers/cli.js';
+import { CLI, runCli, type CliResult } from '../helpers/cli.js';
 import { startHostileEnclave, type HostileEnclave } from '../helpers/hostile-enclave.js';
-import { startRefusingServer } from '../helpers/servers.js';
+import { startRefusingServer, startSimulationServer } from '../helpers/servers.js';
+import type { TranscriptionEngine } from '../../src/server/engine/engine.js';
 import { scratchDir } from '../helpers/speech.js';
 import { policy, verified } from '../extension/helpers.js';
-import { assertEscapedOutput, MARK, WORDS } from '../helpers/foreign-text.js';
+import { assertEscapedOutput, assertNoRawText, MARK, WORDS } from '../helpers/foreign-text.js';
 
 const SAMPLE = fileURLToPath(new URL('../../../media/sample.wav', import.meta.url));
 
@@ -141,5 +144,33 @@ describe('a hostile server cannot forge or hide terminal lines', () => {
     await copyFile(SAMPLE, file('demo\u202evaw.exe.wav'));
     const r = await run(['demo', '--audio', file('demo\u202evaw.exe.wav')], 0);
     assert.match(r.stdout, /demo\\u202evaw\.exe\.wav/);
+  });
+
+  it('transcribe: a signed transcript holding escapes goes byte for byte into a pipe, and escaped onto a terminal', async () => {
+    const said = `hello ${WORDS} world`;
+    const engine: TranscriptionEngine = { name: 'hostile', model: 'words', languages: ['en'], transcribe: async () => ({ text: said, segments: [], duration: 1, language: 'en' }), close: async () => {} };
+    const server = await startSimulationServer({ engine });
+    try {
+      await writeFile(file('sim-root.pem'), server.provider.rootPem);
+      const args = ['transcribe', server.url, SAMPLE, '--trust-root', file('sim-root.pem')];
+      // Into a pipe (a file): the bytes the enclave signed, so that `> speech.txt` verifies.
+      const piped = await runCli(args);
+      assert.equal(piped.code, 0, piped.stderr);
+      assert.ok(piped.stdout.startsWith(said), JSON.stringify(piped.stdout));
+      // On a terminal (script(1) gives the CLI a pseudo-terminal): escaped, and said so.
+      const command = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' ');
+      // Spawned, not spawnSync: the server answering it runs in this process.
+      const script = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+      const tty = { stdout: '' };
+      script.stdout.on('data', (d) => (tty.stdout += d));
+      const [status] = (await once(script, 'close')) as [number | null];
+      assert.equal(status, 0, tty.stdout);
+      // The transcript keeps its own lines (subtitles have many); nothing in them reaches the terminal raw.
+      assert.match(tty.stdout, /^hello ATTACKER\\x1b\[2K\\r\\x1b\]0;pwned\\x07VERIFIED {2}forged\r\n\\u009b2J\\u009b8mhttps/m);
+      assert.match(tty.stdout, /the transcript holds control characters; they are shown escaped/);
+      assertNoRawText('transcribe on a terminal', tty.stdout.replace(/\r\n/g, '\n'), true);
+    } finally {
+      await server.close();
+    }
   });
 });
