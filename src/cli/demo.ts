@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AttestationError, ChannelError, connect, DEFAULT_POLICY, fileSource } from '../core/index.js';
+import { AttestationError, ChannelError, connect, DEFAULT_POLICY, escapeControls, fileSource, quoteServerText } from '../core/index.js';
 import { asUsage, trustedRoots, UsageError } from './args.js';
 import { formatRejected, formatVerified } from './summary.js';
 import { EXIT_OK, exitCodeFor } from './exit-codes.js';
@@ -42,10 +42,10 @@ export async function demo(argv: string[], out: NodeJS.WritableStream, err: Node
       const { attestation } = session.attested;
       out.write(formatVerified(attestation, {}, DEFAULT_POLICY.name).replace(/^/gm, '   ') + '\n');
       const { service } = session.attested;
-      if (service) out.write(`   attested service: ${service.service} ${service.version}, engine ${service.engine}, model ${service.model}\n\n`);
-      out.write(`3. transcribing ${path.relative(process.cwd(), audio)} over the pinned channel…\n`);
+      if (service) out.write(`   attested service: ${quoteServerText(`${service.service} ${service.version}`, 120)}, engine ${quoteServerText(service.engine, 80)}, model ${quoteServerText(service.model, 80)}\n\n`);
+      out.write(`3. transcribing ${escapeControls(path.relative(process.cwd(), audio))} over the pinned channel…\n`);
       const result = await session.transcribe(source, { format: 'text' });
-      out.write(`\ntranscript:\n  ${result.text}\n`);
+      out.write(`\ntranscript:\n  ${escapeControls(result.text)}\n`);
       const reference = await readFile(audio.replace(/\.[^.]+$/, '.txt'), 'utf8').catch(() => undefined);
       if (reference) out.write(`reference:\n  ${reference.trim()}\n`);
     } finally {

@@ -3,6 +3,7 @@
  * Exit codes (exit-codes.ts): 0 ok, 1 attestation rejected, 2 usage error or unreadable input, 3 server or network error.
  */
 import { readFileSync } from 'node:fs';
+import { escapeControls, jsonText, oneLine } from '../core/util/text.js';
 import { UsageError } from './args.js';
 import { COMMAND_SPECS } from './commands.js';
 import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
@@ -54,7 +55,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   const load = commands[name];
   if (!spec || !load) {
     const near = closest(name, COMMAND_SPECS.map((c) => c.name));
-    err.write(`blindbox: unknown command ${JSON.stringify(name)}${near ? `: did you mean ${near}?` : ''} (blindbox --help lists the commands)\n`);
+    err.write(`blindbox: unknown command ${jsonText(name)}${near ? `: did you mean ${near}?` : ''} (blindbox --help lists the commands)\n`);
     return EXIT_USAGE;
   }
   if (wantsHelp(rest)) {
@@ -65,10 +66,11 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     return await (await load())(rest, out, err);
   } catch (e) {
     if (e instanceof UsageError) {
-      err.write(`blindbox ${name}: ${e.message}\nusage: blindbox ${usageLine(spec)}\n`);
+      // A usage message may quote a file name or a file's field: escaped, so it cannot forge a line.
+      err.write(`blindbox ${name}: ${oneLine(e.message, 2000)}\nusage: blindbox ${usageLine(spec)}\n`);
       return EXIT_USAGE;
     }
-    err.write(`blindbox ${name}: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+    err.write(`blindbox ${name}: internal error: ${((e as Error)?.stack ?? String(e)).split('\n').map(escapeControls).join('\n')}\n`);
     return EXIT_INTERNAL;
   }
 }

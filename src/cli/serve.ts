@@ -11,6 +11,7 @@ import { serveSpec } from './commands.js';
 import { parseCommand } from './flags.js';
 import { startAttestedServer, type StartedServer } from './serve-attestation.js';
 import { NsmError } from '../server/attestation/nsm/errors.js';
+import { oneLine } from '../core/util/text.js';
 
 export async function serve(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseCommand(serveSpec, argv);
@@ -74,7 +75,8 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
       caDir: values.ca,
       connections: keepAliveTimeoutMs === undefined ? undefined : { keepAliveTimeoutMs },
       proxy: perSource === undefined ? undefined : { maxConnectionsPerSource: perSource },
-      log: (line) => err.write(`[enclave] ${line}\n`),
+      // A log line may quote a client (a file name, a header): escaped, one line.
+      log: (line) => err.write(`[enclave] ${oneLine(line, 2000)}\n`),
     });
   } catch (e) {
     await engine?.close();

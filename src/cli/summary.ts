@@ -1,20 +1,21 @@
 /** Human-readable output of the CLI: the verdict, a PCR table and the chain. */
-import { ChannelError, formatAge, isUntrustedFailure, oneLine, quoteServerText, serverSaid, type BlindBoxError, type VerifiedAttestation } from '../core/index.js';
+import { ChannelError, escapeControls, formatAge, isUntrustedFailure, oneLine, quoteServerText, serverSaid, type BlindBoxError, type VerifiedAttestation } from '../core/index.js';
 
 /**
  * A readable summary of a verified document; `expected` marks which PCRs a policy checked. The verdict line comes
  * first, leading with SIMULATION when the chain does not end in AWS's root, then naming the policy enforced
- * (`policyName`), if any; `about` rows (label, value: the server, the file) open the details below it.
+ * (`policyName`), if any; `about` rows (label, value: the server, the file) open the details below it. Everything the
+ * document says in words (module id, certificate subjects) and the policy's name are foreign: quoted, one line each.
  */
 export function formatVerified(v: VerifiedAttestation, expected: Readonly<Record<number, string>> = {}, policyName?: string, about: readonly (readonly [string, string])[] = []): string {
   const lines: string[] = [];
-  const anchor = v.root.isAwsNitroRoot ? 'AWS Nitro Enclaves Root G1' : `${v.root.label}, NOT an AWS root: not confidential`;
+  const anchor = v.root.isAwsNitroRoot ? 'AWS Nitro Enclaves Root G1' : `${oneLine(v.root.label, 300)}, NOT an AWS root: not confidential`;
   // A policy's name comes from a file (a policy, an evidence file): one printable line, quoted.
-  const policy = policyName === undefined ? '' : `policy ${quoteServerText(oneLine(policyName, 120))}: `;
+  const policy = policyName === undefined ? '' : `policy ${quoteServerText(policyName, 120)}: `;
   lines.push(`${v.root.isAwsNitroRoot ? '' : 'SIMULATION  '}VERIFIED  ${policy}attestation document is authentic (chain ends in ${anchor})`);
   lines.push('');
-  for (const [label, value] of about) lines.push(`  ${label.padEnd(10)} ${value}`);
-  lines.push(`  module     ${v.moduleId}`);
+  for (const [label, value] of about) lines.push(`  ${label.padEnd(10)} ${oneLine(value, 300)}`);
+  lines.push(`  module     ${quoteServerText(v.moduleId, 120)}`);
   lines.push(`  issued     ${new Date(v.timestamp).toISOString()} (${formatAge(v.verifiedAt - v.timestamp)} before ${new Date(v.verifiedAt).toISOString()})`);
   lines.push(`  digest     ${v.digest}`);
   lines.push(`  nonce      ${short(v.nonce)}`);
@@ -24,13 +25,13 @@ export function formatVerified(v: VerifiedAttestation, expected: Readonly<Record
   lines.push('  PCR  value' + ' '.repeat(92) + 'policy');
   for (const [index, value] of Object.entries(v.pcrs)) {
     const policy = Object.hasOwn(expected, index) ? 'match' : '-';
-    lines.push(`  ${index.padStart(3)}  ${value.padEnd(96)}  ${policy}`);
+    lines.push(`  ${escapeControls(index).padStart(3)}  ${escapeControls(value).padEnd(96)}  ${policy}`);
   }
   lines.push('');
   lines.push('  chain (root → leaf)');
   v.chain.forEach((c, i) => {
-    lines.push(`  ${i}. ${c.subject}`);
-    lines.push(`     valid ${c.notBefore} → ${c.notAfter}   ${c.keyAlgorithm}   sha256 ${c.sha256}`);
+    lines.push(`  ${i}. ${quoteServerText(c.subject, 300)}`);
+    lines.push(`     valid ${c.notBefore} → ${c.notAfter}   ${oneLine(c.keyAlgorithm, 40)}   sha256 ${c.sha256}`);
   });
   return lines.join('\n') + '\n';
 }
@@ -38,12 +39,13 @@ export function formatVerified(v: VerifiedAttestation, expected: Readonly<Record
 /**
  * One line for a failure: what happened (REJECTED: the server is not provably the attested enclave; UNREACHABLE: it
  * could not be reached or did not answer in time; FAILED: it answered with an error; CANCELLED), the code, then the
- * sentence; what the server said, if anything, quoted on its own line.
+ * sentence (escaped: it may quote a certificate, a file or a document); what the server said, if anything, quoted on
+ * its own line.
  */
 export function formatRejected(err: BlindBoxError): string {
   const word = failureWord(err);
   const said = serverSaid(err);
-  return `${word}  ${err.code}: ${err.message}\n${said ? `${' '.repeat(word.length + 2)}server said (unverified): ${quoteServerText(said)}\n` : ''}`;
+  return `${word}  ${oneLine(err.code, 64)}: ${escapeControls(err.message)}\n${said ? `${' '.repeat(word.length + 2)}server said (unverified): ${quoteServerText(said)}\n` : ''}`;
 }
 
 /** The verdict word of `formatRejected`. */

@@ -8,7 +8,7 @@
 import { access, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { constants } from 'node:fs';
-import { AttestationError, ChannelError, checkOutputPlan, connect, fileSource, InputError, ReceiptError, receiptFileText, retryLine, shownPath, TRANSCRIPT_FORMATS, writeFileAtomic, writeReceiptFile, type AttestedSession, type AudioSource, type PlannedOutput, type TranscriptFormat, type TranscriptResult } from '../core/index.js';
+import { AttestationError, ChannelError, checkOutputPlan, connect, escapeControls, fileSource, InputError, oneLine, ReceiptError, receiptFileText, retryLine, shownPath, TRANSCRIPT_FORMATS, writeFileAtomic, writeReceiptFile, type AttestedSession, type AudioSource, type PlannedOutput, type TranscriptFormat, type TranscriptResult } from '../core/index.js';
 import { asUsage, UsageError } from './args.js';
 import { connectOptions } from './attestation-flags.js';
 import { transcribeSpec } from './commands.js';
@@ -51,27 +51,27 @@ export async function transcribeCommand(argv: string[], out: NodeJS.WritableStre
   const options = await connectOptions(values);
   let session: AttestedSession;
   try {
-    session = await asUsage(connect(url, { ...options, maxConnections: Math.min(concurrency, sources.length), log: (line) => err.write(`blindbox: ${line}\n`) }));
+    session = await asUsage(connect(url, { ...options, maxConnections: Math.min(concurrency, sources.length), log: (line) => err.write(`blindbox: ${oneLine(line, 2000)}\n`) }));
   } catch (e) {
     return rejected(e, err);
   }
   try {
     if (session.attested.simulation) err.write('blindbox: SIMULATION server (its root is not AWS\'s): the audio is NOT protected by a real enclave.\n');
-    const transcribeOne = (source: AudioSource) => session.transcribe(source, { format: wire, language: values.language, onRetry: (notice) => err.write(`blindbox: ${source.name}: HTTP ${notice.status}, ${retryLine(notice)}\n`) });
+    const transcribeOne = (source: AudioSource) => session.transcribe(source, { format: wire, language: values.language, onRetry: (notice) => err.write(`blindbox: ${oneLine(source.name, 300)}: HTTP ${notice.status}, ${retryLine(notice)}\n`) });
     const rendered = (result: TranscriptResult, source: AudioSource) => (format === 'markdown' ? markdownTranscript(result, transcriptProvenance(result, source.name, url, options.policy.name)) : result.body);
     if (targets === undefined) {
       try {
         const result = await transcribeOne(sources[0]!);
         if (values.receipt === undefined) {
           const text = rendered(result, sources[0]!);
-          out.write(text.endsWith('\n') ? text : text + '\n');
+          out.write(forTerminal(text.endsWith('\n') ? text : text + '\n', out, err));
           return EXIT_OK;
         }
         // The receipt binds the body byte for byte: printed unchanged, `> speech.txt` is the file verify-receipt checks.
         await writeReceiptFile(values.receipt, result.receipt.file).catch((e: NodeJS.ErrnoException) => {
           throw new UsageError(`cannot write the receipt ${JSON.stringify(values.receipt)}: ${e instanceof InputError ? e.message : e.code ?? String(e)}`);
         });
-        out.write(result.body);
+        out.write(forTerminal(result.body, out, err));
         return EXIT_OK;
       } catch (e) {
         return rejected(e, err, true);
@@ -85,11 +85,11 @@ export async function transcribeCommand(argv: string[], out: NodeJS.WritableStre
         if (format === 'markdown') await writeFileAtomic(signedPath(targets[i]!), result.body);
         await writeFileAtomic(targets[i]!, rendered(result, source));
         await writeFileAtomic(receiptPath(targets[i]!), receiptFileText(result.receipt.file));
-        err.write(`${source.name}\tok\t${seconds()} s\t→ ${targets[i]}\n`);
+        err.write(`${oneLine(source.name, 300)}\tok\t${seconds()} s\t→ ${oneLine(targets[i]!, 300)}\n`);
         return EXIT_OK;
       } catch (e) {
         const code = failureCode(e);
-        err.write(`${source.name}\tFAILED ${describe(e)}\t${seconds()} s\n`);
+        err.write(`${oneLine(source.name, 300)}\tFAILED ${describe(e)}\t${seconds()} s\n`);
         return code;
       }
     });
@@ -97,6 +97,17 @@ export async function transcribeCommand(argv: string[], out: NodeJS.WritableStre
   } finally {
     await session.close();
   }
+}
+
+/**
+ * The transcript as printed: byte for byte into a file or a pipe (the receipt binds those bytes), but on a terminal
+ * with its control characters escaped line by line (it is the server's text), saying so on `err`.
+ */
+function forTerminal(text: string, out: NodeJS.WritableStream, err: NodeJS.WritableStream): string {
+  if ((out as { isTTY?: boolean }).isTTY !== true) return text;
+  const shown = text.split('\n').map(escapeControls).join('\n');
+  if (shown !== text) err.write('blindbox: the transcript holds control characters; they are shown escaped (redirect the output to keep the signed bytes).\n');
+  return shown;
 }
 
 /** Files at once when `--concurrency` is not given. */

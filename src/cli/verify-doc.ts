@@ -1,5 +1,5 @@
 /** `blindbox verify-doc <file>`: verify a saved attestation document. */
-import { AttestationError, InputError, MAX_DOCUMENT_BYTES, rejectedReport, verifiedReport, verifyAttestation } from '../core/index.js';
+import { AttestationError, InputError, jsonText, MAX_DOCUMENT_BYTES, rejectedReport, verifiedReport, verifyAttestation } from '../core/index.js';
 import { parsePcrArgs, readJudgedFile, parseSeconds, parseTime, trustedRoots, UsageError } from './args.js';
 import { verifyDocSpec } from './commands.js';
 import { parseCommand } from './flags.js';
@@ -23,12 +23,12 @@ export async function verifyDoc(argv: string[], out: NodeJS.WritableStream): Pro
   try {
     if (bytes instanceof AttestationError) throw bytes;
     const verified = verifyAttestation(bytes, options);
-    out.write(values.json ? JSON.stringify(verifiedReport(verified)) + '\n' : formatVerified(verified, expectedPcrs));
+    out.write(values.json ? jsonText(verifiedReport(verified)) + '\n' : formatVerified(verified, expectedPcrs));
     return EXIT_OK;
   } catch (err) {
     if (err instanceof InputError) throw new UsageError(err.message, { cause: err });
     if (!(err instanceof AttestationError)) throw err;
-    out.write(values.json ? JSON.stringify(rejectedReport(err)) + '\n' : formatRejected(err));
+    out.write(values.json ? jsonText(rejectedReport(err)) + '\n' : formatRejected(err));
     return EXIT_REJECTED;
   }
 }

@@ -4,7 +4,7 @@
  * on the attested connection carrying exactly the attested key; the same for every other enclave the file lists (a
  * session behind a balancer attests one per key), any failure failing the whole file.
  */
-import { AttestationError, ChannelError, MAX_EVIDENCE_FILE_BYTES, oneLine, parseEvidenceFile, readFileCapped, rejectedReport, verifiedReport, verifyEvidence } from '../core/index.js';
+import { AttestationError, ChannelError, jsonText, MAX_EVIDENCE_FILE_BYTES, parseEvidenceFile, quoteServerText, readFileCapped, rejectedReport, verifiedReport, verifyEvidence } from '../core/index.js';
 import { asUsage, trustedRoots, UsageError } from './args.js';
 import { verifyEvidenceSpec } from './commands.js';
 import { parseCommand } from './flags.js';
@@ -22,7 +22,7 @@ export async function verifyEvidenceCommand(argv: string[], out: NodeJS.Writable
     const policy = parsed.evidence.policy?.name ?? '(none)';
     out.write(
       values.json
-        ? JSON.stringify({
+        ? jsonText({
             ...verifiedReport(attestation),
             policy,
             policyPcrs: Object.keys(policyPcrs),
@@ -31,18 +31,18 @@ export async function verifyEvidenceCommand(argv: string[], out: NodeJS.Writable
           }) + '\n'
         : formatVerified(attestation, policyPcrs, policy, [
             ['evidence', file],
-            // The file's words, not ours: one printable line.
-            ['server', typeof parsed.evidence.server === 'string' ? oneLine(parsed.evidence.server, 300) : '(none)'],
+            // The file's words, not ours: quoted, one printable line.
+            ['server', typeof parsed.evidence.server === 'string' ? quoteServerText(parsed.evidence.server, 300) : '(none)'],
           ]) +
             `\n  TLS binding  the presented certificate (SHA-256 ${binding.presentedCertificateSha256}) carries the attested key (SHA-256 ${binding.attestedKeySha256})\n` +
             others
-              .map((o) => `  also        enclave ${o.attestation.moduleId}, PCR0 ${o.attestation.pcrs[0]!.slice(0, 16)}…, key SHA-256 ${o.binding.attestedKeySha256}: document authentic at its time, policy PCRs match, certificate carries the key\n`)
+              .map((o) => `  also        enclave ${quoteServerText(o.attestation.moduleId, 120)}, PCR0 ${o.attestation.pcrs[0]!.slice(0, 16)}…, key SHA-256 ${o.binding.attestedKeySha256}: document authentic at its time, policy PCRs match, certificate carries the key\n`)
               .join(''),
     );
     return EXIT_OK;
   } catch (err) {
     if (!(err instanceof AttestationError || err instanceof ChannelError)) throw err;
-    out.write(values.json ? JSON.stringify(rejectedReport(err)) + '\n' : formatRejected(err));
+    out.write(values.json ? jsonText(rejectedReport(err)) + '\n' : formatRejected(err));
     return exitCodeFor(err);
   }
 }

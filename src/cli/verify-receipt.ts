@@ -4,8 +4,12 @@
  */
 import {
   AttestationError,
+  escapeControls,
+  jsonText,
   MAX_RECEIPT_FILE_BYTES,
+  oneLine,
   parseReceiptFile,
+  quoteServerText,
   receiptStatement,
   ReceiptError,
   rejectedReport,
@@ -33,17 +37,31 @@ export async function verifyReceiptCommand(argv: string[], out: NodeJS.WritableS
     if (read instanceof ReceiptError) throw read;
     const receipt = parseReceiptFile(read.toString('utf8'), JSON.stringify(file));
     const verified = await asUsage(() => verifyReceiptFile(receipt, { roots: trust.roots, expectedPcrs: trust.pcrsGiven ? trust.policy.pcrs : undefined, audioSha256, transcriptSha256 }));
-    const policySource = trust.pcrsGiven ? 'given' : `recorded policy ${JSON.stringify(receipt.policy?.name ?? '(none)')}`;
-    out.write(values.json ? JSON.stringify(receiptReport(verified, policySource)) + '\n' : formatReceipt(verified, policySource, values.audio, values.transcript));
+    const source: PolicySource = trust.pcrsGiven ? { given: values.policy === undefined ? undefined : trust.policy.name } : { claimed: receipt.policy?.name };
+    out.write(values.json ? jsonText(receiptReport(verified, source)) + '\n' : formatReceipt(verified, source, values.audio, values.transcript));
     return EXIT_OK;
   } catch (err) {
     if (!(err instanceof AttestationError || err instanceof ReceiptError)) throw err;
-    out.write(values.json ? JSON.stringify(rejectedReport(err)) + '\n' : formatRejected(err));
+    out.write(values.json ? jsonText(rejectedReport(err)) + '\n' : formatRejected(err));
     return EXIT_REJECTED;
   }
 }
 
-function receiptReport(v: VerifiedReceiptFile, policySource: string) {
+/**
+ * Where the enforced PCRs came from: the command line (`--pcr`, or `--policy` and its name), or the receipt file itself,
+ * whose policy, name included, is an unauthenticated claim anyone could have edited (its PCRs were still held to the
+ * signed document, so they say only that the file agrees with itself).
+ */
+type PolicySource = { readonly given: string | undefined } | { readonly claimed: string | undefined };
+
+/** The `policy` line's words for `source`, after "PCRn match". */
+function policyWords(source: PolicySource): string {
+  if ('given' in source) return source.given === undefined ? 'the given PCRs' : `the given policy ${quoteServerText(source.given, 120)}`;
+  const name = source.claimed === undefined ? '' : ` (it names them ${quoteServerText(source.claimed, 120)})`;
+  return `the PCRs the receipt file records${name}: an UNVERIFIED claim, anyone could have written it (give --pcr or --policy)`;
+}
+
+function receiptReport(v: VerifiedReceiptFile, source: PolicySource) {
   const a = v.attestation;
   return {
     ok: true,
@@ -52,7 +70,8 @@ function receiptReport(v: VerifiedReceiptFile, policySource: string) {
     timestamp: a.timestamp,
     pcrs: { ...a.pcrs },
     enforcedPcrs: Object.keys(v.enforcedPcrs).map(Number).sort((x, y) => x - y),
-    policySource,
+    // The recorded name is a claim of the file, never a verified policy: reported as such, or not at all.
+    ...('given' in source ? { policySource: 'given', ...(source.given === undefined ? {} : { policyName: source.given }) } : { policySource: 'recorded', claimedPolicyName: source.claimed ?? null }),
     root: { label: a.root.label, sha256: a.root.sha256, isAwsNitroRoot: a.root.isAwsNitroRoot },
     publicKey: a.publicKey,
     nonce: a.nonce,
@@ -60,19 +79,20 @@ function receiptReport(v: VerifiedReceiptFile, policySource: string) {
   };
 }
 
-function formatReceipt(v: VerifiedReceiptFile, policySource: string, audio: string, transcript: string): string {
+function formatReceipt(v: VerifiedReceiptFile, source: PolicySource, audio: string, transcript: string): string {
   const a = v.attestation;
   const c = v.content;
-  const checked = Object.keys(v.enforcedPcrs).map((i) => `PCR${i}`);
-  const anchor = a.root.isAwsNitroRoot ? 'AWS Nitro Enclaves Root G1' : `${a.root.label} (NOT an AWS root: simulation, not confidential)`;
+  const checked = Object.keys(v.enforcedPcrs).map((i) => `PCR${escapeControls(i)}`);
+  const anchor = a.root.isAwsNitroRoot ? 'AWS Nitro Enclaves Root G1' : `${oneLine(a.root.label, 300)} (NOT an AWS root: simulation, not confidential)`;
   return [
     `VERIFIED  ${receiptStatement(v)}`,
     '',
-    `  audio       ${audio} (${c.audioBytes} bytes, SHA-256 ${c.audioSha256})`,
-    `  transcript  ${transcript} (${c.format}, SHA-256 ${c.transcriptSha256})`,
-    `  engine      ${c.engine}, model ${c.model} (via ${c.endpoint})`,
-    `  enclave     ${a.moduleId}; chain ends in ${anchor}`,
-    `  policy      ${checked.length ? `${checked.join(', ')} match the ${policySource}` : 'NO PCR was required: the enclave\'s code was not checked against any expectation (give --pcr or --policy)'}`,
+    `  audio       ${oneLine(audio, 300)} (${c.audioBytes} bytes, SHA-256 ${c.audioSha256})`,
+    `  transcript  ${oneLine(transcript, 300)} (${c.format}, SHA-256 ${c.transcriptSha256})`,
+    // The enclave signed these words, but they are its words, not ours: quoted, one line each.
+    `  engine      ${quoteServerText(c.engine, 80)}, model ${quoteServerText(c.model, 80)} (via ${quoteServerText(c.endpoint, 80)})`,
+    `  enclave     ${quoteServerText(a.moduleId, 120)}; chain ends in ${anchor}`,
+    `  policy      ${checked.length ? `${checked.join(', ')} match ${policyWords(source)}` : 'NO PCR was required: the enclave\'s code was not checked against any expectation (give --pcr or --policy)'}`,
     `  requested   ${new Date(c.requestTime).toISOString()}; signed ${new Date(a.timestamp).toISOString()} (verified at that time)`,
     '',
   ].join('\n');

@@ -1,5 +1,5 @@
 /** `blindbox verify <url>`: attest a live server and print what was proven. */
-import { AttestationError, ChannelError, connect, rejectedReport, verifiedReport } from '../core/index.js';
+import { AttestationError, ChannelError, connect, jsonText, rejectedReport, verifiedReport } from '../core/index.js';
 import { asUsage, UsageError } from './args.js';
 import { connectOptions } from './attestation-flags.js';
 import { verifySpec } from './commands.js';
@@ -16,11 +16,11 @@ export async function verify(argv: string[], out: NodeJS.WritableStream): Promis
     const session = await asUsage(connect(url, options));
     const { attestation, simulation } = session.attested;
     await session.close();
-    out.write(values.json ? JSON.stringify({ ...verifiedReport(attestation), url, simulation }) + '\n' : formatVerified(attestation, options.policy.pcrs, options.policy.name, [['server', url]]));
+    out.write(values.json ? jsonText({ ...verifiedReport(attestation), url, simulation }) + '\n' : formatVerified(attestation, options.policy.pcrs, options.policy.name, [['server', url]]));
     return EXIT_OK;
   } catch (err) {
     if (!(err instanceof AttestationError || err instanceof ChannelError)) throw err;
-    out.write(values.json ? JSON.stringify({ ...rejectedReport(err), url }) + '\n' : formatRejected(err));
+    out.write(values.json ? jsonText({ ...rejectedReport(err), url }) + '\n' : formatRejected(err));
     return exitCodeFor(err);
   }
 }

@@ -102,6 +102,7 @@ brandErrorClass(ChannelError, 'blindbox.error.channel');
 export const RECEIPT_ERROR_CODES = {
   RECEIPT_MISSING: 'The server sent the transcript without a receipt: no enclave signed for it.',
   RECEIPT_MALFORMED: 'The receipt is not a BlindBox transcript receipt.',
+  NOT_A_RECEIPT: 'The document is a plain attestation document, not a transcript receipt: it binds no transcript.',
   RECEIPT_KEY_MISMATCH: 'The receipt is signed for a TLS key other than the one of the connection the transcript came on.',
   RECEIPT_REPLAYED: 'The receipt does not carry this request\'s nonce: it was issued for another request.',
   RECEIPT_MISMATCH: 'The receipt describes another kind of answer (format or enclave) than the one received.',

@@ -8,6 +8,7 @@ import { normalisePcrPolicy, type PcrPolicy } from './attestation/policy.js';
 import { InputError } from './errors.js';
 import { trustedRootsFromPem, type TrustedRoot } from './attestation/roots.js';
 import { readFileCapped } from './util/read-capped.js';
+import { withoutBom } from './util/text.js';
 
 export interface AttestationPolicy {
   /** Shown to people ("production", "staging"…). */
@@ -71,7 +72,7 @@ export async function loadPolicyFile(file: string): Promise<{ policy: Attestatio
   const text = (await readFileCapped(file, MAX_POLICY_FILE_BYTES, 'policy file')).toString('utf8');
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(withoutBom(text));
   } catch {
     throw new InputError('INVALID_POLICY', `the policy file ${JSON.stringify(file)} is not valid JSON`);
   }

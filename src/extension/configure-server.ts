@@ -7,6 +7,7 @@
  */
 import * as vscode from 'vscode';
 import type { Ctx, VerifySummary } from './ctx.js';
+import { oneLine } from '../core/util/text.js';
 import { ExtensionError } from './errors.js';
 import { SETTING_KEYS } from './ids.js';
 import { readPickedFile } from './picked-files.js';
@@ -126,7 +127,7 @@ async function rootFromFile(setup: Setup): Promise<RootCandidate | undefined> {
     const bytes = await readPickedFile(setup, file, setup.MAX_ROOT_FILE_BYTES, 'root certificate file');
     return setup.rootCandidate(new TextDecoder().decode(bytes), file.fsPath);
   } catch (err) {
-    void vscode.window.showErrorMessage(`BlindBox: cannot trust ${file.fsPath}: ${err instanceof Error ? err.message : String(err)}`);
+    void vscode.window.showErrorMessage(`BlindBox: cannot trust ${oneLine(file.fsPath, 200)}: ${oneLine(err instanceof Error ? err.message : String(err))}`);
     return undefined;
   }
 }
@@ -197,7 +198,7 @@ async function askPolicy(
   try {
     loaded = await setup.loadPolicyFile(file.fsPath);
   } catch (err) {
-    void vscode.window.showErrorMessage(`BlindBox: ${err instanceof Error ? err.message : String(err)}`);
+    void vscode.window.showErrorMessage(`BlindBox: ${oneLine(err instanceof Error ? err.message : String(err))}`);
     return undefined;
   }
   // The file's roots are copied inline too, with the same warning for any that is not AWS's.

@@ -10,6 +10,8 @@ import * as vscode from 'vscode';
 import { Config } from './config.js';
 import { describeFailure, type Failure } from './failure.js';
 import { notificationText } from './plain-text.js';
+import { oneLine, quoteServerText } from '../core/util/text.js';
+import { escapingLog } from './escaping-log.js';
 import { ATTESTATION_VIEW_TYPE, COMMANDS, EXTENSION_ID, OUTPUT_CHANNEL, TRUST_VIEW_ID } from './ids.js';
 import { AttestationPanel } from './panel.js';
 import { StatusBar } from './status.js';
@@ -74,7 +76,8 @@ export class Ctx implements vscode.Disposable {
 
   constructor(extCtx: vscode.ExtensionContext) {
     this.#extCtx = extCtx;
-    this.log = vscode.window.createOutputChannel(OUTPUT_CHANNEL, { log: true });
+    // Log lines quote servers, certificates and file names: every one escaped on its way in.
+    this.log = escapingLog(vscode.window.createOutputChannel(OUTPUT_CHANNEL, { log: true }));
     this.#status = new StatusBar();
     this.trust = new TrustController({
       attestor: async () => (await this.services()).createAttestor((line) => this.log.info(line)),
@@ -194,9 +197,9 @@ export class Ctx implements vscode.Disposable {
         break;
       case 'verified':
         if (isSimulation(state.enclaves)) {
-          void vscode.window.showWarningMessage(`BlindBox: ${state.server} verified against a SIMULATION root — not confidential.`, 'Show Attestation').then((pick) => pick && this.showAttestation());
+          void vscode.window.showWarningMessage(`BlindBox: ${oneLine(state.server, 200)} verified against a SIMULATION root — not confidential.`, 'Show Attestation').then((pick) => pick && this.showAttestation());
         } else {
-          void vscode.window.showInformationMessage(`BlindBox: ${state.server} is a verified AWS Nitro enclave (policy ${state.policy.name}).`);
+          void vscode.window.showInformationMessage(`BlindBox: ${oneLine(state.server, 200)} is a verified AWS Nitro enclave (policy ${quoteServerText(state.policy.name, 80)}).`);
         }
         break;
       default:
@@ -219,7 +222,7 @@ export class Ctx implements vscode.Disposable {
     const state = this.trust.state;
     if (state.policy && state.policy.source !== 'built-in default') return policySummary(state.policy);
     const { raw } = this.#config.read();
-    if (typeof raw.policyFile === 'string' && raw.policyFile.trim()) return `policy file ${raw.policyFile.trim()}`;
+    if (typeof raw.policyFile === 'string' && raw.policyFile.trim()) return `policy file ${oneLine(raw.policyFile, 200)}`;
     if (raw.policy && typeof raw.policy === 'object' && Object.keys(raw.policy).length > 0) return 'blindbox.policy in your user settings';
     return undefined;
   }

@@ -70,6 +70,7 @@ const SHORT_REASONS: Readonly<Record<AttestationErrorCode | ChannelErrorCode | R
   CANCELLED: 'cancelled',
   RECEIPT_MISSING: 'no receipt',
   RECEIPT_MALFORMED: 'malformed receipt',
+  NOT_A_RECEIPT: 'not a receipt',
   RECEIPT_KEY_MISMATCH: 'receipt for another key',
   RECEIPT_REPLAYED: 'replayed receipt',
   RECEIPT_MISMATCH: 'receipt mismatch',

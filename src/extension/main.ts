@@ -4,6 +4,7 @@
  * benchmark). Heavy modules load later, on first use (ctx.ts `services()`).
  */
 import * as vscode from 'vscode';
+import { oneLine } from '../core/util/text.js';
 import { registerCommands } from './commands.js';
 import { Ctx } from './ctx.js';
 import type { TrustKind } from './trust/trust-state.js';
@@ -35,7 +36,7 @@ export function activate(context: vscode.ExtensionContext): BlindBoxApi {
     c.init();
   } catch (err) {
     // VS Code shows nothing when activation fails, so say it here.
-    void vscode.window.showErrorMessage(`Cannot activate BlindBox: ${err instanceof Error ? err.message : String(err)}`);
+    void vscode.window.showErrorMessage(`Cannot activate BlindBox: ${oneLine(err instanceof Error ? err.message : String(err))}`);
     throw err;
   }
   const activation = { bundleEvaluationMs: round(bundleEvaluatedAt - bundleEvaluationStart), activateMs: round(performance.now() - start) };

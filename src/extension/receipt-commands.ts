@@ -10,6 +10,7 @@ import { InputError } from '../core/errors.js';
 import { oneLine } from '../core/util/text.js';
 import { describeFailure } from './failure.js';
 import { failureLine } from './plain-text.js';
+import { quoteServerText } from '../core/util/text.js';
 import type { TranscriptReceipt } from '../core/transport/transcribe.js';
 import type { TranscriptFormat } from '../protocol/transcript.js';
 import { pickedFileSize, readPickedFile } from './picked-files.js';
@@ -98,7 +99,7 @@ export async function verifyReceiptCommand(ctx: Ctx): Promise<boolean | undefine
   try {
     const receipt = services.parseReceiptFile(new TextDecoder().decode(await readPickedFile(services, receiptUri, services.MAX_RECEIPT_FILE_BYTES, 'receipt file')), baseName(receiptUri.path));
     const beside = vscode.Uri.joinPath(receiptUri, '..');
-    const audio = await pickFile('Audio', `BlindBox: the audio ${receipt.audio.name} the receipt is for`, vscode.Uri.joinPath(beside, receipt.audio.name));
+    const audio = await pickFile('Audio', `BlindBox: the audio ${quoteServerText(receipt.audio.name, 120)} the receipt is for`, vscode.Uri.joinPath(beside, receipt.audio.name));
     if (!audio) return undefined;
     const names = receiptFileNames(receipt.audio.name, receipt.transcript.format, 'text');
     const transcript = await pickFile('Transcript', 'BlindBox: the transcript file (the server\'s answer as saved)', vscode.Uri.joinPath(beside, names.signed));

@@ -6,7 +6,7 @@ import { formatAge } from '../core/util/format-age.js';
 import { shortReason } from './failure.js';
 import { COMMANDS } from './ids.js';
 import { codeSpan, escapeMarkdown } from '../core/util/markdown.js';
-import { enclaveFacts, NO_PCR_PINNED, policySummary } from './trust-summary.js';
+import { enclaveFacts, NO_PCR_PINNED, policyLabel, policySummary } from './trust-summary.js';
 import { isSimulation, oldestVerification, type TrustState } from './trust/trust-state.js';
 
 export const SHOW_ATTESTATION_COMMAND = COMMANDS.showAttestation;
@@ -58,7 +58,8 @@ export function statusPresentation(result: TrustState, now: number): StatusPrese
     case 'verified': {
       const simulation = isSimulation(result.enclaves);
       const verifiedAt = oldestVerification(result.enclaves);
-      const policyName = result.policy.name;
+      // Escaped, one line, and no `$(` that the status bar would render as an icon.
+      const policyName = policyLabel(result.policy).replace(/\$\(/g, '$ (');
       const age = formatAge(now - verifiedAt);
       const unpinned = Object.keys(result.policy.pcrs).length === 0;
       // Every verified state names the policy and the age, and says when the policy pins nothing.
@@ -67,7 +68,7 @@ export function statusPresentation(result: TrustState, now: number): StatusPrese
       const lines = [
         simulation
           ? '**BlindBox: SIMULATION — not confidential.** The attestation chains to a simulation root you trusted in `blindbox.trustedRoots`, not to AWS Nitro: no enclave protects the audio.'
-          : `**BlindBox**: verified AWS Nitro enclave${n === 1 ? '' : `s (${n})`} (policy ${codeSpan(policyName)})`,
+          : `**BlindBox**: verified AWS Nitro enclave${n === 1 ? '' : `s (${n})`} (policy ${codeSpan(result.policy.name)})`,
         `Server: ${codeSpan(result.server)}`,
         `Policy: ${escapeMarkdown(policySummary(result.policy))}${unpinned ? ' — **any code running in a genuine enclave is accepted**' : ''}`,
         `${n === 1 ? 'Enclave' : `Enclaves (${n})`}:\n\n${result.enclaves.map((e) => enclaveLine(enclaveFacts(e, now))).join('\n')}`,

@@ -12,6 +12,7 @@ import { InputError } from '../core/errors.js';
 import { describeFailure, type Failure } from './failure.js';
 import { failureLine } from './plain-text.js';
 import { pickedFileSize } from './picked-files.js';
+import { oneLine } from '../core/util/text.js';
 import type { Services } from './services.js';
 import type { DocumentFormat, ExtensionSettings } from './settings.js';
 import type { TranscriptDocument } from './transcript-document.js';
@@ -222,7 +223,7 @@ async function checkOne(job: Pick<Job, 'ctx' | 'batch'>, services: Services, fil
   try {
     return { kind: 'checked', audio: await checkAudio(services, file, sentFirst) };
   } catch (err) {
-    return failed(job, baseName(file.path), describeFailure(err));
+    return failed(job, oneLine(baseName(file.path), 200), describeFailure(err));
   }
 }
 
@@ -234,7 +235,7 @@ function failed(job: Pick<Job, 'ctx' | 'batch'>, name: string, failure: Failure)
 
 async function transcribeOne(job: Job, file: vscode.Uri, audio: CheckedAudio, shown: FileProgress): Promise<OneOutcome> {
   const { ctx, services, settings, server, session, signal } = job;
-  const name = baseName(file.path);
+  const name = oneLine(baseName(file.path), 200);
   try {
     // Checked (a remote file read) again now, as it may have changed since, unless its bytes were kept from its check
     // (those are sent). They are in memory from here until this file is done.
@@ -320,7 +321,7 @@ async function saveBesideAudio(ctx: Ctx, audio: vscode.Uri, format: DocumentForm
     return undefined;
   }
   if (await exists(target)) {
-    const pick = await vscode.window.showWarningMessage(`BlindBox: ${name} exists beside the audio. Replace it with the new transcript?`, { modal: true }, 'Replace');
+    const pick = await vscode.window.showWarningMessage(`BlindBox: ${oneLine(name, 200)} exists beside the audio. Replace it with the new transcript?`, { modal: true }, 'Replace');
     if (pick !== 'Replace') {
       ctx.log.info(`${name} kept; the transcript opens as an untitled document`);
       return undefined;

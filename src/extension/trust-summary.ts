@@ -4,15 +4,21 @@
  */
 import type { AttestedEnclave } from '../core/transport/attested-enclave.js';
 import { formatAge } from '../core/util/format-age.js';
+import { oneLine } from '../core/util/text.js';
 import type { PolicyInfo } from './trust/trust-state.js';
 
 /** The warning every surface gives for a policy that pins nothing. */
 export const NO_PCR_PINNED = 'no PCR pinned: any code is accepted';
 
 /** "production · 3 PCRs pinned", or "default · no PCR pinned: any code is accepted". */
+/** A policy's name as the short surfaces show it (it comes from a settings or policy file): escaped, one line. */
+export function policyLabel(policy: Pick<PolicyInfo, 'name'>): string {
+  return oneLine(policy.name, 80);
+}
+
 export function policySummary(policy: PolicyInfo): string {
   const pinned = Object.keys(policy.pcrs).length;
-  return `${policy.name} · ${pinned === 0 ? NO_PCR_PINNED : `${pinned} PCR${pinned === 1 ? '' : 's'} pinned`}`;
+  return `${policyLabel(policy)} · ${pinned === 0 ? NO_PCR_PINNED : `${pinned} PCR${pinned === 1 ? '' : 's'} pinned`}`;
 }
 
 /** What tells one enclave of a fleet from another, as shown in lists. */
@@ -33,7 +39,7 @@ export function enclaveFacts(enclave: AttestedEnclave, now: number): EnclaveFact
   const { attestation, binding } = enclave;
   const pcr0 = attestation.pcrs[0] ?? '';
   return {
-    moduleId: attestation.moduleId,
+    moduleId: oneLine(attestation.moduleId, 120),
     pcr0,
     pcr0Prefix: prefix(pcr0),
     key: binding.attestedKeySha256,

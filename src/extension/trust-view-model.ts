@@ -5,6 +5,7 @@
  * (`AttestedEnclave`); it decides nothing.
  */
 import { formatAge } from '../core/util/format-age.js';
+import { oneLine } from '../core/util/text.js';
 import { shortReason } from './failure.js';
 import { enclaveFacts, policySummary } from './trust-summary.js';
 import { isSimulation, oldestVerification, type TrustState } from './trust/trust-state.js';
@@ -23,7 +24,7 @@ export interface TrustRow {
 
 export function trustRows(state: TrustState, now: number): TrustRow[] {
   if (state.kind === 'unconfigured') return [];
-  const server: TrustRow = { id: 'server', label: 'Server', description: state.server ?? '(not set)', icon: 'server' };
+  const server: TrustRow = { id: 'server', label: 'Server', description: state.server === undefined || state.server === null ? '(not set)' : oneLine(state.server, 200), icon: 'server' };
   const policy: TrustRow | undefined = state.policy ? { id: 'policy', label: 'Policy', description: policySummary(state.policy), icon: Object.keys(state.policy.pcrs).length ? 'pinned' : 'warning' } : undefined;
   const rows = (head: TrustRow, ...rest: (TrustRow | undefined)[]) => [head, ...rest.filter((r): r is TrustRow => r !== undefined)];
   switch (state.kind) {

@@ -8,6 +8,7 @@ import { normalisePcrPolicy } from '../core/attestation/policy.js';
 import type { CertificateSummary } from '../core/attestation/chain.js';
 import type { AttestedEnclave } from '../core/transport/attested-enclave.js';
 import { formatAge } from '../core/util/format-age.js';
+import { escapeStrings } from '../core/util/text.js';
 import { enclaveFacts, NO_PCR_PINNED } from './trust-summary.js';
 import { isSimulation, oldestVerification, primaryEnclave, type PolicyInfo, type TrustState } from './trust/trust-state.js';
 
@@ -143,7 +144,9 @@ const STATUS_TEXT: Record<PcrStatus, string> = { match: 'match', mismatch: 'MISM
 
 /** The webview's model for `result` (under `result.policy`, when known) at `now`, with the last receipt check if any. */
 export function attestationViewModel(result: TrustState, now: Date, receipt?: ReceiptCheck): AttestationViewModel {
-  return { ...trustViewModel(result, now), receipt: receipt ? receiptCheckView(receipt, now.getTime()) : null };
+  // The model quotes certificates, the document, the policy, the server and files: every string escaped, so no control
+  // or bidi character reaches the webview's text.
+  return escapeStrings({ ...trustViewModel(result, now), receipt: receipt ? receiptCheckView(receipt, now.getTime()) : null });
 }
 
 function receiptCheckView(check: ReceiptCheck, now: number): ReceiptCheckView {

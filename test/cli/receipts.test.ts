@@ -106,6 +106,49 @@ describe('blindbox verify-receipt', () => {
     assert.equal(h.code, 1, h.stdout + h.stderr);
     assert.match(h.stdout, /^REJECTED  RECEIPT_MALFORMED: The receipt file ".*huge\.receipt\.json" is larger than 128 KiB, more than any receipt\./);
   });
+
+  it('shows the policy name the file records only as an unverified claim, never as the policy checked', async () => {
+    const file = JSON.parse(await readFile(receipt, 'utf8')) as { policy: unknown };
+    const pcr0 = (JSON.parse((await verifyReceipt('--json')).stdout) as { pcrs: Record<string, string> }).pcrs[0]!;
+    file.policy = { name: 'BlindBox official release 1.0 (audited)', pcrs: { 0: pcr0 } };
+    const claimed = path.join(scratch.dir, 'claimed.receipt.json');
+    await writeFile(claimed, JSON.stringify(file));
+    const run = (...extra: string[]) => runCli(['verify-receipt', claimed, '--audio', wav, '--transcript', transcript, '--trust-root', rootPem, ...extra]);
+    const r = await run();
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^ {2}policy {6}PCR0 match the PCRs the receipt file records \(it names them "BlindBox official release 1\.0 \(audited\)"\): an UNVERIFIED claim/m);
+    const json = JSON.parse((await run('--json')).stdout) as Record<string, unknown>;
+    assert.deepEqual([json.policySource, json.claimedPolicyName, json.policyName], ['recorded', 'BlindBox official release 1.0 (audited)', undefined]);
+    // Given on the command line, only the given policy is named.
+    const given = await run('--pcr', `0=${pcr0}`);
+    assert.match(given.stdout, /^ {2}policy {6}PCR0 match the given PCRs$/m);
+    assert.doesNotMatch(given.stdout, /audited/);
+  });
+
+  it('exit 1 NOT_A_RECEIPT for a plain attestation document in a receipt file (not RECEIPT_REPLAYED)', async () => {
+    const session = await connect(server.url, { roots: rootsTrusting(server) });
+    const plain = path.join(scratch.dir, 'plain.receipt.json');
+    try {
+      const file = JSON.parse(await readFile(receipt, 'utf8')) as { document: string };
+      await writeFile(plain, JSON.stringify({ ...file, document: Buffer.from(session.attested.document).toString('base64') }));
+    } finally {
+      await session.close();
+    }
+    const r = await runCli(['verify-receipt', plain, '--audio', wav, '--transcript', transcript, '--trust-root', rootPem]);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^REJECTED {2}NOT_A_RECEIPT: The document's user_data has no "receipt" field: it is a plain attestation document/);
+  });
+
+  it('reads receipt, evidence and policy files that start with a UTF-8 byte order mark', async () => {
+    const bom = path.join(scratch.dir, 'bom.receipt.json');
+    await writeFile(bom, '\ufeff' + (await readFile(receipt, 'utf8')));
+    const r = await runCli(['verify-receipt', bom, '--audio', wav, '--transcript', transcript, '--trust-root', rootPem]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const policyFile = path.join(scratch.dir, 'bom-policy.json');
+    await writeFile(policyFile, '\ufeff' + JSON.stringify({ name: 'bom', pcrs: {} }));
+    const p = await runCli(['verify-receipt', receipt, '--audio', wav, '--transcript', transcript, '--trust-root', rootPem, '--policy', policyFile]);
+    assert.equal(p.code, 0, p.stdout + p.stderr);
+  });
 });
 
 describe('blindbox transcribe --receipt', () => {
@@ -146,9 +189,16 @@ describe('blindbox verify-evidence', () => {
     const r = await runCli(['verify-evidence', evidence, '--trust-root', rootPem]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     // The verdict first, then what was verified: the file and the server it records.
-    assert.match(r.stdout, /^SIMULATION {2}VERIFIED {2}policy "[^"]*": attestation document is authentic.*\n\n {2}evidence {3}\S+evidence\.json\n {2}server {5}https:\/\/127\.0\.0\.1:\d+\n {2}module {5}/);
+    assert.match(r.stdout, /^SIMULATION {2}VERIFIED {2}policy "[^"]*": attestation document is authentic.*\n\n {2}evidence {3}\S+evidence\.json\n {2}server {5}"https:\/\/127\.0\.0\.1:\d+"\n {2}module {5}"/);
     assert.match(r.stdout, /TLS binding {2}the presented certificate \(SHA-256 [0-9a-f]{64}\) carries the attested key/);
     assert.match(r.stdout, / {4}0 {2}[0-9a-f]{96} {2}match/);
+  });
+
+  it('reads an evidence file that starts with a UTF-8 byte order mark', async () => {
+    const bom = path.join(scratch.dir, 'bom-evidence.json');
+    await writeFile(bom, '\ufeff' + (await readFile(evidence, 'utf8')));
+    const r = await runCli(['verify-evidence', bom, '--trust-root', rootPem]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
   });
 
   it('exit 1 CHAIN_UNTRUSTED without the root; TLS_BINDING_MISMATCH when the certificate is not the attested key', async () => {
@@ -201,7 +251,7 @@ describe('blindbox verify-evidence', () => {
     await writeFile(junk, JSON.stringify({ format: 'blindbox-attestation-evidence/1', document: null, verdict: { code: 'CHAIN_UNTRUSTED' } }));
     const r = await runCli(['verify-evidence', junk]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /holds no attestation document \(it records CHAIN_UNTRUSTED\)/);
+    assert.match(r.stderr, /holds no attestation document \(it records "CHAIN_UNTRUSTED"\)/);
   });
 });
 

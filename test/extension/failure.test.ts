@@ -35,7 +35,7 @@ describe('failures shown to people', () => {
   });
 
   it('makes one printable line and defuses links in notifications', () => {
-    assert.equal(oneLine('a\nb\u202ec\u0000d   e'), 'a b c d e');
+    assert.equal(oneLine('a\nb\u202ec\u0000d   e\x1b[8m\u009b2J\u007f\n'), 'a\\nb\\u202ec\\x00d   e\\x1b[8m\\u009b2J\\x7f');
     assert.equal(oneLine('x'.repeat(600)).length, 500);
     assert.equal(defuseLinks('see [here](https://evil) or [x] (y)'), 'see [here] (https://evil) or [x] (y)');
     assert.equal(notificationText({ code: 'CHAIN_UNTRUSTED', message: 'Root "[a](command:x)".', untrusted: true }), 'BlindBox: CHAIN_UNTRUSTED: Root "[a] (command:x)".');

@@ -14,6 +14,7 @@ import * as pkijs from 'pkijs';
 import { AttestationError } from '../errors.js';
 import type { TrustedRoot } from './roots.js';
 import { sha256Hex } from '../util/sha256.js';
+import { quoteServerText } from '../util/text.js';
 
 const OID_ECDSA_SHA384 = '1.2.840.10045.4.3.3';
 const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
@@ -105,7 +106,7 @@ export function validateChain(cabundle: readonly Uint8Array[], leafDer: Uint8Arr
     const subject = tryParse(cabundle[0]!, rootSha)?.summary.subject;
     throw new AttestationError(
       'CHAIN_UNTRUSTED',
-      `The attestation chain starts at ${subject ? `"${subject}"` : 'a certificate'} (SHA-256 ${rootSha.slice(0, 16)}…), which is not a trusted root.`,
+      `The attestation chain starts at ${subject ? quoteServerText(subject, 200) : 'a certificate'} (SHA-256 ${rootSha.slice(0, 16)}…), which is not a trusted root.`,
     );
   }
 
@@ -120,10 +121,10 @@ export function validateChain(cabundle: readonly Uint8Array[], leafDer: Uint8Arr
   const t = now.getTime();
   for (const cert of path) {
     if (t < cert.notBefore) {
-      throw new AttestationError('CERT_NOT_YET_VALID', `The certificate "${cert.summary.subject}" is valid only from ${cert.summary.notBefore}, after the verification time ${now.toISOString()}.`);
+      throw new AttestationError('CERT_NOT_YET_VALID', `The certificate ${quoteServerText(cert.summary.subject, 200)} is valid only from ${cert.summary.notBefore}, after the verification time ${now.toISOString()}.`);
     }
     if (t > cert.notAfter) {
-      throw new AttestationError('CERT_EXPIRED', `The certificate "${cert.summary.subject}" expired at ${cert.summary.notAfter}, before the verification time ${now.toISOString()}.`);
+      throw new AttestationError('CERT_EXPIRED', `The certificate ${quoteServerText(cert.summary.subject, 200)} expired at ${cert.summary.notAfter}, before the verification time ${now.toISOString()}.`);
     }
   }
 
@@ -137,7 +138,7 @@ export function validateChain(cabundle: readonly Uint8Array[], leafDer: Uint8Arr
 /** Structural rules of the Nitro profile for one certificate; `casBelow` counts the CA certificates under it. */
 function checkProfile(cert: ParsedCertificate, isLeaf: boolean, casBelow: number): void {
   const name = cert.summary.subject;
-  const invalid = (reason: string) => new AttestationError('CERT_INVALID', `The certificate "${name}" ${reason}.`);
+  const invalid = (reason: string) => new AttestationError('CERT_INVALID', `The certificate ${quoteServerText(name, 200)} ${reason}.`);
   if (!cert.signatureAlgorithmOk) throw invalid('is not signed with ecdsa-with-SHA384');
   if (!cert.keyIsP384) throw invalid('does not have a P-384 elliptic-curve key');
   if (cert.unknownCriticalExtension) throw invalid(`has a critical extension ${cert.unknownCriticalExtension} that is not understood`);
@@ -161,10 +162,10 @@ function checkLink(parent: ParsedCertificate, child: ParsedCertificate): void {
   if (verifiedLinks.has(link)) return;
   // Names are compared directly (not with OpenSSL's checkIssued, which also folds in key usage) so that each fault gets its own message.
   if (child.x509.issuer !== parent.x509.subject) {
-    throw new AttestationError('CHAIN_UNTRUSTED', `The certificate "${child.summary.subject}" was not issued by "${parent.summary.subject}", which precedes it in the chain.`);
+    throw new AttestationError('CHAIN_UNTRUSTED', `The certificate ${quoteServerText(child.summary.subject, 200)} was not issued by ${quoteServerText(parent.summary.subject, 200)}, which precedes it in the chain.`);
   }
   if (!child.x509.verify(parent.x509.publicKey)) {
-    throw new AttestationError('CHAIN_UNTRUSTED', `The signature on the certificate "${child.summary.subject}" does not verify with the key of its issuer "${parent.summary.subject}".`);
+    throw new AttestationError('CHAIN_UNTRUSTED', `The signature on the certificate ${quoteServerText(child.summary.subject, 200)} does not verify with the key of its issuer ${quoteServerText(parent.summary.subject, 200)}.`);
   }
   remember(verifiedLinks, link);
 }

@@ -13,6 +13,7 @@ import { ChannelError, InputError } from '../errors.js';
 import { MAX_DOCUMENT_BYTES } from '../../protocol/limits.js';
 import { bindTls, type TlsBinding } from '../transport/attested-enclave.js';
 import { spkiOf } from '../transport/pinned-connector.js';
+import { quoteServerText, withoutBom } from '../util/text.js';
 
 export const EVIDENCE_FORMAT = 'blindbox-attestation-evidence/1';
 
@@ -91,13 +92,13 @@ export function parseEvidenceFile(text: string, source: string): ParsedEvidence 
   const bad = (detail: string) => new InputError('INVALID_EVIDENCE', `the evidence file ${JSON.stringify(source)} ${detail}`);
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(withoutBom(text));
   } catch {
     throw bad('is not valid JSON');
   }
   const e = json as AttestationEvidence;
   if (typeof e !== 'object' || e === null || e.format !== EVIDENCE_FORMAT) throw bad(`is not a ${EVIDENCE_FORMAT} file`);
-  if (typeof e.document !== 'string') throw bad(`holds no attestation document (it records ${typeof e.verdict?.code === 'string' ? e.verdict.code : 'no verification'})`);
+  if (typeof e.document !== 'string') throw bad(`holds no attestation document (it records ${typeof e.verdict?.code === 'string' ? quoteServerText(e.verdict.code, 80) : 'no verification'})`);
   const pcrs = e.policy?.pcrs;
   if (pcrs !== undefined && pcrs !== null && (typeof pcrs !== 'object' || !Object.values(pcrs).every((v) => typeof v === 'string'))) throw bad('has a malformed policy');
   const top = parseEnclave(e, 'its', bad);

@@ -10,6 +10,7 @@ import { TRANSCRIPT_FORMATS, type TranscriptFormat } from '../../protocol/transc
 import { MAX_DOCUMENT_BYTES } from '../../protocol/limits.js';
 import { documentFromBase64, type VerifiedReceipt } from './verify.js';
 import { writeFileAtomic } from '../util/output-files.js';
+import { withoutBom } from '../util/text.js';
 
 export const RECEIPT_FILE_FORMAT = 'blindbox-transcript-receipt/1';
 
@@ -76,7 +77,7 @@ export function parseReceiptFile(text: string, source: string): ReceiptFile & { 
   const bad = (detail: string) => new ReceiptError('RECEIPT_MALFORMED', `The receipt file ${source} ${detail}.`);
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(withoutBom(text));
   } catch {
     throw bad('is not valid JSON');
   }

@@ -1,8 +1,8 @@
 /**
  * Verifying one transcript receipt document: bytes in, the verified attestation and what it binds out, or an error
- * naming the first check that failed. The order is the argument's: the document is authentic (chain at `now`,
- * signature, PCRs: the attestation verifier's codes), it is for this request (nonce) and this connection (key), it is
- * a receipt (user_data), and it binds these exact bytes (format, audio, transcript).
+ * naming the first check that failed. The document is authentic (chain at `now`, signature, PCRs: the attestation
+ * verifier's codes), it is a receipt at all (user_data: a plain attestation document is not, whatever its nonce), it is
+ * for this request (nonce) and this connection (key), and it binds these exact bytes (format, audio, transcript).
  */
 import { decodeStrict } from '../attestation/cbor.js';
 import type { PcrPolicy } from '../attestation/policy.js';
@@ -10,6 +10,7 @@ import type { TrustedRoot } from '../attestation/roots.js';
 import { verifyAttestation, type VerifiedAttestation } from '../attestation/verify.js';
 import { AttestationError, ReceiptError } from '../errors.js';
 import { toHex } from '../util/hex.js';
+import { quoteServerText } from '../util/text.js';
 import { sha256Hex } from '../util/sha256.js';
 import { receiptFromMap, type ReceiptContent } from '../../protocol/receipt.js';
 import { MAX_OPTIONAL_FIELD_BYTES } from '../attestation/payload.js';
@@ -42,6 +43,7 @@ export interface VerifiedReceipt {
 /** Verifies a receipt document against `expect`. Throws `AttestationError` or `ReceiptError` (`InputError` for bad options). */
 export function verifyReceiptDocument(document: Uint8Array, expect: ReceiptExpectations): VerifiedReceipt {
   const attestation = verifyAttestation(document, { now: expect.now, roots: expect.roots, expectedPcrs: expect.expectedPcrs, maxAgeMs: expect.maxAgeMs });
+  const content = decodeReceiptContent(attestation.bytes.userData);
   if (expect.nonce && (attestation.nonce === null || attestation.nonce !== toHex(expect.nonce))) {
     throw new ReceiptError('RECEIPT_REPLAYED', 'The receipt carries another nonce than the one this request sent: it was issued for another request, and is replayed.');
   }
@@ -50,9 +52,8 @@ export function verifyReceiptDocument(document: Uint8Array, expect: ReceiptExpec
     throw new ReceiptError('RECEIPT_KEY_MISMATCH', `The receipt is signed for the TLS key ${key ? sha256Hex(key).slice(0, 16) + '…' : '(none)'}, not for the key ${expect.publicKeySha256.slice(0, 16)}… the transcript came under.`);
   }
   if (expect.moduleId !== undefined && attestation.moduleId !== expect.moduleId) {
-    throw new ReceiptError('RECEIPT_MISMATCH', `The receipt comes from the enclave ${attestation.moduleId}, not from ${expect.moduleId}, which answered.`);
+    throw new ReceiptError('RECEIPT_MISMATCH', `The receipt comes from the enclave ${quoteServerText(attestation.moduleId, 120)}, not from ${quoteServerText(expect.moduleId, 120)}, which answered.`);
   }
-  const content = decodeReceiptContent(attestation.bytes.userData);
   if (expect.format !== undefined && content.format !== expect.format) {
     throw new ReceiptError('RECEIPT_MISMATCH', `The receipt is for a ${content.format} transcript, not for the ${expect.format} one received.`);
   }
@@ -65,9 +66,12 @@ export function verifyReceiptDocument(document: Uint8Array, expect: ReceiptExpec
   return Object.freeze({ attestation, content: Object.freeze({ ...content, audioSha256, transcriptSha256 }) });
 }
 
-/** The receipt map in `user_data`, decoded with the verifier's strict CBOR rules. Throws `RECEIPT_MALFORMED`. */
+/**
+ * The receipt map in `user_data`, decoded with the verifier's strict CBOR rules. Throws `NOT_A_RECEIPT` for a plain
+ * attestation document (no user_data, or a map without a `receipt` field), `RECEIPT_MALFORMED` for a broken receipt.
+ */
 export function decodeReceiptContent(userData: Uint8Array | null): ReceiptContent {
-  if (!userData || userData.length === 0) throw new ReceiptError('RECEIPT_MALFORMED', 'The receipt document has no user_data: it binds no transcript.');
+  if (!userData || userData.length === 0) throw new ReceiptError('NOT_A_RECEIPT', 'The document has no user_data: it is a plain attestation document, not a transcript receipt, and binds no transcript.');
   let map: unknown;
   try {
     map = decodeStrict(userData, { maxBytes: MAX_OPTIONAL_FIELD_BYTES, maxDepth: 1 }, 'receipt');
@@ -76,6 +80,7 @@ export function decodeReceiptContent(userData: Uint8Array | null): ReceiptConten
     throw new ReceiptError('RECEIPT_MALFORMED', `The receipt's user_data is not well-formed CBOR: ${err.message}`, { cause: err });
   }
   if (!(map instanceof Map)) throw new ReceiptError('RECEIPT_MALFORMED', "The receipt's user_data is not a CBOR map.");
+  if (!map.has('receipt')) throw new ReceiptError('NOT_A_RECEIPT', 'The document\'s user_data has no "receipt" field: it is a plain attestation document (e.g. a server\'s /attestation answer), not a transcript receipt, and binds no transcript.');
   const content = receiptFromMap(map);
   if ('invalid' in content) throw new ReceiptError('RECEIPT_MALFORMED', `The document's user_data is not a transcript receipt: ${content.invalid}.`);
   return content;

@@ -1,21 +1,67 @@
 /**
- * Text that someone else wrote (a server's error answer, a certificate subject, a file name), made safe to show as
- * one line of ours. The one sanitiser of the client: the core applies it to what a server says, the CLI and the
- * extension to everything untrusted they display.
+ * Text that someone else wrote (a server's answer, a certificate subject, a document, receipt, evidence or policy
+ * field, a file name), made safe to show as one line of ours. The one sanitiser of the client: the core applies it to
+ * what a server says, the CLI and the extension to everything foreign they display. Control characters are escaped,
+ * never erased, so a reader sees that something was there and what: `\x1b`, `\n`, `\u009b`, `\u202e`.
  */
 
-/** Control, line-separator and bidi-override characters: they could forge a new line or reorder what is read. */
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]+/g;
+/**
+ * Characters that could forge a line, move the cursor, set a title or reorder what is read: C0 controls, DEL, C1
+ * controls (U+009B is a one-byte CSI), the Arabic letter mark, zero-width and directional marks, line and paragraph
+ * separators, bidi embeddings, overrides and isolates, invisible operators, the BOM and interlinear annotations.
+ */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/g;
+/** What `JSON.stringify` leaves raw of `UNPRINTABLE` (it escapes C0 itself; its own line breaks must stay). */
+const UNPRINTABLE_IN_JSON = /[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/g;
 
-/** One printable line: unprintable runs become one space, spaces are collapsed, and at most `max` characters (`…` included). */
+const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** One unprintable character, visibly: `\n`, `\r`, `\t`, `\xHH` below U+0080, `\uHHHH` above. */
+function escapeOne(c: string): string {
+  const code = c.charCodeAt(0);
+  return NAMED_ESCAPES[c] ?? (code < 0x80 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+}
+
+/** `text` with every unprintable character escaped visibly (see `UNPRINTABLE`); nothing else changes. */
+export function escapeControls(text: string): string {
+  return text.replace(UNPRINTABLE, escapeOne);
+}
+
+/** One printable line: unprintable characters escaped (outer spaces and line breaks trimmed), at most `max` characters (`…` included). */
 export function oneLine(text: string, max = 500): string {
-  const clean = text.replace(UNPRINTABLE, ' ').replace(/ {2,}/g, ' ').trim();
+  const clean = escapeControls(text.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, ''));
   return clean.length > max ? clean.slice(0, max - 1) + '…' : clean;
 }
 
-/** The server's words as a quotation it cannot close early to speak on its own: double quotes inside become single. */
-export function quoteServerText(said: string): string {
-  return `"${said.replace(/["\u201c\u201d]/g, "'")}"`;
+/**
+ * Someone else's words as a quotation they cannot close early to speak on their own: made one line (`oneLine`, at
+ * most `max` characters), double quotes inside become single.
+ */
+export function quoteServerText(said: string, max = 500): string {
+  return `"${oneLine(said, max).replace(/["\u201c\u201d]/g, "'")}"`;
+}
+
+/**
+ * `JSON.stringify(value)` with the characters it leaves raw (C1 controls, bidi and zero-width marks, separators)
+ * escaped as `\uXXXX`: the same JSON to a parser, and nothing in it can drive a terminal that shows it.
+ */
+export function jsonText(value: unknown, space?: number): string {
+  return JSON.stringify(value, null, space).replace(UNPRINTABLE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** `value` with every string in it (in arrays and plain objects, at any depth) escaped by `escapeControls`. */
+export function escapeStrings<T>(value: T): T {
+  if (typeof value === 'string') return escapeControls(value) as T;
+  if (Array.isArray(value)) return value.map(escapeStrings) as T;
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [escapeControls(k), escapeStrings(v)])) as T;
+  }
+  return value;
+}
+
+/** A file's text without its UTF-8 byte order mark, which editors on Windows write and `JSON.parse` refuses. */
+export function withoutBom(text: string): string {
+  return text.startsWith('\ufeff') ? text.slice(1) : text;
 }
 
 /**

@@ -9,7 +9,7 @@
  * the attestation verified and the TLS key was bound to it; a failed
  * verification drops the session, so nothing can be sent afterwards.
  */
-import { AWS_NITRO_ROOT_G1, connect, InputError, loadPolicyFile, loadRootFile, sha256Hex, type AttestedEnclave, type AttestedSession, type ConnectOptions, type TrustedRoot } from '../../core/index.js';
+import { AWS_NITRO_ROOT_G1, connect, InputError, loadPolicyFile, loadRootFile, quoteServerText, sha256Hex, type AttestedEnclave, type AttestedSession, type ConnectOptions, type TrustedRoot } from '../../core/index.js';
 import { ExtensionError } from '../errors.js';
 import { describeFailure, type Failure } from '../failure.js';
 import { SettingsError, type ExtensionSettings } from '../settings.js';
@@ -213,7 +213,7 @@ export class Attestor {
     }
     const { attestation, simulation } = session.attested;
     this.#log(
-      `verified ${server}: module ${attestation.moduleId}, PCR0 ${attestation.pcrs[0]?.slice(0, 16) ?? '(absent)'}…, document ${attestation.documentSha256.slice(0, 16)}…, root "${attestation.root.label}"${simulation ? ' — SIMULATION, not confidential' : ''}`,
+      `verified ${server}: module ${quoteServerText(attestation.moduleId, 120)}, PCR0 ${attestation.pcrs[0]?.slice(0, 16) ?? '(absent)'}…, document ${attestation.documentSha256.slice(0, 16)}…, root ${quoteServerText(attestation.root.label, 200)}${simulation ? ' — SIMULATION, not confidential' : ''}`,
     );
     const old = this.#current;
     this.#current = { session, key, digest: trustDigest(trust), policy: trust.policy };
