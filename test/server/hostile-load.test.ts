@@ -9,8 +9,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
-import { connect, fileSource, loadRootFile, type TrustedRoot } from '../../src/core/index.js';
+import { loadRootFile, type TrustedRoot } from '../../src/core/index.js';
 import { startServe, type ServeProcess } from '../helpers/cli.js';
+import { transcribeText } from '../helpers/servers.js';
 import { hostileLoad } from '../helpers/hostile-load.js';
 import { openFds, settle, uploadDirs } from '../helpers/process-stats.js';
 import { SCRIPT, scratchDir, speak, wordErrorRate } from '../helpers/speech.js';
@@ -39,14 +40,7 @@ after(async () => {
   if (serverTmp) await rm(serverTmp, { recursive: true, force: true });
 });
 
-async function transcribeOnce(): Promise<string> {
-  const session = await connect(serve.url, { roots });
-  try {
-    return (await session.transcribe(await fileSource(wav), { format: 'text' })).text;
-  } finally {
-    await session.close();
-  }
-}
+const transcribeOnce = () => transcribeText(serve.url, roots, wav);
 
 it('serves every legitimate transcription through 60 s of hostile load, then holds what it held before and stops on SIGTERM', async (t) => {
   const reference = await transcribeOnce();

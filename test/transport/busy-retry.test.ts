@@ -80,6 +80,7 @@ describe('a hostile server that is always busy', () => {
   let hostile: Awaited<ReturnType<typeof startTlsServer>>;
   let posts = 0;
   let retryAfter = '0';
+  let refusal = { status: 429, code: 'BUSY' };
   before(async () => {
     const identity = await createTlsIdentity();
     const userData = encodeServiceInfo({ service: 'blindbox', version: '0', engine: 'none', model: 'none', simulation: true });
@@ -92,7 +93,7 @@ describe('a hostile server that is always busy', () => {
       }
       posts++;
       for await (const _ of req);
-      res.writeHead(429, { 'retry-after': retryAfter, 'content-type': 'application/json' }).end('{"error":{"code":"BUSY","message":"always"}}');
+      res.writeHead(refusal.status, { 'retry-after': retryAfter, 'content-type': 'application/json' }).end(`{"error":{"code":"${refusal.code}","message":"always"}}`);
     }, identity);
   });
   after(() => hostile?.close());
@@ -110,6 +111,22 @@ describe('a hostile server that is always busy', () => {
       assert.equal(posts, 3);
       assert.deepEqual(notices.map((n) => n.retry), [1, 2]);
     } finally {
+      await session.close();
+    }
+  });
+
+  it('a server with no room for the upload is retried, then said in our words', async () => {
+    const session = await connect(hostile.url, { roots: rootsTrusting(server) });
+    try {
+      posts = 0;
+      refusal = { status: 503, code: 'INSUFFICIENT_STORAGE' };
+      const err = await session.transcribe(await fileSource(wav), { retry: { maxRetries: 1 } }).then(() => assert.fail('served'), (e: unknown) => e);
+      assert.ok(err instanceof ChannelError);
+      assert.equal(err.serverCode, 'INSUFFICIENT_STORAGE');
+      assert.match(err.message, /HTTP 503\) after 1 retry: it has no room to store the upload now; try again later\.$/);
+      assert.equal(posts, 2);
+    } finally {
+      refusal = { status: 429, code: 'BUSY' };
       await session.close();
     }
   });

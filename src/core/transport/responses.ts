@@ -43,8 +43,12 @@ export async function throwForStatus(response: Dispatcher.ResponseData, what: st
   } catch {
     // Not our JSON error shape: the status alone has to do.
   }
-  throw new ChannelError('SERVER_ERROR', `The server refused the ${what} request (HTTP ${response.statusCode})${after}.`, { status: response.statusCode, serverCode, serverMessage });
+  const why = serverCode === undefined ? undefined : SERVER_REASONS.get(serverCode);
+  throw new ChannelError('SERVER_ERROR', `The server refused the ${what} request (HTTP ${response.statusCode})${after}${why ? `: ${why}` : ''}.`, { status: response.statusCode, serverCode, serverMessage });
 }
+
+/** Our words for the server codes a user can act on (a fixed sentence per code: the server only picks which). */
+const SERVER_REASONS: ReadonlyMap<string, string> = new Map([['INSUFFICIENT_STORAGE', 'it has no room to store the upload now; try again later']]);
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
