@@ -4,7 +4,7 @@
  * itself (the server closes it, or the attacker gives up after `ATTACK_CAP_MS`). Loopback only.
  */
 import type { TLSSocket } from 'node:tls';
-import { filePartHead, multipartBody, openTcp, openTls, readAnswer, uploadHead } from './raw-client.js';
+import { filePartHead, multipartBody, openTcp, openTls, readAnswer, uploadHead, type RawAnswer } from './raw-client.js';
 
 /** Attacks that are over in a moment: made again and again. */
 const QUICK = ['malformed-target', 'broken-chunk', 'early-disconnect', 'aborted-upload', 'oversized-headers', 'wav-chunk-bomb'] as const;
@@ -131,4 +131,30 @@ export async function hostileLoad(options: HostileLoadOptions): Promise<AttackCo
   const holding = HOLDING.flatMap((kind) => Array.from({ length: options.holders ?? 2 }, () => run([kind], 0)));
   await Promise.all([...quick, ...holding]);
   return counts;
+}
+
+/**
+ * A slow-upload slot holder: declares `bytes` of file and sends them at `bytesPerSecond` (above the server's base
+ * pace, so only contention can cut it) from `localAddress`, until the server answers, `going()` turns false or the
+ * whole file is sent. Resolves with the server's answer, if any.
+ */
+export async function slowUpload(url: string, options: { bytes: number; bytesPerSecond: number; localAddress?: string; going: () => boolean }): Promise<RawAnswer | undefined> {
+  const socket = await openTls(url, { localAddress: options.localAddress });
+  socket.on('error', () => {});
+  try {
+    const head = filePartHead();
+    socket.write(uploadHead('/v1/audio/transcriptions', { contentLength: head.length + options.bytes }) + head);
+    let answered = false;
+    const answer = readAnswer(socket, ATTACK_CAP_MS * 100).finally(() => (answered = true));
+    const tick = 250;
+    const piece = Buffer.alloc(Math.ceil((options.bytesPerSecond * tick) / 1000), 0x53);
+    for (let sent = 0; !answered && !socket.destroyed && options.going() && sent + piece.length < options.bytes; sent += piece.length) {
+      socket.write(piece);
+      await sleep(tick);
+    }
+    if (!answered) socket.destroy();
+    return await answer;
+  } finally {
+    socket.destroy();
+  }
 }

@@ -1,26 +1,50 @@
 /**
  * Who may transcribe now: a slot (at most `maxInFlight` requests uploading, queued or decoding) and the storage the
  * upload will take (upload-budget.ts), both decided before a byte of the body is accepted.
+ *
+ * Admission favours progress. When a request finds no slot or no room, an upload that has had its grace period and
+ * still arrives slower than `contendedBytesPerSecond` over the last `paceWindowMs` (a slow or stalled upload holding
+ * what others wait for) is cut with `408 BODY_TOO_SLOW`, and the newcomer takes what it gave back. Without contention
+ * only the base pace (upload.ts) applies, so a slow link alone is served.
  */
 import { HttpError } from './respond.js';
 import type { UploadMeter } from './upload.js';
-import { insufficientStorage, type UploadBudget } from './upload-budget.js';
+import { insufficientStorage, type StorageReservation, type UploadBudget } from './upload-budget.js';
 
 export interface AdmissionLimits {
   /** Requests admitted at once (uploading, queued or decoding). */
   readonly maxInFlight: number;
+  /** An upload is judged on its pace only after this long; also the window its recent pace is measured over. */
+  readonly paceWindowMs: number;
+  /** Slowest recent pace an upload may keep while others wait for its slot or its storage, in bytes per second. */
+  readonly contendedBytesPerSecond: number;
   /** The `Retry-After` of busy answers, in seconds. */
   readonly retryAfterSeconds: number;
 }
 
+/** How long a newcomer waits for a cut upload to give back its slot and its file. */
+const HANDOVER_MS = 3_000;
+
 /** One admitted request; as a meter it throws `503 INSUFFICIENT_STORAGE` for bytes that cannot be stored. */
 export interface Ticket extends UploadMeter {
+  /** The upload is complete: from now on it is the engine's, and never cut for its pace. */
+  uploaded(): void;
   /** Gives back the slot and the storage; call once the upload's file is deleted. */
   release(): void;
 }
 
+interface Entry {
+  readonly cut: (reason: HttpError) => void;
+  readonly released: Promise<void>;
+  readonly reservation: StorageReservation;
+  /** Bytes received by the times they were counted, oldest first: the recent pace. */
+  readonly marks: Array<{ readonly at: number; readonly bytes: number }>;
+  bytes: number;
+  uploading: boolean;
+}
+
 export class Admission {
-  readonly #live = new Set<Ticket>();
+  readonly #live = new Set<Entry>();
 
   constructor(
     private readonly limits: AdmissionLimits,
@@ -35,29 +59,63 @@ export class Admission {
   /**
    * Admits a request whose body declares `declared` bytes (undefined: chunked), or throws the `HttpError` that refuses
    * it: `503 SERVER_BUSY` or `503 INSUFFICIENT_STORAGE` (both with `Retry-After`), `413 INSUFFICIENT_STORAGE` when it
-   * could never be stored.
+   * could never be stored. `cut` ends the request if it is later cut for its pace.
    */
-  async admit(declared: number | undefined): Promise<Ticket> {
+  async admit(declared: number | undefined, cut: (reason: HttpError) => void): Promise<Ticket> {
+    const retryAfter = { 'retry-after': String(this.limits.retryAfterSeconds) };
     const need = declared ?? 0;
     await this.budget.refresh();
     if (need > this.budget.capacity) {
       throw new HttpError(413, 'INSUFFICIENT_STORAGE', `The upload (${mb(need)} MB) is larger than the ${mb(this.budget.capacity)} MB this server can store.`);
     }
-    if (this.#live.size >= this.limits.maxInFlight) {
-      throw new HttpError(503, 'SERVER_BUSY', 'The server is transcribing as much as it can; try again shortly.', { 'retry-after': String(this.limits.retryAfterSeconds) });
+    for (let tries = 0; ; tries++) {
+      const slot = this.#live.size < this.limits.maxInFlight;
+      const reservation = slot ? this.budget.reserve(need) : undefined;
+      if (reservation) return this.#enter(reservation, cut);
+      const victim = tries === 0 ? this.#slowest() : undefined;
+      if (!victim) throw slot ? insufficientStorage(this.limits.retryAfterSeconds) : new HttpError(503, 'SERVER_BUSY', 'The server is transcribing as much as it can; try again shortly.', retryAfter);
+      victim.cut(new HttpError(408, 'BODY_TOO_SLOW', `The upload arrives slower than the ${this.limits.contendedBytesPerSecond} bytes per second this server requires while others wait.`, { connection: 'close' }));
+      await Promise.race([victim.released, new Promise((r) => setTimeout(r, HANDOVER_MS))]);
+      await this.budget.refresh();
     }
-    const reservation = this.budget.reserve(need);
-    if (!reservation) throw insufficientStorage(this.limits.retryAfterSeconds);
-    const ticket: Ticket = {
+  }
+
+  #enter(reservation: StorageReservation, cut: (reason: HttpError) => void): Ticket {
+    let release!: () => void;
+    const entry: Entry = { cut, reservation, released: new Promise<void>((r) => (release = r)), marks: [{ at: Date.now(), bytes: 0 }], bytes: 0, uploading: true };
+    this.#live.add(entry);
+    return {
       received: (bytes) => {
         if (!reservation.use(bytes)) throw insufficientStorage(this.limits.retryAfterSeconds);
+        entry.bytes += bytes;
+        const now = Date.now();
+        if (now - entry.marks[entry.marks.length - 1]!.at >= 1_000) entry.marks.push({ at: now, bytes: entry.bytes });
+        // One mark at or before the window's start is all the pace needs from the past.
+        while (entry.marks.length > 2 && entry.marks[1]!.at <= now - this.limits.paceWindowMs) entry.marks.shift();
+      },
+      uploaded: () => {
+        entry.uploading = false;
       },
       release: () => {
-        if (this.#live.delete(ticket)) reservation.release();
+        if (!this.#live.delete(entry)) return;
+        reservation.release();
+        release();
       },
     };
-    this.#live.add(ticket);
-    return ticket;
+  }
+
+  /** The slowest upload past its window whose recent pace is below the contended pace, if any. */
+  #slowest(): Entry | undefined {
+    const now = Date.now();
+    let slowest: { entry: Entry; pace: number } | undefined;
+    for (const entry of this.#live) {
+      if (!entry.uploading) continue;
+      const since = [...entry.marks].reverse().find((m) => m.at <= now - this.limits.paceWindowMs);
+      if (!since) continue;
+      const pace = (entry.bytes - since.bytes) / ((now - since.at) / 1000);
+      if (pace < this.limits.contendedBytesPerSecond && (!slowest || pace < slowest.pace)) slowest = { entry, pace };
+    }
+    return slowest?.entry;
   }
 }
 

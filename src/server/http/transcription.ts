@@ -41,8 +41,13 @@ export interface TranscriptionLimits {
   readonly uploadIdleTimeoutMs: number;
   /** Slowest average upload pace accepted after `uploadPaceGraceMs`, in bytes per second (default 8 KiB/s, 64 kbit/s). */
   readonly uploadMinBytesPerSecond: number;
-  /** How long an upload may take to reach that pace (default 10 s). */
+  /** How long an upload may take to reach that pace (default 10 s); also the window its recent pace is judged over. */
   readonly uploadPaceGraceMs: number;
+  /**
+   * Slowest recent pace an upload may keep while others wait for its slot or its storage (default 64 KiB/s): a slower
+   * one is cut (`408 BODY_TOO_SLOW`) and gives its slot to the newcomer.
+   */
+  readonly uploadContendedBytesPerSecond: number;
   /** The `Retry-After` of busy answers (429 engine queue full, 503 every slot taken), in seconds (default 5). */
   readonly busyRetryAfterSeconds: number;
 }
@@ -55,6 +60,7 @@ export const DEFAULT_LIMITS: TranscriptionLimits = {
   uploadIdleTimeoutMs: 30_000,
   uploadMinBytesPerSecond: 8 * 1024,
   uploadPaceGraceMs: 10_000,
+  uploadContendedBytesPerSecond: 64 * 1024,
   busyRetryAfterSeconds: 5,
 };
 
@@ -80,7 +86,7 @@ export function transcriptionHandlers(
 ): { whisperPredict: Handler; openAiTranscriptions: Handler; inFlight: () => number } {
   const lim = { ...DEFAULT_LIMITS, ...limits };
   const admission = new Admission(
-    { maxInFlight: lim.maxInFlight, retryAfterSeconds: lim.busyRetryAfterSeconds },
+    { maxInFlight: lim.maxInFlight, paceWindowMs: lim.uploadPaceGraceMs, contendedBytesPerSecond: lim.uploadContendedBytesPerSecond, retryAfterSeconds: lim.busyRetryAfterSeconds },
     new UploadBudget(directorySpace(tmpdir()), lim.uploadBudgetBytes),
   );
   /** Connections with a transcription running: one each, so that one pipelining connection cannot take every slot. */
@@ -96,11 +102,11 @@ export function transcriptionHandlers(
       }
       const declared = checkUploadHead(req, fileField, lim.maxUploadBytes);
       // One signal for every reason to stop: the deadline, the client gone (the queued job is dropped, the result of a
-      // running one discarded), the server shutting down. Its reason is the answer.
+      // running one discarded), the upload cut for its pace, the server shutting down. Its reason is the answer.
       const controller = new AbortController();
       const stop = (reason: unknown) => controller.abort(reason);
       busyConnections.add(req.socket);
-      const ticket = await admission.admit(declared).catch((err: unknown) => {
+      const ticket = await admission.admit(declared, stop).catch((err: unknown) => {
         busyConnections.delete(req.socket);
         throw asHttpError(err, lim.busyRetryAfterSeconds);
       });
@@ -121,6 +127,7 @@ export function transcriptionHandlers(
           minBytesPerSecond: lim.uploadMinBytesPerSecond,
           paceGraceMs: lim.uploadPaceGraceMs,
         }, ticket, controller.signal);
+        ticket.uploaded();
         const responseFormat = upload.fields.get(UPLOAD_FIELDS.responseFormat);
         if (responseFormat !== undefined && !isTranscriptFormat(responseFormat)) {
           throw new HttpError(400, 'INVALID_RESPONSE_FORMAT', `${UPLOAD_FIELDS.responseFormat} must be one of ${TRANSCRIPT_FORMATS.join(', ')}.`);
