@@ -200,6 +200,9 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
     if (answer) socket.end(answer);
     else socket.destroy();
   });
+  // Without this listener Node sends `100 Continue` before any handler runs, inviting a body it may refuse (a declared
+  // 10 GB, no slot, no storage): handlers that read a body send it once they have admitted it (transcription.ts).
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => server.emit('request', req, res));
   // Without these listeners Node answers `Expect: <anything but 100-continue>` and CONNECT itself, without a body.
   server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) =>
     sendError(res, new HttpError(417, 'EXPECTATION_FAILED', 'This server only understands "Expect: 100-continue".')),

@@ -153,3 +153,23 @@ describe('time and connection limits', () => {
     }
   });
 });
+
+describe('Expect: 100-continue', () => {
+  it('a declared 10 GB body is refused with 413 and no 100 Continue; an admitted upload is invited, then served', async () => {
+    const refused = await openTls(server.url);
+    const got = readAnswer(refused, 10_000);
+    refused.write(uploadHead('/v1/audio/transcriptions', { contentLength: 10 * 1024 ** 3 }).replace('\r\n\r\n', '\r\nexpect: 100-continue\r\n\r\n'));
+    const answer = await got;
+    assert.equal(answer?.status, 413, `the first answer: ${answer?.status}`);
+    assert.equal(errorCode(answer), 'FILE_TOO_LARGE');
+
+    const body = multipartBody(Buffer.alloc(1000, 0x41));
+    const invited = await openTls(server.url);
+    const first = new Promise<string>((resolve) => invited.once('data', (d: Buffer) => resolve(d.toString('latin1'))));
+    invited.write(uploadHead('/v1/audio/transcriptions', { contentLength: body.length }).replace('\r\n\r\n', '\r\nexpect: 100-continue\r\n\r\n'));
+    assert.match(await first, /^HTTP\/1\.1 100 Continue\r\n\r\n$/);
+    const rest = readAnswer(invited, 10_000);
+    invited.write(body);
+    assert.equal(errorCode(await rest), 'UNREADABLE_AUDIO', 'the body sent after the invitation reaches the engine');
+  });
+});

@@ -110,6 +110,8 @@ export function transcriptionHandlers(
         busyConnections.delete(req.socket);
         throw asHttpError(err, lim.busyRetryAfterSeconds);
       });
+      // Invited only now that it is admitted: a body the server would refuse is never asked for.
+      if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
       const timer = setTimeout(() => stop(new EngineError('TIMEOUT', 'The transcription took longer than the server allows.')), lim.requestTimeoutMs);
       const onClose = () => {
         if (!res.writableFinished) stop(clientGone());
