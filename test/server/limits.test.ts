@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { createPocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
 import { startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
 import { settle } from '../helpers/process-stats.js';
-import { errorCode, filePartHead, multipartBody, openTcp, openTls, readAnswer, uploadHead } from '../helpers/raw-client.js';
+import { errorCode, exchange, filePartHead, multipartBody, openTcp, openTls, readAnswer, uploadHead } from '../helpers/raw-client.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -171,5 +171,16 @@ describe('Expect: 100-continue', () => {
     const rest = readAnswer(invited, 10_000);
     invited.write(body);
     assert.equal(errorCode(await rest), 'UNREADABLE_AUDIO', 'the body sent after the invitation reaches the engine');
+  });
+});
+
+describe('file names', () => {
+  it('a file part with filename="" is refused as MISSING_FILENAME, whatever its size', async () => {
+    for (const size of [100, 200 * 1024]) {
+      const body = multipartBody(Buffer.alloc(size, 0x41), 'file', '');
+      const answer = await exchange(server.url, Buffer.concat([Buffer.from(uploadHead('/v1/audio/transcriptions', { contentLength: body.length })), body]));
+      assert.equal(answer?.status, 400, `${size} bytes: ${answer?.body}`);
+      assert.equal(errorCode(answer), 'MISSING_FILENAME', `${size} bytes: ${answer?.body}`);
+    }
   });
 });

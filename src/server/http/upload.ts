@@ -153,6 +153,8 @@ export async function receiveUpload(req: IncomingMessage, dir: string, fileField
     req.on('close', onClose);
 
     parser.on('field', (name, value, info) => {
+      // busboy takes a part without a file name (`filename=""` included) for a text field, whatever it holds.
+      if (name === fileField) return fail(new HttpError(400, 'MISSING_FILENAME', `The part "${fileField}" has no file name: send the audio as a file part with a non-empty filename="…".`));
       if (info.valueTruncated) return fail(new HttpError(400, 'FIELD_TOO_LONG', `The field "${name}" is too long.`));
       fields.set(name, value);
     });
