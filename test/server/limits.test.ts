@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { createPocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
 import { startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
 import { settle } from '../helpers/process-stats.js';
-import { errorCode, exchange, filePartHead, multipartBody, openTcp, openTls, readAnswer, uploadHead } from '../helpers/raw-client.js';
+import { errorCode, exchange, filePartHead, multipartBody, openTcp, openTls, readAnswer, readAnswers, uploadHead } from '../helpers/raw-client.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -112,11 +112,32 @@ describe('time and connection limits', () => {
     assert.equal((await readAnswer(alive))?.status, 200, 'the server is still up');
   });
 
-  it('a connection pipelining more requests than allowed is closed', async () => {
+  it('pipelined requests are all answered, in order', async () => {
+    const socket = await openTls(server.url);
+    const nonce = 'ab'.repeat(32);
+    const attestation = `GET /attestation?nonce=${nonce} HTTP/1.1\r\nhost: e\r\n\r\n`;
+    const health = 'GET /healthz HTTP/1.1\r\nhost: e\r\n\r\n';
+    socket.write(attestation + health + attestation + health + 'GET /healthz HTTP/1.1\r\nhost: e\r\nconnection: close\r\n\r\n');
+    const answers = await readAnswers(socket, 10_000);
+    assert.deepEqual(answers.map((a) => [a.status, a.headers['content-type']?.split(';')[0]]), [
+      [200, 'application/cbor'],
+      [200, 'application/json'],
+      [200, 'application/cbor'],
+      [200, 'application/json'],
+      [200, 'application/json'],
+    ]);
+  });
+
+  it('a connection pipelining more requests than allowed gets the answers before the excess, then a stated refusal and a close', async () => {
     const socket = await openTls(server.url);
     const nonce = 'ab'.repeat(32);
     socket.write(`GET /attestation?nonce=${nonce} HTTP/1.1\r\nhost: e\r\n\r\n`.repeat(50));
-    await closedWithin(socket, 5_000);
+    const answers = await readAnswers(socket, 10_000);
+    assert.equal(answers.length, 17, answers.map((a) => a.status).join(' '));
+    assert.ok(answers.slice(0, 16).every((a) => a.status === 200));
+    assert.equal(answers[16]!.status, 429);
+    assert.equal(errorCode(answers[16]), 'TOO_MANY_PIPELINED');
+    assert.equal(answers[16]!.headers.connection, 'close');
   });
 
   it('a body nobody reads (a GET with a trickled body) keeps its connection at most a few seconds', async () => {
