@@ -22,7 +22,7 @@ before(async () => {
   scratch = await scratchDir();
   wav = await speak(scratch.dir, 'slt', SCRIPT.slt[0]!, 'legit');
   const engine = await createPocketSphinxEngine({ workers: 1 });
-  server = await startSimulationServer({ engine, limits: { maxInFlight: SLOTS, uploadPaceGraceMs: 3_000, uploadMinBytesPerSecond: 8 * 1024, busyRetryAfterSeconds: 1 } });
+  server = await startSimulationServer({ engine, limits: { maxInFlight: SLOTS, uploadContendedWindowMs: 3_000, uploadMinBytesPerSecond: 8 * 1024, busyRetryAfterSeconds: 1 } });
 });
 
 after(async () => {

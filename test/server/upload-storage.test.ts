@@ -46,8 +46,11 @@ after(async () => {
   await scratch?.dispose();
 });
 
-/** A filler: declares `bytes` of file, sends all but the last KiB as fast as the server takes it, then dribbles. */
-async function filler(bytes: number): Promise<{ socket: TLSSocket; answer: Promise<RawAnswer | undefined>; sent: number }> {
+/**
+ * A filler: declares `bytes` of file, sends all but the last KiB as fast as the server takes it, then dribbles a byte
+ * every 5 s. `sent` is what the server has taken so far (written and flushed).
+ */
+async function filler(bytes: number): Promise<{ socket: TLSSocket; answer: Promise<RawAnswer | undefined>; sent: () => number }> {
   const socket = await openTls(serve.url);
   sockets.push(socket);
   socket.on('error', () => {});
@@ -56,15 +59,23 @@ async function filler(bytes: number): Promise<{ socket: TLSSocket; answer: Promi
   socket.write(uploadHead('/v1/audio/transcriptions', { contentLength: head.length + bytes + tail.length }) + head);
   let answered = false;
   const answer = readAnswer(socket, 120_000).finally(() => (answered = true));
-  let sent = 0;
-  const chunk = Buffer.alloc(256 * 1024, 0x41);
-  while (!answered && !socket.destroyed && sent + chunk.length < bytes - 1024) {
-    if (!socket.write(chunk)) await new Promise((r) => setTimeout(r, 20));
-    sent += chunk.length;
-    await new Promise((r) => setImmediate(r));
-  }
-  const drip = setInterval(() => (socket.destroyed ? clearInterval(drip) : socket.write('A')), 5_000);
-  return { socket, answer: answer.finally(() => clearInterval(drip)), sent };
+  let written = 0;
+  const sent = () => written - socket.writableLength;
+  void (async () => {
+    const chunk = Buffer.alloc(256 * 1024, 0x41);
+    while (!answered && !socket.destroyed && written + chunk.length < bytes - 1024) {
+      written += chunk.length;
+      if (!socket.write(chunk)) await new Promise((r) => socket.once('drain', r).once('close', r));
+    }
+    while (!answered && !socket.destroyed) {
+      socket.write('A');
+      written++;
+      await new Promise((r) => setTimeout(r, 5_000));
+    }
+  })();
+  // Until the server has taken all it will (or answered).
+  await settle(async () => sent(), (n) => answered || n >= bytes - 1024 - 256 * 1024, 2_000, 100);
+  return { socket, answer, sent };
 }
 
 function assertRefused(answer: RawAnswer | undefined, what: string): void {
@@ -75,17 +86,33 @@ function assertRefused(answer: RawAnswer | undefined, what: string): void {
 
 const transcribeOnce = () => transcribeText(serve.url, roots, wav);
 
-it('fillers holding their uploads leave room for a legitimate transcription; what cannot be stored is refused before it is taken', async () => {
+it('fillers holding their uploads leave room for a legitimate transcription; what cannot be stored waits unread, or is refused', async () => {
   const first = await filler(FILLER);
   const second = await filler(FILLER);
-  await new Promise((r) => setTimeout(r, 1_000)); // what they sent is on the tmpfs
-  const before = Date.now();
+  assert.ok(first.sent() > FILLER / 2 && second.sent() > FILLER / 2, 'two fillers are taken in');
+
+  // Larger than the tmpfs could ever hold (but within the upload limit): refused at once.
+  const huge = await openTls(serve.url);
+  huge.on('error', () => {});
+  const hugeAnswer = readAnswer(huge, 10_000);
+  huge.write(uploadHead('/v1/audio/transcriptions', { contentLength: 100 * MiB }) + filePartHead());
+  const refused = await hugeAnswer;
+  assert.equal(refused?.status, 413, refused?.body);
+  assert.equal(errorCode(refused), 'INSUFFICIENT_STORAGE');
+
+  // A third does not fit beside them: it waits its turn, its body not taken.
   const third = await filler(FILLER);
-  assertRefused(await third.answer, 'the third filler');
-  assert.ok(third.sent < 4 * MiB, `refused before its body was taken (${third.sent} bytes sent, ${Date.now() - before} ms)`);
+  assert.ok(third.sent() < 8 * MiB, `the third filler's body is not taken while it waits (${third.sent()} bytes flushed)`);
 
   const text = await transcribeOnce();
   assert.ok(wordErrorRate(SCRIPT.rms[1]!, text).rate <= 0.25, `the legitimate transcript: ${text}`);
+
+  // Once a stalled filler has dribbled for a while, the one waiting cuts it and takes its storage.
+  const cut = await Promise.race([first.answer, second.answer]);
+  assert.equal(cut?.status, 408, cut?.body);
+  assert.equal(errorCode(cut), 'BODY_TOO_SLOW');
+  await settle(async () => third.sent(), (n) => n > FILLER / 2, 10_000);
+  assert.ok(third.sent() > FILLER / 2, 'the third filler is taken in once it has room');
 
   // No length declared: refused once what it streams passes the room left.
   const chunked = await openTls(serve.url);
@@ -100,8 +127,8 @@ it('fillers holding their uploads leave room for a legitimate transcription; wha
   }
   assertRefused(await chunkedAnswer, 'the chunked upload');
 
-  for (const f of [first, second]) f.socket.destroy();
-  await Promise.all([first.answer, second.answer]);
+  for (const f of [first, second, third]) f.socket.destroy();
+  await Promise.all([first.answer, second.answer, third.answer]);
   const left = await settle(() => uploadDirs(serverTmp), (dirs) => dirs.length === 0, 10_000);
   assert.deepEqual(left, [], 'no upload is left on the tmpfs');
 });

@@ -26,7 +26,7 @@ before(async () => {
   scratch = await scratchDir();
   wav = await speak(scratch.dir, 'slt', SCRIPT.slt[0]!, 'busy');
   const engine = await createPocketSphinxEngine({ workers: 1, maxQueue: 2 });
-  server = await startSimulationServer({ engine, limits: { maxInFlight: 1, busyRetryAfterSeconds: 1 } });
+  server = await startSimulationServer({ engine, limits: { maxInFlight: 1, busyRetryAfterSeconds: 1, admissionWaitMs: 0 } });
 });
 
 after(async () => {

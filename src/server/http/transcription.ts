@@ -21,7 +21,7 @@ import { oneLine } from '../../core/util/text.js';
 import { receiptNonce, type ReceiptIssuer } from './receipt.js';
 import { RECEIPT_HEADER } from '../../protocol/receipt.js';
 import { checkUploadHead, clientGone, receiveUpload } from './upload.js';
-import { Admission } from './admission.js';
+import { Admission, type Ticket } from './admission.js';
 import { directorySpace, insufficientStorage, isStorageFull, UploadBudget } from './upload-budget.js';
 import type { Handler } from '../app.js';
 
@@ -35,19 +35,26 @@ export interface TranscriptionLimits {
    * has, less a reserve; a cap above that space is bounded by it too).
    */
   readonly uploadBudgetBytes: number | undefined;
+  /**
+   * How long a request that finds every slot (or all the upload storage) taken waits its turn before `503` (default
+   * 30 s); at most four times `maxInFlight` wait.
+   */
+  readonly admissionWaitMs: number;
   /** Whole-request deadline, upload included (default 30 min). */
   readonly requestTimeoutMs: number;
   /** Longest pause in the upload body before it is refused with 408 (default 30 s). */
   readonly uploadIdleTimeoutMs: number;
   /** Slowest average upload pace accepted after `uploadPaceGraceMs`, in bytes per second (default 8 KiB/s, 64 kbit/s). */
   readonly uploadMinBytesPerSecond: number;
-  /** How long an upload may take to reach that pace (default 10 s); also the window its recent pace is judged over. */
+  /** How long an upload may take to reach that pace (default 10 s). */
   readonly uploadPaceGraceMs: number;
   /**
    * Slowest recent pace an upload may keep while others wait for its slot or its storage (default 64 KiB/s): a slower
    * one is cut (`408 BODY_TOO_SLOW`) and gives its slot to the newcomer.
    */
   readonly uploadContendedBytesPerSecond: number;
+  /** The window that contended pace is measured over, and how long a new upload has before it is judged (default 5 s). */
+  readonly uploadContendedWindowMs: number;
   /** The `Retry-After` of busy answers (429 engine queue full, 503 every slot taken), in seconds (default 5). */
   readonly busyRetryAfterSeconds: number;
 }
@@ -56,11 +63,13 @@ export const DEFAULT_LIMITS: TranscriptionLimits = {
   maxUploadBytes: MAX_UPLOAD_BYTES,
   maxInFlight: 8,
   uploadBudgetBytes: undefined,
+  admissionWaitMs: 30_000,
   requestTimeoutMs: 30 * 60_000,
   uploadIdleTimeoutMs: 30_000,
   uploadMinBytesPerSecond: 8 * 1024,
   uploadPaceGraceMs: 10_000,
   uploadContendedBytesPerSecond: 64 * 1024,
+  uploadContendedWindowMs: 5_000,
   busyRetryAfterSeconds: 5,
 };
 
@@ -86,7 +95,14 @@ export function transcriptionHandlers(
 ): { whisperPredict: Handler; openAiTranscriptions: Handler; inFlight: () => number } {
   const lim = { ...DEFAULT_LIMITS, ...limits };
   const admission = new Admission(
-    { maxInFlight: lim.maxInFlight, paceWindowMs: lim.uploadPaceGraceMs, contendedBytesPerSecond: lim.uploadContendedBytesPerSecond, retryAfterSeconds: lim.busyRetryAfterSeconds },
+    {
+      maxInFlight: lim.maxInFlight,
+      paceWindowMs: lim.uploadContendedWindowMs,
+      contendedBytesPerSecond: lim.uploadContendedBytesPerSecond,
+      retryAfterSeconds: lim.busyRetryAfterSeconds,
+      maxWaitMs: lim.admissionWaitMs,
+      maxWaiting: 4 * lim.maxInFlight,
+    },
     new UploadBudget(directorySpace(tmpdir()), lim.uploadBudgetBytes),
   );
   /** Connections with a transcription running: one each, so that one pipelining connection cannot take every slot. */
@@ -106,12 +122,6 @@ export function transcriptionHandlers(
       const controller = new AbortController();
       const stop = (reason: unknown) => controller.abort(reason);
       busyConnections.add(req.socket);
-      const ticket = await admission.admit(declared, stop).catch((err: unknown) => {
-        busyConnections.delete(req.socket);
-        throw asHttpError(err, lim.busyRetryAfterSeconds);
-      });
-      // Invited only now that it is admitted: a body the server would refuse is never asked for.
-      if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
       const timer = setTimeout(() => stop(new EngineError('TIMEOUT', 'The transcription took longer than the server allows.')), lim.requestTimeoutMs);
       const onClose = () => {
         if (!res.writableFinished) stop(clientGone());
@@ -121,7 +131,11 @@ export function transcriptionHandlers(
       shutdown.addEventListener('abort', onShutdown, { once: true });
       if (shutdown.aborted) onShutdown();
       let dir: string | undefined;
+      let ticket: Ticket | undefined;
       try {
+        ticket = await admission.admit(declared, stop, controller.signal);
+        // Invited only now that it is admitted: a body the server would refuse is never asked for.
+        if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
         dir = await mkdtemp(path.join(tmpdir(), 'blindbox-upload-'));
         const upload = await receiveUpload(req, dir, fileField, {
           maxBytes: lim.maxUploadBytes,
@@ -156,7 +170,7 @@ export function transcriptionHandlers(
         try {
           if (dir) await rm(dir, { recursive: true, force: true });
         } finally {
-          ticket.release();
+          ticket?.release();
         }
       }
     };
