@@ -1,7 +1,7 @@
 /**
  * The whole reference server under a bounded hostile load (`test/helpers/hostile-load.ts`: malformed targets, broken
  * chunks, early disconnects, aborted uploads, slow-loris headers and bodies, oversized headers, WAV chunk bombs, idle
- * handshakes) for 60 s, while a legitimate user transcribes a flite sentence every few seconds. Afterwards the
+ * handshakes; storage fillers and slow uploads holding every slot, against a 64 MiB upload budget) for 60 s, while a legitimate user transcribes a flite sentence every few seconds. Afterwards the
  * server must be alive, hold what it held before, and stop promptly on SIGTERM.
  */
 import assert from 'node:assert/strict';
@@ -30,7 +30,7 @@ before(async () => {
   serverTmp = await mkdtemp(path.join(tmpdir(), 'blindbox-load-tmp-'));
   wav = await speak(scratch.dir, 'rms', SCRIPT.rms[1]!, 'legit');
   const rootFile = path.join(scratch.dir, 'root.pem');
-  serve = await startServe(['--simulate', '--engine', 'pocketsphinx', '--workers', '1', '--trust-out', rootFile], { TMPDIR: serverTmp });
+  serve = await startServe(['--simulate', '--engine', 'pocketsphinx', '--workers', '1', '--upload-budget-mb', '64', '--trust-out', rootFile], { TMPDIR: serverTmp });
   roots = await loadRootFile(rootFile);
 });
 
