@@ -4,7 +4,7 @@
  * itself (the server closes it, or the attacker gives up after `ATTACK_CAP_MS`). Loopback only.
  */
 import type { TLSSocket } from 'node:tls';
-import { filePartHead, multipartBody, openTcp, openTls, readAnswer, uploadHead, type RawAnswer } from './raw-client.js';
+import { drained, filePartHead, multipartBody, openTcp, openTls, readAnswer, uploadHead, type RawAnswer } from './raw-client.js';
 
 /** Attacks that are over in a moment: made again and again. */
 const QUICK = ['malformed-target', 'broken-chunk', 'early-disconnect', 'aborted-upload', 'oversized-headers', 'wav-chunk-bomb'] as const;
@@ -134,7 +134,7 @@ export async function storageFiller(url: string, bytes: number, going: () => boo
     const answer = readAnswer(socket, ATTACK_CAP_MS * 100).finally(() => (answered = true));
     const piece = Buffer.alloc(256 * 1024, 0x46);
     for (let sent = 0; !answered && going() && sent + piece.length < bytes - 1024; sent += piece.length) {
-      if (!socket.write(piece)) await new Promise((r) => socket.once('drain', r).once('close', r));
+      if (!socket.write(piece)) await drained(socket);
     }
     for (let waited = 0; !answered && going(); waited += 250) {
       if (waited % 5_000 === 0) socket.write('F');

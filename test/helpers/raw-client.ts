@@ -95,6 +95,19 @@ export async function readAnswers(socket: Socket, timeoutMs = 15_000): Promise<R
   return answers;
 }
 
+/** Resolves when `socket` can take more writes, or has closed (listeners removed either way). */
+export function drained(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.once('drain', done);
+    socket.once('close', done);
+  });
+}
+
 /** Sends `bytes` on a new TLS connection and reads the answer. */
 export async function exchange(url: string, bytes: string | Buffer, timeoutMs?: number): Promise<RawAnswer | undefined> {
   const socket = await openTls(url);

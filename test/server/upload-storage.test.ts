@@ -14,7 +14,7 @@ import { loadRootFile, type TrustedRoot } from '../../src/core/index.js';
 import { startServe, type ServeProcess } from '../helpers/cli.js';
 import { transcribeText } from '../helpers/servers.js';
 import { settle, uploadDirs } from '../helpers/process-stats.js';
-import { errorCode, filePartHead, openTls, readAnswer, uploadHead, type RawAnswer } from '../helpers/raw-client.js';
+import { drained, errorCode, filePartHead, openTls, readAnswer, uploadHead, type RawAnswer } from '../helpers/raw-client.js';
 import { SCRIPT, scratchDir, speak, wordErrorRate } from '../helpers/speech.js';
 
 const MiB = 1024 * 1024;
@@ -65,7 +65,7 @@ async function filler(bytes: number): Promise<{ socket: TLSSocket; answer: Promi
     const chunk = Buffer.alloc(256 * 1024, 0x41);
     while (!answered && !socket.destroyed && written + chunk.length < bytes - 1024) {
       written += chunk.length;
-      if (!socket.write(chunk)) await new Promise((r) => socket.once('drain', r).once('close', r));
+      if (!socket.write(chunk)) await drained(socket);
     }
     while (!answered && !socket.destroyed) {
       socket.write('A');
