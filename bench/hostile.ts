@@ -3,7 +3,8 @@
  * process (`serve --simulate --engine pocketsphinx --workers 1`); a legitimate client transcribes a flite sentence
  * BENCH_LEGIT times (default 10) alone, then the same number of times while `test/helpers/hostile-load.ts` attacks
  * the server (malformed targets, broken chunks, early disconnects, aborted uploads, slow-loris headers and bodies,
- * oversized headers, WAV chunk bombs, idle handshakes). Prints latency p50/p95 of both phases and their ratio, from
+ * oversized headers, WAV chunk bombs, idle handshakes, storage fillers and slow uploads against a 64 MiB upload
+ * budget). Prints latency p50/p95 of both phases and their ratio, from
  * one run; asserts nothing. The attackers run in this process, so they share the machine's two cores with the server
  * as a real attacker on the same host would.
  */
@@ -18,7 +19,8 @@ const LEGIT = Number(process.env.BENCH_LEGIT ?? 10);
 
 const scratch = await scratchDir();
 const rootFile = path.join(scratch.dir, 'root.pem');
-const serve = await startServe(['--simulate', '--engine', 'pocketsphinx', '--workers', '1', '--trust-out', rootFile]);
+// The upload budget the load's storage fillers are sized for (two fill it).
+const serve = await startServe(['--simulate', '--engine', 'pocketsphinx', '--workers', '1', '--upload-budget-mb', '64', '--trust-out', rootFile]);
 try {
   const roots = await loadRootFile(rootFile);
   const wav = await speak(scratch.dir, 'rms', SCRIPT.rms[1]!, 'legit');

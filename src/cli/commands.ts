@@ -92,6 +92,7 @@ export const serveSpec = {
     'split-seconds': { type: 'string', value: '<s>', description: 'split audio at least this long at pauses across workers; default 120' },
     'keep-alive': { type: 'string', value: '<seconds>', description: 'close idle client connections after this long; default 5' },
     'connections-per-source': { type: 'string', value: '<n>', description: 'most connections at once from one address, 1 to 4096' },
+    'upload-budget-mb': { type: 'string', value: '<MB>', description: 'most MB of uploads stored at once; default and upper bound: the free space of the temporary directory, less a reserve' },
   },
 } as const satisfies CommandSpec;
 

@@ -42,6 +42,8 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
   if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 64)) throw new UsageError('--workers must be a whole number from 1 to 64');
   const splitSeconds = values['split-seconds'] === undefined ? undefined : Number(values['split-seconds']);
   if (splitSeconds !== undefined && !(Number.isFinite(splitSeconds) && splitSeconds > 0)) throw new UsageError('--split-seconds must be a positive number of seconds');
+  const budgetMb = values['upload-budget-mb'] === undefined ? undefined : Number(values['upload-budget-mb']);
+  if (budgetMb !== undefined && !(Number.isInteger(budgetMb) && budgetMb >= 1 && budgetMb <= 1024 * 1024)) throw new UsageError('--upload-budget-mb must be a whole number of MB from 1 to 1048576');
   // Listen for signals before announcing readiness: whoever reads "listening" may signal at once. A second signal
   // does not wait for the graceful stop.
   const stopped = new Promise<void>((resolve) => {
@@ -73,6 +75,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
       engine,
       whisperModelFile: values['model-file'],
       caDir: values.ca,
+      limits: budgetMb === undefined ? undefined : { uploadBudgetBytes: budgetMb * 1024 * 1024 },
       connections: keepAliveTimeoutMs === undefined ? undefined : { keepAliveTimeoutMs },
       proxy: perSource === undefined ? undefined : { maxConnectionsPerSource: perSource },
       // A log line may quote a client (a file name, a header): escaped, one line.

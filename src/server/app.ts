@@ -43,7 +43,7 @@ export interface ConnectionLimits {
   readonly keepAliveTimeoutMs: number;
   /** How long `close` lets running requests finish before aborting them. */
   readonly shutdownGraceMs: number;
-  /** Requests one connection may have running at once (pipelining); one more closes the connection. */
+  /** Requests one connection may have waiting or running (pipelining, run one at a time in order); one more is refused. */
   readonly maxPipelined: number;
   /** A connection whose unsent answer makes no progress for this long (the client stopped reading) is closed. */
   readonly stalledWriteMs: number;
@@ -55,7 +55,7 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   headersTimeoutMs: 15_000,
   keepAliveTimeoutMs: 5_000,
   shutdownGraceMs: 5_000,
-  maxPipelined: 4,
+  maxPipelined: 16,
   stalledWriteMs: 30_000,
 };
 
@@ -178,10 +178,20 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
       requireHostHeader: false,
     },
     (req, res) => {
-      if (!guard.admit(req)) return;
+      const admitted = guard.admit(req);
+      if (admitted === 'ignore') return;
+      if (admitted === 'refuse') {
+        sendError(res, new HttpError(429, 'TOO_MANY_PIPELINED', `More than ${limits.maxPipelined} requests were pipelined on this connection: this one and those after it are not answered; send them again after reading the answers.`, { connection: 'close' }));
+        return;
+      }
       const controller = new AbortController();
       active.set(req, controller);
-      handle(req, res, controller.signal)
+      admitted.turn
+        .then(() => {
+          // Aborted while it waited behind the requests before it (shutdown): not started at all.
+          if (controller.signal.aborted) throw controller.signal.reason;
+          return handle(req, res, controller.signal);
+        })
         .catch((err: unknown) => answerFailure(req, res, err))
         .finally(() => {
           // The one drain for every outcome: after an error answer or a success that left the body unread.
@@ -200,6 +210,9 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
     if (answer) socket.end(answer);
     else socket.destroy();
   });
+  // Without this listener Node sends `100 Continue` before any handler runs, inviting a body it may refuse (a declared
+  // 10 GB, no slot, no storage): handlers that read a body send it once they have admitted it (transcription.ts).
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => server.emit('request', req, res));
   // Without these listeners Node answers `Expect: <anything but 100-continue>` and CONNECT itself, without a body.
   server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) =>
     sendError(res, new HttpError(417, 'EXPECTATION_FAILED', 'This server only understands "Expect: 100-continue".')),

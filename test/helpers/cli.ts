@@ -33,9 +33,18 @@ export interface ServeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `blindbox serve …args`; `env` is added to this process's environment (e.g. a private TMPDIR). */
-export async function startServe(args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+/**
+ * Starts `blindbox serve …args`; `env` is added to this process's environment (e.g. a private TMPDIR). With `tmpfs`,
+ * the server runs in a private mount namespace where a tmpfs of `sizeMb` is mounted on `dir` (its TMPDIR): a small
+ * temporary filesystem, as in an enclave, without touching the machine's mounts (needs root; `dir` must exist).
+ * Seen from outside, that filesystem is `/proc/<pid>/root<dir>`.
+ */
+export async function startServe(args: readonly string[], env: Readonly<Record<string, string>> = {}, tmpfs?: { readonly dir: string; readonly sizeMb: number }): Promise<ServeProcess> {
+  const command = [process.execPath, CLI, 'serve', ...args];
+  const [file, ...argv] = tmpfs
+    ? ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o size=${tmpfs.sizeMb}m tmpfs "$0" && exec "$@"`, tmpfs.dir, ...command]
+    : command;
+  const child = spawn(file!, argv, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env, ...(tmpfs ? { TMPDIR: tmpfs.dir } : {}) } });
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));

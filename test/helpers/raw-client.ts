@@ -76,6 +76,38 @@ function parseAnswer(text: string): RawAnswer | undefined {
   return { status: Number(m[1]), headers, body: text.slice(end + 4) };
 }
 
+/** Collects what the server sends until it closes the connection (or `timeoutMs`); parses every response, in order. */
+export async function readAnswers(socket: Socket, timeoutMs = 15_000): Promise<RawAnswer[]> {
+  const chunks: Buffer[] = [];
+  socket.on('data', (d: Buffer) => chunks.push(d));
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => socket.destroy(), timeoutMs);
+    socket.once('close', () => resolve(clearTimeout(timer)));
+    socket.once('error', () => socket.destroy());
+  });
+  const answers: RawAnswer[] = [];
+  let rest = Buffer.concat(chunks).toString('latin1');
+  for (let answer = parseAnswer(rest); answer; answer = parseAnswer(rest)) {
+    const length = Number(answer.headers['content-length'] ?? answer.body.length);
+    answers.push({ ...answer, body: answer.body.slice(0, length) });
+    rest = answer.body.slice(length);
+  }
+  return answers;
+}
+
+/** Resolves when `socket` can take more writes, or has closed (listeners removed either way). */
+export function drained(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.once('drain', done);
+    socket.once('close', done);
+  });
+}
+
 /** Sends `bytes` on a new TLS connection and reads the answer. */
 export async function exchange(url: string, bytes: string | Buffer, timeoutMs?: number): Promise<RawAnswer | undefined> {
   const socket = await openTls(url);

@@ -5,7 +5,7 @@ import { createServer as createTcpServer, type AddressInfo, type Socket } from '
 import { createServer as createTlsServer } from 'node:tls';
 import { Agent, request } from 'undici';
 import { after, before } from 'node:test';
-import { AWS_NITRO_ROOT_G1, connect, trustedRootsFromPem, type AttestedSession, type TrustedRoot } from '../../src/core/index.js';
+import { AWS_NITRO_ROOT_G1, connect, fileSource, trustedRootsFromPem, type AttestedSession, type TrustedRoot } from '../../src/core/index.js';
 import { createTlsIdentity, type TlsIdentity } from '../../src/server/tls-identity.js';
 import { startSimulationServer, type ReferenceServer } from '../../src/server/server.js';
 import { encodeServiceInfo } from '../../src/server/attestation/service-info.js';
@@ -251,4 +251,14 @@ export function liveSimulationSession(): { server: ReferenceServer; session: Att
     await live.server?.close();
   });
   return live;
+}
+
+/** One transcription of `file` as text, on a fresh attested session to `url` trusting `roots`. */
+export async function transcribeText(url: string, roots: readonly TrustedRoot[], file: string): Promise<string> {
+  const session = await connect(url, { roots: [...roots] });
+  try {
+    return (await session.transcribe(await fileSource(file), { format: 'text' })).text;
+  } finally {
+    await session.close();
+  }
 }

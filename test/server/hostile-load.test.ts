@@ -1,7 +1,7 @@
 /**
  * The whole reference server under a bounded hostile load (`test/helpers/hostile-load.ts`: malformed targets, broken
  * chunks, early disconnects, aborted uploads, slow-loris headers and bodies, oversized headers, WAV chunk bombs, idle
- * handshakes) for 60 s, while a legitimate user transcribes a flite sentence every few seconds. Afterwards the
+ * handshakes; storage fillers and slow uploads holding every slot, against a 64 MiB upload budget) for 60 s, while a legitimate user transcribes a flite sentence every few seconds. Afterwards the
  * server must be alive, hold what it held before, and stop promptly on SIGTERM.
  */
 import assert from 'node:assert/strict';
@@ -9,8 +9,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
-import { connect, fileSource, loadRootFile, type TrustedRoot } from '../../src/core/index.js';
+import { loadRootFile, type TrustedRoot } from '../../src/core/index.js';
 import { startServe, type ServeProcess } from '../helpers/cli.js';
+import { transcribeText } from '../helpers/servers.js';
 import { hostileLoad } from '../helpers/hostile-load.js';
 import { openFds, settle, uploadDirs } from '../helpers/process-stats.js';
 import { SCRIPT, scratchDir, speak, wordErrorRate } from '../helpers/speech.js';
@@ -29,7 +30,7 @@ before(async () => {
   serverTmp = await mkdtemp(path.join(tmpdir(), 'blindbox-load-tmp-'));
   wav = await speak(scratch.dir, 'rms', SCRIPT.rms[1]!, 'legit');
   const rootFile = path.join(scratch.dir, 'root.pem');
-  serve = await startServe(['--simulate', '--engine', 'pocketsphinx', '--workers', '1', '--trust-out', rootFile], { TMPDIR: serverTmp });
+  serve = await startServe(['--simulate', '--engine', 'pocketsphinx', '--workers', '1', '--upload-budget-mb', '64', '--trust-out', rootFile], { TMPDIR: serverTmp });
   roots = await loadRootFile(rootFile);
 });
 
@@ -39,14 +40,7 @@ after(async () => {
   if (serverTmp) await rm(serverTmp, { recursive: true, force: true });
 });
 
-async function transcribeOnce(): Promise<string> {
-  const session = await connect(serve.url, { roots });
-  try {
-    return (await session.transcribe(await fileSource(wav), { format: 'text' })).text;
-  } finally {
-    await session.close();
-  }
-}
+const transcribeOnce = () => transcribeText(serve.url, roots, wav);
 
 it('serves every legitimate transcription through 60 s of hostile load, then holds what it held before and stops on SIGTERM', async (t) => {
   const reference = await transcribeOnce();

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { createPocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
 import { startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
 import { settle } from '../helpers/process-stats.js';
-import { errorCode, filePartHead, multipartBody, openTcp, openTls, readAnswer, uploadHead } from '../helpers/raw-client.js';
+import { errorCode, exchange, filePartHead, multipartBody, openTcp, openTls, readAnswer, readAnswers, uploadHead } from '../helpers/raw-client.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -112,11 +112,32 @@ describe('time and connection limits', () => {
     assert.equal((await readAnswer(alive))?.status, 200, 'the server is still up');
   });
 
-  it('a connection pipelining more requests than allowed is closed', async () => {
+  it('pipelined requests are all answered, in order', async () => {
+    const socket = await openTls(server.url);
+    const nonce = 'ab'.repeat(32);
+    const attestation = `GET /attestation?nonce=${nonce} HTTP/1.1\r\nhost: e\r\n\r\n`;
+    const health = 'GET /healthz HTTP/1.1\r\nhost: e\r\n\r\n';
+    socket.write(attestation + health + attestation + health + 'GET /healthz HTTP/1.1\r\nhost: e\r\nconnection: close\r\n\r\n');
+    const answers = await readAnswers(socket, 10_000);
+    assert.deepEqual(answers.map((a) => [a.status, a.headers['content-type']?.split(';')[0]]), [
+      [200, 'application/cbor'],
+      [200, 'application/json'],
+      [200, 'application/cbor'],
+      [200, 'application/json'],
+      [200, 'application/json'],
+    ]);
+  });
+
+  it('a connection pipelining more requests than allowed gets the answers before the excess, then a stated refusal and a close', async () => {
     const socket = await openTls(server.url);
     const nonce = 'ab'.repeat(32);
     socket.write(`GET /attestation?nonce=${nonce} HTTP/1.1\r\nhost: e\r\n\r\n`.repeat(50));
-    await closedWithin(socket, 5_000);
+    const answers = await readAnswers(socket, 10_000);
+    assert.equal(answers.length, 17, answers.map((a) => a.status).join(' '));
+    assert.ok(answers.slice(0, 16).every((a) => a.status === 200));
+    assert.equal(answers[16]!.status, 429);
+    assert.equal(errorCode(answers[16]), 'TOO_MANY_PIPELINED');
+    assert.equal(answers[16]!.headers.connection, 'close');
   });
 
   it('a body nobody reads (a GET with a trickled body) keeps its connection at most a few seconds', async () => {
@@ -150,6 +171,37 @@ describe('time and connection limits', () => {
       const answer = await readAnswer(socket);
       assert.equal(answer?.status, status, `${what}: ${answer?.status}`);
       assert.equal(errorCode(answer), code, `${what}: ${answer?.body}`);
+    }
+  });
+});
+
+describe('Expect: 100-continue', () => {
+  it('a declared 10 GB body is refused with 413 and no 100 Continue; an admitted upload is invited, then served', async () => {
+    const refused = await openTls(server.url);
+    const got = readAnswer(refused, 10_000);
+    refused.write(uploadHead('/v1/audio/transcriptions', { contentLength: 10 * 1024 ** 3 }).replace('\r\n\r\n', '\r\nexpect: 100-continue\r\n\r\n'));
+    const answer = await got;
+    assert.equal(answer?.status, 413, `the first answer: ${answer?.status}`);
+    assert.equal(errorCode(answer), 'FILE_TOO_LARGE');
+
+    const body = multipartBody(Buffer.alloc(1000, 0x41));
+    const invited = await openTls(server.url);
+    const first = new Promise<string>((resolve) => invited.once('data', (d: Buffer) => resolve(d.toString('latin1'))));
+    invited.write(uploadHead('/v1/audio/transcriptions', { contentLength: body.length }).replace('\r\n\r\n', '\r\nexpect: 100-continue\r\n\r\n'));
+    assert.match(await first, /^HTTP\/1\.1 100 Continue\r\n\r\n$/);
+    const rest = readAnswer(invited, 10_000);
+    invited.write(body);
+    assert.equal(errorCode(await rest), 'UNREADABLE_AUDIO', 'the body sent after the invitation reaches the engine');
+  });
+});
+
+describe('file names', () => {
+  it('a file part with filename="" is refused as MISSING_FILENAME, whatever its size', async () => {
+    for (const size of [100, 200 * 1024]) {
+      const body = multipartBody(Buffer.alloc(size, 0x41), 'file', '');
+      const answer = await exchange(server.url, Buffer.concat([Buffer.from(uploadHead('/v1/audio/transcriptions', { contentLength: body.length })), body]));
+      assert.equal(answer?.status, 400, `${size} bytes: ${answer?.body}`);
+      assert.equal(errorCode(answer), 'MISSING_FILENAME', `${size} bytes: ${answer?.body}`);
     }
   });
 });

@@ -24,7 +24,7 @@ before(async () => {
   scratch = await scratchDir();
   wav = await speak(scratch.dir, 'slt', SCRIPT.slt[0]!, 'busy');
   const engine = await createPocketSphinxEngine({ workers: 1, maxQueue: 2 });
-  server = await startSimulationServer({ engine, limits: { maxInFlight: 1, busyRetryAfterSeconds: 1 } });
+  server = await startSimulationServer({ engine, limits: { maxInFlight: 1, busyRetryAfterSeconds: 1, admissionWaitMs: 0 } });
 });
 
 after(async () => {
@@ -77,10 +77,11 @@ describe('busy answers are retried as the server asks', () => {
 describe('a hostile server that is always busy', () => {
   let hostile: AttestedLiar;
   let retryAfter = '0';
+  let refusal = { status: 429, code: 'BUSY' };
   before(async () => {
     hostile = await startAttestedLiar(server.provider, async (req, res) => {
       for await (const _ of req);
-      res.writeHead(429, { 'retry-after': retryAfter, 'content-type': 'application/json' }).end('{"error":{"code":"BUSY","message":"always"}}');
+      res.writeHead(refusal.status, { 'retry-after': retryAfter, 'content-type': 'application/json' }).end(`{"error":{"code":"${refusal.code}","message":"always"}}`);
     });
   });
   after(() => hostile?.close());
@@ -98,6 +99,22 @@ describe('a hostile server that is always busy', () => {
       assert.equal(hostile.posts() - postsBefore, 3);
       assert.deepEqual(notices.map((n) => n.retry), [1, 2]);
     } finally {
+      await session.close();
+    }
+  });
+
+  it('a server with no room for the upload is retried, then said in our words', async () => {
+    const session = await connect(hostile.url, { roots: rootsTrusting(server) });
+    try {
+      const postsBefore = hostile.posts();
+      refusal = { status: 503, code: 'INSUFFICIENT_STORAGE' };
+      const err = await session.transcribe(await fileSource(wav), { retry: { maxRetries: 1 } }).then(() => assert.fail('served'), (e: unknown) => e);
+      assert.ok(err instanceof ChannelError);
+      assert.equal(err.serverCode, 'INSUFFICIENT_STORAGE');
+      assert.match(err.message, /HTTP 503\) after 1 retry: it has no room to store the upload now; try again later\.$/);
+      assert.equal(hostile.posts() - postsBefore, 2);
+    } finally {
+      refusal = { status: 429, code: 'BUSY' };
       await session.close();
     }
   });

@@ -77,8 +77,12 @@ export async function throwForStatus(response: Dispatcher.ResponseData, what: st
   } catch {
     // Not our JSON error shape (or not within its bounds): the status alone has to do.
   }
-  throw new ChannelError('SERVER_ERROR', `The server refused the ${what} request (HTTP ${response.statusCode})${after}.`, { status: response.statusCode, serverCode, serverMessage });
+  const why = serverCode === undefined ? undefined : SERVER_REASONS.get(serverCode);
+  throw new ChannelError('SERVER_ERROR', `The server refused the ${what} request (HTTP ${response.statusCode})${after}${why ? `: ${why}` : ''}.`, { status: response.statusCode, serverCode, serverMessage });
 }
+
+/** Our words for the server codes a user can act on (a fixed sentence per code: the server only picks which). */
+const SERVER_REASONS: ReadonlyMap<string, string> = new Map([['INSUFFICIENT_STORAGE', 'it has no room to store the upload now; try again later']]);
 
 /**
  * Our sentence for undici's failures that mean an answer arrived but is not HTTP the client takes (the server answered,

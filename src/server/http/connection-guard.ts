@@ -3,9 +3,9 @@
  * headers are in:
  *  - a client that stops reading while the server writes (each answer it asks for would sit in memory): a connection
  *    whose pending output makes no progress for `stalledWriteMs` is closed;
- *  - a client that pipelines request after request without reading the answers (handlers run at once, so Node's
- *    own back-pressure on pipelining never engages): a connection with more than `maxPipelined` requests running is
- *    closed.
+ *  - a client that pipelines request after request (Node emits them all at once, and its back-pressure engages only
+ *    on unsent output): the requests of one connection run one at a time, in order, and one more than `maxPipelined`
+ *    waiting or running is refused in its turn with the connection closed, the answers before it still sent.
  * It also knows every TCP connection, handshaking or not, so that shutdown can end them all.
  */
 import type { Server } from 'node:https';
@@ -13,7 +13,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 
 export interface ConnectionGuardLimits {
-  /** Requests one connection may have running at once (HTTP/1.1 pipelining); one more closes the connection. */
+  /** Requests one connection may have waiting or running (HTTP/1.1 pipelining); one more is refused, closing it. */
   readonly maxPipelined: number;
   /** A connection whose unsent output makes no progress for this long is closed. */
   readonly stalledWriteMs: number;
@@ -33,8 +33,13 @@ export class ConnectionGuard {
   readonly #sockets = new Set<Socket>();
   /** TLS connections and when their pending output last moved (TLS writes bypass the TCP socket's own buffer). */
   readonly #output = new Map<Socket, Progress>();
-  /** Requests running per TLS connection. */
+  /** Requests waiting or running per TLS connection. */
   readonly #running = new Map<Socket, Set<IncomingMessage>>();
+  /** Per TLS connection, when the last request admitted on it will have been released: the next one's turn. */
+  readonly #last = new Map<Socket, Promise<void>>();
+  readonly #releasers = new Map<IncomingMessage, () => void>();
+  /** Connections whose excess request was refused: what they pipelined after it is not answered. */
+  readonly #refused = new WeakSet<Socket>();
   readonly #sweeper: NodeJS.Timeout;
 
   constructor(
@@ -53,23 +58,36 @@ export class ConnectionGuard {
     this.#sweeper.unref();
   }
 
-  /** Counts a request in; false (and the connection closed) when its connection already runs as many as allowed. */
-  admit(req: IncomingMessage): boolean {
-    const running = this.#running.get(req.socket) ?? new Set<IncomingMessage>();
+  /**
+   * Counts a request in, with the moment it may run: once every earlier request on its connection is released.
+   * `refuse` when its connection already has as many as allowed (answer it, closing the connection: Node sends the
+   * answer after those before it); `ignore` for what came after such a refusal (the close was announced).
+   */
+  admit(req: IncomingMessage): { readonly turn: Promise<void> } | 'refuse' | 'ignore' {
+    const socket = req.socket;
+    if (this.#refused.has(socket)) return 'ignore';
+    const running = this.#running.get(socket) ?? new Set<IncomingMessage>();
     if (running.size >= this.limits.maxPipelined) {
-      req.socket.destroy();
-      return false;
+      this.#refused.add(socket);
+      return 'refuse';
     }
     running.add(req);
-    this.#running.set(req.socket, running);
-    return true;
+    this.#running.set(socket, running);
+    const turn = this.#last.get(socket) ?? Promise.resolve();
+    this.#last.set(socket, new Promise<void>((resolve) => this.#releasers.set(req, resolve)));
+    return { turn };
   }
 
-  /** Counts a request out. */
+  /** Counts a request out: the next one on its connection may run. */
   release(req: IncomingMessage): void {
+    this.#releasers.get(req)?.();
+    this.#releasers.delete(req);
     const running = this.#running.get(req.socket);
     running?.delete(req);
-    if (running?.size === 0) this.#running.delete(req.socket);
+    if (running?.size === 0) {
+      this.#running.delete(req.socket);
+      this.#last.delete(req.socket);
+    }
   }
 
   /**

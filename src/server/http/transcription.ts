@@ -20,7 +20,9 @@ import { HttpError } from './respond.js';
 import { oneLine } from '../../core/util/text.js';
 import { receiptNonce, type ReceiptIssuer } from './receipt.js';
 import { RECEIPT_HEADER } from '../../protocol/receipt.js';
-import { clientGone, receiveUpload } from './upload.js';
+import { checkUploadHead, clientGone, receiveUpload } from './upload.js';
+import { Admission, type Ticket } from './admission.js';
+import { directorySpace, insufficientStorage, isStorageFull, UploadBudget } from './upload-budget.js';
 import type { Handler } from '../app.js';
 
 export interface TranscriptionLimits {
@@ -28,6 +30,16 @@ export interface TranscriptionLimits {
   readonly maxUploadBytes: number;
   /** Requests admitted at once (uploading, queued or decoding); more are refused with 503 before their upload is read. */
   readonly maxInFlight: number;
+  /**
+   * Most bytes of uploads stored at once (default: no cap but the space the temporary directory's filesystem really
+   * has, less a reserve; a cap above that space is bounded by it too).
+   */
+  readonly uploadBudgetBytes: number | undefined;
+  /**
+   * How long a request that finds every slot (or all the upload storage) taken waits its turn before `503` (default
+   * 30 s); at most four times `maxInFlight` wait.
+   */
+  readonly admissionWaitMs: number;
   /** Whole-request deadline, upload included (default 30 min). */
   readonly requestTimeoutMs: number;
   /** Longest pause in the upload body before it is refused with 408 (default 30 s). */
@@ -36,6 +48,13 @@ export interface TranscriptionLimits {
   readonly uploadMinBytesPerSecond: number;
   /** How long an upload may take to reach that pace (default 10 s). */
   readonly uploadPaceGraceMs: number;
+  /**
+   * Slowest recent pace an upload may keep while others wait for its slot or its storage (default 64 KiB/s): a slower
+   * one is cut (`408 BODY_TOO_SLOW`) and gives its slot to the newcomer.
+   */
+  readonly uploadContendedBytesPerSecond: number;
+  /** The window that contended pace is measured over, and how long a new upload has before it is judged (default 5 s). */
+  readonly uploadContendedWindowMs: number;
   /** The `Retry-After` of busy answers (429 engine queue full, 503 every slot taken), in seconds (default 5). */
   readonly busyRetryAfterSeconds: number;
 }
@@ -43,10 +62,14 @@ export interface TranscriptionLimits {
 export const DEFAULT_LIMITS: TranscriptionLimits = {
   maxUploadBytes: MAX_UPLOAD_BYTES,
   maxInFlight: 8,
+  uploadBudgetBytes: undefined,
+  admissionWaitMs: 30_000,
   requestTimeoutMs: 30 * 60_000,
   uploadIdleTimeoutMs: 30_000,
   uploadMinBytesPerSecond: 8 * 1024,
   uploadPaceGraceMs: 10_000,
+  uploadContendedBytesPerSecond: 64 * 1024,
+  uploadContendedWindowMs: 5_000,
   busyRetryAfterSeconds: 5,
 };
 
@@ -71,9 +94,17 @@ export function transcriptionHandlers(
   limits: Partial<TranscriptionLimits> = {},
 ): { whisperPredict: Handler; openAiTranscriptions: Handler; inFlight: () => number } {
   const lim = { ...DEFAULT_LIMITS, ...limits };
-  // Clients retry busy answers after this wait (core/transport/transcribe.ts); without it they would not retry.
-  const retryAfter = { 'retry-after': String(lim.busyRetryAfterSeconds) };
-  let inFlight = 0;
+  const admission = new Admission(
+    {
+      maxInFlight: lim.maxInFlight,
+      paceWindowMs: lim.uploadContendedWindowMs,
+      contendedBytesPerSecond: lim.uploadContendedBytesPerSecond,
+      retryAfterSeconds: lim.busyRetryAfterSeconds,
+      maxWaitMs: lim.admissionWaitMs,
+      maxWaiting: 4 * lim.maxInFlight,
+    },
+    new UploadBudget(directorySpace(tmpdir()), lim.uploadBudgetBytes),
+  );
   /** Connections with a transcription running: one each, so that one pipelining connection cannot take every slot. */
   const busyConnections = new WeakSet<object>();
 
@@ -85,15 +116,12 @@ export function transcriptionHandlers(
       if (busyConnections.has(req.socket)) {
         throw new HttpError(429, 'ONE_PER_CONNECTION', 'This connection is already transcribing: wait for its answer, or use another connection.');
       }
-      if (inFlight >= lim.maxInFlight) {
-        throw new HttpError(503, 'SERVER_BUSY', 'The server is transcribing as much as it can; try again shortly.', retryAfter);
-      }
-      inFlight++;
-      busyConnections.add(req.socket);
+      const declared = checkUploadHead(req, fileField, lim.maxUploadBytes);
       // One signal for every reason to stop: the deadline, the client gone (the queued job is dropped, the result of a
-      // running one discarded), the server shutting down. Its reason is the answer.
+      // running one discarded), the upload cut for its pace, the server shutting down. Its reason is the answer.
       const controller = new AbortController();
       const stop = (reason: unknown) => controller.abort(reason);
+      busyConnections.add(req.socket);
       const timer = setTimeout(() => stop(new EngineError('TIMEOUT', 'The transcription took longer than the server allows.')), lim.requestTimeoutMs);
       const onClose = () => {
         if (!res.writableFinished) stop(clientGone());
@@ -103,14 +131,19 @@ export function transcriptionHandlers(
       shutdown.addEventListener('abort', onShutdown, { once: true });
       if (shutdown.aborted) onShutdown();
       let dir: string | undefined;
+      let ticket: Ticket | undefined;
       try {
+        ticket = await admission.admit(declared, stop, controller.signal);
+        // Invited only now that it is admitted: a body the server would refuse is never asked for.
+        if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
         dir = await mkdtemp(path.join(tmpdir(), 'blindbox-upload-'));
         const upload = await receiveUpload(req, dir, fileField, {
           maxBytes: lim.maxUploadBytes,
           idleTimeoutMs: lim.uploadIdleTimeoutMs,
           minBytesPerSecond: lim.uploadMinBytesPerSecond,
           paceGraceMs: lim.uploadPaceGraceMs,
-        }, controller.signal);
+        }, ticket, controller.signal);
+        ticket.uploaded();
         const responseFormat = upload.fields.get(UPLOAD_FIELDS.responseFormat);
         if (responseFormat !== undefined && !isTranscriptFormat(responseFormat)) {
           throw new HttpError(400, 'INVALID_RESPONSE_FORMAT', `${UPLOAD_FIELDS.responseFormat} must be one of ${TRANSCRIPT_FORMATS.join(', ')}.`);
@@ -127,7 +160,7 @@ export function transcriptionHandlers(
         res.end(body);
       } catch (err) {
         // An engine that stops because the signal aborted says only "cancelled": the signal knows why.
-        throw asHttpError(controller.signal.aborted ? controller.signal.reason : err, retryAfter);
+        throw asHttpError(controller.signal.aborted ? controller.signal.reason : err, lim.busyRetryAfterSeconds);
       } finally {
         clearTimeout(timer);
         res.off('close', onClose);
@@ -137,7 +170,7 @@ export function transcriptionHandlers(
         try {
           if (dir) await rm(dir, { recursive: true, force: true });
         } finally {
-          inFlight--;
+          ticket?.release();
         }
       }
     };
@@ -146,7 +179,7 @@ export function transcriptionHandlers(
     whisperPredict: run(UPLOAD_FIELDS.audio, (t) => ({ format: 'text', contentType: TEXT, body: t.text })),
     // The field was checked before the engine ran.
     openAiTranscriptions: run(UPLOAD_FIELDS.file, (t, fields) => rendered(t, (fields.get(UPLOAD_FIELDS.responseFormat) ?? DEFAULT_TRANSCRIPT_FORMAT) as TranscriptFormat, engine.model)),
-    inFlight: () => inFlight,
+    inFlight: () => admission.inFlight(),
   };
 }
 
@@ -160,10 +193,13 @@ function checkLanguage(engine: TranscriptionEngine, language: string | undefined
   throw new HttpError(422, 'LANGUAGE_UNSUPPORTED', `This server's ${engine.name} engine transcribes ${engine.languages.join(', ')} only, not ${JSON.stringify(oneLine(language, 35))}; ask for ${engine.languages.join(' or ')}, or for no language.`);
 }
 
-function asHttpError(err: unknown, retryAfter: Record<string, string>): unknown {
+/** `err` as the answer it deserves; busy answers carry `Retry-After`, which clients need to retry (core/transport/transcribe.ts). */
+function asHttpError(err: unknown, retryAfterSeconds: number): unknown {
   if (err instanceof HttpError) return err;
+  // A full filesystem (a temporary directory, the upload's file) is the server's lack of room, never an internal error.
+  if (isStorageFull(err)) return insufficientStorage(retryAfterSeconds);
   if (err instanceof EngineError) {
-    return new HttpError(STATUS[err.code], err.code, err.message, err.code === 'BUSY' ? retryAfter : {});
+    return new HttpError(STATUS[err.code], err.code, err.message, err.code === 'BUSY' ? { 'retry-after': String(retryAfterSeconds) } : {});
   }
   return err;
 }

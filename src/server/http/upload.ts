@@ -48,17 +48,34 @@ export function clientGone(): HttpError {
   return new HttpError(499, 'CANCELLED', 'The client went away during the upload.');
 }
 
+/** Counts the body's bytes as they arrive. */
+export interface UploadMeter {
+  /** Throws the `HttpError` that refuses the upload when these bytes cannot be taken (no room to store them). */
+  received(bytes: number): void;
+}
+
 /**
- * Streams the multipart body of `req` into `dir/audio`. Rejects with `HttpError` for the client's mistakes, with
- * `signal.reason` when `signal` aborts (the caller's deadline or shutdown).
+ * What an upload's head says before any of its body is read: its declared length (undefined when chunked), or the
+ * `HttpError` that refuses it (not multipart, or declared larger than `maxBytes` allows).
  */
-export async function receiveUpload(req: IncomingMessage, dir: string, fileField: string, limits: UploadLimits, signal: AbortSignal): Promise<Upload> {
+export function checkUploadHead(req: IncomingMessage, fileField: string, maxBytes: number): number | undefined {
   const type = req.headers['content-type'] ?? '';
   if (!/^multipart\/form-data/i.test(type)) {
     throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `Send the audio as multipart/form-data with the file in the field "${fileField}".`);
   }
+  if (req.headers['content-length'] === undefined) return undefined;
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limits.maxBytes + 64 * 1024) throw tooLarge(limits.maxBytes);
+  // Multipart framing around the file is a few hundred bytes; 64 KiB leaves room for the text fields.
+  if (declared > maxBytes + 64 * 1024) throw tooLarge(maxBytes);
+  return declared;
+}
+
+/**
+ * Streams the multipart body of `req` (its head checked by `checkUploadHead`) into `dir/audio`, counting its bytes on
+ * `meter`. Rejects with `HttpError` for the client's mistakes, with `signal.reason` when `signal` aborts (the caller's
+ * deadline or shutdown, the upload cut for its pace).
+ */
+export async function receiveUpload(req: IncomingMessage, dir: string, fileField: string, limits: UploadLimits, meter: UploadMeter, signal: AbortSignal): Promise<Upload> {
   // The request may have ended while the caller prepared (a directory, a slot): no event would tell us now.
   if (signal.aborted) throw signal.reason;
   if (req.destroyed && !req.complete) throw clientGone();
@@ -83,6 +100,11 @@ export async function receiveUpload(req: IncomingMessage, dir: string, fileField
     const onData = (chunk: Buffer) => {
       received += chunk.length;
       lastData = Date.now();
+      try {
+        meter.received(chunk.length);
+      } catch (err) {
+        fail(err);
+      }
     };
     const pace = setInterval(() => {
       const now = Date.now();
@@ -131,6 +153,8 @@ export async function receiveUpload(req: IncomingMessage, dir: string, fileField
     req.on('close', onClose);
 
     parser.on('field', (name, value, info) => {
+      // busboy takes a part without a file name (`filename=""` included) for a text field, whatever it holds.
+      if (name === fileField) return fail(new HttpError(400, 'MISSING_FILENAME', `The part "${fileField}" has no file name: send the audio as a file part with a non-empty filename="…".`));
       if (info.valueTruncated) return fail(new HttpError(400, 'FIELD_TOO_LONG', `The field "${name}" is too long.`));
       fields.set(name, value);
     });
