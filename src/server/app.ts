@@ -9,7 +9,7 @@
  * Nothing a client sends may stop the process or hold its resources for good:
  * every request runs inside one promise whose failure becomes a JSON error,
  * protocol errors Node's parser finds are answered as JSON too, connections are
- * capped and timed, and `close` ends within a bounded time.
+ * capped and timed (idle ones give way to new ones at the cap), and `close` ends within a bounded time.
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -33,10 +33,15 @@ export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, sign
 
 /** Connection and timing limits of the app's HTTPS server. */
 export interface ConnectionLimits {
-  /** Connections open at once; more are dropped as they arrive. */
+  /**
+   * Connections open at once. One more closes the connection idle the longest (handshaking, or with no request
+   * running) to make room; it is dropped only when every connection has a request running.
+   */
   readonly maxConnections: number;
   /** A TLS handshake must finish this soon after the connection opens. */
   readonly handshakeTimeoutMs: number;
+  /** A TLS connection must send the first byte of its first request this soon after its handshake. */
+  readonly firstRequestTimeoutMs: number;
   /** A request's headers must arrive this soon (slow-header clients are answered 408 and dropped). */
   readonly headersTimeoutMs: number;
   /** An idle keep-alive connection is closed after this long. */
@@ -51,7 +56,8 @@ export interface ConnectionLimits {
 
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   maxConnections: 256,
-  handshakeTimeoutMs: 10_000,
+  handshakeTimeoutMs: 5_000,
+  firstRequestTimeoutMs: 5_000,
   headersTimeoutMs: 15_000,
   keepAliveTimeoutMs: 5_000,
   shutdownGraceMs: 5_000,
@@ -193,7 +199,7 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
         });
     },
   );
-  server.maxConnections = limits.maxConnections;
+  // The cap is the guard's (it makes room by closing idle connections); Node's own would drop new ones regardless.
   const guard = new ConnectionGuard(server, limits);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     const answer = clientErrorAnswer(err, socket, guard.owesAnswer(socket));

@@ -3,6 +3,7 @@
  * attackers, each cycling through the attacks below over raw TLS sockets until the deadline. Every attack ends by
  * itself (the server closes it, or the attacker gives up after `ATTACK_CAP_MS`). Loopback only.
  */
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { filePartHead, multipartBody, openTcp, openTls, readAnswer, uploadHead } from './raw-client.js';
 
@@ -110,6 +111,50 @@ async function attack(url: string, kind: Attack, going: () => boolean): Promise<
     clearTimeout(cap);
     socket?.destroy();
   }
+}
+
+/** The loopback addresses an attacker spreads its connections over, each one under the host proxy's per-source cap. */
+export const ATTACKER_SOURCES: readonly string[] = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`);
+
+export interface IdleFillOptions {
+  readonly url: string;
+  /** Ends the fill: every held connection is closed. */
+  readonly signal: AbortSignal;
+  /** Source addresses (default ATTACKER_SOURCES). */
+  readonly sources?: readonly string[];
+  /** Connections held per source (default 32, the host proxy's per-source cap). */
+  readonly perSource?: number;
+  /** `tcp`: connections that never send a byte; `tls`: connections that finish the handshake and send no request. */
+  readonly kind: 'tcp' | 'tls';
+}
+
+/**
+ * The idle-connection fill: `perSource` connections from each source address, each doing nothing, reopened as soon
+ * as the server closes it, until `signal` aborts. Resolves with how many connections were opened in all.
+ */
+export async function idleConnectionFill(options: IdleFillOptions): Promise<number> {
+  let opened = 0;
+  const held = new Set<Socket>();
+  const closeAll = () => held.forEach((s) => s.destroy());
+  options.signal.addEventListener('abort', closeAll, { once: true });
+  const hold = async (localAddress: string) => {
+    while (!options.signal.aborted) {
+      try {
+        const socket = options.kind === 'tcp' ? await openTcp(options.url, localAddress) : await openTls(options.url, { localAddress, timeoutMs: 5_000 });
+        opened++;
+        held.add(socket.on('error', () => {}).resume());
+        if (options.signal.aborted) socket.destroy();
+        await new Promise((r) => socket.once('close', r));
+        held.delete(socket);
+      } catch {
+        // Refused or reset: try again in a moment.
+      }
+      await sleep(20);
+    }
+  };
+  const sources = options.sources ?? ATTACKER_SOURCES;
+  await Promise.all(sources.flatMap((source) => Array.from({ length: options.perSource ?? 32 }, () => hold(source))));
+  return opened;
 }
 
 /**
