@@ -13,14 +13,16 @@
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { ENDPOINTS } from '../protocol/endpoints.js';
 import { MAX_NONCE_BYTES, MIN_NONCE_BYTES, NONCE_HEX } from '../protocol/limits.js';
 import type { ServiceInfo } from '../protocol/service-info.js';
 import { encodeServiceInfo } from './attestation/service-info.js';
 import type { AttestationProvider } from './attestation/provider.js';
 import { clientErrorAnswer, rawErrorAnswer } from './http/client-error.js';
-import { ConnectionGuard } from './http/connection-guard.js';
+import { ConnectionGuard, tcpSocketOf } from './http/connection-guard.js';
+import { TokenBuckets, type Rate } from './http/rate-limit.js';
+import { readProxyLine } from './proxy-protocol.js';
 import { HttpError, sendError, sendJson } from './http/respond.js';
 import { parseRequestTarget } from './http/request-target.js';
 import type { TlsIdentity } from './tls-identity.js';
@@ -52,6 +54,11 @@ export interface ConnectionLimits {
   readonly maxPipelined: number;
   /** A connection whose unsent answer makes no progress for this long (the client stopped reading) is closed. */
   readonly stalledWriteMs: number;
+  /**
+   * Attestation documents one source address may have signed (each one a call to the NSM); more are refused with
+   * `429 ATTESTATION_RATE_LIMITED` and the `Retry-After` that one more needs.
+   */
+  readonly attestationsPerSource: Rate;
 }
 
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
@@ -63,6 +70,7 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   shutdownGraceMs: 5_000,
   maxPipelined: 4,
   stalledWriteMs: 30_000,
+  attestationsPerSource: { perSecond: 5, burst: 20 },
 };
 
 export interface EnclaveAppOptions {
@@ -103,11 +111,18 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
   const notConfigured: Handler = async () => {
     throw new HttpError(503, 'ENGINE_NOT_CONFIGURED', 'No speech engine is configured on this server.');
   };
+  /** Each connection's source address, as the host proxy stated it (absent for a connection made straight to the app). */
+  const sources = new WeakMap<Socket, string>();
+  const attestations = new TokenBuckets(limits.attestationsPerSource);
   const routes: Record<string, Partial<Record<string, Handler>>> = {
     [ENDPOINTS.attestation]: {
-      GET: async (_req, res, url) => {
+      GET: async (req, res, url) => {
         const nonce = url.searchParams.get('nonce');
         if (nonce === null || !NONCE_HEX.test(nonce)) throw new HttpError(400, 'INVALID_NONCE', `The nonce must be ${2 * MIN_NONCE_BYTES} to ${2 * MAX_NONCE_BYTES} hexadecimal characters (${MIN_NONCE_BYTES} to ${MAX_NONCE_BYTES} bytes).`);
+        const waitSeconds = attestations.take(sources.get(tcpSocketOf(req.socket)) ?? 'direct');
+        if (waitSeconds > 0) {
+          throw new HttpError(429, 'ATTESTATION_RATE_LIMITED', 'Too many attestation requests from this address; try again shortly.', { 'retry-after': String(Math.ceil(waitSeconds)) });
+        }
         const document = await options.provider.attest({ nonce: Buffer.from(nonce, 'hex'), publicKey: options.identity.spki, userData });
         res.writeHead(200, { 'content-type': 'application/cbor', 'content-length': document.length, 'cache-control': 'no-store' });
         res.end(document);
@@ -215,12 +230,23 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
   // that never sends its ClientHello keeps its descriptors for good.
   server.on('tlsClientError', (_err: Error, socket: Socket) => socket.destroy());
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    if ('path' in listen) server.listen(listen.path, resolve);
-    else server.listen(listen.port, listen.host, resolve);
+  // The app listens through a plain TCP front that reads the host proxy's PROXY line (the client's address) before
+  // handing the connection to the HTTPS server, whose TLS then starts with the bytes after it.
+  const front = createNetServer((socket) => {
+    void readProxyLine(socket, limits.handshakeTimeoutMs).then((source) => {
+      if (socket.destroyed) return;
+      if (source !== undefined) sources.set(socket, source);
+      server.emit('connection', socket);
+    });
   });
-  const address = server.address();
+  await new Promise<void>((resolve, reject) => {
+    front.once('error', reject);
+    if ('path' in listen) front.listen(listen.path, resolve);
+    else front.listen(listen.port, listen.host, resolve);
+  });
+  // The HTTPS server never listens itself: this starts what it does on listening (the header-timeout checks).
+  server.emit('listening');
+  const address = front.address();
   const target: ListenTarget = typeof address === 'string' || address === null ? { path: String(address) } : { host: (address as AddressInfo).address, port: (address as AddressInfo).port };
 
   /** Resolves once no request runs, or after `ms`. */
@@ -247,7 +273,8 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
     activeRequests: () => active.size,
     close: () =>
       (closing ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const closed = new Promise<void>((resolve) => front.close(() => resolve()));
+        server.close();
         server.closeIdleConnections();
         await settled(limits.shutdownGraceMs);
         if (active.size > 0) {

@@ -3,9 +3,10 @@
  * attackers, each cycling through the attacks below over raw TLS sockets until the deadline. Every attack ends by
  * itself (the server closes it, or the attacker gives up after `ATTACK_CAP_MS`). Loopback only.
  */
+import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { filePartHead, multipartBody, openTcp, openTls, readAnswer, uploadHead } from './raw-client.js';
+import { errorCode, filePartHead, multipartBody, openTcp, openTls, readAnswer, uploadHead } from './raw-client.js';
 
 /** Attacks that are over in a moment: made again and again. */
 const QUICK = ['malformed-target', 'broken-chunk', 'early-disconnect', 'aborted-upload', 'oversized-headers', 'wav-chunk-bomb'] as const;
@@ -155,6 +156,46 @@ export async function idleConnectionFill(options: IdleFillOptions): Promise<numb
   const sources = options.sources ?? ATTACKER_SOURCES;
   await Promise.all(sources.flatMap((source) => Array.from({ length: options.perSource ?? 32 }, () => hold(source))));
   return opened;
+}
+
+export interface AttestationFloodOptions {
+  readonly url: string;
+  /** Ends the flood (the requests in flight finish). */
+  readonly signal: AbortSignal;
+  /** The one source address every request comes from. */
+  readonly source: string;
+  /** Connections asking at once, each one request after another (default 32, the host proxy's per-source cap). */
+  readonly connections?: number;
+}
+
+/** What an attestation flood got: documents signed, `429 ATTESTATION_RATE_LIMITED` answers (with `Retry-After`), anything else. */
+export interface FloodCounts {
+  signed: number;
+  limited: number;
+  other: number;
+}
+
+/** Asks for attestation documents from one source as fast as `connections` connections can, until `signal` aborts. */
+export async function attestationFlood(options: AttestationFloodOptions): Promise<FloodCounts> {
+  const counts: FloodCounts = { signed: 0, limited: 0, other: 0 };
+  const ask = async () => {
+    while (!options.signal.aborted) {
+      try {
+        const socket = await openTls(options.url, { localAddress: options.source, timeoutMs: 5_000 });
+        socket.on('error', () => {});
+        socket.write(`GET /attestation?nonce=${randomBytes(16).toString('hex')} HTTP/1.1\r\nhost: e\r\n\r\n`);
+        const answer = await readAnswer(socket, 10_000);
+        if (answer?.status === 200) counts.signed++;
+        else if (answer?.status === 429 && errorCode(answer) === 'ATTESTATION_RATE_LIMITED' && Number(answer.headers['retry-after']) >= 1) counts.limited++;
+        else counts.other++;
+      } catch {
+        counts.other++;
+        await sleep(50);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.connections ?? 32 }, ask));
+  return counts;
 }
 
 /**

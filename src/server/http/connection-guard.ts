@@ -153,6 +153,6 @@ export class ConnectionGuard {
  * The TCP socket a TLS server socket runs over. Node sets `_parent` on every TLSSocket made over a net.Socket (and
  * the server's are); the public API has no other way from the TLS socket back to the connection the cap counts.
  */
-function tcpSocketOf(tls: Socket): Socket {
+export function tcpSocketOf(tls: Socket): Socket {
   return (tls as Socket & { _parent?: Socket })._parent ?? tls;
 }
