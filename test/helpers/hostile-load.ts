@@ -1,6 +1,7 @@
 /**
  * A bounded hostile load on a BlindBox server, shared by the hostile-load test and its benchmark: a few concurrent
- * attackers, each cycling through the attacks below over raw TLS sockets until the deadline. Every attack ends by
+ * attackers, each cycling through the attacks below over raw TLS sockets until the deadline, and crowds: idle
+ * connections from 8 loopback addresses filling the server's connection cap, and an attestation flood from another. Every attack ends by
  * itself (the server closes it, or the attacker gives up after `ATTACK_CAP_MS`). Loopback only.
  */
 import { randomBytes } from 'node:crypto';
@@ -12,8 +13,10 @@ import { errorCode, filePartHead, multipartBody, openTcp, openTls, readAnswer, u
 const QUICK = ['malformed-target', 'broken-chunk', 'early-disconnect', 'aborted-upload', 'oversized-headers', 'wav-chunk-bomb'] as const;
 /** Attacks that hold a connection (or a slot) as long as the server lets them. */
 const HOLDING = ['slowloris-headers', 'slowloris-body', 'idle-handshake'] as const;
+/** Attacks that run as one crowd for the whole load, each counted as a whole (see CROWDS). */
+const CROWD = ['idle-connection-fill', 'attestation-flood'] as const;
 /** What an attacker can do. */
-const ATTACKS = [...QUICK, ...HOLDING] as const;
+const ATTACKS = [...QUICK, ...HOLDING, ...CROWD] as const;
 type Attack = (typeof ATTACKS)[number];
 
 export interface HostileLoadOptions {
@@ -198,9 +201,24 @@ export async function attestationFlood(options: AttestationFloodOptions): Promis
   return counts;
 }
 
+/** The source of the attestation flood: none of ATTACKER_SOURCES, nor the legitimate client's 127.0.0.1. */
+const FLOOD_SOURCE = '127.0.0.10';
+
+/** Each crowd attack, run until `signal` aborts; resolves with how many connections (or requests) it made. */
+const CROWDS: Record<(typeof CROWD)[number], (url: string, signal: AbortSignal) => Promise<number>> = {
+  'idle-connection-fill': (url, signal) => idleConnectionFill({ url, signal, kind: 'tcp' }),
+  'attestation-flood': async (url, signal) => {
+    // 8 connections ask far faster than the per-source rate; 32 would mostly add TLS handshakes, which cost the same
+    // from any source and are not what this attack is about.
+    const { signed, limited, other } = await attestationFlood({ url, signal, source: FLOOD_SOURCE, connections: 8 });
+    return signed + limited + other;
+  },
+};
+
 /**
  * Runs the attackers until the load stops and every attack in flight has ended: `attackers` cycle through the quick
- * attacks (attacker `i` starting at the `i`-th, so that all run at once), and `holders` per holding attack repeat it.
+ * attacks (attacker `i` starting at the `i`-th, so that all run at once), `holders` per holding attack repeat it, and
+ * each crowd attack runs throughout.
  */
 export async function hostileLoad(options: HostileLoadOptions): Promise<AttackCounts> {
   const until = Date.now() + options.durationMs;
@@ -215,6 +233,15 @@ export async function hostileLoad(options: HostileLoadOptions): Promise<AttackCo
   };
   const quick = Array.from({ length: options.attackers ?? 4 }, (_, i) => run(QUICK, i));
   const holding = HOLDING.flatMap((kind) => Array.from({ length: options.holders ?? 2 }, () => run([kind], 0)));
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), options.durationMs);
+  const onAbort = () => stop.abort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const crowds = CROWD.map(async (kind) => (counts[kind] = await CROWDS[kind](options.url, stop.signal)));
   await Promise.all([...quick, ...holding]);
+  stop.abort();
+  clearTimeout(timer);
+  options.signal?.removeEventListener('abort', onAbort);
+  await Promise.all(crowds);
   return counts;
 }
