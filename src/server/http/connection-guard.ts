@@ -127,7 +127,11 @@ export class ConnectionGuard {
   /** Closes the longest-idle connection to make room for `arrived`; drops `arrived` itself when it is the only idle one. */
   #makeRoom(arrived: Socket): void {
     const [oldest] = this.#idle.keys();
-    (oldest ?? arrived).destroy();
+    const victim = oldest ?? arrived;
+    // Uncounted now, not at its 'close': the next arrival in the same burst must pick another victim.
+    this.#idle.delete(victim);
+    this.#sockets.delete(victim);
+    victim.destroy();
   }
 
   #sweep(): void {
