@@ -92,6 +92,7 @@ export const serveSpec = {
     'split-seconds': { type: 'string', value: '<s>', description: 'split audio at least this long at pauses across workers; default 120' },
     'keep-alive': { type: 'string', value: '<seconds>', description: 'close idle client connections after this long; default 5' },
     'connections-per-source': { type: 'string', value: '<n>', description: 'most connections at once from one address, 1 to 4096' },
+    'attestations-per-source': { type: 'string', value: '<n>', description: 'attestation documents one address may have signed per second (4 times that at once), 1 to 10000; default 5' },
   },
 } as const satisfies CommandSpec;
 

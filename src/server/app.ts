@@ -59,6 +59,11 @@ export interface ConnectionLimits {
    * `429 ATTESTATION_RATE_LIMITED` and the `Retry-After` that one more needs.
    */
   readonly attestationsPerSource: Rate;
+  /**
+   * Attestation documents being signed at once, from all sources (each waits its turn at the NSM, ahead of the
+   * transcript receipts queued after it); more are refused with `503 ATTESTATION_BUSY` and `Retry-After: 1`.
+   */
+  readonly maxAttestationsSigning: number;
 }
 
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
@@ -71,6 +76,7 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   maxPipelined: 4,
   stalledWriteMs: 30_000,
   attestationsPerSource: { perSecond: 5, burst: 20 },
+  maxAttestationsSigning: 8,
 };
 
 export interface EnclaveAppOptions {
@@ -114,6 +120,7 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
   /** Each connection's source address, as the host proxy stated it (absent for a connection made straight to the app). */
   const sources = new WeakMap<Socket, string>();
   const attestations = new TokenBuckets(limits.attestationsPerSource);
+  let signing = 0;
   const routes: Record<string, Partial<Record<string, Handler>>> = {
     [ENDPOINTS.attestation]: {
       GET: async (req, res, url) => {
@@ -123,7 +130,16 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
         if (waitSeconds > 0) {
           throw new HttpError(429, 'ATTESTATION_RATE_LIMITED', 'Too many attestation requests from this address; try again shortly.', { 'retry-after': String(Math.ceil(waitSeconds)) });
         }
-        const document = await options.provider.attest({ nonce: Buffer.from(nonce, 'hex'), publicKey: options.identity.spki, userData });
+        if (signing >= limits.maxAttestationsSigning) {
+          throw new HttpError(503, 'ATTESTATION_BUSY', 'The server is signing as many attestation documents as it can at once; try again shortly.', { 'retry-after': '1' });
+        }
+        signing++;
+        let document: Uint8Array;
+        try {
+          document = await options.provider.attest({ nonce: Buffer.from(nonce, 'hex'), publicKey: options.identity.spki, userData });
+        } finally {
+          signing--;
+        }
         res.writeHead(200, { 'content-type': 'application/cbor', 'content-length': document.length, 'cache-control': 'no-store' });
         res.end(document);
       },

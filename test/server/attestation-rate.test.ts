@@ -8,6 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli, startServe, type ServeProcess } from '../helpers/cli.js';
 import { attestationFlood } from '../helpers/hostile-load.js';
+import { openTls, readAnswer } from '../helpers/raw-client.js';
 import { SCRIPT, scratchDir, speak, wordErrorRate } from '../helpers/speech.js';
 
 const FLOOD_MS = 8_000;
@@ -52,5 +53,24 @@ describe('attestation rate per source', () => {
     assert.ok(counts.limited > 0, 'the flood was refused with 429 ATTESTATION_RATE_LIMITED and a Retry-After');
     // The default rate: 20 at once, then 5 per second.
     assert.ok(counts.signed <= 20 + 5 * seconds + 5, `${counts.signed} documents signed for one address in ${seconds.toFixed(1)} s`);
+  });
+
+  it('serve --attestations-per-source sets the rate (4 times it at once); out of range is a usage error', async () => {
+    const slow = await startServe(['--simulate', '--engine', 'none', '--attestations-per-source', '1']);
+    try {
+      const statuses: (number | undefined)[] = [];
+      for (let i = 0; i < 6; i++) {
+        const socket = await openTls(slow.url, { localAddress: '127.0.0.3' });
+        socket.write(`GET /attestation?nonce=${'ab'.repeat(16)} HTTP/1.1\r\nhost: e\r\n\r\n`);
+        statuses.push((await readAnswer(socket))?.status);
+      }
+      assert.deepEqual(statuses.slice(0, 4), [200, 200, 200, 200]);
+      assert.ok(statuses.slice(4).includes(429), statuses.join(', '));
+    } finally {
+      await slow.stop('SIGKILL');
+    }
+    const bad = await runCli(['serve', '--attestations-per-source', '0']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--attestations-per-source must be a whole number from 1 to 10000/);
   });
 });

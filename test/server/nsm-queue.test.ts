@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { startServe, type ServeProcess } from '../helpers/cli.js';
 import { NsmStandIn } from '../helpers/nsm-stand-in.js';
-import { errorCode, multipartBody, openTls, readAnswer, uploadHead } from '../helpers/raw-client.js';
+import { errorCode, multipartBody, openTls, readAnswer, uploadHead, type RawAnswer } from '../helpers/raw-client.js';
 
 let dir: string;
 let nsm: NsmStandIn;
@@ -29,16 +29,28 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-it('while the NSM is busy with 6 attestations, an upload is still read and answered', async () => {
+/** Asks for an attestation document from `localAddress`; resolves with the answer. */
+async function attest(localAddress?: string): Promise<RawAnswer | undefined> {
+  const socket = await openTls(serve.url, { localAddress });
+  socket.write(`GET /attestation?nonce=${randomBytes(16).toString('hex')} HTTP/1.1\r\nhost: e\r\n\r\n`);
+  return readAnswer(socket, 30_000);
+}
+
+/** Holds the stand-in's attestations until the returned function is called. */
+function holdNsm(): () => void {
   let release!: () => void;
   nsm.hold = new Promise<void>((resolve) => (release = resolve));
+  return () => {
+    release();
+    nsm.hold = undefined;
+  };
+}
+
+it('while the NSM is busy with 6 attestations, an upload is still read and answered', async () => {
+  const release = holdNsm();
   const attesting = [];
   try {
-    for (let i = 0; i < 6; i++) {
-      const socket = await openTls(serve.url);
-      socket.write(`GET /attestation?nonce=${randomBytes(16).toString('hex')} HTTP/1.1\r\nhost: e\r\n\r\n`);
-      attesting.push(readAnswer(socket, 30_000));
-    }
+    for (let i = 0; i < 6; i++) attesting.push(attest());
     await new Promise((r) => setTimeout(r, 500)); // every attestation has reached the device
     const socket = await openTls(serve.url);
     const body = multipartBody(Buffer.alloc(256 * 1024, 0x41));
@@ -49,7 +61,25 @@ it('while the NSM is busy with 6 attestations, an upload is still read and answe
     assert.equal(errorCode(answer), 'UNREADABLE_AUDIO');
   } finally {
     release();
-    nsm.hold = undefined;
   }
   for (const a of await Promise.all(attesting)) assert.equal(a?.status, 200, 'every attestation is answered once the NSM is');
+});
+
+it('at most 8 attestation documents wait for the NSM, from all addresses together; more get 503 ATTESTATION_BUSY at once', async () => {
+  const release = holdNsm();
+  let answers: (RawAnswer | undefined)[];
+  try {
+    const attesting = Array.from({ length: 12 }, (_, i) => attest(`127.0.0.${i + 2}`));
+    const settled: (RawAnswer | undefined | 'waiting')[] = attesting.map(() => 'waiting');
+    attesting.forEach((a, i) => void a.then((answer) => (settled[i] = answer)));
+    await new Promise((r) => setTimeout(r, 2_000));
+    const refused = settled.filter((a) => a !== 'waiting' && a?.status === 503 && errorCode(a) === 'ATTESTATION_BUSY' && a.headers['retry-after'] === '1');
+    assert.equal(refused.length, 4, `the 4 past the cap were refused at once: ${settled.map((a) => (a === 'waiting' ? a : a?.status)).join(', ')}`);
+    assert.equal(settled.filter((a) => a === 'waiting').length, 8, 'the 8 the NSM holds are not answered yet');
+    release();
+    answers = await Promise.all(attesting);
+  } finally {
+    release();
+  }
+  assert.equal(answers.filter((a) => a?.status === 200).length, 8, 'the 8 waiting are signed once the NSM answers');
 });
