@@ -4,8 +4,8 @@
  * BENCH_LEGIT times (default 10) alone, then the same number of times while `test/helpers/hostile-load.ts` attacks
  * the server (malformed targets, broken chunks, early disconnects, aborted uploads, slow-loris headers and bodies,
  * oversized headers, WAV chunk bombs, idle handshakes, storage fillers and slow uploads against a 64 MiB upload
- * budget). Prints latency p50/p95 of both phases and their ratio, from
- * one run; asserts nothing. The attackers run in this process, so they share the machine's two cores with the server
+ * budget; idle connections from 8 addresses filling the connection cap, an attestation flood). Prints latency p50/p95 of
+ * both phases and their ratio, from one run; asserts nothing. The attackers run in this process, so they share the machine's two cores with the server
  * as a real attacker on the same host would.
  */
 import path from 'node:path';

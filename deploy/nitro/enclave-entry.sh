@@ -80,9 +80,10 @@ esac
 
 RUN=$(mktemp -d)
 # serve prints exactly one line on stdout once it listens; its log goes to stderr (the enclave console).
-# Every connection reaches serve from socat on loopback, so its per-source cap would cap the whole service: it is
+# Every connection reaches serve from socat on loopback, so its per-source caps would cap the whole service: they are
 # raised to the total here, and the parent enforces a per-client cap where client addresses are known (run.sh).
-node "$APP/out/src/cli/main.js" serve --port "$APP_PORT" --connections-per-source 512 "${ENGINE_ARGS[@]}" >"$RUN/serve.out" &
+# Attestation stays bounded by the documents signed at once (serve's own cap, whatever the source).
+node "$APP/out/src/cli/main.js" serve --port "$APP_PORT" --connections-per-source 512 --attestations-per-source 1000 "${ENGINE_ARGS[@]}" >"$RUN/serve.out" &
 PIDS+=("$!")
 wait_for "$!" "blindbox serve" grep -q '^listening ' "$RUN/serve.out"
 log "$(cat "$RUN/serve.out")"

@@ -93,6 +93,7 @@ export const serveSpec = {
     'keep-alive': { type: 'string', value: '<seconds>', description: 'close idle client connections after this long; default 5' },
     'connections-per-source': { type: 'string', value: '<n>', description: 'most connections at once from one address, 1 to 4096' },
     'upload-budget-mb': { type: 'string', value: '<MB>', description: 'most MB of uploads stored at once; default and upper bound: the free space of the temporary directory, less a reserve' },
+    'attestations-per-source': { type: 'string', value: '<n>', description: 'attestation documents one address may have signed per second (4 times that at once), 1 to 10000; default 5' },
   },
 } as const satisfies CommandSpec;
 

@@ -38,6 +38,8 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
   // per-source cap would cap the whole service: the entry script raises it, and the parent enforces it instead.
   const perSource = values['connections-per-source'] === undefined ? undefined : Number(values['connections-per-source']);
   if (perSource !== undefined && !(Number.isInteger(perSource) && perSource >= 1 && perSource <= 4096)) throw new UsageError('--connections-per-source must be a whole number from 1 to 4096');
+  const attestationRate = values['attestations-per-source'] === undefined ? undefined : Number(values['attestations-per-source']);
+  if (attestationRate !== undefined && !(Number.isInteger(attestationRate) && attestationRate >= 1 && attestationRate <= 10_000)) throw new UsageError('--attestations-per-source must be a whole number from 1 to 10000');
   const workers = values.workers === undefined ? undefined : Number(values.workers);
   if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 64)) throw new UsageError('--workers must be a whole number from 1 to 64');
   const splitSeconds = values['split-seconds'] === undefined ? undefined : Number(values['split-seconds']);
@@ -76,7 +78,10 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
       whisperModelFile: values['model-file'],
       caDir: values.ca,
       limits: budgetMb === undefined ? undefined : { uploadBudgetBytes: budgetMb * 1024 * 1024 },
-      connections: keepAliveTimeoutMs === undefined ? undefined : { keepAliveTimeoutMs },
+      connections: {
+        ...(keepAliveTimeoutMs === undefined ? {} : { keepAliveTimeoutMs }),
+        ...(attestationRate === undefined ? {} : { attestationsPerSource: { perSecond: attestationRate, burst: 4 * attestationRate } }),
+      },
       proxy: perSource === undefined ? undefined : { maxConnectionsPerSource: perSource },
       // A log line may quote a client (a file name, a header): escaped, one line.
       log: (line) => err.write(`[enclave] ${oneLine(line, 2000)}\n`),

@@ -9,18 +9,20 @@
  * Nothing a client sends may stop the process or hold its resources for good:
  * every request runs inside one promise whose failure becomes a JSON error,
  * protocol errors Node's parser finds are answered as JSON too, connections are
- * capped and timed, and `close` ends within a bounded time.
+ * capped and timed (idle ones give way to new ones at the cap), and `close` ends within a bounded time.
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { ENDPOINTS } from '../protocol/endpoints.js';
 import { MAX_NONCE_BYTES, MIN_NONCE_BYTES, NONCE_HEX } from '../protocol/limits.js';
 import type { ServiceInfo } from '../protocol/service-info.js';
 import { encodeServiceInfo } from './attestation/service-info.js';
 import type { AttestationProvider } from './attestation/provider.js';
 import { clientErrorAnswer, rawErrorAnswer } from './http/client-error.js';
-import { ConnectionGuard } from './http/connection-guard.js';
+import { ConnectionGuard, tcpSocketOf } from './http/connection-guard.js';
+import { TokenBuckets, type Rate } from './http/rate-limit.js';
+import { readProxyLine } from './proxy-protocol.js';
 import { HttpError, sendError, sendJson } from './http/respond.js';
 import { parseRequestTarget } from './http/request-target.js';
 import type { TlsIdentity } from './tls-identity.js';
@@ -33,10 +35,15 @@ export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, sign
 
 /** Connection and timing limits of the app's HTTPS server. */
 export interface ConnectionLimits {
-  /** Connections open at once; more are dropped as they arrive. */
+  /**
+   * Connections open at once. One more closes the connection idle the longest (handshaking, or with no request
+   * running) to make room; it is dropped only when every connection has a request running.
+   */
   readonly maxConnections: number;
   /** A TLS handshake must finish this soon after the connection opens. */
   readonly handshakeTimeoutMs: number;
+  /** A TLS connection must send the first byte of its first request this soon after its handshake. */
+  readonly firstRequestTimeoutMs: number;
   /** A request's headers must arrive this soon (slow-header clients are answered 408 and dropped). */
   readonly headersTimeoutMs: number;
   /** An idle keep-alive connection is closed after this long. */
@@ -47,16 +54,29 @@ export interface ConnectionLimits {
   readonly maxPipelined: number;
   /** A connection whose unsent answer makes no progress for this long (the client stopped reading) is closed. */
   readonly stalledWriteMs: number;
+  /**
+   * Attestation documents one source address may have signed (each one a call to the NSM); more are refused with
+   * `429 ATTESTATION_RATE_LIMITED` and the `Retry-After` that one more needs.
+   */
+  readonly attestationsPerSource: Rate;
+  /**
+   * Attestation documents being signed at once, from all sources (each waits its turn at the NSM, ahead of the
+   * transcript receipts queued after it); more are refused with `503 ATTESTATION_BUSY` and `Retry-After: 1`.
+   */
+  readonly maxAttestationsSigning: number;
 }
 
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   maxConnections: 256,
-  handshakeTimeoutMs: 10_000,
+  handshakeTimeoutMs: 5_000,
+  firstRequestTimeoutMs: 5_000,
   headersTimeoutMs: 15_000,
   keepAliveTimeoutMs: 5_000,
   shutdownGraceMs: 5_000,
   maxPipelined: 16,
   stalledWriteMs: 30_000,
+  attestationsPerSource: { perSecond: 5, burst: 20 },
+  maxAttestationsSigning: 8,
 };
 
 export interface EnclaveAppOptions {
@@ -97,12 +117,29 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
   const notConfigured: Handler = async () => {
     throw new HttpError(503, 'ENGINE_NOT_CONFIGURED', 'No speech engine is configured on this server.');
   };
+  /** Each connection's source address, as the host proxy stated it (absent for a connection made straight to the app). */
+  const sources = new WeakMap<Socket, string>();
+  const attestations = new TokenBuckets(limits.attestationsPerSource);
+  let signing = 0;
   const routes: Record<string, Partial<Record<string, Handler>>> = {
     [ENDPOINTS.attestation]: {
-      GET: async (_req, res, url) => {
+      GET: async (req, res, url) => {
         const nonce = url.searchParams.get('nonce');
         if (nonce === null || !NONCE_HEX.test(nonce)) throw new HttpError(400, 'INVALID_NONCE', `The nonce must be ${2 * MIN_NONCE_BYTES} to ${2 * MAX_NONCE_BYTES} hexadecimal characters (${MIN_NONCE_BYTES} to ${MAX_NONCE_BYTES} bytes).`);
-        const document = await options.provider.attest({ nonce: Buffer.from(nonce, 'hex'), publicKey: options.identity.spki, userData });
+        const waitSeconds = attestations.take(sources.get(tcpSocketOf(req.socket)) ?? 'direct');
+        if (waitSeconds > 0) {
+          throw new HttpError(429, 'ATTESTATION_RATE_LIMITED', 'Too many attestation requests from this address; try again shortly.', { 'retry-after': String(Math.ceil(waitSeconds)) });
+        }
+        if (signing >= limits.maxAttestationsSigning) {
+          throw new HttpError(503, 'ATTESTATION_BUSY', 'The server is signing as many attestation documents as it can at once; try again shortly.', { 'retry-after': '1' });
+        }
+        signing++;
+        let document: Uint8Array;
+        try {
+          document = await options.provider.attest({ nonce: Buffer.from(nonce, 'hex'), publicKey: options.identity.spki, userData });
+        } finally {
+          signing--;
+        }
         res.writeHead(200, { 'content-type': 'application/cbor', 'content-length': document.length, 'cache-control': 'no-store' });
         res.end(document);
       },
@@ -203,7 +240,7 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
         });
     },
   );
-  server.maxConnections = limits.maxConnections;
+  // The cap is the guard's (it makes room by closing idle connections); Node's own would drop new ones regardless.
   const guard = new ConnectionGuard(server, limits);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     const answer = clientErrorAnswer(err, socket, guard.owesAnswer(socket));
@@ -222,12 +259,23 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
   // that never sends its ClientHello keeps its descriptors for good.
   server.on('tlsClientError', (_err: Error, socket: Socket) => socket.destroy());
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    if ('path' in listen) server.listen(listen.path, resolve);
-    else server.listen(listen.port, listen.host, resolve);
+  // The app listens through a plain TCP front that reads the host proxy's PROXY line (the client's address) before
+  // handing the connection to the HTTPS server, whose TLS then starts with the bytes after it.
+  const front = createNetServer((socket) => {
+    void readProxyLine(socket, limits.handshakeTimeoutMs).then((source) => {
+      if (socket.destroyed) return;
+      if (source !== undefined) sources.set(socket, source);
+      server.emit('connection', socket);
+    });
   });
-  const address = server.address();
+  await new Promise<void>((resolve, reject) => {
+    front.once('error', reject);
+    if ('path' in listen) front.listen(listen.path, resolve);
+    else front.listen(listen.port, listen.host, resolve);
+  });
+  // The HTTPS server never listens itself: this starts what it does on listening (the header-timeout checks).
+  server.emit('listening');
+  const address = front.address();
   const target: ListenTarget = typeof address === 'string' || address === null ? { path: String(address) } : { host: (address as AddressInfo).address, port: (address as AddressInfo).port };
 
   /** Resolves once no request runs, or after `ms`. */
@@ -254,7 +302,8 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
     activeRequests: () => active.size,
     close: () =>
       (closing ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const closed = new Promise<void>((resolve) => front.close(() => resolve()));
+        server.close();
         server.closeIdleConnections();
         await settled(limits.shutdownGraceMs);
         if (active.size > 0) {

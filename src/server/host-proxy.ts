@@ -1,11 +1,13 @@
 /**
  * The host-side proxy: a plain layer-4 forwarder, the seed's "port 443 →
  * vsock" hop. It copies bytes between the client and the enclave app and
- * cannot read them: TLS terminates inside the enclave. In simulation the
+ * cannot read them: TLS terminates inside the enclave. It tells the app each
+ * client's address (a PROXY protocol line, see proxy-protocol.ts). In simulation the
  * enclave end is a Unix socket (or loopback TCP) instead of vsock.
  */
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { ListenTarget } from './app.js';
+import { proxyLine } from './proxy-protocol.js';
 
 export interface HostProxy {
   readonly server: Server;
@@ -58,6 +60,8 @@ export async function startHostProxy(listen: { host: string; port: number }, enc
     upstream.on('error', () => client.destroy());
     client.once('close', () => upstream.destroy());
     upstream.once('close', () => client.destroy());
+    // The client's address first: the app keys its per-source limits by it (it sees only this proxy).
+    upstream.write(proxyLine(client));
     client.pipe(upstream);
     upstream.pipe(client);
   });

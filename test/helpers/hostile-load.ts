@@ -1,10 +1,13 @@
 /**
  * A bounded hostile load on a BlindBox server, shared by the hostile-load test and its benchmark: a few concurrent
- * attackers, each cycling through the attacks below over raw TLS sockets until the deadline. Every attack ends by
+ * attackers, each cycling through the attacks below over raw TLS sockets until the deadline, and crowds: idle
+ * connections from 8 loopback addresses filling the server's connection cap, and an attestation flood from another. Every attack ends by
  * itself (the server closes it, or the attacker gives up after `ATTACK_CAP_MS`). Loopback only.
  */
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { drained, filePartHead, multipartBody, openTcp, openTls, readAnswer, uploadHead, type RawAnswer } from './raw-client.js';
+import { drained, errorCode, filePartHead, multipartBody, openTcp, openTls, readAnswer, uploadHead, type RawAnswer } from './raw-client.js';
 
 /** Attacks that are over in a moment: made again and again. */
 const QUICK = ['malformed-target', 'broken-chunk', 'early-disconnect', 'aborted-upload', 'oversized-headers', 'wav-chunk-bomb'] as const;
@@ -12,8 +15,10 @@ const QUICK = ['malformed-target', 'broken-chunk', 'early-disconnect', 'aborted-
 const HOLDING = ['slowloris-headers', 'slowloris-body', 'idle-handshake'] as const;
 /** Attacks on upload admission, each with its own attackers: storage held by stalled uploads, slots by slow ones. */
 const ADMISSION = ['storage-filler', 'slow-upload'] as const;
+/** Attacks that run as one crowd for the whole load, each counted as a whole (see CROWDS). */
+const CROWD = ['idle-connection-fill', 'attestation-flood'] as const;
 /** What an attacker can do. */
-const ATTACKS = [...QUICK, ...HOLDING, ...ADMISSION] as const;
+const ATTACKS = [...QUICK, ...HOLDING, ...ADMISSION, ...CROWD] as const;
 type Attack = (typeof ATTACKS)[number];
 
 export interface HostileLoadOptions {
@@ -120,6 +125,104 @@ async function attack(url: string, kind: Attack, going: () => boolean): Promise<
   }
 }
 
+/** The loopback addresses an attacker spreads its connections over, each one under the host proxy's per-source cap. */
+export const ATTACKER_SOURCES: readonly string[] = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`);
+
+export interface IdleFillOptions {
+  readonly url: string;
+  /** Ends the fill: every held connection is closed. */
+  readonly signal: AbortSignal;
+  /** Source addresses (default ATTACKER_SOURCES). */
+  readonly sources?: readonly string[];
+  /** Connections held per source (default 32, the host proxy's per-source cap). */
+  readonly perSource?: number;
+  /** `tcp`: connections that never send a byte; `tls`: connections that finish the handshake and send no request. */
+  readonly kind: 'tcp' | 'tls';
+}
+
+/**
+ * The idle-connection fill: `perSource` connections from each source address, each doing nothing, reopened as soon
+ * as the server closes it, until `signal` aborts. Resolves with how many connections were opened in all.
+ */
+export async function idleConnectionFill(options: IdleFillOptions): Promise<number> {
+  let opened = 0;
+  const held = new Set<Socket>();
+  const closeAll = () => held.forEach((s) => s.destroy());
+  options.signal.addEventListener('abort', closeAll, { once: true });
+  const hold = async (localAddress: string) => {
+    while (!options.signal.aborted) {
+      try {
+        const socket = options.kind === 'tcp' ? await openTcp(options.url, localAddress) : await openTls(options.url, { localAddress, timeoutMs: 5_000 });
+        opened++;
+        held.add(socket.on('error', () => {}).resume());
+        if (options.signal.aborted) socket.destroy();
+        await new Promise((r) => socket.once('close', r));
+        held.delete(socket);
+      } catch {
+        // Refused or reset: try again in a moment.
+      }
+      await sleep(20);
+    }
+  };
+  const sources = options.sources ?? ATTACKER_SOURCES;
+  await Promise.all(sources.flatMap((source) => Array.from({ length: options.perSource ?? 32 }, () => hold(source))));
+  return opened;
+}
+
+export interface AttestationFloodOptions {
+  readonly url: string;
+  /** Ends the flood (the requests in flight finish). */
+  readonly signal: AbortSignal;
+  /** The one source address every request comes from. */
+  readonly source: string;
+  /** Connections asking at once, each one request after another (default 32, the host proxy's per-source cap). */
+  readonly connections?: number;
+}
+
+/** What an attestation flood got: documents signed, `429 ATTESTATION_RATE_LIMITED` answers (with `Retry-After`), anything else. */
+export interface FloodCounts {
+  signed: number;
+  limited: number;
+  other: number;
+}
+
+/** Asks for attestation documents from one source as fast as `connections` connections can, until `signal` aborts. */
+export async function attestationFlood(options: AttestationFloodOptions): Promise<FloodCounts> {
+  const counts: FloodCounts = { signed: 0, limited: 0, other: 0 };
+  const ask = async () => {
+    while (!options.signal.aborted) {
+      try {
+        const socket = await openTls(options.url, { localAddress: options.source, timeoutMs: 5_000 });
+        socket.on('error', () => {});
+        socket.write(`GET /attestation?nonce=${randomBytes(16).toString('hex')} HTTP/1.1\r\nhost: e\r\n\r\n`);
+        const answer = await readAnswer(socket, 10_000);
+        if (answer?.status === 200) counts.signed++;
+        else if (answer?.status === 429 && errorCode(answer) === 'ATTESTATION_RATE_LIMITED' && Number(answer.headers['retry-after']) >= 1) counts.limited++;
+        else counts.other++;
+      } catch {
+        counts.other++;
+        await sleep(50);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.connections ?? 32 }, ask));
+  return counts;
+}
+
+/** The source of the attestation flood: none of ATTACKER_SOURCES, nor the legitimate client's 127.0.0.1. */
+const FLOOD_SOURCE = '127.0.0.10';
+
+/** Each crowd attack, run until `signal` aborts; resolves with how many connections (or requests) it made. */
+const CROWDS: Record<(typeof CROWD)[number], (url: string, signal: AbortSignal) => Promise<number>> = {
+  'idle-connection-fill': (url, signal) => idleConnectionFill({ url, signal, kind: 'tcp' }),
+  'attestation-flood': async (url, signal) => {
+    // 8 connections ask far faster than the per-source rate; 32 would mostly add TLS handshakes, which cost the same
+    // from any source and are not what this attack is about.
+    const { signed, limited, other } = await attestationFlood({ url, signal, source: FLOOD_SOURCE, connections: 8 });
+    return signed + limited + other;
+  },
+};
+
 /**
  * A storage filler: declares `bytes` of file, sends all but the last KiB as fast as the server takes it, then a byte
  * every 5 s (inside the idle timeout), until the server answers or `going()` turns false.
@@ -149,7 +252,8 @@ export async function storageFiller(url: string, bytes: number, going: () => boo
 
 /**
  * Runs the attackers until the load stops and every attack in flight has ended: `attackers` cycle through the quick
- * attacks (attacker `i` starting at the `i`-th, so that all run at once), and `holders` per holding attack repeat it.
+ * attacks (attacker `i` starting at the `i`-th, so that all run at once), `holders` per holding attack repeat it, and
+ * each crowd attack runs throughout.
  */
 export async function hostileLoad(options: HostileLoadOptions): Promise<AttackCounts> {
   const until = Date.now() + options.durationMs;
@@ -175,7 +279,16 @@ export async function hostileLoad(options: HostileLoadOptions): Promise<AttackCo
   const slow = Array.from({ length: options.slowUploaders ?? 8 }, (_, i) =>
     repeat('slow-upload', () => slowUpload(options.url, { bytes: 4 * 1024 * 1024, bytesPerSecond: 9 * 1024, localAddress: `127.0.1.${i + 1}`, going })),
   );
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), options.durationMs);
+  const onAbort = () => stop.abort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const crowds = CROWD.map(async (kind) => (counts[kind] = await CROWDS[kind](options.url, stop.signal)));
   await Promise.all([...quick, ...holding, ...fillers, ...slow]);
+  stop.abort();
+  clearTimeout(timer);
+  options.signal?.removeEventListener('abort', onAbort);
+  await Promise.all(crowds);
   return counts;
 }
 

@@ -40,6 +40,8 @@ export class NsmStandIn {
   readonly moduleId = `i-${randomBytes(8).toString('hex')}-enc${randomBytes(8).toString('hex')}`;
   /** Consulted first for every request: an answer replaces the NSM's own. */
   override: ((request: SeenRequest) => Answer | undefined) | undefined;
+  /** While set, every Attestation is answered only once it resolves (a device busy signing). */
+  hold: Promise<void> | undefined;
   readonly #sockets = new Set<Socket>();
 
   private constructor(
@@ -107,6 +109,7 @@ export class NsmStandIn {
   async #answer(raw: Uint8Array): Promise<Answer> {
     const request = parse(raw);
     this.seen.push(request);
+    if (request.kind === 'Attestation') await this.hold;
     const forced = this.override?.(request);
     if (forced) return forced;
     return { bytes: encoder.encode(await this.#respond(request)) };

@@ -21,7 +21,7 @@ before(async () => {
   server = await startSimulationServer({
     engine,
     limits: { maxUploadBytes: MAX_UPLOAD, uploadIdleTimeoutMs: 1_500, uploadMinBytesPerSecond: 4096, uploadPaceGraceMs: 2_000 },
-    connections: { headersTimeoutMs: 1_500, handshakeTimeoutMs: 1_000, maxConnections: 6 },
+    connections: { headersTimeoutMs: 1_500, handshakeTimeoutMs: 1_000, firstRequestTimeoutMs: 1_000, maxConnections: 6 },
   });
 });
 
@@ -34,6 +34,22 @@ async function closedWithin(socket: Socket, ms: number): Promise<void> {
   const [hadError] = (await once(socket, 'close')) as [boolean];
   clearTimeout(timer);
   assert.equal(hadError, false, `closed by the server within ${ms} ms`);
+}
+
+/** An upload that keeps a fair pace (32 KiB/s) for about 2 s, then ends; `answer` is what the server said. */
+async function slowUpload(): Promise<{ socket: Socket; answer: Promise<Awaited<ReturnType<typeof readAnswer>>> }> {
+  const socket = await openTls(server.url);
+  socket.on('error', () => {});
+  const body = multipartBody(Buffer.alloc(64 * 1024, 0x41));
+  const answer = readAnswer(socket, 15_000);
+  socket.write(uploadHead('/v1/audio/transcriptions', { contentLength: body.length }));
+  void (async () => {
+    for (let at = 0; at < body.length && !socket.destroyed; at += 8 * 1024) {
+      socket.write(body.subarray(at, at + 8 * 1024));
+      await sleep(250);
+    }
+  })();
+  return { socket, answer };
 }
 
 describe('time and connection limits', () => {
@@ -75,17 +91,39 @@ describe('time and connection limits', () => {
     assert.equal(await settle(async () => server.inFlight(), (n) => n === 0, 2_000), 0);
   });
 
-  it('connections beyond the cap are dropped, and served again once others close', async () => {
-    const held: Socket[] = [];
+  it('a TLS connection that sends no request is closed after the first-request timeout', async () => {
+    await closedWithin(await openTls(server.url), 4_000);
+  });
+
+  it('at the cap, a new connection closes the longest-idle one; running uploads are never closed', async () => {
+    const uploads = await Promise.all(Array.from({ length: 2 }, () => slowUpload()));
+    const idle: Socket[] = [];
     try {
-      const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => openTls(server.url, { timeoutMs: 3_000 })));
-      for (const o of outcomes) if (o.status === 'fulfilled') held.push(o.value);
-      assert.ok(held.length <= 6, `${held.length} of 10 connections were accepted, the cap is 6`);
-      assert.ok(held.length >= 1, 'the first connections are accepted');
+      for (let i = 0; i < 10; i++) idle.push((await openTls(server.url, { timeoutMs: 3_000 })).on('error', () => {}));
+      await sleep(300);
+      const open = idle.filter((s) => !s.destroyed && !s.readableEnded);
+      assert.deepEqual(open, idle.slice(-4), 'the 4 newest idle connections are open beside the 2 uploads');
+      const socket = await openTls(server.url);
+      socket.write('GET /healthz HTTP/1.1\r\nhost: e\r\n\r\n');
+      assert.equal((await readAnswer(socket))?.status, 200, 'a new client is served at the cap');
+      for (const u of uploads) assert.equal((await u.answer)?.status, 400, 'each upload ran to its answer (not audio: 400)');
     } finally {
-      for (const s of held) s.destroy();
+      for (const s of [...idle, ...uploads.map((u) => u.socket)]) s.destroy();
     }
-    await sleep(200);
+  });
+
+  it('when every connection has a request running, a new one is dropped, and served again once one ends', async () => {
+    const uploads = await Promise.all(Array.from({ length: 6 }, () => slowUpload()));
+    try {
+      const outcome = await openTls(server.url, { timeoutMs: 3_000 }).then(
+        (s) => new Promise<string>((resolve) => s.on('error', () => {}).once('close', () => resolve('closed')).resume()),
+        () => 'refused',
+      );
+      assert.ok(['closed', 'refused'].includes(outcome), outcome);
+      for (const u of uploads) assert.equal((await u.answer)?.status, 400, 'every upload ran to its answer');
+    } finally {
+      for (const u of uploads) u.socket.destroy();
+    }
     const socket = await openTls(server.url);
     socket.write('GET /healthz HTTP/1.1\r\nhost: e\r\n\r\n');
     assert.equal((await readAnswer(socket))?.status, 200);

@@ -162,6 +162,30 @@ describe('a hostile server that is always busy', () => {
   });
 });
 
+describe('a server rate-limiting attestation (429 ATTESTATION_RATE_LIMITED)', () => {
+  let limited: ReferenceServer;
+  before(async () => (limited = await startSimulationServer({ connections: { attestationsPerSource: { perSecond: 1, burst: 1 } } })));
+  after(() => limited?.close());
+
+  it('the attestation is asked again after the Retry-After, on a new connection, and succeeds', async () => {
+    const first = await connect(limited.url, { roots: rootsTrusting(limited) });
+    await first.close();
+    const started = Date.now();
+    const second = await connect(limited.url, { roots: rootsTrusting(limited) });
+    await second.close();
+    assert.ok(Date.now() - started >= 900, 'it waited the second the server asked');
+  });
+
+  it('a wait that does not fit in the attestation timeout is not made: the 429 is the error', async () => {
+    const first = await connect(limited.url, { roots: rootsTrusting(limited) });
+    await first.close();
+    const err = await connect(limited.url, { roots: rootsTrusting(limited), timeoutMs: 500 }).then(() => assert.fail('attested'), (e: unknown) => e);
+    assert.ok(err instanceof ChannelError);
+    assert.equal(err.status, 429);
+    assert.equal(err.serverCode, 'ATTESTATION_RATE_LIMITED');
+  });
+});
+
 describe('busyWaitMs', () => {
   const at = Date.parse('2026-01-01T00:00:00Z');
   it('reads seconds and HTTP dates on 429 and 503 only', () => {

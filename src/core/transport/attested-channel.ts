@@ -17,6 +17,7 @@
  * `channel.enclave`, which is the enclave of every response it carries.
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Client, type Dispatcher } from 'undici';
 import { verifyAttestation } from '../attestation/verify.js';
 import type { TrustedRoot } from '../attestation/roots.js';
@@ -29,7 +30,7 @@ import { toHex } from '../util/hex.js';
 import { sha256Hex } from '../util/sha256.js';
 import { attestedEnclave, bindTls, type AttestedEnclave } from './attested-enclave.js';
 import { pinnedConnector, spkiOf, TlsPin } from './pinned-connector.js';
-import { abandonBody, readBodyLimited, toChannelError, throwForStatus } from './responses.js';
+import { abandonBody, busyWaitMs, readBodyLimited, toChannelError, throwForStatus } from './responses.js';
 
 /** What attesting a channel needs. */
 export interface ChannelOptions {
@@ -51,26 +52,48 @@ export interface AttestedChannel {
  */
 export type RefusedKeys = Map<string, BlindBoxError>;
 
-/** Opens a connection to `origin` and attests the key it presents on it; the returned channel is pinned to that key. */
+/** Busy answers to the attestation request (429/503 with `Retry-After`, e.g. a server's per-address rate) asked again. */
+const ATTESTATION_BUSY_RETRIES = 3;
+
+/**
+ * Opens a connection to `origin` and attests the key it presents on it; the returned channel is pinned to that key.
+ * A busy answer to the attestation request is asked again on a new connection after the wait the server asks, as
+ * long as that fits in the attestation's deadline; the last one is refused as any other status.
+ */
 export async function openAttestedChannel(origin: URL, options: ChannelOptions, refused: RefusedKeys, signal: AbortSignal | undefined): Promise<AttestedChannel> {
-  const pin = new TlsPin((cert) => refused.get(sha256Hex(spkiOf(cert))));
-  const client = new Client(origin, { connect: pinnedConnector(pin, options.timeoutMs), pipelining: 1 });
   // Connect, TLS, request and every byte of the document within timeoutMs in total: a dribbling server cannot stretch it.
   const deadline = startDeadline(options.timeoutMs, `The attestation of ${origin.host}`, signal);
+  const ends = Date.now() + options.timeoutMs;
   let verdict = false;
+  let pin: TlsPin | undefined;
+  let client: Client | undefined;
   try {
-    const nonce = randomBytes(CLIENT_NONCE_BYTES);
+    let nonce: Uint8Array;
     let response: Dispatcher.ResponseData;
-    try {
-      response = await client.request({
-        path: `${ENDPOINTS.attestation}?nonce=${toHex(nonce)}`,
-        method: 'GET',
-        signal: deadline.signal,
-        headersTimeout: options.timeoutMs,
-        bodyTimeout: options.timeoutMs,
-      });
-    } catch (err) {
-      throw toChannelError(err, origin);
+    for (let attempt = 0; ; attempt++) {
+      pin = new TlsPin((cert) => refused.get(sha256Hex(spkiOf(cert))));
+      client = new Client(origin, { connect: pinnedConnector(pin, options.timeoutMs), pipelining: 1 });
+      nonce = randomBytes(CLIENT_NONCE_BYTES);
+      try {
+        response = await client.request({
+          path: `${ENDPOINTS.attestation}?nonce=${toHex(nonce)}`,
+          method: 'GET',
+          signal: deadline.signal,
+          headersTimeout: options.timeoutMs,
+          bodyTimeout: options.timeoutMs,
+        });
+      } catch (err) {
+        throw toChannelError(err, origin);
+      }
+      const waitMs = busyWaitMs(response, Date.now());
+      if (waitMs === undefined || attempt >= ATTESTATION_BUSY_RETRIES || Date.now() + waitMs >= ends) break;
+      await response.body.dump({ limit: 16 * 1024, signal: deadline.signal }).catch(() => undefined);
+      await client.destroy().catch(() => undefined);
+      try {
+        await delay(waitMs, undefined, { signal: deadline.signal });
+      } catch (err) {
+        throw toChannelError(err, origin);
+      }
     }
     await throwForStatus(response, 'attestation', { origin, timeoutMs: options.timeoutMs });
     const type = String(response.headers['content-type'] ?? '');
@@ -94,9 +117,9 @@ export async function openAttestedChannel(origin: URL, options: ChannelOptions, 
     pin.pin(presentedSpki);
     return { client, enclave: attestedEnclave(attestation, document, presented, binding) };
   } catch (err) {
-    await client.destroy().catch(() => undefined);
+    await client?.destroy().catch(() => undefined);
     // The document was read and judged: this key is not to be trusted for the rest of the session.
-    if (verdict && pin.presented && (err instanceof AttestationError || err instanceof ChannelError)) refused.set(sha256Hex(spkiOf(pin.presented)), err);
+    if (verdict && pin?.presented && (err instanceof AttestationError || err instanceof ChannelError)) refused.set(sha256Hex(spkiOf(pin.presented)), err);
     // Once aborted, undici fails with the signal's reason or its own wrapping of it; the deadline knows the real cause.
     // undici's connect and headers timeouts (same length, started later) can still fire first on a busy machine:
     // they too mean the attestation did not complete in time, and say so in the same words.

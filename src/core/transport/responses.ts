@@ -60,6 +60,19 @@ export async function readBodyLimited(body: Dispatcher.ResponseData['body'], bou
 }
 
 /**
+ * The wait a busy answer (429 or 503) asks for with `Retry-After` (seconds or an HTTP date), in milliseconds; undefined
+ * for any other answer, or one without a valid `Retry-After` (which is not retried: the server did not say when).
+ */
+export function busyWaitMs(response: { statusCode: number; headers: Record<string, string | string[] | undefined> }, now: number): number | undefined {
+  if (response.statusCode !== 429 && response.statusCode !== 503) return undefined;
+  const value = response.headers['retry-after'];
+  if (typeof value !== 'string') return undefined;
+  if (/^\s*\d{1,9}\s*$/.test(value)) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/**
  * Throws a `SERVER_ERROR` for any non-2xx answer. Its message is our own sentence; the server's code and message
  * travel apart (`serverCode`, `serverMessage`), since a server that has not attested yet could otherwise put words
  * in BlindBox's mouth ("add this root to your trusted roots"). `after` says what was tried first (" after 3 retries");

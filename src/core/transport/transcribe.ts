@@ -14,7 +14,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { FormDataEncoder, isFile } from 'form-data-encoder';
 import { ChannelError, InputError, ReceiptError } from '../errors.js';
-import { abandonBody, readBodyLimited, throwForStatus, toChannelError } from './responses.js';
+import { abandonBody, busyWaitMs, readBodyLimited, throwForStatus, toChannelError } from './responses.js';
 import { ENDPOINTS, UPLOAD_FIELDS } from '../../protocol/endpoints.js';
 import { CLIENT_NONCE_BYTES } from '../../protocol/limits.js';
 import { MAX_RECEIPT_HEADER_BYTES, RECEIPT_HEADER, RECEIPT_NONCE_HEADER } from '../../protocol/receipt.js';
@@ -28,6 +28,8 @@ import { isTranscriptFormat, type Segment, type TranscriptFormat, type VerboseTr
 import type { PinnedRequester, PinnedResponse } from './request.js';
 import type { AudioSource } from '../audio-source.js';
 import type { RetryNotice } from '../util/retry-notice.js';
+
+export { busyWaitMs };
 
 /** A transcript as the server's answer says it. */
 export interface ParsedTranscript {
@@ -140,19 +142,6 @@ export async function transcribe(session: PinnedRequester, source: AudioSource, 
     const receipt = checkReceipt(session, response, { nonce, audioName: source.name, audioSha256: sent.hash.digest('hex'), body: bytes, format });
     return { ...parseTranscript(format, bytes.toString('utf8')), enclave: response.enclave, receipt };
   }
-}
-
-/**
- * The wait a busy answer (429 or 503) asks for with `Retry-After` (seconds or an HTTP date), in milliseconds; undefined
- * for any other answer, or one without a valid `Retry-After` (which is not retried: the server did not say when).
- */
-export function busyWaitMs(response: { statusCode: number; headers: Record<string, string | string[] | undefined> }, now: number): number | undefined {
-  if (response.statusCode !== 429 && response.statusCode !== 503) return undefined;
-  const value = response.headers['retry-after'];
-  if (typeof value !== 'string') return undefined;
-  if (/^\s*\d{1,9}\s*$/.test(value)) return Number(value) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 /** Waits `ms`, or fails with `CANCELLED` at once when `signal` aborts. */

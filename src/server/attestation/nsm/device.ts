@@ -30,6 +30,13 @@ function loadAddon(): Addon {
 
 export class NsmDevice {
   #fd: number | undefined;
+  /**
+   * The end of the calls queued so far. The device serves one message at a time (the driver holds a mutex), and the
+   * addon runs each ioctl on libuv's pool: calls made at once would each hold one of its few threads waiting for the
+   * device, while file I/O (every upload) needs them. So calls go to the addon one after another: at most one pool
+   * thread is ever the NSM's.
+   */
+  #queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly addon: Addon,
@@ -52,9 +59,18 @@ export class NsmDevice {
     }
   }
 
-  /** Sends `request` and returns the body of the NSM's answer (see decodeNsmResponse); NSM errors are thrown. */
-  async call(request: NsmRequest): Promise<Map<unknown, unknown> | null> {
+  /**
+   * Sends `request` once the calls before it are answered, and returns the body of the NSM's answer (see
+   * decodeNsmResponse); NSM errors are thrown.
+   */
+  call(request: NsmRequest): Promise<Map<unknown, unknown> | null> {
     const bytes = encodeNsmRequest(request);
+    const answer = this.#queue.then(() => this.#send(request, bytes));
+    this.#queue = answer.catch(() => undefined);
+    return answer;
+  }
+
+  async #send(request: NsmRequest, bytes: Uint8Array): Promise<Map<unknown, unknown> | null> {
     if (this.#fd === undefined) throw new NsmError('NSM_DEVICE_ERROR', 'the NSM device is closed');
     let response: Buffer;
     try {
