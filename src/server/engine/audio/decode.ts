@@ -63,8 +63,11 @@ async function* decodeInPieces(chunks: AsyncIterable<Uint8Array>, codec: Exclude
   const decoder = await decode[codec]();
   try {
     for await (const chunk of chunks) {
-      for (let at = 0; at < chunk.length; at += pieceBytes) {
-        const block = await decoder(chunk.subarray(at, at + pieceBytes));
+      // A plain Uint8Array view, not the stream's Buffer: the WAV decoder copies misaligned samples with `slice`, which
+      // on a Buffer is a view at the same offset (a float WAV's samples start at byte 58 after its `fact` chunk).
+      const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      for (let at = 0; at < bytes.length; at += pieceBytes) {
+        const block = await decoder(bytes.subarray(at, at + pieceBytes));
         if (block.channelData.length > 0) yield block;
       }
     }
