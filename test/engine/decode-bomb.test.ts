@@ -13,9 +13,9 @@ import { EngineError, type EngineErrorCode } from '../../src/server/engine/engin
 import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
 import { WorkerPool } from '../../src/server/engine/worker-pool.js';
 import { startServe, type ServeProcess } from '../helpers/cli.js';
-import { lyingFlac, RATE_BOMB, RATE_BOMB_BASELINE, silentFlac } from '../helpers/decoder-bombs.js';
+import { chainedOpus, chainedVorbis, lyingFlac, RATE_BOMB, RATE_BOMB_BASELINE, silentFlac } from '../helpers/decoder-bombs.js';
 import { errorCode, exchange, multipartBody, uploadHead, type RawAnswer } from '../helpers/raw-client.js';
-import { SCRIPT, scratchDir, speak, wordErrorRate } from '../helpers/speech.js';
+import { convert, SCRIPT, scratchDir, speak, wordErrorRate } from '../helpers/speech.js';
 
 const isKind = (kind: EngineErrorCode) => (err: unknown) => err instanceof EngineError && err.code === kind;
 /** 20 minutes of 48 kHz silence: 57.6 M samples (230 MB as floats) in a 19 KB file. */
@@ -146,6 +146,15 @@ describe('decoder amplifiers sent to the real server', () => {
 
   it('the same FLAC whose STREAMINFO claims 16 kHz mono is refused 415 by its first decoded frames', async () => {
     await refusedQuickly(await lyingFlac(rateBomb), /as it decodes/);
+  });
+
+  it('a chained Ogg Opus (1 s mono, then 255 channels) is refused 415 before the second stream decodes', async () => {
+    await refusedQuickly(await chainedOpus(scratch.dir, 255, 4), /more than one stream/);
+  });
+
+  it('a chained Ogg Vorbis (16 kHz mono, then 44.1 kHz stereo speech) is refused 415, not decoded to noise', async () => {
+    const speech = await convert(await speak(scratch.dir, 'rms', SCRIPT.rms[0]!, 'chained-second'), 44_100, 2);
+    await refusedQuickly(await chainedVorbis(scratch.dir, speech), /more than one stream/);
   });
 
   it('leaves the worker free: the ordinary minute is still answered', async () => {

@@ -8,6 +8,7 @@ import decode from 'audio-decode';
 import { EngineError } from '../engine.js';
 import { beyondSpeech, type Codec } from '../../../protocol/audio-format.js';
 import { decodeFlac, type DecodedBlock } from './flac-decode.js';
+import { oneOggStream } from './ogg-streams.js';
 
 /** A run of consecutive mono samples in [-1, 1]. */
 export interface MonoBlock {
@@ -65,6 +66,7 @@ const codecName = (codec: Codec) => (codec === 'oga' ? 'Ogg Vorbis' : codec === 
 
 /** audio-decode's streaming decoder for `codec`, fed `pieceBytes` at a time; the caller sees each piece's audio. */
 async function* decodeInPieces(chunks: AsyncIterable<Uint8Array>, codec: Exclude<Codec, 'flac'>, pieceBytes: number): AsyncGenerator<DecodedBlock> {
+  const guard = codec === 'oga' || codec === 'opus' ? oneOggStream(codecName(codec)) : undefined;
   const decoder = await decode[codec]();
   try {
     for await (const chunk of chunks) {
@@ -73,6 +75,7 @@ async function* decodeInPieces(chunks: AsyncIterable<Uint8Array>, codec: Exclude
       const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       for (let at = 0; at < bytes.length; at += pieceBytes) {
         const piece = bytes.subarray(at, at + pieceBytes);
+        guard?.(piece);
         const block = await decoder(piece);
         if (block.channelData.length > 0) yield block;
       }
