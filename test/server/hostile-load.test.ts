@@ -1,7 +1,7 @@
 /**
  * The whole reference server under a bounded hostile load (`test/helpers/hostile-load.ts`: malformed targets, broken
  * chunks, early disconnects, aborted uploads, slow-loris headers and bodies, oversized headers, WAV chunk bombs, idle
- * handshakes) for 60 s, while a legitimate user transcribes a flite sentence every few seconds. Afterwards the
+ * handshakes, decoder amplifiers: 655,350 Hz 8-channel FLAC and chained Opus) for 60 s, while a legitimate user transcribes a flite sentence every few seconds. Afterwards the
  * server must be alive, hold what it held before, and stop promptly on SIGTERM.
  */
 import assert from 'node:assert/strict';
