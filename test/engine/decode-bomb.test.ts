@@ -13,7 +13,7 @@ import { EngineError, type EngineErrorCode } from '../../src/server/engine/engin
 import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
 import { WorkerPool } from '../../src/server/engine/worker-pool.js';
 import { startServe, type ServeProcess } from '../helpers/cli.js';
-import { chainedOpus, chainedVorbis, lyingFlac, RATE_BOMB, RATE_BOMB_BASELINE, silentFlac } from '../helpers/decoder-bombs.js';
+import { chainedOpus, chainedVorbis, lyingFlac, RATE_BOMB, RATE_BOMB_BASELINE, silentFlac, silentWav } from '../helpers/decoder-bombs.js';
 import { errorCode, exchange, multipartBody, uploadHead, type RawAnswer } from '../helpers/raw-client.js';
 import { convert, SCRIPT, scratchDir, speak, wordErrorRate } from '../helpers/speech.js';
 
@@ -146,6 +146,10 @@ describe('decoder amplifiers sent to the real server', () => {
 
   it('the same FLAC whose STREAMINFO claims 16 kHz mono is refused 415 by its first decoded frames', async () => {
     await refusedQuickly(await lyingFlac(rateBomb), /as it decodes/);
+  });
+
+  it('a WAV at 192 kHz is refused 415 from its format chunk', async () => {
+    await refusedQuickly(await silentWav(scratch.dir, 'wav-192k', 192_000, 1, 10), /WAV audio at 192000 Hz \(at most 96000 Hz\)/);
   });
 
   it('a chained Ogg Opus (1 s mono, then 255 channels) is refused 415 before the second stream decodes', async () => {

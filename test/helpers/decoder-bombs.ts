@@ -52,7 +52,7 @@ export async function lyingFlac(flac: string): Promise<string> {
 }
 
 /** Silence as 16-bit WAV, made by sox. */
-async function silentWav(dir: string, name: string, rate: number, channels: number, seconds: number): Promise<string> {
+export async function silentWav(dir: string, name: string, rate: number, channels: number, seconds: number): Promise<string> {
   const out = path.join(dir, `${name}.wav`);
   await run('sox', ['-n', '-r', String(rate), '-c', String(channels), '-b', '16', out, 'trim', '0', String(seconds)]);
   return out;
