@@ -6,6 +6,9 @@
  *   (1) per worker    one worker, the jobs one after another: what one decoder sustains (goal: RTF ≤ 0.2)
  *   (2) all workers   BENCH_WORKERS workers (default: the cores), all jobs submitted at once: wall time ÷ total audio
  *   (3) front end     decoding MP3 and resampling 44.1 kHz stereo to 16 kHz alone, on this thread (no recognition)
+ *   (4) amplifiers    the front end's CPU on a minute of FLAC silence at the worst format still accepted (96 kHz, 8
+ *                     channels) and on decoder amplifiers until refused (655,350 Hz × 8, and a chained 255-channel
+ *                     Opus), each as a ratio to the same minute at 16 kHz mono
  *
  * The speech is made with flite: BENCH_JOBS files (default 4) of both voices' sentences, about 23 s each, as 16 kHz
  * WAV for (1) and (2). Peak RSS is the whole process's (the workers are threads in it), sampled every 20 ms.
@@ -16,6 +19,8 @@ import { SPEECH_RATE, pcm16k } from '../src/server/engine/audio/pcm16k.js';
 import { Resampler } from '../src/server/engine/audio/resample.js';
 import type { Transcript } from '../src/server/engine/engine.js';
 import { createPocketSphinxEngine } from '../src/server/engine/pocketsphinx/engine.js';
+import type { Codec } from '../src/protocol/audio-format.js';
+import { chainedOpus, RATE_BOMB, RATE_BOMB_BASELINE, silentFlac } from '../test/helpers/decoder-bombs.js';
 import { concatenate, convert, encode, SCRIPT, scratchDir, speak, wordErrorRate } from '../test/helpers/speech.js';
 import { table } from './stats.js';
 
@@ -91,6 +96,32 @@ try {
       ['(3) front end', '-', frontAudio.toFixed(1), front.toFixed(2), (front / frontAudio).toFixed(3), '-', ((frontCpu.user + frontCpu.system) / 1e6).toFixed(2), ((frontCpu.user + frontCpu.system) / 1e6 / frontAudio).toFixed(3), '-'],
     ]),
   );
+  // (4) decoder amplifiers: CPU seconds of the front end until it ends or refuses, against an ordinary minute
+  const frontCpuOf = async (file: string, codec: Codec) => {
+    const cpuStart = process.cpuUsage();
+    let outcome = 'decoded';
+    try {
+      for await (const block of pcm16k(file, codec, resampler, Infinity)) void block;
+    } catch (err) {
+      outcome = `refused ${(err as { code?: string }).code ?? ''}`;
+    }
+    const cpu = process.cpuUsage(cpuStart);
+    return { cpu: (cpu.user + cpu.system) / 1e6, outcome };
+  };
+  const amplifiers: [string, string, Codec][] = [
+    ['16 kHz mono FLAC, 60 s', await silentFlac(scratch.dir, 'baseline', RATE_BOMB_BASELINE), 'flac'],
+    ['96 kHz 8-channel FLAC, 60 s', await silentFlac(scratch.dir, 'accepted', { rate: 96_000, channels: 8, seconds: 60 }), 'flac'],
+    ['655,350 Hz 8-channel FLAC, 60 s', await silentFlac(scratch.dir, 'bomb', RATE_BOMB), 'flac'],
+    ['Opus 1 s mono + 4 s of 255 channels', await chainedOpus(scratch.dir, 255, 4), 'opus'],
+  ];
+  const amplified = [];
+  for (const [name, file, codec] of amplifiers) amplified.push({ name, ...(await frontCpuOf(file, codec)) });
+  const baselineCpu = amplified[0]!.cpu;
+  console.log('\n(4) decoder amplifiers: the front end (decoding, mixing, resampling) on this thread, until it ends or refuses\n');
+  console.log(table([['file', 'outcome', 'CPU s', '÷ 16 kHz mono'], ...amplified.map((a) => [a.name, a.outcome, a.cpu.toFixed(2), (a.cpu / baselineCpu).toFixed(1)])]));
+  const worst = amplified[1]!.cpu;
+  console.log(`the worst accepted format costs ${worst.toFixed(2)} CPU s per minute; recognising a minute of speech, ${((one.cpu / one.audio) * 60).toFixed(1)} (run (1)): ratio ${(worst / ((one.cpu / one.audio) * 60)).toFixed(2)}`);
+
   const perWorker = one.seconds / one.audio;
   console.log(`\ngoal: RTF per worker ≤ 0.2 — ${perWorker <= 0.2 ? 'met' : 'not met'} on this machine (run (1): ${perWorker.toFixed(3)} wall, ${(one.cpu / one.audio).toFixed(3)} CPU)`);
   console.log('RTF per worker in (2) is wall × workers ÷ audio: above (1) when the workers share memory bandwidth or the cores are loaded.');

@@ -2,9 +2,17 @@
  * `node out/bench/split.js`: one long file (BENCH_SPLIT_MINUTES, default 10, of flite sentences with pauses) on the
  * PocketSphinx engine with 1 worker and with BENCH_WORKERS (default 2), both with the engine's default split settings.
  * Prints both wall times, the speed-up (1-worker time ÷ N-worker time; the goal is about N) and whether the two
- * transcripts have the same words and segments. Prints figures only; it never asserts timing.
+ * transcripts have the same words and segments. Then the memory of split decoding: BENCH_SPLIT_SILENT (default 8)
+ * FLACs of BENCH_SPLIT_SILENT_MINUTES (default 60) of silence, made by `flac` with its default settings, sent at once
+ * to BENCH_WORKERS workers, with the engine's default of one split request at a time and with every long request
+ * split (as before that bound): peak RSS, RSS once they are answered, and their ratio. Prints figures only; it never
+ * asserts timing or memory.
  */
+import { execFile } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { Transcript } from '../src/server/engine/engine.js';
 import { createPocketSphinxEngine, DEFAULT_PIECE_SECONDS, DEFAULT_SPLIT_SECONDS } from '../src/server/engine/pocketsphinx/engine.js';
 import { SCRIPT, scratchDir, speak, spokenRecording, wordErrorRate, words, type Voice } from '../test/helpers/speech.js';
@@ -13,6 +21,58 @@ import { table } from './stats.js';
 const MINUTES = Number(process.env.BENCH_SPLIT_MINUTES ?? 10);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
 const PAUSE_SECONDS = 0.8;
+const SILENT_FILES = Number(process.env.BENCH_SPLIT_SILENT ?? 8);
+const SILENT_MINUTES = Number(process.env.BENCH_SPLIT_SILENT_MINUTES ?? 60);
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+
+/** One memory run's figures (bytes, seconds). */
+interface Held {
+  readonly before: number;
+  readonly peak: number;
+  readonly after: number;
+  readonly seconds: number;
+}
+
+/** Runs the memory measurement with `maxSplitting` in a fresh process of this script, so that no run inherits another's heap. */
+async function memoryRun(maxSplitting: number): Promise<Held> {
+  const env = { ...process.env, BENCH_SPLIT_MEMORY_CHILD: String(maxSplitting) };
+  const { stdout } = await promisify(execFile)(process.execPath, [fileURLToPath(import.meta.url)], { env, maxBuffer: 1 << 20 });
+  return JSON.parse(stdout) as Held;
+}
+
+/** In the child: SILENT_FILES long silent FLACs (made by `flac`) at once on WORKERS workers; prints `Held` as JSON. */
+async function measureMemory(maxSplitting: number): Promise<void> {
+  const scratch = await scratchDir();
+  try {
+    const silent = path.join(scratch.dir, 'silent.flac');
+    const raw = `head -c ${SILENT_MINUTES * 60 * 16_000 * 2} /dev/zero`;
+    await promisify(execFile)('sh', ['-c', `${raw} | flac --silent --force-raw-format --endian=little --sign=signed --channels=1 --bps=16 --sample-rate=16000 -o ${silent} -`]);
+    const warmUp = await speak(scratch.dir, 'slt', SCRIPT.slt[0]!, 'warm-up');
+    const engine = await createPocketSphinxEngine({ workers: WORKERS, maxQueue: SILENT_FILES, maxSplitting });
+    try {
+      await Promise.all(Array.from({ length: WORKERS }, () => engine.transcribe({ path: warmUp })));
+      const before = process.memoryUsage().rss;
+      let peak = before;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+      const start = performance.now();
+      await Promise.all(Array.from({ length: SILENT_FILES }, () => engine.transcribe({ path: silent })));
+      const seconds = (performance.now() - start) / 1000;
+      clearInterval(sampler);
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      console.log(JSON.stringify({ before, peak, after: process.memoryUsage().rss, seconds } satisfies Held));
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    await scratch.dispose();
+  }
+}
+
+const child = process.env.BENCH_SPLIT_MEMORY_CHILD;
+if (child !== undefined) {
+  await measureMemory(Number(child));
+  process.exit(0);
+}
 
 const scratch = await scratchDir();
 try {
@@ -67,6 +127,15 @@ try {
   const sameSegments = JSON.stringify(one.transcript.segments) === JSON.stringify(many.transcript.segments);
   console.log(`\nspeed-up with ${WORKERS} workers: ${(one.seconds / many.seconds).toFixed(2)}x (goal: about ${WORKERS}x)`);
   console.log(`same words: ${sameWords ? 'yes' : 'no'}; same segments and times: ${sameSegments ? 'yes' : 'no'}`);
+
+  console.log(`\n${SILENT_FILES} FLACs of ${SILENT_MINUTES} min of silence at once on ${WORKERS} workers, each setting in a fresh process (RSS of`);
+  console.log('the whole process: the workers are threads in it; "after" is 2 s after the last answer):\n');
+  const bounded = await memoryRun(1);
+  const unbounded = await memoryRun(Infinity);
+  const memoryRow = (name: string, h: Held) => [name, h.seconds.toFixed(1), mb(h.before), mb(h.peak), mb(h.after), mb(h.peak - h.before)];
+  console.log(table([['split requests at once', 'wall s', 'RSS before', 'peak RSS', 'RSS after', 'peak growth'], memoryRow('1 (default)', bounded), memoryRow('all (unbounded)', unbounded)]));
+  const growth = (h: Held) => h.peak - h.before;
+  console.log(`\npeak growth, bounded ÷ unbounded: ${(growth(bounded) / growth(unbounded)).toFixed(2)}; wall time, bounded ÷ unbounded: ${(bounded.seconds / unbounded.seconds).toFixed(2)}`);
 } finally {
   await scratch.dispose();
 }

@@ -47,14 +47,59 @@ function mpegFrame(b: Uint8Array): 'mp3' | 'adts' | undefined {
  */
 export const MAX_CHANNELS = 8;
 
-function withinChannels(name: string, channels: number | undefined, codec: Codec): DetectedFormat {
-  return channels !== undefined && channels > MAX_CHANNELS ? { kind: 'unsupported', name: `${name} with ${channels} channels (at most ${MAX_CHANNELS})` } : { kind: 'supported', codec };
+/**
+ * Highest sample rate accepted. Speech needs 16 kHz and recorders go up to 96 kHz; FLAC allows 655,350 Hz, and the
+ * decoding and resampling cost grows with the rate: a minute of 8-channel silence at that rate, 22 KB of FLAC, cost
+ * 44 s of a worker. With both caps, a second of audio is at most 768,000 decoded samples, whatever its size.
+ */
+export const MAX_SAMPLE_RATE = 96_000;
+
+/**
+ * Why audio of `channels` at `rate` Hz (either unknown: undefined) is beyond what the server decodes, in words
+ * ("with 255 channels (at most 8)"), or undefined when it is within both caps. Both sides apply it to headers; the
+ * server again to every decoded block, which is what a lying header or a second chained stream cannot get past.
+ */
+export function beyondSpeech(channels: number | undefined, rate: number | undefined): string | undefined {
+  if (channels !== undefined && channels > MAX_CHANNELS) return `with ${channels} channels (at most ${MAX_CHANNELS})`;
+  if (rate !== undefined && rate > MAX_SAMPLE_RATE) return `at ${rate} Hz (at most ${MAX_SAMPLE_RATE} Hz)`;
+  return undefined;
+}
+
+function withinSpeech(name: string, codec: Codec, channels: number | undefined, rate?: number): DetectedFormat {
+  const beyond = beyondSpeech(channels, rate);
+  return beyond === undefined ? { kind: 'supported', codec } : { kind: 'unsupported', name: `${name} ${beyond}` };
+}
+
+/** What a FLAC file's STREAMINFO block (first after `fLaC`, which `b` starts with) states, if `b` holds it. */
+export interface FlacStreamInfo {
+  readonly rate: number;
+  readonly channels: number;
+  /** Samples per channel; 0 means unknown (a streaming encoder's output). */
+  readonly totalSamples: number;
+}
+
+/** Bytes from `fLaC` to the end of STREAMINFO's total-samples field. */
+const FLAC_HEAD_BYTES = 26;
+
+/** STREAMINFO's fields, or undefined when `b` (from `fLaC`) is too short or does not start with STREAMINFO. */
+export function flacStreamInfo(b: Uint8Array): FlacStreamInfo | undefined {
+  if (b.length < FLAC_HEAD_BYTES) return undefined;
+  const length = (b[5]! << 16) | (b[6]! << 8) | b[7]!;
+  if ((b[4]! & 0x7f) !== 0 || length < 34) return undefined; // not STREAMINFO
+  // After the block and frame size bounds (10 bytes): 20 bits of sample rate, 3 of channels - 1, 5 of depth, 36 of total.
+  const rate = (b[18]! << 12) | (b[19]! << 4) | (b[20]! >> 4);
+  const channels = ((b[20]! >> 1) & 7) + 1;
+  const totalSamples = (b[21]! & 0x0f) * 2 ** 32 + ((b[22]! << 24) >>> 0) + (b[23]! << 16) + (b[24]! << 8) + b[25]!;
+  return { rate, channels, totalSamples };
 }
 
 /** Classifies the first bytes of a file (at least `HEAD_BYTES` of them, or the whole file if shorter). */
 export function detectFormat(b: Uint8Array): DetectedFormat {
   if (ascii(b, 0, 'RIFF') && ascii(b, 8, 'WAVE')) return { kind: 'supported', codec: 'wav' };
-  if (ascii(b, 0, 'fLaC')) return { kind: 'supported', codec: 'flac' };
+  if (ascii(b, 0, 'fLaC')) {
+    const info = flacStreamInfo(b);
+    return withinSpeech('FLAC', 'flac', info?.channels, info?.rate);
+  }
   if (ascii(b, 0, 'ID3') && b.length >= 10) {
     // ID3v2: a syncsafe size (7 bits a byte) after a 10-byte header, plus a 10-byte footer when flagged.
     const size = ((b[6]! & 0x7f) << 21) | ((b[7]! & 0x7f) << 14) | ((b[8]! & 0x7f) << 7) | (b[9]! & 0x7f);
@@ -63,8 +108,10 @@ export function detectFormat(b: Uint8Array): DetectedFormat {
   if (ascii(b, 0, 'OggS')) {
     // The first page carries the codec's identification header right after the segment table.
     const body = 27 + (b[26] ?? 0);
-    if (ascii(b, body, '\x01vorbis')) return withinChannels('Ogg Vorbis', b[body + 11], 'oga'); // after the version (u32)
-    if (ascii(b, body, 'OpusHead')) return withinChannels('Ogg Opus', b[body + 9], 'opus'); // after the version (u8)
+    // Vorbis: channels (u8) and rate (u32) after the version (u32). Opus: channels after the version (u8); its rate
+    // field is the encoder's input rate, for information: Opus always decodes at 48 kHz.
+    if (ascii(b, body, '\x01vorbis')) return withinSpeech('Ogg Vorbis', 'oga', b[body + 11], b.length >= body + 16 ? new DataView(b.buffer, b.byteOffset + body + 12, 4).getUint32(0, true) : undefined);
+    if (ascii(b, body, 'OpusHead')) return withinSpeech('Ogg Opus', 'opus', b[body + 9]);
     if (ascii(b, body, '\x7fFLAC')) return { kind: 'unsupported', name: 'FLAC in Ogg' };
     if (ascii(b, body, 'Speex   ')) return { kind: 'unsupported', name: 'Speex' };
     return { kind: 'unsupported', name: 'Ogg with an unknown codec' };

@@ -2,44 +2,31 @@
  * Decode bombs: FLAC files of a few kilobytes that hold hours of silence (65,535 samples in ~12 bytes a frame). They
  * must be refused from their header when it states their length, stopped as they decode when it does not (without
  * the memory the whole decode would take), and a cancelled long decode must free its worker in bounded time.
+ * Decoder amplifiers (a sample rate or channel count far beyond speech, in a header, in frames that contradict it, or
+ * in a second chained Ogg stream) are sent to the real server as an attacker would, and must be answered in less time
+ * than an ordinary file of the same length: the work is bounded by the audio's duration, not by its declared format.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { EngineError, type EngineErrorCode } from '../../src/server/engine/engine.js';
 import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
 import { WorkerPool } from '../../src/server/engine/worker-pool.js';
-import { SCRIPT, scratchDir, speak, wordErrorRate } from '../helpers/speech.js';
+import { startServe, type ServeProcess } from '../helpers/cli.js';
+import { chainedOpus, chainedVorbis, lyingFlac, RATE_BOMB, RATE_BOMB_BASELINE, silentFlac, silentWav } from '../helpers/decoder-bombs.js';
+import { errorCode, exchange, multipartBody, uploadHead, type RawAnswer } from '../helpers/raw-client.js';
+import { convert, SCRIPT, scratchDir, speak, wordErrorRate } from '../helpers/speech.js';
 
-const run = promisify(execFile);
 const isKind = (kind: EngineErrorCode) => (err: unknown) => err instanceof EngineError && err.code === kind;
 /** 20 minutes of 48 kHz silence: 57.6 M samples (230 MB as floats) in a 19 KB file. */
-const BOMB_SECONDS = 20 * 60;
-const RATE = 48_000;
-
-/** FLAC silence in frames of the largest block size, as the tester made it; `unknownLength` zeroes STREAMINFO's total. */
-async function silentFlac(dir: string, name: string, unknownLength = false): Promise<string> {
-  const out = path.join(dir, `${name}.flac`);
-  const flac = `flac --silent --force-raw-format --endian=little --sign=signed --channels=1 --bps=16 --sample-rate=${RATE} --lax -b 65535 -o ${out} -`;
-  await run('sh', ['-c', `head -c ${RATE * 2 * BOMB_SECONDS} /dev/zero | ${flac}`]);
-  if (unknownLength) {
-    const bytes = await readFile(out);
-    bytes[21]! &= 0xf0; // the low 4 of total_samples' 36 bits share a byte with the bit depth
-    bytes.fill(0, 22, 26);
-    await writeFile(out, bytes);
-  }
-  return out;
-}
+const LONG_SILENCE = { rate: 48_000, channels: 1, seconds: 20 * 60 };
 
 let scratch: Awaited<ReturnType<typeof scratchDir>>;
 let stated: string;
 let unknown: string;
 before(async () => {
   scratch = await scratchDir();
-  [stated, unknown] = await Promise.all([silentFlac(scratch.dir, 'stated'), silentFlac(scratch.dir, 'unknown', true)]);
+  [stated, unknown] = await Promise.all([silentFlac(scratch.dir, 'stated', LONG_SILENCE), silentFlac(scratch.dir, 'unknown', { ...LONG_SILENCE, unknownLength: true })]);
 });
 after(() => scratch?.dispose());
 
@@ -111,5 +98,71 @@ describe('a worker that does not answer a cancel', () => {
     } finally {
       await pool.close();
     }
+  });
+});
+
+describe('decoder amplifiers sent to the real server', () => {
+  let serve: ServeProcess;
+  let baseline: Buffer;
+  let baselineMs: number;
+  let rateBomb: string;
+
+  /** Uploads `file` over a raw TLS socket; the answer and how long it took. */
+  async function upload(file: Buffer, name: string): Promise<{ answer: RawAnswer | undefined; ms: number }> {
+    const body = multipartBody(file, 'file', name);
+    const started = performance.now();
+    const answer = await exchange(serve.url, Buffer.concat([Buffer.from(uploadHead('/v1/audio/transcriptions', { contentLength: body.length })), body]), 120_000);
+    return { answer, ms: performance.now() - started };
+  }
+
+  /** The refusal of `file`: 415 UNSUPPORTED_FORMAT, in at most 3 times what the 16 kHz mono minute takes. */
+  async function refusedQuickly(file: string, says: RegExp): Promise<void> {
+    const { answer, ms } = await upload(await readFile(file), 'bomb');
+    assert.equal(answer?.status, 415, answer?.body);
+    assert.equal(errorCode(answer), 'UNSUPPORTED_FORMAT');
+    assert.match(answer!.body, says);
+    assert.ok(ms <= 3 * baselineMs, `answered in ${ms.toFixed(0)} ms; a 16 kHz mono minute in ${baselineMs.toFixed(0)} ms`);
+  }
+
+  before(async () => {
+    serve = await startServe(['--simulate', '--engine', 'pocketsphinx', '--workers', '1']);
+    baseline = await readFile(await silentFlac(scratch.dir, 'baseline', RATE_BOMB_BASELINE));
+    rateBomb = await silentFlac(scratch.dir, 'rate-bomb', RATE_BOMB);
+    await upload(baseline, 'warm-up.flac'); // first touch of the model's pages
+    // The median of three: one ordinary minute of FLAC, uploaded, decoded and recognised.
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { answer, ms } = await upload(baseline, 'baseline.flac');
+      assert.equal(answer?.status, 200, answer?.body);
+      times.push(ms);
+    }
+    baselineMs = times.sort((a, b) => a - b)[1]!;
+  });
+  after(() => serve?.stop('SIGKILL'));
+
+  it('a minute of 8-channel FLAC at 655,350 Hz (30 KB) is refused 415 from its header', async () => {
+    await refusedQuickly(rateBomb, /655350 Hz \(at most 96000 Hz\)/);
+  });
+
+  it('the same FLAC whose STREAMINFO claims 16 kHz mono is refused 415 by its first decoded frames', async () => {
+    await refusedQuickly(await lyingFlac(rateBomb), /as it decodes/);
+  });
+
+  it('a WAV at 192 kHz is refused 415 from its format chunk', async () => {
+    await refusedQuickly(await silentWav(scratch.dir, 'wav-192k', 192_000, 1, 10), /WAV audio at 192000 Hz \(at most 96000 Hz\)/);
+  });
+
+  it('a chained Ogg Opus (1 s mono, then 255 channels) is refused 415 before the second stream decodes', async () => {
+    await refusedQuickly(await chainedOpus(scratch.dir, 255, 4), /more than one stream/);
+  });
+
+  it('a chained Ogg Vorbis (16 kHz mono, then 44.1 kHz stereo speech) is refused 415, not decoded to noise', async () => {
+    const speech = await convert(await speak(scratch.dir, 'rms', SCRIPT.rms[0]!, 'chained-second'), 44_100, 2);
+    await refusedQuickly(await chainedVorbis(scratch.dir, speech), /more than one stream/);
+  });
+
+  it('leaves the worker free: the ordinary minute is still answered', async () => {
+    const { answer } = await upload(baseline, 'after.flac');
+    assert.equal(answer?.status, 200, answer?.body);
   });
 });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EngineError, type EngineErrorCode, type Transcript } from '../../src/server/engine/engine.js';
 import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
-import { concatenate, convert, encode, lowpass, SCRIPT, scratchDir, speak, volume, wordErrorRate, type Encoding, type Voice } from '../helpers/speech.js';
+import { concatenate, convert, encode, floatWav, lowpass, SCRIPT, scratchDir, speak, volume, wordErrorRate, type Encoding, type Voice } from '../helpers/speech.js';
 
 /**
  * Word error rate allowed on flite speech. Measured here: slt 4.8 % (2 of 42 words: "a report", "listen"), rms 0 %,
@@ -84,6 +84,11 @@ describe('resampling', { concurrency: true }, () => {
       assert.ok(Math.abs(result.duration - reference.duration) < 0.01);
     });
   }
+  it('rms as 32-bit float WAV (format 3, with a fact chunk: its samples start at byte 58, not a multiple of 4) reads as 16-bit', async () => {
+    const [reference, result] = await Promise.all([transcript16k('rms'), floatWav(speech.rms.wav).then((p) => engine.transcribe({ path: p }))]);
+    assert.equal(result.text, reference.text);
+    assert.ok(Math.abs(result.duration - reference.duration) < 0.01);
+  });
   // 8 kHz audio has nothing above 4 kHz, and the wideband model needs that band for slt's voice (38 % WER at 16 kHz
   // once low-passed, whoever resamples): compare like with like, the same band-limited speech at 16 and 8 kHz.
   it('rms at 8 kHz reads as the same band-limited speech does at 16 kHz', async (t) => {

@@ -84,8 +84,9 @@ describe('a long file on two workers', () => {
   const started: Worker[] = [];
   /** What the next job start of `two` does with its worker (tests that stop a worker mid-piece set it). */
   let onStart: ((worker: Worker, count: number) => void) | undefined;
-  /** The recording as one worker transcribes it (set by the first test). */
+  /** The recording as one worker transcribes it, and how many pieces it makes on two (set by the first test). */
   let single: Transcript;
+  let piecesOfOne: number;
   /** Until `two` has no job running or waiting, or fails after 20 s. */
   const idle = async () => {
     for (const deadline = Date.now() + 20_000; two.stats().running + two.stats().queued > 0; ) {
@@ -122,7 +123,8 @@ describe('a long file on two workers', () => {
     const starts = await startsDuring(async () => ([single, split] = await Promise.all([one.transcribe({ path: recording.path }), two.transcribe({ path: recording.path })])));
     assert.ok(split);
     t.diagnostic(`1 worker: "${single.text}"`);
-    t.diagnostic(`2 workers (${starts.length - 1} pieces): "${split.text}"`);
+    piecesOfOne = starts.length - 1;
+    t.diagnostic(`2 workers (${piecesOfOne} pieces): "${split.text}"`);
     assert.ok(starts.length >= 4 && new Set(starts).size === 2, `${starts.length} job starts on ${new Set(starts).size} workers: the file was not split over both`);
     assert.deepEqual(words(split.text), words(single.text));
     assert.ok(wordErrorRate(recording.text, split.text).rate <= WER_BOUND);
@@ -143,6 +145,23 @@ describe('a long file on two workers', () => {
     assert.deepEqual(split.segments, single.segments);
     assert.equal(toSrt(split.segments), toSrt(single.segments));
     assert.equal(toVtt(split.segments), toVtt(single.segments));
+  });
+
+  it('splits one long request at a time: three at once hold one decoded recording, and give the one-worker words', async () => {
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, two.stats().splitting)), 2);
+    try {
+      const starts = await startsDuring(async () => {
+        const transcripts = await Promise.all([1, 2, 3].map(() => two.transcribe({ path: recording.path })));
+        for (const transcript of transcripts) assert.deepEqual(words(transcript.text), words(single.text));
+      });
+      // Three first passes, and the pieces of one of them: the other two were decoded as they streamed.
+      assert.equal(starts.length, 3 + piecesOfOne, `${starts.length} job starts for three requests; one split request makes ${piecesOfOne} pieces`);
+    } finally {
+      clearInterval(sampler);
+    }
+    assert.equal(peak, 1, 'split requests holding a decoded recording at once');
+    assert.equal(two.stats().splitting, 0, 'every split request gave back what it held');
   });
 
   it('lets a request that arrives meanwhile in after one piece, not after the whole file', async () => {

@@ -5,12 +5,16 @@
  * itself (the server closes it, or the attacker gives up after `ATTACK_CAP_MS`). Loopback only.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
+import { chainedOpus, RATE_BOMB, silentFlac } from './decoder-bombs.js';
 import { drained, errorCode, filePartHead, multipartBody, openTcp, openTls, readAnswer, uploadHead, type RawAnswer } from './raw-client.js';
 
 /** Attacks that are over in a moment: made again and again. */
-const QUICK = ['malformed-target', 'broken-chunk', 'early-disconnect', 'aborted-upload', 'oversized-headers', 'wav-chunk-bomb'] as const;
+const QUICK = ['malformed-target', 'broken-chunk', 'early-disconnect', 'aborted-upload', 'oversized-headers', 'wav-chunk-bomb', 'flac-rate-bomb', 'chained-opus'] as const;
 /** Attacks that hold a connection (or a slot) as long as the server lets them. */
 const HOLDING = ['slowloris-headers', 'slowloris-body', 'idle-handshake'] as const;
 /** Attacks on upload admission, each with its own attackers: storage held by stalled uploads, slots by slow ones. */
@@ -58,7 +62,28 @@ export function wavChunkBomb(bytes = 2 * 1024 * 1024): Buffer {
 
 const BOMB = multipartBody(wavChunkBomb(), 'file', 'bomb.wav');
 
-async function attack(url: string, kind: Attack, going: () => boolean): Promise<void> {
+/** Decoder amplifiers an attacker uploads whole (`decoder-bombs.ts`), as multipart bodies. */
+type Amplifier = 'flac-rate-bomb' | 'chained-opus';
+
+/** A minute of 8-channel 655,350 Hz FLAC silence, and 1 s of mono Opus chained to 1 s of 255 channels. */
+async function makeAmplifiers(): Promise<Record<Amplifier, Buffer>> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'blindbox-amplifiers-'));
+  try {
+    const [flac, opus] = await Promise.all([silentFlac(dir, 'rate-bomb', RATE_BOMB), chainedOpus(dir, 255, 1)]);
+    return { 'flac-rate-bomb': multipartBody(await readFile(flac), 'file', 'bomb.flac'), 'chained-opus': multipartBody(await readFile(opus), 'file', 'chained.opus') };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Uploads a whole multipart `body` and waits for the answer. */
+async function uploadWhole(s: TLSSocket, body: Buffer): Promise<void> {
+  s.write(uploadHead('/v1/audio/transcriptions', { contentLength: body.length }));
+  s.write(body);
+  await readAnswer(s, 20_000);
+}
+
+async function attack(url: string, kind: Attack, going: () => boolean, amplifiers: Record<Amplifier, Buffer>): Promise<void> {
   let socket: TLSSocket | undefined;
   const cap = setTimeout(() => socket?.destroy(), ATTACK_CAP_MS);
   try {
@@ -112,10 +137,10 @@ async function attack(url: string, kind: Attack, going: () => boolean): Promise<
         await readAnswer(s, 5_000);
         return;
       case 'wav-chunk-bomb':
-        s.write(uploadHead('/v1/audio/transcriptions', { contentLength: BOMB.length }));
-        s.write(BOMB);
-        await readAnswer(s, 20_000);
-        return;
+        return await uploadWhole(s, BOMB);
+      case 'flac-rate-bomb':
+      case 'chained-opus':
+        return await uploadWhole(s, amplifiers[kind]);
     }
   } catch {
     // A refused or reset connection is the server defending itself: the attacker moves on.
@@ -256,6 +281,7 @@ export async function storageFiller(url: string, bytes: number, going: () => boo
  * each crowd attack runs throughout.
  */
 export async function hostileLoad(options: HostileLoadOptions): Promise<AttackCounts> {
+  const amplifiers = await makeAmplifiers();
   const until = Date.now() + options.durationMs;
   const going = () => Date.now() < until && !options.signal?.aborted;
   const counts = Object.fromEntries(ATTACKS.map((a) => [a, 0])) as AttackCounts;
@@ -263,7 +289,7 @@ export async function hostileLoad(options: HostileLoadOptions): Promise<AttackCo
     for (let n = first; going(); n++) {
       const kind = kinds[n % kinds.length]!;
       counts[kind]++;
-      await attack(options.url, kind, going);
+      await attack(options.url, kind, going, amplifiers);
     }
   };
   const quick = Array.from({ length: options.attackers ?? 4 }, (_, i) => run(QUICK, i));

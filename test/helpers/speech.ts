@@ -69,6 +69,13 @@ export async function convert(wav: string, rate: number, channels: 1 | 2): Promi
   return out;
 }
 
+/** Rewrites as 32-bit float WAV (format 3, with the `fact` chunk sox adds), at the same rate and without dither. */
+export async function floatWav(wav: string): Promise<string> {
+  const out = wav.replace(/\.wav$/, '-float.wav');
+  await run('sox', [wav, '-D', '-e', 'floating-point', '-b', '32', out]);
+  return out;
+}
+
 /** Keeps only what lies below `hz` (a steep low-pass), at the same rate: audio that survives a lower rate intact. */
 export async function lowpass(wav: string, hz: number): Promise<string> {
   const out = wav.replace(/\.wav$/, `-lp${hz}.wav`);

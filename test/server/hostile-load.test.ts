@@ -1,10 +1,10 @@
 /**
  * The whole reference server under a bounded hostile load (`test/helpers/hostile-load.ts`: malformed targets, broken
  * chunks, early disconnects, aborted uploads, slow-loris headers and bodies, oversized headers, WAV chunk bombs, idle
- * handshakes; storage fillers and slow uploads holding every slot, against a 64 MiB upload budget; idle connections
- * from 8 addresses filling the connection cap, an attestation flood) for 60 s, while a legitimate user transcribes a
- * flite sentence every few seconds. Afterwards the server must be alive, hold what it held before, and stop promptly
- * on SIGTERM.
+ * handshakes; decoder amplifiers: 655,350 Hz 8-channel FLAC and chained Opus; storage fillers and slow uploads holding
+ * every slot, against a 64 MiB upload budget; idle connections from 8 addresses filling the connection cap, an
+ * attestation flood) for 60 s, while a legitimate user transcribes a flite sentence every few seconds. Afterwards the
+ * server must be alive, hold what it held before, and stop promptly on SIGTERM.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -6,8 +6,9 @@
 import { createReadStream } from 'node:fs';
 import decode from 'audio-decode';
 import { EngineError } from '../engine.js';
-import type { Codec } from '../../../protocol/audio-format.js';
+import { beyondSpeech, type Codec } from '../../../protocol/audio-format.js';
 import { decodeFlac, type DecodedBlock } from './flac-decode.js';
+import { oneOggStream } from './ogg-streams.js';
 
 /** A run of consecutive mono samples in [-1, 1]. */
 export interface MonoBlock {
@@ -48,23 +49,34 @@ export async function* decodeMono(path: string, codec: Codec): AsyncGenerator<Mo
   try {
     const blocks = codec === 'flac' ? decodeFlac(file) : decodeInPieces(file, codec, PIECE_BYTES[codec]);
     for await (const block of blocks) {
+      // Headers were checked before decoding; this holds against frames that contradict them, and bounds every block.
+      const beyond = beyondSpeech(block.channelData.length, block.sampleRate);
+      if (beyond !== undefined) throw new EngineError('UNSUPPORTED_FORMAT', `The ${codecName(codec)} audio turns out to be ${beyond} as it decodes: speech needs less.`);
       if (block.channelData.length > 0) yield { samples: mixToMono(block.channelData), sampleRate: block.sampleRate };
     }
   } catch (err) {
     if (readError !== undefined || err instanceof EngineError) throw readError ?? err;
-    throw new EngineError('UNREADABLE_AUDIO', `The ${codec === 'oga' ? 'Ogg Vorbis' : codec.toUpperCase()} audio could not be decoded: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    throw new EngineError('UNREADABLE_AUDIO', `The ${codecName(codec)} audio could not be decoded: ${(err as Error)?.message ?? String(err)}`, { cause: err });
   } finally {
     file.destroy();
   }
 }
 
+const codecName = (codec: Codec) => (codec === 'oga' ? 'Ogg Vorbis' : codec === 'opus' ? 'Ogg Opus' : codec.toUpperCase());
+
 /** audio-decode's streaming decoder for `codec`, fed `pieceBytes` at a time; the caller sees each piece's audio. */
 async function* decodeInPieces(chunks: AsyncIterable<Uint8Array>, codec: Exclude<Codec, 'flac'>, pieceBytes: number): AsyncGenerator<DecodedBlock> {
+  const guard = codec === 'oga' || codec === 'opus' ? oneOggStream(codecName(codec)) : undefined;
   const decoder = await decode[codec]();
   try {
     for await (const chunk of chunks) {
-      for (let at = 0; at < chunk.length; at += pieceBytes) {
-        const block = await decoder(chunk.subarray(at, at + pieceBytes));
+      // A plain Uint8Array view, not the stream's Buffer: the WAV decoder copies misaligned samples with `slice`, which
+      // on a Buffer is a view at the same offset (a float WAV's samples start at byte 58 after its `fact` chunk).
+      const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      for (let at = 0; at < bytes.length; at += pieceBytes) {
+        const piece = bytes.subarray(at, at + pieceBytes);
+        guard?.(piece);
+        const block = await decoder(piece);
         if (block.channelData.length > 0) yield block;
       }
     }

@@ -2,7 +2,7 @@
  * A WAV file's duration from its header: a walk over its RIFF chunks to `data`, bounded so that a file built of tiny
  * chunks costs at most a few reads before it is refused, and cancellable between reads.
  */
-import type { ReadAt } from '../../../protocol/audio-format.js';
+import { beyondSpeech, type ReadAt } from '../../../protocol/audio-format.js';
 import { cancelled, EngineError } from '../engine.js';
 
 /** Chunks walked before `data` at most: real recordings carry fewer than 20 (`fmt `, `LIST`, `fact`, `bext`…). */
@@ -37,7 +37,12 @@ export async function wavSeconds(readAt: ReadAt, size: number, signal?: AbortSig
     const view = new DataView(block.buffer, block.byteOffset + at, Math.min(LOOKED_AT, block.length - at));
     const id = String.fromCharCode(...block.subarray(at, at + 4));
     const length = view.getUint32(4, true);
-    if (id === 'fmt ' && length >= 16 && view.byteLength >= LOOKED_AT) byteRate = view.getUint32(16, true); // after tag, channels, rate
+    if (id === 'fmt ' && length >= 16 && view.byteLength >= LOOKED_AT) {
+      // After the chunk's id and length: the format tag (u16), channels (u16), sample rate (u32), byte rate (u32).
+      const beyond = beyondSpeech(view.getUint16(10, true), view.getUint32(12, true));
+      if (beyond !== undefined) throw new EngineError('UNSUPPORTED_FORMAT', `WAV audio ${beyond} is not supported: speech needs less.`);
+      byteRate = view.getUint32(16, true);
+    }
     if (id === 'data') {
       if (byteRate === 0) throw new EngineError('UNREADABLE_AUDIO', 'The WAV file has no usable format chunk before its audio data.');
       // A streaming writer leaves 0 or 0xFFFFFFFF; a cut file declares more than it holds: trust the file's size.

@@ -32,13 +32,25 @@ export interface PocketSphinxOptions {
   readonly splitSeconds?: number;
   /** The length (seconds) a split file's pieces aim at; each one ends at the first pause past it. Default 60 s. */
   readonly pieceSeconds?: number;
+  /**
+   * Split requests at once (default 1). A split request's first pass holds its whole recording, decoded (32 KB a second:
+   * 230 MB for two hours), until its pieces have gone to the workers; a long request that arrives while this many do
+   * is decoded as it streams on one worker instead, in bounded memory. Splitting more than one request at a time would
+   * not finish them sooner: every worker is busy either way.
+   */
+  readonly maxSplitting?: number;
   /** Called as a job starts on a worker (diagnostics; tests use it to stop a worker mid-job). */
   readonly onJobStart?: (worker: Worker) => void;
 }
 
+export interface PocketSphinxStats extends PoolStats {
+  /** Split requests holding a decoded recording or its pieces (at most `maxSplitting`). */
+  readonly splitting: number;
+}
+
 export interface PocketSphinxEngine extends TranscriptionEngine {
-  /** Workers alive, jobs running and waiting. */
-  stats(): PoolStats;
+  /** Workers alive, jobs running and waiting, split requests. */
+  stats(): PocketSphinxStats;
 }
 
 /** A piece job's words (it answers nothing else). */
@@ -69,8 +81,11 @@ export async function createPocketSphinxEngine(options: PocketSphinxOptions = {}
     maxQueue: options.maxQueue ?? 8,
     onJobStart: options.onJobStart,
   });
+  const maxSplitting = options.maxSplitting ?? 1;
+  let splitting = 0;
   // Only a file whose header says it is short skips the split pass; an MP3 or Ogg file's length is known once decoded.
-  const split = (seconds: number | undefined) => (size > 1 && (seconds === undefined || seconds >= splitSeconds) ? { minSeconds: splitSeconds, pieceSeconds } : undefined);
+  const split = (seconds: number | undefined) =>
+    size > 1 && splitting < maxSplitting && (seconds === undefined || seconds >= splitSeconds) ? { minSeconds: splitSeconds, pieceSeconds } : undefined;
   return {
     name: 'pocketsphinx',
     model: MODEL_NAME,
@@ -80,12 +95,18 @@ export async function createPocketSphinxEngine(options: PocketSphinxOptions = {}
       // The format (and a WAV's length) is checked here, so that a bad file never waits in the queue.
       const probe = await probeAudio(request.path, request.signal);
       if (probe.seconds !== undefined && probe.seconds > maxSeconds) throw tooLong(maxSeconds);
-      const first = await pool.run({ kind: 'file', path: request.path, codec: probe.codec, maxSeconds, split: split(probe.seconds) }, request.signal);
-      if (first.kind === 'words') return transcriptOf(first.words, first.duration, 'en');
-      const pieces = await pool.runPieces(first.pieces.map((utterances) => ({ kind: 'piece', utterances }) as const), request.signal);
-      return transcriptOf(pieces.flatMap(wordsOf), first.duration, 'en');
+      const splits = split(probe.seconds);
+      if (splits) splitting++; // from the queue on: what is counted is what may come to be held
+      try {
+        const first = await pool.run({ kind: 'file', path: request.path, codec: probe.codec, maxSeconds, split: splits }, request.signal);
+        if (first.kind === 'words') return transcriptOf(first.words, first.duration, 'en');
+        const pieces = await pool.runPieces(first.pieces.map((utterances) => ({ kind: 'piece', utterances }) as const), request.signal);
+        return transcriptOf(pieces.flatMap(wordsOf), first.duration, 'en');
+      } finally {
+        if (splits) splitting--;
+      }
     },
-    stats: () => pool.stats(),
+    stats: () => ({ ...pool.stats(), splitting }),
     close: () => pool.close(),
   };
 }
