@@ -64,7 +64,7 @@ describe('the PocketSphinx worker pool (1 worker, 1 waiting job)', () => {
     for (const o of done) await assertGood(Promise.resolve(o.value));
     // The refusals came before any transcription finished.
     assert.deepEqual(settled, [false, false, true, true]);
-    assert.deepEqual(engine.stats(), { workers: 1, running: 0, queued: 0 });
+    assert.deepEqual(engine.stats(), { workers: 1, running: 0, queued: 0, splitting: 0 });
   });
 
   it('drops a waiting job whose request is aborted, and finishes the running one', async () => {
@@ -89,7 +89,7 @@ describe('the PocketSphinx worker pool (1 worker, 1 waiting job)', () => {
     await assert.rejects(
       aborted.catch((err) => {
         // Answered while the worker still holds the job (it stops at its next step) and the next job waits for it.
-        assert.deepEqual(engine.stats(), { workers: 1, running: 1, queued: 1 });
+        assert.deepEqual(engine.stats(), { workers: 1, running: 1, queued: 1, splitting: 0 });
         throw err;
       }),
       isCode('CANCELLED'),
