@@ -29,9 +29,10 @@ import type { TlsIdentity } from './tls-identity.js';
 
 /**
  * A route handler; it throws `HttpError` for anything the client did wrong. `signal` aborts when the server shuts
- * down and can no longer wait for the request (its reason is an `HttpError` 503).
+ * down and can no longer wait for the request (its reason is an `HttpError` 503). `source` is the client's address as
+ * the host proxy stated it (undefined for a connection made straight to the app), what per-source limits are keyed by.
  */
-export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, signal: AbortSignal) => Promise<void>;
+export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, signal: AbortSignal, source: string | undefined) => Promise<void>;
 
 /** Connection and timing limits of the app's HTTPS server. */
 export interface ConnectionLimits {
@@ -123,10 +124,10 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
   let signing = 0;
   const routes: Record<string, Partial<Record<string, Handler>>> = {
     [ENDPOINTS.attestation]: {
-      GET: async (req, res, url) => {
+      GET: async (_req, res, url, _signal, source) => {
         const nonce = url.searchParams.get('nonce');
         if (nonce === null || !NONCE_HEX.test(nonce)) throw new HttpError(400, 'INVALID_NONCE', `The nonce must be ${2 * MIN_NONCE_BYTES} to ${2 * MAX_NONCE_BYTES} hexadecimal characters (${MIN_NONCE_BYTES} to ${MAX_NONCE_BYTES} bytes).`);
-        const waitSeconds = attestations.take(sources.get(tcpSocketOf(req.socket)) ?? 'direct');
+        const waitSeconds = attestations.take(source ?? 'direct');
         if (waitSeconds > 0) {
           throw new HttpError(429, 'ATTESTATION_RATE_LIMITED', 'Too many attestation requests from this address; try again shortly.', { 'retry-after': String(Math.ceil(waitSeconds)) });
         }
@@ -171,7 +172,7 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
         ? new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname}.`, { allow: Object.keys(byMethod).join(', ') })
         : new HttpError(404, 'NOT_FOUND', `There is no ${url.pathname} on this server.`);
     }
-    await handler(req, res, url, signal);
+    await handler(req, res, url, signal, sources.get(tcpSocketOf(req.socket)));
   }
 
   /**

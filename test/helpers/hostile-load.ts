@@ -83,17 +83,17 @@ async function uploadWhole(s: TLSSocket, body: Buffer): Promise<void> {
   await readAnswer(s, 20_000);
 }
 
-async function attack(url: string, kind: Attack, going: () => boolean, amplifiers: Record<Amplifier, Buffer>): Promise<void> {
+async function attack(url: string, kind: Attack, going: () => boolean, amplifiers: Record<Amplifier, Buffer>, localAddress: string): Promise<void> {
   let socket: TLSSocket | undefined;
   const cap = setTimeout(() => socket?.destroy(), ATTACK_CAP_MS);
   try {
     if (kind === 'idle-handshake') {
-      const tcp = await openTcp(url);
+      const tcp = await openTcp(url, localAddress);
       tcp.on('error', () => {}).resume();
       await new Promise((r) => tcp.once('close', r).setTimeout(ATTACK_CAP_MS, () => tcp.destroy()));
       return;
     }
-    socket = await openTls(url);
+    socket = await openTls(url, { localAddress });
     socket.on('error', () => {});
     const s = socket;
     switch (kind) {
@@ -249,11 +249,11 @@ const CROWDS: Record<(typeof CROWD)[number], (url: string, signal: AbortSignal) 
 };
 
 /**
- * A storage filler: declares `bytes` of file, sends all but the last KiB as fast as the server takes it, then a byte
- * every 5 s (inside the idle timeout), until the server answers or `going()` turns false.
+ * A storage filler from `localAddress`: declares `bytes` of file, sends all but the last KiB as fast as the server
+ * takes it, then a byte every 5 s (inside the idle timeout), until the server answers or `going()` turns false.
  */
-export async function storageFiller(url: string, bytes: number, going: () => boolean): Promise<RawAnswer | undefined> {
-  const socket = await openTls(url);
+export async function storageFiller(url: string, bytes: number, going: () => boolean, localAddress?: string): Promise<RawAnswer | undefined> {
+  const socket = await openTls(url, { localAddress });
   socket.on('error', () => {});
   try {
     const head = filePartHead();
@@ -278,22 +278,25 @@ export async function storageFiller(url: string, bytes: number, going: () => boo
 /**
  * Runs the attackers until the load stops and every attack in flight has ended: `attackers` cycle through the quick
  * attacks (attacker `i` starting at the `i`-th, so that all run at once), `holders` per holding attack repeat it, and
- * each crowd attack runs throughout.
+ * each crowd attack runs throughout. Each attacker has a loopback address of its own, never 127.0.0.1 (the legitimate
+ * client's): the server shares its slots between source addresses, and would count a client sharing an attacker's
+ * address as that attacker.
  */
 export async function hostileLoad(options: HostileLoadOptions): Promise<AttackCounts> {
   const amplifiers = await makeAmplifiers();
   const until = Date.now() + options.durationMs;
   const going = () => Date.now() < until && !options.signal?.aborted;
   const counts = Object.fromEntries(ATTACKS.map((a) => [a, 0])) as AttackCounts;
-  const run = async (kinds: readonly Attack[], first: number) => {
+  const run = async (kinds: readonly Attack[], first: number, localAddress: string) => {
     for (let n = first; going(); n++) {
       const kind = kinds[n % kinds.length]!;
       counts[kind]++;
-      await attack(options.url, kind, going, amplifiers);
+      await attack(options.url, kind, going, amplifiers, localAddress);
     }
   };
-  const quick = Array.from({ length: options.attackers ?? 4 }, (_, i) => run(QUICK, i));
-  const holding = HOLDING.flatMap((kind) => Array.from({ length: options.holders ?? 2 }, () => run([kind], 0)));
+  const quick = Array.from({ length: options.attackers ?? 4 }, (_, i) => run(QUICK, i, `127.0.2.${i + 1}`));
+  const holders = options.holders ?? 2;
+  const holding = HOLDING.flatMap((kind, k) => Array.from({ length: holders }, (_, i) => run([kind], 0, `127.0.3.${k * holders + i + 1}`)));
   const repeat = async (kind: Attack, once: () => Promise<unknown>) => {
     while (going()) {
       counts[kind]++;
@@ -301,7 +304,7 @@ export async function hostileLoad(options: HostileLoadOptions): Promise<AttackCo
     }
   };
   const fillerBytes = options.fillerBytes ?? 32 * 1024 * 1024 - 32 * 1024;
-  const fillers = Array.from({ length: options.fillers ?? 2 }, () => repeat('storage-filler', () => storageFiller(options.url, fillerBytes, going)));
+  const fillers = Array.from({ length: options.fillers ?? 2 }, (_, i) => repeat('storage-filler', () => storageFiller(options.url, fillerBytes, going, `127.0.4.${i + 1}`)));
   const slow = Array.from({ length: options.slowUploaders ?? 8 }, (_, i) =>
     repeat('slow-upload', () => slowUpload(options.url, { bytes: 4 * 1024 * 1024, bytesPerSecond: 9 * 1024, localAddress: `127.0.1.${i + 1}`, going })),
   );

@@ -7,9 +7,19 @@
  * what others wait for) is cut with `408 BODY_TOO_SLOW`, and the newcomer takes what it gave back. Without contention
  * only the base pace (upload.ts) applies, so a slow link alone is served.
  *
- * A request that finds nothing to take waits its turn, first come first served, for at most `maxWaitMs` (then `503`
- * with `Retry-After`), its body unread: slots freed or cut go to those in line in order, so that attackers re-arriving
- * many times a second cannot take every slot a legitimate client waits for; only the first in line cuts.
+ * Admission shares what it has between source addresses (as the host proxy stated them; a request of no known source
+ * is a source of its own). While requests wait, a source's fair share is the slots divided by the sources holding or
+ * waiting for one (at least one slot), and as much of the storage. A request that waits while its source holds less
+ * than its share cuts the newest upload still uploading of a source holding more than its share of the slots, or more
+ * than its share of the storage in more than one upload (`429 SOURCE_SHARE_EXCEEDED` with `Retry-After`), before it
+ * cuts anyone for their pace: one address cannot keep the others out by uploading at any pace, and keeps at least its
+ * share (a source is never cut below one upload).
+ *
+ * A request that finds nothing to take waits its turn for at most `maxWaitMs` (then `503` with `Retry-After`), its
+ * body unread. The line is served round-robin between sources: a waiting request's turn counts the slots its source
+ * holds and its source's requests ahead of it in line, the lowest count first, first come first served among equals.
+ * So attackers re-arriving many times a second cannot take every slot a legitimate client waits for, and one source
+ * filling the line does not delay another; only the request whose turn is next cuts.
  */
 import { HttpError } from './respond.js';
 import type { UploadMeter } from './upload.js';
@@ -26,9 +36,15 @@ export interface AdmissionLimits {
   readonly retryAfterSeconds: number;
   /** How long a request waits in line for a slot and its storage before it is refused. */
   readonly maxWaitMs: number;
-  /** Requests waiting in line at most; one more is refused at once. */
+  /**
+   * Requests waiting in line at most. One more is refused at once, unless another source has at least two more requests
+   * in line than the newcomer's: then that source's newest waiting request is refused in its place.
+   */
   readonly maxWaiting: number;
 }
+
+/** Whom a request counts against: its source address, or an object of its own when its source is unknown. */
+type Source = string | object;
 
 /** How long a newcomer waits for a cut upload to give back its slot and its file. */
 const HANDOVER_MS = 3_000;
@@ -42,6 +58,9 @@ export interface Ticket extends UploadMeter {
 }
 
 interface Entry {
+  readonly source: Source;
+  /** Admission order: the newest over-share upload is cut first. */
+  readonly seq: number;
   readonly cut: (reason: HttpError) => void;
   readonly released: Promise<void>;
   readonly reservation: StorageReservation;
@@ -54,12 +73,16 @@ interface Entry {
 
 /** One request waiting in line; `wake` makes it look again. */
 interface Waiter {
+  readonly source: Source;
   wake: () => void;
+  /** Set when the request is refused while it waits (its place in a full line given to another source). */
+  refused?: HttpError;
 }
 
 export class Admission {
   readonly #live = new Set<Entry>();
   readonly #line: Waiter[] = [];
+  #admitted = 0;
 
   constructor(
     private readonly limits: AdmissionLimits,
@@ -75,16 +98,17 @@ export class Admission {
    * Admits a request whose body declares `declared` bytes (undefined: chunked), once it is its turn, or throws the
    * `HttpError` that refuses it: `503 SERVER_BUSY` or `503 INSUFFICIENT_STORAGE` (both with `Retry-After`) after
    * waiting its turn in vain, `413 INSUFFICIENT_STORAGE` at once when it could never be stored, or `signal`'s reason
-   * when the request ends while it waits. `cut` ends the request if it is later cut for its pace.
+   * when the request ends while it waits. `source` is the client's address (undefined: unknown). `cut` ends the
+   * request if it is later cut for its pace or its source's share.
    */
-  async admit(declared: number | undefined, cut: (reason: HttpError) => void, signal: AbortSignal): Promise<Ticket> {
+  async admit(declared: number | undefined, source: string | undefined, cut: (reason: HttpError) => void, signal: AbortSignal): Promise<Ticket> {
     const need = declared ?? 0;
     await this.budget.refresh();
     if (need > this.budget.capacity) {
       throw new HttpError(413, 'INSUFFICIENT_STORAGE', `The upload (${mb(need)} MB) is larger than the ${mb(this.budget.capacity)} MB this server can store.`);
     }
-    if (this.#line.length >= this.limits.maxWaiting) throw this.#refusal();
-    const me: Waiter = { wake: () => {} };
+    const me: Waiter = { source: source ?? {}, wake: () => {} };
+    if (this.#line.length >= this.limits.maxWaiting && !this.#makeRoomInLine(me.source)) throw this.#refusal();
     this.#line.push(me);
     const onAbort = () => me.wake();
     signal.addEventListener('abort', onAbort);
@@ -92,18 +116,20 @@ export class Admission {
     try {
       for (;;) {
         if (signal.aborted) throw signal.reason;
+        if (me.refused) throw me.refused;
         if (this.#freeFor(me)) {
           await this.budget.refresh();
           if (signal.aborted) throw signal.reason;
+          if (me.refused) throw me.refused;
           const reservation = this.#freeFor(me) ? this.budget.reserve(need) : undefined;
-          if (reservation) return this.#enter(reservation, cut);
+          if (reservation) return this.#enter(me.source, reservation, cut);
         }
-        if (this.#line[0] === me) {
-          const victim = this.#slowest();
+        if (this.#turn(me) === 0) {
+          const victim = this.#overShare(me.source) ?? this.#slowest();
           if (victim) {
-            victim.wasCut = true;
-            victim.cut(new HttpError(408, 'BODY_TOO_SLOW', `The upload arrives slower than the ${this.limits.contendedBytesPerSecond} bytes per second this server requires while others wait.`, { connection: 'close' }));
-            await Promise.race([victim.released, delay(HANDOVER_MS)]);
+            victim.entry.wasCut = true;
+            victim.entry.cut(victim.reason);
+            await Promise.race([victim.entry.released, delay(HANDOVER_MS)]);
             continue;
           }
         }
@@ -123,11 +149,79 @@ export class Admission {
   }
 
   /**
-   * Whether a slot is free for `me`: slots go in line order, so one is free for the n-th in line only when more than n
-   * are free (one waiting for storage does not hold back those behind it while slots are free).
+   * Whether a slot is free for `me`: slots go in turn order, so one is free for the n-th to be served only when more
+   * than n are free (one waiting for storage does not hold back those behind it while slots are free).
    */
   #freeFor(me: Waiter): boolean {
-    return this.limits.maxInFlight - this.#live.size > this.#line.indexOf(me);
+    return this.limits.maxInFlight - this.#live.size > this.#turn(me);
+  }
+
+  /**
+   * How many waiting requests are served before `me`: round-robin between sources, by the slots a request's source
+   * holds plus its source's requests ahead of it in line, line order among equals.
+   */
+  #turn(me: Waiter): number {
+    const ahead = new Map<Source, number>();
+    const rounds = this.#line.map((waiter, index) => {
+      const before = ahead.get(waiter.source) ?? 0;
+      ahead.set(waiter.source, before + 1);
+      return { waiter, index, round: this.#held(waiter.source).slots + before };
+    });
+    rounds.sort((a, b) => a.round - b.round || a.index - b.index);
+    return rounds.findIndex((r) => r.waiter === me);
+  }
+
+  /** The slots and the storage `source` holds now. */
+  #held(source: Source): { slots: number; bytes: number } {
+    let slots = 0;
+    let bytes = 0;
+    for (const entry of this.#live) {
+      if (entry.source !== source) continue;
+      slots++;
+      bytes += entry.reservation.reserved;
+    }
+    return { slots, bytes };
+  }
+
+  /** Each source's fair share while requests wait: the slots and the storage divided by the sources holding or waiting. */
+  #share(): { slots: number; bytes: number } {
+    const sources = new Set<Source>([...[...this.#live].map((e) => e.source), ...this.#line.map((w) => w.source)]).size;
+    return { slots: Math.max(1, Math.floor(this.limits.maxInFlight / sources)), bytes: this.budget.capacity / sources };
+  }
+
+  /**
+   * For a request of `source` (below its share), the newest upload still uploading of another source holding more than
+   * its share of the slots, or more than its share of the storage in more than one upload.
+   */
+  #overShare(source: Source): { entry: Entry; reason: HttpError } | undefined {
+    const share = this.#share();
+    if (this.#held(source).slots >= share.slots) return undefined;
+    let newest: Entry | undefined;
+    for (const entry of this.#live) {
+      if (entry.source === source || !entry.uploading || entry.wasCut) continue;
+      const held = this.#held(entry.source);
+      const over = held.slots > share.slots || (held.slots > 1 && held.bytes > share.bytes);
+      if (over && (!newest || entry.seq > newest.seq)) newest = entry;
+    }
+    if (!newest) return undefined;
+    const reason = new HttpError(429, 'SOURCE_SHARE_EXCEEDED', "This address holds more than its share of the server's transcription slots or upload storage while others wait; try again shortly.", { 'retry-after': String(this.limits.retryAfterSeconds), connection: 'close' });
+    return { entry: newest, reason };
+  }
+
+  /**
+   * A full line takes a request of `source` in place of the newest waiting request of the source with the most in
+   * line, when that is more than `source` has: one source filling the line cannot keep another out of it.
+   */
+  #makeRoomInLine(source: Source): boolean {
+    const counts = new Map<Source, number>();
+    for (const waiter of this.#line) if (!waiter.refused) counts.set(waiter.source, (counts.get(waiter.source) ?? 0) + 1);
+    let most: Source | undefined;
+    for (const [s, n] of counts) if (most === undefined || n > counts.get(most)!) most = s;
+    if (most === undefined || counts.get(most)! <= (counts.get(source) ?? 0) + 1) return false;
+    const displaced = [...this.#line].reverse().find((w) => w.source === most && !w.refused)!;
+    displaced.refused = this.#refusal();
+    displaced.wake();
+    return true;
   }
 
   #wakeAll(): void {
@@ -140,9 +234,9 @@ export class Admission {
     return new HttpError(503, 'SERVER_BUSY', 'The server is transcribing as much as it can; try again shortly.', { 'retry-after': String(this.limits.retryAfterSeconds) });
   }
 
-  #enter(reservation: StorageReservation, cut: (reason: HttpError) => void): Ticket {
+  #enter(source: Source, reservation: StorageReservation, cut: (reason: HttpError) => void): Ticket {
     let release!: () => void;
-    const entry: Entry = { cut, reservation, released: new Promise<void>((r) => (release = r)), marks: [{ at: Date.now(), bytes: 0 }], bytes: 0, uploading: true, wasCut: false };
+    const entry: Entry = { source, seq: this.#admitted++, cut, reservation, released: new Promise<void>((r) => (release = r)), marks: [{ at: Date.now(), bytes: 0 }], bytes: 0, uploading: true, wasCut: false };
     this.#live.add(entry);
     return {
       received: (bytes) => {
@@ -166,7 +260,7 @@ export class Admission {
   }
 
   /** The slowest upload past its window whose recent pace is below the contended pace, if any. */
-  #slowest(): Entry | undefined {
+  #slowest(): { entry: Entry; reason: HttpError } | undefined {
     const now = Date.now();
     let slowest: { entry: Entry; pace: number } | undefined;
     for (const entry of this.#live) {
@@ -176,7 +270,9 @@ export class Admission {
       const pace = (entry.bytes - since.bytes) / ((now - since.at) / 1000);
       if (pace < this.limits.contendedBytesPerSecond && (!slowest || pace < slowest.pace)) slowest = { entry, pace };
     }
-    return slowest?.entry;
+    if (!slowest) return undefined;
+    const reason = new HttpError(408, 'BODY_TOO_SLOW', `The upload arrives slower than the ${this.limits.contendedBytesPerSecond} bytes per second this server requires while others wait.`, { connection: 'close' });
+    return { entry: slowest.entry, reason };
   }
 }
 

@@ -109,7 +109,7 @@ export function transcriptionHandlers(
   const busyConnections = new WeakSet<object>();
 
   const run = (fileField: string, render: (transcript: Transcript, fields: ReadonlyMap<string, string>) => Rendered): Handler =>
-    async (req, res, url, shutdown) => {
+    async (req, res, url, shutdown, source) => {
       const requestTime = Date.now();
       // Checked before anything is admitted or read: a bad nonce costs the server nothing.
       const nonce = receiptNonce(req);
@@ -133,7 +133,7 @@ export function transcriptionHandlers(
       let dir: string | undefined;
       let ticket: Ticket | undefined;
       try {
-        ticket = await admission.admit(declared, stop, controller.signal);
+        ticket = await admission.admit(declared, source, stop, controller.signal);
         // Invited only now that it is admitted: a body the server would refuse is never asked for.
         if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
         dir = await mkdtemp(path.join(tmpdir(), 'blindbox-upload-'));

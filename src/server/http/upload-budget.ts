@@ -52,6 +52,8 @@ export function insufficientStorage(retryAfterSeconds: number): HttpError {
 
 /** Storage promised to one upload; `release` once its file is deleted. */
 export interface StorageReservation {
+  /** Bytes reserved now. */
+  readonly reserved: number;
   /**
    * Counts `bytes` more as arrived, growing the reservation when they pass it; false (nothing counted) when they
    * cannot be stored.
@@ -102,6 +104,9 @@ export class UploadBudget {
     const entry = { reserved: bytes, used: 0 };
     this.#live.add(entry);
     return {
+      get reserved() {
+        return entry.reserved;
+      },
       use: (more) => {
         if (entry.used + more > entry.reserved) {
           const growth = Math.max(GROWTH_STEP, entry.used + more - entry.reserved);
