@@ -6,6 +6,7 @@
  * known source.
  */
 import { isIPv4, isIPv6, type Socket } from 'node:net';
+import { INETProtocol, Peer, V1ProxyProtocol } from 'proxy-protocol-js';
 
 /** The spec's longest v1 line, CRLF included. */
 const MAX_LINE_BYTES = 107;
@@ -14,8 +15,8 @@ const MAX_LINE_BYTES = 107;
 export function proxyLine(client: Socket): string {
   const { remoteAddress, remotePort, localAddress, localPort } = client;
   if (!remoteAddress || !localAddress || remotePort === undefined || localPort === undefined) return 'PROXY UNKNOWN\r\n';
-  const family = isIPv6(remoteAddress) ? 'TCP6' : 'TCP4';
-  return `PROXY ${family} ${remoteAddress} ${localAddress} ${remotePort} ${localPort}\r\n`;
+  const family = isIPv6(remoteAddress) ? INETProtocol.TCP6 : INETProtocol.TCP4;
+  return new V1ProxyProtocol(family, new Peer(remoteAddress, remotePort), new Peer(localAddress, localPort)).build();
 }
 
 /**
@@ -53,11 +54,19 @@ export function readProxyLine(socket: Socket, timeoutMs: number): Promise<string
   });
 }
 
-/** The source address of a v1 line; undefined for UNKNOWN, null when it is not a valid line. */
+/**
+ * The source address of a v1 line (without its CRLF); undefined for UNKNOWN (which the spec lets stand alone), null
+ * when it is not a valid line or its source is not an address of its family.
+ */
 function parseLine(line: string): string | undefined | null {
-  const [, family, source, ...rest] = line.split(' ');
-  if (family === 'UNKNOWN') return undefined;
-  if (rest.length !== 3 || source === undefined) return null;
-  const valid = family === 'TCP4' ? isIPv4(source) : family === 'TCP6' ? isIPv6(source) : false;
+  if (line === 'PROXY UNKNOWN' || line.startsWith('PROXY UNKNOWN ')) return undefined;
+  let parsed: V1ProxyProtocol;
+  try {
+    parsed = V1ProxyProtocol.parse(`${line}\r\n`);
+  } catch {
+    return null;
+  }
+  const source = parsed.source.ipAddress;
+  const valid = parsed.inetProtocol === INETProtocol.TCP4 ? isIPv4(source) : parsed.inetProtocol === INETProtocol.TCP6 ? isIPv6(source) : false;
   return valid ? source : null;
 }

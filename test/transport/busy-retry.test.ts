@@ -119,6 +119,19 @@ describe('a hostile server that is always busy', () => {
     }
   });
 
+  it('with no retries allowed, a short Retry-After is refused at once without claiming it was too long', async () => {
+    const session = await connect(hostile.url, { roots: rootsTrusting(server) });
+    try {
+      const postsBefore = hostile.posts();
+      const err = await session.transcribe(await fileSource(wav), { retry: { maxRetries: 0 } }).then(() => assert.fail('served'), (e: unknown) => e);
+      assert.ok(err instanceof ChannelError);
+      assert.match(err.message, /\(HTTP 429\)\.$/);
+      assert.equal(hostile.posts() - postsBefore, 1);
+    } finally {
+      await session.close();
+    }
+  });
+
   it('a Retry-After longer than the client waits at most is not retried, and the error says so', async () => {
     const session = await connect(hostile.url, { roots: rootsTrusting(server) });
     try {

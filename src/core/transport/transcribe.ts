@@ -129,7 +129,7 @@ export async function transcribe(session: PinnedRequester, source: AudioSource, 
       await sleep(waitMs, options.signal, session.origin);
       continue;
     }
-    const after = waitMs === undefined ? '' : attempt > 0 ? ` after ${attempt} ${attempt === 1 ? 'retry' : 'retries'}` : ` (it asked to retry in ${Math.ceil(waitMs / 1000)} s, longer than the ${Math.round(retry.maxWaitMs / 1000)} s waited at most)`;
+    const after = waitMs === undefined ? '' : busyGivenUp(waitMs, attempt, retry.maxWaitMs);
     await throwForStatus(response, 'transcription', { origin: session.origin, timeoutMs: session.timeoutMs, after });
     // A server answers only once it has read the whole upload; before that, what was hashed is a prefix no receipt may cover.
     if (!sent.complete) {
@@ -151,6 +151,16 @@ async function sleep(ms: number, signal: AbortSignal | undefined, origin: URL): 
   } catch (err) {
     throw toChannelError(err, origin);
   }
+}
+
+/**
+ * Why a busy answer was not retried, as the end of our sentence: the retries were used up (" after 2 retries"; nothing
+ * when none were allowed), or the wait it asked for is longer than the client waits.
+ */
+function busyGivenUp(waitMs: number, retries: number, maxWaitMs: number): string {
+  const after = retries > 0 ? ` after ${retries} ${retries === 1 ? 'retry' : 'retries'}` : '';
+  if (waitMs <= maxWaitMs) return after;
+  return `${after} (it asked to retry in ${Math.ceil(waitMs / 1000)} s, longer than the ${Math.round(maxWaitMs / 1000)} s waited at most)`;
 }
 
 /** What one attempt handed to the connection: the file's bytes and their hash so far, and whether the whole body went. */
