@@ -10,7 +10,7 @@
  */
 import { Decoder } from 'cbor-x';
 import { AttestationError } from '../errors.js';
-import { endSentence } from '../util/text.js';
+import { endSentence } from '../../shared/text.js';
 
 /** Limits for one strict decode. */
 export interface CborLimits {
