@@ -1,5 +1,6 @@
 /**
- * Strict CBOR decoding, for attestation documents (the client) and NSM responses (the server).
+ * Strict CBOR decoding, for attestation documents (the client) and NSM responses (the server), and the one encoder
+ * for what the server writes and signs.
  *
  * `cbor-x` does the decoding. Before it sees a byte, `checkWellFormed` walks the
  * item headers once (RFC 8949 §C) to enforce what a general-purpose decoder
@@ -8,7 +9,7 @@
  * nesting, tags, floats and invalid UTF-8. The walk never allocates per item
  * beyond the duplicate-key sets, so hostile input costs linear time.
  */
-import { Decoder } from 'cbor-x';
+import { Decoder, Encoder } from 'cbor-x';
 import { endSentence } from './text.js';
 
 /** Limits for one strict decode. */
@@ -20,6 +21,9 @@ export interface CborLimits {
   /** The only tag accepted, and only on the outermost item (COSE_Sign1 is tag 18). */
   readonly rootTag?: number;
 }
+
+/** Encoder for the structures we write and sign; maps stay maps and byte strings stay untagged. */
+export const cborEncoder = new Encoder({ useRecords: false, mapsAsObjects: false, tagUint8Array: false, variableMapSize: true });
 
 const decoder = new Decoder({ mapsAsObjects: false, useRecords: false, copyBuffers: true });
 const utf8 = new TextDecoder('utf-8', { fatal: true });

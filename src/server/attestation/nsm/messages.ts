@@ -5,8 +5,7 @@
  * (`{"DescribePCR": {"index": 16}}`), and the error newtype variant `{"Error": "InvalidIndex"}`. Byte fields are
  * byte strings (`serde_bytes`); an absent optional field is CBOR null. Pure: bytes in, typed values out.
  */
-import { cborEncoder } from '../../../core/attestation/cose.js';
-import { CborError, decodeStrictCbor } from '../../../shared/cbor.js';
+import { cborEncoder, CborError, decodeStrictCbor } from '../../../shared/cbor.js';
 import { NsmError, type NsmErrorCode } from './errors.js';
 
 /** Largest request the driver takes, and largest response it returns (include/uapi/linux/nsm.h). */
