@@ -22,6 +22,9 @@ const SERVER = {
 const EXTENSION = { group: ['**/extension/**'], source: '(^|\\x2F)extension\\x2F', message: 'Only the extension imports the extension.' };
 const CLI = { group: ['**/cli/**'], source: '(^|\\x2F)cli\\x2F', message: 'Nothing imports the CLI.' };
 const CORE = { group: ['**/core/**'], source: '(^|\\x2F)core\\x2F', message: 'The wire contract (src/protocol) imports nothing.' };
+const CORE_FROM_SERVER = { ...CORE, message: 'The server never imports the client core: what both sides need lives in src/shared or src/protocol.' };
+const CORE_FROM_SHARED = { ...CORE, message: 'Shared code (src/shared) never imports the client core.' };
+const SHARED = { group: ['**/shared/**'], source: '(^|\\x2F)shared\\x2F', message: 'The wire contract (src/protocol) imports nothing.' };
 
 /**
  * One directory's boundary: `no-restricted-imports` for static imports and `export … from`, and `no-restricted-syntax`
@@ -47,8 +50,11 @@ function boundary(files, targets, ignores = []) {
 /** The boundary rules alone, in order (a test lints deliberately bad code against them). */
 export const boundaries = [
   boundary(['src/core/**/*.ts'], [VSCODE, SERVER, EXTENSION, CLI]),
-  boundary(['src/protocol/**/*.ts'], [VSCODE, SERVER, EXTENSION, CLI, CORE]),
-  boundary(['src/server/**/*.ts'], [VSCODE, EXTENSION, CLI]),
+  boundary(['src/protocol/**/*.ts'], [VSCODE, SERVER, EXTENSION, CLI, CORE, SHARED]),
+  // What both sides run (strict CBOR, COSE_Sign1's structure, the text sanitiser) may use the protocol and libraries only.
+  boundary(['src/shared/**/*.ts'], [VSCODE, SERVER, EXTENSION, CLI, CORE_FROM_SHARED]),
+  // The server's code is measured into the enclave image: no client module may be part of it.
+  boundary(['src/server/**/*.ts'], [VSCODE, EXTENSION, CLI, CORE_FROM_SERVER]),
   boundary(['src/extension/**/*.ts'], [SERVER, CLI]),
   boundary(['src/extension/**/*.ts'], [VSCODE, SERVER, CLI], VSCODE_FACING),
   // The CLI may use the core, the protocol and the server (`serve`), never the editor.

@@ -1,5 +1,7 @@
-/** Argument parsing shared by the CLI commands; every mistake is a `UsageError` (exit 2). */
-import { AWS_NITRO_ROOT_G1, InputError, loadRootFile, pcrIndex, readFileCapped, type BlindBoxError, type TrustedRoot } from '../core/index.js';
+/**
+ * Argument parsing shared by the CLI commands; every mistake is a `UsageError` (exit 2). Without the client core, so
+ * that `serve` (the enclave's process) loads none of it; what the core judges is `client-args.ts`.
+ */
 
 /** A mistake in how the command was called, or an input file that cannot be read: exit 2. */
 export class UsageError extends Error {}
@@ -9,24 +11,6 @@ export function parseTime(value: string): Date {
   const date = /^\d+$/.test(value) ? new Date(Number(value)) : new Date(value);
   if (Number.isNaN(date.getTime())) throw new UsageError(`--at ${JSON.stringify(value)} is neither an ISO-8601 time nor Unix milliseconds`);
   return date;
-}
-
-/** `--pcr i=hex`, repeatable, into a policy record; the same PCR twice is a mistake, not "the last one wins". */
-export function parsePcrArgs(values: readonly string[] = []): Record<number, string> {
-  const out: Record<number, string> = {};
-  for (const v of values) {
-    const m = /^([^=]*)=(.+)$/.exec(v);
-    if (!m) throw new UsageError(`--pcr ${JSON.stringify(v)} is not of the form <index>=<hex>`);
-    let index: number;
-    try {
-      index = pcrIndex(m[1]!);
-    } catch (err) {
-      throw new UsageError(`--pcr ${JSON.stringify(v)}: ${(err as Error).message}`);
-    }
-    if (Object.hasOwn(out, index)) throw new UsageError(`--pcr names PCR${index} twice; give each PCR once`);
-    out[index] = m[2]!;
-  }
-  return out;
 }
 
 /** Seconds (a non-negative number) into milliseconds. */
@@ -45,35 +29,4 @@ export function parsePort(value: string | undefined): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65535) throw new UsageError(`--port ${JSON.stringify(value)} is not a port number`);
   return n;
-}
-
-/** Turns the core's `InputError`s (the caller's input is wrong) into usage errors; anything else passes through. */
-export async function asUsage<T>(work: Promise<T> | (() => T)): Promise<T> {
-  try {
-    return await (typeof work === 'function' ? work() : work);
-  } catch (err) {
-    if (err instanceof InputError) throw new UsageError(err.message, { cause: err });
-    throw err;
-  }
-}
-
-/**
- * The file a command judges (a document, a receipt), read with `readFileCapped`: one it cannot read is a usage error,
- * but one over `maxBytes` is the file's fault, not the command line's, so it comes back as the verdict `tooLarge`
- * makes of its sentence ("The receipt file … is larger than 128 KiB"), reported as any other rejection (exit 1).
- */
-export async function readJudgedFile<E extends BlindBoxError>(file: string, maxBytes: number, what: string, tooLarge: (message: string) => E): Promise<Buffer | E> {
-  try {
-    return await asUsage(readFileCapped(file, maxBytes, what));
-  } catch (err) {
-    const input = (err as Error).cause;
-    if (err instanceof UsageError && input instanceof InputError && input.code === 'INPUT_FILE_TOO_LARGE') return tooLarge(input.message.replace(/^the /, 'The '));
-    throw err;
-  }
-}
-
-/** The embedded AWS root plus any root PEM files the user explicitly trusts. */
-export async function trustedRoots(pemPaths: readonly string[] = []): Promise<TrustedRoot[]> {
-  const extra = await asUsage(Promise.all(pemPaths.map((p) => loadRootFile(p))));
-  return [AWS_NITRO_ROOT_G1, ...extra.flat()];
 }

@@ -4,7 +4,8 @@
  * declared once in commands.ts and turned into the core's options here.
  */
 import { DEFAULT_POLICY, loadPolicyFile, MAX_MAX_AGE_SECONDS, type AttestationPolicy, type ConnectOptions, type TrustedRoot } from '../core/index.js';
-import { asUsage, parsePcrArgs, parseSeconds, trustedRoots, UsageError } from './args.js';
+import { parseSeconds, UsageError } from './args.js';
+import { asUsage, parsePcrArgs, trustedRoots } from './client-args.js';
 
 /** What the trust flags say: the roots, the policy, and whether the user gave any PCR expectation (`--policy` or `--pcr`). */
 export interface TrustChoice {

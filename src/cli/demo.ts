@@ -11,9 +11,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AttestationError, ChannelError, connect, DEFAULT_POLICY, escapeControls, fileSource, quoteServerText } from '../core/index.js';
-import { asUsage, trustedRoots, UsageError } from './args.js';
+import { UsageError } from './args.js';
+import { asUsage, trustedRoots } from './client-args.js';
 import { formatRejected, formatVerified } from './summary.js';
-import { EXIT_OK, exitCodeFor } from './exit-codes.js';
+import { EXIT_OK } from './exit-codes.js';
+import { exitCodeFor } from './failure-exit.js';
 import { demoSpec } from './commands.js';
 import { parseCommand } from './flags.js';
 

@@ -3,7 +3,7 @@
  * Exit codes (exit-codes.ts): 0 ok, 1 attestation rejected, 2 usage error or unreadable input, 3 server or network error.
  */
 import { readFileSync } from 'node:fs';
-import { escapeControls, jsonText, oneLine } from '../core/util/text.js';
+import { escapeControls, jsonText, oneLine } from '../shared/text.js';
 import { UsageError } from './args.js';
 import { COMMAND_SPECS } from './commands.js';
 import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from './exit-codes.js';

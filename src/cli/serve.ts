@@ -11,7 +11,7 @@ import { serveSpec } from './commands.js';
 import { parseCommand } from './flags.js';
 import { startAttestedServer, type StartedServer } from './serve-attestation.js';
 import { NsmError } from '../server/attestation/nsm/errors.js';
-import { oneLine } from '../core/util/text.js';
+import { oneLine } from '../shared/text.js';
 
 export async function serve(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseCommand(serveSpec, argv);

@@ -1,6 +1,7 @@
 /** `blindbox verify-doc <file>`: verify a saved attestation document. */
 import { AttestationError, InputError, jsonText, MAX_DOCUMENT_BYTES, rejectedReport, verifiedReport, verifyAttestation } from '../core/index.js';
-import { parsePcrArgs, readJudgedFile, parseSeconds, parseTime, trustedRoots, UsageError } from './args.js';
+import { parseSeconds, parseTime, UsageError } from './args.js';
+import { parsePcrArgs, readJudgedFile, trustedRoots } from './client-args.js';
 import { verifyDocSpec } from './commands.js';
 import { parseCommand } from './flags.js';
 import { EXIT_OK, EXIT_REJECTED } from './exit-codes.js';

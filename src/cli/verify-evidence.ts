@@ -5,10 +5,12 @@
  * session behind a balancer attests one per key), any failure failing the whole file.
  */
 import { AttestationError, ChannelError, jsonText, MAX_EVIDENCE_FILE_BYTES, parseEvidenceFile, quoteServerText, readFileCapped, rejectedReport, verifiedReport, verifyEvidence } from '../core/index.js';
-import { asUsage, trustedRoots, UsageError } from './args.js';
+import { UsageError } from './args.js';
+import { asUsage, trustedRoots } from './client-args.js';
 import { verifyEvidenceSpec } from './commands.js';
 import { parseCommand } from './flags.js';
-import { EXIT_OK, exitCodeFor } from './exit-codes.js';
+import { EXIT_OK } from './exit-codes.js';
+import { exitCodeFor } from './failure-exit.js';
 import { formatRejected, formatVerified } from './summary.js';
 
 export async function verifyEvidenceCommand(argv: string[], out: NodeJS.WritableStream): Promise<number> {

@@ -17,7 +17,8 @@ import {
   verifyReceiptFile,
   type VerifiedReceiptFile,
 } from '../core/index.js';
-import { asUsage, readJudgedFile, UsageError } from './args.js';
+import { UsageError } from './args.js';
+import { asUsage, readJudgedFile } from './client-args.js';
 import { trustOptions } from './attestation-flags.js';
 import { verifyReceiptSpec } from './commands.js';
 import { parseCommand } from './flags.js';

@@ -1,10 +1,12 @@
 /** `blindbox verify <url>`: attest a live server and print what was proven. */
 import { AttestationError, ChannelError, connect, jsonText, rejectedReport, verifiedReport } from '../core/index.js';
-import { asUsage, UsageError } from './args.js';
+import { UsageError } from './args.js';
+import { asUsage } from './client-args.js';
 import { connectOptions } from './attestation-flags.js';
 import { verifySpec } from './commands.js';
 import { parseCommand } from './flags.js';
-import { EXIT_OK, exitCodeFor } from './exit-codes.js';
+import { EXIT_OK } from './exit-codes.js';
+import { exitCodeFor } from './failure-exit.js';
 import { formatRejected, formatVerified } from './summary.js';
 
 export async function verify(argv: string[], out: NodeJS.WritableStream): Promise<number> {

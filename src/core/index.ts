@@ -6,7 +6,7 @@ export { AWS_NITRO_ROOT_G1, AWS_NITRO_ROOT_G1_SHA256, trustedRootsFromPem, pemCe
 export { sha256Hex, sha256FileHex } from './util/sha256.js';
 export { type PcrPolicy, normalisePcrPolicy, pcrIndex } from './attestation/policy.js';
 export { toHex, fromHex } from './util/hex.js';
-export { escapeControls, jsonText, oneLine, quoteServerText } from './util/text.js';
+export { escapeControls, jsonText, oneLine, quoteServerText } from '../shared/text.js';
 export { formatAge } from './util/format-age.js';
 export { readFileCapped } from './util/read-capped.js';
 export { shownPath } from './util/regular-file.js';

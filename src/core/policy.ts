@@ -8,7 +8,7 @@ import { normalisePcrPolicy, type PcrPolicy } from './attestation/policy.js';
 import { InputError } from './errors.js';
 import { trustedRootsFromPem, type TrustedRoot } from './attestation/roots.js';
 import { readFileCapped } from './util/read-capped.js';
-import { withoutBom } from './util/text.js';
+import { withoutBom } from '../shared/text.js';
 
 export interface AttestationPolicy {
   /** Shown to people ("production", "staging"…). */

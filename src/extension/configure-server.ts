@@ -7,7 +7,7 @@
  */
 import * as vscode from 'vscode';
 import type { Ctx, VerifySummary } from './ctx.js';
-import { oneLine } from '../core/util/text.js';
+import { oneLine } from '../shared/text.js';
 import { ExtensionError } from './errors.js';
 import { SETTING_KEYS } from './ids.js';
 import { readPickedFile } from './picked-files.js';

@@ -10,7 +10,7 @@ import * as vscode from 'vscode';
 import { Config } from './config.js';
 import { describeFailure, type Failure } from './failure.js';
 import { notificationText } from './plain-text.js';
-import { oneLine, quoteServerText } from '../core/util/text.js';
+import { oneLine, quoteServerText } from '../shared/text.js';
 import { escapingLog } from './escaping-log.js';
 import { ATTESTATION_VIEW_TYPE, COMMANDS, EXTENSION_ID, OUTPUT_CHANNEL, TRUST_VIEW_ID } from './ids.js';
 import { AttestationPanel } from './panel.js';

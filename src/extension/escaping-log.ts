@@ -2,7 +2,7 @@
  * The output channel with every message escaped (`escapeControls`): a log line quotes servers, certificates, documents
  * and file names, and none of their control or bidi characters may forge or reorder a line of the log.
  */
-import { escapeControls } from '../core/util/text.js';
+import { escapeControls } from '../shared/text.js';
 
 /** The channel's methods that take a message as their first argument. */
 const WRITERS = new Set<string | symbol>(['trace', 'debug', 'info', 'warn', 'error', 'append', 'appendLine', 'replace']);

@@ -6,7 +6,7 @@
  * for the places that render links or markup.
  */
 import { BlindBoxError, InputError, isUntrustedFailure, serverSaid, type AttestationErrorCode, type ChannelErrorCode, type InputErrorCode, type ReceiptErrorCode } from '../core/errors.js';
-import { oneLine } from '../core/util/text.js';
+import { oneLine } from '../shared/text.js';
 import { EXTENSION_ERROR_CODES, type ExtensionErrorCode } from './errors.js';
 
 /** What went wrong, for the status bar, notifications, the webview and the evidence file. */

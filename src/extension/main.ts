@@ -4,7 +4,7 @@
  * benchmark). Heavy modules load later, on first use (ctx.ts `services()`).
  */
 import * as vscode from 'vscode';
-import { oneLine } from '../core/util/text.js';
+import { oneLine } from '../shared/text.js';
 import { registerCommands } from './commands.js';
 import { Ctx } from './ctx.js';
 import type { TrustKind } from './trust/trust-state.js';

@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { InputError, type InputErrorCode } from '../core/errors.js';
-import { oneLine } from '../core/util/text.js';
+import { oneLine } from '../shared/text.js';
 import type { Services } from './services.js';
 
 /** The codes a refusal carries; `InputError`s named as the core names them. */

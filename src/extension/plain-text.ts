@@ -4,7 +4,7 @@
  * URLs clickable): a certificate subject or a server's answer must not become a
  * link or pass for BlindBox's own advice. Markdown surfaces use markdown.ts.
  */
-import { oneLine, quoteServerText } from '../core/util/text.js';
+import { oneLine, quoteServerText } from '../shared/text.js';
 import type { Failure } from './failure.js';
 
 /** `CODE: sentence`, then what the server said, if anything, quoted (the log and notifications). */

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { InputError } from '../core/errors.js';
 import { trustedRootsFromPem, type TrustedRoot } from '../core/attestation/roots.js';
 import { parsePolicy, type AttestationPolicy } from '../core/policy.js';
-import { oneLine } from '../core/util/text.js';
+import { oneLine } from '../shared/text.js';
 import { ExtensionError } from './errors.js';
 import { SETTING_KEYS, type SettingName } from './ids.js';
 import type { PolicyInfo } from './trust/trust-state.js';

@@ -12,7 +12,7 @@ import { normalisePcrPolicy } from '../core/attestation/policy.js';
 import { trustedRootsFromPem, type TrustedRoot } from '../core/attestation/roots.js';
 import { InputError } from '../core/errors.js';
 import type { AttestationPolicy } from '../core/policy.js';
-import { oneLine } from '../core/util/text.js';
+import { oneLine } from '../shared/text.js';
 import { isInlinePem, parseServerUrl, SettingsError } from './settings.js';
 
 /** Why `text` is not a server URL the settings accept (the setting's own rule), or undefined when it is one. */

@@ -12,7 +12,7 @@ import { InputError } from '../core/errors.js';
 import { describeFailure, type Failure } from './failure.js';
 import { failureLine } from './plain-text.js';
 import { pickedFileSize } from './picked-files.js';
-import { oneLine } from '../core/util/text.js';
+import { oneLine } from '../shared/text.js';
 import type { Services } from './services.js';
 import type { DocumentFormat, ExtensionSettings } from './settings.js';
 import type { TranscriptDocument } from './transcript-document.js';

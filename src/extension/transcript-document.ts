@@ -6,7 +6,7 @@
  */
 import type { TranscriptFormat } from '../protocol/transcript.js';
 import type { ParsedTranscript } from '../core/transport/transcribe.js';
-import { oneLine } from '../core/util/text.js';
+import { oneLine } from '../shared/text.js';
 import { markdownTranscript, type TranscriptProvenance } from '../core/transcript-markdown.js';
 import type { DocumentFormat } from './settings.js';
 

@@ -4,7 +4,7 @@
  */
 import type { AttestedEnclave } from '../core/transport/attested-enclave.js';
 import { formatAge } from '../core/util/format-age.js';
-import { oneLine } from '../core/util/text.js';
+import { oneLine } from '../shared/text.js';
 import type { PolicyInfo } from './trust/trust-state.js';
 
 /** The warning every surface gives for a policy that pins nothing. */

@@ -5,7 +5,7 @@
  * (`AttestedEnclave`); it decides nothing.
  */
 import { formatAge } from '../core/util/format-age.js';
-import { oneLine } from '../core/util/text.js';
+import { oneLine } from '../shared/text.js';
 import { shortReason } from './failure.js';
 import { enclaveFacts, policySummary } from './trust-summary.js';
 import { isSimulation, oldestVerification, type TrustState } from './trust/trust-state.js';

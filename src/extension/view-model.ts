@@ -8,7 +8,7 @@ import { normalisePcrPolicy } from '../core/attestation/policy.js';
 import type { CertificateSummary } from '../core/attestation/chain.js';
 import type { AttestedEnclave } from '../core/transport/attested-enclave.js';
 import { formatAge } from '../core/util/format-age.js';
-import { escapeStrings } from '../core/util/text.js';
+import { escapeStrings } from '../shared/text.js';
 import { enclaveFacts, NO_PCR_PINNED } from './trust-summary.js';
 import { isSimulation, oldestVerification, primaryEnclave, type PolicyInfo, type TrustState } from './trust/trust-state.js';
 

@@ -1,8 +1,9 @@
 /**
  * The measurements (PCRs) the reference server reports, modelled on Nitro's:
  *   PCR0  SHA-384 of the server's own code, like the enclave image hash: every compiled module of the server
- *         package and every module of the protocol and the core it imports (transitively), by path and content.
- *         Change the server's code and PCR0 changes; change only the extension or the CLI and it does not;
+ *         package and every module of the protocol and the shared code (src/shared) it imports (transitively), by path
+ *         and content. Change the server's code and PCR0 changes; change only the client (core, extension, CLI) and
+ *         it does not;
  *   PCR1  SHA-384 of the runtime (the Node.js binary and its version), like
  *         Nitro's kernel and boot ramdisk;
  *   PCR2  SHA-384 of the service configuration (engine, model), like the
@@ -18,7 +19,7 @@ import path from 'node:path';
 
 const PCR_COUNT = 16;
 
-/** The directory holding the compiled `server/`, `protocol/` and `core/` modules (out/src/). */
+/** The directory holding the compiled `server/`, `protocol/` and `shared/` modules (out/src/). */
 export const CODE_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The server package's directory under a code root. */
 const SERVER_DIR = 'server';

@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { COMMAND_SPECS } from '../../src/cli/commands.js';
 import { usageLine } from '../../src/cli/flags.js';
-import { endSentence, errorClause } from '../../src/core/util/text.js';
+import { endSentence, errorClause } from '../../src/shared/text.js';
 import { runCli, startServe } from '../helpers/cli.js';
 
 const firstLine = (text: string) => text.split('\n')[0];

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { escapeControls, jsonText, oneLine, quoteServerText } from '../../src/core/util/text.js';
+import { escapeControls, jsonText, oneLine, quoteServerText } from '../../src/shared/text.js';
 
 describe('the one sanitiser of foreign text', () => {
   it('escapes every control, separator and bidi character visibly instead of erasing it', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AttestationError, BlindBoxError, ChannelError, InputError } from '../../src/core/errors.js';
-import { oneLine } from '../../src/core/util/text.js';
+import { oneLine } from '../../src/shared/text.js';
 import { ExtensionError } from '../../src/extension/errors.js';
 import { describeFailure, shortReason } from '../../src/extension/failure.js';
 import { defuseLinks, notificationText } from '../../src/extension/plain-text.js';

@@ -4,7 +4,7 @@
  * with words of its choosing in the signed `user_data`. Everything it says is authentic, and hostile.
  */
 import { randomBytes } from 'node:crypto';
-import { cborEncoder } from '../../src/core/attestation/cose.js';
+import { cborEncoder } from '../../src/shared/cbor.js';
 import { sha256Hex } from '../../src/core/index.js';
 import { toPem } from '../../src/server/attestation/certificates.js';
 import { issueAttestationDocument } from '../../src/server/attestation/document.js';

@@ -2,8 +2,9 @@
  * Who may import whom is enforced by ESLint (eslint.config.js, `npm run lint`), not by lists kept here. These tests
  * run the repository's own ESLint configuration over deliberately bad modules, so a rule that stops matching (a
  * pattern typo, a later config silently replacing an earlier one's options) fails here rather than letting an import
- * through: the protocol depends on nothing, the client (core, extension) never reaches into the server, the server
- * never into the extension or the CLI, the CLI never into the editor, and only the vscode-facing extension modules touch
+ * through: the protocol depends on nothing, shared code (src/shared) on the protocol only, the client (core, extension)
+ * never reaches into the server, the server never into the client core, the extension or the CLI, the CLI never into
+ * the editor, and only the vscode-facing extension modules touch
  * `vscode`; `import()` and `require()` included.
  */
 import assert from 'node:assert/strict';
@@ -24,6 +25,10 @@ async function violations(file: string, code: string): Promise<string[]> {
 }
 
 const refused = async (file: string, code: string) => assert.notDeepEqual(await violations(file, code), [], `${file} should refuse: ${code}`);
+/** Each of `specs`, imported by name from the module at `file`, is refused. */
+const refusedImports = async (file: string, specs: readonly string[]) => {
+  for (const spec of specs) await refused(file, `import { a } from '${spec}'; export { a };`);
+};
 const allowed = async (file: string, code: string) => assert.deepEqual(await violations(file, code), [], `${file} should allow: ${code}`);
 
 /** The extension modules allowed to import `vscode`: the one list, kept in eslint.config.js. */
@@ -34,25 +39,33 @@ const VSCODE_FACING = ((await import(pathToFileURL(REPO + 'eslint.config.js').hr
 describe('module boundaries (ESLint rules)', () => {
   it('src/protocol imports nothing but itself', async () => {
     await allowed('src/protocol/x.ts', "import { a } from './limits.js'; export { a };");
-    for (const spec of ['vscode', '../core/index.js', '../server/app.js', '../extension/ids.js', '../cli/main.js', '@blindbox/server'])
-      await refused('src/protocol/x.ts', `import { a } from '${spec}'; export { a };`);
+    await refusedImports('src/protocol/x.ts', ['vscode', '../core/index.js', '../server/app.js', '../extension/ids.js', '../cli/main.js', '@blindbox/server']);
     await refused('src/protocol/x.ts', "export type { A } from '../core/index.js';");
   });
 
   it('src/core never imports vscode, the server, the extension or the CLI', async () => {
     await allowed('src/core/attestation/x.ts', "import { a } from '../../protocol/index.js'; export { a };");
-    for (const spec of ['vscode', '../../server/app.js', '../../extension/ids.js', '../../cli/main.js'])
-      await refused('src/core/attestation/x.ts', `import { a } from '${spec}'; export { a };`);
+    await refusedImports('src/core/attestation/x.ts', ['vscode', '../../server/app.js', '../../extension/ids.js', '../../cli/main.js']);
     await refused('src/core/x.ts', "import 'vscode';");
     await refused('src/core/x.ts', "import type * as v from 'vscode'; export type V = typeof v;");
     await refused('src/core/x.ts', "export const load = () => import('vscode');");
     await refused('src/core/x.ts', "import v = require('vscode'); export { v };");
   });
 
-  it('the server never imports vscode, the extension or the CLI (it may use the core and the protocol)', async () => {
-    await allowed('src/server/http/x.ts', "import { a } from '../../core/index.js'; import { b } from '../../protocol/index.js'; export { a, b };");
-    for (const spec of ['vscode', '../../extension/ids.js', '../../cli/main.js'])
-      await refused('src/server/http/x.ts', `import { a } from '${spec}'; export { a };`);
+  it('the server never imports vscode, the client core, the extension or the CLI (it may use the protocol and shared code)', async () => {
+    await allowed('src/server/http/x.ts', "import { a } from '../../shared/cbor.js'; import { b } from '../../protocol/index.js'; export { a, b };");
+    await refusedImports('src/server/http/x.ts', ['vscode', '../../core/index.js', '../../core/attestation/cbor.js', '../../extension/ids.js', '../../cli/main.js']);
+    await refused('src/server/attestation/nsm/x.ts', "export { AttestationError } from '../../../core/errors.js';");
+    await refused('src/server/http/x.ts', "import type { BlindBoxError } from '../../core/errors.js'; export type E = BlindBoxError;");
+    await refused('src/server/http/x.ts', "export const load = () => import('../../core/util/hex.js');");
+    await refused('src/server/http/x.ts', "export const load = () => require('../../core/errors.js');");
+  });
+
+  it('shared code imports the protocol and libraries, never either side', async () => {
+    await allowed('src/shared/x.ts', "import { a } from '../protocol/limits.js'; import { Decoder } from 'cbor-x'; import { b } from './text.js'; export { a, b, Decoder };");
+    await refusedImports('src/shared/x.ts', ['vscode', '../core/errors.js', '../server/app.js', '../extension/ids.js', '../cli/main.js', '@blindbox/server']);
+    await refused('src/shared/x.ts', "export const load = () => import('../core/index.js');");
+    await refused('src/protocol/x.ts', "import { a } from '../shared/cbor.js'; export { a };");
   });
 
   it('the extension never imports the server or the CLI', async () => {

@@ -33,7 +33,7 @@ import {
   type TranscriptResult,
   type TrustedRoot,
 } from '../../src/core/index.js';
-import { cborEncoder } from '../../src/core/attestation/cose.js';
+import { cborEncoder } from '../../src/shared/cbor.js';
 import { RECEIPT_HEADER, RECEIPT_NONCE_HEADER, RECEIPT_VERSION, receiptToMap } from '../../src/protocol/receipt.js';
 import { serviceInfoToMap } from '../../src/protocol/service-info.js';
 import { SimulationAttestationProvider } from '../../src/server/attestation/simulation.js';

@@ -1,6 +1,7 @@
 /**
- * PCR0 measures the server's code only: the server package and the protocol and core modules it imports. A change to
- * the extension or the CLI (client code the enclave never runs) must not move it; a change to the server must.
+ * PCR0 measures the server's code only: the server package and the protocol and shared modules it imports. A change to
+ * the client (core, extension, CLI: code the enclave never runs) must not move it; a change to the server must.
+ * Rewording a client error sentence, for one, must not change the enclave's measurement.
  * Measured over a temporary copy of the compiled tree, edited file by file.
  */
 import assert from 'node:assert/strict';
@@ -28,25 +29,26 @@ describe('PCR0 (the simulated enclave image measurement)', () => {
   });
   after(() => rm(copy, { recursive: true, force: true }));
 
-  it('covers the server package and what it imports, and no extension or CLI module', async () => {
+  it('covers the server package and what it imports, and no client core, extension or CLI module', async () => {
     const files = await measuredModules();
     assert.ok(files.includes('server/app.js') && files.includes('server/engine/pocketsphinx/worker.js'));
-    assert.ok(files.includes('protocol/endpoints.js') && files.includes('core/attestation/cose.js'), 'imported protocol and core modules');
-    assert.deepEqual(files.filter((f) => !/^(server|protocol|core)\//.test(f)), []);
-    assert.ok(!files.includes('core/transport/session.js'), 'the client transport is not server code');
+    assert.ok(files.includes('protocol/endpoints.js') && files.includes('shared/cose.js') && files.includes('shared/cbor.js'), 'imported protocol and shared modules');
+    assert.deepEqual(files.filter((f) => !/^(server|protocol|shared)\//.test(f)), []);
   });
 
   it('does not move when only the extension or the CLI changes', async () => {
     assert.equal(await afterEditing('extension/main.js'), baseline);
     assert.equal(await afterEditing('cli/main.js'), baseline);
     assert.equal(await afterEditing('core/transport/session.js'), baseline);
+    assert.equal(await afterEditing('core/errors.js'), baseline);
+    assert.equal(await afterEditing('core/attestation/cose.js'), baseline);
   });
 
-  it('moves when the server, or a protocol or core module it imports, changes', async () => {
+  it('moves when the server, or a protocol or shared module it imports, changes', async () => {
     const server = await afterEditing('server/http/transcription.js');
     assert.notEqual(server, baseline);
     const protocol = await afterEditing('protocol/limits.js');
     assert.notEqual(protocol, server);
-    assert.notEqual(await afterEditing('core/attestation/cose.js'), protocol);
+    assert.notEqual(await afterEditing('shared/cose.js'), protocol);
   });
 });

@@ -14,7 +14,7 @@ import * as pkijs from 'pkijs';
 import { AttestationError } from '../errors.js';
 import type { TrustedRoot } from './roots.js';
 import { sha256Hex } from '../util/sha256.js';
-import { quoteServerText } from '../util/text.js';
+import { quoteServerText } from '../../shared/text.js';
 
 const OID_ECDSA_SHA384 = '1.2.840.10045.4.3.3';
 const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';

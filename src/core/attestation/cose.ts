@@ -1,23 +1,14 @@
 /**
- * COSE_Sign1 (RFC 9052 §4.2) as used by AWS Nitro: ES384 only, attached payload,
- * empty external AAD. Parsing is strict; signing and verifying share one
- * `sigStructure` (and its encoder) so that the simulation issuer and the
- * verifier cannot drift. Encoding whole documents is the server's.
+ * COSE_Sign1 (RFC 9052 §4.2) as used by AWS Nitro, the verifier's half: strict parsing and the signature check. The
+ * structure both sides share (algorithm, tag, `sigStructure`) is `src/shared/cose.ts`, so the simulation issuer and
+ * the verifier cannot drift. Encoding whole documents is the server's.
  */
 import { verify as nodeVerify, type KeyObject } from 'node:crypto';
-import { Encoder, Tag } from 'cbor-x';
+import { Tag } from 'cbor-x';
 import { AttestationError } from '../errors.js';
 import { MAX_DOCUMENT_BYTES } from '../../protocol/limits.js';
+import { COSE_ALG_ES384, COSE_HEADER_ALG, COSE_SIGN1_TAG, ES384_SIGNATURE_LENGTH, sigStructure } from '../../shared/cose.js';
 import { decodeStrict } from './cbor.js';
-
-/** COSE algorithm identifier of ECDSA w/ SHA-384 on P-384. */
-export const COSE_ALG_ES384 = -35;
-/** CBOR tag of COSE_Sign1. */
-export const COSE_SIGN1_TAG = 18;
-/** Raw r‖s of a P-384 signature. */
-export const ES384_SIGNATURE_LENGTH = 96;
-
-const HEADER_ALG = 1;
 
 /** The four parts of a COSE_Sign1, before any of them is trusted. */
 export interface CoseSign1 {
@@ -26,14 +17,6 @@ export interface CoseSign1 {
   readonly protectedHeader: Uint8Array;
   readonly payload: Uint8Array;
   readonly signature: Uint8Array;
-}
-
-/** Encoder for the structures we sign; maps stay maps and byte strings stay untagged. */
-export const cborEncoder = new Encoder({ useRecords: false, mapsAsObjects: false, tagUint8Array: false, variableMapSize: true });
-
-/** The bytes that are signed: `["Signature1", protected, h'', payload]`. */
-export function sigStructure(protectedHeader: Uint8Array, payload: Uint8Array): Uint8Array {
-  return cborEncoder.encode(['Signature1', protectedHeader, new Uint8Array(0), payload]);
 }
 
 /** Splits `bytes` into a COSE_Sign1 and checks its headers; the signature is not checked here. */
@@ -62,13 +45,13 @@ function checkProtectedHeader(bytes: Uint8Array): void {
   if (!(header instanceof Map)) throw cose('the protected header is not a map');
   // cbor-x yields a bigint for an integer written with an 8-byte head; keys and values mean the same either way.
   const normalised = new Map([...header].map(([k, v]) => [typeof k === 'bigint' ? Number(k) : k, typeof v === 'bigint' ? Number(v) : v]));
-  if (!normalised.has(HEADER_ALG)) throw cose('the protected header names no algorithm');
-  const alg = normalised.get(HEADER_ALG);
+  if (!normalised.has(COSE_HEADER_ALG)) throw cose('the protected header names no algorithm');
+  const alg = normalised.get(COSE_HEADER_ALG);
   if (alg !== COSE_ALG_ES384) {
     throw new AttestationError('UNSUPPORTED_ALGORITHM', `The attestation document is signed with COSE algorithm ${String(alg)}; only ES384 (-35) is accepted.`);
   }
   for (const key of normalised.keys()) {
-    if (key !== HEADER_ALG) throw cose(`the protected header carries parameter ${String(key)}, which is not accepted`);
+    if (key !== COSE_HEADER_ALG) throw cose(`the protected header carries parameter ${String(key)}, which is not accepted`);
   }
 }
 

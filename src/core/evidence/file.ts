@@ -13,7 +13,7 @@ import { ChannelError, InputError } from '../errors.js';
 import { MAX_DOCUMENT_BYTES } from '../../protocol/limits.js';
 import { bindTls, type TlsBinding } from '../transport/attested-enclave.js';
 import { spkiOf } from '../transport/pinned-connector.js';
-import { quoteServerText, withoutBom } from '../util/text.js';
+import { quoteServerText, withoutBom } from '../../shared/text.js';
 
 export const EVIDENCE_FORMAT = 'blindbox-attestation-evidence/1';
 

@@ -5,12 +5,12 @@
  */
 import { InputError, ReceiptError } from '../errors.js';
 import { normalisePcrPolicy } from '../attestation/policy.js';
-import { errorClause } from '../util/text.js';
+import { errorClause } from '../../shared/text.js';
 import { TRANSCRIPT_FORMATS, type TranscriptFormat } from '../../protocol/transcript.js';
 import { MAX_DOCUMENT_BYTES } from '../../protocol/limits.js';
 import { documentFromBase64, type VerifiedReceipt } from './verify.js';
 import { writeFileAtomic } from '../util/output-files.js';
-import { withoutBom } from '../util/text.js';
+import { withoutBom } from '../../shared/text.js';
 
 export const RECEIPT_FILE_FORMAT = 'blindbox-transcript-receipt/1';
 

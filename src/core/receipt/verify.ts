@@ -10,7 +10,7 @@ import type { TrustedRoot } from '../attestation/roots.js';
 import { verifyAttestation, type VerifiedAttestation } from '../attestation/verify.js';
 import { AttestationError, ReceiptError } from '../errors.js';
 import { toHex } from '../util/hex.js';
-import { quoteServerText } from '../util/text.js';
+import { quoteServerText } from '../../shared/text.js';
 import { sha256Hex } from '../util/sha256.js';
 import { receiptFromMap, type ReceiptContent } from '../../protocol/receipt.js';
 import { MAX_OPTIONAL_FIELD_BYTES } from '../attestation/payload.js';

@@ -5,7 +5,7 @@
  * failed attempt is tried again on a new connection: one budget of `attempts` per request (`AttemptBudget`).
  */
 import { ChannelError, InputError, type BlindBoxError } from '../errors.js';
-import { errorClause } from '../util/text.js';
+import { errorClause } from '../../shared/text.js';
 import { openAttestedChannel, type AttestedChannel, type ChannelOptions, type RefusedKeys } from './attested-channel.js';
 import type { AttestedEnclave } from './attested-enclave.js';
 

@@ -6,7 +6,7 @@
 import { maxHeaderSize } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { BlindBoxError, ChannelError } from '../errors.js';
-import { endSentence, oneLine } from '../util/text.js';
+import { endSentence, oneLine } from '../../shared/text.js';
 import { startDeadline } from './deadline.js';
 
 /**

@@ -1,5 +1,5 @@
 /** Putting untrusted text (from a server, a certificate or a file name) into Markdown without giving it any power. */
-import { oneLine } from './text.js';
+import { oneLine } from '../../shared/text.js';
 
 /**
  * One line of inert Markdown text: backslash-escapes what could start

@@ -7,7 +7,7 @@
 import { constants, type Stats } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { InputError, type InputErrorCode } from '../errors.js';
-import { oneLine } from './text.js';
+import { oneLine } from '../../shared/text.js';
 
 /** The codes a refusal carries: a file that is not regular, and one that cannot be opened or read. */
 export interface RegularFileCodes {

@@ -5,7 +5,8 @@
  */
 import { webcrypto } from 'node:crypto';
 import type { KeyPair } from './certificates.js';
-import { cborEncoder, COSE_ALG_ES384, sigStructure } from '../../core/attestation/cose.js';
+import { cborEncoder } from '../../shared/cbor.js';
+import { COSE_ALG_ES384, COSE_HEADER_ALG, sigStructure } from '../../shared/cose.js';
 import { encodeCoseSign1 } from './cose-sign1.js';
 
 /** What a document says about the enclave. Absent optional fields are encoded as explicit null, as the NSM does. */
@@ -59,7 +60,7 @@ export async function issueAttestationDocument(content: DocumentContent, signer:
   const payload = payloadMap(content, signer, options.omitNullFields);
   options.editPayload?.(payload);
   const payloadBytes = cborEncoder.encode(payload);
-  const protectedHeader = cborEncoder.encode(options.protectedHeader ?? new Map([[1, COSE_ALG_ES384]]));
+  const protectedHeader = cborEncoder.encode(options.protectedHeader ?? new Map([[COSE_HEADER_ALG, COSE_ALG_ES384]]));
   const signature = new Uint8Array(
     await webcrypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-384' }, signer.leaf.keys.privateKey, sigStructure(protectedHeader, payloadBytes)),
   );

@@ -1,5 +1,5 @@
 /** Writes the service description (the protocol's `ServiceInfo`) as the CBOR map the server attests in `user_data`. */
-import { cborEncoder } from '../../core/attestation/cose.js';
+import { cborEncoder } from '../../shared/cbor.js';
 import { serviceInfoToMap, type ServiceInfo } from '../../protocol/service-info.js';
 
 export function encodeServiceInfo(info: ServiceInfo): Uint8Array {

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { cborEncoder } from '../../core/attestation/cose.js';
+import { cborEncoder } from '../../shared/cbor.js';
 import { CLIENT_NONCE_BYTES, MAX_NONCE_BYTES, MIN_NONCE_BYTES, NONCE_HEX } from '../../protocol/limits.js';
 import { MAX_RECEIPT_HEADER_BYTES, RECEIPT_NONCE_HEADER, RECEIPT_VERSION, receiptToMap } from '../../protocol/receipt.js';
 import type { TranscriptFormat } from '../../protocol/transcript.js';

@@ -5,9 +5,7 @@
  * (`{"DescribePCR": {"index": 16}}`), and the error newtype variant `{"Error": "InvalidIndex"}`. Byte fields are
  * byte strings (`serde_bytes`); an absent optional field is CBOR null. Pure: bytes in, typed values out.
  */
-import { AttestationError } from '../../../core/errors.js';
-import { cborEncoder } from '../../../core/attestation/cose.js';
-import { decodeStrict } from '../../../core/attestation/cbor.js';
+import { cborEncoder, CborError, decodeStrictCbor } from '../../../shared/cbor.js';
 import { NsmError, type NsmErrorCode } from './errors.js';
 
 /** Largest request the driver takes, and largest response it returns (include/uapi/linux/nsm.h). */
@@ -88,9 +86,9 @@ export function encodeNsmRequest(request: NsmRequest): Uint8Array {
 export function decodeNsmResponse(bytes: Uint8Array, kind: NsmRequest['kind']): Map<unknown, unknown> | null {
   let value: unknown;
   try {
-    value = decodeStrict(bytes, { maxBytes: NSM_RESPONSE_MAX_SIZE, maxDepth: 4 }, `NSM response to ${kind}`);
+    value = decodeStrictCbor(bytes, { maxBytes: NSM_RESPONSE_MAX_SIZE, maxDepth: 4 }, `NSM response to ${kind}`);
   } catch (err) {
-    if (err instanceof AttestationError) throw new NsmError('NSM_MALFORMED_RESPONSE', err.message, { cause: err });
+    if (err instanceof CborError) throw new NsmError('NSM_MALFORMED_RESPONSE', err.message, { cause: err });
     throw err;
   }
   if (value === kind) return null;

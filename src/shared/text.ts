@@ -1,7 +1,8 @@
 /**
  * Text that someone else wrote (a server's answer, a certificate subject, a document, receipt, evidence or policy
- * field, a file name), made safe to show as one line of ours. The one sanitiser of the client: the core applies it to
- * what a server says, the CLI and the extension to everything foreign they display. Control characters are escaped,
+ * field, a file name, a client's file name or error on the server), made safe to show as one line of ours. The one
+ * sanitiser of the project: the core applies it to what a server says, the CLI and the extension to everything foreign
+ * they display, the server to what a client sends before it logs or answers it. Control characters are escaped,
  * never erased, so a reader sees that something was there and what: `\x1b`, `\n`, `\u009b`, `\u202e`.
  */
 
