@@ -3,11 +3,12 @@
  * not found"; each flow reports its own failures, and this table is the net for bugs.
  */
 import * as vscode from 'vscode';
-import type { Ctx, VerifySummary } from './ctx.js';
+import type { Ctx } from './ctx.js';
+import type { VerifySummary } from './verification.js';
 import { exportEvidence } from './export-evidence.js';
 import { describeFailure } from './failure.js';
 import { COMMANDS } from './ids.js';
-import { saveTranscriptWithReceipt, trackTranscriptEditors, verifyReceiptCommand } from './receipt-commands.js';
+import { saveTranscriptWithReceipt, verifyReceiptCommand } from './receipt-commands.js';
 import { transcribeCommand } from './transcribe-workflow.js';
 import { setupCommands, whenConfigured } from './setup-commands.js';
 
@@ -16,7 +17,7 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
   const table: Record<string, (...args: unknown[]) => unknown> = {
     [COMMANDS.transcribe]: (uri?: unknown, uris?: unknown) => whenConfigured(ctx, () => transcribeCommand(ctx, uri, uris)),
     [COMMANDS.transcribeFromExplorer]: (uri?: unknown, uris?: unknown) => whenConfigured(ctx, () => transcribeCommand(ctx, uri, uris)),
-    [COMMANDS.verify]: (): Promise<VerifySummary> => ctx.verify('command'),
+    [COMMANDS.verify]: (): Promise<VerifySummary> => ctx.verification.verify('command'),
     [COMMANDS.showAttestation]: () => ctx.showAttestation(),
     [COMMANDS.exportEvidence]: (target?: unknown) => exportEvidence(ctx, target !== undefined),
     [COMMANDS.saveTranscriptWithReceipt]: () => saveTranscriptWithReceipt(ctx),
@@ -32,10 +33,10 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
       } catch (err) {
         // Flows report their own failures; this is the net for bugs.
         ctx.log.error(`${id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-        ctx.showFailure(describeFailure(err));
+        ctx.notifications.showFailure(describeFailure(err));
         return undefined;
       }
     }),
   );
-  return [...registered, trackTranscriptEditors()];
+  return registered;
 }

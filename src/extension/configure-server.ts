@@ -6,7 +6,8 @@
  * verifies. The decisions are in setup-model.ts; this module only asks and writes.
  */
 import * as vscode from 'vscode';
-import type { Ctx, VerifySummary } from './ctx.js';
+import type { Ctx } from './ctx.js';
+import type { VerifySummary } from './verification.js';
 import { oneLine } from '../core/util/text.js';
 import { ExtensionError } from './errors.js';
 import { SETTING_KEYS } from './ids.js';
@@ -21,7 +22,7 @@ const TITLE = 'BlindBox: Configure Server';
 export async function configureServer(ctx: Ctx): Promise<VerifySummary | undefined> {
   const { setup } = await ctx.services();
   const config = vscode.workspace.getConfiguration();
-  const current = ctx.configuredServerUrl();
+  const current = ctx.settings.serverUrl();
   const url = await vscode.window.showInputBox({
     title: `${TITLE} (1/3): server`,
     prompt: 'The https:// origin of the BlindBox server. Audio goes there only after it proves it is the enclave you expect.',
@@ -40,7 +41,7 @@ export async function configureServer(ctx: Ctx): Promise<VerifySummary | undefin
   if (policy === undefined) return undefined;
 
   const chosen = policy.policy;
-  return ctx.whileConfiguring(async () => {
+  return ctx.verification.afterWriting(async () => {
     await write(SETTING_KEYS.serverUrl, serverUrl);
     await write(SETTING_KEYS.trustedRoots, policy.roots);
     if (chosen !== 'keep') {
@@ -58,7 +59,7 @@ export async function trustRootCommand(ctx: Ctx): Promise<VerifySummary | undefi
   const roots = await askRoots(setup, existing, 'BlindBox: Trust a Root Certificate', false);
   if (roots === undefined || !roots.changed) return undefined;
   const list = roots.list;
-  return ctx.whileConfiguring(async () => {
+  return ctx.verification.afterWriting(async () => {
     await write(SETTING_KEYS.trustedRoots, list);
   });
 }
@@ -171,7 +172,7 @@ async function askPolicy(
   roots: string[],
 ): Promise<{ policy: 'keep' | { name?: string; pcrs?: Record<string, string>; maxAgeSeconds?: number }; roots: string[] } | undefined> {
   type Choice = 'keep' | 'none' | 'pcr0' | 'file';
-  const configured = ctx.configuredPolicyLabel();
+  const configured = setup.configuredPolicyLabel(ctx.trust.state, ctx.settings.raw());
   const items: PickItem<Choice>[] = [
     ...(configured ? [{ value: 'keep' as const, label: `$(check) Keep the current policy`, description: configured }] : []),
     { value: 'pcr0', label: '$(pinned) Pin PCR0…', description: 'accept only the enclave image you built (recommended)' },

@@ -11,7 +11,7 @@ import type { Ctx } from './ctx.js';
  */
 export async function exportEvidence(ctx: Ctx, targetPassed: boolean): Promise<vscode.Uri | undefined> {
   if (targetPassed) ctx.log.warn('exportEvidence: ignored the target passed with the command; the evidence is written only where you choose in the save dialog');
-  if (ctx.trust.state.kind !== 'verified' && ctx.trust.state.kind !== 'failed') await ctx.verify('command');
+  if (ctx.trust.state.kind !== 'verified' && ctx.trust.state.kind !== 'failed') await ctx.verification.verify('command');
   const state = ctx.trust.state;
   if (state.kind !== 'verified' && state.kind !== 'failed') {
     void vscode.window.showWarningMessage('BlindBox: there is no attestation to export yet; set blindbox.serverUrl and verify first.');

@@ -50,3 +50,9 @@ export const OUTPUT_CHANNEL = 'BlindBox';
 
 /** The webview panel's type (also `AttestationPanel.viewType`). */
 export const ATTESTATION_VIEW_TYPE = 'blindbox.attestation';
+
+/** The command a *SETTINGS_INVALID* notification's fix runs (not in the palette). */
+export const OPEN_USER_SETTINGS = 'blindbox.internal.openUserSettings';
+
+/** Context key, true while the configured server is a verified enclave (for `when` clauses). */
+export const ATTESTED_CONTEXT = 'blindbox.attested';

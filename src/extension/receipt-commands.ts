@@ -11,45 +11,10 @@ import { oneLine } from '../core/util/text.js';
 import { describeFailure } from './failure.js';
 import { failureLine } from './plain-text.js';
 import { quoteServerText } from '../core/util/text.js';
-import type { TranscriptReceipt } from '../core/transport/transcribe.js';
-import type { TranscriptFormat } from '../protocol/transcript.js';
 import { pickedFileSize, readPickedFile } from './picked-files.js';
 import { receiptFileNames } from './receipt-names.js';
 import type { Services } from './services.js';
-import type { DocumentFormat } from './settings.js';
-
-/** A transcript opened in this window, with what is needed to save it with its receipt. */
-export interface ShownTranscript {
-  readonly audio: vscode.Uri;
-  /** The server's answer, exactly the bytes the receipt binds. */
-  readonly body: string;
-  readonly wire: TranscriptFormat;
-  readonly documentFormat: DocumentFormat;
-  readonly receipt: TranscriptReceipt;
-}
-
-/** The transcripts shown in this window, by document URI; the oldest are forgotten past this many. */
-const REMEMBERED = 50;
-const shown = new Map<string, ShownTranscript>();
-
-/** The context key that shows the editor title's *Save Transcript with Receipt* button. */
-const CONTEXT_KEY = 'blindbox.transcriptWithReceipt';
-
-/** Remembers `transcript` as the content of the document `uri`. */
-export function rememberTranscript(uri: vscode.Uri, transcript: ShownTranscript): void {
-  shown.set(uri.toString(), transcript);
-  if (shown.size > REMEMBERED) shown.delete(shown.keys().next().value!);
-  updateContext(vscode.window.activeTextEditor);
-}
-
-/** Keeps the button's context key true exactly while the active editor is a remembered transcript. */
-export function trackTranscriptEditors(): vscode.Disposable {
-  return vscode.window.onDidChangeActiveTextEditor(updateContext);
-}
-
-function updateContext(editor: vscode.TextEditor | undefined): void {
-  void vscode.commands.executeCommand('setContext', CONTEXT_KEY, editor !== undefined && shown.has(editor.document.uri.toString()));
-}
+import type { ShownTranscript } from './opened-transcripts.js';
 
 /**
  * `blindbox.saveTranscriptWithReceipt`: for the active transcript document (or `transcript`), writes beside the audio
@@ -58,7 +23,7 @@ function updateContext(editor: vscode.TextEditor | undefined): void {
  */
 export async function saveTranscriptWithReceipt(ctx: Ctx, transcript?: ShownTranscript): Promise<vscode.Uri | undefined> {
   const editor = vscode.window.activeTextEditor;
-  const entry = transcript ?? (editor ? shown.get(editor.document.uri.toString()) : undefined);
+  const entry = transcript ?? ctx.transcripts.in(editor);
   if (!entry) {
     void vscode.window.showWarningMessage('BlindBox: the active editor is not a transcript made in this window; transcribe the audio first.');
     return undefined;
@@ -71,7 +36,7 @@ export async function saveTranscriptWithReceipt(ctx: Ctx, transcript?: ShownTran
     [target(names.signed), entry.body],
     [target(names.receipt), services.receiptFileText(entry.receipt.file)],
   ];
-  const rendered = names.rendered && editor && shown.get(editor.document.uri.toString()) === entry ? editor.document.getText() : undefined;
+  const rendered = names.rendered && editor && ctx.transcripts.in(editor) === entry ? editor.document.getText() : undefined;
   if (names.rendered && rendered !== undefined) files.push([target(names.rendered), rendered]);
   await checkBesideAudio(services, entry.audio, files.map(([uri]) => uri));
   const existing = (await Promise.all(files.map(async ([uri]) => ((await exists(uri)) ? baseName(uri.path) : undefined)))).filter((n): n is string => n !== undefined);
@@ -104,7 +69,7 @@ export async function verifyReceiptCommand(ctx: Ctx): Promise<boolean | undefine
     const names = receiptFileNames(receipt.audio.name, receipt.transcript.format, 'text');
     const transcript = await pickFile('Transcript', 'BlindBox: the transcript file (the server\'s answer as saved)', vscode.Uri.joinPath(beside, names.signed));
     if (!transcript) return undefined;
-    const trust = await services.loadTrust(await ctx.settings());
+    const trust = await services.loadTrust(await ctx.settings.read());
     const verified = services.verifyReceiptFile(receipt, {
       roots: trust.roots,
       // The settings' PCRs when they pin any; otherwise those the receipt's own policy recorded (never "any code" silently).

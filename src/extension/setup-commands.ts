@@ -25,7 +25,7 @@ export function setupCommands(ctx: Ctx): Record<string, (...args: unknown[]) => 
  * setup verified). Cheap: reads one setting, loads nothing.
  */
 export async function whenConfigured<T>(ctx: Ctx, flow: () => Promise<T>): Promise<T | undefined> {
-  if (ctx.configuredServerUrl()) return flow();
+  if (ctx.settings.serverUrl()) return flow();
   const configure = 'Configure Server…';
   const pick = await vscode.window.showWarningMessage('BlindBox: no server is configured yet. Audio goes only to a server that proves it is the enclave you expect.', configure);
   if (pick !== configure) return undefined;

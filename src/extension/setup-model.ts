@@ -13,7 +13,10 @@ import { trustedRootsFromPem, type TrustedRoot } from '../core/attestation/roots
 import { InputError } from '../core/errors.js';
 import type { AttestationPolicy } from '../core/policy.js';
 import { oneLine } from '../core/util/text.js';
+import type { RawValues } from './config.js';
 import { isInlinePem, parseServerUrl, SettingsError } from './settings.js';
+import { policySummary } from './trust-summary.js';
+import type { TrustState } from './trust/trust-state.js';
 
 /** Why `text` is not a server URL the settings accept (the setting's own rule), or undefined when it is one. */
 export function serverUrlProblem(text: string): string | undefined {
@@ -99,4 +102,15 @@ export function inlinePolicy(policy: AttestationPolicy): { readonly name: string
 export function derToPem(der: Uint8Array): string {
   const b64 = Buffer.from(der).toString('base64');
   return `-----BEGIN CERTIFICATE-----\n${b64.replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`;
+}
+
+/**
+ * The policy the user's settings name, as *Configure Server…* offers to keep it: the one the trust state was checked
+ * against, else what the raw settings name; undefined when none is set.
+ */
+export function configuredPolicyLabel(state: TrustState, raw: RawValues): string | undefined {
+  if (state.policy && state.policy.source !== 'built-in default') return policySummary(state.policy);
+  if (typeof raw.policyFile === 'string' && raw.policyFile.trim()) return `policy file ${oneLine(raw.policyFile, 200)}`;
+  if (raw.policy && typeof raw.policy === 'object' && Object.keys(raw.policy).length > 0) return 'blindbox.policy in your user settings';
+  return undefined;
 }

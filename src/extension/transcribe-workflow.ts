@@ -7,7 +7,8 @@
  */
 import * as vscode from 'vscode';
 import { AUDIO_DIALOG_FILTERS, baseName, isAudioPath } from './audio.js';
-import { NOT_CONFIGURED, type Ctx } from './ctx.js';
+import type { Ctx } from './ctx.js';
+import { NOT_CONFIGURED } from './notifications.js';
 import { InputError } from '../core/errors.js';
 import { describeFailure, type Failure } from './failure.js';
 import { failureLine } from './plain-text.js';
@@ -20,7 +21,7 @@ import type { AttestedSession } from '../core/transport/session.js';
 import type { CheckedAudio } from '../core/audio-source.js';
 import type { PolicyInfo } from './trust/trust-state.js';
 import { runBounded } from '../core/util/run-bounded.js';
-import { checkBesideAudio, exists, rememberTranscript, writeAtomically, saveTranscriptWithReceipt } from './receipt-commands.js';
+import { checkBesideAudio, exists, writeAtomically, saveTranscriptWithReceipt } from './receipt-commands.js';
 import { documentFileName } from './receipt-names.js';
 import { CANCELLED, TRANSCRIBING, uploadLine } from './upload-progress.js';
 import { retryLine } from '../core/util/retry-notice.js';
@@ -68,16 +69,16 @@ export async function transcribeCommand(ctx: Ctx, uri: unknown, uris: unknown): 
   let settings: ExtensionSettings;
   try {
     services = await ctx.services();
-    settings = await ctx.settings();
+    settings = await ctx.settings.read();
   } catch (err) {
     const failure = describeFailure(err);
     ctx.log.error(`${failureLine(failure)}`);
-    ctx.showFailure(failure);
+    ctx.notifications.showFailure(failure);
     return [];
   }
   const server = settings.serverUrl;
   if (!server) {
-    ctx.showFailure(NOT_CONFIGURED);
+    ctx.notifications.showFailure(NOT_CONFIGURED);
     return [];
   }
   const batch = audio.length > 1;
@@ -110,7 +111,7 @@ export async function transcribeCommand(ctx: Ctx, uri: unknown, uris: unknown): 
         }
         // The status bar already says FAILED; no byte of audio was sent.
         ctx.log.error(`not sent (${audio.length} file(s)): ${got.failure.code}`);
-        ctx.showFailure(got.failure);
+        ctx.notifications.showFailure(got.failure);
         return [];
       }
       ctx.log.info(`transcribing ${audio.length} file(s), up to ${settings.concurrency} at a time, over attested connections to ${server} (${got.reused ? 'reused' : 'new'} session)`);
@@ -229,7 +230,7 @@ async function checkOne(job: Pick<Job, 'ctx' | 'batch'>, services: Services, fil
 
 function failed(job: Pick<Job, 'ctx' | 'batch'>, name: string, failure: Failure): Extract<OneOutcome, { kind: 'failed' }> {
   job.ctx.log.error(`${name}: ${failureLine(failure)}`);
-  if (!job.batch || failure.untrusted) job.ctx.showFailure(failure);
+  if (!job.batch || failure.untrusted) job.ctx.notifications.showFailure(failure);
   return { kind: 'failed', failure };
 }
 
@@ -265,15 +266,15 @@ async function transcribeOne(job: Job, file: vscode.Uri, audio: CheckedAudio, sh
     // Headed by the enclave the audio went to (the one whose key the connection that carried it presented), as the CLI's.
     const provenance = services.transcriptProvenance(result, name, server, job.policy.name);
     const document = services.renderTranscriptDocument(settings.transcriptFormat, result, provenance, await vscode.languages.getLanguages());
-    const opened = (settings.saveNextToAudio ? await saveBesideAudio(ctx, file, settings.transcriptFormat, document) : undefined) ?? (await openTranscriptDocument(file, settings.transcriptFormat, document));
+    const opened = (settings.saveNextToAudio ? await saveBesideAudio(ctx, file, settings.transcriptFormat, document) : undefined) ?? (await openTranscriptDocument(ctx.claimedNames, file, settings.transcriptFormat, document));
     await vscode.window.showTextDocument(opened, { preview: false });
     ctx.log.info(`${name}: transcript opened (${settings.transcriptFormat}, ${result.text.length} characters; receipt verified, audio SHA-256 ${result.receipt.verified.content.audioSha256})`);
     const kept = { audio: file, body: result.body, wire: result.format, documentFormat: settings.transcriptFormat, receipt: result.receipt };
-    rememberTranscript(opened.uri, kept);
+    ctx.transcripts.remember(opened.uri, kept);
     // One file: offer to keep the proof; a batch has the editor title's button on each transcript instead.
     if (!job.batch) {
       void vscode.window.showInformationMessage(`BlindBox: ${name} transcribed; the enclave signed a receipt for it.`, SAVE_WITH_RECEIPT).then((pick) => {
-        if (pick === SAVE_WITH_RECEIPT) void saveTranscriptWithReceipt(ctx, kept).catch((err: unknown) => ctx.showFailure(describeFailure(err)));
+        if (pick === SAVE_WITH_RECEIPT) void saveTranscriptWithReceipt(ctx, kept).catch((err: unknown) => ctx.notifications.showFailure(describeFailure(err)));
       });
     }
     return { kind: 'opened', uri: opened.uri };
@@ -341,7 +342,7 @@ const MAX_NAME_TRIES = 20;
  * name and Save proposes it. A name taken by an open document or a file on disk is skipped (`-2`, `-3`, …), so
  * saving never lands on an existing file unasked.
  */
-async function openTranscriptDocument(audio: vscode.Uri, format: DocumentFormat, document: TranscriptDocument): Promise<vscode.TextDocument> {
+async function openTranscriptDocument(claimedNames: Set<string>, audio: vscode.Uri, format: DocumentFormat, document: TranscriptDocument): Promise<vscode.TextDocument> {
   const folder = vscode.Uri.joinPath(audio, '..');
   for (let n = 1; n <= MAX_NAME_TRIES; n++) {
     const target = vscode.Uri.joinPath(folder, documentFileName(baseName(audio.path), format, n));
@@ -363,9 +364,6 @@ async function openTranscriptDocument(audio: vscode.Uri, format: DocumentFormat,
   }
   return vscode.workspace.openTextDocument({ content: document.content, language: document.language });
 }
-
-/** Untitled names being opened right now (not yet in `workspace.textDocuments`). */
-const claimedNames = new Set<string>();
 
 /**
  * Checks one file before the batch is attested; `CheckedAudio.open` checks it again on its turn. `file:` files are
