@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 /** The extension modules that may touch `vscode`; every other module under src/extension must run without an editor. */
-export const VSCODE_FACING = ['main', 'ctx', 'config', 'status', 'panel', 'commands', 'transcribe-workflow', 'export-evidence', 'receipt-commands', 'picked-files', 'configure-server', 'setup-commands', 'trust-view', 'notifications', 'verification', 'opened-transcripts'].map(
+export const VSCODE_FACING = ['main', 'ctx', 'config', 'status', 'panel', 'commands', 'transcribe-workflow', 'export-evidence', 'receipt-commands', 'picked-files', 'configure-server', 'setup-commands', 'trust-view', 'notifications', 'verification', 'opened-transcripts', 'transcribe-steps', 'beside-audio'].map(
   (m) => `src/extension/${m}.ts`,
 );
 

@@ -12,9 +12,10 @@ import { oneLine } from '../core/util/text.js';
 import { ExtensionError } from './errors.js';
 import { SETTING_KEYS } from './ids.js';
 import { readPickedFile } from './picked-files.js';
+import type { SetupServices } from './services.js';
 import type { RootCandidate } from './setup-model.js';
 
-type Setup = Awaited<ReturnType<Ctx['services']>>['setup'];
+type Setup = SetupServices;
 
 const TITLE = 'BlindBox: Configure Server';
 

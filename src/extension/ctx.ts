@@ -49,9 +49,9 @@ export class Ctx implements vscode.Disposable {
     this.#extCtx = extCtx;
     // Log lines quote servers, certificates and file names: every one escaped on its way in.
     this.log = escapingLog(vscode.window.createOutputChannel(OUTPUT_CHANNEL, { log: true }));
-    this.settings = new SettingsReader(this.log, async () => (await this.services()).parseSettings);
+    this.settings = new SettingsReader(this.log, async () => (await this.services()).trust.parseSettings);
     this.trust = new TrustController({
-      attestor: async () => (await this.services()).createAttestor((line) => this.log.info(line)),
+      attestor: async () => (await this.services()).trust.createAttestor((line) => this.log.info(line)),
       log: { info: (line) => this.log.info(line), error: (line) => this.log.error(line) },
     });
     this.notifications = new Notifications({ log: this.log, showAttestation: () => this.showAttestation() });
@@ -112,7 +112,7 @@ export class Ctx implements vscode.Disposable {
       this.#panel = AttestationPanel.create(this.#extCtx.extensionUri, (m) => this.#onWebviewMessage(m), () => (this.#panel = undefined), this.log);
       this.log.info('opened the attestation view');
     }
-    this.#panel.update(services.attestationViewModel(this.trust.state, new Date(), this.#receiptCheck));
+    this.#panel.update(services.trust.attestationViewModel(this.trust.state, new Date(), this.#receiptCheck));
     if (this.trust.state.kind === 'unverified') void this.verification.verify('panel');
   }
 
@@ -121,7 +121,7 @@ export class Ctx implements vscode.Disposable {
     this.#panel?.dispose();
     this.#panel = AttestationPanel.revive(webviewPanel, this.#extCtx.extensionUri, (m) => this.#onWebviewMessage(m), () => (this.#panel = undefined), this.log);
     this.log.info('restored the attestation view after a reload');
-    this.#panel.update(services.attestationViewModel(this.trust.state, new Date(), this.#receiptCheck));
+    this.#panel.update(services.trust.attestationViewModel(this.trust.state, new Date(), this.#receiptCheck));
   }
 
   #onWebviewMessage(message: WebviewMessage): void {
@@ -150,7 +150,7 @@ export class Ctx implements vscode.Disposable {
     const state = this.trust.state;
     this.#status.show(statusPresentation(state, Date.now()));
     this.#view.update(state, Date.now());
-    if (this.#panel && this.#servicesLoaded) this.#panel.update(this.#servicesLoaded.attestationViewModel(state, new Date(), this.#receiptCheck));
+    if (this.#panel && this.#servicesLoaded) this.#panel.update(this.#servicesLoaded.trust.attestationViewModel(state, new Date(), this.#receiptCheck));
     const attested = state.kind === 'verified';
     if (attested !== this.#attested) {
       this.#attested = attested;

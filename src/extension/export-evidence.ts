@@ -17,7 +17,7 @@ export async function exportEvidence(ctx: Ctx, targetPassed: boolean): Promise<v
     void vscode.window.showWarningMessage('BlindBox: there is no attestation to export yet; set blindbox.serverUrl and verify first.');
     return undefined;
   }
-  const services = await ctx.services();
+  const { evidence: services } = await ctx.services();
   const now = new Date();
   const evidence = services.buildEvidence(state, now);
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(homedir());

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { InputError, type InputErrorCode } from '../core/errors.js';
 import { oneLine } from '../core/util/text.js';
-import type { Services } from './services.js';
+import type { FileServices } from './services.js';
 
 /** The codes a refusal carries; `InputError`s named as the core names them. */
 interface PickedFileCodes {
@@ -17,7 +17,7 @@ interface PickedFileCodes {
 const INPUT_FILE_CODES: PickedFileCodes = { notRegular: 'NOT_A_REGULAR_FILE', unreadable: 'UNREADABLE_INPUT_FILE' };
 
 /** The bytes of the picked `uri`, at most `maxBytes` of them; `InputError`s name `what` and the file. */
-export async function readPickedFile(reader: Pick<Services, 'readFileCapped'>, uri: vscode.Uri, maxBytes: number, what: string): Promise<Uint8Array> {
+export async function readPickedFile(reader: Pick<FileServices, 'readFileCapped'>, uri: vscode.Uri, maxBytes: number, what: string): Promise<Uint8Array> {
   if (uri.scheme === 'file') return reader.readFileCapped(uri.fsPath, maxBytes, what);
   const size = await pickedFileSize(uri, what);
   if (size > maxBytes) throw new InputError('INPUT_FILE_TOO_LARGE', `the ${what} ${shown(uri)} is larger than ${maxBytes} bytes`);

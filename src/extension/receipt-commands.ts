@@ -6,14 +6,13 @@
 import * as vscode from 'vscode';
 import { baseName } from './audio.js';
 import type { Ctx } from './ctx.js';
-import { InputError } from '../core/errors.js';
-import { oneLine } from '../core/util/text.js';
 import { describeFailure } from './failure.js';
 import { failureLine } from './plain-text.js';
 import { quoteServerText } from '../core/util/text.js';
 import { pickedFileSize, readPickedFile } from './picked-files.js';
 import { receiptFileNames } from './receipt-names.js';
-import type { Services } from './services.js';
+import type { ReceiptServices } from './services.js';
+import { checkBesideAudio, exists, writeAtomically } from './beside-audio.js';
 import type { ShownTranscript } from './opened-transcripts.js';
 
 /**
@@ -21,14 +20,14 @@ import type { ShownTranscript } from './opened-transcripts.js';
  * `speech.transcript.<ext>` (the signed bytes), `speech.receipt.json` and, for Markdown, `speech.transcript.md`.
  * Returns the receipt's URI, or undefined when nothing was written.
  */
-export async function saveTranscriptWithReceipt(ctx: Ctx, transcript?: ShownTranscript): Promise<vscode.Uri | undefined> {
+export async function saveTranscriptWithReceipt(ctx: Pick<Ctx, 'log' | 'services' | 'transcripts'>, transcript?: ShownTranscript): Promise<vscode.Uri | undefined> {
   const editor = vscode.window.activeTextEditor;
   const entry = transcript ?? ctx.transcripts.in(editor);
   if (!entry) {
     void vscode.window.showWarningMessage('BlindBox: the active editor is not a transcript made in this window; transcribe the audio first.');
     return undefined;
   }
-  const services = await ctx.services();
+  const { receipts: services } = await ctx.services();
   const names = receiptFileNames(baseName(entry.audio.path), entry.wire, entry.documentFormat);
   const folder = vscode.Uri.joinPath(entry.audio, '..');
   const target = (name: string) => vscode.Uri.joinPath(folder, name);
@@ -38,13 +37,13 @@ export async function saveTranscriptWithReceipt(ctx: Ctx, transcript?: ShownTran
   ];
   const rendered = names.rendered && editor && ctx.transcripts.in(editor) === entry ? editor.document.getText() : undefined;
   if (names.rendered && rendered !== undefined) files.push([target(names.rendered), rendered]);
-  await checkBesideAudio(services, entry.audio, files.map(([uri]) => uri));
+  await checkBesideAudio(services.files, entry.audio, files.map(([uri]) => uri));
   const existing = (await Promise.all(files.map(async ([uri]) => ((await exists(uri)) ? baseName(uri.path) : undefined)))).filter((n): n is string => n !== undefined);
   if (existing.length > 0) {
     const pick = await vscode.window.showWarningMessage(`BlindBox: replace ${existing.join(', ')}?`, { modal: true }, 'Replace');
     if (pick !== 'Replace') return undefined;
   }
-  for (const [uri, text] of files) await writeAtomically(services, uri, text);
+  for (const [uri, text] of files) await writeAtomically(services.files, uri, text);
   ctx.log.info(`saved ${files.map(([uri]) => baseName(uri.path)).join(', ')} beside ${entry.audio.toString(true)}`);
   void vscode.window.showInformationMessage(`BlindBox: saved ${names.signed} and ${names.receipt} beside ${baseName(entry.audio.path)}.`);
   return target(names.receipt);
@@ -60,9 +59,9 @@ export async function verifyReceiptCommand(ctx: Ctx): Promise<boolean | undefine
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
   const receiptUri = await pickFile('Verify receipt', 'BlindBox: choose a receipt (.receipt.json)', folder, { Receipts: ['json'] });
   if (!receiptUri) return undefined;
-  const services = await ctx.services();
+  const { receipts: services } = await ctx.services();
   try {
-    const receipt = services.parseReceiptFile(new TextDecoder().decode(await readPickedFile(services, receiptUri, services.MAX_RECEIPT_FILE_BYTES, 'receipt file')), baseName(receiptUri.path));
+    const receipt = services.parseReceiptFile(new TextDecoder().decode(await readPickedFile(services.files, receiptUri, services.MAX_RECEIPT_FILE_BYTES, 'receipt file')), baseName(receiptUri.path));
     const beside = vscode.Uri.joinPath(receiptUri, '..');
     const audio = await pickFile('Audio', `BlindBox: the audio ${quoteServerText(receipt.audio.name, 120)} the receipt is for`, vscode.Uri.joinPath(beside, receipt.audio.name));
     if (!audio) return undefined;
@@ -100,51 +99,8 @@ async function pickFile(openLabel: string, title: string, defaultUri: vscode.Uri
 }
 
 /** A local file is hashed as a stream; a remote one is read through the workspace file system. */
-async function hashOf(services: Awaited<ReturnType<Ctx['services']>>, uri: vscode.Uri): Promise<string> {
+async function hashOf(services: ReceiptServices, uri: vscode.Uri): Promise<string> {
   if (uri.scheme === 'file') return services.sha256FileHex(uri.fsPath, 'file');
   await pickedFileSize(uri, 'file');
   return services.sha256Hex(await vscode.workspace.fs.readFile(uri));
-}
-
-/**
- * Writes `text` to `target` via a temporary sibling renamed over it: a reader (or a crash) sees the old file or the
- * whole new one. A local file goes through the core's writer (never through a link, never into a special file); in
- * another file system, a target that is a link or not a file is refused the same way. The caller has asked before
- * replacing an existing file; the temporary file never outlives a failure.
- */
-export async function writeAtomically(services: Services, target: vscode.Uri, text: string): Promise<void> {
-  if (target.scheme === 'file') return services.writeFileAtomic(target.fsPath, text);
-  const existing = await Promise.resolve(vscode.workspace.fs.stat(target)).catch(() => undefined);
-  if (existing && (existing.type & vscode.FileType.SymbolicLink || !(existing.type & vscode.FileType.File))) {
-    throw new InputError('UNSAFE_OUTPUT_PATH', `${JSON.stringify(oneLine(target.toString(true)))} is a symbolic link or not a regular file: nothing written`);
-  }
-  const name = target.path.slice(target.path.lastIndexOf('/') + 1);
-  const temporary = vscode.Uri.joinPath(target, '..', `.${name}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
-  await vscode.workspace.fs.writeFile(temporary, new TextEncoder().encode(text));
-  try {
-    await vscode.workspace.fs.rename(temporary, target, { overwrite: true });
-  } catch (err) {
-    await Promise.resolve(vscode.workspace.fs.delete(temporary)).catch(() => undefined);
-    throw err;
-  }
-}
-
-/**
- * Refuses (`InputError` `UNSAFE_OUTPUT_PATH`) files to be written beside `audio` when one is the audio itself (the
- * same file under another name), two are one, or one is a link or special file. Local files only: another file
- * system has no identities to compare, and `writeAtomically` refuses its links.
- */
-export async function checkBesideAudio(services: Services, audio: vscode.Uri, targets: readonly vscode.Uri[]): Promise<void> {
-  if (audio.scheme !== 'file') return;
-  await services.checkOutputPlan(targets.filter((t) => t.scheme === 'file').map((t) => ({ file: t.fsPath, what: baseName(t.path) })), [audio.fsPath]);
-}
-
-/** Whether anything is at `uri` (in the workspace's file system, remote or local). */
-export async function exists(uri: vscode.Uri): Promise<boolean> {
-  try {
-    await vscode.workspace.fs.stat(uri);
-    return true;
-  } catch {
-    return false;
-  }
 }
