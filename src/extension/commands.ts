@@ -5,12 +5,12 @@
 import * as vscode from 'vscode';
 import type { Ctx } from './ctx.js';
 import type { VerifySummary } from './verification.js';
-import { exportEvidence } from './export-evidence.js';
-import { describeFailure } from './failure.js';
+import { exportEvidence } from './evidence/export.js';
+import { describeFailure } from './common/failure.js';
 import { COMMANDS } from './ids.js';
-import { saveTranscriptWithReceipt, verifyReceiptCommand } from './receipt-commands.js';
-import { transcribeCommand } from './transcribe-workflow.js';
-import { setupCommands, whenConfigured } from './setup-commands.js';
+import { saveTranscriptWithReceipt, verifyReceiptCommand } from './receipts/commands.js';
+import { transcribeCommand } from './transcribe/command.js';
+import { setupCommands, whenConfigured } from './setup/commands.js';
 
 /** Registers every command; the disposables go to the context's lifetime list. */
 export function registerCommands(ctx: Ctx): vscode.Disposable[] {

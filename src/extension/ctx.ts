@@ -7,20 +7,20 @@
  * controller's, settings the reader's, what a verification says the flow's.
  */
 import * as vscode from 'vscode';
-import { SettingsReader } from './config.js';
-import { escapingLog } from './escaping-log.js';
+import { SettingsReader } from './settings/reader.js';
+import { escapingLog } from './common/escaping-log.js';
 import { ATTESTATION_VIEW_TYPE, ATTESTED_CONTEXT, COMMANDS, OUTPUT_CHANNEL, TRUST_VIEW_ID } from './ids.js';
-import { Notifications, openUserSettings } from './notifications.js';
-import { OpenedTranscripts } from './opened-transcripts.js';
-import { AttestationPanel } from './panel.js';
-import { StatusBar } from './status.js';
-import { statusPresentation } from './status-model.js';
-import { TrustView } from './trust-view.js';
+import { Notifications, openUserSettings } from './notifications/notifications.js';
+import { OpenedTranscripts } from './receipts/opened-transcripts.js';
+import { AttestationPanel } from './views/attestation/panel.js';
+import { StatusBar } from './views/status/item.js';
+import { statusPresentation } from './views/status/model.js';
+import { TrustView } from './views/trust/tree.js';
 import { TrustController } from './trust/controller.js';
 import { Verification } from './verification.js';
 import type { Services } from './services.js';
-import type { WebviewMessage } from './webview-protocol.js';
-import type { ReceiptCheck } from './view-model.js';
+import type { WebviewMessage } from './views/attestation/protocol.js';
+import type { ReceiptCheck } from './views/attestation/model.js';
 
 const AGE_REFRESH_MS = 30_000;
 

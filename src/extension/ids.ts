@@ -2,7 +2,7 @@
  * Every identifier the extension contributes, in one place: package.json,
  * the code and the end-to-end tests must agree on them (a unit test checks
  * package.json against this file). No imports, so loading it costs nothing; the
- * rules about settings (which are trust settings, from which level) are in setting-scope.ts.
+ * rules about settings (which are trust settings, from which level) are in settings/scope.ts.
  */
 
 export const EXTENSION_ID = 'blindbox.blindbox-vscode';

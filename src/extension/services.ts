@@ -4,13 +4,13 @@
  * dist/extension-core.cjs), so that activation only pays for the status bar, the command table and the trust state.
  */
 import { checkedFile, checkedWhole, checkOutputPlan, writeFileAtomic, loadPolicyFile, MAX_RECEIPT_FILE_BYTES, MAX_ROOT_FILE_BYTES, parseReceiptFile, readFileCapped, receiptFileText, receiptStatement, sha256FileHex, sha256Hex, verifyReceiptFile } from '../core/index.js';
-import { buildEvidence, evidenceFileName } from './evidence.js';
-import { parseServerUrl, parseSettings } from './settings.js';
-import { configuredPolicyLabel, derToPem, inlinePolicy, pcr0Problem, pinnedPolicy, rootCandidate, serverUrlProblem, simulationWarning, withRoots } from './setup-model.js';
-import { renderTranscriptDocument, wireFormat } from './transcript-document.js';
+import { buildEvidence, evidenceFileName } from './evidence/model.js';
+import { parseServerUrl, parseSettings } from './settings/model.js';
+import { configuredPolicyLabel, derToPem, inlinePolicy, pcr0Problem, pinnedPolicy, rootCandidate, serverUrlProblem, simulationWarning, withRoots } from './setup/model.js';
+import { renderTranscriptDocument, wireFormat } from './transcribe/document.js';
 import { transcriptProvenance } from '../core/transcript-markdown.js';
 import { Attestor, loadTrust } from './trust/attestor.js';
-import { attestationViewModel } from './view-model.js';
+import { attestationViewModel } from './views/attestation/model.js';
 
 /** Writing beside the audio (transcripts, receipts) and reading files the user picked. */
 const files = Object.freeze({ checkOutputPlan, writeFileAtomic, readFileCapped });
@@ -25,7 +25,7 @@ export const services = Object.freeze({
   receipts: Object.freeze({ parseReceiptFile, MAX_RECEIPT_FILE_BYTES, receiptFileText, receiptStatement, verifyReceiptFile, loadTrust, sha256FileHex, sha256Hex, files }),
   /** *Export Evidence*. */
   evidence: Object.freeze({ buildEvidence, evidenceFileName }),
-  /** What *Configure Server…* decides (setup-model.ts), and the readers it needs. */
+  /** What *Configure Server…* decides (setup/model.ts), and the readers it needs. */
   setup: Object.freeze({ configuredPolicyLabel, serverUrlProblem, parseServerUrl, rootCandidate, simulationWarning, withRoots, pcr0Problem, pinnedPolicy, inlinePolicy, derToPem, loadPolicyFile, readFileCapped, MAX_ROOT_FILE_BYTES }),
 });
 

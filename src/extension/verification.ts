@@ -5,10 +5,10 @@
  * superseded; the command then answers with the newer one's. The Attestor bounds each attempt in time.
  */
 import * as vscode from 'vscode';
-import type { SettingsReader } from './config.js';
-import { describeFailure } from './failure.js';
-import type { Notifications } from './notifications.js';
-import type { ExtensionSettings } from './settings.js';
+import type { SettingsReader } from './settings/reader.js';
+import { describeFailure } from './common/failure.js';
+import type { Notifications } from './notifications/notifications.js';
+import type { ExtensionSettings } from './settings/model.js';
 import type { TrustController } from './trust/controller.js';
 import { isSimulation, primaryEnclave, type TrustKind, type TrustState } from './trust/trust-state.js';
 

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AttestationError, ChannelError, InputError } from '../../src/core/errors.js';
-import type { Failure } from '../../src/extension/failure.js';
-import { batchSummary, openedDocuments, runBatch, type BatchSteps, type FileRecord } from '../../src/extension/transcribe-batch.js';
-import { BatchProgress } from '../../src/extension/upload-progress.js';
+import type { Failure } from '../../src/extension/common/failure.js';
+import { batchSummary, openedDocuments, runBatch, type BatchSteps, type FileRecord } from '../../src/extension/transcribe/batch.js';
+import { BatchProgress } from '../../src/extension/transcribe/progress.js';
 
 type Steps = BatchSteps<string, string, string, string, string>;
 
