@@ -15,7 +15,7 @@ export const VSCODE_FACING = [
   'src/extension/settings/reader.ts',
   'src/extension/files/{picked,beside-audio}.ts',
   'src/extension/transcribe/{command,steps}.ts',
-  'src/extension/receipts/{commands,opened-transcripts}.ts',
+  'src/extension/receipts/{save,verify,opened-transcripts}.ts',
   'src/extension/setup/{commands,configure-server}.ts',
   'src/extension/evidence/export.ts',
   'src/extension/views/status/item.ts',

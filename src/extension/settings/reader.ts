@@ -10,13 +10,10 @@ import { homedir } from 'node:os';
 import * as vscode from 'vscode';
 import { SETTING_KEYS, type SettingName } from '../ids.js';
 import { TRUST_SETTINGS, userLevelValue } from './scope.js';
-import type { ExtensionSettings } from './model.js';
-
-/** The raw values, keyed like `RawSettings`. */
-export type RawValues = { [K in SettingName]?: unknown };
+import type { ExtensionSettings, RawSettings } from './model.js';
 
 /** Validates raw values (model.ts `parseSettings`, loaded on first use). Throws `SettingsError`. */
-export type ParseSettings = (raw: RawValues, home: string) => ExtensionSettings;
+export type ParseSettings = (raw: RawSettings, home: string) => ExtensionSettings;
 
 /** How long a burst of setting changes is let settle before the trust settings are compared again. */
 const DEBOUNCE_MS = 300;
@@ -67,7 +64,7 @@ export class SettingsReader implements vscode.Disposable {
   }
 
   /** The raw values, for what the settings name before they are validated (*Configure Server…*'s policy offer). */
-  raw(): RawValues {
+  raw(): RawSettings {
     return this.#raw(false);
   }
 
@@ -89,9 +86,9 @@ export class SettingsReader implements vscode.Disposable {
   }
 
   /** Every setting; a trust setting's workspace value is ignored, and (`warn`) the log says so, once per setting. */
-  #raw(warn = true): RawValues {
+  #raw(warn = true): RawSettings {
     const section = vscode.workspace.getConfiguration();
-    const raw: RawValues = {};
+    const raw: { [K in SettingName]?: unknown } = {};
     for (const name of Object.keys(SETTING_KEYS) as SettingName[]) {
       const key = SETTING_KEYS[name];
       if (!TRUST_SETTINGS.includes(name)) {

@@ -6,16 +6,11 @@ import * as vscode from 'vscode';
 import { configureServer, trustRootCommand } from './configure-server.js';
 import type { Ctx } from '../ctx.js';
 import { COMMANDS, EXTENSION_ID, WALKTHROUGH_ID } from '../ids.js';
-import { transcribeCommand } from '../transcribe/command.js';
-
-/** The sample the walkthrough transcribes (shipped in the .vsix): a few sentences of flite speech. */
-const SAMPLE = ['media', 'sample.wav'] as const;
 
 export function setupCommands(ctx: Ctx): Record<string, (...args: unknown[]) => unknown> {
   return {
     [COMMANDS.configureServer]: () => configureServer(ctx),
     [COMMANDS.trustRoot]: () => trustRootCommand(ctx),
-    [COMMANDS.transcribeSample]: () => whenConfigured(ctx, () => transcribeCommand(ctx, ctx.extensionFile(...SAMPLE), undefined)),
     [COMMANDS.openWalkthrough]: () => vscode.commands.executeCommand('workbench.action.openWalkthrough', `${EXTENSION_ID}#${WALKTHROUGH_ID}`, false),
   };
 }

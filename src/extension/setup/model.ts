@@ -13,8 +13,7 @@ import { trustedRootsFromPem, type TrustedRoot } from '../../core/attestation/ro
 import { InputError } from '../../core/errors.js';
 import type { AttestationPolicy } from '../../core/policy.js';
 import { oneLine } from '../../core/util/text.js';
-import type { RawValues } from '../settings/reader.js';
-import { isInlinePem, parseServerUrl, SettingsError } from '../settings/model.js';
+import { isInlinePem, parseServerUrl, SettingsError, type RawSettings } from '../settings/model.js';
 import { policySummary } from '../trust/summary.js';
 import type { TrustState } from '../trust/trust-state.js';
 
@@ -108,7 +107,7 @@ export function derToPem(der: Uint8Array): string {
  * The policy the user's settings name, as *Configure Server…* offers to keep it: the one the trust state was checked
  * against, else what the raw settings name; undefined when none is set.
  */
-export function configuredPolicyLabel(state: TrustState, raw: RawValues): string | undefined {
+export function configuredPolicyLabel(state: TrustState, raw: RawSettings): string | undefined {
   if (state.policy && state.policy.source !== 'built-in default') return policySummary(state.policy);
   if (typeof raw.policyFile === 'string' && raw.policyFile.trim()) return `policy file ${oneLine(raw.policyFile, 200)}`;
   if (raw.policy && typeof raw.policy === 'object' && Object.keys(raw.policy).length > 0) return 'blindbox.policy in your user settings';

@@ -17,7 +17,7 @@ import type { Ctx } from '../ctx.js';
 import { describeFailure, type Failure } from '../common/failure.js';
 import { failureLine } from '../common/plain-text.js';
 import { pickedFileSize } from '../files/picked.js';
-import { saveTranscriptWithReceipt } from '../receipts/commands.js';
+import { saveTranscriptWithReceipt } from '../receipts/save.js';
 import { documentFileName } from '../files/names.js';
 import type { TranscribeServices } from '../services.js';
 import type { DocumentFormat, ExtensionSettings } from '../settings/model.js';
