@@ -1,7 +1,7 @@
 // @ts-check
 // The BlindBox attestation webview. It renders the model the extension posts, with createElement and textContent
 // only: every value may come from a server or a certificate, so none is ever parsed as HTML. It sends back only the
-// six fixed messages of src/extension/webview-protocol.ts.
+// six fixed messages of src/extension/views/attestation/protocol.ts.
 (function () {
   'use strict';
   // Called once, never stored on window.

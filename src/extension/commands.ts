@@ -3,26 +3,32 @@
  * not found"; each flow reports its own failures, and this table is the net for bugs.
  */
 import * as vscode from 'vscode';
-import type { Ctx, VerifySummary } from './ctx.js';
-import { exportEvidence } from './export-evidence.js';
-import { describeFailure } from './failure.js';
+import type { Ctx } from './ctx.js';
+import type { VerifySummary } from './verification.js';
+import { exportEvidence } from './evidence/export.js';
+import { describeFailure } from './common/failure.js';
 import { COMMANDS } from './ids.js';
-import { saveTranscriptWithReceipt, trackTranscriptEditors, verifyReceiptCommand } from './receipt-commands.js';
-import { transcribeCommand } from './transcribe-workflow.js';
-import { setupCommands, whenConfigured } from './setup-commands.js';
+import { saveTranscriptWithReceipt } from './receipts/save.js';
+import { verifyReceiptCommand } from './receipts/verify.js';
+import { transcribeCommand } from './transcribe/command.js';
+import { setupCommands, whenConfigured } from './setup/commands.js';
+
+/** The sample the walkthrough transcribes (shipped in the .vsix): a few sentences of flite speech. */
+const SAMPLE = ['media', 'sample.wav'] as const;
 
 /** Registers every command; the disposables go to the context's lifetime list. */
 export function registerCommands(ctx: Ctx): vscode.Disposable[] {
   const table: Record<string, (...args: unknown[]) => unknown> = {
     [COMMANDS.transcribe]: (uri?: unknown, uris?: unknown) => whenConfigured(ctx, () => transcribeCommand(ctx, uri, uris)),
     [COMMANDS.transcribeFromExplorer]: (uri?: unknown, uris?: unknown) => whenConfigured(ctx, () => transcribeCommand(ctx, uri, uris)),
-    [COMMANDS.verify]: (): Promise<VerifySummary> => ctx.verify('command'),
+    [COMMANDS.transcribeSample]: () => whenConfigured(ctx, () => transcribeCommand(ctx, ctx.extensionFile(...SAMPLE), undefined)),
+    [COMMANDS.verify]: (): Promise<VerifySummary> => ctx.verification.verify('command'),
     [COMMANDS.showAttestation]: () => ctx.showAttestation(),
     [COMMANDS.exportEvidence]: (target?: unknown) => exportEvidence(ctx, target !== undefined),
     [COMMANDS.saveTranscriptWithReceipt]: () => saveTranscriptWithReceipt(ctx),
     [COMMANDS.verifyReceipt]: () => verifyReceiptCommand(ctx),
     [COMMANDS.showLog]: () => ctx.log.show(),
-    // Setup (issue 11): Configure Server…, Trust a Root…, the walkthrough's sample.
+    // Configure Server…, Trust a Root…, the walkthrough.
     ...setupCommands(ctx),
   };
   const registered = Object.entries(table).map(([id, run]) =>
@@ -32,10 +38,10 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
       } catch (err) {
         // Flows report their own failures; this is the net for bugs.
         ctx.log.error(`${id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-        ctx.showFailure(describeFailure(err));
+        ctx.notifications.showFailure(describeFailure(err));
         return undefined;
       }
     }),
   );
-  return [...registered, trackTranscriptEditors()];
+  return registered;
 }

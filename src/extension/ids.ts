@@ -2,7 +2,7 @@
  * Every identifier the extension contributes, in one place: package.json,
  * the code and the end-to-end tests must agree on them (a unit test checks
  * package.json against this file). No imports, so loading it costs nothing; the
- * rules about settings (which are trust settings, from which level) are in setting-scope.ts.
+ * rules about settings (which are trust settings, from which level) are in settings/scope.ts.
  */
 
 export const EXTENSION_ID = 'blindbox.blindbox-vscode';
@@ -50,3 +50,9 @@ export const OUTPUT_CHANNEL = 'BlindBox';
 
 /** The webview panel's type (also `AttestationPanel.viewType`). */
 export const ATTESTATION_VIEW_TYPE = 'blindbox.attestation';
+
+/** The command a *SETTINGS_INVALID* notification's fix runs (not in the palette). */
+export const OPEN_USER_SETTINGS = 'blindbox.internal.openUserSettings';
+
+/** Context key, true while the configured server is a verified enclave (for `when` clauses). */
+export const ATTESTED_CONTEXT = 'blindbox.attested';

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { connect, trustedRootsFromPem } from '../../src/core/index.js';
-import { buildEvidence } from '../../src/extension/evidence.js';
+import { buildEvidence } from '../../src/extension/evidence/model.js';
 import { CLI, runCli, type CliResult } from '../helpers/cli.js';
 import { startHostileEnclave, type HostileEnclave } from '../helpers/hostile-enclave.js';
 import { startRefusingServer, startSimulationServer } from '../helpers/servers.js';

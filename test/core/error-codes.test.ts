@@ -19,8 +19,8 @@ import {
   RECEIPT_ERROR_CODES,
   ReceiptError,
 } from '../../src/core/errors.js';
-import { EXTENSION_ERROR_CODES, ExtensionError } from '../../src/extension/errors.js';
-import { describeFailure, shortReason } from '../../src/extension/failure.js';
+import { EXTENSION_ERROR_CODES, ExtensionError } from '../../src/extension/common/errors.js';
+import { describeFailure, shortReason } from '../../src/extension/common/failure.js';
 
 interface Family {
   readonly cls: new (code: never) => BlindBoxError;

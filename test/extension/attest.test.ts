@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { toHex } from '../../src/core/index.js';
 import { createTlsIdentity } from '../../src/server/tls-identity.js';
 import { Attestor, loadTrust, REUSE_MARGIN_MS, VERIFY_MARGIN_MS } from '../../src/extension/trust/attestor.js';
-import { parseSettings } from '../../src/extension/settings.js';
+import { parseSettings } from '../../src/extension/settings/model.js';
 import { startDribblingServer } from '../helpers/servers.js';
 import { liveTrustedSimulation } from './helpers.js';
 

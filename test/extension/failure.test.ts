@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AttestationError, BlindBoxError, ChannelError, InputError } from '../../src/core/errors.js';
 import { oneLine } from '../../src/shared/text.js';
-import { ExtensionError } from '../../src/extension/errors.js';
-import { describeFailure, shortReason } from '../../src/extension/failure.js';
-import { defuseLinks, notificationText } from '../../src/extension/plain-text.js';
+import { ExtensionError } from '../../src/extension/common/errors.js';
+import { describeFailure, shortReason } from '../../src/extension/common/failure.js';
+import { defuseLinks, notificationText } from '../../src/extension/common/plain-text.js';
 
 describe('failures shown to people', () => {
   it('keeps the core’s codes and marks attestation failures (and TLS binding) as untrusted', () => {

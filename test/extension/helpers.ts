@@ -8,7 +8,7 @@ import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { sha256Hex, verifyAttestation, type AttestedEnclave, type VerifiedAttestation } from '../../src/core/index.js';
 import type { PolicyInfo, TrustState } from '../../src/extension/trust/trust-state.js';
-import { parseSettings, type RawSettings, type ExtensionSettings } from '../../src/extension/settings.js';
+import { parseSettings, type RawSettings, type ExtensionSettings } from '../../src/extension/settings/model.js';
 import { loadRealDocuments, NITRO_DIR } from '../helpers/fixtures.js';
 import { startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
 

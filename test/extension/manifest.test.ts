@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { ATTESTATION_VIEW_TYPE, COMMANDS, SETTING_KEYS, TRUST_VIEW_ID, WALKTHROUGH_ID } from '../../src/extension/ids.js';
-import { TRUST_SETTINGS } from '../../src/extension/setting-scope.js';
+import { TRUST_SETTINGS } from '../../src/extension/settings/scope.js';
 import { REPO, readRepoFile } from './helpers.js';
 
 const pkg = JSON.parse(readRepoFile('package.json'));

@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Attestor } from '../../src/extension/trust/attestor.js';
-import { buildEvidence } from '../../src/extension/evidence.js';
-import type { Failure } from '../../src/extension/failure.js';
-import { notificationText } from '../../src/extension/plain-text.js';
-import { parseSettings } from '../../src/extension/settings.js';
-import { statusPresentation } from '../../src/extension/status-model.js';
-import { attestationViewModel } from '../../src/extension/view-model.js';
+import { buildEvidence } from '../../src/extension/evidence/model.js';
+import type { Failure } from '../../src/extension/common/failure.js';
+import { notificationText } from '../../src/extension/common/plain-text.js';
+import { parseSettings } from '../../src/extension/settings/model.js';
+import { statusPresentation } from '../../src/extension/views/status/model.js';
+import { attestationViewModel } from '../../src/extension/views/attestation/model.js';
 import { runCli } from '../helpers/cli.js';
 import { startRefusingServer } from '../helpers/servers.js';
 

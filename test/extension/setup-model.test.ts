@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AWS_NITRO_ROOT_G1_PEM } from '../../src/core/attestation/roots.js';
-import { parseSettings } from '../../src/extension/settings.js';
-import { derToPem, inlinePolicy, pcr0Problem, pinnedPolicy, rootCandidate, serverUrlProblem, simulationWarning, withRoots } from '../../src/extension/setup-model.js';
+import { parseSettings } from '../../src/extension/settings/model.js';
+import { derToPem, inlinePolicy, pcr0Problem, pinnedPolicy, rootCandidate, serverUrlProblem, simulationWarning, withRoots } from '../../src/extension/setup/model.js';
 import { liveSimulationSession } from '../helpers/servers.js';
 
 describe('Configure Server… decisions', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatAge } from '../../src/core/util/format-age.js';
-import { statusPresentation } from '../../src/extension/status-model.js';
+import { statusPresentation } from '../../src/extension/views/status/model.js';
 import type { TrustState } from '../../src/extension/trust/trust-state.js';
 import { policy, realAttested, verified } from './helpers.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseTranscript } from '../../src/core/index.js';
 import { receiptStatusLine } from '../../src/core/transcript-markdown.js';
-import { documentLanguage, formatClock, renderTranscriptDocument, wireFormat, type TranscriptProvenance } from '../../src/extension/transcript-document.js';
+import { documentLanguage, formatClock, renderTranscriptDocument, wireFormat, type TranscriptProvenance } from '../../src/extension/transcribe/document.js';
 
 const PCR0 = 'ab'.repeat(48);
 const P: TranscriptProvenance = {

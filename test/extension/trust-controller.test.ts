@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { connect } from '../../src/core/index.js';
-import { parseSettings } from '../../src/extension/settings.js';
+import { parseSettings } from '../../src/extension/settings/model.js';
 import { Attestor } from '../../src/extension/trust/attestor.js';
 import { TrustController } from '../../src/extension/trust/controller.js';
 import type { TrustState } from '../../src/extension/trust/trust-state.js';

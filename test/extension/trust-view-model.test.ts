@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { trustRows } from '../../src/extension/trust-view-model.js';
+import { trustRows } from '../../src/extension/views/trust/model.js';
 import type { TrustState } from '../../src/extension/trust/trust-state.js';
 import { policy, realAttested, verified } from './helpers.js';
 

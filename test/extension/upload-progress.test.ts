@@ -1,7 +1,7 @@
 /** The progress notification's words: bytes, rate, time left, a busy server's wait. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { uploadLine } from '../../src/extension/upload-progress.js';
+import { uploadLine } from '../../src/extension/transcribe/progress.js';
 import { retryLine } from '../../src/core/index.js';
 
 describe('uploadLine', () => {

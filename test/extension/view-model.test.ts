@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { toHex } from '../../src/core/index.js';
 import type { TrustState } from '../../src/extension/trust/trust-state.js';
-import { attestationViewModel, relativeAge } from '../../src/extension/view-model.js';
+import { attestationViewModel, relativeAge } from '../../src/extension/views/attestation/model.js';
 import { liveSimulationSession } from '../helpers/servers.js';
 import { policy, realAttested, verified } from './helpers.js';
 

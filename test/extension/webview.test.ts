@@ -9,10 +9,10 @@ import { readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import vm from 'node:vm';
 import { ChannelError } from '../../src/core/errors.js';
-import { describeFailure } from '../../src/extension/failure.js';
-import { attestationViewModel } from '../../src/extension/view-model.js';
-import { attestationHtml, contentSecurityPolicy, ELEMENT_IDS, makeNonce } from '../../src/extension/webview-html.js';
-import { parseWebviewMessage } from '../../src/extension/webview-protocol.js';
+import { describeFailure } from '../../src/extension/common/failure.js';
+import { attestationViewModel } from '../../src/extension/views/attestation/model.js';
+import { attestationHtml, contentSecurityPolicy, ELEMENT_IDS, makeNonce } from '../../src/extension/views/attestation/html.js';
+import { parseWebviewMessage } from '../../src/extension/views/attestation/protocol.js';
 import { policy, readRepoFile, realAttested, REPO, verified } from './helpers.js';
 
 const INPUTS = { cspSource: 'https://file+.vscode-resource.vscode-cdn.net', nonce: 'bm9uY2Utbm9uY2Utbm9uY2U=', scriptUri: 'https://x/media/attestation.js', styleUri: 'https://x/media/attestation.css' };

@@ -10,9 +10,9 @@
  * verification drops the session, so nothing can be sent afterwards.
  */
 import { AWS_NITRO_ROOT_G1, connect, InputError, loadPolicyFile, loadRootFile, quoteServerText, sha256Hex, type AttestedEnclave, type AttestedSession, type ConnectOptions, type TrustedRoot } from '../../core/index.js';
-import { ExtensionError } from '../errors.js';
-import { describeFailure, type Failure } from '../failure.js';
-import { SettingsError, type ExtensionSettings } from '../settings.js';
+import { ExtensionError } from '../common/errors.js';
+import { describeFailure, type Failure } from '../common/failure.js';
+import { SettingsError, type ExtensionSettings } from '../settings/model.js';
 import { knownPolicy, type PolicyInfo } from './trust-state.js';
 
 /** What the settings say to trust: the policy and the roots (AWS's always, plus the listed files). */

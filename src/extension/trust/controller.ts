@@ -9,9 +9,9 @@
  */
 import type { AttestedEnclave } from '../../core/transport/attested-enclave.js';
 import type { AttestedSession } from '../../core/transport/session.js';
-import type { Failure } from '../failure.js';
-import { failureLine } from '../plain-text.js';
-import type { ExtensionSettings } from '../settings.js';
+import type { Failure } from '../common/failure.js';
+import { failureLine } from '../common/plain-text.js';
+import type { ExtensionSettings } from '../settings/model.js';
 import type { Attestor, AttestOutcome } from './attestor.js';
 import { knownPolicy, type PolicyInfo, type TrustState } from './trust-state.js';
 

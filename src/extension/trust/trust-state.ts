@@ -5,8 +5,8 @@
  */
 import type { AttestationPolicy } from '../../core/policy.js';
 import type { AttestedEnclave } from '../../core/transport/attested-enclave.js';
-import type { Failure } from '../failure.js';
-import type { ExtensionSettings } from '../settings.js';
+import type { Failure } from '../common/failure.js';
+import type { ExtensionSettings } from '../settings/model.js';
 
 /** The policy as the UI shows it, with where it came from. */
 export interface PolicyInfo extends AttestationPolicy {

@@ -1,0 +1,74 @@
+/**
+ * The extension's notifications: a failure as `CODE: sentence` with its fix actions (model.ts), and what an
+ * explicit verification says when it ends. Background work only updates the status bar and the log.
+ */
+import * as vscode from 'vscode';
+import { oneLine, quoteServerText } from '../../shared/text.js';
+import type { Failure } from '../common/failure.js';
+import { failureActions } from './model.js';
+import { EXTENSION_ID, OPEN_USER_SETTINGS } from '../ids.js';
+import { notificationText } from '../common/plain-text.js';
+import { isSimulation, type TrustState } from '../trust/trust-state.js';
+
+/** What an action says when no server is set (our words, not a server's). */
+export const NOT_CONFIGURED: Failure = { code: 'NOT_CONFIGURED', message: 'No server is configured: run “BlindBox: Configure Server…” (it writes blindbox.serverUrl to your user settings).', untrusted: false };
+
+/** What the notifications' buttons open. */
+export interface NotificationTargets {
+  readonly log: vscode.LogOutputChannel;
+  showAttestation(): Promise<void>;
+}
+
+export class Notifications implements vscode.Disposable {
+  readonly #targets: NotificationTargets;
+  readonly #command: vscode.Disposable;
+
+  constructor(targets: NotificationTargets) {
+    this.#targets = targets;
+    this.#command = vscode.commands.registerCommand(OPEN_USER_SETTINGS, () => openUserSettings());
+  }
+
+  /** Error notification: `CODE: sentence`, with its fix, *Show Attestation* for untrusted failures, and *Show details*. */
+  showFailure(failure: Failure): void {
+    const actions = failureActions(failure);
+    void vscode.window.showErrorMessage(notificationText(failure), ...actions.map((a) => a.label)).then((pick) => {
+      const action = actions.find((a) => a.label === pick);
+      if (action?.kind === 'showLog') this.#targets.log.show(true);
+      else if (action?.kind === 'showAttestation') void this.#targets.showAttestation();
+      else if (action?.kind === 'command') void vscode.commands.executeCommand(action.command);
+    });
+  }
+
+  /** What an explicit verification says when it ends. */
+  announce(state: TrustState): void {
+    switch (state.kind) {
+      case 'unconfigured':
+        this.showFailure(NOT_CONFIGURED);
+        break;
+      case 'failed':
+        this.showFailure(state.failure);
+        break;
+      case 'verified':
+        if (isSimulation(state.enclaves)) {
+          void vscode.window.showWarningMessage(`BlindBox: ${oneLine(state.server, 200)} verified against a SIMULATION root — not confidential.`, 'Show Attestation').then((pick) => pick && this.#targets.showAttestation());
+        } else {
+          void vscode.window.showInformationMessage(`BlindBox: ${oneLine(state.server, 200)} is a verified AWS Nitro enclave (policy ${quoteServerText(state.policy.name, 80)}).`);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  dispose(): void {
+    this.#command.dispose();
+  }
+}
+
+/**
+ * The Settings UI's User tab, filtered to BlindBox: where the (application-scoped) trust settings live in every window;
+ * a remote window's default tab would be the remote machine's, where they are ignored.
+ */
+export function openUserSettings(): Thenable<unknown> {
+  return vscode.commands.executeCommand('workbench.action.openGlobalSettings', { query: `@ext:${EXTENSION_ID}` });
+}

@@ -1,0 +1,203 @@
+/**
+ * The vscode face of a transcription batch's steps (batch.ts runs them): check one file (a remote one read
+ * through the workspace file system), send it over the attested session with its progress, and make its document
+ * (saved beside the audio when the settings say so, else an untitled document named beside it), remembered for
+ * *Save Transcript with Receipt*.
+ */
+import * as vscode from 'vscode';
+import { InputError } from '../../core/errors.js';
+import type { CheckedAudio } from '../../core/audio-source.js';
+import type { AttestedSession } from '../../core/transport/session.js';
+import type { TranscriptResult } from '../../core/transport/transcribe.js';
+import { oneLine } from '../../shared/text.js';
+import { retryLine } from '../../core/util/retry-notice.js';
+import { baseName } from '../common/audio.js';
+import { checkBesideAudio, exists, writeAtomically } from '../files/beside-audio.js';
+import type { Ctx } from '../ctx.js';
+import { describeFailure, type Failure } from '../common/failure.js';
+import { failureLine } from '../common/plain-text.js';
+import { pickedFileSize } from '../files/picked.js';
+import { saveTranscriptWithReceipt } from '../receipts/save.js';
+import { documentFileName } from '../files/names.js';
+import type { TranscribeServices } from '../services.js';
+import type { DocumentFormat, ExtensionSettings } from '../settings/model.js';
+import type { BatchSteps, FileRecord } from './batch.js';
+import type { TranscriptDocument } from './document.js';
+import type { PolicyInfo } from '../trust/trust-state.js';
+import { CANCELLED, TRANSCRIBING, uploadLine } from './progress.js';
+
+const SAVE_WITH_RECEIPT = 'Save with Receipt';
+
+/** The attested session a batch's files go over, and the policy it was checked against. */
+export interface BatchSession {
+  readonly session: AttestedSession;
+  readonly policy: PolicyInfo;
+}
+
+/** What every file of one batch shares. */
+export interface Job {
+  readonly ctx: Pick<Ctx, 'log' | 'notifications' | 'trust' | 'transcripts' | 'claimedNames' | 'services'>;
+  readonly services: TranscribeServices;
+  readonly settings: ExtensionSettings & { readonly serverUrl: string };
+  readonly signal: AbortSignal;
+  /** More than one file: failures go to the summary, not one notification each. */
+  readonly batch: boolean;
+}
+
+type Record = FileRecord<vscode.Uri, CheckedAudio, vscode.Uri>;
+
+/** The steps of one batch, for `runBatch` (attestation is the command's: it knows the user's Cancel). */
+export function transcriptionSteps(job: Job): Omit<BatchSteps<vscode.Uri, CheckedAudio, BatchSession, TranscriptResult, vscode.Uri>, 'attest'> {
+  const { ctx, settings } = job;
+  return {
+    check: (file, keepBytes) => checkAudio(job.services, file, keepBytes),
+    send: (record, audio, { session }, progress) => send(job, record, audio, session, progress),
+    document: (record, answer, { policy }) => openDocument(job, record, answer, policy),
+    failed: async (record, failure, sending) => {
+      if (sending && failure.untrusted) await ctx.trust.untrusted(settings.serverUrl, failure);
+      reportFailure(job, oneLine(record.name, 200), failure);
+    },
+    cancelled: (record) => {
+      const name = oneLine(record.name, 200);
+      ctx.log.info(`${name}: ${CANCELLED}`);
+      if (!job.batch) void vscode.window.showInformationMessage(`BlindBox: ${name} ${CANCELLED}.`);
+    },
+  };
+}
+
+/** A file's failure: logged, and notified at once for a single file or an untrusted server (a batch sums up the rest). */
+function reportFailure(job: Job, name: string, failure: Failure): void {
+  job.ctx.log.error(`${name}: ${failureLine(failure)}`);
+  if (!job.batch || failure.untrusted) job.ctx.notifications.showFailure(failure);
+}
+
+async function send(job: Job, record: Record, audio: CheckedAudio, session: AttestedSession, shown: { update(fraction: number, what: string): void }): Promise<TranscriptResult> {
+  const { ctx, settings } = job;
+  const name = oneLine(record.name, 200);
+  // Checked (a remote file read) again now, as it may have changed since, unless its bytes were kept from its check
+  // (those are sent). They are in memory from here until this file is done.
+  const source = await audio.open();
+  shown.update(0, 'uploading…');
+  ctx.log.info(`${name}: uploading ${source.blob.size} bytes over an attested connection`);
+  // Restarted by each attempt: a retry after a busy answer sends the file again from its first byte.
+  let started = Date.now();
+  return session.transcribe(source, {
+    format: job.services.wireFormat(settings.transcriptFormat),
+    language: settings.transcriptLanguage,
+    signal: job.signal,
+    timeoutMs: Math.max(settings.requestTimeoutMs, 10 * 60_000),
+    onProgress: (sent, total) => {
+      const fraction = total > 0 ? Math.min(1, sent / total) : 1;
+      // The upload is most of the wait; the rest is decoding.
+      shown.update(fraction * 0.9, fraction >= 1 ? TRANSCRIBING : uploadLine(sent, total, Date.now() - started));
+    },
+    onRetry: (notice) => {
+      const line = retryLine(notice);
+      ctx.log.warn(`${name}: HTTP ${notice.status}, ${line}`);
+      shown.update(0, line);
+      started = Date.now() + notice.waitMs;
+    },
+  });
+}
+
+/** The transcript's document, headed by the enclave the audio went to (the one whose key the connection presented). */
+async function openDocument(job: Job, record: Record, result: TranscriptResult, policy: PolicyInfo): Promise<vscode.Uri> {
+  const { ctx, settings, services } = job;
+  const file = record.file;
+  const name = oneLine(record.name, 200);
+  const format = settings.transcriptFormat;
+  const provenance = services.transcriptProvenance(result, name, settings.serverUrl, policy.name);
+  const document = services.renderTranscriptDocument(format, result, provenance, await vscode.languages.getLanguages());
+  const opened = (settings.saveNextToAudio ? await saveBesideAudio(job, file, format, document) : undefined) ?? (await openUntitled(ctx.claimedNames, file, format, document));
+  await vscode.window.showTextDocument(opened, { preview: false });
+  ctx.log.info(`${name}: transcript opened (${format}, ${result.text.length} characters; receipt verified, audio SHA-256 ${result.receipt.verified.content.audioSha256})`);
+  const kept = { audio: file, body: result.body, wire: result.format, documentFormat: format, receipt: result.receipt };
+  ctx.transcripts.remember(opened.uri, kept);
+  // One file: offer to keep the proof; a batch has the editor title's button on each transcript instead.
+  if (!job.batch) {
+    void vscode.window.showInformationMessage(`BlindBox: ${name} transcribed; the enclave signed a receipt for it.`, SAVE_WITH_RECEIPT).then((pick) => {
+      if (pick === SAVE_WITH_RECEIPT) void saveTranscriptWithReceipt(ctx, kept).catch((err: unknown) => ctx.notifications.showFailure(describeFailure(err)));
+    });
+  }
+  return opened.uri;
+}
+
+/**
+ * `blindbox.transcript.saveNextToAudio`: the document written to `speech.transcript.<ext>` beside the audio and opened.
+ * An existing file is replaced only if the user says so; otherwise undefined (the transcript opens untitled instead).
+ */
+async function saveBesideAudio(job: Job, audio: vscode.Uri, format: DocumentFormat, document: TranscriptDocument): Promise<vscode.TextDocument | undefined> {
+  const { ctx, services } = job;
+  const name = documentFileName(baseName(audio.path), format);
+  const target = vscode.Uri.joinPath(audio, '..', name);
+  try {
+    await checkBesideAudio(services.files, audio, [target]);
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    ctx.log.warn(`${name} not written: ${err.message}; the transcript opens as an untitled document`);
+    return undefined;
+  }
+  if (await exists(target)) {
+    const pick = await vscode.window.showWarningMessage(`BlindBox: ${oneLine(name, 200)} exists beside the audio. Replace it with the new transcript?`, { modal: true }, 'Replace');
+    if (pick !== 'Replace') {
+      ctx.log.info(`${name} kept; the transcript opens as an untitled document`);
+      return undefined;
+    }
+  }
+  await writeAtomically(services.files, target, document.content);
+  ctx.log.info(`saved ${name} beside ${baseName(audio.path)}`);
+  const opened = await vscode.workspace.openTextDocument(target);
+  return opened.languageId === document.language ? opened : vscode.languages.setTextDocumentLanguage(opened, document.language);
+}
+
+/** Untitled names tried beside the audio before falling back to a plain untitled document. */
+const MAX_NAME_TRIES = 20;
+
+/**
+ * A new untitled document holding `document`, named beside the audio (`speech.transcript.srt`): the tab shows that
+ * name and Save proposes it. A name taken by an open document, one being opened (`claimedNames`) or a file on disk is
+ * skipped (`-2`, `-3`, …), so saving never lands on an existing file unasked.
+ */
+async function openUntitled(claimedNames: Set<string>, audio: vscode.Uri, format: DocumentFormat, document: TranscriptDocument): Promise<vscode.TextDocument> {
+  const folder = vscode.Uri.joinPath(audio, '..');
+  for (let n = 1; n <= MAX_NAME_TRIES; n++) {
+    const target = vscode.Uri.joinPath(folder, documentFileName(baseName(audio.path), format, n));
+    const uri = vscode.Uri.from({ scheme: 'untitled', path: target.path });
+    const key = uri.toString();
+    // Claimed before the first await: two files of one batch with the same name must not open (and fill) one document.
+    if (claimedNames.has(key) || vscode.workspace.textDocuments.some((d) => d.uri.toString() === key)) continue;
+    claimedNames.add(key);
+    try {
+      if (await exists(target)) continue;
+      const opened = await vscode.workspace.openTextDocument(uri);
+      const edit = new vscode.WorkspaceEdit();
+      edit.insert(uri, new vscode.Position(0, 0), document.content);
+      await vscode.workspace.applyEdit(edit);
+      return opened.languageId === document.language ? opened : await vscode.languages.setTextDocumentLanguage(opened, document.language);
+    } finally {
+      claimedNames.delete(key);
+    }
+  }
+  return vscode.workspace.openTextDocument({ content: document.content, language: document.language });
+}
+
+/**
+ * Checks one file before the batch is attested; `CheckedAudio.open` checks it again on its turn. `file:` files are
+ * streamed from disk when sent; any other scheme (remote and virtual workspaces) is read through `vscode.workspace.fs`,
+ * which reads only whole files: read to be checked, and read again on its turn, unless `keepBytes` (one of the first
+ * `blindbox.concurrency` files, whose bytes are held from the check until they are sent: a single file is read once).
+ */
+function checkAudio(services: TranscribeServices, file: vscode.Uri, keepBytes: boolean): Promise<CheckedAudio> {
+  if (file.scheme === 'file') return services.checkedFile(file.fsPath);
+  const through = async <T>(read: () => Thenable<T>): Promise<T> => {
+    try {
+      return await read();
+    } catch (err) {
+      throw new InputError('INVALID_AUDIO_FILE', `cannot read ${file.toString(true)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  };
+  return services.checkedWhole(baseName(file.path), {
+    size: () => pickedFileSize(file, 'audio file', { notRegular: 'INVALID_AUDIO_FILE', unreadable: 'INVALID_AUDIO_FILE' }),
+    read: () => through(() => vscode.workspace.fs.readFile(file)),
+  }, { keep: keepBytes });
+}

@@ -1,0 +1,367 @@
+/**
+ * The attestation webview's content as plain data, rendered from the trust state (which carries its policy) and the
+ * time. Pure, and it decides no security verdict: the TLS binding, the service description and simulation come as
+ * established by the session (`AttestedEnclave`). The webview script only copies these strings into the DOM with
+ * `textContent`, so every value that came from a server or a certificate stays text.
+ */
+import { normalisePcrPolicy } from '../../../core/attestation/policy.js';
+import type { CertificateSummary } from '../../../core/attestation/chain.js';
+import type { AttestedEnclave } from '../../../core/transport/attested-enclave.js';
+import { formatAge } from '../../../core/util/format-age.js';
+import { escapeStrings } from '../../../shared/text.js';
+import { enclaveFacts, NO_PCR_PINNED } from '../../trust/summary.js';
+import { isSimulation, oldestVerification, primaryEnclave, type PolicyInfo, type TrustState } from '../../trust/trust-state.js';
+
+export type ViewState = 'unconfigured' | 'unverified' | 'verifying' | 'verified' | 'simulation' | 'failed';
+export type PcrStatus = 'match' | 'mismatch' | 'not-in-policy' | 'missing';
+export type Validity = 'valid' | 'expired' | 'not-yet-valid';
+
+export interface PcrRow {
+  readonly index: number;
+  /** Lower-case hex; empty when the policy expects a PCR the document lacks. */
+  readonly value: string;
+  readonly expected: string | null;
+  readonly status: PcrStatus;
+  /** "match", "MISMATCH", "not in policy", "missing". */
+  readonly statusText: string;
+  /** Every byte zero (an unused register). */
+  readonly zero: boolean;
+  /** Folded away by default: the policy says nothing about it (zero ones included). */
+  readonly folded: boolean;
+}
+
+/** A time for people: the webview shows `relative` and the local clock time of `at`, with UTC (`utc`) in the tooltip. */
+export interface TimeView {
+  /** Epoch ms; the webview formats it in the viewer's own time zone (the extension host may be a remote machine). */
+  readonly at: number;
+  readonly utc: string;
+  /** "just now", "42 s ago", "3 min ago", "2h 5m ago". */
+  readonly relative: string;
+}
+
+/** The three questions a person asks, in the order they are checked. */
+export type CheckId = 'hardware' | 'code' | 'channel';
+/** `pass`: established; `warn`: established, with a caveat the user must know; `fail`: refused; `unknown`: not checked. */
+export type CheckState = 'pass' | 'warn' | 'fail' | 'unknown';
+
+export interface CheckView {
+  readonly id: CheckId;
+  readonly title: string;
+  readonly state: CheckState;
+  /** "Passed", "Warning", "FAILED", "Not checked". */
+  readonly stateText: string;
+  readonly summary: string;
+  /** The facts behind it, one line each. */
+  readonly facts: readonly string[];
+}
+
+/** One attested enclave of the session (a fleet has several). */
+export interface EnclaveView {
+  readonly moduleId: string;
+  readonly pcr0: string;
+  readonly pcr0Prefix: string;
+  readonly keySha256: string;
+  readonly keyPrefix: string;
+  readonly verified: TimeView;
+  readonly root: string;
+  readonly simulation: boolean;
+}
+
+/** A certificate of the chain as the core summarised it, with where it sits and whether it is valid at view time. */
+export interface ChainEntryView extends CertificateSummary {
+  /** 0 = root. */
+  readonly position: number;
+  readonly role: 'root' | 'intermediate' | 'leaf';
+  readonly validity: Validity;
+  readonly validityText: string;
+}
+
+export interface AttestationViewModel {
+  readonly state: ViewState;
+  readonly server: string | null;
+  /** `sentence` is ours; `serverSaid` is the server's own words (unauthenticated), shown apart and attributed. */
+  readonly verdict: { readonly ok: boolean; readonly title: string; readonly code: string | null; readonly sentence: string; readonly serverSaid?: string | null };
+  /** Set only for simulation roots: the loud banner's text. */
+  readonly simulationBanner: string | null;
+  readonly document: {
+    readonly moduleId: string;
+    readonly timestamp: string;
+    readonly age: string;
+    readonly digest: string;
+    readonly nonce: string;
+    readonly documentSha256: string;
+    readonly verifiedAt: string;
+    /** The root the chain ends in (its label: AWS, or the trusted file). */
+    readonly root: string;
+    /** True when the document was fetched only to show why it failed (PCR_MISMATCH). */
+    readonly diagnosticOnly: boolean;
+  } | null;
+  readonly service: { readonly service: string; readonly version: string; readonly engine: string; readonly model: string } | null;
+  /** The binding as the session checked it (it refuses any other channel, so `bound` is always true). */
+  readonly tls: {
+    readonly bound: true;
+    readonly text: string;
+    readonly attestedKeySha256: string;
+    readonly presentedKeySha256: string;
+    readonly presentedCertificateSha256: string;
+  } | null;
+  readonly policy: { readonly name: string; readonly source: string; readonly maxAge: string; readonly pinned: number; readonly note: string | null } | null;
+  readonly pcrs: readonly PcrRow[];
+  readonly chain: readonly ChainEntryView[];
+  /** Genuine hardware, expected code, channel bound: what the view leads with. Empty before any result. */
+  readonly checks: readonly CheckView[];
+  /** Every enclave in the trust state (the diagnostic one for a PCR mismatch). */
+  readonly enclaves: readonly EnclaveView[];
+  /** When the state was established: the oldest enclave's verification, or the failure. */
+  readonly when: (TimeView & { readonly verb: 'verified' | 'failed' }) | null;
+  readonly canExport: boolean;
+  readonly canVerify: boolean;
+  readonly generatedAt: string;
+  /** What *Verify Receipt…* last proved or refused in this window; null before any check. */
+  readonly receipt: ReceiptCheckView | null;
+}
+
+/** The outcome of one *Verify Receipt…*, as the command established it (the core verified; this only records it). */
+export interface ReceiptCheck {
+  readonly ok: boolean;
+  /** The receipt file's name. */
+  readonly file: string;
+  /** What was proved (the core's statement), or the refusal's code and sentence. */
+  readonly text: string;
+  readonly checkedAt: number;
+}
+
+/** The receipt section of the view. */
+export interface ReceiptCheckView {
+  readonly ok: boolean;
+  readonly title: string;
+  readonly file: string;
+  readonly text: string;
+  readonly when: TimeView;
+}
+
+const STATUS_TEXT: Record<PcrStatus, string> = { match: 'match', mismatch: 'MISMATCH', 'not-in-policy': 'not in policy', missing: 'missing' };
+
+/** The webview's model for `result` (under `result.policy`, when known) at `now`, with the last receipt check if any. */
+export function attestationViewModel(result: TrustState, now: Date, receipt?: ReceiptCheck): AttestationViewModel {
+  // The model quotes certificates, the document, the policy, the server and files: every string escaped, so no control
+  // or bidi character reaches the webview's text.
+  return escapeStrings({ ...trustViewModel(result, now), receipt: receipt ? receiptCheckView(receipt, now.getTime()) : null });
+}
+
+function receiptCheckView(check: ReceiptCheck, now: number): ReceiptCheckView {
+  return { ok: check.ok, title: check.ok ? 'Receipt verified' : 'Receipt refused', file: check.file, text: check.text, when: timeView(check.checkedAt, now) };
+}
+
+function trustViewModel(result: TrustState, now: Date): Omit<AttestationViewModel, 'receipt'> {
+  const t = now.getTime();
+  const policy = result.policy;
+  const common = {
+    server: result.kind === 'unconfigured' ? null : (result.server ?? null),
+    policy: policy ? policyView(policy) : null,
+    generatedAt: now.toISOString(),
+    canVerify: result.kind !== 'unconfigured' && result.kind !== 'verifying',
+  };
+  const empty = { simulationBanner: null, document: null, service: null, tls: null, pcrs: [], chain: [], checks: [], enclaves: [], when: null };
+  switch (result.kind) {
+    case 'unconfigured':
+      return {
+        ...common,
+        ...empty,
+        state: 'unconfigured',
+        verdict: { ok: false, title: 'No server configured', code: null, sentence: 'Run “BlindBox: Configure Server…” (the Configure… button) to set the server in your user settings; the extension then attests it before any audio is sent.' },
+        canExport: false,
+      };
+    case 'unverified':
+      return { ...common, ...empty, state: 'unverified', verdict: { ok: false, title: 'Not verified yet', code: null, sentence: 'Run “BlindBox: Verify Enclave Server” to attest this server.' }, canExport: false };
+    case 'verifying':
+      return { ...common, ...empty, state: 'verifying', verdict: { ok: false, title: 'Verifying…', code: null, sentence: 'Asking the server for a fresh attestation document and checking it.' }, canExport: false };
+    case 'verified': {
+      const a = primaryEnclave(result);
+      const simulation = isSimulation(result.enclaves);
+      return {
+        ...common,
+        ...documentParts(a, policy, t, false),
+        checks: verifiedChecks(result, t),
+        enclaves: result.enclaves.map((e) => enclaveView(e, t)),
+        when: { verb: 'verified', ...timeView(oldestVerification(result.enclaves), t) },
+        state: simulation ? 'simulation' : 'verified',
+        verdict: simulation
+          ? {
+              ok: true,
+              title: 'Verified against a SIMULATION root — not confidential',
+              code: null,
+              sentence: `The document is well-formed, signed and bound to this TLS connection, but it chains to “${a.attestation.root.label}”, a root you trusted in blindbox.trustedRoots, not to AWS Nitro.`,
+            }
+          : {
+              ok: true,
+              title: 'Verified: genuine AWS Nitro enclave',
+              code: null,
+              sentence: `The document chains to the AWS Nitro Enclaves Root G1, its signature verifies, its measurements satisfy the policy “${result.policy.name}”, and this TLS connection ends inside the attested enclave.`,
+            },
+        simulationBanner: simulation
+          ? `SIMULATION — NOT CONFIDENTIAL. This server’s attestation comes from a simulation root (“${a.attestation.root.label}”), not from AWS Nitro Enclaves hardware. Nothing protects the audio from the machine’s operator: use it for testing only.`
+          : null,
+        canExport: true,
+      };
+    }
+    case 'failed': {
+      const observed = result.observed;
+      const verdict = {
+        ok: false,
+        title: 'Verification FAILED',
+        code: result.failure.code,
+        sentence: result.failure.message,
+        serverSaid: result.failure.serverSaid ?? null,
+      };
+      const base = { ...common, state: 'failed' as const, verdict, canExport: true, checks: failedChecks(result.failure.code, policy), when: { verb: 'failed' as const, ...timeView(result.at, t) } };
+      if (!observed) return { ...base, ...empty, checks: base.checks, when: base.when };
+      return { ...base, ...documentParts(observed, policy, t, true), enclaves: [enclaveView(observed, t)], simulationBanner: null };
+    }
+  }
+}
+
+function documentParts(a: AttestedEnclave, policy: PolicyInfo | undefined, t: number, diagnosticOnly: boolean) {
+  const { attestation, service, binding } = a;
+  return {
+    document: {
+      moduleId: attestation.moduleId,
+      timestamp: new Date(attestation.timestamp).toISOString(),
+      age: `${formatAge(t - attestation.timestamp)} old`,
+      digest: attestation.digest,
+      nonce: attestation.nonce ?? '(none)',
+      documentSha256: attestation.documentSha256,
+      verifiedAt: new Date(attestation.verifiedAt).toISOString(),
+      root: attestation.root.label,
+      diagnosticOnly,
+    },
+    service: service ? { service: service.service, version: service.version, engine: service.engine, model: service.model } : null,
+    tls: {
+      bound: binding.bound,
+      text: 'Bound: the TLS key of this connection is the key the enclave attested (public_key), so the channel ends inside the enclave.',
+      attestedKeySha256: binding.attestedKeySha256,
+      presentedKeySha256: binding.presentedSpkiSha256,
+      presentedCertificateSha256: binding.presentedCertificateSha256,
+    },
+    pcrs: pcrRows(attestation.pcrs, policy),
+    chain: chainEntries(attestation.chain, t),
+  };
+}
+
+/** Every PCR of the document, plus any the policy expects but the document lacks, in index order. */
+export function pcrRows(pcrs: Readonly<Record<number, string>>, policy: PolicyInfo | undefined): PcrRow[] {
+  const expected = policy ? normalisePcrPolicy(policy.pcrs) : new Map<number, string>();
+  const indices = new Set<number>([...Object.keys(pcrs).map(Number), ...expected.keys()]);
+  return [...indices]
+    .sort((a, b) => a - b)
+    .map((index) => {
+      const value = pcrs[index] ?? '';
+      const want = expected.get(index) ?? null;
+      const status: PcrStatus = want === null ? 'not-in-policy' : !value ? 'missing' : value.toLowerCase() === want ? 'match' : 'mismatch';
+      return { index, value, expected: want, status, statusText: STATUS_TEXT[status], zero: /^0+$/.test(value), folded: status === 'not-in-policy' };
+    });
+}
+
+export function chainEntries(chain: readonly CertificateSummary[], t: number): ChainEntryView[] {
+  const last = chain.length - 1;
+  return chain.map((c, position) => {
+    const notBefore = Date.parse(c.notBefore);
+    const notAfter = Date.parse(c.notAfter);
+    const validity: Validity = t < notBefore ? 'not-yet-valid' : t > notAfter ? 'expired' : 'valid';
+    const validityText =
+      validity === 'valid' ? `valid (until ${c.notAfter})` : validity === 'expired' ? `EXPIRED (since ${c.notAfter})` : `NOT YET VALID (from ${c.notBefore})`;
+    return { ...c, position, role: position === 0 ? 'root' : position === last ? 'leaf' : 'intermediate', validity, validityText };
+  });
+}
+
+function policyView(policy: PolicyInfo): NonNullable<AttestationViewModel['policy']> {
+  const pinned = Object.keys(policy.pcrs).length;
+  return {
+    name: policy.name,
+    source: policy.source,
+    maxAge: formatAge(policy.maxAgeSeconds * 1000),
+    pinned,
+    note: pinned === 0 ? 'This policy pins no PCR: any code running in a genuine enclave is accepted. Pin PCR0–PCR2 in blindbox.policy to accept only your build.' : null,
+  };
+}
+
+/** "just now", "42 s ago", "3 min ago", "2h 5m ago" (in the past; a clock skew reads as "just now"). */
+export function relativeAge(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 5) return 'just now';
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  return `${formatAge(ms)} ago`;
+}
+
+export function timeView(at: number, now: number): TimeView {
+  return { at, utc: new Date(at).toISOString(), relative: relativeAge(now - at) };
+}
+
+function enclaveView(e: AttestedEnclave, t: number): EnclaveView {
+  const f = enclaveFacts(e, t);
+  return { moduleId: f.moduleId, pcr0: f.pcr0, pcr0Prefix: f.pcr0Prefix, keySha256: f.key, keyPrefix: f.keyPrefix, verified: timeView(f.verifiedAt, t), root: e.attestation.root.label, simulation: e.simulation };
+}
+
+const CHECK_TITLES: Record<CheckId, string> = { hardware: 'Genuine hardware', code: 'Expected code', channel: 'Channel bound' };
+const STATE_TEXT: Record<CheckState, string> = { pass: 'Passed', warn: 'Warning', fail: 'FAILED', unknown: 'Not checked' };
+
+function check(id: CheckId, state: CheckState, summary: string, facts: readonly string[] = []): CheckView {
+  return { id, title: CHECK_TITLES[id], state, stateText: STATE_TEXT[state], summary, facts };
+}
+
+/** The three checks of a verified state: all were enforced by the session (it exists only once they passed). */
+function verifiedChecks(state: Extract<TrustState, { kind: 'verified' }>, t: number): CheckView[] {
+  const enclaves = state.enclaves;
+  const simulated = enclaves.filter((e) => e.simulation);
+  const n = enclaves.length;
+  const each = n === 1 ? '' : ` (all ${n} enclaves)`;
+  const roots = [...new Set(enclaves.map((e) => e.attestation.root.label))].join(', ');
+  const newest = Math.max(...enclaves.map((e) => e.attestation.timestamp));
+  const pinned = Object.keys(state.policy.pcrs).map(Number).sort((a, b) => a - b);
+  return [
+    simulated.length > 0
+      ? check('hardware', 'warn', `SIMULATION: the chain ends in “${simulated[0]!.attestation.root.label}”, a root you trusted, not AWS Nitro Enclaves Root G1. No enclave hardware protects the audio.`, [
+          `Root: ${roots}`,
+          'Document signed by its chain, fresh, and answering our nonce',
+        ])
+      : check('hardware', 'pass', `A real AWS Nitro enclave${each}: the document's certificate chain ends in the AWS Nitro Enclaves Root G1.`, [
+          'Signature verified against the chain',
+          `Document fresh: made ${relativeAge(t - newest)}`,
+          'Nonce: the document answers the one we sent',
+        ]),
+    pinned.length === 0
+      ? check('code', 'warn', `Policy “${state.policy.name}”: ${NO_PCR_PINNED}. Any code running in a genuine enclave would pass.`, [`Pin PCR0–PCR2 (BlindBox: Configure Server…) to accept only your build.`])
+      : check('code', 'pass', `Every pinned PCR matches the policy “${state.policy.name}”${each}.`, [`Pinned: ${pinned.map((i) => `PCR${i}`).join(', ')}`, `Policy from ${state.policy.source}`]),
+    check('channel', 'pass', `The TLS key of the connection is the key the enclave attested${each}: the channel ends inside the enclave.`, enclaves.map((e) => `Key SHA-256 ${e.binding.attestedKeySha256.slice(0, 16)}…`)),
+  ];
+}
+
+/** Which check a failure's code belongs to: the core's code says what it refused; the view only files it. */
+const FAILED_CHECK: Readonly<Record<string, CheckId>> = {
+  MALFORMED_CBOR: 'hardware',
+  MALFORMED_COSE: 'hardware',
+  MALFORMED_PAYLOAD: 'hardware',
+  UNSUPPORTED_ALGORITHM: 'hardware',
+  CHAIN_UNTRUSTED: 'hardware',
+  CERT_INVALID: 'hardware',
+  CERT_EXPIRED: 'hardware',
+  CERT_NOT_YET_VALID: 'hardware',
+  SIGNATURE_INVALID: 'hardware',
+  NONCE_MISMATCH: 'hardware',
+  STALE_DOCUMENT: 'hardware',
+  PCR_MISMATCH: 'code',
+  TLS_BINDING_MISMATCH: 'channel',
+};
+
+/** A failed state: the refused check fails, those before it passed (they are checked in order), later ones were not reached. */
+function failedChecks(code: string, policy: PolicyInfo | undefined): CheckView[] {
+  const refused = Object.hasOwn(FAILED_CHECK, code) ? FAILED_CHECK[code] : undefined;
+  const order: CheckId[] = ['hardware', 'code', 'channel'];
+  const at = refused ? order.indexOf(refused) : -1;
+  return order.map((id, i) => {
+    if (id === refused) return check(id, 'fail', `Refused (${code}).`, id === 'code' && policy ? [`Policy “${policy.name}”`] : []);
+    if (at > i) return check(id, 'pass', 'Checked before the refusal.');
+    return check(id, 'unknown', refused ? 'Not reached: nothing is sent to this server.' : 'Not checked: the attestation did not complete.');
+  });
+}

@@ -1,0 +1,29 @@
+/**
+ * Messages between the attestation webview and the extension. What the
+ * webview sends is untrusted input (a compromised page could post anything):
+ * it is checked against this closed set before anything acts on it.
+ */
+import type { AttestationViewModel } from './model.js';
+
+/** Extension → webview. */
+export type HostMessage = { readonly type: 'model'; readonly model: AttestationViewModel };
+
+/** Webview → extension. */
+export type WebviewMessage =
+  | { readonly type: 'ready' }
+  | { readonly type: 'verify' }
+  | { readonly type: 'export' }
+  | { readonly type: 'openSettings' }
+  | { readonly type: 'showLog' }
+  | { readonly type: 'configure' };
+
+const TYPES: ReadonlySet<string> = new Set(['ready', 'verify', 'export', 'openSettings', 'showLog', 'configure']);
+
+/** The message if it is exactly one of ours (an object with a known `type` and no other field), else undefined. */
+export function parseWebviewMessage(value: unknown): WebviewMessage | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const keys = Object.keys(value);
+  const type = (value as { type?: unknown }).type;
+  if (keys.length !== 1 || typeof type !== 'string' || !TYPES.has(type)) return undefined;
+  return { type } as WebviewMessage;
+}

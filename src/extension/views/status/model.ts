@@ -1,0 +1,115 @@
+/**
+ * What the status bar item says in each state: pure, so every state's text is
+ * unit-tested. `StatusBar` (item.ts) only copies these fields onto the item.
+ */
+import { formatAge } from '../../../core/util/format-age.js';
+import { shortReason } from '../../common/failure.js';
+import { COMMANDS } from '../../ids.js';
+import { codeSpan, escapeMarkdown } from '../../../core/util/markdown.js';
+import { enclaveFacts, NO_PCR_PINNED, policyLabel, policySummary } from '../../trust/summary.js';
+import { isSimulation, oldestVerification, type TrustState } from '../../trust/trust-state.js';
+
+export const SHOW_ATTESTATION_COMMAND = COMMANDS.showAttestation;
+export const VERIFY_COMMAND = COMMANDS.verify;
+export const CONFIGURE_COMMAND = COMMANDS.configureServer;
+/** The only commands the tooltip's links may run (item.ts trusts exactly these). */
+export const TOOLTIP_COMMANDS = [SHOW_ATTESTATION_COMMAND, VERIFY_COMMAND, CONFIGURE_COMMAND] as const;
+
+export interface StatusPresentation {
+  readonly text: string;
+  /** Markdown; untrusted values are escaped or in code spans. Links use only `TOOLTIP_COMMANDS`. */
+  readonly tooltip: string;
+  readonly background: 'error' | 'warning' | undefined;
+  readonly command: string;
+  /** For screen readers (no codicons). */
+  readonly accessibilityLabel: string;
+}
+
+const LINKS = `[Show attestation](command:${SHOW_ATTESTATION_COMMAND}) · [Verify again](command:${VERIFY_COMMAND})`;
+
+/** The status bar item for `result` at `now` (ms). */
+export function statusPresentation(result: TrustState, now: number): StatusPresentation {
+  const base = { command: SHOW_ATTESTATION_COMMAND };
+  switch (result.kind) {
+    case 'unconfigured':
+      return {
+        ...base,
+        text: '$(unverified) BlindBox: not verified',
+        tooltip: `**BlindBox**: no server is configured.\n\n[Configure Server…](command:${CONFIGURE_COMMAND}) (it writes \`blindbox.serverUrl\` to your user settings and verifies).`,
+        background: undefined,
+        accessibilityLabel: 'BlindBox: not verified, no server configured',
+      };
+    case 'unverified':
+      return {
+        ...base,
+        text: '$(unverified) BlindBox: not verified',
+        tooltip: `**BlindBox**: not verified yet\n\nServer: ${codeSpan(result.server)}\n\n${LINKS}`,
+        background: undefined,
+        accessibilityLabel: 'BlindBox: not verified',
+      };
+    case 'verifying':
+      return {
+        ...base,
+        text: '$(loading~spin) BlindBox: verifying…',
+        tooltip: `**BlindBox**: attesting ${codeSpan(result.server)}…`,
+        background: undefined,
+        accessibilityLabel: 'BlindBox: verifying the server',
+      };
+    case 'verified': {
+      const simulation = isSimulation(result.enclaves);
+      const verifiedAt = oldestVerification(result.enclaves);
+      // Escaped, one line, and no `$(` that the status bar would render as an icon.
+      const policyName = policyLabel(result.policy).replace(/\$\(/g, '$ (');
+      const age = formatAge(now - verifiedAt);
+      const unpinned = Object.keys(result.policy.pcrs).length === 0;
+      // Every verified state names the policy and the age, and says when the policy pins nothing.
+      const policyPart = unpinned ? `${policyName} · no PCR pinned` : policyName;
+      const n = result.enclaves.length;
+      const lines = [
+        simulation
+          ? '**BlindBox: SIMULATION — not confidential.** The attestation chains to a simulation root you trusted in `blindbox.trustedRoots`, not to AWS Nitro: no enclave protects the audio.'
+          : `**BlindBox**: verified AWS Nitro enclave${n === 1 ? '' : `s (${n})`} (policy ${codeSpan(result.policy.name)})`,
+        `Server: ${codeSpan(result.server)}`,
+        `Policy: ${escapeMarkdown(policySummary(result.policy))}${unpinned ? ' — **any code running in a genuine enclave is accepted**' : ''}`,
+        `${n === 1 ? 'Enclave' : `Enclaves (${n})`}:\n\n${result.enclaves.map((e) => enclaveLine(enclaveFacts(e, now))).join('\n')}`,
+        `Verified: ${new Date(verifiedAt).toISOString()} (UTC, ${age} ago)`,
+        LINKS,
+      ];
+      const tooltip = lines.join('\n\n');
+      return simulation
+        ? {
+            ...base,
+            text: `$(warning) BlindBox: SIMULATION — not confidential · ${policyPart} · ${age}`,
+            tooltip,
+            background: 'warning',
+            accessibilityLabel: `BlindBox: simulation, not confidential, policy ${policyName}${unpinned ? ', no PCR pinned' : ''}, ${age} ago`,
+          }
+        : {
+            ...base,
+            text: `$(verified-filled) BlindBox: verified · ${policyPart} · ${age}`,
+            tooltip,
+            background: undefined,
+            accessibilityLabel: `BlindBox: verified under policy ${policyName}${unpinned ? `, ${NO_PCR_PINNED}` : ''}, ${age} ago`,
+          };
+    }
+    case 'failed': {
+      const reason = shortReason(result.failure.code);
+      const lines = [
+        `**BlindBox: verification FAILED** (${codeSpan(result.failure.code)})`,
+        escapeMarkdown(result.failure.message),
+        // The server's words in a code span: inert, never a link, and visibly not our sentence.
+        ...(result.failure.serverSaid ? [`Server said (not verified by BlindBox): ${codeSpan(result.failure.serverSaid)}`] : []),
+        ...(result.server ? [`Server: ${codeSpan(result.server)}`] : []),
+        `Time: ${new Date(result.at).toISOString()}`,
+        result.failure.untrusted ? '**No audio will be sent to this server.**' : 'Nothing was sent.',
+        LINKS,
+      ];
+      return { ...base, text: `$(error) BlindBox: FAILED · ${reason}`, tooltip: lines.join('\n\n'), background: 'error', accessibilityLabel: `BlindBox: verification failed, ${reason}` };
+    }
+  }
+}
+
+/** One enclave of the tooltip's list: module, PCR0 and TLS key prefixes, age; all in code spans. */
+function enclaveLine(f: ReturnType<typeof enclaveFacts>): string {
+  return `- ${codeSpan(f.moduleId)} · PCR0 ${codeSpan(f.pcr0Prefix)} · key ${codeSpan(f.keyPrefix)} · ${f.age} ago`;
+}
