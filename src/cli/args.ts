@@ -1,5 +1,10 @@
 /** Argument parsing shared by the CLI commands; every mistake is a `UsageError` (exit 2). */
-import { AWS_NITRO_ROOT_G1, InputError, loadRootFile, pcrIndex, readFileCapped, type BlindBoxError, type TrustedRoot } from '../core/index.js';
+// Named modules, not core/index.js: the offline commands and `--help` must not load the HTTP client (start-up time).
+import { AWS_NITRO_ROOT_G1, type TrustedRoot } from '../core/attestation/roots.js';
+import { pcrIndex } from '../core/attestation/policy.js';
+import { InputError, type BlindBoxError } from '../core/errors.js';
+import { loadRootFile } from '../core/policy.js';
+import { readFileCapped } from '../core/util/read-capped.js';
 
 /** A mistake in how the command was called, or an input file that cannot be read: exit 2. */
 export class UsageError extends Error {}

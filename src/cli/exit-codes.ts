@@ -3,7 +3,7 @@
  * 0 ok, 1 the server is not (provably) the attested enclave (or a receipt does not prove what it should), 2 usage error or unreadable input,
  * 3 the server or the network failed, 70 a failure the CLI did not foresee.
  */
-import { isUntrustedFailure, type BlindBoxError } from '../core/index.js';
+import { isUntrustedFailure, type BlindBoxError } from '../core/errors.js';
 
 export const EXIT_OK = 0;
 /** The attestation was rejected or the TLS key is not the attested one: nothing was (or may be) sent. */
