@@ -68,24 +68,46 @@ const cases: Case[] = [
   cli('serve (bad flag)', 2, 'serve', '--port', 'x'),
 ];
 
-function wallMs(c: Case): number {
+/**
+ * CPU milliseconds (user + system, every thread) used so far by this process's waited-for children, from Linux's
+ * /proc/self/stat (cutime, cstime; clock ticks of 10 ms); undefined elsewhere. Unlike wall time, not stretched by
+ * other processes holding the CPU.
+ */
+function childrenCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) * 10; // fields 16 and 17 of proc(5), counted from the state (field 3)
+  } catch {
+    return undefined;
+  }
+}
+
+function run(c: Case): { wall: number; cpu: number | undefined } {
+  const cpuBefore = childrenCpuMs();
   const start = process.hrtime.bigint();
   const r = spawnSync(process.execPath, c.argv, { encoding: 'utf8', timeout: 60_000 });
-  const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
+  const wall = Number(process.hrtime.bigint() - start) / 1e6;
+  const cpuAfter = childrenCpuMs();
   if (r.status !== c.exit) throw new Error(`${c.label} exited ${String(r.status)}, expected ${c.exit}: ${r.stderr}`);
-  return elapsed;
+  return { wall, cpu: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore };
 }
 
 const samples = new Map<Case, number[]>(cases.map((c) => [c, []]));
-for (const c of cases) wallMs(c); // warm the file cache
+const cpuSamples = new Map<Case, number[]>(cases.map((c) => [c, []]));
+for (const c of cases) run(c); // warm the file cache
 for (let round = 0; round < RUNS; round++) {
   // Each round starts at a different case, so no case always follows the same one.
   for (let i = 0; i < cases.length; i++) {
     const c = cases[(round + i) % cases.length]!;
-    samples.get(c)!.push(wallMs(c));
+    const { wall, cpu } = run(c);
+    samples.get(c)!.push(wall);
+    if (cpu !== undefined) cpuSamples.get(c)!.push(cpu);
   }
 }
 const bareMs = median(samples.get(bare)!);
+const bareCpu = median(cpuSamples.get(bare)!);
+const hasCpu = Number.isFinite(bareCpu);
 
 // ---- (2) a never-seen chain ------------------------------------------------------------------------------------
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
@@ -103,12 +125,14 @@ const chainRows = documents.map((d) => {
 const out: string[] = [];
 out.push(`blindbox start-up benchmark — Node ${process.version}, ${cpus()[0]?.model.trim() ?? 'unknown CPU'} (${availableParallelism()} CPUs)`);
 out.push('');
-out.push(`(1) whole process, spawn to exit, median of ${RUNS} interleaved rounds; "× bare" divides by the median of \`node -e 0\` (${ms(bareMs)} ms):`);
+out.push(`(1) whole process, spawn to exit, median of ${RUNS} interleaved rounds; "× bare" divides by the median of \`node -e 0\` (${ms(bareMs)} ms wall${hasCpu ? `, ${ms(bareCpu)} ms CPU` : ''});`);
+out.push('    CPU: user + system time of the child, all threads (Linux, 10 ms ticks), robust to a busy machine:');
 out.push('');
-const rows: string[][] = [['command', 'median ms', 'p10', 'p90', '× bare']];
+const rows: string[][] = [['command', 'wall ms', 'p10', 'p90', '× bare', ...(hasCpu ? ['CPU ms', '× bare'] : [])]];
 for (const c of cases) {
   const s = samples.get(c)!;
-  rows.push([c.label, ms(median(s)), ms(quantile(s, 0.1)), ms(quantile(s, 0.9)), times(median(s), bareMs)]);
+  const cpu = median(cpuSamples.get(c)!);
+  rows.push([c.label, ms(median(s)), ms(quantile(s, 0.1)), ms(quantile(s, 0.9)), times(median(s), bareMs), ...(hasCpu ? [ms(cpu), times(cpu, bareCpu)] : [])]);
 }
 out.push(table(rows));
 out.push('');
@@ -116,11 +140,16 @@ out.push(`(2) never-seen chain: verifyAttestation after clearChainCaches(), CPU 
 out.push('');
 out.push(table([['doc', 'ms', 'p90', 'bare ms', '× bare'], ...chainRows.map((r) => [r.name, ms(r.fresh), ms(r.p90), ms(r.bare), times(r.ratio, 1)])]));
 out.push('');
-const worstCase = cases.filter((c) => c !== bare).reduce((a, b) => (median(samples.get(b)!) > median(samples.get(a)!) ? b : a));
-const worstRatio = median(samples.get(worstCase)!) / bareMs;
+const slowest = (of: Map<Case, number[]>, unit: number) => {
+  const c = cases.filter((x) => x !== bare).reduce((a, b) => (median(of.get(b)!) > median(of.get(a)!) ? b : a));
+  return { label: c.label, ratio: median(of.get(c)!) / unit };
+};
+const wallWorst = slowest(samples, bareMs);
+const cpuWorst = hasCpu ? slowest(cpuSamples, bareCpu) : undefined;
 const worstChain = chainRows.reduce((a, b) => (b.ratio > a.ratio ? b : a));
 const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
 out.push('goals (printed, not asserted):');
-out.push(`  every command ≤ ${PROCESS_GOAL}× a bare Node start: slowest ${worstCase.label} ${times(worstRatio, 1)} → ${verdict(worstRatio <= PROCESS_GOAL)}`);
+out.push(`  every command ≤ ${PROCESS_GOAL}× a bare Node start (wall): slowest ${wallWorst.label} ${times(wallWorst.ratio, 1)} → ${verdict(wallWorst.ratio <= PROCESS_GOAL)}`);
+if (cpuWorst) out.push(`  every command ≤ ${PROCESS_GOAL}× a bare Node start (CPU): slowest ${cpuWorst.label} ${times(cpuWorst.ratio, 1)} → ${verdict(cpuWorst.ratio <= PROCESS_GOAL)}`);
 out.push(`  never-seen chain ≤ ${CHAIN_GOAL} bare verifies: median ${times(median(chainRows.map((r) => r.ratio)), 1)}, worst ${worstChain.name} ${times(worstChain.ratio, 1)} → ${verdict(worstChain.ratio <= CHAIN_GOAL)}`);
 process.stdout.write(out.join('\n') + '\n');
