@@ -7,6 +7,15 @@ export function timeMs(fn: () => unknown): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
+/** CPU milliseconds (user + system) spent by this process in `fn`: on a shared machine, unlike wall time, not
+ *  inflated by the time other processes hold the CPU, which grows with how long `fn` runs. */
+export function cpuMs(fn: () => unknown): number {
+  const start = process.cpuUsage();
+  fn();
+  const spent = process.cpuUsage(start);
+  return (spent.user + spent.system) / 1000;
+}
+
 /** Times `fn` `repeats` times after `warmup` untimed calls; `before` runs untimed before every call. */
 export function sample(fn: () => unknown, repeats: number, warmup = 0, before?: () => void): number[] {
   for (let i = 0; i < warmup; i++) {
@@ -23,9 +32,9 @@ export function sample(fn: () => unknown, repeats: number, warmup = 0, before?: 
 
 /**
  * Times `fn` and the yardstick `ref` alternately (`before` runs untimed before every `fn`), so that a noisy machine
- * slows both alike and their ratio stays meaningful. Returns [fn samples, ref samples].
+ * slows both alike and their ratio stays meaningful; `clock` is wall time unless given. Returns [fn samples, ref samples].
  */
-export function sampleInterleaved(fn: () => unknown, ref: () => unknown, repeats: number, warmup = 0, before?: () => void): [number[], number[]] {
+export function sampleInterleaved(fn: () => unknown, ref: () => unknown, repeats: number, warmup = 0, before?: () => void, clock = timeMs): [number[], number[]] {
   for (let i = 0; i < warmup; i++) {
     before?.();
     fn();
@@ -35,8 +44,8 @@ export function sampleInterleaved(fn: () => unknown, ref: () => unknown, repeats
   const b: number[] = [];
   for (let i = 0; i < repeats; i++) {
     before?.();
-    a.push(timeMs(fn));
-    b.push(timeMs(ref));
+    a.push(clock(fn));
+    b.push(clock(ref));
   }
   return [a, b];
 }

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-// The CLI is compiled to out/ by `npm install` (prepare) or any npm script that runs it.
-import '../out/src/cli/main.js';
+// The CLI as bundled by `npm run build` (scripts/bundle-cli.mjs, after tsc): a few files instead of dozens of modules.
+import '../out/bundle/cli/main.mjs';

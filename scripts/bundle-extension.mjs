@@ -9,8 +9,7 @@
  * - `.cjs`, because package.json says "type": "module": VS Code (like Node) would load a `.js` entry as ESM.
  * - Everything but `vscode` is bundled (cbor-x, pkijs, asn1js, undici, form-data-encoder…), so the .vsix runs with
  *   no node_modules.
- * - cbor-x tries `require('cbor-extract')`, an optional native accelerator, inside a try/catch; it is replaced by an
- *   empty module so the bundle neither ships nor looks for a native binary (plain JS decoding, identical results).
+ * - cbor-x's optional native accelerator is replaced by an empty module (no-native-cbor.mjs).
  * - No source maps in the package; license comments are kept at the end of each file.
  * - The entry bundle's first statement notes the time (the banner below): the start of the extension's own module
  *   evaluation, which main.ts reports as `bundleEvaluationMs` (the activation benchmark reads it). A banner runs
@@ -24,6 +23,7 @@ import { build } from 'esbuild';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { noNativeCbor } from './no-native-cbor.mjs';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const outdirFlag = process.argv.indexOf('--outdir');
@@ -31,15 +31,6 @@ const outdir = outdirFlag > 0 ? path.resolve(process.argv[outdirFlag + 1]) : pat
 const LAZY_OUT = './extension-core.cjs';
 /** Read by src/extension/main.ts (declared there); never renamed, since the minifier leaves free identifiers alone. */
 const EVALUATION_START = 'var __blindboxBundleStart=performance.now();';
-
-/** @type {import('esbuild').Plugin} */
-const noNativeCbor = {
-  name: 'no-native-cbor',
-  setup(b) {
-    b.onResolve({ filter: /^cbor-extract$/ }, () => ({ path: 'cbor-extract', namespace: 'blindbox-stub' }));
-    b.onLoad({ filter: /.*/, namespace: 'blindbox-stub' }, () => ({ contents: 'module.exports = undefined;', loader: 'js' }));
-  },
-};
 
 /** In the entry bundle, `import('./services.js')` becomes `require('./extension-core.cjs')`, resolved next to it at run time. */
 /** @type {import('esbuild').Plugin} */

@@ -4,7 +4,19 @@
  */
 
 /** A mistake in how the command was called, or an input file that cannot be read: exit 2. */
-export class UsageError extends Error {}
+const USAGE_ERROR = Symbol.for('blindbox.cli.UsageError');
+
+/**
+ * A mistake in the command line (exit 2). Recognised by a registered symbol rather than by class identity: `serve` and
+ * `demo` run from tsc's output beside the bundled CLI (scripts/bundle-cli.mjs), each with its own copy of this class.
+ */
+export class UsageError extends Error {
+  readonly [USAGE_ERROR] = true;
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[USAGE_ERROR] === true;
+  }
+}
 
 /** `--at`: ISO-8601 or Unix milliseconds. */
 export function parseTime(value: string): Date {

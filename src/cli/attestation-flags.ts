@@ -3,7 +3,8 @@
  * (`verify`, `transcribe`, and offline `verify-receipt`, `verify-evidence`), and for a live server how long to wait;
  * declared once in commands.ts and turned into the core's options here.
  */
-import { DEFAULT_POLICY, loadPolicyFile, MAX_MAX_AGE_SECONDS, type AttestationPolicy, type ConnectOptions, type TrustedRoot } from '../core/index.js';
+import { DEFAULT_POLICY, loadPolicyFile, MAX_MAX_AGE_SECONDS, type AttestationPolicy } from '../core/policy.js';
+import type { ConnectOptions, TrustedRoot } from '../core/index.js';
 import { parseSeconds, UsageError } from './args.js';
 import { asUsage, parsePcrArgs, trustedRoots } from './client-args.js';
 

@@ -1,5 +1,10 @@
 /** Arguments of the client commands that the client core judges (PCRs, input files, trusted roots), as `UsageError`s. */
-import { AWS_NITRO_ROOT_G1, InputError, loadRootFile, pcrIndex, readFileCapped, type BlindBoxError, type TrustedRoot } from '../core/index.js';
+// Named modules, not core/index.js: the offline commands and `--help` must not load the HTTP client (start-up time).
+import { AWS_NITRO_ROOT_G1, type TrustedRoot } from '../core/attestation/roots.js';
+import { pcrIndex } from '../core/attestation/policy.js';
+import { InputError, type BlindBoxError } from '../core/errors.js';
+import { loadRootFile } from '../core/policy.js';
+import { readFileCapped } from '../core/util/read-capped.js';
 import { UsageError } from './args.js';
 
 /** `--pcr i=hex`, repeatable, into a policy record; the same PCR twice is a mistake, not "the last one wins". */

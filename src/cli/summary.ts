@@ -1,5 +1,8 @@
 /** Human-readable output of the CLI: the verdict, a PCR table and the chain. */
-import { ChannelError, escapeControls, formatAge, isUntrustedFailure, oneLine, quoteServerText, serverSaid, type BlindBoxError, type VerifiedAttestation } from '../core/index.js';
+import { ChannelError, isUntrustedFailure, serverSaid, type BlindBoxError } from '../core/errors.js';
+import type { VerifiedAttestation } from '../core/attestation/verify.js';
+import { formatAge } from '../core/util/format-age.js';
+import { escapeControls, oneLine, quoteServerText } from '../shared/text.js';
 
 /**
  * A readable summary of a verified document; `expected` marks which PCRs a policy checked. The verdict line comes

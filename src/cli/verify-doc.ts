@@ -1,5 +1,9 @@
 /** `blindbox verify-doc <file>`: verify a saved attestation document. */
-import { AttestationError, InputError, jsonText, MAX_DOCUMENT_BYTES, rejectedReport, verifiedReport, verifyAttestation } from '../core/index.js';
+import { verifyAttestation } from '../core/attestation/verify.js';
+import { rejectedReport, verifiedReport } from '../core/attestation/report.js';
+import { AttestationError, InputError } from '../core/errors.js';
+import { jsonText } from '../shared/text.js';
+import { MAX_DOCUMENT_BYTES } from '../protocol/limits.js';
 import { parseSeconds, parseTime, UsageError } from './args.js';
 import { parsePcrArgs, readJudgedFile, trustedRoots } from './client-args.js';
 import { verifyDocSpec } from './commands.js';

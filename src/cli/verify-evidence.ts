@@ -4,7 +4,11 @@
  * on the attested connection carrying exactly the attested key; the same for every other enclave the file lists (a
  * session behind a balancer attests one per key), any failure failing the whole file.
  */
-import { AttestationError, ChannelError, jsonText, MAX_EVIDENCE_FILE_BYTES, parseEvidenceFile, quoteServerText, readFileCapped, rejectedReport, verifiedReport, verifyEvidence } from '../core/index.js';
+import { rejectedReport, verifiedReport } from '../core/attestation/report.js';
+import { AttestationError, ChannelError } from '../core/errors.js';
+import { MAX_EVIDENCE_FILE_BYTES, parseEvidenceFile, verifyEvidence } from '../core/evidence/file.js';
+import { readFileCapped } from '../core/util/read-capped.js';
+import { jsonText, quoteServerText } from '../shared/text.js';
 import { UsageError } from './args.js';
 import { asUsage, trustedRoots } from './client-args.js';
 import { verifyEvidenceSpec } from './commands.js';

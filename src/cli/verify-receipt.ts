@@ -2,21 +2,12 @@
  * `blindbox verify-receipt <receipt.json> --audio <file> --transcript <file>`: checks, offline and at the document's
  * own time, that an enclave with the expected code signed for exactly this audio and this transcript, and says so.
  */
-import {
-  AttestationError,
-  escapeControls,
-  jsonText,
-  MAX_RECEIPT_FILE_BYTES,
-  oneLine,
-  parseReceiptFile,
-  quoteServerText,
-  receiptStatement,
-  ReceiptError,
-  rejectedReport,
-  sha256FileHex,
-  verifyReceiptFile,
-  type VerifiedReceiptFile,
-} from '../core/index.js';
+import { rejectedReport } from '../core/attestation/report.js';
+import { AttestationError, ReceiptError } from '../core/errors.js';
+import { MAX_RECEIPT_FILE_BYTES, parseReceiptFile } from '../core/receipt/file.js';
+import { receiptStatement, verifyReceiptFile, type VerifiedReceiptFile } from '../core/receipt/offline.js';
+import { sha256FileHex } from '../core/util/sha256.js';
+import { escapeControls, jsonText, oneLine, quoteServerText } from '../shared/text.js';
 import { UsageError } from './args.js';
 import { asUsage, readJudgedFile } from './client-args.js';
 import { trustOptions } from './attestation-flags.js';

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { loadRealDocuments, NITRO_DIR, ROOT_PEM_PATH, type RealDocument } from '../helpers/fixtures.js';
 
-/** out/test/cli/verify-doc.test.js → out/src/cli/main.js and bin/blindbox.js of the package. */
+/** out/test/cli/verify-doc.test.js → out/src/cli/main.js and bin/blindbox.js of the package (the bundle `npm run build` makes). */
 const MAIN_JS = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const BIN_JS = fileURLToPath(new URL('../../../bin/blindbox.js', import.meta.url));
 const PACKAGE_DIR = fileURLToPath(new URL('../../../', import.meta.url));
@@ -417,5 +417,21 @@ describe('the package bin (bin/blindbox.js) is the same CLI', { concurrency: tru
 
   it('exits 2 on a usage error', async () => {
     assertUsageError(await run(['verify-doc', '--at', 'never'], BIN_JS));
+  });
+
+  // serve and demo run from tsc's output beside the bundle, with their own copy of UsageError.
+  for (const args of [['serve', '--port', 'x'], ['demo', '--bogus']]) {
+    it(`exits 2 on a usage error of ${args[0]!}, which runs unbundled`, async () => {
+      const [viaMain, viaBin] = await Promise.all([run(args, MAIN_JS), run(args, BIN_JS)]);
+      assert.equal(viaBin.status, 2, describeRun(viaBin));
+      assert.equal(viaBin.stderr, viaMain.stderr);
+    });
+  }
+
+  it('prints the package version', async () => {
+    const [viaMain, viaBin] = await Promise.all([run(['--version'], MAIN_JS), run(['--version'], BIN_JS)]);
+    assert.equal(viaBin.status, 0, describeRun(viaBin));
+    assert.match(viaBin.stdout, /^blindbox \d+\.\d+\.\d+/);
+    assert.equal(viaBin.stdout, viaMain.stdout);
   });
 });

@@ -2,16 +2,15 @@
  * The certificate path of a Nitro attestation document: `cabundle[0]` (a trusted
  * root) → intermediates → `certificate` (the leaf whose key signed the document).
  *
- * pkijs parses each certificate and reads names and extensions; node:crypto
- * (OpenSSL) checks issuer/subject linkage and signatures, several times faster
- * than pkijs' own engine. What is a pure function of bytes (a parsed
+ * node:crypto (OpenSSL) parses each certificate and checks issuer/subject
+ * linkage and signatures; certificate.ts reads with asn1js what Node 20's
+ * X509Certificate does not expose (algorithms, extensions, names as shown). What is a pure function of bytes (a parsed
  * certificate, "this certificate's signature verifies under that issuer") is
  * cached by SHA-256; everything that depends on time or trust runs every time.
  */
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
 import { AttestationError } from '../errors.js';
+import { basicConstraints, checkUniqueExtensions, keyUsageBits, readCertificate, type NameAttribute } from './certificate.js';
 import type { TrustedRoot } from './roots.js';
 import { sha256Hex } from '../util/sha256.js';
 import { quoteServerText } from '../../shared/text.js';
@@ -194,70 +193,43 @@ function parse(der: Uint8Array, sha256 = sha256Hex(der)): ParsedCertificate {
 
 function parseUncached(der: Uint8Array, sha256: string): ParsedCertificate {
   const x509 = new X509Certificate(der);
-  const asn1 = asn1js.fromBER(der);
-  if (asn1.offset === -1 || asn1.offset !== der.byteLength) throw new Error('not exactly one DER value');
-  const cert = new pkijs.Certificate({ schema: asn1.result });
+  const fields = readCertificate(der);
+  checkUniqueExtensions(fields.extensions);
 
-  let basicConstraints: ParsedCertificate['basicConstraints'];
+  let bc: ParsedCertificate['basicConstraints'];
   let keyUsage: Set<number> | undefined;
   let unknownCriticalExtension: string | undefined;
-  const seen = new Set<string>();
-  for (const ext of cert.extensions ?? []) {
-    if (seen.has(ext.extnID)) throw new AttestationError('CERT_INVALID', `A certificate in the attestation chain repeats the extension ${ext.extnID}.`);
-    seen.add(ext.extnID);
-    const critical = ext.critical === true;
-    if (ext.extnID === OID_BASIC_CONSTRAINTS) {
-      const bc = ext.parsedValue as pkijs.BasicConstraints;
-      const pathLen = bc.pathLenConstraint;
-      basicConstraints = { critical, ca: bc.cA === true, pathLen: typeof pathLen === 'number' ? pathLen : pathLen?.valueBlock.valueDec };
-    } else if (ext.extnID === OID_KEY_USAGE) {
-      keyUsage = bitSet(ext.parsedValue as asn1js.BitString);
-    } else if (critical && !UNDERSTOOD_CRITICAL.has(ext.extnID)) {
-      unknownCriticalExtension ??= ext.extnID;
-    }
+  for (const ext of fields.extensions) {
+    if (ext.id === OID_BASIC_CONSTRAINTS) bc = { critical: ext.critical, ...basicConstraints(ext.value) };
+    else if (ext.id === OID_KEY_USAGE) keyUsage = keyUsageBits(ext.value);
+    else if (ext.critical && !UNDERSTOOD_CRITICAL.has(ext.id)) unknownCriticalExtension ??= ext.id;
   }
 
-  const spki = cert.subjectPublicKeyInfo.algorithm;
-  const curve = spki.algorithmParams instanceof asn1js.ObjectIdentifier ? spki.algorithmParams.valueBlock.toString() : undefined;
-  const keyIsP384 = spki.algorithmId === OID_EC_PUBLIC_KEY && curve === OID_SECP384R1;
-  const notBefore = cert.notBefore.value;
-  const notAfter = cert.notAfter.value;
-
+  const keyIsP384 = fields.keyAlgorithm === OID_EC_PUBLIC_KEY && fields.keyCurve === OID_SECP384R1;
   return Object.freeze({
     x509,
-    notBefore: notBefore.getTime(),
-    notAfter: notAfter.getTime(),
-    signatureAlgorithmOk: cert.signatureAlgorithm.algorithmId === OID_ECDSA_SHA384 && cert.signature.algorithmId === OID_ECDSA_SHA384,
+    notBefore: fields.notBefore.getTime(),
+    notAfter: fields.notAfter.getTime(),
+    signatureAlgorithmOk: fields.signatureAlgorithms.every((id) => id === OID_ECDSA_SHA384),
     keyIsP384,
-    basicConstraints,
+    basicConstraints: bc,
     keyUsage,
     unknownCriticalExtension,
     summary: Object.freeze({
-      subject: formatName(cert.subject),
-      issuer: formatName(cert.issuer),
-      notBefore: notBefore.toISOString(),
-      notAfter: notAfter.toISOString(),
+      subject: formatName(fields.subject),
+      issuer: formatName(fields.issuer),
+      notBefore: fields.notBefore.toISOString(),
+      notAfter: fields.notAfter.toISOString(),
       sha256,
-      serialNumber: Buffer.from(cert.serialNumber.valueBlock.valueHexView).toString('hex'),
-      keyAlgorithm: keyIsP384 ? 'EC P-384' : describeKey(spki.algorithmId, curve),
-      isCA: basicConstraints?.ca === true,
+      serialNumber: fields.serialNumberHex,
+      keyAlgorithm: keyIsP384 ? 'EC P-384' : describeKey(fields.keyAlgorithm, fields.keyCurve),
+      isCA: bc?.ca === true,
     }),
   });
 }
 
-function bitSet(bits: asn1js.BitString): Set<number> {
-  const bytes = bits.valueBlock.valueHexView;
-  const set = new Set<number>();
-  for (let i = 0; i < bytes.length * 8 - bits.valueBlock.unusedBits; i++) {
-    if (bytes[i >> 3]! & (0x80 >> (i & 7))) set.add(i);
-  }
-  return set;
-}
-
-function formatName(name: pkijs.RelativeDistinguishedNames): string {
-  return name.typesAndValues
-    .map((tv) => `${NAME_LABELS[tv.type] ?? tv.type}=${String((tv.value.valueBlock as { value?: unknown }).value ?? '')}`)
-    .join(', ');
+function formatName(name: readonly NameAttribute[]): string {
+  return name.map((a) => `${NAME_LABELS[a.type] ?? a.type}=${a.value}`).join(', ');
 }
 
 function describeKey(algorithmId: string, curve: string | undefined): string {

@@ -11,8 +11,7 @@ import type { TrustedRoot } from '../attestation/roots.js';
 import { verifyAttestation, type VerifiedAttestation } from '../attestation/verify.js';
 import { ChannelError, InputError } from '../errors.js';
 import { MAX_DOCUMENT_BYTES } from '../../protocol/limits.js';
-import { bindTls, type TlsBinding } from '../transport/attested-enclave.js';
-import { spkiOf } from '../transport/pinned-connector.js';
+import { bindTls, spkiOf, type TlsBinding } from '../transport/attested-enclave.js';
 import { quoteServerText, withoutBom } from '../../shared/text.js';
 
 export const EVIDENCE_FORMAT = 'blindbox-attestation-evidence/1';

@@ -29,7 +29,8 @@ import { startDeadline } from './deadline.js';
 import { toHex } from '../util/hex.js';
 import { sha256Hex } from '../util/sha256.js';
 import { attestedEnclave, bindTls, type AttestedEnclave } from './attested-enclave.js';
-import { pinnedConnector, spkiOf, TlsPin } from './pinned-connector.js';
+import { pinnedConnector, TlsPin } from './pinned-connector.js';
+import { spkiOf } from './attested-enclave.js';
 import { abandonBody, busyWaitMs, readBodyLimited, toChannelError, throwForStatus } from './responses.js';
 
 /** What attesting a channel needs. */

@@ -39,6 +39,11 @@ export interface AttestedEnclave {
   readonly simulation: boolean;
 }
 
+/** DER SubjectPublicKeyInfo of a certificate: what the binding and the connection pin compare. */
+export function spkiOf(cert: X509Certificate): Uint8Array {
+  return new Uint8Array(cert.publicKey.export({ type: 'spki', format: 'der' }));
+}
+
 /**
  * Requires that the certificate presented on the attested connection carries exactly the attested `public_key`, and
  * returns the binding as checked. Throws `TLS_BINDING_MISMATCH` otherwise.

@@ -8,11 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { buildConnector } from 'undici';
 import { ChannelError, type BlindBoxError } from '../errors.js';
-
-/** DER SubjectPublicKeyInfo of a certificate. */
-export function spkiOf(cert: X509Certificate): Uint8Array {
-  return new Uint8Array(cert.publicKey.export({ type: 'spki', format: 'der' }));
-}
+import { spkiOf } from './attested-enclave.js';
 
 /**
  * What a connection must satisfy. While attesting, the first connection is

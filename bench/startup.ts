@@ -1,0 +1,155 @@
+/**
+ * `npm run bench` (startup): what a person waits for when typing a `blindbox` command, measured as whole processes
+ * against a bare `node -e 0`, and what a never-seen certificate chain costs against one bare P-384 verify. Prints
+ * figures and ratios measured in this one run; it never asserts timing.
+ *
+ *   (1) whole process  `node bin/blindbox.js …` (the installed `blindbox`) from spawn to exit, for `--help`, one real
+ *                      `verify-doc` of a real Nitro document, each command's `--help`, and each command loaded and
+ *                      refusing a missing file or a bad flag (the command's own modules imported, no network);
+ *                      rounds interleave every case with the bare start, so a busy machine slows all alike.
+ *   (2) chain          verifyAttestation of each real document at its own timestamp with clearChainCaches() before
+ *                      every call (certificates parsed and chain signatures checked again), interleaved with one bare
+ *                      crypto.verify('sha384', …) of a fresh P-384 key; both in CPU time (process.cpuUsage), since on
+ *                      a shared machine the wall time of a 10 ms call is inflated by preemption far more than a 1 ms one.
+ *
+ * Options (environment): BENCH_STARTUP_RUNS (default 15), BENCH_CHAIN_REPEATS (default 100).
+ */
+import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseCoseSign1 } from '../src/core/attestation/cose.js';
+import { parsePayload } from '../src/core/attestation/payload.js';
+import { clearChainCaches, verifyAttestation } from '../src/core/index.js';
+import { cpuMs, median, ms, quantile, sampleInterleaved, table, times } from './stats.js';
+
+const RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 15);
+const CHAIN_REPEATS = Number(process.env.BENCH_CHAIN_REPEATS ?? 100);
+const CHAIN_WARMUP = 20;
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = `${REPO}bin/blindbox.js`;
+const NITRO = `${REPO}test/fixtures/nitro/`;
+const DOC = 'real_8';
+/** A whole-process goal: every command within this multiple of a bare Node start. */
+const PROCESS_GOAL = 2;
+const CHAIN_GOAL = 6;
+
+const documents = readdirSync(NITRO)
+  .filter((f) => /^real_\d+\.cbor$/.test(f))
+  .sort()
+  .map((file) => {
+    const bytes = readFileSync(NITRO + file);
+    return { name: file.replace('.cbor', ''), bytes, at: new Date(parsePayload(parseCoseSign1(bytes).payload).timestamp) };
+  });
+const doc = documents.find((d) => d.name === DOC)!;
+
+// ---- (1) whole processes ---------------------------------------------------------------------------------------
+interface Case {
+  readonly label: string;
+  readonly argv: readonly string[];
+  /** The exit code the command must give (a run that fails differently measures the wrong thing). */
+  readonly exit: number;
+}
+const cli = (label: string, exit: number, ...args: string[]): Case => ({ label: `blindbox ${label}`, argv: [BIN, ...args], exit });
+const bare: Case = { label: 'node -e 0', argv: ['-e', '0'], exit: 0 };
+const cases: Case[] = [
+  bare,
+  cli('--help', 0, '--help'),
+  cli(`verify-doc ${DOC}.cbor`, 0, 'verify-doc', `${NITRO}${DOC}.cbor`, '--at', String(doc.at.getTime())),
+  cli('verify-doc --help', 0, 'verify-doc', '--help'),
+  cli('verify-receipt --help', 0, 'verify-receipt', '--help'),
+  cli('verify-receipt (missing file)', 2, 'verify-receipt', '/nonexistent/receipt.json', '--audio', '/nonexistent/a.wav', '--transcript', '/nonexistent/t.txt'),
+  cli('verify-evidence (missing file)', 2, 'verify-evidence', '/nonexistent/evidence.json'),
+  cli('verify (bad flag)', 2, 'verify', 'https://127.0.0.1:1', '--max-age', 'x'),
+  cli('transcribe --help', 0, 'transcribe', '--help'),
+  cli('transcribe (missing file)', 2, 'transcribe', 'https://127.0.0.1:1', '/nonexistent/a.wav'),
+  cli('serve --help', 0, 'serve', '--help'),
+  cli('serve (bad flag)', 2, 'serve', '--port', 'x'),
+];
+
+/**
+ * CPU milliseconds (user + system, every thread) used so far by this process's waited-for children, from Linux's
+ * /proc/self/stat (cutime, cstime; clock ticks of 10 ms); undefined elsewhere. Unlike wall time, not stretched by
+ * other processes holding the CPU.
+ */
+function childrenCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) * 10; // fields 16 and 17 of proc(5), counted from the state (field 3)
+  } catch {
+    return undefined;
+  }
+}
+
+function run(c: Case): { wall: number; cpu: number | undefined } {
+  const cpuBefore = childrenCpuMs();
+  const start = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, c.argv, { encoding: 'utf8', timeout: 60_000 });
+  const wall = Number(process.hrtime.bigint() - start) / 1e6;
+  const cpuAfter = childrenCpuMs();
+  if (r.status !== c.exit) throw new Error(`${c.label} exited ${String(r.status)}, expected ${c.exit}: ${r.stderr}`);
+  return { wall, cpu: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore };
+}
+
+const samples = new Map<Case, number[]>(cases.map((c) => [c, []]));
+const cpuSamples = new Map<Case, number[]>(cases.map((c) => [c, []]));
+for (const c of cases) run(c); // warm the file cache
+for (let round = 0; round < RUNS; round++) {
+  // Each round starts at a different case, so no case always follows the same one.
+  for (let i = 0; i < cases.length; i++) {
+    const c = cases[(round + i) % cases.length]!;
+    const { wall, cpu } = run(c);
+    samples.get(c)!.push(wall);
+    if (cpu !== undefined) cpuSamples.get(c)!.push(cpu);
+  }
+}
+const bareMs = median(samples.get(bare)!);
+const bareCpu = median(cpuSamples.get(bare)!);
+const hasCpu = Number.isFinite(bareCpu);
+
+// ---- (2) a never-seen chain ------------------------------------------------------------------------------------
+const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+const data = randomBytes(4096);
+const signature = sign('sha384', data, privateKey);
+const bareVerify = () => {
+  if (!verify('sha384', data, publicKey, signature)) throw new Error('the yardstick signature did not verify');
+};
+const chainRows = documents.map((d) => {
+  const [fresh, ref] = sampleInterleaved(() => verifyAttestation(d.bytes, { now: d.at }), bareVerify, CHAIN_REPEATS, CHAIN_WARMUP, clearChainCaches, cpuMs);
+  return { name: d.name, fresh: median(fresh), p90: quantile(fresh, 0.9), bare: median(ref), ratio: median(fresh) / median(ref) };
+});
+
+// ---- report ----------------------------------------------------------------------------------------------------
+const out: string[] = [];
+out.push(`blindbox start-up benchmark — Node ${process.version}, ${cpus()[0]?.model.trim() ?? 'unknown CPU'} (${availableParallelism()} CPUs)`);
+out.push('');
+out.push(`(1) whole process, spawn to exit, median of ${RUNS} interleaved rounds; "× bare" divides by the median of \`node -e 0\` (${ms(bareMs)} ms wall${hasCpu ? `, ${ms(bareCpu)} ms CPU` : ''});`);
+out.push('    CPU: user + system time of the child, all threads (Linux, 10 ms ticks), robust to a busy machine:');
+out.push('');
+const rows: string[][] = [['command', 'wall ms', 'p10', 'p90', '× bare', ...(hasCpu ? ['CPU ms', '× bare'] : [])]];
+for (const c of cases) {
+  const s = samples.get(c)!;
+  const cpu = median(cpuSamples.get(c)!);
+  rows.push([c.label, ms(median(s)), ms(quantile(s, 0.1)), ms(quantile(s, 0.9)), times(median(s), bareMs), ...(hasCpu ? [ms(cpu), times(cpu, bareCpu)] : [])]);
+}
+out.push(table(rows));
+out.push('');
+out.push(`(2) never-seen chain: verifyAttestation after clearChainCaches(), CPU ms, median of ${CHAIN_REPEATS} after ${CHAIN_WARMUP} warm-up, over one bare P-384 verify interleaved with it:`);
+out.push('');
+out.push(table([['doc', 'ms', 'p90', 'bare ms', '× bare'], ...chainRows.map((r) => [r.name, ms(r.fresh), ms(r.p90), ms(r.bare), times(r.ratio, 1)])]));
+out.push('');
+const slowest = (of: Map<Case, number[]>, unit: number) => {
+  const c = cases.filter((x) => x !== bare).reduce((a, b) => (median(of.get(b)!) > median(of.get(a)!) ? b : a));
+  return { label: c.label, ratio: median(of.get(c)!) / unit };
+};
+const wallWorst = slowest(samples, bareMs);
+const cpuWorst = hasCpu ? slowest(cpuSamples, bareCpu) : undefined;
+const worstChain = chainRows.reduce((a, b) => (b.ratio > a.ratio ? b : a));
+const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+out.push('goals (printed, not asserted):');
+out.push(`  every command ≤ ${PROCESS_GOAL}× a bare Node start (wall): slowest ${wallWorst.label} ${times(wallWorst.ratio, 1)} → ${verdict(wallWorst.ratio <= PROCESS_GOAL)}`);
+if (cpuWorst) out.push(`  every command ≤ ${PROCESS_GOAL}× a bare Node start (CPU): slowest ${cpuWorst.label} ${times(cpuWorst.ratio, 1)} → ${verdict(cpuWorst.ratio <= PROCESS_GOAL)}`);
+out.push(`  never-seen chain ≤ ${CHAIN_GOAL} bare verifies: median ${times(median(chainRows.map((r) => r.ratio)), 1)}, worst ${worstChain.name} ${times(worstChain.ratio, 1)} → ${verdict(worstChain.ratio <= CHAIN_GOAL)}`);
+process.stdout.write(out.join('\n') + '\n');
