@@ -81,7 +81,7 @@ export class Admission {
     const need = declared ?? 0;
     await this.budget.refresh();
     if (need > this.budget.capacity) {
-      throw new HttpError(413, 'INSUFFICIENT_STORAGE', `The upload (${mb(need)} MB) is larger than the ${mb(this.budget.capacity)} MB this server can store.`);
+      throw HttpError.of('INSUFFICIENT_STORAGE', `The upload (${mb(need)} MB) is larger than the ${mb(this.budget.capacity)} MB this server can store.`, { status: 413 });
     }
     if (this.#line.length >= this.limits.maxWaiting) throw this.#refusal();
     const me: Waiter = { wake: () => {} };
@@ -102,7 +102,7 @@ export class Admission {
           const victim = this.#slowest();
           if (victim) {
             victim.wasCut = true;
-            victim.cut(new HttpError(408, 'BODY_TOO_SLOW', `The upload arrives slower than the ${this.limits.contendedBytesPerSecond} bytes per second this server requires while others wait.`, { connection: 'close' }));
+            victim.cut(HttpError.of('BODY_TOO_SLOW', `The upload arrives slower than the ${this.limits.contendedBytesPerSecond} bytes per second this server requires while others wait.`, { headers: { connection: 'close' } }));
             await Promise.race([victim.released, delay(HANDOVER_MS)]);
             continue;
           }
@@ -137,7 +137,7 @@ export class Admission {
   /** Why a request that found nothing to take is refused: no slot, or no room. */
   #refusal(): HttpError {
     if (this.#live.size < this.limits.maxInFlight) return insufficientStorage(this.limits.retryAfterSeconds);
-    return new HttpError(503, 'SERVER_BUSY', 'The server is transcribing as much as it can; try again shortly.', { 'retry-after': String(this.limits.retryAfterSeconds) });
+    return HttpError.of('SERVER_BUSY', undefined, { retryAfterSeconds: this.limits.retryAfterSeconds });
   }
 
   #enter(reservation: StorageReservation, cut: (reason: HttpError) => void): Ticket {
