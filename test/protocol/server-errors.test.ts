@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { busyWaitMs } from '../../src/core/index.js';
 import { RETRY_STATUSES, SERVER_ERROR_CODES, serverErrorSpec, type ServerErrorCode, type ServerErrorSpec } from '../../src/protocol/server-errors.js';
+import { ENGINE_ERROR_CODES, EngineError } from '../../src/server/engine/engine.js';
 import { rawErrorAnswer } from '../../src/server/http/client-error.js';
 import { HttpError } from '../../src/server/http/respond.js';
 
@@ -47,6 +48,15 @@ describe('every server error code', () => {
     for (let status = 400; status < 600; status++) {
       const waits = busyWaitMs({ statusCode: status, headers: { 'retry-after': '2' } }, 0);
       assert.equal(waits, RETRY_STATUSES.has(status) ? 2000 : undefined, String(status));
+    }
+  });
+
+  it('include every engine code, whose default sentence is the wire\'s', () => {
+    for (const [code, sentence] of Object.entries(ENGINE_ERROR_CODES)) {
+      assert.equal(sentence, SERVER_ERROR_CODES[code as ServerErrorCode].sentence);
+      const err = new EngineError(code as keyof typeof ENGINE_ERROR_CODES);
+      assert.equal(err.message, sentence);
+      assert.equal(err.name, 'EngineError');
     }
   });
 });

@@ -111,7 +111,7 @@ export function transcriptionHandlers(
       const controller = new AbortController();
       const stop = (reason: unknown) => controller.abort(reason);
       busyConnections.add(req.socket);
-      const timer = setTimeout(() => stop(new EngineError('TIMEOUT', 'The transcription took longer than the server allows.')), lim.requestTimeoutMs);
+      const timer = setTimeout(() => stop(new EngineError('TIMEOUT')), lim.requestTimeoutMs);
       const onClose = () => {
         if (!res.writableFinished) stop(clientGone());
       };
