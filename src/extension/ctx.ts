@@ -8,7 +8,7 @@
 import { homedir } from 'node:os';
 import * as vscode from 'vscode';
 import { Config } from './config.js';
-import { describeFailure, type Failure } from './failure.js';
+import { describeFailure, failure, failureFix, type Failure, type FailureFix } from './failure.js';
 import { notificationText } from './plain-text.js';
 import { oneLine, quoteServerText } from '../core/util/text.js';
 import { escapingLog } from './escaping-log.js';
@@ -40,14 +40,14 @@ const AGE_REFRESH_MS = 30_000;
 const SETTINGS_DEBOUNCE_MS = 300;
 /** How much longer than its own time bound (`requestTimeoutSeconds` + 2 s) an overtaking verification is waited for. */
 const SETTLE_MARGIN_MS = 5_000;
-/** What an action says when no server is set (our words, not a server's). */
-export const NOT_CONFIGURED: Failure = { code: 'NOT_CONFIGURED', message: 'No server is configured: run “BlindBox: Configure Server…” (it writes blindbox.serverUrl to your user settings).', untrusted: false };
+/** What an action says when no server is set. */
+export const NOT_CONFIGURED = failure('NOT_CONFIGURED');
 
-/** The fix a notification offers for a failure's code: the action's label and the command it runs. */
-const FIXES: Readonly<Record<string, { readonly label: string; readonly command: string }>> = {
-  NOT_CONFIGURED: { label: 'Configure Server…', command: COMMANDS.configureServer },
-  CHAIN_UNTRUSTED: { label: 'Trust a Root…', command: COMMANDS.trustRoot },
-  SETTINGS_INVALID: { label: 'Open User Settings', command: 'blindbox.internal.openUserSettings' },
+/** The action a notification offers for each fix a failure's code names: its label and the command it runs. */
+const FIX_ACTIONS: Readonly<Record<FailureFix, { readonly label: string; readonly command: string }>> = {
+  configureServer: { label: 'Configure Server…', command: COMMANDS.configureServer },
+  trustRoot: { label: 'Trust a Root…', command: COMMANDS.trustRoot },
+  openUserSettings: { label: 'Open User Settings', command: 'blindbox.internal.openUserSettings' },
 };
 
 export class Ctx implements vscode.Disposable {
@@ -304,7 +304,8 @@ export class Ctx implements vscode.Disposable {
   }
 
   #notify(failure: Failure): void {
-    const fix = Object.hasOwn(FIXES, failure.code) ? FIXES[failure.code] : undefined;
+    const fixId = failureFix(failure.code);
+    const fix = fixId && FIX_ACTIONS[fixId];
     const actions = [...(fix ? [fix.label] : []), ...(failure.untrusted ? ['Show Attestation'] : []), 'Show details'];
     void vscode.window.showErrorMessage(notificationText(failure), ...actions).then((pick) => {
       if (pick === 'Show details') this.log.show(true);
