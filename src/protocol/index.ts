@@ -9,3 +9,4 @@ export { CLIENT_NONCE_BYTES, MAX_DOCUMENT_BYTES, MAX_NONCE_BYTES, MAX_UPLOAD_BYT
 export { DEFAULT_TRANSCRIPT_FORMAT, TRANSCRIPT_FORMATS, isTranscriptFormat, type Segment, type TranscriptFormat, type VerboseTranscript } from './transcript.js';
 export { serviceInfoFromMap, serviceInfoToMap, type ServiceInfo } from './service-info.js';
 export { ACCEPTED_FORMATS, AUDIO_FILE_EXTENSIONS, classifyAudio, detectFormat, type AudioClass, type Codec, type ReadAt } from './audio-format.js';
+export { RETRY_STATUSES, SERVER_ERROR_CODES, serverErrorSpec, type RetryingServerErrorCode, type ServerErrorCode, type ServerErrorSpec } from './server-errors.js';

@@ -15,7 +15,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { ENDPOINTS } from '../protocol/endpoints.js';
-import { MAX_NONCE_BYTES, MIN_NONCE_BYTES, NONCE_HEX } from '../protocol/limits.js';
+import { NONCE_HEX } from '../protocol/limits.js';
 import type { ServiceInfo } from '../protocol/service-info.js';
 import { encodeServiceInfo } from './attestation/service-info.js';
 import type { AttestationProvider } from './attestation/provider.js';
@@ -116,7 +116,7 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
   const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
   const userData = encodeServiceInfo(options.service);
   const notConfigured: Handler = async () => {
-    throw new HttpError(503, 'ENGINE_NOT_CONFIGURED', 'No speech engine is configured on this server.');
+    throw HttpError.of('ENGINE_NOT_CONFIGURED');
   };
   /** Each connection's source address, as the host proxy stated it (absent for a connection made straight to the app). */
   const sources = new WeakMap<Socket, string>();
@@ -126,13 +126,13 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
     [ENDPOINTS.attestation]: {
       GET: async (_req, res, url, _signal, source) => {
         const nonce = url.searchParams.get('nonce');
-        if (nonce === null || !NONCE_HEX.test(nonce)) throw new HttpError(400, 'INVALID_NONCE', `The nonce must be ${2 * MIN_NONCE_BYTES} to ${2 * MAX_NONCE_BYTES} hexadecimal characters (${MIN_NONCE_BYTES} to ${MAX_NONCE_BYTES} bytes).`);
+        if (nonce === null || !NONCE_HEX.test(nonce)) throw HttpError.of('INVALID_NONCE');
         const waitSeconds = attestations.take(source ?? 'direct');
         if (waitSeconds > 0) {
-          throw new HttpError(429, 'ATTESTATION_RATE_LIMITED', 'Too many attestation requests from this address; try again shortly.', { 'retry-after': String(Math.ceil(waitSeconds)) });
+          throw HttpError.of('ATTESTATION_RATE_LIMITED', undefined, { retryAfterSeconds: Math.ceil(waitSeconds) });
         }
         if (signing >= limits.maxAttestationsSigning) {
-          throw new HttpError(503, 'ATTESTATION_BUSY', 'The server is signing as many attestation documents as it can at once; try again shortly.', { 'retry-after': '1' });
+          throw HttpError.of('ATTESTATION_BUSY', undefined, { retryAfterSeconds: 1 });
         }
         signing++;
         let document: Uint8Array;
@@ -163,14 +163,14 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
     logNames.set(req, url.pathname);
     // Node's own check would answer without the protocol's JSON body.
     if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.headers.host === undefined) {
-      throw new HttpError(400, 'MISSING_HOST', 'An HTTP/1.1 request must carry a Host header.');
+      throw HttpError.of('MISSING_HOST');
     }
     const byMethod = routes[url.pathname];
     const handler = byMethod?.[req.method ?? ''];
     if (!handler) {
       throw byMethod
-        ? new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname}.`, { allow: Object.keys(byMethod).join(', ') })
-        : new HttpError(404, 'NOT_FOUND', `There is no ${url.pathname} on this server.`);
+        ? HttpError.of('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname}.`, { headers: { allow: Object.keys(byMethod).join(', ') } })
+        : HttpError.of('NOT_FOUND', `There is no ${url.pathname} on this server.`);
     }
     await handler(req, res, url, signal, sources.get(tcpSocketOf(req.socket)));
   }
@@ -190,7 +190,7 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
 
   /** Answers a failed request; never throws (nothing from a request may reach the process). */
   function answerFailure(req: IncomingMessage, res: ServerResponse, err: unknown): void {
-    const httpError = err instanceof HttpError ? err : new HttpError(500, 'INTERNAL', 'The server failed to handle the request.');
+    const httpError = err instanceof HttpError ? err : HttpError.of('INTERNAL');
     if (!(err instanceof HttpError)) options.log?.(`internal error on ${req.method} ${logName(req)}: ${(err as Error)?.stack ?? String(err)}`);
     try {
       sendError(res, httpError);
@@ -219,7 +219,7 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
       const admitted = guard.admit(req);
       if (admitted === 'ignore') return;
       if (admitted === 'refuse') {
-        sendError(res, new HttpError(429, 'TOO_MANY_PIPELINED', `More than ${limits.maxPipelined} requests were pipelined on this connection: this one and those after it are not answered; send them again after reading the answers.`, { connection: 'close' }));
+        sendError(res, HttpError.of('TOO_MANY_PIPELINED', `More than ${limits.maxPipelined} requests were pipelined on this connection: this one and those after it are not answered; send them again after reading the answers.`, { headers: { connection: 'close' } }));
         return;
       }
       const controller = new AbortController();
@@ -253,9 +253,9 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => server.emit('request', req, res));
   // Without these listeners Node answers `Expect: <anything but 100-continue>` and CONNECT itself, without a body.
   server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) =>
-    sendError(res, new HttpError(417, 'EXPECTATION_FAILED', 'This server only understands "Expect: 100-continue".')),
+    sendError(res, HttpError.of('EXPECTATION_FAILED')),
   );
-  server.on('connect', (_req: IncomingMessage, socket: Socket) => socket.end(rawErrorAnswer(405, 'METHOD_NOT_ALLOWED', 'CONNECT is not allowed on this server.')));
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => socket.end(rawErrorAnswer('METHOD_NOT_ALLOWED', 'CONNECT is not allowed on this server.')));
   // A failed or stalled handshake (handshakeTimeout) only emits this event: the socket must be ended here, or a client
   // that never sends its ClientHello keeps its descriptors for good.
   server.on('tlsClientError', (_err: Error, socket: Socket) => socket.destroy());
@@ -309,7 +309,7 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
         await settled(limits.shutdownGraceMs);
         if (active.size > 0) {
           options.log?.(`shutdown: aborting ${active.size} request(s) still running after ${limits.shutdownGraceMs} ms`);
-          const reason = new HttpError(503, 'SHUTTING_DOWN', 'The server is shutting down; try again shortly.', { 'retry-after': '5' });
+          const reason = HttpError.of('SHUTTING_DOWN', undefined, { retryAfterSeconds: 5 });
           for (const controller of active.values()) controller.abort(reason);
           await settled(ABORT_ANSWER_MS);
         }

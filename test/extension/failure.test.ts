@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AttestationError, BlindBoxError, ChannelError, InputError } from '../../src/core/errors.js';
+import { ATTESTATION_ERROR_CODES, AttestationError, BlindBoxError, CHANNEL_ERROR_CODES, ChannelError, InputError, RECEIPT_ERROR_CODES, ReceiptError } from '../../src/core/errors.js';
 import { oneLine } from '../../src/shared/text.js';
-import { ExtensionError } from '../../src/extension/common/errors.js';
-import { describeFailure, shortReason } from '../../src/extension/common/failure.js';
+import { EXTENSION_ERROR_CODES, ExtensionError } from '../../src/extension/common/errors.js';
+import { describeFailure, failedCheck, failure, failureFix, shortReason, type FailureCode } from '../../src/extension/common/failure.js';
 import { defuseLinks, notificationText } from '../../src/extension/common/plain-text.js';
 
 describe('failures shown to people', () => {
@@ -44,5 +44,29 @@ describe('failures shown to people', () => {
   it('shows an unknown code (a newer core’s) as it is', () => {
     assert.equal(shortReason('SOMETHING_NEW'), 'SOMETHING_NEW');
     assert.equal(shortReason('constructor'), 'constructor');
+  });
+
+  it('are made from a code with its family’s sentence and the core’s untrusted rule, the same as from the error', () => {
+    const families = [[ATTESTATION_ERROR_CODES, AttestationError], [CHANNEL_ERROR_CODES, ChannelError], [RECEIPT_ERROR_CODES, ReceiptError], [EXTENSION_ERROR_CODES, ExtensionError]] as const;
+    for (const [codes, cls] of families) {
+      for (const [code, sentence] of Object.entries(codes)) {
+        assert.deepEqual(failure(code as FailureCode), describeFailure(new cls(code as never)), code);
+        assert.equal(failure(code as FailureCode).message, sentence);
+        assert.equal(failure(code as FailureCode, 'Said otherwise.').message, 'Said otherwise.');
+      }
+    }
+    // One sentence for "no server": the one the extension shows wherever it is refused.
+    assert.equal(failure('NOT_CONFIGURED').message, EXTENSION_ERROR_CODES.NOT_CONFIGURED);
+  });
+
+  it('files every attestation refusal under a check (never "Not checked"), and offers the fixes it knows', () => {
+    for (const code of Object.keys(ATTESTATION_ERROR_CODES)) assert.ok(failedCheck(code), code);
+    assert.equal(failedCheck('PCR_MISMATCH'), 'code');
+    assert.equal(failedCheck('TLS_BINDING_MISMATCH'), 'channel');
+    for (const code of ['SERVER_UNREACHABLE', 'RECEIPT_MISSING', 'NOT_CONFIGURED', 'SOMETHING_NEW', 'constructor']) assert.equal(failedCheck(code), undefined, code);
+    assert.equal(failureFix('NOT_CONFIGURED'), 'configureServer');
+    assert.equal(failureFix('CHAIN_UNTRUSTED'), 'trustRoot');
+    assert.equal(failureFix('SETTINGS_INVALID'), 'openUserSettings');
+    for (const code of ['PCR_MISMATCH', 'SOMETHING_NEW', 'toString']) assert.equal(failureFix(code), undefined, code);
   });
 });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Encoder } from 'cbor-x';
-import { NsmError } from '../../src/server/attestation/nsm/errors.js';
+import { NSM_ERROR_CODES, NsmError, type NsmErrorCode } from '../../src/server/attestation/nsm/errors.js';
 import {
   decodeNsmResponse,
   encodeNsmRequest,
@@ -77,6 +77,8 @@ describe('NSM responses', () => {
     malformed(Buffer.concat([cbor('LockPCR'), Buffer.from([0])]), 'LockPCR');
     malformed(cbor(new Map([['GetRandom', new Map([['random', new Uint8Array(8)]])]])), 'Attestation');
     malformed(cbor(new Map([['Error', 'NoSuchCode']])), 'DescribePCR');
+    // An inherited property name is no ErrorCode either (it once became the error's code: a function).
+    for (const name of ['constructor', 'toString', '__proto__']) malformed(cbor(new Map([['Error', name]])), 'DescribePCR');
     malformed(cbor(new Map([['Error', 3]])), 'DescribePCR');
     malformed(cbor([1, 2]), 'DescribePCR');
     malformed(cbor(new Map([['DescribePCR', new Map([['lock', true]])]])), 'DescribePCR', parseDescribePcr);
@@ -85,4 +87,17 @@ describe('NSM responses', () => {
     malformed(cbor(new Map([['LockPCR', new Map()]])), 'LockPCR', (b) => parseUnit(b, 'LockPCR'));
     malformed(cbor(new Map([['DescribeNSM', new Map([['digest', 'MD5']])]])), 'DescribeNSM', parseDescribeNsm);
   });
+});
+
+describe('every NsmError code', () => {
+  for (const [code, clause] of Object.entries(NSM_ERROR_CODES)) {
+    it(code, () => {
+      const err = new NsmError(code as NsmErrorCode);
+      assert.ok(err instanceof NsmError && err instanceof Error);
+      assert.equal(err.name, 'NsmError');
+      assert.equal(err.code, code);
+      assert.equal(err.message, clause);
+      assert.match(clause, /^[a-z][^\n]*[^.]$/, 'a default message is one clause, as `serve` prints it after the code');
+    });
+  }
 });

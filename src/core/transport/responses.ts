@@ -5,6 +5,7 @@
  */
 import { maxHeaderSize } from 'node:http';
 import type { Dispatcher } from 'undici';
+import { RETRY_STATUSES, serverErrorSpec } from '../../protocol/server-errors.js';
 import { BlindBoxError, ChannelError } from '../errors.js';
 import { endSentence, oneLine } from '../../shared/text.js';
 import { startDeadline } from './deadline.js';
@@ -60,11 +61,11 @@ export async function readBodyLimited(body: Dispatcher.ResponseData['body'], bou
 }
 
 /**
- * The wait a busy answer (429 or 503) asks for with `Retry-After` (seconds or an HTTP date), in milliseconds; undefined
+ * The wait a busy answer (429 or 503: the statuses of the codes that retry) asks for with `Retry-After` (seconds or an HTTP date), in milliseconds; undefined
  * for any other answer, or one without a valid `Retry-After` (which is not retried: the server did not say when).
  */
 export function busyWaitMs(response: { statusCode: number; headers: Record<string, string | string[] | undefined> }, now: number): number | undefined {
-  if (response.statusCode !== 429 && response.statusCode !== 503) return undefined;
+  if (!RETRY_STATUSES.has(response.statusCode)) return undefined;
   const value = response.headers['retry-after'];
   if (typeof value !== 'string') return undefined;
   if (/^\s*\d{1,9}\s*$/.test(value)) return Number(value) * 1000;
@@ -90,12 +91,9 @@ export async function throwForStatus(response: Dispatcher.ResponseData, what: st
   } catch {
     // Not our JSON error shape (or not within its bounds): the status alone has to do.
   }
-  const why = serverCode === undefined ? undefined : SERVER_REASONS.get(serverCode);
+  const why = serverCode === undefined ? undefined : serverErrorSpec(serverCode)?.clientReason;
   throw new ChannelError('SERVER_ERROR', `The server refused the ${what} request (HTTP ${response.statusCode})${after}${why ? `: ${why}` : ''}.`, { status: response.statusCode, serverCode, serverMessage });
 }
-
-/** Our words for the server codes a user can act on (a fixed sentence per code: the server only picks which). */
-const SERVER_REASONS: ReadonlyMap<string, string> = new Map([['INSUFFICIENT_STORAGE', 'it has no room to store the upload now; try again later']]);
 
 /**
  * Our sentence for undici's failures that mean an answer arrived but is not HTTP the client takes (the server answered,

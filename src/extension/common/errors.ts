@@ -6,7 +6,7 @@ import { BlindBoxError, brandErrorClass } from '../../core/errors.js';
 
 /** Codes the extension itself raises, each with its default sentence. */
 export const EXTENSION_ERROR_CODES = {
-  NOT_CONFIGURED: 'No BlindBox server is configured: set blindbox.serverUrl in your user settings.',
+  NOT_CONFIGURED: 'No server is configured: run “BlindBox: Configure Server…” (it writes blindbox.serverUrl to your user settings).',
   SETTINGS_INVALID: 'A BlindBox setting is invalid.',
   AUDIO_UNREADABLE: 'The audio file cannot be read.',
   INTERNAL_ERROR: 'BlindBox failed unexpectedly; the log has the details.',

@@ -5,12 +5,29 @@
  * are made one printable line here; plain-text.ts and markdown.ts defuse them
  * for the places that render links or markup.
  */
-import { BlindBoxError, InputError, isUntrustedFailure, serverSaid, type AttestationErrorCode, type ChannelErrorCode, type InputErrorCode, type ReceiptErrorCode } from '../../core/errors.js';
+import {
+  ATTESTATION_ERROR_CODES,
+  AttestationError,
+  BlindBoxError,
+  CHANNEL_ERROR_CODES,
+  ChannelError,
+  InputError,
+  isUntrustedFailure,
+  RECEIPT_ERROR_CODES,
+  ReceiptError,
+  serverSaid,
+  type AttestationErrorCode,
+  type ChannelErrorCode,
+  type InputErrorCode,
+  type ReceiptErrorCode,
+} from '../../core/errors.js';
 import { oneLine } from '../../shared/text.js';
-import { EXTENSION_ERROR_CODES, type ExtensionErrorCode } from './errors.js';
+import { EXTENSION_ERROR_CODES, ExtensionError, type ExtensionErrorCode } from './errors.js';
+import type { CheckId } from '../views/attestation/model.js';
 
 /** What went wrong, for the status bar, notifications, the webview and the evidence file. */
 export interface Failure {
+  /** A `FailureCode` (`failure` makes them); typed as any string so that a newer core's code is still shown as it is. */
   readonly code: string;
   /** One sentence, printable, one line. */
   readonly message: string;
@@ -23,16 +40,38 @@ export interface Failure {
   readonly serverSaid?: string;
 }
 
+/** Every code a `Failure` is made with: the core's (input codes map to the extension's) and the extension's own. */
+export type FailureCode = AttestationErrorCode | ChannelErrorCode | ReceiptErrorCode | ExtensionErrorCode;
+
+/** The families a `FailureCode` comes from, with the error class that carries each. */
+const FAMILIES = [
+  [ATTESTATION_ERROR_CODES, AttestationError],
+  [CHANNEL_ERROR_CODES, ChannelError],
+  [RECEIPT_ERROR_CODES, ReceiptError],
+  [EXTENSION_ERROR_CODES, ExtensionError],
+] as const;
+
+/**
+ * The one way a `Failure` is made from a code: `message` (by default the code's sentence in its family's table) and
+ * `untrusted` (the core's rule, applied to the code's family).
+ */
+export function failure(code: FailureCode, message?: string): Failure {
+  const [, cls] = FAMILIES.find(([codes]) => Object.hasOwn(codes, code))!;
+  return fromError(new cls(code as never, message));
+}
+
 /** Reduces anything thrown to a `Failure`: each error's own code decides (input errors map to the extension's codes). */
 export function describeFailure(err: unknown): Failure {
-  if (err instanceof InputError) return { code: inputFailureCode(err.code), message: sentence(oneLine(err.message)), untrusted: false };
-  if (err instanceof BlindBoxError) {
-    const said = serverSaid(err);
-    return { code: err.code, message: oneLine(err.message), untrusted: isUntrustedFailure(err), ...(said ? { serverSaid: oneLine(said, 300) } : {}) };
-  }
-  if (isAbort(err)) return { code: 'CANCELLED', message: 'The operation was cancelled.', untrusted: false };
+  if (err instanceof InputError) return failure(inputFailureCode(err.code), sentence(oneLine(err.message)));
+  if (err instanceof BlindBoxError) return fromError(err);
+  if (isAbort(err)) return failure('CANCELLED');
   const text = err instanceof Error ? err.message : String(err);
-  return { code: 'INTERNAL_ERROR', message: sentence(oneLine(text || EXTENSION_ERROR_CODES.INTERNAL_ERROR)), untrusted: false };
+  return failure('INTERNAL_ERROR', sentence(oneLine(text || EXTENSION_ERROR_CODES.INTERNAL_ERROR)));
+}
+
+function fromError(err: BlindBoxError): Failure {
+  const said = serverSaid(err);
+  return { code: err.code, message: oneLine(err.message), untrusted: isUntrustedFailure(err), ...(said ? { serverSaid: oneLine(said, 300) } : {}) };
 }
 
 /**
@@ -48,44 +87,70 @@ function isAbort(err: unknown): boolean {
   return typeof e === 'object' && e !== null && (e.name === 'AbortError' || e.code === 'ABORT_ERR');
 }
 
-/** Short reasons for the status bar (`FAILED · <reason>`), one for every code a `Failure` can carry (input codes map to the extension's). */
-const SHORT_REASONS: Readonly<Record<AttestationErrorCode | ChannelErrorCode | ReceiptErrorCode | ExtensionErrorCode, string>> = {
-  MALFORMED_CBOR: 'malformed document',
-  MALFORMED_COSE: 'malformed document',
-  MALFORMED_PAYLOAD: 'malformed document',
-  UNSUPPORTED_ALGORITHM: 'unsupported algorithm',
-  CHAIN_UNTRUSTED: 'untrusted root',
-  CERT_INVALID: 'invalid certificate',
-  CERT_EXPIRED: 'certificate expired',
-  CERT_NOT_YET_VALID: 'certificate not yet valid',
-  SIGNATURE_INVALID: 'bad signature',
-  PCR_MISMATCH: 'PCR mismatch',
-  NONCE_MISMATCH: 'nonce mismatch',
-  STALE_DOCUMENT: 'stale document',
-  TLS_BINDING_MISMATCH: 'TLS key not attested',
-  SERVER_UNREACHABLE: 'unreachable',
-  SERVER_ERROR: 'server error',
-  PROTOCOL_ERROR: 'protocol error',
-  TIMEOUT: 'timeout',
-  CANCELLED: 'cancelled',
-  RECEIPT_MISSING: 'no receipt',
-  RECEIPT_MALFORMED: 'malformed receipt',
-  NOT_A_RECEIPT: 'not a receipt',
-  RECEIPT_KEY_MISMATCH: 'receipt for another key',
-  RECEIPT_REPLAYED: 'replayed receipt',
-  RECEIPT_MISMATCH: 'receipt mismatch',
-  AUDIO_MISMATCH: 'audio mismatch',
-  TRANSCRIPT_MISMATCH: 'transcript mismatch',
-  UPLOAD_INCOMPLETE: 'answered before the upload ended',
-  NOT_CONFIGURED: 'no server set',
-  SETTINGS_INVALID: 'invalid settings',
-  AUDIO_UNREADABLE: 'unreadable audio',
-  INTERNAL_ERROR: 'internal error',
+/** The one action that fixes a failure, where there is one: the notification offers it as a button. */
+export type FailureFix = 'configureServer' | 'trustRoot' | 'openUserSettings';
+
+/** What the extension shows for a code: exhaustive, so that a new code cannot go unfiled. */
+interface FailureFacts {
+  /** The status bar's reason (`FAILED · <short>`). */
+  readonly short: string;
+  /** The attestation check the code refuses (the view files it there), or null: the attestation did not complete. */
+  readonly check: CheckId | null;
+  readonly fix: FailureFix | null;
+}
+
+const FAILURE_FACTS: Readonly<Record<FailureCode, FailureFacts>> = {
+  MALFORMED_CBOR: { short: 'malformed document', check: 'hardware', fix: null },
+  MALFORMED_COSE: { short: 'malformed document', check: 'hardware', fix: null },
+  MALFORMED_PAYLOAD: { short: 'malformed document', check: 'hardware', fix: null },
+  UNSUPPORTED_ALGORITHM: { short: 'unsupported algorithm', check: 'hardware', fix: null },
+  CHAIN_UNTRUSTED: { short: 'untrusted root', check: 'hardware', fix: 'trustRoot' },
+  CERT_INVALID: { short: 'invalid certificate', check: 'hardware', fix: null },
+  CERT_EXPIRED: { short: 'certificate expired', check: 'hardware', fix: null },
+  CERT_NOT_YET_VALID: { short: 'certificate not yet valid', check: 'hardware', fix: null },
+  SIGNATURE_INVALID: { short: 'bad signature', check: 'hardware', fix: null },
+  PCR_MISMATCH: { short: 'PCR mismatch', check: 'code', fix: null },
+  NONCE_MISMATCH: { short: 'nonce mismatch', check: 'hardware', fix: null },
+  STALE_DOCUMENT: { short: 'stale document', check: 'hardware', fix: null },
+  TLS_BINDING_MISMATCH: { short: 'TLS key not attested', check: 'channel', fix: null },
+  SERVER_UNREACHABLE: { short: 'unreachable', check: null, fix: null },
+  SERVER_ERROR: { short: 'server error', check: null, fix: null },
+  PROTOCOL_ERROR: { short: 'protocol error', check: null, fix: null },
+  TIMEOUT: { short: 'timeout', check: null, fix: null },
+  CANCELLED: { short: 'cancelled', check: null, fix: null },
+  RECEIPT_MISSING: { short: 'no receipt', check: null, fix: null },
+  RECEIPT_MALFORMED: { short: 'malformed receipt', check: null, fix: null },
+  NOT_A_RECEIPT: { short: 'not a receipt', check: null, fix: null },
+  RECEIPT_KEY_MISMATCH: { short: 'receipt for another key', check: null, fix: null },
+  RECEIPT_REPLAYED: { short: 'replayed receipt', check: null, fix: null },
+  RECEIPT_MISMATCH: { short: 'receipt mismatch', check: null, fix: null },
+  AUDIO_MISMATCH: { short: 'audio mismatch', check: null, fix: null },
+  TRANSCRIPT_MISMATCH: { short: 'transcript mismatch', check: null, fix: null },
+  UPLOAD_INCOMPLETE: { short: 'answered before the upload ended', check: null, fix: null },
+  NOT_CONFIGURED: { short: 'no server set', check: null, fix: 'configureServer' },
+  SETTINGS_INVALID: { short: 'invalid settings', check: null, fix: 'openUserSettings' },
+  AUDIO_UNREADABLE: { short: 'unreadable audio', check: null, fix: null },
+  INTERNAL_ERROR: { short: 'internal error', check: null, fix: null },
 };
 
-/** The status bar's reason for `code`; an unknown code (a newer core's) is shown as it is. */
+/** The facts for a code, or undefined for an unknown one (a newer core's); inherited property names are not codes. */
+function factsOf(code: string): FailureFacts | undefined {
+  return Object.hasOwn(FAILURE_FACTS, code) ? FAILURE_FACTS[code as FailureCode] : undefined;
+}
+
+/** The status bar's reason for `code`; an unknown code is shown as it is. */
 export function shortReason(code: string): string {
-  return Object.hasOwn(SHORT_REASONS, code) ? SHORT_REASONS[code as keyof typeof SHORT_REASONS] : code;
+  return factsOf(code)?.short ?? code;
+}
+
+/** The attestation check `code` refuses, or undefined when it refuses none (the attestation did not complete). */
+export function failedCheck(code: string): CheckId | undefined {
+  return factsOf(code)?.check ?? undefined;
+}
+
+/** The action that fixes `code`, if one does. */
+export function failureFix(code: string): FailureFix | undefined {
+  return factsOf(code)?.fix ?? undefined;
 }
 
 function sentence(text: string): string {

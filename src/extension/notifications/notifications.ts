@@ -4,14 +4,14 @@
  */
 import * as vscode from 'vscode';
 import { oneLine, quoteServerText } from '../../shared/text.js';
-import type { Failure } from '../common/failure.js';
+import { failure, type Failure } from '../common/failure.js';
 import { failureActions } from './model.js';
 import { EXTENSION_ID, OPEN_USER_SETTINGS } from '../ids.js';
 import { notificationText } from '../common/plain-text.js';
 import { isSimulation, type TrustState } from '../trust/trust-state.js';
 
 /** What an action says when no server is set (our words, not a server's). */
-export const NOT_CONFIGURED: Failure = { code: 'NOT_CONFIGURED', message: 'No server is configured: run “BlindBox: Configure Server…” (it writes blindbox.serverUrl to your user settings).', untrusted: false };
+export const NOT_CONFIGURED: Failure = failure('NOT_CONFIGURED');
 
 /** What the notifications' buttons open. */
 export interface NotificationTargets {

@@ -10,8 +10,7 @@
  * verification drops the session, so nothing can be sent afterwards.
  */
 import { AWS_NITRO_ROOT_G1, connect, InputError, loadPolicyFile, loadRootFile, quoteServerText, sha256Hex, type AttestedEnclave, type AttestedSession, type ConnectOptions, type TrustedRoot } from '../../core/index.js';
-import { ExtensionError } from '../common/errors.js';
-import { describeFailure, type Failure } from '../common/failure.js';
+import { describeFailure, failure, type Failure } from '../common/failure.js';
 import { SettingsError, type ExtensionSettings } from '../settings/model.js';
 import { knownPolicy, type PolicyInfo } from './trust-state.js';
 
@@ -180,7 +179,7 @@ export class Attestor {
     const server = settings.serverUrl;
     if (!server) {
       await this.drop();
-      return { ok: false, failure: describeFailure(new ExtensionError('NOT_CONFIGURED')), policy: knownPolicy(settings) };
+      return { ok: false, failure: failure('NOT_CONFIGURED'), policy: knownPolicy(settings) };
     }
     let trust: Trust;
     try {
@@ -196,20 +195,20 @@ export class Attestor {
     try {
       session = await untilAborted(this.#connect(server, options), stop, closeLate);
     } catch (err) {
-      const failure = deadline.aborted
-        ? { code: 'TIMEOUT', message: `The attestation of ${new URL(server).host} did not complete within ${Math.round((settings.requestTimeoutMs + VERIFY_MARGIN_MS) / 1000)} s.`, untrusted: false }
+      const refused = deadline.aborted
+        ? failure('TIMEOUT', `The attestation of ${new URL(server).host} did not complete within ${Math.round((settings.requestTimeoutMs + VERIFY_MARGIN_MS) / 1000)} s.`)
         : cancel.aborted
-          ? cancelledFailure(String((cancel.reason as Error)?.message ?? 'The verification was cancelled.'))
+          ? failure('CANCELLED', String((cancel.reason as Error)?.message ?? 'The verification was cancelled.'))
           : describeFailure(err);
       // A cancelled attempt proves nothing either way: the session in force (if any) stays.
-      if (current() && failure.code !== 'CANCELLED') await this.drop();
-      const observed = failure.code === 'PCR_MISMATCH' ? await this.#observe(server, options, stop) : undefined;
-      return { ok: false, failure, policy: trust.policy, observed };
+      if (current() && refused.code !== 'CANCELLED') await this.drop();
+      const observed = refused.code === 'PCR_MISMATCH' ? await this.#observe(server, options, stop) : undefined;
+      return { ok: false, failure: refused, policy: trust.policy, observed };
     }
     if (!current()) {
       // Settings changed while this attestation ran: its session answers an outdated question.
       await session.close();
-      return { ok: false, failure: cancelledFailure('A newer verification replaced this one.'), policy: trust.policy };
+      return { ok: false, failure: failure('CANCELLED', 'A newer verification replaced this one.'), policy: trust.policy };
     }
     const { attestation, simulation } = session.attested;
     this.#log(
@@ -257,12 +256,8 @@ export class Attestor {
   }
 }
 
-function cancelledFailure(message: string): Failure {
-  return { code: 'CANCELLED', message, untrusted: false };
-}
-
 function cancelled(settings: ExtensionSettings, message: string): AttestOutcome {
-  return { ok: false, failure: cancelledFailure(message), policy: knownPolicy(settings) };
+  return { ok: false, failure: failure('CANCELLED', message), policy: knownPolicy(settings) };
 }
 
 function closeLate(session: AttestedSession): void {

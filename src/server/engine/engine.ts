@@ -4,6 +4,7 @@
  * storage) and returns a transcript with timed segments.
  */
 import type { Segment } from '../../protocol/transcript.js';
+import { SERVER_ERROR_CODES, type ServerErrorCode } from '../../protocol/server-errors.js';
 
 export interface Transcript {
   readonly text: string;
@@ -39,21 +40,36 @@ export interface TranscriptionEngine {
   close(): Promise<void>;
 }
 
-/** Why an engine refused (the `code` of an `EngineError`, as every BlindBox error family has one); the HTTP layer maps each code to its status and answers it as the JSON error `code`. */
-export type EngineErrorCode =
-  | 'UNREADABLE_AUDIO' // 400: the bytes are not decodable audio of a supported format
-  | 'UNSUPPORTED_FORMAT' // 415: a container/codec we do not take
-  | 'EMPTY_AUDIO' // 400: decodes to no samples
-  | 'TOO_LONG' // 413: longer than the server's duration limit
-  | 'BUSY' // 429: the queue is full
-  | 'UNAVAILABLE' // 503: the engine is down (upstream unreachable, workers dead)
-  | 'TIMEOUT' // 504
-  | 'CANCELLED'; // the client went away
+/**
+ * Why an engine refuses: the `code` of an `EngineError`. Each is a wire code too (the HTTP layer answers it with its
+ * status and `Retry-After` from `SERVER_ERROR_CODES`, and the error's message), so its default sentence is the wire's.
+ */
+export const ENGINE_ERROR_CODES = {
+  /** The bytes are not decodable audio of a supported format. */
+  UNREADABLE_AUDIO: SERVER_ERROR_CODES.UNREADABLE_AUDIO.sentence,
+  /** A container or codec we do not take, or audio beyond speech. */
+  UNSUPPORTED_FORMAT: SERVER_ERROR_CODES.UNSUPPORTED_FORMAT.sentence,
+  /** Decodes to no samples. */
+  EMPTY_AUDIO: SERVER_ERROR_CODES.EMPTY_AUDIO.sentence,
+  /** Longer than the server's duration limit. */
+  TOO_LONG: SERVER_ERROR_CODES.TOO_LONG.sentence,
+  /** The queue is full (retried by clients). */
+  BUSY: SERVER_ERROR_CODES.BUSY.sentence,
+  /** The engine is down: upstream unreachable, workers dead, shutting down. */
+  UNAVAILABLE: SERVER_ERROR_CODES.UNAVAILABLE.sentence,
+  /** The request's deadline passed, or the upstream did not answer in time. */
+  TIMEOUT: SERVER_ERROR_CODES.TIMEOUT.sentence,
+  /** The client went away. */
+  CANCELLED: SERVER_ERROR_CODES.CANCELLED.sentence,
+} as const satisfies Partial<Record<ServerErrorCode, string>>;
 
+export type EngineErrorCode = keyof typeof ENGINE_ERROR_CODES;
+
+/** An engine refused a transcription; `message` is sent to the client as the answer's message. */
 export class EngineError extends Error {
   constructor(
     readonly code: EngineErrorCode,
-    message: string,
+    message: string = ENGINE_ERROR_CODES[code],
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -63,5 +79,5 @@ export class EngineError extends Error {
 
 /** The refusal for a request whose client went away (or whose time ran out) while it was handled. */
 export function cancelled(cause?: unknown): EngineError {
-  return new EngineError('CANCELLED', 'The transcription was cancelled.', cause === undefined ? undefined : { cause });
+  return new EngineError('CANCELLED', undefined, cause === undefined ? undefined : { cause });
 }

@@ -105,7 +105,7 @@ export class Admission {
     const need = declared ?? 0;
     await this.budget.refresh();
     if (need > this.budget.capacity) {
-      throw new HttpError(413, 'INSUFFICIENT_STORAGE', `The upload (${mb(need)} MB) is larger than the ${mb(this.budget.capacity)} MB this server can store.`);
+      throw HttpError.of('INSUFFICIENT_STORAGE', `The upload (${mb(need)} MB) is larger than the ${mb(this.budget.capacity)} MB this server can store.`, { status: 413 });
     }
     const me: Waiter = { source: source ?? {}, wake: () => {} };
     if (this.#line.length >= this.limits.maxWaiting && !this.#makeRoomInLine(me.source)) throw this.#refusal();
@@ -204,7 +204,7 @@ export class Admission {
       if (over && (!newest || entry.seq > newest.seq)) newest = entry;
     }
     if (!newest) return undefined;
-    const reason = new HttpError(429, 'SOURCE_SHARE_EXCEEDED', "This address holds more than its share of the server's transcription slots or upload storage while others wait; try again shortly.", { 'retry-after': String(this.limits.retryAfterSeconds), connection: 'close' });
+    const reason = HttpError.of('SOURCE_SHARE_EXCEEDED', undefined, { retryAfterSeconds: this.limits.retryAfterSeconds, headers: { connection: 'close' } });
     return { entry: newest, reason };
   }
 
@@ -231,7 +231,7 @@ export class Admission {
   /** Why a request that found nothing to take is refused: no slot, or no room. */
   #refusal(): HttpError {
     if (this.#live.size < this.limits.maxInFlight) return insufficientStorage(this.limits.retryAfterSeconds);
-    return new HttpError(503, 'SERVER_BUSY', 'The server is transcribing as much as it can; try again shortly.', { 'retry-after': String(this.limits.retryAfterSeconds) });
+    return HttpError.of('SERVER_BUSY', undefined, { retryAfterSeconds: this.limits.retryAfterSeconds });
   }
 
   #enter(source: Source, reservation: StorageReservation, cut: (reason: HttpError) => void): Ticket {
@@ -271,7 +271,7 @@ export class Admission {
       if (pace < this.limits.contendedBytesPerSecond && (!slowest || pace < slowest.pace)) slowest = { entry, pace };
     }
     if (!slowest) return undefined;
-    const reason = new HttpError(408, 'BODY_TOO_SLOW', `The upload arrives slower than the ${this.limits.contendedBytesPerSecond} bytes per second this server requires while others wait.`, { connection: 'close' });
+    const reason = HttpError.of('BODY_TOO_SLOW', `The upload arrives slower than the ${this.limits.contendedBytesPerSecond} bytes per second this server requires while others wait.`, { headers: { connection: 'close' } });
     return { entry: slowest.entry, reason };
   }
 }

@@ -5,27 +5,23 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { SERVER_ERROR_CODES, type ServerErrorCode } from '../../protocol/server-errors.js';
 import { errorBody } from './respond.js';
 
-interface Answer {
-  readonly status: number;
-  readonly code: string;
-  readonly message: string;
-}
-
-function classify(err: NodeJS.ErrnoException): Answer {
+/** The code that answers a parser error: each has the table's sentence, since Node says nothing more about it. */
+function classify(err: NodeJS.ErrnoException): ServerErrorCode {
   switch (err.code) {
     case 'HPE_HEADER_OVERFLOW':
-      return { status: 431, code: 'HEADERS_TOO_LARGE', message: 'The request headers are larger than this server accepts.' };
+      return 'HEADERS_TOO_LARGE';
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return { status: 408, code: 'REQUEST_TIMEOUT', message: 'The request headers did not arrive in time.' };
+      return 'REQUEST_TIMEOUT';
     case 'HPE_INVALID_CHUNK_SIZE':
     case 'HPE_INVALID_TRANSFER_ENCODING':
     case 'HPE_UNEXPECTED_CONTENT_LENGTH':
     case 'HPE_INVALID_CONTENT_LENGTH':
-      return { status: 400, code: 'MALFORMED_BODY_FRAMING', message: 'The request body framing (Content-Length or chunked encoding) is malformed.' };
+      return 'MALFORMED_BODY_FRAMING';
     default:
-      return { status: 400, code: 'MALFORMED_REQUEST', message: 'The request is not well-formed HTTP/1.1.' };
+      return 'MALFORMED_REQUEST';
   }
 }
 
@@ -37,12 +33,12 @@ export function clientErrorAnswer(err: NodeJS.ErrnoException, socket: Socket, bu
   if (err.code === 'ECONNRESET' || !socket.writable || busy) return undefined;
   const current = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (current?.headersSent) return undefined;
-  const answer = classify(err);
-  return rawErrorAnswer(answer.status, answer.code, answer.message);
+  return rawErrorAnswer(classify(err));
 }
 
 /** A whole HTTP/1.1 error response, as bytes to write on a socket no `ServerResponse` owns; it closes the connection. */
-export function rawErrorAnswer(status: number, code: string, message: string): string {
+export function rawErrorAnswer(code: ServerErrorCode, message: string = SERVER_ERROR_CODES[code].sentence): string {
+  const { status } = SERVER_ERROR_CODES[code];
   const body = errorBody(code, message);
   return (
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +

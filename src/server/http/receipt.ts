@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { cborEncoder } from '../../shared/cbor.js';
-import { CLIENT_NONCE_BYTES, MAX_NONCE_BYTES, MIN_NONCE_BYTES, NONCE_HEX } from '../../protocol/limits.js';
+import { CLIENT_NONCE_BYTES, NONCE_HEX } from '../../protocol/limits.js';
 import { MAX_RECEIPT_HEADER_BYTES, RECEIPT_NONCE_HEADER, RECEIPT_VERSION, receiptToMap } from '../../protocol/receipt.js';
 import type { TranscriptFormat } from '../../protocol/transcript.js';
 import type { AttestationProvider } from '../attestation/provider.js';
@@ -38,7 +38,7 @@ export function receiptNonce(req: IncomingMessage): Uint8Array {
   const value = req.headers[RECEIPT_NONCE_HEADER];
   if (value === undefined) return randomBytes(CLIENT_NONCE_BYTES);
   if (typeof value !== 'string' || !NONCE_HEX.test(value)) {
-    throw new HttpError(400, 'INVALID_RECEIPT_NONCE', `The ${RECEIPT_NONCE_HEADER} header must be ${2 * MIN_NONCE_BYTES} to ${2 * MAX_NONCE_BYTES} hexadecimal characters.`);
+    throw HttpError.of('INVALID_RECEIPT_NONCE');
   }
   return Buffer.from(value, 'hex');
 }

@@ -17,5 +17,5 @@ export function parseRequestTarget(target: string): URL {
     const url = URL.parse(target);
     if (url && (url.protocol === 'https:' || url.protocol === 'http:')) return url;
   }
-  throw new HttpError(400, 'INVALID_REQUEST_TARGET', 'The request-target is not a valid path or http(s) URL.');
+  throw HttpError.of('INVALID_REQUEST_TARGET');
 }

@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UPLOAD_FIELDS } from '../../protocol/endpoints.js';
 import { MAX_UPLOAD_BYTES } from '../../protocol/limits.js';
-import { DEFAULT_TRANSCRIPT_FORMAT, isTranscriptFormat, TRANSCRIPT_FORMATS, type TranscriptFormat, type VerboseTranscript } from '../../protocol/transcript.js';
-import { EngineError, type EngineErrorCode, type Transcript, type TranscriptionEngine } from '../engine/engine.js';
+import { DEFAULT_TRANSCRIPT_FORMAT, isTranscriptFormat, type TranscriptFormat, type VerboseTranscript } from '../../protocol/transcript.js';
+import { EngineError, type Transcript, type TranscriptionEngine } from '../engine/engine.js';
 import { toSrt, toVtt } from './subtitles.js';
 import { HttpError } from './respond.js';
 import { oneLine } from '../../shared/text.js';
@@ -73,17 +73,6 @@ export const DEFAULT_LIMITS: TranscriptionLimits = {
   busyRetryAfterSeconds: 5,
 };
 
-const STATUS: Record<EngineErrorCode, number> = {
-  UNREADABLE_AUDIO: 400,
-  EMPTY_AUDIO: 400,
-  TOO_LONG: 413,
-  UNSUPPORTED_FORMAT: 415,
-  BUSY: 429,
-  UNAVAILABLE: 503,
-  TIMEOUT: 504,
-  CANCELLED: 499,
-};
-
 /**
  * Builds both handlers over one engine, sharing admission control; every answer carries a receipt from `receipts`
  * (protocol/receipt.ts), signed over the exact body it sends.
@@ -114,7 +103,7 @@ export function transcriptionHandlers(
       // Checked before anything is admitted or read: a bad nonce costs the server nothing.
       const nonce = receiptNonce(req);
       if (busyConnections.has(req.socket)) {
-        throw new HttpError(429, 'ONE_PER_CONNECTION', 'This connection is already transcribing: wait for its answer, or use another connection.');
+        throw HttpError.of('ONE_PER_CONNECTION');
       }
       const declared = checkUploadHead(req, fileField, lim.maxUploadBytes);
       // One signal for every reason to stop: the deadline, the client gone (the queued job is dropped, the result of a
@@ -122,7 +111,7 @@ export function transcriptionHandlers(
       const controller = new AbortController();
       const stop = (reason: unknown) => controller.abort(reason);
       busyConnections.add(req.socket);
-      const timer = setTimeout(() => stop(new EngineError('TIMEOUT', 'The transcription took longer than the server allows.')), lim.requestTimeoutMs);
+      const timer = setTimeout(() => stop(new EngineError('TIMEOUT')), lim.requestTimeoutMs);
       const onClose = () => {
         if (!res.writableFinished) stop(clientGone());
       };
@@ -146,7 +135,7 @@ export function transcriptionHandlers(
         ticket.uploaded();
         const responseFormat = upload.fields.get(UPLOAD_FIELDS.responseFormat);
         if (responseFormat !== undefined && !isTranscriptFormat(responseFormat)) {
-          throw new HttpError(400, 'INVALID_RESPONSE_FORMAT', `${UPLOAD_FIELDS.responseFormat} must be one of ${TRANSCRIPT_FORMATS.join(', ')}.`);
+          throw HttpError.of('INVALID_RESPONSE_FORMAT');
         }
         const language = upload.fields.get(UPLOAD_FIELDS.language) || undefined;
         checkLanguage(engine, language);
@@ -190,7 +179,7 @@ export function transcriptionHandlers(
 function checkLanguage(engine: TranscriptionEngine, language: string | undefined): void {
   if (language === undefined || engine.languages === undefined) return;
   if (engine.languages.includes(language.split('-')[0]!.toLowerCase())) return;
-  throw new HttpError(422, 'LANGUAGE_UNSUPPORTED', `This server's ${engine.name} engine transcribes ${engine.languages.join(', ')} only, not ${JSON.stringify(oneLine(language, 35))}; ask for ${engine.languages.join(' or ')}, or for no language.`);
+  throw HttpError.of('LANGUAGE_UNSUPPORTED', `This server's ${engine.name} engine transcribes ${engine.languages.join(', ')} only, not ${JSON.stringify(oneLine(language, 35))}; ask for ${engine.languages.join(' or ')}, or for no language.`);
 }
 
 /** `err` as the answer it deserves; busy answers carry `Retry-After`, which clients need to retry (core/transport/transcribe.ts). */
@@ -199,7 +188,7 @@ function asHttpError(err: unknown, retryAfterSeconds: number): unknown {
   // A full filesystem (a temporary directory, the upload's file) is the server's lack of room, never an internal error.
   if (isStorageFull(err)) return insufficientStorage(retryAfterSeconds);
   if (err instanceof EngineError) {
-    return new HttpError(STATUS[err.code], err.code, err.message, err.code === 'BUSY' ? { 'retry-after': String(retryAfterSeconds) } : {});
+    return HttpError.of(err.code, err.message, { retryAfterSeconds });
   }
   return err;
 }

@@ -47,7 +47,7 @@ export function isStorageFull(err: unknown): boolean {
 
 /** The answer to an upload that cannot be stored now: retrying later may work. */
 export function insufficientStorage(retryAfterSeconds: number): HttpError {
-  return new HttpError(503, 'INSUFFICIENT_STORAGE', 'The server has no room to store this upload now; try again shortly.', { 'retry-after': String(retryAfterSeconds) });
+  return HttpError.of('INSUFFICIENT_STORAGE', undefined, { retryAfterSeconds });
 }
 
 /** Storage promised to one upload; `release` once its file is deleted. */

@@ -45,7 +45,7 @@ const CLOSE = { connection: 'close' } as const;
 
 /** Answered when the client goes away mid-upload (nobody reads it; the status is for the log). */
 export function clientGone(): HttpError {
-  return new HttpError(499, 'CANCELLED', 'The client went away during the upload.');
+  return HttpError.of('CANCELLED', 'The client went away during the upload.');
 }
 
 /** Counts the body's bytes as they arrive. */
@@ -61,7 +61,7 @@ export interface UploadMeter {
 export function checkUploadHead(req: IncomingMessage, fileField: string, maxBytes: number): number | undefined {
   const type = req.headers['content-type'] ?? '';
   if (!/^multipart\/form-data/i.test(type)) {
-    throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `Send the audio as multipart/form-data with the file in the field "${fileField}".`);
+    throw HttpError.of('UNSUPPORTED_MEDIA_TYPE', `Send the audio as multipart/form-data with the file in the field "${fileField}".`);
   }
   if (req.headers['content-length'] === undefined) return undefined;
   const declared = Number(req.headers['content-length']);
@@ -85,7 +85,7 @@ export async function receiveUpload(req: IncomingMessage, dir: string, fileField
     // busboy calls a file of exactly `fileSize` bytes truncated: one byte more lets a file of exactly the limit in.
     parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: limits.maxBytes + 1, fields: 8, fieldSize: 1024, parts: 10 } });
   } catch {
-    throw new HttpError(400, 'MALFORMED_MULTIPART', 'The multipart request has no valid boundary.');
+    throw HttpError.of('MALFORMED_MULTIPART', 'The multipart request has no valid boundary.');
   }
 
   return new Promise<Upload>((resolve, reject) => {
@@ -109,9 +109,9 @@ export async function receiveUpload(req: IncomingMessage, dir: string, fileField
     const pace = setInterval(() => {
       const now = Date.now();
       if (now - lastData >= limits.idleTimeoutMs) {
-        fail(new HttpError(408, 'BODY_TIMEOUT', `No upload data arrived for ${Math.round(limits.idleTimeoutMs / 1000)} s.`, CLOSE));
+        fail(HttpError.of('BODY_TIMEOUT', `No upload data arrived for ${Math.round(limits.idleTimeoutMs / 1000)} s.`, { headers: CLOSE }));
       } else if (now - started >= limits.paceGraceMs && received / ((now - started) / 1000) < limits.minBytesPerSecond) {
-        fail(new HttpError(408, 'BODY_TOO_SLOW', `The upload arrives slower than the ${limits.minBytesPerSecond} bytes per second this server requires.`, CLOSE));
+        fail(HttpError.of('BODY_TOO_SLOW', `The upload arrives slower than the ${limits.minBytesPerSecond} bytes per second this server requires.`, { headers: CLOSE }));
       }
     }, PACE_CHECK_MS);
     const onAbort = () => fail(signal.reason);
@@ -154,8 +154,8 @@ export async function receiveUpload(req: IncomingMessage, dir: string, fileField
 
     parser.on('field', (name, value, info) => {
       // busboy takes a part without a file name (`filename=""` included) for a text field, whatever it holds.
-      if (name === fileField) return fail(new HttpError(400, 'MISSING_FILENAME', `The part "${fileField}" has no file name: send the audio as a file part with a non-empty filename="…".`));
-      if (info.valueTruncated) return fail(new HttpError(400, 'FIELD_TOO_LONG', `The field "${name}" is too long.`));
+      if (name === fileField) return fail(HttpError.of('MISSING_FILENAME', `The part "${fileField}" has no file name: send the audio as a file part with a non-empty filename="…".`));
+      if (info.valueTruncated) return fail(HttpError.of('FIELD_TOO_LONG', `The field "${name}" is too long.`));
       fields.set(name, value);
     });
     parser.on('file', (name, stream, info) => {
@@ -163,7 +163,7 @@ export async function receiveUpload(req: IncomingMessage, dir: string, fileField
       stream.on('error', () => {});
       if (name !== fileField || written) {
         stream.resume();
-        return fail(new HttpError(400, 'UNEXPECTED_FILE', `Unexpected file field "${name}": send exactly one file, in the field "${fileField}".`));
+        return fail(HttpError.of('UNEXPECTED_FILE', `Unexpected file field "${name}": send exactly one file, in the field "${fileField}".`));
       }
       let size = 0;
       let truncated = false;
@@ -183,15 +183,15 @@ export async function receiveUpload(req: IncomingMessage, dir: string, fileField
       });
       written.catch(fail);
     });
-    parser.on('filesLimit', () => fail(new HttpError(400, 'UNEXPECTED_FILE', `Send exactly one file, in the field "${fileField}".`)));
-    parser.on('partsLimit', () => fail(new HttpError(400, 'MALFORMED_MULTIPART', 'The request has too many parts.')));
-    parser.on('fieldsLimit', () => fail(new HttpError(400, 'MALFORMED_MULTIPART', 'The request has too many fields.')));
-    parser.on('error', () => fail(new HttpError(400, 'MALFORMED_MULTIPART', 'The multipart body is malformed or was cut short.')));
+    parser.on('filesLimit', () => fail(HttpError.of('UNEXPECTED_FILE', `Send exactly one file, in the field "${fileField}".`)));
+    parser.on('partsLimit', () => fail(HttpError.of('MALFORMED_MULTIPART', 'The request has too many parts.')));
+    parser.on('fieldsLimit', () => fail(HttpError.of('MALFORMED_MULTIPART', 'The request has too many fields.')));
+    parser.on('error', () => fail(HttpError.of('MALFORMED_MULTIPART')));
     parser.on('close', () => {
       if (settled) return;
-      if (!written) return fail(new HttpError(400, 'MISSING_FILE', `No file in the field "${fileField}".`));
+      if (!written) return fail(HttpError.of('MISSING_FILE', `No file in the field "${fileField}".`));
       written.then(({ filename, size, sha256 }) => {
-        if (size === 0) return fail(new HttpError(400, 'EMPTY_FILE', 'The uploaded file is empty.'));
+        if (size === 0) return fail(HttpError.of('EMPTY_FILE'));
         succeed({ path: file, filename, size, sha256, fields });
       }, fail);
     });
@@ -200,5 +200,5 @@ export async function receiveUpload(req: IncomingMessage, dir: string, fileField
 }
 
 function tooLarge(maxBytes: number): HttpError {
-  return new HttpError(413, 'FILE_TOO_LARGE', `The upload is larger than the ${Math.round(maxBytes / 1024 / 1024)} MB this server accepts.`);
+  return HttpError.of('FILE_TOO_LARGE', `The upload is larger than the ${Math.round(maxBytes / 1024 / 1024)} MB this server accepts.`);
 }

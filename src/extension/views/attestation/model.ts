@@ -11,6 +11,7 @@ import { formatAge } from '../../../core/util/format-age.js';
 import { escapeStrings } from '../../../shared/text.js';
 import { enclaveFacts, NO_PCR_PINNED } from '../../trust/summary.js';
 import { isSimulation, oldestVerification, primaryEnclave, type PolicyInfo, type TrustState } from '../../trust/trust-state.js';
+import { failedCheck } from '../../common/failure.js';
 
 export type ViewState = 'unconfigured' | 'unverified' | 'verifying' | 'verified' | 'simulation' | 'failed';
 export type PcrStatus = 'match' | 'mismatch' | 'not-in-policy' | 'missing';
@@ -337,26 +338,9 @@ function verifiedChecks(state: Extract<TrustState, { kind: 'verified' }>, t: num
   ];
 }
 
-/** Which check a failure's code belongs to: the core's code says what it refused; the view only files it. */
-const FAILED_CHECK: Readonly<Record<string, CheckId>> = {
-  MALFORMED_CBOR: 'hardware',
-  MALFORMED_COSE: 'hardware',
-  MALFORMED_PAYLOAD: 'hardware',
-  UNSUPPORTED_ALGORITHM: 'hardware',
-  CHAIN_UNTRUSTED: 'hardware',
-  CERT_INVALID: 'hardware',
-  CERT_EXPIRED: 'hardware',
-  CERT_NOT_YET_VALID: 'hardware',
-  SIGNATURE_INVALID: 'hardware',
-  NONCE_MISMATCH: 'hardware',
-  STALE_DOCUMENT: 'hardware',
-  PCR_MISMATCH: 'code',
-  TLS_BINDING_MISMATCH: 'channel',
-};
-
 /** A failed state: the refused check fails, those before it passed (they are checked in order), later ones were not reached. */
 function failedChecks(code: string, policy: PolicyInfo | undefined): CheckView[] {
-  const refused = Object.hasOwn(FAILED_CHECK, code) ? FAILED_CHECK[code] : undefined;
+  const refused = failedCheck(code);
   const order: CheckId[] = ['hardware', 'code', 'channel'];
   const at = refused ? order.indexOf(refused) : -1;
   return order.map((id, i) => {

@@ -38,7 +38,7 @@ export interface DescribeNsmResponse {
 }
 
 /** The serde names of `ErrorCode`, in declaration order, and this project's code for each. */
-const ERROR_CODES: Readonly<Record<string, NsmErrorCode>> = {
+const ERROR_CODES = {
   Success: 'NSM_SUCCESS_AS_ERROR',
   InvalidArgument: 'NSM_INVALID_ARGUMENT',
   InvalidIndex: 'NSM_INVALID_INDEX',
@@ -48,7 +48,7 @@ const ERROR_CODES: Readonly<Record<string, NsmErrorCode>> = {
   BufferTooSmall: 'NSM_BUFFER_TOO_SMALL',
   InputTooLarge: 'NSM_INPUT_TOO_LARGE',
   InternalError: 'NSM_INTERNAL_ERROR',
-};
+} as const satisfies Readonly<Record<string, NsmErrorCode>>;
 
 /** The CBOR bytes of `request`, exactly as serde_cbor writes the same `Request`. */
 export function encodeNsmRequest(request: NsmRequest): Uint8Array {
@@ -95,7 +95,8 @@ export function decodeNsmResponse(bytes: Uint8Array, kind: NsmRequest['kind']): 
   if (!(value instanceof Map) || value.size !== 1) throw malformed(kind, 'it is neither a variant name nor a one-entry map');
   const [[tag, body]] = [...value] as [[unknown, unknown]];
   if (tag === 'Error') {
-    const code = typeof body === 'string' ? ERROR_CODES[body] : undefined;
+    // Own names only: an inherited one ("constructor") is no ErrorCode.
+    const code = typeof body === 'string' && Object.hasOwn(ERROR_CODES, body) ? ERROR_CODES[body as keyof typeof ERROR_CODES] : undefined;
     if (!code) throw malformed(kind, `its error ${JSON.stringify(String(body)).slice(0, 60)} is not an NSM ErrorCode`);
     throw new NsmError(code, `the NSM refused ${kind}: ${body as string}`);
   }
