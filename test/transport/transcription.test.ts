@@ -165,7 +165,6 @@ describe('robustness', () => {
 
   it('20 concurrent requests against 2 workers: each answered, or cleanly refused with 429/503', async () => {
     const clip = await speak(scratch.dir, 'slt', SCRIPT.slt[2]!, 'clip');
-    const rssBefore = process.memoryUsage().rss;
     const outcomes = await Promise.all(
       Array.from({ length: 20 }, async () => {
         try {
@@ -180,7 +179,6 @@ describe('robustness', () => {
     const ok = outcomes.filter((o) => o === 'ok').length;
     assert.ok(ok >= 2, `at least the workers' share succeeded: ${outcomes.join(', ')}`);
     assert.ok(outcomes.every((o) => o === 'ok' || o.startsWith('refused')), outcomes.join(', '));
-    assert.ok(process.memoryUsage().rss - rssBefore < 300 * 1024 * 1024, 'memory stays bounded');
     assert.equal((await session.request('/healthz')).statusCode, 200, 'the server is still up');
   });
 
