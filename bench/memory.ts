@@ -14,8 +14,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createPocketSphinxEngine } from '../src/server/engine/pocketsphinx/engine.js';
 import { createWhisperHttpEngine } from '../src/server/engine/whisper-http.js';
-import { silentFlac } from '../test/helpers/decoder-bombs.js';
-import { scratchDir } from '../test/helpers/speech.js';
+import { silentFlac } from '../support/decoder-bombs.js';
+import { scratchDir } from '../support/speech.js';
 import { table } from './stats.js';
 
 const MB = 2 ** 20;
@@ -66,7 +66,7 @@ try {
   console.log(
     table([
       ['path', 'outcome', 'RSS growth', 'unbounded', 'ratio', 'goal'],
-      ['(1) whisper-http upload, 128 MB', `sent ${drained / MB} MB`, `${(upload / MB).toFixed(0)} MB`, `${UPLOAD_BYTES / MB} MB`, (upload / UPLOAD_BYTES).toFixed(2), '< 0.5'],
+      ['(1) whisper-http upload, 128 MB', `sent ${(drained / MB).toFixed(0)} MB`, `${(upload / MB).toFixed(0)} MB`, `${UPLOAD_BYTES / MB} MB`, (upload / UPLOAD_BYTES).toFixed(2), '< 0.5'],
       ['(2) FLAC bomb, no stated length', outcome, `${(decode / MB).toFixed(0)} MB`, `${(wholeDecode / MB).toFixed(0)} MB`, (decode / wholeDecode).toFixed(2), '< 0.5'],
     ]),
   );

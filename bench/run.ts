@@ -22,7 +22,7 @@ import * as pkijs from 'pkijs';
 import { parseCoseSign1 } from '../src/core/attestation/cose.js';
 import { parsePayload } from '../src/core/attestation/payload.js';
 import { clearChainCaches, verifyAttestation } from '../src/core/index.js';
-import { loadRealDocuments, NITRO_DIR, type RealDocument } from '../test/helpers/fixtures.js';
+import { loadRealDocuments, NITRO_DIR, type RealDocument } from '../support/fixtures.js';
 import { median, ms, quantile, sample, sampleInterleaved, table, times } from './stats.js';
 
 const benchStart = performance.now();

@@ -15,7 +15,7 @@ import { probeAudio } from '../../src/server/engine/audio/probe.js';
 import { Resampler } from '../../src/server/engine/audio/resample.js';
 import { MAX_WAV_CHUNKS, WAV_BLOCK_BYTES, wavSeconds } from '../../src/server/engine/audio/wav-header.js';
 import { EngineError, type EngineErrorCode } from '../../src/server/engine/engine.js';
-import { convert, encode, scratchDir, speak } from '../helpers/speech.js';
+import { convert, encode, scratchDir, speak } from '../../support/speech.js';
 
 const bytes = (...parts: (string | number[])[]) => Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...p].map((c) => c.charCodeAt(0)) : p)));
 const rejectsWith = (code: EngineErrorCode) => (err: unknown) => err instanceof EngineError && err.code === code;

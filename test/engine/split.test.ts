@@ -14,7 +14,7 @@ import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../src/ser
 import { groupIntoPieces, isQuietBoundary, speechLevel } from '../../src/server/engine/pocketsphinx/pieces.js';
 import { UtteranceSplitter, type Utterance } from '../../src/server/engine/pocketsphinx/utterances.js';
 import { toSrt, toVtt } from '../../src/server/http/subtitles.js';
-import { scratchDir, spokenRecording, SPEECH_HZ, wordErrorRate, words, type SpokenRecording } from '../helpers/speech.js';
+import { scratchDir, spokenRecording, SPEECH_HZ, wordErrorRate, words, type SpokenRecording } from '../../support/speech.js';
 
 const WER_BOUND = 0.25;
 const UTTERANCE = { minSeconds: 2, maxSeconds: 6 };

@@ -40,9 +40,9 @@ import { SimulationAttestationProvider } from '../../src/server/attestation/simu
 import { createPocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
 import { measurePcrs } from '../../src/server/measurements.js';
 import { createTlsIdentity, type TlsIdentity } from '../../src/server/tls-identity.js';
-import { rootsTrusting, startSimulationServer, startTlsServer, type ReferenceServer } from '../helpers/servers.js';
-import { scratchDir, speak } from '../helpers/speech.js';
-import { errorCode, exchange, multipartBody, uploadHead } from '../helpers/raw-client.js';
+import { rootsTrusting, startSimulationServer, startTlsServer, type ReferenceServer } from '../../support/servers.js';
+import { scratchDir, speak } from '../../support/speech.js';
+import { errorCode, exchange, multipartBody, uploadHead } from '../../support/raw-client.js';
 
 const run = promisify(execFile);
 

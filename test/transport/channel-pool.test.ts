@@ -9,7 +9,7 @@ import { connect, type AttestedSession, type ChannelError } from '../../src/core
 import { openFds, settle } from '../helpers/process-stats.js';
 import { startFront } from '../helpers/tcp-front.js';
 import { createTlsIdentity } from '../../src/server/tls-identity.js';
-import { rootsTrusting, startLyingServer, startMitmProxy, startSimulationServer, type ReferenceServer, type RunningServer } from '../helpers/servers.js';
+import { rootsTrusting, startLyingServer, startMitmProxy, startSimulationServer, type ReferenceServer, type RunningServer } from '../../support/servers.js';
 
 let server: ReferenceServer;
 let mitm: RunningServer;
