@@ -10,9 +10,9 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import busboy from 'busboy';
-import { EngineError, type EngineErrorCode, type TranscriptionEngine } from '../../src/server/engine/engine.js';
-import { createWhisperHttpEngine } from '../../src/server/engine/whisper-http.js';
-import { scratchDir } from '../../support/speech.js';
+import { EngineError, type EngineErrorCode, type TranscriptionEngine } from '../../../src/server/engine/engine.js';
+import { createWhisperHttpEngine } from '../../../src/server/engine/whisper-http.js';
+import { scratchDir } from '../../../support/speech.js';
 
 /** What the stand-in received in one request. */
 interface Received {

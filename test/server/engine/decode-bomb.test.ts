@@ -9,15 +9,15 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { EngineError, type EngineErrorCode } from '../../src/server/engine/engine.js';
-import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
-import { WorkerPool } from '../../src/server/engine/worker-pool.js';
-import { pcm16k, SPEECH_RATE } from '../../src/server/engine/audio/pcm16k.js';
-import { Resampler } from '../../src/server/engine/audio/resample.js';
-import { startServe, type ServeProcess } from '../../support/cli.js';
-import { chainedOpus, chainedVorbis, lyingFlac, RATE_BOMB, RATE_BOMB_BASELINE, silentFlac, silentWav } from '../../support/decoder-bombs.js';
-import { errorCode, exchange, multipartBody, uploadHead, type RawAnswer } from '../../support/raw-client.js';
-import { convert, SCRIPT, scratchDir, speak, wordErrorRate } from '../../support/speech.js';
+import { EngineError, type EngineErrorCode } from '../../../src/server/engine/engine.js';
+import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../../src/server/engine/pocketsphinx/engine.js';
+import { WorkerPool } from '../../../src/server/engine/worker-pool.js';
+import { pcm16k, SPEECH_RATE } from '../../../src/server/engine/audio/pcm16k.js';
+import { Resampler } from '../../../src/server/engine/audio/resample.js';
+import { startServe, type ServeProcess } from '../../../support/cli.js';
+import { chainedOpus, chainedVorbis, lyingFlac, RATE_BOMB, RATE_BOMB_BASELINE, silentFlac, silentWav } from '../../../support/decoder-bombs.js';
+import { errorCode, exchange, multipartBody, uploadHead, type RawAnswer } from '../../../support/raw-client.js';
+import { convert, SCRIPT, scratchDir, speak, wordErrorRate } from '../../../support/speech.js';
 
 const isKind = (kind: EngineErrorCode) => (err: unknown) => err instanceof EngineError && err.code === kind;
 /** 20 minutes of 48 kHz silence: 57.6 M samples (230 MB as floats) in a 19 KB file. */

@@ -11,10 +11,10 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 // undici's own FormData: the global one belongs to Node's bundled copy, which this undici cannot serialise.
 import { Client, FormData } from 'undici';
-import { ChannelError, bytesSource, connect, fileSource, type AttestedSession } from '../../src/core/index.js';
-import { createPocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
-import { rootsTrusting, startMitmProxy, startSimulationServer, type ReferenceServer } from '../../support/servers.js';
-import { SCRIPT, encode, scratchDir, speak, concatenate, wordErrorRate } from '../../support/speech.js';
+import { ChannelError, bytesSource, connect, fileSource, type AttestedSession } from '../../../src/core/index.js';
+import { createPocketSphinxEngine } from '../../../src/server/engine/pocketsphinx/engine.js';
+import { rootsTrusting, startMitmProxy, startSimulationServer, type ReferenceServer } from '../../../support/servers.js';
+import { SCRIPT, encode, scratchDir, speak, concatenate, wordErrorRate } from '../../../support/speech.js';
 
 /** Word error rate bound for flite speech through the whole path (PocketSphinx measures 9–11 % on it). */
 const WER_BOUND = 0.25;
