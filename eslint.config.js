@@ -39,6 +39,7 @@ const CLI = { group: ['**/cli/**'], source: '(^|\\x2F)cli\\x2F', message: 'Nothi
 const CORE = { group: ['**/core/**'], source: '(^|\\x2F)core\\x2F', message: 'The wire contract (src/protocol) imports nothing.' };
 const CORE_FROM_SERVER = { ...CORE, message: 'The server never imports the client core: what both sides need lives in src/shared or src/protocol.' };
 const CORE_FROM_SHARED = { ...CORE, message: 'Shared code (src/shared) never imports the client core.' };
+const TEST = { group: ['**/test/**'], source: '(^|\\x2F)test\\x2F', message: 'Tools (bench/, scripts/) and their shared code (support/) never import test/: what both use lives in support/.' };
 const SHARED = { group: ['**/shared/**'], source: '(^|\\x2F)shared\\x2F', message: 'The wire contract (src/protocol) imports nothing.' };
 
 /**
@@ -74,6 +75,7 @@ export const boundaries = [
   boundary(['src/extension/**/*.ts'], [VSCODE, SERVER, CLI], VSCODE_FACING),
   // The CLI may use the core, the protocol and the server (`serve`), never the editor.
   boundary(['src/cli/**/*.ts'], [VSCODE, EXTENSION]),
+  boundary(['bench/**/*.ts', 'scripts/**/*.{js,mjs,ts}', 'support/**/*.ts'], [TEST]),
 ];
 
 export default tseslint.config(
@@ -84,7 +86,7 @@ export default tseslint.config(
     linterOptions: { reportUnusedDisableDirectives: 'error' },
   },
   {
-    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.{js,mjs,ts}'],
+    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'support/**/*.ts', 'scripts/**/*.{js,mjs,ts}'],
     extends: [tseslint.configs.recommended],
     languageOptions: { globals: globals.node },
     rules: {

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { median, ms, table } from './stats.js';
 
-const MEASURE = fileURLToPath(new URL('../test/extension/measure-activation.js', import.meta.url));
+const MEASURE = fileURLToPath(new URL('../support/measure-activation.js', import.meta.url));
 const BUNDLE = fileURLToPath(new URL('../../dist/extension.cjs', import.meta.url));
 const RUNS = 7;
 

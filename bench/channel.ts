@@ -6,7 +6,7 @@
 import { Client } from 'undici';
 import { connect } from '../src/core/index.js';
 import { startSimulationServer } from '../src/server/server.js';
-import { rootsTrusting } from '../test/helpers/servers.js';
+import { rootsTrusting } from '../support/servers.js';
 import { median, ms, table } from './stats.js';
 
 const CONNECTS = 40;

@@ -20,8 +20,8 @@ import { Resampler } from '../src/server/engine/audio/resample.js';
 import type { Transcript } from '../src/server/engine/engine.js';
 import { createPocketSphinxEngine } from '../src/server/engine/pocketsphinx/engine.js';
 import type { Codec } from '../src/protocol/audio-format.js';
-import { chainedOpus, RATE_BOMB, RATE_BOMB_BASELINE, silentFlac } from '../test/helpers/decoder-bombs.js';
-import { concatenate, convert, encode, SCRIPT, scratchDir, speak, wordErrorRate } from '../test/helpers/speech.js';
+import { chainedOpus, RATE_BOMB, RATE_BOMB_BASELINE, silentFlac } from '../support/decoder-bombs.js';
+import { concatenate, convert, encode, SCRIPT, scratchDir, speak, wordErrorRate } from '../support/speech.js';
 import { table } from './stats.js';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 4);

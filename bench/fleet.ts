@@ -8,9 +8,9 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AWS_NITRO_ROOT_G1, connect, fileSource, loadRootFile, type AudioSource } from '../src/core/index.js';
-import { startServe, type ServeProcess } from '../test/helpers/cli.js';
-import { startHaproxy } from '../test/helpers/haproxy.js';
-import { SCRIPT, scratchDir, speak } from '../test/helpers/speech.js';
+import { startServe, type ServeProcess } from '../support/cli.js';
+import { startHaproxy } from '../support/haproxy.js';
+import { SCRIPT, scratchDir, speak } from '../support/speech.js';
 import { median, ms, table } from './stats.js';
 
 /** Files per batch (the six sentences, twice) and files at once. */

@@ -1,7 +1,7 @@
 /**
  * `node out/bench/hostile.js`: what a hostile load costs a legitimate user. The reference server runs as its own
  * process (`serve --simulate --engine pocketsphinx --workers 1`); a legitimate client transcribes a flite sentence
- * BENCH_LEGIT times (default 10) alone, then the same number of times while `test/helpers/hostile-load.ts` attacks
+ * BENCH_LEGIT times (default 10) alone, then the same number of times while `support/hostile-load.ts` attacks
  * the server (malformed targets, broken chunks, early disconnects, aborted uploads, slow-loris headers and bodies,
  * oversized headers, WAV chunk bombs, idle handshakes, storage fillers and slow uploads against a 64 MiB upload
  * budget; idle connections from 8 addresses filling the connection cap, an attestation flood). Prints latency p50/p95 of
@@ -10,9 +10,9 @@
  */
 import path from 'node:path';
 import { connect, fileSource, loadRootFile } from '../src/core/index.js';
-import { startServe } from '../test/helpers/cli.js';
-import { hostileLoad } from '../test/helpers/hostile-load.js';
-import { SCRIPT, scratchDir, speak } from '../test/helpers/speech.js';
+import { startServe } from '../support/cli.js';
+import { hostileLoad } from '../support/hostile-load.js';
+import { SCRIPT, scratchDir, speak } from '../support/speech.js';
 import { ms, quantile, table } from './stats.js';
 
 const LEGIT = Number(process.env.BENCH_LEGIT ?? 10);

@@ -21,7 +21,7 @@ import { readCertificate } from '../src/core/attestation/certificate.js';
 import { parseCoseSign1 } from '../src/core/attestation/cose.js';
 import { parsePayload } from '../src/core/attestation/payload.js';
 import { clearChainCaches, verifyAttestation } from '../src/core/index.js';
-import { loadRealDocuments, NITRO_DIR, type RealDocument } from '../test/helpers/fixtures.js';
+import { loadRealDocuments, NITRO_DIR, type RealDocument } from '../support/fixtures.js';
 import { median, ms, quantile, sample, sampleInterleaved, table, times } from './stats.js';
 
 const benchStart = performance.now();

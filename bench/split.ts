@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Transcript } from '../src/server/engine/engine.js';
 import { createPocketSphinxEngine, DEFAULT_PIECE_SECONDS, DEFAULT_SPLIT_SECONDS } from '../src/server/engine/pocketsphinx/engine.js';
-import { SCRIPT, scratchDir, speak, spokenRecording, wordErrorRate, words, type Voice } from '../test/helpers/speech.js';
+import { SCRIPT, scratchDir, speak, spokenRecording, wordErrorRate, words, type Voice } from '../support/speech.js';
 import { table } from './stats.js';
 
 const MINUTES = Number(process.env.BENCH_SPLIT_MINUTES ?? 10);

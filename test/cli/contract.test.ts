@@ -12,7 +12,7 @@ import { describe, it } from 'node:test';
 import { COMMAND_SPECS } from '../../src/cli/commands.js';
 import { usageLine } from '../../src/cli/flags.js';
 import { endSentence, errorClause } from '../../src/shared/text.js';
-import { runCli, startServe } from '../helpers/cli.js';
+import { runCli, startServe } from '../../support/cli.js';
 
 const firstLine = (text: string) => text.split('\n')[0];
 

@@ -12,11 +12,11 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { connect, trustedRootsFromPem } from '../../src/core/index.js';
 import { buildEvidence } from '../../src/extension/evidence/model.js';
-import { CLI, runCli, type CliResult } from '../helpers/cli.js';
+import { CLI, runCli, type CliResult } from '../../support/cli.js';
 import { startHostileEnclave, type HostileEnclave } from '../helpers/hostile-enclave.js';
-import { startRefusingServer, startSimulationServer } from '../helpers/servers.js';
+import { startRefusingServer, startSimulationServer } from '../../support/servers.js';
 import type { TranscriptionEngine } from '../../src/server/engine/engine.js';
-import { scratchDir } from '../helpers/speech.js';
+import { scratchDir } from '../../support/speech.js';
 import { policy, verified } from '../extension/helpers.js';
 import { assertEscapedOutput, assertNoRawText, MARK, WORDS } from '../helpers/foreign-text.js';
 

@@ -9,9 +9,9 @@ import { copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createPocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
-import { runCli, type CliResult } from '../helpers/cli.js';
-import { startAttestedLiar, startRawTlsServer, startSimulationServer, startTlsServer, type ReferenceServer } from '../helpers/servers.js';
-import { SCRIPT, scratchDir, speak, tone, wordErrorRate } from '../helpers/speech.js';
+import { runCli, type CliResult } from '../../support/cli.js';
+import { startAttestedLiar, startRawTlsServer, startSimulationServer, startTlsServer, type ReferenceServer } from '../../support/servers.js';
+import { SCRIPT, scratchDir, speak, tone, wordErrorRate } from '../../support/speech.js';
 
 let reference: ReferenceServer;
 let scratch: Awaited<ReturnType<typeof scratchDir>>;

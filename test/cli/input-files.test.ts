@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { runCli } from '../../support/cli.js';
 
 const NOWHERE = 'https://127.0.0.1:1';
 /** Far more than any of these runs needs; a CLI that reads /dev/zero to the end is killed at this bound and fails. */

@@ -10,9 +10,9 @@ import { after, before, describe, it } from 'node:test';
 import { connect, sha256Hex, type AttestedSession } from '../../src/core/index.js';
 import { createPocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
 import { buildEvidence } from '../../src/extension/evidence/model.js';
-import { runCli } from '../helpers/cli.js';
-import { rootsTrusting, startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
-import { scratchDir, speak } from '../helpers/speech.js';
+import { runCli } from '../../support/cli.js';
+import { rootsTrusting, startSimulationServer, type ReferenceServer } from '../../support/servers.js';
+import { scratchDir, speak } from '../../support/speech.js';
 import { policy, realAttested, verified } from '../extension/helpers.js';
 
 let server: ReferenceServer;

@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Decoder } from 'cbor-x';
-import { runCli, startServe, type ServeProcess } from '../helpers/cli.js';
+import { runCli, startServe, type ServeProcess } from '../../support/cli.js';
 import { NsmStandIn } from '../helpers/nsm-stand-in.js';
-import { exchange } from '../helpers/raw-client.js';
-import { SCRIPT, speak, wordErrorRate } from '../helpers/speech.js';
+import { exchange } from '../../support/raw-client.js';
+import { SCRIPT, speak, wordErrorRate } from '../../support/speech.js';
 
 let dir: string;
 let nsm: NsmStandIn;

@@ -5,9 +5,9 @@ import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli, startServe, type ServeProcess } from '../helpers/cli.js';
-import { speak } from '../helpers/speech.js';
-import { startStallingServer } from '../helpers/servers.js';
+import { runCli, startServe, type ServeProcess } from '../../support/cli.js';
+import { speak } from '../../support/speech.js';
+import { startStallingServer } from '../../support/servers.js';
 import { createTlsIdentity } from '../../src/server/tls-identity.js';
 
 let dir: string;

@@ -12,7 +12,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { loadRealDocuments, NITRO_DIR, ROOT_PEM_PATH, type RealDocument } from '../helpers/fixtures.js';
+import { loadRealDocuments, NITRO_DIR, ROOT_PEM_PATH, type RealDocument } from '../../support/fixtures.js';
 
 /** out/test/cli/verify-doc.test.js → out/src/cli/main.js and bin/blindbox.js of the package (the bundle `npm run build` makes). */
 const MAIN_JS = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));

@@ -16,7 +16,7 @@ import { cborEncoder } from '../../src/shared/cbor.js';
 import { MAX_DOCUMENT_BYTES } from '../../src/protocol/limits.js';
 import { encodeCoseSign1 } from '../../src/server/attestation/cose-sign1.js';
 import { AttestationError, verifyAttestation } from '../../src/core/index.js';
-import { loadRealDocuments, type RealDocument } from '../helpers/fixtures.js';
+import { loadRealDocuments, type RealDocument } from '../../support/fixtures.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_b10c) >>> 0;
 const MUTANTS = 3000;

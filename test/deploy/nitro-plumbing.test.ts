@@ -14,9 +14,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { runCli } from '../../support/cli.js';
 import { NsmStandIn } from '../helpers/nsm-stand-in.js';
-import { exchange, openTls } from '../helpers/raw-client.js';
+import { exchange, openTls } from '../../support/raw-client.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DEPLOY = path.join(ROOT, 'deploy', 'nitro');

@@ -110,11 +110,7 @@ describe('BlindBox extension in code-server against the simulation server', { ti
       await wb!.screenshot('extension-2c-attestation-chain');
     });
 
-    test('(3) right-click speech.wav → Transcribe with BlindBox → an untitled editor holds the transcript', async (t) => {
-      if (enclave!.enginePending) {
-        t.todo(`PENDING: the server has no speech engine yet (${enclave!.enginePending})`);
-        return;
-      }
+    test('(3) right-click speech.wav → Transcribe with BlindBox → an untitled editor holds the transcript', async () => {
       const before = uploads(enclave!).length;
       await wb!.explorerContextMenu('speech.wav', TRANSCRIBE_MENU_ITEM);
       // An untitled document named beside the audio: the tab's title, what Save proposes.

@@ -10,7 +10,7 @@ import { toHex } from '../../src/core/index.js';
 import { createTlsIdentity } from '../../src/server/tls-identity.js';
 import { Attestor, loadTrust, REUSE_MARGIN_MS, VERIFY_MARGIN_MS } from '../../src/extension/trust/attestor.js';
 import { parseSettings } from '../../src/extension/settings/model.js';
-import { startDribblingServer } from '../helpers/servers.js';
+import { startDribblingServer } from '../../support/servers.js';
 import { liveTrustedSimulation } from './helpers.js';
 
 const live = liveTrustedSimulation();

@@ -15,9 +15,9 @@ import { after, before, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { EngineError, type TranscriptionEngine } from '../../src/server/engine/engine.js';
-import { startDribblingServer, startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
-import { createFakeVscode, disposeContext, fakeContext, loadBundle, Uri, type FakeVscode, type LoadedExtension } from './fake-vscode.js';
-import { LAZY_ONLY_BUILTINS } from './measure-activation.js';
+import { startDribblingServer, startSimulationServer, type ReferenceServer } from '../../support/servers.js';
+import { createFakeVscode, disposeContext, fakeContext, loadBundle, Uri, type FakeVscode, type LoadedExtension } from '../../support/fake-vscode.js';
+import { LAZY_ONLY_BUILTINS } from '../../support/measure-activation.js';
 import { REPO } from './helpers.js';
 
 let dir: string;

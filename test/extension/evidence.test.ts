@@ -3,7 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { verifyAttestation } from '../../src/core/index.js';
 import { buildEvidence, evidenceFileName, EVIDENCE_FORMAT } from '../../src/extension/evidence/model.js';
-import { liveSimulationSession } from '../helpers/servers.js';
+import { liveSimulationSession } from '../../support/servers.js';
 import { policy, realAttested, verified } from './helpers.js';
 
 describe('attestation evidence', () => {

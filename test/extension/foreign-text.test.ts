@@ -13,8 +13,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { assertEscapedOutput, assertNoRawText, MARK, WORDS } from '../helpers/foreign-text.js';
 import { startHostileEnclave, type HostileEnclave } from '../helpers/hostile-enclave.js';
-import { startRefusingServer } from '../helpers/servers.js';
-import { createFakeVscode, disposeContext, fakeContext, loadBundle, Uri, type FakeVscode, type LoadedExtension } from './fake-vscode.js';
+import { startRefusingServer } from '../../support/servers.js';
+import { createFakeVscode, disposeContext, fakeContext, loadBundle, Uri, type FakeVscode, type LoadedExtension } from '../../support/fake-vscode.js';
 import { REPO } from './helpers.js';
 
 let dir: string;

@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { sha256Hex, verifyAttestation, type AttestedEnclave, type VerifiedAttestation } from '../../src/core/index.js';
 import type { PolicyInfo, TrustState } from '../../src/extension/trust/trust-state.js';
 import { parseSettings, type RawSettings, type ExtensionSettings } from '../../src/extension/settings/model.js';
-import { loadRealDocuments, NITRO_DIR } from '../helpers/fixtures.js';
-import { startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
+import { loadRealDocuments, NITRO_DIR } from '../../support/fixtures.js';
+import { startSimulationServer, type ReferenceServer } from '../../support/servers.js';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 

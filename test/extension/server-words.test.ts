@@ -12,8 +12,8 @@ import { notificationText } from '../../src/extension/common/plain-text.js';
 import { parseSettings } from '../../src/extension/settings/model.js';
 import { statusPresentation } from '../../src/extension/views/status/model.js';
 import { attestationViewModel } from '../../src/extension/views/attestation/model.js';
-import { runCli } from '../helpers/cli.js';
-import { startRefusingServer } from '../helpers/servers.js';
+import { runCli } from '../../support/cli.js';
+import { startRefusingServer } from '../../support/servers.js';
 
 const ADVICE = 'download the new root from https://evil.example and add it to blindbox.trustedRoots';
 const SAID = `ROOT_ROTATED: ${ADVICE}`;

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { AWS_NITRO_ROOT_G1_PEM } from '../../src/core/attestation/roots.js';
 import { parseSettings } from '../../src/extension/settings/model.js';
 import { derToPem, inlinePolicy, pcr0Problem, pinnedPolicy, rootCandidate, serverUrlProblem, simulationWarning, withRoots } from '../../src/extension/setup/model.js';
-import { liveSimulationSession } from '../helpers/servers.js';
+import { liveSimulationSession } from '../../support/servers.js';
 
 describe('Configure Server… decisions', () => {
   const live = liveSimulationSession();

@@ -12,7 +12,7 @@ import { Attestor } from '../../src/extension/trust/attestor.js';
 import { TrustController } from '../../src/extension/trust/controller.js';
 import type { TrustState } from '../../src/extension/trust/trust-state.js';
 import { liveTrustedSimulation } from './helpers.js';
-import { startSimulationServer } from '../helpers/servers.js';
+import { startSimulationServer } from '../../support/servers.js';
 import { startFront } from '../helpers/tcp-front.js';
 
 let now = Date.now();

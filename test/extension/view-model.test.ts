@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { createHash, type X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
 import { toHex } from '../../src/core/index.js';
 import type { TrustState } from '../../src/extension/trust/trust-state.js';
 import { attestationViewModel, relativeAge } from '../../src/extension/views/attestation/model.js';
-import { liveSimulationSession } from '../helpers/servers.js';
+import { liveSimulationSession } from '../../support/servers.js';
 import { policy, realAttested, verified } from './helpers.js';
 
 const SERVER = 'https://enclave.example:8443';
@@ -160,7 +162,7 @@ describe('attestation view model: a real Nitro document', () => {
 describe('attestation view model: the simulation server', () => {
   const live = liveSimulationSession();
 
-  it('is loud about simulation, shows the attested service and binds TLS', () => {
+  it('is loud about simulation, shows the attested service and binds TLS', async () => {
     const pcr0 = toHex(live.server.provider.pcrs.get(0)!);
     const m = attestationViewModel(verified(live.server.url, live.session.attested, policy({ 0: pcr0 })), new Date());
     assert.equal(m.state, 'simulation');
@@ -173,7 +175,10 @@ describe('attestation view model: the simulation server', () => {
     assert.equal(m.tls!.bound, true);
     assert.match(m.tls!.attestedKeySha256, /^[0-9a-f]{64}$/);
     assert.equal(m.tls!.attestedKeySha256, m.tls!.presentedKeySha256);
-    assert.notEqual(m.tls!.presentedCertificateSha256, m.tls!.presentedKeySha256);
+    // The fingerprints are those of the certificate the server presents, as a plain TLS client sees it.
+    const presented = await presentedCertificate(live.server.url);
+    assert.equal(m.tls!.presentedCertificateSha256, sha256Hex(presented.raw));
+    assert.equal(m.tls!.presentedKeySha256, sha256Hex(presented.publicKey.export({ type: 'spki', format: 'der' })));
     assert.match(m.tls!.text, /^Bound/);
     assert.equal(m.pcrs[0]!.status, 'match');
     assert.equal(m.document!.nonce.length, 64);
@@ -181,3 +186,19 @@ describe('attestation view model: the simulation server', () => {
     assert.ok(m.chain.every((c) => c.validity === 'valid'));
   });
 });
+
+const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** The certificate a loopback TLS server presents, fetched without verifying it (the test compares, not trusts). */
+function presentedCertificate(url: string): Promise<X509Certificate> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: hostname, port: Number(port), rejectUnauthorized: false }, () => {
+      const cert = socket.getPeerX509Certificate();
+      socket.destroy();
+      if (cert) resolve(cert);
+      else reject(new Error('no certificate presented'));
+    });
+    socket.once('error', reject);
+  });
+}

@@ -12,7 +12,7 @@ import { ChannelError } from '../../src/core/errors.js';
 import { describeFailure } from '../../src/extension/common/failure.js';
 import { attestationViewModel } from '../../src/extension/views/attestation/model.js';
 import { attestationHtml, contentSecurityPolicy, ELEMENT_IDS, makeNonce } from '../../src/extension/views/attestation/html.js';
-import { parseWebviewMessage } from '../../src/extension/views/attestation/protocol.js';
+import { parseWebviewMessage, WEBVIEW_MESSAGE_TYPES } from '../../src/extension/views/attestation/protocol.js';
 import { policy, readRepoFile, realAttested, REPO, verified } from './helpers.js';
 
 const INPUTS = { cspSource: 'https://file+.vscode-resource.vscode-cdn.net', nonce: 'bm9uY2Utbm9uY2Utbm9uY2U=', scriptUri: 'https://x/media/attestation.js', styleUri: 'https://x/media/attestation.css' };
@@ -172,8 +172,13 @@ describe('webview script', () => {
 });
 
 describe('webview messages', () => {
-  it('accepts exactly the five known messages', () => {
-    for (const type of ['ready', 'verify', 'export', 'openSettings', 'showLog']) assert.deepEqual(parseWebviewMessage({ type }), { type });
+  it('accepts exactly the messages the webview script sends: ready, and one per wired button', () => {
+    const dom = fakeDom(attestationHtml(INPUTS));
+    dom.run(readRepoFile('media/attestation.js'));
+    dom.clickEverything();
+    const sent = [...new Set(dom.posted.map((m) => (m as { type: string }).type))].sort();
+    assert.deepEqual(sent, [...WEBVIEW_MESSAGE_TYPES].sort(), 'the parser knows exactly what the script sends');
+    for (const type of sent) assert.deepEqual(parseWebviewMessage({ type }), { type });
     for (const bad of [null, undefined, 'verify', [], {}, { type: 'run' }, { type: 'verify', command: 'rm -rf' }, { type: 1 }, { type: '__proto__' }]) {
       assert.equal(parseWebviewMessage(bad), undefined, JSON.stringify(bad));
     }
@@ -270,6 +275,8 @@ function fakeDom(html: string) {
     created,
     posted,
     run: (script: string) => vm.runInContext(script, context),
+    /** Clicks every element of the page once, in document order (what a user could do). */
+    clickEverything: () => elements.forEach((e) => e.click()),
     receive: (data: unknown) => messageListeners.forEach((fn) => fn({ data: JSON.parse(JSON.stringify(data ?? null)) })),
     byId: (id: string) => {
       const e = elements.get(id);

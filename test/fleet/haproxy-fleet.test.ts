@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, fileSource, loadRootFile, AWS_NITRO_ROOT_G1 } from '../../src/core/index.js';
-import { runCli, startServe, type ServeProcess } from '../helpers/cli.js';
-import { startHaproxy, type Balancer } from '../helpers/haproxy.js';
-import { startMitmProxy, type RunningServer } from '../helpers/servers.js';
-import { SCRIPT, scratchDir, speak, wordErrorRate } from '../helpers/speech.js';
+import { runCli, startServe, type ServeProcess } from '../../support/cli.js';
+import { startHaproxy, type Balancer } from '../../support/haproxy.js';
+import { startMitmProxy, type RunningServer } from '../../support/servers.js';
+import { SCRIPT, scratchDir, speak, wordErrorRate } from '../../support/speech.js';
 
 const WER_BOUND = 0.25;
 /** The replicas close idle connections after this long, so that the keep-alive case takes seconds. */

@@ -12,7 +12,7 @@ import { createNitroChain, type NitroChain } from '../../src/server/attestation/
 import { createTlsIdentity } from '../../src/server/tls-identity.js';
 import { RECEIPT_FILE_FORMAT, type ReceiptFile } from '../../src/core/receipt/file.js';
 import { RECEIPT_VERSION, receiptToMap, type ReceiptContent } from '../../src/protocol/receipt.js';
-import { startLyingServer, type RunningServer } from './servers.js';
+import { startLyingServer, type RunningServer } from '../../support/servers.js';
 
 /** PCRs 0..15, 48 bytes each: PCR0 random, the rest zero, as a simulation measures. */
 const PCRS: ReadonlyMap<number, Uint8Array> = new Map(Array.from({ length: 16 }, (_, i) => [i, i === 0 ? new Uint8Array(randomBytes(48)) : new Uint8Array(48)]));

@@ -4,8 +4,8 @@
  * pattern typo, a later config silently replacing an earlier one's options) fails here rather than letting an import
  * through: the protocol depends on nothing, shared code (src/shared) on the protocol only, the client (core, extension)
  * never reaches into the server, the server never into the client core, the extension or the CLI, the CLI never into
- * the editor, and only the vscode-facing extension modules touch
- * `vscode`; `import()` and `require()` included.
+ * the editor, only the vscode-facing extension modules touch `vscode`, and the tools (bench/, scripts/) and their
+ * shared code (support/) never import test/; `import()` and `require()` included.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -43,6 +43,15 @@ function expand(glob: string): string[] {
 const IMPORT_VSCODE = "import * as vscode from 'vscode'; export { vscode };";
 
 describe('module boundaries (ESLint rules)', () => {
+  it('bench/, scripts/ and support/ never import test/ (what they share with the tests lives in support/)', async () => {
+    await allowed('bench/x.ts', "import { a } from '../support/speech.js'; import { describe } from 'node:test'; export { a, describe };");
+    await allowed('support/x.ts', "import { a } from '../src/core/index.js'; import { b } from './speech.js'; export { a, b };");
+    await refusedImports('bench/x.ts', ['../test/helpers/speech.js', '../test/extension/helpers.js']);
+    await refusedImports('support/x.ts', ['../test/helpers/nsm-stand-in.js']);
+    await refused('scripts/x.mjs', "export { a } from '../test/helpers/speech.js';");
+    await refused('scripts/e2e/x.ts', "export const load = () => import('../../test/e2e/harness.js');");
+  });
+
   it('src/protocol imports nothing but itself', async () => {
     await allowed('src/protocol/x.ts', "import { a } from './limits.js'; export { a };");
     await refusedImports('src/protocol/x.ts', ['vscode', '../core/index.js', '../server/app.js', '../extension/ids.js', '../cli/main.js', '@blindbox/server']);

@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli, startServe, type ServeProcess } from '../helpers/cli.js';
-import { attestationFlood } from '../helpers/hostile-load.js';
-import { openTls, readAnswer } from '../helpers/raw-client.js';
-import { SCRIPT, scratchDir, speak, wordErrorRate } from '../helpers/speech.js';
+import { runCli, startServe, type ServeProcess } from '../../support/cli.js';
+import { attestationFlood } from '../../support/hostile-load.js';
+import { openTls, readAnswer } from '../../support/raw-client.js';
+import { SCRIPT, scratchDir, speak, wordErrorRate } from '../../support/speech.js';
 
 const FLOOD_MS = 8_000;
 

@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli, startServe, type ServeProcess } from '../helpers/cli.js';
-import { idleConnectionFill } from '../helpers/hostile-load.js';
-import { scratchDir } from '../helpers/speech.js';
+import { runCli, startServe, type ServeProcess } from '../../support/cli.js';
+import { idleConnectionFill } from '../../support/hostile-load.js';
+import { scratchDir } from '../../support/speech.js';
 
 let serve: ServeProcess;
 let scratch: Awaited<ReturnType<typeof scratchDir>>;

@@ -10,10 +10,10 @@ import type { Socket } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, fileSource, loadRootFile } from '../../src/core/index.js';
-import { startServe, type ServeProcess } from '../helpers/cli.js';
+import { startServe, type ServeProcess } from '../../support/cli.js';
 import { openFds, settle, uploadDirs } from '../helpers/process-stats.js';
-import { BOUNDARY, errorCode, exchange, filePartHead, multipartBody, openTcp, openTls, readAnswer, uploadHead } from '../helpers/raw-client.js';
-import { SCRIPT, scratchDir, speak, wordErrorRate } from '../helpers/speech.js';
+import { BOUNDARY, errorCode, exchange, filePartHead, multipartBody, openTcp, openTls, readAnswer, uploadHead } from '../../support/raw-client.js';
+import { SCRIPT, scratchDir, speak, wordErrorRate } from '../../support/speech.js';
 
 let serve: ServeProcess;
 let scratch: Awaited<ReturnType<typeof scratchDir>>;

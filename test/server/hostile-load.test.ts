@@ -12,11 +12,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { loadRootFile, type TrustedRoot } from '../../src/core/index.js';
-import { startServe, type ServeProcess } from '../helpers/cli.js';
-import { transcribeText } from '../helpers/servers.js';
-import { hostileLoad } from '../helpers/hostile-load.js';
+import { startServe, type ServeProcess } from '../../support/cli.js';
+import { transcribeText } from '../../support/servers.js';
+import { hostileLoad } from '../../support/hostile-load.js';
 import { openFds, settle, uploadDirs } from '../helpers/process-stats.js';
-import { SCRIPT, scratchDir, speak, wordErrorRate } from '../helpers/speech.js';
+import { SCRIPT, scratchDir, speak, wordErrorRate } from '../../support/speech.js';
 
 const LOAD_MS = 60_000;
 const LEGIT_EVERY_MS = 4_000;

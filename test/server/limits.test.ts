@@ -7,9 +7,9 @@ import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createPocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
-import { startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
+import { startSimulationServer, type ReferenceServer } from '../../support/servers.js';
 import { settle } from '../helpers/process-stats.js';
-import { errorCode, exchange, filePartHead, multipartBody, openTcp, openTls, readAnswer, readAnswers, uploadHead } from '../helpers/raw-client.js';
+import { errorCode, exchange, filePartHead, multipartBody, openTcp, openTls, readAnswer, readAnswers, uploadHead } from '../../support/raw-client.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

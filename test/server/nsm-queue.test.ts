@@ -10,9 +10,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
-import { startServe, type ServeProcess } from '../helpers/cli.js';
+import { startServe, type ServeProcess } from '../../support/cli.js';
 import { NsmStandIn } from '../helpers/nsm-stand-in.js';
-import { errorCode, multipartBody, openTls, readAnswer, uploadHead, type RawAnswer } from '../helpers/raw-client.js';
+import { errorCode, multipartBody, openTls, readAnswer, uploadHead, type RawAnswer } from '../../support/raw-client.js';
 
 let dir: string;
 let nsm: NsmStandIn;

@@ -14,11 +14,11 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { connect, fileSource } from '../../src/core/index.js';
 import { createPocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
-import { slowUpload } from '../helpers/hostile-load.js';
+import { slowUpload } from '../../support/hostile-load.js';
 import { settle } from '../helpers/process-stats.js';
-import { errorCode, type RawAnswer } from '../helpers/raw-client.js';
-import { rootsTrusting, startSimulationServer, transcribeText, type ReferenceServer } from '../helpers/servers.js';
-import { SCRIPT, scratchDir, speak, wordErrorRate } from '../helpers/speech.js';
+import { errorCode, type RawAnswer } from '../../support/raw-client.js';
+import { rootsTrusting, startSimulationServer, transcribeText, type ReferenceServer } from '../../support/servers.js';
+import { SCRIPT, scratchDir, speak, wordErrorRate } from '../../support/speech.js';
 
 const SLOTS = 4;
 /** The attacker's requests waiting in line behind its uploads when the legitimate client arrives: the line is full. */

@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
+import { startSimulationServer, type ReferenceServer } from '../../support/servers.js';
 import type { Socket } from 'node:net';
-import { openTls } from '../helpers/raw-client.js';
+import { openTls } from '../../support/raw-client.js';
 import { settle } from '../helpers/process-stats.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -11,11 +11,11 @@ import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { after, before, it } from 'node:test';
 import { loadRootFile, type TrustedRoot } from '../../src/core/index.js';
-import { startServe, type ServeProcess } from '../helpers/cli.js';
-import { transcribeText } from '../helpers/servers.js';
+import { startServe, type ServeProcess } from '../../support/cli.js';
+import { transcribeText } from '../../support/servers.js';
 import { settle, uploadDirs } from '../helpers/process-stats.js';
-import { drained, errorCode, filePartHead, openTls, readAnswer, uploadHead, type RawAnswer } from '../helpers/raw-client.js';
-import { SCRIPT, scratchDir, speak, wordErrorRate } from '../helpers/speech.js';
+import { drained, errorCode, filePartHead, openTls, readAnswer, uploadHead, type RawAnswer } from '../../support/raw-client.js';
+import { SCRIPT, scratchDir, speak, wordErrorRate } from '../../support/speech.js';
 
 const MiB = 1024 * 1024;
 /** Three of these fill the 64 MiB tmpfs; two fit beside a legitimate upload once a reserve is kept. */

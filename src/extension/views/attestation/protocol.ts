@@ -8,16 +8,13 @@ import type { AttestationViewModel } from './model.js';
 /** Extension → webview. */
 export type HostMessage = { readonly type: 'model'; readonly model: AttestationViewModel };
 
-/** Webview → extension. */
-export type WebviewMessage =
-  | { readonly type: 'ready' }
-  | { readonly type: 'verify' }
-  | { readonly type: 'export' }
-  | { readonly type: 'openSettings' }
-  | { readonly type: 'showLog' }
-  | { readonly type: 'configure' };
+/** Every message type the webview may send, the one list the parser checks against. */
+export const WEBVIEW_MESSAGE_TYPES = ['ready', 'verify', 'export', 'openSettings', 'showLog', 'configure'] as const;
 
-const TYPES: ReadonlySet<string> = new Set(['ready', 'verify', 'export', 'openSettings', 'showLog', 'configure']);
+/** Webview → extension. */
+export type WebviewMessage = { readonly type: (typeof WEBVIEW_MESSAGE_TYPES)[number] };
+
+const TYPES: ReadonlySet<string> = new Set(WEBVIEW_MESSAGE_TYPES);
 
 /** The message if it is exactly one of ours (an object with a known `type` and no other field), else undefined. */
 export function parseWebviewMessage(value: unknown): WebviewMessage | undefined {

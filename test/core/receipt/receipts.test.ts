@@ -32,17 +32,17 @@ import {
   type TranscriptFormat,
   type TranscriptResult,
   type TrustedRoot,
-} from '../../src/core/index.js';
-import { cborEncoder } from '../../src/shared/cbor.js';
-import { RECEIPT_HEADER, RECEIPT_NONCE_HEADER, RECEIPT_VERSION, receiptToMap } from '../../src/protocol/receipt.js';
-import { serviceInfoToMap } from '../../src/protocol/service-info.js';
-import { SimulationAttestationProvider } from '../../src/server/attestation/simulation.js';
-import { createPocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
-import { measurePcrs } from '../../src/server/measurements.js';
-import { createTlsIdentity, type TlsIdentity } from '../../src/server/tls-identity.js';
-import { rootsTrusting, startSimulationServer, startTlsServer, type ReferenceServer } from '../helpers/servers.js';
-import { scratchDir, speak } from '../helpers/speech.js';
-import { errorCode, exchange, multipartBody, uploadHead } from '../helpers/raw-client.js';
+} from '../../../src/core/index.js';
+import { cborEncoder } from '../../../src/shared/cbor.js';
+import { RECEIPT_HEADER, RECEIPT_NONCE_HEADER, RECEIPT_VERSION, receiptToMap } from '../../../src/protocol/receipt.js';
+import { serviceInfoToMap } from '../../../src/protocol/service-info.js';
+import { SimulationAttestationProvider } from '../../../src/server/attestation/simulation.js';
+import { createPocketSphinxEngine } from '../../../src/server/engine/pocketsphinx/engine.js';
+import { measurePcrs } from '../../../src/server/measurements.js';
+import { createTlsIdentity, type TlsIdentity } from '../../../src/server/tls-identity.js';
+import { rootsTrusting, startSimulationServer, startTlsServer, type ReferenceServer } from '../../../support/servers.js';
+import { scratchDir, speak } from '../../../support/speech.js';
+import { errorCode, exchange, multipartBody, uploadHead } from '../../../support/raw-client.js';
 
 const run = promisify(execFile);
 

@@ -1,7 +1,7 @@
 /**
  * Activation cost of the packaged extension, outside VS Code:
  *
- *   node out/test/extension/measure-activation.js [--check] [dist/extension.cjs]
+ *   node out/support/measure-activation.js [--check] [dist/extension.cjs]
  *
  * Copies the two bundle files into an empty temporary folder (no node_modules anywhere
  * above it), loads it in this fresh process with a fake `vscode`, and prints

@@ -1,10 +1,10 @@
 /** The attested, pinned channel against the reference server, liars and a man in the middle, all on loopback. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AttestedSession, ChannelError, AttestationError, connect, decodeServiceInfo, sha256Hex, toHex, type AttestedEnclave } from '../../src/core/index.js';
-import { startEnclaveApp } from '../../src/server/app.js';
-import { createTlsIdentity } from '../../src/server/tls-identity.js';
-import { rootsTrusting, startLyingServer, startMitmProxy, startSimulationServer, startStallingServer, type ReferenceServer, type StallingServer } from '../helpers/servers.js';
+import { AttestedSession, ChannelError, AttestationError, connect, decodeServiceInfo, sha256Hex, toHex, type AttestedEnclave } from '../../../src/core/index.js';
+import { startEnclaveApp } from '../../../src/server/app.js';
+import { createTlsIdentity } from '../../../src/server/tls-identity.js';
+import { rootsTrusting, startLyingServer, startMitmProxy, startSimulationServer, startStallingServer, type ReferenceServer, type StallingServer } from '../../../support/servers.js';
 
 async function rejection(work: Promise<unknown>): Promise<AttestationError | ChannelError> {
   try {

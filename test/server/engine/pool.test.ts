@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Worker } from 'node:worker_threads';
-import { EngineError, type EngineErrorCode, type Transcript } from '../../src/server/engine/engine.js';
-import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
-import { SCRIPT, scratchDir, speak, wordErrorRate } from '../helpers/speech.js';
+import { EngineError, type EngineErrorCode, type Transcript } from '../../../src/server/engine/engine.js';
+import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../../src/server/engine/pocketsphinx/engine.js';
+import { SCRIPT, scratchDir, speak, wordErrorRate } from '../../../support/speech.js';
 
 const WER_BOUND = 0.25;
 const isCode = (code: EngineErrorCode) => (err: unknown) => err instanceof EngineError && err.code === code;

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { EngineError, type EngineErrorCode, type Transcript } from '../../src/server/engine/engine.js';
-import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
-import { concatenate, convert, encode, floatWav, lowpass, SCRIPT, scratchDir, speak, volume, wordErrorRate, type Encoding, type Voice } from '../helpers/speech.js';
+import { EngineError, type EngineErrorCode, type Transcript } from '../../../src/server/engine/engine.js';
+import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../../src/server/engine/pocketsphinx/engine.js';
+import { concatenate, convert, encode, floatWav, lowpass, SCRIPT, scratchDir, speak, volume, wordErrorRate, type Encoding, type Voice } from '../../../support/speech.js';
 
 /**
  * Word error rate allowed on flite speech. Measured here: slt 4.8 % (2 of 42 words: "a report", "listen"), rms 0 %,

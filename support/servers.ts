@@ -5,11 +5,11 @@ import { createServer as createTcpServer, type AddressInfo, type Socket } from '
 import { createServer as createTlsServer } from 'node:tls';
 import { Agent, request } from 'undici';
 import { after, before } from 'node:test';
-import { AWS_NITRO_ROOT_G1, connect, fileSource, trustedRootsFromPem, type AttestedSession, type TrustedRoot } from '../../src/core/index.js';
-import { createTlsIdentity, type TlsIdentity } from '../../src/server/tls-identity.js';
-import { startSimulationServer, type ReferenceServer } from '../../src/server/server.js';
-import { encodeServiceInfo } from '../../src/server/attestation/service-info.js';
-import { receiptIssuer, type ReceiptIssuer } from '../../src/server/http/receipt.js';
+import { AWS_NITRO_ROOT_G1, connect, fileSource, trustedRootsFromPem, type AttestedSession, type TrustedRoot } from '../src/core/index.js';
+import { createTlsIdentity, type TlsIdentity } from '../src/server/tls-identity.js';
+import { startSimulationServer, type ReferenceServer } from '../src/server/server.js';
+import { encodeServiceInfo } from '../src/server/attestation/service-info.js';
+import { receiptIssuer, type ReceiptIssuer } from '../src/server/http/receipt.js';
 
 export { startSimulationServer, type ReferenceServer };
 

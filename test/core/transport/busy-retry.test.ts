@@ -10,11 +10,11 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'undici';
-import { busyWaitMs, ChannelError, connect, fileSource, sha256Hex, type RetryNotice } from '../../src/core/index.js';
-import { createPocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
-import { rootsTrusting, startAttestedLiar, startSimulationServer, type AttestedLiar, type ReferenceServer } from '../helpers/servers.js';
-import { SCRIPT, scratchDir, speak } from '../helpers/speech.js';
-import { runCli } from '../helpers/cli.js';
+import { busyWaitMs, ChannelError, connect, fileSource, sha256Hex, type RetryNotice } from '../../../src/core/index.js';
+import { createPocketSphinxEngine } from '../../../src/server/engine/pocketsphinx/engine.js';
+import { rootsTrusting, startAttestedLiar, startSimulationServer, type AttestedLiar, type ReferenceServer } from '../../../support/servers.js';
+import { SCRIPT, scratchDir, speak } from '../../../support/speech.js';
+import { runCli } from '../../../support/cli.js';
 
 let server: ReferenceServer;
 let scratch: Awaited<ReturnType<typeof scratchDir>>;

@@ -7,14 +7,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Worker } from 'node:worker_threads';
-import { pcm16k, SPEECH_RATE } from '../../src/server/engine/audio/pcm16k.js';
-import { Resampler } from '../../src/server/engine/audio/resample.js';
-import { EngineError, type EngineErrorCode, type Transcript } from '../../src/server/engine/engine.js';
-import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
-import { groupIntoPieces, isQuietBoundary, speechLevel } from '../../src/server/engine/pocketsphinx/pieces.js';
-import { UtteranceSplitter, type Utterance } from '../../src/server/engine/pocketsphinx/utterances.js';
-import { toSrt, toVtt } from '../../src/server/http/subtitles.js';
-import { scratchDir, spokenRecording, SPEECH_HZ, wordErrorRate, words, type SpokenRecording } from '../helpers/speech.js';
+import { pcm16k, SPEECH_RATE } from '../../../src/server/engine/audio/pcm16k.js';
+import { Resampler } from '../../../src/server/engine/audio/resample.js';
+import { EngineError, type EngineErrorCode, type Transcript } from '../../../src/server/engine/engine.js';
+import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../../src/server/engine/pocketsphinx/engine.js';
+import { groupIntoPieces, isQuietBoundary, speechLevel } from '../../../src/server/engine/pocketsphinx/pieces.js';
+import { UtteranceSplitter, type Utterance } from '../../../src/server/engine/pocketsphinx/utterances.js';
+import { toSrt, toVtt } from '../../../src/server/http/subtitles.js';
+import { scratchDir, spokenRecording, SPEECH_HZ, wordErrorRate, words, type SpokenRecording } from '../../../support/speech.js';
 
 const WER_BOUND = 0.25;
 const UTTERANCE = { minSeconds: 2, maxSeconds: 6 };

@@ -11,10 +11,10 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 // undici's own FormData: the global one belongs to Node's bundled copy, which this undici cannot serialise.
 import { Client, FormData } from 'undici';
-import { ChannelError, bytesSource, connect, fileSource, type AttestedSession } from '../../src/core/index.js';
-import { createPocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
-import { rootsTrusting, startMitmProxy, startSimulationServer, type ReferenceServer } from '../helpers/servers.js';
-import { SCRIPT, encode, scratchDir, speak, concatenate, wordErrorRate } from '../helpers/speech.js';
+import { ChannelError, bytesSource, connect, fileSource, type AttestedSession } from '../../../src/core/index.js';
+import { createPocketSphinxEngine } from '../../../src/server/engine/pocketsphinx/engine.js';
+import { rootsTrusting, startMitmProxy, startSimulationServer, type ReferenceServer } from '../../../support/servers.js';
+import { SCRIPT, encode, scratchDir, speak, concatenate, wordErrorRate } from '../../../support/speech.js';
 
 /** Word error rate bound for flite speech through the whole path (PocketSphinx measures 9–11 % on it). */
 const WER_BOUND = 0.25;
@@ -165,7 +165,6 @@ describe('robustness', () => {
 
   it('20 concurrent requests against 2 workers: each answered, or cleanly refused with 429/503', async () => {
     const clip = await speak(scratch.dir, 'slt', SCRIPT.slt[2]!, 'clip');
-    const rssBefore = process.memoryUsage().rss;
     const outcomes = await Promise.all(
       Array.from({ length: 20 }, async () => {
         try {
@@ -180,7 +179,6 @@ describe('robustness', () => {
     const ok = outcomes.filter((o) => o === 'ok').length;
     assert.ok(ok >= 2, `at least the workers' share succeeded: ${outcomes.join(', ')}`);
     assert.ok(outcomes.every((o) => o === 'ok' || o.startsWith('refused')), outcomes.join(', '));
-    assert.ok(process.memoryUsage().rss - rssBefore < 300 * 1024 * 1024, 'memory stays bounded');
     assert.equal((await session.request('/healthz')).statusCode, 200, 'the server is still up');
   });
 

@@ -3,7 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** test/fixtures/nitro in the source tree (tests run from out/test/…). */
-export const NITRO_DIR = fileURLToPath(new URL('../../../test/fixtures/nitro/', import.meta.url));
+export const NITRO_DIR = fileURLToPath(new URL('../../test/fixtures/nitro/', import.meta.url));
 
 export interface RealDocument {
   readonly name: string;
