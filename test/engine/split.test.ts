@@ -11,7 +11,7 @@ import { pcm16k, SPEECH_RATE } from '../../src/server/engine/audio/pcm16k.js';
 import { Resampler } from '../../src/server/engine/audio/resample.js';
 import { EngineError, type EngineErrorCode, type Transcript } from '../../src/server/engine/engine.js';
 import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
-import { groupIntoPieces, isQuietBoundary, speechLevel } from '../../src/server/engine/pocketsphinx/pieces.js';
+import { groupIntoPieces, isQuietBoundary, PieceCutter, speechLevel } from '../../src/server/engine/pocketsphinx/pieces.js';
 import { UtteranceSplitter, type Utterance } from '../../src/server/engine/pocketsphinx/utterances.js';
 import { toSrt, toVtt } from '../../src/server/http/subtitles.js';
 import { scratchDir, spokenRecording, SPEECH_HZ, wordErrorRate, words, type SpokenRecording } from '../helpers/speech.js';
@@ -74,6 +74,25 @@ describe('cutting a long recording into pieces', () => {
     const noise = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 20_000;
     const utterances = Array.from({ length: 5 }, (_, i) => ({ start: i * 4 * SPEECH_RATE, pcm: Int16Array.from({ length: 4 * SPEECH_RATE }, noise) }));
     assert.equal(groupIntoPieces(utterances, { rate: SPEECH_RATE, pieceSeconds: 4 }).length, 1);
+  });
+
+  it('holds no more than three pieces of audio with no pause: the rest overflows, in order, to be recognised where it is cut', () => {
+    let seed = 7;
+    const noise = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 20_000;
+    const utterances = Array.from({ length: 30 }, (_, i) => ({ start: i * 4 * SPEECH_RATE, pcm: Int16Array.from({ length: 4 * SPEECH_RATE }, noise) }));
+    const cutter = new PieceCutter({ rate: SPEECH_RATE, pieceSeconds: 4 });
+    const out: Utterance[] = [];
+    let held = 0;
+    for (const u of utterances) {
+      assert.equal(cutter.push(u), undefined, 'a piece was cut where nothing is quiet');
+      held++;
+      const overflow = cutter.overflow();
+      held -= overflow.length;
+      out.push(...overflow);
+      assert.ok(held <= 4, `${held} utterances of 4 s held for pieces of 4 s`);
+    }
+    out.push(...(cutter.end() ?? []));
+    assert.deepEqual(out, utterances);
   });
 });
 

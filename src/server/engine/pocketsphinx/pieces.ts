@@ -22,6 +22,9 @@ const FRAME_SECONDS = 0.01;
 const LOUD_FRACTION = 0.1;
 /** A boundary is quiet when its energy is at least 30 dB under the speech level: a pause, not a soft consonant. */
 const QUIET_RATIO = 10 ** (-30 / 10);
+/** A piece that finds no quiet boundary by this many times `pieceSeconds` gives up its utterances to be recognised where
+ * it is being cut (`PieceCutter.overflow`): audio with no pause is never held whole. */
+const LONGEST_PIECE = 3;
 /** Frame energies are counted in bins this wide (dB): the level is exact to within one bin, in constant memory. */
 const BIN_DB = 0.1;
 /** Bins from 0 dB (mean square 1) to the loudest s16 frame (90.3 dB); quieter frames share the first. */
@@ -117,6 +120,20 @@ export class PieceCutter {
     this.current.push(utterance);
     this.length += utterance.pcm.length;
     return done;
+  }
+
+  /**
+   * The utterances of the piece being filled but its last (which the next boundary is judged against) once it is past
+   * `LONGEST_PIECE` × `pieceSeconds` without a quiet boundary; none otherwise. They are to be recognised by whoever
+   * cuts: they form no seam, and the piece goes on with the last.
+   */
+  overflow(): Utterance[] {
+    if (this.length <= LONGEST_PIECE * this.target || this.current.length < 2) return [];
+    const last = this.current.pop()!;
+    const out = this.current;
+    this.current = [last];
+    this.length = last.pcm.length;
+    return out;
   }
 
   /** Ends the recording: the last piece, if any utterance is left. */

@@ -63,7 +63,8 @@ class Recogniser {
  */
 class PieceSink {
   readonly parts: PartWords[] = [];
-  private waiting: Utterance[][] | undefined = [];
+  /** In order: pieces to hand out, and utterances to recognise here (`here`, a piece's overflow). */
+  private waiting: { readonly utterances: Utterance[]; readonly here: boolean }[] | undefined = [];
 
   constructor(
     private readonly split: NonNullable<FileJob['split']>,
@@ -76,9 +77,10 @@ class PieceSink {
     return this.waiting === undefined;
   }
 
-  async take(piece: Utterance[], seconds: number): Promise<void> {
-    if (this.waiting) this.waiting.push(piece);
-    else await this.give(piece);
+  /** A piece closed (`here`: utterances that must stay with this worker), at `seconds` into the audio. */
+  async take(utterances: Utterance[], here: boolean, seconds: number): Promise<void> {
+    if (this.waiting) this.waiting.push({ utterances, here });
+    else await this.give(utterances, here);
     await this.heard(seconds);
   }
 
@@ -87,16 +89,16 @@ class PieceSink {
     if (!this.waiting || seconds < this.split.minSeconds) return;
     const waiting = this.waiting;
     this.waiting = undefined;
-    for (const piece of waiting) await this.give(piece);
+    for (const { utterances, here } of waiting) await this.give(utterances, here);
   }
 
   /** The pieces held at the end of a file too short to split. */
   held(): Utterance[] {
-    return this.waiting?.flat() ?? [];
+    return this.waiting?.flatMap((w) => w.utterances) ?? [];
   }
 
-  private async give(piece: Utterance[]): Promise<void> {
-    if (this.state.credits > 0) {
+  private async give(piece: Utterance[], here: boolean): Promise<void> {
+    if (!here && this.state.credits > 0) {
       this.state.credits--;
       port.postMessage({ type: 'piece', id: this.state.id, job: { kind: 'piece', utterances: piece } } satisfies WorkerMessage<JobResult, Job>, sampleBuffers(piece));
     } else {
@@ -112,10 +114,11 @@ async function transcribeFile(job: FileJob, state: JobState, recogniser: Recogni
   const words: Word[] = [];
   let duration = 0;
   const take = async (utterance: Utterance) => {
-    const piece = cutter ? cutter.push(utterance) : [utterance];
-    if (!piece) return;
-    if (sink) await sink.take(piece, duration);
-    else words.push(...(await recogniser.recognise(piece)));
+    if (!cutter || !sink) return void words.push(...(await recogniser.recognise([utterance])));
+    const piece = cutter.push(utterance);
+    if (piece) await sink.take(piece, false, duration);
+    const overflow = cutter.overflow();
+    if (overflow.length > 0) await sink.take(overflow, true, duration);
   };
   for await (const block of pcm16k(job.path, job.codec, resampler, job.maxSeconds)) {
     await recogniser.stopIfCancelled();
