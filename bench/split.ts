@@ -4,9 +4,10 @@
  * Prints both wall times, the speed-up (1-worker time ÷ N-worker time; the goal is about N) and whether the two
  * transcripts have the same words and segments. Then the memory of split decoding: BENCH_SPLIT_SILENT (default 8)
  * FLACs of BENCH_SPLIT_SILENT_MINUTES (default 60) of silence, made by `flac` with its default settings, sent at once
- * to BENCH_WORKERS workers, with the engine's default of one split request at a time and with every long request
- * split (as before that bound): peak RSS, RSS once they are answered, and their ratio. Prints figures only; it never
- * asserts timing or memory.
+ * to BENCH_WORKERS workers, with the engine's defaults (one split request at a time, its first pass streamed, one of
+ * its pieces waiting for a worker, a worker whose memory grew 32 MB replaced after its job) and unbounded (every long
+ * request split, every piece handed out as soon as it is cut, which holds the recordings as the first passes once
+ * did, and no worker replaced): peak RSS growth and RSS growth once they are answered, and their ratios. Prints figures only; it never asserts timing or memory.
  */
 import { execFile } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
@@ -30,25 +31,34 @@ interface Held {
   readonly before: number;
   readonly peak: number;
   readonly after: number;
+  /** The main thread's own heap and external memory once they are answered (the rest of RSS is the workers'). */
+  readonly mainAfter: number;
   readonly seconds: number;
 }
 
-/** Runs the memory measurement with `maxSplitting` in a fresh process of this script, so that no run inherits another's heap. */
-async function memoryRun(maxSplitting: number): Promise<Held> {
-  const env = { ...process.env, BENCH_SPLIT_MEMORY_CHILD: String(maxSplitting) };
+/** The engine's bounds on split decoding for one memory run. */
+interface Bounds {
+  readonly maxSplitting: number;
+  readonly piecesPerRequest: number;
+  readonly retireMb: number;
+}
+
+/** Runs the memory measurement with `bounds` in a fresh process of this script, so that no run inherits another's heap. */
+async function memoryRun(bounds: Bounds): Promise<Held> {
+  const env = { ...process.env, BENCH_SPLIT_MEMORY_CHILD: JSON.stringify(bounds) };
   const { stdout } = await promisify(execFile)(process.execPath, [fileURLToPath(import.meta.url)], { env, maxBuffer: 1 << 20 });
   return JSON.parse(stdout) as Held;
 }
 
 /** In the child: SILENT_FILES long silent FLACs (made by `flac`) at once on WORKERS workers; prints `Held` as JSON. */
-async function measureMemory(maxSplitting: number): Promise<void> {
+async function measureMemory(bounds: Bounds): Promise<void> {
   const scratch = await scratchDir();
   try {
     const silent = path.join(scratch.dir, 'silent.flac');
     const raw = `head -c ${SILENT_MINUTES * 60 * 16_000 * 2} /dev/zero`;
     await promisify(execFile)('sh', ['-c', `${raw} | flac --silent --force-raw-format --endian=little --sign=signed --channels=1 --bps=16 --sample-rate=16000 -o ${silent} -`]);
     const warmUp = await speak(scratch.dir, 'slt', SCRIPT.slt[0]!, 'warm-up');
-    const engine = await createPocketSphinxEngine({ workers: WORKERS, maxQueue: SILENT_FILES, maxSplitting });
+    const engine = await createPocketSphinxEngine({ workers: WORKERS, maxQueue: SILENT_FILES, ...bounds });
     try {
       await Promise.all(Array.from({ length: WORKERS }, () => engine.transcribe({ path: warmUp })));
       const before = process.memoryUsage().rss;
@@ -59,7 +69,8 @@ async function measureMemory(maxSplitting: number): Promise<void> {
       const seconds = (performance.now() - start) / 1000;
       clearInterval(sampler);
       await new Promise((resolve) => setTimeout(resolve, 2_000));
-      console.log(JSON.stringify({ before, peak, after: process.memoryUsage().rss, seconds } satisfies Held));
+      const main = process.memoryUsage();
+      console.log(JSON.stringify({ before, peak, after: main.rss, mainAfter: main.heapTotal + main.external, seconds } satisfies Held));
     } finally {
       await engine.close();
     }
@@ -70,7 +81,8 @@ async function measureMemory(maxSplitting: number): Promise<void> {
 
 const child = process.env.BENCH_SPLIT_MEMORY_CHILD;
 if (child !== undefined) {
-  await measureMemory(Number(child));
+  // JSON writes Infinity as null.
+  await measureMemory(JSON.parse(child, (_key, value: unknown) => (value === null ? Infinity : value)) as Bounds);
   process.exit(0);
 }
 
@@ -130,12 +142,13 @@ try {
 
   console.log(`\n${SILENT_FILES} FLACs of ${SILENT_MINUTES} min of silence at once on ${WORKERS} workers, each setting in a fresh process (RSS of`);
   console.log('the whole process: the workers are threads in it; "after" is 2 s after the last answer):\n');
-  const bounded = await memoryRun(1);
-  const unbounded = await memoryRun(Infinity);
-  const memoryRow = (name: string, h: Held) => [name, h.seconds.toFixed(1), mb(h.before), mb(h.peak), mb(h.after), mb(h.peak - h.before)];
-  console.log(table([['split requests at once', 'wall s', 'RSS before', 'peak RSS', 'RSS after', 'peak growth'], memoryRow('1 (default)', bounded), memoryRow('all (unbounded)', unbounded)]));
-  const growth = (h: Held) => h.peak - h.before;
-  console.log(`\npeak growth, bounded ÷ unbounded: ${(growth(bounded) / growth(unbounded)).toFixed(2)}; wall time, bounded ÷ unbounded: ${(bounded.seconds / unbounded.seconds).toFixed(2)}`);
+  const bounded = await memoryRun({ maxSplitting: 1, piecesPerRequest: 1, retireMb: 32 });
+  const unbounded = await memoryRun({ maxSplitting: Infinity, piecesPerRequest: Infinity, retireMb: Infinity });
+  const memoryRow = (name: string, h: Held) => [name, h.seconds.toFixed(1), mb(h.before), mb(h.peak), mb(h.after), mb(h.peak - h.before), mb(h.after - h.before), mb(h.mainAfter)];
+  const header = ['split, waiting, retire', 'wall s', 'RSS before', 'peak RSS', 'RSS after', 'peak growth', 'growth after', 'main thread after'];
+  console.log(table([header, memoryRow('1, 1 each, 32 MB (default)', bounded), memoryRow('all, all, never (unbounded)', unbounded)]));
+  const ratio = (f: (h: Held) => number) => (f(bounded) / f(unbounded)).toFixed(2);
+  console.log(`\nbounded ÷ unbounded: peak growth ${ratio((h) => h.peak - h.before)}, growth after ${ratio((h) => h.after - h.before)}, wall time ${ratio((h) => h.seconds)}`);
 } finally {
   await scratch.dispose();
 }

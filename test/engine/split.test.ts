@@ -164,7 +164,7 @@ describe('a long file on two workers', () => {
     assert.equal(toVtt(split.segments), toVtt(single.segments));
   });
 
-  it('splits one long request at a time: three at once hold one decoded recording, and give the one-worker words', async () => {
+  it('splits one long request at a time: of three at once, one is split, and all give the one-worker words', async () => {
     let peak = 0;
     const sampler = setInterval(() => (peak = Math.max(peak, two.stats().splitting)), 2);
     try {
