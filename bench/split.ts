@@ -5,9 +5,9 @@
  * transcripts have the same words and segments. Then the memory of split decoding: BENCH_SPLIT_SILENT (default 8)
  * FLACs of BENCH_SPLIT_SILENT_MINUTES (default 60) of silence, made by `flac` with its default settings, sent at once
  * to BENCH_WORKERS workers, with the engine's defaults (one split request at a time, its first pass streamed, one of
- * its pieces waiting for a worker, a worker whose memory grew 32 MB replaced after its job) and unbounded (every long
- * request split, every piece handed out as soon as it is cut, which holds the recordings as the first passes once
- * did, and no worker replaced): peak RSS growth and RSS growth once they are answered, and their ratios. Prints figures only; it never asserts timing or memory.
+ * its pieces waiting for a worker) and unbounded (every long request split, every piece handed out as soon as it is
+ * cut, which holds the recordings as the first passes once did): peak RSS growth, RSS growth once they are
+ * answered, the main thread's share, and their ratios. Prints figures only; it never asserts timing or memory.
  */
 import { execFile } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
@@ -40,7 +40,6 @@ interface Held {
 interface Bounds {
   readonly maxSplitting: number;
   readonly piecesPerRequest: number;
-  readonly retireMb: number;
 }
 
 /** Runs the memory measurement with `bounds` in a fresh process of this script, so that no run inherits another's heap. */
@@ -68,7 +67,9 @@ async function measureMemory(bounds: Bounds): Promise<void> {
       await Promise.all(Array.from({ length: SILENT_FILES }, () => engine.transcribe({ path: silent })));
       const seconds = (performance.now() - start) / 1000;
       clearInterval(sampler);
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      // "After": the engine has served again, and 5 s more.
+      await Promise.all(Array.from({ length: WORKERS }, () => engine.transcribe({ path: warmUp })));
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
       const main = process.memoryUsage();
       console.log(JSON.stringify({ before, peak, after: main.rss, mainAfter: main.heapTotal + main.external, seconds } satisfies Held));
     } finally {
@@ -141,12 +142,12 @@ try {
   console.log(`same words: ${sameWords ? 'yes' : 'no'}; same segments and times: ${sameSegments ? 'yes' : 'no'}`);
 
   console.log(`\n${SILENT_FILES} FLACs of ${SILENT_MINUTES} min of silence at once on ${WORKERS} workers, each setting in a fresh process (RSS of`);
-  console.log('the whole process: the workers are threads in it; "after" is 2 s after the last answer):\n');
-  const bounded = await memoryRun({ maxSplitting: 1, piecesPerRequest: 1, retireMb: 32 });
-  const unbounded = await memoryRun({ maxSplitting: Infinity, piecesPerRequest: Infinity, retireMb: Infinity });
+  console.log('the whole process: the workers are threads in it; "after": once the engine has served a sentence per worker again, and 5 s):\n');
+  const bounded = await memoryRun({ maxSplitting: 1, piecesPerRequest: 1 });
+  const unbounded = await memoryRun({ maxSplitting: Infinity, piecesPerRequest: Infinity });
   const memoryRow = (name: string, h: Held) => [name, h.seconds.toFixed(1), mb(h.before), mb(h.peak), mb(h.after), mb(h.peak - h.before), mb(h.after - h.before), mb(h.mainAfter)];
-  const header = ['split, waiting, retire', 'wall s', 'RSS before', 'peak RSS', 'RSS after', 'peak growth', 'growth after', 'main thread after'];
-  console.log(table([header, memoryRow('1, 1 each, 32 MB (default)', bounded), memoryRow('all, all, never (unbounded)', unbounded)]));
+  const header = ['split requests, pieces waiting', 'wall s', 'RSS before', 'peak RSS', 'RSS after', 'peak growth', 'growth after', 'main thread after'];
+  console.log(table([header, memoryRow('1, 1 each (default)', bounded), memoryRow('all, all (unbounded)', unbounded)]));
   const ratio = (f: (h: Held) => number) => (f(bounded) / f(unbounded)).toFixed(2);
   console.log(`\nbounded ÷ unbounded: peak growth ${ratio((h) => h.peak - h.before)}, growth after ${ratio((h) => h.after - h.before)}, wall time ${ratio((h) => h.seconds)}`);
 } finally {

@@ -125,35 +125,6 @@ describe('the PocketSphinx worker pool (1 worker, 1 waiting job)', () => {
   });
 });
 
-describe('a worker left holding memory after its job', () => {
-  it('is replaced once it has answered (retireMb), and the next job runs on its replacement; under the bound it stays', async () => {
-    const scratch = await scratchDir();
-    const text = SCRIPT.slt[1]!;
-    const clip = await speak(scratch.dir, 'slt', text, 'clip');
-    const twice = async (retireMb: number) => {
-      const workers: Worker[] = [];
-      const engine = await createPocketSphinxEngine({ workers: 1, retireMb, onJobStart: (worker) => workers.push(worker) });
-      try {
-        for (let i = 0; i < 2; i++) assert.ok(wordErrorRate(text, (await engine.transcribe({ path: clip })).text).rate <= WER_BOUND);
-        assert.equal(engine.stats().workers, 1);
-      } finally {
-        await engine.close();
-      }
-      return workers;
-    };
-    try {
-      // Any growth at all is past a bound of 0: each job leaves its worker for a fresh one.
-      const [first, second] = await twice(0);
-      assert.notEqual(second, first, 'the second job ran on the worker the first left over its bound');
-      // A short clip leaves a worker far under the default bound: it is kept (replacing it costs a model load).
-      const [kept, again] = await twice(32);
-      assert.equal(again, kept);
-    } finally {
-      await scratch.dispose();
-    }
-  });
-});
-
 describe('starting the PocketSphinx engine', () => {
   it('fails with UNAVAILABLE, saying why, when the workers cannot load the model', async () => {
     await assert.rejects(createPocketSphinxEngine({ workers: 2, modelDir: '/nonexistent/model' }), isCode('UNAVAILABLE'));

@@ -6,8 +6,7 @@
  * each `{type:'job', id, job}` with `{type:'result', id, result}` or `{type:'error', id, code?, message}`; a
  * `{type:'cancel', id}` asks it to stop that job early if it can (it must still answer). A worker that has not
  * answered `cancelGraceMs` after a cancel is terminated and replaced, so that a cancelled or timed-out job frees its
- * slot in bounded time whatever the worker is stuck in. A worker that answers with `retire` is replaced the same way
- * (terminating a thread is what returns its heap and its WebAssembly memories to the system).
+ * slot in bounded time whatever the worker is stuck in.
  *
  * A request whose work splits (one long file) runs with `runSplit`: its job hands out pieces as it goes (`{type:'piece',
  * id, job}`), and gets `{type:'credit', id}` back each time one of them starts on a worker, so that it can bound how
@@ -30,8 +29,7 @@ export type WorkerMessage<R, J = never> =
   | { readonly type: 'ready' }
   /** A piece of job `id` (run with `runSplit`) for any worker to run. */
   | { readonly type: 'piece'; readonly id: number; readonly job: J }
-  /** `retire`: the worker holds memory it cannot give back (its heap grew); the pool replaces it once it has answered. */
-  | { readonly type: 'result'; readonly id: number; readonly result: R; readonly retire?: boolean }
+  | { readonly type: 'result'; readonly id: number; readonly result: R }
   /** `code` absent: an internal failure, surfaced as a plain `Error`. */
   | { readonly type: 'error'; readonly id: number; readonly code?: EngineErrorCode; readonly message: string };
 
@@ -321,8 +319,7 @@ export class WorkerPool<J, R> {
     if (message.type === 'piece') return void (task.batch?.parent === task && task.batch.add(message.job));
     if (message.type === 'result') task.resolve(message.result);
     else task.reject(message.code ? new EngineError(message.code, message.message) : new Error(message.message));
-    if (message.type === 'result' && message.retire) this.retire(slot);
-    else this.becomeIdle(slot, task);
+    this.becomeIdle(slot, task);
   }
 
   /** Frees `slot`, which just ran `finished` (if anything), and gives it the next job (`next`). */
@@ -343,20 +340,6 @@ export class WorkerPool<J, R> {
   private next(batch: Batch<J, R> | undefined): Task<J, R> | undefined {
     if (batch && batch.pending.length > 0 && (this.queue.length === 0 || !this.slots.some((s) => s.task?.batch === batch))) return batch.pending.shift();
     return this.queue.shift() ?? this.batches.find((b) => b.pending.length > 0)?.pending.shift();
-  }
-
-  /** Terminates `slot`'s worker, which has just answered, and starts its replacement (which takes the next job once ready). */
-  private retire(slot: Slot<J, R>): void {
-    const worker = slot.worker;
-    clearTimeout(slot.cancelDeadline);
-    if (this.closing) {
-      slot.state = 'dead';
-      slot.task = undefined;
-      this.wakeIdleWaiters();
-    } else {
-      this.spawn(slot);
-    }
-    void worker.terminate();
   }
 
   private abort(task: Task<J, R>): void {

@@ -39,17 +39,11 @@ export interface PocketSphinxOptions {
    */
   readonly maxSplitting?: number;
   /**
-   * Pieces of one split request that may wait for a worker at once (default 1; each about `pieceSeconds` of 16 kHz
-   * audio, 1.9 MB for a minute). At most `maxSplitting` × this many wait in all; a first pass with none left to hand
-   * out recognises its next piece itself, which holds back its decoder.
+   * Pieces of one split request that may wait for a worker at once (default 1, Infinity for no bound; each about
+   * `pieceSeconds` of 16 kHz audio, 1.9 MB for a minute). At most `maxSplitting` × this many wait in all; a first
+   * pass with none left to hand out recognises its next piece itself, which holds back its decoder.
    */
   readonly piecesPerRequest?: number;
-  /**
-   * A worker whose own memory (heap, WebAssembly decoders, sample buffers) has grown this many MB since it loaded the
-   * model is replaced after its job, which gives that memory back to the system (default 32; the model reloads in
-   * about a second). A thread's memory is otherwise kept for reuse: RSS stayed at its peak after long requests.
-   */
-  readonly retireMb?: number;
   /** Called as a job starts on a worker (diagnostics; tests use it to stop a worker mid-job). */
   readonly onJobStart?: (worker: Worker) => void;
 }
@@ -90,7 +84,7 @@ export const DEFAULT_PIECE_SECONDS = 60;
 /** Starts the workers (each loads the model, about a second) and resolves once all are ready. */
 export async function createPocketSphinxEngine(options: PocketSphinxOptions = {}): Promise<PocketSphinxEngine> {
   const maxSeconds = options.maxSeconds ?? DEFAULT_MAX_SECONDS;
-  const setup: WorkerSetup = { modelDir: options.modelDir ?? DEFAULT_MODEL_DIR, utterance: options.utterance ?? { minSeconds: 10, maxSeconds: 30 }, retireMb: options.retireMb ?? 32 };
+  const setup: WorkerSetup = { modelDir: options.modelDir ?? DEFAULT_MODEL_DIR, utterance: options.utterance ?? { minSeconds: 10, maxSeconds: 30 } };
   const size = options.workers ?? Math.min(2, availableParallelism());
   const splitSeconds = options.splitSeconds ?? DEFAULT_SPLIT_SECONDS;
   const pieceSeconds = options.pieceSeconds ?? DEFAULT_PIECE_SECONDS;

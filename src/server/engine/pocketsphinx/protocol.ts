@@ -8,9 +8,6 @@ export interface WorkerSetup {
   readonly modelDir: string;
   /** Utterance length bounds for long recordings (seconds). */
   readonly utterance: { readonly minSeconds: number; readonly maxSeconds: number };
-  /** A worker whose heap and external memory (decoders' WebAssembly memories, sample buffers) have grown this many MB
-   * past what they were once it was ready asks to be replaced after its job (`retire`). */
-  readonly retireMb: number;
 }
 
 /**

@@ -4,8 +4,7 @@
  * them into pieces as they come and hands pieces out to other workers while it may (`PieceSink`); a piece job
  * recognises one such piece. Between decoded blocks and between
  * utterances it lets messages in, so a cancelled job stops at the next step (PocketSphinx cannot be interrupted inside
- * one); the pool replaces a worker that does not stop soon enough, and one that asks to be replaced after a job that
- * left it holding more than `retireMb` over what it held when ready.
+ * one); the pool replaces a worker that does not stop soon enough.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -160,13 +159,7 @@ port.on('message', (message: PoolMessage<Job>) => {
     )
     .then((answer) => {
       current = undefined;
-      port.postMessage(answer.type === 'result' && held() - atReady > setup.retireMb * 2 ** 20 ? { ...answer, retire: true } : answer);
+      port.postMessage(answer);
     });
 });
-/** What this thread's isolate holds: its heap and the memory it owns outside it (GC'd, but not given back to the system). */
-const held = () => {
-  const { heapTotal, external } = process.memoryUsage();
-  return heapTotal + external;
-};
-const atReady = held();
 port.postMessage({ type: 'ready' } satisfies WorkerMessage<JobResult>);
