@@ -4,9 +4,10 @@
  * Prints both wall times, the speed-up (1-worker time ÷ N-worker time; the goal is about N) and whether the two
  * transcripts have the same words and segments. Then the memory of split decoding: BENCH_SPLIT_SILENT (default 8)
  * FLACs of BENCH_SPLIT_SILENT_MINUTES (default 60) of silence, made by `flac` with its default settings, sent at once
- * to BENCH_WORKERS workers, with the engine's default of one split request at a time and with every long request
- * split (as before that bound): peak RSS, RSS once they are answered, and their ratio. Prints figures only; it never
- * asserts timing or memory.
+ * to BENCH_WORKERS workers, with the engine's defaults (one split request at a time, its first pass streamed, one of
+ * its pieces waiting for a worker) and unbounded (every long request split, every piece handed out as soon as it is
+ * cut, which holds the recordings as the first passes once did): peak RSS growth, RSS growth once they are
+ * answered, the main thread's share, and their ratios. Prints figures only; it never asserts timing or memory.
  */
 import { execFile } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
@@ -30,25 +31,33 @@ interface Held {
   readonly before: number;
   readonly peak: number;
   readonly after: number;
+  /** The main thread's own heap and external memory once they are answered (the rest of RSS is the workers'). */
+  readonly mainAfter: number;
   readonly seconds: number;
 }
 
-/** Runs the memory measurement with `maxSplitting` in a fresh process of this script, so that no run inherits another's heap. */
-async function memoryRun(maxSplitting: number): Promise<Held> {
-  const env = { ...process.env, BENCH_SPLIT_MEMORY_CHILD: String(maxSplitting) };
+/** The engine's bounds on split decoding for one memory run. */
+interface Bounds {
+  readonly maxSplitting: number;
+  readonly piecesPerRequest: number;
+}
+
+/** Runs the memory measurement with `bounds` in a fresh process of this script, so that no run inherits another's heap. */
+async function memoryRun(bounds: Bounds, extraEnv: Record<string, string> = {}): Promise<Held> {
+  const env = { ...process.env, ...extraEnv, BENCH_SPLIT_MEMORY_CHILD: JSON.stringify(bounds) };
   const { stdout } = await promisify(execFile)(process.execPath, [fileURLToPath(import.meta.url)], { env, maxBuffer: 1 << 20 });
   return JSON.parse(stdout) as Held;
 }
 
 /** In the child: SILENT_FILES long silent FLACs (made by `flac`) at once on WORKERS workers; prints `Held` as JSON. */
-async function measureMemory(maxSplitting: number): Promise<void> {
+async function measureMemory(bounds: Bounds): Promise<void> {
   const scratch = await scratchDir();
   try {
     const silent = path.join(scratch.dir, 'silent.flac');
     const raw = `head -c ${SILENT_MINUTES * 60 * 16_000 * 2} /dev/zero`;
     await promisify(execFile)('sh', ['-c', `${raw} | flac --silent --force-raw-format --endian=little --sign=signed --channels=1 --bps=16 --sample-rate=16000 -o ${silent} -`]);
     const warmUp = await speak(scratch.dir, 'slt', SCRIPT.slt[0]!, 'warm-up');
-    const engine = await createPocketSphinxEngine({ workers: WORKERS, maxQueue: SILENT_FILES, maxSplitting });
+    const engine = await createPocketSphinxEngine({ workers: WORKERS, maxQueue: SILENT_FILES, ...bounds });
     try {
       await Promise.all(Array.from({ length: WORKERS }, () => engine.transcribe({ path: warmUp })));
       const before = process.memoryUsage().rss;
@@ -58,8 +67,11 @@ async function measureMemory(maxSplitting: number): Promise<void> {
       await Promise.all(Array.from({ length: SILENT_FILES }, () => engine.transcribe({ path: silent })));
       const seconds = (performance.now() - start) / 1000;
       clearInterval(sampler);
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
-      console.log(JSON.stringify({ before, peak, after: process.memoryUsage().rss, seconds } satisfies Held));
+      // "After": the engine has served again, and 5 s more.
+      await Promise.all(Array.from({ length: WORKERS }, () => engine.transcribe({ path: warmUp })));
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+      const main = process.memoryUsage();
+      console.log(JSON.stringify({ before, peak, after: main.rss, mainAfter: main.heapTotal + main.external, seconds } satisfies Held));
     } finally {
       await engine.close();
     }
@@ -70,7 +82,8 @@ async function measureMemory(maxSplitting: number): Promise<void> {
 
 const child = process.env.BENCH_SPLIT_MEMORY_CHILD;
 if (child !== undefined) {
-  await measureMemory(Number(child));
+  // JSON writes Infinity as null.
+  await measureMemory(JSON.parse(child, (_key, value: unknown) => (value === null ? Infinity : value)) as Bounds);
   process.exit(0);
 }
 
@@ -129,13 +142,22 @@ try {
   console.log(`same words: ${sameWords ? 'yes' : 'no'}; same segments and times: ${sameSegments ? 'yes' : 'no'}`);
 
   console.log(`\n${SILENT_FILES} FLACs of ${SILENT_MINUTES} min of silence at once on ${WORKERS} workers, each setting in a fresh process (RSS of`);
-  console.log('the whole process: the workers are threads in it; "after" is 2 s after the last answer):\n');
-  const bounded = await memoryRun(1);
-  const unbounded = await memoryRun(Infinity);
-  const memoryRow = (name: string, h: Held) => [name, h.seconds.toFixed(1), mb(h.before), mb(h.peak), mb(h.after), mb(h.peak - h.before)];
-  console.log(table([['split requests at once', 'wall s', 'RSS before', 'peak RSS', 'RSS after', 'peak growth'], memoryRow('1 (default)', bounded), memoryRow('all (unbounded)', unbounded)]));
-  const growth = (h: Held) => h.peak - h.before;
-  console.log(`\npeak growth, bounded ÷ unbounded: ${(growth(bounded) / growth(unbounded)).toFixed(2)}; wall time, bounded ÷ unbounded: ${(bounded.seconds / unbounded.seconds).toFixed(2)}`);
+  console.log('the whole process: the workers are threads in it; "after": once the engine has served a sentence per worker again, and 5 s):\n');
+  const bounded = await memoryRun({ maxSplitting: 1, piecesPerRequest: 1 });
+  const unbounded = await memoryRun({ maxSplitting: Infinity, piecesPerRequest: Infinity });
+  // The freed memory stays with glibc's allocator (per-thread arenas, and a threshold for mmap that grows with the
+  // largest block freed): the defaults again with that threshold fixed at 128 KB and two arenas.
+  const tuned = await memoryRun({ maxSplitting: 1, piecesPerRequest: 1 }, { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=131072:glibc.malloc.arena_max=2' });
+  const memoryRow = (name: string, h: Held) => [name, h.seconds.toFixed(1), mb(h.before), mb(h.peak), mb(h.after), mb(h.peak - h.before), mb(h.after - h.before), mb(h.mainAfter)];
+  const header = ['split requests, pieces waiting', 'wall s', 'RSS before', 'peak RSS', 'RSS after', 'peak growth', 'growth after', 'main thread after'];
+  console.log(table([header, memoryRow('1, 1 each (default)', bounded), memoryRow('all, all (unbounded)', unbounded), memoryRow('default, malloc tuned', tuned)]));
+  const ratios = (name: string, h: Held) => {
+    const ratio = (f: (h: Held) => number) => (f(h) / f(unbounded)).toFixed(2);
+    console.log(`${name} ÷ unbounded: peak growth ${ratio((x) => x.peak - x.before)}, growth after ${ratio((x) => x.after - x.before)}, wall time ${ratio((x) => x.seconds)}`);
+  };
+  console.log('');
+  ratios('default', bounded);
+  ratios('default, malloc tuned', tuned);
 } finally {
   await scratch.dispose();
 }

@@ -8,20 +8,27 @@
  * answered `cancelGraceMs` after a cancel is terminated and replaced, so that a cancelled or timed-out job frees its
  * slot in bounded time whatever the worker is stuck in.
  *
- * A request whose work splits (one long file) runs its pieces with `runPieces`: the request keeps at least one worker
- * until its last piece, like any job, and every worker nobody else is waiting for helps it; a request that arrives
- * meanwhile waits for one piece to finish, not for the whole file. The pieces take one place in the queue, not one
- * each, so splitting never lets one request crowd others out of `maxQueue`.
+ * A request whose work splits (one long file) runs with `runSplit`: its job hands out pieces as it goes (`{type:'piece',
+ * id, job}`), and gets `{type:'credit', id}` back each time one of them starts on a worker, so that it can bound how
+ * many wait in this thread. The request keeps at least one worker until its last piece, like any job, and every worker
+ * nobody else is waiting for helps it; a request that arrives meanwhile waits for one piece to finish, not for the
+ * whole file. The pieces take no place in the queue, so splitting never lets one request crowd others out of `maxQueue`.
  */
 import { Worker } from 'node:worker_threads';
 import { cancelled, EngineError, type EngineErrorCode } from './engine.js';
 
 /** What the pool posts to a worker. */
-export type PoolMessage<J> = { readonly type: 'job'; readonly id: number; readonly job: J } | { readonly type: 'cancel'; readonly id: number };
+export type PoolMessage<J> =
+  | { readonly type: 'job'; readonly id: number; readonly job: J }
+  | { readonly type: 'cancel'; readonly id: number }
+  /** One piece that job `id` handed out has started on a worker. */
+  | { readonly type: 'credit'; readonly id: number };
 
 /** What a worker posts to the pool. */
-export type WorkerMessage<R> =
+export type WorkerMessage<R, J = never> =
   | { readonly type: 'ready' }
+  /** A piece of job `id` (run with `runSplit`) for any worker to run. */
+  | { readonly type: 'piece'; readonly id: number; readonly job: J }
   | { readonly type: 'result'; readonly id: number; readonly result: R }
   /** `code` absent: an internal failure, surfaced as a plain `Error`. */
   | { readonly type: 'error'; readonly id: number; readonly code?: EngineErrorCode; readonly message: string };
@@ -52,6 +59,8 @@ export interface PoolStats {
   readonly workers: number;
   readonly running: number;
   readonly queued: number;
+  /** Pieces handed out by split jobs that wait for a worker (held by this thread). */
+  readonly piecesWaiting: number;
 }
 
 interface Task<J, R> {
@@ -66,14 +75,18 @@ interface Task<J, R> {
   readonly batch?: Batch<J, R>;
 }
 
-/** The pieces of one split request (`runPieces`). */
+/** One split request (`runSplit`): its first job and the pieces that job hands out. */
 interface Batch<J, R> {
+  /** The job that hands out the pieces. */
+  parent?: Task<J, R>;
   /** Pieces neither queued nor on a worker yet. */
   readonly pending: Task<J, R>[];
-  /** Every piece, for cancelling the ones left when the batch fails. */
+  /** The first job and every piece, for cancelling the ones left when the batch fails. */
   readonly tasks: Task<J, R>[];
   /** Rejects the whole batch (once), cancelling its pieces. */
   readonly fail: (err: unknown) => void;
+  /** Takes a piece the first job handed out. */
+  readonly add: (job: J) => void;
 }
 
 interface Slot<J, R> {
@@ -125,9 +138,7 @@ export class WorkerPool<J, R> {
     if (this.closing) return Promise.reject(new EngineError('UNAVAILABLE', 'The engine is shutting down.'));
     if (signal?.aborted) return Promise.reject(cancelled());
     const idle = this.slots.find((s) => s.state === 'idle');
-    if (!idle && this.queue.length >= this.options.maxQueue) {
-      return Promise.reject(new EngineError('BUSY', `All ${this.live()} workers are busy and ${this.queue.length} jobs are waiting; try again later.`));
-    }
+    if (!idle && this.queue.length >= this.options.maxQueue) return Promise.reject(this.busy());
     return new Promise<R>((resolve, reject) => {
       const onAbort = () => this.abort(task);
       const task = this.task(job, resolve, reject, () => signal?.removeEventListener('abort', onAbort));
@@ -138,18 +149,20 @@ export class WorkerPool<J, R> {
   }
 
   /**
-   * Runs the pieces of a request that has already had its turn (its first `run` answered): results in order, or the
-   * first failure, which cancels every other piece (as `signal` aborting does). The pieces start on every idle worker;
-   * with none idle, the first goes to the head of the queue (the request is not made to queue again behind those that
-   * came after it, nor refused `BUSY`) and the rest follow on the workers it gets.
+   * Runs `job`, which may hand out pieces as it runs (see the module comment): resolves with its result and its pieces'
+   * results in the order they were handed out, once all are in, or rejects with the first failure, which cancels the
+   * job and every other piece (as `signal` aborting does). The job queues like `run`'s; each piece starts on an idle
+   * worker, or waits for the next worker this request or nobody else needs.
    */
-  runPieces(jobs: readonly J[], signal?: AbortSignal): Promise<R[]> {
+  runSplit(job: J, signal?: AbortSignal): Promise<{ result: R; pieces: { job: J; result: R }[] }> {
     if (this.closing) return Promise.reject(new EngineError('UNAVAILABLE', 'The engine is shutting down.'));
     if (signal?.aborted) return Promise.reject(cancelled());
-    if (jobs.length === 0) return Promise.resolve([]);
-    return new Promise<R[]>((resolve, reject) => {
-      const results: R[] = new Array<R>(jobs.length);
-      let left = jobs.length;
+    const idle = this.slots.find((s) => s.state === 'idle');
+    if (!idle && this.queue.length >= this.options.maxQueue) return Promise.reject(this.busy());
+    return new Promise((resolve, reject) => {
+      const pieces: { job: J; result?: R }[] = [];
+      let result: { value: R } | undefined;
+      let left = 0;
       let done = false;
       const finish = (err?: unknown) => {
         if (done) return;
@@ -159,29 +172,46 @@ export class WorkerPool<J, R> {
         if (at >= 0) this.batches.splice(at, 1);
         batch.pending.length = 0;
         for (const task of batch.tasks) if (!task.settled) this.abort(task);
-        if (err === undefined) resolve(results);
+        if (err === undefined) resolve({ result: result!.value, pieces: pieces.map((p) => ({ job: p.job, result: p.result! })) });
         else reject(err);
       };
       const onAbort = () => finish(cancelled());
-      const batch: Batch<J, R> = { pending: [], tasks: [], fail: finish };
-      jobs.forEach((job, i) => {
+      const add = (pieceJob: J) => {
+        if (done) return;
+        const entry: { job: J; result?: R } = { job: pieceJob };
+        pieces.push(entry);
+        left++;
         const piece = this.task(
-          job,
-          (result) => {
-            results[i] = result;
-            if (--left === 0) finish();
+          pieceJob,
+          (value) => {
+            entry.result = value;
+            if (--left === 0 && result) finish();
           },
           finish,
           () => {},
           batch,
         );
         batch.tasks.push(piece);
-        batch.pending.push(piece);
-      });
+        const idleSlot = this.slots.find((s) => s.state === 'idle');
+        if (idleSlot) this.dispatch(idleSlot, piece);
+        else batch.pending.push(piece);
+      };
+      const batch: Batch<J, R> = { pending: [], tasks: [], fail: finish, add };
+      batch.parent = this.task(
+        job,
+        (value) => {
+          result = { value };
+          if (left === 0) finish();
+        },
+        finish,
+        () => {},
+        batch,
+      );
+      batch.tasks.push(batch.parent);
       signal?.addEventListener('abort', onAbort, { once: true });
       this.batches.push(batch);
-      for (const slot of this.slots) if (slot.state === 'idle' && batch.pending.length > 0) this.dispatch(slot, batch.pending.shift()!);
-      if (!this.slots.some((s) => s.task?.batch === batch)) this.queue.unshift(batch.pending.shift()!);
+      if (idle) this.dispatch(idle, batch.parent);
+      else this.queue.push(batch.parent);
     });
   }
 
@@ -206,7 +236,12 @@ export class WorkerPool<J, R> {
   }
 
   stats(): PoolStats {
-    return { workers: this.live(), running: this.slots.filter((s) => s.state === 'busy').length, queued: this.queue.length };
+    const piecesWaiting = this.batches.reduce((n, b) => n + b.pending.length, 0);
+    return { workers: this.live(), running: this.slots.filter((s) => s.state === 'busy').length, queued: this.queue.length, piecesWaiting };
+  }
+
+  private busy(): EngineError {
+    return new EngineError('BUSY', `All ${this.live()} workers are busy and ${this.queue.length} jobs are waiting; try again later.`);
   }
 
   /**
@@ -249,7 +284,7 @@ export class WorkerPool<J, R> {
     if (!slot) this.slots.push(target);
     const ready = new Promise<void>((resolve, reject) => {
       let lastError: unknown;
-      worker.on('message', (message: WorkerMessage<R>) => {
+      worker.on('message', (message: WorkerMessage<R, J>) => {
         if (message.type === 'ready') {
           resolve();
           target.failedStarts = 0;
@@ -273,11 +308,15 @@ export class WorkerPool<J, R> {
     slot.task = task;
     slot.worker.postMessage({ type: 'job', id: task.id, job: task.job } satisfies PoolMessage<J>, [...(this.options.transfer?.(task.job) ?? [])]);
     this.options.onJobStart?.(slot.worker);
+    // A piece has left this thread: the job that handed it out may hand out another.
+    const parent = task.batch?.parent;
+    if (parent && parent !== task && !parent.settled) this.slots.find((s) => s.task === parent)?.worker.postMessage({ type: 'credit', id: parent.id } satisfies PoolMessage<J>);
   }
 
-  private answer(slot: Slot<J, R>, message: Exclude<WorkerMessage<R>, { type: 'ready' }>): void {
+  private answer(slot: Slot<J, R>, message: Exclude<WorkerMessage<R, J>, { type: 'ready' }>): void {
     const task = slot.task;
     if (!task || task.id !== message.id) return;
+    if (message.type === 'piece') return void (task.batch?.parent === task && task.batch.add(message.job));
     if (message.type === 'result') task.resolve(message.result);
     else task.reject(message.code ? new EngineError(message.code, message.message) : new Error(message.message));
     this.becomeIdle(slot, task);

@@ -1,18 +1,19 @@
 /**
  * The `pocketsphinx` engine: offline US English recognition with CMU PocketSphinx, one decoder per worker thread.
- * A long file is decoded on all of them: a first job decodes it once and cuts it into pieces at pauses, the pieces
- * are recognised in parallel (`WorkerPool.runPieces`) and their words, timed from the start of the recording, are
- * joined in order into one transcript, segmented as if one worker had heard it all.
+ * A long file is decoded on all of them: a first job decodes it once, cuts it into pieces at pauses as it goes and
+ * hands each out as soon as it is cut (`WorkerPool.runSplit`), or recognises it itself when `piecesPerRequest` already
+ * wait for a worker; the pieces' words, timed from the start of the recording, are joined in order into one
+ * transcript, segmented as if one worker had heard it all.
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { probeAudio } from '../audio/probe.js';
 import { tooLong } from '../audio/pcm16k.js';
 import type { TranscribeRequest, Transcript, TranscriptionEngine } from '../engine.js';
-import { transcriptOf } from '../segments.js';
+import { transcriptOf, type Word } from '../segments.js';
 import { WorkerPool, type PoolStats } from '../worker-pool.js';
 import { DEFAULT_MODEL_DIR, MODEL_NAME } from './addon.js';
-import { sampleBuffers, type Job, type JobResult, type WordsResult, type WorkerSetup } from './protocol.js';
+import { sampleBuffers, type Job, type JobResult, type SplitResult, type WordsResult, type WorkerSetup } from './protocol.js';
 
 export interface PocketSphinxOptions {
   /** Worker threads, one decoder (~135 MB) each. Default: 2, or 1 on a single core. */
@@ -33,18 +34,22 @@ export interface PocketSphinxOptions {
   /** The length (seconds) a split file's pieces aim at; each one ends at the first pause past it. Default 60 s. */
   readonly pieceSeconds?: number;
   /**
-   * Split requests at once (default 1). A split request's first pass holds its whole recording, decoded (32 KB a second:
-   * 230 MB for two hours), until its pieces have gone to the workers; a long request that arrives while this many do
-   * is decoded as it streams on one worker instead, in bounded memory. Splitting more than one request at a time would
-   * not finish them sooner: every worker is busy either way.
+   * Split requests at once (default 1); a long request that arrives while this many are split is decoded as it streams
+   * on one worker. Splitting more than one request at a time would not finish them sooner: every worker is busy either way.
    */
   readonly maxSplitting?: number;
+  /**
+   * Pieces of one split request that may wait for a worker at once (default 1, Infinity for no bound; each about
+   * `pieceSeconds` of 16 kHz audio, 1.9 MB for a minute). At most `maxSplitting` × this many wait in all; a first
+   * pass with none left to hand out recognises its next piece itself, which holds back its decoder.
+   */
+  readonly piecesPerRequest?: number;
   /** Called as a job starts on a worker (diagnostics; tests use it to stop a worker mid-job). */
   readonly onJobStart?: (worker: Worker) => void;
 }
 
 export interface PocketSphinxStats extends PoolStats {
-  /** Split requests holding a decoded recording or its pieces (at most `maxSplitting`). */
+  /** Split requests being decoded or recognised (at most `maxSplitting`). */
   readonly splitting: number;
 }
 
@@ -55,8 +60,19 @@ export interface PocketSphinxEngine extends TranscriptionEngine {
 
 /** A piece job's words (it answers nothing else). */
 function wordsOf(result: JobResult): WordsResult['words'] {
-  if (result.kind !== 'words') throw new Error('a piece job answered with pieces');
+  if (result.kind !== 'words') throw new Error('a piece job answered as a split file');
   return result.words;
+}
+
+/** The words of a split request, in order: its first pass's own pieces and the others' (none overlap in time). */
+function joinParts(first: SplitResult, pieces: readonly { job: Job; result: JobResult }[]): Word[] {
+  const handedOut = pieces.map(({ job, result }) => ({ start: job.kind === 'piece' ? job.utterances[0]!.start : 0, words: wordsOf(result) }));
+  return [...first.parts, ...handedOut].sort((a, b) => a.start - b.start).flatMap((part) => part.words);
+}
+
+function wordsTranscript(result: JobResult): Transcript {
+  if (result.kind !== 'words') throw new Error('an unsplit file job answered as a split one');
+  return transcriptOf(result.words, result.duration, 'en');
 }
 
 export const DEFAULT_MAX_SECONDS = 2 * 60 * 60;
@@ -82,10 +98,12 @@ export async function createPocketSphinxEngine(options: PocketSphinxOptions = {}
     onJobStart: options.onJobStart,
   });
   const maxSplitting = options.maxSplitting ?? 1;
+  const handOut = options.piecesPerRequest ?? 1;
+  if (!(handOut >= 0)) throw new RangeError('piecesPerRequest must not be negative');
   let splitting = 0;
   // Only a file whose header says it is short skips the split pass; an MP3 or Ogg file's length is known once decoded.
   const split = (seconds: number | undefined) =>
-    size > 1 && splitting < maxSplitting && (seconds === undefined || seconds >= splitSeconds) ? { minSeconds: splitSeconds, pieceSeconds } : undefined;
+    size > 1 && splitting < maxSplitting && (seconds === undefined || seconds >= splitSeconds) ? { minSeconds: splitSeconds, pieceSeconds, handOut } : undefined;
   return {
     name: 'pocketsphinx',
     model: MODEL_NAME,
@@ -98,10 +116,11 @@ export async function createPocketSphinxEngine(options: PocketSphinxOptions = {}
       const splits = split(probe.seconds);
       if (splits) splitting++; // from the queue on: what is counted is what may come to be held
       try {
-        const first = await pool.run({ kind: 'file', path: request.path, codec: probe.codec, maxSeconds, split: splits }, request.signal);
-        if (first.kind === 'words') return transcriptOf(first.words, first.duration, 'en');
-        const pieces = await pool.runPieces(first.pieces.map((utterances) => ({ kind: 'piece', utterances }) as const), request.signal);
-        return transcriptOf(pieces.flatMap(wordsOf), first.duration, 'en');
+        const job = { kind: 'file', path: request.path, codec: probe.codec, maxSeconds, split: splits } as const;
+        if (!splits) return wordsTranscript(await pool.run(job, request.signal));
+        const { result: first, pieces } = await pool.runSplit(job, request.signal);
+        if (first.kind === 'words') return wordsTranscript(first);
+        return transcriptOf(joinParts(first, pieces), first.duration, 'en');
       } finally {
         if (splits) splitting--;
       }

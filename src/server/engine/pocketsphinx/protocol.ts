@@ -10,7 +10,11 @@ export interface WorkerSetup {
   readonly utterance: { readonly minSeconds: number; readonly maxSeconds: number };
 }
 
-/** Decode an uploaded file; recognise it, or (with `split`, when it is long enough) hand back its pieces. */
+/**
+ * Decode an uploaded file and recognise it; with `split`, once it is known to be long enough, hand out its pieces for
+ * other workers as they are cut (`WorkerMessage` `piece`), while a piece may wait for one (`handOut` credits, one given
+ * back each time a handed-out piece starts), and recognise the others itself.
+ */
 export interface FileJob {
   readonly kind: 'file';
   readonly path: string;
@@ -18,7 +22,7 @@ export interface FileJob {
   /** Refuse audio longer than this (seconds). */
   readonly maxSeconds: number;
   /** Audio at least `minSeconds` long comes back as pieces of about `pieceSeconds` for other workers to share. */
-  readonly split?: { readonly minSeconds: number; readonly pieceSeconds: number };
+  readonly split?: { readonly minSeconds: number; readonly pieceSeconds: number; readonly handOut: number };
 }
 
 /** Recognise one piece of a split file: its utterances, timed from the start of the whole recording. */
@@ -37,15 +41,21 @@ export interface WordsResult {
   readonly duration: number;
 }
 
-/** A long file's 16 kHz audio, decoded once and grouped into pieces (`groupIntoPieces`), in order. */
-export interface PiecesResult {
-  readonly kind: 'pieces';
-  readonly pieces: readonly (readonly Utterance[])[];
+/** The words of one piece, and where it starts in the recording (samples). */
+export interface PartWords {
+  readonly start: number;
+  readonly words: readonly Word[];
+}
+
+/** A split file's first pass: the words of the pieces it recognised itself (the others were handed out). */
+export interface SplitResult {
+  readonly kind: 'split';
+  readonly parts: readonly PartWords[];
   /** The input's duration (seconds). */
   readonly duration: number;
 }
 
-export type JobResult = WordsResult | PiecesResult;
+export type JobResult = WordsResult | SplitResult;
 
 /** The sample buffers a message carries, moved rather than copied between threads (hours of audio are hundreds of MB). */
 export function sampleBuffers(utterances: readonly Utterance[]): ArrayBuffer[] {
