@@ -60,19 +60,21 @@ export class AttestedSession implements PinnedRequester {
   readonly #listeners = new Set<AttestedListener>();
   readonly #timeoutMs: number;
   readonly #policy: AttestationPolicy;
+  readonly #clock: () => Date;
   #closed = false;
 
   private constructor(origin: URL, options: ConnectOptions & { policy: AttestationPolicy; timeoutMs: number; attempts: number; maxConnections: number }) {
     this.origin = origin;
     this.#timeoutMs = options.timeoutMs;
     this.#policy = options.policy;
+    this.#clock = options.clock ?? (() => new Date());
     this.#pool = new ChannelPool(
       origin,
       {
         roots: options.roots ?? [AWS_NITRO_ROOT_G1],
         policy: options.policy,
         timeoutMs: options.timeoutMs,
-        clock: options.clock ?? (() => new Date()),
+        clock: this.#clock,
         maxConnections: options.maxConnections,
         attempts: options.attempts,
         log: options.log ?? (() => undefined),
@@ -138,6 +140,11 @@ export class AttestedSession implements PinnedRequester {
   /** The policy this session enforces. */
   get policy(): AttestationPolicy {
     return this.#policy;
+  }
+
+  /** The clock this session verifies by (`ConnectOptions.clock`, default the machine's). */
+  get clock(): () => Date {
+    return this.#clock;
   }
 
   /** Milliseconds until the most recent attestation must be renewed (≤ 0: the next request attests a new connection). */
