@@ -1,5 +1,5 @@
 /** Human-readable output of the CLI: the verdict, a PCR table and the chain. */
-import { ChannelError, escapeControls, formatAge, isUntrustedFailure, oneLine, quoteServerText, serverSaid, type BlindBoxError, type VerifiedAttestation } from '../core/index.js';
+import { ChannelError, escapeControls, formatDuration, isUntrustedFailure, oneLine, quoteServerText, serverSaid, type BlindBoxError, type VerifiedAttestation } from '../core/index.js';
 
 /**
  * A readable summary of a verified document; `expected` marks which PCRs a policy checked. The verdict line comes
@@ -16,7 +16,7 @@ export function formatVerified(v: VerifiedAttestation, expected: Readonly<Record
   lines.push('');
   for (const [label, value] of about) lines.push(`  ${label.padEnd(10)} ${oneLine(value, 300)}`);
   lines.push(`  module     ${quoteServerText(v.moduleId, 120)}`);
-  lines.push(`  issued     ${new Date(v.timestamp).toISOString()} (${formatAge(v.verifiedAt - v.timestamp)} before ${new Date(v.verifiedAt).toISOString()})`);
+  lines.push(`  issued     ${new Date(v.timestamp).toISOString()} (${formatDuration(v.verifiedAt - v.timestamp)} before ${new Date(v.verifiedAt).toISOString()})`);
   lines.push(`  digest     ${v.digest}`);
   lines.push(`  nonce      ${short(v.nonce)}`);
   lines.push(`  user_data  ${short(v.userData)}`);

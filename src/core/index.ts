@@ -7,7 +7,7 @@ export { sha256Hex, sha256FileHex } from './util/sha256.js';
 export { type PcrPolicy, normalisePcrPolicy, pcrIndex } from './attestation/policy.js';
 export { toHex, fromHex } from './util/hex.js';
 export { escapeControls, jsonText, oneLine, quoteServerText } from '../shared/text.js';
-export { formatAge } from './util/format-age.js';
+export { formatDuration } from './util/format-duration.js';
 export { readFileCapped } from './util/read-capped.js';
 export { shownPath } from './util/regular-file.js';
 export { checkOutputPlan, writeFileAtomic, type PlannedOutput } from './util/output-files.js';

@@ -2,7 +2,7 @@
  * What the status bar item says in each state: pure, so every state's text is
  * unit-tested. `StatusBar` (item.ts) only copies these fields onto the item.
  */
-import { formatAge } from '../../../core/util/format-age.js';
+import { formatDuration } from '../../../core/util/format-duration.js';
 import { shortReason } from '../../common/failure.js';
 import { COMMANDS } from '../../ids.js';
 import { codeSpan, escapeMarkdown } from '../../../core/util/markdown.js';
@@ -60,7 +60,7 @@ export function statusPresentation(result: TrustState, now: number): StatusPrese
       const verifiedAt = oldestVerification(result.enclaves);
       // Escaped, one line, and no `$(` that the status bar would render as an icon.
       const policyName = policyLabel(result.policy).replace(/\$\(/g, '$ (');
-      const age = formatAge(now - verifiedAt);
+      const age = formatDuration(now - verifiedAt);
       const unpinned = Object.keys(result.policy.pcrs).length === 0;
       // Every verified state names the policy and the age, and says when the policy pins nothing.
       const policyPart = unpinned ? `${policyName} · no PCR pinned` : policyName;
