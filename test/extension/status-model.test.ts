@@ -9,13 +9,11 @@ describe('status bar text', () => {
   const { attested, verifiedAt } = realAttested();
   const server = 'https://enclave.example:8443';
 
-  it('says "not verified" without a server and before the first attestation', () => {
-    const none = statusPresentation({ kind: 'unconfigured' }, 0);
-    assert.equal(none.text, '$(unverified) BlindBox: not verified');
-    assert.match(none.tooltip, /blindbox\.serverUrl/);
-    assert.match(none.tooltip, /\[Configure Server…\]\(command:blindbox\.configureServer\)/);
-    assert.equal(none.background, undefined);
-    assert.equal(statusPresentation({ kind: 'unverified', server }, 0).text, '$(unverified) BlindBox: not verified');
+  it('hides without a server and says "not verified" before the first attestation', () => {
+    assert.equal(statusPresentation({ kind: 'unconfigured' }, 0), undefined);
+    const unverified = statusPresentation({ kind: 'unverified', server }, 0)!;
+    assert.equal(unverified.text, '$(unverified) BlindBox: not verified');
+    assert.equal(unverified.background, undefined);
   });
 
   it('spins while verifying', () => {
@@ -82,9 +80,9 @@ describe('status bar text', () => {
   });
 
   it('only links to its own commands', () => {
-    const states: TrustState[] = [{ kind: 'unconfigured' }, verified(server, attested), { kind: 'unverified', server }];
+    const states: Exclude<TrustState, { kind: 'unconfigured' }>[] = [verified(server, attested), { kind: 'unverified', server }];
     const commands = states.flatMap((s) => [...statusPresentation(s, verifiedAt).tooltip.matchAll(/\(command:([^)]+)\)/g)].map((m) => m[1]));
-    assert.deepEqual([...new Set(commands)].sort(), ['blindbox.configureServer', 'blindbox.showAttestation', 'blindbox.verify']);
+    assert.deepEqual([...new Set(commands)].sort(), ['blindbox.showAttestation', 'blindbox.verify']);
   });
 
   it('formats ages compactly', () => {
