@@ -27,15 +27,17 @@ let current: { readonly id: number; cancelled: boolean } | undefined;
 /** Recognises one job's utterances in order, stopping at the next one once the job is cancelled. */
 class Recogniser {
   readonly words: Word[] = [];
+  readonly #state: { readonly cancelled: boolean };
 
-  constructor(private readonly state: { readonly cancelled: boolean }) {
+  constructor(state: { readonly cancelled: boolean }) {
+    this.#state = state;
     // Each job hears the decoder as it was loaded, never adapted to the previous job's (another user's) audio.
     decoder.reset();
   }
 
   async stopIfCancelled(): Promise<void> {
     await nextTurn(); // lets a cancel message in
-    if (this.state.cancelled) throw cancelled();
+    if (this.#state.cancelled) throw cancelled();
   }
 
   async recognise(utterance: Utterance): Promise<void> {
