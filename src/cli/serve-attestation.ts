@@ -17,7 +17,10 @@ export interface StartedServer {
   readonly notices: readonly string[];
 }
 
-/** Starts the server on the NSM, or on the simulation when `simulate`; no NSM device is the clear refusal of old. */
+/**
+ * Starts the server on the NSM, or on the simulation when `simulate`. Without an NSM device: a usage error naming
+ * --simulate, never a silent fall back to a simulation that is not confidential.
+ */
 export async function startAttestedServer(simulate: boolean, options: ReferenceServerOptions): Promise<StartedServer> {
   if (simulate) {
     const server = await startSimulationServer(options);

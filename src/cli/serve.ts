@@ -24,7 +24,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
   if (engineName !== undefined && !ENGINE_NAMES.includes(engineName)) throw new UsageError(`--engine must be one of ${[...ENGINE_NAMES, 'none'].join(', ')}`);
   if (values.upstream !== undefined && engineName !== 'whisper-http') throw new UsageError('--upstream goes with --engine whisper-http');
   if (values['model-file'] !== undefined && engineName !== 'whisper-http') throw new UsageError('--model-file (the Whisper model measured into PCR16) goes with --engine whisper-http');
-  // Checked here, as a usage error: the engine's own check is a RangeError, which the CLI no longer guesses is the user's.
+  // Checked here, as a usage error: the engine's own check is a RangeError, which the CLI reports as its own fault, not the user's.
   if (engineName === 'whisper-http' && values.upstream === undefined) throw new UsageError('the whisper-http engine needs --upstream <url>');
   let upstream: URL | undefined;
   if (values.upstream !== undefined) {

@@ -1,7 +1,7 @@
 /** Human-readable output of the CLI: the verdict, a PCR table and the chain. */
 import { ChannelError, isUntrustedFailure, serverSaid, type BlindBoxError } from '../core/errors.js';
 import type { VerifiedAttestation } from '../core/attestation/verify.js';
-import { formatAge } from '../core/util/format-age.js';
+import { formatDuration } from '../core/util/format-duration.js';
 import { escapeControls, oneLine, quoteServerText } from '../shared/text.js';
 
 /**
@@ -19,7 +19,7 @@ export function formatVerified(v: VerifiedAttestation, expected: Readonly<Record
   lines.push('');
   for (const [label, value] of about) lines.push(`  ${label.padEnd(10)} ${oneLine(value, 300)}`);
   lines.push(`  module     ${quoteServerText(v.moduleId, 120)}`);
-  lines.push(`  issued     ${new Date(v.timestamp).toISOString()} (${formatAge(v.verifiedAt - v.timestamp)} before ${new Date(v.verifiedAt).toISOString()})`);
+  lines.push(`  issued     ${new Date(v.timestamp).toISOString()} (${formatDuration(v.verifiedAt - v.timestamp)} before ${new Date(v.verifiedAt).toISOString()})`);
   lines.push(`  digest     ${v.digest}`);
   lines.push(`  nonce      ${short(v.nonce)}`);
   lines.push(`  user_data  ${short(v.userData)}`);

@@ -148,7 +148,7 @@ export class Ctx implements vscode.Disposable {
 
   #render(): void {
     const state = this.trust.state;
-    this.#status.show(statusPresentation(state, Date.now()));
+    this.#status.render(statusPresentation(state, Date.now()));
     this.#view.update(state, Date.now());
     if (this.#panel && this.#servicesLoaded) this.#panel.update(this.#servicesLoaded.trust.attestationViewModel(state, new Date(), this.#receiptCheck));
     const attested = state.kind === 'verified';

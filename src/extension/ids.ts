@@ -16,7 +16,7 @@ export const COMMANDS = {
   saveTranscriptWithReceipt: 'blindbox.saveTranscriptWithReceipt',
   verifyReceipt: 'blindbox.verifyReceipt',
   showLog: 'blindbox.showLog',
-  // Setup (issue 11): the guided configuration, the walkthrough's sample, the BlindBox view.
+  // Setup: the guided configuration, the walkthrough's sample, the BlindBox view.
   configureServer: 'blindbox.configureServer',
   trustRoot: 'blindbox.trustRoot',
   transcribeSample: 'blindbox.transcribeSample',

@@ -38,7 +38,7 @@ export function realAttested(): { attested: AttestedEnclave; verifiedAt: number;
 }
 
 /** A verified trust state for `enclave` under `pol`. */
-export function verified(server: string, enclave: AttestedEnclave, pol: PolicyInfo = policy()): TrustState {
+export function verified(server: string, enclave: AttestedEnclave, pol: PolicyInfo = policy()): Extract<TrustState, { kind: 'verified' }> {
   return { kind: 'verified', server, policy: pol, enclaves: [enclave] };
 }
 

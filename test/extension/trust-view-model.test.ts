@@ -19,12 +19,12 @@ describe('BlindBox view rows', () => {
       ['Verified AWS Nitro enclave', undefined],
       ['Server', SERVER],
       ['Policy', 'prod · 1 PCR pinned'],
-      ['Verified', '1m ago'],
+      ['Verified', '1 min ago'],
       ['Enclave', undefined],
     ]);
     const [enclave] = rows.at(-1)!.children!;
     assert.equal(enclave!.label, attested.attestation.moduleId);
-    assert.match(enclave!.description!, /^PCR0 [0-9a-f]{16}… · key [0-9a-f]{16}… · 1m ago$/);
+    assert.match(enclave!.description!, /^PCR0 [0-9a-f]{16}… · key [0-9a-f]{16}… · 1 min ago$/);
   });
 
   it('says SIMULATION, no PCR pinned, and FAILED with its reason', () => {

@@ -7,7 +7,7 @@ import { retryLine } from '../../src/core/index.js';
 describe('uploadLine', () => {
   it('bytes, rate and time left once the upload is steady', () => {
     assert.equal(uploadLine(12_300_000, 40_000_000, 3000), '12.3 of 40 MB · 4.1 MB/s · 7 s left');
-    assert.equal(uploadLine(20_000_000, 40_000_000, 100_000), '20 of 40 MB · 200 KB/s · 1 min 40 s left');
+    assert.equal(uploadLine(20_000_000, 40_000_000, 100_000), '20 of 40 MB · 200 KB/s · 1 min left');
     assert.equal(uploadLine(1_000_000, 400_000_000, 10_000), '1 of 400 MB · 100 KB/s · 1 h 6 min left');
   });
   it('only bytes at the start, at the end, and for small files in KB', () => {

@@ -23,7 +23,7 @@ describe('attestation view model: a real Nitro document', () => {
     assert.equal(m.simulationBanner, null);
     assert.equal(m.document!.moduleId, doc.moduleId);
     assert.equal(m.document!.timestamp, new Date(doc.timestamp).toISOString());
-    assert.equal(m.document!.age, '1m old');
+    assert.equal(m.document!.age, '1 min old');
     assert.equal(m.document!.nonce, doc.nonce ?? '(none)');
     assert.equal(m.document!.root, 'AWS Nitro Enclaves Root G1');
     assert.equal(m.policy!.name, 'production');
@@ -143,7 +143,7 @@ describe('attestation view model: a real Nitro document', () => {
   });
 
   it('says ages as people do', () => {
-    assert.deepEqual([0, 4_000, 42_000, 180_000, 7_500_000, -3000].map(relativeAge), ['just now', 'just now', '42 s ago', '3 min ago', '2h 5m ago', 'just now']);
+    assert.deepEqual([0, 4_000, 42_000, 180_000, 7_500_000, -3000].map(relativeAge), ['just now', 'just now', '42 s ago', '3 min ago', '2 h 5 min ago', 'just now']);
   });
 
   it('has a state for every phase before a result', () => {

@@ -35,11 +35,14 @@ export function isRetryable(err: BlindBoxError): boolean {
  */
 export class AttemptBudget {
   #spent = 0;
+  readonly #log: (line: string) => void;
 
   constructor(
     readonly limit: number,
-    private readonly log: (line: string) => void,
-  ) {}
+    log: (line: string) => void,
+  ) {
+    this.#log = log;
+  }
 
   /** Counts one more attempt: the pool's, as it lends or opens a channel. */
   spend(): void {
@@ -52,7 +55,7 @@ export class AttemptBudget {
    */
   retry(err: BlindBoxError, failed: string): boolean {
     if (this.#spent >= this.limit || !isRetryable(err)) return false;
-    this.log(`attempt ${this.#spent} of ${this.limit} ${failed} (${errorClause(err)}); trying a new connection`);
+    this.#log(`attempt ${this.#spent} of ${this.limit} ${failed} (${errorClause(err)}); trying a new connection`);
     return true;
   }
 }
@@ -67,13 +70,16 @@ export class ChannelPool {
   readonly #refused: RefusedKeys = new Map();
   #latest: AttestedEnclave | undefined;
   #closed = false;
+  readonly #origin: URL;
+  readonly #options: PoolOptions;
+  /** Told of every attestation the pool makes. */
+  readonly #onAttested: (enclave: AttestedEnclave) => void;
 
-  constructor(
-    private readonly origin: URL,
-    private readonly options: PoolOptions,
-    /** Told of every attestation the pool makes. */
-    private readonly onAttested: (enclave: AttestedEnclave) => void,
-  ) {}
+  constructor(origin: URL, options: PoolOptions, onAttested: (enclave: AttestedEnclave) => void) {
+    this.#origin = origin;
+    this.#options = options;
+    this.#onAttested = onAttested;
+  }
 
   /** The most recent attestation (undefined before the first). */
   get latest(): AttestedEnclave | undefined {
@@ -91,12 +97,12 @@ export class ChannelPool {
   }
 
   remainingMs(enclave: AttestedEnclave): number {
-    return enclave.attestation.verifiedAt + this.options.policy.maxAgeSeconds * 1000 - this.options.clock().getTime();
+    return enclave.attestation.verifiedAt + this.#options.policy.maxAgeSeconds * 1000 - this.#options.clock().getTime();
   }
 
   /** A new budget of `attempts`, for one request: pass it to each `acquire` the request makes. */
   budget(): AttemptBudget {
-    return new AttemptBudget(this.options.attempts, this.options.log);
+    return new AttemptBudget(this.#options.attempts, this.#options.log);
   }
 
   /**
@@ -118,7 +124,7 @@ export class ChannelPool {
         this.#discard(idle);
         continue;
       }
-      if (this.#count < this.options.maxConnections) return this.#open(signal, budget);
+      if (this.#count < this.#options.maxConnections) return this.#open(signal, budget);
       await this.#slot(signal);
     }
   }
@@ -148,13 +154,13 @@ export class ChannelPool {
       for (;;) {
         budget.spend();
         try {
-          const channel = await openAttestedChannel(this.origin, this.options, this.#refused, signal);
+          const channel = await openAttestedChannel(this.#origin, this.#options, this.#refused, signal);
           if (this.#closed) void channel.client.destroy().catch(() => undefined);
           this.#throwIfClosed();
           this.#record(channel.enclave);
           return channel;
         } catch (err) {
-          if (!budget.retry(err as BlindBoxError, `to attest a connection to ${this.origin.host} failed`)) throw err;
+          if (!budget.retry(err as BlindBoxError, `to attest a connection to ${this.#origin.host} failed`)) throw err;
         }
       }
     } catch (err) {
@@ -167,7 +173,7 @@ export class ChannelPool {
   #record(enclave: AttestedEnclave): void {
     this.#enclaves.set(enclave.binding.presentedSpkiSha256, enclave);
     this.#latest = enclave;
-    this.onAttested(enclave);
+    this.#onAttested(enclave);
   }
 
   #discard(channel: AttestedChannel): void {

@@ -19,9 +19,12 @@ export class TlsPin {
   #pinned: Uint8Array | undefined;
   #presented: X509Certificate | undefined;
   #connections = 0;
+  readonly #refuse: (cert: X509Certificate) => BlindBoxError | undefined;
 
   /** `refuse` may turn down the attestation connection's certificate before any byte is written to it. */
-  constructor(private readonly refuse: (cert: X509Certificate) => BlindBoxError | undefined = () => undefined) {}
+  constructor(refuse: (cert: X509Certificate) => BlindBoxError | undefined = () => undefined) {
+    this.#refuse = refuse;
+  }
 
   /** The certificate presented on the attestation connection. */
   get presented(): X509Certificate | undefined {
@@ -44,7 +47,7 @@ export class TlsPin {
     if (this.#pinned === undefined) {
       // Attesting: exactly one connection, whose certificate the document must bind.
       if (this.#presented) return new ChannelError('TLS_BINDING_MISMATCH', 'The server opened a second connection during attestation; the attested connection cannot be identified.');
-      const refused = this.refuse(cert);
+      const refused = this.#refuse(cert);
       if (refused) return refused;
       this.#presented = cert;
     } else if (Buffer.compare(spkiOf(cert), this.#pinned) !== 0) {

@@ -34,6 +34,8 @@ export interface PinnedRequester {
   readonly timeoutMs: number;
   /** The policy every enclave answering was attested under (recorded in transcript receipts). */
   readonly policy: AttestationPolicy;
+  /** The session's clock: receipts on its answers are judged at this time, as its attestations were. */
+  readonly clock: () => Date;
   /** Sends a request over the pinned channel, attesting again first if needed. */
   request(path: string, options?: RequestOptions): Promise<PinnedResponse>;
 }

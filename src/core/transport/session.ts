@@ -14,6 +14,7 @@ import { AWS_NITRO_ROOT_G1, type TrustedRoot } from '../attestation/roots.js';
 import { ChannelError, InputError } from '../errors.js';
 import { checkMaxAgeSeconds, DEFAULT_POLICY, type AttestationPolicy } from '../policy.js';
 import type { AttestedEnclave } from './attested-enclave.js';
+import { parseServerOrigin } from './server-origin.js';
 import { ChannelPool } from './channel-pool.js';
 import { toChannelError } from './responses.js';
 import type { PinnedRequester, PinnedResponse, RequestOptions } from './request.js';
@@ -60,19 +61,21 @@ export class AttestedSession implements PinnedRequester {
   readonly #listeners = new Set<AttestedListener>();
   readonly #timeoutMs: number;
   readonly #policy: AttestationPolicy;
+  readonly #clock: () => Date;
   #closed = false;
 
   private constructor(origin: URL, options: ConnectOptions & { policy: AttestationPolicy; timeoutMs: number; attempts: number; maxConnections: number }) {
     this.origin = origin;
     this.#timeoutMs = options.timeoutMs;
     this.#policy = options.policy;
+    this.#clock = options.clock ?? (() => new Date());
     this.#pool = new ChannelPool(
       origin,
       {
         roots: options.roots ?? [AWS_NITRO_ROOT_G1],
         policy: options.policy,
         timeoutMs: options.timeoutMs,
-        clock: options.clock ?? (() => new Date()),
+        clock: this.#clock,
         maxConnections: options.maxConnections,
         attempts: options.attempts,
         log: options.log ?? (() => undefined),
@@ -86,7 +89,7 @@ export class AttestedSession implements PinnedRequester {
    * `ChannelError` when no attested connection could be made; `InputError` for a bad URL or option.
    */
   static async connect(url: string | URL, options: ConnectOptions = {}): Promise<AttestedSession> {
-    const origin = parseOrigin(url);
+    const origin = parseServerOrigin(url);
     const resolved = {
       ...options,
       policy: options.policy ?? DEFAULT_POLICY,
@@ -138,6 +141,11 @@ export class AttestedSession implements PinnedRequester {
   /** The policy this session enforces. */
   get policy(): AttestationPolicy {
     return this.#policy;
+  }
+
+  /** The clock this session verifies by (`ConnectOptions.clock`, default the machine's). */
+  get clock(): () => Date {
+    return this.#clock;
   }
 
   /** Milliseconds until the most recent attestation must be renewed (≤ 0: the next request attests a new connection). */
@@ -224,15 +232,3 @@ function destroyBody(body: unknown): void {
 
 /** Convenience: `AttestedSession.connect`. */
 export const connect = AttestedSession.connect;
-
-function parseOrigin(url: string | URL): URL {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new InputError('INVALID_URL', `${JSON.stringify(String(url))} is not a URL`);
-  }
-  if (parsed.protocol !== 'https:') throw new InputError('INVALID_URL', `The server URL must use https: (TLS terminates inside the enclave), not ${parsed.protocol}`);
-  if (parsed.username || parsed.password) throw new InputError('INVALID_URL', 'The server URL must not carry credentials');
-  return new URL(parsed.origin);
-}

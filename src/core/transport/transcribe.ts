@@ -210,7 +210,7 @@ function checkReceipt(
   const document = documentFromBase64(header, `${RECEIPT_HEADER} header`);
   const enclave = response.enclave;
   const verified = verifyReceiptDocument(document, {
-    now: new Date(),
+    now: session.clock(),
     roots: [enclave.attestation.root],
     expectedPcrs: enclave.attestation.pcrs,
     nonce: request.nonce,

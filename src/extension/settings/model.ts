@@ -7,6 +7,7 @@
 import { X509Certificate } from 'node:crypto';
 import path from 'node:path';
 import { InputError } from '../../core/errors.js';
+import { parseServerOrigin, serverOriginProblem } from '../../core/transport/server-origin.js';
 import { trustedRootsFromPem, type TrustedRoot } from '../../core/attestation/roots.js';
 import { parsePolicy, type AttestationPolicy } from '../../core/policy.js';
 import { oneLine } from '../../shared/text.js';
@@ -89,16 +90,9 @@ export function parseServerUrl(value: unknown): string | undefined {
   if (typeof value !== 'string') throw new SettingsError('serverUrl', 'must be a string such as "https://enclave.example.com"');
   const text = value.trim();
   if (!text) return undefined;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new SettingsError('serverUrl', `${JSON.stringify(text)} is not a URL`);
-  }
-  if (url.protocol !== 'https:') throw new SettingsError('serverUrl', `must use https: (TLS terminates inside the enclave), not ${url.protocol}`);
-  if (url.username || url.password) throw new SettingsError('serverUrl', 'must not carry a user name or password');
-  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) throw new SettingsError('serverUrl', 'must be just the server (https://host[:port]), without a path or query');
-  return url.origin;
+  const problem = serverOriginProblem(text);
+  if (problem !== undefined) throw new SettingsError('serverUrl', problem);
+  return parseServerOrigin(text).origin;
 }
 
 export const DEFAULT_POLICY_SOURCE = 'built-in default';

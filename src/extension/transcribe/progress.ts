@@ -4,6 +4,8 @@
  * for a whole batch. No vscode import: unit-tested.
  */
 
+import { formatDuration } from '../../core/util/format-duration.js';
+
 /** What the notification says once the audio is sent and the enclave is decoding it. */
 export const TRANSCRIBING = 'transcribing on the enclave…';
 
@@ -20,7 +22,7 @@ export function uploadLine(sent: number, total: number, elapsedMs: number): stri
   if (elapsedMs >= STEADY_MS && sent > 0 && sent < total) {
     const perSecond = sent / (elapsedMs / 1000);
     parts.push(perSecond >= 1e6 ? `${amount(perSecond / 1e6)} MB/s` : `${amount(perSecond / 1e3)} KB/s`);
-    parts.push(`${duration((total - sent) / perSecond)} left`);
+    parts.push(`${formatDuration(Math.max(1, Math.ceil((total - sent) / perSecond)) * 1000)} left`);
   }
   return parts.join(' · ');
 }
@@ -30,14 +32,6 @@ function amount(n: number): string {
   if (n >= 100) return String(Math.round(n));
   const rounded = Math.round(n * 10) / 10;
   return Number.isInteger(rounded) ? String(rounded) : rounded.toFixed(1);
-}
-
-/** "7 s", "2 min 5 s", "1 h 3 min". */
-function duration(seconds: number): string {
-  const s = Math.max(1, Math.ceil(seconds));
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}`;
-  return `${Math.floor(s / 3600)} h${Math.floor((s % 3600) / 60) ? ` ${Math.floor((s % 3600) / 60)} min` : ''}`;
 }
 
 /** What a progress notification is told (VS Code's `Progress`): the bar moves by `increment` percent. */

@@ -3,7 +3,7 @@
  * policy reads, and what identifies one enclave. Pure, and light enough for the entry bundle (no core at run time).
  */
 import type { AttestedEnclave } from '../../core/transport/attested-enclave.js';
-import { formatAge } from '../../core/util/format-age.js';
+import { formatDuration } from '../../core/util/format-duration.js';
 import { oneLine } from '../../shared/text.js';
 import type { PolicyInfo } from './trust-state.js';
 
@@ -44,7 +44,7 @@ export function enclaveFacts(enclave: AttestedEnclave, now: number): EnclaveFact
     pcr0Prefix: prefix(pcr0),
     key: binding.attestedKeySha256,
     keyPrefix: prefix(binding.attestedKeySha256),
-    age: formatAge(now - attestation.verifiedAt),
+    age: formatDuration(now - attestation.verifiedAt),
     verifiedAt: attestation.verifiedAt,
   };
 }

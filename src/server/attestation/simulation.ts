@@ -17,13 +17,15 @@ export class SimulationAttestationProvider implements AttestationProvider {
   readonly kind = 'simulation' as const;
   #chain: NitroChain;
   #renewing: Promise<NitroChain> | undefined;
+  readonly #clock: () => Date;
 
   private constructor(
     chain: NitroChain,
     readonly pcrs: ReadonlyMap<number, Uint8Array>,
     readonly moduleId: string,
-    private readonly clock: () => Date,
+    clock: () => Date,
   ) {
+    this.#clock = clock;
     this.#chain = chain;
   }
 
@@ -44,13 +46,13 @@ export class SimulationAttestationProvider implements AttestationProvider {
   async attest(request: AttestationRequest): Promise<Uint8Array> {
     const chain = await this.#currentChain();
     return issueAttestationDocument(
-      { moduleId: this.moduleId, timestamp: this.clock().getTime(), pcrs: this.pcrs, nonce: request.nonce, publicKey: request.publicKey, userData: request.userData },
+      { moduleId: this.moduleId, timestamp: this.#clock().getTime(), pcrs: this.pcrs, nonce: request.nonce, publicKey: request.publicKey, userData: request.userData },
       chain,
     );
   }
 
   async #currentChain(): Promise<NitroChain> {
-    const now = this.clock();
+    const now = this.#clock();
     const leafNotAfter = this.#chain.leaf.spec.notAfter.getTime();
     if (leafNotAfter - now.getTime() > RENEW_MARGIN_MS) return this.#chain;
     // One renewal at a time; concurrent requests wait for it.

@@ -83,11 +83,16 @@ export class Admission {
   readonly #live = new Set<Entry>();
   readonly #line: Waiter[] = [];
   #admitted = 0;
+  readonly #limits: AdmissionLimits;
+  readonly #budget: UploadBudget;
 
   constructor(
-    private readonly limits: AdmissionLimits,
-    private readonly budget: UploadBudget,
-  ) {}
+    limits: AdmissionLimits,
+    budget: UploadBudget,
+  ) {
+    this.#limits = limits;
+    this.#budget = budget;
+  }
 
   /** Requests admitted now. */
   inFlight(): number {
@@ -103,25 +108,25 @@ export class Admission {
    */
   async admit(declared: number | undefined, source: string | undefined, cut: (reason: HttpError) => void, signal: AbortSignal): Promise<Ticket> {
     const need = declared ?? 0;
-    await this.budget.refresh();
-    if (need > this.budget.capacity) {
-      throw HttpError.of('INSUFFICIENT_STORAGE', `The upload (${mb(need)} MB) is larger than the ${mb(this.budget.capacity)} MB this server can store.`, { status: 413 });
+    await this.#budget.refresh();
+    if (need > this.#budget.capacity) {
+      throw HttpError.of('INSUFFICIENT_STORAGE', `The upload (${mb(need)} MB) is larger than the ${mb(this.#budget.capacity)} MB this server can store.`, { status: 413 });
     }
     const me: Waiter = { source: source ?? {}, wake: () => {} };
-    if (this.#line.length >= this.limits.maxWaiting && !this.#makeRoomInLine(me.source)) throw this.#refusal();
+    if (this.#line.length >= this.#limits.maxWaiting && !this.#makeRoomInLine(me.source)) throw this.#refusal();
     this.#line.push(me);
     const onAbort = () => me.wake();
     signal.addEventListener('abort', onAbort);
-    const deadline = Date.now() + this.limits.maxWaitMs;
+    const deadline = Date.now() + this.#limits.maxWaitMs;
     try {
       for (;;) {
         if (signal.aborted) throw signal.reason;
         if (me.refused) throw me.refused;
         if (this.#freeFor(me)) {
-          await this.budget.refresh();
+          await this.#budget.refresh();
           if (signal.aborted) throw signal.reason;
           if (me.refused) throw me.refused;
-          const reservation = this.#freeFor(me) ? this.budget.reserve(need) : undefined;
+          const reservation = this.#freeFor(me) ? this.#budget.reserve(need) : undefined;
           if (reservation) return this.#enter(me.source, reservation, cut);
         }
         if (this.#turn(me) === 0) {
@@ -153,7 +158,7 @@ export class Admission {
    * than n are free (one waiting for storage does not hold back those behind it while slots are free).
    */
   #freeFor(me: Waiter): boolean {
-    return this.limits.maxInFlight - this.#live.size > this.#turn(me);
+    return this.#limits.maxInFlight - this.#live.size > this.#turn(me);
   }
 
   /**
@@ -186,7 +191,7 @@ export class Admission {
   /** Each source's fair share while requests wait: the slots and the storage divided by the sources holding or waiting. */
   #share(): { slots: number; bytes: number } {
     const sources = new Set<Source>([...[...this.#live].map((e) => e.source), ...this.#line.map((w) => w.source)]).size;
-    return { slots: Math.max(1, Math.floor(this.limits.maxInFlight / sources)), bytes: this.budget.capacity / sources };
+    return { slots: Math.max(1, Math.floor(this.#limits.maxInFlight / sources)), bytes: this.#budget.capacity / sources };
   }
 
   /**
@@ -204,7 +209,7 @@ export class Admission {
       if (over && (!newest || entry.seq > newest.seq)) newest = entry;
     }
     if (!newest) return undefined;
-    const reason = HttpError.of('SOURCE_SHARE_EXCEEDED', undefined, { retryAfterSeconds: this.limits.retryAfterSeconds, headers: { connection: 'close' } });
+    const reason = HttpError.of('SOURCE_SHARE_EXCEEDED', undefined, { retryAfterSeconds: this.#limits.retryAfterSeconds, headers: { connection: 'close' } });
     return { entry: newest, reason };
   }
 
@@ -230,8 +235,8 @@ export class Admission {
 
   /** Why a request that found nothing to take is refused: no slot, or no room. */
   #refusal(): HttpError {
-    if (this.#live.size < this.limits.maxInFlight) return insufficientStorage(this.limits.retryAfterSeconds);
-    return HttpError.of('SERVER_BUSY', undefined, { retryAfterSeconds: this.limits.retryAfterSeconds });
+    if (this.#live.size < this.#limits.maxInFlight) return insufficientStorage(this.#limits.retryAfterSeconds);
+    return HttpError.of('SERVER_BUSY', undefined, { retryAfterSeconds: this.#limits.retryAfterSeconds });
   }
 
   #enter(source: Source, reservation: StorageReservation, cut: (reason: HttpError) => void): Ticket {
@@ -240,12 +245,12 @@ export class Admission {
     this.#live.add(entry);
     return {
       received: (bytes) => {
-        if (!reservation.use(bytes)) throw insufficientStorage(this.limits.retryAfterSeconds);
+        if (!reservation.use(bytes)) throw insufficientStorage(this.#limits.retryAfterSeconds);
         entry.bytes += bytes;
         const now = Date.now();
         if (now - entry.marks[entry.marks.length - 1]!.at >= 1_000) entry.marks.push({ at: now, bytes: entry.bytes });
         // One mark at or before the window's start is all the pace needs from the past.
-        while (entry.marks.length > 2 && entry.marks[1]!.at <= now - this.limits.paceWindowMs) entry.marks.shift();
+        while (entry.marks.length > 2 && entry.marks[1]!.at <= now - this.#limits.paceWindowMs) entry.marks.shift();
       },
       uploaded: () => {
         entry.uploading = false;
@@ -265,13 +270,13 @@ export class Admission {
     let slowest: { entry: Entry; pace: number } | undefined;
     for (const entry of this.#live) {
       if (!entry.uploading || entry.wasCut) continue;
-      const since = [...entry.marks].reverse().find((m) => m.at <= now - this.limits.paceWindowMs);
+      const since = [...entry.marks].reverse().find((m) => m.at <= now - this.#limits.paceWindowMs);
       if (!since) continue;
       const pace = (entry.bytes - since.bytes) / ((now - since.at) / 1000);
-      if (pace < this.limits.contendedBytesPerSecond && (!slowest || pace < slowest.pace)) slowest = { entry, pace };
+      if (pace < this.#limits.contendedBytesPerSecond && (!slowest || pace < slowest.pace)) slowest = { entry, pace };
     }
     if (!slowest) return undefined;
-    const reason = HttpError.of('BODY_TOO_SLOW', `The upload arrives slower than the ${this.limits.contendedBytesPerSecond} bytes per second this server requires while others wait.`, { headers: { connection: 'close' } });
+    const reason = HttpError.of('BODY_TOO_SLOW', `The upload arrives slower than the ${this.#limits.contendedBytesPerSecond} bytes per second this server requires while others wait.`, { headers: { connection: 'close' } });
     return { entry: slowest.entry, reason };
   }
 }

@@ -61,11 +61,13 @@ export class ConnectionGuard {
   /** Each TLS socket's TCP socket. */
   readonly #tcpOf = new WeakMap<Socket, Socket>();
   readonly #sweeper: NodeJS.Timeout;
+  readonly #limits: ConnectionGuardLimits;
 
   constructor(
     server: Server,
-    private readonly limits: ConnectionGuardLimits,
+    limits: ConnectionGuardLimits,
   ) {
+    this.#limits = limits;
     server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);
       this.#idle.set(socket, { since: Date.now() });
@@ -99,7 +101,7 @@ export class ConnectionGuard {
     const socket = req.socket;
     if (this.#refused.has(socket)) return 'ignore';
     const running = this.#running.get(socket) ?? new Set<IncomingMessage>();
-    if (running.size >= this.limits.maxPipelined) {
+    if (running.size >= this.#limits.maxPipelined) {
       this.#refused.add(socket);
       return 'refuse';
     }
@@ -157,7 +159,7 @@ export class ConnectionGuard {
     const now = Date.now();
     for (const [tcp, idle] of this.#idle) {
       // A TLS socket's bytesRead counts decrypted bytes: none means not one byte of a request yet.
-      if (idle.tls?.bytesRead === 0 && now - idle.since >= this.limits.firstRequestTimeoutMs) tcp.destroy();
+      if (idle.tls?.bytesRead === 0 && now - idle.since >= this.#limits.firstRequestTimeoutMs) tcp.destroy();
     }
     for (const [socket, progress] of this.#output) {
       // `bytesWritten` counts what is still buffered too: what left is the difference.
@@ -165,7 +167,7 @@ export class ConnectionGuard {
       if (socket.writableLength === 0 || flushed !== progress.flushed) {
         progress.flushed = flushed;
         progress.since = now;
-      } else if (now - progress.since >= this.limits.stalledWriteMs) {
+      } else if (now - progress.since >= this.#limits.stalledWriteMs) {
         socket.destroy();
       }
     }

@@ -38,6 +38,7 @@ import { RECEIPT_HEADER, RECEIPT_NONCE_HEADER, RECEIPT_VERSION, receiptToMap } f
 import { serviceInfoToMap } from '../../../src/protocol/service-info.js';
 import { SimulationAttestationProvider } from '../../../src/server/attestation/simulation.js';
 import { createPocketSphinxEngine } from '../../../src/server/engine/pocketsphinx/engine.js';
+import type { TranscriptionEngine } from '../../../src/server/engine/engine.js';
 import { measurePcrs } from '../../../src/server/measurements.js';
 import { createTlsIdentity, type TlsIdentity } from '../../../src/server/tls-identity.js';
 import { rootsTrusting, startSimulationServer, startTlsServer, type ReferenceServer } from '../../../support/servers.js';
@@ -309,4 +310,24 @@ describe('a server that will not sign for its transcript gets none shown', () =>
       }
     });
   }
+});
+
+describe('the live receipt check', () => {
+  it('judges the receipt’s age by the session’s clock, as the session judged the attestation', async () => {
+    // Server and client share a clock two hours behind the machine's: by the session's own time every document
+    // is fresh, so a check that read the machine's clock instead would call the receipt two hours old.
+    const behind = new Date(Date.now() - 2 * 3600_000);
+    const clock = () => behind;
+    const engine: TranscriptionEngine = { name: 'fixed', model: 'words', languages: ['en'], transcribe: async () => ({ text: 'hello', segments: [], duration: 1, language: 'en' }), close: async () => {} };
+    const own = await startSimulationServer({ engine, clock });
+    const client = await connect(own.url, { roots: rootsTrusting(own), clock });
+    try {
+      const result = await client.transcribe(await bytesSource('speech.wav', audio), { format: 'text' });
+      assert.equal(result.text, 'hello');
+      assert.equal(result.receipt.verified.attestation.timestamp, behind.getTime());
+    } finally {
+      await client.close();
+      await own.close();
+    }
+  });
 });

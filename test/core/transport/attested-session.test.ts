@@ -1,7 +1,7 @@
 /** The attested, pinned channel against the reference server, liars and a man in the middle, all on loopback. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AttestedSession, ChannelError, AttestationError, connect, decodeServiceInfo, sha256Hex, toHex, type AttestedEnclave } from '../../../src/core/index.js';
+import { AttestedSession, ChannelError, AttestationError, InputError, connect, decodeServiceInfo, sha256Hex, toHex, type AttestedEnclave } from '../../../src/core/index.js';
 import { startEnclaveApp } from '../../../src/server/app.js';
 import { createTlsIdentity } from '../../../src/server/tls-identity.js';
 import { rootsTrusting, startLyingServer, startMitmProxy, startSimulationServer, startStallingServer, type ReferenceServer, type StallingServer } from '../../../support/servers.js';
@@ -72,6 +72,8 @@ describe('loopback end to end with the simulation server', () => {
   it('maps an unreachable server and a wrong scheme to clear errors', async () => {
     assert.equal((await rejection(connect('https://127.0.0.1:1'))).code, 'SERVER_UNREACHABLE');
     await assert.rejects(connect(server.url.replace('https:', 'http:')), /must use https/);
+    // The settings' rule, not a silently dropped path: the address a user typed is the one attested.
+    await assert.rejects(connect(`${server.url}/v1/audio`, { roots: rootsTrusting(server) }), (err: unknown) => err instanceof InputError && err.code === 'INVALID_URL' && /without a path or query/.test(err.message));
   });
 
   it('answers bad requests with JSON errors and the right status, never 500', async () => {

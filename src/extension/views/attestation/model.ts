@@ -7,7 +7,7 @@
 import { normalisePcrPolicy } from '../../../core/attestation/policy.js';
 import type { CertificateSummary } from '../../../core/attestation/chain.js';
 import type { AttestedEnclave } from '../../../core/transport/attested-enclave.js';
-import { formatAge } from '../../../core/util/format-age.js';
+import { formatDuration } from '../../../core/util/format-duration.js';
 import { escapeStrings } from '../../../shared/text.js';
 import { enclaveFacts, NO_PCR_PINNED } from '../../trust/summary.js';
 import { isSimulation, oldestVerification, primaryEnclave, type PolicyInfo, type TrustState } from '../../trust/trust-state.js';
@@ -36,7 +36,7 @@ export interface TimeView {
   /** Epoch ms; the webview formats it in the viewer's own time zone (the extension host may be a remote machine). */
   readonly at: number;
   readonly utc: string;
-  /** "just now", "42 s ago", "3 min ago", "2h 5m ago". */
+  /** "just now", "42 s ago", "3 min ago", "2 h 5 min ago". */
   readonly relative: string;
 }
 
@@ -228,7 +228,7 @@ function documentParts(a: AttestedEnclave, policy: PolicyInfo | undefined, t: nu
     document: {
       moduleId: attestation.moduleId,
       timestamp: new Date(attestation.timestamp).toISOString(),
-      age: `${formatAge(t - attestation.timestamp)} old`,
+      age: `${formatDuration(t - attestation.timestamp)} old`,
       digest: attestation.digest,
       nonce: attestation.nonce ?? '(none)',
       documentSha256: attestation.documentSha256,
@@ -280,19 +280,15 @@ function policyView(policy: PolicyInfo): NonNullable<AttestationViewModel['polic
   return {
     name: policy.name,
     source: policy.source,
-    maxAge: formatAge(policy.maxAgeSeconds * 1000),
+    maxAge: formatDuration(policy.maxAgeSeconds * 1000),
     pinned,
     note: pinned === 0 ? 'This policy pins no PCR: any code running in a genuine enclave is accepted. Pin PCR0–PCR2 in blindbox.policy to accept only your build.' : null,
   };
 }
 
-/** "just now", "42 s ago", "3 min ago", "2h 5m ago" (in the past; a clock skew reads as "just now"). */
+/** "just now", "42 s ago", "3 min ago", "2 h 5 min ago" (in the past; a clock skew reads as "just now"). */
 export function relativeAge(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  if (s < 5) return 'just now';
-  if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
-  return `${formatAge(ms)} ago`;
+  return ms < 5000 ? 'just now' : `${formatDuration(ms)} ago`;
 }
 
 export function timeView(at: number, now: number): TimeView {

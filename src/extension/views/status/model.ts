@@ -2,7 +2,7 @@
  * What the status bar item says in each state: pure, so every state's text is
  * unit-tested. `StatusBar` (item.ts) only copies these fields onto the item.
  */
-import { formatAge } from '../../../core/util/format-age.js';
+import { formatDuration } from '../../../core/util/format-duration.js';
 import { shortReason } from '../../common/failure.js';
 import { COMMANDS } from '../../ids.js';
 import { codeSpan, escapeMarkdown } from '../../../core/util/markdown.js';
@@ -11,9 +11,8 @@ import { isSimulation, oldestVerification, type TrustState } from '../../trust/t
 
 export const SHOW_ATTESTATION_COMMAND = COMMANDS.showAttestation;
 export const VERIFY_COMMAND = COMMANDS.verify;
-export const CONFIGURE_COMMAND = COMMANDS.configureServer;
 /** The only commands the tooltip's links may run (item.ts trusts exactly these). */
-export const TOOLTIP_COMMANDS = [SHOW_ATTESTATION_COMMAND, VERIFY_COMMAND, CONFIGURE_COMMAND] as const;
+export const TOOLTIP_COMMANDS = [SHOW_ATTESTATION_COMMAND, VERIFY_COMMAND] as const;
 
 export interface StatusPresentation {
   readonly text: string;
@@ -27,18 +26,18 @@ export interface StatusPresentation {
 
 const LINKS = `[Show attestation](command:${SHOW_ATTESTATION_COMMAND}) · [Verify again](command:${VERIFY_COMMAND})`;
 
-/** The status bar item for `result` at `now` (ms). */
-export function statusPresentation(result: TrustState, now: number): StatusPresentation {
+/**
+ * The status bar item for `result` at `now` (ms); undefined while no server is configured, when the item is hidden:
+ * a workspace that does not use BlindBox gets no permanent "not verified" beside its own items (the walkthrough and
+ * *Configure Server…* are where one starts).
+ */
+export function statusPresentation(result: Exclude<TrustState, { kind: 'unconfigured' }>, now: number): StatusPresentation;
+export function statusPresentation(result: TrustState, now: number): StatusPresentation | undefined;
+export function statusPresentation(result: TrustState, now: number): StatusPresentation | undefined {
   const base = { command: SHOW_ATTESTATION_COMMAND };
   switch (result.kind) {
     case 'unconfigured':
-      return {
-        ...base,
-        text: '$(unverified) BlindBox: not verified',
-        tooltip: `**BlindBox**: no server is configured.\n\n[Configure Server…](command:${CONFIGURE_COMMAND}) (it writes \`blindbox.serverUrl\` to your user settings and verifies).`,
-        background: undefined,
-        accessibilityLabel: 'BlindBox: not verified, no server configured',
-      };
+      return undefined;
     case 'unverified':
       return {
         ...base,
@@ -60,7 +59,7 @@ export function statusPresentation(result: TrustState, now: number): StatusPrese
       const verifiedAt = oldestVerification(result.enclaves);
       // Escaped, one line, and no `$(` that the status bar would render as an icon.
       const policyName = policyLabel(result.policy).replace(/\$\(/g, '$ (');
-      const age = formatAge(now - verifiedAt);
+      const age = formatDuration(now - verifiedAt);
       const unpinned = Object.keys(result.policy.pcrs).length === 0;
       // Every verified state names the policy and the age, and says when the policy pins nothing.
       const policyPart = unpinned ? `${policyName} · no PCR pinned` : policyName;

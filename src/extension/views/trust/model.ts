@@ -4,7 +4,7 @@
  * `viewsWelcome`: *Configure Server…*, the walkthrough). Like the status bar it renders facts the core established
  * (`AttestedEnclave`); it decides nothing.
  */
-import { formatAge } from '../../../core/util/format-age.js';
+import { formatDuration } from '../../../core/util/format-duration.js';
 import { oneLine } from '../../../shared/text.js';
 import { shortReason } from '../../common/failure.js';
 import { enclaveFacts, policySummary } from '../../trust/summary.js';
@@ -37,7 +37,7 @@ export function trustRows(state: TrustState, now: number): TrustRow[] {
         { id: 'state', label: `FAILED · ${shortReason(state.failure.code)}`, description: state.failure.code, tooltip: state.failure.message, icon: 'error', color: 'errorForeground' },
         server,
         policy,
-        { id: 'age', label: 'Failed', description: `${formatAge(now - state.at)} ago`, icon: 'history' },
+        { id: 'age', label: 'Failed', description: `${formatDuration(now - state.at)} ago`, icon: 'history' },
       );
     case 'verified': {
       const simulation = isSimulation(state.enclaves);
@@ -53,7 +53,7 @@ export function trustRows(state: TrustState, now: number): TrustRow[] {
           return { id: `enclave-${i}`, label: f.moduleId, description: `PCR0 ${f.pcr0Prefix} · key ${f.keyPrefix} · ${f.age} ago`, tooltip: `PCR0 ${f.pcr0}\nTLS key SHA-256 ${f.key}`, icon: e.simulation ? 'warning' : 'vm' };
         }),
       };
-      return rows(head, server, policy, { id: 'age', label: 'Verified', description: `${formatAge(now - oldestVerification(state.enclaves))} ago`, icon: 'history' }, enclaves);
+      return rows(head, server, policy, { id: 'age', label: 'Verified', description: `${formatDuration(now - oldestVerification(state.enclaves))} ago`, icon: 'history' }, enclaves);
     }
   }
 }

@@ -37,11 +37,13 @@ export class NsmDevice {
    * thread is ever the NSM's.
    */
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #addon: Addon;
 
   private constructor(
-    private readonly addon: Addon,
+    addon: Addon,
     fd: number,
   ) {
+    this.#addon = addon;
     this.#fd = fd;
   }
 
@@ -74,7 +76,7 @@ export class NsmDevice {
     if (this.#fd === undefined) throw new NsmError('NSM_DEVICE_ERROR', 'the NSM device is closed');
     let response: Buffer;
     try {
-      response = await this.addon.raw(this.#fd, bytes);
+      response = await this.#addon.raw(this.#fd, bytes);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EMSGSIZE') throw new NsmError('NSM_RESPONSE_TOO_LARGE', `the NSM's answer to ${request.kind} is larger than the driver's 12 KiB (EMSGSIZE)`, { cause: err });
@@ -88,6 +90,6 @@ export class NsmDevice {
     if (this.#fd === undefined) return;
     const fd = this.#fd;
     this.#fd = undefined;
-    this.addon.close(fd);
+    this.#addon.close(fd);
   }
 }

@@ -21,12 +21,15 @@ import {
 export class NsmAttestationProvider implements AttestationProvider {
   readonly kind = 'nsm' as const;
   #pcrs: ReadonlyMap<number, Uint8Array> = new Map();
+  readonly #device: NsmDevice;
 
   private constructor(
-    private readonly device: NsmDevice,
+    device: NsmDevice,
     /** What the module says about itself (module id, PCR count, locked PCRs at start). */
     readonly description: DescribeNsmResponse,
-  ) {}
+  ) {
+    this.#device = device;
+  }
 
   /** Opens the device and reads its description and locked PCRs. Throws NsmError (`NSM_DEVICE_MISSING` outside an enclave). */
   static async open(devicePath?: string): Promise<NsmAttestationProvider> {
@@ -63,9 +66,9 @@ export class NsmAttestationProvider implements AttestationProvider {
       if (!same(before.data, expected)) throw new NsmError('NSM_UNEXPECTED_STATE', `PCR${index} is already locked, with another measurement than this server's`);
     } else {
       if (before.data.some((b) => b !== 0)) throw new NsmError('NSM_UNEXPECTED_STATE', `PCR${index} was already extended by something else; restart the enclave`);
-      const extended = parseExtendPcr(await this.device.call({ kind: 'ExtendPCR', index, data: measurement }));
+      const extended = parseExtendPcr(await this.#device.call({ kind: 'ExtendPCR', index, data: measurement }));
       if (!same(extended, expected)) throw new NsmError('NSM_UNEXPECTED_STATE', `the NSM extended PCR${index} to a value other than SHA-384(zero ‖ measurement)`);
-      parseUnit(await this.device.call({ kind: 'LockPCR', index }), 'LockPCR');
+      parseUnit(await this.#device.call({ kind: 'LockPCR', index }), 'LockPCR');
       const after = await this.describePcr(index);
       if (!after.lock || !same(after.data, expected)) throw new NsmError('NSM_UNEXPECTED_STATE', `PCR${index} is not locked at its measured value after LockPCR`);
     }
@@ -73,25 +76,25 @@ export class NsmAttestationProvider implements AttestationProvider {
   }
 
   async describePcr(index: number): Promise<DescribePcrResponse> {
-    return parseDescribePcr(await this.device.call({ kind: 'DescribePCR', index }));
+    return parseDescribePcr(await this.#device.call({ kind: 'DescribePCR', index }));
   }
 
   /** Random bytes from the NSM's hardware source. */
   async getRandom(): Promise<Uint8Array> {
-    return parseGetRandom(await this.device.call({ kind: 'GetRandom' }));
+    return parseGetRandom(await this.#device.call({ kind: 'GetRandom' }));
   }
 
   async attest(request: AttestationRequest): Promise<Uint8Array> {
-    const body = await this.device.call({ kind: 'Attestation', userData: request.userData, nonce: request.nonce, publicKey: request.publicKey });
+    const body = await this.#device.call({ kind: 'Attestation', userData: request.userData, nonce: request.nonce, publicKey: request.publicKey });
     return parseAttestation(body);
   }
 
   close(): void {
-    this.device.close();
+    this.#device.close();
   }
 
   async #readLockedPcrs(): Promise<void> {
-    const { lockedPcrs, maxPcrs } = parseDescribeNsm(await this.device.call({ kind: 'DescribeNSM' }));
+    const { lockedPcrs, maxPcrs } = parseDescribeNsm(await this.#device.call({ kind: 'DescribeNSM' }));
     const pcrs = new Map<number, Uint8Array>();
     for (const index of [...lockedPcrs].sort((a, b) => a - b)) {
       if (index >= maxPcrs) throw new NsmError('NSM_UNEXPECTED_STATE', `the NSM lists PCR${index} as locked but has only ${maxPcrs}`);

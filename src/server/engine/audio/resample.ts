@@ -28,14 +28,17 @@ export const MAX_INPUT_RATE = 768_000;
  * made once and reused for every stream (`start` resets it).
  */
 export class Resampler {
-  private inputRate = 0;
-  private inputSamples = 0;
-  private outputSamples = 0;
+  #inputRate = 0;
+  #inputSamples = 0;
+  #outputSamples = 0;
+  readonly #converter: Converter;
 
   private constructor(
-    private readonly converter: Converter,
+    converter: Converter,
     readonly outputRate: number,
-  ) {}
+  ) {
+    this.#converter = converter;
+  }
 
   static async create(outputRate: number): Promise<Resampler> {
     return new Resampler(await libsamplerate.create(1, outputRate, outputRate, { converterType: CONVERTER }), outputRate);
@@ -44,36 +47,36 @@ export class Resampler {
   /** Starts a new stream at `inputRate`, forgetting the last one. */
   start(inputRate: number): void {
     if (!(inputRate >= MIN_INPUT_RATE && inputRate <= MAX_INPUT_RATE)) throw new RangeError(`unsupported sample rate ${inputRate} Hz`);
-    this.inputRate = inputRate;
-    this.inputSamples = 0;
-    this.outputSamples = 0;
+    this.#inputRate = inputRate;
+    this.#inputSamples = 0;
+    this.#outputSamples = 0;
     // libsamplerate-js rebuilds its converter state whenever the input rate is set, even to the same value.
-    if (inputRate !== this.outputRate) this.converter.inputSampleRate = inputRate;
+    if (inputRate !== this.outputRate) this.#converter.inputSampleRate = inputRate;
   }
 
   /** Converts the next samples of the stream; the output may lag the input by the filter's delay until `end()`. */
   push(samples: Float32Array): Float32Array {
-    this.inputSamples += samples.length;
-    if (this.inputRate === this.outputRate) {
-      this.outputSamples += samples.length;
+    this.#inputSamples += samples.length;
+    if (this.#inputRate === this.outputRate) {
+      this.#outputSamples += samples.length;
       return samples;
     }
     const pieces: Float32Array[] = [];
-    for (let at = 0; at < samples.length; at += MAX_PUSH) pieces.push(this.converter.full(samples.subarray(at, at + MAX_PUSH)));
-    return this.take(concat(pieces), Infinity);
+    for (let at = 0; at < samples.length; at += MAX_PUSH) pieces.push(this.#converter.full(samples.subarray(at, at + MAX_PUSH)));
+    return this.#take(concat(pieces), Infinity);
   }
 
   /** Ends the stream: returns the rest of the output, exactly up to the length that the input's duration calls for. */
   end(): Float32Array {
-    if (this.inputRate === this.outputRate) return new Float32Array(0);
-    const expected = Math.round((this.inputSamples * this.outputRate) / this.inputRate);
-    const tail = this.converter.full(new Float32Array(Math.ceil(this.inputRate * FLUSH_SECONDS) + FLUSH_MIN_SAMPLES));
-    return this.take(tail, expected);
+    if (this.#inputRate === this.outputRate) return new Float32Array(0);
+    const expected = Math.round((this.#inputSamples * this.outputRate) / this.#inputRate);
+    const tail = this.#converter.full(new Float32Array(Math.ceil(this.#inputRate * FLUSH_SECONDS) + FLUSH_MIN_SAMPLES));
+    return this.#take(tail, expected);
   }
 
-  private take(output: Float32Array, limit: number): Float32Array {
-    const kept = output.subarray(0, Math.max(0, Math.min(output.length, limit - this.outputSamples)));
-    this.outputSamples += kept.length;
+  #take(output: Float32Array, limit: number): Float32Array {
+    const kept = output.subarray(0, Math.max(0, Math.min(output.length, limit - this.#outputSamples)));
+    this.#outputSamples += kept.length;
     return kept;
   }
 }

@@ -53,42 +53,44 @@ export function quietestCut(pcm: Int16Array, min: number, max: number, rate: num
 
 /** Collects samples as they come and hands out utterances of at most `maxSeconds`, in order. */
 export class UtteranceSplitter {
-  private buffer: Int16Array;
-  private length = 0;
-  private start = 0;
-  private readonly max: number;
-  private readonly min: number;
+  #buffer: Int16Array;
+  #length = 0;
+  #start = 0;
+  readonly #max: number;
+  readonly #min: number;
+  readonly #rate: number;
 
-  constructor(private readonly options: UtteranceOptions) {
+  constructor(options: UtteranceOptions) {
+    this.#rate = options.rate;
     if (!(options.minSeconds > 0 && options.minSeconds < options.maxSeconds)) throw new RangeError('need 0 < minSeconds < maxSeconds');
-    this.max = Math.round(options.maxSeconds * options.rate);
-    this.min = Math.round(options.minSeconds * options.rate);
-    this.buffer = new Int16Array(this.max);
+    this.#max = Math.round(options.maxSeconds * options.rate);
+    this.#min = Math.round(options.minSeconds * options.rate);
+    this.#buffer = new Int16Array(this.#max);
   }
 
   /** Adds samples; returns the utterances they complete (usually none, at most a few). */
   push(pcm: Int16Array): Utterance[] {
     const done: Utterance[] = [];
     for (let at = 0; at < pcm.length; ) {
-      const take = Math.min(pcm.length - at, this.max - this.length);
-      this.buffer.set(pcm.subarray(at, at + take), this.length);
-      this.length += take;
+      const take = Math.min(pcm.length - at, this.#max - this.#length);
+      this.#buffer.set(pcm.subarray(at, at + take), this.#length);
+      this.#length += take;
       at += take;
-      if (this.length === this.max) done.push(this.cut(quietestCut(this.buffer, this.min, this.max, this.options.rate)));
+      if (this.#length === this.#max) done.push(this.#cut(quietestCut(this.#buffer, this.#min, this.#max, this.#rate)));
     }
     return done;
   }
 
   /** Ends the recording: the last utterance, if any samples are left. */
   end(): Utterance | undefined {
-    return this.length > 0 ? this.cut(this.length) : undefined;
+    return this.#length > 0 ? this.#cut(this.#length) : undefined;
   }
 
-  private cut(at: number): Utterance {
-    const utterance = { start: this.start, pcm: this.buffer.slice(0, at) };
-    this.buffer.copyWithin(0, at, this.length);
-    this.length -= at;
-    this.start += at;
+  #cut(at: number): Utterance {
+    const utterance = { start: this.#start, pcm: this.#buffer.slice(0, at) };
+    this.#buffer.copyWithin(0, at, this.#length);
+    this.#length -= at;
+    this.#start += at;
     return utterance;
   }
 }
