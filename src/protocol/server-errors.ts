@@ -67,6 +67,7 @@ export const SERVER_ERROR_CODES = {
     status: 429,
     retry: true,
     sentence: "This address holds more than its share of the server's transcription slots or upload storage while others wait; try again shortly.",
+    clientReason: "your address already holds its share of the server's capacity while others wait; try again later",
   },
   HEADERS_TOO_LARGE: { status: 431, retry: false, sentence: 'The request headers are larger than this server accepts.' },
   /** Only logged: the client that would read it went away. */

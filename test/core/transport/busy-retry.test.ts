@@ -103,21 +103,27 @@ describe('a hostile server that is always busy', () => {
     }
   });
 
-  it('a server with no room for the upload is retried, then said in our words', async () => {
-    const session = await connect(hostile.url, { roots: rootsTrusting(server) });
-    try {
-      const postsBefore = hostile.posts();
-      refusal = { status: 503, code: 'INSUFFICIENT_STORAGE' };
-      const err = await session.transcribe(await fileSource(wav), { retry: { maxRetries: 1 } }).then(() => assert.fail('served'), (e: unknown) => e);
-      assert.ok(err instanceof ChannelError);
-      assert.equal(err.serverCode, 'INSUFFICIENT_STORAGE');
-      assert.match(err.message, /HTTP 503\) after 1 retry: it has no room to store the upload now; try again later\.$/);
-      assert.equal(hostile.posts() - postsBefore, 2);
-    } finally {
-      refusal = { status: 429, code: 'BUSY' };
-      await session.close();
-    }
-  });
+  for (const [status, code, words] of [
+    [503, 'INSUFFICIENT_STORAGE', 'it has no room to store the upload now; try again later'],
+    [429, 'SOURCE_SHARE_EXCEEDED', "your address already holds its share of the server's capacity while others wait; try again later"],
+  ] as const) {
+    it(`a ${code} refusal is retried, then said in our words`, async () => {
+      const session = await connect(hostile.url, { roots: rootsTrusting(server) });
+      try {
+        const postsBefore = hostile.posts();
+        refusal = { status, code };
+        const err = await session.transcribe(await fileSource(wav), { retry: { maxRetries: 1 } }).then(() => assert.fail('served'), (e: unknown) => e);
+        assert.ok(err instanceof ChannelError);
+        assert.equal(err.serverCode, code);
+        assert.ok(err.message.endsWith(`HTTP ${status}) after 1 retry: ${words}.`), err.message);
+        assert.equal(hostile.posts() - postsBefore, 2);
+      } finally {
+        refusal = { status: 429, code: 'BUSY' };
+        await session.close();
+      }
+    });
+  }
+
 
   it('with no retries allowed, a short Retry-After is refused at once without claiming it was too long', async () => {
     const session = await connect(hostile.url, { roots: rootsTrusting(server) });
