@@ -103,23 +103,27 @@ interface Slot<J, R> {
 const RESTART_DELAYS_MS = [1_000, 5_000, 30_000];
 
 export class WorkerPool<J, R> {
-  private readonly slots: Slot<J, R>[] = [];
-  private readonly queue: Task<J, R>[] = [];
+  readonly #slots: Slot<J, R>[] = [];
+  readonly #queue: Task<J, R>[] = [];
   /** Split requests with pieces left, oldest first. */
-  private readonly batches: Batch<J, R>[] = [];
-  private nextId = 1;
-  private closing = false;
-  private closed?: Promise<void>;
-  private readonly idleWaiters = new Set<() => void>();
+  readonly #batches: Batch<J, R>[] = [];
+  #nextId = 1;
+  #closing = false;
+  #closed?: Promise<void>;
+  readonly #idleWaiters = new Set<() => void>();
 
-  private constructor(private readonly options: WorkerPoolOptions<J>) {}
+  readonly #options: WorkerPoolOptions<J>;
+
+  private constructor(options: WorkerPoolOptions<J>) {
+    this.#options = options;
+  }
 
   /** Starts `size` workers and resolves once all are ready; rejects (stopping the others) if one fails to start. */
   static async start<J, R>(options: WorkerPoolOptions<J>): Promise<WorkerPool<J, R>> {
     if (!(Number.isInteger(options.size) && options.size >= 1)) throw new RangeError('a worker pool needs at least one worker');
     if (!(Number.isInteger(options.maxQueue) && options.maxQueue >= 0)) throw new RangeError('maxQueue must be a whole number');
     const pool = new WorkerPool<J, R>(options);
-    const started = Array.from({ length: options.size }, () => pool.spawn());
+    const started = Array.from({ length: options.size }, () => pool.#spawn());
     const outcomes = await Promise.allSettled(started.map((s) => s.ready));
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) {
@@ -135,16 +139,16 @@ export class WorkerPool<J, R> {
    * has, or until it is replaced `cancelGraceMs` later), `UNAVAILABLE` when its worker dies or the pool is closing.
    */
   run(job: J, signal?: AbortSignal): Promise<R> {
-    if (this.closing) return Promise.reject(new EngineError('UNAVAILABLE', 'The engine is shutting down.'));
+    if (this.#closing) return Promise.reject(new EngineError('UNAVAILABLE', 'The engine is shutting down.'));
     if (signal?.aborted) return Promise.reject(cancelled());
-    const idle = this.slots.find((s) => s.state === 'idle');
-    if (!idle && this.queue.length >= this.options.maxQueue) return Promise.reject(this.busy());
+    const idle = this.#slots.find((s) => s.state === 'idle');
+    if (!idle && this.#queue.length >= this.#options.maxQueue) return Promise.reject(this.#busy());
     return new Promise<R>((resolve, reject) => {
-      const onAbort = () => this.abort(task);
-      const task = this.task(job, resolve, reject, () => signal?.removeEventListener('abort', onAbort));
+      const onAbort = () => this.#abort(task);
+      const task = this.#task(job, resolve, reject, () => signal?.removeEventListener('abort', onAbort));
       signal?.addEventListener('abort', onAbort, { once: true });
-      if (idle) this.dispatch(idle, task);
-      else this.queue.push(task);
+      if (idle) this.#dispatch(idle, task);
+      else this.#queue.push(task);
     });
   }
 
@@ -155,10 +159,10 @@ export class WorkerPool<J, R> {
    * worker, or waits for the next worker this request or nobody else needs.
    */
   runSplit(job: J, signal?: AbortSignal): Promise<{ result: R; pieces: { job: J; result: R }[] }> {
-    if (this.closing) return Promise.reject(new EngineError('UNAVAILABLE', 'The engine is shutting down.'));
+    if (this.#closing) return Promise.reject(new EngineError('UNAVAILABLE', 'The engine is shutting down.'));
     if (signal?.aborted) return Promise.reject(cancelled());
-    const idle = this.slots.find((s) => s.state === 'idle');
-    if (!idle && this.queue.length >= this.options.maxQueue) return Promise.reject(this.busy());
+    const idle = this.#slots.find((s) => s.state === 'idle');
+    if (!idle && this.#queue.length >= this.#options.maxQueue) return Promise.reject(this.#busy());
     return new Promise((resolve, reject) => {
       const pieces: { job: J; result?: R }[] = [];
       let result: { value: R } | undefined;
@@ -168,10 +172,10 @@ export class WorkerPool<J, R> {
         if (done) return;
         done = true;
         signal?.removeEventListener('abort', onAbort);
-        const at = this.batches.indexOf(batch);
-        if (at >= 0) this.batches.splice(at, 1);
+        const at = this.#batches.indexOf(batch);
+        if (at >= 0) this.#batches.splice(at, 1);
         batch.pending.length = 0;
-        for (const task of batch.tasks) if (!task.settled) this.abort(task);
+        for (const task of batch.tasks) if (!task.settled) this.#abort(task);
         if (err === undefined) resolve({ result: result!.value, pieces: pieces.map((p) => ({ job: p.job, result: p.result! })) });
         else reject(err);
       };
@@ -181,7 +185,7 @@ export class WorkerPool<J, R> {
         const entry: { job: J; result?: R } = { job: pieceJob };
         pieces.push(entry);
         left++;
-        const piece = this.task(
+        const piece = this.#task(
           pieceJob,
           (value) => {
             entry.result = value;
@@ -192,12 +196,12 @@ export class WorkerPool<J, R> {
           batch,
         );
         batch.tasks.push(piece);
-        const idleSlot = this.slots.find((s) => s.state === 'idle');
-        if (idleSlot) this.dispatch(idleSlot, piece);
+        const idleSlot = this.#slots.find((s) => s.state === 'idle');
+        if (idleSlot) this.#dispatch(idleSlot, piece);
         else batch.pending.push(piece);
       };
       const batch: Batch<J, R> = { pending: [], tasks: [], fail: finish, add };
-      batch.parent = this.task(
+      batch.parent = this.#task(
         job,
         (value) => {
           result = { value };
@@ -209,16 +213,16 @@ export class WorkerPool<J, R> {
       );
       batch.tasks.push(batch.parent);
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.batches.push(batch);
-      if (idle) this.dispatch(idle, batch.parent);
-      else this.queue.push(batch.parent);
+      this.#batches.push(batch);
+      if (idle) this.#dispatch(idle, batch.parent);
+      else this.#queue.push(batch.parent);
     });
   }
 
   /** A job's bookkeeping: `resolve`/`reject` answer its caller once (later answers are dropped), then `detach`. */
-  private task(job: J, resolve: (result: R) => void, reject: (err: unknown) => void, detach: () => void, batch?: Batch<J, R>): Task<J, R> {
+  #task(job: J, resolve: (result: R) => void, reject: (err: unknown) => void, detach: () => void, batch?: Batch<J, R>): Task<J, R> {
     const task: Task<J, R> = {
-      id: this.nextId++,
+      id: this.#nextId++,
       job,
       settled: false,
       resolve: (result) => settle(() => resolve(result)),
@@ -236,12 +240,12 @@ export class WorkerPool<J, R> {
   }
 
   stats(): PoolStats {
-    const piecesWaiting = this.batches.reduce((n, b) => n + b.pending.length, 0);
-    return { workers: this.live(), running: this.slots.filter((s) => s.state === 'busy').length, queued: this.queue.length, piecesWaiting };
+    const piecesWaiting = this.#batches.reduce((n, b) => n + b.pending.length, 0);
+    return { workers: this.#live(), running: this.#slots.filter((s) => s.state === 'busy').length, queued: this.#queue.length, piecesWaiting };
   }
 
-  private busy(): EngineError {
-    return new EngineError('BUSY', `All ${this.live()} workers are busy and ${this.queue.length} jobs are waiting; try again later.`);
+  #busy(): EngineError {
+    return new EngineError('BUSY', `All ${this.#live()} workers are busy and ${this.#queue.length} jobs are waiting; try again later.`);
   }
 
   /**
@@ -249,87 +253,87 @@ export class WorkerPool<J, R> {
    * callers are answered `UNAVAILABLE` if they are cut), then stops every worker.
    */
   close(): Promise<void> {
-    this.closed ??= this.shutDown();
-    return this.closed;
+    this.#closed ??= this.#shutDown();
+    return this.#closed;
   }
 
-  private async shutDown(): Promise<void> {
-    this.closing = true;
-    for (const task of this.queue.splice(0)) task.reject(new EngineError('UNAVAILABLE', 'The engine is shutting down.'));
+  async #shutDown(): Promise<void> {
+    this.#closing = true;
+    for (const task of this.#queue.splice(0)) task.reject(new EngineError('UNAVAILABLE', 'The engine is shutting down.'));
     // A split request cannot finish once its pending pieces will never run: it fails now, and its running pieces stop.
-    for (const batch of [...this.batches]) batch.fail(new EngineError('UNAVAILABLE', 'The engine shut down before the transcription finished.'));
-    const deadline = Date.now() + (this.options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
-    while (this.slots.some((s) => s.state === 'busy' || s.state === 'starting') && Date.now() < deadline) {
+    for (const batch of [...this.#batches]) batch.fail(new EngineError('UNAVAILABLE', 'The engine shut down before the transcription finished.'));
+    const deadline = Date.now() + (this.#options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
+    while (this.#slots.some((s) => s.state === 'busy' || s.state === 'starting') && Date.now() < deadline) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, deadline - Date.now());
-        this.idleWaiters.add(() => {
+        this.#idleWaiters.add(() => {
           clearTimeout(timer);
           resolve();
         });
       });
     }
-    for (const slot of this.slots) slot.task?.reject(new EngineError('UNAVAILABLE', 'The engine shut down before the transcription finished.'));
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    for (const slot of this.#slots) slot.task?.reject(new EngineError('UNAVAILABLE', 'The engine shut down before the transcription finished.'));
+    await Promise.all(this.#slots.map((s) => s.worker.terminate()));
   }
 
-  private live(): number {
-    return this.slots.filter((s) => s.state !== 'dead').length;
+  #live(): number {
+    return this.#slots.filter((s) => s.state !== 'dead').length;
   }
 
   /** Starts a worker in a new slot, or in `slot` to replace its dead worker. */
-  private spawn(slot?: Slot<J, R>): { slot: Slot<J, R>; ready: Promise<void> } {
-    const worker = new Worker(this.options.script, { workerData: this.options.workerData });
+  #spawn(slot?: Slot<J, R>): { slot: Slot<J, R>; ready: Promise<void> } {
+    const worker = new Worker(this.#options.script, { workerData: this.#options.workerData });
     const target: Slot<J, R> = slot ?? { worker, state: 'starting', failedStarts: 0 };
     Object.assign(target, { worker, state: 'starting', task: undefined });
-    if (!slot) this.slots.push(target);
+    if (!slot) this.#slots.push(target);
     const ready = new Promise<void>((resolve, reject) => {
       let lastError: unknown;
       worker.on('message', (message: WorkerMessage<R, J>) => {
         if (message.type === 'ready') {
           resolve();
           target.failedStarts = 0;
-          this.becomeIdle(target);
+          this.#becomeIdle(target);
         } else {
-          this.answer(target, message);
+          this.#answer(target, message);
         }
       });
       worker.on('error', (err) => (lastError = err));
       worker.on('exit', (code) => {
         reject(new EngineError('UNAVAILABLE', `The speech worker failed to start: ${(lastError as Error)?.message ?? `exit code ${code}`}`, { cause: lastError }));
-        this.died(target, worker, code, lastError);
+        this.#died(target, worker, code, lastError);
       });
     });
     ready.catch(() => {}); // only start() awaits it: a replacement's failed start must not be an unhandled rejection
     return { slot: target, ready };
   }
 
-  private dispatch(slot: Slot<J, R>, task: Task<J, R>): void {
+  #dispatch(slot: Slot<J, R>, task: Task<J, R>): void {
     slot.state = 'busy';
     slot.task = task;
-    slot.worker.postMessage({ type: 'job', id: task.id, job: task.job } satisfies PoolMessage<J>, [...(this.options.transfer?.(task.job) ?? [])]);
-    this.options.onJobStart?.(slot.worker);
+    slot.worker.postMessage({ type: 'job', id: task.id, job: task.job } satisfies PoolMessage<J>, [...(this.#options.transfer?.(task.job) ?? [])]);
+    this.#options.onJobStart?.(slot.worker);
     // A piece has left this thread: the job that handed it out may hand out another.
     const parent = task.batch?.parent;
-    if (parent && parent !== task && !parent.settled) this.slots.find((s) => s.task === parent)?.worker.postMessage({ type: 'credit', id: parent.id } satisfies PoolMessage<J>);
+    if (parent && parent !== task && !parent.settled) this.#slots.find((s) => s.task === parent)?.worker.postMessage({ type: 'credit', id: parent.id } satisfies PoolMessage<J>);
   }
 
-  private answer(slot: Slot<J, R>, message: Exclude<WorkerMessage<R, J>, { type: 'ready' }>): void {
+  #answer(slot: Slot<J, R>, message: Exclude<WorkerMessage<R, J>, { type: 'ready' }>): void {
     const task = slot.task;
     if (!task || task.id !== message.id) return;
     if (message.type === 'piece') return void (task.batch?.parent === task && task.batch.add(message.job));
     if (message.type === 'result') task.resolve(message.result);
     else task.reject(message.code ? new EngineError(message.code, message.message) : new Error(message.message));
-    this.becomeIdle(slot, task);
+    this.#becomeIdle(slot, task);
   }
 
   /** Frees `slot`, which just ran `finished` (if anything), and gives it the next job (`next`). */
-  private becomeIdle(slot: Slot<J, R>, finished?: Task<J, R>): void {
+  #becomeIdle(slot: Slot<J, R>, finished?: Task<J, R>): void {
     clearTimeout(slot.cancelDeadline);
     slot.state = 'idle';
     slot.task = undefined;
-    const next = this.closing ? undefined : this.next(finished?.batch);
-    if (next) this.dispatch(slot, next);
-    else this.wakeIdleWaiters();
+    const next = this.#closing ? undefined : this.#next(finished?.batch);
+    if (next) this.#dispatch(slot, next);
+    else this.#wakeIdleWaiters();
   }
 
   /**
@@ -337,19 +341,19 @@ export class WorkerPool<J, R> {
    * one is waiting, or if it is the request's last worker (a split request holds at least one worker to the end, like
    * any job); otherwise it serves the queue; with the queue empty, it helps the oldest split request with pieces left.
    */
-  private next(batch: Batch<J, R> | undefined): Task<J, R> | undefined {
-    if (batch && batch.pending.length > 0 && (this.queue.length === 0 || !this.slots.some((s) => s.task?.batch === batch))) return batch.pending.shift();
-    return this.queue.shift() ?? this.batches.find((b) => b.pending.length > 0)?.pending.shift();
+  #next(batch: Batch<J, R> | undefined): Task<J, R> | undefined {
+    if (batch && batch.pending.length > 0 && (this.#queue.length === 0 || !this.#slots.some((s) => s.task?.batch === batch))) return batch.pending.shift();
+    return this.#queue.shift() ?? this.#batches.find((b) => b.pending.length > 0)?.pending.shift();
   }
 
-  private abort(task: Task<J, R>): void {
-    const queued = this.queue.indexOf(task);
-    if (queued >= 0) this.queue.splice(queued, 1);
-    const running = this.slots.find((s) => s.task === task);
+  #abort(task: Task<J, R>): void {
+    const queued = this.#queue.indexOf(task);
+    if (queued >= 0) this.#queue.splice(queued, 1);
+    const running = this.#slots.find((s) => s.task === task);
     // PocketSphinx cannot be stopped inside a call; the worker stops at its next step and answers, freeing the slot.
     if (running) {
       running.worker.postMessage({ type: 'cancel', id: task.id } satisfies PoolMessage<J>);
-      this.terminateUnlessAnswered(running, task);
+      this.#terminateUnlessAnswered(running, task);
     }
     task.reject(cancelled());
   }
@@ -358,35 +362,35 @@ export class WorkerPool<J, R> {
    * Terminates `slot`'s worker if it still holds `task` after the grace: a worker stuck in one long call would keep
    * the slot, and every job behind it waiting, for as long as the call lasts. Its exit replaces it (`died`).
    */
-  private terminateUnlessAnswered(slot: Slot<J, R>, task: Task<J, R>): void {
+  #terminateUnlessAnswered(slot: Slot<J, R>, task: Task<J, R>): void {
     const worker = slot.worker;
     slot.cancelDeadline = setTimeout(() => {
-      if (slot.worker === worker && slot.task === task && !this.closing) void worker.terminate();
-    }, this.options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS);
+      if (slot.worker === worker && slot.task === task && !this.#closing) void worker.terminate();
+    }, this.#options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS);
   }
 
-  private died(slot: Slot<J, R>, worker: Worker, code: number, error: unknown): void {
+  #died(slot: Slot<J, R>, worker: Worker, code: number, error: unknown): void {
     if (slot.worker !== worker) return;
     const wasStarting = slot.state === 'starting';
     slot.task?.reject(new EngineError('UNAVAILABLE', `The speech worker stopped while transcribing (${(error as Error)?.message ?? `exit code ${code}`}).`, { cause: error }));
     clearTimeout(slot.cancelDeadline);
     slot.state = 'dead';
     slot.task = undefined;
-    if (this.closing) return this.wakeIdleWaiters();
+    if (this.#closing) return this.#wakeIdleWaiters();
     slot.failedStarts = wasStarting ? slot.failedStarts + 1 : 0;
-    if (wasStarting && this.live() === 0) {
+    if (wasStarting && this.#live() === 0) {
       // Nothing can run the waiting jobs until a restart succeeds: tell their callers now rather than in 30 s.
-      for (const task of this.queue.splice(0)) task.reject(new EngineError('UNAVAILABLE', 'No speech worker is running.'));
+      for (const task of this.#queue.splice(0)) task.reject(new EngineError('UNAVAILABLE', 'No speech worker is running.'));
     }
     // A crash mid-job is replaced at once; a worker that cannot even start is retried less and less often.
     // (At once, not on a timer: an unref'd timer would let a process whose callers only wait for the pool exit first.)
-    if (slot.failedStarts === 0) return void this.spawn(slot);
+    if (slot.failedStarts === 0) return void this.#spawn(slot);
     const delay = RESTART_DELAYS_MS[Math.min(slot.failedStarts, RESTART_DELAYS_MS.length) - 1]!;
-    setTimeout(() => this.closing || this.spawn(slot), delay).unref();
+    setTimeout(() => this.#closing || this.#spawn(slot), delay).unref();
   }
 
-  private wakeIdleWaiters(): void {
-    for (const wake of this.idleWaiters) wake();
-    this.idleWaiters.clear();
+  #wakeIdleWaiters(): void {
+    for (const wake of this.#idleWaiters) wake();
+    this.#idleWaiters.clear();
   }
 }

@@ -34,14 +34,17 @@ interface JobState {
 
 /** Recognises utterances in order, stopping at the next one once the job is cancelled. */
 class Recogniser {
-  constructor(private readonly state: { readonly cancelled: boolean }) {
+  readonly #state: { readonly cancelled: boolean };
+
+  constructor(state: { readonly cancelled: boolean }) {
+    this.#state = state;
     // Each job hears the decoder as it was loaded, never adapted to the previous job's (another user's) audio.
     decoder.reset();
   }
 
   async stopIfCancelled(): Promise<void> {
     await nextTurn(); // lets a cancel (or credit) message in
-    if (this.state.cancelled) throw cancelled();
+    if (this.#state.cancelled) throw cancelled();
   }
 
   async recognise(utterances: readonly Utterance[]): Promise<Word[]> {
@@ -63,45 +66,48 @@ class Recogniser {
 class PieceSink {
   readonly parts: PartWords[] = [];
   /** In order: pieces to hand out, and utterances to recognise here (`here`, a piece's overflow). */
-  private waiting: { readonly utterances: Utterance[]; readonly here: boolean }[] | undefined = [];
+  #waiting: { readonly utterances: Utterance[]; readonly here: boolean }[] | undefined = [];
+  readonly #split: NonNullable<FileJob['split']>;
+  readonly #state: JobState;
+  readonly #recogniser: Recogniser;
 
-  constructor(
-    private readonly split: NonNullable<FileJob['split']>,
-    private readonly state: JobState,
-    private readonly recogniser: Recogniser,
-  ) {}
+  constructor(split: NonNullable<FileJob['split']>, state: JobState, recogniser: Recogniser) {
+    this.#split = split;
+    this.#state = state;
+    this.#recogniser = recogniser;
+  }
 
   /** Whether pieces have gone out (or may): the audio is long enough to split. */
   get splitting(): boolean {
-    return this.waiting === undefined;
+    return this.#waiting === undefined;
   }
 
   /** A piece closed (`here`: utterances that must stay with this worker), at `seconds` into the audio. */
   async take(utterances: Utterance[], here: boolean, seconds: number): Promise<void> {
-    if (this.waiting) this.waiting.push({ utterances, here });
-    else await this.give(utterances, here);
+    if (this.#waiting) this.#waiting.push({ utterances, here });
+    else await this.#give(utterances, here);
     await this.heard(seconds);
   }
 
   /** The audio decoded so far: once it reaches `minSeconds`, the pieces that waited for it are given out. */
   async heard(seconds: number): Promise<void> {
-    if (!this.waiting || seconds < this.split.minSeconds) return;
-    const waiting = this.waiting;
-    this.waiting = undefined;
-    for (const { utterances, here } of waiting) await this.give(utterances, here);
+    if (!this.#waiting || seconds < this.#split.minSeconds) return;
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    for (const { utterances, here } of waiting) await this.#give(utterances, here);
   }
 
   /** The pieces held at the end of a file too short to split. */
   held(): Utterance[] {
-    return this.waiting?.flatMap((w) => w.utterances) ?? [];
+    return this.#waiting?.flatMap((w) => w.utterances) ?? [];
   }
 
-  private async give(piece: Utterance[], here: boolean): Promise<void> {
-    if (!here && this.state.credits > 0) {
-      this.state.credits--;
-      port.postMessage({ type: 'piece', id: this.state.id, job: { kind: 'piece', utterances: piece } } satisfies WorkerMessage<JobResult, Job>, sampleBuffers(piece));
+  async #give(piece: Utterance[], here: boolean): Promise<void> {
+    if (!here && this.#state.credits > 0) {
+      this.#state.credits--;
+      port.postMessage({ type: 'piece', id: this.#state.id, job: { kind: 'piece', utterances: piece } } satisfies WorkerMessage<JobResult, Job>, sampleBuffers(piece));
     } else {
-      this.parts.push({ start: piece[0]!.start, words: await this.recogniser.recognise(piece) });
+      this.parts.push({ start: piece[0]!.start, words: await this.#recogniser.recognise(piece) });
     }
   }
 }
