@@ -18,13 +18,9 @@ export interface PoolOptions extends ChannelOptions {
   readonly log: (line: string) => void;
 }
 
-/**
- * Whether a failure may be tried again on a new connection: not when the caller gave up, the server was too slow, or
- * it answered (`PROTOCOL_ERROR`: its answer, however malformed, came after the whole request, audio included, reached
- * it; another attempt would send the audio again to a server that already had it).
- */
+/** Whether a failure may be tried again on a new connection: not when the caller gave up or the server was too slow. */
 export function isRetryable(err: BlindBoxError): boolean {
-  return !(err instanceof InputError) && err.code !== 'CANCELLED' && err.code !== 'TIMEOUT' && err.code !== 'PROTOCOL_ERROR';
+  return !(err instanceof InputError) && err.code !== 'CANCELLED' && err.code !== 'TIMEOUT';
 }
 
 /**

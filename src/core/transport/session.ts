@@ -38,8 +38,8 @@ export interface ConnectOptions {
   readonly maxConnections?: number;
   /**
    * Connection attempts one request (or `connect`) may make in all (default 4, at most 16): each new connection whose
-   * attestation failed and each send that failed before an answer counts one. `TIMEOUT`, `CANCELLED` and
-   * `PROTOCOL_ERROR` (an answer, however malformed) are never retried, nor a body that cannot be sent again. A busy answer (429/503) is an answer: `transcribe` retries it as a
+   * attestation failed and each send that failed before an answer counts one. `TIMEOUT` and `CANCELLED` are never
+   * retried, nor a send answered with a `PROTOCOL_ERROR` (an answer, however malformed), nor a body that cannot be sent again. A busy answer (429/503) is an answer: `transcribe` retries it as a
    * new request, with a budget of its own.
    */
   readonly attempts?: number;
@@ -181,7 +181,10 @@ export class AttestedSession implements PinnedRequester {
         this.#pool.release(channel, false);
         destroyBody(body);
         const e = toChannelError(err, this.origin);
-        if (!replayable || this.#closed || !budget.retry(e, `of ${options.method ?? 'GET'} ${path} failed before an answer`)) throw e;
+        // A PROTOCOL_ERROR is an answer, however malformed: it came after the whole request, audio included, reached
+        // the server, and another attempt would send that again to a server that already had it.
+        const answered = e.code === 'PROTOCOL_ERROR';
+        if (!replayable || answered || this.#closed || !budget.retry(e, `of ${options.method ?? 'GET'} ${path} failed before an answer`)) throw e;
         continue;
       }
       // The connection is free again once the answer has been read (or abandoned).
