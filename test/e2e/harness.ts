@@ -440,7 +440,11 @@ export class Workbench {
       await this.focusWorkbench();
       await page.keyboard.press('F1');
       const input = page.locator('.quick-input-widget .quick-input-box input');
-      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      // A key press can be lost (focus still moving out of a webview): press again until the deadline, not fail at once.
+      if (!(await input.waitFor({ state: 'visible', timeout: 5_000 }).then(() => true, () => false))) {
+        if (Date.now() > deadline) throw new Error(`the command palette did not open to run ${JSON.stringify(title)}`);
+        continue;
+      }
       await input.fill(`>${title}`);
       // Wait for the list to settle on the typed filter, then look for the exact label.
       const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
