@@ -132,7 +132,9 @@ function summarise(ctx: Ctx, summary: BatchSummary<vscode.Uri>, output: BatchOut
   const reveal = revealAction(written[0]);
   const retry = summary.failed.length ? `Retry the ${summary.failed.length} failed` : undefined;
   const rest = summary.remaining.length ? `Transcribe the remaining ${summary.remaining.length}` : undefined;
-  const actions = [...(written.length ? [OPEN_TRANSCRIPTS, reveal.label] : []), ...(retry ? [retry] : []), ...(rest ? [rest] : []), ...(summary.complete ? [] : [SHOW_LOG])];
+  const actions = [...(written.length ? [OPEN_TRANSCRIPTS, reveal.label] : []), ...(retry ? [retry] : []), ...(rest ? [rest] : [])];
+  // The log has each failure's details; offered while the toast has room for it (four buttons are cut short).
+  if (!summary.complete && actions.length < 3) actions.push(SHOW_LOG);
   ctx.log.info(message);
   const shown = summary.complete ? vscode.window.showInformationMessage(message, ...actions) : vscode.window.showWarningMessage(message, ...actions);
   void shown.then(async (pick) => {
