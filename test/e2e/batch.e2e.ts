@@ -6,7 +6,8 @@
  *       one summary offers *Open transcripts…* and *Reveal in Explorer*;
  *   (2) the server killed in the middle of a batch: the batch stops with one message ("the server stopped answering
  *       after N files; M were not sent") offering *Transcribe the remaining M*, no failure per file, and the status bar
- *       turns to unreachable.
+ *       turns to unreachable; restarted (same port, same simulation CA), it is verified again, and *Transcribe the
+ *       remaining M* writes the rest.
  *
  * Needs `bash scripts/e2e/install.sh` and `npm run package`. Run: node --test out/test/e2e/batch.e2e.js
  */
@@ -55,7 +56,8 @@ describe('Batches in code-server against the simulation server', { timeout: 360_
     speakClips(path.join(workspace, 'clips'), 30, (i) => `number ${WORDS[(i - 1) % 10]}`);
     // Longer (a few seconds each), so that the server can be killed while the batch runs.
     speakClips(path.join(workspace, 'agenda'), 12, (i) => `Item ${WORDS[(i - 1) % 10]} of the agenda: we agreed to read the report again on Monday and to send the minutes.`);
-    enclave = await startEnclave(dir);
+    // Its CA kept in a folder, so that the server restarted on its port (test 2) is the same simulation root.
+    enclave = await startEnclave(dir, ['--ca', path.join(dir, 'ca')]);
     server = await startCodeServer({ workspace, label: 'batch', settings: fixture.trustedSettings(enclave) });
     await server.installVsix(fixture.VSIX);
     wb = await openWorkbench(server);
@@ -146,5 +148,19 @@ describe('Batches in code-server against the simulation server', { timeout: 360_
     // The status bar no longer says verified: unreachable, until a verification succeeds.
     const status = await wb!.waitForStatusBar(/BlindBox: .*unreachable/, 15_000);
     assert.doesNotMatch((await status.textContent()) ?? '', /SIMULATION|verified/);
+
+    // Until a verification succeeds: the server back on its port (its CA kept), Verify says SIMULATION again.
+    const port = new URL(enclave!.url).port;
+    enclave = await startEnclave(dir, ['--ca', path.join(dir, 'ca'), '--port', port]);
+    await wb!.runCommand('BlindBox: Verify Enclave Server');
+    await fixture.waitForSimulation(wb!, 30_000);
+    // The remaining files, transcribed where the batch wrote (nothing asked again), complete the folder.
+    if (!(await toast.isVisible())) await wb!.runCommand('Notifications: Show Notifications');
+    await wb!.clickNotificationButton('stopped answering', `Transcribe the remaining ${remaining}`);
+    await wb!.waitForNotification(`BlindBox: transcribed ${remaining} of ${remaining} files. Transcripts and receipts are beside the audio.`, 120_000);
+    const out = await outputsIn(path.join(workspace, 'agenda'));
+    assert.equal(out.transcripts.length, 12, out.transcripts.join(', '));
+    assert.equal(out.receipts.length, 12, out.receipts.join(', '));
+    await wb!.screenshot('batch-3-remaining-done');
   });
 });
