@@ -413,6 +413,24 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.deepEqual(fake.notifications.at(-1), { level: 'info', message: 'BlindBox: transcribed 3 of 3 files. Transcripts and receipts are beside the audio.', actions: ['Open transcripts…', 'Reveal in File Manager'] });
   });
 
+  it('the summary\'s Open transcripts… opens the ones picked, each in a tab of its own', async () => {
+    const folder = path.join(dir, 'folder');
+    const shown = fake.shown.length;
+    fake.answerMessage = (message, actions) => (message.startsWith('BlindBox: transcribed') ? actions.find((a) => a === 'Open transcripts…') : undefined);
+    fake.answerQuickPick = (title, labels) => (title === 'BlindBox: open transcripts' ? labels.filter((l) => l !== 'b.transcript-2.txt') : labels[0]);
+    try {
+      await fake.executeCommand('blindbox.transcribeFromExplorer', Uri.file(folder), [Uri.file(folder)]);
+      await waitFor('the picked transcripts shown', () => fake.shown.length >= shown + 3);
+      // The first written shown by the batch (preview, no focus); then a and c, picked, as tabs of their own.
+      const picked = fake.shown.slice(shown + 1);
+      assert.deepEqual(picked.map((s) => [path.basename(s.uri.path), s.preview]), [['a.transcript-2.txt', false], ['c.transcript-2.txt', false]]);
+      assert.deepEqual(fake.quickPicks.at(-1)!.labels, ['a.transcript-2.txt', 'b.transcript-2.txt', 'c.transcript-2.txt'].sort());
+    } finally {
+      fake.answerMessage = undefined;
+      fake.answerQuickPick = undefined;
+    }
+  });
+
   it('a batch into one folder, asked once and remembered; after Cancel, "Transcribe the remaining N" sends only those, into that folder, never over a file', async () => {
     const folder = path.join(dir, 'cancelled');
     const out = path.join(dir, 'transcripts');

@@ -74,8 +74,6 @@ export interface OutputHost {
 
 /** The files one batch writes: each transcript with its receipt, at free names; the first one opened. */
 export class BatchOutput {
-  /** The transcripts written, in the order they were. */
-  readonly written: vscode.Uri[] = [];
   /** Paths this batch is writing: two files of one batch (same name, one folder) never take one name. */
   readonly #claimed = new Set<string>();
   #openedFirst = false;
@@ -110,7 +108,6 @@ export class BatchOutput {
       for (const [uri, text] of files) await writeAtomically(services.files, uri, text);
       const document = vscode.Uri.joinPath(folder, names.rendered ?? names.signed);
       log.info(`saved ${files.map(([uri]) => baseName(uri.path)).join(', ')} in ${shown(folder)}`);
-      this.written.push(document);
       if (!this.#openedFirst) {
         this.#openedFirst = true;
         await vscode.window.showTextDocument(document, { preview: true, preserveFocus: true });

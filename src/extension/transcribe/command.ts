@@ -114,8 +114,9 @@ async function transcribeFiles(ctx: Ctx, audio: readonly vscode.Uri[], destinati
     ctx.notifications.showFailure(end.end.failure);
     return [];
   }
-  if (output) summarise(ctx, batchSummary(end.end.records, end.cancelled, end.end.kind === 'sent' ? end.end.stopped : undefined), output);
-  return openedDocuments(end.end.records);
+  const written = openedDocuments(end.end.records);
+  if (output) summarise(ctx, batchSummary(end.end.records, end.cancelled, end.end.kind === 'sent' ? end.end.stopped : undefined), output.destination, written);
+  return written;
 }
 
 const OPEN_TRANSCRIPTS = 'Open transcripts…';
@@ -125,9 +126,8 @@ const SHOW_LOG = 'Show Log';
  * One message for the whole batch: how many were transcribed and where they are, which failed and why, or that the
  * server stopped answering; with what to do next (open or reveal the transcripts, try the failed or remaining files).
  */
-function summarise(ctx: Ctx, summary: BatchSummary<vscode.Uri>, output: BatchOutput): void {
-  const written = output.written;
-  const where = written.length === 0 ? '' : output.destination.kind === 'folder' ? ` Transcripts and receipts are in ${baseName(output.destination.folder.path)}.` : ' Transcripts and receipts are beside the audio.';
+function summarise(ctx: Ctx, summary: BatchSummary<vscode.Uri>, destination: BatchDestination, written: readonly vscode.Uri[]): void {
+  const where = written.length === 0 ? '' : destination.kind === 'folder' ? ` Transcripts and receipts are in ${baseName(destination.folder.path)}.` : ' Transcripts and receipts are beside the audio.';
   const message = `${summary.message}${where}`;
   const reveal = revealAction(written[0]);
   const retry = summary.failed.length ? `Retry the ${summary.failed.length} failed` : undefined;
@@ -141,8 +141,8 @@ function summarise(ctx: Ctx, summary: BatchSummary<vscode.Uri>, output: BatchOut
     if (pick === undefined) return;
     if (pick === OPEN_TRANSCRIPTS) await openTranscripts(written);
     else if (pick === reveal.label) await reveal.run();
-    else if (pick === retry) await transcribeFiles(ctx, summary.failed, output.destination);
-    else if (pick === rest) await transcribeFiles(ctx, summary.remaining, output.destination);
+    else if (pick === retry) await transcribeFiles(ctx, summary.failed, destination);
+    else if (pick === rest) await transcribeFiles(ctx, summary.remaining, destination);
     else if (pick === SHOW_LOG) ctx.log.show();
   });
 }
