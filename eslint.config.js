@@ -14,7 +14,7 @@ export const VSCODE_FACING = [
   'src/extension/notifications/notifications.ts',
   'src/extension/settings/reader.ts',
   'src/extension/files/{picked,beside-audio}.ts',
-  'src/extension/transcribe/{command,steps}.ts',
+  'src/extension/transcribe/{command,steps,batch-output}.ts',
   'src/extension/receipts/{save,verify,opened-transcripts}.ts',
   'src/extension/setup/{commands,configure-server}.ts',
   'src/extension/evidence/export.ts',

@@ -21,6 +21,11 @@ export class Uri {
   static from(parts: { scheme: string; path: string }): Uri {
     return new Uri(parts.scheme, parts.path);
   }
+  /** The inverse of `toString`. */
+  static parse(text: string): Uri {
+    const [scheme, rest] = text.split('://', 2);
+    return new Uri(scheme!, rest!);
+  }
   static joinPath(base: Uri, ...segments: string[]): Uri {
     return new Uri(base.scheme, path.posix.join(base.path, ...segments));
   }
@@ -175,6 +180,12 @@ export interface FakeVscode {
   readonly saveDialogs: { defaultUri?: Uri; title?: string }[];
   /** What the user picks in a save dialog (default: cancels it). */
   answerSaveDialog: ((options: { defaultUri?: Uri }) => Uri | undefined) | undefined;
+  /** Every quick pick the extension showed: its title and its items' labels. */
+  readonly quickPicks: { title?: string; labels: string[] }[];
+  /** What the user picks in a quick pick (default: the first item, as Enter does; for `canPickMany`, every item). */
+  answerQuickPick: ((title: string | undefined, labels: readonly string[]) => string | string[] | undefined) | undefined;
+  /** Documents shown in an editor (`showTextDocument`), with the options they were shown with. */
+  readonly shown: { uri: Uri; preserveFocus?: boolean; preview?: boolean }[];
   /** What the user clicks in a notification (default: dismisses it). */
   answerMessage: ((message: string, actions: readonly string[]) => string | undefined) | undefined;
   /** Called on each progress report; may cancel. */
@@ -207,6 +218,9 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     panelSerializers: new Map(),
     saveDialogs: [],
     answerSaveDialog: undefined,
+    quickPicks: [],
+    answerQuickPick: undefined,
+    shown: [],
     answerMessage: undefined,
     onProgressReport: undefined,
     setSettings(values, level = 'user') {
@@ -303,7 +317,17 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
         fake.saveDialogs.push(options);
         return fake.answerSaveDialog?.(options);
       },
-      showTextDocument: async (doc: unknown) => doc,
+      showTextDocument: async (doc: Uri | FakeDocument, options: { preserveFocus?: boolean; preview?: boolean } = {}) => {
+        fake.shown.push({ uri: doc instanceof Uri ? doc : doc.uri, ...options });
+        return doc;
+      },
+      showQuickPick: async <T extends { label: string }>(items: readonly T[], options: { title?: string; canPickMany?: boolean } = {}) => {
+        const labels = items.map((i) => i.label);
+        fake.quickPicks.push({ title: options.title, labels });
+        const answer = fake.answerQuickPick ? fake.answerQuickPick(options.title, labels) : options.canPickMany ? labels : labels[0];
+        const picked = items.filter((i) => (Array.isArray(answer) ? answer.includes(i.label) : answer === i.label));
+        return options.canPickMany ? picked : picked[0];
+      },
       withProgress: async (options: { title?: string }, task: (progress: unknown, token: unknown) => Promise<unknown>) => {
         const listeners = new Set<() => void>();
         let cancelled = false;
@@ -372,6 +396,8 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     },
     workspace: {
       workspaceFolders: undefined,
+      getWorkspaceFolder: () => undefined,
+      asRelativePath: (u: Uri) => u.path,
       getConfiguration: () => ({
         get: (key: string) => workspace[key] ?? user[key],
         inspect: (key: string) => ({ key, defaultValue: undefined, globalValue: user[key], workspaceValue: workspace[key] }),
@@ -416,9 +442,9 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
           if (u.scheme === 'memfs') return memReadFile(fake.memfs, u);
           return new Uint8Array(await readFile(u.path));
         },
-        writeFile: async (u: Uri, bytes: Uint8Array) => writeFile(u.path, bytes),
-        rename: async (from: Uri, to: Uri) => rename(from.path, to.path),
-        delete: async (u: Uri) => rm(u.path),
+        writeFile: async (u: Uri, bytes: Uint8Array) => (u.scheme === 'memfs' ? void fake.memfs.files.set(u.path, new Uint8Array(bytes)) : writeFile(u.path, bytes)),
+        rename: async (from: Uri, to: Uri) => (from.scheme === 'memfs' ? memRename(fake.memfs, from, to) : rename(from.path, to.path)),
+        delete: async (u: Uri) => (u.scheme === 'memfs' ? void fake.memfs.files.delete(u.path) : rm(u.path)),
       },
     },
     commands: {
@@ -460,6 +486,13 @@ function memReadDirectory(fs: MemFs, u: Uri): [string, number][] {
     names.set(first!, rest.length > 0 ? 2 : 1);
   }
   return [...names];
+}
+
+function memRename(fs: MemFs, from: Uri, to: Uri): void {
+  const bytes = fs.files.get(from.path);
+  if (!bytes) throw notFound(from);
+  fs.files.delete(from.path);
+  fs.files.set(to.path, bytes);
 }
 
 async function memReadFile(fs: MemFs, u: Uri): Promise<Uint8Array> {
@@ -513,9 +546,11 @@ export function loadBundle(bundlePath: string, fake: FakeVscode): LoadedExtensio
   return { activate: exports.activate, deactivate: exports.deactivate, requested, requireMs };
 }
 
-/** A minimal ExtensionContext. */
-export function fakeContext(extensionPath: string): { subscriptions: { dispose(): void }[]; extensionUri: Uri; extensionPath: string } {
-  return { subscriptions: [], extensionUri: Uri.file(extensionPath), extensionPath };
+/** A minimal ExtensionContext; `globalState` held in memory. */
+export function fakeContext(extensionPath: string): { subscriptions: { dispose(): void }[]; extensionUri: Uri; extensionPath: string; globalState: { get(key: string): unknown; update(key: string, value: unknown): Promise<void> } } {
+  const state = new Map<string, unknown>();
+  const globalState = { get: (key: string) => state.get(key), update: async (key: string, value: unknown) => void state.set(key, value) };
+  return { subscriptions: [], extensionUri: Uri.file(extensionPath), extensionPath, globalState };
 }
 
 /** Disposes what the extension registered (as VS Code does on deactivation). */

@@ -93,6 +93,11 @@ export class Ctx implements vscode.Disposable {
     return this.#services;
   }
 
+  /** What the extension remembers across windows and sessions (e.g. where the last batch wrote). */
+  get memento(): vscode.Memento {
+    return this.#extCtx.globalState;
+  }
+
   /** A file shipped with the extension. */
   extensionFile(...segments: string[]): vscode.Uri {
     return vscode.Uri.joinPath(this.#extCtx.extensionUri, ...segments);

@@ -15,9 +15,10 @@ export interface Enclave {
   readonly pcr0: string;
 }
 
-export async function startEnclave(dir: string): Promise<Enclave> {
+/** Starts the server in `dir`; `args` are more `serve` flags (e.g. `--ca <dir> --port <n>`, to restart it as it was). */
+export async function startEnclave(dir: string, args: readonly string[] = []): Promise<Enclave> {
   const rootPem = path.join(dir, 'simulation-root.pem');
-  const proc = spawnGroup(process.execPath, [CLI, 'serve', '--simulate', '--engine', 'pocketsphinx', '--trust-out', rootPem], { cwd: dir });
+  const proc = spawnGroup(process.execPath, [CLI, 'serve', '--simulate', '--engine', 'pocketsphinx', '--trust-out', rootPem, ...args], { cwd: dir });
   const listening = await proc.waitFor(/^listening (https:\/\/127\.0\.0\.1:\d+)$/m, 60_000, 'the server listening').catch(async (err: unknown) => {
     await proc.stop();
     throw err;

@@ -334,28 +334,49 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.ok(fake.notifications.some((n) => n.level === 'error' && /AUDIO_UNREADABLE/.test(n.message) && /more than the 200 MB/.test(n.message)), JSON.stringify(fake.notifications.at(-1)));
   });
 
-  it('asks for verbose_json and writes Markdown with timestamps when the format says so, for each file of a multi-selection', async () => {
+  it('asks for verbose_json and writes Markdown with timestamps when the format says so, for each file of a multi-selection, beside the audio with its receipt, at free names', async () => {
     fake.setSettings({ 'blindbox.transcript.format': 'markdown' });
     const sent = uploads.length;
-    const notes = path.join(dir, 'notes.txt');
+    const documents = fake.documents.length;
+    const shown = fake.shown.length;
+    const folder = path.join(dir, 'multi');
+    await mkdir(folder);
+    const audio = path.join(folder, 'talk.WAV');
+    await writeFile(audio, await readFile(wav));
+    // Someone's file at the first name: kept, and the batch takes the next free one.
+    await writeFile(path.join(folder, 'talk.receipt.json'), 'mine');
+    const notes = path.join(folder, 'notes.txt');
     await writeFile(notes, 'not audio');
-    const opened = await fake.executeCommand<unknown[]>('blindbox.transcribeFromExplorer', Uri.file(wav), [Uri.file(wav), Uri.file(notes), Uri.file(wav)]);
-    assert.equal(opened.length, 2);
-    const doc = fake.documents.at(-1)!;
-    assert.equal(doc.language, 'markdown');
-    assert.match(doc.content, /^# Transcript of talk\.WAV\n/);
-    assert.match(doc.content, /^- `\[00:00\]` The quick brown fox\.$/m);
-    assert.match(doc.content, /^- `\[00:01\]` \\<b\\>jumps\\<\/b\\>$/m);
+    const opened = await fake.executeCommand<Uri[]>('blindbox.transcribeFromExplorer', Uri.file(audio), [Uri.file(audio), Uri.file(notes), Uri.file(audio)]);
+    assert.deepEqual(opened.map((u) => path.basename(u.path)).sort(), ['talk.transcript-2.md', 'talk.transcript-3.md']);
+    assert.equal(fake.documents.length, documents, 'no untitled document: the batch writes files');
+    // Only the first transcript written is shown, without the focus.
+    const shownNow = fake.shown.slice(shown);
+    assert.deepEqual(shownNow.map((s) => s.preserveFocus), [true]);
+    assert.ok(opened.some((u) => u.path === shownNow[0]!.uri.path));
+    assert.deepEqual((await readdir(folder)).sort(), ['notes.txt', 'talk.WAV', 'talk.receipt-2.json', 'talk.receipt-3.json', 'talk.receipt.json', 'talk.transcript-2.json', 'talk.transcript-2.md', 'talk.transcript-3.json', 'talk.transcript-3.md']);
+    assert.equal(await readFile(path.join(folder, 'talk.receipt.json'), 'utf8'), 'mine');
+    const markdown = await readFile(opened[0]!.path, 'utf8');
+    assert.match(markdown, /^# Transcript of talk\.WAV\n/);
+    assert.match(markdown, /^- `\[00:00\]` The quick brown fox\.$/m);
+    assert.match(markdown, /^- `\[00:01\]` \\<b\\>jumps\\<\/b\\>$/m);
     assert.equal(uploads.length, sent + 2);
     assert.ok(fake.notifications.some((n) => n.level === 'warning' && n.message.includes('skipped 1 selected item')));
+    // Each receipt proves its transcript and the audio (the real CLI).
+    for (const n of [2, 3]) {
+      const verified = spawnSync(process.execPath, [path.join(REPO, 'out/src/cli/main.js'), 'verify-receipt', path.join(folder, `talk.receipt-${n}.json`), '--audio', audio, '--transcript', path.join(folder, `talk.transcript-${n}.json`), '--trust-root', rootFile], { encoding: 'utf8' });
+      assert.equal(verified.status, 0, `${verified.stdout}\n${verified.stderr}`);
+    }
     fake.setSettings({ 'blindbox.transcript.format': 'vtt' });
     await fake.executeCommand('blindbox.transcribe', Uri.file(wav));
     assert.match(fake.documents.at(-1)!.content, /^WEBVTT\n\nNOTE\nTranscript of talk\.WAV\n/);
     assert.equal(fake.documents.at(-1)!.uri.path, path.join(dir, 'talk.transcript.vtt'));
     assert.equal(fake.documents.at(-1)!.language, 'plaintext', 'no VTT language installed: plain text, not the .vtt guess');
-    // A name already open (the Markdown one above) or on disk is skipped: Save never lands on an existing file.
-    await writeFile(path.join(dir, 'talk.transcript-2.md'), 'mine');
+    // A name already open (the Markdown one opened first) or on disk is skipped: Save never lands on an existing file.
     fake.setSettings({ 'blindbox.transcript.format': 'markdown' });
+    await fake.executeCommand('blindbox.transcribe', Uri.file(wav));
+    assert.equal(fake.documents.at(-1)!.uri.path, path.join(dir, 'talk.transcript.md'));
+    await writeFile(path.join(dir, 'talk.transcript-2.md'), 'mine');
     await fake.executeCommand('blindbox.transcribe', Uri.file(wav));
     assert.equal(fake.documents.at(-1)!.uri.path, path.join(dir, 'talk.transcript-3.md'));
     assert.equal(fake.documents.at(-1)!.language, 'markdown');
@@ -369,21 +390,92 @@ describe('the bundled extension under a fake VS Code', () => {
     const names = ['a.wav', 'b.wav', 'c.wav'];
     for (const name of names) await writeFile(path.join(folder, name), await readFile(wav));
     await writeFile(path.join(folder, 'readme.txt'), 'not audio');
-    const before = { documents: fake.documents.length, uploads: uploads.length, progress: fake.progress.length };
+    const before = { documents: fake.documents.length, uploads: uploads.length, progress: fake.progress.length, quickPicks: fake.quickPicks.length, shown: fake.shown.length };
     peakRunning = 0;
     const opened = await fake.executeCommand<unknown[]>('blindbox.transcribeFromExplorer', Uri.file(folder), [Uri.file(folder)]);
     assert.equal(opened.length, 3);
+    // Asked once where the transcripts go; the default (Enter) is beside the audio.
+    assert.deepEqual(fake.quickPicks.slice(before.quickPicks), [{ title: 'BlindBox: where should the 3 transcripts and their receipts go?', labels: ['$(file-media) Beside each audio file', '$(folder-opened) Into one folder…'] }]);
+    assert.equal(fake.documents.length, before.documents, 'no untitled documents');
+    assert.equal(fake.shown.length, before.shown + 1, 'only the first transcript shown');
+    assert.deepEqual((await readdir(folder)).sort(), ['a.receipt.json', 'a.transcript.txt', 'a.wav', 'b.receipt.json', 'b.transcript.txt', 'b.wav', 'c.receipt.json', 'c.transcript.txt', 'c.wav', 'readme.txt']);
     assert.equal(uploads.length - before.uploads, 3);
     assert.equal(fake.progress.length, before.progress + 1, 'one progress notification for the batch');
     const progress = fake.progress.at(-1)!;
     assert.equal(progress.title, 'BlindBox: 3 files');
     const messages = progress.reports.map((r) => r.message ?? '');
     assert.deepEqual(messages.slice(0, 2), ['reading the files…', 'attesting the server…']);
-    for (const m of messages.slice(2)) assert.match(m, /^[1-3] of 3 · [abc]\.wav · /);
+    // The counter counts the file it names.
+    for (const m of messages.slice(2)) assert.match(m, /^(1 of 3 · a|2 of 3 · b|3 of 3 · c)\.wav · /);
     assert.ok(messages.some((m) => /^\d of 3 · [abc]\.wav · [\d.]+ of [\d.]+ [KM]B/.test(m)), messages.join('\n'));
     assert.equal(progress.reports.reduce((sum, r) => sum + (r.increment ?? 0), 0), 100);
     assert.equal(peakRunning, 2, 'blindbox.concurrency (default 2) files at once');
-    assert.equal(fake.notifications.at(-1)!.message, 'BlindBox: transcribed 3 of 3 files.');
+    assert.deepEqual(fake.notifications.at(-1), { level: 'info', message: 'BlindBox: transcribed 3 of 3 files. Transcripts and receipts are beside the audio.', actions: ['Open transcripts…', 'Reveal in File Manager'] });
+  });
+
+  it('the summary\'s Open transcripts… opens the ones picked, each in a tab of its own', async () => {
+    const folder = path.join(dir, 'folder');
+    const shown = fake.shown.length;
+    fake.answerMessage = (message, actions) => (message.startsWith('BlindBox: transcribed') ? actions.find((a) => a === 'Open transcripts…') : undefined);
+    fake.answerQuickPick = (title, labels) => (title === 'BlindBox: open transcripts' ? labels.filter((l) => l !== 'b.transcript-2.txt') : labels[0]);
+    try {
+      await fake.executeCommand('blindbox.transcribeFromExplorer', Uri.file(folder), [Uri.file(folder)]);
+      await waitFor('the picked transcripts shown', () => fake.shown.length >= shown + 3);
+      // The first written shown by the batch (preview, no focus); then a and c, picked, as tabs of their own.
+      const picked = fake.shown.slice(shown + 1);
+      assert.deepEqual(picked.map((s) => [path.basename(s.uri.path), s.preview]), [['a.transcript-2.txt', false], ['c.transcript-2.txt', false]]);
+      assert.deepEqual(fake.quickPicks.at(-1)!.labels, ['a.transcript-2.txt', 'b.transcript-2.txt', 'c.transcript-2.txt'].sort());
+    } finally {
+      fake.answerMessage = undefined;
+      fake.answerQuickPick = undefined;
+    }
+  });
+
+  it('a batch into one folder, asked once and remembered; after Cancel, "Transcribe the remaining N" sends only those, into that folder, never over a file', async () => {
+    const folder = path.join(dir, 'cancelled');
+    const out = path.join(dir, 'transcripts');
+    await mkdir(folder);
+    await mkdir(out);
+    const names = ['m1.wav', 'm2.wav', 'm3.wav', 'm4.wav', 'm5.wav'];
+    for (const name of names) await writeFile(path.join(folder, name), wavLike(50_000));
+    await writeFile(path.join(out, 'm5.transcript.txt'), 'mine');
+    fake.answerQuickPick = (title, labels) => (title?.startsWith('BlindBox: where') ? labels.find((l) => l.includes('Into one folder')) : labels[0]);
+    fake.answerOpenDialog = () => [Uri.file(out)];
+    // Cancel once the second file is being sent: with two at a time, files 3 to 5 are never started.
+    fake.onProgressReport = (record, report) => /^2 of 5 · m2\.wav · /.test(report.message ?? '') && record.cancel();
+    let picked: string | undefined;
+    fake.answerMessage = (message, actions) => {
+      if (!message.startsWith('BlindBox: transcribed') || picked) return undefined;
+      fake.onProgressReport = undefined;
+      return (picked = actions.find((a) => a.startsWith('Transcribe the remaining')));
+    };
+    const asked = fake.quickPicks.length;
+    try {
+      await fake.executeCommand('blindbox.transcribeFromExplorer', Uri.file(folder), [Uri.file(folder)]);
+      const summary = fake.notifications.filter((n) => n.message.startsWith('BlindBox: transcribed') && n.message.includes('of 5 files')).at(-1)!;
+      assert.match(summary.message, /^BlindBox: transcribed [01] of 5 files; [45] cancelled\./);
+      assert.ok(picked && summary.actions.includes(picked), JSON.stringify(summary));
+      const remaining = Number(/remaining (\d)/.exec(picked!)![1]);
+      // The remaining files run as a batch of their own (not asked again), into the same folder.
+      await waitFor('the remaining files', () => fake.notifications.some((n) => n.message === `BlindBox: transcribed ${remaining} of ${remaining} files. Transcripts and receipts are in transcripts.`));
+      assert.equal(fake.quickPicks.length, asked + 1, 'asked once for both batches');
+      const written = (await readdir(out)).filter((f) => /\.receipt(-\d+)?\.json$/.test(f));
+      assert.equal(written.length, 5, (await readdir(out)).join(', '));
+      assert.equal(await readFile(path.join(out, 'm5.transcript.txt'), 'utf8'), 'mine');
+      assert.ok((await readdir(out)).includes('m5.transcript-2.txt') && (await readdir(out)).includes('m5.receipt-2.json'));
+      assert.deepEqual((await readdir(folder)).sort(), names, 'nothing written beside the audio');
+      // Remembered: the next batch offers that folder first.
+      fake.answerQuickPick = () => undefined;
+      assert.deepEqual(await fake.executeCommand('blindbox.transcribeFromExplorer', Uri.file(folder), [Uri.file(folder)]), []);
+      assert.deepEqual(fake.quickPicks.at(-1)!.labels, [`$(folder) Into ${out}`, '$(file-media) Beside each audio file', '$(folder-opened) Into one folder…']);
+    } finally {
+      fake.onProgressReport = undefined;
+      fake.answerQuickPick = undefined;
+      fake.answerOpenDialog = undefined;
+      fake.answerMessage = undefined;
+      // The next tests' batches go beside their audio again.
+      await context.globalState.update('blindbox.batchDestination', undefined);
+    }
   });
 
   it('a remote folder: every file checked before the attestation, read again on its turn, never more bodies in memory than files in flight (+1 being checked); one replaced by text or removed meanwhile fails alone', async () => {
@@ -418,8 +510,9 @@ describe('the bundled extension under a fake VS Code', () => {
       const folder = Uri.from({ scheme: 'memfs', path: '/remote' });
       const opened = await fake.executeCommand<Uri[]>('blindbox.transcribeFromExplorer', folder, [folder]);
       assert.deepEqual(opened.map((u) => path.basename(u.path)).sort(), ['r0.transcript.txt', 'r1.transcript.txt', 'r3.transcript.txt', 'r5.transcript.txt']);
-      assert.equal(fake.documents.length, before.documents + 4);
-      assert.ok(!fake.documents.some((d) => /\/r[24]\.transcript/.test(d.uri.path)), 'no document for the file that changed or vanished');
+      assert.equal(fake.documents.length, before.documents);
+      // Written through the workspace's file system, beside the remote audio; nothing for the file that changed or vanished.
+      assert.deepEqual([...memfs.files.keys()].filter((p) => !p.endsWith('.wav')).sort(), ['r0', 'r1', 'r3', 'r5'].flatMap((r) => [`/remote/${r}.receipt.json`, `/remote/${r}.transcript.txt`]));
       assert.deepEqual(uploads.slice(before.uploads).map((u) => u.bytes), [SIZE, SIZE, SIZE, SIZE], 'only the four files still audio were sent, whole');
       // Every file was checked (read) before anything was attested; all but the two sent first were read again on their
       // turn (the removed one fails at its stat).
@@ -430,7 +523,8 @@ describe('the bundled extension under a fake VS Code', () => {
       assert.ok(peakBodies >= 2 && peakBodies <= 3, `${peakBodies} files' bodies held at once (blindbox.concurrency is 2, +1 being checked)`);
       console.log(`remote batch of ${names.length} × ${SIZE} bytes: ${memfs.peakInFlight} reads in flight at most; bodies held: ${bodiesAtAttestation} at the attestation, ${peakBodies} at most at a read or an upload`);
       const summary = fake.notifications.at(-1)!;
-      assert.equal(summary.message, 'BlindBox: transcribed 4 of 6 files; 2 failed: r2.wav (AUDIO_UNREADABLE), r4.wav (AUDIO_UNREADABLE).');
+      assert.equal(summary.message, 'BlindBox: transcribed 4 of 6 files; 2 failed: r2.wav (AUDIO_UNREADABLE), r4.wav (AUDIO_UNREADABLE). Transcripts and receipts are beside the audio.');
+      assert.deepEqual(summary.actions, ['Open transcripts…', 'Reveal in File Manager', 'Retry the 2 failed']);
       assert.ok(fake.log.some((l) => /^\[error\] r2\.wav: AUDIO_UNREADABLE: .*r2\.wav.*not audio in a format.*changed after it was checked/.test(l)), fake.log.slice(-8).join('\n'));
       assert.ok(fake.log.some((l) => /^\[error\] r4\.wav: AUDIO_UNREADABLE: .*r4\.wav.*FileNotFound.*changed after it was checked/.test(l)), fake.log.slice(-8).join('\n'));
       // One remote file is read once: checked, held through the attestation, sent.
@@ -459,9 +553,9 @@ describe('the bundled extension under a fake VS Code', () => {
     try {
       const opened = await fake.executeCommand<Uri[]>('blindbox.transcribeFromExplorer', Uri.file(folder), [Uri.file(folder)]);
       assert.deepEqual(opened.map((u) => path.basename(u.path)), ['a.transcript.txt']);
-      assert.equal(fake.documents.length, before.documents + 1);
+      assert.equal(fake.documents.length, before.documents);
       assert.deepEqual(uploads.slice(before.uploads).map((u) => u.bytes), [100_000]);
-      assert.equal(fake.notifications.at(-1)!.message, 'BlindBox: transcribed 1 of 3 files; 2 failed: b.wav (AUDIO_UNREADABLE), c.wav (AUDIO_UNREADABLE).');
+      assert.equal(fake.notifications.at(-1)!.message, 'BlindBox: transcribed 1 of 3 files; 2 failed: b.wav (AUDIO_UNREADABLE), c.wav (AUDIO_UNREADABLE). Transcripts and receipts are beside the audio.');
       assert.ok(fake.log.some((l) => /^\[error\] b\.wav: AUDIO_UNREADABLE: .*b\.wav.*not audio in a format.*changed after it was checked/.test(l)), fake.log.slice(-6).join('\n'));
       assert.ok(fake.log.some((l) => /^\[error\] c\.wav: AUDIO_UNREADABLE: .*c\.wav.*ENOENT.*changed after it was checked/.test(l)), fake.log.slice(-6).join('\n'));
     } finally {

@@ -81,12 +81,54 @@ describe('runBatch', () => {
   });
 
   it('stops sending once a file shows the server untrusted; an ordinary failure does not stop the others', async () => {
-    const h = harness({ sendThrows: { 'a.wav': new ChannelError('SERVER_UNREACHABLE', 'connection reset'), 'b.wav': new AttestationError('SIGNATURE_INVALID') } });
+    const h = harness({ sendThrows: { 'a.wav': new ChannelError('SERVER_ERROR', 'refused'), 'b.wav': new AttestationError('SIGNATURE_INVALID') } });
     const abort = new AbortController();
     const end = await runBatch(files('a.wav', 'b.wav', 'c.wav'), h.steps, { concurrency: 1, abort, progress: h.progress });
-    assert.deepEqual(end.kind === 'sent' && stages(end.records), ['a.wav: failed SERVER_UNREACHABLE', 'b.wav: failed SIGNATURE_INVALID', 'c.wav: not started']);
+    assert.deepEqual(end.kind === 'sent' && stages(end.records), ['a.wav: failed SERVER_ERROR', 'b.wav: failed SIGNATURE_INVALID', 'c.wav: not started']);
     assert.ok(abort.signal.aborted);
-    assert.deepEqual(h.reported, ['a.wav SERVER_UNREACHABLE while sending', 'b.wav SIGNATURE_INVALID while sending']);
+    assert.deepEqual(h.reported, ['a.wav SERVER_ERROR while sending', 'b.wav SIGNATURE_INVALID while sending']);
+  });
+
+  it('stops at the first file the server does not answer: one stop, the rest not sent (not failed one by one)', async () => {
+    const gone = new ChannelError('SERVER_UNREACHABLE', 'Cannot talk to 127.0.0.1:1: ECONNREFUSED.');
+    const h = harness({ badAudio: ['b.txt'], sendThrows: { 'd.wav': gone } });
+    const abort = new AbortController();
+    const end = await runBatch(files('a.wav', 'b.txt', 'c.wav', 'd.wav', 'e.wav', 'f.wav'), h.steps, { concurrency: 1, abort, progress: h.progress });
+    assert.equal(end.kind, 'sent');
+    if (end.kind !== 'sent') return;
+    assert.deepEqual(stages(end.records), ['a.wav: opened', 'b.txt: failed AUDIO_UNREADABLE', 'c.wav: opened', 'd.wav: failed SERVER_UNREACHABLE', 'e.wav: not started', 'f.wav: not started']);
+    assert.equal(end.stopped?.code, 'SERVER_UNREACHABLE');
+    assert.ok(abort.signal.aborted);
+    assert.deepEqual(h.calls.filter((c) => c.startsWith('send')).length, 3, 'nothing sent after the server stopped answering');
+    const summary = batchSummary(end.records, false, end.stopped);
+    assert.equal(summary.message, 'BlindBox: the server stopped answering after 2 files; 3 were not sent; 1 failed: b.txt (AUDIO_UNREADABLE).');
+    assert.deepEqual(summary.remaining, ['d.wav', 'e.wav', 'f.wav']);
+    assert.deepEqual(summary.failed, ['b.txt']);
+    assert.equal(summary.complete, false);
+  });
+
+  it('a timeout stops the batch too; a file the server refused (SERVER_ERROR) does not', async () => {
+    const timeout = harness({ sendThrows: { 'a.wav': new ChannelError('TIMEOUT', 'no answer') } });
+    const end = await runBatch(files('a.wav', 'b.wav'), timeout.steps, { concurrency: 1, abort: new AbortController(), progress: timeout.progress });
+    assert.deepEqual(end.kind === 'sent' && [stages(end.records), end.stopped?.code], [['a.wav: failed TIMEOUT', 'b.wav: not started'], 'TIMEOUT']);
+
+    const refused = harness({ sendThrows: { 'a.wav': new ChannelError('SERVER_ERROR', 'too long') } });
+    const end2 = await runBatch(files('a.wav', 'b.wav'), refused.steps, { concurrency: 1, abort: new AbortController(), progress: refused.progress });
+    assert.deepEqual(end2.kind === 'sent' && [stages(end2.records), end2.stopped], [['a.wav: failed SERVER_ERROR', 'b.wav: opened'], undefined]);
+    if (end2.kind !== 'sent') return;
+    const summary = batchSummary(end2.records, false, end2.stopped);
+    assert.deepEqual([summary.failed, summary.remaining], [['a.wav'], []]);
+  });
+
+  it('the counter names the file it counts: "3 of 4 · c.wav", with files in flight at once', async () => {
+    const h = harness({ badAudio: ['b.wav'] });
+    await runBatch(files('a.wav', 'b.wav', 'c.wav', 'd.wav'), h.steps, { concurrency: 2, abort: new AbortController(), progress: new BatchProgress(4, { report: ({ message }) => message && h.messages.push(message) }) });
+    const counted = h.messages.filter((m) => / of 4 · /.test(m));
+    assert.ok(counted.length >= 7, counted.join('\n'));
+    for (const m of counted) {
+      const [, n, name] = /^(\d) of 4 · (\w)\.wav · /.exec(m) ?? [];
+      assert.equal(name, 'abcd'[Number(n) - 1], m);
+    }
   });
 
   it('a file whose answer arrives after Cancel is cancelled, not opened; one that throws on Cancel is reported cancelled', async () => {
@@ -108,9 +150,16 @@ describe('batchSummary', () => {
   it('counts the opened, names up to three failures with their codes, and says what was left', () => {
     const failed = (code: string) => ({ kind: 'failed' as const, failure: { code, message: '', untrusted: false } });
     const records = [record('a', { kind: 'opened', document: 'd' }), record('b', failed('AUDIO_UNREADABLE')), record('c', failed('X')), record('d', failed('Y')), record('e', failed('Z')), record('f', { kind: 'not started' })];
-    assert.deepEqual(batchSummary(records, false), { message: 'BlindBox: transcribed 1 of 6 files; 4 failed: b (AUDIO_UNREADABLE), c (X), d (Y), …; 1 not sent.', complete: false });
+    assert.deepEqual(batchSummary(records, false), { message: 'BlindBox: transcribed 1 of 6 files; 4 failed: b (AUDIO_UNREADABLE), c (X), d (Y), …; 1 not sent.', complete: false, failed: ['b', 'c', 'd', 'e'], remaining: ['f'] });
     assert.equal(batchSummary(records, true).message, 'BlindBox: transcribed 1 of 6 files; 4 failed: b (AUDIO_UNREADABLE), c (X), d (Y), …; 1 cancelled.');
-    assert.deepEqual(batchSummary([record('a', { kind: 'opened', document: 'd' })], false), { message: 'BlindBox: transcribed 1 of 1 files.', complete: true });
+    assert.deepEqual(batchSummary([record('a', { kind: 'opened', document: 'd' })], false), { message: 'BlindBox: transcribed 1 of 1 files.', complete: true, failed: [], remaining: [] });
+  });
+
+  it('after Cancel, the files not transcribed are the remaining ones; the failed ones are retried apart', () => {
+    const records = [record('a', { kind: 'opened', document: 'd' }), record('b', { kind: 'failed', failure: { code: 'AUDIO_UNREADABLE', message: '', untrusted: false } }), record('c', { kind: 'cancelled' }), record('d', { kind: 'not started' })];
+    const summary = batchSummary(records, true);
+    assert.equal(summary.message, 'BlindBox: transcribed 1 of 4 files; 1 failed: b (AUDIO_UNREADABLE); 2 cancelled.');
+    assert.deepEqual([summary.failed, summary.remaining], [['b'], ['c', 'd']]);
   });
 });
 
@@ -118,18 +167,18 @@ describe('BatchProgress', () => {
   it('one bar for the batch: each file its share, never moving back, summing to 100 %, with the file\'s position', () => {
     const reports: { message?: string; increment?: number }[] = [];
     const progress = new BatchProgress(2, { report: (r) => void reports.push(r) });
-    const a = progress.file('a.wav');
-    const b = progress.file('b.wav');
+    const a = progress.file('a.wav', 1);
+    const b = progress.file('b.wav', 2);
     a.update(0.5, 'uploading…');
     a.update(0.2, 'waiting'); // never back
     b.update(1, 'transcribing');
     a.finish();
     b.finish();
     assert.deepEqual(reports.map((r) => r.increment), [25, 0, 50, 25, 0]);
-    assert.deepEqual(reports.map((r) => r.message), ['1 of 2 · a.wav · uploading…', '1 of 2 · a.wav · waiting', '1 of 2 · b.wav · transcribing', '2 of 2 · a.wav · done', '2 of 2 · b.wav · done']);
+    assert.deepEqual(reports.map((r) => r.message), ['1 of 2 · a.wav · uploading…', '1 of 2 · a.wav · waiting', '2 of 2 · b.wav · transcribing', '1 of 2 · a.wav · done', '2 of 2 · b.wav · done']);
     const single: { message?: string }[] = [];
     const one = new BatchProgress(1, { report: (r) => void single.push(r) });
-    one.file('x.wav').update(0.3, 'uploading…');
+    one.file('x.wav', 1).update(0.3, 'uploading…');
     assert.equal(single[0]!.message, 'x.wav · uploading…');
   });
 });

@@ -10,6 +10,8 @@ import { connect } from '../../src/core/index.js';
 import { parseSettings } from '../../src/extension/settings/model.js';
 import { Attestor } from '../../src/extension/trust/attestor.js';
 import { TrustController } from '../../src/extension/trust/controller.js';
+import { failure } from '../../src/extension/common/failure.js';
+import { statusPresentation } from '../../src/extension/views/status/model.js';
 import type { TrustState } from '../../src/extension/trust/trust-state.js';
 import { liveTrustedSimulation } from './helpers.js';
 import { startSimulationServer } from '../../support/servers.js';
@@ -64,6 +66,25 @@ describe('TrustController', () => {
       assert.equal(state.enclaves[0], got.session.attested, 'and the trust state shows the new enclave');
       assert.equal(state.policy.name, 'short');
       assert.equal(seen.at(-1), state);
+    } finally {
+      await trust.dispose();
+    }
+  });
+
+  it('a server that stopped answering an upload: FAILED · unreachable, the session dropped, until an attestation succeeds again', async () => {
+    const { trust } = controller();
+    try {
+      const s = { ...settings({}), serverUrl: live.server.url };
+      const got = await trust.acquire(s, new AbortController().signal);
+      assert.ok(got.ok);
+      await trust.uploadFailed(live.server.url, failure('SERVER_UNREACHABLE', 'Cannot talk to the server: ECONNREFUSED.'));
+      const state = trust.state;
+      assert.ok(state.kind === 'failed' && state.failure.code === 'SERVER_UNREACHABLE');
+      assert.equal(statusPresentation(state, Date.now()).text, '$(error) BlindBox: FAILED · unreachable');
+      // The next upload attests again (the old session is not reused) and the state is verified once it succeeds.
+      const again = await trust.acquire(s, new AbortController().signal);
+      assert.ok(again.ok && !again.reused && again.session !== got.session);
+      assert.equal(trust.state.kind, 'verified');
     } finally {
       await trust.dispose();
     }

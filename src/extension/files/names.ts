@@ -16,13 +16,17 @@ export interface ReceiptFileNames {
 
 const SIGNED_EXTENSIONS: Readonly<Record<TranscriptFormat, string>> = { text: 'txt', json: 'json', verbose_json: 'json', srt: 'srt', vtt: 'vtt' };
 
-/** The names for the audio file `audioName` whose transcript was asked for in `wire` and shown as `document`. */
-export function receiptFileNames(audioName: string, wire: TranscriptFormat, document: DocumentFormat): ReceiptFileNames {
+/**
+ * The names for the audio file `audioName` whose transcript was asked for in `wire` and shown as `document`; the `n`th
+ * choice (`speech.transcript-2.txt`, `speech.receipt-2.json`) when the first names are taken.
+ */
+export function receiptFileNames(audioName: string, wire: TranscriptFormat, document: DocumentFormat, n = 1): ReceiptFileNames {
   const stem = audioName.replace(/\.[^.]*$/, '') || audioName;
+  const suffix = n > 1 ? `-${n}` : '';
   return {
-    signed: `${stem}.transcript.${SIGNED_EXTENSIONS[wire]}`,
-    receipt: `${stem}.receipt.json`,
-    rendered: document === 'markdown' ? `${stem}.transcript.md` : undefined,
+    signed: `${stem}.transcript${suffix}.${SIGNED_EXTENSIONS[wire]}`,
+    receipt: `${stem}.receipt${suffix}.json`,
+    rendered: document === 'markdown' ? `${stem}.transcript${suffix}.md` : undefined,
   };
 }
 

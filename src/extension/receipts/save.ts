@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { baseName } from '../common/audio.js';
 import { checkBesideAudio, exists, writeAtomically } from '../files/beside-audio.js';
-import { receiptFileNames } from '../files/names.js';
+import { receiptFileNames, type ReceiptFileNames } from '../files/names.js';
 import type { ReceiptServices } from '../services.js';
 import type { OpenedTranscripts, ShownTranscript } from './opened-transcripts.js';
 
@@ -32,12 +32,8 @@ export async function saveTranscriptWithReceipt(ctx: SaveHost, transcript?: Show
   const names = receiptFileNames(baseName(entry.audio.path), entry.wire, entry.documentFormat);
   const folder = vscode.Uri.joinPath(entry.audio, '..');
   const target = (name: string) => vscode.Uri.joinPath(folder, name);
-  const files: [vscode.Uri, string][] = [
-    [target(names.signed), entry.body],
-    [target(names.receipt), services.receiptFileText(entry.receipt.file)],
-  ];
   const rendered = names.rendered && editor && ctx.transcripts.in(editor) === entry ? editor.document.getText() : undefined;
-  if (names.rendered && rendered !== undefined) files.push([target(names.rendered), rendered]);
+  const files = receiptFiles(services, entry, names, rendered).map(([name, text]): [vscode.Uri, string] => [target(name), text]);
   await checkBesideAudio(services.files, entry.audio, files.map(([uri]) => uri));
   const existing = (await Promise.all(files.map(async ([uri]) => ((await exists(uri)) ? baseName(uri.path) : undefined)))).filter((n): n is string => n !== undefined);
   if (existing.length > 0) {
@@ -48,4 +44,17 @@ export async function saveTranscriptWithReceipt(ctx: SaveHost, transcript?: Show
   ctx.log.info(`saved ${files.map(([uri]) => baseName(uri.path)).join(', ')} beside ${entry.audio.toString(true)}`);
   void vscode.window.showInformationMessage(`BlindBox: saved ${names.signed} and ${names.receipt} beside ${baseName(entry.audio.path)}.`);
   return target(names.receipt);
+}
+
+/**
+ * What a transcript is saved as, each file's name and text: the signed bytes, the receipt, and the rendered Markdown
+ * document when there is one (`rendered`, its text).
+ */
+export function receiptFiles(services: Pick<ReceiptServices, 'receiptFileText'>, entry: ShownTranscript, names: ReceiptFileNames, rendered: string | undefined): [string, string][] {
+  const files: [string, string][] = [
+    [names.signed, entry.body],
+    [names.receipt, services.receiptFileText(entry.receipt.file)],
+  ];
+  if (names.rendered && rendered !== undefined) files.push([names.rendered, rendered]);
+  return files;
 }

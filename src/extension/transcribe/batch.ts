@@ -9,7 +9,7 @@
  * audio costs no attestation and reports its own failure. No more files are checked at once than are sent at once,
  * and only the first `concurrency` files keep their bytes from the check (the others are read again on their turn):
  * a batch holds only what is, or is about to be, in flight. One file's failure does not stop the others; a server
- * that stops proving itself ends the batch.
+ * that stops proving itself, or stops answering, ends the batch (the files it did not take are the batch's "remaining").
  */
 import { runBounded } from '../../core/util/run-bounded.js';
 import { describeFailure, type Failure } from '../common/failure.js';
@@ -50,16 +50,25 @@ export interface BatchSteps<F, A, S, R, D> {
   cancelled(record: FileRecord<F, A, D>): void;
 }
 
-/** How a batch ended. */
+/** How a batch ended; `stopped` is the failure that showed the server gone (`serverGone`), when one ended it. */
 export type BatchEnd<F, A, D, S> =
   | { readonly kind: 'checked'; readonly records: readonly FileRecord<F, A, D>[] }
   | { readonly kind: 'not attested'; readonly failure: Failure }
-  | { readonly kind: 'sent'; readonly records: readonly FileRecord<F, A, D>[]; readonly session: S };
+  | { readonly kind: 'sent'; readonly records: readonly FileRecord<F, A, D>[]; readonly session: S; readonly stopped?: Failure };
+
+/**
+ * Whether a file's failure means the server stopped answering (refused or reset connections, no answer in time), as
+ * opposed to a failure of that file (its audio, the server's refusal of it): the next file would fail the same way.
+ */
+export function serverGone(failure: Failure): boolean {
+  return failure.code === 'SERVER_UNREACHABLE' || failure.code === 'TIMEOUT';
+}
 
 /** The batch's progress bar: one reporter per file, finished whatever its outcome. */
 export interface ProgressSink {
   say(message: string): void;
-  file(name: string): FileProgress;
+  /** The reporter of the `ordinal`th file of the batch (from 1), named `name`. */
+  file(name: string, ordinal: number): FileProgress;
 }
 
 /**
@@ -85,7 +94,7 @@ export async function runBatch<F, A, S, R, D>(
     }
   });
   // A file that failed its check is done as far as the progress bar goes.
-  for (const r of checked) if (r.stage.kind === 'failed') progress.file(r.name).finish();
+  checked.forEach((r, i) => r.stage.kind === 'failed' && progress.file(r.name, i + 1).finish());
   if (!checked.some((r) => r.stage.kind === 'checked') || signal.aborted) {
     return { kind: 'checked', records: checked.map((r) => (r.stage.kind === 'checked' ? { ...r, stage: { kind: 'not started' } } : r)) };
   }
@@ -93,15 +102,19 @@ export async function runBatch<F, A, S, R, D>(
   const attested = await steps.attest();
   if (!attested.ok) return { kind: 'not attested', failure: attested.failure };
   const session = attested.session;
-  const sent = await runBounded(checked, concurrency, async (record): Promise<FileRecord<F, A, D>> => {
+  let stopped: Failure | undefined;
+  const sent = await runBounded(checked, concurrency, async (record, i): Promise<FileRecord<F, A, D>> => {
     if (record.stage.kind !== 'checked') return record;
     if (signal.aborted) return { ...record, stage: { kind: 'not started' } };
-    const stage = await sendOne(steps, record, record.stage.audio, session, signal, progress.file(record.name));
-    // A server that stopped proving itself: nothing more is sent to it.
-    if (stage.kind === 'failed' && stage.failure.untrusted) abort.abort();
+    const stage = await sendOne(steps, record, record.stage.audio, session, signal, progress.file(record.name, i + 1));
+    // A server that stopped proving itself, or answering: nothing more is sent to it.
+    if (stage.kind === 'failed' && (stage.failure.untrusted || serverGone(stage.failure)) && !signal.aborted) {
+      if (!stage.failure.untrusted) stopped = stage.failure;
+      abort.abort();
+    }
     return { ...record, stage };
   });
-  return { kind: 'sent', records: sent, session };
+  return { kind: 'sent', records: sent, session, ...(stopped ? { stopped } : {}) };
 }
 
 async function sendOne<F, A, S, R, D>(steps: BatchSteps<F, A, S, R, D>, record: FileRecord<F, A, D>, audio: A, session: S, signal: AbortSignal, progress: FileProgress): Promise<FileStage<A, D>> {
@@ -127,13 +140,37 @@ export function openedDocuments<D>(records: readonly FileRecord<unknown, unknown
   return records.flatMap((r) => (r.stage.kind === 'opened' ? [r.stage.document] : []));
 }
 
-/** One message for a whole batch: how many were transcribed, which failed and why; `complete` when all were. */
-export function batchSummary(records: readonly FileRecord<unknown, unknown, unknown>[], cancelled: boolean): { readonly message: string; readonly complete: boolean } {
+/** A batch's end in words, and the files worth a second try. */
+export interface BatchSummary<F> {
+  readonly message: string;
+  /** Every file was transcribed. */
+  readonly complete: boolean;
+  /** Files that failed on their own (their audio, the server's refusal of them): *Retry the N failed*. */
+  readonly failed: readonly F[];
+  /** Files the batch did not get to (Cancel, or a server that stopped answering): *Transcribe the remaining N*. */
+  readonly remaining: readonly F[];
+}
+
+/**
+ * One message for a whole batch: how many were transcribed, which failed and why, and what was left. When the server
+ * stopped answering (`stopped`), that is said once, and the files it did not take (the one it dropped among them) are
+ * the remaining ones, not a failure each.
+ */
+export function batchSummary<F>(records: readonly FileRecord<F, unknown, unknown>[], cancelled: boolean, stopped?: Failure): BatchSummary<F> {
   const opened = records.filter((r) => r.stage.kind === 'opened').length;
-  const failures = records.flatMap((r) => (r.stage.kind === 'failed' ? [`${r.name} (${r.stage.failure.code})`] : []));
-  const notDone = records.length - opened - failures.length;
-  const parts = [`transcribed ${opened} of ${records.length} files`];
-  if (failures.length) parts.push(`${failures.length} failed: ${failures.slice(0, 3).join(', ')}${failures.length > 3 ? ', …' : ''}`);
-  if (notDone) parts.push(`${notDone} ${cancelled ? 'cancelled' : 'not sent'}`);
-  return { message: `BlindBox: ${parts.join('; ')}.`, complete: failures.length === 0 && notDone === 0 };
+  const failedOnTheirOwn = (r: FileRecord<F, unknown, unknown>) => r.stage.kind === 'failed' && !(stopped && serverGone(r.stage.failure));
+  const failed = records.filter(failedOnTheirOwn);
+  const remaining = records.filter((r) => r.stage.kind !== 'opened' && !failedOnTheirOwn(r));
+  const failures = failed.map((r) => `${r.name} (${r.stage.kind === 'failed' ? r.stage.failure.code : ''})`);
+  const failedPart = failures.length ? `${failures.length} failed: ${failures.slice(0, 3).join(', ')}${failures.length > 3 ? ', …' : ''}` : undefined;
+  let message: string;
+  if (stopped) {
+    const parts = [`the server stopped answering after ${opened} file${opened === 1 ? '' : 's'}`, `${remaining.length} ${remaining.length === 1 ? 'was' : 'were'} not sent`];
+    message = `BlindBox: ${[...parts, ...(failedPart ? [failedPart] : [])].join('; ')}.`;
+  } else {
+    const parts = [`transcribed ${opened} of ${records.length} files`, ...(failedPart ? [failedPart] : [])];
+    if (remaining.length) parts.push(`${remaining.length} ${cancelled ? 'cancelled' : 'not sent'}`);
+    message = `BlindBox: ${parts.join('; ')}.`;
+  }
+  return { message, complete: failed.length === 0 && remaining.length === 0, failed: failed.map((r) => r.file), remaining: remaining.map((r) => r.file) };
 }

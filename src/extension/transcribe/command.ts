@@ -2,7 +2,8 @@
  * *Transcribe*: which audio files a click means (explorer selection or folder, active editor, open dialog), then one
  * batch under one cancellable progress notification: batch.ts runs each file through check → attest (the
  * trust controller's session: nothing is sent unless the server proves itself) → send → document, with the steps of
- * steps.ts. A batch ends with one summary.
+ * steps.ts. A batch writes its transcripts and receipts where it was told once (batch-output.ts) and ends with one
+ * summary, which offers the next step.
  */
 import * as vscode from 'vscode';
 import { AUDIO_DIALOG_FILTERS, baseName, isAudioPath } from '../common/audio.js';
@@ -10,9 +11,10 @@ import type { Ctx } from '../ctx.js';
 import { describeFailure } from '../common/failure.js';
 import { NOT_CONFIGURED } from '../notifications/notifications.js';
 import { failureLine } from '../common/plain-text.js';
-import type { TranscribeServices } from '../services.js';
+import type { Services } from '../services.js';
 import type { ExtensionSettings } from '../settings/model.js';
-import { batchSummary, openedDocuments, runBatch } from './batch.js';
+import { batchSummary, openedDocuments, runBatch, type BatchSummary } from './batch.js';
+import { askDestination, BatchOutput, type BatchDestination } from './batch-output.js';
 import { transcriptionSteps } from './steps.js';
 import { BatchProgress } from './progress.js';
 
@@ -53,10 +55,18 @@ export async function transcribeCommand(ctx: Ctx, uri: unknown, uris: unknown): 
     return [];
   }
 
-  let services: TranscribeServices;
+  return transcribeFiles(ctx, audio);
+}
+
+/**
+ * Transcribes `audio`: one file into a document, several into files written where `destination` says (asked now when
+ * not given: *Retry* and *Transcribe the remaining* keep the batch's). Returns the URIs of the transcripts.
+ */
+async function transcribeFiles(ctx: Ctx, audio: readonly vscode.Uri[], destination?: BatchDestination): Promise<vscode.Uri[]> {
+  let services: Services;
   let settings: ExtensionSettings;
   try {
-    services = (await ctx.services()).transcribe;
+    services = await ctx.services();
     settings = await ctx.settings.read();
   } catch (err) {
     const failure = describeFailure(err);
@@ -70,12 +80,15 @@ export async function transcribeCommand(ctx: Ctx, uri: unknown, uris: unknown): 
     return [];
   }
   const batch = audio.length > 1;
+  destination ??= batch ? await askDestination(ctx.memento, audio.length, audio[0]!) : undefined;
+  if (batch && !destination) return [];
+  const output = destination && new BatchOutput(destination, { log: ctx.log, services });
   const files = audio.map((file) => ({ file, name: baseName(file.path) }));
   const title = batch ? `BlindBox: ${audio.length} files` : `BlindBox: ${files[0]!.name}`;
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
+  const end = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
     const abort = new AbortController();
     const cancelled = token.onCancellationRequested(() => abort.abort());
-    const job = { ctx, services, settings: { ...settings, serverUrl: server }, signal: abort.signal, batch };
+    const job = { ctx, services: services.transcribe, settings: { ...settings, serverUrl: server }, signal: abort.signal, batch, ...(output ? { output } : {}) };
     try {
       const end = await runBatch(files, {
         ...transcriptionSteps(job),
@@ -86,30 +99,67 @@ export async function transcribeCommand(ctx: Ctx, uri: unknown, uris: unknown): 
           return { ok: true, session: { session: got.session, policy: got.policy } };
         },
       }, { concurrency: settings.concurrency, abort, progress: new BatchProgress(audio.length, progress) });
-      if (end.kind === 'not attested') {
-        if (end.failure.code === 'CANCELLED' || token.isCancellationRequested) {
-          ctx.log.info('cancelled before anything was sent');
-          return [];
-        }
-        // The status bar already says FAILED; no byte of audio was sent.
-        ctx.log.error(`not sent (${audio.length} file(s)): ${end.failure.code}`);
-        ctx.notifications.showFailure(end.failure);
-        return [];
-      }
-      if (batch) summarise(ctx, end.records, token.isCancellationRequested);
-      return openedDocuments(end.records);
+      return { end, cancelled: token.isCancellationRequested };
     } finally {
       cancelled.dispose();
     }
   });
+  if (end.end.kind === 'not attested') {
+    if (end.end.failure.code === 'CANCELLED' || end.cancelled) {
+      ctx.log.info('cancelled before anything was sent');
+      return [];
+    }
+    // The status bar already says FAILED; no byte of audio was sent.
+    ctx.log.error(`not sent (${audio.length} file(s)): ${end.end.failure.code}`);
+    ctx.notifications.showFailure(end.end.failure);
+    return [];
+  }
+  const written = openedDocuments(end.end.records);
+  if (output) summarise(ctx, batchSummary(end.end.records, end.cancelled, end.end.kind === 'sent' ? end.end.stopped : undefined), output.destination, written);
+  return written;
 }
 
-/** One message for the whole batch: how many were transcribed, and which failed and why. */
-function summarise(ctx: Ctx, records: Parameters<typeof batchSummary>[0], cancelled: boolean): void {
-  const { message, complete } = batchSummary(records, cancelled);
+const OPEN_TRANSCRIPTS = 'Open transcripts…';
+const SHOW_LOG = 'Show Log';
+
+/**
+ * One message for the whole batch: how many were transcribed and where they are, which failed and why, or that the
+ * server stopped answering; with what to do next (open or reveal the transcripts, try the failed or remaining files).
+ */
+function summarise(ctx: Ctx, summary: BatchSummary<vscode.Uri>, destination: BatchDestination, written: readonly vscode.Uri[]): void {
+  const where = written.length === 0 ? '' : destination.kind === 'folder' ? ` Transcripts and receipts are in ${baseName(destination.folder.path)}.` : ' Transcripts and receipts are beside the audio.';
+  const message = `${summary.message}${where}`;
+  const reveal = revealAction(written[0]);
+  const retry = summary.failed.length ? `Retry the ${summary.failed.length} failed` : undefined;
+  const rest = summary.remaining.length ? `Transcribe the remaining ${summary.remaining.length}` : undefined;
+  const actions = [...(written.length ? [OPEN_TRANSCRIPTS, reveal.label] : []), ...(retry ? [retry] : []), ...(rest ? [rest] : [])];
+  // The log has each failure's details; offered while the toast has room for it (four buttons are cut short).
+  if (!summary.complete && actions.length < 3) actions.push(SHOW_LOG);
   ctx.log.info(message);
-  if (complete) void vscode.window.showInformationMessage(message);
-  else void vscode.window.showWarningMessage(message, 'Show Log').then((pick) => pick && ctx.log.show());
+  const shown = summary.complete ? vscode.window.showInformationMessage(message, ...actions) : vscode.window.showWarningMessage(message, ...actions);
+  void shown.then(async (pick) => {
+    if (pick === undefined) return;
+    if (pick === OPEN_TRANSCRIPTS) await openTranscripts(written);
+    else if (pick === reveal.label) await reveal.run();
+    else if (pick === retry) await transcribeFiles(ctx, summary.failed, destination);
+    else if (pick === rest) await transcribeFiles(ctx, summary.remaining, destination);
+    else if (pick === SHOW_LOG) ctx.log.show();
+  });
+}
+
+/** *Open transcripts…*: the ones picked, each in its own tab. */
+async function openTranscripts(written: readonly vscode.Uri[]): Promise<void> {
+  const items = written.map((uri) => ({ label: baseName(uri.path), description: vscode.workspace.asRelativePath(vscode.Uri.joinPath(uri, '..')), uri }));
+  const picked = await vscode.window.showQuickPick(items, { title: 'BlindBox: open transcripts', canPickMany: true, matchOnDescription: true });
+  for (const { uri } of picked ?? []) await vscode.window.showTextDocument(uri, { preview: false, preserveFocus: true });
+}
+
+/** *Reveal in Explorer* where the explorer shows the file (it is in the workspace), else the OS file manager. */
+function revealAction(first: vscode.Uri | undefined): { readonly label: string; run(): Thenable<unknown> } {
+  const inWorkspace = first !== undefined && vscode.workspace.getWorkspaceFolder(first) !== undefined;
+  return inWorkspace
+    ? { label: 'Reveal in Explorer', run: () => vscode.commands.executeCommand('revealInExplorer', first) }
+    : { label: 'Reveal in File Manager', run: () => vscode.commands.executeCommand('revealFileInOS', first) };
 }
 
 /** A folder stands for the audio files directly in it (sorted by name); anything else for itself. */

@@ -49,7 +49,6 @@ export interface FileProgress {
 
 /** One progress notification for the whole batch: "3 of 8 · name · 41 %", the bar the sum of every file's share. */
 export class BatchProgress {
-  #done = 0;
   #shown = 0;
   readonly #fractions = new Map<string, number>();
   readonly #total: number;
@@ -64,25 +63,22 @@ export class BatchProgress {
     this.#progress.report({ message });
   }
 
-  /** The reporter of one file. */
-  file(name: string): FileProgress {
+  /** The reporter of the `ordinal`th file of the batch (from 1): its messages say "ordinal of total · name". */
+  file(name: string, ordinal: number): FileProgress {
     const key = `${name}#${this.#fractions.size}`;
     this.#fractions.set(key, 0);
     return {
-      update: (fraction: number, what: string) => this.#update(key, name, fraction, what),
-      finish: () => {
-        this.#done++;
-        this.#update(key, name, 1, 'done');
-      },
+      update: (fraction: number, what: string) => this.#update(key, name, ordinal, fraction, what),
+      finish: () => this.#update(key, name, ordinal, 1, 'done'),
     };
   }
 
-  #update(key: string, name: string, fraction: number, what: string): void {
+  #update(key: string, name: string, ordinal: number, fraction: number, what: string): void {
     this.#fractions.set(key, Math.max(this.#fractions.get(key) ?? 0, fraction));
     const overall = Math.floor(([...this.#fractions.values()].reduce((a, b) => a + b, 0) / this.#total) * 100);
     const increment = Math.max(0, overall - this.#shown);
     this.#shown += increment;
-    const position = this.#total > 1 ? `${Math.min(this.#done + 1, this.#total)} of ${this.#total} · ` : '';
+    const position = this.#total > 1 ? `${ordinal} of ${this.#total} · ` : '';
     this.#progress.report({ increment, message: `${position}${name} · ${what}` });
   }
 }

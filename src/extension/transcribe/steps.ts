@@ -1,8 +1,8 @@
 /**
  * The vscode face of a transcription batch's steps (batch.ts runs them): check one file (a remote one read
- * through the workspace file system), send it over the attested session with its progress, and make its document
- * (saved beside the audio when the settings say so, else an untitled document named beside it), remembered for
- * *Save Transcript with Receipt*.
+ * through the workspace file system), send it over the attested session with its progress, and make its document:
+ * a batch's written with its receipt where the batch writes (batch-output.ts); a single file's saved beside the audio
+ * when the settings say so, else an untitled document named beside it, remembered for *Save Transcript with Receipt*.
  */
 import * as vscode from 'vscode';
 import { InputError } from '../../core/errors.js';
@@ -21,7 +21,8 @@ import { saveTranscriptWithReceipt } from '../receipts/save.js';
 import { documentFileName } from '../files/names.js';
 import type { TranscribeServices } from '../services.js';
 import type { DocumentFormat, ExtensionSettings } from '../settings/model.js';
-import type { BatchSteps, FileRecord } from './batch.js';
+import { serverGone, type BatchSteps, type FileRecord } from './batch.js';
+import type { BatchOutput } from './batch-output.js';
 import type { TranscriptDocument } from './document.js';
 import type { PolicyInfo } from '../trust/trust-state.js';
 import { CANCELLED, TRANSCRIBING, uploadLine } from './progress.js';
@@ -42,6 +43,8 @@ export interface Job {
   readonly signal: AbortSignal;
   /** More than one file: failures go to the summary, not one notification each. */
   readonly batch: boolean;
+  /** Where a batch writes its transcripts and receipts (a single file opens as a document instead). */
+  readonly output?: BatchOutput;
 }
 
 type Record = FileRecord<vscode.Uri, CheckedAudio, vscode.Uri>;
@@ -54,7 +57,8 @@ export function transcriptionSteps(job: Job): Omit<BatchSteps<vscode.Uri, Checke
     send: (record, audio, { session }, progress) => send(job, record, audio, session, progress),
     document: (record, answer, { policy }) => openDocument(job, record, answer, policy),
     failed: async (record, failure, sending) => {
-      if (sending && failure.untrusted) await ctx.trust.untrusted(settings.serverUrl, failure);
+      // The status says so (FAILED · unreachable) until an attestation succeeds again, not "verified 0s ago".
+      if (sending && (failure.untrusted || serverGone(failure))) await ctx.trust.uploadFailed(settings.serverUrl, failure);
       reportFailure(job, oneLine(record.name, 200), failure);
     },
     cancelled: (record) => {
@@ -108,17 +112,16 @@ async function openDocument(job: Job, record: Record, result: TranscriptResult, 
   const format = settings.transcriptFormat;
   const provenance = services.transcriptProvenance(result, name, settings.serverUrl, policy.name);
   const document = services.renderTranscriptDocument(format, result, provenance, await vscode.languages.getLanguages());
+  const kept = { audio: file, body: result.body, wire: result.format, documentFormat: format, receipt: result.receipt };
+  if (job.output) return job.output.write(kept, document.content);
   const opened = (settings.saveNextToAudio ? await saveBesideAudio(job, file, format, document) : undefined) ?? (await openUntitled(ctx.claimedNames, file, format, document));
   await vscode.window.showTextDocument(opened, { preview: false });
   ctx.log.info(`${name}: transcript opened (${format}, ${result.text.length} characters; receipt verified, audio SHA-256 ${result.receipt.verified.content.audioSha256})`);
-  const kept = { audio: file, body: result.body, wire: result.format, documentFormat: format, receipt: result.receipt };
   ctx.transcripts.remember(opened.uri, kept);
-  // One file: offer to keep the proof; a batch has the editor title's button on each transcript instead.
-  if (!job.batch) {
-    void vscode.window.showInformationMessage(`BlindBox: ${name} transcribed; the enclave signed a receipt for it.`, SAVE_WITH_RECEIPT).then((pick) => {
-      if (pick === SAVE_WITH_RECEIPT) void saveTranscriptWithReceipt(ctx, kept).catch((err: unknown) => ctx.notifications.showFailure(describeFailure(err)));
-    });
-  }
+  // One file: offer to keep the proof (a batch has saved it with the transcript).
+  void vscode.window.showInformationMessage(`BlindBox: ${name} transcribed; the enclave signed a receipt for it.`, SAVE_WITH_RECEIPT).then((pick) => {
+    if (pick === SAVE_WITH_RECEIPT) void saveTranscriptWithReceipt(ctx, kept).catch((err: unknown) => ctx.notifications.showFailure(describeFailure(err)));
+  });
   return opened.uri;
 }
 

@@ -119,8 +119,11 @@ export class TrustController {
     if (generation === this.#generation) this.#fail(server, undefined, failure);
   }
 
-  /** An upload failed because the server stopped proving itself (a re-attestation inside the request failed). */
-  async untrusted(server: string, failure: Failure): Promise<void> {
+  /**
+   * An upload failed because the server stopped proving itself (a re-attestation inside the request failed) or stopped
+   * answering: the session is dropped, and the state shows `failure` until an attestation succeeds again.
+   */
+  async uploadFailed(server: string, failure: Failure): Promise<void> {
     ++this.#generation;
     const policy = policyOf(this.#state);
     await this.#attestor?.drop();
