@@ -177,7 +177,8 @@ export function transcriptionHandlers(
  * nonsense, worse than a clear refusal. No language asked: the engine's own (or detected) language.
  */
 function checkLanguage(engine: TranscriptionEngine, language: string | undefined): void {
-  if (language === undefined || engine.languages === undefined) return;
+  // `auto` (OpenAI's and whisper.cpp's "detect") asks for no language in particular.
+  if (language === undefined || language.toLowerCase() === 'auto' || engine.languages === undefined) return;
   if (engine.languages.includes(language.split('-')[0]!.toLowerCase())) return;
   throw HttpError.of('LANGUAGE_UNSUPPORTED', `This server's ${engine.name} engine transcribes ${engine.languages.join(', ')} only, not ${JSON.stringify(oneLine(language, 35))}; ask for ${engine.languages.join(' or ')}, or for no language.`);
 }
