@@ -11,11 +11,13 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ChannelError, connect, fileSource, type TranscribeOptions, type TranscriptResult } from '../../../src/core/index.js';
+import { TRANSCRIPT_FORMATS, type TranscriptFormat } from '../../../src/protocol/transcript.js';
 import { EngineError, type EngineErrorCode, type TranscriptionEngine } from '../../../src/server/engine/engine.js';
 import { wavHeader } from '../../../src/server/engine/whisper/client.js';
 import { createWhisperEngine } from '../../../src/server/engine/whisper/engine.js';
 import { startEngine } from '../../../src/server/engines.js';
 import { rootsTrusting, startSimulationServer, type ReferenceServer } from '../../../support/servers.js';
+import { runCli, startServe, type ServeProcess } from '../../../support/cli.js';
 import { startFakeWhisper, type FakeWhisper } from '../../../support/fake-whisper.js';
 import { bursts, encode, scratchDir, speak } from '../../../support/speech.js';
 
@@ -113,10 +115,14 @@ describe('whisper-http through the server, against whisper.cpp 1.7.6 and 1.8.5',
     result.segments!.forEach((s, i) => {
       assert.ok(Math.abs(s.start - three.bursts[i]!.start) < 0.05 && Math.abs(s.end - three.bursts[i]!.end) < 0.05, `segment ${i}: ${s.start}–${s.end}`);
     });
-    const srt = await servers['1.8.5']!.transcribe(three.path, { format: 'srt' });
-    assert.match(srt.body, /00:00:03,000 --> 00:00:05,000\s+speech/);
-    const vtt = await servers['1.8.5']!.transcribe(three.path, { format: 'vtt' });
-    assert.match(vtt.body, /00:00:06\.000 --> 00:00:08\.000\s+speech/);
+    const third: Record<TranscriptFormat, RegExp> = {
+      text: /^speech speech speech$/,
+      json: /^\{"text":"speech speech speech"\}$/,
+      verbose_json: /"start":6,"end":8,"text":"speech"/,
+      srt: /\n3\n00:00:06,000 --> 00:00:08,000\nspeech\n/,
+      vtt: /\n00:00:06\.000 --> 00:00:08\.000\nspeech\n/,
+    };
+    for (const format of TRANSCRIPT_FORMATS) assert.match((await servers['1.8.5']!.transcribe(three.path, { format })).body, third[format], format);
     const silent = path.join(scratch.dir, 'silent.wav');
     await writeFile(silent, Buffer.concat([wavHeader(32_000), Buffer.alloc(64_000)]));
     const quiet = await servers['1.8.5']!.transcribe(silent);
@@ -284,5 +290,38 @@ describe('whisper engine edges', () => {
     assert.equal((await running).segments.length, 2);
     await closed;
     await fake.close();
+  });
+});
+
+describe('blindbox serve --engine whisper-http --upstream <whisper.cpp 1.7.6>, with the CLI', () => {
+  let fake: FakeWhisper;
+  let serve: ServeProcess;
+  let root: string;
+  let clip: string;
+  before(async () => {
+    clip = (await bursts(scratch.dir, 'cli', 2)).path;
+    fake = await startFakeWhisper({ version: '1.7.6' });
+    root = path.join(scratch.dir, 'root.pem');
+    serve = await startServe(['--simulate', '--engine', 'whisper-http', '--upstream', fake.url.href, '--trust-out', root]);
+  });
+  after(async () => {
+    await serve?.stop();
+    await fake?.close();
+  });
+  const transcribe = (...flags: string[]) => runCli(['transcribe', serve.url, clip, '--trust-root', root, ...flags]);
+
+  it('an error answered with HTTP 200 fails the transcription (HTTP 502) instead of printing an empty transcript', async () => {
+    fake.fail('error');
+    const r = await transcribe();
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /HTTP 502/);
+    assert.equal(r.stdout, '');
+  });
+
+  it('a French request is followed by one that detects the language again', async () => {
+    const first = fake.requests.length;
+    assert.equal((await transcribe('--language', 'fr')).code, 0);
+    assert.equal((await transcribe()).code, 0);
+    assert.deepEqual(fake.requests.slice(first).map((r) => [r.fields.language, r.language]), [['fr', 'fr'], ['auto', 'en']]);
   });
 });

@@ -4,7 +4,7 @@
  * request. Its answer's body is returned; an HTTP error, a dropped connection or a timeout becomes an `EngineError`.
  */
 import { Readable } from 'node:stream';
-import { FormDataEncoder } from 'form-data-encoder';
+import { FormDataEncoder, type FileLike, type FormDataEntryValue, type FormDataLike } from 'form-data-encoder';
 import { Agent, request as httpRequest } from 'undici';
 import { ENDPOINTS, UPLOAD_FIELDS } from '../../../protocol/endpoints.js';
 import type { TranscriptFormat } from '../../../protocol/transcript.js';
@@ -49,6 +49,43 @@ export function wavHeader(samples: number): Buffer {
 /** `pcm`'s bytes, little-endian as every platform Node runs on stores them. */
 const bytesOf = (pcm: Int16Array) => new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength);
 
+/**
+ * A piece as a WAV file part, read from its samples as it is sent. Not a `Blob`: a Blob copies the piece outside the
+ * JavaScript heap, where the collector does not see the copies of a long file's pieces pile up.
+ */
+class WavFile implements FileLike {
+  readonly name = 'audio.wav';
+  readonly type = 'audio/wav';
+  readonly lastModified = 0;
+  readonly size: number;
+  readonly [Symbol.toStringTag] = 'File';
+  readonly #parts: readonly Uint8Array[];
+
+  constructor(pcm: readonly Int16Array[]) {
+    const samples = pcm.reduce((n, p) => n + p.length, 0);
+    this.#parts = [wavHeader(samples), ...pcm.map(bytesOf)];
+    this.size = 44 + 2 * samples;
+  }
+
+  async *stream(): AsyncGenerator<Uint8Array> {
+    yield* this.#parts;
+  }
+}
+
+/** The fields of one request, in order, as the encoder reads a form (`FormData` would take only a `Blob`). */
+function formOf(fields: readonly (readonly [string, FormDataEntryValue])[]): FormDataLike {
+  const entries = () => fields.map(([name, value]): [string, FormDataEntryValue] => [name, value])[Symbol.iterator]();
+  return {
+    [Symbol.toStringTag]: 'FormData',
+    append: () => {
+      throw new TypeError('read-only form');
+    },
+    getAll: (name) => fields.filter(([n]) => n === name).map(([, value]) => value),
+    entries,
+    [Symbol.iterator]: entries,
+  };
+}
+
 /** One whisper.cpp server: where it answers and the connections to it. */
 export class Upstream {
   readonly endpoint: URL;
@@ -65,14 +102,14 @@ export class Upstream {
 
   /** Sends `pcm` (consecutive 16 kHz samples) and returns the 200 answer's body. */
   async transcribe(pcm: readonly Int16Array[], parameters: PieceParameters, signal: AbortSignal): Promise<string> {
-    const samples = pcm.reduce((n, p) => n + p.length, 0);
-    const form = new FormData();
-    form.append(UPLOAD_FIELDS.file, new Blob([wavHeader(samples), ...pcm.map(bytesOf)], { type: 'audio/wav' }), 'audio.wav');
-    form.append(UPLOAD_FIELDS.model, parameters.model);
-    form.append(UPLOAD_FIELDS.responseFormat, 'verbose_json' satisfies TranscriptFormat);
-    form.append(UPLOAD_FIELDS.language, parameters.language);
-    if (parameters.temperature !== undefined) form.append('temperature', String(parameters.temperature));
-    const encoder = new FormDataEncoder(form);
+    const fields: [string, FormDataEntryValue][] = [
+      [UPLOAD_FIELDS.file, new WavFile(pcm)],
+      [UPLOAD_FIELDS.model, parameters.model],
+      [UPLOAD_FIELDS.responseFormat, 'verbose_json' satisfies TranscriptFormat],
+      [UPLOAD_FIELDS.language, parameters.language],
+    ];
+    if (parameters.temperature !== undefined) fields.push(['temperature', String(parameters.temperature)]);
+    const encoder = new FormDataEncoder(formOf(fields));
     const timeout = AbortSignal.timeout(this.#options.timeoutMs);
     try {
       const response = await httpRequest(this.endpoint, {
