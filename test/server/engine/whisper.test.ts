@@ -239,6 +239,30 @@ describe('long files and many users over two whisper.cpp servers', () => {
   });
 });
 
+describe('a client that goes away', () => {
+  it('stops its long transcription: the running piece is cut and no other piece is sent', async () => {
+    const fake = await startFakeWhisper({ version: '1.8.5', msPerAudioSecond: 50 });
+    const served = await serverWith(createWhisperEngine({ upstreams: [fake.url], timeoutMs: 10_000, splitSeconds: 20, pieceSeconds: 10 }));
+    try {
+      const long = await bursts(scratch.dir, 'gone', 40);
+      const controller = new AbortController();
+      const job = served.transcribe(long.path, { signal: controller.signal });
+      for (let i = 0; i < 500 && fake.started() === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      controller.abort();
+      await assert.rejects(job);
+      for (let i = 0; i < 300 && fake.abandoned() === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(fake.abandoned(), 1, 'the running piece was cut');
+      const sent = fake.started();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal(fake.started(), sent, 'no piece was sent after the client left');
+      assert.ok(sent <= 2, `${sent} pieces of about 12 were sent`);
+    } finally {
+      await served.server.close();
+      await fake.close();
+    }
+  });
+});
+
 describe('whisper engine edges', () => {
   let clip: string;
   before(async () => (clip = (await bursts(scratch.dir, 'edge', 2)).path));
