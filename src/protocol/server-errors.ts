@@ -43,6 +43,7 @@ export const SERVER_ERROR_CODES = {
   EMPTY_FILE: { status: 400, retry: false, sentence: 'The uploaded file is empty.' },
   FIELD_TOO_LONG: { status: 400, retry: false, sentence: 'A field of the upload is too long.' },
   INVALID_RESPONSE_FORMAT: { status: 400, retry: false, sentence: `${UPLOAD_FIELDS.responseFormat} must be one of ${TRANSCRIPT_FORMATS.join(', ')}.` },
+  INVALID_TEMPERATURE: { status: 400, retry: false, sentence: `${UPLOAD_FIELDS.temperature} must be a number from 0 to 1.` },
   UNREADABLE_AUDIO: { status: 400, retry: false, sentence: 'The audio could not be decoded.' },
   EMPTY_AUDIO: { status: 400, retry: false, sentence: 'The audio decodes to no samples.' },
   NOT_FOUND: { status: 404, retry: false, sentence: 'There is no such path on this server.' },

@@ -137,9 +137,10 @@ export function transcriptionHandlers(
         if (responseFormat !== undefined && !isTranscriptFormat(responseFormat)) {
           throw HttpError.of('INVALID_RESPONSE_FORMAT');
         }
+        const temperature = parseTemperature(upload.fields.get(UPLOAD_FIELDS.temperature));
         const language = upload.fields.get(UPLOAD_FIELDS.language) || undefined;
         checkLanguage(engine, language);
-        const transcript = await engine.transcribe({ path: upload.path, filename: upload.filename, language, signal: controller.signal });
+        const transcript = await engine.transcribe({ path: upload.path, filename: upload.filename, language, temperature, signal: controller.signal });
         if (controller.signal.aborted) throw controller.signal.reason;
         const answer = render(transcript, upload.fields);
         const body = Buffer.from(answer.body, 'utf8');
@@ -170,6 +171,14 @@ export function transcriptionHandlers(
     openAiTranscriptions: run(UPLOAD_FIELDS.file, (t, fields) => rendered(t, (fields.get(UPLOAD_FIELDS.responseFormat) ?? DEFAULT_TRANSCRIPT_FORMAT) as TranscriptFormat, engine.model)),
     inFlight: () => admission.inFlight(),
   };
+}
+
+/** OpenAI's `temperature` (0 to 1); absent or empty: the engine's default. */
+function parseTemperature(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const temperature = Number(value);
+  if (!(temperature >= 0 && temperature <= 1)) throw HttpError.of('INVALID_TEMPERATURE');
+  return temperature;
 }
 
 /**

@@ -5,6 +5,7 @@
  * (`serve --engine whisper-http` as an operator starts it); fan-out, fairness and cancellation through the engine.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,6 +19,7 @@ import { createWhisperEngine } from '../../../src/server/engine/whisper/engine.j
 import { startEngine } from '../../../src/server/engines.js';
 import { rootsTrusting, startSimulationServer, type ReferenceServer } from '../../../support/servers.js';
 import { runCli, startServe, type ServeProcess } from '../../../support/cli.js';
+import { BOUNDARY, errorCode, exchange, multipartBody, uploadHead } from '../../../support/raw-client.js';
 import { startFakeWhisper, type FakeWhisper } from '../../../support/fake-whisper.js';
 import { bursts, encode, scratchDir, speak } from '../../../support/speech.js';
 
@@ -128,6 +130,20 @@ describe('whisper-http through the server, against whisper.cpp 1.7.6 and 1.8.5',
     const quiet = await servers['1.8.5']!.transcribe(silent);
     assert.equal(quiet.text, '');
     assert.deepEqual(quiet.segments, []);
+  });
+
+  it('passes an OpenAI temperature on to whisper.cpp, and refuses one out of [0, 1] with 400 before any audio goes', async () => {
+    const fake = fakes['1.8.5']!;
+    const upload = (temperature: string) => {
+      const body = Buffer.concat([Buffer.from(`--${BOUNDARY}\r\ncontent-disposition: form-data; name="temperature"\r\n\r\n${temperature}\r\n`), multipartBody(readFileSync(three.path))]);
+      return exchange(servers['1.8.5']!.server.url, Buffer.concat([Buffer.from(uploadHead('/v1/audio/transcriptions', { contentLength: body.length })), body]));
+    };
+    const answer = await upload('0.4');
+    assert.equal(answer?.status, 200, answer?.body);
+    assert.equal(fake.requests.at(-1)?.fields.temperature, '0.4');
+    const started = fake.started();
+    for (const bad of ['1.5', '-0.1', 'hot']) assert.equal(errorCode(await upload(bad)), 'INVALID_TEMPERATURE', bad);
+    assert.equal(fake.started(), started);
   });
 
   it('an upstream that drops the connection mid-request fails the request with 502 ENGINE_FAILED; the next one is served', async () => {
