@@ -52,6 +52,8 @@ export function pieceTranscript(body: string, seconds: number): PieceTranscript 
     if (!isObject(s) || !finite(s.start) || !finite(s.end) || typeof s.text !== 'string') throw failed('answered with a malformed segment');
     return { start: s.start, end: s.end, text: s.text.trim() };
   });
+  // Text with no segment to time it is not "heard nothing": it is an answer that lost its segments.
+  if (raw.length === 0 && typeof json.text === 'string' && json.text.trim()) throw failed('answered text without segments');
   raw.sort((a, b) => a.start - b.start);
   const segments: Segment[] = [];
   for (const s of raw) {
