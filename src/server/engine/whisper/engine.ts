@@ -132,13 +132,13 @@ export function createWhisperEngine(options: WhisperEngineOptions): WhisperEngin
    */
   async function splitAndSubmit(request: TranscribeRequest, probe: Awaited<ReturnType<typeof probeAudio>>, resampler: Resampler, lane: PieceLane, submit: (piece: readonly Utterance[]) => void): Promise<number> {
     const splitter = new UtteranceSplitter({ rate: SPEECH_RATE, ...UTTERANCE });
-    const cutter = probe.seconds === undefined || probe.seconds >= splitSeconds ? new PieceCutter({ rate: SPEECH_RATE, pieceSeconds }) : undefined;
-    // Until the audio is known to be long enough to split, its pieces wait here (at most `splitSeconds` of it).
-    let held: Utterance[][] | undefined = cutter && probe.seconds !== undefined ? undefined : [];
+    const cutter = new PieceCutter({ rate: SPEECH_RATE, pieceSeconds });
+    // Until the audio is known to be long enough to split (by its header, else as it decodes), its pieces wait here: at
+    // most `splitSeconds` of audio, whatever a header claims.
+    let held: Utterance[][] | undefined = probe.seconds !== undefined && probe.seconds >= splitSeconds ? undefined : [];
     let duration = 0;
     const give = (piece: Utterance[]) => (held ? held.push(piece) : submit(piece));
     const take = (utterance: Utterance) => {
-      if (!cutter) return give([utterance]);
       const piece = cutter.push(utterance);
       if (piece) give(piece);
       const overflow = cutter.overflow();
@@ -148,8 +148,8 @@ export function createWhisperEngine(options: WhisperEngineOptions): WhisperEngin
       if (lane.signal.aborted) throw lane.signal.reason;
       duration = block.inputSeconds;
       for (const utterance of splitter.push(block.pcm)) take(utterance);
-      if (held && cutter && duration >= splitSeconds) {
-        held.forEach(submit);
+      if (held && duration >= splitSeconds) {
+        held.forEach((piece) => submit(piece));
         held = undefined;
       }
       await lane.room(PIECES_AHEAD);
@@ -157,7 +157,7 @@ export function createWhisperEngine(options: WhisperEngineOptions): WhisperEngin
     const last = splitter.end();
     if (last) take(last);
     if (duration === 0) throw new EngineError('EMPTY_AUDIO', 'The audio decodes to no samples.');
-    const rest = cutter?.end();
+    const rest = cutter.end();
     if (rest) give(rest);
     // Short audio: one piece, whatever was cut.
     if (held && held.length > 0) submit(held.flat());
