@@ -23,7 +23,7 @@ function gate() {
 
 describe('FairPool', () => {
   it('runs one piece per server and takes the lanes in turn: a lane opened later is not behind all of an earlier one', async () => {
-    const pool = new FairPool<string, string>(['s1'], 4);
+    const pool = new FairPool<string, string>(['s1'], { maxLanes: 4 });
     const { started, work, finish } = gate();
     const long = pool.open();
     const longPieces = ['L1', 'L2', 'L3', 'L4'].map((name) => long.submit(work(name)));
@@ -39,7 +39,7 @@ describe('FairPool', () => {
   });
 
   it('stopping a lane aborts its running piece and rejects its waiting ones, and frees the server for others', async () => {
-    const pool = new FairPool<string, string>(['s1', 's2'], 4);
+    const pool = new FairPool<string, string>(['s1', 's2'], { maxLanes: 4 });
     const { started, work, finish } = gate();
     const lane = pool.open();
     const pieces = ['A', 'B', 'C'].map((name) => lane.submit(work(name)));
@@ -57,7 +57,7 @@ describe('FairPool', () => {
   });
 
   it('refuses a transcription beyond maxLanes with BUSY, and a lane closed by its signal is CANCELLED', async () => {
-    const pool = new FairPool<string, string>(['s1'], 1);
+    const pool = new FairPool<string, string>(['s1'], { maxLanes: 1 });
     const controller = new AbortController();
     const lane = pool.open(controller.signal);
     assert.throws(() => pool.open(), (err) => err instanceof EngineError && err.code === 'BUSY');

@@ -291,14 +291,31 @@ describe('whisper engine edges', () => {
     await slow.close();
   });
 
-  it('reports an unreachable server as UNAVAILABLE', async () => {
+  /** A loopback URL where nothing listens. */
+  const nobody = async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    const e = createWhisperEngine({ upstreams: [new URL(`http://127.0.0.1:${port}`)], timeoutMs: 5_000 });
+    return new URL(`http://127.0.0.1:${port}`);
+  };
+
+  it('reports an unreachable server as UNAVAILABLE', async () => {
+    const e = createWhisperEngine({ upstreams: [await nobody()], timeoutMs: 5_000 });
     await assert.rejects(e.transcribe({ path: clip }), isCode('UNAVAILABLE', /unreachable/));
     await e.close();
+  });
+
+  it('gives the pieces a server that cannot be reached (a child restarting) to the others, and fails only when none can be', async () => {
+    const fake = await startFakeWhisper({ version: '1.8.5' });
+    const long = await bursts(scratch.dir, 'around', 20);
+    const e = createWhisperEngine({ upstreams: [await nobody(), fake.url], timeoutMs: 5_000, splitSeconds: 20, pieceSeconds: 10 });
+    assert.equal((await e.transcribe({ path: long.path })).segments.length, 20);
+    assert.ok(fake.requests.length >= 4, `${fake.requests.length} pieces`);
+    const down = createWhisperEngine({ upstreams: [await nobody(), await nobody()], timeoutMs: 5_000 });
+    await assert.rejects(down.transcribe({ path: clip }), isCode('UNAVAILABLE', /unreachable/));
+    await Promise.all([e.close(), down.close()]);
+    await fake.close();
   });
 
   it('keeps a path prefix of the upstream URL and sends the model name and a temperature', async () => {

@@ -86,6 +86,13 @@ function formOf(fields: readonly (readonly [string, FormDataEntryValue])[]): For
   };
 }
 
+/** `UNAVAILABLE`: the server was never reached, so nothing was sent; another server may take the piece. */
+export class UnreachableError extends EngineError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('UNAVAILABLE', message, options);
+  }
+}
+
 /** One whisper.cpp server: where it answers and the connections to it. */
 export class Upstream {
   readonly endpoint: URL;
@@ -141,7 +148,7 @@ export class Upstream {
     }
     // Never connected: the server is down. Connected, then cut: it broke while transcribing (crashed, or was killed).
     if (code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ENOTFOUND' || code === 'ENOENT') {
-      return new EngineError('UNAVAILABLE', `The transcription server at ${this.endpoint.origin} is unreachable: ${says}`, { cause: err });
+      return new UnreachableError(`The transcription server at ${this.endpoint.origin} is unreachable: ${says}`, { cause: err });
     }
     return new EngineError('ENGINE_FAILED', `The transcription server at ${this.endpoint.origin} dropped the request: ${says}`, { cause: err });
   }

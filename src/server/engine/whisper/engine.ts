@@ -12,7 +12,7 @@ import { cancelled, EngineError, type TranscribeRequest, type Transcript, type T
 import { PieceCutter } from '../split/pieces.js';
 import { UtteranceSplitter, type Utterance } from '../split/utterances.js';
 import { joinPieces, pieceTranscript, type TimedPiece } from './answer.js';
-import { Upstream } from './client.js';
+import { UnreachableError, Upstream } from './client.js';
 import { DETECT, whisperLanguage } from './languages.js';
 import { FairPool, type FairPoolStats, type Lane } from './pool.js';
 
@@ -87,7 +87,7 @@ export function createWhisperEngine(options: WhisperEngineOptions): WhisperEngin
   const maxSeconds = options.maxSeconds ?? DEFAULT_MAX_SECONDS;
   if (!(splitSeconds > 0 && pieceSeconds > 0)) throw new RangeError('splitSeconds and pieceSeconds must be positive');
   const upstreams = options.upstreams.map((url) => new Upstream(url, { timeoutMs: options.timeoutMs, maxResponseBytes: options.maxResponseBytes }));
-  const pool = new FairPool<Upstream, TimedPiece>(upstreams, upstreams.length + (options.maxQueue ?? 8));
+  const pool = new FairPool<Upstream, TimedPiece>(upstreams, { maxLanes: upstreams.length + (options.maxQueue ?? 8), unreachable: (err) => err instanceof UnreachableError });
   const resamplers = new Resamplers();
   const running = new Set<Promise<unknown>>();
   let closing: Promise<void> | undefined;

@@ -14,6 +14,8 @@ interface Piece<S, R> {
   readonly work: PieceWork<S, R>;
   readonly resolve: (result: R) => void;
   readonly reject: (err: unknown) => void;
+  /** Servers that could not be reached for it. */
+  unreached: number;
 }
 
 /** One transcription's pieces. */
@@ -39,7 +41,7 @@ export class Lane<S, R> {
   submit(work: PieceWork<S, R>): Promise<R> {
     if (this.signal.aborted) return Promise.reject(this.signal.reason);
     return new Promise<R>((resolve, reject) => {
-      this.waiting.push({ work, resolve, reject });
+      this.waiting.push({ work, resolve, reject, unreached: 0 });
       this.#pool.dispatch();
     });
   }
@@ -56,6 +58,12 @@ export class Lane<S, R> {
     for (const piece of this.waiting.splice(0)) piece.reject(reason);
     this.#wakeRoom();
     this.#pool.leave(this);
+  }
+
+  /** Puts back a piece that could not reach its server, first in line. */
+  retry(piece: Piece<S, R>): void {
+    if (this.signal.aborted) piece.reject(this.signal.reason);
+    else this.waiting.unshift(piece);
   }
 
   /** Takes the next piece for a server (called by the pool). */
@@ -80,26 +88,37 @@ export interface FairPoolStats {
   readonly piecesWaiting: number;
 }
 
+export interface FairPoolOptions {
+  /** Transcriptions at once (running or waiting); one more is refused with `BUSY`. */
+  readonly maxLanes: number;
+  /**
+   * Whether a piece's failure means its server was never reached (nothing sent, e.g. a whisper.cpp child restarting):
+   * the piece is then given to another server, and that one rests `restMs` before it is tried again.
+   */
+  readonly unreachable?: (err: unknown) => boolean;
+  /** Default 1 s. */
+  readonly restMs?: number;
+}
+
 export class FairPool<S, R> {
   readonly #idle: S[];
   readonly #size: number;
   readonly #lanes: Lane<S, R>[] = [];
   /** The lane served last: the next piece comes from the lane after it. */
   #turn = -1;
-  readonly #maxLanes: number;
+  readonly #options: FairPoolOptions;
 
-  /** `maxLanes`: transcriptions at once (running or waiting); one more is refused with `BUSY`. */
-  constructor(servers: readonly S[], maxLanes: number) {
+  constructor(servers: readonly S[], options: FairPoolOptions) {
     if (servers.length === 0) throw new RangeError('the pool needs at least one server');
     this.#idle = [...servers];
     this.#size = servers.length;
-    this.#maxLanes = maxLanes;
+    this.#options = options;
   }
 
   /** A lane for one transcription, stopped (`CANCELLED`) when `signal` aborts. Throws `BUSY` when too many are open. */
   open(signal?: AbortSignal): Lane<S, R> {
     if (signal?.aborted) throw cancelled();
-    if (this.#lanes.length >= this.#maxLanes) throw new EngineError('BUSY');
+    if (this.#lanes.length >= this.#options.maxLanes) throw new EngineError('BUSY');
     const lane = new Lane(this);
     this.#lanes.push(lane);
     if (signal) {
@@ -126,15 +145,26 @@ export class FairPool<S, R> {
       const piece = next.take()!;
       const server = this.#idle.shift()!;
       next.running++;
+      let rest = false;
       piece
         .work(server, next.signal)
-        .then(piece.resolve, piece.reject)
+        .then(piece.resolve, (err: unknown) => {
+          // Tried on every server at most once: when none can be reached, the engine is down and the piece fails.
+          rest = this.#options.unreachable?.(err) === true;
+          if (rest && ++piece.unreached < this.#size) next.retry(piece);
+          else piece.reject(err);
+        })
         .finally(() => {
           next.running--;
-          this.#idle.push(server);
-          this.dispatch();
+          if (rest) setTimeout(() => this.#free(server), this.#options.restMs ?? 1_000);
+          else this.#free(server);
         });
     }
+  }
+
+  #free(server: S): void {
+    this.#idle.push(server);
+    this.dispatch();
   }
 
   stats(): FairPoolStats {
