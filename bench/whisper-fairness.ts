@@ -54,6 +54,7 @@ try {
   };
 
   const { engine: idle } = await setup(2, true);
+  await idle.transcribe({ path: short }); // warm-up: the resampler's WebAssembly, the JIT
   const alone: number[] = [];
   for (let i = 0; i < SHORT_RUNS; i++) alone.push(await timed(() => idle.transcribe({ path: short })));
   const aloneMs = median(alone);
