@@ -24,6 +24,8 @@ export const UPLOAD_FIELDS = {
   responseFormat: 'response_format',
   /** A language hint, e.g. `en`. */
   language: 'language',
+  /** Sampling temperature, 0 to 1 (OpenAI's field); engines that do not sample (PocketSphinx) ignore it. */
+  temperature: 'temperature',
   /** The model asked for (OpenAI's field; BlindBox's server transcribes with the model it attests). */
   model: 'model',
 } as const;

@@ -43,6 +43,7 @@ export const SERVER_ERROR_CODES = {
   EMPTY_FILE: { status: 400, retry: false, sentence: 'The uploaded file is empty.' },
   FIELD_TOO_LONG: { status: 400, retry: false, sentence: 'A field of the upload is too long.' },
   INVALID_RESPONSE_FORMAT: { status: 400, retry: false, sentence: `${UPLOAD_FIELDS.responseFormat} must be one of ${TRANSCRIPT_FORMATS.join(', ')}.` },
+  INVALID_TEMPERATURE: { status: 400, retry: false, sentence: `${UPLOAD_FIELDS.temperature} must be a number from 0 to 1.` },
   UNREADABLE_AUDIO: { status: 400, retry: false, sentence: 'The audio could not be decoded.' },
   EMPTY_AUDIO: { status: 400, retry: false, sentence: 'The audio decodes to no samples.' },
   NOT_FOUND: { status: 404, retry: false, sentence: 'There is no such path on this server.' },
@@ -87,6 +88,8 @@ export const SERVER_ERROR_CODES = {
   UNAVAILABLE: { status: 503, retry: false, sentence: 'The speech engine is not running.' },
   SHUTTING_DOWN: { status: 503, retry: true, sentence: 'The server is shutting down; try again shortly.' },
   ATTESTATION_BUSY: { status: 503, retry: true, sentence: 'The server is signing as many attestation documents as it can at once; try again shortly.' },
+  /** The engine broke mid-transcription (whisper.cpp dropped the connection, died, or answered an error): not the audio's fault. */
+  ENGINE_FAILED: { status: 502, retry: false, sentence: 'The speech engine failed while transcribing.' },
   TIMEOUT: { status: 504, retry: false, sentence: 'The transcription took longer than the server allows.' },
 } as const satisfies Readonly<Record<string, ServerErrorSpec>>;
 

@@ -21,6 +21,8 @@ export interface TranscribeRequest {
   /** The client's file name (only used to guess the format when the bytes do not say). */
   readonly filename?: string;
   readonly language?: string;
+  /** Sampling temperature, for engines that sample (Whisper); absent: the engine's default. */
+  readonly temperature?: number;
   /** Aborted when the client goes away or the request times out. */
   readonly signal?: AbortSignal;
 }
@@ -53,10 +55,14 @@ export const ENGINE_ERROR_CODES = {
   EMPTY_AUDIO: SERVER_ERROR_CODES.EMPTY_AUDIO.sentence,
   /** Longer than the server's duration limit. */
   TOO_LONG: SERVER_ERROR_CODES.TOO_LONG.sentence,
+  /** A language the engine cannot transcribe, or that is no language at all. */
+  LANGUAGE_UNSUPPORTED: SERVER_ERROR_CODES.LANGUAGE_UNSUPPORTED.sentence,
   /** The queue is full (retried by clients). */
   BUSY: SERVER_ERROR_CODES.BUSY.sentence,
   /** The engine is down: upstream unreachable, workers dead, shutting down. */
   UNAVAILABLE: SERVER_ERROR_CODES.UNAVAILABLE.sentence,
+  /** The engine broke mid-transcription: an upstream dropped the connection or answered an error or nonsense. */
+  ENGINE_FAILED: SERVER_ERROR_CODES.ENGINE_FAILED.sentence,
   /** The request's deadline passed, or the upstream did not answer in time. */
   TIMEOUT: SERVER_ERROR_CODES.TIMEOUT.sentence,
   /** The client went away. */

@@ -137,9 +137,10 @@ export function transcriptionHandlers(
         if (responseFormat !== undefined && !isTranscriptFormat(responseFormat)) {
           throw HttpError.of('INVALID_RESPONSE_FORMAT');
         }
+        const temperature = parseTemperature(upload.fields.get(UPLOAD_FIELDS.temperature));
         const language = upload.fields.get(UPLOAD_FIELDS.language) || undefined;
         checkLanguage(engine, language);
-        const transcript = await engine.transcribe({ path: upload.path, filename: upload.filename, language, signal: controller.signal });
+        const transcript = await engine.transcribe({ path: upload.path, filename: upload.filename, language, temperature, signal: controller.signal });
         if (controller.signal.aborted) throw controller.signal.reason;
         const answer = render(transcript, upload.fields);
         const body = Buffer.from(answer.body, 'utf8');
@@ -172,12 +173,21 @@ export function transcriptionHandlers(
   };
 }
 
+/** OpenAI's `temperature` (0 to 1); absent or empty: the engine's default. */
+function parseTemperature(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const temperature = Number(value);
+  if (!(temperature >= 0 && temperature <= 1)) throw HttpError.of('INVALID_TEMPERATURE');
+  return temperature;
+}
+
 /**
  * Refuses a language the engine cannot transcribe: an English model fed French speech yields confident English
  * nonsense, worse than a clear refusal. No language asked: the engine's own (or detected) language.
  */
 function checkLanguage(engine: TranscriptionEngine, language: string | undefined): void {
-  if (language === undefined || engine.languages === undefined) return;
+  // `auto` (OpenAI's and whisper.cpp's "detect") asks for no language in particular.
+  if (language === undefined || language.toLowerCase() === 'auto' || engine.languages === undefined) return;
   if (engine.languages.includes(language.split('-')[0]!.toLowerCase())) return;
   throw HttpError.of('LANGUAGE_UNSUPPORTED', `This server's ${engine.name} engine transcribes ${engine.languages.join(', ')} only, not ${JSON.stringify(oneLine(language, 35))}; ask for ${engine.languages.join(' or ')}, or for no language.`);
 }

@@ -11,8 +11,8 @@ import { pcm16k, SPEECH_RATE } from '../../../src/server/engine/audio/pcm16k.js'
 import { Resampler } from '../../../src/server/engine/audio/resample.js';
 import { EngineError, type EngineErrorCode, type Transcript } from '../../../src/server/engine/engine.js';
 import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../../src/server/engine/pocketsphinx/engine.js';
-import { groupIntoPieces, isQuietBoundary, PieceCutter, speechLevel } from '../../../src/server/engine/pocketsphinx/pieces.js';
-import { UtteranceSplitter, type Utterance } from '../../../src/server/engine/pocketsphinx/utterances.js';
+import { groupIntoPieces, isQuietBoundary, PieceCutter, speechLevel } from '../../../src/server/engine/split/pieces.js';
+import { UtteranceSplitter, type Utterance } from '../../../src/server/engine/split/utterances.js';
 import { toSrt, toVtt } from '../../../src/server/http/subtitles.js';
 import { scratchDir, spokenRecording, SPEECH_HZ, wordErrorRate, words, type SpokenRecording } from '../../../support/speech.js';
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { languageTag } from '../../../src/server/engine/language-tag.js';
-import { quietestCut, UtteranceSplitter, type Utterance } from '../../../src/server/engine/pocketsphinx/utterances.js';
+import { quietestCut, UtteranceSplitter, type Utterance } from '../../../src/server/engine/split/utterances.js';
 import { timedWords } from '../../../src/server/engine/pocketsphinx/words.js';
 import { segmentWords, transcriptOf, type Word } from '../../../src/server/engine/segments.js';
 

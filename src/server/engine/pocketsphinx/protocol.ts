@@ -1,7 +1,7 @@
 /** What the PocketSphinx engine and its workers exchange (through `WorkerPool`). */
 import type { Codec } from '../../../protocol/audio-format.js';
 import type { Word } from '../segments.js';
-import type { Utterance } from './utterances.js';
+import type { Utterance } from '../split/utterances.js';
 
 /** Set once per worker, as its `workerData`. */
 export interface WorkerSetup {

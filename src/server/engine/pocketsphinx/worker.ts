@@ -14,9 +14,9 @@ import { cancelled, EngineError } from '../engine.js';
 import type { Word } from '../segments.js';
 import type { PoolMessage, WorkerMessage } from '../worker-pool.js';
 import { loadDecoder } from './addon.js';
-import { PieceCutter } from './pieces.js';
+import { PieceCutter } from '../split/pieces.js';
 import { sampleBuffers, type FileJob, type Job, type JobResult, type PartWords, type WorkerSetup } from './protocol.js';
-import { UtteranceSplitter, type Utterance } from './utterances.js';
+import { UtteranceSplitter, type Utterance } from '../split/utterances.js';
 import { timedWords } from './words.js';
 
 const port = parentPort!;

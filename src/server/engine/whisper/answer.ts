@@ -1,0 +1,88 @@
+/**
+ * What whisper.cpp's answers mean: a `verbose_json` body mapped to a transcript, and the transcripts of a split
+ * recording's pieces joined into one. Anything but a well-formed `verbose_json` is the engine failing, never an empty
+ * transcript: whisper.cpp v1.7.6 answers some failures with HTTP 200 and `{"error":"…"}`.
+ */
+import type { Segment } from '../../../protocol/transcript.js';
+import { EngineError, type Transcript } from '../engine.js';
+import { languageTag } from '../language-tag.js';
+
+/** The transcript of one piece of audio, timed from the piece's start. */
+export interface PieceTranscript {
+  readonly segments: readonly Segment[];
+  /** The language whisper.cpp names (a tag), if it names one. */
+  readonly language?: string;
+}
+
+const finite = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The message of an OpenAI (`{error:{message}}`) or whisper.cpp (`{error}`) error body, or the body, on one short line. */
+export function upstreamMessage(body: string): string {
+  let message = body;
+  try {
+    const json: unknown = JSON.parse(body);
+    const error = isObject(json) ? json.error : undefined;
+    if (typeof error === 'string') message = error;
+    else if (isObject(error) && typeof error.message === 'string') message = error.message;
+  } catch {
+    // not JSON: the body itself
+  }
+  return message.replace(/\s+/g, ' ').trim().slice(0, 200);
+}
+
+const failed = (why: string) => new EngineError('ENGINE_FAILED', `The transcription server ${why}.`);
+
+/**
+ * Maps a 200 answer's body, the transcript of `seconds` of audio: its segments in order, non-overlapping, within
+ * [0, seconds]. Throws `EngineError` `ENGINE_FAILED` for an error body or anything but `verbose_json` with segments.
+ */
+export function pieceTranscript(body: string, seconds: number): PieceTranscript {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw failed('answered with something other than JSON');
+  }
+  if (isObject(json) && json.error !== undefined) throw failed(`answered with an error: ${upstreamMessage(body)}`);
+  if (!isObject(json) || !Array.isArray(json.segments) || (json.text !== undefined && typeof json.text !== 'string')) {
+    throw failed('answered with something other than verbose_json');
+  }
+  const raw = json.segments.map((s: unknown) => {
+    if (!isObject(s) || !finite(s.start) || !finite(s.end) || typeof s.text !== 'string') throw failed('answered with a malformed segment');
+    return { start: s.start, end: s.end, text: s.text.trim() };
+  });
+  // Text with no segment to time it is not "heard nothing": it is an answer that lost its segments.
+  if (raw.length === 0 && typeof json.text === 'string' && json.text.trim()) throw failed('answered text without segments');
+  raw.sort((a, b) => a.start - b.start);
+  const segments: Segment[] = [];
+  for (const s of raw) {
+    const start = Math.min(Math.max(s.start, segments.at(-1)?.end ?? 0), seconds);
+    if (s.text) segments.push({ start, end: Math.min(Math.max(s.end, start), seconds), text: s.text });
+  }
+  const language = typeof json.language === 'string' && json.language ? languageTag(json.language) : undefined;
+  return language === undefined ? { segments } : { segments, language };
+}
+
+/** A piece's transcript and where the piece starts in the recording (seconds). */
+export interface TimedPiece {
+  readonly start: number;
+  readonly transcript: PieceTranscript;
+}
+
+/**
+ * The recording's transcript from its pieces' (any order): segments offset by each piece's start, kept monotonic and
+ * within [0, duration]. The language is the one detected in the first piece that has speech, else `fallback`.
+ */
+export function joinPieces(pieces: readonly TimedPiece[], duration: number, fallback: string): Transcript {
+  const ordered = [...pieces].sort((a, b) => a.start - b.start);
+  const segments: Segment[] = [];
+  for (const { start: offset, transcript } of ordered) {
+    for (const s of transcript.segments) {
+      const start = Math.min(Math.max(s.start + offset, segments.at(-1)?.end ?? 0), duration);
+      segments.push({ start, end: Math.min(Math.max(s.end + offset, start), duration), text: s.text });
+    }
+  }
+  const heard = ordered.find((p) => p.transcript.segments.length > 0) ?? ordered[0];
+  return { text: segments.map((s) => s.text).join(' '), segments, duration, language: heard?.transcript.language ?? fallback };
+}
