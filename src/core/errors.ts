@@ -57,6 +57,8 @@ export interface UntrustedRoot {
   readonly sha256: string;
   /** What the certificate is (attestation/roots.ts `rootKind` decides); never AWS's, which is always trusted. */
   readonly kind: 'blindbox-simulation' | 'other';
+  /** How many BlindBox simulation roots this verification trusted (another one, then: e.g. the server restarted without `--ca`). */
+  readonly trustedSimulationRoots: number;
 }
 
 /** An attestation document was rejected; nothing about it may be trusted. */

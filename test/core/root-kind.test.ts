@@ -61,6 +61,12 @@ describe('CHAIN_UNTRUSTED names the root the chain starts at', () => {
     assert.match(err.message, /^The attestation chain starts at a BlindBox SIMULATION root \(SHA-256 [0-9a-f]{16}…\), which is not a trusted root\.$/);
     assert.equal(err.untrustedRoot?.kind, 'blindbox-simulation');
     assert.deepEqual(err.untrustedRoot?.der, chain.root.der);
+    assert.equal(err.untrustedRoot?.trustedSimulationRoots, 0);
+    // After a restart without --ca: the old simulation root is trusted, the server presents a new one.
+    const old = await createNitroChain(now);
+    const again = catchError(() => validateChain(chain.cabundle, chain.leaf.der, [AWS_NITRO_ROOT_G1, ...trustedRootsFromPem(toPem(old.root.der), 'old')], now));
+    assert.equal(again.untrustedRoot?.kind, 'blindbox-simulation');
+    assert.equal(again.untrustedRoot?.trustedSimulationRoots, 1);
   });
 
   it('any other root is named by its subject, as the server sent it', async () => {

@@ -110,7 +110,7 @@ export function validateChain(cabundle: readonly Uint8Array[], leafDer: Uint8Arr
     throw new AttestationError(
       'CHAIN_UNTRUSTED',
       `The attestation chain starts at ${what} (SHA-256 ${rootSha.slice(0, 16)}…), which is not a trusted root.`,
-      { untrustedRoot: Object.freeze({ der: cabundle[0]!, sha256: rootSha, kind: untrustedKind }) },
+      { untrustedRoot: Object.freeze({ der: cabundle[0]!, sha256: rootSha, kind: untrustedKind, trustedSimulationRoots: roots.filter((r) => rootKind(r.der) === 'blindbox-simulation').length }) },
     );
   }
 

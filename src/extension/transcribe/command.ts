@@ -97,7 +97,9 @@ export async function transcribeCommand(ctx: Ctx, uri: unknown, uris: unknown): 
         return [];
       }
       if (batch) summarise(ctx, end.records, token.isCancellationRequested);
-      return openedDocuments(end.records);
+      const opened = openedDocuments(end.records);
+      if (opened.length > 0) ctx.walkthrough.transcribed();
+      return opened;
     } finally {
       cancelled.dispose();
     }
