@@ -15,9 +15,11 @@ export interface Enclave {
   readonly pcr0: string;
 }
 
-export async function startEnclave(dir: string): Promise<Enclave> {
+/** Starts the server, on `port` when given (a restart at the same URL), else on any free port. */
+export async function startEnclave(dir: string, options: { port?: number } = {}): Promise<Enclave> {
   const rootPem = path.join(dir, 'simulation-root.pem');
-  const proc = spawnGroup(process.execPath, [CLI, 'serve', '--simulate', '--engine', 'pocketsphinx', '--trust-out', rootPem], { cwd: dir });
+  const port = options.port === undefined ? [] : ['--port', String(options.port)];
+  const proc = spawnGroup(process.execPath, [CLI, 'serve', '--simulate', '--engine', 'pocketsphinx', '--trust-out', rootPem, ...port], { cwd: dir });
   const listening = await proc.waitFor(/^listening (https:\/\/127\.0\.0\.1:\d+)$/m, 60_000, 'the server listening').catch(async (err: unknown) => {
     await proc.stop();
     throw err;

@@ -36,15 +36,20 @@ export class WalkthroughKeys {
   }
 }
 
-/** The title VS Code's welcome page has in its tab (an editor the extension API does not otherwise identify). */
-const WELCOME_TAB_LABEL = 'Welcome';
+/**
+ * Whether a tab is VS Code's welcome page, which the extension API knows only by its title: "Welcome", or
+ * "Walkthrough: <title>" while it shows a walkthrough (VS Code 1.100 in English), with no input the API describes.
+ */
+function isWelcomePage(tab: vscode.Tab): boolean {
+  return tab.input === undefined && (tab.label === 'Welcome' || tab.label.startsWith('Walkthrough: '));
+}
 
 /**
  * Opens the BlindBox walkthrough. VS Code's `workbench.action.openWalkthrough` does nothing while a welcome page that
- * shows another walkthrough is a group's active editor (1.100), so such pages are closed first.
+ * shows another walkthrough is a group's active editor (1.100), so welcome pages are closed first.
  */
 export async function openWalkthrough(): Promise<void> {
-  const welcome = vscode.window.tabGroups.all.flatMap((group) => group.tabs).filter((tab) => tab.input === undefined && tab.label === WELCOME_TAB_LABEL);
+  const welcome = vscode.window.tabGroups.all.flatMap((group) => group.tabs).filter(isWelcomePage);
   if (welcome.length > 0) await vscode.window.tabGroups.close(welcome, true);
   await vscode.commands.executeCommand('workbench.action.openWalkthrough', `${EXTENSION_ID}#${WALKTHROUGH_ID}`, false);
 }
