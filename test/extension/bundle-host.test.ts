@@ -83,6 +83,7 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs = 15_00
 }
 
 const status = () => fake.statusItems.find((i) => i.id === 'blindbox.status')!;
+const walkthroughKeys = () => ['blindbox.configured', 'blindbox.attested', 'blindbox.transcribed'].map((key) => fake.contexts.get(key));
 const settingRoots = () => (fake.api.workspace as { getConfiguration(): { get(key: string): unknown } }).getConfiguration().get('blindbox.trustedRoots') as string[];
 
 setFlagsFromString('--expose-gc');
@@ -140,8 +141,11 @@ describe('the bundled extension under a fake VS Code', () => {
   });
 
   it('attests when the server is set: SIMULATION, warning colour', async () => {
+    // The walkthrough's keys from activation on: nothing configured, verified or transcribed yet.
+    assert.deepEqual(walkthroughKeys(), [false, false, false]);
     fake.setSettings({ 'blindbox.serverUrl': server.url, 'blindbox.trustedRoots': [rootFile] });
     await waitFor('SIMULATION', () => status().text.includes('SIMULATION'));
+    assert.deepEqual(walkthroughKeys(), [true, true, false]);
     assert.equal(status().visible, true);
     assert.equal(status().command, 'blindbox.showAttestation');
     // The policy and the age even in SIMULATION, and that nothing is pinned.
@@ -162,6 +166,8 @@ describe('the bundled extension under a fake VS Code', () => {
     const before = fake.documents.length;
     const opened = await fake.executeCommand<unknown[]>('blindbox.transcribeFromExplorer', Uri.file(wav), [Uri.file(wav)]);
     assert.equal(opened.length, 1);
+    assert.deepEqual(walkthroughKeys(), [true, true, true]);
+    assert.equal(context.globalState.get('blindbox.transcribed'), true, 'remembered for the next window');
     const doc = fake.documents.at(-1)!;
     assert.equal(fake.documents.length, before + 1);
     assert.equal(doc.language, 'plaintext');
