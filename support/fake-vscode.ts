@@ -267,7 +267,7 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     window: {
       activeTextEditor: undefined,
       onDidChangeActiveTextEditor: () => new Disposable(() => undefined),
-      tabGroups: { activeTabGroup: { activeTab: undefined } },
+      tabGroups: { activeTabGroup: { activeTab: undefined }, all: [], close: async () => true },
       createOutputChannel: () => ({
         info: logChannel('info'),
         warn: logChannel('warn'),
@@ -401,6 +401,11 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
       getConfiguration: () => ({
         get: (key: string) => workspace[key] ?? user[key],
         inspect: (key: string) => ({ key, defaultValue: undefined, globalValue: user[key], workspaceValue: workspace[key] }),
+        // Only the user's settings (ConfigurationTarget.Global) are written; undefined removes the key.
+        update: async (key: string, value: unknown) => {
+          fake.setSettings({ [key]: value });
+          if (value === undefined) delete user[key];
+        },
       }),
       onDidChangeConfiguration: (l: (e: { affectsConfiguration(key: string): boolean }) => void) => {
         configListeners.add(l);
@@ -546,10 +551,21 @@ export function loadBundle(bundlePath: string, fake: FakeVscode): LoadedExtensio
   return { activate: exports.activate, deactivate: exports.deactivate, requested, requireMs };
 }
 
-/** A minimal ExtensionContext; `globalState` held in memory. */
-export function fakeContext(extensionPath: string): { subscriptions: { dispose(): void }[]; extensionUri: Uri; extensionPath: string; globalState: { get(key: string): unknown; update(key: string, value: unknown): Promise<void> } } {
-  const state = new Map<string, unknown>();
-  const globalState = { get: (key: string) => state.get(key), update: async (key: string, value: unknown) => void state.set(key, value) };
+/** A Memento kept in memory (`ExtensionContext.globalState`). */
+export interface FakeMemento {
+  readonly values: Map<string, unknown>;
+  get<T>(key: string): T | undefined;
+  update(key: string, value: unknown): Promise<void>;
+}
+
+/** A minimal ExtensionContext. */
+export function fakeContext(extensionPath: string): { subscriptions: { dispose(): void }[]; extensionUri: Uri; extensionPath: string; globalState: FakeMemento } {
+  const values = new Map<string, unknown>();
+  const globalState: FakeMemento = {
+    values,
+    get: <T>(key: string) => values.get(key) as T | undefined,
+    update: async (key, value) => void values.set(key, value),
+  };
   return { subscriptions: [], extensionUri: Uri.file(extensionPath), extensionPath, globalState };
 }
 

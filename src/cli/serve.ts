@@ -109,6 +109,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
     }
   }
   for (const notice of notices) err.write(`[enclave] ${notice}\n`);
+  if (rootPem !== undefined && values.ca === undefined) err.write('[enclave] this simulation root is new at every start, so clients must trust it again: keep one root across restarts with --ca <dir>\n');
   if (rootPem !== undefined && !values['trust-out']) err.write(`[enclave] clients trust this simulation with: blindbox verify ${server.url} --trust-root <file> (write it with --trust-out <file>)\n`);
   out.write(`listening ${server.url}\n`);
 

@@ -50,13 +50,27 @@ export class BlindBoxError extends Error {
 }
 brandErrorClass(BlindBoxError, 'blindbox.error');
 
+/** The root a refused chain started at (CHAIN_UNTRUSTED), so that the user can be offered to trust it knowingly. */
+export interface UntrustedRoot {
+  /** DER bytes of the certificate the document's `cabundle` starts with. */
+  readonly der: Uint8Array;
+  readonly sha256: string;
+  /** What the certificate is (attestation/roots.ts `rootKind` decides); never AWS's, which is always trusted. */
+  readonly kind: 'blindbox-simulation' | 'other';
+  /** How many BlindBox simulation roots this verification trusted (another one, then: e.g. the server restarted without `--ca`). */
+  readonly trustedSimulationRoots: number;
+}
+
 /** An attestation document was rejected; nothing about it may be trusted. */
 export class AttestationError extends BlindBoxError {
   declare readonly code: AttestationErrorCode;
+  /** Set on CHAIN_UNTRUSTED when the chain starts at a root that is not trusted. */
+  readonly untrustedRoot: UntrustedRoot | undefined;
 
-  constructor(code: AttestationErrorCode, message: string = ATTESTATION_ERROR_CODES[code], options?: { cause?: unknown }) {
+  constructor(code: AttestationErrorCode, message: string = ATTESTATION_ERROR_CODES[code], options?: { cause?: unknown; untrustedRoot?: UntrustedRoot }) {
     super(code, message, options);
     this.name = 'AttestationError';
+    this.untrustedRoot = options?.untrustedRoot;
   }
 }
 brandErrorClass(AttestationError, 'blindbox.error.attestation');

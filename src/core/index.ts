@@ -2,7 +2,7 @@
 export * from './errors.js';
 export { verifyAttestation, type VerifyOptions, type VerifiedAttestation } from './attestation/verify.js';
 export { type CertificateSummary, clearChainCaches } from './attestation/chain.js';
-export { AWS_NITRO_ROOT_G1, AWS_NITRO_ROOT_G1_SHA256, trustedRootsFromPem, pemCertificates, type TrustedRoot } from './attestation/roots.js';
+export { AWS_NITRO_ROOT_G1, AWS_NITRO_ROOT_G1_SHA256, rootKind, trustedRootsFromPem, pemCertificates, type RootKind, type TrustedRoot } from './attestation/roots.js';
 export { sha256Hex, sha256FileHex } from './util/sha256.js';
 export { type PcrPolicy, normalisePcrPolicy, pcrIndex } from './attestation/policy.js';
 export { toHex, fromHex } from './util/hex.js';

@@ -3,13 +3,14 @@
  * extension (the log, the settings reader, the trust controller, notifications, the *Verify* flow, the transcripts
  * opened in this window, the untitled names being claimed) and disposes of them in reverse order; it loads the heavy
  * services on first use; and it renders the one `TrustState` of the `TrustController` on every surface (status bar,
- * BlindBox view, attestation panel, the `blindbox.attested` context key). It decides nothing: trust is the
+ * BlindBox view, attestation panel, the walkthrough's context keys). It decides nothing: trust is the
  * controller's, settings the reader's, what a verification says the flow's.
  */
 import * as vscode from 'vscode';
 import { SettingsReader } from './settings/reader.js';
 import { escapingLog } from './common/escaping-log.js';
-import { ATTESTATION_VIEW_TYPE, ATTESTED_CONTEXT, COMMANDS, OUTPUT_CHANNEL, TRUST_VIEW_ID } from './ids.js';
+import { ATTESTATION_VIEW_TYPE, COMMANDS, OUTPUT_CHANNEL, TRUST_VIEW_ID } from './ids.js';
+import { WalkthroughKeys } from './setup/walkthrough.js';
 import { Notifications, openUserSettings } from './notifications/notifications.js';
 import { OpenedTranscripts } from './receipts/opened-transcripts.js';
 import { AttestationPanel } from './views/attestation/panel.js';
@@ -34,6 +35,8 @@ export class Ctx implements vscode.Disposable {
   readonly transcripts: OpenedTranscripts;
   /** Untitled names being opened right now (not yet in `workspace.textDocuments`): two transcripts never share one. */
   readonly claimedNames = new Set<string>();
+  /** The context keys the walkthrough's steps complete on. */
+  readonly walkthrough: WalkthroughKeys;
   readonly #extCtx: vscode.ExtensionContext;
   readonly #status = new StatusBar();
   readonly #view = new TrustView();
@@ -43,7 +46,6 @@ export class Ctx implements vscode.Disposable {
   #receiptCheck: ReceiptCheck | undefined;
   #services: Promise<Services> | undefined;
   #servicesLoaded: Services | undefined;
-  #attested: boolean | undefined;
 
   constructor(extCtx: vscode.ExtensionContext) {
     this.#extCtx = extCtx;
@@ -57,6 +59,7 @@ export class Ctx implements vscode.Disposable {
     this.notifications = new Notifications({ log: this.log, showAttestation: () => this.showAttestation() });
     this.verification = new Verification(this.trust, this.settings, this.notifications, this.log);
     this.transcripts = new OpenedTranscripts();
+    this.walkthrough = new WalkthroughKeys(extCtx.globalState);
     const unsubscribe = this.trust.onDidChange(() => this.#render());
     this.pushExtCleanup(this.log, this.#status, this.settings, { dispose: unsubscribe }, this.notifications, this.transcripts, this.#view, vscode.window.registerTreeDataProvider(TRUST_VIEW_ID, this.#view));
     extCtx.subscriptions.push(this);
@@ -156,11 +159,7 @@ export class Ctx implements vscode.Disposable {
     this.#status.render(statusPresentation(state, Date.now()));
     this.#view.update(state, Date.now());
     if (this.#panel && this.#servicesLoaded) this.#panel.update(this.#servicesLoaded.trust.attestationViewModel(state, new Date(), this.#receiptCheck));
-    const attested = state.kind === 'verified';
-    if (attested !== this.#attested) {
-      this.#attested = attested;
-      void vscode.commands.executeCommand('setContext', ATTESTED_CONTEXT, attested);
-    }
+    this.walkthrough.render({ configured: this.settings.serverUrl() !== undefined, verified: state.kind === 'verified' });
   }
 
   #refreshAge(): void {

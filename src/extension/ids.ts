@@ -54,5 +54,11 @@ export const ATTESTATION_VIEW_TYPE = 'blindbox.attestation';
 /** The command a *SETTINGS_INVALID* notification's fix runs (not in the palette). */
 export const OPEN_USER_SETTINGS = 'blindbox.internal.openUserSettings';
 
-/** Context key, true while the configured server is a verified enclave (for `when` clauses). */
+/** Context key, true while the configured server is a verified enclave (`when` clauses; the walkthrough's *Verify* step). */
 export const ATTESTED_CONTEXT = 'blindbox.attested';
+
+/** Context key, true while a server URL is saved in the user's settings (the walkthrough's *Configure* step). */
+export const CONFIGURED_CONTEXT = 'blindbox.configured';
+
+/** Context key, true once a transcript was produced (the walkthrough's *Transcribe* step). */
+export const TRANSCRIBED_CONTEXT = 'blindbox.transcribed';

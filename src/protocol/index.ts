@@ -10,3 +10,4 @@ export { DEFAULT_TRANSCRIPT_FORMAT, TRANSCRIPT_FORMATS, isTranscriptFormat, type
 export { serviceInfoFromMap, serviceInfoToMap, type ServiceInfo } from './service-info.js';
 export { ACCEPTED_FORMATS, AUDIO_FILE_EXTENSIONS, classifyAudio, detectFormat, type AudioClass, type Codec, type ReadAt } from './audio-format.js';
 export { RETRY_STATUSES, SERVER_ERROR_CODES, serverErrorSpec, type RetryingServerErrorCode, type ServerErrorCode, type ServerErrorSpec } from './server-errors.js';
+export { SIMULATION_ROOT_NAME } from './simulation-root.js';

@@ -93,6 +93,24 @@ describe('blindbox usage errors', () => {
       await serve.stop();
     }
   });
+
+  it('serve --simulate without --ca says how to keep one root across restarts; with --ca it does not', async () => {
+    const hint = /^\[enclave\] this simulation root is new at every start, so clients must trust it again: keep one root across restarts with --ca <dir>$/m;
+    const serve = await startServe(['--simulate', '--engine', 'none']);
+    try {
+      assert.match(serve.stderr(), hint);
+    } finally {
+      await serve.stop();
+    }
+    const dir = await mkdtemp(path.join(tmpdir(), 'blindbox-contract-ca-'));
+    const kept = await startServe(['--simulate', '--engine', 'none', '--ca', path.join(dir, 'ca')]);
+    try {
+      assert.doesNotMatch(kept.stderr(), hint);
+    } finally {
+      await kept.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('blindbox verdicts', () => {

@@ -13,6 +13,7 @@
  * runs in its own process group (its file watchers and extension host outlive the main process otherwise) and is
  * stopped by signalling the whole group. `runExtensionHostTests` runs a test module inside the extension host.
  */
+import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -445,7 +446,11 @@ export class Workbench {
         if (Date.now() > deadline) throw new Error(`the command palette did not open to run ${JSON.stringify(title)}`);
         continue;
       }
-      await input.fill(`>${title}`);
+      // The palette can close again at once (focus coming back from a dialog that just closed): open it again.
+      if (!(await input.fill(`>${title}`, { timeout: 5_000 }).then(() => true, () => false))) {
+        if (Date.now() > deadline) throw new Error(`the command palette closed before ${JSON.stringify(title)} could be typed`);
+        continue;
+      }
       // Wait for the list to settle on the typed filter, then look for the exact label.
       const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
       const found = await this.pollFor(async () => {
@@ -470,6 +475,31 @@ export class Workbench {
       }
       await sleep(1000); // the extension may still be loading
     }
+  }
+
+  /** Waits for the quick input titled like `title`, types `value` (validation runs as typed) and accepts it. */
+  async answerQuickInput(title: RegExp, value: string): Promise<void> {
+    const page = this.page;
+    const titleEl = page.locator('.quick-input-widget .quick-input-title');
+    const ok = await this.pollFor(async () => (title.test((await titleEl.textContent().catch(() => '')) ?? '') ? true : undefined), 15_000);
+    if (!ok) {
+      await this.screenshot(`${this.server.label}-FAILED-quick-input`);
+      assert.fail(`no quick input titled ${title}; shown: ${JSON.stringify(await titleEl.textContent().catch(() => null))}`);
+    }
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.fill(value);
+    // validateInput runs after typing, and Enter is refused while it is pending or has a message: press again (only
+    // while this step, with this value, is still shown) until the step is left.
+    const left = await this.pollFor(async () => {
+      const shown = await page.locator('.quick-input-widget').isVisible().catch(() => false);
+      const stillHere = shown && title.test((await titleEl.textContent().catch(() => '')) ?? '') && (await input.inputValue().catch(() => '')) === value;
+      if (!stillHere) return true;
+      await page.keyboard.press('Enter');
+      await sleep(700);
+      return undefined;
+    }, 20_000, 100);
+    if (!left) await this.screenshot(`${this.server.label}-FAILED-quick-input-stuck`);
+    assert.ok(left, `the step ${title} accepted ${JSON.stringify(value.slice(0, 40))}; message: ${JSON.stringify(await page.locator('.quick-input-widget .quick-input-message').textContent().catch(() => null))}`);
   }
 
   /** Opens the quick open (Ctrl+P), types `text` and picks the first entry. */

@@ -100,31 +100,6 @@ describe('BlindBox setup in a running window, the trust view in four themes', { 
   const userSettingsFile = () => path.join(server!.userDataDir, 'User/settings.json');
   const statusText = async () => ((await wb!.page.locator(STATUS_ITEM).textContent()) ?? '').replace(/\u00a0/g, ' ').trim();
 
-  /** Waits for the quick input titled like `title`, types `value` (validation runs as typed) and accepts it. */
-  async function answer(title: RegExp, value: string): Promise<void> {
-    const page = wb!.page;
-    const titleEl = page.locator('.quick-input-widget .quick-input-title');
-    const ok = await wb!.pollFor(async () => (title.test((await titleEl.textContent().catch(() => '')) ?? '') ? true : undefined), 15_000);
-    if (!ok) {
-      await wb!.screenshot('setup-FAILED-quick-input');
-      assert.fail(`no quick input titled ${title}; shown: ${JSON.stringify(await titleEl.textContent().catch(() => null))}`);
-    }
-    const input = page.locator('.quick-input-widget .quick-input-box input');
-    await input.fill(value);
-    // validateInput runs after typing, and Enter is refused while it is pending or has a message: press again (only
-    // while this step, with this value, is still shown) until the step is left.
-    const left = await wb!.pollFor(async () => {
-      const shown = await page.locator('.quick-input-widget').isVisible().catch(() => false);
-      const stillHere = shown && title.test((await titleEl.textContent().catch(() => '')) ?? '') && (await input.inputValue().catch(() => '')) === value;
-      if (!stillHere) return true;
-      await page.keyboard.press('Enter');
-      await sleep(700);
-      return undefined;
-    }, 20_000, 100);
-    if (!left) await wb!.screenshot('setup-FAILED-quick-input-stuck');
-    assert.ok(left, `the step ${title} accepted ${JSON.stringify(value.slice(0, 40))}; message: ${JSON.stringify(await page.locator('.quick-input-widget .quick-input-message').textContent().catch(() => null))}`);
-  }
-
   test('(1) Configure Server… in the open window writes the user settings and verifies', async () => {
     const page = wb!.page;
     await wb!.runCommand('BlindBox: Get Started');
@@ -134,18 +109,18 @@ describe('BlindBox setup in a running window, the trust view in four themes', { 
     await wb!.screenshot('setup-0-walkthrough');
 
     await wb!.runCommand('BlindBox: Configure Server…');
-    await answer(/Configure Server \(1\/3\): server/, enclave!.url);
-    await answer(/Configure Server \(2\/3\): trust/, 'Paste a root certificate');
+    await wb!.answerQuickInput(/Configure Server \(1\/3\): server/, enclave!.url);
+    await wb!.answerQuickInput(/Configure Server \(2\/3\): trust/, 'Paste a root certificate');
     const pem = (await readFile(enclave!.rootPem, 'utf8')).replace(/\s+/g, ' ');
-    await answer(/paste the root certificate/, pem);
+    await wb!.answerQuickInput(/paste the root certificate/, pem);
     // The loud explanation, modal, before a root that is not AWS's is trusted.
     const dialog = page.locator('.monaco-dialog-box');
     await dialog.waitFor({ state: 'visible', timeout: 20_000 });
     assert.match((await dialog.textContent()) ?? '', /SIMULATION — NOT CONFIDENTIAL\..*is not AWS's Nitro Enclaves Root G1/);
     await wb!.screenshot('setup-1-simulation-warning');
     await dialog.locator('.monaco-button', { hasText: 'Trust as SIMULATION root' }).click();
-    await answer(/Configure Server \(3\/3\): expected code/, 'Pin PCR0');
-    await answer(/Configure Server: PCR0/, enclave!.pcr0);
+    await wb!.answerQuickInput(/Configure Server \(3\/3\): expected code/, 'Pin PCR0');
+    await wb!.answerQuickInput(/Configure Server: PCR0/, enclave!.pcr0);
 
     const configured = /^BlindBox: SIMULATION — not confidential · 127\.0\.0\.1 · \d+ s$/;
     const shown = await wb!.pollFor(async () => (configured.test(await statusText()) ? true : undefined), 45_000);

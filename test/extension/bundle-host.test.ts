@@ -19,6 +19,8 @@ import { startDribblingServer, startSimulationServer, type ReferenceServer } fro
 import { createFakeVscode, disposeContext, fakeContext, loadBundle, Uri, type FakeVscode, type LoadedExtension } from '../../support/fake-vscode.js';
 import { LAZY_ONLY_BUILTINS } from '../../support/measure-activation.js';
 import { REPO } from './helpers.js';
+import { issueCertificate, toPem } from '../../src/server/attestation/certificates.js';
+import { createNitroChain, nitroChainSpecs } from '../../src/server/attestation/nitro-chain.js';
 
 let dir: string;
 let server: ReferenceServer;
@@ -81,6 +83,8 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs = 15_00
 }
 
 const status = () => fake.statusItems.find((i) => i.id === 'blindbox.status')!;
+const walkthroughKeys = () => ['blindbox.configured', 'blindbox.attested', 'blindbox.transcribed'].map((key) => fake.contexts.get(key));
+const settingRoots = () => (fake.api.workspace as { getConfiguration(): { get(key: string): unknown } }).getConfiguration().get('blindbox.trustedRoots') as string[];
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -137,8 +141,11 @@ describe('the bundled extension under a fake VS Code', () => {
   });
 
   it('attests when the server is set: SIMULATION, warning colour', async () => {
+    // The walkthrough's keys from activation on: nothing configured, verified or transcribed yet.
+    assert.deepEqual(walkthroughKeys(), [false, false, false]);
     fake.setSettings({ 'blindbox.serverUrl': server.url, 'blindbox.trustedRoots': [rootFile] });
     await waitFor('SIMULATION', () => status().text.includes('SIMULATION'));
+    assert.deepEqual(walkthroughKeys(), [true, true, false]);
     assert.equal(status().visible, true);
     assert.equal(status().command, 'blindbox.showAttestation');
     // The policy and the age even in SIMULATION, and that nothing is pinned.
@@ -159,6 +166,8 @@ describe('the bundled extension under a fake VS Code', () => {
     const before = fake.documents.length;
     const opened = await fake.executeCommand<unknown[]>('blindbox.transcribeFromExplorer', Uri.file(wav), [Uri.file(wav)]);
     assert.equal(opened.length, 1);
+    assert.deepEqual(walkthroughKeys(), [true, true, true]);
+    assert.equal(context.globalState.get('blindbox.transcribed'), true, 'remembered for the next window');
     const doc = fake.documents.at(-1)!;
     assert.equal(fake.documents.length, before + 1);
     assert.equal(doc.language, 'plaintext');
@@ -647,6 +656,43 @@ describe('the bundled extension under a fake VS Code', () => {
     // The fix first: an untrusted chain offers to trust a root (Configure Server's root step).
     assert.deepEqual(error.actions, ['Trust a Root…', 'Show Attestation', 'Show details']);
     assert.equal(fake.progress.at(-1)!.reports.some((r) => / of [\d.]+ [KM]B/.test(r.message ?? '')), false);
+  });
+
+  it('a simulation root that no longer signs (the server restarted without --ca): Replace is offered; Enter keeps the old root, Replace leaves one and verifies', async () => {
+    const dead = toPem((await createNitroChain(new Date())).root.der);
+    const other = toPem((await issueCertificate({ ...nitroChainSpecs(new Date()).root, subject: [['CN', 'Team Root']] })).der);
+    fake.setSettings({ 'blindbox.trustedRoots': [dead, other] });
+    await waitFor('FAILED', () => status().text.includes('FAILED'));
+    const asked: string[] = [];
+    // A dialog's first button is the one Enter presses; the notification's fix is clicked.
+    let confirm: (actions: readonly string[]) => string | undefined = (actions) => actions[0];
+    fake.answerMessage = (message, actions) => {
+      asked.push(message);
+      return message.startsWith('BlindBox: CHAIN_UNTRUSTED') ? actions[0] : message.startsWith('BlindBox: replace') ? confirm(actions) : undefined;
+    };
+    try {
+      await fake.executeCommand('blindbox.verify');
+      await waitFor('the replacement asked', () => asked.some((m) => m.startsWith('BlindBox: replace the old simulation root?')));
+      const error = fake.notifications.filter((n) => n.message.startsWith('BlindBox: CHAIN_UNTRUSTED')).at(-1)!;
+      assert.match(error.message, /starts at a BlindBox SIMULATION root/);
+      assert.deepEqual(error.actions, ['Replace the old simulation root…', 'Show Attestation', 'Show details']);
+      const dialog = fake.notifications.filter((n) => n.message.startsWith('BlindBox: replace')).at(-1)!;
+      assert.deepEqual(dialog.actions.filter((a) => typeof a === 'string'), ['Keep the Old Root', 'Replace the Old Simulation Root']);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(settingRoots(), [dead, other], 'Enter changed nothing');
+      assert.match(status().text, /FAILED/);
+
+      asked.length = 0;
+      confirm = (actions) => actions.find((a) => a.startsWith('Replace'));
+      await fake.executeCommand('blindbox.verify');
+      await waitFor('SIMULATION again', () => status().text.includes('SIMULATION'));
+      const roots = settingRoots();
+      assert.equal(roots.length, 2);
+      assert.equal(roots[0], other, 'the other root stays');
+      assert.equal(roots[1]!.replace(/\s+/g, ''), server.provider.rootPem.replace(/\s+/g, ''), "the server's new root in place of the old one");
+    } finally {
+      fake.answerMessage = undefined;
+    }
   });
 
   it('reports a bad setting clearly, and recovers when it is fixed', async () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
-import { ATTESTATION_VIEW_TYPE, COMMANDS, SETTING_KEYS, TRUST_VIEW_ID, WALKTHROUGH_ID } from '../../src/extension/ids.js';
+import { ATTESTATION_VIEW_TYPE, ATTESTED_CONTEXT, COMMANDS, CONFIGURED_CONTEXT, SETTING_KEYS, TRANSCRIBED_CONTEXT, TRUST_VIEW_ID, WALKTHROUGH_ID } from '../../src/extension/ids.js';
 import { TRUST_SETTINGS } from '../../src/extension/settings/scope.js';
 import { REPO, readRepoFile } from './helpers.js';
 
@@ -76,6 +76,9 @@ describe('extension manifest', () => {
       for (const event of step.completionEvents) if (event.startsWith('onCommand:')) assert.ok(commands.has(event.slice('onCommand:'.length)), event);
       for (const [, command] of step.description.matchAll(/\(command:([\w.]+)\)/g)) assert.ok(commands.has(command), command);
     }
+    // Steps complete on what happened (a server saved, an attestation passed, a transcript produced), not on a command
+    // merely started (a cancelled Configure Server… must leave its step unticked).
+    assert.deepEqual(walkthrough.steps.slice(0, 3).map((s: { completionEvents: string[] }) => s.completionEvents), [[`onContext:${CONFIGURED_CONTEXT}`], [`onContext:${ATTESTED_CONTEXT}`], [`onContext:${TRANSCRIBED_CONTEXT}`]]);
     assert.ok(shippedBy('media/sample.wav'), 'the sample the walkthrough transcribes is in the .vsix');
     assert.deepEqual(pkg.contributes.views.explorer.map((v: { id: string }) => v.id), [TRUST_VIEW_ID]);
     const [welcome] = pkg.contributes.viewsWelcome;

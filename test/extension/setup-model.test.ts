@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AWS_NITRO_ROOT_G1_PEM } from '../../src/core/attestation/roots.js';
 import { parseSettings } from '../../src/extension/settings/model.js';
-import { derToPem, inlinePolicy, pcr0Problem, pinnedPolicy, rootCandidate, serverUrlProblem, simulationWarning, withRoots } from '../../src/extension/setup/model.js';
+import { derToPem, inlinePolicy, pcr0Problem, pinnedPolicy, presentedRoot, replacementWarning, rootCandidate, serverUrlProblem, simulationReplacement, simulationWarning, withRoots } from '../../src/extension/setup/model.js';
+import { issueCertificate, toPem } from '../../src/server/attestation/certificates.js';
+import { createNitroChain, nitroChainSpecs } from '../../src/server/attestation/nitro-chain.js';
+import { rootKind } from '../../src/core/attestation/roots.js';
 import { liveSimulationSession } from '../../support/servers.js';
 
 describe('Configure Server… decisions', () => {
@@ -25,6 +28,46 @@ describe('Configure Server… decisions', () => {
     assert.match(warning, /^SIMULATION — NOT CONFIDENTIAL\. “.*SIMULATION.*” \(SHA-256 [0-9a-f]{16}…\) is not AWS's Nitro Enclaves Root G1\./);
     assert.match(warning, /can sign documents for any code and read your audio/);
     assert.throws(() => rootCandidate('not a certificate', 'x.pem'), /INVALID_ROOT|x\.pem/);
+  });
+
+  it('the SIMULATION explanation is plain text: no markdown backticks in a dialog', () => {
+    const warning = simulationWarning(rootCandidate(live.server.provider.rootPem, 'sim.pem'));
+    assert.doesNotMatch(warning, /`/);
+    assert.match(warning, /for blindbox serve --simulate, the machine running it/);
+  });
+
+  it('a new BlindBox simulation root replaces the trusted one(s): exactly one simulation root is left, every other entry kept', async () => {
+    const now = new Date();
+    const [old1, old2, fresh] = [await createNitroChain(now), await createNitroChain(now), await createNitroChain(now)];
+    const other = toPem((await issueCertificate({ ...nitroChainSpecs(now).root, subject: [['CN', 'Example Root']] })).der);
+    // One entry holds another root and an old simulation root together (a bundle pasted at once).
+    const existing = [toPem(old1.root.der), '/etc/blindbox/team-root.pem', AWS_NITRO_ROOT_G1_PEM, other + toPem(old2.root.der)];
+    const candidate = presentedRoot({ der: fresh.root.der, sha256: 'ignored', kind: 'ignored' })!;
+    const replacement = simulationReplacement(existing, candidate)!;
+    assert.deepEqual(replacement.removed.map((r) => r.sha256).sort(), rootCandidate(toPem(old1.root.der) + toPem(old2.root.der), 'old').roots.map((r) => r.sha256).sort());
+    assert.equal(replacement.added.sha256, candidate.roots[0]!.sha256);
+    const after = parseSettings({ trustedRoots: replacement.list }, '/home/u');
+    assert.deepEqual(after.trustedRoots, ['/etc/blindbox/team-root.pem'], 'paths stay');
+    const kinds = after.inlineRoots.map((r) => rootKind(r.der));
+    assert.deepEqual(kinds.filter((k) => k === 'blindbox-simulation').length, 1, 'one simulation root left');
+    assert.ok(after.inlineRoots.some((r) => r.sha256 === candidate.roots[0]!.sha256), 'the new one');
+    assert.ok(kinds.includes('aws-nitro') && kinds.includes('other'), "AWS's and the other root stay");
+    const warning = replacementWarning(replacement);
+    assert.match(warning, /new BlindBox SIMULATION root .* the 2 you trust .* start it with --ca <dir> to keep one\./);
+    assert.doesNotMatch(warning, /`/);
+  });
+
+  it('nothing to replace: no simulation root trusted, the same one trusted, or the new root is not a simulation root', async () => {
+    const now = new Date();
+    const fresh = await createNitroChain(now);
+    const candidate = rootCandidate(toPem(fresh.root.der), 'new');
+    assert.equal(simulationReplacement(['/etc/sim.pem', AWS_NITRO_ROOT_G1_PEM], candidate), undefined);
+    assert.equal(simulationReplacement([toPem(fresh.root.der)], candidate), undefined);
+    assert.equal(simulationReplacement(undefined, candidate), undefined);
+    const other = rootCandidate(toPem((await issueCertificate({ ...nitroChainSpecs(now).root, subject: [['CN', 'Example Root']] })).der), 'other');
+    assert.equal(simulationReplacement([toPem((await createNitroChain(now)).root.der)], other), undefined, 'another root is never put in place of a simulation root');
+    assert.equal(presentedRoot(undefined), undefined);
+    assert.equal(presentedRoot({ der: 'MIIB' }), undefined);
   });
 
   it('stores roots inline, once each, and the settings read them back', () => {

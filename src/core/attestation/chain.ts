@@ -11,7 +11,7 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { AttestationError } from '../errors.js';
 import { basicConstraints, checkUniqueExtensions, keyUsageBits, readCertificate, type NameAttribute } from './certificate.js';
-import type { TrustedRoot } from './roots.js';
+import { rootKind, type TrustedRoot } from './roots.js';
 import { sha256Hex } from '../util/sha256.js';
 import { quoteServerText } from '../../shared/text.js';
 
@@ -103,9 +103,14 @@ export function validateChain(cabundle: readonly Uint8Array[], leafDer: Uint8Arr
   const root = roots.find((r) => r.sha256 === rootSha);
   if (!root) {
     const subject = tryParse(cabundle[0]!, rootSha)?.summary.subject;
+    const kind = rootKind(cabundle[0]!);
+    // AWS's root is always trusted, so an untrusted one is either a BlindBox simulation's or another.
+    const untrustedKind = kind === 'blindbox-simulation' ? kind : 'other';
+    const what = untrustedKind === 'blindbox-simulation' ? 'a BlindBox SIMULATION root' : subject ? quoteServerText(subject, 200) : 'a certificate';
     throw new AttestationError(
       'CHAIN_UNTRUSTED',
-      `The attestation chain starts at ${subject ? quoteServerText(subject, 200) : 'a certificate'} (SHA-256 ${rootSha.slice(0, 16)}…), which is not a trusted root.`,
+      `The attestation chain starts at ${what} (SHA-256 ${rootSha.slice(0, 16)}…), which is not a trusted root.`,
+      { untrustedRoot: Object.freeze({ der: cabundle[0]!, sha256: rootSha, kind: untrustedKind, trustedSimulationRoots: roots.filter((r) => rootKind(r.der) === 'blindbox-simulation').length }) },
     );
   }
 

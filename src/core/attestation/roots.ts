@@ -4,8 +4,10 @@
  * corrupted or tampered build fails loudly instead of trusting the wrong key.
  */
 import { X509Certificate } from 'node:crypto';
+import { SIMULATION_ROOT_NAME } from '../../protocol/simulation-root.js';
 import { InputError } from '../errors.js';
 import { sha256Hex } from '../util/sha256.js';
+import { readCertificate, type NameAttribute } from './certificate.js';
 
 /** AWS Nitro Enclaves Root G1, from https://aws-nitro-enclaves.amazonaws.com/AWS_NitroEnclaves_Root-G1.zip. */
 export const AWS_NITRO_ROOT_G1_PEM = `-----BEGIN CERTIFICATE-----
@@ -61,6 +63,40 @@ export function trustedRootsFromPem(pem: string, label: string): TrustedRoot[] {
     const sha256 = sha256Hex(der);
     return Object.freeze({ der, sha256, label, isAwsNitroRoot: sha256 === AWS_ROOT_HEX });
   });
+}
+
+/**
+ * What a root certificate is: AWS's Nitro Enclaves Root G1 (by its fingerprint), a root that `blindbox serve --simulate`
+ * made (self-signed CA named as protocol/simulation-root.ts says), or any other. The one place this is decided; it
+ * changes words and offers only, never what is trusted.
+ */
+export type RootKind = 'aws-nitro' | 'blindbox-simulation' | 'other';
+
+export function rootKind(der: Uint8Array): RootKind {
+  if (sha256Hex(der) === AWS_ROOT_HEX) return 'aws-nitro';
+  try {
+    const fields = readCertificate(der);
+    const x509 = new X509Certificate(der);
+    const named = only(fields.subject, OID_ORGANIZATION) === SIMULATION_ROOT_NAME.organization && only(fields.subject, OID_COMMON_NAME) === SIMULATION_ROOT_NAME.rootCommonName;
+    const selfSigned = sameName(fields.subject, fields.issuer) && x509.ca && x509.verify(x509.publicKey);
+    return named && selfSigned ? 'blindbox-simulation' : 'other';
+  } catch {
+    // Not a certificate this code can read: certainly not one of ours.
+    return 'other';
+  }
+}
+
+const OID_ORGANIZATION = '2.5.4.10';
+const OID_COMMON_NAME = '2.5.4.3';
+
+/** The value of the one attribute of `type`, or undefined when there is none or several. */
+function only(name: readonly NameAttribute[], type: string): string | undefined {
+  const values = name.filter((a) => a.type === type);
+  return values.length === 1 ? values[0]!.value : undefined;
+}
+
+function sameName(a: readonly NameAttribute[], b: readonly NameAttribute[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.type === b[i]!.type && x.value === b[i]!.value);
 }
 
 const AWS_ROOT_HEX = AWS_NITRO_ROOT_G1_SHA256.replaceAll(':', '').toLowerCase();

@@ -20,6 +20,7 @@ import {
   type ChannelErrorCode,
   type InputErrorCode,
   type ReceiptErrorCode,
+  type UntrustedRoot,
 } from '../../core/errors.js';
 import { oneLine } from '../../shared/text.js';
 import { EXTENSION_ERROR_CODES, ExtensionError, type ExtensionErrorCode } from './errors.js';
@@ -38,6 +39,8 @@ export interface Failure {
    * /attestation: every view shows it only quoted and attributed to the server, apart from `message`.
    */
   readonly serverSaid?: string;
+  /** CHAIN_UNTRUSTED: the root the server's chain started at (the core says what kind), for *Trust a Root…* to offer. */
+  readonly untrustedRoot?: UntrustedRoot;
 }
 
 /** Every code a `Failure` is made with: the core's (input codes map to the extension's) and the extension's own. */
@@ -71,7 +74,8 @@ export function describeFailure(err: unknown): Failure {
 
 function fromError(err: BlindBoxError): Failure {
   const said = serverSaid(err);
-  return { code: err.code, message: oneLine(err.message), untrusted: isUntrustedFailure(err), ...(said ? { serverSaid: oneLine(said, 300) } : {}) };
+  const root = err instanceof AttestationError ? err.untrustedRoot : undefined;
+  return { code: err.code, message: oneLine(err.message), untrusted: isUntrustedFailure(err), ...(said ? { serverSaid: oneLine(said, 300) } : {}), ...(root ? { untrustedRoot: root } : {}) };
 }
 
 /**

@@ -35,7 +35,7 @@ export class Notifications implements vscode.Disposable {
       const action = actions.find((a) => a.label === pick);
       if (action?.kind === 'showLog') this.#targets.log.show(true);
       else if (action?.kind === 'showAttestation') void this.#targets.showAttestation();
-      else if (action?.kind === 'command') void vscode.commands.executeCommand(action.command);
+      else if (action?.kind === 'command') void vscode.commands.executeCommand(action.command, ...(action.args ?? []));
     });
   }
 

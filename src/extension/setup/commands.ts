@@ -5,13 +5,14 @@
 import * as vscode from 'vscode';
 import { configureServer, trustRootCommand } from './configure-server.js';
 import type { Ctx } from '../ctx.js';
-import { COMMANDS, EXTENSION_ID, WALKTHROUGH_ID } from '../ids.js';
+import { COMMANDS } from '../ids.js';
+import { openWalkthrough } from './walkthrough.js';
 
 export function setupCommands(ctx: Ctx): Record<string, (...args: unknown[]) => unknown> {
   return {
     [COMMANDS.configureServer]: () => configureServer(ctx),
-    [COMMANDS.trustRoot]: () => trustRootCommand(ctx),
-    [COMMANDS.openWalkthrough]: () => vscode.commands.executeCommand('workbench.action.openWalkthrough', `${EXTENSION_ID}#${WALKTHROUGH_ID}`, false),
+    [COMMANDS.trustRoot]: (presented?: unknown) => trustRootCommand(ctx, presented),
+    [COMMANDS.openWalkthrough]: () => openWalkthrough(),
   };
 }
 

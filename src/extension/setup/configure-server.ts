@@ -53,10 +53,22 @@ export async function configureServer(ctx: Ctx): Promise<VerifySummary | undefin
   });
 }
 
-/** *Trust a Root Certificate…* alone (offered on CHAIN_UNTRUSTED), then verifies again. */
-export async function trustRootCommand(ctx: Ctx): Promise<VerifySummary | undefined> {
+/**
+ * *Trust a Root Certificate…* alone, then verifies again. Offered on CHAIN_UNTRUSTED with the root the server presented
+ * (`presented`): when that is a new BlindBox simulation root and an old one is trusted, it offers to replace the old one.
+ */
+export async function trustRootCommand(ctx: Ctx, presented?: unknown): Promise<VerifySummary | undefined> {
   const { setup } = await ctx.services();
   const existing = vscode.workspace.getConfiguration().inspect<unknown[]>(SETTING_KEYS.trustedRoots)?.globalValue;
+  const candidate = setup.presentedRoot(presented);
+  const replacement = candidate && setup.simulationReplacement(existing, candidate);
+  if (replacement) {
+    if (!(await confirmReplacement(setup, replacement))) return undefined;
+    return ctx.verification.afterWriting(async () => {
+      await write(SETTING_KEYS.trustedRoots, replacement.list);
+      ctx.log.info(`replaced ${replacement.removed.length} simulation root(s) with ${replacement.added.sha256} in blindbox.trustedRoots`);
+    });
+  }
   const roots = await askRoots(setup, existing, 'BlindBox: Trust a Root Certificate', false);
   if (roots === undefined || !roots.changed) return undefined;
   const list = roots.list;
@@ -109,6 +121,8 @@ async function askRoots(setup: Setup, existing: unknown, title: string, offerKee
   if (choice === 'aws') return { list: [], changed: list.length > 0 };
   const candidate = choice === 'file' ? await rootFromFile(setup) : await rootFromPaste(setup);
   if (!candidate) return undefined;
+  const replacement = setup.simulationReplacement(list, candidate);
+  if (replacement) return (await confirmReplacement(setup, replacement)) ? { list: replacement.list, changed: true } : undefined;
   if (!(await acceptSimulation(setup, candidate))) return undefined;
   const pems = candidate.pems.filter((_, i) => !candidate.roots[i]!.isAwsNitroRoot);
   if (pems.length === 0) void vscode.window.showInformationMessage('BlindBox: that is the AWS Nitro Enclaves Root G1, which is built in: nothing to add.');
@@ -160,9 +174,21 @@ function pemFromOneLine(text: string): string {
 /** The SIMULATION explanation, modal, for any root that is not AWS's; true when the user still trusts it. */
 async function acceptSimulation(setup: Setup, candidate: RootCandidate): Promise<boolean> {
   if (candidate.simulation.length === 0) return true;
-  const trust = 'Trust as SIMULATION root';
-  const answer = await vscode.window.showWarningMessage('BlindBox: this is not an AWS Nitro root', { modal: true, detail: setup.simulationWarning(candidate) }, trust);
-  return answer === trust;
+  return confirmed('BlindBox: this is not an AWS Nitro root', setup.simulationWarning(candidate), 'Do Not Trust', 'Trust as SIMULATION root');
+}
+
+/** Replacing the old simulation root(s), modal; true when the user replaces them. */
+async function confirmReplacement(setup: Setup, replacement: NonNullable<ReturnType<Setup['simulationReplacement']>>): Promise<boolean> {
+  return confirmed('BlindBox: replace the old simulation root?', setup.replacementWarning(replacement), 'Keep the Old Root', 'Replace the Old Simulation Root');
+}
+
+/**
+ * A modal question whose default answer is `safe`: a dialog's first button has the focus (Enter presses it), so the
+ * one that trusts more comes second, and Escape or Cancel answer as `safe` does.
+ */
+async function confirmed(message: string, detail: string, safe: string, act: string): Promise<boolean> {
+  const answer = await vscode.window.showWarningMessage(message, { modal: true, detail }, safe, act);
+  return answer === act;
 }
 
 /** Asks for the policy; `roots` may grow when a policy file names roots. */

@@ -9,7 +9,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { normalisePcrPolicy } from '../../core/attestation/policy.js';
-import { trustedRootsFromPem, type TrustedRoot } from '../../core/attestation/roots.js';
+import { rootKind, trustedRootsFromPem, type TrustedRoot } from '../../core/attestation/roots.js';
 import { InputError } from '../../core/errors.js';
 import type { AttestationPolicy } from '../../core/policy.js';
 import { oneLine } from '../../shared/text.js';
@@ -48,13 +48,66 @@ export function rootCandidate(pem: string, label: string): RootCandidate {
   });
 }
 
-/** The loud explanation shown (modal) before a simulation root is trusted. */
+/** The loud explanation shown (modal) before a simulation root is trusted. Plain text: a dialog renders no markdown. */
 export function simulationWarning(candidate: RootCandidate): string {
   const which = candidate.simulation.map((c) => `“${c.subject}” (SHA-256 ${c.sha256.slice(0, 16)}…)`).join(', ');
   return [
     `SIMULATION — NOT CONFIDENTIAL. ${which} ${candidate.simulation.length === 1 ? 'is' : 'are'} not AWS's Nitro Enclaves Root G1.`,
-    'An attestation that chains to such a root proves nothing about hardware: whoever holds its private key (for `blindbox serve --simulate`, the machine running it) can sign documents for any code and read your audio.',
+    'An attestation that chains to such a root proves nothing about hardware: whoever holds its private key (for blindbox serve --simulate, the machine running it) can sign documents for any code and read your audio.',
     'Trust it only to test a simulation server. The status bar, the attestation view and every transcript will then say SIMULATION — not confidential.',
+  ].join('\n\n');
+}
+
+/** The root a CHAIN_UNTRUSTED failure carried (the argument *Trust a Root…* is given), as a candidate; else undefined. */
+export function presentedRoot(arg: unknown): RootCandidate | undefined {
+  const der = (arg as { der?: unknown } | null | undefined)?.der;
+  return der instanceof Uint8Array ? rootCandidate(derToPem(der), "the server's root") : undefined;
+}
+
+/** What replacing the trusted BlindBox simulation root(s) with a new one writes, and what it removes. */
+export interface SimulationReplacement {
+  /** The new `blindbox.trustedRoots`: every entry that is not a BlindBox simulation root kept, the new root added. */
+  readonly list: string[];
+  /** The simulation roots taken out (subject and SHA-256). */
+  readonly removed: readonly { readonly subject: string; readonly sha256: string }[];
+  readonly added: { readonly subject: string; readonly sha256: string };
+}
+
+/**
+ * Replacing, not adding, when `candidate` is a BlindBox simulation root and `existing` (`blindbox.trustedRoots`) trusts
+ * another one: a `serve --simulate` restarted without `--ca` has a new root, and the old one trusts nothing any more.
+ * Undefined otherwise (then the root is added as any other). Only inline BlindBox simulation roots are taken out (the
+ * core's `rootKind` says which); AWS's root, other roots and paths stay.
+ */
+export function simulationReplacement(existing: unknown, candidate: RootCandidate): SimulationReplacement | undefined {
+  const fresh = candidate.roots.filter((r) => rootKind(r.der) === 'blindbox-simulation');
+  if (fresh.length !== 1) return undefined;
+  const added = fresh[0]!;
+  const list = Array.isArray(existing) ? existing.filter((e): e is string => typeof e === 'string') : [];
+  const removed: TrustedRoot[] = [];
+  const kept = list.flatMap((entry) => {
+    if (!isInlinePem(entry)) return [entry];
+    const roots = safeRoots(entry);
+    const old = roots.filter((r) => rootKind(r.der) === 'blindbox-simulation');
+    if (old.length === 0) return [entry];
+    removed.push(...old.filter((r) => r.sha256 !== added.sha256));
+    return roots.filter((r) => rootKind(r.der) !== 'blindbox-simulation').map((r) => derToPem(r.der));
+  });
+  if (removed.length === 0) return undefined;
+  return Object.freeze({ list: [...kept, derToPem(added.der)], removed: removed.map(described), added: described(added) });
+}
+
+function described(root: TrustedRoot): { readonly subject: string; readonly sha256: string } {
+  return { subject: oneLine(new X509Certificate(root.der).subject.replaceAll('\n', ', '), 200), sha256: root.sha256 };
+}
+
+/** The confirmation shown (modal) before the old simulation root(s) are replaced. Plain text. */
+export function replacementWarning(replacement: SimulationReplacement): string {
+  const short = (sha256: string) => `SHA-256 ${sha256.slice(0, 16)}…`;
+  return [
+    `The server now presents a new BlindBox SIMULATION root (${short(replacement.added.sha256)}); ${replacement.removed.length === 1 ? 'the one you trust' : `the ${replacement.removed.length} you trust`} (${replacement.removed.map((r) => short(r.sha256)).join(', ')}) no longer signs anything. A blindbox serve --simulate started without --ca makes a new root every time: start it with --ca <dir> to keep one.`,
+    'Replacing takes the old simulation root out of blindbox.trustedRoots and trusts the new one. AWS\'s root and any other root stay.',
+    'SIMULATION — NOT CONFIDENTIAL: whoever runs that server can read your audio.',
   ].join('\n\n');
 }
 
@@ -67,8 +120,12 @@ export function withRoots(existing: unknown, pems: readonly string[]): string[] 
 }
 
 function safeFingerprints(pem: string): string[] {
+  return safeRoots(pem).map((r) => r.sha256);
+}
+
+function safeRoots(pem: string): TrustedRoot[] {
   try {
-    return trustedRootsFromPem(pem, 'entry').map((r) => r.sha256);
+    return trustedRootsFromPem(pem, 'entry');
   } catch (err) {
     if (err instanceof InputError) return [];
     throw err;

@@ -115,6 +115,7 @@ async function transcribeFiles(ctx: Ctx, audio: readonly vscode.Uri[], destinati
     return [];
   }
   const written = openedDocuments(end.end.records);
+  if (written.length > 0) ctx.walkthrough.transcribed();
   if (output) summarise(ctx, batchSummary(end.end.records, end.cancelled, end.end.kind === 'sent' ? end.end.stopped : undefined), output.destination, written);
   return written;
 }

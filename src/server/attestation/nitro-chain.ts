@@ -4,6 +4,7 @@
  * usages. Every name says SIMULATION: this chain proves nothing about
  * confidentiality and must never be mistaken for AWS's.
  */
+import { SIMULATION_ROOT_NAME } from '../../protocol/simulation-root.js';
 import { issueCertificate, type CertificateSpec, type IssuedCertificate } from './certificates.js';
 
 export const CHAIN_LEVELS = ['root', 'regional', 'zonal', 'instance', 'leaf'] as const;
@@ -24,7 +25,7 @@ const DAY = 24 * HOUR;
 /** AWS's leaf certificates live three hours. */
 export const LEAF_LIFETIME_MS = 3 * HOUR;
 
-const O = [['O', 'BlindBox SIMULATION (not AWS)'], ['OU', 'not confidential']] as const;
+const O = [['O', SIMULATION_ROOT_NAME.organization], ['OU', SIMULATION_ROOT_NAME.organizationalUnit]] as const;
 
 /** The AWS-like specification of each level, valid around `now`. */
 export function nitroChainSpecs(now: Date, instanceId = 'i-00000000000000000'): Record<ChainLevel, CertificateSpec> {
@@ -32,7 +33,7 @@ export function nitroChainSpecs(now: Date, instanceId = 'i-00000000000000000'): 
   const span = (before: number, after: number) => ({ notBefore: new Date(t - before), notAfter: new Date(t + after) });
   const ca = (pathLen: number | undefined) => ({ critical: true, ca: true, ...(pathLen === undefined ? {} : { pathLen }) });
   return {
-    root: { subject: [['C', 'US'], ...O, ['CN', 'simulation.nitro-enclaves']], ...span(DAY, 30 * 365 * DAY), basicConstraints: ca(undefined), keyUsage: { critical: true, usages: ['digitalSignature', 'keyCertSign', 'cRLSign'] } },
+    root: { subject: [['C', 'US'], ...O, ['CN', SIMULATION_ROOT_NAME.rootCommonName]], ...span(DAY, 30 * 365 * DAY), basicConstraints: ca(undefined), keyUsage: { critical: true, usages: ['digitalSignature', 'keyCertSign', 'cRLSign'] } },
     regional: { subject: [['C', 'US'], ...O, ['CN', 'regional.simulation.nitro-enclaves']], ...span(DAY, 19 * DAY), basicConstraints: ca(2), keyUsage: { critical: true, usages: ['digitalSignature', 'keyCertSign', 'cRLSign'] } },
     zonal: { subject: [['C', 'US'], ...O, ['CN', 'zonal.simulation.nitro-enclaves']], ...span(DAY, 5 * DAY), basicConstraints: ca(1), keyUsage: { critical: true, usages: ['digitalSignature', 'keyCertSign', 'cRLSign'] } },
     instance: { subject: [['C', 'US'], ...O, ['CN', `${instanceId}.simulation.nitro-enclaves`]], ...span(HOUR, DAY - HOUR), basicConstraints: ca(0), keyUsage: { critical: true, usages: ['keyCertSign'] } },
