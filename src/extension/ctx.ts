@@ -10,7 +10,7 @@ import * as vscode from 'vscode';
 import { SettingsReader } from './settings/reader.js';
 import { escapingLog } from './common/escaping-log.js';
 import { ATTESTATION_VIEW_TYPE, ATTESTED_CONTEXT, COMMANDS, OUTPUT_CHANNEL, TRUST_VIEW_ID } from './ids.js';
-import { Notifications, openUserSettings } from './notifications/notifications.js';
+import { copyToClipboard, Notifications, openUserSettings } from './notifications/notifications.js';
 import { OpenedTranscripts } from './receipts/opened-transcripts.js';
 import { AttestationPanel } from './views/attestation/panel.js';
 import { StatusBar } from './views/status/item.js';
@@ -141,6 +141,14 @@ export class Ctx implements vscode.Disposable {
       case 'showLog':
         this.log.show(true);
         break;
+      case 'pinPcr':
+        void vscode.commands.executeCommand(COMMANDS.pinAttestedPcr);
+        break;
+      case 'copyPcr': {
+        const actual = this.trust.state.kind === 'failed' ? this.trust.state.failure.pcr?.actual : undefined;
+        if (actual) void copyToClipboard(actual);
+        break;
+      }
       case 'ready':
         break;
     }

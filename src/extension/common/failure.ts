@@ -17,13 +17,15 @@ import {
   ReceiptError,
   serverSaid,
   type AttestationErrorCode,
+  type ChainRootFact,
   type ChannelErrorCode,
+  type PcrMismatchFact,
   type InputErrorCode,
   type ReceiptErrorCode,
 } from '../../core/errors.js';
 import { oneLine } from '../../shared/text.js';
 import { EXTENSION_ERROR_CODES, ExtensionError, type ExtensionErrorCode } from './errors.js';
-import type { CheckId } from '../views/attestation/model.js';
+import type { CheckId } from '../trust/checks.js';
 
 /** What went wrong, for the status bar, notifications, the webview and the evidence file. */
 export interface Failure {
@@ -38,6 +40,13 @@ export interface Failure {
    * /attestation: every view shows it only quoted and attributed to the server, apart from `message`.
    */
   readonly serverSaid?: string;
+  /**
+   * The root the chain ended in, when the refusal came after the chain was proven (a PCR, the nonce, the age, the TLS
+   * binding): a simulation root makes the refused state SIMULATION too.
+   */
+  readonly chainRoot?: ChainRootFact;
+  /** PCR_MISMATCH: the PCR and both values in full (the core's). */
+  readonly pcr?: PcrMismatchFact;
 }
 
 /** Every code a `Failure` is made with: the core's (input codes map to the extension's) and the extension's own. */
@@ -71,7 +80,15 @@ export function describeFailure(err: unknown): Failure {
 
 function fromError(err: BlindBoxError): Failure {
   const said = serverSaid(err);
-  return { code: err.code, message: oneLine(err.message), untrusted: isUntrustedFailure(err), ...(said ? { serverSaid: oneLine(said, 300) } : {}) };
+  const pcr = err instanceof AttestationError ? err.pcr : undefined;
+  return {
+    code: err.code,
+    message: oneLine(err.message),
+    untrusted: isUntrustedFailure(err),
+    ...(said ? { serverSaid: oneLine(said, 300) } : {}),
+    ...(err.chainRoot ? { chainRoot: { label: oneLine(err.chainRoot.label, 200), simulation: err.chainRoot.simulation } } : {}),
+    ...(pcr ? { pcr } : {}),
+  };
 }
 
 /**

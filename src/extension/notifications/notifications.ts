@@ -5,9 +5,8 @@
 import * as vscode from 'vscode';
 import { oneLine, quoteServerText } from '../../shared/text.js';
 import { failure, type Failure } from '../common/failure.js';
-import { failureActions } from './model.js';
+import { failureActions, failureNotice } from './model.js';
 import { EXTENSION_ID, OPEN_USER_SETTINGS } from '../ids.js';
-import { notificationText } from '../common/plain-text.js';
 import { isSimulation, type TrustState } from '../trust/trust-state.js';
 
 /** What an action says when no server is set (our words, not a server's). */
@@ -31,11 +30,12 @@ export class Notifications implements vscode.Disposable {
   /** Error notification: `CODE: sentence`, with its fix, *Show Attestation* for untrusted failures, and *Show details*. */
   showFailure(failure: Failure): void {
     const actions = failureActions(failure);
-    void vscode.window.showErrorMessage(notificationText(failure), ...actions.map((a) => a.label)).then((pick) => {
+    void vscode.window.showErrorMessage(failureNotice(failure), ...actions.map((a) => a.label)).then((pick) => {
       const action = actions.find((a) => a.label === pick);
       if (action?.kind === 'showLog') this.#targets.log.show(true);
       else if (action?.kind === 'showAttestation') void this.#targets.showAttestation();
       else if (action?.kind === 'command') void vscode.commands.executeCommand(action.command);
+      else if (action?.kind === 'copy') void copyToClipboard(action.value);
     });
   }
 
@@ -71,4 +71,10 @@ export class Notifications implements vscode.Disposable {
  */
 export function openUserSettings(): Thenable<unknown> {
   return vscode.commands.executeCommand('workbench.action.openGlobalSettings', { query: `@ext:${EXTENSION_ID}` });
+}
+
+/** Copies `value` (a PCR the server attested) and says so in the status bar for a few seconds. */
+export async function copyToClipboard(value: string): Promise<void> {
+  await vscode.env.clipboard.writeText(value);
+  vscode.window.setStatusBarMessage(`BlindBox: copied ${value.slice(0, 16)}… (${value.length} hex digits)`, 5000);
 }

@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { configureServer, trustRootCommand } from './configure-server.js';
+import { pinAttestedPcr } from './pin-pcr.js';
 import type { Ctx } from '../ctx.js';
 import { COMMANDS, EXTENSION_ID, WALKTHROUGH_ID } from '../ids.js';
 
@@ -11,6 +12,7 @@ export function setupCommands(ctx: Ctx): Record<string, (...args: unknown[]) => 
   return {
     [COMMANDS.configureServer]: () => configureServer(ctx),
     [COMMANDS.trustRoot]: () => trustRootCommand(ctx),
+    [COMMANDS.pinAttestedPcr]: () => pinAttestedPcr(ctx),
     [COMMANDS.openWalkthrough]: () => vscode.commands.executeCommand('workbench.action.openWalkthrough', `${EXTENSION_ID}#${WALKTHROUGH_ID}`, false),
   };
 }
