@@ -33,11 +33,11 @@
       node.textContent = text;
       return;
     }
-    node.appendChild(document.createTextNode(text.slice(0, i)));
+    node.appendChild(el('span', undefined, text.slice(0, i)));
     const mark = el('mark', 'bb-diff', text.charAt(i));
     mark.title = 'first difference: digit ' + (i + 1);
     node.appendChild(mark);
-    node.appendChild(document.createTextNode(text.slice(i + 1)));
+    node.appendChild(el('span', undefined, text.slice(i + 1)));
   }
 
   /** What the polite live region last said: it speaks once per change of the verdict, not on every refresh. */
