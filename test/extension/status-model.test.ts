@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatDuration } from '../../src/core/util/format-duration.js';
-import { statusPresentation } from '../../src/extension/views/status/model.js';
+import { STATUS_TEXT_BUDGET, statusPresentation } from '../../src/extension/views/status/model.js';
+import { ATTESTATION_ERROR_CODES, CHANNEL_ERROR_CODES, RECEIPT_ERROR_CODES } from '../../src/core/errors.js';
+import { EXTENSION_ERROR_CODES } from '../../src/extension/common/errors.js';
 import type { TrustState } from '../../src/extension/trust/trust-state.js';
 import { policy, realAttested, verified } from './helpers.js';
 
@@ -41,9 +43,9 @@ describe('status bar text', () => {
 
   it('says when no PCR is pinned, verified or SIMULATION', () => {
     const open = policy({}, 'default');
-    assert.equal(statusPresentation(verified(server, attested, open), verifiedAt).text, '$(verified-filled) BlindBox: verified · no PCR pinned · 0 s');
+    assert.equal(statusPresentation(verified(server, attested, open), verifiedAt).text, '$(verified-filled) BlindBox: verified · unpinned · 0 s');
     const sim = statusPresentation(verified(server, { ...attested, simulation: true }, open), verifiedAt);
-    assert.equal(sim.text, '$(warning) BlindBox: SIMULATION · no PCR pinned · 0 s');
+    assert.equal(sim.text, '$(warning) BlindBox: SIMULATION · unpinned · 0 s');
     assert.match(sim.tooltip, /no PCR pinned: any code is accepted — \*\*any code running in a genuine enclave is accepted\*\*/);
     assert.match(sim.accessibilityLabel, /no PCR pinned/);
   });
@@ -77,6 +79,28 @@ describe('status bar text', () => {
     assert.match(p.tooltip, /No audio will be sent/);
     assert.equal(statusPresentation({ ...result, failure: { code: 'SERVER_UNREACHABLE', message: 'x', untrusted: false } }, 0).text, '$(error) BlindBox: FAILED · unreachable');
     assert.equal(statusPresentation({ ...result, failure: { code: 'SOMETHING_NEW', message: 'x', untrusted: false } }, 0).text, '$(error) BlindBox: FAILED · SOMETHING_NEW');
+  });
+
+  it('keeps its words within the budget a 760 px window leaves it, in every state, at any age; the tooltip keeps the rest', () => {
+    const ages = [0, 59_000, 3_540_000, 86_340_000, 3 * 86_400_000];
+    const states: TrustState[] = [];
+    for (const sim of [false, true]) {
+      const enclave = { ...attested, simulation: sim };
+      for (const pcrs of [{}, { 0: attested.attestation.pcrs[0]! }] as Record<number, string>[]) states.push(verified(server, enclave, policy(pcrs, 'a-rather-long-policy-name-for-production')));
+      for (const code of Object.keys({ ...ATTESTATION_ERROR_CODES, ...CHANNEL_ERROR_CODES, ...RECEIPT_ERROR_CODES, ...EXTENSION_ERROR_CODES })) {
+        states.push({ kind: 'failed', server, policy: undefined, at: 0, failure: { code, message: 'x', untrusted: true, ...(sim ? { chainRoot: { label: 'sim', simulation: true } } : {}) } });
+      }
+    }
+    for (const state of states) {
+      for (const age of ages) {
+        const p = statusPresentation(state, verifiedAt + age)!;
+        const words = p.text.replace(/^\$\([\w~-]+\) /, '');
+        assert.ok(words.length <= STATUS_TEXT_BUDGET, `${words.length} characters: ${p.text}`);
+        if (state.kind === 'failed' && state.failure.chainRoot) assert.match(words, /^BlindBox: SIMULATION · /);
+        if (state.kind === 'failed') assert.ok(p.tooltip.includes(`\`${state.failure.code}\``));
+      }
+    }
+    assert.equal(statusPresentation(verified(server, { ...attested, simulation: true }, policy()), verifiedAt + 7_500_000).text, '$(warning) BlindBox: SIMULATION · unpinned', 'the age moves to the tooltip');
   });
 
   it('only links to its own commands', () => {

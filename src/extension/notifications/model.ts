@@ -34,7 +34,8 @@ export function failureActions(failure: Failure): readonly FailureAction[] {
     ...(fix ? [{ label: fix.label, kind: 'command' as const, command: fix.command }] : []),
     ...(attested ? [{ label: pinLabel(failure.pcr!.index), kind: 'command' as const, command: COMMANDS.pinAttestedPcr }, { label: 'Copy' as const, kind: 'copy' as const, value: attested }] : []),
     ...(failure.untrusted ? [{ label: 'Show Attestation' as const, kind: 'showAttestation' as const }] : []),
-    { label: 'Show details', kind: 'showLog' },
+    // A toast shows about three buttons whole; with Pin and Copy, the log stays one click away in the attestation view.
+    ...(attested ? [] : [{ label: 'Show details' as const, kind: 'showLog' as const }]),
   ];
 }
 

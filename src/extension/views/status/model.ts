@@ -61,8 +61,8 @@ export function statusPresentation(result: TrustState, now: number): StatusPrese
       const policyName = policyLabel(result.policy);
       const age = formatDuration(now - verifiedAt);
       const unpinned = Object.keys(result.policy.pcrs).length === 0;
-      // Short enough for a narrow window (the policy's name is in the tooltip); says when the policy pins nothing.
-      const flag = unpinned ? ' · no PCR pinned' : '';
+      // The policy's name is in the tooltip; the text says when the policy pins nothing.
+      const flag = unpinned ? ' · unpinned' : '';
       const n = result.enclaves.length;
       const lines = [
         simulation !== undefined
@@ -78,14 +78,14 @@ export function statusPresentation(result: TrustState, now: number): StatusPrese
       return simulation !== undefined
         ? {
             ...base,
-            text: `$(warning) BlindBox: SIMULATION${flag} · ${age}`,
+            text: `$(warning) ${fitted(`BlindBox: SIMULATION${flag} · ${age}`, `BlindBox: SIMULATION${flag}`)}`,
             tooltip,
             background: 'warning',
             accessibilityLabel: `BlindBox: simulation, not confidential, policy ${policyName}${unpinned ? ', no PCR pinned' : ''}, ${age} ago`,
           }
         : {
             ...base,
-            text: `$(verified-filled) BlindBox: verified${flag} · ${age}`,
+            text: `$(verified-filled) ${fitted(`BlindBox: verified${flag} · ${age}`, `BlindBox: verified${flag}`)}`,
             tooltip,
             background: undefined,
             accessibilityLabel: `BlindBox: verified under policy ${policyName}${unpinned ? `, ${NO_PCR_PINNED}` : ''}, ${age} ago`,
@@ -109,13 +109,25 @@ export function statusPresentation(result: TrustState, now: number): StatusPrese
       ];
       return {
         ...base,
-        text: `$(error) BlindBox: FAILED · ${reason}${simulation !== undefined ? ' · SIMULATION' : ''}`,
+        // Under a simulation root the red item says SIMULATION where it would say FAILED (the icon and colour say failed).
+        text: `$(error) ${simulation !== undefined ? fitted(`BlindBox: SIMULATION · ${reason}`, 'BlindBox: SIMULATION · FAILED') : fitted(`BlindBox: FAILED · ${reason}`, 'BlindBox: FAILED')}`,
         tooltip: lines.join('\n\n'),
         background: 'error',
         accessibilityLabel: `BlindBox: verification failed, ${reason}${simulation !== undefined ? ', simulation root, not confidential' : ''}`,
       };
     }
   }
+}
+
+/**
+ * The most characters the item's words may take (its icon aside): VS Code caps a status item at 40 % of the window's
+ * width, 304 px in a 760 px window, where longer text is cut. The tooltip always has everything.
+ */
+export const STATUS_TEXT_BUDGET = 38;
+
+/** The first of `candidates` within the budget (the last one is short enough by construction). */
+function fitted(...candidates: string[]): string {
+  return candidates.find((c) => c.length <= STATUS_TEXT_BUDGET) ?? candidates.at(-1)!;
 }
 
 /** One enclave of the tooltip's list: module, PCR0 and TLS key prefixes, age; all in code spans. */
