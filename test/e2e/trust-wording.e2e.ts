@@ -3,8 +3,9 @@
  * window (760 px), against the reference server in simulation (`blindbox serve --simulate`) with a policy whose PCR0
  * differs from the server's at digit 41 (the two share their first 40 digits, as after a small rebuild):
  *   (1) the refused state says SIMULATION everywhere: the status item (whole, not cut), the notification, the BlindBox
- *       view and the attestation view, whose banner stays and whose hardware check is SIMULATION, never PASSED;
- *   (2) the mismatch shows both values in full (the first differing digit marked) and offers Pin and Copy;
+ *       view and the attestation view, whose banner stays and whose hardware check is SIMULATION, never PASSED; the
+ *       mismatch shows both values in full (the first differing digit marked) and offers Pin and Copy;
+ *   (2) *Configure…* then offers *Pin PCR0…* first, pre-filled with the attested value, and the refused policy last;
  *   (3) *Pin the server's PCR0…* shows the attested value in a modal, writes the policy into the user settings and
  *       verifies: the state is verified (SIMULATION), and the status item is whole there too.
  * Screenshots of the failure states go to docs/screenshots/ (the README's trust section shows them).
@@ -162,7 +163,39 @@ describe('the trust wording in a narrow window: a PCR mismatch under a simulatio
     await wb!.page.screenshot({ path: path.join(SCREENSHOTS, 'blindbox-view-pcr-mismatch.png'), clip: { x: body.x, y: body.y, width: body.width, height: Math.min(body.height, 10 * 22 + 8) } });
   });
 
-  test("(2) Pin the server's PCR0… shows the attested value, asks, writes the policy and verifies", async () => {
+  test('(2) Configure… after the refusal: Pin PCR0… comes first, pre-filled with the attested value; the refused policy comes last', async () => {
+    const page = wb!.page;
+    const title = page.locator('.quick-input-widget .quick-input-title');
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+    const step = async (pattern: RegExp) => {
+      const shown = await wb!.pollFor(async () => (pattern.test(normalizeText((await title.textContent().catch(() => '')) ?? '')) ? true : undefined), 15_000);
+      assert.ok(shown, `no step ${pattern}; shown: ${JSON.stringify(await title.textContent().catch(() => null))}`);
+    };
+    await wb!.runCommand('BlindBox: Configure Server…');
+    await step(/Configure Server \(1\/3\): server/);
+    assert.equal(await input.inputValue(), enclave!.url);
+    await page.keyboard.press('Enter');
+    await step(/Configure Server \(2\/3\): trust/);
+    await page.keyboard.press('Enter'); // the roots already trusted
+    await step(/Configure Server \(3\/3\): expected code/);
+    const labels = await wb!.pollFor(async () => {
+      const texts = (await rows.allTextContents()).map((t) => normalizeText(t).trim());
+      return texts.length >= 4 ? texts : undefined;
+    }, 10_000);
+    assert.ok(labels, 'the policy choices');
+    assert.match(labels[0]!, new RegExp(`^Pin PCR0…pre-filled with the PCR0 this server attested: ${enclave!.pcr0.slice(0, 16)}…`));
+    assert.match(labels.at(-1)!, /^Keep the current policy \(the server was just refused under it\)/);
+    assert.match(normalizeText((await rows.first().getAttribute('class')) ?? ''), /\bfocused\b/, 'the first choice (Pin PCR0…) is the preselected one');
+    await page.keyboard.press('Enter');
+    await step(/Configure Server: PCR0/);
+    assert.equal(await input.inputValue(), enclave!.pcr0);
+    await page.keyboard.press('Escape');
+    const written = JSON.parse(await readFile(path.join(server!.userDataDir, 'User/settings.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(written['blindbox.policy'], { name: 'rebuilt', pcrs: { 0: expected } }, 'cancelled: nothing written');
+  });
+
+  test("(3) Pin the server's PCR0… shows the attested value, asks, writes the policy and verifies", async () => {
     await wb!.runCommand('BlindBox: Show Attestation');
     const frame = await wb!.webviewFrame('#bb-root[data-state="failed"] #bb-pin', 30_000);
     await frame.locator('#bb-pin').click();
