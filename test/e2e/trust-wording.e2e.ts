@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Locator } from 'playwright-core';
+import { AA, measureContrast } from './contrast.js';
 import { startEnclave, type Enclave } from './enclave.js';
 import { STATUS_ITEM, VSIX, requireBuilt } from './extension-fixture.js';
 import { ROOT, normalizeText, openWorkbench, startCodeServer, type CodeServer, type Workbench } from './harness.js';
@@ -129,6 +130,10 @@ describe('the trust wording in a narrow window: a PCR mismatch under a simulatio
     assert.equal(normalizeText((await frame.locator('#bb-mismatch-actual').textContent()) ?? ''), enclave!.pcr0);
     assert.equal(normalizeText((await frame.locator('#bb-mismatch-expected').textContent()) ?? ''), expected);
     assert.deepEqual(await frame.locator('#bb-mismatch mark').allTextContents(), [enclave!.pcr0[40], expected[40]]);
+    // The refused state's own colours (the marked digit, the mismatch section) meet WCAG AA too.
+    const contrast = await measureContrast(frame);
+    assert.deepEqual(contrast.failing, [], `texts below ${AA}:1 in the refused view`);
+    console.log(`  contrast (refused view, default theme): ${contrast.samples} texts, lowest ${contrast.worst.ratio.toFixed(2)}:1 (${contrast.worst.where})`);
     await frame.evaluate('window.scrollTo(0, 0)');
     await (await frame.frameElement()).screenshot({ path: path.join(SCREENSHOTS, 'trust-view-refused-simulation.png') });
     await frame.locator('#bb-mismatch').screenshot({ path: path.join(SCREENSHOTS, 'trust-view-pcr-mismatch.png') });
