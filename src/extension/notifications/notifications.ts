@@ -7,7 +7,8 @@ import { oneLine, quoteServerText } from '../../shared/text.js';
 import { failure, type Failure } from '../common/failure.js';
 import { failureActions, failureNotice } from './model.js';
 import { EXTENSION_ID, OPEN_USER_SETTINGS } from '../ids.js';
-import { isSimulation, type TrustState } from '../trust/trust-state.js';
+import { simulationRoot } from '../trust/checks.js';
+import type { TrustState } from '../trust/trust-state.js';
 
 /** What an action says when no server is set (our words, not a server's). */
 export const NOT_CONFIGURED: Failure = failure('NOT_CONFIGURED');
@@ -27,7 +28,10 @@ export class Notifications implements vscode.Disposable {
     this.#command = vscode.commands.registerCommand(OPEN_USER_SETTINGS, () => openUserSettings());
   }
 
-  /** Error notification: `CODE: sentence`, with its fix, *Show Attestation* for untrusted failures, and *Show details*. */
+  /**
+   * Error notification: `CODE: sentence` (and SIMULATION under a simulation root), with its fix, *Pin the server's PCR…*
+   * and *Copy* for a PCR mismatch, *Show Attestation* for untrusted failures, and *Show details*.
+   */
   showFailure(failure: Failure): void {
     const actions = failureActions(failure);
     void vscode.window.showErrorMessage(failureNotice(failure), ...actions.map((a) => a.label)).then((pick) => {
@@ -49,7 +53,7 @@ export class Notifications implements vscode.Disposable {
         this.showFailure(state.failure);
         break;
       case 'verified':
-        if (isSimulation(state.enclaves)) {
+        if (simulationRoot(state) !== undefined) {
           void vscode.window.showWarningMessage(`BlindBox: ${oneLine(state.server, 200)} verified against a SIMULATION root — not confidential.`, 'Show Attestation').then((pick) => pick && this.#targets.showAttestation());
         } else {
           void vscode.window.showInformationMessage(`BlindBox: ${oneLine(state.server, 200)} is a verified AWS Nitro enclave (policy ${quoteServerText(state.policy.name, 80)}).`);
