@@ -16,7 +16,7 @@ export const VSCODE_FACING = [
   'src/extension/files/{picked,beside-audio}.ts',
   'src/extension/transcribe/{command,steps,batch-output}.ts',
   'src/extension/receipts/{save,verify,opened-transcripts}.ts',
-  'src/extension/setup/{commands,configure-server,walkthrough}.ts',
+  'src/extension/setup/{commands,configure-server,walkthrough,pin-pcr}.ts',
   'src/extension/evidence/export.ts',
   'src/extension/views/status/item.ts',
   'src/extension/views/attestation/panel.ts',

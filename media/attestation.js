@@ -1,7 +1,7 @@
 // @ts-check
 // The BlindBox attestation webview. It renders the model the extension posts, with createElement and textContent
 // only: every value may come from a server or a certificate, so none is ever parsed as HTML. It sends back only the
-// six fixed messages of src/extension/views/attestation/protocol.ts.
+// fixed messages of src/extension/views/attestation/protocol.ts.
 (function () {
   'use strict';
   // Called once, never stored on window.
@@ -14,10 +14,34 @@
     return el;
   }
 
-  /** @param {string} id @param {unknown} value */
+  /** Text that did not change is left alone (no DOM churn on a refresh). @param {string} id @param {unknown} value */
   function setText(id, value) {
-    byId(id).textContent = value === null || value === undefined ? '' : String(value);
+    const node = byId(id);
+    const text = value === null || value === undefined ? '' : String(value);
+    if (node.textContent !== text) node.textContent = text;
   }
+
+  /**
+   * `value` into `node` as text, the character at `at` (the first one that differs from the other value) in a <mark>.
+   * @param {HTMLElement} node @param {unknown} value @param {unknown} at
+   */
+  function markedHex(node, value, at) {
+    clear(node);
+    const text = String(value);
+    const i = typeof at === 'number' && at >= 0 && at < text.length ? at : -1;
+    if (i < 0) {
+      node.textContent = text;
+      return;
+    }
+    node.appendChild(el('span', undefined, text.slice(0, i)));
+    const mark = el('mark', 'bb-diff', text.charAt(i));
+    mark.title = 'first difference: digit ' + (i + 1);
+    node.appendChild(mark);
+    node.appendChild(el('span', undefined, text.slice(i + 1)));
+  }
+
+  /** What the polite live region last said: it speaks once per change of the verdict, not on every refresh. */
+  let announced = '';
 
   /** A fact row (dt/dd) is hidden when it has no value. @param {string} id @param {unknown} value */
   function setFact(id, value) {
@@ -66,7 +90,8 @@
       const li = el('li', 'bb-check');
       li.id = 'bb-check-' + String(c.id);
       li.dataset.state = String(c.state);
-      const head = el('div', 'bb-check-head');
+      // A real heading, so that a screen reader's heading list names the three checks.
+      const head = el('h3', 'bb-check-head');
       const glyph = el('span', 'bb-check-glyph', CHECK_GLYPHS[String(c.state)] || '?');
       glyph.setAttribute('aria-hidden', 'true');
       head.appendChild(glyph);
@@ -132,12 +157,31 @@
     tr.dataset.pcrIndex = String(Number(pcr.index));
     tr.dataset.status = String(pcr.status);
     tr.appendChild(el('td', 'bb-pcr-index', 'PCR' + Number(pcr.index)));
-    tr.appendChild(el('td', 'bb-pcr-value bb-hex', pcr.value || '(absent)'));
-    tr.appendChild(el('td', 'bb-pcr-expected bb-hex', pcr.expected === null ? '—' : pcr.expected));
+    const value = el('td', 'bb-pcr-value bb-hex');
+    markedHex(value, pcr.value || '(absent)', pcr.value ? pcr.diffAt : null);
+    tr.appendChild(value);
+    const expected = el('td', 'bb-pcr-expected bb-hex');
+    markedHex(expected, pcr.expected === null ? '—' : pcr.expected, pcr.expected === null ? null : pcr.diffAt);
+    tr.appendChild(expected);
     const status = el('td', 'bb-pcr-status');
     status.appendChild(el('span', 'bb-badge bb-badge-' + String(pcr.status), pcr.statusText));
     tr.appendChild(status);
     return tr;
+  }
+
+  /** The PCR mismatch: both values in full, the first difference marked, and the pin and copy buttons. @param {any} m */
+  function renderMismatch(m) {
+    const section = byId('bb-mismatch');
+    section.hidden = !m;
+    if (!m) return;
+    setText('bb-mismatch-title', 'PCR' + Number(m.index) + ' does not match the policy');
+    setText('bb-mismatch-sentence', m.sentence);
+    markedHex(byId('bb-mismatch-actual'), m.actual === null ? '(absent)' : m.actual, m.at);
+    markedHex(byId('bb-mismatch-expected'), m.expected, m.at);
+    const pin = /** @type {HTMLButtonElement} */ (byId('bb-pin'));
+    pin.hidden = !m.pinLabel;
+    setText('bb-pin', m.pinLabel);
+    byId('bb-copy').hidden = m.actual === null;
   }
 
   /** @param {any} model */
@@ -147,9 +191,18 @@
     const root = byId('bb-root');
     root.dataset.state = String(model.state);
 
-    const banner = byId('bb-simulation-banner');
-    banner.hidden = !model.simulationBanner;
-    banner.textContent = model.simulationBanner ? String(model.simulationBanner) : '';
+    byId('bb-simulation-banner').hidden = !model.simulationBanner;
+    setText('bb-simulation-banner', model.simulationBanner);
+    const title = model.verdict ? String(model.verdict.title) : '';
+    const receiptTitle = model.receipt ? String(model.receipt.title) + ': ' + String(model.receipt.file) : '';
+    const announcement = [model.simulationBanner ? 'SIMULATION — not confidential.' : '', title, model.verdict && model.verdict.code ? String(model.verdict.code) : '', receiptTitle]
+      .filter(Boolean)
+      .join(' ');
+    if (announcement !== announced) {
+      announced = announcement;
+      setText('bb-announce', announcement);
+    }
+    renderMismatch(model.mismatch);
 
     const verdict = byId('bb-verdict');
     verdict.dataset.ok = String(Boolean(model.verdict && model.verdict.ok));
@@ -255,7 +308,7 @@
     setText('bb-generated-at', model.generatedAt);
   }
 
-  /** @param {string} id @param {'verify' | 'export' | 'openSettings' | 'showLog' | 'configure'} type */
+  /** @param {string} id @param {'verify' | 'export' | 'openSettings' | 'showLog' | 'configure' | 'pinPcr' | 'copyPcr'} type */
   function wire(id, type) {
     byId(id).addEventListener('click', () => vscode.postMessage({ type }));
   }
@@ -264,6 +317,8 @@
   wire('bb-export', 'export');
   wire('bb-settings', 'openSettings');
   wire('bb-log', 'showLog');
+  wire('bb-pin', 'pinPcr');
+  wire('bb-copy', 'copyPcr');
 
   window.addEventListener('message', (event) => {
     const message = event.data;

@@ -38,9 +38,28 @@ export function brandErrorClass(cls: abstract new (...args: never[]) => Error, k
   });
 }
 
+/** The trust anchor an authentic chain ended in, as a refusal that came after the chain was proven names it. */
+export interface ChainRootFact {
+  readonly label: string;
+  /** Not AWS's Nitro root: no enclave hardware stands behind the document, refused or not. */
+  readonly simulation: boolean;
+}
+
+/** What PCR_MISMATCH found: the PCR, the document's value (null when absent) and the policy's, full lower-case hex. */
+export interface PcrMismatchFact {
+  readonly index: number;
+  readonly actual: string | null;
+  readonly expected: string;
+}
+
 /** Base of every error the core throws on purpose. `code` is stable across releases. */
 export class BlindBoxError extends Error {
   readonly code: string;
+  /**
+   * Set on a refusal that came after the chain was proven (a PCR, the nonce, the age, the TLS binding): the root it
+   * ended in, so that a refusal under a simulation root still says SIMULATION.
+   */
+  chainRoot?: ChainRootFact;
 
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -66,11 +85,14 @@ export class AttestationError extends BlindBoxError {
   declare readonly code: AttestationErrorCode;
   /** Set on CHAIN_UNTRUSTED when the chain starts at a root that is not trusted. */
   readonly untrustedRoot: UntrustedRoot | undefined;
+  /** Set on PCR_MISMATCH: both values in full, so that no view has to show two cut-off prefixes. */
+  readonly pcr: PcrMismatchFact | undefined;
 
-  constructor(code: AttestationErrorCode, message: string = ATTESTATION_ERROR_CODES[code], options?: { cause?: unknown; untrustedRoot?: UntrustedRoot }) {
+  constructor(code: AttestationErrorCode, message: string = ATTESTATION_ERROR_CODES[code], options?: { cause?: unknown; untrustedRoot?: UntrustedRoot; pcr?: PcrMismatchFact }) {
     super(code, message, options);
     this.name = 'AttestationError';
     this.untrustedRoot = options?.untrustedRoot;
+    this.pcr = options?.pcr;
   }
 }
 brandErrorClass(AttestationError, 'blindbox.error.attestation');
@@ -187,6 +209,19 @@ export function isUntrustedFailure(err: unknown): boolean {
  * What the server itself said with a refusal (`CODE: message`), or undefined. Unauthenticated when it answered
  * /attestation: show it only quoted and attributed to the server, never as BlindBox's advice.
  */
+/**
+ * Runs `check` (a refusal it throws is about a document whose chain ended in `root`) and names the root on that
+ * refusal. The first root named stays: it is the one the checks ran under.
+ */
+export function underChainRoot<T>(root: { readonly label: string; readonly isAwsNitroRoot: boolean }, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (err instanceof BlindBoxError && !(err instanceof InputError)) err.chainRoot ??= { label: root.label, simulation: !root.isAwsNitroRoot };
+    throw err;
+  }
+}
+
 export function serverSaid(err: unknown): string | undefined {
   if (!(err instanceof ChannelError)) return undefined;
   return [err.serverCode, err.serverMessage].filter(Boolean).join(': ') || undefined;

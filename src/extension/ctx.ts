@@ -11,7 +11,7 @@ import { SettingsReader } from './settings/reader.js';
 import { escapingLog } from './common/escaping-log.js';
 import { ATTESTATION_VIEW_TYPE, COMMANDS, OUTPUT_CHANNEL, TRUST_VIEW_ID } from './ids.js';
 import { WalkthroughKeys } from './setup/walkthrough.js';
-import { Notifications, openUserSettings } from './notifications/notifications.js';
+import { copyToClipboard, Notifications, openUserSettings } from './notifications/notifications.js';
 import { OpenedTranscripts } from './receipts/opened-transcripts.js';
 import { AttestationPanel } from './views/attestation/panel.js';
 import { StatusBar } from './views/status/item.js';
@@ -149,6 +149,14 @@ export class Ctx implements vscode.Disposable {
       case 'showLog':
         this.log.show(true);
         break;
+      case 'pinPcr':
+        void vscode.commands.executeCommand(COMMANDS.pinAttestedPcr);
+        break;
+      case 'copyPcr': {
+        const actual = this.trust.state.kind === 'failed' ? this.trust.state.failure.pcr?.actual : undefined;
+        if (actual) void copyToClipboard(actual);
+        break;
+      }
       case 'ready':
         break;
     }

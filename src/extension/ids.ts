@@ -21,6 +21,8 @@ export const COMMANDS = {
   trustRoot: 'blindbox.trustRoot',
   transcribeSample: 'blindbox.transcribeSample',
   openWalkthrough: 'blindbox.openWalkthrough',
+  /** After PCR_MISMATCH: pin the value the server attested (confirmed in a modal), then verify again. */
+  pinAttestedPcr: 'blindbox.pinAttestedPcr',
 } as const;
 
 /** The getting-started walkthrough (`contributes.walkthroughs`), as `workbench.action.openWalkthrough` names it. */

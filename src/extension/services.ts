@@ -6,7 +6,7 @@
 import { checkedFile, checkedWhole, checkOutputPlan, writeFileAtomic, loadPolicyFile, MAX_RECEIPT_FILE_BYTES, MAX_ROOT_FILE_BYTES, parseReceiptFile, readFileCapped, receiptFileText, receiptStatement, sha256FileHex, sha256Hex, verifyReceiptFile } from '../core/index.js';
 import { buildEvidence, evidenceFileName } from './evidence/model.js';
 import { parseServerUrl, parseSettings } from './settings/model.js';
-import { configuredPolicyLabel, derToPem, inlinePolicy, pcr0Problem, pinnedPolicy, presentedRoot, replacementWarning, rootCandidate, serverUrlProblem, simulationReplacement, simulationWarning, withRoots } from './setup/model.js';
+import { configuredPolicyLabel, derToPem, inlinePolicy, pcr0Problem, pinnedPolicy, presentedRoot, replacementWarning, repinnedPolicy, rootCandidate, serverUrlProblem, simulationReplacement, simulationWarning, withRoots } from './setup/model.js';
 import { renderTranscriptDocument, wireFormat } from './transcribe/document.js';
 import { transcriptProvenance } from '../core/transcript-markdown.js';
 import { Attestor, loadTrust } from './trust/attestor.js';
@@ -26,7 +26,7 @@ export const services = Object.freeze({
   /** *Export Evidence*. */
   evidence: Object.freeze({ buildEvidence, evidenceFileName }),
   /** What *Configure Server…* decides (setup/model.ts), and the readers it needs. */
-  setup: Object.freeze({ configuredPolicyLabel, serverUrlProblem, parseServerUrl, rootCandidate, simulationWarning, withRoots, presentedRoot, simulationReplacement, replacementWarning, pcr0Problem, pinnedPolicy, inlinePolicy, derToPem, loadPolicyFile, readFileCapped, MAX_ROOT_FILE_BYTES }),
+  setup: Object.freeze({ configuredPolicyLabel, serverUrlProblem, parseServerUrl, rootCandidate, simulationWarning, withRoots, presentedRoot, simulationReplacement, replacementWarning, pcr0Problem, pinnedPolicy, repinnedPolicy, inlinePolicy, derToPem, loadPolicyFile, readFileCapped, MAX_ROOT_FILE_BYTES }),
 });
 
 /** What the lazily loaded half offers. */

@@ -229,8 +229,23 @@ describe('policy rules (after authenticity)', () => {
     assert.ok(verify(await doc({}, { timestamp: NOW.getTime() + 30_000 })));
   });
   it('PCR_MISMATCH: wrong value and missing index are both mismatches', () => {
-    rejects(CONTENT_BYTES, 'PCR_MISMATCH', /PCR0 is 0101/, { expectedPcrs: { 0: '02'.repeat(48) } });
+    rejects(CONTENT_BYTES, 'PCR_MISMATCH', /PCR0 differs from the policy from digit 2 on: the enclave has 0\[1\]01010101…, the policy expects 0\[2\]02020202…/, { expectedPcrs: { 0: '02'.repeat(48) } });
     rejects(CONTENT_BYTES, 'PCR_MISMATCH', /PCR7 is required/, { expectedPcrs: { 7: '02'.repeat(48) } });
+  });
+  it('PCR_MISMATCH: two values alike up to late digits are cut at the first difference, marked, and carried in full with the root', () => {
+    const actual = verify(CONTENT_BYTES).pcrs[0]!;
+    const expected = actual.slice(0, 40) + (actual[40] === 'a' ? 'b' : 'a') + actual.slice(41);
+    assert.throws(
+      () => verify(CONTENT_BYTES, { expectedPcrs: { 0: expected } }),
+      (err: unknown) => {
+        assert.ok(err instanceof AttestationError && err.code === 'PCR_MISMATCH');
+        assert.equal(err.message, `PCR0 differs from the policy from digit 41 on: the enclave has …${actual.slice(32, 40)}[${actual[40]}]${actual.slice(41, 49)}…, the policy expects …${expected.slice(32, 40)}[${expected[40]}]${expected.slice(41, 49)}….`);
+        assert.deepEqual(err.pcr, { index: 0, actual, expected });
+        assert.deepEqual(err.chainRoot, { label: 'test root', simulation: true });
+        return true;
+      },
+    );
+    assert.throws(() => verify(CONTENT_BYTES, { expectedNonce: '01'.repeat(16) }), (err: unknown) => err instanceof AttestationError && err.code === 'NONCE_MISMATCH' && err.chainRoot?.simulation === true);
   });
   it('a malformed policy is the caller’s error (InputError), not an attestation verdict', () => {
     const input = (code: string) => (err: unknown) => err instanceof InputError && !(err instanceof AttestationError) && err.code === code;

@@ -1,6 +1,6 @@
 /**
  * WCAG 2 contrast, from colours as a browser's computed styles give them: `rgb()`/`rgba()` (and `#rgb[a]`/`#rrggbb[aa]`
- * for theme variables). Pure, so the e2e test measures in the page and judges here.
+ * for theme variables). The arithmetic is pure; `measureContrast` reads the colours in the page and judges them here.
  */
 
 export interface Rgba {
@@ -52,4 +52,43 @@ export function contrastRatio(fg: Rgba, bg: Rgba): number {
   const f = luminance(over(fg, bg));
   const b = luminance(bg);
   return (Math.max(f, b) + 0.05) / (Math.min(f, b) + 0.05);
+}
+
+/** WCAG AA for normal text. */
+export const AA = 4.5;
+
+/** What the page measures for each visible text: its colour and the backgrounds under it, innermost first. */
+export interface TextSample {
+  readonly where: string;
+  readonly text: string;
+  readonly color: string;
+  readonly layers: string[];
+}
+
+/**
+ * Runs in the webview (as source text: this project compiles without the DOM library). Every element of the view with
+ * text of its own that is visible (folded details opened first; disabled buttons skipped, WCAG exempts them), with its
+ * computed colour and the computed backgrounds from it up to the root; and the editor background painted under all.
+ */
+export const MEASURE_TEXTS = `(() => {
+  const base = getComputedStyle(document.documentElement).getPropertyValue('--vscode-editor-background').trim();
+  const samples = [];
+  for (const el of document.querySelectorAll('#bb-root *')) {
+    const own = Array.from(el.childNodes).filter((n) => n.nodeType === 3).map((n) => n.textContent || '').join('').trim();
+    if (!own || !el.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true })) continue;
+    if (el.closest('button:disabled')) continue;
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) layers.push(getComputedStyle(e).backgroundColor);
+    samples.push({ where: el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + '.' + el.className, text: own.slice(0, 40), color: getComputedStyle(el).color, layers });
+  }
+  return { base, samples };
+})()`;
+
+/** Every visible text of the trust view in `frame`, measured: how many, the lowest ratio, and those below AA. */
+export async function measureContrast(frame: { evaluate<R>(expression: string): Promise<R> }): Promise<{ samples: number; worst: TextSample & { ratio: number }; failing: string[] }> {
+  const { base, samples } = await frame.evaluate<{ base: string; samples: TextSample[] }>(MEASURE_TEXTS);
+  const baseColor = parseColor(base);
+  const ratios = samples.map((s) => ({ ...s, ratio: contrastRatio(parseColor(s.color), effectiveBackground(s.layers.map(parseColor), baseColor)) }));
+  const worst = ratios.reduce((a, b) => (b.ratio < a.ratio ? b : a));
+  return { samples: samples.length, worst, failing: ratios.filter((r) => r.ratio < AA).map((r) => `${r.ratio.toFixed(2)}:1 ${r.where} "${r.text}" ${r.color}`) };
 }

@@ -149,7 +149,7 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.equal(status().visible, true);
     assert.equal(status().command, 'blindbox.showAttestation');
     // The policy and the age even in SIMULATION, and that nothing is pinned.
-    assert.match(status().text, /^\$\(warning\) BlindBox: SIMULATION — not confidential · default · no PCR pinned · \d+ s$/);
+    assert.match(status().text, /^\$\(warning\) BlindBox: SIMULATION · unpinned · \d+ s$/);
     // The BlindBox view shows the same state (its rows come from the same TrustState).
     const view = fake.treeProviders.get('blindbox.trust') as { getChildren(): { label: string }[] };
     assert.equal(view.getChildren()[0]!.label, 'SIMULATION — not confidential');

@@ -82,7 +82,8 @@ describe('foreign text in the extension', () => {
     fake.setSettings({ 'blindbox.serverUrl': enclave.url, 'blindbox.trustedRoots': [rootFile], 'blindbox.policy': { name: WORDS } });
     await fake.executeCommand('blindbox.verify');
     assert.match(status().text, /SIMULATION/);
-    assert.match(status().text, /ATTACKER\\x1b\[2K/);
+    // The status text is short (no policy name); the tooltip names the policy, escaped.
+    assert.match((status().tooltip as unknown as { value: string }).value, /ATTACKER\\x1b\[2K/);
     await assertEverySurfaceEscaped();
     const shown = (fake.webviewMessages.at(-1) as { model: { document: { moduleId: string }; chain: { subject: string }[] } }).model;
     assert.match(shown.document.moduleId, /^i-ATTACKER\\x1b\[2K\\r\\x1b\]0;pwned\\x07/);

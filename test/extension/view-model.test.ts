@@ -34,7 +34,7 @@ describe('attestation view model: a real Nitro document', () => {
       m.pcrs.map((r) => r.index),
       Object.keys(doc.pcrs).map(Number),
     );
-    assert.deepEqual(m.pcrs.find((r) => r.index === 0), { index: 0, value: doc.pcrs[0], expected: doc.pcrs[0], status: 'match', statusText: 'match', zero: true, folded: false });
+    assert.deepEqual(m.pcrs.find((r) => r.index === 0), { index: 0, value: doc.pcrs[0], expected: doc.pcrs[0], status: 'match', statusText: 'match', zero: true, folded: false, diffAt: null });
     assert.equal(m.pcrs.find((r) => r.index === 1)!.status, 'match', 'policy hex is compared case-insensitively');
     assert.equal(m.pcrs.find((r) => r.index === 2)!.status, 'not-in-policy');
 
@@ -84,7 +84,7 @@ describe('attestation view model: a real Nitro document', () => {
     assert.equal(withDoc.document!.diagnosticOnly, true);
     assert.equal(withDoc.pcrs.find((r) => r.index === 0)!.status, 'mismatch');
     assert.equal(withDoc.pcrs.find((r) => r.index === 0)!.statusText, 'MISMATCH');
-    assert.deepEqual(withDoc.pcrs.at(-1), { index: 20, value: '', expected: 'cd'.repeat(48), status: 'missing', statusText: 'missing', zero: false, folded: false });
+    assert.deepEqual(withDoc.pcrs.at(-1), { index: 20, value: '', expected: 'cd'.repeat(48), status: 'missing', statusText: 'missing', zero: false, folded: false, diffAt: null });
   });
 
   it('keeps hostile certificate text as plain strings (the webview renders them with textContent)', () => {
@@ -136,8 +136,9 @@ describe('attestation view model: a real Nitro document', () => {
   it('files a failure under the check that refused it; earlier checks passed, later ones were not reached', () => {
     const failed = (code: string): TrustState => ({ kind: 'failed', server: SERVER, policy: policy(), failure: { code, message: 'x.', untrusted: true }, at: verifiedAt });
     assert.deepEqual(states(attestationViewModel(failed('CHAIN_UNTRUSTED'), new Date(verifiedAt))), ['hardware:fail', 'code:unknown', 'channel:unknown']);
-    assert.deepEqual(states(attestationViewModel(failed('PCR_MISMATCH'), new Date(verifiedAt))), ['hardware:pass', 'code:fail', 'channel:unknown']);
-    assert.deepEqual(states(attestationViewModel(failed('TLS_BINDING_MISMATCH'), new Date(verifiedAt))), ['hardware:pass', 'code:pass', 'channel:fail']);
+    // Checked before the refusal, but a refusal that does not name its root claims no genuine hardware.
+    assert.deepEqual(states(attestationViewModel(failed('PCR_MISMATCH'), new Date(verifiedAt))), ['hardware:unknown', 'code:fail', 'channel:unknown']);
+    assert.deepEqual(states(attestationViewModel(failed('TLS_BINDING_MISMATCH'), new Date(verifiedAt))), ['hardware:unknown', 'code:warn', 'channel:fail']);
     assert.deepEqual(states(attestationViewModel(failed('SERVER_UNREACHABLE'), new Date(verifiedAt))), ['hardware:unknown', 'code:unknown', 'channel:unknown']);
     assert.equal(attestationViewModel(failed('TIMEOUT'), new Date(verifiedAt + 5000)).when!.relative, '5 s ago');
   });

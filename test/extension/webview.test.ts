@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import vm from 'node:vm';
-import { ChannelError } from '../../src/core/errors.js';
+import { AttestationError, ChannelError } from '../../src/core/errors.js';
+import type { TrustState } from '../../src/extension/trust/trust-state.js';
 import { describeFailure } from '../../src/extension/common/failure.js';
 import { attestationViewModel } from '../../src/extension/views/attestation/model.js';
 import { attestationHtml, contentSecurityPolicy, ELEMENT_IDS, makeNonce } from '../../src/extension/views/attestation/html.js';
@@ -171,6 +172,56 @@ describe('webview script', () => {
   });
 });
 
+describe('webview: a refused simulation attestation', () => {
+  it('keeps the banner, heads each check with a real heading, marks the first differing digit, and speaks once per change', async () => {
+    const { attested, verifiedAt } = realAttested();
+    const pcr0 = attested.attestation.pcrs[0]!;
+    const expected = pcr0.slice(0, 40) + (pcr0[40] === 'a' ? 'b' : 'a') + pcr0.slice(41);
+    const failure = describeFailure(Object.assign(new AttestationError('PCR_MISMATCH', 'PCR0 differs.', { pcr: { index: 0, actual: pcr0, expected } }), { chainRoot: { label: 'sim root', simulation: true } }));
+    const state: TrustState = { kind: 'failed', server: 'https://e.example', policy: policy({ 0: expected }), failure, at: verifiedAt };
+    const html = attestationHtml(INPUTS);
+    assert.doesNotMatch(html, /role="alert"/, 'the banner does not re-announce itself on every render');
+    assert.equal([...html.matchAll(/aria-live=/g)].length, 1, 'one live region');
+    assert.match(html, /<p class="bb-muted">The nonce is a random number/);
+    assert.match(html, /<p class="bb-muted">PCRs are fingerprints/);
+    const dom = fakeDom(html);
+    dom.run(readRepoFile('media/attestation.js'));
+    dom.receive({ type: 'model', model: attestationViewModel(state, new Date(verifiedAt)) });
+
+    assert.equal(dom.byId('bb-simulation-banner').hidden, false);
+    assert.match(dom.byId('bb-simulation-banner').textContent, /^SIMULATION — NOT CONFIDENTIAL/);
+    const checks = dom.byId('bb-checks').children;
+    assert.deepEqual(checks.map((c) => [c.children[0]!.tagName, c.dataset.state]), [['h3', 'warn'], ['h3', 'fail'], ['h3', 'unknown']]);
+    assert.match(checks[0]!.children[0]!.textContent, /Genuine hardware\s*SIMULATION/);
+    assert.doesNotMatch(dom.byId('bb-checks').textContent, /Passed/);
+
+    assert.equal(dom.byId('bb-mismatch').hidden, false);
+    assert.equal(dom.byId('bb-mismatch-actual').textContent, pcr0, 'the full value');
+    assert.equal(dom.byId('bb-mismatch-expected').textContent, expected);
+    const mark = dom.byId('bb-mismatch-actual').find((e) => e.tagName === 'mark')!;
+    assert.equal(mark.textContent, pcr0[40]);
+    assert.equal(mark.title, 'first difference: digit 41');
+    assert.equal(dom.byId('bb-pin').textContent, "Pin the server's PCR0…");
+    dom.byId('bb-pin').click();
+    dom.byId('bb-copy').click();
+    assert.deepEqual(dom.posted.slice(1), [{ type: 'pinPcr' }, { type: 'copyPcr' }], 'no value travels from the webview');
+
+    const announce = dom.byId('bb-announce');
+    assert.equal(announce.textContent, 'SIMULATION — not confidential. Verification FAILED — SIMULATION root, not confidential PCR_MISMATCH');
+    const spoken = announce.writes;
+    const banner = dom.byId('bb-simulation-banner').writes;
+    // The 30-second refresh (ages move) says nothing new.
+    for (const later of [30_000, 60_000, 90_000]) dom.receive({ type: 'model', model: attestationViewModel(state, new Date(verifiedAt + later)) });
+    assert.equal(announce.writes, spoken);
+    assert.equal(dom.byId('bb-simulation-banner').writes, banner);
+    // A new verdict is spoken, once.
+    dom.receive({ type: 'model', model: attestationViewModel({ kind: 'verifying', server: 'https://e.example' }, new Date(verifiedAt)) });
+    assert.equal(announce.writes, spoken + 1);
+    assert.equal(announce.textContent, 'Verifying…');
+    assert.equal(dom.byId('bb-mismatch').hidden, true);
+  });
+});
+
 describe('webview messages', () => {
   it('accepts exactly the messages the webview script sends: ready, and one per wired button', () => {
     const dom = fakeDom(attestationHtml(INPUTS));
@@ -198,6 +249,8 @@ class FakeElement {
   readonly children: FakeElement[] = [];
   readonly #listeners = new Map<string, (() => void)[]>();
   #text = '';
+  /** How many times `textContent` was set (a live region speaks on each). */
+  writes = 0;
 
   constructor(readonly tagName: string) {}
 
@@ -205,6 +258,7 @@ class FakeElement {
     return this.#text + this.children.map((c) => c.textContent).join('');
   }
   set textContent(value: string) {
+    this.writes++;
     this.children.length = 0;
     this.#text = String(value);
   }

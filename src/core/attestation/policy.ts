@@ -5,6 +5,7 @@
  */
 import { AttestationError, InputError } from '../errors.js';
 import { fromHex, toHex } from '../util/hex.js';
+import { firstDifference, markDifference } from '../../shared/difference.js';
 import type { AttestationPayload } from './payload.js';
 
 /** Expected PCR values by index (0..31), as hex. */
@@ -42,11 +43,16 @@ export function normalisePcrPolicy(policy: PcrPolicy): ReadonlyMap<number, strin
 export function checkPcrs(payload: AttestationPayload, expected: ReadonlyMap<number, string>): void {
   for (const [index, want] of expected) {
     const got = payload.pcrs.get(index);
-    if (!got) throw new AttestationError('PCR_MISMATCH', `PCR${index} is required by the policy but absent from the attestation document.`);
+    if (!got) throw new AttestationError('PCR_MISMATCH', `PCR${index} is required by the policy but absent from the attestation document.`, { pcr: { index, actual: null, expected: want } });
     const gotHex = toHex(got);
     if (gotHex !== want) {
       const debug = /^0+$/.test(gotHex) && index <= 2 ? ' (all zeros: the enclave runs in debug mode)' : '';
-      throw new AttestationError('PCR_MISMATCH', `PCR${index} is ${gotHex.slice(0, 16)}…${debug}, but the policy expects ${want.slice(0, 16)}….`);
+      const at = firstDifference(gotHex, want);
+      throw new AttestationError(
+        'PCR_MISMATCH',
+        `PCR${index} differs from the policy from digit ${at + 1} on: the enclave has ${markDifference(gotHex, at)}${debug}, the policy expects ${markDifference(want, at)}.`,
+        { pcr: { index, actual: gotHex, expected: want } },
+      );
     }
   }
 }

@@ -4,7 +4,7 @@
  * structure → chain to a trusted root → document signature → caller's policy.
  * Nothing half-verified is ever returned.
  */
-import { AttestationError, InputError } from '../errors.js';
+import { AttestationError, InputError, underChainRoot } from '../errors.js';
 import { fromHex, toHex, toHexOrNull } from '../util/hex.js';
 import { validateChain, type CertificateSummary } from './chain.js';
 import { parseCoseSign1, verifyCoseSignature } from './cose.js';
@@ -74,9 +74,11 @@ export function verifyAttestation(bytes: Uint8Array, options: VerifyOptions = {}
     throw new AttestationError('SIGNATURE_INVALID', 'The attestation document signature does not verify with the key of its leaf certificate: the document was altered or forged.');
   }
 
-  if (expectedPcrs) checkPcrs(payload, expectedPcrs);
-  if (expectedNonce) checkNonce(payload, expectedNonce);
-  checkAge(payload, now, options.maxAgeMs, options.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS);
+  underChainRoot(chain.root, () => {
+    if (expectedPcrs) checkPcrs(payload, expectedPcrs);
+    if (expectedNonce) checkNonce(payload, expectedNonce);
+    checkAge(payload, now, options.maxAgeMs, options.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS);
+  });
 
   const pcrs: Record<number, string> = {};
   for (const index of [...payload.pcrs.keys()].sort((a, b) => a - b)) pcrs[index] = toHex(payload.pcrs.get(index)!);

@@ -23,7 +23,7 @@ import { verifyAttestation } from '../attestation/verify.js';
 import type { TrustedRoot } from '../attestation/roots.js';
 import { CLIENT_NONCE_BYTES, MAX_DOCUMENT_BYTES } from '../../protocol/limits.js';
 import { ENDPOINTS } from '../../protocol/endpoints.js';
-import { AttestationError, BlindBoxError, ChannelError } from '../errors.js';
+import { AttestationError, BlindBoxError, ChannelError, underChainRoot } from '../errors.js';
 import type { AttestationPolicy } from '../policy.js';
 import { startDeadline } from './deadline.js';
 import { toHex } from '../util/hex.js';
@@ -114,7 +114,7 @@ export async function openAttestedChannel(origin: URL, options: ChannelOptions, 
       maxAgeMs: options.policy.maxAgeSeconds * 1000,
     });
     const presentedSpki = spkiOf(presented);
-    const binding = bindTls(attestation, presented, presentedSpki);
+    const binding = underChainRoot(attestation.root, () => bindTls(attestation, presented, presentedSpki));
     pin.pin(presentedSpki);
     return { client, enclave: attestedEnclave(attestation, document, presented, binding) };
   } catch (err) {

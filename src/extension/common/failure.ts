@@ -17,14 +17,16 @@ import {
   ReceiptError,
   serverSaid,
   type AttestationErrorCode,
+  type ChainRootFact,
   type ChannelErrorCode,
+  type PcrMismatchFact,
   type InputErrorCode,
   type ReceiptErrorCode,
   type UntrustedRoot,
 } from '../../core/errors.js';
 import { oneLine } from '../../shared/text.js';
 import { EXTENSION_ERROR_CODES, ExtensionError, type ExtensionErrorCode } from './errors.js';
-import type { CheckId } from '../views/attestation/model.js';
+import type { CheckId } from '../trust/checks.js';
 
 /** What went wrong, for the status bar, notifications, the webview and the evidence file. */
 export interface Failure {
@@ -41,6 +43,13 @@ export interface Failure {
   readonly serverSaid?: string;
   /** CHAIN_UNTRUSTED: the root the server's chain started at (the core says what kind), for *Trust a Root…* to offer. */
   readonly untrustedRoot?: UntrustedRoot;
+  /**
+   * The root the chain ended in, when the refusal came after the chain was proven (a PCR, the nonce, the age, the TLS
+   * binding): a simulation root makes the refused state SIMULATION too.
+   */
+  readonly chainRoot?: ChainRootFact;
+  /** PCR_MISMATCH: the PCR and both values in full (the core's). */
+  readonly pcr?: PcrMismatchFact;
 }
 
 /** Every code a `Failure` is made with: the core's (input codes map to the extension's) and the extension's own. */
@@ -75,7 +84,16 @@ export function describeFailure(err: unknown): Failure {
 function fromError(err: BlindBoxError): Failure {
   const said = serverSaid(err);
   const root = err instanceof AttestationError ? err.untrustedRoot : undefined;
-  return { code: err.code, message: oneLine(err.message), untrusted: isUntrustedFailure(err), ...(said ? { serverSaid: oneLine(said, 300) } : {}), ...(root ? { untrustedRoot: root } : {}) };
+  const pcr = err instanceof AttestationError ? err.pcr : undefined;
+  return {
+    code: err.code,
+    message: oneLine(err.message),
+    untrusted: isUntrustedFailure(err),
+    ...(said ? { serverSaid: oneLine(said, 300) } : {}),
+    ...(root ? { untrustedRoot: root } : {}),
+    ...(err.chainRoot ? { chainRoot: { label: oneLine(err.chainRoot.label, 200), simulation: err.chainRoot.simulation } } : {}),
+    ...(pcr ? { pcr } : {}),
+  };
 }
 
 /**

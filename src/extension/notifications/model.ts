@@ -4,10 +4,14 @@
  */
 import { failureFix, type Failure, type FailureFix } from '../common/failure.js';
 import { COMMANDS, OPEN_USER_SETTINGS } from '../ids.js';
+import { notificationText } from '../common/plain-text.js';
+import { pinLabel, SIMULATION_TITLE, simulationSentence } from '../trust/checks.js';
 
 /** One button of an error notification and what it does. */
 export type FailureAction =
   | { readonly label: string; readonly kind: 'command'; readonly command: string; readonly args?: readonly unknown[] }
+  /** PCR_MISMATCH: copy the value the server attested. */
+  | { readonly label: 'Copy'; readonly kind: 'copy'; readonly value: string }
   | { readonly label: 'Show Attestation'; readonly kind: 'showAttestation' }
   | { readonly label: 'Show details'; readonly kind: 'showLog' };
 
@@ -33,13 +37,25 @@ function fixArgs(fix: FailureFix, failure: Failure): { label?: string; args?: re
 /** The button that replaces the trusted simulation root(s) with the one the server now presents. */
 export const REPLACE_SIMULATION_ROOT = 'Replace the old simulation root…';
 
-/** The buttons of `failure`'s notification, in order. */
+/**
+ * The buttons of `failure`'s notification, in order. A PCR mismatch (the normal case after every rebuild) offers to pin
+ * the value the server attested and to copy it.
+ */
 export function failureActions(failure: Failure): readonly FailureAction[] {
   const fixId = failureFix(failure.code);
   const fix = fixId && FIX_ACTIONS[fixId];
+  const attested = failure.pcr?.actual;
   return [
     ...(fix ? [{ label: fix.label, kind: 'command' as const, command: fix.command, ...fixArgs(fixId, failure) }] : []),
+    ...(attested ? [{ label: pinLabel(failure.pcr!.index), kind: 'command' as const, command: COMMANDS.pinAttestedPcr }, { label: 'Copy' as const, kind: 'copy' as const, value: attested }] : []),
     ...(failure.untrusted ? [{ label: 'Show Attestation' as const, kind: 'showAttestation' as const }] : []),
-    { label: 'Show details', kind: 'showLog' },
+    // A toast shows about three buttons whole; with Pin and Copy, the log stays one click away in the attestation view.
+    ...(attested ? [] : [{ label: 'Show details' as const, kind: 'showLog' as const }]),
   ];
+}
+
+/** A failure as a notification says it: `BlindBox: CODE: sentence`, and SIMULATION when the chain ended in such a root. */
+export function failureNotice(failure: Failure): string {
+  const root = failure.chainRoot;
+  return `${notificationText(failure)}${root?.simulation ? ` ${SIMULATION_TITLE}: ${simulationSentence(root.label)}` : ''}`;
 }

@@ -5,10 +5,10 @@
 import * as vscode from 'vscode';
 import { oneLine, quoteServerText } from '../../shared/text.js';
 import { failure, type Failure } from '../common/failure.js';
-import { failureActions } from './model.js';
+import { failureActions, failureNotice } from './model.js';
 import { EXTENSION_ID, OPEN_USER_SETTINGS } from '../ids.js';
-import { notificationText } from '../common/plain-text.js';
-import { isSimulation, type TrustState } from '../trust/trust-state.js';
+import { simulationRoot } from '../trust/checks.js';
+import type { TrustState } from '../trust/trust-state.js';
 
 /** What an action says when no server is set (our words, not a server's). */
 export const NOT_CONFIGURED: Failure = failure('NOT_CONFIGURED');
@@ -28,14 +28,18 @@ export class Notifications implements vscode.Disposable {
     this.#command = vscode.commands.registerCommand(OPEN_USER_SETTINGS, () => openUserSettings());
   }
 
-  /** Error notification: `CODE: sentence`, with its fix, *Show Attestation* for untrusted failures, and *Show details*. */
+  /**
+   * Error notification: `CODE: sentence` (and SIMULATION under a simulation root), with its fix, *Pin the server's PCR…*
+   * and *Copy* for a PCR mismatch, *Show Attestation* for untrusted failures, and *Show details*.
+   */
   showFailure(failure: Failure): void {
     const actions = failureActions(failure);
-    void vscode.window.showErrorMessage(notificationText(failure), ...actions.map((a) => a.label)).then((pick) => {
+    void vscode.window.showErrorMessage(failureNotice(failure), ...actions.map((a) => a.label)).then((pick) => {
       const action = actions.find((a) => a.label === pick);
       if (action?.kind === 'showLog') this.#targets.log.show(true);
       else if (action?.kind === 'showAttestation') void this.#targets.showAttestation();
       else if (action?.kind === 'command') void vscode.commands.executeCommand(action.command, ...(action.args ?? []));
+      else if (action?.kind === 'copy') void copyToClipboard(action.value);
     });
   }
 
@@ -49,7 +53,7 @@ export class Notifications implements vscode.Disposable {
         this.showFailure(state.failure);
         break;
       case 'verified':
-        if (isSimulation(state.enclaves)) {
+        if (simulationRoot(state) !== undefined) {
           void vscode.window.showWarningMessage(`BlindBox: ${oneLine(state.server, 200)} verified against a SIMULATION root — not confidential.`, 'Show Attestation').then((pick) => pick && this.#targets.showAttestation());
         } else {
           void vscode.window.showInformationMessage(`BlindBox: ${oneLine(state.server, 200)} is a verified AWS Nitro enclave (policy ${quoteServerText(state.policy.name, 80)}).`);
@@ -71,4 +75,10 @@ export class Notifications implements vscode.Disposable {
  */
 export function openUserSettings(): Thenable<unknown> {
   return vscode.commands.executeCommand('workbench.action.openGlobalSettings', { query: `@ext:${EXTENSION_ID}` });
+}
+
+/** Copies `value` (a PCR the server attested) and says so in the status bar for a few seconds. */
+export async function copyToClipboard(value: string): Promise<void> {
+  await vscode.env.clipboard.writeText(value);
+  vscode.window.setStatusBarMessage(`BlindBox: copied ${value.slice(0, 16)}… (${value.length} hex digits)`, 5000);
 }

@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { configureServer, trustRootCommand } from './configure-server.js';
+import { pinAttestedPcr } from './pin-pcr.js';
 import type { Ctx } from '../ctx.js';
 import { COMMANDS } from '../ids.js';
 import { openWalkthrough } from './walkthrough.js';
@@ -12,6 +13,7 @@ export function setupCommands(ctx: Ctx): Record<string, (...args: unknown[]) => 
   return {
     [COMMANDS.configureServer]: () => configureServer(ctx),
     [COMMANDS.trustRoot]: (presented?: unknown) => trustRootCommand(ctx, presented),
+    [COMMANDS.pinAttestedPcr]: () => pinAttestedPcr(ctx),
     [COMMANDS.openWalkthrough]: () => openWalkthrough(),
   };
 }

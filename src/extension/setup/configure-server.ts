@@ -14,6 +14,7 @@ import { SETTING_KEYS } from '../ids.js';
 import { readPickedFile } from '../files/picked.js';
 import type { SetupServices } from '../services.js';
 import type { RootCandidate } from './model.js';
+import { attestedPcr, policyRefused } from '../trust/checks.js';
 
 type Setup = SetupServices;
 
@@ -84,7 +85,7 @@ export async function trustRootCommand(ctx: Ctx, presented?: unknown): Promise<V
  * and there an application-scoped value is ignored. Removing the key at Global takes it out of that file (nothing
  * read it), after which the write reaches the user's own settings.
  */
-async function write(key: string, value: unknown): Promise<void> {
+export async function write(key: string, value: unknown): Promise<void> {
   const update = (v: unknown) => vscode.workspace.getConfiguration().update(key, v, vscode.ConfigurationTarget.Global);
   const stored = () => JSON.stringify(vscode.workspace.getConfiguration().inspect(key)?.globalValue) === JSON.stringify(value);
   await update(value);
@@ -199,12 +200,20 @@ async function askPolicy(
   roots: string[],
 ): Promise<{ policy: 'keep' | { name?: string; pcrs?: Record<string, string>; maxAgeSeconds?: number }; roots: string[] } | undefined> {
   type Choice = 'keep' | 'none' | 'pcr0' | 'file';
-  const configured = setup.configuredPolicyLabel(ctx.trust.state, ctx.settings.raw());
+  const state = ctx.trust.state;
+  const configured = setup.configuredPolicyLabel(state, ctx.settings.raw());
+  // The policy the server was just refused under is offered last, never first (the first item is preselected).
+  const refused = policyRefused(state);
+  const keep: PickItem<Choice>[] = configured
+    ? [{ value: 'keep', label: refused ? '$(error) Keep the current policy (the server was just refused under it)' : '$(check) Keep the current policy', description: configured }]
+    : [];
+  const attested = attestedPcr(state, serverUrl, 0);
   const items: PickItem<Choice>[] = [
-    ...(configured ? [{ value: 'keep' as const, label: `$(check) Keep the current policy`, description: configured }] : []),
-    { value: 'pcr0', label: '$(pinned) Pin PCR0…', description: 'accept only the enclave image you built (recommended)' },
+    ...(refused ? [] : keep),
+    { value: 'pcr0', label: '$(pinned) Pin PCR0…', description: attested ? `pre-filled with the PCR0 this server attested: ${attested.slice(0, 16)}…` : 'accept only the enclave image you built (recommended)' },
     { value: 'file', label: '$(file-code) Copy a policy file…', description: '{"name", "pcrs", "maxAgeSeconds", "roots"}, as the blindbox CLI reads it' },
     { value: 'none', label: '$(warning) No PCR pinned', description: 'any code in a genuine enclave is accepted' },
+    ...(refused ? keep : []),
   ];
   const choice = await pick(`${TITLE} (3/3): expected code`, 'Which code must the enclave run?', items);
   if (choice === undefined) return undefined;
@@ -213,7 +222,10 @@ async function askPolicy(
   if (choice === 'pcr0') {
     const hex = await vscode.window.showInputBox({
       title: `${TITLE}: PCR0`,
-      prompt: 'PCR0 of the enclave image (nitro-cli describe-eif prints it; blindbox serve --simulate logs it).',
+      prompt: attested
+        ? 'PCR0 of the enclave image: pre-filled with the value this server attested. Keep it only if it is the image you expect (nitro-cli describe-eif prints it).'
+        : 'PCR0 of the enclave image (nitro-cli describe-eif prints it; blindbox serve --simulate logs it).',
+      value: attested ?? '',
       ignoreFocusOut: true,
       validateInput: (text) => setup.pcr0Problem(text),
     });

@@ -15,7 +15,7 @@ import type { AttestationPolicy } from '../../core/policy.js';
 import { oneLine } from '../../shared/text.js';
 import { isInlinePem, parseServerUrl, SettingsError, type RawSettings } from '../settings/model.js';
 import { policySummary } from '../trust/summary.js';
-import type { TrustState } from '../trust/trust-state.js';
+import type { PolicyInfo, TrustState } from '../trust/trust-state.js';
 
 /** Why `text` is not a server URL the settings accept (the setting's own rule), or undefined when it is one. */
 export function serverUrlProblem(text: string): string | undefined {
@@ -147,6 +147,16 @@ export function pcr0Problem(hex: string): string | undefined {
 /** The inline policy (`blindbox.policy`) that pins PCR0 to `hex`, named after the server's host. */
 export function pinnedPolicy(serverUrl: string, hex: string): { readonly name: string; readonly pcrs: { readonly '0': string } } {
   return { name: new URL(serverUrl).hostname, pcrs: { '0': hex.trim().toLowerCase().replace(/^0x/, '').replaceAll(':', '') } };
+}
+
+/**
+ * The inline policy after *Pin the server's PCR…*: the policy in force with PCR `index` set to `hex` (its other pins and
+ * maximum age kept); the built-in default (or none) becomes the host-named policy *Configure Server… › Pin PCR0* writes.
+ */
+export function repinnedPolicy(policy: PolicyInfo | undefined, serverUrl: string, index: number, hex: string): { readonly name: string; readonly pcrs: Readonly<Record<string, string>>; readonly maxAgeSeconds?: number } {
+  const value = pinnedPolicy(serverUrl, hex).pcrs['0'];
+  if (!policy || policy.source === 'built-in default') return { name: new URL(serverUrl).hostname, pcrs: { [String(index)]: value } };
+  return { name: policy.name, pcrs: { ...Object.fromEntries(Object.entries(policy.pcrs).map(([k, v]) => [String(k), v])), [String(index)]: value }, maxAgeSeconds: policy.maxAgeSeconds };
 }
 
 /** A policy file's contents as the inline `blindbox.policy` object (its roots go to `blindbox.trustedRoots`). */

@@ -52,3 +52,8 @@ export function enclaveFacts(enclave: AttestedEnclave, now: number): EnclaveFact
 function prefix(hex: string): string {
   return hex ? `${hex.slice(0, 16)}…` : '(absent)';
 }
+
+/** "just now", "42 s ago", "3 min ago", "2 h 5 min ago" (in the past; a clock skew reads as "just now"). */
+export function relativeAge(ms: number): string {
+  return ms < 5000 ? 'just now' : `${formatDuration(ms)} ago`;
+}

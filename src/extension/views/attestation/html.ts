@@ -4,6 +4,7 @@
  * strict Content-Security-Policy and a nonce from `crypto.randomBytes`.
  */
 import { randomBytes } from 'node:crypto';
+import { NONCE_EXPLAINED, PCR_EXPLAINED } from '../../trust/checks.js';
 
 export const ATTESTATION_TITLE = 'BlindBox Attestation';
 
@@ -36,7 +37,15 @@ export const ELEMENT_IDS = [
   'bb-verdict-server',
   'bb-verdict-server-text',
   'bb-when',
+  'bb-announce',
   'bb-checks',
+  'bb-mismatch',
+  'bb-mismatch-title',
+  'bb-mismatch-sentence',
+  'bb-mismatch-actual',
+  'bb-mismatch-expected',
+  'bb-pin',
+  'bb-copy',
   'bb-receipt-section',
   'bb-receipt-title',
   'bb-receipt-file',
@@ -82,6 +91,11 @@ function attr(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/** Our own fixed sentences, escaped as text. */
+function text(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 function fact(id: string, label: string): string {
   return `<div class="bb-fact" id="${id}-row"><dt>${label}</dt><dd id="${id}" class="bb-value"></dd></div>`;
 }
@@ -99,7 +113,8 @@ export function attestationHtml(inputs: HtmlInputs): string {
 </head>
 <body>
 <main id="bb-root" data-state="loading">
-  <div id="bb-simulation-banner" class="bb-banner" role="alert" hidden></div>
+  <div id="bb-announce" class="bb-visually-hidden" role="status" aria-live="polite" aria-atomic="true"></div>
+  <div id="bb-simulation-banner" class="bb-banner" hidden></div>
   <header class="bb-header">
     <h1>${ATTESTATION_TITLE}</h1>
     <div class="bb-actions">
@@ -110,14 +125,27 @@ export function attestationHtml(inputs: HtmlInputs): string {
       <button id="bb-log" type="button" class="bb-secondary">Show log</button>
     </div>
   </header>
-  <section id="bb-verdict" class="bb-verdict" aria-live="polite">
+  <section id="bb-verdict" class="bb-verdict">
     <h2 id="bb-verdict-title">Loading…</h2>
     <p><code id="bb-verdict-code" hidden></code> <span id="bb-verdict-sentence"></span></p>
     <p id="bb-verdict-server" class="bb-server-said" hidden><span class="bb-server-said-label">Server said (not verified by BlindBox):</span> <q id="bb-verdict-server-text"></q></p>
     <p id="bb-when" class="bb-when" hidden></p>
   </section>
   <ol id="bb-checks" class="bb-checks" aria-label="The three checks"></ol>
-  <section class="bb-section bb-receipt" id="bb-receipt-section" aria-live="polite" hidden>
+  <section id="bb-mismatch" class="bb-section bb-mismatch" hidden>
+    <h2 id="bb-mismatch-title">The PCR does not match the policy</h2>
+    <p id="bb-mismatch-sentence"></p>
+    <dl class="bb-facts">
+      <div class="bb-fact"><dt>The server attested</dt><dd id="bb-mismatch-actual" class="bb-value bb-hex"></dd></div>
+      <div class="bb-fact"><dt>The policy expects</dt><dd id="bb-mismatch-expected" class="bb-value bb-hex"></dd></div>
+    </dl>
+    <p class="bb-muted">${text(PCR_EXPLAINED)}</p>
+    <div class="bb-actions">
+      <button id="bb-pin" type="button">Pin the server's PCR…</button>
+      <button id="bb-copy" type="button" class="bb-secondary">Copy</button>
+    </div>
+  </section>
+  <section class="bb-section bb-receipt" id="bb-receipt-section" hidden>
     <h2 id="bb-receipt-title">Receipt</h2>
     <p id="bb-receipt-file" class="bb-muted"></p>
     <p id="bb-receipt-text"></p>
@@ -145,6 +173,7 @@ export function attestationHtml(inputs: HtmlInputs): string {
       ${fact('bb-document-sha256', 'Document SHA-256')}
       ${fact('bb-root-label', 'Trust anchor')}
     </dl>
+    <p class="bb-muted">${text(NONCE_EXPLAINED)}</p>
   </section>
   <section class="bb-section" id="bb-tls-section">
     <h2>TLS binding</h2>
@@ -157,6 +186,7 @@ export function attestationHtml(inputs: HtmlInputs): string {
   </section>
   <section class="bb-section" id="bb-pcr-section">
     <h2>Measurements (PCRs)</h2>
+    <p class="bb-muted">${text(PCR_EXPLAINED)}</p>
     <p id="bb-policy-note" class="bb-note" hidden></p>
     <table id="bb-pcr-table" class="bb-table">
       <thead><tr><th scope="col">PCR</th><th scope="col">Value</th><th scope="col">Policy expects</th><th scope="col">Result</th></tr></thead>

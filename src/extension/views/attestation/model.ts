@@ -9,9 +9,10 @@ import type { CertificateSummary } from '../../../core/attestation/chain.js';
 import type { AttestedEnclave } from '../../../core/transport/attested-enclave.js';
 import { formatDuration } from '../../../core/util/format-duration.js';
 import { escapeStrings } from '../../../shared/text.js';
-import { enclaveFacts, NO_PCR_PINNED } from '../../trust/summary.js';
-import { isSimulation, oldestVerification, primaryEnclave, type PolicyInfo, type TrustState } from '../../trust/trust-state.js';
-import { failedCheck } from '../../common/failure.js';
+import { firstDifference } from '../../../shared/difference.js';
+import { enclaveFacts, relativeAge } from '../../trust/summary.js';
+import { chainRootOf, simulationBanner, simulationRoot, stateMismatch, trustChecks, type CheckView, type PcrMismatchView } from '../../trust/checks.js';
+import { oldestVerification, primaryEnclave, type PolicyInfo, type TrustState } from '../../trust/trust-state.js';
 
 export type ViewState = 'unconfigured' | 'unverified' | 'verifying' | 'verified' | 'simulation' | 'failed';
 export type PcrStatus = 'match' | 'mismatch' | 'not-in-policy' | 'missing';
@@ -29,6 +30,8 @@ export interface PcrRow {
   readonly zero: boolean;
   /** Folded away by default: the policy says nothing about it (zero ones included). */
   readonly folded: boolean;
+  /** For a mismatch: the index of the first digit where `value` and `expected` differ (the view marks it). */
+  readonly diffAt: number | null;
 }
 
 /** A time for people: the webview shows `relative` and the local clock time of `at`, with UTC (`utc`) in the tooltip. */
@@ -40,21 +43,7 @@ export interface TimeView {
   readonly relative: string;
 }
 
-/** The three questions a person asks, in the order they are checked. */
-export type CheckId = 'hardware' | 'code' | 'channel';
-/** `pass`: established; `warn`: established, with a caveat the user must know; `fail`: refused; `unknown`: not checked. */
-export type CheckState = 'pass' | 'warn' | 'fail' | 'unknown';
-
-export interface CheckView {
-  readonly id: CheckId;
-  readonly title: string;
-  readonly state: CheckState;
-  /** "Passed", "Warning", "FAILED", "Not checked". */
-  readonly stateText: string;
-  readonly summary: string;
-  /** The facts behind it, one line each. */
-  readonly facts: readonly string[];
-}
+export type { CheckId, CheckState, CheckView } from '../../trust/checks.js';
 
 /** One attested enclave of the session (a fleet has several). */
 export interface EnclaveView {
@@ -111,6 +100,8 @@ export interface AttestationViewModel {
   readonly chain: readonly ChainEntryView[];
   /** Genuine hardware, expected code, channel bound: what the view leads with. Empty before any result. */
   readonly checks: readonly CheckView[];
+  /** PCR_MISMATCH: both values in full, where they first differ, and what *Pin the server's PCR…* would pin. */
+  readonly mismatch: PcrMismatchView | null;
   /** Every enclave in the trust state (the diagnostic one for a PCR mismatch). */
   readonly enclaves: readonly EnclaveView[];
   /** When the state was established: the oldest enclave's verification, or the failure. */
@@ -163,7 +154,7 @@ function trustViewModel(result: TrustState, now: Date): Omit<AttestationViewMode
     generatedAt: now.toISOString(),
     canVerify: result.kind !== 'unconfigured' && result.kind !== 'verifying',
   };
-  const empty = { simulationBanner: null, document: null, service: null, tls: null, pcrs: [], chain: [], checks: [], enclaves: [], when: null };
+  const empty = { simulationBanner: null, document: null, service: null, tls: null, pcrs: [], chain: [], checks: [], mismatch: null, enclaves: [], when: null };
   switch (result.kind) {
     case 'unconfigured':
       return {
@@ -179,20 +170,21 @@ function trustViewModel(result: TrustState, now: Date): Omit<AttestationViewMode
       return { ...common, ...empty, state: 'verifying', verdict: { ok: false, title: 'Verifying…', code: null, sentence: 'Asking the server for a fresh attestation document and checking it.' }, canExport: false };
     case 'verified': {
       const a = primaryEnclave(result);
-      const simulation = isSimulation(result.enclaves);
+      const simulation = simulationRoot(result);
       return {
         ...common,
         ...documentParts(a, policy, t, false),
-        checks: verifiedChecks(result, t),
+        checks: trustChecks(result, t),
+        mismatch: null,
         enclaves: result.enclaves.map((e) => enclaveView(e, t)),
         when: { verb: 'verified', ...timeView(oldestVerification(result.enclaves), t) },
-        state: simulation ? 'simulation' : 'verified',
-        verdict: simulation
+        state: simulation !== undefined ? 'simulation' : 'verified',
+        verdict: simulation !== undefined
           ? {
               ok: true,
               title: 'Verified against a SIMULATION root — not confidential',
               code: null,
-              sentence: `The document is well-formed, signed and bound to this TLS connection, but it chains to “${a.attestation.root.label}”, a root you trusted in blindbox.trustedRoots, not to AWS Nitro.`,
+              sentence: `The document is well-formed, signed and bound to this TLS connection, but it chains to “${simulation}”, a root you trusted in blindbox.trustedRoots, not to AWS Nitro.`,
             }
           : {
               ok: true,
@@ -200,24 +192,34 @@ function trustViewModel(result: TrustState, now: Date): Omit<AttestationViewMode
               code: null,
               sentence: `The document chains to the AWS Nitro Enclaves Root G1, its signature verifies, its measurements satisfy the policy “${result.policy.name}”, and this TLS connection ends inside the attested enclave.`,
             },
-        simulationBanner: simulation
-          ? `SIMULATION — NOT CONFIDENTIAL. This server’s attestation comes from a simulation root (“${a.attestation.root.label}”), not from AWS Nitro Enclaves hardware. Nothing protects the audio from the machine’s operator: use it for testing only.`
-          : null,
+        simulationBanner: simulation !== undefined ? simulationBanner(simulation) : null,
         canExport: true,
       };
     }
     case 'failed': {
       const observed = result.observed;
+      const root = chainRootOf(result);
       const verdict = {
         ok: false,
-        title: 'Verification FAILED',
+        title: root?.simulation ? 'Verification FAILED — SIMULATION root, not confidential' : 'Verification FAILED',
         code: result.failure.code,
         sentence: result.failure.message,
         serverSaid: result.failure.serverSaid ?? null,
       };
-      const base = { ...common, state: 'failed' as const, verdict, canExport: true, checks: failedChecks(result.failure.code, policy), when: { verb: 'failed' as const, ...timeView(result.at, t) } };
-      if (!observed) return { ...base, ...empty, checks: base.checks, when: base.when };
-      return { ...base, ...documentParts(observed, policy, t, true), enclaves: [enclaveView(observed, t)], simulationBanner: null };
+      const base = {
+        ...common,
+        ...empty,
+        state: 'failed' as const,
+        verdict,
+        canExport: true,
+        checks: trustChecks(result, t),
+        mismatch: stateMismatch(result) ?? null,
+        when: { verb: 'failed' as const, ...timeView(result.at, t) },
+        // A chain that ended in a simulation root is SIMULATION, refused or not.
+        simulationBanner: root?.simulation ? simulationBanner(root.label) : null,
+      };
+      if (!observed) return base;
+      return { ...base, ...documentParts(observed, policy, t, true), enclaves: [enclaveView(observed, t)] };
     }
   }
 }
@@ -259,7 +261,8 @@ export function pcrRows(pcrs: Readonly<Record<number, string>>, policy: PolicyIn
       const value = pcrs[index] ?? '';
       const want = expected.get(index) ?? null;
       const status: PcrStatus = want === null ? 'not-in-policy' : !value ? 'missing' : value.toLowerCase() === want ? 'match' : 'mismatch';
-      return { index, value, expected: want, status, statusText: STATUS_TEXT[status], zero: /^0+$/.test(value), folded: status === 'not-in-policy' };
+      const diffAt = status === 'mismatch' && want !== null ? firstDifference(value.toLowerCase(), want) : null;
+      return { index, value, expected: want, status, statusText: STATUS_TEXT[status], zero: /^0+$/.test(value), folded: status === 'not-in-policy', diffAt };
     });
 }
 
@@ -286,10 +289,7 @@ function policyView(policy: PolicyInfo): NonNullable<AttestationViewModel['polic
   };
 }
 
-/** "just now", "42 s ago", "3 min ago", "2 h 5 min ago" (in the past; a clock skew reads as "just now"). */
-export function relativeAge(ms: number): string {
-  return ms < 5000 ? 'just now' : `${formatDuration(ms)} ago`;
-}
+export { relativeAge };
 
 export function timeView(at: number, now: number): TimeView {
   return { at, utc: new Date(at).toISOString(), relative: relativeAge(now - at) };
@@ -298,50 +298,4 @@ export function timeView(at: number, now: number): TimeView {
 function enclaveView(e: AttestedEnclave, t: number): EnclaveView {
   const f = enclaveFacts(e, t);
   return { moduleId: f.moduleId, pcr0: f.pcr0, pcr0Prefix: f.pcr0Prefix, keySha256: f.key, keyPrefix: f.keyPrefix, verified: timeView(f.verifiedAt, t), root: e.attestation.root.label, simulation: e.simulation };
-}
-
-const CHECK_TITLES: Record<CheckId, string> = { hardware: 'Genuine hardware', code: 'Expected code', channel: 'Channel bound' };
-const STATE_TEXT: Record<CheckState, string> = { pass: 'Passed', warn: 'Warning', fail: 'FAILED', unknown: 'Not checked' };
-
-function check(id: CheckId, state: CheckState, summary: string, facts: readonly string[] = []): CheckView {
-  return { id, title: CHECK_TITLES[id], state, stateText: STATE_TEXT[state], summary, facts };
-}
-
-/** The three checks of a verified state: all were enforced by the session (it exists only once they passed). */
-function verifiedChecks(state: Extract<TrustState, { kind: 'verified' }>, t: number): CheckView[] {
-  const enclaves = state.enclaves;
-  const simulated = enclaves.filter((e) => e.simulation);
-  const n = enclaves.length;
-  const each = n === 1 ? '' : ` (all ${n} enclaves)`;
-  const roots = [...new Set(enclaves.map((e) => e.attestation.root.label))].join(', ');
-  const newest = Math.max(...enclaves.map((e) => e.attestation.timestamp));
-  const pinned = Object.keys(state.policy.pcrs).map(Number).sort((a, b) => a - b);
-  return [
-    simulated.length > 0
-      ? check('hardware', 'warn', `SIMULATION: the chain ends in “${simulated[0]!.attestation.root.label}”, a root you trusted, not AWS Nitro Enclaves Root G1. No enclave hardware protects the audio.`, [
-          `Root: ${roots}`,
-          'Document signed by its chain, fresh, and answering our nonce',
-        ])
-      : check('hardware', 'pass', `A real AWS Nitro enclave${each}: the document's certificate chain ends in the AWS Nitro Enclaves Root G1.`, [
-          'Signature verified against the chain',
-          `Document fresh: made ${relativeAge(t - newest)}`,
-          'Nonce: the document answers the one we sent',
-        ]),
-    pinned.length === 0
-      ? check('code', 'warn', `Policy “${state.policy.name}”: ${NO_PCR_PINNED}. Any code running in a genuine enclave would pass.`, [`Pin PCR0–PCR2 (BlindBox: Configure Server…) to accept only your build.`])
-      : check('code', 'pass', `Every pinned PCR matches the policy “${state.policy.name}”${each}.`, [`Pinned: ${pinned.map((i) => `PCR${i}`).join(', ')}`, `Policy from ${state.policy.source}`]),
-    check('channel', 'pass', `The TLS key of the connection is the key the enclave attested${each}: the channel ends inside the enclave.`, enclaves.map((e) => `Key SHA-256 ${e.binding.attestedKeySha256.slice(0, 16)}…`)),
-  ];
-}
-
-/** A failed state: the refused check fails, those before it passed (they are checked in order), later ones were not reached. */
-function failedChecks(code: string, policy: PolicyInfo | undefined): CheckView[] {
-  const refused = failedCheck(code);
-  const order: CheckId[] = ['hardware', 'code', 'channel'];
-  const at = refused ? order.indexOf(refused) : -1;
-  return order.map((id, i) => {
-    if (id === refused) return check(id, 'fail', `Refused (${code}).`, id === 'code' && policy ? [`Policy “${policy.name}”`] : []);
-    if (at > i) return check(id, 'pass', 'Checked before the refusal.');
-    return check(id, 'unknown', refused ? 'Not reached: nothing is sent to this server.' : 'Not checked: the attestation did not complete.');
-  });
 }

@@ -7,7 +7,8 @@ import { shortReason } from '../../common/failure.js';
 import { COMMANDS } from '../../ids.js';
 import { codeSpan, escapeMarkdown } from '../../../core/util/markdown.js';
 import { enclaveFacts, NO_PCR_PINNED, policyLabel, policySummary } from '../../trust/summary.js';
-import { isSimulation, oldestVerification, type TrustState } from '../../trust/trust-state.js';
+import { SIMULATION_TITLE, simulationRoot, simulationSentence, stateMismatch } from '../../trust/checks.js';
+import { oldestVerification, type TrustState } from '../../trust/trust-state.js';
 
 export const SHOW_ATTESTATION_COMMAND = COMMANDS.showAttestation;
 export const VERIFY_COMMAND = COMMANDS.verify;
@@ -55,18 +56,17 @@ export function statusPresentation(result: TrustState, now: number): StatusPrese
         accessibilityLabel: 'BlindBox: verifying the server',
       };
     case 'verified': {
-      const simulation = isSimulation(result.enclaves);
+      const simulation = simulationRoot(result);
       const verifiedAt = oldestVerification(result.enclaves);
-      // Escaped, one line, and no `$(` that the status bar would render as an icon.
-      const policyName = policyLabel(result.policy).replace(/\$\(/g, '$ (');
+      const policyName = policyLabel(result.policy);
       const age = formatDuration(now - verifiedAt);
       const unpinned = Object.keys(result.policy.pcrs).length === 0;
-      // Every verified state names the policy and the age, and says when the policy pins nothing.
-      const policyPart = unpinned ? `${policyName} · no PCR pinned` : policyName;
+      // The policy's name is in the tooltip; the text says when the policy pins nothing.
+      const flag = unpinned ? ' · unpinned' : '';
       const n = result.enclaves.length;
       const lines = [
-        simulation
-          ? '**BlindBox: SIMULATION — not confidential.** The attestation chains to a simulation root you trusted in `blindbox.trustedRoots`, not to AWS Nitro: no enclave protects the audio.'
+        simulation !== undefined
+          ? `**BlindBox: ${SIMULATION_TITLE}.** ${escapeMarkdown(simulationSentence(simulation))}`
           : `**BlindBox**: verified AWS Nitro enclave${n === 1 ? '' : `s (${n})`} (policy ${codeSpan(result.policy.name)})`,
         `Server: ${codeSpan(result.server)}`,
         `Policy: ${escapeMarkdown(policySummary(result.policy))}${unpinned ? ' — **any code running in a genuine enclave is accepted**' : ''}`,
@@ -75,17 +75,17 @@ export function statusPresentation(result: TrustState, now: number): StatusPrese
         LINKS,
       ];
       const tooltip = lines.join('\n\n');
-      return simulation
+      return simulation !== undefined
         ? {
             ...base,
-            text: `$(warning) BlindBox: SIMULATION — not confidential · ${policyPart} · ${age}`,
+            text: `$(warning) ${fitted(`BlindBox: SIMULATION${flag} · ${age}`, `BlindBox: SIMULATION${flag}`)}`,
             tooltip,
             background: 'warning',
             accessibilityLabel: `BlindBox: simulation, not confidential, policy ${policyName}${unpinned ? ', no PCR pinned' : ''}, ${age} ago`,
           }
         : {
             ...base,
-            text: `$(verified-filled) BlindBox: verified · ${policyPart} · ${age}`,
+            text: `$(verified-filled) ${fitted(`BlindBox: verified${flag} · ${age}`, `BlindBox: verified${flag}`)}`,
             tooltip,
             background: undefined,
             accessibilityLabel: `BlindBox: verified under policy ${policyName}${unpinned ? `, ${NO_PCR_PINNED}` : ''}, ${age} ago`,
@@ -93,9 +93,13 @@ export function statusPresentation(result: TrustState, now: number): StatusPrese
     }
     case 'failed': {
       const reason = shortReason(result.failure.code);
+      const simulation = simulationRoot(result);
+      const mismatch = stateMismatch(result);
       const lines = [
         `**BlindBox: verification FAILED** (${codeSpan(result.failure.code)})`,
+        ...(simulation !== undefined ? [`**${SIMULATION_TITLE}.** ${escapeMarkdown(simulationSentence(simulation))}`] : []),
         escapeMarkdown(result.failure.message),
+        ...(mismatch ? [`The server attested PCR${mismatch.index}: ${codeSpan(mismatch.actual ?? '(absent)')}`, `The policy expects: ${codeSpan(mismatch.expected)}`] : []),
         // The server's words in a code span: inert, never a link, and visibly not our sentence.
         ...(result.failure.serverSaid ? [`Server said (not verified by BlindBox): ${codeSpan(result.failure.serverSaid)}`] : []),
         ...(result.server ? [`Server: ${codeSpan(result.server)}`] : []),
@@ -103,9 +107,27 @@ export function statusPresentation(result: TrustState, now: number): StatusPrese
         result.failure.untrusted ? '**No audio will be sent to this server.**' : 'Nothing was sent.',
         LINKS,
       ];
-      return { ...base, text: `$(error) BlindBox: FAILED · ${reason}`, tooltip: lines.join('\n\n'), background: 'error', accessibilityLabel: `BlindBox: verification failed, ${reason}` };
+      return {
+        ...base,
+        // Under a simulation root the red item says SIMULATION where it would say FAILED (the icon and colour say failed).
+        text: `$(error) ${simulation !== undefined ? fitted(`BlindBox: SIMULATION · ${reason}`, 'BlindBox: SIMULATION · FAILED') : fitted(`BlindBox: FAILED · ${reason}`, 'BlindBox: FAILED')}`,
+        tooltip: lines.join('\n\n'),
+        background: 'error',
+        accessibilityLabel: `BlindBox: verification failed, ${reason}${simulation !== undefined ? ', simulation root, not confidential' : ''}`,
+      };
     }
   }
+}
+
+/**
+ * The most characters the item's words may take (its icon aside): VS Code caps a status item at 40 % of the window's
+ * width, 304 px in a 760 px window, where longer text is cut. The tooltip always has everything.
+ */
+export const STATUS_TEXT_BUDGET = 38;
+
+/** The first of `candidates` within the budget (the last one is short enough by construction). */
+function fitted(...candidates: string[]): string {
+  return candidates.find((c) => c.length <= STATUS_TEXT_BUDGET) ?? candidates.at(-1)!;
 }
 
 /** One enclave of the tooltip's list: module, PCR0 and TLS key prefixes, age; all in code spans. */

@@ -27,7 +27,7 @@ export class TrustView implements vscode.TreeDataProvider<TrustRow>, vscode.Disp
     item.description = row.description;
     item.tooltip = row.tooltip;
     item.iconPath = new vscode.ThemeIcon(row.icon, row.color ? new vscode.ThemeColor(row.color) : undefined);
-    item.command = { command: COMMANDS.showAttestation, title: 'Show Attestation' };
+    item.command = { command: row.command ?? COMMANDS.showAttestation, title: row.command ? row.label : 'Show Attestation' };
     return item;
   }
 
