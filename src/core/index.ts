@@ -13,7 +13,7 @@ export { shownPath } from './util/regular-file.js';
 export { checkOutputPlan, writeFileAtomic, type PlannedOutput } from './util/output-files.js';
 export { verifiedReport, rejectedReport, type VerifiedReport, type RejectedReport, type ChainEntryReport } from './attestation/report.js';
 export { decodeServiceInfo } from './attestation/service-info.js';
-export { AttestedSession, connect, type AttestedListener, type ConnectOptions } from './transport/session.js';
+export { AttestedSession, connect, type AttestedListener, type ConnectOptions, type EnclavesListener } from './transport/session.js';
 export { parseServerOrigin, serverOriginProblem } from './transport/server-origin.js';
 export type { RequestOptions, PinnedRequester, PinnedResponse } from './transport/request.js';
 export { type AttestedEnclave, type TlsBinding } from './transport/attested-enclave.js';

@@ -94,6 +94,25 @@ describe('TrustController', () => {
     }
   });
 
+  it('no longer says verified once the only attested enclave stopped answering (its server went away)', async () => {
+    const own = await startSimulationServer({ clock });
+    const ownRoot = path.join(live.dir, 'own-root.pem');
+    await writeFile(ownRoot, own.provider.rootPem);
+    const { trust, seen } = controller();
+    try {
+      const s = parseSettings({ serverUrl: own.url, trustedRoots: [ownRoot] }, '/home/u');
+      const got = await trust.acquire({ ...s, serverUrl: own.url }, new AbortController().signal);
+      assert.ok(got.ok && trust.state.kind === 'verified');
+      await own.close();
+      await assert.rejects(got.session.request('/healthz'), { code: 'SERVER_UNREACHABLE' });
+      const after = trust.state as TrustState;
+      assert.deepEqual(after.kind === 'unverified' && after.server, own.url, `a dead enclave is not listed as verified: ${after.kind}`);
+      assert.equal(seen.at(-1), after);
+    } finally {
+      await trust.dispose();
+    }
+  });
+
   it('drops the outcome of a verification a newer one superseded', async () => {
     const { trust } = controller();
     try {
