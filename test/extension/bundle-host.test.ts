@@ -155,6 +155,16 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.ok(fake.notifications.some((n) => n.level === 'warning' && n.message.includes('SIMULATION')));
   });
 
+  it('ages on one clock: the view’s “Verified … ago” moves on with the status bar, second by second', async () => {
+    const view = fake.treeProviders.get('blindbox.trust') as { getChildren(): { id: string; description?: string }[] };
+    const ages = () => ({ status: / · (\d+ s)$/.exec(status().text)?.[1], view: view.getChildren().find((r) => r.id === 'age')?.description });
+    const first = ages();
+    assert.equal(first.view, `${first.status} ago`, JSON.stringify(first));
+    await waitFor('the ages to move on', () => ages().status !== first.status, 3000);
+    const later = ages();
+    assert.equal(later.view, `${later.status} ago`, 'the view read the same tick as the status bar');
+  });
+
   it('transcribes an explorer selection into a new document with provenance, reporting upload progress', async () => {
     const before = fake.documents.length;
     const opened = await fake.executeCommand<unknown[]>('blindbox.transcribeFromExplorer', Uri.file(wav), [Uri.file(wav)]);

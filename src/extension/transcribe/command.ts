@@ -69,6 +69,7 @@ export async function transcribeCommand(ctx: Ctx, uri: unknown, uris: unknown): 
     ctx.notifications.showFailure(NOT_CONFIGURED);
     return [];
   }
+  ctx.clearReceiptCheck();
   const batch = audio.length > 1;
   const files = audio.map((file) => ({ file, name: baseName(file.path) }));
   const title = batch ? `BlindBox: ${audio.length} files` : `BlindBox: ${files[0]!.name}`;
