@@ -22,6 +22,7 @@ import type { Services } from './services.js';
 import type { WebviewMessage } from './views/attestation/protocol.js';
 import type { ReceiptCheck } from './views/attestation/model.js';
 import { Clock, shownAges, shownTimes } from './common/clock.js';
+import { EngineSpeeds } from './transcribe/progress.js';
 
 export class Ctx implements vscode.Disposable {
   readonly log: vscode.LogOutputChannel;
@@ -35,6 +36,8 @@ export class Ctx implements vscode.Disposable {
   readonly claimedNames = new Set<string>();
   /** The one clock every surface reads an age or an elapsed time from. */
   readonly clock = new Clock();
+  /** The enclave's speed measured on this window's transcriptions, for the estimate of the next ones. */
+  readonly speeds = new EngineSpeeds();
   readonly #extCtx: vscode.ExtensionContext;
   readonly #status = new StatusBar();
   readonly #view = new TrustView();

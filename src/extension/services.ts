@@ -9,6 +9,7 @@ import { parseServerUrl, parseSettings } from './settings/model.js';
 import { configuredPolicyLabel, derToPem, inlinePolicy, pcr0Problem, pinnedPolicy, rootCandidate, serverUrlProblem, simulationWarning, withRoots } from './setup/model.js';
 import { renderTranscriptDocument, wireFormat } from './transcribe/document.js';
 import { transcriptProvenance } from '../core/transcript-markdown.js';
+import { blobDurationSeconds } from '../core/audio-duration.js';
 import { Attestor, loadTrust } from './trust/attestor.js';
 import { attestationViewModel } from './views/attestation/model.js';
 
@@ -19,8 +20,8 @@ export const services = Object.freeze({
   /** What `Ctx` needs: the one Attestor of the extension (the TrustController's, logging through `log`), settings, the view. */
   trust: Object.freeze({ createAttestor: (log: (line: string) => void) => new Attestor({ log }), parseSettings, attestationViewModel }),
   files,
-  /** *Transcribe*: checking audio, the wire format, the document and its provenance header. */
-  transcribe: Object.freeze({ checkedFile, checkedWhole, wireFormat, renderTranscriptDocument, transcriptProvenance, files }),
+  /** *Transcribe*: checking audio, its length (for the estimate), the wire format, the document and its provenance header. */
+  transcribe: Object.freeze({ checkedFile, checkedWhole, blobDurationSeconds, wireFormat, renderTranscriptDocument, transcriptProvenance, files }),
   /** *Save Transcript with Receipt* and *Verify Receipt…*. */
   receipts: Object.freeze({ parseReceiptFile, MAX_RECEIPT_FILE_BYTES, receiptFileText, receiptStatement, verifyReceiptFile, loadTrust, sha256FileHex, sha256Hex, files }),
   /** *Export Evidence*. */

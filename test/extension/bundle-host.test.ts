@@ -35,6 +35,8 @@ let busyAnswers = 0;
 /** Transcriptions running at once in the stand-in engine, and the most seen. */
 let running = 0;
 let peakRunning = 0;
+/** How long the stand-in engine takes per transcription beyond its usual 150 ms. */
+let slowTranscriptionMs = 0;
 /** Called when an upload has arrived whole, before it is transcribed (which waits for it). */
 let onUpload: (() => Promise<void>) | undefined;
 
@@ -52,7 +54,7 @@ const engine: TranscriptionEngine = {
     }
     peakRunning = Math.max(peakRunning, ++running);
     // Long enough for a batch's files to overlap.
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await new Promise((resolve) => setTimeout(resolve, 150 + slowTranscriptionMs));
     running--;
     return {
       text: 'The quick brown fox. <b>jumps</b>',
@@ -70,6 +72,25 @@ const engine: TranscriptionEngine = {
 /** `size` bytes that start like a WAV file (the extension checks the first bytes before it sends anything); the fake engine reads no further. */
 function wavLike(size: number): Buffer {
   return Buffer.concat([Buffer.from('RIFF\0\0\0\0WAVE', 'latin1'), randomBytes(size - 12)]);
+}
+
+/** A PCM WAV header (16 kHz, mono, 16-bit) stating `seconds` of audio, followed by that much silence. */
+function pcmWav(seconds: number): Buffer {
+  const data = seconds * 32_000;
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0, 'latin1');
+  header.writeUInt32LE(36 + data, 4);
+  header.write('WAVEfmt ', 8, 'latin1');
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(16_000, 24);
+  header.writeUInt32LE(32_000, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36, 'latin1');
+  header.writeUInt32LE(data, 40);
+  return Buffer.concat([header, Buffer.alloc(data)]);
 }
 
 async function waitFor(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {
@@ -183,11 +204,46 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.equal(progress.title, 'BlindBox: talk.WAV');
     const messages = progress.reports.map((r) => r.message);
     assert.ok(messages.includes('attesting the server…'));
-    assert.ok(messages.some((m) => /^talk\.WAV · [\d.]+ of 300 KB( · [\d.]+ [KM]B\/s · .+ left)?$/.test(m ?? '')), messages.join('\n'));
-    assert.ok(messages.includes('talk.WAV · transcribing on the enclave…'));
-    assert.equal(messages.at(-1), 'talk.WAV · done');
+    assert.ok(messages.some((m) => /^[\d.]+ of 300 KB( · [\d.]+ [KM]B\/s · .+ left)?$/.test(m ?? '')), messages.join('\n'));
+    // The title names the file: the messages do not again.
+    assert.ok(!messages.some((m) => m?.includes('talk.WAV ·')), messages.join('\n'));
+    // talk.WAV states no length (random bytes after its RIFF header): no estimate, said so.
+    assert.ok(messages.includes('transcribing on the enclave… · 0 s elapsed · estimate unknown (the file does not state its length)'), messages.join('\n'));
+    assert.equal(messages.at(-1), 'done');
     assert.equal(progress.reports.reduce((sum, r) => sum + (r.increment ?? 0), 0), 100);
     assert.ok(!fake.log.some((l) => l.includes('The quick brown fox')), 'the log never holds transcript or audio content');
+  });
+
+  it('a long file: time elapsed, and an estimate from its length and the speed measured on the files before; the bar follows it', async () => {
+    const recording = path.join(dir, 'meeting-recording.wav');
+    await writeFile(recording, pcmWav(600));
+    const before = fake.progress.length;
+    slowTranscriptionMs = 1500;
+    try {
+      // The first file of known length sets the speed; the second is estimated from it.
+      for (let i = 0; i < 2; i++) assert.equal((await fake.executeCommand<unknown[]>('blindbox.transcribe', Uri.file(recording))).length, 1);
+    } finally {
+      slowTranscriptionMs = 0;
+    }
+    const [first, second] = fake.progress.slice(before);
+    assert.equal(second!.title, 'BlindBox: meeting-recording.wav');
+    const lines = (p: typeof first) => p!.reports.map((r) => r.message ?? '');
+    const transcribing = (p: typeof first) => lines(p).filter((m) => m.startsWith('transcribing on the enclave…'));
+    // Measured on no file yet (this server's earlier ones stated no length): said honestly.
+    assert.ok(transcribing(first).every((m) => m.endsWith(' · estimate unknown until a file is timed on this server')), transcribing(first).join('\n'));
+    // The second: the time elapsed ticks (once a second) and the estimate counts down.
+    const estimated = transcribing(second).map((m) => /^transcribing on the enclave… · (\d+) s elapsed · about (\d+) s left$/.exec(m));
+    assert.ok(estimated.length >= 2 && estimated.every(Boolean), transcribing(second).join('\n'));
+    assert.ok(Number(estimated.at(-1)![1]) > Number(estimated[0]![1]), 'the elapsed time moves on while the enclave works');
+    assert.ok(!lines(second).some((m) => m.includes('meeting-recording.wav')), 'the name is in the title only');
+    // The bar follows the estimate while the enclave works (not parked at the upload's end), and only the answer completes it.
+    let bar = 0;
+    const barAt = second!.reports.map((r) => (bar += r.increment ?? 0));
+    const lastTranscribing = lines(second).length - 1 - [...lines(second)].reverse().findIndex((m) => m.startsWith('transcribing'));
+    const firstTranscribing = lines(second).findIndex((m) => m.startsWith('transcribing'));
+    assert.ok(barAt[lastTranscribing]! > barAt[firstTranscribing]! + 20, `bar ${barAt.join(',')}`);
+    assert.ok(barAt[lastTranscribing]! < 100 && barAt.at(-1) === 100, `bar ${barAt.join(',')}`);
+    assert.ok(fake.log.some((l) => /meeting-recording\.wav: 600\.0 s of audio answered [\d.]+ s after its upload \(real-time factor 0\.0\d on this server so far\)/.test(l)), fake.log.join('\n'));
   });
 
   it('a busy server is retried after its Retry-After, the wait shown in the progress notification', async () => {
@@ -198,7 +254,7 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.equal(fake.documents.length, before.documents + 1);
     assert.equal(uploads.length, before.uploads + 2, 'sent twice: refused busy, then served');
     const messages = fake.progress.at(-1)!.reports.map((r) => r.message);
-    assert.ok(messages.includes('talk.WAV · server busy, retrying in 1 s (1 of 3)'), messages.join('\n'));
+    assert.ok(messages.includes('server busy, retrying in 1 s (1 of 3)'), messages.join('\n'));
     assert.ok(fake.log.some((l) => l.includes('talk.WAV: HTTP 429, server busy, retrying in 1 s (1 of 3)')));
   });
 
@@ -482,7 +538,7 @@ describe('the bundled extension under a fake VS Code', () => {
   it('cancelling the upload opens nothing', async () => {
     const before = fake.documents.length;
     fake.onProgressReport = (record, report) => {
-      if (/ · ([\d.]+ of [\d.]+ [KM]B|transcribing on the enclave…)/.test(report.message ?? '')) record.cancel();
+      if (/^([\d.]+ of [\d.]+ [KM]B|transcribing on the enclave…)/.test(report.message ?? '')) record.cancel();
     };
     try {
       const opened = await fake.executeCommand<unknown[]>('blindbox.transcribe', Uri.file(bigWav));
