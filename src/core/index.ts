@@ -24,7 +24,7 @@ export { fileSource, bytesSource, checkAudioSize, checkedFile, checkedWhole, typ
 export { MAX_DOCUMENT_BYTES, MAX_UPLOAD_BYTES, TRANSCRIPT_FORMATS, type ServiceInfo, type Segment, type TranscriptFormat } from '../protocol/index.js';
 export { type TranscriptReceipt } from './transport/transcribe.js';
 export { retryLine, type RetryNotice } from './util/retry-notice.js';
-export { verifyReceiptDocument, decodeReceiptContent, type ReceiptExpectations, type VerifiedReceipt } from './receipt/verify.js';
+export { verifyReceiptDocument, decodeReceiptContent, receiptHashLines, type ReceiptExpectations, type VerifiedReceipt } from './receipt/verify.js';
 export { buildReceiptFile, parseReceiptFile, receiptFileText, writeReceiptFile, MAX_RECEIPT_FILE_BYTES, RECEIPT_FILE_FORMAT, type ReceiptFile, type ReceiptContext } from './receipt/file.js';
 export { verifyReceiptFile, receiptStatement, type OfflineCheck, type VerifiedReceiptFile } from './receipt/offline.js';
 export { EVIDENCE_FORMAT, MAX_EVIDENCE_FILE_BYTES, parseEvidenceFile, verifyEvidence, type AttestationEvidence, type EnclaveEvidence, type ParsedEvidence, type VerifiedEvidence } from './evidence/file.js';
