@@ -154,6 +154,9 @@ export class Ctx implements vscode.Disposable {
       case 'showLog':
         this.log.show(true);
         break;
+      case 'compareReceipt':
+        this.#receiptCheck?.compare?.();
+        break;
       case 'ready':
         break;
     }

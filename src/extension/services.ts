@@ -3,7 +3,7 @@
  * typed facet per flow. ctx.ts loads this module with `import()` on first use (esbuild turns it into a second bundle,
  * dist/extension-core.cjs), so that activation only pays for the status bar, the command table and the trust state.
  */
-import { checkedFile, checkedWhole, checkOutputPlan, writeFileAtomic, loadPolicyFile, MAX_RECEIPT_FILE_BYTES, MAX_ROOT_FILE_BYTES, parseReceiptFile, readFileCapped, receiptFileText, receiptStatement, sha256FileHex, sha256Hex, verifyReceiptFile } from '../core/index.js';
+import { checkedFile, checkedWhole, checkOutputPlan, writeFileAtomic, loadPolicyFile, MAX_RECEIPT_FILE_BYTES, MAX_ROOT_FILE_BYTES, parseReceiptFile, readFileCapped, receiptFileText, receiptHashLines, receiptStatement, sha256FileHex, sha256Hex, verifyReceiptFile } from '../core/index.js';
 import { buildEvidence, evidenceFileName } from './evidence/model.js';
 import { parseServerUrl, parseSettings } from './settings/model.js';
 import { configuredPolicyLabel, derToPem, inlinePolicy, pcr0Problem, pinnedPolicy, rootCandidate, serverUrlProblem, simulationWarning, withRoots } from './setup/model.js';
@@ -23,7 +23,7 @@ export const services = Object.freeze({
   /** *Transcribe*: checking audio, its length (for the estimate), the wire format, the document and its provenance header. */
   transcribe: Object.freeze({ checkedFile, checkedWhole, blobDurationSeconds, wireFormat, renderTranscriptDocument, transcriptProvenance, files }),
   /** *Save Transcript with Receipt* and *Verify Receipt…*. */
-  receipts: Object.freeze({ parseReceiptFile, MAX_RECEIPT_FILE_BYTES, receiptFileText, receiptStatement, verifyReceiptFile, loadTrust, sha256FileHex, sha256Hex, files }),
+  receipts: Object.freeze({ parseReceiptFile, MAX_RECEIPT_FILE_BYTES, receiptFileText, receiptHashLines, receiptStatement, verifyReceiptFile, loadTrust, sha256FileHex, sha256Hex, files }),
   /** *Export Evidence*. */
   evidence: Object.freeze({ buildEvidence, evidenceFileName }),
   /** What *Configure Server…* decides (setup/model.ts), and the readers it needs. */

@@ -288,7 +288,7 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.ok(fake.notifications.some((n) => n.level === 'error' && /AUDIO_UNREADABLE/.test(n.message) && /minutes\.wav.*not audio in a format/.test(n.message)), JSON.stringify(fake.notifications.at(-1)));
   });
 
-  it('saves the transcript with its receipt beside the audio; Verify Receipt… proves it, and refuses an edited transcript', async () => {
+  it('saves the transcript with its receipt beside the audio; Verify Receipt… proves it, and refuses an edited transcript in words, with a diff', async () => {
     const doc = fake.documents.at(-1)!;
     const win = fake.api.window as { activeTextEditor: unknown };
     win.activeTextEditor = { document: { uri: doc.uri, getText: () => doc.content } };
@@ -298,26 +298,55 @@ describe('the bundled extension under a fake VS Code', () => {
       const receipt = JSON.parse(await readFile(saved.path, 'utf8')) as { audio: { name: string; sha256: string }; transcript: { format: string } };
       assert.equal(receipt.audio.name, 'talk.WAV');
       assert.equal(receipt.audio.sha256, createHash('sha256').update(await readFile(wav)).digest('hex'));
-      const signed = path.join(path.dirname(wav), 'talk.transcript.txt');
-      assert.equal(await readFile(signed, 'utf8'), 'The quick brown fox. <b>jumps</b>', 'the answer byte for byte, not the document with its header');
+      const signed = path.join(path.dirname(wav), 'talk.transcript.signed.txt');
+      assert.equal(await readFile(signed, 'utf8'), 'The quick brown fox. <b>jumps</b>', 'the answer byte for byte, under a name of its own');
+      // The file named like the editor's tab (talk.transcript.txt) holds what the tab holds, header included.
+      assert.equal(path.basename(doc.uri.path), 'talk.transcript.txt');
+      assert.equal(await readFile(path.join(path.dirname(wav), 'talk.transcript.txt'), 'utf8'), doc.content);
+      assert.equal(fake.notifications.at(-1)!.message, 'BlindBox: saved talk.transcript.signed.txt, talk.receipt.json and talk.transcript.txt beside talk.WAV.');
       // The receipt is picked; the audio and the transcript are the files offered beside it.
       fake.answerOpenDialog = (options) => [options.title?.includes('receipt (') ? saved : options.defaultUri!];
       // With the attestation view open, each outcome also lands in its receipt section.
       await fake.executeCommand('blindbox.showAttestation');
-      const lastReceipt = () => (fake.webviewMessages.at(-1) as { model: { receipt: { ok: boolean; title: string; file: string; text: string; when: unknown } | null } }).model.receipt;
+      type ReceiptView = { ok: boolean; title: string; file: string; text: string; matches: { ok: boolean; text: string }[]; details: string[]; canCompare: boolean } | null;
+      const lastReceipt = () => (fake.webviewMessages.at(-1) as { model: { receipt: ReceiptView } }).model.receipt;
       assert.equal(await fake.executeCommand<boolean>('blindbox.verifyReceipt'), true);
       assert.match(fake.notifications.at(-1)!.message, /^BlindBox: receipt verified \(SIMULATION root: not a real enclave\): this transcript was produced by an enclave with PCR0 [0-9a-f]{96} for audio with SHA-256 [0-9a-f]{64} at /);
       const shown = lastReceipt()!;
       assert.deepEqual([shown.ok, shown.title, shown.file], [true, 'Receipt verified', 'talk.receipt.json']);
       assert.match(lastReceipt()!.text, /^this transcript was produced by an enclave with PCR0 [0-9a-f]{96} .* SIMULATION root: not a real enclave\.$/);
+
       await writeFile(signed, 'The quick brown fox. <b>jumped</b>');
+      fake.answerMessage = (message, actions) => (message.startsWith('BlindBox: receipt refused') ? actions[0] : undefined);
       assert.equal(await fake.executeCommand<boolean>('blindbox.verifyReceipt'), false);
-      assert.match(fake.notifications.at(-1)!.message, /^BlindBox: receipt refused: TRANSCRIPT_MISMATCH: /);
-      assert.equal(lastReceipt()!.ok, false);
-      assert.match(lastReceipt()!.text, /^TRANSCRIPT_MISMATCH: /);
+      const refusal = fake.notifications.at(-1)!;
+      // In words first, the code after; no hash in the sentence; Compare offered first.
+      assert.equal(refusal.message, 'BlindBox: receipt refused: The transcript changed after the enclave signed it; the audio matches. (TRANSCRIPT_MISMATCH)');
+      assert.equal(refusal.level, 'error');
+      assert.deepEqual(refusal.actions, ['Compare with the signed text', 'Show in Attestation View']);
+      const refused = lastReceipt()!;
+      assert.deepEqual([refused.ok, refused.title, refused.text], [false, 'Receipt refused', 'The transcript changed after the enclave signed it; the audio matches.']);
+      assert.deepEqual(refused.matches, [
+        { ok: true, text: 'Audio: matches what the enclave signed' },
+        { ok: false, text: 'Transcript: differs from what the enclave signed' },
+      ]);
+      assert.equal(refused.details[0], 'code TRANSCRIPT_MISMATCH');
+      assert.match(refused.details[2]!, /^transcript SHA-256 [0-9a-f]{64}, signed [0-9a-f]{64}$/);
+      assert.equal(refused.canCompare, true);
+      // The diff: the text the enclave signed (this window's transcript) beside the file checked.
+      await waitFor('the diff editor', () => fake.diffs.length > 0);
+      const shownDiff = fake.diffs.at(-1)!;
+      assert.deepEqual([shownDiff.leftText, shownDiff.rightText], ['The quick brown fox. <b>jumps</b>', 'The quick brown fox. <b>jumped</b>']);
+      assert.equal(shownDiff.title, 'talk.transcript.signed.txt (signed) ↔ talk.transcript.signed.txt');
+
+      // A new transcription starts: the old refusal leaves the view.
+      fake.answerMessage = undefined;
+      await fake.executeCommand('blindbox.transcribe', Uri.file(wav));
+      assert.equal(lastReceipt(), null, 'the refused receipt of older files is cleared');
     } finally {
       win.activeTextEditor = undefined;
       fake.answerOpenDialog = undefined;
+      fake.answerMessage = undefined;
     }
   });
 

@@ -18,8 +18,9 @@ export interface SaveHost {
 
 /**
  * `blindbox.saveTranscriptWithReceipt`: for the active transcript document (or `transcript`), writes beside the audio
- * `speech.transcript.<ext>` (the signed bytes), `speech.receipt.json` and, for Markdown, `speech.transcript.md`.
- * Returns the receipt's URI, or undefined when nothing was written.
+ * `speech.transcript.signed.<ext>` (the signed bytes), `speech.receipt.json` and, when the transcript is the active
+ * untitled document, that document as shown (header included) under its own name (`speech.transcript.txt`, the tab's):
+ * every file named like a tab holds what the tab holds. Returns the receipt's URI, or undefined when nothing was written.
  */
 export async function saveTranscriptWithReceipt(ctx: SaveHost, transcript?: ShownTranscript): Promise<vscode.Uri | undefined> {
   const editor = vscode.window.activeTextEditor;
@@ -29,15 +30,17 @@ export async function saveTranscriptWithReceipt(ctx: SaveHost, transcript?: Show
     return undefined;
   }
   const { receipts: services } = await ctx.services();
-  const names = receiptFileNames(baseName(entry.audio.path), entry.wire, entry.documentFormat);
+  const names = receiptFileNames(baseName(entry.audio.path), entry.wire);
   const folder = vscode.Uri.joinPath(entry.audio, '..');
   const target = (name: string) => vscode.Uri.joinPath(folder, name);
   const files: [vscode.Uri, string][] = [
     [target(names.signed), entry.body],
     [target(names.receipt), services.receiptFileText(entry.receipt.file)],
   ];
-  const rendered = names.rendered && editor && ctx.transcripts.in(editor) === entry ? editor.document.getText() : undefined;
-  if (names.rendered && rendered !== undefined) files.push([target(names.rendered), rendered]);
+  // A document saved beside the audio already is its file (saveNextToAudio); an untitled one is written under its name.
+  const shown = editor && ctx.transcripts.in(editor) === entry ? editor.document : undefined;
+  const document = shown?.uri.scheme === 'untitled' && vscode.Uri.joinPath(shown.uri, '..').path === folder.path ? shown : undefined;
+  if (document) files.push([target(baseName(document.uri.path)), document.getText()]);
   await checkBesideAudio(services.files, entry.audio, files.map(([uri]) => uri));
   const existing = (await Promise.all(files.map(async ([uri]) => ((await exists(uri)) ? baseName(uri.path) : undefined)))).filter((n): n is string => n !== undefined);
   if (existing.length > 0) {
@@ -45,7 +48,8 @@ export async function saveTranscriptWithReceipt(ctx: SaveHost, transcript?: Show
     if (pick !== 'Replace') return undefined;
   }
   for (const [uri, text] of files) await writeAtomically(services.files, uri, text);
-  ctx.log.info(`saved ${files.map(([uri]) => baseName(uri.path)).join(', ')} beside ${entry.audio.toString(true)}`);
-  void vscode.window.showInformationMessage(`BlindBox: saved ${names.signed} and ${names.receipt} beside ${baseName(entry.audio.path)}.`);
+  const saved = files.map(([uri]) => baseName(uri.path));
+  ctx.log.info(`saved ${saved.join(', ')} beside ${entry.audio.toString(true)}`);
+  void vscode.window.showInformationMessage(`BlindBox: saved ${saved.slice(0, -1).join(', ')} and ${saved.at(-1)} beside ${baseName(entry.audio.path)}.`);
   return target(names.receipt);
 }

@@ -9,7 +9,7 @@ import type { AttestationViewModel } from './model.js';
 export type HostMessage = { readonly type: 'model'; readonly model: AttestationViewModel };
 
 /** Every message type the webview may send, the one list the parser checks against. */
-export const WEBVIEW_MESSAGE_TYPES = ['ready', 'verify', 'export', 'openSettings', 'showLog', 'configure'] as const;
+export const WEBVIEW_MESSAGE_TYPES = ['ready', 'verify', 'export', 'openSettings', 'showLog', 'configure', 'compareReceipt'] as const;
 
 /** Webview → extension. */
 export type WebviewMessage = { readonly type: (typeof WEBVIEW_MESSAGE_TYPES)[number] };
