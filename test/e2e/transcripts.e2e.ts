@@ -18,7 +18,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -68,12 +68,7 @@ describe('Transcripts in code-server against the simulation server', { timeout: 
     assert.match(await fixture.waitForSimulation(wb), /BlindBox: SIMULATION — not confidential · e2e · /);
   });
 
-  after(async () => {
-    await wb?.close();
-    await server?.stop();
-    await enclave?.proc.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  after(() => fixture.endSuite({ wb, server, enclave, dir }));
 
   test('(1) fake.wav (text) is refused locally: no attestation, no upload, nothing opened; .m4a is not offered', async () => {
     assert.ok(!(await wb!.explorerContextMenuLabels('voice.m4a')).includes(fixture.TRANSCRIBE_MENU_ITEM), 'no Transcribe on voice.m4a');
