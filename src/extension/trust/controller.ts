@@ -1,7 +1,7 @@
 /**
  * The one owner of "is this server trusted, under which policy". It holds the `TrustState`, decides whether an
  * attestation's outcome is still news (the one stale-result guard: a generation bumped by every question asked), and
- * follows the session's own re-attestations through `AttestedSession.onAttested`, so nobody polls. No `vscode`: the
+ * follows the session's list of enclaves through `AttestedSession.onEnclavesChanged`, so nobody polls. No `vscode`: the
  * presenter (ctx.ts) subscribes with `onDidChange` and renders; the tests drive it against the simulation server.
  *
  * It imports nothing heavy at run time: the `Attestor` (and the core behind it) arrives through `attestor()`, loaded on
