@@ -32,6 +32,8 @@ export class TrustController {
   #generation = 0;
   /** The session whose enclave a verified state shows, and the end of our subscription to its re-attestations. */
   #shown: { readonly session: AttestedSession; readonly unsubscribe: () => void } | undefined;
+  /** The state this controller set when the shown session's last enclave stopped answering. */
+  #lapsed: TrustState | undefined;
   readonly #loadAttestor: () => Promise<Attestor>;
   #attestor: Attestor | undefined;
   readonly #log: NonNullable<TrustControllerOptions['log']>;
@@ -172,12 +174,15 @@ export class TrustController {
       // answers (a restarted server's old key): the next use attests again.
       const unsubscribe = session.onEnclavesChanged(() => {
         const state = this.#state;
-        if (this.#shown?.session !== session || state.kind !== 'verified') return;
+        // Followed while it shows this session: verified, or lapsed by this listener (a connection of the same request
+        // may attest the restarted server's new key a moment later).
+        if (this.#shown?.session !== session || !(state.kind === 'verified' || state === this.#lapsed)) return;
         const enclaves = answering(session);
-        if (enclaves) this.#set({ ...state, enclaves });
+        if (enclaves) this.#set({ kind: 'verified', server, policy, enclaves });
         else {
-          this.#log.info(`${state.server}: no attested enclave answers any more; the next use attests again`);
-          this.#set({ kind: 'unverified', server: state.server, policy: state.policy });
+          this.#log.info(`${server}: no attested enclave answers any more; the next use attests again`);
+          this.#set({ kind: 'unverified', server, policy });
+          this.#lapsed = this.#state;
         }
       });
       this.#shown = { session, unsubscribe };
