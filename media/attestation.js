@@ -118,6 +118,20 @@
     setText('bb-receipt-title', String(receipt.title));
     setText('bb-receipt-file', String(receipt.file));
     setText('bb-receipt-text', String(receipt.text));
+    const matches = byId('bb-receipt-matches');
+    clear(matches);
+    for (const m of Array.isArray(receipt.matches) ? receipt.matches : []) {
+      const li = el('li', m.ok ? 'bb-match-ok' : 'bb-match-bad');
+      li.appendChild(el('span', 'bb-check-glyph', m.ok ? '✓' : '✗'));
+      li.appendChild(el('span', undefined, ' ' + String(m.text)));
+      matches.appendChild(li);
+    }
+    byId('bb-receipt-compare').hidden = !receipt.canCompare;
+    const details = Array.isArray(receipt.details) ? receipt.details : [];
+    byId('bb-receipt-details').hidden = details.length === 0;
+    const lines = byId('bb-receipt-detail-lines');
+    clear(lines);
+    for (const line of details) lines.appendChild(el('li', undefined, String(line)));
     const when = localTime(receipt.when);
     const whenEl = byId('bb-receipt-when');
     whenEl.textContent = 'checked ' + when.text;
@@ -308,7 +322,7 @@
     setText('bb-generated-at', model.generatedAt);
   }
 
-  /** @param {string} id @param {'verify' | 'export' | 'openSettings' | 'showLog' | 'configure' | 'pinPcr' | 'copyPcr'} type */
+  /** @param {string} id @param {'verify' | 'export' | 'openSettings' | 'showLog' | 'configure' | 'pinPcr' | 'copyPcr' | 'compareReceipt'} type */
   function wire(id, type) {
     byId(id).addEventListener('click', () => vscode.postMessage({ type }));
   }
@@ -319,6 +333,7 @@
   wire('bb-log', 'showLog');
   wire('bb-pin', 'pinPcr');
   wire('bb-copy', 'copyPcr');
+  wire('bb-receipt-compare', 'compareReceipt');
 
   window.addEventListener('message', (event) => {
     const message = event.data;

@@ -171,6 +171,8 @@ export interface FakeVscode {
   readonly webviewMessages: unknown[];
   /** Context keys set with `setContext` (for `when` clauses). */
   readonly contexts: Map<string, unknown>;
+  /** Diff editors opened (`vscode.diff`), each side's text read as VS Code would (a content provider, or the file). */
+  readonly diffs: { left: string; right: string; title: string; leftText: string | undefined; rightText: string | undefined }[];
   /** Answers `showOpenDialog` (default: cancelled). */
   answerOpenDialog: ((options: { defaultUri?: Uri; title?: string }) => Uri[] | undefined) | undefined;
   /** Tree data providers by view id, and webview panel serializers by view type, as the extension registered them. */
@@ -199,6 +201,7 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
   const user = { ...userSettings };
   const workspace = { ...workspaceSettings };
   const commands = new Map<string, (...args: unknown[]) => unknown>();
+  const contentProviders = new Map<string, { provideTextDocumentContent(uri: Uri): string | undefined }>();
   const configListeners = new Set<(e: { affectsConfiguration(key: string): boolean }) => void>();
   let documentCount = 0;
 
@@ -213,6 +216,7 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     log: [],
     webviewMessages: [],
     contexts: new Map(),
+    diffs: [],
     answerOpenDialog: undefined,
     treeProviders: new Map(),
     panelSerializers: new Map(),
@@ -231,6 +235,12 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     async executeCommand<T>(id: string, ...args: unknown[]): Promise<T> {
       // VS Code's own command for `when` clause context keys.
       if (id === 'setContext') return fake.contexts.set(String(args[0]), args[1]) as T;
+      if (id === 'vscode.diff') {
+        const [left, right, title] = args as [Uri, Uri, string];
+        const text = async (uri: Uri) => (uri.scheme === 'file' ? readFile(uri.path, 'utf8') : contentProviders.get(uri.scheme)?.provideTextDocumentContent(uri));
+        fake.diffs.push({ left: left.toString(), right: right.toString(), title, leftText: await text(left), rightText: await text(right) });
+        return undefined as T;
+      }
       const fn = commands.get(id);
       if (!fn) throw new Error(`command ${id} not found`);
       return (await fn(...args)) as T;
@@ -398,6 +408,10 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
       workspaceFolders: undefined,
       getWorkspaceFolder: () => undefined,
       asRelativePath: (u: Uri) => u.path,
+      registerTextDocumentContentProvider: (scheme: string, provider: { provideTextDocumentContent(uri: Uri): string | undefined }) => {
+        contentProviders.set(scheme, provider);
+        return new Disposable(() => contentProviders.delete(scheme));
+      },
       getConfiguration: () => ({
         get: (key: string) => workspace[key] ?? user[key],
         inspect: (key: string) => ({ key, defaultValue: undefined, globalValue: user[key], workspaceValue: workspace[key] }),

@@ -1,5 +1,6 @@
 /** Human-readable output of the CLI: the verdict, a PCR table and the chain. */
-import { ChannelError, isUntrustedFailure, serverSaid, type BlindBoxError } from '../core/errors.js';
+import { ChannelError, isUntrustedFailure, ReceiptError, serverSaid, type BlindBoxError } from '../core/errors.js';
+import { receiptHashLines } from '../core/receipt/verify.js';
 import type { VerifiedAttestation } from '../core/attestation/verify.js';
 import { formatDuration } from '../core/util/format-duration.js';
 import { escapeControls, oneLine, quoteServerText } from '../shared/text.js';
@@ -48,7 +49,9 @@ export function formatVerified(v: VerifiedAttestation, expected: Readonly<Record
 export function formatRejected(err: BlindBoxError): string {
   const word = failureWord(err);
   const said = serverSaid(err);
-  return `${word}  ${oneLine(err.code, 64)}: ${escapeControls(err.message)}\n${said ? `${' '.repeat(word.length + 2)}server said (unverified): ${quoteServerText(said)}\n` : ''}`;
+  const indent = ' '.repeat(word.length + 2);
+  const hashes = err instanceof ReceiptError && err.hashes ? receiptHashLines(err.hashes).map((line) => `${indent}${line}\n`).join('') : '';
+  return `${word}  ${oneLine(err.code, 64)}: ${escapeControls(err.message)}\n${hashes}${said ? `${indent}server said (unverified): ${quoteServerText(said)}\n` : ''}`;
 }
 
 /** The verdict word of `formatRejected`. */

@@ -149,13 +149,28 @@ export const RECEIPT_ERROR_CODES = {
 
 export type ReceiptErrorCode = keyof typeof RECEIPT_ERROR_CODES;
 
+/** SHA-256 (hex) of a file as checked, and as the receipt signed it. */
+export interface CheckedHash {
+  readonly checked: string;
+  readonly signed: string;
+}
+
+/** For `AUDIO_MISMATCH` and `TRANSCRIPT_MISMATCH`: both hashes, so that a refusal can say which file differs (or both). */
+export interface ReceiptHashes {
+  readonly audio: CheckedHash;
+  readonly transcript: CheckedHash;
+}
+
 /** A transcript receipt was refused; the transcript it came with must not be shown as the enclave's. */
 export class ReceiptError extends BlindBoxError {
   declare readonly code: ReceiptErrorCode;
+  /** Set for `AUDIO_MISMATCH` and `TRANSCRIPT_MISMATCH`: the message says it in words, these are the details. */
+  readonly hashes?: ReceiptHashes;
 
-  constructor(code: ReceiptErrorCode, message: string = RECEIPT_ERROR_CODES[code], options?: { cause?: unknown }) {
+  constructor(code: ReceiptErrorCode, message: string = RECEIPT_ERROR_CODES[code], options?: { cause?: unknown; hashes?: ReceiptHashes }) {
     super(code, message, options);
     this.name = 'ReceiptError';
+    if (options?.hashes) this.hashes = options.hashes;
   }
 }
 brandErrorClass(ReceiptError, 'blindbox.error.receipt');

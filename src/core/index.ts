@@ -13,7 +13,7 @@ export { shownPath } from './util/regular-file.js';
 export { checkOutputPlan, writeFileAtomic, type PlannedOutput } from './util/output-files.js';
 export { verifiedReport, rejectedReport, type VerifiedReport, type RejectedReport, type ChainEntryReport } from './attestation/report.js';
 export { decodeServiceInfo } from './attestation/service-info.js';
-export { AttestedSession, connect, type AttestedListener, type ConnectOptions } from './transport/session.js';
+export { AttestedSession, connect, type AttestedListener, type ConnectOptions, type EnclavesListener } from './transport/session.js';
 export { parseServerOrigin, serverOriginProblem } from './transport/server-origin.js';
 export type { RequestOptions, PinnedRequester, PinnedResponse } from './transport/request.js';
 export { type AttestedEnclave, type TlsBinding } from './transport/attested-enclave.js';
@@ -24,7 +24,7 @@ export { fileSource, bytesSource, checkAudioSize, checkedFile, checkedWhole, typ
 export { MAX_DOCUMENT_BYTES, MAX_UPLOAD_BYTES, TRANSCRIPT_FORMATS, type ServiceInfo, type Segment, type TranscriptFormat } from '../protocol/index.js';
 export { type TranscriptReceipt } from './transport/transcribe.js';
 export { retryLine, type RetryNotice } from './util/retry-notice.js';
-export { verifyReceiptDocument, decodeReceiptContent, type ReceiptExpectations, type VerifiedReceipt } from './receipt/verify.js';
+export { verifyReceiptDocument, decodeReceiptContent, receiptHashLines, type ReceiptExpectations, type VerifiedReceipt } from './receipt/verify.js';
 export { buildReceiptFile, parseReceiptFile, receiptFileText, writeReceiptFile, MAX_RECEIPT_FILE_BYTES, RECEIPT_FILE_FORMAT, type ReceiptFile, type ReceiptContext } from './receipt/file.js';
 export { verifyReceiptFile, receiptStatement, type OfflineCheck, type VerifiedReceiptFile } from './receipt/offline.js';
 export { EVIDENCE_FORMAT, MAX_EVIDENCE_FILE_BYTES, parseEvidenceFile, verifyEvidence, type AttestationEvidence, type EnclaveEvidence, type ParsedEvidence, type VerifiedEvidence } from './evidence/file.js';

@@ -22,8 +22,8 @@ import { Verification } from './verification.js';
 import type { Services } from './services.js';
 import type { WebviewMessage } from './views/attestation/protocol.js';
 import type { ReceiptCheck } from './views/attestation/model.js';
-
-const AGE_REFRESH_MS = 30_000;
+import { Clock, shownAges, shownTimes } from './common/clock.js';
+import { EngineSpeeds } from './transcribe/progress.js';
 
 export class Ctx implements vscode.Disposable {
   readonly log: vscode.LogOutputChannel;
@@ -37,6 +37,10 @@ export class Ctx implements vscode.Disposable {
   readonly claimedNames = new Set<string>();
   /** The context keys the walkthrough's steps complete on. */
   readonly walkthrough: WalkthroughKeys;
+  /** The one clock every surface reads an age or an elapsed time from. */
+  readonly clock = new Clock();
+  /** The enclave's speed measured on this window's transcriptions, for the estimate of the next ones. */
+  readonly speeds = new EngineSpeeds();
   readonly #extCtx: vscode.ExtensionContext;
   readonly #status = new StatusBar();
   readonly #view = new TrustView();
@@ -46,6 +50,9 @@ export class Ctx implements vscode.Disposable {
   #receiptCheck: ReceiptCheck | undefined;
   #services: Promise<Services> | undefined;
   #servicesLoaded: Services | undefined;
+  /** The ages last rendered, and the end of the clock subscription while any is shown. */
+  #ages = '';
+  #ageing: (() => void) | undefined;
 
   constructor(extCtx: vscode.ExtensionContext) {
     this.#extCtx = extCtx;
@@ -73,7 +80,6 @@ export class Ctx implements vscode.Disposable {
       this.settings.onDidChange(() => void this.verification.verify('settings')),
       // After a window reload VS Code restores the attestation panel (activation event onWebviewPanel:blindbox.attestation).
       vscode.window.registerWebviewPanelSerializer(ATTESTATION_VIEW_TYPE, { deserializeWebviewPanel: (panel) => this.#revivePanel(panel) }),
-      toDisposable(setInterval(() => this.#refreshAge(), AGE_REFRESH_MS)),
     );
     // After activation returns: loading the core and attesting must not delay the editor.
     if (server) setTimeout(() => void this.verification.verify('startup'), 0);
@@ -113,6 +119,13 @@ export class Ctx implements vscode.Disposable {
     else this.#render();
   }
 
+  /** A new transcription started: the last receipt check is about older files and leaves the attestation view. */
+  clearReceiptCheck(): void {
+    if (!this.#receiptCheck) return;
+    this.#receiptCheck = undefined;
+    this.#render();
+  }
+
   async showAttestation(): Promise<void> {
     const services = await this.services();
     if (this.#panel) this.#panel.reveal();
@@ -120,7 +133,7 @@ export class Ctx implements vscode.Disposable {
       this.#panel = AttestationPanel.create(this.#extCtx.extensionUri, (m) => this.#onWebviewMessage(m), () => (this.#panel = undefined), this.log);
       this.log.info('opened the attestation view');
     }
-    this.#panel.update(services.trust.attestationViewModel(this.trust.state, new Date(), this.#receiptCheck));
+    this.#panel.update(services.trust.attestationViewModel(this.trust.state, new Date(this.clock.now()), this.#receiptCheck));
     if (this.trust.state.kind === 'unverified') void this.verification.verify('panel');
   }
 
@@ -129,7 +142,7 @@ export class Ctx implements vscode.Disposable {
     this.#panel?.dispose();
     this.#panel = AttestationPanel.revive(webviewPanel, this.#extCtx.extensionUri, (m) => this.#onWebviewMessage(m), () => (this.#panel = undefined), this.log);
     this.log.info('restored the attestation view after a reload');
-    this.#panel.update(services.trust.attestationViewModel(this.trust.state, new Date(), this.#receiptCheck));
+    this.#panel.update(services.trust.attestationViewModel(this.trust.state, new Date(this.clock.now()), this.#receiptCheck));
   }
 
   #onWebviewMessage(message: WebviewMessage): void {
@@ -157,25 +170,41 @@ export class Ctx implements vscode.Disposable {
         if (actual) void copyToClipboard(actual);
         break;
       }
+      case 'compareReceipt':
+        this.#receiptCheck?.compare?.();
+        break;
       case 'ready':
         break;
     }
   }
 
+  /** Every surface at the same instant of the one clock. */
   #render(): void {
     const state = this.trust.state;
-    this.#status.render(statusPresentation(state, Date.now()));
-    this.#view.update(state, Date.now());
-    if (this.#panel && this.#servicesLoaded) this.#panel.update(this.#servicesLoaded.trust.attestationViewModel(state, new Date(), this.#receiptCheck));
+    const now = this.clock.now();
+    this.#status.render(statusPresentation(state, now));
+    this.#view.update(state, now);
+    if (this.#panel && this.#servicesLoaded) this.#panel.update(this.#servicesLoaded.trust.attestationViewModel(state, new Date(now), this.#receiptCheck));
     this.walkthrough.render({ configured: this.settings.serverUrl() !== undefined, verified: state.kind === 'verified' });
+    this.#followAges(now);
   }
 
-  #refreshAge(): void {
-    const kind = this.trust.state.kind;
-    if (kind === 'verified' || kind === 'failed') this.#render();
+  /** Follows the clock while an age is shown, rendering again whenever one of them would read differently. */
+  #followAges(now: number): void {
+    const times = shownTimes(this.trust.state, this.#receiptCheck);
+    this.#ages = shownAges(times, now);
+    if (times.length === 0) {
+      this.#ageing?.();
+      this.#ageing = undefined;
+    } else {
+      this.#ageing ??= this.clock.subscribe((tick) => {
+        if (shownAges(shownTimes(this.trust.state, this.#receiptCheck), tick) !== this.#ages) this.#render();
+      });
+    }
   }
 
   dispose(): void {
+    this.clock.dispose();
     this.#panel?.dispose();
     void this.trust.dispose();
     while (this.#extCleanup.length) this.#extCleanup.pop()?.dispose();
@@ -185,8 +214,4 @@ export class Ctx implements vscode.Disposable {
   async stop(): Promise<void> {
     await this.trust.dispose();
   }
-}
-
-function toDisposable(timer: ReturnType<typeof setInterval>): vscode.Disposable {
-  return { dispose: () => clearInterval(timer) };
 }

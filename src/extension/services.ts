@@ -3,12 +3,13 @@
  * typed facet per flow. ctx.ts loads this module with `import()` on first use (esbuild turns it into a second bundle,
  * dist/extension-core.cjs), so that activation only pays for the status bar, the command table and the trust state.
  */
-import { checkedFile, checkedWhole, checkOutputPlan, writeFileAtomic, loadPolicyFile, MAX_RECEIPT_FILE_BYTES, MAX_ROOT_FILE_BYTES, parseReceiptFile, readFileCapped, receiptFileText, receiptStatement, sha256FileHex, sha256Hex, verifyReceiptFile } from '../core/index.js';
+import { checkedFile, checkedWhole, checkOutputPlan, writeFileAtomic, loadPolicyFile, MAX_RECEIPT_FILE_BYTES, MAX_ROOT_FILE_BYTES, parseReceiptFile, readFileCapped, receiptFileText, receiptHashLines, receiptStatement, sha256FileHex, sha256Hex, verifyReceiptFile } from '../core/index.js';
 import { buildEvidence, evidenceFileName } from './evidence/model.js';
 import { parseServerUrl, parseSettings } from './settings/model.js';
 import { configuredPolicyLabel, derToPem, inlinePolicy, pcr0Problem, pinnedPolicy, presentedRoot, replacementWarning, repinnedPolicy, rootCandidate, serverUrlProblem, simulationReplacement, simulationWarning, withRoots } from './setup/model.js';
 import { renderTranscriptDocument, wireFormat } from './transcribe/document.js';
 import { transcriptProvenance } from '../core/transcript-markdown.js';
+import { blobDurationSeconds } from '../core/audio-duration.js';
 import { Attestor, loadTrust } from './trust/attestor.js';
 import { attestationViewModel } from './views/attestation/model.js';
 
@@ -19,10 +20,10 @@ export const services = Object.freeze({
   /** What `Ctx` needs: the one Attestor of the extension (the TrustController's, logging through `log`), settings, the view. */
   trust: Object.freeze({ createAttestor: (log: (line: string) => void) => new Attestor({ log }), parseSettings, attestationViewModel }),
   files,
-  /** *Transcribe*: checking audio, the wire format, the document and its provenance header. */
-  transcribe: Object.freeze({ checkedFile, checkedWhole, wireFormat, renderTranscriptDocument, transcriptProvenance, files }),
+  /** *Transcribe*: checking audio, its length (for the estimate), the wire format, the document and its provenance header. */
+  transcribe: Object.freeze({ checkedFile, checkedWhole, blobDurationSeconds, wireFormat, renderTranscriptDocument, transcriptProvenance, files }),
   /** *Save Transcript with Receipt* and *Verify Receipt…*. */
-  receipts: Object.freeze({ parseReceiptFile, MAX_RECEIPT_FILE_BYTES, receiptFileText, receiptStatement, verifyReceiptFile, loadTrust, sha256FileHex, sha256Hex, files }),
+  receipts: Object.freeze({ parseReceiptFile, MAX_RECEIPT_FILE_BYTES, receiptFileText, receiptHashLines, receiptStatement, verifyReceiptFile, loadTrust, sha256FileHex, sha256Hex, files }),
   /** *Export Evidence*. */
   evidence: Object.freeze({ buildEvidence, evidenceFileName }),
   /** What *Configure Server…* decides (setup/model.ts), and the readers it needs. */

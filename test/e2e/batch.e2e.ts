@@ -118,7 +118,7 @@ describe('Batches in code-server against the simulation server', { timeout: 360_
     const buttons = (await toast.locator('.monaco-button').allTextContents()).map((b) => b.trim());
     assert.ok(buttons.includes('Open transcripts…') && buttons.includes('Reveal in Explorer'), JSON.stringify(buttons));
     const clips = path.join(workspace, 'clips');
-    const verified = spawnSync(process.execPath, [CLI, 'verify-receipt', path.join(clips, 'clip17.receipt.json'), '--audio', path.join(clips, 'clip17.wav'), '--transcript', path.join(clips, 'clip17.transcript.txt'), '--trust-root', enclave!.rootPem], { encoding: 'utf8' });
+    const verified = spawnSync(process.execPath, [CLI, 'verify-receipt', path.join(clips, 'clip17.receipt.json'), '--audio', path.join(clips, 'clip17.wav'), '--transcript', path.join(clips, 'clip17.transcript.signed.txt'), '--trust-root', enclave!.rootPem], { encoding: 'utf8' });
     assert.equal(verified.status, 0, `${verified.stdout}\n${verified.stderr}`);
   });
 

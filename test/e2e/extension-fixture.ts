@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { CLI, type Enclave } from './enclave.js';
-import { ROOT, requirePrerequisites, speak, wordErrorRate, type Workbench } from './harness.js';
+import { ROOT, requirePrerequisites, speak, wordErrorRate, type CodeServer, type Workbench } from './harness.js';
 
 export const VSIX = process.env.BLINDBOX_E2E_VSIX ?? path.join(ROOT, 'dist/blindbox-vscode.vsix');
 
@@ -81,4 +82,12 @@ export function assertProvenanceHeader(text: string, enclave: Enclave, audioName
   assert.match(header!, new RegExp(`^Transcript of ${escaped}\\nServer: .* \\(SIMULATION — not confidential\\)\\nEnclave module: .+\\nPCR0: [0-9a-f]{96}\\nVerified: `));
   assert.ok(header!.includes(`PCR0: ${enclave.pcr0}`), header);
   return body.join(' ').trim();
+}
+
+/** Ends what a suite started, last first: the window, code-server, the reference server, the temporary folder. */
+export async function endSuite(parts: { wb?: Workbench; server?: CodeServer; enclave?: Enclave; dir?: string }): Promise<void> {
+  await parts.wb?.close();
+  await parts.server?.stop();
+  await parts.enclave?.proc.stop();
+  if (parts.dir) await rm(parts.dir, { recursive: true, force: true });
 }

@@ -9,15 +9,16 @@
  *       an `.m4a` handed to the command is skipped; `saveNextToAudio` writes `speech.transcript.txt` beside the audio
  *       (checked here on disk: the provenance header and the words), one upload per transcript;
  *   (3) in the first window, open all along: the format set to SRT in its settings JSON editor takes effect (the tab
- *       reads `speech.transcript.srt`), and *BlindBox: Save Transcript with Receipt beside the Audio* writes the
- *       server's SRT and the receipt beside the audio, which `blindbox verify-receipt` (the real CLI) accepts.
+ *       reads `speech.transcript.srt`), and *BlindBox: Save Transcript with Receipt beside the Audio* writes the document
+ *       under the tab's name (header included) and, under a name of their own, the server's SRT and the receipt beside
+ *       the audio, which `blindbox verify-receipt` (the real CLI) accepts.
  *
  * Needs `bash scripts/e2e/install.sh` and `npm run package`. Run: node --test out/test/e2e/transcripts.e2e.js
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -67,12 +68,7 @@ describe('Transcripts in code-server against the simulation server', { timeout: 
     assert.match(await fixture.waitForSimulation(wb), /BlindBox: SIMULATION · /);
   });
 
-  after(async () => {
-    await wb?.close();
-    await server?.stop();
-    await enclave?.proc.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  after(() => fixture.endSuite({ wb, server, enclave, dir }));
 
   test('(1) fake.wav (text) is refused locally: no attestation, no upload, nothing opened; .m4a is not offered', async () => {
     assert.ok(!(await wb!.explorerContextMenuLabels('voice.m4a')).includes(fixture.TRANSCRIBE_MENU_ITEM), 'no Transcribe on voice.m4a');
@@ -124,8 +120,10 @@ describe('Transcripts in code-server against the simulation server', { timeout: 
     await copyFile(await wb!.screenshot('transcripts-3-srt-document'), path.join(ROOT, 'docs/media/transcript-srt.png'));
 
     await wb!.runCommand('BlindBox: Save Transcript with Receipt beside the Audio');
-    await wb!.waitForNotification('BlindBox: saved speech.transcript.srt and speech.receipt.json beside speech.wav.', 20_000);
-    const transcript = path.join(workspace, 'speech.transcript.srt');
+    await wb!.waitForNotification('BlindBox: saved speech.transcript.signed.srt, speech.receipt.json and speech.transcript.srt beside speech.wav.', 20_000);
+    // The file named like the tab holds what the tab holds (the provenance header too); the signed bytes have a name of their own.
+    assert.match(await readFile(path.join(workspace, 'speech.transcript.srt'), 'utf8'), /^0\n00:00:00,000 --> 00:00:00,001\nTranscript of speech\.wav\n/);
+    const transcript = path.join(workspace, 'speech.transcript.signed.srt');
     const receipt = path.join(workspace, 'speech.receipt.json');
     assert.ok(existsSync(transcript) && existsSync(receipt), `both files beside the audio: ${(await readdir(workspace)).join(', ')}`);
     // The server's answer byte for byte (what the receipt binds), which the document showed under its provenance cue.

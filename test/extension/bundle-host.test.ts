@@ -37,6 +37,8 @@ let busyAnswers = 0;
 /** Transcriptions running at once in the stand-in engine, and the most seen. */
 let running = 0;
 let peakRunning = 0;
+/** How long the stand-in engine takes per transcription beyond its usual 150 ms. */
+let slowTranscriptionMs = 0;
 /** Called when an upload has arrived whole, before it is transcribed (which waits for it). */
 let onUpload: (() => Promise<void>) | undefined;
 
@@ -54,7 +56,7 @@ const engine: TranscriptionEngine = {
     }
     peakRunning = Math.max(peakRunning, ++running);
     // Long enough for a batch's files to overlap.
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await new Promise((resolve) => setTimeout(resolve, 150 + slowTranscriptionMs));
     running--;
     return {
       text: 'The quick brown fox. <b>jumps</b>',
@@ -72,6 +74,25 @@ const engine: TranscriptionEngine = {
 /** `size` bytes that start like a WAV file (the extension checks the first bytes before it sends anything); the fake engine reads no further. */
 function wavLike(size: number): Buffer {
   return Buffer.concat([Buffer.from('RIFF\0\0\0\0WAVE', 'latin1'), randomBytes(size - 12)]);
+}
+
+/** A PCM WAV header (16 kHz, mono, 16-bit) stating `seconds` of audio, followed by that much silence. */
+function pcmWav(seconds: number): Buffer {
+  const data = seconds * 32_000;
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0, 'latin1');
+  header.writeUInt32LE(36 + data, 4);
+  header.write('WAVEfmt ', 8, 'latin1');
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(16_000, 24);
+  header.writeUInt32LE(32_000, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36, 'latin1');
+  header.writeUInt32LE(data, 40);
+  return Buffer.concat([header, Buffer.alloc(data)]);
 }
 
 async function waitFor(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {
@@ -162,6 +183,16 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.ok(fake.notifications.some((n) => n.level === 'warning' && n.message.includes('SIMULATION')));
   });
 
+  it('ages on one clock: the view’s “Verified … ago” moves on with the status bar, second by second', async () => {
+    const view = fake.treeProviders.get('blindbox.trust') as { getChildren(): { id: string; description?: string }[] };
+    const ages = () => ({ status: / · (\d+ s)$/.exec(status().text)?.[1], view: view.getChildren().find((r) => r.id === 'age')?.description });
+    const first = ages();
+    assert.equal(first.view, `${first.status} ago`, JSON.stringify(first));
+    await waitFor('the ages to move on', () => ages().status !== first.status, 3000);
+    const later = ages();
+    assert.equal(later.view, `${later.status} ago`, 'the view read the same tick as the status bar');
+  });
+
   it('transcribes an explorer selection into a new document with provenance, reporting upload progress', async () => {
     const before = fake.documents.length;
     const opened = await fake.executeCommand<unknown[]>('blindbox.transcribeFromExplorer', Uri.file(wav), [Uri.file(wav)]);
@@ -182,11 +213,46 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.equal(progress.title, 'BlindBox: talk.WAV');
     const messages = progress.reports.map((r) => r.message);
     assert.ok(messages.includes('attesting the server…'));
-    assert.ok(messages.some((m) => /^talk\.WAV · [\d.]+ of 300 KB( · [\d.]+ [KM]B\/s · .+ left)?$/.test(m ?? '')), messages.join('\n'));
-    assert.ok(messages.includes('talk.WAV · transcribing on the enclave…'));
-    assert.equal(messages.at(-1), 'talk.WAV · done');
+    assert.ok(messages.some((m) => /^[\d.]+ of 300 KB( · [\d.]+ [KM]B\/s · .+ left)?$/.test(m ?? '')), messages.join('\n'));
+    // The title names the file: the messages do not again.
+    assert.ok(!messages.some((m) => m?.includes('talk.WAV ·')), messages.join('\n'));
+    // talk.WAV states no length (random bytes after its RIFF header): no estimate, said so.
+    assert.ok(messages.includes('transcribing on the enclave… · 0 s elapsed · estimate unknown (the file does not state its length)'), messages.join('\n'));
+    assert.equal(messages.at(-1), 'done');
     assert.equal(progress.reports.reduce((sum, r) => sum + (r.increment ?? 0), 0), 100);
     assert.ok(!fake.log.some((l) => l.includes('The quick brown fox')), 'the log never holds transcript or audio content');
+  });
+
+  it('a long file: time elapsed, and an estimate from its length and the speed measured on the files before; the bar follows it', async () => {
+    const recording = path.join(dir, 'meeting-recording.wav');
+    await writeFile(recording, pcmWav(600));
+    const before = fake.progress.length;
+    slowTranscriptionMs = 1500;
+    try {
+      // The first file of known length sets the speed; the second is estimated from it.
+      for (let i = 0; i < 2; i++) assert.equal((await fake.executeCommand<unknown[]>('blindbox.transcribe', Uri.file(recording))).length, 1);
+    } finally {
+      slowTranscriptionMs = 0;
+    }
+    const [first, second] = fake.progress.slice(before);
+    assert.equal(second!.title, 'BlindBox: meeting-recording.wav');
+    const lines = (p: typeof first) => p!.reports.map((r) => r.message ?? '');
+    const transcribing = (p: typeof first) => lines(p).filter((m) => m.startsWith('transcribing on the enclave…'));
+    // Measured on no file yet (this server's earlier ones stated no length): said honestly.
+    assert.ok(transcribing(first).every((m) => m.endsWith(' · estimate unknown until a file is timed on this server')), transcribing(first).join('\n'));
+    // The second: the time elapsed ticks (once a second) and the estimate counts down.
+    const estimated = transcribing(second).map((m) => /^transcribing on the enclave… · (\d+) s elapsed · about (\d+) s left$/.exec(m));
+    assert.ok(estimated.length >= 2 && estimated.every(Boolean), transcribing(second).join('\n'));
+    assert.ok(Number(estimated.at(-1)![1]) > Number(estimated[0]![1]), 'the elapsed time moves on while the enclave works');
+    assert.ok(!lines(second).some((m) => m.includes('meeting-recording.wav')), 'the name is in the title only');
+    // The bar follows the estimate while the enclave works (not parked at the upload's end), and only the answer completes it.
+    let bar = 0;
+    const barAt = second!.reports.map((r) => (bar += r.increment ?? 0));
+    const lastTranscribing = lines(second).length - 1 - [...lines(second)].reverse().findIndex((m) => m.startsWith('transcribing'));
+    const firstTranscribing = lines(second).findIndex((m) => m.startsWith('transcribing'));
+    assert.ok(barAt[lastTranscribing]! > barAt[firstTranscribing]! + 20, `bar ${barAt.join(',')}`);
+    assert.ok(barAt[lastTranscribing]! < 100 && barAt.at(-1) === 100, `bar ${barAt.join(',')}`);
+    assert.ok(fake.log.some((l) => /meeting-recording\.wav: 600\.0 s of audio answered [\d.]+ s after its upload \(real-time factor 0\.0\d on this server so far\)/.test(l)), fake.log.join('\n'));
   });
 
   it('a busy server is retried after its Retry-After, the wait shown in the progress notification', async () => {
@@ -197,7 +263,7 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.equal(fake.documents.length, before.documents + 1);
     assert.equal(uploads.length, before.uploads + 2, 'sent twice: refused busy, then served');
     const messages = fake.progress.at(-1)!.reports.map((r) => r.message);
-    assert.ok(messages.includes('talk.WAV · server busy, retrying in 1 s (1 of 3)'), messages.join('\n'));
+    assert.ok(messages.includes('server busy, retrying in 1 s (1 of 3)'), messages.join('\n'));
     assert.ok(fake.log.some((l) => l.includes('talk.WAV: HTTP 429, server busy, retrying in 1 s (1 of 3)')));
   });
 
@@ -231,7 +297,7 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.ok(fake.notifications.some((n) => n.level === 'error' && /AUDIO_UNREADABLE/.test(n.message) && /minutes\.wav.*not audio in a format/.test(n.message)), JSON.stringify(fake.notifications.at(-1)));
   });
 
-  it('saves the transcript with its receipt beside the audio; Verify Receipt… proves it, and refuses an edited transcript', async () => {
+  it('saves the transcript with its receipt beside the audio; Verify Receipt… proves it, and refuses an edited transcript in words, with a diff', async () => {
     const doc = fake.documents.at(-1)!;
     const win = fake.api.window as { activeTextEditor: unknown };
     win.activeTextEditor = { document: { uri: doc.uri, getText: () => doc.content } };
@@ -241,26 +307,56 @@ describe('the bundled extension under a fake VS Code', () => {
       const receipt = JSON.parse(await readFile(saved.path, 'utf8')) as { audio: { name: string; sha256: string }; transcript: { format: string } };
       assert.equal(receipt.audio.name, 'talk.WAV');
       assert.equal(receipt.audio.sha256, createHash('sha256').update(await readFile(wav)).digest('hex'));
-      const signed = path.join(path.dirname(wav), 'talk.transcript.txt');
-      assert.equal(await readFile(signed, 'utf8'), 'The quick brown fox. <b>jumps</b>', 'the answer byte for byte, not the document with its header');
+      const signed = path.join(path.dirname(wav), 'talk.transcript.signed.txt');
+      assert.equal(await readFile(signed, 'utf8'), 'The quick brown fox. <b>jumps</b>', 'the answer byte for byte, under a name of its own');
+      // The file named like the editor's tab (talk.transcript[-n].txt) holds what the tab holds, header included.
+      const tab = path.basename(doc.uri.path);
+      assert.match(tab, /^talk\.transcript(-\d+)?\.txt$/);
+      assert.equal(await readFile(path.join(path.dirname(wav), tab), 'utf8'), doc.content);
+      assert.equal(fake.notifications.at(-1)!.message, `BlindBox: saved talk.transcript.signed.txt, talk.receipt.json and ${tab} beside talk.WAV.`);
       // The receipt is picked; the audio and the transcript are the files offered beside it.
       fake.answerOpenDialog = (options) => [options.title?.includes('receipt (') ? saved : options.defaultUri!];
       // With the attestation view open, each outcome also lands in its receipt section.
       await fake.executeCommand('blindbox.showAttestation');
-      const lastReceipt = () => (fake.webviewMessages.at(-1) as { model: { receipt: { ok: boolean; title: string; file: string; text: string; when: unknown } | null } }).model.receipt;
+      type ReceiptView = { ok: boolean; title: string; file: string; text: string; matches: { ok: boolean; text: string }[]; details: string[]; canCompare: boolean } | null;
+      const lastReceipt = () => (fake.webviewMessages.at(-1) as { model: { receipt: ReceiptView } }).model.receipt;
       assert.equal(await fake.executeCommand<boolean>('blindbox.verifyReceipt'), true);
       assert.match(fake.notifications.at(-1)!.message, /^BlindBox: receipt verified \(SIMULATION root: not a real enclave\): this transcript was produced by an enclave with PCR0 [0-9a-f]{96} for audio with SHA-256 [0-9a-f]{64} at /);
       const shown = lastReceipt()!;
       assert.deepEqual([shown.ok, shown.title, shown.file], [true, 'Receipt verified', 'talk.receipt.json']);
       assert.match(lastReceipt()!.text, /^this transcript was produced by an enclave with PCR0 [0-9a-f]{96} .* SIMULATION root: not a real enclave\.$/);
+
       await writeFile(signed, 'The quick brown fox. <b>jumped</b>');
+      fake.answerMessage = (message, actions) => (message.startsWith('BlindBox: receipt refused') ? actions[0] : undefined);
       assert.equal(await fake.executeCommand<boolean>('blindbox.verifyReceipt'), false);
-      assert.match(fake.notifications.at(-1)!.message, /^BlindBox: receipt refused: TRANSCRIPT_MISMATCH: /);
-      assert.equal(lastReceipt()!.ok, false);
-      assert.match(lastReceipt()!.text, /^TRANSCRIPT_MISMATCH: /);
+      const refusal = fake.notifications.at(-1)!;
+      // In words first, the code after; no hash in the sentence; Compare offered first.
+      assert.equal(refusal.message, 'BlindBox: receipt refused: The transcript changed after the enclave signed it; the audio matches. (TRANSCRIPT_MISMATCH)');
+      assert.equal(refusal.level, 'error');
+      assert.deepEqual(refusal.actions, ['Compare with the signed text', 'Show in Attestation View']);
+      const refused = lastReceipt()!;
+      assert.deepEqual([refused.ok, refused.title, refused.text], [false, 'Receipt refused', 'The transcript changed after the enclave signed it; the audio matches.']);
+      assert.deepEqual(refused.matches, [
+        { ok: true, text: 'Audio: matches what the enclave signed' },
+        { ok: false, text: 'Transcript: differs from what the enclave signed' },
+      ]);
+      assert.equal(refused.details[0], 'code TRANSCRIPT_MISMATCH');
+      assert.match(refused.details[2]!, /^transcript SHA-256 [0-9a-f]{64}, signed [0-9a-f]{64}$/);
+      assert.equal(refused.canCompare, true);
+      // The diff: the text the enclave signed (this window's transcript) beside the file checked.
+      await waitFor('the diff editor', () => fake.diffs.length > 0);
+      const shownDiff = fake.diffs.at(-1)!;
+      assert.deepEqual([shownDiff.leftText, shownDiff.rightText], ['The quick brown fox. <b>jumps</b>', 'The quick brown fox. <b>jumped</b>']);
+      assert.equal(shownDiff.title, 'talk.transcript.signed.txt (signed) ↔ talk.transcript.signed.txt');
+
+      // A new transcription starts: the old refusal leaves the view.
+      fake.answerMessage = undefined;
+      await fake.executeCommand('blindbox.transcribe', Uri.file(wav));
+      assert.equal(lastReceipt(), null, 'the refused receipt of older files is cleared');
     } finally {
       win.activeTextEditor = undefined;
       fake.answerOpenDialog = undefined;
+      fake.answerMessage = undefined;
     }
   });
 
@@ -363,7 +459,7 @@ describe('the bundled extension under a fake VS Code', () => {
     const shownNow = fake.shown.slice(shown);
     assert.deepEqual(shownNow.map((s) => s.preserveFocus), [true]);
     assert.ok(opened.some((u) => u.path === shownNow[0]!.uri.path));
-    assert.deepEqual((await readdir(folder)).sort(), ['notes.txt', 'talk.WAV', 'talk.receipt-2.json', 'talk.receipt-3.json', 'talk.receipt.json', 'talk.transcript-2.json', 'talk.transcript-2.md', 'talk.transcript-3.json', 'talk.transcript-3.md']);
+    assert.deepEqual((await readdir(folder)).sort(), ['notes.txt', 'talk.WAV', 'talk.receipt-2.json', 'talk.receipt-3.json', 'talk.receipt.json', 'talk.transcript-2.md', 'talk.transcript-2.signed.json', 'talk.transcript-3.md', 'talk.transcript-3.signed.json']);
     assert.equal(await readFile(path.join(folder, 'talk.receipt.json'), 'utf8'), 'mine');
     const markdown = await readFile(opened[0]!.path, 'utf8');
     assert.match(markdown, /^# Transcript of talk\.WAV\n/);
@@ -373,7 +469,7 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.ok(fake.notifications.some((n) => n.level === 'warning' && n.message.includes('skipped 1 selected item')));
     // Each receipt proves its transcript and the audio (the real CLI).
     for (const n of [2, 3]) {
-      const verified = spawnSync(process.execPath, [path.join(REPO, 'out/src/cli/main.js'), 'verify-receipt', path.join(folder, `talk.receipt-${n}.json`), '--audio', audio, '--transcript', path.join(folder, `talk.transcript-${n}.json`), '--trust-root', rootFile], { encoding: 'utf8' });
+      const verified = spawnSync(process.execPath, [path.join(REPO, 'out/src/cli/main.js'), 'verify-receipt', path.join(folder, `talk.receipt-${n}.json`), '--audio', audio, '--transcript', path.join(folder, `talk.transcript-${n}.signed.json`), '--trust-root', rootFile], { encoding: 'utf8' });
       assert.equal(verified.status, 0, `${verified.stdout}\n${verified.stderr}`);
     }
     fake.setSettings({ 'blindbox.transcript.format': 'vtt' });
@@ -407,7 +503,7 @@ describe('the bundled extension under a fake VS Code', () => {
     assert.deepEqual(fake.quickPicks.slice(before.quickPicks), [{ title: 'BlindBox: where should the 3 transcripts and their receipts go?', labels: ['$(file-media) Beside each audio file', '$(folder-opened) Into one folder…'] }]);
     assert.equal(fake.documents.length, before.documents, 'no untitled documents');
     assert.equal(fake.shown.length, before.shown + 1, 'only the first transcript shown');
-    assert.deepEqual((await readdir(folder)).sort(), ['a.receipt.json', 'a.transcript.txt', 'a.wav', 'b.receipt.json', 'b.transcript.txt', 'b.wav', 'c.receipt.json', 'c.transcript.txt', 'c.wav', 'readme.txt']);
+    assert.deepEqual((await readdir(folder)).sort(), ['a.receipt.json', 'a.transcript.signed.txt', 'a.transcript.txt', 'a.wav', 'b.receipt.json', 'b.transcript.signed.txt', 'b.transcript.txt', 'b.wav', 'c.receipt.json', 'c.transcript.signed.txt', 'c.transcript.txt', 'c.wav', 'readme.txt']);
     assert.equal(uploads.length - before.uploads, 3);
     assert.equal(fake.progress.length, before.progress + 1, 'one progress notification for the batch');
     const progress = fake.progress.at(-1)!;
@@ -521,7 +617,7 @@ describe('the bundled extension under a fake VS Code', () => {
       assert.deepEqual(opened.map((u) => path.basename(u.path)).sort(), ['r0.transcript.txt', 'r1.transcript.txt', 'r3.transcript.txt', 'r5.transcript.txt']);
       assert.equal(fake.documents.length, before.documents);
       // Written through the workspace's file system, beside the remote audio; nothing for the file that changed or vanished.
-      assert.deepEqual([...memfs.files.keys()].filter((p) => !p.endsWith('.wav')).sort(), ['r0', 'r1', 'r3', 'r5'].flatMap((r) => [`/remote/${r}.receipt.json`, `/remote/${r}.transcript.txt`]));
+      assert.deepEqual([...memfs.files.keys()].filter((p) => !p.endsWith('.wav')).sort(), ['r0', 'r1', 'r3', 'r5'].flatMap((r) => [`/remote/${r}.receipt.json`, `/remote/${r}.transcript.signed.txt`, `/remote/${r}.transcript.txt`]));
       assert.deepEqual(uploads.slice(before.uploads).map((u) => u.bytes), [SIZE, SIZE, SIZE, SIZE], 'only the four files still audio were sent, whole');
       // Every file was checked (read) before anything was attested; all but the two sent first were read again on their
       // turn (the removed one fails at its stat).
@@ -575,7 +671,7 @@ describe('the bundled extension under a fake VS Code', () => {
   it('cancelling the upload opens nothing', async () => {
     const before = fake.documents.length;
     fake.onProgressReport = (record, report) => {
-      if (/ · ([\d.]+ of [\d.]+ [KM]B|transcribing on the enclave…)/.test(report.message ?? '')) record.cancel();
+      if (/^([\d.]+ of [\d.]+ [KM]B|transcribing on the enclave…)/.test(report.message ?? '')) record.cancel();
     };
     try {
       const opened = await fake.executeCommand<unknown[]>('blindbox.transcribe', Uri.file(bigWav));

@@ -179,6 +179,6 @@ describe('BatchProgress', () => {
     const single: { message?: string }[] = [];
     const one = new BatchProgress(1, { report: (r) => void single.push(r) });
     one.file('x.wav', 1).update(0.3, 'uploading…');
-    assert.equal(single[0]!.message, 'x.wav · uploading…');
+    assert.equal(single[0]!.message, 'uploading…', 'one file: its name is the title');
   });
 });

@@ -15,6 +15,8 @@ import { statusPresentation } from '../../src/extension/views/status/model.js';
 import type { TrustState } from '../../src/extension/trust/trust-state.js';
 import { liveTrustedSimulation } from './helpers.js';
 import { startSimulationServer } from '../../support/servers.js';
+import { startEnclaveApp } from '../../src/server/app.js';
+import { createTlsIdentity } from '../../src/server/tls-identity.js';
 import { startFront } from '../helpers/tcp-front.js';
 
 let now = Date.now();
@@ -112,6 +114,53 @@ describe('TrustController', () => {
       await trust.dispose();
       await front.close();
       await other.close();
+    }
+  });
+
+  it('no longer says verified once the only attested enclave stopped answering (its server went away)', async () => {
+    const own = await startSimulationServer({ clock });
+    const ownRoot = path.join(live.dir, 'own-root.pem');
+    await writeFile(ownRoot, own.provider.rootPem);
+    const { trust, seen } = controller();
+    try {
+      const s = parseSettings({ serverUrl: own.url, trustedRoots: [ownRoot] }, '/home/u');
+      const got = await trust.acquire({ ...s, serverUrl: own.url }, new AbortController().signal);
+      assert.ok(got.ok && trust.state.kind === 'verified');
+      await own.close();
+      await assert.rejects(got.session.request('/healthz'), { code: 'SERVER_UNREACHABLE' });
+      const after = trust.state as TrustState;
+      assert.deepEqual(after.kind === 'unverified' && after.server, own.url, `a dead enclave is not listed as verified: ${after.kind}`);
+      assert.equal(seen.at(-1), after);
+    } finally {
+      await trust.dispose();
+    }
+  });
+
+  it('lists only the restarted server’s new enclave, not the dead one beside it, and stays verified', async () => {
+    const own = await startSimulationServer({ clock });
+    const ownRoot = path.join(live.dir, 'restarted-root.pem');
+    await writeFile(ownRoot, own.provider.rootPem);
+    const { trust } = controller();
+    let restarted: Awaited<ReturnType<typeof startEnclaveApp>> | undefined;
+    try {
+      const s = parseSettings({ serverUrl: own.url, trustedRoots: [ownRoot] }, '/home/u');
+      const got = await trust.acquire({ ...s, serverUrl: own.url }, new AbortController().signal);
+      assert.ok(got.ok);
+      const before = got.session.attested.binding.presentedSpkiSha256;
+      // Same address and attestation provider, a new TLS key: the server restarted.
+      const target = own.app.target;
+      await own.app.close();
+      restarted = await startEnclaveApp({ provider: own.provider, identity: await createTlsIdentity(), service: { service: 'blindbox', version: 'x', engine: 'none', model: 'none', simulation: true } }, target);
+      const answer = await got.session.request('/healthz');
+      await answer.body.dump();
+      const state = trust.state;
+      assert.ok(state.kind === 'verified', state.kind);
+      assert.equal(state.enclaves.length, 1, 'Enclave, not Enclaves (2)');
+      assert.notEqual(state.enclaves[0].binding.presentedSpkiSha256, before);
+    } finally {
+      await trust.dispose();
+      await restarted?.close();
+      await own.proxy.close();
     }
   });
 

@@ -132,10 +132,7 @@ describe('webview script', () => {
     assert.equal(dom.byId('bb-verdict-sentence').textContent, evil);
   });
   it('shows the last receipt check in its own section, as text, hidden before any check', () => {
-    const { attested, verifiedAt } = realAttested();
-    const state = verified('https://e.example', attested, policy());
-    const dom = fakeDom(attestationHtml(INPUTS));
-    dom.run(readRepoFile('media/attestation.js'));
+    const { dom, state, verifiedAt } = verifiedView();
     dom.receive({ type: 'model', model: attestationViewModel(state, new Date(verifiedAt)) });
     assert.equal(dom.byId('bb-receipt-section').hidden, true);
     const evil = '<img src=x onerror=alert(1)>.receipt.json';
@@ -149,6 +146,35 @@ describe('webview script', () => {
     assert.match(dom.byId('bb-receipt-text').textContent, /^TRANSCRIPT_MISMATCH: /);
     assert.match(dom.byId('bb-receipt-when').textContent, /^checked 2 min ago, /);
     assert.ok(!dom.created.includes('img'));
+    assert.equal(dom.byId('bb-receipt-compare').hidden, true, 'no Compare without the signed text');
+    assert.equal(dom.byId('bb-receipt-details').hidden, true);
+  });
+
+  it('a refused receipt: the words, then audio ✓ / transcript ✗, the hashes folded in the details, Compare, in the error colours', () => {
+    const { dom, state, verifiedAt } = verifiedView();
+    const hash = (c: string) => c.repeat(64);
+    const checked = {
+      ok: false,
+      file: 'speech.receipt.json',
+      text: 'The transcript changed after the enclave signed it; the audio matches.',
+      details: ['code TRANSCRIPT_MISMATCH', `audio SHA-256 ${hash('a')} (as signed)`, `transcript SHA-256 ${hash('b')}, signed ${hash('c')}`],
+      matches: { audio: true, transcript: false },
+      compare: () => undefined,
+      checkedAt: verifiedAt,
+    };
+    dom.receive({ type: 'model', model: attestationViewModel(state, new Date(verifiedAt), checked) });
+    assert.equal(dom.byId('bb-receipt-section').dataset.ok, 'false');
+    assert.equal(dom.byId('bb-receipt-text').textContent, 'The transcript changed after the enclave signed it; the audio matches.');
+    assert.deepEqual(dom.byId('bb-receipt-matches').children.map((li) => li.textContent), ['✓ Audio: matches what the enclave signed', '✗ Transcript: differs from what the enclave signed']);
+    assert.equal(dom.byId('bb-receipt-details').hidden, false);
+    assert.deepEqual(dom.byId('bb-receipt-detail-lines').children.map((li) => li.textContent), checked.details);
+    assert.equal(dom.byId('bb-receipt-compare').hidden, false);
+    dom.byId('bb-receipt-compare').click();
+    assert.deepEqual(dom.posted.at(-1), { type: 'compareReceipt' });
+    // The error colours: the section's border and title take the failure colour when it is refused.
+    const css = readRepoFile('media/attestation.css');
+    assert.match(css, /\.bb-receipt\[data-ok='false'\] \{ border-left-color: var\(--bb-bad\)/);
+    assert.match(css, /\.bb-receipt\[data-ok='false'\] #bb-receipt-title \{ color: var\(--bb-bad-text\); \}/);
   });
 
   it('shows a server’s words only in their own labelled quotation, as text, apart from the verdict', () => {
@@ -296,6 +322,15 @@ class FakeElement {
     }
     return undefined;
   }
+}
+
+/** The view's script running on a verified state's page, before any model arrived. */
+function verifiedView() {
+  const { attested, verifiedAt } = realAttested();
+  const state = verified('https://e.example', attested, policy());
+  const dom = fakeDom(attestationHtml(INPUTS));
+  dom.run(readRepoFile('media/attestation.js'));
+  return { dom, state, verifiedAt };
 }
 
 function fakeDom(html: string) {

@@ -8,7 +8,7 @@ import { decodeStrict } from '../attestation/cbor.js';
 import type { PcrPolicy } from '../attestation/policy.js';
 import type { TrustedRoot } from '../attestation/roots.js';
 import { verifyAttestation, type VerifiedAttestation } from '../attestation/verify.js';
-import { AttestationError, ReceiptError } from '../errors.js';
+import { AttestationError, ReceiptError, type CheckedHash, type ReceiptHashes } from '../errors.js';
 import { toHex } from '../util/hex.js';
 import { quoteServerText } from '../../shared/text.js';
 import { sha256Hex } from '../util/sha256.js';
@@ -59,11 +59,26 @@ export function verifyReceiptDocument(document: Uint8Array, expect: ReceiptExpec
   }
   const audioSha256 = toHex(content.audioSha256);
   const transcriptSha256 = toHex(content.transcriptSha256);
-  if (audioSha256 !== expect.audioSha256) throw new ReceiptError('AUDIO_MISMATCH', `The audio hashes to SHA-256 ${expect.audioSha256}, but the receipt binds ${audioSha256}.`);
-  if (transcriptSha256 !== expect.transcriptSha256) {
-    throw new ReceiptError('TRANSCRIPT_MISMATCH', `The transcript hashes to SHA-256 ${expect.transcriptSha256}, but the receipt binds ${transcriptSha256}.`);
+  const audioMatches = audioSha256 === expect.audioSha256;
+  const transcriptMatches = transcriptSha256 === expect.transcriptSha256;
+  if (!audioMatches || !transcriptMatches) {
+    const hashes = { audio: { checked: expect.audioSha256, signed: audioSha256 }, transcript: { checked: expect.transcriptSha256, signed: transcriptSha256 } };
+    throw new ReceiptError(audioMatches ? 'TRANSCRIPT_MISMATCH' : 'AUDIO_MISMATCH', mismatchSentence(audioMatches, transcriptMatches), { hashes });
   }
   return Object.freeze({ attestation, content: Object.freeze({ ...content, audioSha256, transcriptSha256 }) });
+}
+
+/** The details of a refused receipt's hashes, one line a file: what was checked, and what was signed when it differs. */
+export function receiptHashLines(hashes: ReceiptHashes): string[] {
+  const line = (what: string, h: CheckedHash) => (h.checked === h.signed ? `${what} SHA-256 ${h.checked} (as signed)` : `${what} SHA-256 ${h.checked}, signed ${h.signed}`);
+  return [line('audio', hashes.audio), line('transcript', hashes.transcript)];
+}
+
+/** Which of the two files differs from what the enclave signed, in words (the hashes travel apart, as details). */
+function mismatchSentence(audioMatches: boolean, transcriptMatches: boolean): string {
+  if (audioMatches) return 'The transcript changed after the enclave signed it; the audio matches.';
+  if (transcriptMatches) return 'The audio is not the recording the enclave signed for; the transcript matches.';
+  return 'Neither the audio nor the transcript is what the enclave signed for: the receipt belongs to other files.';
 }
 
 /**

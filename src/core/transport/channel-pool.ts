@@ -56,6 +56,23 @@ export class AttemptBudget {
   }
 }
 
+/**
+ * Whether a request that failed with `err` on a pinned channel, before any answer, shows that the channel's key no
+ * longer answers: the reconnect was refused or reset (`SERVER_UNREACHABLE`) or presented another key
+ * (`TLS_BINDING_MISMATCH`: the server restarted with a new one, or something else now answers there).
+ */
+export function isKeyGone(err: BlindBoxError): boolean {
+  return err.code === 'SERVER_UNREACHABLE' || err.code === 'TLS_BINDING_MISMATCH';
+}
+
+/** What the pool tells its owner. */
+export interface PoolEvents {
+  /** A new connection was attested (a new enclave, or a known one attested again). */
+  attested(enclave: AttestedEnclave): void;
+  /** The list of enclaves (`enclaves`) changed. */
+  changed(): void;
+}
+
 export class ChannelPool {
   readonly #idle: AttestedChannel[] = [];
   /** Channels idle, lent out or being opened: never more than `maxConnections`. */
@@ -68,13 +85,12 @@ export class ChannelPool {
   #closed = false;
   readonly #origin: URL;
   readonly #options: PoolOptions;
-  /** Told of every attestation the pool makes. */
-  readonly #onAttested: (enclave: AttestedEnclave) => void;
+  readonly #events: PoolEvents;
 
-  constructor(origin: URL, options: PoolOptions, onAttested: (enclave: AttestedEnclave) => void) {
+  constructor(origin: URL, options: PoolOptions, events: PoolEvents) {
     this.#origin = origin;
     this.#options = options;
-    this.#onAttested = onAttested;
+    this.#events = events;
   }
 
   /** The most recent attestation (undefined before the first). */
@@ -82,7 +98,12 @@ export class ChannelPool {
     return this.#latest;
   }
 
-  /** Every enclave attested in this session, each with its latest attestation, most recent first. */
+  /**
+   * The enclaves attested in this session that still answer, each with its latest attestation, most recent first. An
+   * enclave leaves when a connection pinned to its key fails before an answer because that key no longer answers
+   * (`isKeyGone`: refused, reset, or another key presented: a restarted server), and comes back when one of its
+   * connections answers again (a fleet's balancer may have sent one connection elsewhere). Empty once every one is gone.
+   */
   get enclaves(): readonly AttestedEnclave[] {
     return [...this.#enclaves.values()].sort((a, b) => b.attestation.verifiedAt - a.attestation.verifiedAt);
   }
@@ -125,8 +146,19 @@ export class ChannelPool {
     }
   }
 
-  /** Takes a channel back; one that failed (`reusable` false) is closed and its place freed. */
-  release(channel: AttestedChannel, reusable: boolean): void {
+  /**
+   * Takes a channel back; one that failed (`reusable` false) is closed and its place freed, and its enclave leaves the
+   * list when `failure` says its key no longer answers. One that carried an answer puts its enclave back on the list.
+   */
+  release(channel: AttestedChannel, reusable: boolean, failure?: BlindBoxError): void {
+    const key = channel.enclave.binding.presentedSpkiSha256;
+    if (!reusable && failure && isKeyGone(failure) && this.#enclaves.get(key) === channel.enclave) {
+      this.#enclaves.delete(key);
+      this.#events.changed();
+    } else if (reusable && !this.#enclaves.has(key)) {
+      this.#enclaves.set(key, channel.enclave);
+      this.#events.changed();
+    }
     if (!reusable || this.#closed) return this.#discard(channel);
     this.#idle.push(channel);
     this.#wake();
@@ -169,7 +201,8 @@ export class ChannelPool {
   #record(enclave: AttestedEnclave): void {
     this.#enclaves.set(enclave.binding.presentedSpkiSha256, enclave);
     this.#latest = enclave;
-    this.#onAttested(enclave);
+    this.#events.attested(enclave);
+    this.#events.changed();
   }
 
   #discard(channel: AttestedChannel): void {

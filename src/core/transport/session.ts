@@ -50,6 +50,9 @@ export interface ConnectOptions {
 /** Told of every attestation the session makes after `connect` (a new enclave, or a known one attested again). */
 export type AttestedListener = (enclave: AttestedEnclave) => void;
 
+/** Told whenever the session's list of enclaves (`enclaves`) changes: one attested, or one whose key stopped answering. */
+export type EnclavesListener = (enclaves: readonly AttestedEnclave[]) => void;
+
 const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const DEFAULT_MAX_CONNECTIONS = 4;
@@ -59,6 +62,7 @@ export class AttestedSession implements PinnedRequester {
   readonly origin: URL;
   readonly #pool: ChannelPool;
   readonly #listeners = new Set<AttestedListener>();
+  readonly #enclaveListeners = new Set<EnclavesListener>();
   readonly #timeoutMs: number;
   readonly #policy: AttestationPolicy;
   readonly #clock: () => Date;
@@ -80,7 +84,7 @@ export class AttestedSession implements PinnedRequester {
         attempts: options.attempts,
         log: options.log ?? (() => undefined),
       },
-      (enclave) => this.#tell(enclave),
+      { attested: (enclave) => this.#tell(this.#listeners, enclave), changed: () => this.#tell(this.#enclaveListeners, this.#pool.enclaves) },
     );
   }
 
@@ -118,10 +122,13 @@ export class AttestedSession implements PinnedRequester {
     return this.#pool.latest!;
   }
 
-  /** Every enclave this session attested (at least one), each with its latest attestation, most recent first. */
-  get enclaves(): readonly [AttestedEnclave, ...AttestedEnclave[]] {
-    // connect returns only once one connection was attested, and the set only grows.
-    return this.#pool.enclaves as readonly [AttestedEnclave, ...AttestedEnclave[]];
+  /**
+   * The enclaves this session attested that still answer, each with its latest attestation, most recent first: one at
+   * least when `connect` returns; one whose key stopped answering (a restarted server) leaves (channel-pool.ts), so
+   * the list is empty once none answers.
+   */
+  get enclaves(): readonly AttestedEnclave[] {
+    return this.#pool.enclaves;
   }
 
   /**
@@ -131,6 +138,12 @@ export class AttestedSession implements PinnedRequester {
   onAttested(listener: AttestedListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** Calls `listener` whenever `enclaves` changes. Returns the unsubscribe function. */
+  onEnclavesChanged(listener: EnclavesListener): () => void {
+    this.#enclaveListeners.add(listener);
+    return () => this.#enclaveListeners.delete(listener);
   }
 
   /** The time limit per request phase, and for a whole answer body (see `ConnectOptions.timeoutMs`). */
@@ -178,9 +191,9 @@ export class AttestedSession implements PinnedRequester {
           bodyTimeout: this.#timeoutMs,
         });
       } catch (err) {
-        this.#pool.release(channel, false);
-        destroyBody(body);
         const e = toChannelError(err, this.origin);
+        this.#pool.release(channel, false, e);
+        destroyBody(body);
         // A PROTOCOL_ERROR is an answer, however malformed: it came after the whole request, audio included, reached
         // the server, and another attempt would send that again to a server that already had it.
         const answered = e.code === 'PROTOCOL_ERROR';
@@ -208,14 +221,15 @@ export class AttestedSession implements PinnedRequester {
   async close(): Promise<void> {
     this.#closed = true;
     this.#listeners.clear();
+    this.#enclaveListeners.clear();
     await this.#pool.close();
   }
 
-  #tell(enclave: AttestedEnclave): void {
+  #tell<T>(listeners: Set<(value: T) => void>, value: T): void {
     // A listener's bug must not fail the request that attested.
-    for (const listener of [...this.#listeners]) {
+    for (const listener of [...listeners]) {
       try {
-        listener(enclave);
+        listener(value);
       } catch {
         // ignored
       }

@@ -5,29 +5,27 @@
 import type { TranscriptFormat } from '../../protocol/transcript.js';
 import type { DocumentFormat } from '../settings/model.js';
 
-/** The files saved beside `speech.wav`: the exact bytes the receipt binds, the receipt, and the Markdown view when the document is one. */
+/**
+ * The files saved beside `speech.wav`: the exact bytes the receipt binds and the receipt. The signed bytes carry a name
+ * of their own (`.signed.`), never the name of the transcript document (`speech.transcript.txt`, which holds the
+ * provenance header too): a file named like the editor's tab holds what the tab holds.
+ */
 export interface ReceiptFileNames {
-  /** `speech.transcript.<txt|json|srt|vtt>`: the server's answer byte for byte, what `verify-receipt --transcript` takes. */
+  /** `speech.transcript.signed.<txt|json|srt|vtt>`: the server's answer byte for byte, what `verify-receipt --transcript` takes. */
   readonly signed: string;
   readonly receipt: string;
-  /** `speech.transcript.md` for a Markdown document (a rendering, not what was signed). */
-  readonly rendered: string | undefined;
 }
 
 const SIGNED_EXTENSIONS: Readonly<Record<TranscriptFormat, string>> = { text: 'txt', json: 'json', verbose_json: 'json', srt: 'srt', vtt: 'vtt' };
 
 /**
- * The names for the audio file `audioName` whose transcript was asked for in `wire` and shown as `document`; the `n`th
- * choice (`speech.transcript-2.txt`, `speech.receipt-2.json`) when the first names are taken.
+ * The names for the audio file `audioName` whose transcript was asked for in `wire`; the `n`th choice
+ * (`speech.transcript-2.signed.txt`, `speech.receipt-2.json`) when the first names are taken.
  */
-export function receiptFileNames(audioName: string, wire: TranscriptFormat, document: DocumentFormat, n = 1): ReceiptFileNames {
+export function receiptFileNames(audioName: string, wire: TranscriptFormat, n = 1): ReceiptFileNames {
   const stem = audioName.replace(/\.[^.]*$/, '') || audioName;
   const suffix = n > 1 ? `-${n}` : '';
-  return {
-    signed: `${stem}.transcript${suffix}.${SIGNED_EXTENSIONS[wire]}`,
-    receipt: `${stem}.receipt${suffix}.json`,
-    rendered: document === 'markdown' ? `${stem}.transcript${suffix}.md` : undefined,
-  };
+  return { signed: `${stem}.transcript${suffix}.signed.${SIGNED_EXTENSIONS[wire]}`, receipt: `${stem}.receipt${suffix}.json` };
 }
 
 const DOCUMENT_EXTENSIONS: Readonly<Record<DocumentFormat, string>> = { text: 'txt', markdown: 'md', srt: 'srt', vtt: 'vtt' };

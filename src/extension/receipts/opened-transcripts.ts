@@ -24,13 +24,23 @@ const REMEMBERED = 50;
 /** The context key that shows the editor title's *Save Transcript with Receipt* button. */
 const CONTEXT_KEY = 'blindbox.transcriptWithReceipt';
 
+/** Read-only documents holding the text an enclave signed (`blindbox-signed:/<n>/<name>`), for *Compare with the signed text*. */
+const SIGNED_SCHEME = 'blindbox-signed';
+
 export class OpenedTranscripts implements vscode.Disposable {
   readonly #shown = new Map<string, ShownTranscript>();
   readonly #listener = vscode.window.onDidChangeActiveTextEditor((editor) => this.#updateContext(editor));
+  readonly #signed = vscode.workspace.registerTextDocumentContentProvider(SIGNED_SCHEME, {
+    provideTextDocumentContent: (uri) => [...this.#shown.values()].find((t) => String(this.#ids.get(t)) === uri.path.split('/')[1])?.body,
+  });
+  /** A stable number for each transcript remembered, naming its signed-text document. */
+  readonly #ids = new WeakMap<ShownTranscript, number>();
+  #nextId = 0;
 
   /** Remembers `transcript` as the content of the document `uri`. */
   remember(uri: vscode.Uri, transcript: ShownTranscript): void {
     this.#shown.set(uri.toString(), transcript);
+    this.#ids.set(transcript, this.#nextId++);
     if (this.#shown.size > REMEMBERED) this.#shown.delete(this.#shown.keys().next().value!);
     this.#updateContext(vscode.window.activeTextEditor);
   }
@@ -40,11 +50,21 @@ export class OpenedTranscripts implements vscode.Disposable {
     return editor ? this.#shown.get(editor.document.uri.toString()) : undefined;
   }
 
+  /**
+   * A read-only document holding the server's answer whose receipt binds `transcriptSha256`, if a transcript of this
+   * window has it; named `name`.
+   */
+  signedText(transcriptSha256: string, name: string): vscode.Uri | undefined {
+    const found = [...this.#shown.values()].find((t) => t.receipt.verified.content.transcriptSha256 === transcriptSha256);
+    return found ? vscode.Uri.from({ scheme: SIGNED_SCHEME, path: `/${this.#ids.get(found)}/${name}` }) : undefined;
+  }
+
   #updateContext(editor: vscode.TextEditor | undefined): void {
     void vscode.commands.executeCommand('setContext', CONTEXT_KEY, this.in(editor) !== undefined);
   }
 
   dispose(): void {
     this.#listener.dispose();
+    this.#signed.dispose();
   }
 }

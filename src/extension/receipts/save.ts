@@ -18,8 +18,9 @@ export interface SaveHost {
 
 /**
  * `blindbox.saveTranscriptWithReceipt`: for the active transcript document (or `transcript`), writes beside the audio
- * `speech.transcript.<ext>` (the signed bytes), `speech.receipt.json` and, for Markdown, `speech.transcript.md`.
- * Returns the receipt's URI, or undefined when nothing was written.
+ * `speech.transcript.signed.<ext>` (the signed bytes), `speech.receipt.json` and, when the transcript is the active
+ * untitled document, that document as shown (header included) under its own name (`speech.transcript.txt`, the tab's):
+ * every file named like a tab holds what the tab holds. Returns the receipt's URI, or undefined when nothing was written.
  */
 export async function saveTranscriptWithReceipt(ctx: SaveHost, transcript?: ShownTranscript): Promise<vscode.Uri | undefined> {
   const editor = vscode.window.activeTextEditor;
@@ -29,11 +30,14 @@ export async function saveTranscriptWithReceipt(ctx: SaveHost, transcript?: Show
     return undefined;
   }
   const { receipts: services } = await ctx.services();
-  const names = receiptFileNames(baseName(entry.audio.path), entry.wire, entry.documentFormat);
+  const names = receiptFileNames(baseName(entry.audio.path), entry.wire);
   const folder = vscode.Uri.joinPath(entry.audio, '..');
   const target = (name: string) => vscode.Uri.joinPath(folder, name);
-  const rendered = names.rendered && editor && ctx.transcripts.in(editor) === entry ? editor.document.getText() : undefined;
-  const files = receiptFiles(services, entry, names, rendered).map(([name, text]): [vscode.Uri, string] => [target(name), text]);
+  const files = receiptFiles(services, entry, names).map(([name, text]): [vscode.Uri, string] => [target(name), text]);
+  // A document saved beside the audio already is its file (saveNextToAudio); an untitled one is written under its name.
+  const shown = editor && ctx.transcripts.in(editor) === entry ? editor.document : undefined;
+  const document = shown?.uri.scheme === 'untitled' && vscode.Uri.joinPath(shown.uri, '..').path === folder.path ? shown : undefined;
+  if (document) files.push([target(baseName(document.uri.path)), document.getText()]);
   await checkBesideAudio(services.files, entry.audio, files.map(([uri]) => uri));
   const existing = (await Promise.all(files.map(async ([uri]) => ((await exists(uri)) ? baseName(uri.path) : undefined)))).filter((n): n is string => n !== undefined);
   if (existing.length > 0) {
@@ -41,20 +45,16 @@ export async function saveTranscriptWithReceipt(ctx: SaveHost, transcript?: Show
     if (pick !== 'Replace') return undefined;
   }
   for (const [uri, text] of files) await writeAtomically(services.files, uri, text);
-  ctx.log.info(`saved ${files.map(([uri]) => baseName(uri.path)).join(', ')} beside ${entry.audio.toString(true)}`);
-  void vscode.window.showInformationMessage(`BlindBox: saved ${names.signed} and ${names.receipt} beside ${baseName(entry.audio.path)}.`);
+  const saved = files.map(([uri]) => baseName(uri.path));
+  ctx.log.info(`saved ${saved.join(', ')} beside ${entry.audio.toString(true)}`);
+  void vscode.window.showInformationMessage(`BlindBox: saved ${saved.slice(0, -1).join(', ')} and ${saved.at(-1)} beside ${baseName(entry.audio.path)}.`);
   return target(names.receipt);
 }
 
-/**
- * What a transcript is saved as, each file's name and text: the signed bytes, the receipt, and the rendered Markdown
- * document when there is one (`rendered`, its text).
- */
-export function receiptFiles(services: Pick<ReceiptServices, 'receiptFileText'>, entry: ShownTranscript, names: ReceiptFileNames, rendered: string | undefined): [string, string][] {
-  const files: [string, string][] = [
+/** What a transcript is saved as, each file's name and text: the signed bytes and the receipt. */
+export function receiptFiles(services: Pick<ReceiptServices, 'receiptFileText'>, entry: ShownTranscript, names: ReceiptFileNames): [string, string][] {
+  return [
     [names.signed, entry.body],
     [names.receipt, services.receiptFileText(entry.receipt.file)],
   ];
-  if (names.rendered && rendered !== undefined) files.push([names.rendered, rendered]);
-  return files;
 }

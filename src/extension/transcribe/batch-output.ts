@@ -9,7 +9,7 @@ import { InputError } from '../../core/errors.js';
 import { oneLine } from '../../shared/text.js';
 import { baseName } from '../common/audio.js';
 import { checkBesideAudio, exists, writeAtomically } from '../files/beside-audio.js';
-import { receiptFileNames } from '../files/names.js';
+import { documentFileName, receiptFileNames } from '../files/names.js';
 import type { ShownTranscript } from '../receipts/opened-transcripts.js';
 import { receiptFiles } from '../receipts/save.js';
 import type { FileServices, ReceiptServices } from '../services.js';
@@ -59,7 +59,7 @@ function rememberedDestination(memento: vscode.Memento): BatchDestination | unde
 }
 
 function documentName(audioName: string): string {
-  return receiptFileNames(audioName, 'text', 'text').signed;
+  return documentFileName(audioName, 'text');
 }
 
 function shown(uri: vscode.Uri): string {
@@ -89,16 +89,19 @@ export class BatchOutput {
   }
 
   /**
-   * Writes `transcript` (and its Markdown rendering, `rendered`, when the document is Markdown) with its receipt; returns
-   * the transcript's URI (the rendering's, for Markdown). The batch's first transcript opens, without taking the focus.
+   * Writes `transcript` as the signed bytes, its receipt and `document` (the text a one-file transcription shows, its
+   * provenance header included, under the name its tab would have); returns the document's URI. The batch's first
+   * transcript opens, without taking the focus.
    */
-  async write(transcript: ShownTranscript, rendered: string | undefined): Promise<vscode.Uri> {
+  async write(transcript: ShownTranscript, document: string): Promise<vscode.Uri> {
     const { log, services } = this.host;
     const folder = this.folderOf(transcript.audio);
     const audioName = baseName(transcript.audio.path);
     for (let n = 1; n <= MAX_NAME_TRIES; n++) {
-      const names = receiptFileNames(audioName, transcript.wire, transcript.documentFormat, n);
-      const files = receiptFiles(services.receipts, transcript, names, rendered).map(([name, text]): [vscode.Uri, string] => [vscode.Uri.joinPath(folder, name), text]);
+      const documentName = documentFileName(audioName, transcript.documentFormat, n);
+      const files = [...receiptFiles(services.receipts, transcript, receiptFileNames(audioName, transcript.wire, n)), [documentName, document] as [string, string]].map(
+        ([name, text]): [vscode.Uri, string] => [vscode.Uri.joinPath(folder, name), text],
+      );
       const keys = files.map(([uri]) => uri.toString());
       // Claimed before the first await: two files of the batch finishing together must not pick the same free name.
       if (keys.some((k) => this.#claimed.has(k))) continue;
@@ -106,13 +109,13 @@ export class BatchOutput {
       if ((await Promise.all(files.map(([uri]) => exists(uri)))).some(Boolean)) continue;
       await checkBesideAudio(services.files, transcript.audio, files.map(([uri]) => uri));
       for (const [uri, text] of files) await writeAtomically(services.files, uri, text);
-      const document = vscode.Uri.joinPath(folder, names.rendered ?? names.signed);
+      const written = vscode.Uri.joinPath(folder, documentName);
       log.info(`saved ${files.map(([uri]) => baseName(uri.path)).join(', ')} in ${shown(folder)}`);
       if (!this.#openedFirst) {
         this.#openedFirst = true;
-        await vscode.window.showTextDocument(document, { preview: true, preserveFocus: true });
+        await vscode.window.showTextDocument(written, { preview: true, preserveFocus: true });
       }
-      return document;
+      return written;
     }
     throw new InputError('UNSAFE_OUTPUT_PATH', `no free name for the transcript of ${oneLine(audioName, 200)} in ${shown(folder)}: ${MAX_NAME_TRIES} are taken; nothing written`);
   }

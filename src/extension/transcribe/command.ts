@@ -79,6 +79,7 @@ async function transcribeFiles(ctx: Ctx, audio: readonly vscode.Uri[], destinati
     ctx.notifications.showFailure(NOT_CONFIGURED);
     return [];
   }
+  ctx.clearReceiptCheck();
   const batch = audio.length > 1;
   destination ??= batch ? await askDestination(ctx.memento, audio.length, audio[0]!) : undefined;
   if (batch && !destination) return [];

@@ -25,7 +25,7 @@ import { serverGone, type BatchSteps, type FileRecord } from './batch.js';
 import type { BatchOutput } from './batch-output.js';
 import type { TranscriptDocument } from './document.js';
 import type { PolicyInfo } from '../trust/trust-state.js';
-import { CANCELLED, TRANSCRIBING, uploadLine } from './progress.js';
+import { CANCELLED, transcribingFraction, transcribingLine, uploadFraction, uploadLine } from './progress.js';
 
 const SAVE_WITH_RECEIPT = 'Save with Receipt';
 
@@ -37,7 +37,7 @@ export interface BatchSession {
 
 /** What every file of one batch shares. */
 export interface Job {
-  readonly ctx: Pick<Ctx, 'log' | 'notifications' | 'trust' | 'transcripts' | 'claimedNames' | 'services'>;
+  readonly ctx: Pick<Ctx, 'log' | 'notifications' | 'trust' | 'transcripts' | 'claimedNames' | 'services' | 'clock' | 'speeds'>;
   readonly services: TranscribeServices;
   readonly settings: ExtensionSettings & { readonly serverUrl: string };
   readonly signal: AbortSignal;
@@ -81,27 +81,49 @@ async function send(job: Job, record: Record, audio: CheckedAudio, session: Atte
   // Checked (a remote file read) again now, as it may have changed since, unless its bytes were kept from its check
   // (those are sent). They are in memory from here until this file is done.
   const source = await audio.open();
+  const seconds = await job.services.blobDurationSeconds(source.blob);
+  const estimate = ctx.speeds.estimateMs(settings.serverUrl, seconds);
   shown.update(0, 'uploading…');
-  ctx.log.info(`${name}: uploading ${source.blob.size} bytes over an attested connection`);
+  ctx.log.info(`${name}: uploading ${source.blob.size} bytes over an attested connection (${seconds === undefined ? 'length not stated' : `${seconds.toFixed(1)} s of audio`}; ${estimate === undefined ? 'no estimate yet' : `estimated ${Math.round(estimate / 1000)} s after the upload`})`);
+  const fileStarted = Date.now();
   // Restarted by each attempt: a retry after a busy answer sends the file again from its first byte.
-  let started = Date.now();
-  return session.transcribe(source, {
-    format: job.services.wireFormat(settings.transcriptFormat),
-    language: settings.transcriptLanguage,
-    signal: job.signal,
-    timeoutMs: Math.max(settings.requestTimeoutMs, 10 * 60_000),
-    onProgress: (sent, total) => {
-      const fraction = total > 0 ? Math.min(1, sent / total) : 1;
-      // The upload is most of the wait; the rest is decoding.
-      shown.update(fraction * 0.9, fraction >= 1 ? TRANSCRIBING : uploadLine(sent, total, Date.now() - started));
-    },
-    onRetry: (notice) => {
-      const line = retryLine(notice);
-      ctx.log.warn(`${name}: HTTP ${notice.status}, ${line}`);
-      shown.update(0, line);
-      started = Date.now() + notice.waitMs;
-    },
-  });
+  let started = fileStarted;
+  /** When the upload ended (the enclave has the audio), and the clock ticks showing the time elapsed meanwhile. */
+  let uploaded: number | undefined;
+  let ticking: (() => void) | undefined;
+  const transcribing = (now: number) => shown.update(transcribingFraction(now - uploaded!, estimate), transcribingLine(now - fileStarted, now - uploaded!, estimate, seconds));
+  try {
+    const result = await session.transcribe(source, {
+      format: job.services.wireFormat(settings.transcriptFormat),
+      language: settings.transcriptLanguage,
+      signal: job.signal,
+      timeoutMs: Math.max(settings.requestTimeoutMs, 10 * 60_000),
+      onProgress: (sent, total) => {
+        if (sent < total) return shown.update(uploadFraction(sent, total), uploadLine(sent, total, Date.now() - started));
+        if (uploaded === undefined) {
+          uploaded = Date.now();
+          ticking = ctx.clock.subscribe(transcribing);
+        }
+        transcribing(Date.now());
+      },
+      onRetry: (notice) => {
+        const line = retryLine(notice);
+        ctx.log.warn(`${name}: HTTP ${notice.status}, ${line}`);
+        ticking?.();
+        ticking = uploaded = undefined;
+        shown.update(0, line);
+        started = Date.now() + notice.waitMs;
+      },
+    });
+    if (seconds !== undefined && uploaded !== undefined) {
+      const waited = Date.now() - uploaded;
+      ctx.speeds.record(settings.serverUrl, seconds, waited);
+      ctx.log.info(`${name}: ${seconds.toFixed(1)} s of audio answered ${(waited / 1000).toFixed(1)} s after its upload (real-time factor ${ctx.speeds.realTimeFactor(settings.serverUrl)!.toFixed(2)} on this server so far)`);
+    }
+    return result;
+  } finally {
+    ticking?.();
+  }
 }
 
 /** The transcript's document, headed by the enclave the audio went to (the one whose key the connection presented). */

@@ -1,7 +1,7 @@
 /**
  * The one owner of "is this server trusted, under which policy". It holds the `TrustState`, decides whether an
  * attestation's outcome is still news (the one stale-result guard: a generation bumped by every question asked), and
- * follows the session's own re-attestations through `AttestedSession.onAttested`, so nobody polls. No `vscode`: the
+ * follows the session's list of enclaves through `AttestedSession.onEnclavesChanged`, so nobody polls. No `vscode`: the
  * presenter (ctx.ts) subscribes with `onDidChange` and renders; the tests drive it against the simulation server.
  *
  * It imports nothing heavy at run time: the `Attestor` (and the core behind it) arrives through `attestor()`, loaded on
@@ -13,7 +13,7 @@ import type { Failure } from '../common/failure.js';
 import { failureLine } from '../common/plain-text.js';
 import type { ExtensionSettings } from '../settings/model.js';
 import type { Attestor, AttestOutcome } from './attestor.js';
-import { knownPolicy, type PolicyInfo, type TrustState } from './trust-state.js';
+import { knownPolicy, type Enclaves, type PolicyInfo, type TrustState } from './trust-state.js';
 
 export interface TrustControllerOptions {
   /** The Attestor, created on first call (it lives in the lazily loaded core bundle). */
@@ -32,6 +32,8 @@ export class TrustController {
   #generation = 0;
   /** The session whose enclave a verified state shows, and the end of our subscription to its re-attestations. */
   #shown: { readonly session: AttestedSession; readonly unsubscribe: () => void } | undefined;
+  /** The state this controller set when the shown session's last enclave stopped answering. */
+  #lapsed: TrustState | undefined;
   readonly #loadAttestor: () => Promise<Attestor>;
   #attestor: Attestor | undefined;
   readonly #log: NonNullable<TrustControllerOptions['log']>;
@@ -157,7 +159,8 @@ export class TrustController {
     if (outcome.failure.code === 'CANCELLED') {
       // A cancelled attestation proves nothing: the state goes back to what it said before (or "not verified").
       this.#log.info('attestation cancelled');
-      if (before.kind === 'verified' && this.#shown) this.#set({ ...before, enclaves: this.#shown.session.enclaves });
+      const enclaves = this.#shown && answering(this.#shown.session);
+      if (before.kind === 'verified' && enclaves) this.#set({ ...before, enclaves });
       else this.#set(before.kind === 'verifying' ? { kind: 'unverified', server, policy: before.policy } : before);
       return false;
     }
@@ -169,15 +172,27 @@ export class TrustController {
   #show(session: AttestedSession, server: string, policy: PolicyInfo): void {
     if (this.#shown?.session !== session) {
       this.#unsubscribe();
-      // A fleet: each connection may attest another enclave. The session owns the set (one entry per key, each with
-      // its latest attestation); the state shows all of them.
-      const unsubscribe = session.onAttested(() => {
+      // A fleet: each connection may attest another enclave. The session owns the set (one entry per key that still
+      // answers, each with its latest attestation); the state shows all of them, and is no longer verified once none
+      // answers (a restarted server's old key): the next use attests again.
+      const unsubscribe = session.onEnclavesChanged(() => {
         const state = this.#state;
-        if (this.#shown?.session === session && state.kind === 'verified') this.#set({ ...state, enclaves: session.enclaves });
+        // Followed while it shows this session: verified, or lapsed by this listener (a connection of the same request
+        // may attest the restarted server's new key a moment later).
+        if (this.#shown?.session !== session || !(state.kind === 'verified' || state === this.#lapsed)) return;
+        const enclaves = answering(session);
+        if (enclaves) this.#set({ kind: 'verified', server, policy, enclaves });
+        else {
+          this.#log.info(`${server}: no attested enclave answers any more; the next use attests again`);
+          this.#set({ kind: 'unverified', server, policy });
+          this.#lapsed = this.#state;
+        }
       });
       this.#shown = { session, unsubscribe };
     }
-    this.#set({ kind: 'verified', server, policy, enclaves: session.enclaves });
+    const enclaves = answering(session);
+    if (enclaves) this.#set({ kind: 'verified', server, policy, enclaves });
+    else this.#set({ kind: 'unverified', server, policy });
   }
 
   #fail(server: string | undefined, policy: PolicyInfo | undefined, failure: Failure, observed?: AttestedEnclave): void {
@@ -195,6 +210,12 @@ export class TrustController {
     this.#state = state;
     for (const listener of [...this.#listeners]) listener(state);
   }
+}
+
+/** The session's enclaves that still answer, or undefined when none does. */
+function answering(session: AttestedSession): Enclaves | undefined {
+  const enclaves = session.enclaves;
+  return enclaves.length > 0 ? (enclaves as Enclaves) : undefined;
 }
 
 /** The policy a state names, to keep showing while the next attestation runs. */

@@ -20,6 +20,7 @@ import {
   connect,
   fileSource,
   parseReceiptFile,
+  receiptHashLines,
   ReceiptError,
   receiptFileText,
   sha256Hex,
@@ -206,6 +207,34 @@ describe('a receipt file is refused, each with its code, when', () => {
   it('the transcript was edited in any way (one character, a trailing newline)', () => {
     assert.throws(() => check(genuine.receipt.file, { transcript: genuine.body.replace(/.$/s, (c) => (c === 'x' ? 'y' : 'x')) }), refusedWith('TRANSCRIPT_MISMATCH'));
     assert.throws(() => check(genuine.receipt.file, { transcript: genuine.body + '\n' }), refusedWith('TRANSCRIPT_MISMATCH'));
+  });
+
+  it('says in words which file differs from what was signed (audio ✓ / transcript ✗, and the other cases), the hashes apart', () => {
+    const edited = genuine.body + '\n';
+    const changed = Buffer.from(audio);
+    changed[changed.length >> 1]! ^= 1;
+    const refusal = (what: { audio?: Uint8Array; transcript?: string }) => {
+      try {
+        check(genuine.receipt.file, what);
+      } catch (err) {
+        if (err instanceof ReceiptError) return err;
+        throw err;
+      }
+      assert.fail('refused');
+    };
+    const transcript = refusal({ transcript: edited });
+    assert.equal(transcript.code, 'TRANSCRIPT_MISMATCH');
+    assert.equal(transcript.message, 'The transcript changed after the enclave signed it; the audio matches.');
+    assert.deepEqual(transcript.hashes, {
+      audio: { checked: sha256Hex(audio), signed: sha256Hex(audio) },
+      transcript: { checked: sha256Hex(edited), signed: sha256Hex(genuine.body) },
+    });
+    assert.deepEqual(receiptHashLines(transcript.hashes!), [`audio SHA-256 ${sha256Hex(audio)} (as signed)`, `transcript SHA-256 ${sha256Hex(edited)}, signed ${sha256Hex(genuine.body)}`]);
+    const audioOnly = refusal({ audio: changed });
+    assert.deepEqual([audioOnly.code, audioOnly.message], ['AUDIO_MISMATCH', 'The audio is not the recording the enclave signed for; the transcript matches.']);
+    const both = refusal({ audio: changed, transcript: edited });
+    assert.deepEqual([both.code, both.message], ['AUDIO_MISMATCH', 'Neither the audio nor the transcript is what the enclave signed for: the receipt belongs to other files.']);
+    for (const err of [transcript, audioOnly, both]) assert.doesNotMatch(err.message, /[0-9a-f]{64}/, 'no hash in the sentence');
   });
 
   it('the expected PCR0 is another', () => {

@@ -245,6 +245,8 @@ describe('a pinned session', () => {
       await first.body.dump();
       const told: AttestedEnclave[] = [];
       session.onAttested((enclave) => told.push(enclave));
+      const lists: (readonly AttestedEnclave[])[] = [];
+      session.onEnclavesChanged((enclaves) => lists.push(enclaves));
       // Same host proxy and socket path, same attestation provider, new TLS key: a "restarted" enclave.
       const target = own.app.target;
       await own.app.close();
@@ -262,13 +264,33 @@ describe('a pinned session', () => {
         assert.equal(told.length, 1);
         assert.equal(second.enclave, told[0], 'the answer names the enclave whose key carried it');
         assert.notEqual(second.enclave.binding.presentedSpkiSha256, first.enclave.binding.presentedSpkiSha256);
-        assert.deepEqual(new Set(session.enclaves.map((e) => e.binding.presentedSpkiSha256)), new Set([first.enclave, second.enclave].map((e) => e.binding.presentedSpkiSha256)));
+        // The old key no longer answers: only the restarted enclave is listed, and listeners heard of the change.
+        assert.deepEqual(session.enclaves, [second.enclave]);
+        assert.deepEqual(lists.at(-1), [second.enclave]);
       } finally {
         await restarted.close();
       }
     } finally {
       await session.close();
       await own.proxy.close();
+    }
+  });
+
+  it('lists no enclave once the server stopped answering (connection refused after it went away)', async () => {
+    const own = await startSimulationServer();
+    const session = await connect(own.url, { roots: rootsTrusting(own), attempts: 2 });
+    try {
+      const first = await session.request('/healthz');
+      await first.body.dump();
+      assert.equal(session.enclaves.length, 1);
+      const lists: (readonly AttestedEnclave[])[] = [];
+      session.onEnclavesChanged((enclaves) => lists.push(enclaves));
+      await own.close();
+      assert.equal((await rejection(session.request('/healthz'))).code, 'SERVER_UNREACHABLE');
+      assert.deepEqual(session.enclaves, [], 'the enclave whose key no longer answers left the list');
+      assert.deepEqual(lists, [[]]);
+    } finally {
+      await session.close();
     }
   });
 

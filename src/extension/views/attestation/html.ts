@@ -50,6 +50,10 @@ export const ELEMENT_IDS = [
   'bb-receipt-title',
   'bb-receipt-file',
   'bb-receipt-text',
+  'bb-receipt-matches',
+  'bb-receipt-compare',
+  'bb-receipt-details',
+  'bb-receipt-detail-lines',
   'bb-receipt-when',
   'bb-enclaves-section',
   'bb-enclaves-title',
@@ -149,6 +153,9 @@ export function attestationHtml(inputs: HtmlInputs): string {
     <h2 id="bb-receipt-title">Receipt</h2>
     <p id="bb-receipt-file" class="bb-muted"></p>
     <p id="bb-receipt-text"></p>
+    <ul id="bb-receipt-matches" class="bb-receipt-matches"></ul>
+    <button id="bb-receipt-compare" type="button" hidden>Compare with the signed text</button>
+    <details id="bb-receipt-details" hidden><summary>Details</summary><ul id="bb-receipt-detail-lines" class="bb-hex"></ul></details>
     <p id="bb-receipt-when" class="bb-when"></p>
   </section>
   <section class="bb-section" id="bb-enclaves-section" hidden>

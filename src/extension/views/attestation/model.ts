@@ -118,8 +118,14 @@ export interface ReceiptCheck {
   readonly ok: boolean;
   /** The receipt file's name. */
   readonly file: string;
-  /** What was proved (the core's statement), or the refusal's code and sentence. */
+  /** What was proved (the core's statement), or why not, in words (no hashes: those are `details`). */
   readonly text: string;
+  /** A refusal's code and hashes, one line each, shown folded under the words. */
+  readonly details?: readonly string[];
+  /** For a hash refusal: whether each file is the one the enclave signed for. */
+  readonly matches?: { readonly audio: boolean; readonly transcript: boolean };
+  /** *Compare with the signed text*: opens the diff of the signed text and the checked transcript, when both are at hand. */
+  readonly compare?: () => void;
   readonly checkedAt: number;
 }
 
@@ -129,6 +135,10 @@ export interface ReceiptCheckView {
   readonly title: string;
   readonly file: string;
   readonly text: string;
+  /** "Audio: matches what the enclave signed" / "Transcript: differs from …", with `ok` for the mark. */
+  readonly matches: readonly { readonly ok: boolean; readonly text: string }[];
+  readonly details: readonly string[];
+  readonly canCompare: boolean;
   readonly when: TimeView;
 }
 
@@ -142,7 +152,9 @@ export function attestationViewModel(result: TrustState, now: Date, receipt?: Re
 }
 
 function receiptCheckView(check: ReceiptCheck, now: number): ReceiptCheckView {
-  return { ok: check.ok, title: check.ok ? 'Receipt verified' : 'Receipt refused', file: check.file, text: check.text, when: timeView(check.checkedAt, now) };
+  const mark = (what: string, ok: boolean) => ({ ok, text: `${what}: ${ok ? 'matches what the enclave signed' : 'differs from what the enclave signed'}` });
+  const matches = check.matches ? [mark('Audio', check.matches.audio), mark('Transcript', check.matches.transcript)] : [];
+  return { ok: check.ok, title: check.ok ? 'Receipt verified' : 'Receipt refused', file: check.file, text: check.text, matches, details: check.details ?? [], canCompare: check.compare !== undefined, when: timeView(check.checkedAt, now) };
 }
 
 function trustViewModel(result: TrustState, now: Date): Omit<AttestationViewModel, 'receipt'> {

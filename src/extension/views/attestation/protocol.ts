@@ -10,7 +10,7 @@ export type HostMessage = { readonly type: 'model'; readonly model: AttestationV
 
 /** Every message type the webview may send, the one list the parser checks against. */
 /** `pinPcr` and `copyPcr` carry no value: the extension takes the PCR from its own trust state. */
-export const WEBVIEW_MESSAGE_TYPES = ['ready', 'verify', 'export', 'openSettings', 'showLog', 'configure', 'pinPcr', 'copyPcr'] as const;
+export const WEBVIEW_MESSAGE_TYPES = ['ready', 'verify', 'export', 'openSettings', 'showLog', 'configure', 'pinPcr', 'copyPcr', 'compareReceipt'] as const;
 
 /** Webview → extension. */
 export type WebviewMessage = { readonly type: (typeof WEBVIEW_MESSAGE_TYPES)[number] };
