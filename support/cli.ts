@@ -11,9 +11,9 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs `blindbox …args` to completion (bounded by `timeoutMs`). */
-export async function runCli(args: readonly string[], timeoutMs = 60_000): Promise<CliResult> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs `blindbox …args` to completion (bounded by `timeoutMs`); `env`, when given, is its whole environment. */
+export async function runCli(args: readonly string[], timeoutMs = 60_000, env?: NodeJS.ProcessEnv): Promise<CliResult> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));

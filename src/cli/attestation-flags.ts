@@ -5,6 +5,7 @@
  */
 import { DEFAULT_POLICY, loadPolicyFile, MAX_MAX_AGE_SECONDS, type AttestationPolicy } from '../core/policy.js';
 import type { ConnectOptions, TrustedRoot } from '../core/index.js';
+import { parseProxyUrl } from '../core/transport/proxy-route.js';
 import { parseSeconds, UsageError } from './args.js';
 import { asUsage, parsePcrArgs, trustedRoots } from './client-args.js';
 
@@ -24,13 +25,31 @@ export async function trustOptions(values: { 'trust-root'?: string[]; policy?: s
   return { roots, policy, pcrsGiven: values.policy !== undefined || (values.pcr?.length ?? 0) > 0 };
 }
 
-/** The trust flags, `--max-age` and `--timeout` into what `connect` takes. */
-export async function connectOptions(values: { 'trust-root'?: string[]; policy?: string; pcr?: string[]; 'max-age'?: string; timeout?: string }): Promise<ConnectOptions & { policy: AttestationPolicy }> {
+/**
+ * `--proxy` / `--no-proxy` and this process's environment (HTTPS_PROXY, NO_PROXY) into the core's proxy options: the
+ * route itself is decided by the core (proxy-route.ts), by VS Code's rules.
+ */
+export function proxyOptions(values: { proxy?: string; 'no-proxy'?: boolean }, environment: NodeJS.ProcessEnv = process.env): Pick<ConnectOptions, 'proxy' | 'environment'> {
+  if (values.proxy !== undefined && values['no-proxy']) throw new UsageError('--proxy and --no-proxy contradict each other: give one');
+  if (values['no-proxy']) return { proxy: { proxySupport: 'off' }, environment };
+  if (values.proxy === undefined) return { environment };
+  if (!values.proxy.includes('://')) throw new UsageError(`--proxy ${JSON.stringify(values.proxy)} is not a URL: give http://host:port`);
+  // A flag the user typed is checked now, before any file is read or sent.
+  try {
+    parseProxyUrl(values.proxy, '--proxy');
+  } catch (err) {
+    throw new UsageError((err as Error).message, { cause: err });
+  }
+  return { proxy: { proxy: values.proxy }, environment };
+}
+
+/** The trust flags, `--max-age`, `--timeout` and the proxy flags into what `connect` takes. */
+export async function connectOptions(values: { 'trust-root'?: string[]; policy?: string; pcr?: string[]; 'max-age'?: string; timeout?: string; proxy?: string; 'no-proxy'?: boolean }): Promise<ConnectOptions & { policy: AttestationPolicy }> {
   const timeoutMs = parseSeconds('--timeout', values.timeout);
   if (timeoutMs === 0) throw new UsageError('--timeout must be more than 0 seconds');
   const maxAgeMs = parseSeconds('--max-age', values['max-age']);
   if (maxAgeMs === 0) throw new UsageError('--max-age must be more than 0 seconds');
   if (maxAgeMs !== undefined && maxAgeMs > MAX_MAX_AGE_SECONDS * 1000) throw new UsageError(`--max-age may be at most ${MAX_MAX_AGE_SECONDS} seconds (one day)`);
   const { roots, policy } = await trustOptions(values);
-  return { roots, policy: maxAgeMs === undefined ? policy : { ...policy, maxAgeSeconds: maxAgeMs / 1000 }, timeoutMs };
+  return { roots, policy: maxAgeMs === undefined ? policy : { ...policy, maxAgeSeconds: maxAgeMs / 1000 }, timeoutMs, ...proxyOptions(values) };
 }

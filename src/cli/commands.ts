@@ -20,6 +20,8 @@ const attestationFlags = {
   ...trustFlags,
   'max-age': { type: 'string', value: '<seconds>', description: 'refuse an attestation document older than this; overrides the policy\'s maxAgeSeconds' },
   timeout: { type: 'string', value: '<seconds>', description: 'give up attesting after this long, on any request phase that stalls this long, and on an answer not received whole this long after it began (a transcript may take 10 minutes to begin)', default: '30' },
+  proxy: { type: 'string', value: '<url>', description: 'connect through this HTTP proxy (http://[user:password@]host:port, CONNECT tunnel; TLS stays pinned to the enclave); default: HTTPS_PROXY unless NO_PROXY names the server' },
+  'no-proxy': { type: 'boolean', default: false, description: 'connect directly, whatever HTTPS_PROXY says' },
 } as const satisfies FlagTable;
 
 export const verifyDocSpec = {

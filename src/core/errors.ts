@@ -101,6 +101,7 @@ brandErrorClass(AttestationError, 'blindbox.error.attestation');
 export const CHANNEL_ERROR_CODES = {
   TLS_BINDING_MISMATCH: 'The server presented a TLS certificate other than the one its attestation vouches for.',
   SERVER_UNREACHABLE: 'The server could not be reached.',
+  PROXY_AUTH_REQUIRED: 'The proxy asked for credentials (HTTP 407) that were not given or that it refused.',
   SERVER_ERROR: 'The server answered with an error.',
   PROTOCOL_ERROR: 'The server answered in a way the BlindBox protocol does not allow.',
   TIMEOUT: 'The server did not answer in time.',

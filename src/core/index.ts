@@ -15,6 +15,7 @@ export { verifiedReport, rejectedReport, type VerifiedReport, type RejectedRepor
 export { decodeServiceInfo } from './attestation/service-info.js';
 export { AttestedSession, connect, type AttestedListener, type ConnectOptions, type EnclavesListener } from './transport/session.js';
 export { parseServerOrigin, serverOriginProblem } from './transport/server-origin.js';
+export { describeRoute, parseProxyUrl, resolveRoute, type ProxyEnvironment, type ProxyRoute, type ProxySettings, type ProxySupport } from './transport/proxy-route.js';
 export type { RequestOptions, PinnedRequester, PinnedResponse } from './transport/request.js';
 export { type AttestedEnclave, type TlsBinding } from './transport/attested-enclave.js';
 export { type AttestationPolicy, DEFAULT_POLICY, DEFAULT_MAX_AGE_SECONDS, MAX_MAX_AGE_SECONDS, MAX_POLICY_FILE_BYTES, MAX_ROOT_FILE_BYTES, parsePolicy, loadPolicyFile, loadRootFile } from './policy.js';

@@ -122,7 +122,7 @@ describe('blindbox verdicts', () => {
     await once(holder, 'close');
     const r = await runCli(['verify', `https://127.0.0.1:${port}`, '--timeout', '5']);
     assert.equal(r.code, 3, r.stderr);
-    assert.equal(r.stdout, `UNREACHABLE  SERVER_UNREACHABLE: Cannot talk to 127.0.0.1:${port}: ECONNREFUSED.\n`);
+    assert.equal(r.stdout, `UNREACHABLE  SERVER_UNREACHABLE: Cannot talk to 127.0.0.1:${port} directly: ECONNREFUSED.\n`);
   });
 
   it('the verdict is the first line, leading with SIMULATION and naming the policy, the server just below; --max-age is enforced', async () => {

@@ -30,6 +30,7 @@ import { toHex } from '../util/hex.js';
 import { sha256Hex } from '../util/sha256.js';
 import { attestedEnclave, bindTls, type AttestedEnclave } from './attested-enclave.js';
 import { pinnedConnector, TlsPin } from './pinned-connector.js';
+import type { ProxyRoute } from './proxy-route.js';
 import { spkiOf } from './attested-enclave.js';
 import { abandonBody, busyWaitMs, readBodyLimited, toChannelError, throwForStatus } from './responses.js';
 
@@ -39,6 +40,8 @@ export interface ChannelOptions {
   readonly policy: AttestationPolicy;
   readonly timeoutMs: number;
   readonly clock: () => Date;
+  /** How every connection is made: directly or through a proxy (default direct). */
+  readonly route?: ProxyRoute;
 }
 
 /** An attested connection; `enclave` is the one key its sockets may present. */
@@ -73,7 +76,7 @@ export async function openAttestedChannel(origin: URL, options: ChannelOptions, 
     let response: Dispatcher.ResponseData;
     for (let attempt = 0; ; attempt++) {
       pin = new TlsPin((cert) => refused.get(sha256Hex(spkiOf(cert))));
-      client = new Client(origin, { connect: pinnedConnector(pin, options.timeoutMs), pipelining: 1 });
+      client = new Client(origin, { connect: pinnedConnector(pin, options.timeoutMs, options.route), pipelining: 1 });
       nonce = randomBytes(CLIENT_NONCE_BYTES);
       try {
         response = await client.request({
@@ -114,7 +117,7 @@ export async function openAttestedChannel(origin: URL, options: ChannelOptions, 
       maxAgeMs: options.policy.maxAgeSeconds * 1000,
     });
     const presentedSpki = spkiOf(presented);
-    const binding = underChainRoot(attestation.root, () => bindTls(attestation, presented, presentedSpki));
+    const binding = underChainRoot(attestation.root, () => bindTls(attestation, presented, presentedSpki, `${origin.hostname}:${origin.port || 443}`));
     pin.pin(presentedSpki);
     return { client, enclave: attestedEnclave(attestation, document, presented, binding) };
   } catch (err) {

@@ -9,6 +9,7 @@ import { decodeServiceInfo } from '../attestation/service-info.js';
 import type { ServiceInfo } from '../../protocol/service-info.js';
 import type { VerifiedAttestation } from '../attestation/verify.js';
 import { sha256Hex } from '../util/sha256.js';
+import { oneLine } from '../../shared/text.js';
 
 /**
  * The TLS binding as checked on the attested connection. `bound` is always true: a connection whose key differs from
@@ -44,11 +45,18 @@ export function spkiOf(cert: X509Certificate): Uint8Array {
   return new Uint8Array(cert.publicKey.export({ type: 'spki', format: 'der' }));
 }
 
+/** `subject "CN=…, O=…", issued by "CN=…"`: a certificate named as a person can recognise it (one line, bounded). */
+export function certificateNames(cert: X509Certificate): string {
+  const name = (dn: string) => JSON.stringify(oneLine(dn.split('\n').join(', '), 200));
+  return `subject ${name(cert.subject)}, issued by ${name(cert.issuer)}`;
+}
+
 /**
  * Requires that the certificate presented on the attested connection carries exactly the attested `public_key`, and
- * returns the binding as checked. Throws `TLS_BINDING_MISMATCH` otherwise.
+ * returns the binding as checked. Throws `TLS_BINDING_MISMATCH` otherwise, naming the certificate presented and, when
+ * `where` (`host:port`) is given, what to ask for: a TLS-inspecting middlebox is by far the likeliest cause.
  */
-export function bindTls(attestation: VerifiedAttestation, presented: X509Certificate, presentedSpki: Uint8Array): TlsBinding {
+export function bindTls(attestation: VerifiedAttestation, presented: X509Certificate, presentedSpki: Uint8Array, where?: string): TlsBinding {
   const attestedKey = attestation.bytes.publicKey;
   if (attestedKey === null || attestedKey.length === 0) {
     throw new ChannelError('TLS_BINDING_MISMATCH', 'The attestation document binds no TLS key (public_key is empty), so the channel cannot be tied to the enclave.');
@@ -56,7 +64,7 @@ export function bindTls(attestation: VerifiedAttestation, presented: X509Certifi
   if (Buffer.compare(attestedKey, presentedSpki) !== 0) {
     throw new ChannelError(
       'TLS_BINDING_MISMATCH',
-      'The TLS certificate presented on the attested connection is not the key the enclave attested: something between you and the enclave terminates TLS.',
+      `The TLS certificate presented on the attested connection (${certificateNames(presented)}) is not the key the enclave attested: a TLS-inspecting proxy or firewall between you and the enclave terminates TLS${where ? `. No audio was sent. Ask your IT department to exempt ${where} from TLS inspection` : ''}.`,
     );
   }
   const keySha256 = sha256Hex(presentedSpki);

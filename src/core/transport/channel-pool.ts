@@ -18,9 +18,12 @@ export interface PoolOptions extends ChannelOptions {
   readonly log: (line: string) => void;
 }
 
-/** Whether a failure may be tried again on a new connection: not when the caller gave up or the server was too slow. */
+/**
+ * Whether a failure may be tried again on a new connection: not when the caller gave up, the server was too slow, or
+ * the proxy wants credentials it will not get by asking again.
+ */
 export function isRetryable(err: BlindBoxError): boolean {
-  return !(err instanceof InputError) && err.code !== 'CANCELLED' && err.code !== 'TIMEOUT';
+  return !(err instanceof InputError) && err.code !== 'CANCELLED' && err.code !== 'TIMEOUT' && err.code !== 'PROXY_AUTH_REQUIRED';
 }
 
 /**

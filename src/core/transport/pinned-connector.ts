@@ -5,10 +5,14 @@
  * the certificate's SubjectPublicKeyInfo with the one the enclave attested.
  */
 import { X509Certificate } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { buildConnector } from 'undici';
+import { buildConnector, Client } from 'undici';
 import { ChannelError, type BlindBoxError } from '../errors.js';
-import { spkiOf } from './attested-enclave.js';
+import { endSentence, oneLine } from '../../shared/text.js';
+import { describeRoute, type ProxyRoute } from './proxy-route.js';
+import { TIMEOUT_CODES } from './responses.js';
+import { certificateNames, spkiOf } from './attested-enclave.js';
 
 /**
  * What a connection must satisfy. While attesting, the first connection is
@@ -53,7 +57,7 @@ export class TlsPin {
     } else if (Buffer.compare(spkiOf(cert), this.#pinned) !== 0) {
       return new ChannelError(
         'TLS_BINDING_MISMATCH',
-        `The server presented a TLS key (certificate SHA-256 ${cert.fingerprint256.replaceAll(':', '').slice(0, 16).toLowerCase()}…) other than the attested one: it is not the attested enclave, or something sits in between.`,
+        `The server presented a TLS key (certificate SHA-256 ${cert.fingerprint256.replaceAll(':', '').slice(0, 16).toLowerCase()}…, ${certificateNames(cert)}) other than the attested one: it is not the attested enclave, or a TLS-inspecting proxy or firewall sits in between.`,
       );
     }
     this.#connections++;
@@ -61,13 +65,17 @@ export class TlsPin {
   }
 }
 
-/** A connector for undici that applies `pin` to every new connection. */
-export function pinnedConnector(pin: TlsPin, timeoutMs: number): buildConnector.connector {
+/**
+ * A connector for undici that applies `pin` to every new connection, made along `route`: directly, or inside an
+ * HTTP CONNECT tunnel through the proxy. The TLS handshake and the pin check are the same on both routes: the tunnel
+ * only replaces the TCP socket the TLS runs over, so a proxy sees TLS records, never a request byte in clear.
+ */
+export function pinnedConnector(pin: TlsPin, timeoutMs: number, route: ProxyRoute = { kind: 'direct', why: 'unconfigured' }): buildConnector.connector {
   // CA validation is off on purpose: the server's certificate is self-signed, and trust comes from the attestation pin.
   const base = buildConnector({ rejectUnauthorized: false, maxCachedSessions: 0, timeout: timeoutMs });
-  return (options, callback) => {
+  const handshake: buildConnector.connector = (options, callback) => {
     base(options, (err, socket) => {
-      if (err) return callback(err, null);
+      if (err) return callback(routeFailure(err, options, route), null);
       const tls = socket as TLSSocket;
       const failure = pin.check(typeof tls.getPeerX509Certificate === 'function' ? tls.getPeerX509Certificate() : undefined);
       if (failure) {
@@ -77,4 +85,56 @@ export function pinnedConnector(pin: TlsPin, timeoutMs: number): buildConnector.
       callback(null, tls);
     });
   };
+  if (route.kind === 'direct') return handshake;
+  return (options, callback) => {
+    openTunnel(route, targetOf(options), timeoutMs).then(
+      (socket) => handshake({ ...options, httpSocket: socket }, callback),
+      (err: unknown) => callback(err as Error, null),
+    );
+  };
+}
+
+/** `host:port` of a connection undici asks for. */
+function targetOf(options: buildConnector.Options): string {
+  return `${options.hostname.includes(':') && !options.hostname.startsWith('[') ? `[${options.hostname}]` : options.hostname}:${options.port || 443}`;
+}
+
+/**
+ * Opens a CONNECT tunnel to `target` through the route's proxy, with undici's own client (it writes the request and
+ * parses the answer). Resolves with the raw socket once the proxy answered 200; anything else is a typed error that
+ * names the proxy (never its credentials).
+ */
+async function openTunnel(route: Extract<ProxyRoute, { kind: 'proxy' }>, target: string, timeoutMs: number): Promise<Socket> {
+  const proxy = new Client(route.proxy, { connectTimeout: timeoutMs, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  try {
+    const { statusCode, socket } = await proxy.connect({
+      path: target,
+      headers: { host: target, ...(route.authorization ? { 'proxy-authorization': route.authorization } : {}) },
+    });
+    // undici hands over the proxy connection itself: a net.Socket.
+    if (statusCode === 200) return socket as Socket;
+    socket.on('error', () => undefined).destroy();
+    if (statusCode === 407) {
+      throw new ChannelError(
+        'PROXY_AUTH_REQUIRED',
+        `The proxy ${route.proxy} asked for credentials (HTTP 407)${route.authorization ? ' and refused the ones given' : ''}: give them in the proxy URL (http://user:password@host:port).`,
+        { status: statusCode },
+      );
+    }
+    throw new ChannelError('SERVER_UNREACHABLE', `Cannot talk to ${target} through proxy ${route.proxy}: the proxy refused the tunnel (HTTP ${statusCode}).`, { status: statusCode });
+  } catch (err) {
+    if (err instanceof ChannelError || TIMEOUT_CODES.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    const reason = (err as NodeJS.ErrnoException).code || (err as Error).message || String(err);
+    throw new ChannelError('SERVER_UNREACHABLE', `Cannot talk to ${target} through proxy ${route.proxy}: the proxy cannot be reached (${oneLine(reason, 120)}).`, { cause: err });
+  } finally {
+    // The tunnel's socket is no longer the client's (undici hands it over on a 200): closing the client leaves it open.
+    void proxy.close().catch(() => undefined);
+  }
+}
+
+/** A connection that failed on `route`, in words that name the route; timeouts stay undici's (they map to TIMEOUT). */
+function routeFailure(err: Error, options: buildConnector.Options, route: ProxyRoute): Error {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  if (err instanceof ChannelError || TIMEOUT_CODES.has(code)) return err;
+  return new ChannelError('SERVER_UNREACHABLE', endSentence(`Cannot talk to ${targetOf(options)} ${describeRoute(route)}: ${oneLine(code || err.message || String(err), 120)}`), { cause: err });
 }

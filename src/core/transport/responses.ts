@@ -108,7 +108,8 @@ function malformedAnswer(e: { name?: string; code?: string; message?: string } |
   return undefined;
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+/** undici's and the network's codes for a phase that took too long. */
+export const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
 /** Maps whatever undici or the network threw to a `ChannelError`; our own errors pass through. */
 export function toChannelError(err: unknown, origin: URL): BlindBoxError {

@@ -15,6 +15,7 @@ import { ChannelError, InputError } from '../errors.js';
 import { checkMaxAgeSeconds, DEFAULT_POLICY, type AttestationPolicy } from '../policy.js';
 import type { AttestedEnclave } from './attested-enclave.js';
 import { parseServerOrigin } from './server-origin.js';
+import { resolveRoute, type ProxyEnvironment, type ProxyRoute, type ProxySettings } from './proxy-route.js';
 import { ChannelPool } from './channel-pool.js';
 import { toChannelError } from './responses.js';
 import type { PinnedRequester, PinnedResponse, RequestOptions } from './request.js';
@@ -45,6 +46,10 @@ export interface ConnectOptions {
   readonly attempts?: number;
   /** Receives one line per retried attempt, with its reason (default: nowhere). */
   readonly log?: (line: string) => void;
+  /** Explicit proxy settings (VS Code's `http.*`, the CLI's flags); they win over `environment`. */
+  readonly proxy?: ProxySettings;
+  /** The environment whose HTTPS_PROXY / NO_PROXY apply (e.g. `process.env`); default none: only `proxy` counts. */
+  readonly environment?: ProxyEnvironment;
 }
 
 /** Told of every attestation the session makes after `connect` (a new enclave, or a known one attested again). */
@@ -60,6 +65,8 @@ const DEFAULT_ATTEMPTS = 4;
 
 export class AttestedSession implements PinnedRequester {
   readonly origin: URL;
+  /** How every connection of this session goes: directly or through which proxy (proxy-route.ts). */
+  readonly route: ProxyRoute;
   readonly #pool: ChannelPool;
   readonly #listeners = new Set<AttestedListener>();
   readonly #enclaveListeners = new Set<EnclavesListener>();
@@ -68,8 +75,9 @@ export class AttestedSession implements PinnedRequester {
   readonly #clock: () => Date;
   #closed = false;
 
-  private constructor(origin: URL, options: ConnectOptions & { policy: AttestationPolicy; timeoutMs: number; attempts: number; maxConnections: number }) {
+  private constructor(origin: URL, options: ConnectOptions & { policy: AttestationPolicy; timeoutMs: number; attempts: number; maxConnections: number; route: ProxyRoute }) {
     this.origin = origin;
+    this.route = options.route;
     this.#timeoutMs = options.timeoutMs;
     this.#policy = options.policy;
     this.#clock = options.clock ?? (() => new Date());
@@ -83,6 +91,7 @@ export class AttestedSession implements PinnedRequester {
         maxConnections: options.maxConnections,
         attempts: options.attempts,
         log: options.log ?? (() => undefined),
+        route: options.route,
       },
       { attested: (enclave) => this.#tell(this.#listeners, enclave), changed: () => this.#tell(this.#enclaveListeners, this.#pool.enclaves) },
     );
@@ -100,6 +109,7 @@ export class AttestedSession implements PinnedRequester {
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       attempts: options.attempts ?? DEFAULT_ATTEMPTS,
+      route: resolveRoute(origin, options.proxy, options.environment),
     };
     // 0 would disable undici's timeouts and Infinity never fire: neither may silently remove the deadline.
     // Node fires a longer timer at once: past 2^31 - 1 ms (24.8 days) the deadline would be meaningless.

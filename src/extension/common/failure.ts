@@ -136,6 +136,7 @@ const FAILURE_FACTS: Readonly<Record<FailureCode, FailureFacts>> = {
   STALE_DOCUMENT: { short: 'stale document', check: 'hardware', fix: null },
   TLS_BINDING_MISMATCH: { short: 'TLS key not attested', check: 'channel', fix: null },
   SERVER_UNREACHABLE: { short: 'unreachable', check: null, fix: null },
+  PROXY_AUTH_REQUIRED: { short: 'proxy wants credentials', check: null, fix: 'openUserSettings' },
   SERVER_ERROR: { short: 'server error', check: null, fix: null },
   PROTOCOL_ERROR: { short: 'protocol error', check: null, fix: null },
   TIMEOUT: { short: 'timeout', check: null, fix: null },

@@ -61,8 +61,8 @@ describe('the pool of attested connections', () => {
         // refused, the second refused at once); no more.
         assert.equal(front.connections.get(mitm.url), 3);
         assert.deepEqual(retries.map(shape), [
-          'attempt 1 of 3 of POST /v1/audio/transcriptions failed before an answer (TLS_BINDING_MISMATCH: The server presented a TLS key (certificate SHA-256 …) other than the attested one: it is not the attested enclave, or something sits in between); trying a new connection',
-          'attempt 2 of 3 to attest a connection to HOST failed (TLS_BINDING_MISMATCH: The TLS certificate presented on the attested connection is not the key the enclave attested: something between you and the enclave terminates TLS); trying a new connection',
+          'attempt 1 of 3 of POST /v1/audio/transcriptions failed before an answer (TLS_BINDING_MISMATCH: The server presented a TLS key (certificate SHA-256 …, subject "O=BlindBox enclave + CN=blindbox-enclave", issued by "O=BlindBox enclave + CN=blindbox-enclave") other than the attested one: it is not the attested enclave, or a TLS-inspecting proxy or firewall sits in between); trying a new connection',
+          'attempt 2 of 3 to attest a connection to HOST failed (TLS_BINDING_MISMATCH: The TLS certificate presented on the attested connection (subject "O=BlindBox enclave + CN=blindbox-enclave", issued by "O=BlindBox enclave + CN=blindbox-enclave") is not the key the enclave attested: a TLS-inspecting proxy or firewall between you and the enclave terminates TLS. No audio was sent. Ask your IT department to exempt HOST from TLS inspection); trying a new connection',
         ]);
       } finally {
         await session.close();
@@ -95,9 +95,9 @@ describe('the pool of attested connections', () => {
       // The only request the resetter saw after its attestation was the one it reset.
       assert.deepEqual(resetter.seen.paths.map((p) => p.split('?')[0]), ['/attestation', '/healthz']);
       assert.deepEqual(retries.map(shape), [
-        'attempt 1 of 4 of GET /healthz failed before an answer (TLS_BINDING_MISMATCH: The server presented a TLS key (certificate SHA-256 …) other than the attested one: it is not the attested enclave, or something sits in between); trying a new connection',
-        'attempt 2 of 4 to attest a connection to HOST failed (TLS_BINDING_MISMATCH: The TLS certificate presented on the attested connection is not the key the enclave attested: something between you and the enclave terminates TLS); trying a new connection',
-        'attempt 3 of 4 to attest a connection to HOST failed (TLS_BINDING_MISMATCH: The TLS certificate presented on the attested connection is not the key the enclave attested: something between you and the enclave terminates TLS); trying a new connection',
+        'attempt 1 of 4 of GET /healthz failed before an answer (TLS_BINDING_MISMATCH: The server presented a TLS key (certificate SHA-256 …, subject "O=BlindBox enclave + CN=blindbox-enclave", issued by "O=BlindBox enclave + CN=blindbox-enclave") other than the attested one: it is not the attested enclave, or a TLS-inspecting proxy or firewall sits in between); trying a new connection',
+        'attempt 2 of 4 to attest a connection to HOST failed (TLS_BINDING_MISMATCH: The TLS certificate presented on the attested connection (subject "O=BlindBox enclave + CN=blindbox-enclave", issued by "O=BlindBox enclave + CN=blindbox-enclave") is not the key the enclave attested: a TLS-inspecting proxy or firewall between you and the enclave terminates TLS. No audio was sent. Ask your IT department to exempt HOST from TLS inspection); trying a new connection',
+        'attempt 3 of 4 to attest a connection to HOST failed (TLS_BINDING_MISMATCH: The TLS certificate presented on the attested connection (subject "O=BlindBox enclave + CN=blindbox-enclave", issued by "O=BlindBox enclave + CN=blindbox-enclave") is not the key the enclave attested: a TLS-inspecting proxy or firewall between you and the enclave terminates TLS. No audio was sent. Ask your IT department to exempt HOST from TLS inspection); trying a new connection',
       ]);
     } finally {
       await session.close();
