@@ -6,8 +6,10 @@
  * FLACs of BENCH_SPLIT_SILENT_MINUTES (default 60) of silence, made by `flac` with its default settings, sent at once
  * to BENCH_WORKERS workers, with the engine's defaults (one split request at a time, its first pass streamed, one of
  * its pieces waiting for a worker) and unbounded (every long request split, every piece handed out as soon as it is
- * cut, which holds the recordings as the first passes once did): peak RSS growth, RSS growth once they are
- * answered, the main thread's share, and their ratios. Prints figures only; it never asserts timing or memory.
+ * cut, which holds the recordings as the first passes once did), and the defaults with no worker releasing its freed
+ * memory (a full collection and malloc_trim once it has gone through `releaseSeconds` of audio): peak RSS growth, RSS
+ * growth once they are answered and the engine has served again, the main thread's share, RSS after ÷ RSS before,
+ * and ratios to the unbounded run. Prints figures only; it never asserts timing or memory.
  */
 import { execFile } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
@@ -36,15 +38,16 @@ interface Held {
   readonly seconds: number;
 }
 
-/** The engine's bounds on split decoding for one memory run. */
+/** The engine's bounds on split decoding for one memory run, and how often its workers release memory. */
 interface Bounds {
   readonly maxSplitting: number;
   readonly piecesPerRequest: number;
+  readonly releaseSeconds?: number;
 }
 
 /** Runs the memory measurement with `bounds` in a fresh process of this script, so that no run inherits another's heap. */
-async function memoryRun(bounds: Bounds, extraEnv: Record<string, string> = {}): Promise<Held> {
-  const env = { ...process.env, ...extraEnv, BENCH_SPLIT_MEMORY_CHILD: JSON.stringify(bounds) };
+async function memoryRun(bounds: Bounds): Promise<Held> {
+  const env = { ...process.env, BENCH_SPLIT_MEMORY_CHILD: JSON.stringify(bounds) };
   const { stdout } = await promisify(execFile)(process.execPath, [fileURLToPath(import.meta.url)], { env, maxBuffer: 1 << 20 });
   return JSON.parse(stdout) as Held;
 }
@@ -143,21 +146,34 @@ try {
 
   console.log(`\n${SILENT_FILES} FLACs of ${SILENT_MINUTES} min of silence at once on ${WORKERS} workers, each setting in a fresh process (RSS of`);
   console.log('the whole process: the workers are threads in it; "after": once the engine has served a sentence per worker again, and 5 s):\n');
+  const loadMemory = loadavg()[0]!;
   const bounded = await memoryRun({ maxSplitting: 1, piecesPerRequest: 1 });
   const unbounded = await memoryRun({ maxSplitting: Infinity, piecesPerRequest: Infinity });
-  // The freed memory stays with glibc's allocator (per-thread arenas, and a threshold for mmap that grows with the
-  // largest block freed): the defaults again with that threshold fixed at 128 KB and two arenas.
-  const tuned = await memoryRun({ maxSplitting: 1, piecesPerRequest: 1 }, { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=131072:glibc.malloc.arena_max=2' });
-  const memoryRow = (name: string, h: Held) => [name, h.seconds.toFixed(1), mb(h.before), mb(h.peak), mb(h.after), mb(h.peak - h.before), mb(h.after - h.before), mb(h.mainAfter)];
-  const header = ['split requests, pieces waiting', 'wall s', 'RSS before', 'peak RSS', 'RSS after', 'peak growth', 'growth after', 'main thread after'];
-  console.log(table([header, memoryRow('1, 1 each (default)', bounded), memoryRow('all, all (unbounded)', unbounded), memoryRow('default, malloc tuned', tuned)]));
+  // What the workers' jobs freed stays with V8 until its next full collection and then with glibc's per-thread
+  // arenas: the defaults again with no worker ever releasing it.
+  const kept = await memoryRun({ maxSplitting: 1, piecesPerRequest: 1, releaseSeconds: Infinity });
+  const memoryRow = (name: string, h: Held) => [
+    name,
+    h.seconds.toFixed(1),
+    mb(h.before),
+    mb(h.peak),
+    mb(h.after),
+    mb(h.peak - h.before),
+    mb(h.after - h.before),
+    (h.after / h.before).toFixed(2),
+    mb(h.mainAfter),
+  ];
+  const header = ['split requests, pieces waiting', 'wall s', 'RSS before', 'peak RSS', 'RSS after', 'peak growth', 'growth after', 'after ÷ before', 'main thread after'];
+  console.log(table([header, memoryRow('1, 1 each (default)', bounded), memoryRow('all, all (unbounded)', unbounded), memoryRow('default, no release', kept)]));
+  console.log(`\nload average (1 min) before / after the memory runs: ${loadMemory.toFixed(1)} / ${loadavg()[0]!.toFixed(1)}`);
   const ratios = (name: string, h: Held) => {
     const ratio = (f: (h: Held) => number) => (f(h) / f(unbounded)).toFixed(2);
     console.log(`${name} ÷ unbounded: peak growth ${ratio((x) => x.peak - x.before)}, growth after ${ratio((x) => x.after - x.before)}, wall time ${ratio((x) => x.seconds)}`);
   };
   console.log('');
   ratios('default', bounded);
-  ratios('default, malloc tuned', tuned);
+  ratios('default, no release', kept);
+  console.log(`default ÷ no release: growth after ${((bounded.after - bounded.before) / (kept.after - kept.before)).toFixed(2)}, wall time ${(bounded.seconds / kept.seconds).toFixed(2)}`);
 } finally {
   await scratch.dispose();
 }

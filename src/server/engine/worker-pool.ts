@@ -14,7 +14,7 @@
  * nobody else is waiting for helps it; a request that arrives meanwhile waits for one piece to finish, not for the
  * whole file. The pieces take no place in the queue, so splitting never lets one request crowd others out of `maxQueue`.
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { cancelled, EngineError, type EngineErrorCode } from './engine.js';
 
 /** What the pool posts to a worker. */
@@ -37,6 +37,8 @@ export interface WorkerPoolOptions<J = unknown> {
   /** The worker's module. */
   readonly script: URL;
   readonly workerData?: unknown;
+  /** Each worker's V8 heap limits. */
+  readonly resourceLimits?: ResourceLimits;
   /** The buffers a job's message moves to its worker instead of copying (the job no longer holds them). */
   readonly transfer?: (job: J) => readonly ArrayBuffer[];
   /** Number of workers (each holds its own decoder). */
@@ -282,7 +284,7 @@ export class WorkerPool<J, R> {
 
   /** Starts a worker in a new slot, or in `slot` to replace its dead worker. */
   #spawn(slot?: Slot<J, R>): { slot: Slot<J, R>; ready: Promise<void> } {
-    const worker = new Worker(this.#options.script, { workerData: this.#options.workerData });
+    const worker = new Worker(this.#options.script, { workerData: this.#options.workerData, resourceLimits: this.#options.resourceLimits });
     const target: Slot<J, R> = slot ?? { worker, state: 'starting', failedStarts: 0 };
     Object.assign(target, { worker, state: 'starting', task: undefined });
     if (!slot) this.#slots.push(target);

@@ -19,6 +19,7 @@ export interface NativeDecoder {
 
 interface Addon {
   readonly Decoder: new (hmm: string, lm: string, dict: string) => NativeDecoder;
+  readonly trimMemory: () => boolean;
 }
 
 /** Debian's pocketsphinx-en-us package puts the US English model here. */
@@ -30,13 +31,24 @@ export const MODEL_NAME = 'cmusphinx en-us (pocketsphinx 5prealpha)';
 /** Where node-gyp leaves the addon: the server package's git-ignored build/ (its binding.gyp is at the package root). */
 export const ADDON_PATH = path.join(PACKAGE_ROOT, 'build', 'Release', 'pocketsphinx.node');
 
-/** Loads the model in `modelDir` (the acoustic model, the language model and the dictionary). Takes about a second. */
-export function loadDecoder(modelDir: string = DEFAULT_MODEL_DIR): NativeDecoder {
-  let addon: Addon;
+function loadAddon(): Addon {
   try {
-    addon = createRequire(import.meta.url)(ADDON_PATH) as Addon;
+    return createRequire(import.meta.url)(ADDON_PATH) as Addon;
   } catch (err) {
     throw new Error(`The PocketSphinx addon is not built (${ADDON_PATH}): run bash scripts/setup-system.sh && bash scripts/build-native.sh`, { cause: err });
   }
+}
+
+/**
+ * glibc's `malloc_trim(0)`: gives the free memory of every malloc arena (each thread's) back to the system; whether
+ * any was. False, doing nothing, where the C library is not glibc.
+ */
+export function trimMemory(): boolean {
+  return loadAddon().trimMemory();
+}
+
+/** Loads the model in `modelDir` (the acoustic model, the language model and the dictionary). Takes about a second. */
+export function loadDecoder(modelDir: string = DEFAULT_MODEL_DIR): NativeDecoder {
+  const addon = loadAddon();
   return new addon.Decoder(path.join(modelDir, 'en-us'), path.join(modelDir, 'en-us.lm.bin'), path.join(modelDir, 'cmudict-en-us.dict'));
 }

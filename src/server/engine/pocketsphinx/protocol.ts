@@ -8,6 +8,8 @@ export interface WorkerSetup {
   readonly modelDir: string;
   /** Utterance length bounds for long recordings (seconds). */
   readonly utterance: { readonly minSeconds: number; readonly maxSeconds: number };
+  /** Seconds of audio a worker goes through between two releases of its freed memory (`MemoryReleaser`). */
+  readonly releaseSeconds: number;
 }
 
 /**
@@ -39,6 +41,8 @@ export interface WordsResult {
   readonly words: readonly Word[];
   /** The input's duration (seconds); for a piece, its own. */
   readonly duration: number;
+  /** Whether the worker gave its freed memory back to the system as the job ended. */
+  readonly released?: boolean;
 }
 
 /** The words of one piece, and where it starts in the recording (samples). */
@@ -53,6 +57,8 @@ export interface SplitResult {
   readonly parts: readonly PartWords[];
   /** The input's duration (seconds). */
   readonly duration: number;
+  /** As in `WordsResult`. */
+  readonly released?: boolean;
 }
 
 export type JobResult = WordsResult | SplitResult;

@@ -13,7 +13,8 @@ import { Resampler } from '../audio/resample.js';
 import { cancelled, EngineError } from '../engine.js';
 import type { Word } from '../segments.js';
 import type { PoolMessage, WorkerMessage } from '../worker-pool.js';
-import { loadDecoder } from './addon.js';
+import { loadDecoder, trimMemory } from './addon.js';
+import { fullCollection, MemoryReleaser } from './memory-release.js';
 import { PieceCutter } from '../split/pieces.js';
 import { sampleBuffers, type FileJob, type Job, type JobResult, type PartWords, type WorkerSetup } from './protocol.js';
 import { UtteranceSplitter, type Utterance } from '../split/utterances.js';
@@ -23,6 +24,11 @@ const port = parentPort!;
 const setup = workerData as WorkerSetup;
 const decoder = loadDecoder(setup.modelDir);
 const resampler = await Resampler.create(SPEECH_RATE);
+const collect = fullCollection();
+const releaser = new MemoryReleaser(setup.releaseSeconds, () => {
+  collect(); // what the jobs left becomes free memory...
+  trimMemory(); // ...which glibc then hands back
+});
 let current: JobState | undefined;
 
 interface JobState {
@@ -30,6 +36,8 @@ interface JobState {
   cancelled: boolean;
   /** Pieces this job may still hand out (see `FileJob`). */
   credits: number;
+  /** Seconds of audio the job has gone through. */
+  heard: number;
 }
 
 /** Recognises utterances in order, stopping at the next one once the job is cancelled. */
@@ -127,7 +135,7 @@ async function transcribeFile(job: FileJob, state: JobState, recogniser: Recogni
   };
   for await (const block of pcm16k(job.path, job.codec, resampler, job.maxSeconds)) {
     await recogniser.stopIfCancelled();
-    duration = block.inputSeconds;
+    duration = state.heard = block.inputSeconds;
     for (const utterance of splitter.push(block.pcm)) await take(utterance);
     await sink?.heard(duration);
   }
@@ -144,8 +152,8 @@ async function transcribeFile(job: FileJob, state: JobState, recogniser: Recogni
 async function run(job: Job, state: JobState): Promise<JobResult> {
   const recogniser = new Recogniser(state);
   if (job.kind === 'file') return transcribeFile(job, state, recogniser);
-  const samples = job.utterances.reduce((n, u) => n + u.pcm.length, 0);
-  return { kind: 'words', words: await recogniser.recognise(job.utterances), duration: samples / SPEECH_RATE };
+  state.heard = job.utterances.reduce((n, u) => n + u.pcm.length, 0) / SPEECH_RATE;
+  return { kind: 'words', words: await recogniser.recognise(job.utterances), duration: state.heard };
 }
 
 port.on('message', (message: PoolMessage<Job>) => {
@@ -156,7 +164,7 @@ port.on('message', (message: PoolMessage<Job>) => {
     return;
   }
   const job = message.job;
-  const state = (current = { id: message.id, cancelled: false, credits: job.kind === 'file' ? (job.split?.handOut ?? 0) : 0 });
+  const state = (current = { id: message.id, cancelled: false, credits: job.kind === 'file' ? (job.split?.handOut ?? 0) : 0, heard: 0 });
   run(job, state)
     .then(
       (result): WorkerMessage<JobResult> => ({ type: 'result', id: state.id, result }),
@@ -165,7 +173,9 @@ port.on('message', (message: PoolMessage<Job>) => {
     )
     .then((answer) => {
       current = undefined;
-      port.postMessage(answer);
+      // Before the answer goes out: the worker is about to wait anyway, and its caller then sees the memory given back.
+      const released = releaser.jobEnded(state.heard);
+      port.postMessage(answer.type === 'result' ? { ...answer, result: { ...answer.result, released } } : answer);
     });
 });
 port.postMessage({ type: 'ready' } satisfies WorkerMessage<JobResult>);
