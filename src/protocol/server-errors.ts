@@ -74,6 +74,8 @@ export const SERVER_ERROR_CODES = {
   CANCELLED: { status: 499, retry: false, sentence: 'The transcription was cancelled.' },
   /** A bug in the server, never bad input. */
   INTERNAL: { status: 500, retry: false, sentence: 'The server failed to handle the request.' },
+  /** The engine's process died while it held this transcription; it is restarted, but this audio may be what killed it. */
+  ENGINE_FAILED: { status: 500, retry: false, sentence: 'The speech engine stopped while transcribing this audio; it is being restarted.' },
   // 503: the server cannot take it now.
   SERVER_BUSY: { status: 503, retry: true, sentence: 'The server is transcribing as much as it can; try again shortly.' },
   INSUFFICIENT_STORAGE: {

@@ -57,6 +57,8 @@ export const ENGINE_ERROR_CODES = {
   BUSY: SERVER_ERROR_CODES.BUSY.sentence,
   /** The engine is down: upstream unreachable, workers dead, shutting down. */
   UNAVAILABLE: SERVER_ERROR_CODES.UNAVAILABLE.sentence,
+  /** The engine's process died while it held this request (it is restarted; not retried: the audio may be the cause). */
+  ENGINE_FAILED: SERVER_ERROR_CODES.ENGINE_FAILED.sentence,
   /** The request's deadline passed, or the upstream did not answer in time. */
   TIMEOUT: SERVER_ERROR_CODES.TIMEOUT.sentence,
   /** The client went away. */
