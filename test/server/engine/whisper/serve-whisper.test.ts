@@ -15,6 +15,8 @@ import { Decoder } from 'cbor-x';
 import { runCli, startServe, type ServeProcess } from '../../../../support/cli.js';
 import { TINY_MODEL_WORD, tinyWhisperModel } from '../../../../support/whisper-tiny-model.js';
 import { WHISPER_SERVER_BINARY } from '../../../../src/server/engine/whisper/binary.js';
+import { applicationPcrValue, measureApplication } from '../../../../src/server/application-pcr.js';
+import { SERVER_VERSION } from '../../../../src/server/server.js';
 
 const SAMPLE = path.resolve('media/sample.wav');
 
@@ -95,6 +97,17 @@ describe('serve --engine whisper (real whisper-server, tiny model)', () => {
     assert.equal(service.get('model'), `${path.basename(modelEn)} sha256:${sha256}`);
   });
 
+  it('measures the model file into PCR16, and a client pinning another PCR16 sends nothing', async () => {
+    const label = `${path.basename(modelEn)} sha256:${createHash('sha256').update(await readFile(modelEn)).digest('hex')}`;
+    const expected = applicationPcrValue(await measureApplication({ engine: 'whisper', model: label, version: SERVER_VERSION, modelPaths: [modelEn] }));
+    const printed = /PCR16 ([0-9a-f]{96})/.exec(serve.stderr())?.[1];
+    assert.equal(printed, Buffer.from(expected).toString('hex'));
+    const other = Buffer.from(applicationPcrValue(await measureApplication({ engine: 'whisper', model: label, version: SERVER_VERSION, modelPaths: [await tinyWhisperModel({ englishOnly: false })] }))).toString('hex');
+    const r = await runCli(['transcribe', serve.url, SAMPLE, '--trust-root', rootPem, '--pcr', `16=${other}`]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout + r.stderr, /PCR_MISMATCH/);
+  });
+
   it('refuses another language on an English-only model (422 LANGUAGE_UNSUPPORTED)', async () => {
     const r = await runCli(['transcribe', serve.url, SAMPLE, '--trust-root', rootPem, '--language', 'fr']);
     assert.notEqual(r.code, 0);
@@ -125,6 +138,21 @@ describe('serve --engine whisper (real whisper-server, tiny model)', () => {
       return t.code === 0 ? t : undefined;
     });
     assert.equal(next.stdout.trim(), TINY_MODEL_WORD.trim());
+  });
+});
+
+describe('serve --engine whisper with a multilingual model', () => {
+  it('takes any language, with whisper-server detecting it when none is named', async () => {
+    const serve = await serveWhisper(await tinyWhisperModel({ englishOnly: false }));
+    try {
+      for (const language of [[], ['--language', 'fr']]) {
+        const r = await runCli(['transcribe', serve.url, SAMPLE, '--trust-root', rootPem, ...language]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout.trim(), TINY_MODEL_WORD.trim());
+      }
+    } finally {
+      await serve.stop('SIGKILL');
+    }
   });
 });
 
