@@ -2,11 +2,13 @@
  * Runs whisper.cpp's `whisper-server` as supervised child processes of the BlindBox server, each on a private loopback
  * port: started and healthy (`GET /health` answers 200) before the server listens, restarted when one dies, and stopped
  * on close. No child outlives the server: they are spawned through `setpriv --pdeathsig KILL`, so the kernel kills
- * each one when the server process dies, however it dies (SIGKILL included).
+ * each one when the server process dies, however it dies (SIGKILL included). A child is trusted as healthy only once
+ * it is seen to own its listening socket: a port taken meanwhile by another process is never mistaken for it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { accessSync, constants } from 'node:fs';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { request } from 'undici';
@@ -67,6 +69,28 @@ async function freePort(): Promise<number> {
   server.close();
   await once(server, 'close');
   return port;
+}
+
+/**
+ * Whether process `pid` is the one listening on 127.0.0.1:`port` (Linux: /proc/net/tcp's listening socket inode among
+ * the process's descriptors), so that a health answer from another process that took the port is never trusted.
+ * Where /proc has no such table, the answer is taken as is.
+ */
+async function listensOn(pid: number, port: number): Promise<boolean> {
+  const table = await readFile('/proc/net/tcp', 'utf8').catch(() => undefined);
+  if (table === undefined) return true;
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const inodes = table
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((f) => f[1] === local && f[3] === '0A') // 0A: LISTEN
+    .map((f) => `socket:[${f[9]}]`);
+  if (inodes.length === 0) return false;
+  const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+  for (const fd of fds) {
+    if (inodes.includes(await readlink(`/proc/${pid}/fd/${fd}`).catch(() => ''))) return true;
+  }
+  return false;
 }
 
 class Instance {
@@ -136,7 +160,7 @@ class Instance {
       try {
         const answer = await request(health, { signal: AbortSignal.timeout(2_000) });
         await answer.body.dump();
-        if (answer.statusCode === 200 && !exited) {
+        if (answer.statusCode === 200 && !exited && (await listensOn(child.pid!, Number(this.url.port)))) {
           child.once('close', (code, signal) => this.#died(code, signal));
           return;
         }
