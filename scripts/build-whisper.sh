@@ -19,7 +19,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 log() { echo "build-whisper: $*" >&2; }
 
+# npm hoists the server workspace's dependency to the root node_modules, unless a conflict keeps it in the workspace's.
 SRC="$ROOT/node_modules/nodejs-whisper/cpp/whisper.cpp"
+[ -d "$SRC" ] || SRC="$ROOT/src/server/node_modules/nodejs-whisper/cpp/whisper.cpp"
 [ -f "$SRC/examples/server/server.cpp" ] || { log "whisper.cpp source not found at $SRC: run npm ci"; exit 1; }
 
 CMAKE_FLAGS=(
