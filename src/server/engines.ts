@@ -2,7 +2,7 @@
 import type { TranscriptionEngine } from './engine/engine.js';
 import { createPocketSphinxEngine } from './engine/pocketsphinx/engine.js';
 import { createWhisperHttpEngine } from './engine/whisper-http.js';
-import { createWhisperEngine } from './engine/whisper/engine.js';
+import { createSupervisedWhisperEngine } from './engine/whisper/supervised-engine.js';
 import type { WhisperModelFile } from './engine/whisper/model-file.js';
 
 export const ENGINE_NAMES = ['pocketsphinx', 'whisper', 'whisper-http'] as const;
@@ -32,7 +32,7 @@ export async function startEngine(choice: EngineChoice): Promise<TranscriptionEn
       return createPocketSphinxEngine({ workers: choice.workers, maxQueue: choice.maxQueue, splitSeconds: choice.splitSeconds });
     case 'whisper':
       if (!choice.whisper) throw new RangeError('the whisper engine needs --model-file <ggml model>');
-      return createWhisperEngine({ ...choice.whisper, timeoutMs, log: choice.log });
+      return createSupervisedWhisperEngine({ ...choice.whisper, timeoutMs, log: choice.log });
     case 'whisper-http':
       if (!choice.upstream) throw new RangeError('the whisper-http engine needs --upstream <url>');
       return createWhisperHttpEngine({ upstream: choice.upstream, timeoutMs });

@@ -9,7 +9,7 @@ import { createWhisperHttpEngine } from '../whisper-http.js';
 import type { WhisperModelFile } from './model-file.js';
 import { startWhisperServers, type WhisperServers } from './supervisor.js';
 
-export interface WhisperEngineOptions {
+export interface SupervisedWhisperOptions {
   /** The whisper-server executable. */
   readonly binary: string;
   /** The checked model file (readWhisperModelFile). */
@@ -24,7 +24,7 @@ export interface WhisperEngineOptions {
 }
 
 /** A supervised engine exposes its children (tests look for orphans and kill one). */
-export interface WhisperEngine extends TranscriptionEngine {
+export interface SupervisedWhisperEngine extends TranscriptionEngine {
   readonly servers: WhisperServers;
 }
 
@@ -42,7 +42,7 @@ export function whisperModelLabel(model: WhisperModelFile): string {
 }
 
 /** Starts the children (resolves once each is healthy) and returns the engine. */
-export async function createWhisperEngine(options: WhisperEngineOptions): Promise<WhisperEngine> {
+export async function createSupervisedWhisperEngine(options: SupervisedWhisperOptions): Promise<SupervisedWhisperEngine> {
   const { model } = options;
   const servers = await startWhisperServers({
     binary: options.binary,
