@@ -142,12 +142,14 @@ class Instance {
       const lines = text.split('\n').filter((l) => l.trim());
       if (lines.length) this.#lastLine = lines.at(-1)!.trim().slice(0, 300);
     });
-    this.#exited = new Promise((resolve) => child.once('close', () => resolve()));
+    // 'exit' as soon as the process is gone (a request it held is then known to have lost it); 'close' once its stderr is read too.
+    this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
     child.once('error', () => {}); // a missing binary: 'close' follows, and the health wait reports it
-    return this.#waitHealthy(child);
+    return this.#waitHealthy(child, closed);
   }
 
-  async #waitHealthy(child: ChildProcess): Promise<void> {
+  async #waitHealthy(child: ChildProcess, closed: Promise<void>): Promise<void> {
     const deadline = Date.now() + (this.options.startTimeoutMs ?? 120_000);
     let exited = false;
     void this.#exited.then(() => (exited = true));
@@ -161,7 +163,8 @@ class Instance {
         const answer = await request(health, { signal: AbortSignal.timeout(2_000) });
         await answer.body.dump();
         if (answer.statusCode === 200 && !exited && (await listensOn(child.pid!, Number(this.url.port)))) {
-          child.once('close', (code, signal) => this.#died(code, signal));
+          if (child.exitCode !== null || child.signalCode !== null) break; // died between the answer and now
+          child.once('exit', (code, signal) => this.#died(code, signal));
           return;
         }
       } catch {
@@ -169,7 +172,7 @@ class Instance {
       }
       await delay(50);
     }
-    await this.#exited;
+    await closed;
     const how = child.exitCode !== null ? `exit code ${child.exitCode}` : `signal ${child.signalCode}`;
     throw new WhisperServerStartError(`whisper-server stopped while starting (${how})${this.#lastLine ? `: ${this.#lastLine}` : ''}`);
   }
