@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -171,6 +173,30 @@ describe('serve --engine whisper: no child outlives the server', () => {
     assert.equal(pids.length, 1);
     await serve.stop('SIGKILL');
     for (const pid of pids) await until(`whisper-server ${pid} to die`, async () => !(await running(pid)), 5_000);
+  });
+});
+
+describe('whisper-server as npm run setup builds it', () => {
+  it('links no OpenMP runtime and no whisper/ggml shared library (the enclave image ships neither)', async () => {
+    const { stdout } = await promisify(execFile)('ldd', [WHISPER_SERVER_BINARY]);
+    assert.match(stdout, /libc\.so/);
+    assert.doesNotMatch(stdout, /libgomp|libwhisper|libggml/);
+  });
+});
+
+describe('serve --engine whisper: usage', () => {
+  it('refuses a missing whisper-server, a bad instance count and whisper flags on another engine (exit 2)', async () => {
+    const cases = [
+      [['--engine', 'whisper', '--model-file', modelEn, '--whisper-server', path.join(dir, 'absent')], /whisper-server is not at .*absent.*npm run setup/],
+      [['--engine', 'whisper', '--model-file', modelEn, '--whisper-instances', '0'], /--whisper-instances must be a whole number from 1 to 64/],
+      [['--engine', 'pocketsphinx', '--whisper-threads', '2'], /--whisper-threads goes with --engine whisper/],
+      [['--engine', 'whisper'], /the whisper engine needs --model-file/],
+    ] as const;
+    for (const [args, message] of cases) {
+      const r = await runCli(['serve', '--simulate', ...args]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, message);
+    }
   });
 });
 
