@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the speech engine needs (PocketSphinx, its en-us model, headers to build the addon),
+# Installs the Debian packages the speech engine needs (PocketSphinx, its en-us model, headers to build the addon;
+# cmake and g++ to build whisper.cpp's server),
 # those its tests use to make speech (flite) and encode it (lame, flac, oggenc, opusenc, sox), the TCP balancer the
 # fleet test puts in front of several replicas (haproxy), those the Nitro deployment's tests run: socat (its
 # forwarders, over TCP stand-ins for vsock) and shellcheck (its scripts), and Python's requests (the plain client
@@ -10,6 +11,7 @@ set -euo pipefail
 PACKAGES=(
   libpocketsphinx3 libsphinxbase3 pocketsphinx-en-us libpocketsphinx-dev libsphinxbase-dev # engine, addon build
   flite lame flac vorbis-tools opus-tools sox                                             # test speech and encoders
+  cmake g++                                                                               # whisper-server's build
   haproxy                                                                                 # fleet test: L4 balancer
   socat shellcheck iproute2                                                               # deploy/nitro: forwarders, script lint, ip
   python3-requests                                                                        # a plain Python client of /whisper/predict

@@ -3,10 +3,14 @@
  * `--simulate` on any machine with simulated (NOT confidential) attestation.
  */
 import { writeFile } from 'node:fs/promises';
-import { ENGINE_NAMES, startEngine, type EngineName } from '../server/engines.js';
+import { existsSync } from 'node:fs';
+import { ENGINE_NAMES, startEngine, type EngineChoice, type EngineName } from '../server/engines.js';
+import { WhisperModelError, readWhisperModelFile, type WhisperModelFile } from '../server/engine/whisper/model-file.js';
+import { WhisperServerStartError } from '../server/engine/whisper/supervisor.js';
+import { WHISPER_SERVER_BINARY } from '../server/engine/whisper/binary.js';
 import type { TranscriptionEngine } from '../server/engine/engine.js';
 import { parsePort, parseSeconds, UsageError } from './args.js';
-import { EXIT_SERVER } from './exit-codes.js';
+import { EXIT_SERVER, EXIT_USAGE } from './exit-codes.js';
 import { serveSpec } from './commands.js';
 import { parseCommand } from './flags.js';
 import { startAttestedServer, type StartedServer } from './serve-attestation.js';
@@ -23,7 +27,13 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
   const engineName = values.engine === 'none' ? undefined : (values.engine as EngineName);
   if (engineName !== undefined && !ENGINE_NAMES.includes(engineName)) throw new UsageError(`--engine must be one of ${[...ENGINE_NAMES, 'none'].join(', ')}`);
   if (values.upstream !== undefined && engineName !== 'whisper-http') throw new UsageError('--upstream goes with --engine whisper-http');
-  if (values['model-file'] !== undefined && engineName !== 'whisper-http') throw new UsageError('--model-file (the Whisper model measured into PCR16) goes with --engine whisper-http');
+  if (values['model-file'] !== undefined && engineName !== 'whisper-http' && engineName !== 'whisper') throw new UsageError('--model-file (the Whisper model, measured into PCR16) goes with --engine whisper or whisper-http');
+  for (const flag of ['whisper-instances', 'whisper-threads', 'whisper-server'] as const) {
+    if (values[flag] !== undefined && engineName !== 'whisper') throw new UsageError(`--${flag} goes with --engine whisper`);
+  }
+  if (engineName === 'whisper' && values['model-file'] === undefined) throw new UsageError('the whisper engine needs --model-file <a ggml Whisper model, e.g. ggml-base.en.bin>');
+  const whisperInstances = wholeNumber('--whisper-instances', values['whisper-instances'], 64);
+  const whisperThreads = wholeNumber('--whisper-threads', values['whisper-threads'], 256);
   // Checked here, as a usage error: the engine's own check is a RangeError, which the CLI reports as its own fault, not the user's.
   if (engineName === 'whisper-http' && values.upstream === undefined) throw new UsageError('the whisper-http engine needs --upstream <url>');
   let upstream: URL | undefined;
@@ -65,10 +75,29 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
 
   const keepAliveTimeoutMs = parseSeconds('--keep-alive', values['keep-alive']);
   if (keepAliveTimeoutMs === 0) throw new UsageError('--keep-alive must be more than 0 seconds');
+  const binary = values['whisper-server'] ?? WHISPER_SERVER_BINARY;
+  if (engineName === 'whisper' && !existsSync(binary)) throw new UsageError(`whisper-server is not at ${JSON.stringify(binary)}: build it with npm run setup, or name it with --whisper-server <path>`);
+  // The model file is checked (and hashed) with either Whisper engine: its name and hash are attested, and an
+  // English-only model refuses other languages before any audio is decoded.
+  let model: WhisperModelFile | undefined;
+  try {
+    model = values['model-file'] === undefined ? undefined : await readWhisperModelFile(values['model-file']);
+  } catch (e) {
+    if (!(e instanceof WhisperModelError)) throw e;
+    err.write(`blindbox serve: ${oneLine(e.message, 2000)}\n`); // one line, before any child is started
+    return EXIT_USAGE;
+  }
+  const whisper: EngineChoice['whisper'] = engineName === 'whisper' && model ? { model, binary, instances: whisperInstances, threads: whisperThreads } : undefined;
   let engine: TranscriptionEngine | undefined;
   if (engineName) {
     err.write(`[enclave] starting the ${engineName} engine…\n`);
-    engine = await startEngine({ engine: engineName, upstream, workers, splitSeconds });
+    try {
+      engine = await startEngine({ engine: engineName, upstream, workers, splitSeconds, whisper, whisperModel: model, log: (line) => err.write(`[enclave] ${oneLine(line, 2000)}\n`) });
+    } catch (e) {
+      if (!(e instanceof WhisperServerStartError)) throw e;
+      err.write(`[enclave] ${oneLine(e.message, 2000)}\n`);
+      return EXIT_SERVER;
+    }
   }
   let started: StartedServer;
   try {
@@ -125,3 +154,11 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
 
 /** Longest a graceful stop may take before the process exits regardless (below the 15 s a supervisor is promised). */
 const HARD_STOP_MS = 13_000;
+
+/** A whole-number flag from 1 to `max`, or undefined when absent. */
+function wholeNumber(flag: string, value: string | undefined, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(Number.isInteger(n) && n >= 1 && n <= max)) throw new UsageError(`${flag} must be a whole number from 1 to ${max}`);
+  return n;
+}

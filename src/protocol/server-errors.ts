@@ -88,7 +88,10 @@ export const SERVER_ERROR_CODES = {
   UNAVAILABLE: { status: 503, retry: false, sentence: 'The speech engine is not running.' },
   SHUTTING_DOWN: { status: 503, retry: true, sentence: 'The server is shutting down; try again shortly.' },
   ATTESTATION_BUSY: { status: 503, retry: true, sentence: 'The server is signing as many attestation documents as it can at once; try again shortly.' },
-  /** The engine broke mid-transcription (whisper.cpp dropped the connection, died, or answered an error): not the audio's fault. */
+  /**
+   * The engine broke mid-transcription (whisper.cpp dropped the connection, died, or answered an error). Not retried: a
+   * supervised whisper-server is restarted, but this audio may be what killed it.
+   */
   ENGINE_FAILED: { status: 502, retry: false, sentence: 'The speech engine failed while transcribing.' },
   TIMEOUT: { status: 504, retry: false, sentence: 'The transcription took longer than the server allows.' },
 } as const satisfies Readonly<Record<string, ServerErrorSpec>>;

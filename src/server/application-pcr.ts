@@ -29,7 +29,8 @@ export interface ApplicationConfig {
 /** The model files an engine loads: PocketSphinx's model directory, or the Whisper model file the server was told of. */
 export function engineModelPaths(engine: string, whisperModelFile?: string): string[] {
   if (engine === 'pocketsphinx') return [DEFAULT_MODEL_DIR];
-  if (engine === 'whisper-http' && whisperModelFile !== undefined) return [whisperModelFile];
+  // whisper's server arguments follow from the file's header (whisperServerArgs), so measuring the file covers them.
+  if ((engine === 'whisper' || engine === 'whisper-http') && whisperModelFile !== undefined) return [whisperModelFile];
   return [];
 }
 

@@ -59,7 +59,7 @@ describe('blindbox usage errors', () => {
     ['a zero --max-age', ['verify', 'https://127.0.0.1:1', '--max-age', '0'], 'blindbox verify: --max-age must be more than 0 seconds'],
     ['a missing demo audio file', ['demo', '--audio', '/nonexistent/speech.wav'], 'blindbox demo: cannot read the audio file "/nonexistent/speech.wav": ENOENT'],
     ['demo whisper-http without an upstream', ['demo', '--engine', 'whisper-http'], 'blindbox demo: --engine whisper-http needs --upstream <url> (the whisper.cpp server to use)'],
-    ['an unknown serve engine', ['serve', '--simulate', '--engine', 'vosk'], 'blindbox serve: --engine must be one of pocketsphinx, whisper-http, none'],
+    ['an unknown serve engine', ['serve', '--simulate', '--engine', 'vosk'], 'blindbox serve: --engine must be one of pocketsphinx, whisper, whisper-http, none'],
   ];
   for (const [what, args, line] of cases) {
     it(`${what}: one line, exit 2, no parser text`, async () => {

@@ -61,7 +61,7 @@ export const ENGINE_ERROR_CODES = {
   BUSY: SERVER_ERROR_CODES.BUSY.sentence,
   /** The engine is down: upstream unreachable, workers dead, shutting down. */
   UNAVAILABLE: SERVER_ERROR_CODES.UNAVAILABLE.sentence,
-  /** The engine broke mid-transcription: an upstream dropped the connection or answered an error or nonsense. */
+  /** The engine broke mid-transcription: an upstream dropped the connection (its process died) or answered an error or nonsense. Not retried: the audio may be the cause. */
   ENGINE_FAILED: SERVER_ERROR_CODES.ENGINE_FAILED.sentence,
   /** The request's deadline passed, or the upstream did not answer in time. */
   TIMEOUT: SERVER_ERROR_CODES.TIMEOUT.sentence,
