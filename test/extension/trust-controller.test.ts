@@ -83,6 +83,11 @@ describe('TrustController', () => {
       const state = trust.state;
       assert.ok(state.kind === 'failed' && state.failure.code === 'SERVER_UNREACHABLE');
       assert.equal(statusPresentation(state, Date.now()).text, '$(error) BlindBox: FAILED · unreachable');
+      // Audio may have been sent before the server stopped answering: the tooltip must not say nothing was.
+      const tooltip = statusPresentation(state, Date.now()).tooltip;
+      assert.match(tooltip, /FAILED while sending audio/);
+      assert.doesNotMatch(tooltip, /Nothing was sent|verification FAILED/);
+      assert.match(tooltip, /no more audio is sent until the server is verified again/);
       // The next upload attests again (the old session is not reused) and the state is verified once it succeeds.
       const again = await trust.acquire(s, new AbortController().signal);
       assert.ok(again.ok && !again.reused && again.session !== got.session);

@@ -129,7 +129,7 @@ export class TrustController {
     ++this.#generation;
     const policy = policyOf(this.#state);
     await this.#attestor?.drop();
-    this.#fail(server, policy, failure);
+    this.#fail(server, policy, failure, undefined, true);
   }
 
   /** Closes the session; an attestation in flight is aborted. Later outcomes change nothing. */
@@ -195,10 +195,10 @@ export class TrustController {
     else this.#set({ kind: 'unverified', server, policy });
   }
 
-  #fail(server: string | undefined, policy: PolicyInfo | undefined, failure: Failure, observed?: AttestedEnclave): void {
+  #fail(server: string | undefined, policy: PolicyInfo | undefined, failure: Failure, observed?: AttestedEnclave, whileSending = false): void {
     this.#unsubscribe();
     this.#log.error(`${server ?? '(no server)'}: ${failureLine(failure)}`);
-    this.#set({ kind: 'failed', server, policy, failure, at: this.#now(), ...(observed ? { observed } : {}) });
+    this.#set({ kind: 'failed', server, policy, failure, at: this.#now(), ...(observed ? { observed } : {}), ...(whileSending ? { whileSending } : {}) });
   }
 
   #unsubscribe(): void {

@@ -32,7 +32,8 @@ export type TrustState =
   /**
    * Refused. `policy` is undefined when the settings or the policy file could not be read. `observed` is set only for
    * PCR_MISMATCH: the same server attested again with no PCR expectations (authentic document, measurements shown
-   * for diagnosis, never used to send anything).
+   * for diagnosis, never used to send anything). `whileSending` is set when the failure came during a transcription
+   * (the server stopped answering or proving itself): audio sent before it may have been transcribed.
    */
   | {
       readonly kind: 'failed';
@@ -41,6 +42,7 @@ export type TrustState =
       readonly failure: Failure;
       readonly at: number;
       readonly observed?: AttestedEnclave;
+      readonly whileSending?: true;
     };
 
 export type TrustKind = TrustState['kind'];

@@ -96,7 +96,7 @@ export function statusPresentation(result: TrustState, now: number): StatusPrese
       const simulation = simulationRoot(result);
       const mismatch = stateMismatch(result);
       const lines = [
-        `**BlindBox: verification FAILED** (${codeSpan(result.failure.code)})`,
+        `**BlindBox: ${result.whileSending ? 'FAILED while sending audio' : 'verification FAILED'}** (${codeSpan(result.failure.code)})`,
         ...(simulation !== undefined ? [`**${SIMULATION_TITLE}.** ${escapeMarkdown(simulationSentence(simulation))}`] : []),
         escapeMarkdown(result.failure.message),
         ...(mismatch ? [`The server attested PCR${mismatch.index}: ${codeSpan(mismatch.actual ?? '(absent)')}`, `The policy expects: ${codeSpan(mismatch.expected)}`] : []),
@@ -104,7 +104,7 @@ export function statusPresentation(result: TrustState, now: number): StatusPrese
         ...(result.failure.serverSaid ? [`Server said (not verified by BlindBox): ${codeSpan(result.failure.serverSaid)}`] : []),
         ...(result.server ? [`Server: ${codeSpan(result.server)}`] : []),
         `Time: ${new Date(result.at).toISOString()}`,
-        result.failure.untrusted ? '**No audio will be sent to this server.**' : 'Nothing was sent.',
+        result.failure.untrusted ? '**No audio will be sent to this server.**' : result.whileSending ? 'Transcripts already received are kept; no more audio is sent until the server is verified again.' : 'Nothing was sent.',
         LINKS,
       ];
       return {
