@@ -179,7 +179,7 @@ describe('the walkthrough ticks what happened; a restarted simulation replaces i
     await wb!.page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Replace the Old Simulation Root' }).click();
 
     await wb!.waitForNotification(/verified against a SIMULATION root/, 45_000);
-    assert.match(await statusText(), /^BlindBox: SIMULATION — not confidential/);
+    assert.match(await statusText(), /^BlindBox: SIMULATION · /);
     const roots = (await userSettings())['blindbox.trustedRoots'] as string[];
     assert.equal(roots.length, 1, 'one trusted root');
     assert.equal(roots[0]!.replace(/\s+/g, ''), newRoot.replace(/\s+/g, ''));
