@@ -465,9 +465,14 @@ export class Workbench {
         return undefined;
       }, 2500);
       if (found !== undefined) {
-        await rows.nth(found).click();
-        await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 5000 }).catch(() => undefined);
-        return;
+        // The palette can also close between finding the row and clicking it (the same returning focus): a click that
+        // cannot happen ran nothing, so open the palette again instead of waiting out the action timeout.
+        if (await rows.nth(found).click({ timeout: 3_000 }).then(() => true, () => false)) {
+          await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 5000 }).catch(() => undefined);
+          return;
+        }
+        if (Date.now() > deadline) throw new Error(`the command palette closed before ${JSON.stringify(title)} could be clicked`);
+        continue;
       }
       if (Date.now() > deadline) {
         await this.closeQuickInput();
