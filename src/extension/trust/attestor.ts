@@ -9,7 +9,7 @@
  * the attestation verified and the TLS key was bound to it; a failed
  * verification drops the session, so nothing can be sent afterwards.
  */
-import { AWS_NITRO_ROOT_G1, connect, InputError, loadPolicyFile, loadRootFile, quoteServerText, sha256Hex, type AttestedEnclave, type AttestedSession, type ConnectOptions, type TrustedRoot } from '../../core/index.js';
+import { AWS_NITRO_ROOT_G1, connect, describeRoute, InputError, loadPolicyFile, loadRootFile, quoteServerText, sha256Hex, type AttestedEnclave, type AttestedSession, type ConnectOptions, type TrustedRoot } from '../../core/index.js';
 import { describeFailure, failure, type Failure } from '../common/failure.js';
 import { SettingsError, type ExtensionSettings } from '../settings/model.js';
 import { knownPolicy, type PolicyInfo } from './trust-state.js';
@@ -77,9 +77,9 @@ export interface AttestorOptions {
   readonly log?: (line: string) => void;
 }
 
-/** The settings that decide what a session proves; a session made under other values is never reused. */
+/** The settings that decide what a session proves and which way it goes; a session made under other values is never reused. */
 export function trustKey(s: ExtensionSettings): string {
-  return JSON.stringify([s.serverUrl, s.policy.name, s.policy.pcrs, s.policy.maxAgeSeconds, s.policyFile, s.trustedRoots, s.inlineRoots.map((r) => r.sha256), s.requestTimeoutMs]);
+  return JSON.stringify([s.serverUrl, s.policy.name, s.policy.pcrs, s.policy.maxAgeSeconds, s.policyFile, s.trustedRoots, s.inlineRoots.map((r) => r.sha256), s.requestTimeoutMs, s.proxy, s.proxyEnvironment]);
 }
 
 /** One attestation in flight, shared by every caller asking the same question; aborted when superseded or abandoned. */
@@ -190,7 +190,8 @@ export class Attestor {
     }
     const rootNames = trust.roots.map((r) => r.label).join(', ');
     this.#log(`attesting ${server} under policy "${trust.policy.name}" (${Object.keys(trust.policy.pcrs).length} PCR(s) pinned, max age ${trust.policy.maxAgeSeconds} s); trusted roots: ${rootNames}`);
-    const options: ConnectOptions = { roots: trust.roots, policy: trust.policy, timeoutMs: settings.requestTimeoutMs, signal: stop };
+    // The route (direct or which proxy) is the session's: attestation and every upload after it take it.
+    const options: ConnectOptions = { roots: trust.roots, policy: trust.policy, timeoutMs: settings.requestTimeoutMs, signal: stop, proxy: settings.proxy, environment: settings.proxyEnvironment };
     let session: AttestedSession;
     try {
       session = await untilAborted(this.#connect(server, options), stop, closeLate);
@@ -212,7 +213,7 @@ export class Attestor {
     }
     const { attestation, simulation } = session.attested;
     this.#log(
-      `verified ${server}: module ${quoteServerText(attestation.moduleId, 120)}, PCR0 ${attestation.pcrs[0]?.slice(0, 16) ?? '(absent)'}…, document ${attestation.documentSha256.slice(0, 16)}…, root ${quoteServerText(attestation.root.label, 200)}${simulation ? ' — SIMULATION, not confidential' : ''}`,
+      `verified ${server} (connected ${describeRoute(session.route)}): module ${quoteServerText(attestation.moduleId, 120)}, PCR0 ${attestation.pcrs[0]?.slice(0, 16) ?? '(absent)'}…, document ${attestation.documentSha256.slice(0, 16)}…, root ${quoteServerText(attestation.root.label, 200)}${simulation ? ' — SIMULATION, not confidential' : ''}`,
     );
     const old = this.#current;
     this.#current = { session, key, digest: trustDigest(trust), policy: trust.policy };
