@@ -90,13 +90,13 @@ export class SettingsReader implements vscode.Disposable {
 
   /**
    * Every setting, VS Code's proxy settings and the extension host's proxy variables; a trust setting's workspace value
-   * is ignored, and (`warn`) the log says so, once per setting. The proxy settings are read at user level too, as VS
-   * Code's own extension host reads them in a local window.
+   * is ignored, and (`warn`) the log says so, once per setting. The proxy settings are read as VS Code's own extension
+   * host reads them (`get`: they are application- or machine-scoped, so a workspace value never counts).
    */
   #raw(warn = true): RawSettings {
     const section = vscode.workspace.getConfiguration();
     const raw: { -readonly [K in keyof RawSettings]: RawSettings[K] } = { environment: proxyEnvironment(process.env) };
-    for (const name of Object.keys(PROXY_SETTING_KEYS) as ProxySettingName[]) raw[name] = userLevelValue(section.inspect(PROXY_SETTING_KEYS[name])).value;
+    for (const name of Object.keys(PROXY_SETTING_KEYS) as ProxySettingName[]) raw[name] = section.get(PROXY_SETTING_KEYS[name]);
     for (const name of Object.keys(SETTING_KEYS) as SettingName[]) {
       const key = SETTING_KEYS[name];
       if (!TRUST_SETTINGS.includes(name)) {

@@ -34,8 +34,8 @@ export function userLevelValue(inspected: Inspected | undefined): { readonly val
 
 /**
  * VS Code's own proxy settings (read, not contributed), which decide the route of every connection of a session
- * (core proxy-route.ts). Read as VS Code's extension host reads them in a local window: the user's value, else the
- * default; a change starts a new session, as a trust setting's does.
+ * (core proxy-route.ts). Read as VS Code's own extension host reads them (`get`; VS Code scopes them `application`,
+ * or `machine` in a remote window, so no workspace value counts); a change starts a new session, as a trust setting's does.
  */
 export const PROXY_SETTING_KEYS = {
   proxy: 'http.proxy',
