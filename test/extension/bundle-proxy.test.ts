@@ -94,6 +94,16 @@ async function transcribe(): Promise<number> {
   return fake.documents.length - before;
 }
 
+/** The BlindBox view's channel check: its label and its tooltip (summary and facts). */
+function channelRow(): { label: string; tooltip: string } {
+  type Row = { id: string; label: string; tooltip: string };
+  const view = fake.treeProviders.get('blindbox.trust') as { getChildren(row?: Row): Row[] };
+  // The checks are the children of the state row.
+  const channel = view.getChildren(view.getChildren()[0]).find((r) => r.id === 'check-channel');
+  assert.ok(channel, JSON.stringify(view.getChildren()));
+  return channel;
+}
+
 const tunnelsTo = (p: ConnectProxy) => p.tunnels.filter((t) => t.target === target && t.status === 200).length;
 
 before(async () => {
@@ -141,6 +151,7 @@ describe('the bundled extension behind a CONNECT proxy', () => {
     await settle({ 'blindbox.serverUrl': named, 'blindbox.trustedRoots': [rootFile], 'http.proxy': p.url }, /SIMULATION/);
     assert.ok(tunnelsTo(p) >= 1, JSON.stringify(p.tunnels));
     assert.ok(fake.log.some((l) => l.includes(`verified ${named} (connected through proxy ${p.url})`)), fake.log.join('\n'));
+    assert.match(channelRow().tooltip, new RegExp(`\nRoute: via proxy ${new URL(p.url).host.replaceAll('.', '\\.')} \\(http\\.proxy\\), which relays the pinned TLS without ending it$`));
     const relayed = p.fromClients();
     await transcribe();
     // The audio crossed the proxy inside the tunnel (the proxy relays TLS records: it cannot read them).
@@ -185,6 +196,29 @@ describe('the bundled extension behind a CONNECT proxy', () => {
     await transcribe();
     assert.ok(p.fromClients() > WAV_BYTES);
     assert.ok(!fake.log.some((l) => l.includes('s3cret') || l.includes(Buffer.from('alice:s3cret').toString('base64'))), 'the credentials are never logged');
+  });
+
+  it('a TLS-inspecting proxy: refused before any audio, the channel check names the certificate it presented', async () => {
+    const p = await proxies.start({ inspect: true });
+    await settle({ 'http.proxy': p.url, 'http.proxyAuthorization': undefined }, /FAILED/);
+    assert.ok(fake.log.some((l) => l.includes('TLS_BINDING_MISMATCH') && l.includes('TLS-inspecting proxy or firewall')), fake.log.join('\n'));
+    const row = channelRow();
+    assert.match(row.label, /FAILED/);
+    assert.match(row.tooltip, /\nPresented certificate: “CN=enclave\.test[^”]*”\nIssued by: “[^”]*CN=Example Corp TLS Inspection CA[^”]*”/);
+    // The attestation view's channel check says the same (the webview renders each fact as text).
+    await fake.executeCommand('blindbox.showAttestation');
+    (fake as unknown as { panel: { receive(m: unknown): void } }).panel.receive({ type: 'ready' });
+    const { checks } = (fake.webviewMessages.at(-1) as { model: { checks: { id: string; state: string; facts: string[] }[] } }).model;
+    const channel = checks.find((c) => c.id === 'channel')!;
+    assert.equal(channel.state, 'fail');
+    assert.ok(channel.facts.some((f) => /^Issued by: “.*Example Corp TLS Inspection CA/.test(f)), JSON.stringify(channel));
+    const docs = fake.documents.length;
+    assert.deepEqual(await fake.executeCommand<unknown[]>('blindbox.transcribe', Uri.file(wav)), []);
+    assert.equal(fake.documents.length, docs);
+    // The proxy read the attestation request it terminated, and nothing of the audio.
+    assert.match(p.decrypted().toString('latin1'), /^GET \/attestation/);
+    assert.ok(!p.decrypted().includes(Buffer.from('RIFF')), 'no audio decrypted');
+    assert.doesNotMatch(channelRow().tooltip, /Route:/, 'a refused channel states no route as proven');
   });
 
   it('nothing went through global fetch, http(s).request/get or an http(s) Agent: VS Code cannot re-route the pinned channel', () => {
