@@ -9,7 +9,7 @@
  * Run: node --test out/test/e2e/proxy.e2e.js
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -17,6 +17,13 @@ import { ENCLAVE_NAME, startConnectProxy, type ConnectProxy } from '../../suppor
 import { attestations, startEnclave, uploads, type Enclave } from './enclave.js';
 import { TRANSCRIBE_MENU_ITEM, VSIX, assertHeardSpoken, assertProvenanceHeader, endSuite, requireBuilt, speakSpeechWav, trustedSettings, waitForEditorTitle, waitForSimulation } from './extension-fixture.js';
 import { openWorkbench, startCodeServer, type CodeServer, type Workbench } from './harness.js';
+
+/** The BlindBox output channel as the extension host wrote it to its log folder, under code-server's folder `dir`. */
+async function blindboxLog(dir: string): Promise<string> {
+  const files = (await readdir(dir, { recursive: true })).filter((f) => /BlindBox\.log$/.test(f));
+  assert.ok(files.length > 0, `no BlindBox log under ${dir}`);
+  return (await Promise.all(files.map((f) => readFile(path.join(dir, f), 'utf8')))).join('\n');
+}
 
 describe('BlindBox extension in code-server behind a CONNECT proxy (http.proxy)', { timeout: 180_000 }, () => {
   let dir: string;
@@ -55,6 +62,12 @@ describe('BlindBox extension in code-server behind a CONNECT proxy (http.proxy)'
     assert.ok(attestations(enclave).length >= 1);
     assert.ok(proxy.tunnels.some((t) => t.target === target && t.status === 200), JSON.stringify(proxy.tunnels));
     await wb!.screenshot('proxy-1-status-simulation');
+  });
+
+  test('the extension found VS Code’s own proxy resolver in code-server, and it names the same proxy', async () => {
+    const log = await blindboxLog(server!.dir);
+    assert.match(log, /VS Code's proxy resolver is available/);
+    assert.ok(log.includes(`VS Code resolves https://${target} through ${proxy.url}`), log);
   });
 
   test('right-click speech.wav → Transcribe with BlindBox: transcribed through the proxy, which saw no audio in clear', async () => {

@@ -13,7 +13,8 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -68,6 +69,11 @@ const proxies = enclaveProxies();
 let first: ConnectProxy;
 const WAV_BYTES = 200_000;
 const savedEnv = { HTTPS_PROXY: process.env.HTTPS_PROXY, NO_PROXY: process.env.NO_PROXY };
+/**
+ * A stand-in for VS Code's own copy of @vscode/proxy-agent in its installation (`vscode.env.appRoot`), where VS Code's
+ * extension host leaves its proxy resolver: what it answers (a system or PAC proxy) and the URLs it was asked about.
+ */
+let editorResolver: { answer: string | undefined; asked: string[] };
 
 const status = () => fake.statusItems.find((i) => i.id === 'blindbox.status')!;
 
@@ -127,7 +133,13 @@ before(async () => {
     record(mod, 'get', `${name}.get`);
     record(mod, 'Agent', `new ${name}.Agent`);
   }
+  const appRoot = path.join(dir, 'vscode-app');
+  const agentDir = path.join(appRoot, 'node_modules', '@vscode', 'proxy-agent');
+  await mkdir(agentDir, { recursive: true });
+  await writeFile(path.join(agentDir, 'index.js'), 'exports.answer = undefined; exports.asked = []; exports.resolveProxyURL = async (url) => { exports.asked.push(url); return exports.answer; };\n');
+  editorResolver = createRequire(import.meta.url)(agentDir) as typeof editorResolver;
   fake = createFakeVscode();
+  (fake.api.env as { appRoot?: string }).appRoot = appRoot;
   ext = loadBundle(path.join(bundleDir, 'extension.cjs'), fake);
   context = fakeContext(REPO);
   ext.activate(context);
@@ -221,8 +233,28 @@ describe('the bundled extension behind a CONNECT proxy', () => {
     assert.doesNotMatch(channelRow().tooltip, /Route:/, 'a refused channel states no route as proven');
   });
 
+  it('a system or PAC proxy that only VS Code knows (no http.proxy, no HTTPS_PROXY): asked of VS Code’s resolver and taken', async () => {
+    const p = await proxies.start();
+    delete process.env.HTTPS_PROXY;
+    editorResolver.answer = p.url;
+    try {
+      await settle({ 'http.proxy': undefined }, /SIMULATION/);
+      assert.ok(editorResolver.asked.includes(named), JSON.stringify(editorResolver.asked));
+      assert.ok(tunnelsTo(p) >= 1, JSON.stringify(p.tunnels));
+      assert.match(channelRow().tooltip, /\nRoute: via proxy 127\.0\.0\.1:\d+ \(system or PAC, as VS Code resolved it\)/);
+      await transcribe();
+      assert.ok(p.fromClients() > WAV_BYTES);
+      // http.proxySupport "off" does not even ask: direct, as VS Code goes.
+      const asked = editorResolver.asked.length;
+      await settle({ 'http.proxySupport': 'off' }, /FAILED · unreachable/);
+      assert.equal(editorResolver.asked.length, asked);
+    } finally {
+      editorResolver.answer = undefined;
+    }
+  });
+
   it('nothing went through global fetch, http(s).request/get or an http(s) Agent: VS Code cannot re-route the pinned channel', () => {
-    assert.ok(fake.documents.length >= 3, 'the guard watched real transcriptions');
+    assert.ok(fake.documents.length >= 4, 'the guard watched real transcriptions');
     assert.deepEqual(rerouted, []);
     // VS Code also patches `require('undici')` for extensions: the bundle carries its own, and never asks for `https`
     // (its undici reads constants from `http`, whose request and Agent the recorders above watched).

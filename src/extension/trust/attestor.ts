@@ -13,6 +13,7 @@ import { AWS_NITRO_ROOT_G1, connect, describeRoute, InputError, loadPolicyFile, 
 import { describeFailure, failure, type Failure } from '../common/failure.js';
 import { SettingsError, type ExtensionSettings } from '../settings/model.js';
 import { knownPolicy, type PolicyInfo } from './trust-state.js';
+import { editorProxyFor, type ProxyResolver } from './editor-proxy.js';
 
 /** What the settings say to trust: the policy and the roots (AWS's always, plus the listed files). */
 export interface Trust {
@@ -75,6 +76,8 @@ export interface AttestorOptions {
   /** Injectable for tests. */
   readonly connect?: Connect;
   readonly log?: (line: string) => void;
+  /** VS Code's own proxy resolver (editor-proxy.ts), for a system or PAC proxy that no setting names. */
+  readonly resolveProxy?: ProxyResolver;
 }
 
 /** The settings that decide what a session proves and which way it goes; a session made under other values is never reused. */
@@ -96,10 +99,12 @@ export class Attestor {
   #inflight: Run | undefined;
   readonly #connect: Connect;
   readonly #log: (line: string) => void;
+  readonly #resolveProxy: ProxyResolver | undefined;
 
   constructor(options: AttestorOptions = {}) {
     this.#connect = options.connect ?? connect;
     this.#log = options.log ?? (() => undefined);
+    this.#resolveProxy = options.resolveProxy;
   }
 
   /** The session in force, if any. */
@@ -190,8 +195,12 @@ export class Attestor {
     }
     const rootNames = trust.roots.map((r) => r.label).join(', ');
     this.#log(`attesting ${server} under policy "${trust.policy.name}" (${Object.keys(trust.policy.pcrs).length} PCR(s) pinned, max age ${trust.policy.maxAgeSeconds} s); trusted roots: ${rootNames}`);
-    // The route (direct or which proxy) is the session's: attestation and every upload after it take it.
-    const options: ConnectOptions = { roots: trust.roots, policy: trust.policy, timeoutMs: settings.requestTimeoutMs, signal: stop, proxy: settings.proxy, environment: settings.proxyEnvironment };
+    // The route (direct or which proxy) is the session's: attestation and every upload after it take it. The proxy
+    // VS Code would take from the system or a PAC script counts only where no setting or variable names one.
+    const system = settings.proxy.proxySupport === 'off' ? undefined : await editorProxyFor(this.#resolveProxy, server);
+    if (system !== undefined) this.#log(`VS Code resolves ${server} through ${system.replace(/\/\/[^@/]*@/, '//')} (its settings, the environment, or the system or PAC)`);
+    const proxy = system === undefined ? settings.proxy : { ...settings.proxy, system };
+    const options: ConnectOptions = { roots: trust.roots, policy: trust.policy, timeoutMs: settings.requestTimeoutMs, signal: stop, proxy, environment: settings.proxyEnvironment };
     let session: AttestedSession;
     try {
       session = await untilAborted(this.#connect(server, options), stop, closeLate);

@@ -177,7 +177,7 @@ function verifiedChecks(state: Extract<TrustState, { kind: 'verified' }>, t: num
 /** The route as the channel check states it: a proxy relays the pinned TLS, it does not end it. */
 function routeFact(route: ProxyRoute): string {
   if (route.kind === 'direct') return 'Route: direct';
-  const source = route.source === 'setting' ? 'http.proxy' : 'the environment';
+  const source = { setting: 'http.proxy', env: 'the environment', system: 'system or PAC, as VS Code resolved it' }[route.source];
   return `Route: via proxy ${new URL(route.proxy).host} (${source}), which relays the pinned TLS without ending it`;
 }
 
