@@ -195,14 +195,17 @@ export class Attestor {
     }
     const rootNames = trust.roots.map((r) => r.label).join(', ');
     this.#log(`attesting ${server} under policy "${trust.policy.name}" (${Object.keys(trust.policy.pcrs).length} PCR(s) pinned, max age ${trust.policy.maxAgeSeconds} s); trusted roots: ${rootNames}`);
-    // The route (direct or which proxy) is the session's: attestation and every upload after it take it. The proxy
-    // VS Code would take from the system or a PAC script counts only where no setting or variable names one.
-    const system = settings.proxy.proxySupport === 'off' ? undefined : await editorProxyFor(this.#resolveProxy, server);
-    if (system !== undefined) this.#log(`VS Code resolves ${server} through ${system.replace(/\/\/[^@/]*@/, '//')} (its settings, the environment, or the system or PAC)`);
-    const proxy = system === undefined ? settings.proxy : { ...settings.proxy, system };
-    const options: ConnectOptions = { roots: trust.roots, policy: trust.policy, timeoutMs: settings.requestTimeoutMs, signal: stop, proxy, environment: settings.proxyEnvironment };
+    // The route (direct or which proxy) is the session's: attestation and every upload after it take it.
+    let options: ConnectOptions = { roots: trust.roots, policy: trust.policy, timeoutMs: settings.requestTimeoutMs, signal: stop, proxy: settings.proxy, environment: settings.proxyEnvironment };
     let session: AttestedSession;
     try {
+      // The proxy VS Code would take from the system or a PAC script counts only where no setting or variable names
+      // one; asking it is within the verification's time bound.
+      const system = settings.proxy.proxySupport === 'off' ? undefined : await untilAborted(editorProxyFor(this.#resolveProxy, server), stop, () => undefined);
+      if (system !== undefined) {
+        this.#log(`VS Code resolves ${server} through ${system.replace(/\/\/[^@/]*@/, '//')} (its settings, the environment, or the system or PAC)`);
+        options = { ...options, proxy: { ...settings.proxy, system } };
+      }
       session = await untilAborted(this.#connect(server, options), stop, closeLate);
     } catch (err) {
       const refused = deadline.aborted
