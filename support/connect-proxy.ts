@@ -20,6 +20,8 @@ export interface ConnectProxyOptions {
   readonly auth?: { readonly user: string; readonly password: string };
   /** Terminate the client's TLS with the proxy's own CA and read the requests (a TLS-inspecting proxy). */
   readonly inspect?: boolean;
+  /** Keep the bytes clients sent through plain tunnels (what a proxy that only relays can see), for `relayed`. */
+  readonly record?: boolean;
 }
 
 export interface ConnectProxy {
@@ -31,6 +33,8 @@ export interface ConnectProxy {
   readonly fromClients: () => number;
   /** With `inspect`: everything the clients sent, decrypted. */
   readonly decrypted: () => Buffer;
+  /** With `record`: everything the clients sent through plain tunnels, as the proxy saw it. */
+  readonly relayed: () => Buffer;
   /** With `inspect`: the CA certificate the proxy signs with. */
   readonly caCertificate: X509Certificate | undefined;
   close(): Promise<void>;
@@ -59,6 +63,7 @@ export function enclaveProxies(): { start(options?: Omit<ConnectProxyOptions, 'h
 export async function startConnectProxy(options: ConnectProxyOptions): Promise<ConnectProxy> {
   const tunnels: { target: string; status: number }[] = [];
   const decrypted: Buffer[] = [];
+  const relayed: Buffer[] = [];
   let fromClients = 0;
   const sockets = new Set<Socket | Duplex>();
   const inspector = options.inspect ? await inspectionCa(Object.keys(options.hosts)) : undefined;
@@ -85,7 +90,10 @@ export async function startConnectProxy(options: ConnectProxyOptions): Promise<C
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       if (head.length) client.unshift(head);
       if (!inspector) {
-        client.on('data', (d: Buffer) => (fromClients += d.length));
+        client.on('data', (d: Buffer) => {
+          fromClients += d.length;
+          if (options.record) relayed.push(Buffer.from(d));
+        });
         client.pipe(upstream).pipe(client);
         return;
       }
@@ -113,6 +121,7 @@ export async function startConnectProxy(options: ConnectProxyOptions): Promise<C
     tunnels,
     fromClients: () => fromClients,
     decrypted: () => Buffer.concat(decrypted),
+    relayed: () => Buffer.concat(relayed),
     caCertificate: inspector?.ca,
     async close() {
       for (const s of sockets) s.destroy();

@@ -274,6 +274,8 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     FileType: { Unknown: 0, File: 1, Directory: 2, SymbolicLink: 64 },
     ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
     ViewColumn: { Active: -1, Beside: -2, One: 1 },
+    // No installation unless a test gives one (`appRoot`: where the extension looks for VS Code's own modules).
+    env: { appRoot: undefined as string | undefined },
     window: {
       activeTextEditor: undefined,
       onDidChangeActiveTextEditor: () => new Disposable(() => undefined),

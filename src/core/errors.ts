@@ -52,6 +52,12 @@ export interface PcrMismatchFact {
   readonly expected: string;
 }
 
+/** TLS_BINDING_MISMATCH: the certificate presented instead of the attested key, named (one line each, bounded). */
+export interface PresentedCertificateFact {
+  readonly subject: string;
+  readonly issuer: string;
+}
+
 /** Base of every error the core throws on purpose. `code` is stable across releases. */
 export class BlindBoxError extends Error {
   readonly code: string;
@@ -120,13 +126,20 @@ export class ChannelError extends BlindBoxError {
   readonly status: number | undefined;
   readonly serverCode: string | undefined;
   readonly serverMessage: string | undefined;
+  /** TLS_BINDING_MISMATCH: the certificate the network presented, so that a view can show whose it is. */
+  readonly presented: PresentedCertificateFact | undefined;
 
-  constructor(code: ChannelErrorCode, message: string = CHANNEL_ERROR_CODES[code], options?: { cause?: unknown; status?: number; serverCode?: string; serverMessage?: string }) {
+  constructor(
+    code: ChannelErrorCode,
+    message: string = CHANNEL_ERROR_CODES[code],
+    options?: { cause?: unknown; status?: number; serverCode?: string; serverMessage?: string; presented?: PresentedCertificateFact },
+  ) {
     super(code, message, options);
     this.name = 'ChannelError';
     this.status = options?.status;
     this.serverCode = options?.serverCode;
     this.serverMessage = options?.serverMessage;
+    this.presented = options?.presented;
   }
 }
 brandErrorClass(ChannelError, 'blindbox.error.channel');

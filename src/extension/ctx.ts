@@ -60,7 +60,7 @@ export class Ctx implements vscode.Disposable {
     this.log = escapingLog(vscode.window.createOutputChannel(OUTPUT_CHANNEL, { log: true }));
     this.settings = new SettingsReader(this.log, async () => (await this.services()).trust.parseSettings);
     this.trust = new TrustController({
-      attestor: async () => (await this.services()).trust.createAttestor((line) => this.log.info(line)),
+      attestor: async () => (await this.services()).trust.createAttestor((line) => this.log.info(line), vscode.env.appRoot),
       log: { info: (line) => this.log.info(line), error: (line) => this.log.error(line) },
     });
     this.notifications = new Notifications({ log: this.log, showAttestation: () => this.showAttestation() });

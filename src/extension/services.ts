@@ -11,14 +11,26 @@ import { renderTranscriptDocument, wireFormat } from './transcribe/document.js';
 import { transcriptProvenance } from '../core/transcript-markdown.js';
 import { blobDurationSeconds } from '../core/audio-duration.js';
 import { Attestor, loadTrust } from './trust/attestor.js';
+import { editorProxyResolver } from './trust/editor-proxy.js';
 import { attestationViewModel } from './views/attestation/model.js';
 
 /** Writing beside the audio (transcripts, receipts) and reading files the user picked. */
 const files = Object.freeze({ checkOutputPlan, writeFileAtomic, readFileCapped });
 
 export const services = Object.freeze({
-  /** What `Ctx` needs: the one Attestor of the extension (the TrustController's, logging through `log`), settings, the view. */
-  trust: Object.freeze({ createAttestor: (log: (line: string) => void) => new Attestor({ log }), parseSettings, attestationViewModel }),
+  /**
+   * What `Ctx` needs: the one Attestor of the extension (the TrustController's, logging through `log`, asking VS Code's
+   * proxy resolver from its installation at `appRoot` for a system or PAC proxy), settings, the view.
+   */
+  trust: Object.freeze({
+    createAttestor: (log: (line: string) => void, appRoot?: string) => {
+      const resolveProxy = editorProxyResolver(appRoot);
+      log(resolveProxy ? "VS Code's proxy resolver is available: a system or PAC proxy is followed where no setting or variable names one" : "VS Code's proxy resolver is not available here: only http.proxy and HTTPS_PROXY decide the route");
+      return new Attestor({ log, resolveProxy });
+    },
+    parseSettings,
+    attestationViewModel,
+  }),
   files,
   /** *Transcribe*: checking audio, its length (for the estimate), the wire format, the document and its provenance header. */
   transcribe: Object.freeze({ checkedFile, checkedWhole, blobDurationSeconds, wireFormat, renderTranscriptDocument, transcriptProvenance, files }),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { userLevelValue } from '../../src/extension/settings/scope.js';
+import { proxyEnvironment, userLevelValue } from '../../src/extension/settings/scope.js';
 import { AWS_NITRO_ROOT_G1, AWS_NITRO_ROOT_G1_PEM } from '../../src/core/attestation/roots.js';
 import { isInlinePem, parseSettings, SettingsError, type RawSettings } from '../../src/extension/settings/model.js';
 
@@ -128,5 +128,34 @@ describe('blindbox.transcript.saveNextToAudio', () => {
     assert.equal(parseSettings({}, HOME).saveNextToAudio, false);
     assert.equal(parseSettings({ saveNextToAudio: true }, HOME).saveNextToAudio, true);
     assert.match(error({ saveNextToAudio: 'yes' }).message, /^blindbox\.transcript\.saveNextToAudio: must be true or false/);
+  });
+});
+
+describe('VS Code proxy settings', () => {
+  it('are read as the route needs them; nothing set is an empty setting (the core then follows the environment)', () => {
+    assert.deepEqual({ ...parseSettings({}, HOME).proxy }, { proxy: undefined, noProxy: [], proxySupport: undefined, proxyAuthorization: undefined });
+    const s = parseSettings(
+      { proxy: ' http://u:p@proxy.corp:3128 ', noProxy: ['.corp', 'intranet:8443'], proxySupport: 'fallback', proxyAuthorization: 'Negotiate abc', environment: { HTTPS_PROXY: 'http://env:1' } },
+      HOME,
+    );
+    assert.deepEqual({ ...s.proxy }, { proxy: 'http://u:p@proxy.corp:3128', noProxy: ['.corp', 'intranet:8443'], proxySupport: 'fallback', proxyAuthorization: 'Negotiate abc' });
+    assert.deepEqual(s.proxyEnvironment, { HTTPS_PROXY: 'http://env:1' });
+    assert.equal(parseSettings({ proxy: '', proxyAuthorization: null }, HOME).proxy.proxy, undefined);
+  });
+
+  it('refuses a proxy BlindBox cannot use, naming VS Code’s setting (never the credentials)', () => {
+    assert.match(error({ proxy: 'proxy.corp:3128' }).message, /^http\.proxy: "proxy\.corp:3128" is not a URL: give http:\/\/host:port$/);
+    const socks = error({ proxy: 'socks5://alice:s3cret@proxy.corp:1080' });
+    assert.equal(socks.setting, 'http.proxy');
+    assert.match(socks.message, /^http\.proxy: uses socks5:\/\/, which BlindBox does not support/);
+    assert.doesNotMatch(socks.message, /s3cret/);
+    assert.match(error({ proxy: 3128 }).message, /^http\.proxy: must be a URL/);
+    assert.match(error({ noProxy: '.corp' }).message, /^http\.noProxy: must be a list/);
+    assert.match(error({ proxySupport: 'maybe' }).message, /^http\.proxySupport: must be one of "off", "on", "override", "fallback"$/);
+    assert.match(error({ proxyAuthorization: { basic: 'x' } }).message, /^http\.proxyAuthorization: /);
+  });
+
+  it('keeps only the proxy variables of the environment', () => {
+    assert.deepEqual(proxyEnvironment({ HOME: '/h', https_proxy: 'http://a:1', NO_PROXY: '.corp', PATH: '/bin', HTTP_PROXY: 'http://b:2' }), { https_proxy: 'http://a:1', HTTP_PROXY: 'http://b:2', NO_PROXY: '.corp' });
   });
 });

@@ -4,7 +4,7 @@
  * and never re-derive a verdict from DER or hex.
  */
 import type { X509Certificate } from 'node:crypto';
-import { ChannelError } from '../errors.js';
+import { ChannelError, type PresentedCertificateFact } from '../errors.js';
 import { decodeServiceInfo } from '../attestation/service-info.js';
 import type { ServiceInfo } from '../../protocol/service-info.js';
 import type { VerifiedAttestation } from '../attestation/verify.js';
@@ -45,10 +45,16 @@ export function spkiOf(cert: X509Certificate): Uint8Array {
   return new Uint8Array(cert.publicKey.export({ type: 'spki', format: 'der' }));
 }
 
+/** A certificate's subject and issuer as one line each (bounded): what a person recognises it by. */
+export function presentedFact(cert: X509Certificate): PresentedCertificateFact {
+  const name = (dn: string) => oneLine(dn.split('\n').join(', '), 200);
+  return { subject: name(cert.subject), issuer: name(cert.issuer) };
+}
+
 /** `subject "CN=…, O=…", issued by "CN=…"`: a certificate named as a person can recognise it (one line, bounded). */
 export function certificateNames(cert: X509Certificate): string {
-  const name = (dn: string) => JSON.stringify(oneLine(dn.split('\n').join(', '), 200));
-  return `subject ${name(cert.subject)}, issued by ${name(cert.issuer)}`;
+  const { subject, issuer } = presentedFact(cert);
+  return `subject ${JSON.stringify(subject)}, issued by ${JSON.stringify(issuer)}`;
 }
 
 /**
@@ -65,6 +71,7 @@ export function bindTls(attestation: VerifiedAttestation, presented: X509Certifi
     throw new ChannelError(
       'TLS_BINDING_MISMATCH',
       `The TLS certificate presented on the attested connection (${certificateNames(presented)}) is not the key the enclave attested: a TLS-inspecting proxy or firewall between you and the enclave terminates TLS${where ? `. No audio was sent. Ask your IT department to exempt ${where} from TLS inspection` : ''}.`,
+      { presented: presentedFact(presented) },
     );
   }
   const keySha256 = sha256Hex(presentedSpki);

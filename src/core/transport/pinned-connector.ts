@@ -12,7 +12,7 @@ import { ChannelError, type BlindBoxError } from '../errors.js';
 import { endSentence, oneLine } from '../../shared/text.js';
 import { describeRoute, type ProxyRoute } from './proxy-route.js';
 import { TIMEOUT_CODES } from './responses.js';
-import { certificateNames, spkiOf } from './attested-enclave.js';
+import { certificateNames, presentedFact, spkiOf } from './attested-enclave.js';
 
 /**
  * What a connection must satisfy. While attesting, the first connection is
@@ -58,6 +58,7 @@ export class TlsPin {
       return new ChannelError(
         'TLS_BINDING_MISMATCH',
         `The server presented a TLS key (certificate SHA-256 ${cert.fingerprint256.replaceAll(':', '').slice(0, 16).toLowerCase()}…, ${certificateNames(cert)}) other than the attested one: it is not the attested enclave, or a TLS-inspecting proxy or firewall sits in between.`,
+        { presented: presentedFact(cert) },
       );
     }
     this.#connections++;

@@ -12,7 +12,8 @@
  *   whole labels (`example.com` and `.example.com` both match `example.com` and `a.example.com`), with the port if
  *   one is given; `*` anywhere bypasses every host. There are no other wildcards (`*.example.com` matches nothing).
  * - Then the proxy setting, if it is a URL (`scheme://…`); then `https_proxy`, `HTTPS_PROXY`, `http_proxy`,
- *   `HTTP_PROXY` (the first that is set); else direct. A value without `://` is ignored, as VS Code ignores it.
+ *   `HTTP_PROXY` (the first that is set); then the proxy the editor resolved from the system or a PAC script (`system`);
+ *   else direct. A value without `://` is ignored, as VS Code ignores it.
  *
  * Pure: no network, no `process.env` (the caller passes the environment it means).
  */
@@ -31,6 +32,11 @@ export interface ProxySettings {
   readonly proxySupport?: ProxySupport;
   /** `http.proxyAuthorization`: the whole `Proxy-Authorization` value; wins over credentials in the proxy URL. */
   readonly proxyAuthorization?: string;
+  /**
+   * The proxy VS Code's own resolver chose for this server from the operating system or a PAC script (a URL), when
+   * the caller could learn it: used only when neither `proxy` nor the environment names one.
+   */
+  readonly system?: string;
 }
 
 /** Environment variables, as `process.env` holds them. */
@@ -48,7 +54,7 @@ export type ProxyRoute =
       readonly proxy: string;
       /** The `Proxy-Authorization` value to send with CONNECT, if any. */
       readonly authorization: string | undefined;
-      readonly source: 'setting' | 'env';
+      readonly source: 'setting' | 'env' | 'system';
     };
 
 /** Read in this order; the first that is set is the one (VS Code's order). */
@@ -68,14 +74,17 @@ export function resolveRoute(target: URL, settings: ProxySettings = {}, env: Pro
   } else if (bypasses(splitEnvList(env.no_proxy || env.NO_PROXY), hostname, port)) {
     return { kind: 'direct', why: 'noProxyEnv' };
   }
-  const fromSetting = settings.proxy?.includes('://') ? settings.proxy : undefined;
+  const url = (value: string | undefined) => (value?.includes('://') ? value : undefined);
   const envName = PROXY_VARIABLES.find((name) => env[name]);
-  const fromEnv = envName === undefined ? undefined : env[envName]!.trim();
-  const chosen = fromSetting ?? (fromEnv?.includes('://') ? fromEnv : undefined);
+  const candidates = [
+    { source: 'setting', value: url(settings.proxy), what: 'the proxy setting' },
+    { source: 'env', value: url(envName === undefined ? undefined : env[envName]!.trim()), what: `the environment variable ${envName}` },
+    { source: 'system', value: url(settings.system?.trim()), what: 'the system proxy (resolved by the editor)' },
+  ] as const;
+  const chosen = candidates.find((c) => c.value !== undefined);
   if (chosen === undefined) return { kind: 'direct', why: 'unconfigured' };
-  const source = fromSetting !== undefined ? 'setting' : 'env';
-  const { origin, basic } = parseProxyUrl(chosen, source === 'setting' ? 'the proxy setting' : `the environment variable ${envName}`);
-  return { kind: 'proxy', proxy: origin, authorization: settings.proxyAuthorization || basic, source };
+  const { origin, basic } = parseProxyUrl(chosen.value!, chosen.what);
+  return { kind: 'proxy', proxy: origin, authorization: settings.proxyAuthorization || basic, source: chosen.source };
 }
 
 /** How a route reads in a sentence: "directly" or "through proxy http://proxy.example:3128". */

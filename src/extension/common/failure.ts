@@ -20,6 +20,7 @@ import {
   type ChainRootFact,
   type ChannelErrorCode,
   type PcrMismatchFact,
+  type PresentedCertificateFact,
   type InputErrorCode,
   type ReceiptErrorCode,
   type UntrustedRoot,
@@ -50,6 +51,8 @@ export interface Failure {
   readonly chainRoot?: ChainRootFact;
   /** PCR_MISMATCH: the PCR and both values in full (the core's). */
   readonly pcr?: PcrMismatchFact;
+  /** TLS_BINDING_MISMATCH: the certificate presented instead of the attested key (the core's, one line each). */
+  readonly presented?: PresentedCertificateFact;
 }
 
 /** Every code a `Failure` is made with: the core's (input codes map to the extension's) and the extension's own. */
@@ -85,6 +88,7 @@ function fromError(err: BlindBoxError): Failure {
   const said = serverSaid(err);
   const root = err instanceof AttestationError ? err.untrustedRoot : undefined;
   const pcr = err instanceof AttestationError ? err.pcr : undefined;
+  const presented = err instanceof ChannelError ? err.presented : undefined;
   return {
     code: err.code,
     message: oneLine(err.message),
@@ -93,6 +97,7 @@ function fromError(err: BlindBoxError): Failure {
     ...(root ? { untrustedRoot: root } : {}),
     ...(err.chainRoot ? { chainRoot: { label: oneLine(err.chainRoot.label, 200), simulation: err.chainRoot.simulation } } : {}),
     ...(pcr ? { pcr } : {}),
+    ...(presented ? { presented: { subject: oneLine(presented.subject, 200), issuer: oneLine(presented.issuer, 200) } } : {}),
   };
 }
 

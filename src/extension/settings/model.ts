@@ -10,13 +10,15 @@ import { InputError } from '../../core/errors.js';
 import { parseServerOrigin, serverOriginProblem } from '../../core/transport/server-origin.js';
 import { trustedRootsFromPem, type TrustedRoot } from '../../core/attestation/roots.js';
 import { parsePolicy, type AttestationPolicy } from '../../core/policy.js';
+import { parseProxyUrl, type ProxyEnvironment, type ProxySettings, type ProxySupport } from '../../core/transport/proxy-route.js';
 import { oneLine } from '../../shared/text.js';
 import { ExtensionError } from '../common/errors.js';
 import { SETTING_KEYS, type SettingName } from '../ids.js';
 import type { PolicyInfo } from '../trust/trust-state.js';
+import { PROXY_SETTING_KEYS, type ProxySettingName } from './scope.js';
 
 export { SETTING_KEYS, type SettingName } from '../ids.js';
-export { TRUST_SETTINGS } from './scope.js';
+export { TRUST_SETTINGS, PROXY_SETTING_KEYS } from './scope.js';
 
 /** Formats of the transcript document. */
 export const DOCUMENT_FORMATS = ['text', 'markdown', 'srt', 'vtt'] as const;
@@ -27,8 +29,11 @@ export const DEFAULT_CONCURRENCY = 2;
 export const MAX_CONCURRENCY = 8;
 const MAX_REQUEST_TIMEOUT_SECONDS = 3600;
 
-/** The raw values as VS Code returns them (anything, since settings.json is hand-edited). */
-export type RawSettings = { readonly [K in SettingName]?: unknown };
+/**
+ * The raw values as VS Code returns them (anything, since settings.json is hand-edited): BlindBox's settings, VS
+ * Code's proxy settings, and the extension host's proxy variables (`environment`).
+ */
+export type RawSettings = { readonly [K in SettingName | ProxySettingName]?: unknown } & { readonly environment?: ProxyEnvironment };
 
 export interface ExtensionSettings {
   /** The server's origin (`https://host:port`), or undefined when not set. */
@@ -52,15 +57,20 @@ export interface ExtensionSettings {
   readonly transcriptLanguage: string | undefined;
   /** Write `speech.transcript.<ext>` beside the audio (asking before replacing) instead of opening an untitled document. */
   readonly saveNextToAudio: boolean;
+  /** VS Code's `http.proxy`, `http.noProxy`, `http.proxySupport`, `http.proxyAuthorization`: with `proxyEnvironment`, they decide the route. */
+  readonly proxy: ProxySettings;
+  /** The extension host's HTTPS_PROXY / NO_PROXY (and their variants); the settings win over them. */
+  readonly proxyEnvironment: ProxyEnvironment;
 }
 
 /** A setting has a value the extension refuses; `setting` is its full key. */
 export class SettingsError extends ExtensionError {
   readonly setting: string;
-  constructor(setting: SettingName, message: string) {
-    super('SETTINGS_INVALID', `${SETTING_KEYS[setting]}: ${message}`);
+  constructor(setting: SettingName | ProxySettingName, message: string) {
+    const key = Object.hasOwn(PROXY_SETTING_KEYS, setting) ? PROXY_SETTING_KEYS[setting as ProxySettingName] : SETTING_KEYS[setting as SettingName];
+    super('SETTINGS_INVALID', `${key}: ${message}`);
     this.name = 'SettingsError';
-    this.setting = SETTING_KEYS[setting];
+    this.setting = key;
   }
 }
 
@@ -81,7 +91,41 @@ export function parseSettings(raw: RawSettings, home: string): ExtensionSettings
     concurrency: parseConcurrency(raw.concurrency),
     transcriptLanguage: parseLanguage(raw.transcriptLanguage),
     saveNextToAudio: parseSaveNextToAudio(raw.saveNextToAudio),
+    proxy: parseProxySettings(raw),
+    proxyEnvironment: Object.freeze({ ...raw.environment }),
   });
+}
+
+const PROXY_SUPPORT: readonly ProxySupport[] = ['off', 'on', 'override', 'fallback'];
+
+/**
+ * VS Code's proxy settings. A proxy that is set must be an `http://` URL: a value VS Code would ignore (no scheme) is
+ * refused rather than silently going around the proxy the user meant.
+ */
+export function parseProxySettings(raw: RawSettings): ProxySettings {
+  const proxy = optionalText(raw.proxy, 'proxy', 'must be a URL such as "http://proxy.example:3128"');
+  if (proxy !== undefined) {
+    if (!proxy.includes('://')) throw new SettingsError('proxy', `${JSON.stringify(proxy)} is not a URL: give http://host:port`);
+    try {
+      parseProxyUrl(proxy, 'the proxy');
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      throw new SettingsError('proxy', err.message.replace(/^the proxy /, ''));
+    }
+  }
+  const noProxy = raw.noProxy ?? [];
+  if (!Array.isArray(noProxy) || !noProxy.every((e) => typeof e === 'string')) throw new SettingsError('noProxy', 'must be a list of host names such as ".example.com"');
+  const support = raw.proxySupport ?? undefined;
+  if (support !== undefined && !PROXY_SUPPORT.includes(support as ProxySupport)) throw new SettingsError('proxySupport', `must be one of ${PROXY_SUPPORT.map((v) => JSON.stringify(v)).join(', ')}`);
+  const proxyAuthorization = optionalText(raw.proxyAuthorization, 'proxyAuthorization', 'must be the whole Proxy-Authorization header value');
+  return Object.freeze({ proxy, noProxy: Object.freeze([...noProxy] as string[]), proxySupport: support as ProxySupport | undefined, proxyAuthorization });
+}
+
+/** A trimmed string, or undefined for an empty or absent value. */
+function optionalText(value: unknown, setting: ProxySettingName, expected: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new SettingsError(setting, expected);
+  return value.trim() || undefined;
 }
 
 /** A https origin; undefined for an empty or absent value. */

@@ -9,7 +9,7 @@
 import { homedir } from 'node:os';
 import * as vscode from 'vscode';
 import { SETTING_KEYS, type SettingName } from '../ids.js';
-import { TRUST_SETTINGS, userLevelValue } from './scope.js';
+import { PROXY_SETTING_KEYS, proxyEnvironment, TRUST_SETTINGS, userLevelValue, type ProxySettingName } from './scope.js';
 import type { ExtensionSettings, RawSettings } from './model.js';
 
 /** Validates raw values (model.ts `parseSettings`, loaded on first use). Throws `SettingsError`. */
@@ -17,6 +17,9 @@ export type ParseSettings = (raw: RawSettings, home: string) => ExtensionSetting
 
 /** How long a burst of setting changes is let settle before the trust settings are compared again. */
 const DEBOUNCE_MS = 300;
+
+/** Every key whose change may change where audio goes: the trust settings and VS Code's proxy settings. */
+const WATCHED_KEYS = [...TRUST_SETTINGS.map((name) => SETTING_KEYS[name]), ...Object.values(PROXY_SETTING_KEYS)];
 
 export class SettingsReader implements vscode.Disposable {
   readonly #log: Pick<vscode.LogOutputChannel, 'warn'>;
@@ -32,8 +35,8 @@ export class SettingsReader implements vscode.Disposable {
   readonly #warned = new Set<string>();
 
   /**
-   * Fires, debounced, when a trust setting (where audio goes, what is trusted) differs from what was last validated;
-   * never while a setup is writing several settings.
+   * Fires, debounced, when a trust setting (where audio goes, what is trusted) or a proxy setting differs from what was
+   * last validated; never while a setup is writing several settings.
    */
   readonly onDidChange = this.#changed.event;
 
@@ -41,7 +44,7 @@ export class SettingsReader implements vscode.Disposable {
     this.#log = log;
     this.#parser = parser;
     this.#listener = vscode.workspace.onDidChangeConfiguration((e) => {
-      if (!TRUST_SETTINGS.some((name) => e.affectsConfiguration(SETTING_KEYS[name])) || this.#writing > 0) return;
+      if (!WATCHED_KEYS.some((key) => e.affectsConfiguration(key)) || this.#writing > 0) return;
       clearTimeout(this.#timer);
       this.#timer = setTimeout(() => {
         if (JSON.stringify(this.#raw()) !== this.#lastRaw) this.#changed.fire();
@@ -85,10 +88,15 @@ export class SettingsReader implements vscode.Disposable {
     this.#changed.dispose();
   }
 
-  /** Every setting; a trust setting's workspace value is ignored, and (`warn`) the log says so, once per setting. */
+  /**
+   * Every setting, VS Code's proxy settings and the extension host's proxy variables; a trust setting's workspace value
+   * is ignored, and (`warn`) the log says so, once per setting. The proxy settings are read as VS Code's own extension
+   * host reads them (`get`: they are application- or machine-scoped, so a workspace value never counts).
+   */
   #raw(warn = true): RawSettings {
     const section = vscode.workspace.getConfiguration();
-    const raw: { [K in SettingName]?: unknown } = {};
+    const raw: { -readonly [K in keyof RawSettings]: RawSettings[K] } = { environment: proxyEnvironment(process.env) };
+    for (const name of Object.keys(PROXY_SETTING_KEYS) as ProxySettingName[]) raw[name] = section.get(PROXY_SETTING_KEYS[name]);
     for (const name of Object.keys(SETTING_KEYS) as SettingName[]) {
       const key = SETTING_KEYS[name];
       if (!TRUST_SETTINGS.includes(name)) {

@@ -31,3 +31,25 @@ export function userLevelValue(inspected: Inspected | undefined): { readonly val
   const ignoredWorkspaceValue = inspected?.workspaceValue !== undefined || inspected?.workspaceFolderValue !== undefined;
   return { value: inspected?.globalValue ?? inspected?.defaultValue, ignoredWorkspaceValue };
 }
+
+/**
+ * VS Code's own proxy settings (read, not contributed), which decide the route of every connection of a session
+ * (core proxy-route.ts). Read as VS Code's own extension host reads them (`get`; VS Code scopes them `application`,
+ * or `machine` in a remote window, so no workspace value counts); a change starts a new session, as a trust setting's does.
+ */
+export const PROXY_SETTING_KEYS = {
+  proxy: 'http.proxy',
+  noProxy: 'http.noProxy',
+  proxySupport: 'http.proxySupport',
+  proxyAuthorization: 'http.proxyAuthorization',
+} as const;
+
+export type ProxySettingName = keyof typeof PROXY_SETTING_KEYS;
+
+/** The extension host's environment variables that decide the route when no setting does (VS Code reads the same ones). */
+export const PROXY_ENVIRONMENT_VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY', 'no_proxy', 'NO_PROXY'] as const;
+
+/** Only the proxy variables of `env` (nothing else of the environment is kept or compared). */
+export function proxyEnvironment(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return Object.fromEntries(PROXY_ENVIRONMENT_VARIABLES.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name]!]])));
+}

@@ -9,10 +9,11 @@
  * the attestation verified and the TLS key was bound to it; a failed
  * verification drops the session, so nothing can be sent afterwards.
  */
-import { AWS_NITRO_ROOT_G1, connect, InputError, loadPolicyFile, loadRootFile, quoteServerText, sha256Hex, type AttestedEnclave, type AttestedSession, type ConnectOptions, type TrustedRoot } from '../../core/index.js';
+import { AWS_NITRO_ROOT_G1, connect, describeRoute, InputError, loadPolicyFile, loadRootFile, quoteServerText, sha256Hex, type AttestedEnclave, type AttestedSession, type ConnectOptions, type TrustedRoot } from '../../core/index.js';
 import { describeFailure, failure, type Failure } from '../common/failure.js';
 import { SettingsError, type ExtensionSettings } from '../settings/model.js';
 import { knownPolicy, type PolicyInfo } from './trust-state.js';
+import { editorProxyFor, type ProxyResolver } from './editor-proxy.js';
 
 /** What the settings say to trust: the policy and the roots (AWS's always, plus the listed files). */
 export interface Trust {
@@ -75,11 +76,13 @@ export interface AttestorOptions {
   /** Injectable for tests. */
   readonly connect?: Connect;
   readonly log?: (line: string) => void;
+  /** VS Code's own proxy resolver (editor-proxy.ts), for a system or PAC proxy that no setting names. */
+  readonly resolveProxy?: ProxyResolver;
 }
 
-/** The settings that decide what a session proves; a session made under other values is never reused. */
+/** The settings that decide what a session proves and which way it goes; a session made under other values is never reused. */
 export function trustKey(s: ExtensionSettings): string {
-  return JSON.stringify([s.serverUrl, s.policy.name, s.policy.pcrs, s.policy.maxAgeSeconds, s.policyFile, s.trustedRoots, s.inlineRoots.map((r) => r.sha256), s.requestTimeoutMs]);
+  return JSON.stringify([s.serverUrl, s.policy.name, s.policy.pcrs, s.policy.maxAgeSeconds, s.policyFile, s.trustedRoots, s.inlineRoots.map((r) => r.sha256), s.requestTimeoutMs, s.proxy, s.proxyEnvironment]);
 }
 
 /** One attestation in flight, shared by every caller asking the same question; aborted when superseded or abandoned. */
@@ -96,10 +99,12 @@ export class Attestor {
   #inflight: Run | undefined;
   readonly #connect: Connect;
   readonly #log: (line: string) => void;
+  readonly #resolveProxy: ProxyResolver | undefined;
 
   constructor(options: AttestorOptions = {}) {
     this.#connect = options.connect ?? connect;
     this.#log = options.log ?? (() => undefined);
+    this.#resolveProxy = options.resolveProxy;
   }
 
   /** The session in force, if any. */
@@ -190,9 +195,17 @@ export class Attestor {
     }
     const rootNames = trust.roots.map((r) => r.label).join(', ');
     this.#log(`attesting ${server} under policy "${trust.policy.name}" (${Object.keys(trust.policy.pcrs).length} PCR(s) pinned, max age ${trust.policy.maxAgeSeconds} s); trusted roots: ${rootNames}`);
-    const options: ConnectOptions = { roots: trust.roots, policy: trust.policy, timeoutMs: settings.requestTimeoutMs, signal: stop };
+    // The route (direct or which proxy) is the session's: attestation and every upload after it take it.
+    let options: ConnectOptions = { roots: trust.roots, policy: trust.policy, timeoutMs: settings.requestTimeoutMs, signal: stop, proxy: settings.proxy, environment: settings.proxyEnvironment };
     let session: AttestedSession;
     try {
+      // The proxy VS Code would take from the system or a PAC script counts only where no setting or variable names
+      // one; asking it is within the verification's time bound.
+      const system = settings.proxy.proxySupport === 'off' ? undefined : await untilAborted(editorProxyFor(this.#resolveProxy, server), stop, () => undefined);
+      if (system !== undefined) {
+        this.#log(`VS Code resolves ${server} through ${system.replace(/\/\/[^@/]*@/, '//')} (its settings, the environment, or the system or PAC)`);
+        options = { ...options, proxy: { ...settings.proxy, system } };
+      }
       session = await untilAborted(this.#connect(server, options), stop, closeLate);
     } catch (err) {
       const refused = deadline.aborted
@@ -212,7 +225,7 @@ export class Attestor {
     }
     const { attestation, simulation } = session.attested;
     this.#log(
-      `verified ${server}: module ${quoteServerText(attestation.moduleId, 120)}, PCR0 ${attestation.pcrs[0]?.slice(0, 16) ?? '(absent)'}…, document ${attestation.documentSha256.slice(0, 16)}…, root ${quoteServerText(attestation.root.label, 200)}${simulation ? ' — SIMULATION, not confidential' : ''}`,
+      `verified ${server} (connected ${describeRoute(session.route)}): module ${quoteServerText(attestation.moduleId, 120)}, PCR0 ${attestation.pcrs[0]?.slice(0, 16) ?? '(absent)'}…, document ${attestation.documentSha256.slice(0, 16)}…, root ${quoteServerText(attestation.root.label, 200)}${simulation ? ' — SIMULATION, not confidential' : ''}`,
     );
     const old = this.#current;
     this.#current = { session, key, digest: trustDigest(trust), policy: trust.policy };

@@ -7,6 +7,7 @@
  * bundle (no core at run time).
  */
 import type { ChainRootFact } from '../../core/errors.js';
+import type { ProxyRoute } from '../../core/transport/proxy-route.js';
 import { firstDifference, markDifference } from '../../shared/difference.js';
 import { failedCheck, type Failure } from '../common/failure.js';
 import { NO_PCR_PINNED, relativeAge } from './summary.js';
@@ -166,8 +167,18 @@ function verifiedChecks(state: Extract<TrustState, { kind: 'verified' }>, t: num
     pinned.length === 0
       ? check('code', 'warn', `Policy “${quotedName(state.policy)}”: ${NO_PCR_PINNED}. Any code running in a genuine enclave would pass.`, [`Pin PCR0–PCR2 (BlindBox: Configure Server…) to accept only your build.`])
       : check('code', 'pass', `Every pinned PCR (fingerprint of the code the enclave booted) matches the policy “${quotedName(state.policy)}”${each}.`, [`Pinned: ${pinned.map((i) => `PCR${i}`).join(', ')}`, `Policy from ${state.policy.source}`]),
-    check('channel', 'pass', `The TLS key of the connection is the key the enclave attested${each}: the channel ends inside the enclave.`, enclaves.map((e) => `Key SHA-256 ${e.binding.attestedKeySha256.slice(0, 16)}…`)),
+    check('channel', 'pass', `The TLS key of the connection is the key the enclave attested${each}: the channel ends inside the enclave.`, [
+      ...enclaves.map((e) => `Key SHA-256 ${e.binding.attestedKeySha256.slice(0, 16)}…`),
+      ...(state.route ? [routeFact(state.route)] : []),
+    ]),
   ];
+}
+
+/** The route as the channel check states it: a proxy relays the pinned TLS, it does not end it. */
+function routeFact(route: ProxyRoute): string {
+  if (route.kind === 'direct') return 'Route: direct';
+  const source = { setting: 'http.proxy', env: 'the environment', system: 'system or PAC, as VS Code resolved it' }[route.source];
+  return `Route: via proxy ${new URL(route.proxy).host} (${source}), which relays the pinned TLS without ending it`;
 }
 
 /**
@@ -194,6 +205,8 @@ function refusedCheck(id: CheckId, failure: Failure, policy: PolicyInfo | undefi
     ...(id === 'code' && policy ? [`Policy “${quotedName(policy)}”`] : []),
     ...(mismatch ? [mismatch.sentence] : []),
     ...(root?.simulation ? [`Root: “${root.label}” (SIMULATION, not AWS Nitro)`] : []),
+    // Whose certificate stood where the enclave's key should be: an inspecting proxy's CA names itself here.
+    ...(id === 'channel' && failure.presented ? [`Presented certificate: “${failure.presented.subject}”`, `Issued by: “${failure.presented.issuer}”`] : []),
   ];
   return check(id, 'fail', `Refused (${failure.code}).`, facts);
 }

@@ -181,7 +181,7 @@ export class TrustController {
         // may attest the restarted server's new key a moment later).
         if (this.#shown?.session !== session || !(state.kind === 'verified' || state === this.#lapsed)) return;
         const enclaves = answering(session);
-        if (enclaves) this.#set({ kind: 'verified', server, policy, enclaves });
+        if (enclaves) this.#set({ kind: 'verified', server, policy, enclaves, route: session.route });
         else {
           this.#log.info(`${server}: no attested enclave answers any more; the next use attests again`);
           this.#set({ kind: 'unverified', server, policy });
@@ -191,7 +191,7 @@ export class TrustController {
       this.#shown = { session, unsubscribe };
     }
     const enclaves = answering(session);
-    if (enclaves) this.#set({ kind: 'verified', server, policy, enclaves });
+    if (enclaves) this.#set({ kind: 'verified', server, policy, enclaves, route: session.route });
     else this.#set({ kind: 'unverified', server, policy });
   }
 

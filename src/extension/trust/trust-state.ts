@@ -5,6 +5,7 @@
  */
 import type { AttestationPolicy } from '../../core/policy.js';
 import type { AttestedEnclave } from '../../core/transport/attested-enclave.js';
+import type { ProxyRoute } from '../../core/transport/proxy-route.js';
 import type { Failure } from '../common/failure.js';
 import type { ExtensionSettings } from '../settings/model.js';
 
@@ -27,8 +28,9 @@ export type TrustState =
   /**
    * Attested under `policy`. Every enclave behind `server` that audio may reach, each with its own verification time
    * (today one; a fleet behind a load balancer is several). `simulation` on an enclave tells a simulation root from AWS's.
+   * `route`: how the session's connections go (direct or through which proxy), when a live session is shown.
    */
-  | { readonly kind: 'verified'; readonly server: string; readonly policy: PolicyInfo; readonly enclaves: Enclaves }
+  | { readonly kind: 'verified'; readonly server: string; readonly policy: PolicyInfo; readonly enclaves: Enclaves; readonly route?: ProxyRoute }
   /**
    * Refused. `policy` is undefined when the settings or the policy file could not be read. `observed` is set only for
    * PCR_MISMATCH: the same server attested again with no PCR expectations (authentic document, measurements shown

@@ -76,4 +76,14 @@ describe('proxy route', () => {
     }
     assert.throws(() => route('https://e.test', {}, { https_proxy: 'socks://p:1' }), /environment variable https_proxy uses socks:\/\//);
   });
+  it('takes the proxy the editor resolved from the system or PAC last: after the setting and the environment, never past localhost, NO_PROXY or off', () => {
+    const system = 'http://pac-proxy.example:8080';
+    assert.deepEqual(route('https://enclave.test', { system }), { kind: 'proxy', proxy: system, authorization: undefined, source: 'system' });
+    assert.equal(via('https://enclave.test', { system }, PROXY), 'through proxy http://proxy.example:3128');
+    assert.equal(via('https://enclave.test', { system, proxy: 'http://set.example:1' }), 'through proxy http://set.example:1');
+    assert.equal(via('https://localhost:8443', { system }), 'directly');
+    assert.equal(via('https://enclave.test', { system, proxySupport: 'off' }), 'directly');
+    assert.equal(via('https://enclave.test', { system }, { NO_PROXY: '.test' }), 'directly');
+    assert.throws(() => route('https://enclave.test', { system: 'https://pac-proxy.example:443' }), /the system proxy \(resolved by the editor\) uses https:\/\//);
+  });
 });
