@@ -1,16 +1,17 @@
 /**
  * `blindbox serve`: the reference server, attested by the Nitro Secure Module inside an enclave, or with
  * `--simulate` on any machine with simulated (NOT confidential) attestation.
+ *
+ * Every flag is checked before the server and its engine are imported: a usage error costs a bare Node start.
  */
 import { writeFile } from 'node:fs/promises';
-import { ENGINE_NAMES, startEngine, type EngineName } from '../server/engines.js';
+import { ENGINE_NAMES, type EngineName } from '../server/engine-names.js';
 import type { TranscriptionEngine } from '../server/engine/engine.js';
 import { parsePort, parseSeconds, UsageError } from './args.js';
 import { EXIT_SERVER } from './exit-codes.js';
 import { serveSpec } from './commands.js';
 import { parseCommand } from './flags.js';
-import { startAttestedServer, type StartedServer } from './serve-attestation.js';
-import { NsmError } from '../server/attestation/nsm/errors.js';
+import type { StartedServer } from './serve-attestation.js';
 import { oneLine } from '../shared/text.js';
 
 export async function serve(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
@@ -65,6 +66,7 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
 
   const keepAliveTimeoutMs = parseSeconds('--keep-alive', values['keep-alive']);
   if (keepAliveTimeoutMs === 0) throw new UsageError('--keep-alive must be more than 0 seconds');
+  const [{ startEngine }, { startAttestedServer }, { NsmError }] = await Promise.all([import('../server/engines.js'), import('./serve-attestation.js'), import('../server/attestation/nsm/errors.js')]);
   let engine: TranscriptionEngine | undefined;
   if (engineName) {
     err.write(`[enclave] starting the ${engineName} engine…\n`);

@@ -2,9 +2,9 @@
 import type { TranscriptionEngine } from './engine/engine.js';
 import { createPocketSphinxEngine } from './engine/pocketsphinx/engine.js';
 import { createWhisperEngine, type WhisperModel } from './engine/whisper/engine.js';
+import type { EngineName } from './engine-names.js';
 
-export const ENGINE_NAMES = ['pocketsphinx', 'whisper-http'] as const;
-export type EngineName = (typeof ENGINE_NAMES)[number];
+export { ENGINE_NAMES, type EngineName } from './engine-names.js';
 
 export interface EngineChoice {
   readonly engine: EngineName;
