@@ -186,6 +186,18 @@ describe('certificate chain rules', () => {
     const ext = new pkijs.Extension({ extnID: '1.3.6.1.4.1.99999.1', critical: true, extnValue: new asn1js.Null().toBER(false) });
     await expectBroken({ instance: { extraExtensions: [ext] } }, 'CERT_INVALID', /critical extension 1\.3\.6\.1\.4\.1\.99999\.1/);
   });
+  it('CERT_INVALID: an intermediate that repeats its basic constraints, word for word', async () => {
+    // Both copies say the same, so only the rule against repeated extensions (RFC 5280 §4.2) refuses it.
+    const again = new pkijs.Extension({ extnID: '2.5.29.19', critical: true, extnValue: new pkijs.BasicConstraints({ cA: true, pathLenConstraint: 1 }).toSchema().toBER(false) });
+    await expectBroken({ zonal: { extraExtensions: [again] } }, 'CERT_INVALID', /repeats the extension 2\.5\.29\.19/);
+  });
+  it('CERT_INVALID: an intermediate with a byte after its DER (OpenSSL alone would read the certificate and ignore it)', async () => {
+    const trailing = (p: Map<string, unknown>) => {
+      const bundle = p.get('cabundle') as Uint8Array[];
+      bundle[2] = Buffer.concat([bundle[2]!, Buffer.from([0])]);
+    };
+    rejects(await doc({ editPayload: trailing }), 'CERT_INVALID', /cannot be parsed as X\.509 DER/);
+  });
   it('CERT_INVALID: the leaf has a P-256 key', async () => {
     // The document cannot be ES384-signed by a P-256 key; the key check must come first and say why.
     const c = await createNitroChain(NOW, { leaf: { curve: 'P-256' } });
