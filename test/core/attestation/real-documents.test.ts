@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { AWS_NITRO_ROOT_G1, AWS_NITRO_ROOT_G1_SHA256, AttestationError, sha256Hex, trustedRootsFromPem, verifyAttestation } from '../../src/core/index.js';
-import { loadNegativeDocuments, loadRealDocuments, NITRO_DIR, ROOT_PEM_PATH } from '../../support/fixtures.js';
+import { AWS_NITRO_ROOT_G1, AWS_NITRO_ROOT_G1_SHA256, AttestationError, sha256Hex, trustedRootsFromPem, verifyAttestation } from '../../../src/core/index.js';
+import { loadNegativeDocuments, loadRealDocuments, NITRO_DIR, ROOT_PEM_PATH } from '../../../support/fixtures.js';
 
 const docs = loadRealDocuments();
 

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
 import { Tag } from 'cbor-x';
-import { decodeStrict, type CborLimits } from '../../src/core/attestation/cbor.js';
-import { parseCoseSign1 } from '../../src/core/attestation/cose.js';
-import { cborEncoder } from '../../src/shared/cbor.js';
-import { AttestationError, type AttestationErrorCode } from '../../src/core/errors.js';
+import { decodeStrict, type CborLimits } from '../../../src/core/attestation/cbor.js';
+import { parseCoseSign1 } from '../../../src/core/attestation/cose.js';
+import { cborEncoder } from '../../../src/shared/cbor.js';
+import { AttestationError, type AttestationErrorCode } from '../../../src/core/errors.js';
 
 /** Spaced hex → bytes. */
 function hex(text: string): Uint8Array {

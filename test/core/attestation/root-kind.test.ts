@@ -8,12 +8,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { validateChain } from '../../src/core/attestation/chain.js';
-import { AWS_NITRO_ROOT_G1, rootKind, trustedRootsFromPem } from '../../src/core/attestation/roots.js';
-import { AttestationError } from '../../src/core/errors.js';
-import { issueCertificate, toPem } from '../../src/server/attestation/certificates.js';
-import { createNitroChain, nitroChainSpecs } from '../../src/server/attestation/nitro-chain.js';
-import { loadOrCreateSimulationRoot } from '../../src/server/attestation/simulation-ca.js';
+import { validateChain } from '../../../src/core/attestation/chain.js';
+import { AWS_NITRO_ROOT_G1, rootKind, trustedRootsFromPem } from '../../../src/core/attestation/roots.js';
+import { AttestationError } from '../../../src/core/errors.js';
+import { issueCertificate, toPem } from '../../../src/server/attestation/certificates.js';
+import { createNitroChain, nitroChainSpecs } from '../../../src/server/attestation/nitro-chain.js';
+import { loadOrCreateSimulationRoot } from '../../../src/server/attestation/simulation-ca.js';
 
 const now = new Date();
 

@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { AttestationError, InputError, trustedRootsFromPem, verifyAttestation, type TrustedRoot, type VerifyOptions } from '../../src/core/index.js';
-import { generateSigningKeys, issueCertificate, toPem } from '../../src/server/attestation/certificates.js';
-import { issueAttestationDocument, type DocumentContent, type EncodingOptions } from '../../src/server/attestation/document.js';
-import { createNitroChain, type NitroChain } from '../../src/server/attestation/nitro-chain.js';
+import { AttestationError, InputError, trustedRootsFromPem, verifyAttestation, type TrustedRoot, type VerifyOptions } from '../../../src/core/index.js';
+import { generateSigningKeys, issueCertificate, toPem } from '../../../src/server/attestation/certificates.js';
+import { issueAttestationDocument, type DocumentContent, type EncodingOptions } from '../../../src/server/attestation/document.js';
+import { createNitroChain, type NitroChain } from '../../../src/server/attestation/nitro-chain.js';
 
 const NOW = new Date('2026-11-20T12:00:00Z');
 const PCR = (fill: number) => new Uint8Array(48).fill(fill);
