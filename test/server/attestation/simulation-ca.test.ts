@@ -4,10 +4,10 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { trustedRootsFromPem, verifyAttestation } from '../../src/core/index.js';
-import { loadOrCreateSimulationRoot, SIMULATION_CA_FILE } from '../../src/server/attestation/simulation-ca.js';
-import { SimulationAttestationProvider } from '../../src/server/attestation/simulation.js';
-import { toPem } from '../../src/server/attestation/certificates.js';
+import { trustedRootsFromPem, verifyAttestation } from '../../../src/core/index.js';
+import { loadOrCreateSimulationRoot, SIMULATION_CA_FILE } from '../../../src/server/attestation/simulation-ca.js';
+import { SimulationAttestationProvider } from '../../../src/server/attestation/simulation.js';
+import { toPem } from '../../../src/server/attestation/certificates.js';
 
 let dir: string;
 before(async () => {

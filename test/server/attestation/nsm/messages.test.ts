@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Encoder } from 'cbor-x';
-import { NSM_ERROR_CODES, NsmError, type NsmErrorCode } from '../../src/server/attestation/nsm/errors.js';
+import { NSM_ERROR_CODES, NsmError, type NsmErrorCode } from '../../../../src/server/attestation/nsm/errors.js';
 import {
   decodeNsmResponse,
   encodeNsmRequest,
@@ -12,7 +12,7 @@ import {
   parseExtendPcr,
   parseUnit,
   type NsmRequest,
-} from '../../src/server/attestation/nsm/messages.js';
+} from '../../../../src/server/attestation/nsm/messages.js';
 
 /** CBOR text string head + UTF-8 (all names here are under 24 bytes). */
 const text = (s: string) => Buffer.concat([Buffer.from([0x60 + s.length]), Buffer.from(s)]).toString('hex');

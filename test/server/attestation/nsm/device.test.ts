@@ -12,10 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { Encoder } from 'cbor-x';
-import { NsmStandIn } from '../helpers/nsm-stand-in.js';
-import type { ProbeOp, ProbeResult } from '../helpers/nsm-probe.js';
+import { NsmStandIn } from '../../../helpers/nsm-stand-in.js';
+import type { ProbeOp, ProbeResult } from '../../../helpers/nsm-probe.js';
 
-const PROBE = fileURLToPath(new URL('../helpers/nsm-probe.js', import.meta.url));
+const PROBE = fileURLToPath(new URL('../../../helpers/nsm-probe.js', import.meta.url));
 const encoder = new Encoder({ useRecords: false, mapsAsObjects: false, tagUint8Array: false, variableMapSize: true });
 const cbor = (v: unknown) => encoder.encode(v);
 const sha384 = (...parts: Uint8Array[]) => {
