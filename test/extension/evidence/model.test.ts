@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { verifyAttestation } from '../../src/core/index.js';
-import { buildEvidence, evidenceFileName, EVIDENCE_FORMAT } from '../../src/extension/evidence/model.js';
-import { liveSimulationSession } from '../../support/servers.js';
-import { policy, realAttested, verified } from './helpers.js';
+import { verifyAttestation } from '../../../src/core/index.js';
+import { buildEvidence, evidenceFileName, EVIDENCE_FORMAT } from '../../../src/extension/evidence/model.js';
+import { liveSimulationSession } from '../../../support/servers.js';
+import { policy, realAttested, verified } from '../helpers.js';
 
 describe('attestation evidence', () => {
   it('holds the raw document, verdict, policy, verification time and presented certificate', () => {

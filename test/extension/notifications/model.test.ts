@@ -1,14 +1,14 @@
 /** Which buttons an error notification offers (notifications/model.ts): the fix for its code, then Show Attestation, then Show details. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { describeFailure } from '../../src/extension/common/failure.js';
-import { AttestationError, InputError } from '../../src/core/errors.js';
-import { COMMANDS, OPEN_USER_SETTINGS } from '../../src/extension/ids.js';
-import { failureActions } from '../../src/extension/notifications/model.js';
-import { validateChain } from '../../src/core/attestation/chain.js';
-import { AWS_NITRO_ROOT_G1, trustedRootsFromPem, type TrustedRoot } from '../../src/core/attestation/roots.js';
-import { issueCertificate, toPem } from '../../src/server/attestation/certificates.js';
-import { createNitroChain, nitroChainSpecs } from '../../src/server/attestation/nitro-chain.js';
+import { describeFailure } from '../../../src/extension/common/failure.js';
+import { AttestationError, InputError } from '../../../src/core/errors.js';
+import { COMMANDS, OPEN_USER_SETTINGS } from '../../../src/extension/ids.js';
+import { failureActions } from '../../../src/extension/notifications/model.js';
+import { validateChain } from '../../../src/core/attestation/chain.js';
+import { AWS_NITRO_ROOT_G1, trustedRootsFromPem, type TrustedRoot } from '../../../src/core/attestation/roots.js';
+import { issueCertificate, toPem } from '../../../src/server/attestation/certificates.js';
+import { createNitroChain, nitroChainSpecs } from '../../../src/server/attestation/nitro-chain.js';
 
 describe('failureActions', () => {
   it('an untrusted chain offers to trust a root and to show the attestation, then the log', () => {

@@ -1,10 +1,10 @@
 /** The transcription batch as a pipeline (no editor): one record per file through check → attest → send → document. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AttestationError, ChannelError, InputError } from '../../src/core/errors.js';
-import type { Failure } from '../../src/extension/common/failure.js';
-import { batchSummary, openedDocuments, runBatch, type BatchSteps, type FileRecord } from '../../src/extension/transcribe/batch.js';
-import { BatchProgress } from '../../src/extension/transcribe/progress.js';
+import { AttestationError, ChannelError, InputError } from '../../../src/core/errors.js';
+import type { Failure } from '../../../src/extension/common/failure.js';
+import { batchSummary, openedDocuments, runBatch, type BatchSteps, type FileRecord } from '../../../src/extension/transcribe/batch.js';
+import { BatchProgress } from '../../../src/extension/transcribe/progress.js';
 
 type Steps = BatchSteps<string, string, string, string, string>;
 

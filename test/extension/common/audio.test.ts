@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AUDIO_EXTENSIONS, AUDIO_WHEN_CLAUSE, baseName, isAudioPath } from '../../src/extension/common/audio.js';
-import { readRepoFile } from './helpers.js';
+import { AUDIO_EXTENSIONS, AUDIO_WHEN_CLAUSE, baseName, isAudioPath } from '../../../src/extension/common/audio.js';
+import { readRepoFile } from '../helpers.js';
 
 describe('audio file matching', () => {
   it('accepts every supported extension in any case', () => {

@@ -1,8 +1,8 @@
 /** The one clock of the window's surfaces: one tick for all of them, only while anyone listens, and ages that change with it. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Clock, shownAges, shownTimes, TICK_MS, type Timers } from '../../src/extension/common/clock.js';
-import type { TrustState } from '../../src/extension/trust/trust-state.js';
+import { Clock, shownAges, shownTimes, TICK_MS, type Timers } from '../../../src/extension/common/clock.js';
+import type { TrustState } from '../../../src/extension/trust/trust-state.js';
 
 /** Timers under the test's hand: `advance` fires the interval as often as the time passed allows. */
 function manualTimers(): Timers & { advance(ms: number): void; running: () => number } {

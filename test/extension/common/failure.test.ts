@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ATTESTATION_ERROR_CODES, AttestationError, BlindBoxError, CHANNEL_ERROR_CODES, ChannelError, InputError, RECEIPT_ERROR_CODES, ReceiptError } from '../../src/core/errors.js';
-import { oneLine } from '../../src/shared/text.js';
-import { EXTENSION_ERROR_CODES, ExtensionError } from '../../src/extension/common/errors.js';
-import { describeFailure, failedCheck, failure, failureFix, shortReason, type FailureCode } from '../../src/extension/common/failure.js';
-import { defuseLinks, notificationText } from '../../src/extension/common/plain-text.js';
+import { ATTESTATION_ERROR_CODES, AttestationError, BlindBoxError, CHANNEL_ERROR_CODES, ChannelError, InputError, RECEIPT_ERROR_CODES, ReceiptError } from '../../../src/core/errors.js';
+import { oneLine } from '../../../src/shared/text.js';
+import { EXTENSION_ERROR_CODES, ExtensionError } from '../../../src/extension/common/errors.js';
+import { describeFailure, failedCheck, failure, failureFix, shortReason, type FailureCode } from '../../../src/extension/common/failure.js';
+import { defuseLinks, notificationText } from '../../../src/extension/common/plain-text.js';
 
 describe('failures shown to people', () => {
   it('keeps the core’s codes and marks attestation failures (and TLS binding) as untrusted', () => {

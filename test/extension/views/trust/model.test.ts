@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { trustRows } from '../../src/extension/views/trust/model.js';
-import type { TrustState } from '../../src/extension/trust/trust-state.js';
-import { policy, realAttested, verified } from './helpers.js';
+import { trustRows } from '../../../../src/extension/views/trust/model.js';
+import type { TrustState } from '../../../../src/extension/trust/trust-state.js';
+import { policy, realAttested, verified } from '../../helpers.js';
 
 const SERVER = 'https://enclave.example:8443';
 

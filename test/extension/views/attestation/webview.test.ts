@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import vm from 'node:vm';
-import { AttestationError, ChannelError } from '../../src/core/errors.js';
-import type { TrustState } from '../../src/extension/trust/trust-state.js';
-import { describeFailure } from '../../src/extension/common/failure.js';
-import { attestationViewModel } from '../../src/extension/views/attestation/model.js';
-import { attestationHtml, contentSecurityPolicy, ELEMENT_IDS, makeNonce } from '../../src/extension/views/attestation/html.js';
-import { parseWebviewMessage, WEBVIEW_MESSAGE_TYPES } from '../../src/extension/views/attestation/protocol.js';
-import { policy, readRepoFile, realAttested, REPO, verified } from './helpers.js';
+import { AttestationError, ChannelError } from '../../../../src/core/errors.js';
+import type { TrustState } from '../../../../src/extension/trust/trust-state.js';
+import { describeFailure } from '../../../../src/extension/common/failure.js';
+import { attestationViewModel } from '../../../../src/extension/views/attestation/model.js';
+import { attestationHtml, contentSecurityPolicy, ELEMENT_IDS, makeNonce } from '../../../../src/extension/views/attestation/html.js';
+import { parseWebviewMessage, WEBVIEW_MESSAGE_TYPES } from '../../../../src/extension/views/attestation/protocol.js';
+import { policy, readRepoFile, realAttested, REPO, verified } from '../../helpers.js';
 
 const INPUTS = { cspSource: 'https://file+.vscode-resource.vscode-cdn.net', nonce: 'bm9uY2Utbm9uY2Utbm9uY2U=', scriptUri: 'https://x/media/attestation.js', styleUri: 'https://x/media/attestation.css' };
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatDuration } from '../../src/core/util/format-duration.js';
-import { STATUS_TEXT_BUDGET, statusPresentation } from '../../src/extension/views/status/model.js';
-import { ATTESTATION_ERROR_CODES, CHANNEL_ERROR_CODES, RECEIPT_ERROR_CODES } from '../../src/core/errors.js';
-import { EXTENSION_ERROR_CODES } from '../../src/extension/common/errors.js';
-import type { TrustState } from '../../src/extension/trust/trust-state.js';
-import { policy, realAttested, verified } from './helpers.js';
+import { formatDuration } from '../../../../src/core/util/format-duration.js';
+import { STATUS_TEXT_BUDGET, statusPresentation } from '../../../../src/extension/views/status/model.js';
+import { ATTESTATION_ERROR_CODES, CHANNEL_ERROR_CODES, RECEIPT_ERROR_CODES } from '../../../../src/core/errors.js';
+import { EXTENSION_ERROR_CODES } from '../../../../src/extension/common/errors.js';
+import type { TrustState } from '../../../../src/extension/trust/trust-state.js';
+import { policy, realAttested, verified } from '../../helpers.js';
 
 describe('status bar text', () => {
   const { attested, verifiedAt } = realAttested();

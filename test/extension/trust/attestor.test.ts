@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { toHex } from '../../src/core/index.js';
-import { createTlsIdentity } from '../../src/server/tls-identity.js';
-import { Attestor, loadTrust, REUSE_MARGIN_MS, VERIFY_MARGIN_MS } from '../../src/extension/trust/attestor.js';
-import { parseSettings } from '../../src/extension/settings/model.js';
-import { startDribblingServer } from '../../support/servers.js';
-import { liveTrustedSimulation } from './helpers.js';
+import { toHex } from '../../../src/core/index.js';
+import { createTlsIdentity } from '../../../src/server/tls-identity.js';
+import { Attestor, loadTrust, REUSE_MARGIN_MS, VERIFY_MARGIN_MS } from '../../../src/extension/trust/attestor.js';
+import { parseSettings } from '../../../src/extension/settings/model.js';
+import { startDribblingServer } from '../../../support/servers.js';
+import { liveTrustedSimulation } from '../helpers.js';
 
 const live = liveTrustedSimulation();
 const settings = live.settings;

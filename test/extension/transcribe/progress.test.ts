@@ -1,8 +1,8 @@
 /** The progress notification's words: bytes, rate, time left, the time elapsed and the estimate, a busy server's wait. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BatchProgress, EngineSpeeds, transcribingFraction, transcribingLine, uploadFraction, uploadLine } from '../../src/extension/transcribe/progress.js';
-import { retryLine } from '../../src/core/index.js';
+import { BatchProgress, EngineSpeeds, transcribingFraction, transcribingLine, uploadFraction, uploadLine } from '../../../src/extension/transcribe/progress.js';
+import { retryLine } from '../../../src/core/index.js';
 
 describe('uploadLine', () => {
   it('bytes, rate and time left once the upload is steady', () => {

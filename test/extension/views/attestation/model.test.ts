@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { createHash, type X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
-import { toHex } from '../../src/core/index.js';
-import type { TrustState } from '../../src/extension/trust/trust-state.js';
-import { attestationViewModel, relativeAge } from '../../src/extension/views/attestation/model.js';
-import { liveSimulationSession } from '../../support/servers.js';
-import { policy, realAttested, verified } from './helpers.js';
+import { toHex } from '../../../../src/core/index.js';
+import type { TrustState } from '../../../../src/extension/trust/trust-state.js';
+import { attestationViewModel, relativeAge } from '../../../../src/extension/views/attestation/model.js';
+import { liveSimulationSession } from '../../../../support/servers.js';
+import { policy, realAttested, verified } from '../../helpers.js';
 
 const SERVER = 'https://enclave.example:8443';
 

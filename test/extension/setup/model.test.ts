@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AWS_NITRO_ROOT_G1_PEM } from '../../src/core/attestation/roots.js';
-import { parseSettings } from '../../src/extension/settings/model.js';
-import { derToPem, inlinePolicy, pcr0Problem, pinnedPolicy, presentedRoot, replacementWarning, rootCandidate, serverUrlProblem, simulationReplacement, simulationWarning, withRoots } from '../../src/extension/setup/model.js';
-import { issueCertificate, toPem } from '../../src/server/attestation/certificates.js';
-import { createNitroChain, nitroChainSpecs } from '../../src/server/attestation/nitro-chain.js';
-import { rootKind } from '../../src/core/attestation/roots.js';
-import { liveSimulationSession } from '../../support/servers.js';
+import { AWS_NITRO_ROOT_G1_PEM } from '../../../src/core/attestation/roots.js';
+import { parseSettings } from '../../../src/extension/settings/model.js';
+import { derToPem, inlinePolicy, pcr0Problem, pinnedPolicy, presentedRoot, replacementWarning, rootCandidate, serverUrlProblem, simulationReplacement, simulationWarning, withRoots } from '../../../src/extension/setup/model.js';
+import { issueCertificate, toPem } from '../../../src/server/attestation/certificates.js';
+import { createNitroChain, nitroChainSpecs } from '../../../src/server/attestation/nitro-chain.js';
+import { rootKind } from '../../../src/core/attestation/roots.js';
+import { liveSimulationSession } from '../../../support/servers.js';
 
 describe('Configure Server… decisions', () => {
   const live = liveSimulationSession();

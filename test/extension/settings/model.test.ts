@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { userLevelValue } from '../../src/extension/settings/scope.js';
-import { AWS_NITRO_ROOT_G1, AWS_NITRO_ROOT_G1_PEM } from '../../src/core/attestation/roots.js';
-import { isInlinePem, parseSettings, SettingsError, type RawSettings } from '../../src/extension/settings/model.js';
+import { userLevelValue } from '../../../src/extension/settings/scope.js';
+import { AWS_NITRO_ROOT_G1, AWS_NITRO_ROOT_G1_PEM } from '../../../src/core/attestation/roots.js';
+import { isInlinePem, parseSettings, SettingsError, type RawSettings } from '../../../src/extension/settings/model.js';
 
 const HOME = '/home/u';
 const PCR0 = 'ab'.repeat(48);

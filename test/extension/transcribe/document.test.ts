@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseTranscript } from '../../src/core/index.js';
-import { receiptStatusLine } from '../../src/core/transcript-markdown.js';
-import { documentLanguage, formatClock, renderTranscriptDocument, wireFormat, type TranscriptProvenance } from '../../src/extension/transcribe/document.js';
+import { parseTranscript } from '../../../src/core/index.js';
+import { receiptStatusLine } from '../../../src/core/transcript-markdown.js';
+import { documentLanguage, formatClock, renderTranscriptDocument, wireFormat, type TranscriptProvenance } from '../../../src/extension/transcribe/document.js';
 
 const PCR0 = 'ab'.repeat(48);
 const P: TranscriptProvenance = {
