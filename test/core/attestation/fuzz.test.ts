@@ -37,13 +37,13 @@ function mulberry32(seed: number): () => number {
 }
 
 class Random {
-  private readonly next: () => number;
+  readonly #next: () => number;
   constructor(seed: number) {
-    this.next = mulberry32(seed);
+    this.#next = mulberry32(seed);
   }
   /** An integer in [0, n). */
   int(n: number): number {
-    return Math.floor(this.next() * n);
+    return Math.floor(this.#next() * n);
   }
   pick<T>(items: readonly T[]): T {
     return items[this.int(items.length)]!;
