@@ -4,9 +4,11 @@
  * figures and ratios measured in this one run; it never asserts timing.
  *
  *   (1) whole process  `node bin/blindbox.js …` (the installed `blindbox`) from spawn to exit, for `--help`, one real
- *                      `verify-doc` of a real Nitro document, each command's `--help`, and each command loaded and
- *                      refusing a missing file or a bad flag (the command's own modules imported, no network);
- *                      rounds interleave every case with the bare start, so a busy machine slows all alike.
+ *                      `verify-doc` of a real Nitro document, a real `verify` of a live simulation server on loopback
+ *                      and a real `verify-receipt` of a receipt that server signed (the server, `blindbox serve
+ *                      --simulate`, runs as its own process, started once), each command's `--help`, and each command
+ *                      loaded and refusing a missing file or a bad flag (the command's own modules imported, no
+ *                      network); rounds interleave every case with the bare start, so a busy machine slows all alike.
  *   (2) chain          verifyAttestation of each real document at its own timestamp with clearChainCaches() before
  *                      every call (certificates parsed and chain signatures checked again), interleaved with one bare
  *                      crypto.verify('sha384', …) of a fresh P-384 key; both in CPU time (process.cpuUsage), since on
@@ -16,9 +18,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { availableParallelism, cpus } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startServe } from '../support/cli.js';
 import { parseCoseSign1 } from '../src/core/attestation/cose.js';
 import { parsePayload } from '../src/core/attestation/payload.js';
 import { clearChainCaches, verifyAttestation } from '../src/core/index.js';
@@ -30,6 +34,7 @@ const CHAIN_WARMUP = 20;
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = `${REPO}bin/blindbox.js`;
 const NITRO = `${REPO}test/fixtures/nitro/`;
+const SAMPLE = `${REPO}media/sample.wav`;
 const DOC = 'real_8';
 /** A whole-process goal: every command within this multiple of a bare Node start. */
 const PROCESS_GOAL = 2;
@@ -45,6 +50,16 @@ const documents = readdirSync(NITRO)
 const doc = documents.find((d) => d.name === DOC)!;
 
 // ---- (1) whole processes ---------------------------------------------------------------------------------------
+// A live simulation server for `verify`, and one receipt it signed for `verify-receipt` (made once, not timed).
+const dir = mkdtempSync(path.join(tmpdir(), 'blindbox-startup-'));
+const rootPem = path.join(dir, 'root.pem');
+const receiptFile = path.join(dir, 'sample.receipt.json');
+const transcriptFile = path.join(dir, 'sample.txt');
+const serve = await startServe(['--simulate', '--port', '0', '--workers', '1', '--trust-out', rootPem]);
+const made = spawnSync(process.execPath, [BIN, 'transcribe', serve.url, SAMPLE, '--trust-root', rootPem, '--receipt', receiptFile], { encoding: 'utf8', timeout: 120_000 });
+if (made.status !== 0) throw new Error(`the receipt for verify-receipt could not be made: ${made.stderr}`);
+writeFileSync(transcriptFile, made.stdout);
+
 interface Case {
   readonly label: string;
   readonly argv: readonly string[];
@@ -58,6 +73,8 @@ const cases: Case[] = [
   cli('--help', 0, '--help'),
   cli(`verify-doc ${DOC}.cbor`, 0, 'verify-doc', `${NITRO}${DOC}.cbor`, '--at', String(doc.at.getTime())),
   cli('verify-doc --help', 0, 'verify-doc', '--help'),
+  cli('verify (live simulation)', 0, 'verify', serve.url, '--trust-root', rootPem),
+  cli('verify-receipt sample.receipt.json', 0, 'verify-receipt', receiptFile, '--audio', SAMPLE, '--transcript', transcriptFile, '--trust-root', rootPem),
   cli('verify-receipt --help', 0, 'verify-receipt', '--help'),
   cli('verify-receipt (missing file)', 2, 'verify-receipt', '/nonexistent/receipt.json', '--audio', '/nonexistent/a.wav', '--transcript', '/nonexistent/t.txt'),
   cli('verify-evidence (missing file)', 2, 'verify-evidence', '/nonexistent/evidence.json'),
@@ -105,6 +122,8 @@ for (let round = 0; round < RUNS; round++) {
     if (cpu !== undefined) cpuSamples.get(c)!.push(cpu);
   }
 }
+await serve.stop();
+rmSync(dir, { recursive: true, force: true });
 const bareMs = median(samples.get(bare)!);
 const bareCpu = median(cpuSamples.get(bare)!);
 const hasCpu = Number.isFinite(bareCpu);

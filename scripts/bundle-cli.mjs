@@ -12,14 +12,38 @@
  *   server starts worker threads and native addons by path and measures its own code files into the attestation.
  * - The bundle sits three folders deep, as out/src/cli/main.js does, so `new URL('../../../package.json',
  *   import.meta.url)` (the version) names the same file from either.
+ * - `undici` is its Client alone (undici-client.cjs): the core uses nothing else, and undici's index loads much more.
  * - Identifiers are kept (whitespace and syntax minified only), so an internal error's stack stays readable.
  * - Fails on any esbuild warning and when the bundle contains server code.
  */
 import { build } from 'esbuild';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { noNativeCbor } from './no-native-cbor.mjs';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
+const UNDICI_CLIENT = fileURLToPath(new URL('./undici-client.cjs', import.meta.url));
+
+// The names undici-client.cjs gives must be undici's own (an upgrade that moved one fails here, not at run time).
+{
+  const require = createRequire(import.meta.url);
+  const client = require(UNDICI_CLIENT); // first: undici's index would attach the Dispatcher API itself
+  const api = ['request', 'stream', 'connect'].every((method) => typeof client.Client.prototype[method] === 'function');
+  const whole = require('undici');
+  const differ = Object.keys(client).filter((name) => client[name] !== whole[name]);
+  if (!api || differ.length) {
+    console.error(`bundle-cli: scripts/undici-client.cjs no longer matches undici (${differ.join(', ') || 'Dispatcher API'})`);
+    process.exit(1);
+  }
+}
+
+/** @type {import('esbuild').Plugin} */
+const undiciClient = {
+  name: 'undici-client',
+  setup(b) {
+    b.onResolve({ filter: /^undici$/ }, () => ({ path: UNDICI_CLIENT }));
+  },
+};
 /** Commands that run from tsc's output rather than the bundle, by the path main.ts imports them with. */
 const UNBUNDLED = new Set(['./serve.js', './demo.js']);
 
@@ -50,7 +74,7 @@ const result = await build({
   legalComments: 'eof',
   metafile: true,
   logLevel: 'silent',
-  plugins: [unbundledCommands, noNativeCbor],
+  plugins: [unbundledCommands, undiciClient, noNativeCbor],
   // Bundled CommonJS packages (asn1js, undici…) call require() for Node's built-ins: give the ES module one.
   banner: { js: "import { createRequire as __blindboxRequire } from 'node:module'; const require = __blindboxRequire(import.meta.url);" },
 });

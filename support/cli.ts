@@ -1,9 +1,15 @@
 /** Runs the compiled CLI as a user would: a separate process. */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+/** bin/blindbox.js: the bundle `npm run build` makes, as the package runs it. */
+export const BIN = fileURLToPath(new URL('../../bin/blindbox.js', import.meta.url));
+const MODULE_TRACE = fileURLToPath(new URL('./module-trace.js', import.meta.url));
 
 export interface CliResult {
   readonly code: number | null;
@@ -12,8 +18,8 @@ export interface CliResult {
 }
 
 /** Runs `blindbox …args` to completion (bounded by `timeoutMs`); `env`, when given, is its whole environment. */
-export async function runCli(args: readonly string[], timeoutMs = 60_000, env?: NodeJS.ProcessEnv): Promise<CliResult> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
+export async function runCli(args: readonly string[], timeoutMs = 60_000, env?: NodeJS.ProcessEnv, nodeArgs: readonly string[] = [], entry = CLI): Promise<CliResult> {
+  const child = spawn(process.execPath, [...nodeArgs, entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -22,6 +28,22 @@ export async function runCli(args: readonly string[], timeoutMs = 60_000, env?: 
   const [code] = (await once(child, 'close')) as [number | null];
   clearTimeout(timer);
   return { code, stdout, stderr };
+}
+
+/**
+ * Runs `blindbox …args` (from `entry`: tsc's output, or BIN) and returns, with its result, the file URLs of every
+ * module it loaded, in order (support/module-trace.ts).
+ */
+export async function runCliTracingModules(args: readonly string[], entry = CLI): Promise<CliResult & { readonly modules: readonly string[] }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'blindbox-modules-'));
+  try {
+    const trace = path.join(dir, 'modules.txt');
+    const result = await runCli(args, 60_000, { ...process.env, BLINDBOX_MODULE_TRACE: trace }, ['--import', MODULE_TRACE], entry);
+    const modules = (await readFile(trace, 'utf8')).split('\n').filter((url) => url.startsWith('file:') && !url.endsWith('/module-trace.js'));
+    return { ...result, modules };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** A running `blindbox serve`; `url` is what its single stdout line announced. */

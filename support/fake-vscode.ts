@@ -38,9 +38,12 @@ export class Uri {
 }
 
 class Disposable {
-  constructor(private readonly fn: () => void = () => undefined) {}
+  readonly #fn: () => void;
+  constructor(fn: () => void = () => undefined) {
+    this.#fn = fn;
+  }
   dispose(): void {
-    this.fn();
+    this.#fn();
   }
 }
 

@@ -1,20 +1,20 @@
 /**
  * `blindbox serve`: the reference server, attested by the Nitro Secure Module inside an enclave, or with
  * `--simulate` on any machine with simulated (NOT confidential) attestation.
+ *
+ * Every flag is checked before the server and its engine are imported: a usage error costs a bare Node start.
  */
 import { writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { ENGINE_NAMES, startEngine, type EngineChoice, type EngineName } from '../server/engines.js';
-import { WhisperModelError, readWhisperModelFile, type WhisperModelFile } from '../server/engine/whisper/model-file.js';
-import { WhisperServerStartError } from '../server/engine/whisper/supervisor.js';
-import { WHISPER_SERVER_BINARY } from '../server/engine/whisper/binary.js';
+import { ENGINE_NAMES, type EngineName } from '../server/engine-names.js';
+import type { EngineChoice } from '../server/engines.js';
+import type { WhisperModelFile } from '../server/engine/whisper/model-file.js';
 import type { TranscriptionEngine } from '../server/engine/engine.js';
 import { parsePort, parseSeconds, UsageError } from './args.js';
 import { EXIT_SERVER, EXIT_USAGE } from './exit-codes.js';
 import { serveSpec } from './commands.js';
 import { parseCommand } from './flags.js';
-import { startAttestedServer, type StartedServer } from './serve-attestation.js';
-import { NsmError } from '../server/attestation/nsm/errors.js';
+import type { StartedServer } from './serve-attestation.js';
 import { oneLine } from '../shared/text.js';
 
 export async function serve(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
@@ -75,6 +75,14 @@ export async function serve(argv: string[], out: NodeJS.WritableStream, err: Nod
 
   const keepAliveTimeoutMs = parseSeconds('--keep-alive', values['keep-alive']);
   if (keepAliveTimeoutMs === 0) throw new UsageError('--keep-alive must be more than 0 seconds');
+  const [{ startEngine }, { startAttestedServer }, { NsmError }, { WhisperServerStartError }, { WhisperModelError, readWhisperModelFile }, { WHISPER_SERVER_BINARY }] = await Promise.all([
+    import('../server/engines.js'),
+    import('./serve-attestation.js'),
+    import('../server/attestation/nsm/errors.js'),
+    import('../server/engine/whisper/supervisor.js'),
+    import('../server/engine/whisper/model-file.js'),
+    import('../server/engine/whisper/binary.js'),
+  ]);
   const binary = values['whisper-server'] ?? WHISPER_SERVER_BINARY;
   if (engineName === 'whisper' && !existsSync(binary)) throw new UsageError(`whisper-server is not at ${JSON.stringify(binary)}: build it with npm run setup, or name it with --whisper-server <path>`);
   // The model file is checked (and hashed) with either Whisper engine: its name and hash are attested, and an

@@ -8,7 +8,17 @@
 import { access, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { constants } from 'node:fs';
-import { AttestationError, ChannelError, checkOutputPlan, connect, escapeControls, fileSource, InputError, oneLine, ReceiptError, receiptFileText, retryLine, shownPath, TRANSCRIPT_FORMATS, writeFileAtomic, writeReceiptFile, type AttestedSession, type AudioSource, type PlannedOutput, type TranscriptFormat, type TranscriptResult } from '../core/index.js';
+// Named modules, not core/index.js: the HTTP client is imported only once every flag and file has been checked.
+import { AttestationError, ChannelError, InputError, ReceiptError } from '../core/errors.js';
+import { fileSource, type AudioSource } from '../core/audio-source.js';
+import { receiptFileText, writeReceiptFile } from '../core/receipt/file.js';
+import type { AttestedSession } from '../core/transport/session.js';
+import type { TranscriptResult } from '../core/transport/transcribe.js';
+import { checkOutputPlan, writeFileAtomic, type PlannedOutput } from '../core/util/output-files.js';
+import { shownPath } from '../core/util/regular-file.js';
+import { retryLine } from '../core/util/retry-notice.js';
+import { TRANSCRIPT_FORMATS, type TranscriptFormat } from '../protocol/index.js';
+import { escapeControls, oneLine } from '../shared/text.js';
 import { UsageError } from './args.js';
 import { asUsage } from './client-args.js';
 import { connectOptions } from './attestation-flags.js';
@@ -51,6 +61,7 @@ export async function transcribeCommand(argv: string[], out: NodeJS.WritableStre
     });
   }
   const options = await connectOptions(values);
+  const { connect } = await import('../core/transport/session.js');
   let session: AttestedSession;
   try {
     session = await asUsage(connect(url, { ...options, maxConnections: Math.min(concurrency, sources.length), log: (line) => err.write(`blindbox: ${oneLine(line, 2000)}\n`) }));

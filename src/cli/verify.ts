@@ -1,5 +1,8 @@
 /** `blindbox verify <url>`: attest a live server and print what was proven. */
-import { AttestationError, ChannelError, connect, jsonText, rejectedReport, verifiedReport } from '../core/index.js';
+// Named modules, not core/index.js: the HTTP client is imported only once the flags are known to be good.
+import { AttestationError, ChannelError } from '../core/errors.js';
+import { rejectedReport, verifiedReport } from '../core/attestation/report.js';
+import { jsonText } from '../shared/text.js';
 import { UsageError } from './args.js';
 import { asUsage } from './client-args.js';
 import { connectOptions } from './attestation-flags.js';
@@ -14,6 +17,7 @@ export async function verify(argv: string[], out: NodeJS.WritableStream): Promis
   if (positionals.length !== 1) throw new UsageError('verify takes exactly one server URL');
   const url = positionals[0]!;
   const options = await connectOptions(values);
+  const { connect } = await import('../core/transport/session.js');
   try {
     const session = await asUsage(connect(url, options));
     const { attestation, simulation } = session.attested;

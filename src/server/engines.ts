@@ -4,9 +4,9 @@ import { createPocketSphinxEngine } from './engine/pocketsphinx/engine.js';
 import { createWhisperEngine, type WhisperModel } from './engine/whisper/engine.js';
 import { createSupervisedWhisperEngine } from './engine/whisper/supervised-engine.js';
 import type { WhisperModelFile } from './engine/whisper/model-file.js';
+import type { EngineName } from './engine-names.js';
 
-export const ENGINE_NAMES = ['pocketsphinx', 'whisper', 'whisper-http'] as const;
-export type EngineName = (typeof ENGINE_NAMES)[number];
+export { ENGINE_NAMES, type EngineName } from './engine-names.js';
 
 export interface EngineChoice {
   readonly engine: EngineName;

@@ -120,24 +120,24 @@ export function spawnGroup(command: string, args: readonly string[], options: { 
 
 export class SpawnedGroup {
   output = '';
-  private readonly exited: Promise<number | null>;
-  private listeners = new Set<() => void>();
+  readonly #exited: Promise<number | null>;
+  #listeners = new Set<() => void>();
 
   constructor(readonly child: ChildProcess) {
     const append = (chunk: Buffer) => {
       this.output += chunk.toString('utf8');
-      for (const l of this.listeners) l();
+      for (const l of this.#listeners) l();
     };
     child.stdout!.on('data', append);
     child.stderr!.on('data', append);
-    this.exited = new Promise((resolve) => {
+    this.#exited = new Promise((resolve) => {
       child.on('error', (err) => {
         this.output += `\n[spawn error] ${err.message}\n`;
-        for (const l of this.listeners) l();
+        for (const l of this.#listeners) l();
         resolve(null);
       });
       child.on('exit', (code) => {
-        for (const l of this.listeners) l();
+        for (const l of this.#listeners) l();
         resolve(code);
       });
     });
@@ -155,7 +155,7 @@ export class SpawnedGroup {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        this.listeners.delete(check);
+        this.#listeners.delete(check);
         f();
       };
       const check = () => {
@@ -166,14 +166,14 @@ export class SpawnedGroup {
         }
       };
       const timer = setTimeout(() => finish(() => reject(new Error(`no ${what} after ${timeoutMs} ms:\n${this.output}`))), timeoutMs);
-      this.listeners.add(check);
+      this.#listeners.add(check);
       check();
     });
   }
 
   async stop(graceMs?: number): Promise<number | null> {
     if (this.child.pid !== undefined) await killGroup(this.child.pid, graceMs);
-    return this.exited;
+    return this.#exited;
   }
 }
 
@@ -636,12 +636,12 @@ export class Workbench {
    * right button), so the item is hovered first, then clicked, then given Enter if the menu is still open.
    */
   async explorerContextMenu(name: string, item: string, timeoutMs = 15_000): Promise<void> {
-    const menu = await this.openExplorerContextMenu(name, timeoutMs);
+    const menu = await this.#openExplorerContextMenu(name, timeoutMs);
     const entry = menu.locator('.action-item .action-label', { hasText: new RegExp(`^${escapeRegExp(item)}$`) }).first();
     try {
       await entry.waitFor({ state: 'visible', timeout: 5000 });
     } catch {
-      const labels = await this.menuLabels(menu);
+      const labels = await this.#menuLabels(menu);
       await this.page.keyboard.press('Escape');
       throw new Error(`the explorer's context menu on ${name} has no ${JSON.stringify(item)}: ${JSON.stringify(labels)}`);
     }
@@ -657,14 +657,14 @@ export class Workbench {
 
   /** Labels of the context menu of `name` in the explorer (closed again). */
   async explorerContextMenuLabels(name: string): Promise<string[]> {
-    const menu = await this.openExplorerContextMenu(name);
-    const labels = await this.menuLabels(menu);
+    const menu = await this.#openExplorerContextMenu(name);
+    const labels = await this.#menuLabels(menu);
     await this.page.keyboard.press('Escape');
     await menu.waitFor({ state: 'hidden', timeout: 5000 }).catch(() => undefined);
     return labels;
   }
 
-  private async openExplorerContextMenu(name: string, timeoutMs = 15_000): Promise<Locator> {
+  async #openExplorerContextMenu(name: string, timeoutMs = 15_000): Promise<Locator> {
     const row = await this.explorerItem(name, timeoutMs);
     await row.click({ button: 'right' });
     const menu = this.page.locator('.context-view .monaco-menu');
@@ -672,7 +672,7 @@ export class Workbench {
     return menu;
   }
 
-  private async menuLabels(menu: Locator): Promise<string[]> {
+  async #menuLabels(menu: Locator): Promise<string[]> {
     return (await menu.locator('.action-item .action-label').allTextContents()).map((s) => normalizeText(s).trim()).filter(Boolean);
   }
 

@@ -44,11 +44,16 @@ export class NsmStandIn {
   hold: Promise<void> | undefined;
   readonly #sockets = new Set<Socket>();
 
+  readonly #server: Server;
+  readonly #chain: NitroChain;
+
   private constructor(
     readonly socketPath: string,
-    private readonly server: Server,
-    private readonly chain: NitroChain,
+    server: Server,
+    chain: NitroChain,
   ) {
+    this.#server = server;
+    this.#chain = chain;
     // An "image": PCR0..2 as nitro-cli would have measured them, fixed for the enclave's life.
     for (const i of [0, 1, 2]) this.pcrs[i] = new Uint8Array(createHash('sha384').update(`stand-in image PCR${i}`).digest());
   }
@@ -68,7 +73,7 @@ export class NsmStandIn {
 
   /** The simulation root its documents chain to, for the client to trust. */
   get rootPem(): string {
-    return toPem(this.chain.root.der);
+    return toPem(this.#chain.root.der);
   }
 
   /** The environment a process needs to see this stand-in as /dev/nsm. */
@@ -82,7 +87,7 @@ export class NsmStandIn {
 
   async close(): Promise<void> {
     for (const s of this.#sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     await rm(this.socketPath, { force: true });
   }
 
@@ -147,7 +152,7 @@ export class NsmStandIn {
         const pcrs = new Map([...this.locked].sort((a, b) => a - b).map((i) => [i, this.pcrs[i]!] as const));
         const document = await issueAttestationDocument(
           { moduleId: this.moduleId, timestamp: Date.now(), pcrs, nonce: bytes('nonce'), publicKey: bytes('public_key'), userData: bytes('user_data') },
-          this.chain,
+          this.#chain,
         );
         return variant('Attestation', [['document', document]]);
       }

@@ -1,7 +1,7 @@
 /**
  * The shared strict CBOR decoder refuses with its own neutral error, which each side maps at its boundary: the client
  * to `AttestationError('MALFORMED_CBOR')`, the server to `NSM_MALFORMED_RESPONSE`, both keeping its sentence.
- * (What is refused is tested in test/core/cbor.test.ts and the fuzz tests.)
+ * (What is refused is tested in test/core/attestation/cbor.test.ts and the fuzz tests.)
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

@@ -39,35 +39,35 @@ function energy(pcm: Int16Array): number {
 
 /** The speech level of the audio added so far: mean energy per sample of its loudest `LOUD_FRACTION` of 10 ms frames. */
 export class SpeechLevel {
-  private readonly counts = new Float64Array(BINS);
-  private readonly sums = new Float64Array(BINS);
-  private frames = 0;
-  private readonly frame: number;
+  readonly #counts = new Float64Array(BINS);
+  readonly #sums = new Float64Array(BINS);
+  #frames = 0;
+  readonly #frame: number;
 
   constructor(rate: number) {
-    this.frame = Math.max(1, Math.round(rate * FRAME_SECONDS));
+    this.#frame = Math.max(1, Math.round(rate * FRAME_SECONDS));
   }
 
   /** Counts the whole frames of one utterance (a frame never spans two). */
   add(pcm: Int16Array): void {
-    for (let at = 0; at + this.frame <= pcm.length; at += this.frame) {
-      const e = energy(pcm.subarray(at, at + this.frame));
+    for (let at = 0; at + this.#frame <= pcm.length; at += this.#frame) {
+      const e = energy(pcm.subarray(at, at + this.#frame));
       const bin = e < 1 ? 0 : Math.min(BINS - 1, 1 + Math.floor((10 * Math.log10(e)) / BIN_DB));
-      this.counts[bin]! += 1;
-      this.sums[bin]! += e;
-      this.frames++;
+      this.#counts[bin]! += 1;
+      this.#sums[bin]! += e;
+      this.#frames++;
     }
   }
 
   /** The level (0 before any frame); in the bin where the loud tenth starts, its frames count at that bin's mean. */
   value(): number {
-    const loud = this.frames - Math.floor(this.frames * (1 - LOUD_FRACTION));
+    const loud = this.#frames - Math.floor(this.#frames * (1 - LOUD_FRACTION));
     if (loud === 0) return 0;
     let left = loud;
     let sum = 0;
     for (let bin = BINS - 1; bin >= 0 && left > 0; bin--) {
-      const take = Math.min(left, this.counts[bin]!);
-      if (take > 0) sum += (this.sums[bin]! / this.counts[bin]!) * take;
+      const take = Math.min(left, this.#counts[bin]!);
+      if (take > 0) sum += (this.#sums[bin]! / this.#counts[bin]!) * take;
       left -= take;
     }
     return sum / loud;
@@ -95,30 +95,32 @@ export function isQuietBoundary(before: Utterance, after: Utterance, level: numb
  * cut only at quiet boundaries, judged against the speech level heard so far. It holds only the piece being filled.
  */
 export class PieceCutter {
-  private readonly level: SpeechLevel;
-  private readonly target: number;
-  private current: Utterance[] = [];
-  private length = 0;
+  readonly #level: SpeechLevel;
+  readonly #target: number;
+  #current: Utterance[] = [];
+  #length = 0;
+  readonly #options: PieceOptions;
 
-  constructor(private readonly options: PieceOptions) {
+  constructor(options: PieceOptions) {
+    this.#options = options;
     if (!(options.pieceSeconds > 0)) throw new RangeError('pieceSeconds must be positive');
-    this.level = new SpeechLevel(options.rate);
-    this.target = options.pieceSeconds * options.rate;
+    this.#level = new SpeechLevel(options.rate);
+    this.#target = options.pieceSeconds * options.rate;
   }
 
   /** Adds the next utterance; returns the piece it closes, if it starts a new one. */
   push(utterance: Utterance): Utterance[] | undefined {
-    this.level.add(utterance.pcm);
-    const previous = this.current.at(-1);
+    this.#level.add(utterance.pcm);
+    const previous = this.#current.at(-1);
     let done: Utterance[] | undefined;
     // Close the piece when the next utterance would overshoot the target by more than the piece falls short of it.
-    if (previous && this.length + utterance.pcm.length - this.target > this.target - this.length && isQuietBoundary(previous, utterance, this.level.value(), this.options.rate)) {
-      done = this.current;
-      this.current = [];
-      this.length = 0;
+    if (previous && this.#length + utterance.pcm.length - this.#target > this.#target - this.#length && isQuietBoundary(previous, utterance, this.#level.value(), this.#options.rate)) {
+      done = this.#current;
+      this.#current = [];
+      this.#length = 0;
     }
-    this.current.push(utterance);
-    this.length += utterance.pcm.length;
+    this.#current.push(utterance);
+    this.#length += utterance.pcm.length;
     return done;
   }
 
@@ -128,19 +130,19 @@ export class PieceCutter {
    * cuts: they form no seam, and the piece goes on with the last.
    */
   overflow(): Utterance[] {
-    if (this.length <= LONGEST_PIECE * this.target || this.current.length < 2) return [];
-    const last = this.current.pop()!;
-    const out = this.current;
-    this.current = [last];
-    this.length = last.pcm.length;
+    if (this.#length <= LONGEST_PIECE * this.#target || this.#current.length < 2) return [];
+    const last = this.#current.pop()!;
+    const out = this.#current;
+    this.#current = [last];
+    this.#length = last.pcm.length;
     return out;
   }
 
   /** Ends the recording: the last piece, if any utterance is left. */
   end(): Utterance[] | undefined {
-    const last = this.current.length > 0 ? this.current : undefined;
-    this.current = [];
-    this.length = 0;
+    const last = this.#current.length > 0 ? this.#current : undefined;
+    this.#current = [];
+    this.#length = 0;
     return last;
   }
 }

@@ -1,0 +1,85 @@
+/**
+ * What a command loads before it refuses its arguments: a usage error of `serve` loads no server code, and one of
+ * `verify` or `transcribe` no HTTP client (the modules a process loaded, recorded by support/module-trace.ts). How long
+ * a start takes is bench/startup.ts's to measure; this checks which code a refusal pays for, and that the bundle's
+ * trimmed HTTP client still does a whole job.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { BIN, CLI, runCli, runCliTracingModules, startServe, type ServeProcess } from '../../support/cli.js';
+
+const SAMPLE = fileURLToPath(new URL('../../../media/sample.wav', import.meta.url));
+
+const serverModules = (modules: readonly string[]) => modules.filter((url) => /\/out\/src\/server\//.test(url) && !url.endsWith('/engine-names.js'));
+const httpClient = (modules: readonly string[]) => modules.filter((url) => /\/node_modules\/undici\/|\/out\/src\/core\/transport\/session\.js$/.test(url));
+
+describe('a usage error loads only what judges the arguments', { concurrency: true }, () => {
+  for (const [entry, label] of [[CLI, 'tsc output'], [BIN, 'the bundle']] as const) {
+    for (const args of [['serve', '--port', 'x'], ['serve', '--engine', 'whisper-http'], ['serve', '--trust-out', 'root.pem']]) {
+      it(`serve ${args.slice(1).join(' ')} (${label}): exit 2, no server module loaded`, async () => {
+        const r = await runCliTracingModules(args, entry);
+        assert.equal(r.code, 2, r.stderr);
+        assert.ok(r.modules.some((url) => url.endsWith('/out/src/cli/serve.js')), `the command ran: ${r.modules.join(' ')}`);
+        assert.deepEqual(serverModules(r.modules), []);
+      });
+    }
+  }
+
+  const refusals = [
+    ['verify', 'https://127.0.0.1:1', '--max-age', 'x'],
+    ['verify', 'https://127.0.0.1:1', '--proxy', 'nonsense'],
+    ['transcribe', 'https://127.0.0.1:1', '/nonexistent/a.wav'],
+    ['transcribe', 'https://127.0.0.1:1', 'a.wav', '--concurrency', '0'],
+  ];
+  for (const args of refusals) {
+    it(`${args.join(' ')}: exit 2, no HTTP client loaded`, async () => {
+      const r = await runCliTracingModules(args);
+      assert.equal(r.code, 2, r.stderr);
+      assert.ok(r.modules.some((url) => url.endsWith(`/out/src/cli/${args[0]!}.js`)), `the command ran: ${r.modules.join(' ')}`);
+      assert.deepEqual(httpClient(r.modules), []);
+    });
+  }
+
+  it('the trace sees the HTTP client when a command does connect (a closed port: exit 3)', async () => {
+    const r = await runCliTracingModules(['verify', 'https://127.0.0.1:1', '--timeout', '5']);
+    assert.equal(r.code, 3, r.stderr);
+    assert.notDeepEqual(httpClient(r.modules), []);
+  });
+});
+
+describe('the bundle, whose HTTP client is undici\'s Client alone (scripts/undici-client.cjs), against a live server', () => {
+  let serve: ServeProcess;
+  let dir: string;
+  let rootPem: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'blindbox-bundle-'));
+    rootPem = path.join(dir, 'root.pem');
+    serve = await startServe(['--simulate', '--workers', '1', '--trust-out', rootPem]);
+  });
+  after(async () => {
+    await serve?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('verifies the server, transcribes through it and keeps a receipt that verifies offline, as tsc\'s output does', async () => {
+    const verified = await runCli(['verify', serve.url, '--trust-root', rootPem, '--json'], 60_000, undefined, [], BIN);
+    assert.equal(verified.code, 0, verified.stderr);
+    assert.equal((JSON.parse(verified.stdout) as { simulation: boolean }).simulation, true);
+    const receipt = path.join(dir, 'sample.receipt.json');
+    const [viaBin, viaMain] = await Promise.all([
+      runCli(['transcribe', serve.url, SAMPLE, '--trust-root', rootPem, '--receipt', receipt], 120_000, undefined, [], BIN),
+      runCli(['transcribe', serve.url, SAMPLE, '--trust-root', rootPem, '--receipt', path.join(dir, 'main.receipt.json')], 120_000),
+    ]);
+    assert.equal(viaBin.code, 0, viaBin.stderr);
+    assert.match(viaBin.stdout, /\w/);
+    assert.equal(viaBin.stdout, viaMain.stdout);
+    const transcript = path.join(dir, 'sample.txt');
+    await writeFile(transcript, viaBin.stdout);
+    const checked = await runCli(['verify-receipt', receipt, '--audio', SAMPLE, '--transcript', transcript, '--trust-root', rootPem], 60_000, undefined, [], BIN);
+    assert.equal(checked.code, 0, checked.stderr);
+  });
+});
