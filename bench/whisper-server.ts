@@ -7,9 +7,9 @@
  *   long file      one BENCH_WHISPER_MINUTES-minute file (default 10; tone bursts with pauses) on 1 instance and on
  *                  2 instances of 1 thread each, alternately BENCH_WHISPER_RUNS times (default 2, best kept): the
  *                  ratio is what splitting over a second instance gains (goal ≥ 1.7× on 2 cores); 1 instance of
- *                  2 threads is shown beside it for reference. Each whisper-server's CPU time shows how the work
- *                  was shared: on a machine whose cores other work holds, 2 instances split the work evenly yet the
- *                  wall time cannot halve (the load average is printed)
+ *                  2 threads is shown beside it for reference. Each whisper-server's time on a CPU shows how the
+ *                  work was shared, and its time waiting for one (runnable, all its threads together) how much the
+ *                  machine's other load held it back: then the wall time cannot halve whatever the split
  *   short request  6 s: alone on the idle 2-instance engine (5 times), and sent one after another while the long
  *                  file is split over the 2 instances
  *   accuracy       when BLINDBOX_WHISPER_MODEL names a real ggml model (e.g. ggml-base.en.bin), its word error rate on
@@ -22,7 +22,7 @@ import { createPocketSphinxEngine } from '../src/server/engine/pocketsphinx/engi
 import { WHISPER_SERVER_BINARY } from '../src/server/engine/whisper/binary.js';
 import { readWhisperModelFile } from '../src/server/engine/whisper/model-file.js';
 import { createSupervisedWhisperEngine, type SupervisedWhisperEngine } from '../src/server/engine/whisper/supervised-engine.js';
-import { cpuTicks } from '../support/processes.js';
+import { cpuAndWait } from '../support/processes.js';
 import { bursts, concatenate, SCRIPT, scratchDir, speak, wordErrorRate } from '../support/speech.js';
 import { tinyWhisperModel } from '../support/whisper-tiny-model.js';
 import { median, table } from './stats.js';
@@ -32,8 +32,6 @@ const MINUTES = Number(process.env.BENCH_WHISPER_MINUTES ?? 10);
 const RUNS = Number(process.env.BENCH_WHISPER_RUNS ?? 2);
 const SHORT_RUNS = 5;
 const REAL_MODEL = process.env.BLINDBOX_WHISPER_MODEL;
-/** Linux's USER_HZ, the unit of /proc's CPU times. */
-const TICKS_PER_SECOND = 100;
 
 const scratch = await scratchDir();
 const engines: SupervisedWhisperEngine[] = [];
@@ -50,16 +48,18 @@ try {
   const short = (await bursts(scratch.dir, 'short', 2)).path;
 
   const configurations = [
-    { name: '1 instance × 1 thread', engine: await engine(tiny, 1, 1, short), runs: [] as number[], cpu: [] as number[] },
-    { name: '2 instances × 1 thread', engine: await engine(tiny, 2, 1, short), runs: [] as number[], cpu: [] as number[] },
-    { name: '1 instance × 2 threads', engine: await engine(tiny, 1, 2, short), runs: [] as number[], cpu: [] as number[] },
+    { name: '1 instance × 1 thread', engine: await engine(tiny, 1, 1, short), runs: [] as number[], cpu: [] as number[], wait: [] as number[] },
+    { name: '2 instances × 1 thread', engine: await engine(tiny, 2, 1, short), runs: [] as number[], cpu: [] as number[], wait: [] as number[] },
+    { name: '1 instance × 2 threads', engine: await engine(tiny, 1, 2, short), runs: [] as number[], cpu: [] as number[], wait: [] as number[] },
   ];
   for (let run = 0; run < RUNS; run++) {
     for (const c of configurations) {
       const pids = c.engine.servers.pids();
-      const before = await Promise.all(pids.map(cpuTicks));
+      const before = await Promise.all(pids.map(cpuAndWait));
       c.runs.push(await timed(() => c.engine.transcribe({ path: long })));
-      c.cpu = (await Promise.all(pids.map(cpuTicks))).map((t, i) => (t - before[i]!) / TICKS_PER_SECOND);
+      const spent = (await Promise.all(pids.map(cpuAndWait))).map((t, i) => ({ run: (t.runMs - before[i]!.runMs) / 1000, wait: (t.waitMs - before[i]!.waitMs) / 1000 }));
+      c.cpu = spent.map((t) => t.run);
+      c.wait = spent.map((t) => t.wait);
     }
   }
   const [one, two, threads] = configurations.map((c) => Math.min(...c.runs)) as [number, number, number];
@@ -73,11 +73,17 @@ try {
   console.log(`real whisper-server, tiny model (width 32: plumbing, not a real model's inference); ${availableParallelism()} cores, load average ${loadavg()[0]!.toFixed(1)} at the end\n`);
   console.log(
     table([
-      [`${MINUTES}-minute file`, `best of ${RUNS}`, 'audio ÷ wall time', 'CPU of each whisper-server (last run)'],
-      ...configurations.map((c) => [c.name, `${(Math.min(...c.runs) / 1000).toFixed(1)} s`, `${((MINUTES * 60_000) / Math.min(...c.runs)).toFixed(0)}×`, c.cpu.map((s) => `${s.toFixed(1)} s`).join(' + ')]),
+      [`${MINUTES}-minute file`, `best of ${RUNS}`, 'audio ÷ wall time', 'each whisper-server on a CPU (last run)', 'waiting for one'],
+      ...configurations.map((c) => {
+        const seconds = (values: number[]) => values.map((s) => `${s.toFixed(1)} s`).join(' + ');
+        return [c.name, `${(Math.min(...c.runs) / 1000).toFixed(1)} s`, `${((MINUTES * 60_000) / Math.min(...c.runs)).toFixed(0)}×`, seconds(c.cpu), seconds(c.wait)];
+      }),
     ]),
   );
-  console.log(`\nlong file, 1 instance ÷ 2 instances (1 thread each): ${(one / two).toFixed(2)}× (goal ≥ 1.7 on 2 cores); 1 instance × 2 threads ÷ 2 instances: ${(threads / two).toFixed(2)}×\n`);
+  const shared = configurations[1]!.cpu;
+  console.log(`\nlong file, 1 instance ÷ 2 instances (1 thread each): ${(one / two).toFixed(2)}× (goal ≥ 1.7 on 2 cores); 1 instance × 2 threads ÷ 2 instances: ${(threads / two).toFixed(2)}×`);
+  // With a core free for each, the wall time would follow the busier child: the bound the split allows.
+  console.log(`work shared by 2 instances: the busier did ${((100 * Math.max(...shared)) / shared.reduce((a, b) => a + b, 0)).toFixed(0)} % (even: 50 %), so with 2 free cores at most ${(shared.reduce((a, b) => a + b, 0) / Math.max(...shared)).toFixed(2)}×\n`);
   console.log(
     table([
       ['short request (6 s)', 'requests', 'median', 'worst', 'worst ÷ alone median', 'long file'],

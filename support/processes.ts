@@ -61,3 +61,15 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined 
     await delay(50);
   }
 }
+
+/** Milliseconds a process's threads have spent on a CPU and waiting for one (runnable, queued), from their schedstat. */
+export async function cpuAndWait(pid: number): Promise<{ readonly runMs: number; readonly waitMs: number }> {
+  let runNs = 0;
+  let waitNs = 0;
+  for (const task of await readdir(`/proc/${pid}/task`)) {
+    const [run, wait] = (await readFile(`/proc/${pid}/task/${task}/schedstat`, 'utf8').catch(() => '0 0')).split(' ').map(Number);
+    runNs += run!;
+    waitNs += wait!;
+  }
+  return { runMs: runNs / 1e6, waitMs: waitNs / 1e6 };
+}
