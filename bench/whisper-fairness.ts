@@ -18,6 +18,7 @@ import { createWhisperEngine } from '../src/server/engine/whisper/engine.js';
 import { startFakeWhisper, type FakeWhisper } from '../support/fake-whisper.js';
 import { bursts, scratchDir } from '../support/speech.js';
 import { median, table } from './stats.js';
+import { shortsDuringLong, timed } from './whisper-load.js';
 
 const MS_PER_SECOND = Number(process.env.BENCH_WHISPER_MS_PER_SECOND ?? 10);
 const MINUTES = Number(process.env.BENCH_WHISPER_MINUTES ?? 10);
@@ -36,28 +37,12 @@ try {
     engines.push(engine);
     return { engine, upstreams };
   };
-  const timed = async (run: () => Promise<unknown>) => {
-    const start = performance.now();
-    await run();
-    return performance.now() - start;
-  };
-  /** The short request's latencies, sent one after another from when every server holds a piece of the long file until it is done. */
-  const duringLong = async ({ engine, upstreams }: Awaited<ReturnType<typeof setup>>) => {
-    let longMs = 0;
-    let done = false;
-    const longDone = timed(() => engine.transcribe({ path: long })).then((ms) => ((longMs = ms), (done = true)));
-    while (!upstreams.every((u) => u.started() > 0)) await new Promise((resolve) => setTimeout(resolve, 5));
-    const shorts: number[] = [];
-    while (!done) shorts.push(await timed(() => engine.transcribe({ path: short })));
-    await longDone;
-    return { median: median(shorts), worst: Math.max(...shorts), count: shorts.length, longMs };
-  };
-
   const { engine: idle } = await setup(2, true);
   await idle.transcribe({ path: short }); // warm-up: the resampler's WebAssembly, the JIT
   const alone: number[] = [];
   for (let i = 0; i < SHORT_RUNS; i++) alone.push(await timed(() => idle.transcribe({ path: short })));
   const aloneMs = median(alone);
+  const duringLong = async ({ engine, upstreams }: Awaited<ReturnType<typeof setup>>) => shortsDuringLong(engine, long, short, () => upstreams.every((u) => u.started() > 0));
   const fair = await duringLong(await setup(2, true));
   const single = await duringLong(await setup(1, false));
 

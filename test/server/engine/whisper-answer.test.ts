@@ -24,6 +24,21 @@ describe('whisper.cpp answers', () => {
     assert.deepEqual(pieceTranscript(JSON.stringify(body), 5), { segments: [{ start: 0, end: 2.5, text: 'un' }, { start: 2.5, end: 5, text: 'deux' }], language: 'fr' });
   });
 
+  it("the models' captions for what is not speech ([BLANK_AUDIO], [MUSIC], (wind blowing), ♪) are no transcript text", () => {
+    const segments = (...texts: string[]) => JSON.stringify({ language: 'en', segments: texts.map((text, i) => ({ start: i, end: i + 1, text })) });
+    // Silence as whisper.cpp answers it with a real model: one segment saying [BLANK_AUDIO]. Heard nothing: empty.
+    assert.deepEqual(pieceTranscript(segments(' [BLANK_AUDIO]'), 5), { segments: [], language: 'en' });
+    assert.deepEqual(pieceTranscript(segments(' [MUSIC]', ' (wind blowing)', ' ♪ ♪', ' [ Silence ]', ' [Music] (upbeat music)'), 5).segments, []);
+    // Beside speech, a bracketed caption goes and the words stay; words in parentheses beside speech are kept.
+    assert.deepEqual(
+      pieceTranscript(segments(' [BLANK_AUDIO] Hello there.', ' [MUSIC]', ' So (as I said) we stay.'), 5).segments,
+      [
+        { start: 0, end: 1, text: 'Hello there.' },
+        { start: 2, end: 3, text: 'So (as I said) we stay.' },
+      ],
+    );
+  });
+
   it('joins pieces in time order with their offsets, and reports the language of the first piece with speech', () => {
     const transcript = joinPieces(
       [

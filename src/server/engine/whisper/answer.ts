@@ -1,7 +1,8 @@
 /**
  * What whisper.cpp's answers mean: a `verbose_json` body mapped to a transcript, and the transcripts of a split
  * recording's pieces joined into one. Anything but a well-formed `verbose_json` is the engine failing, never an empty
- * transcript: whisper.cpp v1.7.6 answers some failures with HTTP 200 and `{"error":"…"}`.
+ * transcript: whisper.cpp v1.7.6 answers some failures with HTTP 200 and `{"error":"…"}`. An empty transcript means
+ * whisper heard nothing: captions of non-speech such as `[BLANK_AUDIO]` are not transcript text.
  */
 import type { Segment } from '../../../protocol/transcript.js';
 import { EngineError, type Transcript } from '../engine.js';
@@ -31,6 +32,21 @@ export function upstreamMessage(body: string): string {
   return message.replace(/\s+/g, ' ').trim().slice(0, 200);
 }
 
+/**
+ * What Whisper models write for sound that is not speech: `[BLANK_AUDIO]` for silence, `[MUSIC]`, `(wind blowing)`,
+ * `♪`. The models write these as text (whisper.cpp passes them through as any other), so an answer would read as
+ * speech heard. Square brackets never transcribe speech: any bracketed span goes. A parenthesised span goes only when
+ * it is all a segment says, since words in parentheses beside speech may be speech.
+ */
+const BRACKETED = /\s*\[[^\]]*\]\s*/g;
+const ONLY_CAPTIONS = /^(?:\s|\([^)]*\)|[♪♫*.,!?-])*$/u;
+
+/** A segment's text without non-speech captions, trimmed; empty when it had nothing else. */
+function spokenText(text: string): string {
+  const kept = text.replace(BRACKETED, ' ').trim();
+  return ONLY_CAPTIONS.test(kept) ? '' : kept;
+}
+
 const failed = (why: string) => new EngineError('ENGINE_FAILED', `The transcription server ${why}.`);
 
 /**
@@ -50,7 +66,7 @@ export function pieceTranscript(body: string, seconds: number): PieceTranscript 
   }
   const raw = json.segments.map((s: unknown) => {
     if (!isObject(s) || !finite(s.start) || !finite(s.end) || typeof s.text !== 'string') throw failed('answered with a malformed segment');
-    return { start: s.start, end: s.end, text: s.text.trim() };
+    return { start: s.start, end: s.end, text: spokenText(s.text) };
   });
   // Text with no segment to time it is not "heard nothing": it is an answer that lost its segments.
   if (raw.length === 0 && typeof json.text === 'string' && json.text.trim()) throw failed('answered text without segments');

@@ -8,13 +8,13 @@ import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { Decoder } from 'cbor-x';
 import { runCli, startServe, type ServeProcess } from '../../../../support/cli.js';
+import { childrenOf, cpuTicks, running, until } from '../../../../support/processes.js';
 import { TINY_MODEL_WORD, tinyWhisperModel } from '../../../../support/whisper-tiny-model.js';
 import { WHISPER_SERVER_BINARY } from '../../../../src/server/engine/whisper/binary.js';
 import { applicationPcrValue, measureApplication } from '../../../../src/server/application-pcr.js';
@@ -26,43 +26,8 @@ let dir: string;
 let rootPem: string;
 let modelEn: string;
 
-/** Live processes whose parent is `pid` (zombies count as gone), from /proc. */
-async function childrenOf(pid: number): Promise<{ pid: number; command: string }[]> {
-  const found: { pid: number; command: string }[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    // pid (comm) state ppid …: comm may hold spaces and parentheses, so split after the last ')'.
-    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(ppid) === pid && state !== 'Z') found.push({ pid: Number(entry), command: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) });
-  }
-  return found;
-}
-
-/** The CPU time a process has used (user + system, in clock ticks). */
-async function cpuTicks(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-/** Whether a process is running (not gone, not a zombie). */
-async function running(pid: number): Promise<boolean> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  return stat !== '' && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-}
-
 async function whisperChildren(serve: ServeProcess): Promise<number[]> {
   return (await childrenOf(serve.child.pid!)).filter((c) => c.command === 'whisper-server').map((c) => c.pid);
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(50);
-  }
 }
 
 async function serveWhisper(model: string, ...more: string[]): Promise<ServeProcess> {
