@@ -91,7 +91,7 @@ export const serveSpec = {
     upstream: { type: 'string', value: '<url>', description: 'with --engine whisper-http: the whisper.cpp server inside the enclave' },
     'model-file': { type: 'string', value: '<path>', description: 'with --engine whisper: the ggml Whisper model to run; with whisper-http: the model file measured into PCR16' },
     'whisper-instances': { type: 'string', value: '<n>', description: 'with --engine whisper: whisper-server processes, 1 to 64; default 1' },
-    'whisper-threads': { type: 'string', value: '<n>', description: 'with --engine whisper: threads of each process, 1 to 256; default 2' },
+    'whisper-threads': { type: 'string', value: '<n>', description: 'with --engine whisper: threads of each process, 1 to 256; default the cores ÷ the processes (at least 1)' },
     'whisper-server': { type: 'string', value: '<path>', description: 'with --engine whisper: the whisper-server executable; default the one npm run setup builds' },
     workers: { type: 'string', value: '<n>', description: 'pocketsphinx worker threads, 1 to 64' },
     'split-seconds': { type: 'string', value: '<s>', description: 'split audio at least this long at pauses across workers; default 120' },

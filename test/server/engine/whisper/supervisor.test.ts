@@ -1,10 +1,11 @@
 /** The whisper-server supervisor against stand-in executables that misbehave as a real one cannot be made to. */
 import assert from 'node:assert/strict';
 import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startWhisperServers } from '../../../../src/server/engine/whisper/supervisor.js';
+import { defaultThreads } from '../../../../src/server/engine/whisper/supervised-engine.js';
 
 let dir: string;
 before(async () => {
@@ -46,5 +47,14 @@ setInterval(() => {}, 1000);`,
   it('reports a child that exits while starting with the last line it printed', async () => {
     const binary = await standIn('failing.cjs', `console.error('error: failed to load model'); process.exit(1);`);
     await assert.rejects(startWhisperServers({ binary, modelFile: '/dev/null', instances: 2, threads: 1 }), /whisper-server stopped while starting \(exit code 1\): error: failed to load model/);
+  });
+});
+
+describe('whisper-server threads by default', () => {
+  it('share the cores out among the processes, at least one each (more threads than cores only wait)', () => {
+    const cores = availableParallelism();
+    assert.equal(defaultThreads(1), cores);
+    assert.equal(defaultThreads(cores), 1);
+    assert.equal(defaultThreads(cores * 4), 1);
   });
 });
