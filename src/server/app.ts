@@ -111,6 +111,8 @@ export interface EnclaveApp {
 const DRAIN_MS = 5_000;
 /** After aborting what still ran at shutdown, how long the handlers get to answer before connections are cut. */
 const ABORT_ANSWER_MS = 2_000;
+/** How long the connections get, at the end of a shutdown, to deliver what was written to them before they are cut. */
+const FLUSH_ANSWERS_MS = 1_000;
 
 export async function startEnclaveApp(options: EnclaveAppOptions, listen: ListenTarget): Promise<EnclaveApp> {
   const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
@@ -313,8 +315,8 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
           for (const controller of active.values()) controller.abort(reason);
           await settled(ABORT_ANSWER_MS);
         }
+        await guard.endAll(FLUSH_ANSWERS_MS);
         server.closeAllConnections();
-        guard.destroyAll();
         await closed;
       })()),
   };

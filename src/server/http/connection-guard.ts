@@ -139,6 +139,25 @@ export class ConnectionGuard {
     return [...(this.#running.get(socket) ?? [])].some((req) => req.complete);
   }
 
+  /**
+   * Ends every TLS connection after what was written to it (a shutdown's last answers: destroying a socket at once
+   * discards what TLS still holds), cuts those still handshaking, and destroys whatever is open after `flushMs`.
+   */
+  async endAll(flushMs: number): Promise<void> {
+    const closed = [...this.#sockets].map((tcp) => new Promise<void>((resolve) => (tcp.destroyed ? resolve() : tcp.once('close', () => resolve()))));
+    const secured = new Set<Socket>();
+    for (const tls of this.#output.keys()) {
+      const tcp = this.#tcpOf.get(tls);
+      if (tcp) secured.add(tcp);
+      tls.end();
+    }
+    for (const tcp of this.#sockets) if (!secured.has(tcp)) tcp.destroy();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(closed), new Promise<void>((resolve) => (timer = setTimeout(resolve, flushMs)))]);
+    clearTimeout(timer);
+    this.destroyAll();
+  }
+
   /** Ends every connection and stops watching. */
   destroyAll(): void {
     clearInterval(this.#sweeper);
