@@ -105,7 +105,7 @@ function targetOf(options: buildConnector.Options): string {
  * parses the answer). Resolves with the raw socket once the proxy answered 200; anything else is a typed error that
  * names the proxy (never its credentials).
  */
-async function openTunnel(route: Extract<ProxyRoute, { kind: 'proxy' }>, target: string, timeoutMs: number): Promise<Socket> {
+export async function openTunnel(route: Extract<ProxyRoute, { kind: 'proxy' }>, target: string, timeoutMs: number): Promise<Socket> {
   const proxy = new Client(route.proxy, { connectTimeout: timeoutMs, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   try {
     const { statusCode, socket } = await proxy.connect({
