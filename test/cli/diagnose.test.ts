@@ -4,11 +4,20 @@
  * that wants credentials, and a port nobody listens on.
  */
 import assert from 'node:assert/strict';
+import { createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { runCli, type ServeProcess } from '../../support/cli.js';
 import { startNamedSimulation, type NamedSimulation } from '../helpers/named-simulation.js';
 import { enclaveProxies } from '../../support/connect-proxy.js';
+import { startStallingServer, startTlsServer } from '../../support/servers.js';
+import { scratchDir } from '../../support/speech.js';
+import { generateSigningKeys, issueCertificate } from '../../src/server/attestation/certificates.js';
+import { createTlsIdentity, type TlsIdentity } from '../../src/server/tls-identity.js';
+import { startHostileEnclave } from '../helpers/hostile-enclave.js';
+import { assertEscapedOutput, WORDS } from '../helpers/foreign-text.js';
 import type { DiagnosticReport } from '../../src/core/diagnose/report.js';
 
 /** This process's environment without any proxy variable: each test sets the ones it means. */
@@ -130,4 +139,57 @@ describe('blindbox diagnose', () => {
     assert.equal(statuses(report), 'url:failed route:skipped resolve:skipped connect:skipped tls:skipped attestation:skipped binding:skipped');
     assert.equal(report.steps[0]!.error!.code, 'INVALID_URL');
   });
+
+  it('every step is bounded: a server that never answers the TLS handshake fails the TLS step with TIMEOUT within --timeout', async () => {
+    const stalling = await startStallingServer('handshake', await createTlsIdentity(), () => Promise.reject(new Error('never asked')));
+    try {
+      const began = Date.now();
+      const { code, report } = await json([stalling.url, '--timeout', '1']);
+      assert.equal(code, 1);
+      assert.equal(statuses(report), 'url:ok route:ok resolve:ok connect:ok tls:failed attestation:skipped binding:skipped');
+      assert.deepEqual(report.steps[4]!.error, { code: 'TIMEOUT', message: `The TLS handshake with 127.0.0.1:${new URL(stalling.url).port} did not complete within 1 s.` });
+      // The process ended well within the sum of its budgets: a stalled step does not hold it.
+      assert.ok(Date.now() - began < 30_000);
+      assert.equal(stalling.seen.paths.length, 0);
+    } finally {
+      await stalling.close();
+    }
+  });
+
+  it('foreign text cannot forge report lines: a certificate subject, a module id and a policy name holding escapes are quoted, escaped', async () => {
+    const scratch = await scratchDir();
+    const enclave = await startHostileEnclave(WORDS);
+    const forged = await startTlsServer((_req, res) => res.writeHead(404).end(), await hostileIdentity());
+    try {
+      await writeFile(path.join(scratch.dir, 'root.pem'), enclave.rootPem);
+      await writeFile(path.join(scratch.dir, 'policy.json'), JSON.stringify({ name: WORDS, pcrs: {}, roots: ['root.pem'] }));
+      const attested = await cli([enclave.url, '--policy', path.join(scratch.dir, 'policy.json')]);
+      assert.equal(attested.code, 0, attested.stdout + attested.stderr);
+      assertEscapedOutput('diagnose stdout', attested.stdout);
+      assert.match(attested.stdout, /\n +module +"i-ATTACKER\\x1b\[2K\\r\\x1b\]0;pwned\\x07VERIFIED  forged\\n/);
+      const presented = await cli([forged.url]);
+      assert.equal(presented.code, 1, presented.stdout + presented.stderr);
+      assertEscapedOutput('diagnose stdout', presented.stdout);
+      // Node's X509Certificate already writes a subject's controls as \\HH: they stay that way, inside quotes.
+      assert.match(presented.stdout, /\n +subject +"O=ATTACKER\\1B\[2K\\0D\\1B\]0\\;pwned\\07VERIFIED  forged\\0A\\u009b2J/);
+      assert.match(presented.stdout, /\[FAILED\]  6\. Attestation under your trust settings\n +error +SERVER_ERROR: The server refused the attestation request \(HTTP 404\)\.\n/);
+    } finally {
+      await Promise.all([enclave.close(), forged.close()]);
+      await scratch.dispose();
+    }
+  });
 });
+
+/** A TLS identity whose self-signed certificate's subject holds `WORDS`. */
+async function hostileIdentity(): Promise<TlsIdentity> {
+  const keys = await generateSigningKeys('P-384', true);
+  const now = Date.now();
+  const cert = await issueCertificate(
+    { subject: [['O', WORDS], ['CN', 'x']], notBefore: new Date(now - 60_000), notAfter: new Date(now + 86_400_000), basicConstraints: { critical: true, ca: false }, keyUsage: { critical: true, usages: ['digitalSignature'] } },
+    undefined,
+    keys,
+  );
+  const x509 = new X509Certificate(cert.der);
+  const privateKey = createPrivateKey({ key: Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)), format: 'der', type: 'pkcs8' });
+  return { certificate: cert.der, spki: new Uint8Array(x509.publicKey.export({ type: 'spki', format: 'der' })), privateKey, certificatePem: x509.toString() };
+}
