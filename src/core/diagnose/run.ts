@@ -40,6 +40,8 @@ export interface DiagnoseOptions {
   readonly signal?: AbortSignal;
   /** Injectable clock (tests), as for `connect`. */
   readonly clock?: () => Date;
+  /** Told of each step as it is decided (a progress display), the skipped ones included. */
+  readonly onStep?: (step: DiagnosticStep, index: number, of: number) => void;
 }
 
 const DEFAULT_STEP_TIMEOUT_MS = 10_000;
@@ -113,7 +115,10 @@ export async function runDiagnostics(url: string, options: DiagnoseOptions = {})
   const startedAt = (options.clock ?? (() => new Date()))().toISOString();
   const ms = options.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
   const steps: DiagnosticStep[] = [];
-  const add = (id: DiagnosticStepId, step: Omit<DiagnosticStep, 'id' | 'title'>, title = TITLES[id]) => steps.push({ id, title, ...step });
+  const add = (id: DiagnosticStepId, step: Omit<DiagnosticStep, 'id' | 'title'>, title = TITLES[id]) => {
+    steps.push({ id, title, ...step });
+    options.onStep?.(steps.at(-1)!, steps.length - 1, ORDER.length);
+  };
   const finish = (): DiagnosticReport => {
     const failed = steps.find((s) => s.status === 'failed');
     for (const id of ORDER.slice(steps.length)) add(id, { status: 'skipped', facts: [], note: `not run: step ${ORDER.indexOf(failed!.id) + 1} (${failed!.id}) failed` });
