@@ -86,13 +86,18 @@ function errorOf(err: unknown, origin: URL | undefined): DiagnosticError {
   return { code: 'INTERNAL', message: oneLine(String((e as Error)?.message ?? e), 1000) };
 }
 
-/** Runs `work` within `ms` (or until `parent` aborts); its signal aborts at the deadline so it can let go of sockets. */
-async function bounded<T>(ms: number, what: string, parent: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` within `ms` (or until `parent` aborts); its signal aborts at the deadline so it can let go of sockets,
+ * and a result that arrives after the deadline goes to `release` (a tunnel or session nobody will use is closed).
+ */
+async function bounded<T>(ms: number, what: string, parent: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<T>, release: (late: T) => void = () => undefined): Promise<T> {
   const deadline = startDeadline(ms, what, parent);
   try {
     if (deadline.signal.aborted) throw deadline.failure();
     const stopped = new Promise<never>((_, reject) => deadline.signal.addEventListener('abort', () => reject(deadline.failure()), { once: true }));
-    return await Promise.race([work(deadline.signal), stopped]);
+    const running = work(deadline.signal);
+    running.then((value) => deadline.signal.aborted && release(value), () => undefined);
+    return await Promise.race([running, stopped]);
   } finally {
     deadline.dispose();
   }
@@ -177,7 +182,7 @@ export async function runDiagnostics(url: string, options: DiagnoseOptions = {})
   let socket: Socket;
   try {
     if (route.kind === 'proxy') {
-      socket = await bounded(ms, `The tunnel to ${target} through proxy ${route.proxy}`, options.signal, () => openTunnel(route as Extract<ProxyRoute, { kind: 'proxy' }>, target, ms));
+      socket = await bounded(ms, `The tunnel to ${target} through proxy ${route.proxy}`, options.signal, (signal) => openTunnel(route as Extract<ProxyRoute, { kind: 'proxy' }>, target, ms, signal), (late) => late.destroy());
       add('connect', { status: 'ok', facts: [['proxy', route.proxy], ['tunnel', `CONNECT ${target}: 200, tunnel open`]] }, TUNNEL_TITLE);
     } else {
       socket = await bounded(ms, `The TCP connection to ${target}`, options.signal, (signal) => openTcp(address, port, signal));
@@ -208,6 +213,7 @@ export async function runDiagnostics(url: string, options: DiagnoseOptions = {})
   try {
     const session = await bounded(ms, `The attestation of ${target}`, options.signal, (signal) =>
       AttestedSession.connect(origin, { roots: options.roots, policy: options.policy, proxy: options.proxy, environment: options.environment, timeoutMs: ms, signal, clock: options.clock, attempts: 1, maxConnections: 1 }),
+      (late) => void late.close(),
     );
     const { attestation, simulation, binding } = session.attested;
     await session.close();
