@@ -72,7 +72,7 @@ export const diagnoseSpec = {
     ...trustFlags,
     ...proxyFlags,
     timeout: { type: 'string', value: '<seconds>', default: '10', description: 'give up each step after this long' },
-    json,
+    json: { ...json, description: 'print the report as one JSON object' },
   },
 } as const satisfies CommandSpec;
 
