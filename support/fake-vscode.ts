@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import Module from 'node:module';
-import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export class Uri {
@@ -591,4 +591,21 @@ export function fakeContext(extensionPath: string): { subscriptions: { dispose()
 /** Disposes what the extension registered (as VS Code does on deactivation). */
 export function disposeContext(context: { subscriptions: { dispose(): void }[] }): void {
   for (const d of context.subscriptions.splice(0)) d.dispose();
+}
+
+/** What a stand-in for VS Code's proxy resolver answers (a system or PAC proxy URL), and the URLs it was asked about. */
+export interface FakeEditorResolver {
+  answer: string | undefined;
+  readonly asked: string[];
+}
+
+/**
+ * Installs a stand-in for VS Code's own copy of @vscode/proxy-agent in an installation at `appRoot` (what the fake's
+ * `env.appRoot` then names), where VS Code's extension host leaves its proxy resolver; returns its state.
+ */
+export async function installEditorResolver(appRoot: string): Promise<FakeEditorResolver> {
+  const agentDir = path.join(appRoot, 'node_modules', '@vscode', 'proxy-agent');
+  await mkdir(agentDir, { recursive: true });
+  await writeFile(path.join(agentDir, 'index.js'), 'exports.answer = undefined; exports.asked = []; exports.resolveProxyURL = async (url) => { exports.asked.push(url); return exports.answer; };\n');
+  return createRequire(import.meta.url)(agentDir) as FakeEditorResolver;
 }

@@ -15,13 +15,18 @@ const trustFlags = {
   pcr,
 } as const satisfies FlagTable;
 
+/** Which way to the server: the flags of every command that connects to one. */
+const proxyFlags = {
+  proxy: { type: 'string', value: '<url>', description: 'connect through this HTTP proxy (http://[user:password@]host:port, CONNECT tunnel; TLS stays pinned to the enclave); default: HTTPS_PROXY unless NO_PROXY names the server' },
+  'no-proxy': { type: 'boolean', default: false, description: 'connect directly, whatever HTTPS_PROXY says' },
+} as const satisfies FlagTable;
+
 /** The flags of the commands that connect to a live server (`verify`, `transcribe`). */
 const attestationFlags = {
   ...trustFlags,
   'max-age': { type: 'string', value: '<seconds>', description: 'refuse an attestation document older than this; overrides the policy\'s maxAgeSeconds' },
   timeout: { type: 'string', value: '<seconds>', description: 'give up attesting after this long, on any request phase that stalls this long, and on an answer not received whole this long after it began (a transcript may take 10 minutes to begin)', default: '30' },
-  proxy: { type: 'string', value: '<url>', description: 'connect through this HTTP proxy (http://[user:password@]host:port, CONNECT tunnel; TLS stays pinned to the enclave); default: HTTPS_PROXY unless NO_PROXY names the server' },
-  'no-proxy': { type: 'boolean', default: false, description: 'connect directly, whatever HTTPS_PROXY says' },
+  ...proxyFlags,
 } as const satisfies FlagTable;
 
 export const verifyDocSpec = {
@@ -56,6 +61,18 @@ export const transcribeSpec = {
     'out-dir': { type: 'string', value: '<dir>', description: 'write one transcript and its receipt per audio file into this folder' },
     concurrency: { type: 'string', value: '<n>', default: '4', description: 'files transcribed at once with --out-dir, 1 to 16' },
     receipt: { type: 'string', value: '<file>', description: 'keep the receipt of a single transcript in this file' },
+  },
+} as const satisfies CommandSpec;
+
+export const diagnoseSpec = {
+  name: 'diagnose',
+  args: '<url>',
+  summary: 'Check the way to a server step by step (URL, route, name, TCP, the TLS certificate presented, attestation) and print a report to paste into a ticket; exit 1 names the step that failed. No audio is sent.',
+  flags: {
+    ...trustFlags,
+    ...proxyFlags,
+    timeout: { type: 'string', value: '<seconds>', default: '10', description: 'give up each step after this long' },
+    json: { ...json, description: 'print the report as one JSON object' },
   },
 } as const satisfies CommandSpec;
 
@@ -114,4 +131,4 @@ export const demoSpec = {
 } as const satisfies CommandSpec;
 
 /** Every command, in the order help lists them. */
-export const COMMAND_SPECS: readonly CommandSpec[] = [verifyDocSpec, verifySpec, transcribeSpec, verifyReceiptSpec, verifyEvidenceSpec, serveSpec, demoSpec];
+export const COMMAND_SPECS: readonly CommandSpec[] = [verifyDocSpec, verifySpec, transcribeSpec, diagnoseSpec, verifyReceiptSpec, verifyEvidenceSpec, serveSpec, demoSpec];

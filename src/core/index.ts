@@ -29,3 +29,6 @@ export { verifyReceiptDocument, decodeReceiptContent, receiptHashLines, type Rec
 export { buildReceiptFile, parseReceiptFile, receiptFileText, writeReceiptFile, MAX_RECEIPT_FILE_BYTES, RECEIPT_FILE_FORMAT, type ReceiptFile, type ReceiptContext } from './receipt/file.js';
 export { verifyReceiptFile, receiptStatement, type OfflineCheck, type VerifiedReceiptFile } from './receipt/offline.js';
 export { EVIDENCE_FORMAT, MAX_EVIDENCE_FILE_BYTES, parseEvidenceFile, verifyEvidence, type AttestationEvidence, type EnclaveEvidence, type ParsedEvidence, type VerifiedEvidence } from './evidence/file.js';
+export { runDiagnostics, type DiagnoseOptions } from './diagnose/run.js';
+export { renderDiagnostics } from './diagnose/render.js';
+export type { DiagnosticReport, DiagnosticStep, DiagnosticStepId, DiagnosticStatus, DiagnosticError } from './diagnose/report.js';

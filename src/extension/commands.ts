@@ -11,6 +11,7 @@ import { COMMANDS } from './ids.js';
 import { saveTranscriptWithReceipt } from './receipts/save.js';
 import { verifyReceiptCommand } from './receipts/verify.js';
 import { transcribeCommand } from './transcribe/command.js';
+import { networkDiagnosticsCommand } from './diagnose/command.js';
 import { setupCommands, whenConfigured } from './setup/commands.js';
 
 /** The sample the walkthrough transcribes (shipped in the .vsix): a few sentences of flite speech. */
@@ -28,6 +29,7 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
     [COMMANDS.saveTranscriptWithReceipt]: () => saveTranscriptWithReceipt(ctx),
     [COMMANDS.verifyReceipt]: () => verifyReceiptCommand(ctx),
     [COMMANDS.showLog]: () => ctx.log.show(),
+    [COMMANDS.networkDiagnostics]: () => whenConfigured(ctx, () => networkDiagnosticsCommand(ctx)),
     // Configure Server…, Trust a Root…, the walkthrough.
     ...setupCommands(ctx),
   };

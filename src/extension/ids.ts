@@ -16,6 +16,8 @@ export const COMMANDS = {
   saveTranscriptWithReceipt: 'blindbox.saveTranscriptWithReceipt',
   verifyReceipt: 'blindbox.verifyReceipt',
   showLog: 'blindbox.showLog',
+  /** The way to the server step by step (name, route, TCP, the certificate presented, attestation), as a report to paste. */
+  networkDiagnostics: 'blindbox.networkDiagnostics',
   // Setup: the guided configuration, the walkthrough's sample, the BlindBox view.
   configureServer: 'blindbox.configureServer',
   trustRoot: 'blindbox.trustRoot',

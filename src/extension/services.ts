@@ -13,6 +13,7 @@ import { blobDurationSeconds } from '../core/audio-duration.js';
 import { Attestor, loadTrust } from './trust/attestor.js';
 import { editorProxyResolver } from './trust/editor-proxy.js';
 import { attestationViewModel } from './views/attestation/model.js';
+import { diagnoseServer } from './diagnose/run.js';
 
 /** Writing beside the audio (transcripts, receipts) and reading files the user picked. */
 const files = Object.freeze({ checkOutputPlan, writeFileAtomic, readFileCapped });
@@ -38,6 +39,8 @@ export const services = Object.freeze({
   receipts: Object.freeze({ parseReceiptFile, MAX_RECEIPT_FILE_BYTES, receiptFileText, receiptHashLines, receiptStatement, verifyReceiptFile, loadTrust, sha256FileHex, sha256Hex, files }),
   /** *Export Evidence*. */
   evidence: Object.freeze({ buildEvidence, evidenceFileName }),
+  /** *Network Diagnostics*. */
+  diagnose: Object.freeze({ diagnoseServer }),
   /** What *Configure Server…* decides (setup/model.ts), and the readers it needs. */
   setup: Object.freeze({ configuredPolicyLabel, serverUrlProblem, parseServerUrl, rootCandidate, simulationWarning, withRoots, presentedRoot, simulationReplacement, replacementWarning, pcr0Problem, pinnedPolicy, repinnedPolicy, inlinePolicy, derToPem, loadPolicyFile, readFileCapped, MAX_ROOT_FILE_BYTES }),
 });

@@ -3,20 +3,18 @@
  * addressed as `enclave.test`, a name only the proxy resolves: the direct route fails, only the proxy route works.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { runCli, startServe, type ServeProcess } from '../../support/cli.js';
+import { runCli } from '../../support/cli.js';
+import { startNamedSimulation, type NamedSimulation } from '../helpers/named-simulation.js';
 import { enclaveProxies } from '../../support/connect-proxy.js';
 
 const SAMPLE = fileURLToPath(new URL('../../../media/sample.wav', import.meta.url));
 /** This process's environment without any proxy variable: each test sets the ones it means. */
 const CLEAN_ENV = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(https?|no)_proxy$/i.test(name)));
 
-let serve: ServeProcess;
-let dir: string;
+let sim: NamedSimulation;
 let rootPem: string;
 let named: string;
 let hostPort: string;
@@ -25,17 +23,13 @@ const proxy = proxies.start;
 const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, 120_000, { ...CLEAN_ENV, ...env });
 
 before(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'blindbox-proxy-'));
-  rootPem = path.join(dir, 'root.pem');
-  serve = await startServe(['--simulate', '--engine', 'pocketsphinx', '--workers', '1', '--trust-out', rootPem]);
-  hostPort = `enclave.test:${new URL(serve.url).port}`;
-  named = `https://${hostPort}`;
+  sim = await startNamedSimulation(['--engine', 'pocketsphinx', '--workers', '1']);
+  ({ rootPem, named, hostPort } = sim);
 });
 
 after(async () => {
   await proxies.closeAll();
-  await serve?.stop();
-  await rm(dir, { recursive: true, force: true });
+  await sim?.close();
 });
 
 describe('blindbox through a CONNECT proxy', () => {

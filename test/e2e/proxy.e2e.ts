@@ -9,14 +9,14 @@
  * Run: node --test out/test/e2e/proxy.e2e.js
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ENCLAVE_NAME, startConnectProxy, type ConnectProxy } from '../../support/connect-proxy.js';
-import { attestations, startEnclave, uploads, type Enclave } from './enclave.js';
-import { TRANSCRIBE_MENU_ITEM, VSIX, assertHeardSpoken, assertProvenanceHeader, endSuite, requireBuilt, speakSpeechWav, trustedSettings, waitForEditorTitle, waitForSimulation } from './extension-fixture.js';
-import { openWorkbench, startCodeServer, type CodeServer, type Workbench } from './harness.js';
+import type { ConnectProxy } from '../../support/connect-proxy.js';
+import { attestations, uploads, type Enclave } from './enclave.js';
+import { TRANSCRIBE_MENU_ITEM, assertHeardSpoken, assertProvenanceHeader, speakSpeechWav, waitForEditorTitle, waitForSimulation } from './extension-fixture.js';
+import type { CodeServer, Workbench } from './harness.js';
+import { endProxiedSuite, startProxiedSuite, type ProxiedSuite } from './proxied-suite.js';
 
 /** The BlindBox output channel as the extension host wrote it to its log folder, under code-server's folder `dir`. */
 async function blindboxLog(dir: string): Promise<string> {
@@ -26,7 +26,7 @@ async function blindboxLog(dir: string): Promise<string> {
 }
 
 describe('BlindBox extension in code-server behind a CONNECT proxy (http.proxy)', { timeout: 180_000 }, () => {
-  let dir: string;
+  let suite: ProxiedSuite | undefined;
   let workspace: string;
   let enclave: Enclave;
   let proxy: ConnectProxy;
@@ -35,26 +35,12 @@ describe('BlindBox extension in code-server behind a CONNECT proxy (http.proxy)'
   let wb: Workbench | undefined;
 
   before(async () => {
-    requireBuilt();
-    dir = await mkdtemp(path.join(tmpdir(), 'blindbox-e2e-proxy-'));
-    workspace = path.join(dir, 'workspace');
-    await mkdir(workspace, { recursive: true });
-    speakSpeechWav(workspace);
-    enclave = await startEnclave(dir);
-    target = `${ENCLAVE_NAME}:${new URL(enclave.url).port}`;
-    proxy = await startConnectProxy({ hosts: { [ENCLAVE_NAME]: '127.0.0.1' }, record: true });
-    server = await startCodeServer({
-      workspace,
-      label: 'proxy',
-      settings: { ...trustedSettings(enclave), 'blindbox.serverUrl': `https://${target}`, 'http.proxy': proxy.url },
-    });
-    await server.installVsix(VSIX);
-    wb = await openWorkbench(server);
+    suite = await startProxiedSuite('proxy', { record: true }, speakSpeechWav);
+    ({ workspace, enclave, proxy, target, server, wb } = suite);
   });
 
   after(async () => {
-    await proxy?.close();
-    await endSuite({ wb, server, enclave, dir });
+    if (suite) await endProxiedSuite(suite);
   });
 
   test('the status bar goes to SIMULATION: attested through the proxy, the only route to enclave.test', async () => {

@@ -13,15 +13,14 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TranscriptionEngine } from '../../src/server/engine/engine.js';
 import { startSimulationServer, type ReferenceServer } from '../../support/servers.js';
 import { enclaveProxies, ENCLAVE_NAME, type ConnectProxy } from '../../support/connect-proxy.js';
-import { createFakeVscode, disposeContext, fakeContext, loadBundle, Uri, type FakeVscode, type LoadedExtension } from '../../support/fake-vscode.js';
+import { createFakeVscode, disposeContext, fakeContext, installEditorResolver, loadBundle, type FakeEditorResolver, Uri, type FakeVscode, type LoadedExtension } from '../../support/fake-vscode.js';
 import { REPO } from './helpers.js';
 
 /** Every call of a path VS Code's extension host would re-route: none is allowed. */
@@ -73,7 +72,7 @@ const savedEnv = { HTTPS_PROXY: process.env.HTTPS_PROXY, NO_PROXY: process.env.N
  * A stand-in for VS Code's own copy of @vscode/proxy-agent in its installation (`vscode.env.appRoot`), where VS Code's
  * extension host leaves its proxy resolver: what it answers (a system or PAC proxy) and the URLs it was asked about.
  */
-let editorResolver: { answer: string | undefined; asked: string[] };
+let editorResolver: FakeEditorResolver;
 
 const status = () => fake.statusItems.find((i) => i.id === 'blindbox.status')!;
 
@@ -134,10 +133,7 @@ before(async () => {
     record(mod, 'Agent', `new ${name}.Agent`);
   }
   const appRoot = path.join(dir, 'vscode-app');
-  const agentDir = path.join(appRoot, 'node_modules', '@vscode', 'proxy-agent');
-  await mkdir(agentDir, { recursive: true });
-  await writeFile(path.join(agentDir, 'index.js'), 'exports.answer = undefined; exports.asked = []; exports.resolveProxyURL = async (url) => { exports.asked.push(url); return exports.answer; };\n');
-  editorResolver = createRequire(import.meta.url)(agentDir) as typeof editorResolver;
+  editorResolver = await installEditorResolver(appRoot);
   fake = createFakeVscode();
   (fake.api.env as { appRoot?: string }).appRoot = appRoot;
   ext = loadBundle(path.join(bundleDir, 'extension.cjs'), fake);

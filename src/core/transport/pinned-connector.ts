@@ -103,13 +103,14 @@ function targetOf(options: buildConnector.Options): string {
 /**
  * Opens a CONNECT tunnel to `target` through the route's proxy, with undici's own client (it writes the request and
  * parses the answer). Resolves with the raw socket once the proxy answered 200; anything else is a typed error that
- * names the proxy (never its credentials).
+ * names the proxy (never its credentials). `signal` gives up (and closes the connection to the proxy) early.
  */
-async function openTunnel(route: Extract<ProxyRoute, { kind: 'proxy' }>, target: string, timeoutMs: number): Promise<Socket> {
+export async function openTunnel(route: Extract<ProxyRoute, { kind: 'proxy' }>, target: string, timeoutMs: number, signal?: AbortSignal): Promise<Socket> {
   const proxy = new Client(route.proxy, { connectTimeout: timeoutMs, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   try {
     const { statusCode, socket } = await proxy.connect({
       path: target,
+      signal,
       headers: { host: target, ...(route.authorization ? { 'proxy-authorization': route.authorization } : {}) },
     });
     // undici hands over the proxy connection itself: a net.Socket.

@@ -20,6 +20,7 @@ const FIX_ACTIONS: Readonly<Record<FailureFix, { readonly label: string; readonl
   configureServer: { label: 'Configure Server…', command: COMMANDS.configureServer },
   trustRoot: { label: 'Trust a Root…', command: COMMANDS.trustRoot },
   openUserSettings: { label: 'Open User Settings', command: OPEN_USER_SETTINGS },
+  networkDiagnostics: { label: 'Network Diagnostics', command: COMMANDS.networkDiagnostics },
 };
 
 /**

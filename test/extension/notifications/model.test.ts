@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { describeFailure } from '../../../src/extension/common/failure.js';
-import { AttestationError, InputError } from '../../../src/core/errors.js';
+import { AttestationError, ChannelError, InputError } from '../../../src/core/errors.js';
 import { COMMANDS, OPEN_USER_SETTINGS } from '../../../src/extension/ids.js';
 import { failureActions } from '../../../src/extension/notifications/model.js';
 import { validateChain } from '../../../src/core/attestation/chain.js';
@@ -45,5 +45,14 @@ describe('failureActions', () => {
     ]);
     assert.deepEqual(failureActions({ code: 'NOT_CONFIGURED', message: 'No server is configured.', untrusted: false }).map((a) => a.label), ['Configure Server…', 'Show details']);
     assert.deepEqual(failureActions({ code: 'toString', message: 'x', untrusted: false }).map((a) => a.label), ['Show details']);
+  });
+  it('unreachable and TLS inspection offer Network Diagnostics (the step that fails and why), before Show Attestation', () => {
+    const diagnostics = { label: 'Network Diagnostics', kind: 'command', command: COMMANDS.networkDiagnostics };
+    assert.deepEqual(failureActions(describeFailure(new ChannelError('SERVER_UNREACHABLE', 'Cannot talk to enclave.test:443 directly: ENOTFOUND.'))), [diagnostics, { label: 'Show details', kind: 'showLog' }]);
+    assert.deepEqual(failureActions(describeFailure(new ChannelError('TLS_BINDING_MISMATCH', 'The TLS certificate presented … is not the key the enclave attested.', { presented: { subject: 'CN=enclave.test', issuer: 'CN=Example Corp TLS Inspection CA' } }))), [
+      diagnostics,
+      { label: 'Show Attestation', kind: 'showAttestation' },
+      { label: 'Show details', kind: 'showLog' },
+    ]);
   });
 });
