@@ -17,7 +17,7 @@
 # $BLINDBOX_APP/deploy/nitro/enclave.env, when present (build-rootfs.sh writes it), sets the image's defaults for
 # these; the environment wins.
 #   BLINDBOX_TEST_ONLY_LISTEN_INSTEAD_OF_VSOCK
-#                           tests only: a socat listen address (TCP on loopback) in place of VSOCK-LISTEN, since
+#                           tests only: a socat listen address (TCP on loopback, or a UNIX socket) in place of VSOCK-LISTEN, since
 #                           tests must never open AF_VSOCK sockets
 set -euo pipefail
 
