@@ -76,6 +76,8 @@ cp "$REPO/package.json" "$REPO/package-lock.json" "$APP/"
 cp "$REPO/src/server/package.json" "$APP/src/server/"
 (cd "$APP" && npm ci --omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error >&2)
 rm -rf "$APP/node_modules/nodejs-whisper" "$APP/package-lock.json"
+# Prebuilt addons for musl libc (cbor-extract ships both): never loaded on Debian's glibc, and they could not be.
+find "$APP/node_modules" -name '*.musl.node' -delete
 for dir in server protocol shared cli; do cp -r "$REPO/out/src/$dir" "$APP/out/src/"; done
 cp "$REPO/src/server/build/Release/pocketsphinx.node" "$REPO/src/server/build/Release/nsm.node" "$APP/src/server/build/Release/"
 cp "$WHISPER_SERVER" "$APP/src/server/build/whisper-server"

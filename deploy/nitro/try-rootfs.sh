@@ -72,7 +72,10 @@ missing=()
 while IFS= read -r -d '' inside; do
   elves=$((elves + 1))
   out=$(chroot "$ROOT" "$LOADER" --list "$inside" 2>&1 || true)
-  if grep -q 'not found' <<<"$out"; then missing+=("$inside: $(grep 'not found' <<<"$out" | tr -s ' \t\n' ' ')"); fi
+  # A library's own missing dependency lists as "not found"; the file's direct one ends the loader with "cannot open".
+  if grep -Eq 'not found|cannot open shared object' <<<"$out"; then
+    missing+=("$inside: $(grep -E 'not found|cannot open shared object' <<<"$out" | tr -s ' \t\n' ' ')")
+  fi
 done < <(node "$HERE/list-elf-files.mjs" "$ROOT")
 if [ ${#missing[@]} -gt 0 ]; then
   printf '  %s\n' "${missing[@]}" >&2
