@@ -4,7 +4,7 @@
 # running server will measure it), as a ready client policy. Run on the parent instance (or any host with Docker and
 # nitro-cli); see README "Deploy in a real Nitro enclave".
 #
-#   deploy/nitro/build.sh [--engine whisper-http|pocketsphinx] [--whisper-model <ggml .bin>] [--out <dir>]
+#   deploy/nitro/build.sh [--engine whisper|pocketsphinx] [--whisper-model <ggml .bin>] [--out <dir>]
 #
 # Inputs are pinned: the base image by digest (base-image.lock, written by pin-base.sh), whisper.cpp by tag
 # (WHISPER_CPP_COMMIT), Debian packages by APT_SNAPSHOT, the model by SHA-256 and all of it recorded in
@@ -14,7 +14,7 @@ set -euo pipefail
 
 HERE=$(dirname "$(readlink -f "$0")")
 REPO=$(readlink -f "$HERE/../..")
-ENGINE=whisper-http
+ENGINE=whisper
 WHISPER_MODEL=
 OUT=$HERE/out
 WHISPER_CPP_COMMIT=${WHISPER_CPP_COMMIT:-v1.7.6}
@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
     *) echo "build.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-case "$ENGINE" in whisper-http | pocketsphinx) ;; *) echo "build.sh: --engine must be whisper-http or pocketsphinx" >&2; exit 2 ;; esac
+case "$ENGINE" in whisper | pocketsphinx) ;; *) echo "build.sh: --engine must be whisper or pocketsphinx" >&2; exit 2 ;; esac
 
 for tool in docker nitro-cli jq git sha256sum; do
   command -v "$tool" >/dev/null || { echo "build.sh: $tool is not installed (see README)" >&2; exit 1; }
@@ -42,8 +42,8 @@ mkdir -p "$OUT"
 MODEL_DIR="$OUT/models"
 rm -rf "$MODEL_DIR"
 mkdir -p "$MODEL_DIR"
-if [ "$ENGINE" = whisper-http ]; then
-  [ -f "$WHISPER_MODEL" ] || { echo "build.sh: --whisper-model <ggml model file> is needed for the whisper-http engine" >&2; exit 2; }
+if [ "$ENGINE" = whisper ]; then
+  [ -f "$WHISPER_MODEL" ] || { echo "build.sh: --whisper-model <ggml model file> is needed for the whisper engine" >&2; exit 2; }
   # A hard link or copy inside the build context: the model becomes part of the image, hence of PCR2 and PCR16.
   cp "$WHISPER_MODEL" "$MODEL_DIR/ggml-model.bin"
 fi
@@ -56,7 +56,7 @@ export SOURCE_DATE_EPOCH
   echo "whisper.cpp $WHISPER_CPP_COMMIT"
   echo "apt snapshot ${APT_SNAPSHOT:-none (not reproducible)}"
   echo "engine $ENGINE"
-  if [ "$ENGINE" = whisper-http ]; then echo "model sha256 $(sha256sum "$MODEL_DIR/ggml-model.bin" | cut -d' ' -f1)"; fi
+  if [ "$ENGINE" = whisper ]; then echo "model sha256 $(sha256sum "$MODEL_DIR/ggml-model.bin" | cut -d' ' -f1)"; fi
   echo "SOURCE_DATE_EPOCH $SOURCE_DATE_EPOCH"
 } >"$OUT/inputs.txt"
 cat "$OUT/inputs.txt"

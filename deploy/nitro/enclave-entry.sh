@@ -1,32 +1,36 @@
 #!/bin/bash
-# The enclave's entry point (the image's CMD): brings up loopback, starts the speech engine's own server when it has
-# one (whisper.cpp, on loopback), then `blindbox serve` attested by /dev/nsm on loopback, then socat from VSOCK to it.
+# The enclave's entry point (the image's init command): brings up loopback, starts `blindbox serve` attested by
+# /dev/nsm on loopback (with the whisper engine, serve runs and supervises whisper.cpp's servers itself), then socat
+# from VSOCK to it.
 # TLS ends inside `serve`: socat and everything outside the enclave carry ciphertext only. Any process ending ends
 # them all, and the enclave with them (its console says why): a half-running server must not go on attesting.
 #
 # Settings (environment; the image sets production values):
 #   BLINDBOX_APP            the installed server (default /app)
-#   BLINDBOX_ENGINE         whisper-http (default) or pocketsphinx
+#   BLINDBOX_ENGINE         whisper (default) or pocketsphinx
 #   BLINDBOX_WORKERS        pocketsphinx worker threads (default: serve's)
 #   BLINDBOX_VSOCK_PORT     the VSOCK port the parent connects to (default 5000)
 #   BLINDBOX_APP_PORT       serve's loopback port inside the enclave (default 8443)
-#   BLINDBOX_WHISPER_SERVER, BLINDBOX_WHISPER_MODEL, BLINDBOX_WHISPER_PORT, BLINDBOX_WHISPER_THREADS
-#                           whisper.cpp's server binary, model file (measured into PCR16), loopback port, threads
+#   BLINDBOX_WHISPER_MODEL  the Whisper model file (measured into PCR16; default /models/ggml-model.bin)
+#   BLINDBOX_WHISPER_INSTANCES, BLINDBOX_WHISPER_THREADS
+#                           whisper-server processes and threads each (default: serve's)
+# $BLINDBOX_APP/deploy/nitro/enclave.env, when present (build-rootfs.sh writes it), sets the image's defaults for
+# these; the environment wins.
 #   BLINDBOX_TEST_ONLY_LISTEN_INSTEAD_OF_VSOCK
-#                           tests only: a socat listen address (TCP on loopback) in place of VSOCK-LISTEN, since
+#                           tests only: a socat listen address (TCP on loopback, or a UNIX socket) in place of VSOCK-LISTEN, since
 #                           tests must never open AF_VSOCK sockets
 set -euo pipefail
 
 APP=${BLINDBOX_APP:-/app}
-ENGINE=${BLINDBOX_ENGINE:-whisper-http}
+# shellcheck disable=SC1091 # enclave-env.sh, beside this script, is checked on its own
+. "$(dirname "$(readlink -f "$0")")/enclave-env.sh"
+load_enclave_env "$APP"
+ENGINE=${BLINDBOX_ENGINE:-whisper}
 VSOCK_PORT=${BLINDBOX_VSOCK_PORT:-5000}
 APP_PORT=${BLINDBOX_APP_PORT:-8443}
-WHISPER_SERVER=${BLINDBOX_WHISPER_SERVER:-/usr/local/bin/whisper-server}
-WHISPER_MODEL=${BLINDBOX_WHISPER_MODEL:-/models/ggml-base.en.bin}
-WHISPER_PORT=${BLINDBOX_WHISPER_PORT:-8178}
-WHISPER_THREADS=${BLINDBOX_WHISPER_THREADS:-$(nproc)}
+WHISPER_MODEL=${BLINDBOX_WHISPER_MODEL:-/models/ggml-model.bin}
 LISTEN=${BLINDBOX_TEST_ONLY_LISTEN_INSTEAD_OF_VSOCK:-VSOCK-LISTEN:$VSOCK_PORT,fork,reuseaddr}
-# Seconds each stage may take to come up (the Whisper model loads in seconds; PocketSphinx's in about one).
+# Seconds serve may take to come up (it waits for its whisper-servers to load the model; PocketSphinx's takes about one).
 START_TIMEOUT=${BLINDBOX_START_TIMEOUT:-120}
 
 log() { echo "[entry] $*" >&2; }
@@ -55,27 +59,23 @@ wait_for() {
   done
 }
 
-# A fresh enclave's loopback is down; whisper.cpp and serve talk over it.
+# A fresh enclave's loopback is down; serve, its whisper-servers and socat talk over it.
 if ! ip -o link show dev lo | grep -q '[<,]UP[,>]'; then
   ip link set dev lo up
 fi
 
 ENGINE_ARGS=(--engine "$ENGINE")
 case "$ENGINE" in
-  whisper-http)
+  whisper)
     [ -r "$WHISPER_MODEL" ] || die "the Whisper model $WHISPER_MODEL is not in the image"
-    # whisper-http speaks OpenAI's /v1/audio/transcriptions; whisper.cpp's server answers it there with --inference-path.
-    "$WHISPER_SERVER" --host 127.0.0.1 --port "$WHISPER_PORT" --model "$WHISPER_MODEL" --threads "$WHISPER_THREADS" \
-      --inference-path /v1/audio/transcriptions >&2 &
-    PIDS+=("$!")
-    # Up once it accepts a connection (bash's /dev/tcp: the image has no curl).
-    wait_for "$!" whisper-server bash -c "exec 3<>/dev/tcp/127.0.0.1/$WHISPER_PORT"
-    ENGINE_ARGS+=(--upstream "http://127.0.0.1:$WHISPER_PORT" --model-file "$WHISPER_MODEL")
+    ENGINE_ARGS+=(--model-file "$WHISPER_MODEL")
+    if [ -n "${BLINDBOX_WHISPER_INSTANCES:-}" ]; then ENGINE_ARGS+=(--whisper-instances "$BLINDBOX_WHISPER_INSTANCES"); fi
+    if [ -n "${BLINDBOX_WHISPER_THREADS:-}" ]; then ENGINE_ARGS+=(--whisper-threads "$BLINDBOX_WHISPER_THREADS"); fi
     ;;
   pocketsphinx)
     if [ -n "${BLINDBOX_WORKERS:-}" ]; then ENGINE_ARGS+=(--workers "$BLINDBOX_WORKERS"); fi
     ;;
-  *) die "BLINDBOX_ENGINE must be whisper-http or pocketsphinx, not $ENGINE" ;;
+  *) die "BLINDBOX_ENGINE must be whisper or pocketsphinx, not $ENGINE" ;;
 esac
 
 RUN=$(mktemp -d)

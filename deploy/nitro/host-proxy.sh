@@ -11,7 +11,7 @@
 #   BLINDBOX_MAX_CONNECTIONS  connections forwarded at once (default 512). socat knows no per-client cap: run.sh
 #                           sets one in the parent's firewall (32 per client address, like serve's own proxy)
 #   BLINDBOX_TEST_ONLY_CONNECT_INSTEAD_OF_VSOCK
-#                           tests only: a socat connect address (TCP on loopback) in place of VSOCK-CONNECT, since
+#                           tests only: a socat connect address (TCP on loopback, or a UNIX socket) in place of VSOCK-CONNECT, since
 #                           tests must never open AF_VSOCK sockets
 set -euo pipefail
 
