@@ -6,8 +6,8 @@
 #
 #   deploy/nitro/build.sh [--engine whisper|pocketsphinx] [--whisper-model <ggml .bin>] [--out <dir>]
 #
-# Inputs are pinned: the base image by digest (base-image.lock, written by pin-base.sh), whisper.cpp by tag
-# (WHISPER_CPP_COMMIT), Debian packages by APT_SNAPSHOT, the model by SHA-256 and all of it recorded in
+# Inputs are pinned: the base image by digest (base-image.lock, written by pin-base.sh), whisper.cpp's source by
+# package-lock.json's integrity (the npm package nodejs-whisper), Debian packages by APT_SNAPSHOT, the model by SHA-256 and all of it recorded in
 # <out>/inputs.txt, npm packages by package-lock.json. SOURCE_DATE_EPOCH is the last commit's time. Rebuilding from the same inputs gives the same PCR0/1/2; the EIF file's own hash differs, because
 # nitro-cli stamps a build time in a section the PCRs do not cover: compare PCRs, never EIF hashes.
 set -euo pipefail
@@ -17,7 +17,6 @@ REPO=$(readlink -f "$HERE/../..")
 ENGINE=whisper
 WHISPER_MODEL=
 OUT=$HERE/out
-WHISPER_CPP_COMMIT=${WHISPER_CPP_COMMIT:-v1.7.6}
 # A dated snapshot of the Debian archive (see apt-snapshot.sh); empty: today's packages, not reproducible.
 APT_SNAPSHOT=${APT_SNAPSHOT:-}
 TAG=blindbox-enclave:latest
@@ -53,7 +52,7 @@ export SOURCE_DATE_EPOCH
 {
   echo "commit $(git -C "$REPO" rev-parse HEAD)$(git -C "$REPO" diff --quiet HEAD || echo ' (with uncommitted changes: not reproducible)')"
   echo "base $BASE"
-  echo "whisper.cpp $WHISPER_CPP_COMMIT"
+  echo "whisper.cpp $(jq -r '.packages["node_modules/nodejs-whisper"] | "nodejs-whisper \(.version) \(.integrity)"' "$REPO/package-lock.json")"
   echo "apt snapshot ${APT_SNAPSHOT:-none (not reproducible)}"
   echo "engine $ENGINE"
   if [ "$ENGINE" = whisper ]; then echo "model sha256 $(sha256sum "$MODEL_DIR/ggml-model.bin" | cut -d' ' -f1)"; fi
@@ -67,7 +66,6 @@ docker buildx build \
   --file "$HERE/Dockerfile" \
   --build-arg "BASE_IMAGE=$BASE" \
   --build-arg "APT_SNAPSHOT=$APT_SNAPSHOT" \
-  --build-arg "WHISPER_CPP_COMMIT=$WHISPER_CPP_COMMIT" \
   --build-arg "ENGINE=$ENGINE" \
   --build-arg "SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH" \
   --build-context "models=$MODEL_DIR" \
