@@ -493,18 +493,32 @@ export class Workbench {
     }
     const input = page.locator('.quick-input-widget .quick-input-box input');
     await input.fill(value);
-    // validateInput runs after typing, and Enter is refused while it is pending or has a message: press again (only
-    // while this step, with this value, is still shown) until the step is left.
+    // validateInput runs after typing, and Enter is refused while it is pending or has a message: press again while
+    // this step is still shown, until it is left. The title can show before the extension's pick has arrived, which then
+    // clears the typed value: type it again. In a pick, Enter takes the focused row, which is the first one until the
+    // filter has caught up with the value: press only once that row is the value.
     const left = await this.pollFor(async () => {
       const shown = await page.locator('.quick-input-widget').isVisible().catch(() => false);
-      const stillHere = shown && title.test((await titleEl.textContent().catch(() => '')) ?? '') && (await input.inputValue().catch(() => '')) === value;
-      if (!stillHere) return true;
+      if (!shown || !title.test((await titleEl.textContent().catch(() => '')) ?? '')) return true;
+      if ((await input.inputValue().catch(() => '')) !== value) {
+        await input.fill(value).catch(() => undefined);
+        return undefined;
+      }
+      if (!(await this.#focusedRowIs(value))) return undefined;
       await page.keyboard.press('Enter');
       await sleep(700);
       return undefined;
     }, 20_000, 100);
     if (!left) await this.screenshot(`${this.server.label}-FAILED-quick-input-stuck`);
     assert.ok(left, `the step ${title} accepted ${JSON.stringify(value.slice(0, 40))}; message: ${JSON.stringify(await page.locator('.quick-input-widget .quick-input-message').textContent().catch(() => null))}`);
+  }
+
+  /** Whether Enter would take `value`: the widget shows no pick list (an input box), or its focused row's label contains it. */
+  async #focusedRowIs(value: string): Promise<boolean> {
+    const rows = this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ visible: true });
+    if ((await rows.count().catch(() => 0)) === 0) return true;
+    const focused = await rows.and(this.page.locator('.focused')).first().locator('.label-name').first().textContent({ timeout: 500 }).catch(() => null);
+    return focused !== null && normalizeText(focused).toLowerCase().includes(value.toLowerCase());
   }
 
   /** Opens the quick open (Ctrl+P), types `text` and picks the first entry. */
@@ -547,7 +561,10 @@ export class Workbench {
       for (const m of await this.notifications(messages)) if (match.test(m)) return m;
       return undefined;
     }, timeoutMs);
-    if (found === undefined) throw new Error(`no notification matching ${match} within ${timeoutMs} ms; shown: ${JSON.stringify(await this.notifications(messages))}`);
+    if (found === undefined) {
+      const open = (await this.page.locator('.quick-input-widget').isVisible().catch(() => false)) ? await this.page.locator('.quick-input-widget .quick-input-title').textContent().catch(() => null) : null;
+      throw new Error(`no notification matching ${match} within ${timeoutMs} ms; shown: ${JSON.stringify(await this.notifications(messages))}${open === null ? '' : `; a quick input is open: ${JSON.stringify(open)}`}`);
+    }
     return found;
   }
 
