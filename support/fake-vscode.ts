@@ -7,6 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import Module from 'node:module';
+import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -277,8 +278,11 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     FileType: { Unknown: 0, File: 1, Directory: 2, SymbolicLink: 64 },
     ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
     ViewColumn: { Active: -1, Beside: -2, One: 1 },
+    /** The VS Code version the manifest's engine names. */
+    version: '1.100.0',
+    UIKind: { Desktop: 1, Web: 2 },
     // No installation unless a test gives one (`appRoot`: where the extension looks for VS Code's own modules).
-    env: { appRoot: undefined as string | undefined },
+    env: { appRoot: undefined as string | undefined, uiKind: 1, remoteName: undefined as string | undefined },
     window: {
       activeTextEditor: undefined,
       onDidChangeActiveTextEditor: () => new Disposable(() => undefined),
@@ -578,14 +582,15 @@ export interface FakeMemento {
 }
 
 /** A minimal ExtensionContext. */
-export function fakeContext(extensionPath: string): { subscriptions: { dispose(): void }[]; extensionUri: Uri; extensionPath: string; globalState: FakeMemento } {
+export function fakeContext(extensionPath: string): { subscriptions: { dispose(): void }[]; extensionUri: Uri; extensionPath: string; globalState: FakeMemento; extension: { packageJSON: unknown } } {
   const values = new Map<string, unknown>();
   const globalState: FakeMemento = {
     values,
     get: <T>(key: string) => values.get(key) as T | undefined,
     update: async (key, value) => void values.set(key, value),
   };
-  return { subscriptions: [], extensionUri: Uri.file(extensionPath), extensionPath, globalState };
+  const packageJSON: unknown = JSON.parse(readFileSync(path.join(extensionPath, 'package.json'), 'utf8'));
+  return { subscriptions: [], extensionUri: Uri.file(extensionPath), extensionPath, globalState, extension: { packageJSON } };
 }
 
 /** Disposes what the extension registered (as VS Code does on deactivation). */

@@ -9,12 +9,14 @@ import { connectOptions } from './attestation-flags.js';
 import { diagnoseSpec } from './commands.js';
 import { parseCommand } from './flags.js';
 import { EXIT_OK, EXIT_REJECTED } from './exit-codes.js';
+import { clientDescription } from './version.js';
 
 export async function diagnose(argv: string[], out: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseCommand(diagnoseSpec, argv);
   if (positionals.length !== 1) throw new UsageError('diagnose takes exactly one server URL');
   const { roots, policy, timeoutMs, proxy, environment } = await connectOptions(values);
   const report = await runDiagnostics(positionals[0]!, { roots, policy, timeoutMs, proxy, environment });
-  out.write(values.json ? jsonText(report) + '\n' : renderDiagnostics(report));
+  const client = clientDescription();
+  out.write(values.json ? jsonText({ client, ...report }) + '\n' : renderDiagnostics(report, [['client', client]]));
   return report.ok ? EXIT_OK : EXIT_REJECTED;
 }

@@ -2,12 +2,12 @@
  * The `blindbox` command line over the attested client core.
  * Exit codes (exit-codes.ts): 0 ok, 1 attestation rejected, 2 usage error or unreadable input, 3 server or network error.
  */
-import { readFileSync } from 'node:fs';
 import { escapeControls, jsonText, oneLine } from '../shared/text.js';
 import { UsageError } from './args.js';
 import { COMMAND_SPECS } from './commands.js';
 import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { closest, helpText, usageLine, wantsHelp } from './flags.js';
+import { version } from './version.js';
 
 type Command = (argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream) => number | Promise<number>;
 
@@ -34,11 +34,6 @@ function overview(): string {
     '"blindbox <command> --help" lists a command\'s options; "blindbox --version" prints the version.',
     'exit codes: 0 ok, 1 rejected (the server is not the attested enclave), 2 usage error, 3 server or network error.',
   ].join('\n') + '\n';
-}
-
-/** The version in the package manifest (read only when asked for). */
-function version(): string {
-  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 /** Runs one CLI invocation and returns its exit code. */

@@ -107,6 +107,11 @@ export class Ctx implements vscode.Disposable {
     return this.#extCtx.globalState;
   }
 
+  /** This extension's version, from its manifest. */
+  get version(): string {
+    return (this.#extCtx.extension.packageJSON as { version?: string }).version ?? 'unknown';
+  }
+
   /** A file shipped with the extension. */
   extensionFile(...segments: string[]): vscode.Uri {
     return vscode.Uri.joinPath(this.#extCtx.extensionUri, ...segments);

@@ -4,6 +4,7 @@
  * that wants credentials, and a port nobody listens on.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -30,6 +31,7 @@ let named: string;
 let hostPort: string;
 const proxies = enclaveProxies();
 const cli = (args: string[], env: Record<string, string> = {}) => runCli(['diagnose', ...args], 60_000, { ...CLEAN_ENV, ...env });
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const json = async (args: string[], env: Record<string, string> = {}) => {
   const r = await cli([...args, '--json'], env);
   return { code: r.code, report: JSON.parse(r.stdout) as DiagnosticReport, stderr: r.stderr };
@@ -54,6 +56,9 @@ describe('blindbox diagnose', () => {
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /^----- BlindBox network diagnostics -----\n/);
     assert.match(r.stdout, /\nresult {4}every step passed\n/);
+    // Who made the report, for the ticket it is pasted into.
+    const client = `blindbox ${PACKAGE_VERSION} (Node ${process.version}, ${process.platform}-${process.arch})`;
+    assert.ok(r.stdout.includes(`\nclient    ${client}\nresult `), r.stdout);
     for (const [i, title] of ['Server URL', 'Route', 'Name resolution', 'TCP connection', 'TLS', 'Attestation', 'Presented TLS key'].entries()) {
       assert.match(r.stdout, new RegExp(`\\n\\[ok\\] {6}${i + 1}\\. ${title}`));
     }
@@ -61,6 +66,7 @@ describe('blindbox diagnose', () => {
     assert.match(r.stdout, /verdict +VERIFIED, SIMULATION/);
     const { report } = await json([serve.url, '--trust-root', rootPem]);
     assert.equal(report.ok, true);
+    assert.equal((report as DiagnosticReport & { client?: string }).client, client);
     assert.equal(fact(report, 'binding', 'presented key SHA-256'), fact(report, 'attestation', 'attested key SHA-256'));
     assert.equal(fact(report, 'tls', 'key SHA-256'), fact(report, 'attestation', 'attested key SHA-256'));
   });

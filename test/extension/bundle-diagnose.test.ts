@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -79,6 +79,8 @@ describe('BlindBox: Network Diagnostics (bundled extension)', () => {
     assert.equal(doc.language, 'plaintext');
     assert.equal(doc.content, d.text);
     assert.match(doc.content, /^----- BlindBox network diagnostics -----\nserver {4}https:\/\/enclave\.test:\d+\n/);
+    const { version } = JSON.parse(await readFile(path.join(REPO, 'package.json'), 'utf8')) as { version: string };
+    assert.ok(doc.content.includes(`\nclient    BlindBox for VS Code ${version} (VS Code 1.100.0, desktop)\nresult `), doc.content);
     assert.deepEqual(fake.shown.at(-1), { uri: doc.uri, preview: false });
     assert.ok(fake.log.some((l) => l.includes('result    every step passed')), fake.log.join('\n'));
     const record = fake.progress.at(-1)!;

@@ -8,6 +8,12 @@ import type { Ctx } from '../ctx.js';
 import { describeFailure } from '../common/failure.js';
 import type { WindowDiagnosis } from './run.js';
 
+/** `BlindBox for VS Code <version> (VS Code <version>, <ui kind>[, remote <name>])`. */
+function clientDescription(ctx: Ctx): string {
+  const where = [vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop', ...(vscode.env.remoteName ? [`remote ${vscode.env.remoteName}`] : [])];
+  return `BlindBox for VS Code ${ctx.version} (VS Code ${vscode.version}, ${where.join(', ')})`;
+}
+
 export async function networkDiagnosticsCommand(ctx: Ctx): Promise<WindowDiagnosis | undefined> {
   let diagnosis: WindowDiagnosis;
   const abort = new AbortController();
@@ -20,7 +26,7 @@ export async function networkDiagnosticsCommand(ctx: Ctx): Promise<WindowDiagnos
     diagnosis = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `BlindBox: diagnosing the way to ${server}`, cancellable: true }, (progress, token) => {
       const cancelled = token.onCancellationRequested(() => abort.abort());
       const onStep = (step: { title: string; status: string }, index: number, of: number) => progress.report({ message: `${index + 1} of ${of}: ${step.title}: ${step.status}`, increment: 100 / of });
-      return diagnose.diagnoseServer({ ...settings, serverUrl: server }, vscode.env.appRoot, abort.signal, onStep).finally(() => cancelled.dispose());
+      return diagnose.diagnoseServer({ ...settings, serverUrl: server }, { client: clientDescription(ctx), appRoot: vscode.env.appRoot }, abort.signal, onStep).finally(() => cancelled.dispose());
     });
   } catch (err) {
     ctx.notifications.showFailure(describeFailure(err));

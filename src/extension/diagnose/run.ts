@@ -8,6 +8,13 @@ import type { ExtensionSettings } from '../settings/model.js';
 import { loadTrust } from '../trust/attestor.js';
 import { editorProxyFor, editorProxyResolver } from '../trust/editor-proxy.js';
 
+/** What the report says about the window that diagnosed, and where VS Code's own proxy resolver lives. */
+export interface DiagnosingWindow {
+  /** `BlindBox for VS Code <version> (VS Code <version>, …)`: the report's client line. */
+  readonly client: string;
+  readonly appRoot: string | undefined;
+}
+
 export interface WindowDiagnosis {
   readonly report: DiagnosticReport;
   /** The report as the text a user pastes into a ticket. */
@@ -18,7 +25,8 @@ export interface WindowDiagnosis {
  * Diagnoses the way to `settings.serverUrl` (which must be set). Throws `SettingsError` when the trust files cannot be
  * read; what the network does is in the report, never thrown.
  */
-export async function diagnoseServer(settings: ExtensionSettings & { serverUrl: string }, appRoot: string | undefined, signal: AbortSignal, onStep: (step: DiagnosticStep, index: number, of: number) => void): Promise<WindowDiagnosis> {
+export async function diagnoseServer(settings: ExtensionSettings & { serverUrl: string }, window: DiagnosingWindow, signal: AbortSignal, onStep: (step: DiagnosticStep, index: number, of: number) => void): Promise<WindowDiagnosis> {
+  const appRoot = window.appRoot;
   const trust = await loadTrust(settings);
   // Only the resolver's answer is used, last, as a verification uses it; never under proxySupport off.
   const system = settings.proxy.proxySupport === 'off' ? undefined : await editorProxyFor(editorProxyResolver(appRoot), settings.serverUrl);
@@ -31,5 +39,5 @@ export async function diagnoseServer(settings: ExtensionSettings & { serverUrl: 
     signal,
     onStep,
   });
-  return { report, text: renderDiagnostics(report) };
+  return { report, text: renderDiagnostics(report, [['client', window.client]]) };
 }
