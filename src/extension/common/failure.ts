@@ -115,7 +115,7 @@ function isAbort(err: unknown): boolean {
 }
 
 /** The one action that fixes a failure, where there is one: the notification offers it as a button. */
-export type FailureFix = 'configureServer' | 'trustRoot' | 'openUserSettings' | 'networkDiagnostics';
+export type FailureFix = 'configureServer' | 'trustRoot' | 'openUserSettings' | 'proxySettings' | 'networkDiagnostics';
 
 /** What the extension shows for a code: exhaustive, so that a new code cannot go unfiled. */
 interface FailureFacts {
@@ -142,7 +142,7 @@ const FAILURE_FACTS: Readonly<Record<FailureCode, FailureFacts>> = {
   // The network is where these go wrong (no route, a proxy, TLS inspection): the diagnosis says which step.
   TLS_BINDING_MISMATCH: { short: 'TLS key not attested', check: 'channel', fix: 'networkDiagnostics' },
   SERVER_UNREACHABLE: { short: 'unreachable', check: null, fix: 'networkDiagnostics' },
-  PROXY_AUTH_REQUIRED: { short: 'proxy wants credentials', check: null, fix: 'openUserSettings' },
+  PROXY_AUTH_REQUIRED: { short: 'proxy wants credentials', check: null, fix: 'proxySettings' },
   SERVER_ERROR: { short: 'server error', check: null, fix: null },
   PROTOCOL_ERROR: { short: 'protocol error', check: null, fix: null },
   TIMEOUT: { short: 'timeout', check: null, fix: null },

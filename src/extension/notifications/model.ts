@@ -20,20 +20,26 @@ const FIX_ACTIONS: Readonly<Record<FailureFix, { readonly label: string; readonl
   configureServer: { label: 'Configure Server…', command: COMMANDS.configureServer },
   trustRoot: { label: 'Trust a Root…', command: COMMANDS.trustRoot },
   openUserSettings: { label: 'Open User Settings', command: OPEN_USER_SETTINGS },
+  proxySettings: { label: 'Open Proxy Settings', command: OPEN_USER_SETTINGS },
   networkDiagnostics: { label: 'Network Diagnostics', command: COMMANDS.networkDiagnostics },
 };
 
 /**
  * The label and arguments of a fix that depend on more than the code: a server whose new BlindBox SIMULATION root is
  * refused while an old one is trusted (a `serve --simulate` restarted without `--ca`) is offered the replacement, and
- * *Trust a Root…* is given the root the server presented.
+ * *Trust a Root…* is given the root the server presented; a proxy that wants credentials opens VS Code's proxy settings.
  */
 function fixArgs(fix: FailureFix, failure: Failure): { label?: string; args?: readonly unknown[] } {
+  // VS Code's own proxy settings, where the proxy's URL and its Proxy-Authorization value are set.
+  if (fix === 'proxySettings') return { args: [PROXY_SETTINGS_QUERY] };
   const root = failure.untrustedRoot;
   if (fix !== 'trustRoot' || !root) return {};
   const replaces = root.kind === 'blindbox-simulation' && root.trustedSimulationRoots > 0;
   return { ...(replaces ? { label: REPLACE_SIMULATION_ROOT } : {}), args: [root] };
 }
+
+/** The Settings UI's search that shows VS Code's proxy settings (http.proxy, http.proxyAuthorization, http.proxySupport…). */
+export const PROXY_SETTINGS_QUERY = 'http.proxy';
 
 /** The button that replaces the trusted simulation root(s) with the one the server now presents. */
 export const REPLACE_SIMULATION_ROOT = 'Replace the old simulation root…';

@@ -25,7 +25,7 @@ export class Notifications implements vscode.Disposable {
 
   constructor(targets: NotificationTargets) {
     this.#targets = targets;
-    this.#command = vscode.commands.registerCommand(OPEN_USER_SETTINGS, () => openUserSettings());
+    this.#command = vscode.commands.registerCommand(OPEN_USER_SETTINGS, (query?: unknown) => openUserSettings(typeof query === 'string' ? query : undefined));
   }
 
   /**
@@ -70,11 +70,11 @@ export class Notifications implements vscode.Disposable {
 }
 
 /**
- * The Settings UI's User tab, filtered to BlindBox: where the (application-scoped) trust settings live in every window;
- * a remote window's default tab would be the remote machine's, where they are ignored.
+ * The Settings UI's User tab, filtered to BlindBox (or to `query`): where the (application-scoped) trust settings live in
+ * every window; a remote window's default tab would be the remote machine's, where they are ignored.
  */
-export function openUserSettings(): Thenable<unknown> {
-  return vscode.commands.executeCommand('workbench.action.openGlobalSettings', { query: `@ext:${EXTENSION_ID}` });
+export function openUserSettings(query = `@ext:${EXTENSION_ID}`): Thenable<unknown> {
+  return vscode.commands.executeCommand('workbench.action.openGlobalSettings', { query });
 }
 
 /** Copies `value` (a PCR the server attested) and says so in the status bar for a few seconds. */

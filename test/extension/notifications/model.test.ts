@@ -46,6 +46,12 @@ describe('failureActions', () => {
     assert.deepEqual(failureActions({ code: 'NOT_CONFIGURED', message: 'No server is configured.', untrusted: false }).map((a) => a.label), ['Configure Server…', 'Show details']);
     assert.deepEqual(failureActions({ code: 'toString', message: 'x', untrusted: false }).map((a) => a.label), ['Show details']);
   });
+  it('a proxy that wants credentials opens VS Code\'s proxy settings (where http.proxyAuthorization is)', () => {
+    assert.deepEqual(failureActions(describeFailure(new ChannelError('PROXY_AUTH_REQUIRED', 'The proxy http://proxy.test:3128 asked for credentials (HTTP 407).'))), [
+      { label: 'Open Proxy Settings', kind: 'command', command: OPEN_USER_SETTINGS, args: ['http.proxy'] },
+      { label: 'Show details', kind: 'showLog' },
+    ]);
+  });
   it('unreachable and TLS inspection offer Network Diagnostics (the step that fails and why), before Show Attestation', () => {
     const diagnostics = { label: 'Network Diagnostics', kind: 'command', command: COMMANDS.networkDiagnostics };
     assert.deepEqual(failureActions(describeFailure(new ChannelError('SERVER_UNREACHABLE', 'Cannot talk to enclave.test:443 directly: ENOTFOUND.'))), [diagnostics, { label: 'Show details', kind: 'showLog' }]);
