@@ -11,7 +11,8 @@
 #                     http://snapshot.debian.org/archive/debian/20251201T000000Z) and DEBIAN_SUITE (default trixie:
 #                     Debian 13, whose Node.js is 20), by the suite's InRelease hash
 #   npm packages      package-lock.json, installed with `npm ci --omit=dev` (integrity-checked)
-#   the server        out/ compiled by `npx tsc -p .` and the addons built by `npm run setup`, from the commit
+#   the server        the commit's TypeScript, compiled afresh into a temporary directory (never out/, which may hold
+#                     files of deleted sources), and the addons built by `npm run setup`
 #   whisper-server    scripts/build-whisper.sh's build of the lockfile-pinned whisper.cpp source
 #   models            the Whisper model file's SHA-256; PocketSphinx's comes with pocketsphinx-en-us
 # File times are SOURCE_DATE_EPOCH (the last commit's time), owners numeric, entries sorted: the same inputs give
@@ -42,7 +43,7 @@ done
 for tool in mmdebstrap npm sha256sum tar git curl unshare; do
   command -v "$tool" >/dev/null || fail "$tool is not installed (apt-get install mmdebstrap curl)"
 done
-[ -f "$REPO/out/src/cli/main.js" ] || fail "no compiled server: run npx tsc -p . first"
+[ -x "$REPO/node_modules/.bin/tsc" ] || fail "no TypeScript compiler: run npm ci first"
 for addon in pocketsphinx nsm; do
   [ -f "$REPO/src/server/build/Release/$addon.node" ] || fail "no $addon addon: run npm run setup first"
 done
@@ -62,6 +63,19 @@ APP=$ROOT/app
 curl -fsS "$MIRROR/dists/$SUITE/InRelease" -o "$WORK/InRelease" || fail "cannot fetch $MIRROR/dists/$SUITE/InRelease"
 WHISPER_SERVER=$(bash "$REPO/scripts/build-whisper.sh" | tail -n1)
 
+# The code serve loads, compiled from the sources alone: the CLI's entry (serve is one of its commands) and the server
+# package, with what they import, into an empty directory, without source maps. Whatever else lies in out/ (a file
+# whose source was deleted, tests) cannot reach the image.
+cat >"$WORK/tsconfig.json" <<JSON
+{
+  "extends": "$REPO/tsconfig.json",
+  "compilerOptions": { "rootDir": "$REPO", "outDir": "$WORK/compiled", "incremental": false, "sourceMap": false,
+    "typeRoots": ["$REPO/node_modules/@types"] },
+  "include": ["$REPO/src/cli/main.ts", "$REPO/src/server/**/*.ts"]
+}
+JSON
+"$REPO/node_modules/.bin/tsc" -p "$WORK/tsconfig.json" || fail "the server's TypeScript does not compile"
+
 # Debian: the essential set (no apt) plus the entry path's packages; no documentation, manuals or translations.
 mmdebstrap --quiet --mode=root --variant=essential --include="$PACKAGES" \
   --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
@@ -78,7 +92,7 @@ cp "$REPO/src/server/package.json" "$APP/src/server/"
 rm -rf "$APP/node_modules/nodejs-whisper" "$APP/package-lock.json"
 # Prebuilt addons for musl libc (cbor-extract ships both): never loaded on Debian's glibc, and they could not be.
 find "$APP/node_modules" -name '*.musl.node' -delete
-for dir in server protocol shared cli; do cp -r "$REPO/out/src/$dir" "$APP/out/src/"; done
+for dir in server protocol shared cli; do cp -r "$WORK/compiled/src/$dir" "$APP/out/src/"; done
 cp "$REPO/src/server/build/Release/pocketsphinx.node" "$REPO/src/server/build/Release/nsm.node" "$APP/src/server/build/Release/"
 cp "$WHISPER_SERVER" "$APP/src/server/build/whisper-server"
 cp "$HERE/enclave-entry.sh" "$HERE/enclave-env.sh" "$HERE/print-pcr16.sh" "$APP/deploy/nitro/"
