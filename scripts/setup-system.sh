@@ -13,7 +13,7 @@ PACKAGES=(
   flite lame flac vorbis-tools opus-tools sox                                             # test speech and encoders
   cmake g++                                                                               # whisper-server's build
   haproxy                                                                                 # fleet test: L4 balancer
-  socat shellcheck iproute2                                                               # deploy/nitro: forwarders, script lint, ip
+  socat shellcheck iproute2 nftables                                                      # deploy/nitro: forwarders, script lint, ip, run.sh's rules
   python3-requests                                                                        # a plain Python client of /whisper/predict
 )
 bash "$(dirname "$(readlink -f "$0")")/apt-install.sh" setup-system "${PACKAGES[@]}"
