@@ -7,9 +7,11 @@
 #
 # With --whisper-model the image's engine is whisper (serve runs whisper.cpp's servers itself, the model at
 # /models/ggml-model.bin); without, pocketsphinx. Inputs, all recorded in OUT_DIR/inputs.txt:
-#   Debian packages   DEBIAN_MIRROR (default http://deb.debian.org/debian; for a release, a dated snapshot such as
-#                     http://snapshot.debian.org/archive/debian/20251201T000000Z) and DEBIAN_SUITE (default trixie:
-#                     Debian 13, whose Node.js is 20), by the suite's InRelease hash
+#   Debian packages   for a release APT_SNAPSHOT, a dated snapshot such as
+#                     https://snapshot.debian.org/archive/debian/20251201T000000Z; else DEBIAN_MIRROR (default
+#                     http://deb.debian.org/debian); DEBIAN_SUITE (default trixie: Debian 13, whose Node.js is 20); by
+#                     the suite's InRelease hash. https is verified with the host's CA bundle (apt and curl run on the
+#                     host; APT_CA_BUNDLE names another): the rootfs gets no ca-certificates, it makes no outbound calls
 #   npm packages      package-lock.json, installed with `npm ci --omit=dev` (integrity-checked)
 #   the server        the commit's TypeScript, compiled afresh into a temporary directory (never out/, which may hold
 #                     files of deleted sources), and the addons built by `npm run setup`
@@ -22,6 +24,7 @@ set -euo pipefail
 HERE=$(dirname "$(readlink -f "$0")")
 REPO=$(readlink -f "$HERE/../..")
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+APT_SNAPSHOT=${APT_SNAPSHOT:-}
 SUITE=${DEBIAN_SUITE:-trixie}
 # What the entry path runs: node (serve), socat (VSOCK ↔ loopback), ip (loopback up), setpriv (util-linux, essential:
 # whisper-server children die with serve), the PocketSphinx library the addon links and its US English model.
@@ -39,6 +42,22 @@ while [ $# -gt 0 ]; do
     *) fail "unknown argument $1" ;;
   esac
 done
+# The package source, checked before anything runs (one line and exit 2 if refused).
+APTOPTS=()
+CURL=(curl -fsS)
+if [ -n "$APT_SNAPSHOT" ]; then
+  [ -z "${DEBIAN_MIRROR:-}" ] || fail "give APT_SNAPSHOT or DEBIAN_MIRROR, not both"
+  bash "$HERE/apt-snapshot.sh" --check "$APT_SNAPSHOT" || exit 2
+  MIRROR=${APT_SNAPSHOT%/}
+  # A snapshot's InRelease keeps the Valid-Until it was published with: past, by design.
+  APTOPTS+=(--aptopt='Acquire::Check-Valid-Until "false"')
+else
+  bash "$HERE/apt-snapshot.sh" --check-mirror "$MIRROR" || exit 2
+fi
+if [ -n "${APT_CA_BUNDLE:-}" ]; then
+  APTOPTS+=(--aptopt="Acquire::https::CAInfo \"$APT_CA_BUNDLE\"")
+  CURL+=(--cacert "$APT_CA_BUNDLE")
+fi
 [ "$(id -u)" = 0 ] || fail "run as root (mmdebstrap's root mode and chroot)"
 for tool in mmdebstrap npm sha256sum tar git curl unshare; do
   command -v "$tool" >/dev/null || fail "$tool is not installed (apt-get install mmdebstrap curl)"
@@ -60,7 +79,7 @@ ROOT=$WORK/root
 APP=$ROOT/app
 
 # The suite's signed index, fetched once: its hash names the package set mmdebstrap installs from it.
-curl -fsS "$MIRROR/dists/$SUITE/InRelease" -o "$WORK/InRelease" || fail "cannot fetch $MIRROR/dists/$SUITE/InRelease"
+"${CURL[@]}" "$MIRROR/dists/$SUITE/InRelease" -o "$WORK/InRelease" || fail "cannot fetch $MIRROR/dists/$SUITE/InRelease"
 WHISPER_SERVER=$(bash "$REPO/scripts/build-whisper.sh" | tail -n1)
 
 # The code serve loads, compiled from the sources alone: the CLI's entry (serve is one of its commands) and the server
@@ -77,7 +96,7 @@ JSON
 "$REPO/node_modules/.bin/tsc" -p "$WORK/tsconfig.json" || fail "the server's TypeScript does not compile"
 
 # Debian: the essential set (no apt) plus the entry path's packages; no documentation, manuals or translations.
-mmdebstrap --quiet --mode=root --variant=essential --include="$PACKAGES" \
+mmdebstrap --quiet --mode=root --variant=essential --include="$PACKAGES" "${APTOPTS[@]}" \
   --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/lintian/*' \
