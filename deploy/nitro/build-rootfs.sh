@@ -17,6 +17,7 @@
 #                     files of deleted sources), and the addons built by `npm run setup`
 #   whisper-server    scripts/build-whisper.sh's build of the lockfile-pinned whisper.cpp source
 #   models            the Whisper model file's SHA-256; PocketSphinx's comes with pocketsphinx-en-us
+#   nitro-cli         its version and blobs' hashes when this host has it (the EIF's kernel and init: PCR0/1)
 # File times are SOURCE_DATE_EPOCH (the last commit's time), owners numeric, entries sorted: the same inputs give
 # the same rootfs.tar.
 set -euo pipefail
@@ -69,6 +70,7 @@ done
 if [ -n "$WHISPER_MODEL" ]; then [ -f "$WHISPER_MODEL" ] || fail "no Whisper model at $WHISPER_MODEL"; fi
 
 START=$(date +%s)
+COMMIT=$(git -C "$REPO" rev-parse HEAD)$(git -C "$REPO" diff --quiet HEAD -- src deploy package.json package-lock.json || echo ' (with uncommitted changes: not reproducible)')
 SOURCE_DATE_EPOCH=$(git -C "$REPO" log -1 --format=%ct)
 export SOURCE_DATE_EPOCH
 mkdir -p "$OUT"
@@ -144,7 +146,7 @@ tar -C "$ROOT" --create --file "$OUT/rootfs.tar" --sort=name --mtime="@$SOURCE_D
 hash_of() { sha256sum "$1" | cut -d' ' -f1; }
 SHA=$(hash_of "$OUT/rootfs.tar")
 {
-  echo "commit $(git -C "$REPO" rev-parse HEAD)$(git -C "$REPO" diff --quiet HEAD -- src deploy package.json package-lock.json || echo ' (with uncommitted changes: not reproducible)')"
+  echo "commit $COMMIT"
   echo "SOURCE_DATE_EPOCH $SOURCE_DATE_EPOCH"
   echo "debian $MIRROR $SUITE (InRelease sha256 $(hash_of "$WORK/InRelease"), $(grep -m1 '^Date:' "$WORK/InRelease"))"
   echo "debian packages $PACKAGES (+ essential), versions in packages.txt"
@@ -156,6 +158,7 @@ SHA=$(hash_of "$OUT/rootfs.tar")
   echo "pocketsphinx model $(grep '^pocketsphinx-en-us ' "$OUT/packages.txt")"
   if [ -n "$WHISPER_MODEL" ]; then echo "whisper model sha256 $(hash_of "$WHISPER_MODEL")"; fi
   echo "engine $(grep '^BLINDBOX_ENGINE=' "$APP/deploy/nitro/enclave.env" | cut -d= -f2)"
+  bash "$HERE/nitro-cli-inputs.sh"
   echo "rootfs.tar sha256 $SHA"
   echo "PCR16 $PCR16"
 } >"$OUT/inputs.txt"

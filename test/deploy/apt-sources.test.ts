@@ -4,32 +4,23 @@
  * a bad one in one line before it builds or fetches anything. No network: snapshot.debian.org is never contacted.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { runScript, type ScriptResult } from '../../support/scripts.js';
 
 const DEPLOY = fileURLToPath(new URL('../../../deploy/nitro/', import.meta.url));
 const SNAPSHOT = 'https://snapshot.debian.org/archive/debian/20251201T000000Z';
 const NO_BUNDLE = { APT_CA_BUNDLE: '/nonexistent/ca-certificates.crt' };
 
-async function run(script: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn('bash', [path.join(DEPLOY, script), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  const [code] = (await once(child, 'exit')) as [number | null];
-  clearTimeout(timer);
-  return { code, stdout, stderr };
-}
+const run = (script: string, args: string[], env: Record<string, string> = {}) => runScript(path.join(DEPLOY, script), args, env, 30_000);
+
+const pick = ({ code, stdout, stderr }: ScriptResult) => ({ code, stdout, stderr });
 
 /** Asserts a refusal: exit 2 and exactly one line on stderr matching `line`. */
-function refused(r: { code: number | null; stdout: string; stderr: string }, line: RegExp): void {
+function refused(r: ScriptResult, line: RegExp): void {
   assert.equal(r.code, 2, r.stdout + r.stderr);
   assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
   assert.match(r.stderr, line);
@@ -38,10 +29,10 @@ function refused(r: { code: number | null; stdout: string; stderr: string }, lin
 describe('apt sources of the enclave image', () => {
   it('accepts dated snapshots over http, and over https where a CA bundle is there to verify them', async () => {
     for (const url of [SNAPSHOT, `${SNAPSHOT}/`, 'http://snapshot.debian.org/archive/debian/20251201T000000Z', 'http://127.0.0.1:3142/archive/debian/20251201T000000Z']) {
-      assert.deepEqual(await run('apt-snapshot.sh', ['--check', url]), { code: 0, stdout: '', stderr: '' }, url);
+      assert.deepEqual(pick(await run('apt-snapshot.sh', ['--check', url])), { code: 0, stdout: '', stderr: '' }, url);
     }
     for (const url of ['http://deb.debian.org/debian', 'https://deb.debian.org/debian', 'http://127.0.0.1:3142/debian/']) {
-      assert.deepEqual(await run('apt-snapshot.sh', ['--check-mirror', url]), { code: 0, stdout: '', stderr: '' }, url);
+      assert.deepEqual(pick(await run('apt-snapshot.sh', ['--check-mirror', url])), { code: 0, stdout: '', stderr: '' }, url);
     }
   });
 

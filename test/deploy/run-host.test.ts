@@ -6,7 +6,7 @@
  * or a TCP server that accepts and never answers. No VSOCK, no firewall change, nothing installed on this machine.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
@@ -15,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import { runScript, type ScriptResult } from '../../support/scripts.js';
 import { startSimulationServer } from '../../support/servers.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -71,22 +72,12 @@ async function eifOf(mib: number): Promise<string> {
   return file;
 }
 
-/** Runs run.sh with the fakes; resolves with its exit code, output and the fakes' calls (bounded: 60 s). */
-async function runSh(args: string[], port: number, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string; calls: string }> {
+/** Runs run.sh with the fakes; resolves with its exit code, output and the fakes' calls. */
+async function runSh(args: string[], port: number, env: Record<string, string> = {}): Promise<ScriptResult & { calls: string }> {
   const log = path.join(dir, `calls-${port}-${Date.now()}.log`);
   await writeFile(log, '');
-  const child = spawn('bash', [RUN, ...args], {
-    env: { ...process.env, PATH: `${path.join(dir, 'bin')}:${process.env.PATH}`, FAKE_LOG: log, BLINDBOX_TEST_ONLY_ROOT: sys, BLINDBOX_PUBLIC_PORT: String(port), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const [code] = (await once(child, 'exit')) as [number | null];
-  clearTimeout(timer);
-  return { code, stdout, stderr, calls: await readFile(log, 'utf8') };
+  const r = await runScript(RUN, args, { PATH: `${path.join(dir, 'bin')}:${process.env.PATH}`, FAKE_LOG: log, BLINDBOX_TEST_ONLY_ROOT: sys, BLINDBOX_PUBLIC_PORT: String(port), ...env });
+  return { ...r, calls: await readFile(log, 'utf8') };
 }
 
 /** A loopback server that accepts connections and never answers: an enclave whose app never started. */
