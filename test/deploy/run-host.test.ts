@@ -144,13 +144,39 @@ describe('deploy/nitro/run.sh', () => {
     }
   });
 
-  it('gives nft a ruleset it accepts, twice over (a second run replaces the table)', { skip: process.getuid?.() === 0 ? false : 'needs root: nft loads the rules in a private network namespace' }, async () => {
+  it("gives nft a ruleset it loads, twice over as one table, that refuses a client's 33rd connection at once", { skip: process.getuid?.() === 0 ? false : 'needs root: nft loads the rules in a private network namespace' }, async () => {
     assert.match(ruleset, /^table inet blindbox\n/);
+    const port = /tcp dport (\d+) /.exec(ruleset)![1]!;
     const file = path.join(dir, 'rules.nft');
     await writeFile(file, ruleset);
-    const { stdout } = await promisify(execFile)('unshare', ['--net', 'bash', '-c', 'nft -f "$1" && nft -f "$1" && nft list ruleset', '_', file]);
+    // In a private network namespace (its own loopback and firewall): load the rules twice, then one client opens 40
+    // connections to a server on the capped port and holds them.
+    const probe = path.join(dir, 'probe.mjs');
+    await writeFile(
+      probe,
+      `import { createServer, connect } from 'node:net';
+const port = Number(process.argv[2]);
+const server = createServer((s) => s.on('error', () => {})).listen(port, '127.0.0.1', async () => {
+  const held = [];
+  let refused = 0;
+  for (let i = 0; i < 40; i++) {
+    await new Promise((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => (held.push(s), resolve()));
+      s.once('error', () => (refused++, resolve()));
+    });
+  }
+  console.log(JSON.stringify({ connected: held.length, refused }));
+  for (const s of held) s.destroy();
+  server.close();
+});
+`,
+    );
+    const script = 'ip link set lo up && nft -f "$1" && nft -f "$1" && nft list ruleset && "$2" "$3" "$4"';
+    const { stdout } = await promisify(execFile)('unshare', ['--net', 'bash', '-c', script, '_', file, process.execPath, probe, port], { timeout: 30_000 });
     assert.equal(stdout.match(/^table /gm)?.length, 1, stdout);
     assert.match(stdout, /add @clients6 \{ ip6 saddr ct count over 32 \} reject with tcp reset/);
+    assert.deepEqual(JSON.parse(stdout.trimEnd().split('\n').at(-1)!), { connected: 32, refused: 8 });
   });
 
   it('fails with the debug console hint, and terminates the enclave, when the app never answers /healthz', async () => {
