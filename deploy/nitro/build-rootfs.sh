@@ -7,13 +7,17 @@
 #
 # With --whisper-model the image's engine is whisper (serve runs whisper.cpp's servers itself, the model at
 # /models/ggml-model.bin); without, pocketsphinx. Inputs, all recorded in OUT_DIR/inputs.txt:
-#   Debian packages   DEBIAN_MIRROR (default http://deb.debian.org/debian; for a release, a dated snapshot such as
-#                     http://snapshot.debian.org/archive/debian/20251201T000000Z) and DEBIAN_SUITE (default trixie:
-#                     Debian 13, whose Node.js is 20), by the suite's InRelease hash
+#   Debian packages   for a release APT_SNAPSHOT, a dated snapshot such as
+#                     https://snapshot.debian.org/archive/debian/20251201T000000Z; else DEBIAN_MIRROR (default
+#                     http://deb.debian.org/debian); DEBIAN_SUITE (default trixie: Debian 13, whose Node.js is 20); by
+#                     the suite's InRelease hash. https is verified with the host's CA bundle (apt and curl run on the
+#                     host; APT_CA_BUNDLE names another): the rootfs gets no ca-certificates, it makes no outbound calls
 #   npm packages      package-lock.json, installed with `npm ci --omit=dev` (integrity-checked)
-#   the server        out/ compiled by `npx tsc -p .` and the addons built by `npm run setup`, from the commit
+#   the server        the commit's TypeScript, compiled afresh into a temporary directory (never out/, which may hold
+#                     files of deleted sources), and the addons built by `npm run setup`
 #   whisper-server    scripts/build-whisper.sh's build of the lockfile-pinned whisper.cpp source
 #   models            the Whisper model file's SHA-256; PocketSphinx's comes with pocketsphinx-en-us
+#   nitro-cli         its version and blobs' hashes when this host has it (the EIF's kernel and init: PCR0/1)
 # File times are SOURCE_DATE_EPOCH (the last commit's time), owners numeric, entries sorted: the same inputs give
 # the same rootfs.tar.
 set -euo pipefail
@@ -21,6 +25,7 @@ set -euo pipefail
 HERE=$(dirname "$(readlink -f "$0")")
 REPO=$(readlink -f "$HERE/../..")
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+APT_SNAPSHOT=${APT_SNAPSHOT:-}
 SUITE=${DEBIAN_SUITE:-trixie}
 # What the entry path runs: node (serve), socat (VSOCK ↔ loopback), ip (loopback up), setpriv (util-linux, essential:
 # whisper-server children die with serve), the PocketSphinx library the addon links and its US English model.
@@ -38,17 +43,34 @@ while [ $# -gt 0 ]; do
     *) fail "unknown argument $1" ;;
   esac
 done
+# The package source, checked before anything runs (one line and exit 2 if refused).
+APTOPTS=()
+CURL=(curl -fsS)
+if [ -n "$APT_SNAPSHOT" ]; then
+  [ -z "${DEBIAN_MIRROR:-}" ] || fail "give APT_SNAPSHOT or DEBIAN_MIRROR, not both"
+  bash "$HERE/apt-snapshot.sh" --check "$APT_SNAPSHOT" || exit 2
+  MIRROR=${APT_SNAPSHOT%/}
+  # A snapshot's InRelease keeps the Valid-Until it was published with: past, by design.
+  APTOPTS+=(--aptopt='Acquire::Check-Valid-Until "false"')
+else
+  bash "$HERE/apt-snapshot.sh" --check-mirror "$MIRROR" || exit 2
+fi
+if [ -n "${APT_CA_BUNDLE:-}" ]; then
+  APTOPTS+=(--aptopt="Acquire::https::CAInfo \"$APT_CA_BUNDLE\"")
+  CURL+=(--cacert "$APT_CA_BUNDLE")
+fi
 [ "$(id -u)" = 0 ] || fail "run as root (mmdebstrap's root mode and chroot)"
 for tool in mmdebstrap npm sha256sum tar git curl unshare; do
   command -v "$tool" >/dev/null || fail "$tool is not installed (apt-get install mmdebstrap curl)"
 done
-[ -f "$REPO/out/src/cli/main.js" ] || fail "no compiled server: run npx tsc -p . first"
+[ -x "$REPO/node_modules/.bin/tsc" ] || fail "no TypeScript compiler: run npm ci first"
 for addon in pocketsphinx nsm; do
   [ -f "$REPO/src/server/build/Release/$addon.node" ] || fail "no $addon addon: run npm run setup first"
 done
 if [ -n "$WHISPER_MODEL" ]; then [ -f "$WHISPER_MODEL" ] || fail "no Whisper model at $WHISPER_MODEL"; fi
 
 START=$(date +%s)
+COMMIT=$(git -C "$REPO" rev-parse HEAD)$(git -C "$REPO" diff --quiet HEAD -- src deploy package.json package-lock.json || echo ' (with uncommitted changes: not reproducible)')
 SOURCE_DATE_EPOCH=$(git -C "$REPO" log -1 --format=%ct)
 export SOURCE_DATE_EPOCH
 mkdir -p "$OUT"
@@ -59,11 +81,24 @@ ROOT=$WORK/root
 APP=$ROOT/app
 
 # The suite's signed index, fetched once: its hash names the package set mmdebstrap installs from it.
-curl -fsS "$MIRROR/dists/$SUITE/InRelease" -o "$WORK/InRelease" || fail "cannot fetch $MIRROR/dists/$SUITE/InRelease"
+"${CURL[@]}" "$MIRROR/dists/$SUITE/InRelease" -o "$WORK/InRelease" || fail "cannot fetch $MIRROR/dists/$SUITE/InRelease"
 WHISPER_SERVER=$(bash "$REPO/scripts/build-whisper.sh" | tail -n1)
 
+# The code serve loads, compiled from the sources alone: the CLI's entry (serve is one of its commands) and the server
+# package, with what they import, into an empty directory, without source maps. Whatever else lies in out/ (a file
+# whose source was deleted, tests) cannot reach the image.
+cat >"$WORK/tsconfig.json" <<JSON
+{
+  "extends": "$REPO/tsconfig.json",
+  "compilerOptions": { "rootDir": "$REPO", "outDir": "$WORK/compiled", "incremental": false, "sourceMap": false,
+    "typeRoots": ["$REPO/node_modules/@types"] },
+  "include": ["$REPO/src/cli/main.ts", "$REPO/src/server/**/*.ts"]
+}
+JSON
+"$REPO/node_modules/.bin/tsc" -p "$WORK/tsconfig.json" || fail "the server's TypeScript does not compile"
+
 # Debian: the essential set (no apt) plus the entry path's packages; no documentation, manuals or translations.
-mmdebstrap --quiet --mode=root --variant=essential --include="$PACKAGES" \
+mmdebstrap --quiet --mode=root --variant=essential --include="$PACKAGES" "${APTOPTS[@]}" \
   --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/lintian/*' \
@@ -78,7 +113,7 @@ cp "$REPO/src/server/package.json" "$APP/src/server/"
 rm -rf "$APP/node_modules/nodejs-whisper" "$APP/package-lock.json"
 # Prebuilt addons for musl libc (cbor-extract ships both): never loaded on Debian's glibc, and they could not be.
 find "$APP/node_modules" -name '*.musl.node' -delete
-for dir in server protocol shared cli; do cp -r "$REPO/out/src/$dir" "$APP/out/src/"; done
+for dir in server protocol shared cli; do cp -r "$WORK/compiled/src/$dir" "$APP/out/src/"; done
 cp "$REPO/src/server/build/Release/pocketsphinx.node" "$REPO/src/server/build/Release/nsm.node" "$APP/src/server/build/Release/"
 cp "$WHISPER_SERVER" "$APP/src/server/build/whisper-server"
 cp "$HERE/enclave-entry.sh" "$HERE/enclave-env.sh" "$HERE/print-pcr16.sh" "$APP/deploy/nitro/"
@@ -111,7 +146,7 @@ tar -C "$ROOT" --create --file "$OUT/rootfs.tar" --sort=name --mtime="@$SOURCE_D
 hash_of() { sha256sum "$1" | cut -d' ' -f1; }
 SHA=$(hash_of "$OUT/rootfs.tar")
 {
-  echo "commit $(git -C "$REPO" rev-parse HEAD)$(git -C "$REPO" diff --quiet HEAD -- src deploy package.json package-lock.json || echo ' (with uncommitted changes: not reproducible)')"
+  echo "commit $COMMIT"
   echo "SOURCE_DATE_EPOCH $SOURCE_DATE_EPOCH"
   echo "debian $MIRROR $SUITE (InRelease sha256 $(hash_of "$WORK/InRelease"), $(grep -m1 '^Date:' "$WORK/InRelease"))"
   echo "debian packages $PACKAGES (+ essential), versions in packages.txt"
@@ -123,6 +158,7 @@ SHA=$(hash_of "$OUT/rootfs.tar")
   echo "pocketsphinx model $(grep '^pocketsphinx-en-us ' "$OUT/packages.txt")"
   if [ -n "$WHISPER_MODEL" ]; then echo "whisper model sha256 $(hash_of "$WHISPER_MODEL")"; fi
   echo "engine $(grep '^BLINDBOX_ENGINE=' "$APP/deploy/nitro/enclave.env" | cut -d= -f2)"
+  bash "$HERE/nitro-cli-inputs.sh"
   echo "rootfs.tar sha256 $SHA"
   echo "PCR16 $PCR16"
 } >"$OUT/inputs.txt"

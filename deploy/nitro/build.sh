@@ -8,7 +8,7 @@
 #
 # Inputs are pinned: the base image by digest (base-image.lock, written by pin-base.sh), whisper.cpp's source by
 # package-lock.json's integrity (the npm package nodejs-whisper), Debian packages by APT_SNAPSHOT, the model by SHA-256 and all of it recorded in
-# <out>/inputs.txt, npm packages by package-lock.json. SOURCE_DATE_EPOCH is the last commit's time. Rebuilding from the same inputs gives the same PCR0/1/2; the EIF file's own hash differs, because
+# <out>/inputs.txt with nitro-cli's version and its blobs' hashes (nitro-cli-inputs.sh), npm packages by package-lock.json. SOURCE_DATE_EPOCH is the last commit's time. Rebuilding from the same inputs gives the same PCR0/1/2; the EIF file's own hash differs, because
 # nitro-cli stamps a build time in a section the PCRs do not cover: compare PCRs, never EIF hashes.
 set -euo pipefail
 
@@ -57,6 +57,7 @@ export SOURCE_DATE_EPOCH
   echo "engine $ENGINE"
   if [ "$ENGINE" = whisper ]; then echo "model sha256 $(sha256sum "$MODEL_DIR/ggml-model.bin" | cut -d' ' -f1)"; fi
   echo "SOURCE_DATE_EPOCH $SOURCE_DATE_EPOCH"
+  bash "$HERE/nitro-cli-inputs.sh"
 } >"$OUT/inputs.txt"
 cat "$OUT/inputs.txt"
 
