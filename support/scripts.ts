@@ -1,6 +1,8 @@
 /** Runs the project's shell scripts (deploy/nitro/…) as their users do: `bash <script> …args`, a separate process. */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 
 /** What a script run left: its exit code, output, and how long it took. */
 export interface ScriptResult {
@@ -30,4 +32,16 @@ export async function runScript(script: string, args: readonly string[], env: Re
   clearTimeout(timer);
   clearTimeout(kill);
   return { code, stdout, stderr, seconds: Math.round((Date.now() - started) / 1000) };
+}
+
+/**
+ * Writes stand-ins for system tools into the directory `bin` (put it first on the script's PATH): each executable
+ * appends its name and arguments as one line to the file $FAKE_LOG, then runs its bash `body` with the same arguments.
+ */
+export async function writeFakeTools(bin: string, tools: Record<string, string>): Promise<void> {
+  await mkdir(bin, { recursive: true });
+  for (const [name, body] of Object.entries(tools)) {
+    await writeFile(path.join(bin, name), `#!/bin/bash\nprintf '%s\\n' "${name} $*" >>"$FAKE_LOG"\n${body}\n`);
+    await chmod(path.join(bin, name), 0o755);
+  }
 }

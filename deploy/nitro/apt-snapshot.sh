@@ -1,16 +1,12 @@
 #!/bin/bash
-# Where apt takes Debian packages from, checked, and (in the Docker build) set.
+# Checks where build-rootfs.sh's apt takes Debian packages from, before anything runs.
 #
-#   apt-snapshot.sh [URL]               points apt at the dated snapshot URL (the Dockerfile's APT_SNAPSHOT), so that a
-#                                       rebuild installs the very same packages; without one apt keeps the base image's
-#                                       sources: today's packages, and a build that is not reproducible
-#   apt-snapshot.sh --check URL         only checks a dated snapshot URL (build-rootfs.sh's APT_SNAPSHOT)
-#   apt-snapshot.sh --check-mirror URL  only checks a mirror URL (build-rootfs.sh's DEBIAN_MIRROR)
+#   apt-snapshot.sh --check URL         a dated snapshot URL (build-rootfs.sh's APT_SNAPSHOT)
+#   apt-snapshot.sh --check-mirror URL  a mirror URL (build-rootfs.sh's DEBIAN_MIRROR)
 #
 # A snapshot is http(s)://<host>/archive/debian/<YYYYMMDDTHHMMSSZ>. https needs a CA bundle where apt runs
-# (APT_CA_BUNDLE, default /etc/ssl/certs/ca-certificates.crt; the slim Docker base has none): without one the URL is
-# refused here in one line, rather than by apt's update after the fact. A check prints nothing when the URL is fine,
-# else one line, and exits 2.
+# (APT_CA_BUNDLE, default /etc/ssl/certs/ca-certificates.crt): without one the URL is refused here in one line,
+# rather than by apt's update after the fact. A check prints nothing when the URL is fine, else one line, and exits 2.
 set -euo pipefail
 
 CA_BUNDLE=${APT_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
@@ -29,15 +25,5 @@ snapshot() { check APT_SNAPSHOT "$1" "$SNAPSHOT_FORM" 'a dated snapshot of the D
 case "${1:-}" in
   --check) snapshot "${2:-}"; exit 0 ;;
   --check-mirror) check DEBIAN_MIRROR "${2:-}" '^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[^[:space:]]*)?$' 'an http:// or https:// URL of a Debian archive'; exit 0 ;;
-  '')
-    echo "apt-snapshot: no APT_SNAPSHOT given: installing today's packages (not reproducible)" >&2
-    exit 0 ;;
+  *) refuse "usage: apt-snapshot.sh --check URL | --check-mirror URL" ;;
 esac
-SNAPSHOT=${1%/}
-snapshot "$SNAPSHOT"
-rm -f /etc/apt/sources.list.d/debian.sources
-{
-  echo "deb [check-valid-until=no] $SNAPSHOT bookworm main"
-  echo "deb [check-valid-until=no] $SNAPSHOT bookworm-updates main"
-  echo "deb [check-valid-until=no] ${SNAPSHOT%/debian/*}/debian-security/${SNAPSHOT##*/} bookworm-security main"
-} >/etc/apt/sources.list

@@ -7,7 +7,8 @@
 #
 # 1. Unpacks the tar into a temporary directory and checks that every ELF file in it resolves its shared libraries
 #    inside it (the rootfs's own loader and ld.so.cache, in a chroot).
-# 2. Starts the real entry path, /app/deploy/nitro/enclave-entry.sh, chrooted in private mount, PID and network
+# 2. Starts the real entry path, /app/deploy/nitro/enclave-entry.sh with the environment the enclave's init gives it
+#    (enclave-init.sh: the command and PATH build.sh puts in the image's config), chrooted in private mount, PID and network
 #    namespaces (so its loopback starts down, as in a fresh enclave, and nothing in it can reach the network), with
 #    /dev/nsm served by the NSM stand-in (test/native's preload library) and a UNIX socket in place of VSOCK (a
 #    network namespace shares no TCP port with the host; never an AF_VSOCK socket).
@@ -22,6 +23,8 @@ STAND_IN=$REPO/out/test/helpers/nsm-stand-in-main.js
 CLI=$REPO/out/src/cli/main.js
 # Seconds the enclave side may take to come up (serve loads its model and, with Whisper, waits for whisper-server).
 START_TIMEOUT=${BLINDBOX_START_TIMEOUT:-120}
+# shellcheck disable=SC1091 # enclave-init.sh, beside this script, is checked on its own
+. "$HERE/enclave-init.sh"
 
 fail() { echo "try-rootfs: FAILED: $*" >&2; exit 1; }
 log() { echo "try-rootfs: $*" >&2; }
@@ -95,11 +98,11 @@ grep -q '^ready' "$T/nsm.out" || fail "the NSM stand-in did not start"
 
 # shellcheck disable=SC2016 # $1 and $2 expand in the inner shell
 unshare --mount --net --pid --fork --kill-child --mount-proc="$ROOT/proc" bash -c 'mount --bind "$1" "$2$1" && shift 2 && exec chroot "$@"' _ "$SHARED" "$ROOT" \
-  "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+  "$ROOT" /usr/bin/env -i PATH="$ENCLAVE_PATH" \
   LD_PRELOAD="$SHARED/libnsm-preload.so" BLINDBOX_TEST_NSM_SOCKET="$SHARED/nsm.sock" \
   BLINDBOX_TEST_ONLY_LISTEN_INSTEAD_OF_VSOCK="UNIX-LISTEN:$SHARED/vsock.sock,fork" \
   BLINDBOX_START_TIMEOUT="$START_TIMEOUT" \
-  /app/deploy/nitro/enclave-entry.sh 2>"$T/entry.log" &
+  "$ENCLAVE_COMMAND" 2>"$T/entry.log" &
 ENTRY=$!
 for _ in $(seq $((START_TIMEOUT * 10))); do
   grep -q '^\[entry\] forwarding ' "$T/entry.log" && break

@@ -4,7 +4,8 @@
  * import graph is read from the compiled JS by esbuild's resolver (static and dynamic imports, re-exports), from the
  * CLI's entry (of whose command table only the command run) and every module of the server package (its worker
  * threads are loaded by URL, not by import). The client core and the extension must be unreachable, so a client
- * error sentence reworded cannot change the enclave's measurement, and the Dockerfile must copy no more than that.
+ * error sentence reworded cannot change the enclave's measurement, and build-rootfs.sh must copy no more than that
+ * (rootfs.test.ts, as root, checks the built tar holds the server).
  */
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
@@ -60,11 +61,12 @@ async function enclaveModules(entry: string, command: string): Promise<string[]>
   return [...seen].sort();
 }
 
-/** The directories under out/src/ that the Dockerfile's final stage copies into the image. */
+/** The directories under out/src/ that build-rootfs.sh copies into the root filesystem from its fresh compile. */
 async function copiedCodeDirs(): Promise<string[]> {
-  const dockerfile = await readFile(path.join(DEPLOY, 'Dockerfile'), 'utf8');
-  const finalStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
-  return [...finalStage.matchAll(/^COPY --from=build \/src\/out\/src\/(\S+) /gm)].map((m) => m[1]!).sort();
+  const script = await readFile(path.join(DEPLOY, 'build-rootfs.sh'), 'utf8');
+  const copies = [...script.matchAll(/^for dir in ([\w ]+); do cp -r "\$WORK\/compiled\/src\/\$dir" "\$APP\/out\/src\/"; done$/gm)];
+  assert.equal(copies.length, 1, 'build-rootfs.sh copies the compiled code in one loop');
+  return copies[0]![1]!.split(' ').sort();
 }
 
 const topDir = (file: string) => file.replace(/^out\/src\//, '').split('/')[0]!;

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -81,18 +81,6 @@ describe('deploy/nitro scripts', () => {
     assert.ok(scripts.length >= 4, scripts.join(' '));
     const { stdout } = await promisify(execFile)('shellcheck', ['--severity=style', ...scripts]).catch((e: { stdout: string }) => assert.fail(e.stdout));
     assert.equal(stdout, '');
-  });
-
-  it('the Dockerfile builds every stage FROM the digest-pinned base, leaves the package managers out, and runs the tested entry script', async () => {
-    const dockerfile = await readFile(path.join(DEPLOY, 'Dockerfile'), 'utf8');
-    const froms = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
-    assert.deepEqual(froms, ['${BASE_IMAGE}', '${BASE_IMAGE}']);
-    assert.doesNotMatch(dockerfile, /git clone/, 'whisper.cpp comes from the lockfile-pinned source, not a movable tag');
-    assert.match(await readFile(path.join(DEPLOY, 'build.sh'), 'utf8'), /@sha256:\[0-9a-f\]\{64\}\$/, 'build.sh insists on a digest');
-    const final = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
-    assert.match(final, /rm -rf \/usr\/local\/lib\/node_modules\/npm /);
-    assert.doesNotMatch(final, /apt-get install[^\n]*\b(curl|wget|git|openssh|gcc|g\+\+|make)\b/);
-    assert.match(final, /^CMD \["\/app\/deploy\/nitro\/enclave-entry\.sh"\]$/m);
   });
 
   it('forward client → host proxy → enclave entry → serve: the client attests the NSM through it, PCR16 pinned; SIGTERM ends every process', async () => {

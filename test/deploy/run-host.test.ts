@@ -8,28 +8,22 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { chmod, mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { runScript, type ScriptResult } from '../../support/scripts.js';
+import { runScript, writeFakeTools, type ScriptResult } from '../../support/scripts.js';
 import { startSimulationServer } from '../../support/servers.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const RUN = path.join(ROOT, 'deploy', 'nitro', 'run.sh');
 const MiB = 1024 * 1024;
 
-/** A fake tool: appends `name args…` (and, for `nft -f -`, its stdin) to calls.log, then runs `body`. */
-function fakeTool(name: string, body = ''): string {
-  return `#!/bin/bash\nprintf '%s\\n' "${name} $*" >>"$FAKE_LOG"\n${body}\n`;
-}
-
-const NITRO_CLI = fakeTool(
-  'nitro-cli',
-  `case "$1" in
+/** The fake nitro-cli's answers, shaped like the real one's. */
+const NITRO_CLI = `case "$1" in
   run-enclave)
     echo "Start allocating memory..." >&2
     printf '{"EnclaveName":"blindbox","EnclaveID":"i-0123456789abcdef0-enc0123456789abcdef","ProcessID":4242,"EnclaveCID":16,"NumberOfCPUs":2,"CPUIDs":[1,3],"MemoryMiB":4096}\\n' ;;
@@ -37,8 +31,7 @@ const NITRO_CLI = fakeTool(
     printf '[{"EnclaveName":"blindbox","EnclaveID":"i-0123456789abcdef0-enc0123456789abcdef","ProcessID":4242,"EnclaveCID":16,"NumberOfCPUs":2,"CPUIDs":[1,3],"MemoryMiB":4096,"State":"RUNNING","Flags":"NONE"}]\\n' ;;
   terminate-enclave) printf '{"EnclaveName":"blindbox","EnclaveID":"%s","Terminated":true}\\n' "$3" ;;
   console) echo "Connecting to the console for enclave 16..." ;;
-esac`,
-);
+esac`;
 
 let dir: string;
 let sys: string;
@@ -47,13 +40,8 @@ let ruleset = '';
 
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'blindbox-run-'));
-  const bin = path.join(dir, 'bin');
-  await mkdir(bin);
-  const tools = { 'nitro-cli': NITRO_CLI, nft: fakeTool('nft', 'cat >>"$FAKE_LOG"'), systemctl: fakeTool('systemctl') };
-  for (const [name, script] of Object.entries(tools)) {
-    await writeFile(path.join(bin, name), script);
-    await chmod(path.join(bin, name), 0o755);
-  }
+  // nft -f - also logs its stdin, the ruleset.
+  await writeFakeTools(path.join(dir, 'bin'), { 'nitro-cli': NITRO_CLI, nft: 'cat >>"$FAKE_LOG"', systemctl: '' });
   sys = path.join(dir, 'sys');
   await mkdir(path.join(sys, 'etc', 'nitro_enclaves'), { recursive: true });
   await writeFile(path.join(sys, 'etc', 'nitro_enclaves', 'allocator.yaml'), '---\nmemory_mib: 8192\ncpu_count: 2\n');
