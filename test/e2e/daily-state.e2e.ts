@@ -90,9 +90,9 @@ describe('Daily state in code-server against the simulation server', { timeout: 
 
     await wb!.clearNotifications();
     await wb!.runCommand('BlindBox: Verify Receipt…');
-    await pick(path.join(workspace, 'meeting-recording.receipt.json'));
-    await pick(path.join(workspace, 'meeting-recording.wav'));
-    await pick(path.join(workspace, 'meeting-recording.transcript.signed.txt'));
+    await pick('choose a receipt', path.join(workspace, 'meeting-recording.receipt.json'));
+    await pick('the audio', path.join(workspace, 'meeting-recording.wav'));
+    await pick('the transcript file', path.join(workspace, 'meeting-recording.transcript.signed.txt'));
     const message = await wb!.waitForNotification(/^BlindBox: receipt refused: /, 30_000);
     assert.equal(message, 'BlindBox: receipt refused: The transcript changed after the enclave signed it; the audio matches. (TRANSCRIPT_MISMATCH)');
     const toast = page.locator('.notifications-toasts .notification-toast').filter({ hasText: 'receipt refused' }).first();
@@ -139,21 +139,32 @@ describe('Daily state in code-server against the simulation server', { timeout: 
     assert.ok(cleared, 'the receipt section is hidden once a new transcription started');
   });
 
-  /** Answers the file dialog on screen (VS Code's own, in a browser) with `file`. */
-  async function pick(file: string): Promise<void> {
+  /**
+   * Answers the simple file dialog titled with `title` (code-server's, a quick input) with `file`. The dialog rewrites its
+   * value as it lists folders and ignores Enter while it is busy: type the path again and press Enter until this dialog
+   * is gone (the next one, or none, replaces it).
+   */
+  async function pick(title: string, file: string): Promise<void> {
     const page = wb!.page;
+    const titleEl = page.locator('.quick-input-widget .quick-input-title');
     const input = page.locator('.quick-input-widget .quick-input-box input');
-    try {
-      await input.waitFor({ state: 'visible', timeout: 20_000 });
-    } catch (err) {
+    const showing = async () => (await page.locator('.quick-input-widget').isVisible().catch(() => false)) && ((await titleEl.textContent().catch(() => null)) ?? '').includes(title);
+    if (!(await wb!.pollFor(async () => ((await showing()) ? true : undefined), 20_000))) {
       await wb!.screenshot('daily-FAILED-file-dialog');
-      const widgets = await page.locator('.quick-input-widget').evaluateAll('(ws) => ws.map((w) => [w.style.display, w.className, w.querySelectorAll("input").length, w.getBoundingClientRect().height])');
-      throw new Error(`no file dialog for ${file}: ${JSON.stringify(widgets)}`, { cause: err });
+      throw new Error(`no file dialog titled ${JSON.stringify(title)} for ${file}; a quick input shows ${JSON.stringify(await titleEl.textContent().catch(() => null))}`);
     }
-    await input.fill(file);
-    await sleep(300);
-    await page.keyboard.press('Enter');
-    // The next dialog (or none) replaces this one.
-    await page.waitForFunction(`(() => { const i = document.querySelector('.quick-input-widget .quick-input-box input'); return !i || !i.checkVisibility() || i.value !== ${JSON.stringify(file)}; })()`, undefined, { timeout: 20_000 });
+    const answered = await wb!.pollFor(async () => {
+      if (!(await showing())) return true;
+      if ((await input.inputValue().catch(() => '')) !== file) {
+        await input.fill(file).catch(() => undefined);
+        await sleep(300);
+        return undefined;
+      }
+      await page.keyboard.press('Enter');
+      await sleep(1000);
+      return undefined;
+    }, 20_000, 100);
+    if (!answered) await wb!.screenshot('daily-FAILED-file-dialog-stuck');
+    assert.ok(answered, `the file dialog ${JSON.stringify(title)} took ${file}`);
   }
 });
