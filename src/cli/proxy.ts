@@ -36,9 +36,11 @@ export async function proxyCommand(argv: string[], out: NodeJS.WritableStream, e
     await upstream.close();
     throw new UsageError(`cannot listen on ${values.listen}: ${e.code ?? String(e)}`);
   });
+  // Listening for the signals before saying where it listens: a caller may stop it as soon as it knows.
+  const stopped = untilSignal();
   out.write(`${endpoint.baseUrl}\ntoken ${token}\n`);
   void reportAttestation(upstream, options.policy.name, say, err);
-  const signal = await untilSignal();
+  const signal = await stopped;
   say(`${signal}: stopping`);
   await endpoint.close();
   return EXIT_OK;
