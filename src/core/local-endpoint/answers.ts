@@ -64,7 +64,9 @@ export function failureAnswer(err: unknown): JsonAnswer {
   if (isUntrustedFailure(err)) return { status: 502, headers: noRetry, body: errorBody(err.code, message, 'blindbox_untrusted_server', true) };
   if (err instanceof InputError) return { status: 400, headers: noRetry, body: errorBody(err.code, message, 'invalid_request_error', false) };
   const status = statusOf(err);
-  return { status, headers: status >= 500 && err.code !== 'TIMEOUT' ? {} : noRetry, body: errorBody(err.code, message, status < 500 ? 'invalid_request_error' : 'server_error', false) };
+  // Only a server not reached or failing may be asked again; after a timeout or a malformed answer it may have the audio.
+  const retryable = err.code === 'SERVER_UNREACHABLE' || (err.code === 'SERVER_ERROR' && status >= 500);
+  return { status, headers: retryable ? {} : noRetry, body: errorBody(err.code, message, status < 500 ? 'invalid_request_error' : 'server_error', false) };
 }
 
 function statusOf(err: BlindBoxError): number {
