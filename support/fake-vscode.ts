@@ -195,6 +195,8 @@ export interface FakeVscode {
   answerMessage: ((message: string, actions: readonly string[]) => string | undefined) | undefined;
   /** Called on each progress report; may cancel. */
   onProgressReport: ((record: ProgressRecord, report: { message?: string; increment?: number }) => void) | undefined;
+  /** What the extension wrote to the clipboard last (`env.clipboard`). */
+  clipboard: string;
   /** Changes user settings and fires onDidChangeConfiguration. */
   setSettings(values: Record<string, unknown>, level?: 'user' | 'workspace'): void;
   executeCommand<T = unknown>(id: string, ...args: unknown[]): Promise<T>;
@@ -230,6 +232,7 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     shown: [],
     answerMessage: undefined,
     onProgressReport: undefined,
+    clipboard: '',
     setSettings(values, level = 'user') {
       Object.assign(level === 'user' ? user : workspace, values);
       const keys = Object.keys(values);
@@ -278,7 +281,13 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
     ViewColumn: { Active: -1, Beside: -2, One: 1 },
     // No installation unless a test gives one (`appRoot`: where the extension looks for VS Code's own modules).
-    env: { appRoot: undefined as string | undefined },
+    env: {
+      appRoot: undefined as string | undefined,
+      clipboard: {
+        writeText: async (text: string) => void (fake.clipboard = text),
+        readText: async () => fake.clipboard,
+      },
+    },
     window: {
       activeTextEditor: undefined,
       onDidChangeActiveTextEditor: () => new Disposable(() => undefined),
