@@ -19,6 +19,7 @@ export const VSCODE_FACING = [
   'src/extension/setup/{commands,configure-server,walkthrough,pin-pcr}.ts',
   'src/extension/evidence/export.ts',
   'src/extension/diagnose/command.ts',
+  'src/extension/local-endpoint/command.ts',
   'src/extension/views/status/item.ts',
   'src/extension/views/attestation/panel.ts',
   'src/extension/views/trust/tree.ts',

@@ -66,25 +66,43 @@ export async function startServe(args: readonly string[], env: Readonly<Record<s
   const [file, ...argv] = tmpfs
     ? ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o size=${tmpfs.sizeMb}m tmpfs "$0" && exec "$@"`, tmpfs.dir, ...command]
     : command;
-  const child = spawn(file!, argv, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env, ...(tmpfs ? { TMPDIR: tmpfs.dir } : {}) } });
+  const started = await startAnnouncing(file!, argv, { ...env, ...(tmpfs ? { TMPDIR: tmpfs.dir } : {}) }, /^listening (https:\/\/\S+)\n/);
+  return { ...started, url: started.announced[1]! };
+}
+
+/** A running `blindbox proxy`: the base URL and token its first two stdout lines gave. */
+export interface ProxyProcess extends Omit<ServeProcess, 'url'> {
+  readonly baseUrl: string;
+  readonly token: string;
+}
+
+/** Starts `blindbox proxy …args`; `env` is added to this process's environment (e.g. a private TMPDIR). */
+export async function startProxyCommand(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<ProxyProcess> {
+  const started = await startAnnouncing(process.execPath, [CLI, 'proxy', ...args], env, /^(http:\/\/\S+)\ntoken (\S+)\n/);
+  return { ...started, baseUrl: started.announced[1]!, token: started.announced[2]! };
+}
+
+/** Spawns `file argv` and waits (60 s at most) until its stdout starts with what `announced` matches. */
+async function startAnnouncing(file: string, argv: readonly string[], env: NodeJS.ProcessEnv, announced: RegExp): Promise<Omit<ServeProcess, 'url'> & { announced: RegExpExecArray }> {
+  const child = spawn(file, argv, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 60_000);
+  const match = await new Promise<RegExpExecArray>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${argv.join(' ')} did not start: ${stderr}`)), 60_000);
     child.stdout.on('data', (d) => {
       stdout += d;
-      const m = /^listening (https:\/\/\S+)\n/.exec(stdout);
+      const m = announced.exec(stdout);
       if (m) {
         clearTimeout(timer);
-        resolve(m[1]!);
+        resolve(m);
       }
     });
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+    child.once('exit', (code) => reject(new Error(`${argv.join(' ')} exited with ${code}: ${stderr}`)));
   });
   return {
     child,
-    url,
+    announced: match,
     stdout: () => stdout,
     stderr: () => stderr,
     async stop(signal = 'SIGTERM') {

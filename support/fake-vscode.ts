@@ -196,6 +196,8 @@ export interface FakeVscode {
   answerMessage: ((message: string, actions: readonly string[]) => string | undefined) | undefined;
   /** Called on each progress report; may cancel. */
   onProgressReport: ((record: ProgressRecord, report: { message?: string; increment?: number }) => void) | undefined;
+  /** What the extension wrote to the clipboard last (`env.clipboard`). */
+  clipboard: string;
   /** Changes user settings and fires onDidChangeConfiguration. */
   setSettings(values: Record<string, unknown>, level?: 'user' | 'workspace'): void;
   executeCommand<T = unknown>(id: string, ...args: unknown[]): Promise<T>;
@@ -231,6 +233,7 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     shown: [],
     answerMessage: undefined,
     onProgressReport: undefined,
+    clipboard: '',
     setSettings(values, level = 'user') {
       Object.assign(level === 'user' ? user : workspace, values);
       const keys = Object.keys(values);
@@ -282,7 +285,15 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     version: '1.100.0',
     UIKind: { Desktop: 1, Web: 2 },
     // No installation unless a test gives one (`appRoot`: where the extension looks for VS Code's own modules).
-    env: { appRoot: undefined as string | undefined, uiKind: 1, remoteName: undefined as string | undefined },
+    env: {
+      appRoot: undefined as string | undefined,
+      uiKind: 1,
+      remoteName: undefined as string | undefined,
+      clipboard: {
+        writeText: async (text: string) => void (fake.clipboard = text),
+        readText: async () => fake.clipboard,
+      },
+    },
     window: {
       activeTextEditor: undefined,
       onDidChangeActiveTextEditor: () => new Disposable(() => undefined),

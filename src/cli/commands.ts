@@ -64,6 +64,17 @@ export const transcribeSpec = {
   },
 } as const satisfies CommandSpec;
 
+export const proxySpec = {
+  name: 'proxy',
+  args: '<url>',
+  summary: 'Serve an OpenAI-compatible endpoint on loopback for other tools: it attests the server, sends each upload over the pinned channel as transcribe does, and answers only with transcripts whose receipt verified. Prints its base URL and token first; stops on Ctrl-C.',
+  flags: {
+    ...attestationFlags,
+    listen: { type: 'string', value: '<host:port>', default: '127.0.0.1:0', description: 'listen on this IP address and port (0: any free port); loopback only, unless --allow-remote' },
+    'allow-remote': { type: 'boolean', default: false, description: 'allow a --listen address that is not loopback: other machines may then reach the endpoint, and the token crosses the network in clear text' },
+  },
+} as const satisfies CommandSpec;
+
 export const diagnoseSpec = {
   name: 'diagnose',
   args: '<url>',
@@ -131,4 +142,4 @@ export const demoSpec = {
 } as const satisfies CommandSpec;
 
 /** Every command, in the order help lists them. */
-export const COMMAND_SPECS: readonly CommandSpec[] = [verifyDocSpec, verifySpec, transcribeSpec, diagnoseSpec, verifyReceiptSpec, verifyEvidenceSpec, serveSpec, demoSpec];
+export const COMMAND_SPECS: readonly CommandSpec[] = [verifyDocSpec, verifySpec, transcribeSpec, proxySpec, diagnoseSpec, verifyReceiptSpec, verifyEvidenceSpec, serveSpec, demoSpec];

@@ -18,6 +18,7 @@ const commands: Record<string, () => Promise<Command>> = {
   'verify-evidence': async () => (await import('./verify-evidence.js')).verifyEvidenceCommand,
   verify: async () => (await import('./verify.js')).verify,
   transcribe: async () => (await import('./transcribe.js')).transcribeCommand,
+  proxy: async () => (await import('./proxy.js')).proxyCommand,
   diagnose: async () => (await import('./diagnose.js')).diagnose,
   demo: async () => (await import('./demo.js')).demo,
   serve: async () => (await import('./serve.js')).serve,

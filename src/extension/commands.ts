@@ -12,6 +12,7 @@ import { saveTranscriptWithReceipt } from './receipts/save.js';
 import { verifyReceiptCommand } from './receipts/verify.js';
 import { transcribeCommand } from './transcribe/command.js';
 import { networkDiagnosticsCommand } from './diagnose/command.js';
+import { startLocalEndpointCommand } from './local-endpoint/command.js';
 import { setupCommands, whenConfigured } from './setup/commands.js';
 
 /** The sample the walkthrough transcribes (shipped in the .vsix): a few sentences of flite speech. */
@@ -30,6 +31,7 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
     [COMMANDS.verifyReceipt]: () => verifyReceiptCommand(ctx),
     [COMMANDS.showLog]: () => ctx.log.show(),
     [COMMANDS.networkDiagnostics]: () => whenConfigured(ctx, () => networkDiagnosticsCommand(ctx)),
+    [COMMANDS.startLocalEndpoint]: () => whenConfigured(ctx, () => startLocalEndpointCommand(ctx)),
     // Configure Server…, Trust a Root…, the walkthrough.
     ...setupCommands(ctx),
   };

@@ -18,6 +18,8 @@ export const COMMANDS = {
   showLog: 'blindbox.showLog',
   /** The way to the server step by step (name, route, TCP, the certificate presented, attestation), as a report to paste. */
   networkDiagnostics: 'blindbox.networkDiagnostics',
+  /** An OpenAI-compatible endpoint on loopback for other tools, forwarding through this window's trust settings. */
+  startLocalEndpoint: 'blindbox.startLocalEndpoint',
   // Setup: the guided configuration, the walkthrough's sample, the BlindBox view.
   configureServer: 'blindbox.configureServer',
   trustRoot: 'blindbox.trustRoot',

@@ -14,6 +14,7 @@ import { Attestor, loadTrust } from './trust/attestor.js';
 import { editorProxyResolver } from './trust/editor-proxy.js';
 import { attestationViewModel } from './views/attestation/model.js';
 import { diagnoseServer } from './diagnose/run.js';
+import { startWindowEndpoint } from './local-endpoint/run.js';
 
 /** Writing beside the audio (transcripts, receipts) and reading files the user picked. */
 const files = Object.freeze({ checkOutputPlan, writeFileAtomic, readFileCapped });
@@ -41,6 +42,8 @@ export const services = Object.freeze({
   evidence: Object.freeze({ buildEvidence, evidenceFileName }),
   /** *Network Diagnostics*. */
   diagnose: Object.freeze({ diagnoseServer }),
+  /** *Start Local Endpoint*. */
+  localEndpoint: Object.freeze({ startWindowEndpoint }),
   /** What *Configure Server…* decides (setup/model.ts), and the readers it needs. */
   setup: Object.freeze({ configuredPolicyLabel, serverUrlProblem, parseServerUrl, rootCandidate, simulationWarning, withRoots, presentedRoot, simulationReplacement, replacementWarning, pcr0Problem, pinnedPolicy, repinnedPolicy, inlinePolicy, derToPem, loadPolicyFile, readFileCapped, MAX_ROOT_FILE_BYTES }),
 });

@@ -34,6 +34,7 @@ describe('a usage error loads only what judges the arguments', { concurrency: tr
     ['verify', 'https://127.0.0.1:1', '--proxy', 'nonsense'],
     ['transcribe', 'https://127.0.0.1:1', '/nonexistent/a.wav'],
     ['transcribe', 'https://127.0.0.1:1', 'a.wav', '--concurrency', '0'],
+    ['proxy', 'https://127.0.0.1:1', '--listen', '0.0.0.0:1'],
   ];
   for (const args of refusals) {
     it(`${args.join(' ')}: exit 2, no HTTP client loaded`, async () => {

@@ -5,8 +5,7 @@
  */
 import { renderDiagnostics, runDiagnostics, type DiagnosticReport, type DiagnosticStep } from '../../core/index.js';
 import type { ExtensionSettings } from '../settings/model.js';
-import { loadTrust } from '../trust/attestor.js';
-import { editorProxyFor, editorProxyResolver } from '../trust/editor-proxy.js';
+import { windowConnection } from '../trust/window-connection.js';
 
 /** What the report says about the window that diagnosed, and where VS Code's own proxy resolver lives. */
 export interface DiagnosingWindow {
@@ -26,16 +25,8 @@ export interface WindowDiagnosis {
  * read; what the network does is in the report, never thrown.
  */
 export async function diagnoseServer(settings: ExtensionSettings & { serverUrl: string }, window: DiagnosingWindow, signal: AbortSignal, onStep: (step: DiagnosticStep, index: number, of: number) => void): Promise<WindowDiagnosis> {
-  const appRoot = window.appRoot;
-  const trust = await loadTrust(settings);
-  // Only the resolver's answer is used, last, as a verification uses it; never under proxySupport off.
-  const system = settings.proxy.proxySupport === 'off' ? undefined : await editorProxyFor(editorProxyResolver(appRoot), settings.serverUrl);
   const report = await runDiagnostics(settings.serverUrl, {
-    roots: trust.roots,
-    policy: trust.policy,
-    proxy: system === undefined ? settings.proxy : { ...settings.proxy, system },
-    environment: settings.proxyEnvironment,
-    timeoutMs: settings.requestTimeoutMs,
+    ...(await windowConnection(settings, window.appRoot)),
     signal,
     onStep,
   });
