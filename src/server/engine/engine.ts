@@ -25,6 +25,11 @@ export interface TranscribeRequest {
   readonly temperature?: number;
   /** Aborted when the client goes away or the request times out. */
   readonly signal?: AbortSignal;
+  /**
+   * Called with each segment of the transcript, in order, as soon as the engine knows it (a streamed answer sends each
+   * as it comes); the transcript then returned has exactly the segments told, and its text is theirs joined by spaces.
+   */
+  readonly onSegment?: (segment: Segment) => void;
 }
 
 export interface TranscriptionEngine {

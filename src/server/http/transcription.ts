@@ -6,7 +6,8 @@
  * and is never sent without one.
  *
  *   POST /whisper/predict            multipart `audio`            → text/plain (BlindBox's API)
- *   POST /v1/audio/transcriptions    multipart `file`, `model`, `language`, `response_format` (OpenAI)
+ *   POST /v1/audio/transcriptions    multipart `file`, `model`, `language`, `response_format` (OpenAI);
+ *                                    `stream=true`: server-sent events as segments come, the receipt last (stream.ts)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,8 @@ import { HttpError } from './respond.js';
 import { oneLine } from '../../shared/text.js';
 import { receiptNonce, type ReceiptIssuer } from './receipt.js';
 import { RECEIPT_HEADER } from '../../protocol/receipt.js';
+import { STREAM_FIELD, STREAM_RECEIPT_FORMAT, STREAM_TRUE } from '../../protocol/stream.js';
+import { answerStream, answerStreamFailure } from './stream.js';
 import { checkUploadHead, clientGone, receiveUpload } from './upload.js';
 import { Admission, type Ticket } from './admission.js';
 import { directorySpace, insufficientStorage, isStorageFull, UploadBudget } from './upload-budget.js';
@@ -121,6 +124,7 @@ export function transcriptionHandlers(
       if (shutdown.aborted) onShutdown();
       let dir: string | undefined;
       let ticket: Ticket | undefined;
+      let streaming = false;
       try {
         ticket = await admission.admit(declared, source, stop, controller.signal);
         // Invited only now that it is admitted: a body the server would refuse is never asked for.
@@ -140,17 +144,25 @@ export function transcriptionHandlers(
         const temperature = parseTemperature(upload.fields.get(UPLOAD_FIELDS.temperature));
         const language = upload.fields.get(UPLOAD_FIELDS.language) || undefined;
         checkLanguage(engine, language);
-        const transcript = await engine.transcribe({ path: upload.path, filename: upload.filename, language, temperature, signal: controller.signal });
+        const job = { path: upload.path, filename: upload.filename, language, temperature, signal: controller.signal };
+        const issue = (body: Buffer, format: TranscriptFormat) => receipts.issue(req.socket, { audioSha256: upload.sha256, audioBytes: upload.size, body, format, endpoint: url.pathname, requestTime, nonce });
+        if (fileField === UPLOAD_FIELDS.file && upload.fields.get(STREAM_FIELD) === STREAM_TRUE) {
+          streaming = true;
+          return await answerStream(res, { transcribe: (onSegment) => engine.transcribe({ ...job, onSegment }), receipt: (text) => issue(text, STREAM_RECEIPT_FORMAT), signal: controller.signal });
+        }
+        const transcript = await engine.transcribe(job);
         if (controller.signal.aborted) throw controller.signal.reason;
         const answer = render(transcript, upload.fields);
         const body = Buffer.from(answer.body, 'utf8');
-        const receipt = await receipts.issue(req.socket, { audioSha256: upload.sha256, audioBytes: upload.size, body, format: answer.format, endpoint: url.pathname, requestTime, nonce });
+        const receipt = await issue(body, answer.format);
         if (controller.signal.aborted) throw controller.signal.reason;
         res.writeHead(200, { 'content-type': answer.contentType, 'content-length': body.length, 'cache-control': 'no-store', [RECEIPT_HEADER]: receipt });
         res.end(body);
       } catch (err) {
         // An engine that stops because the signal aborted says only "cancelled": the signal knows why.
-        throw asHttpError(controller.signal.aborted ? controller.signal.reason : err, lim.busyRetryAfterSeconds);
+        const failure = asHttpError(controller.signal.aborted ? controller.signal.reason : err, lim.busyRetryAfterSeconds);
+        if (streaming && failure instanceof HttpError && answerStreamFailure(res, failure)) return;
+        throw failure;
       } finally {
         clearTimeout(timer);
         res.off('close', onClose);

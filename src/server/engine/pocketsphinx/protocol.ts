@@ -25,6 +25,11 @@ export interface FileJob {
   readonly maxSeconds: number;
   /** Audio at least `minSeconds` long comes back as pieces of about `pieceSeconds` for other workers to share. */
   readonly split?: { readonly minSeconds: number; readonly pieceSeconds: number; readonly handOut: number };
+  /**
+   * Post the words of each utterance this job recognises itself as a `progress` message (`Word[]`) as soon as they are
+   * known, in the order of the audio; the pieces it hands out answer theirs as their results.
+   */
+  readonly progress?: boolean;
 }
 
 /** Recognise one piece of a split file: its utterances, timed from the start of the whole recording. */

@@ -43,9 +43,12 @@ interface JobState {
 /** Recognises utterances in order, stopping at the next one once the job is cancelled. */
 class Recogniser {
   readonly #state: { readonly cancelled: boolean };
+  readonly #report: ((words: Word[]) => void) | undefined;
 
-  constructor(state: { readonly cancelled: boolean }) {
+  /** `report` gets each utterance's words as soon as they are recognised (a streamed answer's progress). */
+  constructor(state: { readonly cancelled: boolean }, report?: (words: Word[]) => void) {
     this.#state = state;
+    this.#report = report;
     // Each job hears the decoder as it was loaded, never adapted to the previous job's (another user's) audio.
     decoder.reset();
   }
@@ -60,7 +63,9 @@ class Recogniser {
     for (const utterance of utterances) {
       await this.stopIfCancelled();
       decoder.reset();
-      words.push(...timedWords(decoder.decode(utterance.pcm).segments, utterance.start / SPEECH_RATE));
+      const heard = timedWords(decoder.decode(utterance.pcm).segments, utterance.start / SPEECH_RATE);
+      this.#report?.(heard);
+      words.push(...heard);
     }
     return words;
   }
@@ -150,7 +155,8 @@ async function transcribeFile(job: FileJob, state: JobState, recogniser: Recogni
 }
 
 async function run(job: Job, state: JobState): Promise<JobResult> {
-  const recogniser = new Recogniser(state);
+  const report = job.kind === 'file' && job.progress ? (words: Word[]) => port.postMessage({ type: 'progress', id: state.id, progress: words } satisfies WorkerMessage<JobResult, Job, Word[]>) : undefined;
+  const recogniser = new Recogniser(state, report);
   if (job.kind === 'file') return transcribeFile(job, state, recogniser);
   state.heard = job.utterances.reduce((n, u) => n + u.pcm.length, 0) / SPEECH_RATE;
   return { kind: 'words', words: await recogniser.recognise(job.utterances), duration: state.heard };

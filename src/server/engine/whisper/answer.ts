@@ -87,18 +87,43 @@ export interface TimedPiece {
 }
 
 /**
- * The recording's transcript from its pieces' (any order): segments offset by each piece's start, kept monotonic and
- * within [0, duration]. The language is the one detected in the first piece that has speech, else `fallback`.
+ * Joins a recording's pieces, given in order, as they come: segments offset by each piece's start, kept monotonic and
+ * within [0, duration] (`duration` may be given only at `end`, when it is not known before).
  */
-export function joinPieces(pieces: readonly TimedPiece[], duration: number, fallback: string): Transcript {
-  const ordered = [...pieces].sort((a, b) => a.start - b.start);
-  const segments: Segment[] = [];
-  for (const { start: offset, transcript } of ordered) {
-    for (const s of transcript.segments) {
-      const start = Math.min(Math.max(s.start + offset, segments.at(-1)?.end ?? 0), duration);
-      segments.push({ start, end: Math.min(Math.max(s.end + offset, start), duration), text: s.text });
-    }
+export class PieceJoiner {
+  readonly segments: Segment[] = [];
+  /** The first piece, and the first with speech: the language is the one detected in it. */
+  #first: PieceTranscript | undefined;
+  #heard: PieceTranscript | undefined;
+  #duration: number;
+
+  constructor(duration = Infinity) {
+    this.#duration = duration;
   }
-  const heard = ordered.find((p) => p.transcript.segments.length > 0) ?? ordered[0];
-  return { text: segments.map((s) => s.text).join(' '), segments, duration, language: heard?.transcript.language ?? fallback };
+
+  /** Adds the next piece; returns its segments as joined. */
+  push({ start: offset, transcript }: TimedPiece): Segment[] {
+    const added: Segment[] = [];
+    for (const s of transcript.segments) {
+      const start = Math.min(Math.max(s.start + offset, this.segments.at(-1)?.end ?? 0), this.#duration);
+      const segment = { start, end: Math.min(Math.max(s.end + offset, start), this.#duration), text: s.text };
+      this.segments.push(segment);
+      added.push(segment);
+    }
+    this.#first ??= transcript;
+    if (transcript.segments.length > 0) this.#heard ??= transcript;
+    return added;
+  }
+
+  /** The recording's transcript; its language is the one detected in the first piece with speech, else `fallback`. */
+  end(duration: number, fallback: string): Transcript {
+    return { text: this.segments.map((s) => s.text).join(' '), segments: this.segments, duration, language: (this.#heard ?? this.#first)?.language ?? fallback };
+  }
+}
+
+/** The recording's transcript from its pieces' (any order); see `PieceJoiner`. */
+export function joinPieces(pieces: readonly TimedPiece[], duration: number, fallback: string): Transcript {
+  const joiner = new PieceJoiner(duration);
+  for (const piece of [...pieces].sort((a, b) => a.start - b.start)) joiner.push(piece);
+  return joiner.end(duration, fallback);
 }

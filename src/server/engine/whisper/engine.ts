@@ -11,7 +11,8 @@ import { Resampler } from '../audio/resample.js';
 import { cancelled, EngineError, type TranscribeRequest, type Transcript, type TranscriptionEngine } from '../engine.js';
 import { PieceCutter } from '../split/pieces.js';
 import { UtteranceSplitter, type Utterance } from '../split/utterances.js';
-import { joinPieces, pieceTranscript, type TimedPiece } from './answer.js';
+import { InOrder } from '../in-order.js';
+import { joinPieces, PieceJoiner, pieceTranscript, type TimedPiece } from './answer.js';
 import { UnreachableError, Upstream } from './client.js';
 import { DETECT, whisperLanguage } from './languages.js';
 import { FairPool, type FairPoolStats, type Lane } from './pool.js';
@@ -107,15 +108,21 @@ export function createWhisperEngine(options: WhisperEngineOptions): WhisperEngin
     if (probe.seconds !== undefined && probe.seconds > maxSeconds) throw tooLong(maxSeconds);
     const lane: PieceLane = pool.open(request.signal);
     const pieces: Promise<TimedPiece>[] = [];
+    // A streamed request is told each piece's segments once every piece before it is in (pieces are cut in order).
+    const onSegment = request.onSegment;
+    const joiner = onSegment && new PieceJoiner();
+    const order = joiner && new InOrder<TimedPiece>((piece) => joiner.push(piece).forEach((segment) => onSegment(segment)));
     const submit = (piece: readonly Utterance[]) => {
       const sent = send(lane, piece, language, request.temperature);
       sent.catch((err: unknown) => lane.stop(err)); // a failing piece stops the others
+      if (order) void sent.then(order.reserve(), () => {});
       pieces.push(sent);
     };
     try {
       const duration = await resamplers.use((resampler) => splitAndSubmit(request, probe, resampler, lane, submit));
       const done = await Promise.all(pieces);
-      return joinPieces(done, duration, language === DETECT ? 'und' : language);
+      const fallback = language === DETECT ? 'und' : language;
+      return joiner ? joiner.end(duration, fallback) : joinPieces(done, duration, fallback);
     } catch (err) {
       // The first reason wins: the client gone, or the piece that failed first (the others were stopped for it).
       const reason: unknown = lane.signal.aborted ? lane.signal.reason : err;
