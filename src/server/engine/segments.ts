@@ -76,12 +76,20 @@ export function segmentWords(words: readonly Word[], duration: number): Segment[
 
 /** The transcript of `words` in a recording of `duration` seconds. */
 export function transcriptOf(words: readonly Word[], duration: number, language: string): Transcript {
-  return transcriptOfSegments(segmentWords(words, duration), duration, language);
+  return transcriptOfSegments(segmentWords(words, duration), duration, language, words);
 }
 
-/** The transcript made of `segments`: its text is theirs, joined by spaces (as a stream's deltas join). */
-export function transcriptOfSegments(segments: readonly Segment[], duration: number, language: string): Transcript {
-  return { text: segments.map((s) => s.text).join(' '), segments, duration, language };
+/**
+ * The transcript made of `segments` and `words` (clamped as segments are: ordered, within the audio): its text is the
+ * segments', joined by spaces (as a stream's deltas join).
+ */
+export function transcriptOfSegments(segments: readonly Segment[], duration: number, language: string, words: readonly Word[]): Transcript {
+  const timed: Word[] = [];
+  for (const { word, start, end } of words) {
+    const from = clamp(start, timed.at(-1)?.end ?? 0, duration);
+    timed.push({ word, start: from, end: clamp(end, from, duration) });
+  }
+  return { text: segments.map((s) => s.text).join(' '), segments, duration, language, words: timed };
 }
 
 function clamp(value: number, min: number, max: number): number {

@@ -16,11 +16,13 @@ export interface StreamAnswer {
   readonly receipt: (text: Buffer) => Promise<string>;
   /** Aborted when the answer must stop (client gone, deadline, shutdown). */
   readonly signal: AbortSignal;
+  /** Headers of the answer beside its content type. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** Writes one event, sending the headers first if they have not gone. */
-function send(res: ServerResponse, event: object): void {
-  if (!res.headersSent) res.writeHead(200, { 'content-type': `${STREAM_CONTENT_TYPE}; charset=utf-8`, 'cache-control': 'no-store' });
+function send(res: ServerResponse, event: object, headers: Readonly<Record<string, string>> = {}): void {
+  if (!res.headersSent) res.writeHead(200, { 'content-type': `${STREAM_CONTENT_TYPE}; charset=utf-8`, 'cache-control': 'no-store', ...headers });
   res.write(`data: ${JSON.stringify(event)}\n\n`);
 }
 
@@ -31,14 +33,14 @@ export async function answerStream(res: ServerResponse, answer: StreamAnswer): P
   const transcript = await answer.transcribe((segment) => {
     const delta = deltaText(count++, segment.text);
     told += delta;
-    send(res, { type: STREAM_EVENTS.delta, delta, start: segment.start, end: segment.end } satisfies StreamDelta);
+    send(res, { type: STREAM_EVENTS.delta, delta, start: segment.start, end: segment.end } satisfies StreamDelta, answer.headers);
   });
   if (answer.signal.aborted) throw answer.signal.reason;
   // The engine's contract (engine.ts): the transcript is the segments it told. A receipt is never signed for other text.
   if (transcript.text !== told) throw new Error('the engine returned a transcript other than the segments it told');
   const receipt = await answer.receipt(Buffer.from(told, 'utf8'));
   if (answer.signal.aborted) throw answer.signal.reason;
-  send(res, { type: STREAM_EVENTS.receipt, receipt });
+  send(res, { type: STREAM_EVENTS.receipt, receipt }, answer.headers);
   send(res, { type: STREAM_EVENTS.done, text: told });
   res.end();
 }

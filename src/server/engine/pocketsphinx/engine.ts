@@ -90,7 +90,9 @@ function wordsTranscript(result: JobResult): Transcript {
  */
 function segmentStream(onSegment: (segment: Segment) => void) {
   const builder = new SegmentBuilder();
+  const heard: Word[] = [];
   const order = new InOrder<readonly Word[]>((words) => {
+    heard.push(...words);
     for (const word of words) {
       const closed = builder.push(word);
       if (closed) onSegment(closed);
@@ -108,7 +110,7 @@ function segmentStream(onSegment: (segment: Segment) => void) {
     end(duration: number): Transcript {
       const last = builder.end(duration);
       if (last) onSegment(last);
-      return transcriptOfSegments(builder.segments, duration, 'en');
+      return transcriptOfSegments(builder.segments, duration, 'en', heard);
     },
   };
 }
@@ -160,6 +162,8 @@ export async function createPocketSphinxEngine(options: PocketSphinxOptions = {}
     model: MODEL_NAME,
     // Its acoustic model and dictionary are US English.
     languages: ['en'],
+    // A decoder, not a sampler, and a fixed language model: no temperature, no prompt.
+    ignores: ['prompt', 'temperature'],
     async transcribe(request: TranscribeRequest): Promise<Transcript> {
       // The format (and a WAV's length) is checked here, so that a bad file never waits in the queue.
       const probe = await probeAudio(request.path, request.signal);

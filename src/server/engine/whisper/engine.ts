@@ -13,7 +13,7 @@ import { PieceCutter } from '../split/pieces.js';
 import { UtteranceSplitter, type Utterance } from '../split/utterances.js';
 import { InOrder } from '../in-order.js';
 import { joinPieces, PieceJoiner, pieceTranscript, type TimedPiece } from './answer.js';
-import { UnreachableError, Upstream } from './client.js';
+import { UnreachableError, Upstream, type PieceParameters } from './client.js';
 import { DETECT, whisperLanguage } from './languages.js';
 import { FairPool, type FairPoolStats, type Lane } from './pool.js';
 
@@ -93,12 +93,12 @@ export function createWhisperEngine(options: WhisperEngineOptions): WhisperEngin
   const running = new Set<Promise<unknown>>();
   let closing: Promise<void> | undefined;
 
-  /** Sends one piece (consecutive utterances) on `lane`. */
-  const send = (lane: PieceLane, piece: readonly Utterance[], language: string, temperature: number | undefined): Promise<TimedPiece> => {
+  /** Sends one piece (consecutive utterances) on `lane`, with the request's parameters. */
+  const send = (lane: PieceLane, piece: readonly Utterance[], parameters: PieceParameters): Promise<TimedPiece> => {
     const pcm = piece.map((u) => u.pcm);
     const seconds = pcm.reduce((n, p) => n + p.length, 0) / SPEECH_RATE;
     const start = piece[0]!.start / SPEECH_RATE;
-    return lane.submit(async (upstream, signal) => ({ start, transcript: pieceTranscript(await upstream.transcribe(pcm, { model: model.name, language, temperature }, signal), seconds) }));
+    return lane.submit(async (upstream, signal) => ({ start, transcript: pieceTranscript(await upstream.transcribe(pcm, parameters, signal), seconds) }));
   };
 
   async function transcribe(request: TranscribeRequest): Promise<Transcript> {
@@ -113,7 +113,7 @@ export function createWhisperEngine(options: WhisperEngineOptions): WhisperEngin
     const joiner = onSegment && new PieceJoiner();
     const order = joiner && new InOrder<TimedPiece>((piece) => joiner.push(piece).forEach((segment) => onSegment(segment)));
     const submit = (piece: readonly Utterance[]) => {
-      const sent = send(lane, piece, language, request.temperature);
+      const sent = send(lane, piece, { model: model.name, language, temperature: request.temperature, prompt: request.prompt, translate: request.translate });
       sent.catch((err: unknown) => lane.stop(err)); // a failing piece stops the others
       if (order) void sent.then(order.reserve(), () => {});
       pieces.push(sent);
@@ -177,6 +177,8 @@ export function createWhisperEngine(options: WhisperEngineOptions): WhisperEngin
     // An English-only model is refused other languages before the upload is decoded, as PocketSphinx is; a multilingual
     // one takes any language Whisper knows, which `whisperLanguage` checks.
     ...(model.englishOnly ? { languages: ['en'] } : {}),
+    // whisper.cpp translates into English (an English-only model has nothing to translate from: it refuses other languages).
+    translates: true,
     transcribe(request) {
       if (closing) return Promise.reject(new EngineError('UNAVAILABLE', 'The engine is shutting down.'));
       if (request.signal?.aborted) return Promise.reject(cancelled());
