@@ -134,3 +134,21 @@ describe('stream=true on /v1/audio/transcriptions', () => {
     assert.equal(again.events.at(-1)!.type, STREAM_EVENTS.done);
   });
 });
+
+describe('a split file streamed (PocketSphinx, 2 workers, pieces of about 10 s)', () => {
+  it('tells the segments of pieces done on either worker in the order of the audio: the very segments of the unstreamed transcript', async () => {
+    const split = await createPocketSphinxEngine({ workers: 2, splitSeconds: 20, pieceSeconds: 10, piecesPerRequest: 2 });
+    try {
+      const path = `${scratch.dir}/long.wav`;
+      const told: { start: number; end: number; text: string }[] = [];
+      const streamed = await split.transcribe({ path, onSegment: (segment) => told.push(segment) });
+      const plain = await split.transcribe({ path });
+      assert.ok(told.length >= 5, `segments (${told.length})`);
+      assert.deepEqual(told, streamed.segments);
+      assert.equal(streamed.text, plain.text);
+      assert.deepEqual(streamed.segments, plain.segments);
+    } finally {
+      await split.close();
+    }
+  });
+});

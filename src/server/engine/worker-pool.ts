@@ -86,11 +86,12 @@ interface Task<J, R> {
 
 /**
  * What a split request's caller hears as it runs, in order: the first job's progress, each piece as it is handed out
- * (numbered from 0 in that order) and each piece's result as it comes in.
+ * (numbered from 0 in that order), each piece's progress and its result as they come in.
  */
 export interface SplitListener<J, R, P> {
   progress?(progress: P): void;
   piece?(index: number, job: J): void;
+  pieceProgress?(index: number, progress: P): void;
   pieceDone?(index: number, result: R): void;
 }
 
@@ -215,6 +216,7 @@ export class WorkerPool<J, R> {
           finish,
           () => {},
           batch,
+          (progress: P) => listener.pieceProgress?.(index, progress),
         );
         batch.tasks.push(piece);
         const idleSlot = this.#slots.find((s) => s.state === 'idle');

@@ -98,11 +98,13 @@ function segmentStream(onSegment: (segment: Segment) => void) {
       if (closed) onSegment(closed);
     }
   });
-  const pieces = new Map<number, (words: readonly Word[]) => void>();
+  const pieces = new Map<number, ReturnType<typeof order.reserve>>();
+  // A piece's words come utterance by utterance as its worker recognises them; its result only closes its place.
   const listener: SplitListener<Job, JobResult, Word[]> = {
     progress: (words) => order.add(words),
     piece: (index) => pieces.set(index, order.reserve()),
-    pieceDone: (index, result) => pieces.get(index)?.(wordsOf(result)),
+    pieceProgress: (index, words) => pieces.get(index)?.push(words),
+    pieceDone: (index) => pieces.get(index)?.end(),
   };
   return {
     listener,

@@ -27,7 +27,7 @@ export interface FileJob {
   readonly split?: { readonly minSeconds: number; readonly pieceSeconds: number; readonly handOut: number };
   /**
    * Post the words of each utterance this job recognises itself as a `progress` message (`Word[]`) as soon as they are
-   * known, in the order of the audio; the pieces it hands out answer theirs as their results.
+   * known, in the order of the audio; the pieces it hands out post theirs as they recognise them.
    */
   readonly progress?: boolean;
 }
@@ -36,6 +36,8 @@ export interface FileJob {
 export interface PieceJob {
   readonly kind: 'piece';
   readonly utterances: readonly Utterance[];
+  /** As `FileJob.progress`: set on the pieces of a file job that has it. */
+  readonly progress?: boolean;
 }
 
 export type Job = FileJob | PieceJob;

@@ -80,11 +80,11 @@ class PieceSink {
   readonly parts: PartWords[] = [];
   /** In order: pieces to hand out, and utterances to recognise here (`here`, a piece's overflow). */
   #waiting: { readonly utterances: Utterance[]; readonly here: boolean }[] | undefined = [];
-  readonly #split: NonNullable<FileJob['split']>;
+  readonly #split: NonNullable<FileJob['split']> & { readonly progress?: boolean };
   readonly #state: JobState;
   readonly #recogniser: Recogniser;
 
-  constructor(split: NonNullable<FileJob['split']>, state: JobState, recogniser: Recogniser) {
+  constructor(split: NonNullable<FileJob['split']> & { readonly progress?: boolean }, state: JobState, recogniser: Recogniser) {
     this.#split = split;
     this.#state = state;
     this.#recogniser = recogniser;
@@ -118,7 +118,7 @@ class PieceSink {
   async #give(piece: Utterance[], here: boolean): Promise<void> {
     if (!here && this.#state.credits > 0) {
       this.#state.credits--;
-      port.postMessage({ type: 'piece', id: this.#state.id, job: { kind: 'piece', utterances: piece } } satisfies WorkerMessage<JobResult, Job>, sampleBuffers(piece));
+      port.postMessage({ type: 'piece', id: this.#state.id, job: { kind: 'piece', utterances: piece, progress: this.#split.progress } } satisfies WorkerMessage<JobResult, Job>, sampleBuffers(piece));
     } else {
       this.parts.push({ start: piece[0]!.start, words: await this.#recogniser.recognise(piece) });
     }
@@ -128,7 +128,7 @@ class PieceSink {
 async function transcribeFile(job: FileJob, state: JobState, recogniser: Recogniser): Promise<JobResult> {
   const splitter = new UtteranceSplitter({ rate: SPEECH_RATE, ...setup.utterance });
   const cutter = job.split && new PieceCutter({ rate: SPEECH_RATE, pieceSeconds: job.split.pieceSeconds });
-  const sink = job.split && new PieceSink(job.split, state, recogniser);
+  const sink = job.split && new PieceSink({ ...job.split, progress: job.progress }, state, recogniser);
   const words: Word[] = [];
   let duration = 0;
   const take = async (utterance: Utterance) => {
@@ -155,7 +155,7 @@ async function transcribeFile(job: FileJob, state: JobState, recogniser: Recogni
 }
 
 async function run(job: Job, state: JobState): Promise<JobResult> {
-  const report = job.kind === 'file' && job.progress ? (words: Word[]) => port.postMessage({ type: 'progress', id: state.id, progress: words } satisfies WorkerMessage<JobResult, Job, Word[]>) : undefined;
+  const report = job.progress ? (words: Word[]) => port.postMessage({ type: 'progress', id: state.id, progress: words } satisfies WorkerMessage<JobResult, Job, Word[]>) : undefined;
   const recogniser = new Recogniser(state, report);
   if (job.kind === 'file') return transcribeFile(job, state, recogniser);
   state.heard = job.utterances.reduce((n, u) => n + u.pcm.length, 0) / SPEECH_RATE;

@@ -115,7 +115,8 @@ export function createWhisperEngine(options: WhisperEngineOptions): WhisperEngin
     const submit = (piece: readonly Utterance[]) => {
       const sent = send(lane, piece, { model: model.name, language, temperature: request.temperature, prompt: request.prompt, translate: request.translate });
       sent.catch((err: unknown) => lane.stop(err)); // a failing piece stops the others
-      if (order) void sent.then(order.reserve(), () => {});
+      const place = order?.reserve();
+      if (place) void sent.then((done) => (place.push(done), place.end()), () => {});
       pieces.push(sent);
     };
     try {
