@@ -13,6 +13,7 @@ import OpenAI, { APIError } from 'openai';
 import { connect, sha256Hex, verifyReceiptDocument, type AttestedSession, type TrustedRoot } from '../../src/core/index.js';
 import { IGNORED_FIELDS_HEADER } from '../../src/protocol/endpoints.js';
 import type { TranscriptionEngine } from '../../src/server/engine/engine.js';
+import { EngineError } from '../../src/server/engine/engine.js';
 import { createPocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
 import { createWhisperEngine } from '../../src/server/engine/whisper/engine.js';
 import { startFakeWhisper, type FakeWhisper } from '../../support/fake-whisper.js';
@@ -150,5 +151,31 @@ describe('the OpenAI SDK against serve --simulate (Whisper, through a whisper.cp
     assert.equal(events.filter((e) => e.type === 'transcript.text.delta').map((e) => e.delta).join(''), done.text);
     assert.match(done.text!, /^speech( speech)+$/);
     verifyReceiptDocument(Buffer.from(events.at(-2)!.receipt!, 'base64'), { now: new Date(), roots: live.roots, audioSha256: sha256Hex(audio), transcriptSha256: sha256Hex(Buffer.from(done.text!, 'utf8')), format: 'text' });
+  });
+});
+
+describe('the OpenAI SDK, an engine that fails after its first segment', () => {
+  const live = sdkAgainst(async () => ({
+    name: 'failing',
+    model: 'failing',
+    transcribe: async (request) => {
+      request.onSegment?.({ start: 0, end: 1, text: 'first words' });
+      throw new EngineError('ENGINE_FAILED', 'The transcription server broke.');
+    },
+    close: async () => {},
+  }));
+
+  it('the stream began: the failure is its last event, which the SDK raises as an APIError after the first delta', async () => {
+    const stream = await live.openai.audio.transcriptions.create({ file: createReadStream(wav), model: 'whisper-1', stream: true });
+    const events: { type: string; delta?: string }[] = [];
+    const err = await (async () => {
+      for await (const event of stream) events.push(event as never);
+    })().then(() => assert.fail('the stream ended without the error'), (e: unknown) => e);
+    assert.deepEqual(events, [{ type: 'transcript.text.delta', delta: 'first words', start: 0, end: 1 }]);
+    assert.ok(err instanceof APIError, String(err));
+    assert.equal(err.code, 'ENGINE_FAILED');
+    // The slot is given back (once the upload's directory is removed, just after the answer ends).
+    for (let i = 0; i < 50 && live.server.inFlight() > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(live.server.inFlight(), 0);
   });
 });
