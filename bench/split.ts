@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Transcript } from '../src/server/engine/engine.js';
 import { createPocketSphinxEngine, DEFAULT_PIECE_SECONDS, DEFAULT_SPLIT_SECONDS } from '../src/server/engine/pocketsphinx/engine.js';
-import { SCRIPT, scratchDir, speak, spokenRecording, wordErrorRate, words, type Voice } from '../support/speech.js';
+import { longRecording, SCRIPT, scratchDir, speak, wordErrorRate, words } from '../support/speech.js';
 import { table } from './stats.js';
 
 const MINUTES = Number(process.env.BENCH_SPLIT_MINUTES ?? 10);
@@ -92,13 +92,7 @@ if (child !== undefined) {
 
 const scratch = await scratchDir();
 try {
-  // Each sentence with its pause is about 4.5 s: enough of them, voices alternating, for MINUTES of audio.
-  const count = Math.ceil((MINUTES * 60) / 4.5);
-  const lines = Array.from({ length: count }, (_, i) => {
-    const voice: Voice = i % 2 === 0 ? 'slt' : 'rms';
-    return { voice, text: SCRIPT[voice][Math.floor(i / 2) % SCRIPT[voice].length]! };
-  });
-  const recording = await spokenRecording(scratch.dir, 'long', lines, PAUSE_SECONDS);
+  const recording = await longRecording(scratch.dir, 'long', MINUTES, PAUSE_SECONDS);
   const warmUp = await speak(scratch.dir, 'slt', SCRIPT.slt[0]!, 'warm-up');
 
   interface Run {
@@ -125,7 +119,7 @@ try {
   const many = await timed(WORKERS);
 
   const audio = one.transcript.duration;
-  console.log(`One long file on the PocketSphinx engine: ${(audio / 60).toFixed(1)} min of flite speech (${count} sentences, ${PAUSE_SECONDS} s pauses), ${availableParallelism()} cores`);
+  console.log(`One long file on the PocketSphinx engine: ${(audio / 60).toFixed(1)} min of flite speech (${recording.spans.length} sentences, ${PAUSE_SECONDS} s pauses), ${availableParallelism()} cores`);
   console.log(`split: files from ${DEFAULT_SPLIT_SECONDS} s, pieces of about ${DEFAULT_PIECE_SECONDS} s`);
   // Other work on the machine takes cores from the second worker: "cores used" (CPU ÷ wall) shows what it got.
   console.log(`load average (1 min) before / after: ${loadBefore.toFixed(1)} / ${loadavg()[0]!.toFixed(1)}\n`);

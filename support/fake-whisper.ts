@@ -136,8 +136,10 @@ export async function startFakeWhisper(options: FakeWhisperOptions): Promise<Fak
     const turn = lock.then(() => new Promise<void>((resolve) => setTimeout(resolve, seconds * (options.msPerAudioSecond ?? 0))));
     lock = turn;
     await turn;
-    const segments = soundStretches(wav.pcm, wav.rate).map((s, id) => ({ id, text: ' speech', start: s.start, end: s.end, tokens: [50364], temperature: 0, avg_logprob: -0.2, no_speech_prob: 0.01 }));
-    const body = { task: 'transcribe', language: NAMES[language], duration: seconds, text: segments.map((s) => s.text).join(''), segments };
+    // Each segment's word as whisper.cpp times tokens: two pieces of one word (the second without a leading space).
+    const words = (s: { start: number; end: number }) => [{ word: ' spe', start: s.start, end: (s.start + s.end) / 2 }, { word: 'ech', start: (s.start + s.end) / 2, end: s.end }];
+    const segments = soundStretches(wav.pcm, wav.rate).map((s, id) => ({ id, text: ' speech', start: s.start, end: s.end, tokens: [50364], words: words(s), temperature: 0, avg_logprob: -0.2, no_speech_prob: 0.01 }));
+    const body = { task: fields.translate === 'true' ? 'translate' : 'transcribe', language: NAMES[language], duration: seconds, text: segments.map((s) => s.text).join(''), segments };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   }
 

@@ -157,6 +157,16 @@ export async function spokenRecording(dir: string, name: string, lines: readonly
   return { path: out, text: lines.map((l) => l.text).join(' '), spans, samples: at };
 }
 
+/** About `minutes` of the script's sentences, voices alternating, `pauseSeconds` apart (each sentence with its pause is about 4.5 s). */
+export function longRecording(dir: string, name: string, minutes: number, pauseSeconds: number): Promise<SpokenRecording> {
+  const count = Math.ceil((minutes * 60) / 4.5);
+  const lines = Array.from({ length: count }, (_, i) => {
+    const voice: Voice = i % 2 === 0 ? 'slt' : 'rms';
+    return { voice, text: SCRIPT[voice][Math.floor(i / 2) % SCRIPT[voice].length]! };
+  });
+  return spokenRecording(dir, name, lines, pauseSeconds);
+}
+
 async function sampleCount(wav: string): Promise<number> {
   const { stdout } = await run('soxi', ['-s', wav]);
   return Number(stdout.trim());

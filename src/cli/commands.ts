@@ -61,6 +61,7 @@ export const transcribeSpec = {
     'out-dir': { type: 'string', value: '<dir>', description: 'write one transcript and its receipt per audio file into this folder' },
     concurrency: { type: 'string', value: '<n>', default: '4', description: 'files transcribed at once with --out-dir, 1 to 16' },
     receipt: { type: 'string', value: '<file>', description: 'keep the receipt of a single transcript in this file' },
+    stream: { type: 'boolean', default: false, description: 'print one file\'s text as it is decoded, segment by segment; exit 1 with the code if its receipt then fails' },
   },
 } as const satisfies CommandSpec;
 

@@ -42,6 +42,7 @@ export async function transcribeCommand(argv: string[], out: NodeJS.WritableStre
   // What the server is asked for: Markdown is rendered here from the timed segments.
   const wire: TranscriptFormat = format === 'markdown' ? 'verbose_json' : format;
   const outDir = values['out-dir'];
+  if (values.stream && (outDir !== undefined || files.length > 1 || format !== 'text')) throw new UsageError('--stream prints the text of one file as it comes: no --out-dir, no --format but text');
   if (outDir === undefined && files.length > 1) throw new UsageError('several audio files need --out-dir <dir> (one transcript file each)');
   if (outDir !== undefined && values.receipt !== undefined) throw new UsageError('--receipt is for one file; with --out-dir every receipt is written beside its transcript');
   if (format === 'markdown' && values.receipt !== undefined) throw new UsageError('--receipt binds the bytes the server signed, which --format markdown does not print: use --out-dir (it keeps the signed JSON, the receipt and the .md)');
@@ -72,6 +73,7 @@ export async function transcribeCommand(argv: string[], out: NodeJS.WritableStre
     if (session.attested.simulation) err.write('blindbox: SIMULATION server (its root is not AWS\'s): the audio is NOT protected by a real enclave.\n');
     const transcribeOne = (source: AudioSource) => session.transcribe(source, { format: wire, language: values.language, onRetry: (notice) => err.write(`blindbox: ${oneLine(source.name, 300)}: HTTP ${notice.status}, ${retryLine(notice)}\n`) });
     const rendered = (result: TranscriptResult, source: AudioSource) => (format === 'markdown' ? markdownTranscript(result, transcriptProvenance(result, source.name, url, options.policy.name)) : result.body);
+    if (values.stream) return await streamOne(session, sources[0]!, values, out, err);
     if (targets === undefined) {
       try {
         const result = await transcribeOne(sources[0]!);
@@ -109,6 +111,36 @@ export async function transcribeCommand(argv: string[], out: NodeJS.WritableStre
     return codes.find((code) => code !== EXIT_OK) ?? EXIT_OK;
   } finally {
     await session.close();
+  }
+}
+
+/**
+ * `--stream`: each segment printed as it comes (the deltas as sent: joined, they are the text the receipt binds, so
+ * with `--receipt` the output is that text byte for byte), then the verdict. A receipt that fails leaves the printed
+ * text on stdout, and says on stderr that it is not verified, with the code and its exit status.
+ */
+async function streamOne(session: AttestedSession, source: AudioSource, values: { language?: string; receipt?: string }, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  let printed = false;
+  try {
+    const result = await session.transcribeStream(source, {
+      language: values.language,
+      onRetry: (notice) => err.write(`blindbox: ${oneLine(source.name, 300)}: HTTP ${notice.status}, ${retryLine(notice)}\n`),
+      onSegment: (segment) => {
+        out.write(forTerminal(segment.index === 0 ? segment.text : ` ${segment.text}`, out, err));
+        printed = true;
+      },
+    });
+    if (values.receipt !== undefined) {
+      await writeReceiptFile(values.receipt, result.receipt.file).catch((e: NodeJS.ErrnoException) => {
+        throw new UsageError(`cannot write the receipt ${JSON.stringify(values.receipt)}: ${e instanceof InputError ? e.message : e.code ?? String(e)}`);
+      });
+    } else {
+      out.write('\n');
+    }
+    return EXIT_OK;
+  } catch (e) {
+    if (printed) err.write(`\nblindbox: the text printed above is NOT verified: ${isOurs(e) ? e.code : 'failed'}.\n`);
+    return rejected(e, err, true);
   }
 }
 

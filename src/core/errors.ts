@@ -112,6 +112,10 @@ export const CHANNEL_ERROR_CODES = {
   PROTOCOL_ERROR: 'The server answered in a way the BlindBox protocol does not allow.',
   TIMEOUT: 'The server did not answer in time.',
   CANCELLED: 'The operation was cancelled.',
+  STREAM_OUT_OF_ORDER: 'The streamed transcript\'s events did not come in the protocol\'s order (deltas, receipt, done).',
+  STREAM_MALFORMED: 'The streamed transcript carried an event that is not one of the protocol\'s.',
+  STREAM_INCOMPLETE: 'The streamed transcript ended before its last event.',
+  STREAM_TOO_LONG: 'The streamed transcript went on past the size a transcript can have.',
 } as const;
 
 export type ChannelErrorCode = keyof typeof CHANNEL_ERROR_CODES;
@@ -159,6 +163,7 @@ export const RECEIPT_ERROR_CODES = {
   AUDIO_MISMATCH: 'The audio does not hash to what the receipt binds.',
   TRANSCRIPT_MISMATCH: 'The transcript does not hash to what the receipt binds.',
   UPLOAD_INCOMPLETE: 'The server answered before it had received the whole audio: no receipt can cover the audio sent.',
+  STREAM_TEXT_MISMATCH: 'The streamed segments joined are not the final text the receipt binds.',
 } as const;
 
 export type ReceiptErrorCode = keyof typeof RECEIPT_ERROR_CODES;

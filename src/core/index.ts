@@ -24,6 +24,7 @@ export { fileSource, bytesSource, checkAudioSize, checkedFile, checkedWhole, typ
 // The wire contract's facts a client needs, from their one owner.
 export { MAX_DOCUMENT_BYTES, MAX_UPLOAD_BYTES, TRANSCRIPT_FORMATS, type ServiceInfo, type Segment, type TranscriptFormat } from '../protocol/index.js';
 export { type TranscriptReceipt } from './transport/transcribe.js';
+export { transcribeStream, type StreamedSegment, type TranscribeStreamOptions } from './transport/transcribe-stream.js';
 export { retryLine, type RetryNotice } from './util/retry-notice.js';
 export { verifyReceiptDocument, decodeReceiptContent, receiptHashLines, type ReceiptExpectations, type VerifiedReceipt } from './receipt/verify.js';
 export { buildReceiptFile, parseReceiptFile, receiptFileText, writeReceiptFile, MAX_RECEIPT_FILE_BYTES, RECEIPT_FILE_FORMAT, type ReceiptFile, type ReceiptContext } from './receipt/file.js';

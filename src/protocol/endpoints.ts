@@ -9,6 +9,10 @@ export const ENDPOINTS = {
   whisperPredict: '/whisper/predict',
   /** `POST` multipart `UPLOAD_FIELDS.file` (+ `model`, `language`, `response_format`): OpenAI-compatible. */
   transcriptions: '/v1/audio/transcriptions',
+  /** `POST` as `transcriptions`: the speech translated into English, where the engine can (Whisper); 422 otherwise. */
+  translations: '/v1/audio/translations',
+  /** `GET` → OpenAI's model list: the one model the server attests, named as its service description names it. */
+  models: '/v1/models',
 } as const;
 
 /** One of the server's paths. */
@@ -28,4 +32,14 @@ export const UPLOAD_FIELDS = {
   temperature: 'temperature',
   /** The model asked for (OpenAI's field; BlindBox's server transcribes with the model it attests). */
   model: 'model',
+  /** Text to condition the model on (OpenAI's field): passed to Whisper; PocketSphinx does not take one (see `IGNORED_FIELDS_HEADER`). */
+  prompt: 'prompt',
+  /** `word` and/or `segment`, repeated (OpenAI's field): with `verbose_json`, `word` adds the timed words. */
+  timestampGranularities: 'timestamp_granularities[]',
 } as const;
+
+/**
+ * Response header naming, comma-separated, the request fields the engine took no notice of (`prompt`, `temperature`
+ * for PocketSphinx, which neither samples nor takes a prompt); absent when every field given was used.
+ */
+export const IGNORED_FIELDS_HEADER = 'blindbox-ignored-fields';

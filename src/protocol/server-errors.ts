@@ -44,6 +44,7 @@ export const SERVER_ERROR_CODES = {
   FIELD_TOO_LONG: { status: 400, retry: false, sentence: 'A field of the upload is too long.' },
   INVALID_RESPONSE_FORMAT: { status: 400, retry: false, sentence: `${UPLOAD_FIELDS.responseFormat} must be one of ${TRANSCRIPT_FORMATS.join(', ')}.` },
   INVALID_TEMPERATURE: { status: 400, retry: false, sentence: `${UPLOAD_FIELDS.temperature} must be a number from 0 to 1.` },
+  INVALID_TIMESTAMP_GRANULARITY: { status: 400, retry: false, sentence: `${UPLOAD_FIELDS.timestampGranularities} must be word or segment, and is taken with verbose_json only.` },
   UNREADABLE_AUDIO: { status: 400, retry: false, sentence: 'The audio could not be decoded.' },
   EMPTY_AUDIO: { status: 400, retry: false, sentence: 'The audio decodes to no samples.' },
   NOT_FOUND: { status: 404, retry: false, sentence: 'There is no such path on this server.' },
@@ -59,6 +60,7 @@ export const SERVER_ERROR_CODES = {
   UNSUPPORTED_FORMAT: { status: 415, retry: false, sentence: 'The audio is in a container or codec this server does not take.' },
   EXPECTATION_FAILED: { status: 417, retry: false, sentence: 'This server only understands "Expect: 100-continue".' },
   LANGUAGE_UNSUPPORTED: { status: 422, retry: false, sentence: "The language asked for is not one this server's engine transcribes." },
+  TRANSLATION_UNSUPPORTED: { status: 422, retry: false, sentence: "This server's engine cannot translate: ask /v1/audio/transcriptions for a transcript instead." },
   // 429: too many from this client.
   BUSY: { status: 429, retry: true, sentence: 'The speech engine is busy; try again later.' },
   ONE_PER_CONNECTION: { status: 429, retry: false, sentence: 'This connection is already transcribing: wait for its answer, or use another connection.' },

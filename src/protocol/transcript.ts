@@ -19,9 +19,21 @@ export interface Segment {
   readonly text: string;
 }
 
+/** One timed word (`timestamp_granularities[]=word`); times in seconds from the start of the audio. */
+export interface TimedWord {
+  readonly word: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** OpenAI's `timestamp_granularities[]` values. */
+export const TIMESTAMP_GRANULARITIES = ['word', 'segment'] as const;
+export type TimestampGranularity = (typeof TIMESTAMP_GRANULARITIES)[number];
+
 /** The `verbose_json` answer. */
 export interface VerboseTranscript {
-  readonly task: 'transcribe';
+  /** `translate` on `/v1/audio/translations`. */
+  readonly task: 'transcribe' | 'translate';
   /** BCP-47-ish language tag of the model, e.g. `en`. */
   readonly language: string;
   /** Length of the audio in seconds. */
@@ -30,4 +42,6 @@ export interface VerboseTranscript {
   /** The model, as attested in the service description. */
   readonly model: string;
   readonly segments: readonly (Segment & { readonly id: number })[];
+  /** With `timestamp_granularities[]=word`: every word, in order. */
+  readonly words?: readonly TimedWord[];
 }

@@ -85,7 +85,7 @@ export interface EnclaveAppOptions {
   readonly identity: TlsIdentity;
   readonly service: ServiceInfo;
   /** Transcription endpoints; absent until an engine is configured (503). */
-  readonly transcription?: { readonly whisperPredict: Handler; readonly openAiTranscriptions: Handler };
+  readonly transcription?: { readonly whisperPredict: Handler; readonly openAiTranscriptions: Handler; readonly openAiTranslations: Handler };
   readonly limits?: Partial<ConnectionLimits>;
   /** Called after every request with its outcome, for logs. */
   readonly log?: (line: string) => void;
@@ -114,7 +114,16 @@ const ABORT_ANSWER_MS = 2_000;
 /** How long the connections get, at the end of a shutdown, to deliver what was written to them before they are cut. */
 const FLUSH_ANSWERS_MS = 1_000;
 
+/**
+ * `GET /v1/models` as OpenAI answers it (`{object:"list", data:[{id, object:"model", created, owned_by}]}`): the model
+ * the service description attests, named as it names it, with its engine beside it.
+ */
+export function modelList(service: ServiceInfo, created: number): object {
+  return { object: 'list', data: [{ id: service.model, object: 'model', created, owned_by: 'blindbox', engine: service.engine }] };
+}
+
 export async function startEnclaveApp(options: EnclaveAppOptions, listen: ListenTarget): Promise<EnclaveApp> {
+  const startedAt = Math.floor(Date.now() / 1000);
   const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
   const userData = encodeServiceInfo(options.service);
   const notConfigured: Handler = async () => {
@@ -150,6 +159,9 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
     [ENDPOINTS.health]: { GET: async (_req, res) => sendJson(res, 200, { status: 'ok', attestation: options.provider.kind }) },
     [ENDPOINTS.whisperPredict]: { POST: options.transcription?.whisperPredict ?? notConfigured },
     [ENDPOINTS.transcriptions]: { POST: options.transcription?.openAiTranscriptions ?? notConfigured },
+    [ENDPOINTS.translations]: { POST: options.transcription?.openAiTranslations ?? notConfigured },
+    // OpenAI's list, of the one model this server attests (an OpenAI client asks before it names one).
+    [ENDPOINTS.models]: { GET: async (_req, res) => sendJson(res, 200, modelList(options.service, startedAt)) },
   };
 
   /** Requests running now, each with the controller that aborts it at shutdown. */

@@ -16,6 +16,8 @@ export interface RequestOptions {
   readonly signal?: AbortSignal;
   /** Longest wait for the response headers (default: the session timeout). */
   readonly headersTimeoutMs?: number;
+  /** Longest pause between two chunks of the body (default: the session timeout); a stream's is the engine's time. */
+  readonly bodyTimeoutMs?: number;
 }
 
 /**

@@ -20,6 +20,7 @@ import { ChannelPool } from './channel-pool.js';
 import { toChannelError } from './responses.js';
 import type { PinnedRequester, PinnedResponse, RequestOptions } from './request.js';
 import { transcribe, type TranscribeOptions, type TranscriptResult } from './transcribe.js';
+import { transcribeStream, type TranscribeStreamOptions } from './transcribe-stream.js';
 import type { AudioSource } from '../audio-source.js';
 
 export interface ConnectOptions {
@@ -198,7 +199,7 @@ export class AttestedSession implements PinnedRequester {
           body,
           signal: options.signal,
           headersTimeout: options.headersTimeoutMs ?? this.#timeoutMs,
-          bodyTimeout: this.#timeoutMs,
+          bodyTimeout: options.bodyTimeoutMs ?? this.#timeoutMs,
         });
       } catch (err) {
         const e = toChannelError(err, this.origin);
@@ -219,6 +220,11 @@ export class AttestedSession implements PinnedRequester {
   /** Uploads audio over an attested connection and returns the transcript. */
   transcribe(source: AudioSource, options?: TranscribeOptions): Promise<TranscriptResult> {
     return transcribe(this, source, options);
+  }
+
+  /** Uploads audio and reads its transcript as a stream, each segment told as it comes; resolves once its receipt verified. */
+  transcribeStream(source: AudioSource, options?: TranscribeStreamOptions): Promise<TranscriptResult> {
+    return transcribeStream(this, source, options);
   }
 
   /** Attests a new connection now; the idle ones are closed. */

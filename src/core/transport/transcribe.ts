@@ -18,6 +18,7 @@ import { abandonBody, busyWaitMs, readBodyLimited, throwForStatus, toChannelErro
 import { ENDPOINTS, UPLOAD_FIELDS } from '../../protocol/endpoints.js';
 import { CLIENT_NONCE_BYTES } from '../../protocol/limits.js';
 import { MAX_RECEIPT_HEADER_BYTES, RECEIPT_HEADER, RECEIPT_NONCE_HEADER } from '../../protocol/receipt.js';
+import { STREAM_FIELD, STREAM_TRUE } from '../../protocol/stream.js';
 import { buildReceiptFile, type ReceiptFile } from '../receipt/file.js';
 import { documentFromBase64, verifyReceiptDocument, type VerifiedReceipt } from '../receipt/verify.js';
 import { toHex } from '../util/hex.js';
@@ -88,6 +89,9 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { maxRetries: 3, maxWaitMs: 30_000 };
 
+/** The engine's time a client waits for by default: for the answer to begin, and for each next segment of a stream. */
+export const DEFAULT_ENGINE_TIMEOUT_MS = 10 * 60_000;
+
 /** Largest answer read back (a transcript of the longest audio a server takes is far smaller). */
 const MAX_TRANSCRIPT_BYTES = 32 * 1024 * 1024;
 
@@ -96,8 +100,29 @@ export async function transcribe(session: PinnedRequester, source: AudioSource, 
   // The client's default is plain text (the server's, without a response_format, is JSON).
   const format = options.format ?? 'text';
   if (!isTranscriptFormat(format)) throw new InputError('INVALID_OPTION', `unknown transcript format ${JSON.stringify(format)}`);
+  const { response, nonce, audioSha256 } = await upload(session, source, { [UPLOAD_FIELDS.responseFormat]: format }, options);
+  // The engine's time is spent before the headers (`timeoutMs`); the body is then sent at once, within the session's timeout.
+  const bytes = await readBodyLimited(response.body, { maxBytes: MAX_TRANSCRIPT_BYTES, timeoutMs: session.timeoutMs, what: 'transcript', origin: session.origin });
+  // Nothing of the answer is parsed, let alone returned, before the enclave's signature over it is checked.
+  const receipt = checkReceipt(session, response.enclave, { header: response.headers[RECEIPT_HEADER], nonce, audioName: source.name, audioSha256, body: bytes, format });
+  return { ...parseTranscript(format, bytes.toString('utf8')), enclave: response.enclave, receipt };
+}
+
+/** A transcription request answered with 2xx: the answer, the receipt nonce it was sent with, the SHA-256 of the audio it carried. */
+export interface AnsweredUpload {
+  readonly response: PinnedResponse;
+  readonly nonce: Uint8Array;
+  readonly audioSha256: string;
+}
+
+/**
+ * Sends `source` with `fields` (and the language of `options`) to the transcription endpoint, retrying busy answers,
+ * and returns the first 2xx answer, its body unread; throws for any other answer, or one that came before the whole
+ * audio was handed to the connection.
+ */
+export async function upload(session: PinnedRequester, source: AudioSource, fields: Readonly<Record<string, string>>, options: Omit<TranscribeOptions, 'format'>): Promise<AnsweredUpload> {
   const form = new FormData();
-  form.set(UPLOAD_FIELDS.responseFormat, format);
+  for (const [name, value] of Object.entries(fields)) form.set(name, value);
   if (options.language) form.set(UPLOAD_FIELDS.language, options.language);
   form.set(UPLOAD_FIELDS.file, source.blob, wireFileName(source.name));
   const encoder = new FormDataEncoder(form);
@@ -120,7 +145,8 @@ export async function transcribe(session: PinnedRequester, source: AudioSource, 
       headers: { ...encoder.headers, [RECEIPT_NONCE_HEADER]: toHex(nonce) },
       body,
       signal: options.signal,
-      headersTimeoutMs: options.timeoutMs ?? 10 * 60_000,
+      headersTimeoutMs: options.timeoutMs ?? DEFAULT_ENGINE_TIMEOUT_MS,
+      bodyTimeoutMs: fields[STREAM_FIELD] === STREAM_TRUE ? (options.timeoutMs ?? DEFAULT_ENGINE_TIMEOUT_MS) : undefined,
     });
     const waitMs = busyWaitMs(response, Date.now());
     if (waitMs !== undefined && attempt < retry.maxRetries && waitMs <= retry.maxWaitMs) {
@@ -136,11 +162,7 @@ export async function transcribe(session: PinnedRequester, source: AudioSource, 
       abandonBody(response.body);
       throw new ReceiptError('UPLOAD_INCOMPLETE', `${session.origin.host} answered before it had received the whole audio (${sent.fileBytes} of ${total} bytes sent): no receipt can cover the audio, so its transcript is not shown.`);
     }
-    // The engine's time is spent before the headers (`timeoutMs`); the body is then sent at once, within the session's timeout.
-    const bytes = await readBodyLimited(response.body, { maxBytes: MAX_TRANSCRIPT_BYTES, timeoutMs: session.timeoutMs, what: 'transcript', origin: session.origin });
-    // Nothing of the answer is parsed, let alone returned, before the enclave's signature over it is checked.
-    const receipt = checkReceipt(session, response, { nonce, audioName: source.name, audioSha256: sent.hash.digest('hex'), body: bytes, format });
-    return { ...parseTranscript(format, bytes.toString('utf8')), enclave: response.enclave, receipt };
+    return { response, nonce, audioSha256: sent.hash.digest('hex') };
   }
 }
 
@@ -194,21 +216,20 @@ async function* hashingFile(encoder: FormDataEncoder, sent: SentBody): AsyncGene
 }
 
 /**
- * The receipt of `response`, verified as the session verified its enclave: chain to the very root that enclave's
- * attestation ended in, the PCRs that enclave attested (all of them, so the session's policy holds too), this
- * request's nonce, the key of the connection the answer came on, and both hashes. Throws `ReceiptError` or
- * `AttestationError`.
+ * A receipt (`header`: its base64, as the header or a stream's receipt event carries it; `where` names which),
+ * verified as the session verified `enclave`, the one that answered: chain to the very root that enclave's attestation
+ * ended in, the PCRs that enclave attested (all of them, so the session's policy holds too), this request's nonce, the
+ * key of the connection the answer came on, and both hashes. Throws `ReceiptError` or `AttestationError`.
  */
-function checkReceipt(
+export function checkReceipt(
   session: PinnedRequester,
-  response: PinnedResponse,
-  request: { nonce: Uint8Array; audioName: string; audioSha256: string; body: Uint8Array; format: TranscriptFormat },
+  enclave: AttestedEnclave,
+  request: { header: unknown; where?: string; nonce: Uint8Array; audioName: string; audioSha256: string; body: Uint8Array; format: TranscriptFormat },
 ): TranscriptReceipt {
-  const header = response.headers[RECEIPT_HEADER];
+  const { header, where = `${RECEIPT_HEADER} header` } = request;
   if (header === undefined) throw new ReceiptError('RECEIPT_MISSING', `${session.origin.host} sent the transcript without a receipt: no enclave signed for it, so it is not shown.`);
-  if (typeof header !== 'string' || header.length > MAX_RECEIPT_HEADER_BYTES) throw new ReceiptError('RECEIPT_MALFORMED', `The ${RECEIPT_HEADER} header is not one value of at most ${MAX_RECEIPT_HEADER_BYTES} bytes.`);
-  const document = documentFromBase64(header, `${RECEIPT_HEADER} header`);
-  const enclave = response.enclave;
+  if (typeof header !== 'string' || header.length > MAX_RECEIPT_HEADER_BYTES) throw new ReceiptError('RECEIPT_MALFORMED', `The ${where} is not one value of at most ${MAX_RECEIPT_HEADER_BYTES} bytes.`);
+  const document = documentFromBase64(header, where);
   const verified = verifyReceiptDocument(document, {
     now: session.clock(),
     roots: [enclave.attestation.root],

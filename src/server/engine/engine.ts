@@ -3,7 +3,7 @@
  * uploaded audio file (already on disk, in the enclave's memory-backed temp
  * storage) and returns a transcript with timed segments.
  */
-import type { Segment } from '../../protocol/transcript.js';
+import type { Segment, TimedWord } from '../../protocol/transcript.js';
 import { SERVER_ERROR_CODES, type ServerErrorCode } from '../../protocol/server-errors.js';
 
 export interface Transcript {
@@ -13,6 +13,8 @@ export interface Transcript {
   readonly duration: number;
   /** BCP-47-ish language tag of the model, e.g. `en`. */
   readonly language: string;
+  /** Every word with its times, where the engine times words (PocketSphinx always, Whisper as whisper.cpp reports them). */
+  readonly words?: readonly TimedWord[];
 }
 
 export interface TranscribeRequest {
@@ -23,8 +25,17 @@ export interface TranscribeRequest {
   readonly language?: string;
   /** Sampling temperature, for engines that sample (Whisper); absent: the engine's default. */
   readonly temperature?: number;
+  /** Text to condition the model on, for engines that take one (Whisper). */
+  readonly prompt?: string;
+  /** Translate the speech into English instead of transcribing it (only engines with `translates`). */
+  readonly translate?: boolean;
   /** Aborted when the client goes away or the request times out. */
   readonly signal?: AbortSignal;
+  /**
+   * Called with each segment of the transcript, in order, as soon as the engine knows it (a streamed answer sends each
+   * as it comes); the transcript then returned has exactly the segments told, and its text is theirs joined by spaces.
+   */
+  readonly onSegment?: (segment: Segment) => void;
 }
 
 export interface TranscriptionEngine {
@@ -37,6 +48,10 @@ export interface TranscriptionEngine {
    * follows it). A request naming another is refused with 422 `LANGUAGE_UNSUPPORTED`, never transcribed as English.
    */
   readonly languages?: readonly string[];
+  /** Whether it can translate (`TranscribeRequest.translate`); `/v1/audio/translations` is refused with 422 otherwise. */
+  readonly translates?: boolean;
+  /** The request fields it takes no notice of (`prompt`, `temperature`), named in the answer's `blindbox-ignored-fields`. */
+  readonly ignores?: readonly ('prompt' | 'temperature')[];
   transcribe(request: TranscribeRequest): Promise<Transcript>;
   /** Lets running jobs finish, then frees workers. */
   close(): Promise<void>;

@@ -13,6 +13,9 @@
  * many wait in this thread. The request keeps at least one worker until its last piece, like any job, and every worker
  * nobody else is waiting for helps it; a request that arrives meanwhile waits for one piece to finish, not for the
  * whole file. The pieces take no place in the queue, so splitting never lets one request crowd others out of `maxQueue`.
+ *
+ * A job may tell its caller how it is going before it answers (`{type:'progress', id, progress}`, e.g. the words of
+ * each utterance it recognised): `run`'s `onProgress` and `runSplit`'s `listener` get them in the order they were posted.
  */
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { cancelled, EngineError, type EngineErrorCode } from './engine.js';
@@ -25,8 +28,10 @@ export type PoolMessage<J> =
   | { readonly type: 'credit'; readonly id: number };
 
 /** What a worker posts to the pool. */
-export type WorkerMessage<R, J = never> =
+export type WorkerMessage<R, J = never, P = never> =
   | { readonly type: 'ready' }
+  /** What job `id` has done so far, for its caller (see `run`'s `onProgress`). */
+  | { readonly type: 'progress'; readonly id: number; readonly progress: P }
   /** A piece of job `id` (run with `runSplit`) for any worker to run. */
   | { readonly type: 'piece'; readonly id: number; readonly job: J }
   | { readonly type: 'result'; readonly id: number; readonly result: R }
@@ -75,6 +80,19 @@ interface Task<J, R> {
   readonly detach: () => void;
   /** The split request this job is a piece of. */
   readonly batch?: Batch<J, R>;
+  /** Gets the job's progress messages while it is unsettled. */
+  readonly onProgress?: (progress: never) => void;
+}
+
+/**
+ * What a split request's caller hears as it runs, in order: the first job's progress, each piece as it is handed out
+ * (numbered from 0 in that order), each piece's progress and its result as they come in.
+ */
+export interface SplitListener<J, R, P> {
+  progress?(progress: P): void;
+  piece?(index: number, job: J): void;
+  pieceProgress?(index: number, progress: P): void;
+  pieceDone?(index: number, result: R): void;
 }
 
 /** One split request (`runSplit`): its first job and the pieces that job hands out. */
@@ -140,14 +158,14 @@ export class WorkerPool<J, R> {
    * `signal` aborts (a waiting job leaves the queue; a running one is asked to stop, and its worker is busy until it
    * has, or until it is replaced `cancelGraceMs` later), `UNAVAILABLE` when its worker dies or the pool is closing.
    */
-  run(job: J, signal?: AbortSignal): Promise<R> {
+  run<P = never>(job: J, signal?: AbortSignal, onProgress?: (progress: P) => void): Promise<R> {
     if (this.#closing) return Promise.reject(new EngineError('UNAVAILABLE', 'The engine is shutting down.'));
     if (signal?.aborted) return Promise.reject(cancelled());
     const idle = this.#slots.find((s) => s.state === 'idle');
     if (!idle && this.#queue.length >= this.#options.maxQueue) return Promise.reject(this.#busy());
     return new Promise<R>((resolve, reject) => {
       const onAbort = () => this.#abort(task);
-      const task = this.#task(job, resolve, reject, () => signal?.removeEventListener('abort', onAbort));
+      const task = this.#task(job, resolve, reject, () => signal?.removeEventListener('abort', onAbort), undefined, onProgress);
       signal?.addEventListener('abort', onAbort, { once: true });
       if (idle) this.#dispatch(idle, task);
       else this.#queue.push(task);
@@ -160,7 +178,7 @@ export class WorkerPool<J, R> {
    * job and every other piece (as `signal` aborting does). The job queues like `run`'s; each piece starts on an idle
    * worker, or waits for the next worker this request or nobody else needs.
    */
-  runSplit(job: J, signal?: AbortSignal): Promise<{ result: R; pieces: { job: J; result: R }[] }> {
+  runSplit<P = never>(job: J, signal?: AbortSignal, listener: SplitListener<J, R, P> = {}): Promise<{ result: R; pieces: { job: J; result: R }[] }> {
     if (this.#closing) return Promise.reject(new EngineError('UNAVAILABLE', 'The engine is shutting down.'));
     if (signal?.aborted) return Promise.reject(cancelled());
     const idle = this.#slots.find((s) => s.state === 'idle');
@@ -185,17 +203,20 @@ export class WorkerPool<J, R> {
       const add = (pieceJob: J) => {
         if (done) return;
         const entry: { job: J; result?: R } = { job: pieceJob };
-        pieces.push(entry);
+        const index = pieces.push(entry) - 1;
         left++;
+        listener.piece?.(index, pieceJob);
         const piece = this.#task(
           pieceJob,
           (value) => {
             entry.result = value;
+            if (!done) listener.pieceDone?.(index, value);
             if (--left === 0 && result) finish();
           },
           finish,
           () => {},
           batch,
+          (progress: P) => listener.pieceProgress?.(index, progress),
         );
         batch.tasks.push(piece);
         const idleSlot = this.#slots.find((s) => s.state === 'idle');
@@ -212,6 +233,7 @@ export class WorkerPool<J, R> {
         finish,
         () => {},
         batch,
+        listener.progress?.bind(listener),
       );
       batch.tasks.push(batch.parent);
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -222,7 +244,7 @@ export class WorkerPool<J, R> {
   }
 
   /** A job's bookkeeping: `resolve`/`reject` answer its caller once (later answers are dropped), then `detach`. */
-  #task(job: J, resolve: (result: R) => void, reject: (err: unknown) => void, detach: () => void, batch?: Batch<J, R>): Task<J, R> {
+  #task<P>(job: J, resolve: (result: R) => void, reject: (err: unknown) => void, detach: () => void, batch?: Batch<J, R>, onProgress?: (progress: P) => void): Task<J, R> {
     const task: Task<J, R> = {
       id: this.#nextId++,
       job,
@@ -231,6 +253,7 @@ export class WorkerPool<J, R> {
       reject: (err) => settle(() => reject(err)),
       detach,
       batch,
+      onProgress: onProgress as ((progress: never) => void) | undefined,
     };
     const settle = (answer: () => void) => {
       if (task.settled) return;
@@ -290,7 +313,7 @@ export class WorkerPool<J, R> {
     if (!slot) this.#slots.push(target);
     const ready = new Promise<void>((resolve, reject) => {
       let lastError: unknown;
-      worker.on('message', (message: WorkerMessage<R, J>) => {
+      worker.on('message', (message: WorkerMessage<R, J, unknown>) => {
         if (message.type === 'ready') {
           resolve();
           target.failedStarts = 0;
@@ -319,9 +342,10 @@ export class WorkerPool<J, R> {
     if (parent && parent !== task && !parent.settled) this.#slots.find((s) => s.task === parent)?.worker.postMessage({ type: 'credit', id: parent.id } satisfies PoolMessage<J>);
   }
 
-  #answer(slot: Slot<J, R>, message: Exclude<WorkerMessage<R, J>, { type: 'ready' }>): void {
+  #answer(slot: Slot<J, R>, message: Exclude<WorkerMessage<R, J, unknown>, { type: 'ready' }>): void {
     const task = slot.task;
     if (!task || task.id !== message.id) return;
+    if (message.type === 'progress') return void (task.settled || task.onProgress?.(message.progress as never));
     if (message.type === 'piece') return void (task.batch?.parent === task && task.batch.add(message.job));
     if (message.type === 'result') task.resolve(message.result);
     else task.reject(message.code ? new EngineError(message.code, message.message) : new Error(message.message));

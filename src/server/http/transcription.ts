@@ -6,20 +6,24 @@
  * and is never sent without one.
  *
  *   POST /whisper/predict            multipart `audio`            → text/plain (BlindBox's API)
- *   POST /v1/audio/transcriptions    multipart `file`, `model`, `language`, `response_format` (OpenAI)
+ *   POST /v1/audio/transcriptions    multipart `file`, `model`, `language`, `response_format` (OpenAI);
+ *                                    `stream=true`: server-sent events as segments come, the receipt last (stream.ts)
+ *   POST /v1/audio/translations      the same fields: English out, where the engine translates (422 otherwise)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { UPLOAD_FIELDS } from '../../protocol/endpoints.js';
+import { ENDPOINTS, IGNORED_FIELDS_HEADER, UPLOAD_FIELDS } from '../../protocol/endpoints.js';
 import { MAX_UPLOAD_BYTES } from '../../protocol/limits.js';
-import { DEFAULT_TRANSCRIPT_FORMAT, isTranscriptFormat, type TranscriptFormat, type VerboseTranscript } from '../../protocol/transcript.js';
+import { DEFAULT_TRANSCRIPT_FORMAT, isTranscriptFormat, TIMESTAMP_GRANULARITIES, type TimestampGranularity, type TranscriptFormat, type VerboseTranscript } from '../../protocol/transcript.js';
 import { EngineError, type Transcript, type TranscriptionEngine } from '../engine/engine.js';
 import { toSrt, toVtt } from './subtitles.js';
 import { HttpError } from './respond.js';
 import { oneLine } from '../../shared/text.js';
 import { receiptNonce, type ReceiptIssuer } from './receipt.js';
 import { RECEIPT_HEADER } from '../../protocol/receipt.js';
+import { STREAM_FIELD, STREAM_RECEIPT_FORMAT, STREAM_TRUE } from '../../protocol/stream.js';
+import { answerStream, answerStreamFailure } from './stream.js';
 import { checkUploadHead, clientGone, receiveUpload } from './upload.js';
 import { Admission, type Ticket } from './admission.js';
 import { directorySpace, insufficientStorage, isStorageFull, UploadBudget } from './upload-budget.js';
@@ -81,7 +85,7 @@ export function transcriptionHandlers(
   engine: TranscriptionEngine,
   receipts: ReceiptIssuer,
   limits: Partial<TranscriptionLimits> = {},
-): { whisperPredict: Handler; openAiTranscriptions: Handler; inFlight: () => number } {
+): { whisperPredict: Handler; openAiTranscriptions: Handler; openAiTranslations: Handler; inFlight: () => number } {
   const lim = { ...DEFAULT_LIMITS, ...limits };
   const admission = new Admission(
     {
@@ -97,9 +101,11 @@ export function transcriptionHandlers(
   /** Connections with a transcription running: one each, so that one pipelining connection cannot take every slot. */
   const busyConnections = new WeakSet<object>();
 
-  const run = (fileField: string, render: (transcript: Transcript, fields: ReadonlyMap<string, string>) => Rendered): Handler =>
+  const run = (fileField: string, render: (transcript: Transcript, request: RenderRequest) => Rendered, task: Task = 'transcribe'): Handler =>
     async (req, res, url, shutdown, source) => {
       const requestTime = Date.now();
+      // Refused before anything is read: this engine could never answer it.
+      if (task === 'translate' && !engine.translates) throw HttpError.of('TRANSLATION_UNSUPPORTED', `This server's ${engine.name} engine cannot translate: ask ${ENDPOINTS.transcriptions} for a transcript instead.`);
       // Checked before anything is admitted or read: a bad nonce costs the server nothing.
       const nonce = receiptNonce(req);
       if (busyConnections.has(req.socket)) {
@@ -121,6 +127,7 @@ export function transcriptionHandlers(
       if (shutdown.aborted) onShutdown();
       let dir: string | undefined;
       let ticket: Ticket | undefined;
+      let streaming = false;
       try {
         ticket = await admission.admit(declared, source, stop, controller.signal);
         // Invited only now that it is admitted: a body the server would refuse is never asked for.
@@ -138,19 +145,32 @@ export function transcriptionHandlers(
           throw HttpError.of('INVALID_RESPONSE_FORMAT');
         }
         const temperature = parseTemperature(upload.fields.get(UPLOAD_FIELDS.temperature));
+        const granularities = parseGranularities(upload.fields.get(UPLOAD_FIELDS.timestampGranularities), responseFormat);
         const language = upload.fields.get(UPLOAD_FIELDS.language) || undefined;
+        const prompt = upload.fields.get(UPLOAD_FIELDS.prompt) || undefined;
         checkLanguage(engine, language);
-        const transcript = await engine.transcribe({ path: upload.path, filename: upload.filename, language, temperature, signal: controller.signal });
+        // Said, not silently dropped: what this engine did not use of what was asked.
+        const ignored = (engine.ignores ?? []).filter((field) => upload.fields.get(UPLOAD_FIELDS[field])?.trim());
+        const headers: Record<string, string> = ignored.length > 0 ? { [IGNORED_FIELDS_HEADER]: ignored.join(', ') } : {};
+        const job = { path: upload.path, filename: upload.filename, language, temperature, prompt, translate: task === 'translate', signal: controller.signal };
+        const issue = (body: Buffer, format: TranscriptFormat) => receipts.issue(req.socket, { audioSha256: upload.sha256, audioBytes: upload.size, body, format, endpoint: url.pathname, requestTime, nonce });
+        if (url.pathname === ENDPOINTS.transcriptions && upload.fields.get(STREAM_FIELD) === STREAM_TRUE) {
+          streaming = true;
+          return await answerStream(res, { transcribe: (onSegment) => engine.transcribe({ ...job, onSegment }), receipt: (text) => issue(text, STREAM_RECEIPT_FORMAT), signal: controller.signal, headers });
+        }
+        const transcript = await engine.transcribe(job);
         if (controller.signal.aborted) throw controller.signal.reason;
-        const answer = render(transcript, upload.fields);
+        const answer = render(transcript, { fields: upload.fields, words: granularities.includes('word'), task });
         const body = Buffer.from(answer.body, 'utf8');
-        const receipt = await receipts.issue(req.socket, { audioSha256: upload.sha256, audioBytes: upload.size, body, format: answer.format, endpoint: url.pathname, requestTime, nonce });
+        const receipt = await issue(body, answer.format);
         if (controller.signal.aborted) throw controller.signal.reason;
-        res.writeHead(200, { 'content-type': answer.contentType, 'content-length': body.length, 'cache-control': 'no-store', [RECEIPT_HEADER]: receipt });
+        res.writeHead(200, { 'content-type': answer.contentType, 'content-length': body.length, 'cache-control': 'no-store', [RECEIPT_HEADER]: receipt, ...headers });
         res.end(body);
       } catch (err) {
         // An engine that stops because the signal aborted says only "cancelled": the signal knows why.
-        throw asHttpError(controller.signal.aborted ? controller.signal.reason : err, lim.busyRetryAfterSeconds);
+        const failure = asHttpError(controller.signal.aborted ? controller.signal.reason : err, lim.busyRetryAfterSeconds);
+        if (streaming && failure instanceof HttpError && answerStreamFailure(res, failure)) return;
+        throw failure;
       } finally {
         clearTimeout(timer);
         res.off('close', onClose);
@@ -167,8 +187,8 @@ export function transcriptionHandlers(
 
   return {
     whisperPredict: run(UPLOAD_FIELDS.audio, (t) => ({ format: 'text', contentType: TEXT, body: t.text })),
-    // The field was checked before the engine ran.
-    openAiTranscriptions: run(UPLOAD_FIELDS.file, (t, fields) => rendered(t, (fields.get(UPLOAD_FIELDS.responseFormat) ?? DEFAULT_TRANSCRIPT_FORMAT) as TranscriptFormat, engine.model)),
+    openAiTranscriptions: run(UPLOAD_FIELDS.file, (t, request) => rendered(t, engine.model, request)),
+    openAiTranslations: run(UPLOAD_FIELDS.file, (t, request) => rendered(t, engine.model, request), 'translate'),
     inFlight: () => admission.inFlight(),
   };
 }
@@ -179,6 +199,17 @@ function parseTemperature(value: string | undefined): number | undefined {
   const temperature = Number(value);
   if (!(temperature >= 0 && temperature <= 1)) throw HttpError.of('INVALID_TEMPERATURE');
   return temperature;
+}
+
+/**
+ * OpenAI's `timestamp_granularities[]` (every value given, comma-separated by the upload): `word` and `segment`, with
+ * `verbose_json` only (OpenAI's rule; the other formats have nowhere to put words). Absent: segments.
+ */
+function parseGranularities(value: string | undefined, format: string | undefined): TimestampGranularity[] {
+  if (value === undefined || value.trim() === '') return ['segment'];
+  const asked = value.split(',').map((v) => v.trim());
+  if (format !== 'verbose_json' || !asked.every((v): v is TimestampGranularity => (TIMESTAMP_GRANULARITIES as readonly string[]).includes(v))) throw HttpError.of('INVALID_TIMESTAMP_GRANULARITY');
+  return asked;
 }
 
 /**
@@ -203,6 +234,17 @@ function asHttpError(err: unknown, retryAfterSeconds: number): unknown {
   return err;
 }
 
+/** Transcribe, or translate into English (`/v1/audio/translations`). */
+type Task = 'transcribe' | 'translate';
+
+/** What an answer is rendered from besides the transcript: the fields (checked), and what they asked for. */
+interface RenderRequest {
+  readonly fields: ReadonlyMap<string, string>;
+  /** `timestamp_granularities[]` included `word`. */
+  readonly words: boolean;
+  readonly task: Task;
+}
+
 /** One answer before it is sent: the body a receipt is signed over. */
 interface Rendered {
   readonly format: TranscriptFormat;
@@ -212,7 +254,9 @@ interface Rendered {
 
 const TEXT = 'text/plain; charset=utf-8';
 
-function rendered(t: Transcript, format: TranscriptFormat, model: string): Rendered {
+function rendered(t: Transcript, model: string, request: RenderRequest): Rendered {
+  // The field was checked before the engine ran.
+  const format = (request.fields.get(UPLOAD_FIELDS.responseFormat) ?? DEFAULT_TRANSCRIPT_FORMAT) as TranscriptFormat;
   switch (format) {
     case 'text':
       return { format, contentType: TEXT, body: t.text };
@@ -221,7 +265,9 @@ function rendered(t: Transcript, format: TranscriptFormat, model: string): Rende
     case 'vtt':
       return { format, contentType: 'text/vtt; charset=utf-8', body: toVtt(t.segments) };
     case 'verbose_json': {
-      const verbose: VerboseTranscript = { task: 'transcribe', language: t.language, duration: t.duration, text: t.text, model, segments: t.segments.map((s, id) => ({ id, start: s.start, end: s.end, text: s.text })) };
+      const segments = t.segments.map((s, id) => ({ id, start: s.start, end: s.end, text: s.text }));
+      // Words where the engine timed them (an empty list where it timed none: never invented from segments).
+      const verbose: VerboseTranscript = { task: request.task, language: t.language, duration: t.duration, text: t.text, model, segments, ...(request.words ? { words: t.words ?? [] } : {}) };
       return { format, contentType: 'application/json', body: JSON.stringify(verbose) };
     }
     case 'json':

@@ -83,7 +83,7 @@ export async function receiveUpload(req: IncomingMessage, dir: string, fileField
   let parser: busboy.Busboy;
   try {
     // busboy calls a file of exactly `fileSize` bytes truncated: one byte more lets a file of exactly the limit in.
-    parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: limits.maxBytes + 1, fields: 8, fieldSize: 1024, parts: 10 } });
+    parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: limits.maxBytes + 1, fields: 12, fieldSize: 1024, parts: 14 } });
   } catch {
     throw HttpError.of('MALFORMED_MULTIPART', 'The multipart request has no valid boundary.');
   }
@@ -156,7 +156,9 @@ export async function receiveUpload(req: IncomingMessage, dir: string, fileField
       // busboy takes a part without a file name (`filename=""` included) for a text field, whatever it holds.
       if (name === fileField) return fail(HttpError.of('MISSING_FILENAME', `The part "${fileField}" has no file name: send the audio as a file part with a non-empty filename="…".`));
       if (info.valueTruncated) return fail(HttpError.of('FIELD_TOO_LONG', `The field "${name}" is too long.`));
-      fields.set(name, value);
+      // A repeated array field (`timestamp_granularities[]`) keeps every value, comma-separated; any other, its last.
+      const before = name.endsWith('[]') ? fields.get(name) : undefined;
+      fields.set(name, before === undefined ? value : `${before},${value}`);
     });
     parser.on('file', (name, stream, info) => {
       // Stopping the parser destroys the file stream with an error: one without a listener would end the process.

@@ -70,8 +70,8 @@ describe('segments', () => {
   });
   it('keeps segments ordered, non-overlapping and within the audio', () => {
     const transcript = transcriptOf([w('early', -0.2, 0.3), w('late', 0.2, 9)], 8.5, 'en');
-    assert.deepEqual(transcript, { text: 'early late', segments: [{ start: 0, end: 8.5, text: 'early late' }], duration: 8.5, language: 'en' });
-    assert.deepEqual(transcriptOf([], 3, 'en'), { text: '', segments: [], duration: 3, language: 'en' });
+    assert.deepEqual(transcript, { text: 'early late', segments: [{ start: 0, end: 8.5, text: 'early late' }], duration: 8.5, language: 'en', words: [w('early', 0, 0.3), w('late', 0.3, 8.5)] });
+    assert.deepEqual(transcriptOf([], 3, 'en'), { text: '', segments: [], duration: 3, language: 'en', words: [] });
   });
 });
 

@@ -220,6 +220,26 @@ describe('long files and many users over two whisper.cpp servers', () => {
     });
   });
 
+  it('streamed: tells each piece\'s segments in the order of the audio as soon as the pieces before are in, though a slower server finishes its pieces later', async () => {
+    const [fast, slow] = [await fake(2), await fake(40)];
+    const told: { start: number; end: number; text: string }[] = [];
+    let sentAtFirst: number | undefined;
+    const transcript = await engine([fast, slow]).transcribe({
+      path: long.path,
+      onSegment: (segment) => {
+        sentAtFirst ??= slow.started() + fast.started();
+        told.push(segment);
+      },
+    });
+    assert.ok(slow.requests.length >= 1 && fast.requests.length >= 2, `pieces on each server: ${slow.requests.length}, ${fast.requests.length}`);
+    assert.deepEqual(told, transcript.segments);
+    assert.equal(transcript.text, told.map((s) => s.text).join(' '));
+    assert.equal(told.length, long.bursts.length);
+    for (let i = 1; i < told.length; i++) assert.ok(told[i]!.start >= told[i - 1]!.end, `segment ${i} in order`);
+    // Told as it came: the first segment before every piece had even been sent.
+    assert.ok(sentAtFirst! < slow.started() + fast.started(), `${sentAtFirst} pieces sent at the first segment, ${slow.started() + fast.started()} in all`);
+  });
+
   it('a short request that arrives during a long split one finishes first', async () => {
     const servers = [await fake(20), await fake(20)];
     const e = engine(servers);

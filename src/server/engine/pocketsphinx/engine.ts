@@ -10,8 +10,10 @@ import type { Worker } from 'node:worker_threads';
 import { probeAudio } from '../audio/probe.js';
 import { tooLong } from '../audio/pcm16k.js';
 import type { TranscribeRequest, Transcript, TranscriptionEngine } from '../engine.js';
-import { transcriptOf, type Word } from '../segments.js';
-import { WorkerPool, type PoolStats } from '../worker-pool.js';
+import type { Segment } from '../../../protocol/transcript.js';
+import { InOrder } from '../in-order.js';
+import { SegmentBuilder, transcriptOf, transcriptOfSegments, type Word } from '../segments.js';
+import { WorkerPool, type PoolStats, type SplitListener } from '../worker-pool.js';
 import { DEFAULT_MODEL_DIR, MODEL_NAME } from './addon.js';
 import { sampleBuffers, type Job, type JobResult, type SplitResult, type WordsResult, type WorkerSetup } from './protocol.js';
 
@@ -82,6 +84,39 @@ function wordsTranscript(result: JobResult): Transcript {
   return transcriptOf(result.words, result.duration, 'en');
 }
 
+/**
+ * A streamed request's words, put in the order of the audio as they come (the first pass's utterances as it recognises
+ * them, each handed-out piece in its place once it is done) and told as segments as soon as each is closed.
+ */
+function segmentStream(onSegment: (segment: Segment) => void) {
+  const builder = new SegmentBuilder();
+  const heard: Word[] = [];
+  const order = new InOrder<readonly Word[]>((words) => {
+    heard.push(...words);
+    for (const word of words) {
+      const closed = builder.push(word);
+      if (closed) onSegment(closed);
+    }
+  });
+  const pieces = new Map<number, ReturnType<typeof order.reserve>>();
+  // A piece's words come utterance by utterance as its worker recognises them; its result only closes its place.
+  const listener: SplitListener<Job, JobResult, Word[]> = {
+    progress: (words) => order.add(words),
+    piece: (index) => pieces.set(index, order.reserve()),
+    pieceProgress: (index, words) => pieces.get(index)?.push(words),
+    pieceDone: (index) => pieces.get(index)?.end(),
+  };
+  return {
+    listener,
+    /** The transcript told, its last segment told now that the audio's `duration` is known. */
+    end(duration: number): Transcript {
+      const last = builder.end(duration);
+      if (last) onSegment(last);
+      return transcriptOfSegments(builder.segments, duration, 'en', heard);
+    },
+  };
+}
+
 export const DEFAULT_MAX_SECONDS = 2 * 60 * 60;
 export const DEFAULT_SPLIT_SECONDS = 120;
 /** Long enough that a piece costs far more than its messages, short enough that a request arriving meanwhile waits
@@ -129,6 +164,8 @@ export async function createPocketSphinxEngine(options: PocketSphinxOptions = {}
     model: MODEL_NAME,
     // Its acoustic model and dictionary are US English.
     languages: ['en'],
+    // A decoder, not a sampler, and a fixed language model: no temperature, no prompt.
+    ignores: ['prompt', 'temperature'],
     async transcribe(request: TranscribeRequest): Promise<Transcript> {
       // The format (and a WAV's length) is checked here, so that a bad file never waits in the queue.
       const probe = await probeAudio(request.path, request.signal);
@@ -136,14 +173,16 @@ export async function createPocketSphinxEngine(options: PocketSphinxOptions = {}
       const splits = split(probe.seconds);
       if (splits) splitting++; // from the queue on: what is counted is what may come to be held
       try {
-        const job = { kind: 'file', path: request.path, codec: probe.codec, maxSeconds, split: splits } as const;
+        const stream = request.onSegment && segmentStream(request.onSegment);
+        const job = { kind: 'file', path: request.path, codec: probe.codec, maxSeconds, split: splits, progress: stream !== undefined } as const;
         if (!splits) {
-          const result = await pool.run(job, request.signal);
+          const result = await pool.run(job, request.signal, stream?.listener.progress);
           count([result]);
-          return wordsTranscript(result);
+          return stream ? stream.end(result.duration) : wordsTranscript(result);
         }
-        const { result: first, pieces } = await pool.runSplit(job, request.signal);
+        const { result: first, pieces } = await pool.runSplit(job, request.signal, stream?.listener);
         count([first, ...pieces.map((piece) => piece.result)]);
+        if (stream) return stream.end(first.duration);
         if (first.kind === 'words') return wordsTranscript(first);
         return transcriptOf(joinParts(first, pieces), first.duration, 'en');
       } finally {

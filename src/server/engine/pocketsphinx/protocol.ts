@@ -25,12 +25,19 @@ export interface FileJob {
   readonly maxSeconds: number;
   /** Audio at least `minSeconds` long comes back as pieces of about `pieceSeconds` for other workers to share. */
   readonly split?: { readonly minSeconds: number; readonly pieceSeconds: number; readonly handOut: number };
+  /**
+   * Post the words of each utterance this job recognises itself as a `progress` message (`Word[]`) as soon as they are
+   * known, in the order of the audio; the pieces it hands out post theirs as they recognise them.
+   */
+  readonly progress?: boolean;
 }
 
 /** Recognise one piece of a split file: its utterances, timed from the start of the whole recording. */
 export interface PieceJob {
   readonly kind: 'piece';
   readonly utterances: readonly Utterance[];
+  /** As `FileJob.progress`: set on the pieces of a file job that has it. */
+  readonly progress?: boolean;
 }
 
 export type Job = FileJob | PieceJob;

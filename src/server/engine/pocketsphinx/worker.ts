@@ -43,9 +43,12 @@ interface JobState {
 /** Recognises utterances in order, stopping at the next one once the job is cancelled. */
 class Recogniser {
   readonly #state: { readonly cancelled: boolean };
+  readonly #report: ((words: Word[]) => void) | undefined;
 
-  constructor(state: { readonly cancelled: boolean }) {
+  /** `report` gets each utterance's words as soon as they are recognised (a streamed answer's progress). */
+  constructor(state: { readonly cancelled: boolean }, report?: (words: Word[]) => void) {
     this.#state = state;
+    this.#report = report;
     // Each job hears the decoder as it was loaded, never adapted to the previous job's (another user's) audio.
     decoder.reset();
   }
@@ -60,7 +63,9 @@ class Recogniser {
     for (const utterance of utterances) {
       await this.stopIfCancelled();
       decoder.reset();
-      words.push(...timedWords(decoder.decode(utterance.pcm).segments, utterance.start / SPEECH_RATE));
+      const heard = timedWords(decoder.decode(utterance.pcm).segments, utterance.start / SPEECH_RATE);
+      this.#report?.(heard);
+      words.push(...heard);
     }
     return words;
   }
@@ -75,11 +80,11 @@ class PieceSink {
   readonly parts: PartWords[] = [];
   /** In order: pieces to hand out, and utterances to recognise here (`here`, a piece's overflow). */
   #waiting: { readonly utterances: Utterance[]; readonly here: boolean }[] | undefined = [];
-  readonly #split: NonNullable<FileJob['split']>;
+  readonly #split: NonNullable<FileJob['split']> & { readonly progress?: boolean };
   readonly #state: JobState;
   readonly #recogniser: Recogniser;
 
-  constructor(split: NonNullable<FileJob['split']>, state: JobState, recogniser: Recogniser) {
+  constructor(split: NonNullable<FileJob['split']> & { readonly progress?: boolean }, state: JobState, recogniser: Recogniser) {
     this.#split = split;
     this.#state = state;
     this.#recogniser = recogniser;
@@ -113,7 +118,7 @@ class PieceSink {
   async #give(piece: Utterance[], here: boolean): Promise<void> {
     if (!here && this.#state.credits > 0) {
       this.#state.credits--;
-      port.postMessage({ type: 'piece', id: this.#state.id, job: { kind: 'piece', utterances: piece } } satisfies WorkerMessage<JobResult, Job>, sampleBuffers(piece));
+      port.postMessage({ type: 'piece', id: this.#state.id, job: { kind: 'piece', utterances: piece, progress: this.#split.progress } } satisfies WorkerMessage<JobResult, Job>, sampleBuffers(piece));
     } else {
       this.parts.push({ start: piece[0]!.start, words: await this.#recogniser.recognise(piece) });
     }
@@ -123,7 +128,7 @@ class PieceSink {
 async function transcribeFile(job: FileJob, state: JobState, recogniser: Recogniser): Promise<JobResult> {
   const splitter = new UtteranceSplitter({ rate: SPEECH_RATE, ...setup.utterance });
   const cutter = job.split && new PieceCutter({ rate: SPEECH_RATE, pieceSeconds: job.split.pieceSeconds });
-  const sink = job.split && new PieceSink(job.split, state, recogniser);
+  const sink = job.split && new PieceSink({ ...job.split, progress: job.progress }, state, recogniser);
   const words: Word[] = [];
   let duration = 0;
   const take = async (utterance: Utterance) => {
@@ -150,7 +155,8 @@ async function transcribeFile(job: FileJob, state: JobState, recogniser: Recogni
 }
 
 async function run(job: Job, state: JobState): Promise<JobResult> {
-  const recogniser = new Recogniser(state);
+  const report = job.progress ? (words: Word[]) => port.postMessage({ type: 'progress', id: state.id, progress: words } satisfies WorkerMessage<JobResult, Job, Word[]>) : undefined;
+  const recogniser = new Recogniser(state, report);
   if (job.kind === 'file') return transcribeFile(job, state, recogniser);
   state.heard = job.utterances.reduce((n, u) => n + u.pcm.length, 0) / SPEECH_RATE;
   return { kind: 'words', words: await recogniser.recognise(job.utterances), duration: state.heard };

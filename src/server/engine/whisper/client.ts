@@ -19,6 +19,10 @@ export interface PieceParameters {
   /** A Whisper language code, or `auto`. */
   readonly language: string;
   readonly temperature?: number;
+  /** whisper.cpp's `prompt`: text the decoder is conditioned on. */
+  readonly prompt?: string;
+  /** whisper.cpp's `translate`: English out, whatever the language in. */
+  readonly translate?: boolean;
 }
 
 export interface UpstreamOptions {
@@ -116,6 +120,8 @@ export class Upstream {
       [UPLOAD_FIELDS.language, parameters.language],
     ];
     if (parameters.temperature !== undefined) fields.push(['temperature', String(parameters.temperature)]);
+    if (parameters.prompt !== undefined) fields.push([UPLOAD_FIELDS.prompt, parameters.prompt]);
+    if (parameters.translate) fields.push(['translate', 'true']);
     const encoder = new FormDataEncoder(formOf(fields));
     const timeout = AbortSignal.timeout(this.#options.timeoutMs);
     try {

@@ -11,8 +11,9 @@ import { Resampler } from '../audio/resample.js';
 import { cancelled, EngineError, type TranscribeRequest, type Transcript, type TranscriptionEngine } from '../engine.js';
 import { PieceCutter } from '../split/pieces.js';
 import { UtteranceSplitter, type Utterance } from '../split/utterances.js';
-import { joinPieces, pieceTranscript, type TimedPiece } from './answer.js';
-import { UnreachableError, Upstream } from './client.js';
+import { InOrder } from '../in-order.js';
+import { joinPieces, PieceJoiner, pieceTranscript, type TimedPiece } from './answer.js';
+import { UnreachableError, Upstream, type PieceParameters } from './client.js';
 import { DETECT, whisperLanguage } from './languages.js';
 import { FairPool, type FairPoolStats, type Lane } from './pool.js';
 
@@ -92,12 +93,12 @@ export function createWhisperEngine(options: WhisperEngineOptions): WhisperEngin
   const running = new Set<Promise<unknown>>();
   let closing: Promise<void> | undefined;
 
-  /** Sends one piece (consecutive utterances) on `lane`. */
-  const send = (lane: PieceLane, piece: readonly Utterance[], language: string, temperature: number | undefined): Promise<TimedPiece> => {
+  /** Sends one piece (consecutive utterances) on `lane`, with the request's parameters. */
+  const send = (lane: PieceLane, piece: readonly Utterance[], parameters: PieceParameters): Promise<TimedPiece> => {
     const pcm = piece.map((u) => u.pcm);
     const seconds = pcm.reduce((n, p) => n + p.length, 0) / SPEECH_RATE;
     const start = piece[0]!.start / SPEECH_RATE;
-    return lane.submit(async (upstream, signal) => ({ start, transcript: pieceTranscript(await upstream.transcribe(pcm, { model: model.name, language, temperature }, signal), seconds) }));
+    return lane.submit(async (upstream, signal) => ({ start, transcript: pieceTranscript(await upstream.transcribe(pcm, parameters, signal), seconds) }));
   };
 
   async function transcribe(request: TranscribeRequest): Promise<Transcript> {
@@ -107,15 +108,22 @@ export function createWhisperEngine(options: WhisperEngineOptions): WhisperEngin
     if (probe.seconds !== undefined && probe.seconds > maxSeconds) throw tooLong(maxSeconds);
     const lane: PieceLane = pool.open(request.signal);
     const pieces: Promise<TimedPiece>[] = [];
+    // A streamed request is told each piece's segments once every piece before it is in (pieces are cut in order).
+    const onSegment = request.onSegment;
+    const joiner = onSegment && new PieceJoiner();
+    const order = joiner && new InOrder<TimedPiece>((piece) => joiner.push(piece).forEach((segment) => onSegment(segment)));
     const submit = (piece: readonly Utterance[]) => {
-      const sent = send(lane, piece, language, request.temperature);
+      const sent = send(lane, piece, { model: model.name, language, temperature: request.temperature, prompt: request.prompt, translate: request.translate });
       sent.catch((err: unknown) => lane.stop(err)); // a failing piece stops the others
+      const place = order?.reserve();
+      if (place) void sent.then((done) => (place.push(done), place.end()), () => {});
       pieces.push(sent);
     };
     try {
       const duration = await resamplers.use((resampler) => splitAndSubmit(request, probe, resampler, lane, submit));
       const done = await Promise.all(pieces);
-      return joinPieces(done, duration, language === DETECT ? 'und' : language);
+      const fallback = language === DETECT ? 'und' : language;
+      return joiner ? joiner.end(duration, fallback) : joinPieces(done, duration, fallback);
     } catch (err) {
       // The first reason wins: the client gone, or the piece that failed first (the others were stopped for it).
       const reason: unknown = lane.signal.aborted ? lane.signal.reason : err;
@@ -170,6 +178,8 @@ export function createWhisperEngine(options: WhisperEngineOptions): WhisperEngin
     // An English-only model is refused other languages before the upload is decoded, as PocketSphinx is; a multilingual
     // one takes any language Whisper knows, which `whisperLanguage` checks.
     ...(model.englishOnly ? { languages: ['en'] } : {}),
+    // whisper.cpp translates into English (an English-only model has nothing to translate from: it refuses other languages).
+    translates: true,
     transcribe(request) {
       if (closing) return Promise.reject(new EngineError('UNAVAILABLE', 'The engine is shutting down.'));
       if (request.signal?.aborted) return Promise.reject(cancelled());
