@@ -19,7 +19,8 @@ import { toSrt, toVtt } from './subtitles.js';
 import { HttpError } from './respond.js';
 import { oneLine } from '../../shared/text.js';
 import { receiptNonce, type ReceiptIssuer } from './receipt.js';
-import { RECEIPT_HEADER } from '../../protocol/receipt.js';
+import { RECEIPT_HEADER, RECEIPT_NONCE_HEADER } from '../../protocol/receipt.js';
+import { openSealedRequest, sealAnswer, sealedFailure, sealedHead, type SealedBodies } from './sealed-request.js';
 import { checkUploadHead, clientGone, receiveUpload } from './upload.js';
 import { Admission, type Ticket } from './admission.js';
 import { directorySpace, insufficientStorage, isStorageFull, UploadBudget } from './upload-budget.js';
@@ -81,6 +82,7 @@ export function transcriptionHandlers(
   engine: TranscriptionEngine,
   receipts: ReceiptIssuer,
   limits: Partial<TranscriptionLimits> = {},
+  sealedBodies?: SealedBodies,
 ): { whisperPredict: Handler; openAiTranscriptions: Handler; inFlight: () => number } {
   const lim = { ...DEFAULT_LIMITS, ...limits };
   const admission = new Admission(
@@ -102,10 +104,11 @@ export function transcriptionHandlers(
       const requestTime = Date.now();
       // Checked before anything is admitted or read: a bad nonce costs the server nothing.
       const nonce = receiptNonce(req);
+      const sealed = sealedHead(req, url.pathname, sealedBodies, req.headers[RECEIPT_NONCE_HEADER] === undefined ? undefined : Buffer.from(nonce).toString('hex'), requestTime);
       if (busyConnections.has(req.socket)) {
         throw HttpError.of('ONE_PER_CONNECTION');
       }
-      const declared = checkUploadHead(req, fileField, lim.maxUploadBytes);
+      const declared = checkUploadHead(req, fileField, lim.maxUploadBytes, sealed);
       // One signal for every reason to stop: the deadline, the client gone (the queued job is dropped, the result of a
       // running one discarded), the upload cut for its pace, the server shutting down. Its reason is the answer.
       const controller = new AbortController();
@@ -126,12 +129,16 @@ export function transcriptionHandlers(
         // Invited only now that it is admitted: a body the server would refuse is never asked for.
         if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
         dir = await mkdtemp(path.join(tmpdir(), 'blindbox-upload-'));
-        const upload = await receiveUpload(req, dir, fileField, {
-          maxBytes: lim.maxUploadBytes,
-          idleTimeoutMs: lim.uploadIdleTimeoutMs,
-          minBytesPerSecond: lim.uploadMinBytesPerSecond,
-          paceGraceMs: lim.uploadPaceGraceMs,
-        }, ticket, controller.signal);
+        const opened = sealed && (await openSealedRequest(req, sealed, sealedBodies!, lim.maxUploadBytes + 64 * 1024));
+        const upload = await receiveUpload(
+          req,
+          dir,
+          fileField,
+          { maxBytes: lim.maxUploadBytes, idleTimeoutMs: lim.uploadIdleTimeoutMs, minBytesPerSecond: lim.uploadMinBytesPerSecond, paceGraceMs: lim.uploadPaceGraceMs },
+          ticket,
+          controller.signal,
+          opened && { body: opened.body, contentType: sealed.contentType, failure: sealedFailure },
+        );
         ticket.uploaded();
         const responseFormat = upload.fields.get(UPLOAD_FIELDS.responseFormat);
         if (responseFormat !== undefined && !isTranscriptFormat(responseFormat)) {
@@ -145,9 +152,11 @@ export function transcriptionHandlers(
         const answer = render(transcript, upload.fields);
         const body = Buffer.from(answer.body, 'utf8');
         const receipt = await receipts.issue(req.socket, { audioSha256: upload.sha256, audioBytes: upload.size, body, format: answer.format, endpoint: url.pathname, requestTime, nonce });
+        // The receipt binds the plaintext answer; a sealed request gets it sealed under its own context.
+        const out = opened ? await sealAnswer(opened.side, body, answer.contentType) : { headers: { 'content-type': answer.contentType }, body };
         if (controller.signal.aborted) throw controller.signal.reason;
-        res.writeHead(200, { 'content-type': answer.contentType, 'content-length': body.length, 'cache-control': 'no-store', [RECEIPT_HEADER]: receipt });
-        res.end(body);
+        res.writeHead(200, { ...out.headers, 'content-length': out.body.length, 'cache-control': 'no-store', [RECEIPT_HEADER]: receipt });
+        res.end(out.body);
       } catch (err) {
         // An engine that stops because the signal aborted says only "cancelled": the signal knows why.
         throw asHttpError(controller.signal.aborted ? controller.signal.reason : err, lim.busyRetryAfterSeconds);
