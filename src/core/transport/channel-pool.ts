@@ -154,7 +154,7 @@ export class ChannelPool {
    * list when `failure` says its key no longer answers. One that carried an answer puts its enclave back on the list.
    */
   release(channel: AttestedChannel, reusable: boolean, failure?: BlindBoxError): void {
-    const key = channel.enclave.binding.presentedSpkiSha256;
+    const key = channel.enclave.binding.attestedKeySha256;
     if (!reusable && failure && isKeyGone(failure) && this.#enclaves.get(key) === channel.enclave) {
       this.#enclaves.delete(key);
       this.#events.changed();
@@ -202,7 +202,7 @@ export class ChannelPool {
   }
 
   #record(enclave: AttestedEnclave): void {
-    this.#enclaves.set(enclave.binding.presentedSpkiSha256, enclave);
+    this.#enclaves.set(enclave.binding.attestedKeySha256, enclave);
     this.#latest = enclave;
     this.#events.attested(enclave);
     this.#events.changed();

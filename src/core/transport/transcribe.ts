@@ -24,6 +24,9 @@ import { toHex } from '../util/hex.js';
 import { sha256Hex } from '../util/sha256.js';
 import type { AttestedEnclave } from './attested-enclave.js';
 import { wireFileName } from './wire-file-name.js';
+import { attestedHpkeKey, openAnswer, sealUpload } from './sealed-upload.js';
+import { sealedLength } from '../../protocol/sealed-body.js';
+import type { SenderSide } from '../../shared/sealed-body.js';
 import { isTranscriptFormat, type Segment, type TranscriptFormat, type VerboseTranscript } from '../../protocol/transcript.js';
 import type { PinnedRequester, PinnedResponse } from './request.js';
 import type { AudioSource } from '../audio-source.js';
@@ -78,6 +81,11 @@ export interface TranscribeOptions {
   readonly retry?: Partial<RetryPolicy>;
   /** Called before each wait for a busy server, to show it; the wait can be cancelled with `signal`. */
   readonly onRetry?: (notice: RetryNotice) => void;
+  /**
+   * Seal the audio to the enclave's attested HPKE key even over pinned TLS (default: only when TLS is inspected and
+   * the session allows it, where it is required). An enclave that attests no HPKE key gets it over pinned TLS.
+   */
+  readonly seal?: boolean;
 }
 
 /** How many busy answers are retried, and the longest `Retry-After` honoured; a server asking for more is not retried. */
@@ -105,9 +113,11 @@ export async function transcribe(session: PinnedRequester, source: AudioSource, 
   // A new stream per attempt: a connection that fails before answering is retried on another with the same bytes.
   // Each attempt hashes what it sends; the attempt that was answered made the last `sent`.
   let sent = newSentBody();
-  const body = () => {
+  // The sealed context of the attempt made last (the one answered), to open its answer; undefined when sent plain.
+  let sealing: SenderSide | undefined;
+  const plaintext = () => {
     sent = newSentBody();
-    return Readable.from(counted(hashingFile(encoder, sent), encoder.contentLength, total, options.onProgress));
+    return counted(hashingFile(encoder, sent), encoder.contentLength, total, options.onProgress);
   };
   const retry = { ...DEFAULT_RETRY, ...options.retry };
   // Busy answers are retried here, not by undici's RetryHandler: each attempt goes back through the session (which
@@ -117,8 +127,17 @@ export async function transcribe(session: PinnedRequester, source: AudioSource, 
     const nonce = randomBytes(CLIENT_NONCE_BYTES);
     const response = await session.request(ENDPOINTS.transcriptions, {
       method: 'POST',
-      headers: { ...encoder.headers, [RECEIPT_NONCE_HEADER]: toHex(nonce) },
-      body,
+      // Made for the channel that carries it: sealed to that enclave's attested HPKE key when its TLS is inspected.
+      prepare: async (enclave) => {
+        sealing = undefined;
+        if (enclave.binding.bound && !(options.seal && attestedHpkeKey(enclave))) {
+          return { headers: { ...encoder.headers, [RECEIPT_NONCE_HEADER]: toHex(nonce) }, body: Readable.from(plaintext()), sealed: false };
+        }
+        const request = { path: ENDPOINTS.transcriptions, contentType: encoder.contentType, contentLength: Number(encoder.contentLength), receiptNonce: nonce, now: session.clock() };
+        const attempt = await sealUpload(enclave, request, plaintext());
+        sealing = attempt.side;
+        return { headers: { ...attempt.headers, [RECEIPT_NONCE_HEADER]: toHex(nonce) }, body: attempt.body, sealed: true };
+      },
       signal: options.signal,
       headersTimeoutMs: options.timeoutMs ?? 10 * 60_000,
     });
@@ -137,7 +156,8 @@ export async function transcribe(session: PinnedRequester, source: AudioSource, 
       throw new ReceiptError('UPLOAD_INCOMPLETE', `${session.origin.host} answered before it had received the whole audio (${sent.fileBytes} of ${total} bytes sent): no receipt can cover the audio, so its transcript is not shown.`);
     }
     // The engine's time is spent before the headers (`timeoutMs`); the body is then sent at once, within the session's timeout.
-    const bytes = await readBodyLimited(response.body, { maxBytes: MAX_TRANSCRIPT_BYTES, timeoutMs: session.timeoutMs, what: 'transcript', origin: session.origin });
+    const received = await readBodyLimited(response.body, { maxBytes: sealedLength(MAX_TRANSCRIPT_BYTES), timeoutMs: session.timeoutMs, what: 'transcript', origin: session.origin });
+    const bytes = sealing ? await openAnswer(sealing, response, received, session.origin.host) : received;
     // Nothing of the answer is parsed, let alone returned, before the enclave's signature over it is checked.
     const receipt = checkReceipt(session, response, { nonce, audioName: source.name, audioSha256: sent.hash.digest('hex'), body: bytes, format });
     return { ...parseTranscript(format, bytes.toString('utf8')), enclave: response.enclave, receipt };
@@ -214,7 +234,8 @@ function checkReceipt(
     roots: [enclave.attestation.root],
     expectedPcrs: enclave.attestation.pcrs,
     nonce: request.nonce,
-    publicKeySha256: enclave.binding.presentedSpkiSha256,
+    // The enclave's own TLS key: the one its socket holds, whether or not a middlebox presented another to us.
+    publicKeySha256: enclave.binding.attestedKeySha256,
     moduleId: enclave.attestation.moduleId,
     format: request.format,
     audioSha256: request.audioSha256,
@@ -226,7 +247,7 @@ function checkReceipt(
     server: session.origin.origin,
     audioName: request.audioName,
     requestNonce: toHex(request.nonce),
-    connectionKeySha256: enclave.binding.presentedSpkiSha256,
+    connectionKeySha256: enclave.binding.attestedKeySha256,
     policy: session.policy,
   });
   return { verified, file };

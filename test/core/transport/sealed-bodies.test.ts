@@ -1,0 +1,95 @@
+/**
+ * Bodies sealed to the enclave through a real TLS-inspecting CONNECT proxy on loopback (support/connect-proxy.ts): the
+ * proxy terminates TLS with its own CA and records every byte it decrypted. With `allowInspectedTls` and the proxy's
+ * CA trusted, the audio goes sealed to the HPKE key the attestation binds, and the proxy decrypted none of it; without
+ * the option, or with a CA the system does not trust, nothing but attestation requests crosses it.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { ChannelError, connect, fileSource } from '../../../src/core/index.js';
+import { createPocketSphinxEngine } from '../../../src/server/engine/pocketsphinx/engine.js';
+import { rootsTrusting, startSimulationServer, type ReferenceServer } from '../../../support/servers.js';
+import { enclaveProxies, type ConnectProxy } from '../../../support/connect-proxy.js';
+
+const SAMPLE = fileURLToPath(new URL('../../../../media/sample.wav', import.meta.url));
+
+let server: ReferenceServer;
+let named: string;
+let audio: Buffer;
+const proxies = enclaveProxies();
+
+before(async () => {
+  server = await startSimulationServer({ engine: await createPocketSphinxEngine({ workers: 1, maxQueue: 2 }) });
+  named = `https://enclave.test:${new URL(server.url).port}`;
+  audio = await readFile(SAMPLE);
+});
+
+after(async () => {
+  await proxies.closeAll();
+  await server?.close();
+});
+
+/** Every 256-byte window of the audio found in what the proxy decrypted, at 1 KiB steps: none means no cleartext audio. */
+function audioWindowsSeen(proxy: ConnectProxy): number {
+  const seen = proxy.decrypted();
+  let found = 0;
+  for (let at = 0; at + 256 <= audio.length; at += 1024) if (seen.includes(audio.subarray(at, at + 256))) found++;
+  return found;
+}
+
+/** The requests the proxy decrypted, by request line. */
+function requestLines(proxy: ConnectProxy): string[] {
+  return [...proxy.decrypted().toString('latin1').matchAll(/(?:^|\r\n)((?:GET|POST) \S+) HTTP\/1\.1\r\n/g)].map((m) => m[1]!.replace(/nonce=[0-9a-f]+/, 'nonce=…'));
+}
+
+describe('bodies sealed to the enclave through a TLS-inspecting proxy', () => {
+  it('transcribes with allowInspectedTls and a trusted inspection CA: the proxy decrypted the request but none of the audio', async () => {
+    const p = await proxies.start({ inspect: true });
+    const session = await connect(named, { roots: rootsTrusting(server), proxy: { proxy: p.url }, allowInspectedTls: true, inspectionCas: [p.caCertificate!.toString()] });
+    try {
+      assert.equal(session.attested.binding.bound, false);
+      assert.match(session.attested.binding.inspectedBy!.issuer, /Example Corp TLS Inspection CA/);
+      const result = await session.transcribe(await fileSource(SAMPLE), { format: 'json' });
+      assert.ok(result.text.length > 0, 'a transcript');
+      assert.equal(result.receipt.verified.content.audioSha256, (await import('node:crypto')).createHash('sha256').update(audio).digest('hex'));
+    } finally {
+      await session.close();
+    }
+    assert.deepEqual(requestLines(p), ['GET /attestation?nonce=…', 'POST /v1/audio/transcriptions']);
+    const seen = p.decrypted();
+    assert.ok(seen.length > audio.length, `the proxy decrypted ${seen.length} bytes: the sealed body crossed it`);
+    assert.equal(audioWindowsSeen(p), 0, 'no cleartext audio at the proxy');
+    assert.doesNotMatch(seen.toString('latin1'), /RIFF|WAVE|form-data; name="file"/);
+  });
+
+  it('is refused as today without allowInspectedTls: TLS_BINDING_MISMATCH, only attestation requests decrypted', async () => {
+    const p = await proxies.start({ inspect: true });
+    await assert.rejects(connect(named, { roots: rootsTrusting(server), proxy: { proxy: p.url }, inspectionCas: [p.caCertificate!.toString()] }), (e: unknown) => e instanceof ChannelError && e.code === 'TLS_BINDING_MISMATCH');
+    assert.ok(requestLines(p).every((line) => line === 'GET /attestation?nonce=…'));
+    assert.equal(audioWindowsSeen(p), 0);
+  });
+
+  it('refuses an inspecting proxy whose CA the system does not trust, even with allowInspectedTls: INSPECTED_TLS_UNTRUSTED', async () => {
+    const p = await proxies.start({ inspect: true });
+    await assert.rejects(connect(named, { roots: rootsTrusting(server), proxy: { proxy: p.url }, allowInspectedTls: true }), (e: unknown) => {
+      assert.ok(e instanceof ChannelError && e.code === 'INSPECTED_TLS_UNTRUSTED', String(e));
+      assert.match(e.message, /Example Corp TLS Inspection CA.*not valid for this system's trust store/);
+      return true;
+    });
+    assert.ok(requestLines(p).every((line) => line === 'GET /attestation?nonce=…'));
+  });
+
+  it('seals over pinned TLS too when asked (seal: true), and the receipt still binds the plaintext', async () => {
+    const session = await connect(server.url, { roots: rootsTrusting(server) });
+    try {
+      assert.equal(session.attested.binding.bound, true);
+      const result = await session.transcribe(await fileSource(SAMPLE), { format: 'text', seal: true });
+      assert.ok(result.text.length > 0);
+      assert.equal(result.receipt.verified.content.audioBytes, audio.length);
+    } finally {
+      await session.close();
+    }
+  });
+});
