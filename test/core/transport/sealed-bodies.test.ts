@@ -12,6 +12,7 @@ import { ChannelError, connect, fileSource } from '../../../src/core/index.js';
 import { createPocketSphinxEngine } from '../../../src/server/engine/pocketsphinx/engine.js';
 import { rootsTrusting, startSimulationServer, type ReferenceServer } from '../../../support/servers.js';
 import { enclaveProxies, type ConnectProxy } from '../../../support/connect-proxy.js';
+import { audioWindowsIn, requestLines as requestLinesIn } from '../../helpers/cleartext-audio.js';
 
 const SAMPLE = fileURLToPath(new URL('../../../../media/sample.wav', import.meta.url));
 
@@ -31,18 +32,8 @@ after(async () => {
   await server?.close();
 });
 
-/** Every 256-byte window of the audio found in what the proxy decrypted, at 1 KiB steps: none means no cleartext audio. */
-function audioWindowsSeen(proxy: ConnectProxy): number {
-  const seen = proxy.decrypted();
-  let found = 0;
-  for (let at = 0; at + 256 <= audio.length; at += 1024) if (seen.includes(audio.subarray(at, at + 256))) found++;
-  return found;
-}
-
-/** The requests the proxy decrypted, by request line. */
-function requestLines(proxy: ConnectProxy): string[] {
-  return [...proxy.decrypted().toString('latin1').matchAll(/(?:^|\r\n)((?:GET|POST) \S+) HTTP\/1\.1\r\n/g)].map((m) => m[1]!.replace(/nonce=[0-9a-f]+/, 'nonce=…'));
-}
+const audioWindowsSeen = (proxy: ConnectProxy) => audioWindowsIn(proxy.decrypted(), audio);
+const requestLines = (proxy: ConnectProxy) => requestLinesIn(proxy.decrypted());
 
 describe('bodies sealed to the enclave through a TLS-inspecting proxy', () => {
   it('transcribes with allowInspectedTls and a trusted inspection CA: the proxy decrypted the request but none of the audio', async () => {
