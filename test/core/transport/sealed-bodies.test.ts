@@ -84,3 +84,76 @@ describe('bodies sealed to the enclave through a TLS-inspecting proxy', () => {
     }
   });
 });
+
+/** An HTTP answer's head (status line and headers, lower-cased names) and body. */
+function split(answer: Buffer): { status: string; headers: Map<string, string>; body: Buffer } {
+  const end = answer.indexOf('\r\n\r\n');
+  const [status, ...lines] = answer.subarray(0, end).toString('latin1').split('\r\n');
+  return { status: status!, headers: new Map(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()])), body: answer.subarray(end + 4) };
+}
+
+/** The answer put back together, its Content-Length that of `body`. */
+function join(status: string, headers: Map<string, string>, body: Buffer): Buffer {
+  headers.set('content-length', String(body.length));
+  return Buffer.concat([Buffer.from(`${status}\r\n${[...headers].map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`, 'latin1'), body]);
+}
+
+const isTranscription = (answer: Buffer) => split(answer).headers.has('blindbox-response-nonce');
+
+describe('an inspecting relay that alters the sealed answer: SEALED_RESPONSE_INVALID, no transcript', () => {
+  const attacks: Record<string, (answer: Buffer, earlier: Buffer | undefined) => Buffer> = {
+    'a bit flipped in the sealed transcript': (answer) => {
+      const { status, headers, body } = split(answer);
+      const flipped = Buffer.from(body);
+      flipped[flipped.length - 20]! ^= 0x04;
+      return join(status, headers, flipped);
+    },
+    'the final chunk cut off': (answer) => {
+      const { status, headers, body } = split(answer);
+      return join(status, headers, body.subarray(0, body.length - 1));
+    },
+    'the seal stripped, a plain transcript put in its place': (answer) => {
+      const { status, headers } = split(answer);
+      headers.delete('blindbox-response-nonce');
+      headers.set('content-type', 'text/plain; charset=utf-8');
+      return join(status, headers, Buffer.from('a transcript the relay wrote'));
+    },
+    'another response nonce': (answer) => {
+      const { status, headers, body } = split(answer);
+      headers.set('blindbox-response-nonce', 'ab'.repeat(32));
+      return join(status, headers, body);
+    },
+    'the answer to an earlier request (its own receipt included)': (answer, earlier) => earlier ?? answer,
+  };
+  for (const [name, attack] of Object.entries(attacks)) {
+    it(name, async () => {
+      let earlier: Buffer | undefined;
+      let altered = 0;
+      const p = await proxies.start({
+        inspect: true,
+        rewriteAnswer: (answer) => {
+          if (!isTranscription(answer)) return answer;
+          // The first transcription goes through untouched and is kept; later ones are altered.
+          if (!earlier) {
+            earlier = Buffer.from(answer);
+            return answer;
+          }
+          altered++;
+          return attack(answer, earlier);
+        },
+      });
+      const session = await connect(named, { roots: rootsTrusting(server), proxy: { proxy: p.url }, allowInspectedTls: true, inspectionCas: [p.caCertificate!.toString()] });
+      try {
+        assert.ok((await session.transcribe(await fileSource(SAMPLE), { format: 'text' })).text.length > 0, 'the untouched answer opens');
+        await assert.rejects(session.transcribe(await fileSource(SAMPLE), { format: 'text' }), (e: unknown) => {
+          assert.ok(e instanceof ChannelError && e.code === 'SEALED_RESPONSE_INVALID', String(e));
+          return true;
+        });
+      } finally {
+        await session.close();
+      }
+      assert.equal(altered, 1, 'the relay altered the second answer');
+      assert.equal(audioWindowsSeen(p), 0);
+    });
+  }
+});
