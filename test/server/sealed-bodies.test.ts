@@ -13,11 +13,14 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { FormDataEncoder } from 'form-data-encoder';
-import { connect, fileSource, loadRootFile, type AttestedSession } from '../../src/core/index.js';
+import { ChannelError, connect, fileSource, loadRootFile, type AttestedSession } from '../../src/core/index.js';
+import { createPocketSphinxEngine } from '../../src/server/engine/pocketsphinx/engine.js';
+import { MAX_UPLOAD_BYTES } from '../../src/protocol/limits.js';
+import { rootsTrusting, startSimulationServer } from '../../support/servers.js';
 import { sealUpload } from '../../src/core/transport/sealed-upload.js';
 import { ENDPOINTS } from '../../src/protocol/endpoints.js';
 import { RECEIPT_NONCE_HEADER } from '../../src/protocol/receipt.js';
-import { SEALED_HEADERS } from '../../src/protocol/sealed-body.js';
+import { SEALED_HEADERS, sealedLength } from '../../src/protocol/sealed-body.js';
 import { startServe, type ServeProcess } from '../../support/cli.js';
 import { errorCode, openTls, readAnswer, type RawAnswer } from '../../support/raw-client.js';
 import { SCRIPT, scratchDir, speak, wordErrorRate } from '../../support/speech.js';
@@ -159,6 +162,25 @@ describe('a relay tampering with a sealed upload is refused by the enclave', () 
     const { [RECEIPT_NONCE_HEADER]: _nonce, ...withoutNonce } = r.headers;
     refusedWith(await relay(withoutNonce, body), 400, 'MALFORMED_SEALED_REQUEST');
     refusedWith(await relay({ ...r.headers, 'content-type': 'multipart/form-data; boundary=x' }, body), 400, 'MALFORMED_SEALED_REQUEST');
+  });
+
+  it('the size limits hold on the sealed length (declared) and on the plaintext (as it is opened): FILE_TOO_LARGE', async () => {
+    const r = await sealed();
+    // Declared over the sealed length of the largest upload: refused from the head, before a byte of the body is read.
+    const socket = await openTls(serve.url);
+    const head = Object.entries({ ...r.headers, 'content-length': String(sealedLength(MAX_UPLOAD_BYTES + 64 * 1024) + 1) }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    socket.write(`POST ${ENDPOINTS.transcriptions} HTTP/1.1\r\nhost: enclave\r\n${head}\r\n`);
+    refusedWith(await readAnswer(socket, 30_000), 413, 'FILE_TOO_LARGE');
+    // A server whose limit is below this audio: the plaintext opened from the sealed chunks passes it, and is refused.
+    const small = await startSimulationServer({ engine: await createPocketSphinxEngine({ workers: 1, maxQueue: 1 }), limits: { maxUploadBytes: 100_000 } });
+    const own = await connect(small.url, { roots: rootsTrusting(small) });
+    try {
+      await assert.rejects(own.transcribe(await fileSource(wav), { format: 'text', seal: true }), (e: unknown) => e instanceof ChannelError && e.status === 413 && e.serverCode === 'FILE_TOO_LARGE');
+      assert.equal(small.inFlight(), 0, 'its slot is given back');
+    } finally {
+      await own.close();
+      await small.close();
+    }
   });
 
   it('leaves no slot, upload directory or descriptor behind: a sealed transcription still works after them all', async () => {

@@ -72,6 +72,23 @@ describe('bodies sealed to the enclave through a TLS-inspecting proxy', () => {
     assert.ok(requestLines(p).every((line) => line === 'GET /attestation?nonce=…'));
   });
 
+  it('on an inspected channel the session sends no unsealed body, whoever asks: TLS_BINDING_MISMATCH, nothing posted', async () => {
+    const p = await proxies.start({ inspect: true });
+    const session = await connect(named, { roots: rootsTrusting(server), proxy: { proxy: p.url }, allowInspectedTls: true, inspectionCas: [p.caCertificate!.toString()] });
+    try {
+      await assert.rejects(
+        session.request('/v1/audio/transcriptions', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: audio }),
+        (e: unknown) => e instanceof ChannelError && e.code === 'TLS_BINDING_MISMATCH' && /inspected by "O=Example Corp \+ CN=Example Corp TLS Inspection CA": only a body sealed to the enclave/.test(e.message),
+      );
+      // A request without a body is not audio: it may go.
+      assert.equal((await session.request('/healthz')).statusCode, 200);
+    } finally {
+      await session.close();
+    }
+    assert.deepEqual(requestLines(p), ['GET /attestation?nonce=…', 'GET /healthz']);
+    assert.equal(audioWindowsSeen(p), 0);
+  });
+
   it('seals over pinned TLS too when asked (seal: true), and the receipt still binds the plaintext', async () => {
     const session = await connect(server.url, { roots: rootsTrusting(server) });
     try {
