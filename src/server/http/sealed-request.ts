@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import {
   KEY_HEX,
   REQUEST_TIME_WINDOW_MS,
@@ -63,7 +63,7 @@ export function sealedHead(req: IncomingMessage, path: string, bodies: SealedBod
 
 /** An opened request: its plaintext stream and the context its answer is sealed under. */
 export interface OpenedRequest {
-  readonly body: Readable;
+  readonly body: Duplex;
   readonly side: RecipientSide;
 }
 

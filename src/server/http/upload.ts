@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import { sealedLength } from '../../protocol/sealed-body.js';
@@ -47,7 +47,8 @@ const CLOSE = { connection: 'close' } as const;
 
 /** A sealed upload opened as it arrives: the plaintext stream, its media type, and how its failures are answered. */
 export interface OpenedBody {
-  readonly body: Readable;
+  /** The opener the request is piped into; its readable side is the plaintext. */
+  readonly body: Duplex;
   readonly contentType: string;
   readonly failure: (err: unknown) => unknown;
 }
@@ -158,8 +159,11 @@ export async function receiveUpload(
       settled = true;
       detach();
       source.unpipe(parser);
+      // The request stops feeding the opener: what follows is drained by the app, not decrypted into a buffer.
+      if (sealed) req.unpipe(sealed.body);
       setImmediate(() => {
         parser.destroy(); // destroys the file stream too, which makes the pipeline destroy the sink
+        sealed?.body.destroy();
         sink?.destroy();
         const closed = sink && !sink.closed ? new Promise<void>((done) => sink!.once('close', () => done())) : Promise.resolve();
         void closed.then(() => reject(err));
