@@ -161,7 +161,7 @@ function rewriting(from: TLSSocket, to: TLSSocket, rewrite: (answer: Buffer, ind
 }
 
 /** A CA as a company's inspection proxy has one, and the leaf certificates it forges for `names` (made ahead). */
-async function inspectionCa(names: readonly string[]): Promise<{ ca: X509Certificate; leafFor(name: string): { key: string; pem: string } }> {
+export async function inspectionCa(names: readonly string[]): Promise<{ ca: X509Certificate; leafFor(name: string): { key: string; pem: string } }> {
   const now = Date.now();
   const root: IssuedCertificate = await issueCertificate({
     subject: [['O', 'Example Corp'], ['CN', 'Example Corp TLS Inspection CA']],

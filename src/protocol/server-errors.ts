@@ -66,7 +66,7 @@ export const SERVER_ERROR_CODES = {
   UNSUPPORTED_FORMAT: { status: 415, retry: false, sentence: 'The audio is in a container or codec this server does not take.' },
   EXPECTATION_FAILED: { status: 417, retry: false, sentence: 'This server only understands "Expect: 100-continue".' },
   LANGUAGE_UNSUPPORTED: { status: 422, retry: false, sentence: "The language asked for is not one this server's engine transcribes." },
-  HPKE_KEY_UNKNOWN: { status: 422, retry: false, sentence: 'The body is sealed to an HPKE key this enclave does not hold (it restarted): attest it again.' },
+  HPKE_KEY_UNKNOWN: { status: 422, retry: false, sentence: 'The body is sealed to an HPKE key this enclave does not hold (another enclave\'s, or its own before a restart): attest it again.' },
   // 429: too many from this client.
   BUSY: { status: 429, retry: true, sentence: 'The speech engine is busy; try again later.' },
   ONE_PER_CONNECTION: { status: 429, retry: false, sentence: 'This connection is already transcribing: wait for its answer, or use another connection.' },

@@ -17,6 +17,7 @@ import { createServer as createNetServer, type AddressInfo, type Socket } from '
 import { ENDPOINTS } from '../protocol/endpoints.js';
 import { NONCE_HEX } from '../protocol/limits.js';
 import type { ServiceInfo } from '../protocol/service-info.js';
+import { SEALED_HEADERS } from '../protocol/sealed-body.js';
 import { encodeServiceInfo } from './attestation/service-info.js';
 import type { AttestationProvider } from './attestation/provider.js';
 import { clientErrorAnswer, rawErrorAnswer } from './http/client-error.js';
@@ -117,6 +118,9 @@ const FLUSH_ANSWERS_MS = 1_000;
 export async function startEnclaveApp(options: EnclaveAppOptions, listen: ListenTarget): Promise<EnclaveApp> {
   const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
   const userData = encodeServiceInfo(options.service);
+  // A routing hint, never trusted by a client (it takes the key from the document): an L7 balancer can stick sealed
+  // requests, which carry the same header, to the replica whose key they are sealed to.
+  const hpkeKeyHeader = options.service.hpkePublicKey ? { [SEALED_HEADERS.hpkeKey]: Buffer.from(options.service.hpkePublicKey).toString('hex') } : {};
   const notConfigured: Handler = async () => {
     throw HttpError.of('ENGINE_NOT_CONFIGURED');
   };
@@ -143,7 +147,7 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
         } finally {
           signing--;
         }
-        res.writeHead(200, { 'content-type': 'application/cbor', 'content-length': document.length, 'cache-control': 'no-store' });
+        res.writeHead(200, { 'content-type': 'application/cbor', 'content-length': document.length, 'cache-control': 'no-store', ...hpkeKeyHeader });
         res.end(document);
       },
     },

@@ -12,5 +12,5 @@ export function audioWindowsIn(seen: Buffer, audio: Buffer): number {
 
 /** The request lines in `decrypted`, in order, with nonces masked: `GET /attestation?nonce=…`, `POST /v1/audio/transcriptions`. */
 export function requestLines(decrypted: Buffer): string[] {
-  return [...decrypted.toString('latin1').matchAll(/(?:^|\r\n)((?:GET|POST) \S+) HTTP\/1\.1\r\n/g)].map((m) => m[1]!.replace(/nonce=[0-9a-f]+/, 'nonce=…'));
+  return [...decrypted.toString('latin1').matchAll(/((?:GET|POST) \/\S*) HTTP\/1\.1\r\n/g)].map((m) => m[1]!.replace(/nonce=[0-9a-f]+/, 'nonce=…'));
 }
