@@ -62,10 +62,11 @@ export class AttemptBudget {
 /**
  * Whether a request that failed with `err` on a pinned channel, before any answer, shows that the channel's key no
  * longer answers: the reconnect was refused or reset (`SERVER_UNREACHABLE`) or presented another key
- * (`TLS_BINDING_MISMATCH`: the server restarted with a new one, or something else now answers there).
+ * (`TLS_BINDING_MISMATCH`: the server restarted with a new one, or something else now answers there); on a channel
+ * whose TLS a middlebox terminates, the enclave refused a body sealed to the attested HPKE key (`HPKE_KEY_UNKNOWN`).
  */
 export function isKeyGone(err: BlindBoxError): boolean {
-  return err.code === 'SERVER_UNREACHABLE' || err.code === 'TLS_BINDING_MISMATCH';
+  return err.code === 'SERVER_UNREACHABLE' || err.code === 'TLS_BINDING_MISMATCH' || (err instanceof ChannelError && err.serverCode === 'HPKE_KEY_UNKNOWN');
 }
 
 /** What the pool tells its owner. */

@@ -17,7 +17,9 @@ import type { AttestedEnclave } from './attested-enclave.js';
 import { parseServerOrigin } from './server-origin.js';
 import { resolveRoute, type ProxyEnvironment, type ProxyRoute, type ProxySettings } from './proxy-route.js';
 import { ChannelPool } from './channel-pool.js';
-import { toChannelError } from './responses.js';
+import { abandonBody, toChannelError } from './responses.js';
+import type { Dispatcher } from 'undici';
+import { SEALED_HEADERS } from '../../protocol/sealed-body.js';
 import type { PinnedRequester, PinnedResponse, PreparedRequest, RequestOptions } from './request.js';
 import { transcribe, type TranscribeOptions, type TranscriptResult } from './transcribe.js';
 import type { AudioSource } from '../audio-source.js';
@@ -233,6 +235,15 @@ export class AttestedSession implements PinnedRequester {
         if (!replayable || answered || this.#closed || !budget.retry(e, `of ${options.method ?? 'GET'} ${path} failed before an answer`)) throw e;
         continue;
       }
+      // A body sealed to a key the enclave no longer holds (it restarted behind the middlebox, or a balancer sent the
+      // request to another): refused unread, so it may go again, sealed anew, on a newly attested channel.
+      const gone = prepared.sealed ? sealedKeyGone(response, prepared.headers) : undefined;
+      if (gone) {
+        abandonBody(response.body);
+        this.#pool.release(channel, false, gone);
+        if (this.#closed || !budget.retry(gone, `of ${options.method ?? 'GET'} ${path} was refused`)) throw gone;
+        continue;
+      }
       // The connection is free again once the answer has been read (or abandoned).
       response.body.once('close', () => this.#pool.release(channel, true));
       return Object.assign(response, { enclave: channel.enclave });
@@ -278,6 +289,17 @@ function checkCount(name: string, value: number, max: number): void {
 async function prepare(options: RequestOptions, enclave: AttestedEnclave): Promise<PreparedRequest> {
   if (options.prepare) return options.prepare(enclave);
   return { headers: options.headers, body: typeof options.body === 'function' ? options.body() : options.body, sealed: false };
+}
+
+/**
+ * The failure to retry when `response` refuses a sealed request as sealed to a key the enclave does not hold
+ * (`422 HPKE_KEY_UNKNOWN`, naming the key it holds now), or undefined. Only a status and a header are read: the
+ * refusal is not authenticated, and all a forged one can do is cost an attestation within the request's budget.
+ */
+function sealedKeyGone(response: Dispatcher.ResponseData, headers: Record<string, string> | undefined): ChannelError | undefined {
+  const holds = response.headers[SEALED_HEADERS.hpkeKey];
+  if (response.statusCode !== 422 || typeof holds !== 'string' || holds === headers?.[SEALED_HEADERS.hpkeKey]) return undefined;
+  return new ChannelError('SERVER_ERROR', 'The enclave no longer holds the HPKE key this channel attested (it restarted, or another enclave answered).', { status: 422, serverCode: 'HPKE_KEY_UNKNOWN' });
 }
 
 /** A stream body of a failed attempt is not read again. */

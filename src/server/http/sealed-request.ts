@@ -52,7 +52,11 @@ export function sealedHead(req: IncomingMessage, path: string, bodies: SealedBod
   ) {
     throw HttpError.of('MALFORMED_SEALED_REQUEST');
   }
-  if (!bodies || keyHex !== toHex(bodies.keys.publicKey)) throw HttpError.of('HPKE_KEY_UNKNOWN');
+  if (!bodies || keyHex !== toHex(bodies.keys.publicKey)) {
+    // Refused before a byte of the body is read; the key this enclave holds now is named (as on its attestation
+    // answers), so that a client knows its channel's key is gone and attests again.
+    throw HttpError.of('HPKE_KEY_UNKNOWN', undefined, { headers: bodies ? { [SEALED_HEADERS.hpkeKey]: toHex(bodies.keys.publicKey) } : {} });
+  }
   const requestTime = Number(time);
   if (Math.abs(requestTime - now) > REQUEST_TIME_WINDOW_MS) {
     throw HttpError.of('SEALED_REQUEST_EXPIRED', `The sealed request is dated ${Math.round((requestTime - now) / 1000)} s from the enclave's clock (at most ${REQUEST_TIME_WINDOW_MS / 1000} s either way).`);

@@ -5,7 +5,9 @@
  * the option, or with a CA the system does not trust, nothing but attestation requests crosses it.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { ChannelError, connect, fileSource } from '../../../src/core/index.js';
@@ -173,4 +175,34 @@ describe('an inspecting relay that alters the sealed answer: SEALED_RESPONSE_INV
       assert.equal(audioWindowsSeen(p), 0);
     });
   }
+});
+
+describe('an enclave restarted behind the inspecting proxy (a new HPKE key, the same address)', () => {
+  it('the body sealed to the old key is refused unread (422 HPKE_KEY_UNKNOWN), and the session attests again and transcribes', async () => {
+    const caDir = await mkdtemp(path.join(tmpdir(), 'blindbox-restart-ca-'));
+    const engine = () => createPocketSphinxEngine({ workers: 1, maxQueue: 2 });
+    let first: ReferenceServer | undefined = await startSimulationServer({ engine: await engine(), caDir });
+    const port = Number(new URL(first.url).port);
+    let second: ReferenceServer | undefined;
+    const p = await proxies.start({ inspect: true });
+    const logged: string[] = [];
+    const session = await connect(`https://enclave.test:${port}`, { roots: rootsTrusting(first), proxy: { proxy: p.url }, allowInspectedTls: true, inspectionCas: [p.caCertificate!.toString()], log: (line) => logged.push(line) });
+    try {
+      const before = session.attested.service!.hpkePublicKey!;
+      assert.ok((await session.transcribe(await fileSource(SAMPLE))).text.length > 0);
+      await first.close();
+      first = undefined;
+      second = await startSimulationServer({ engine: await engine(), caDir, port });
+      const result = await session.transcribe(await fileSource(SAMPLE));
+      assert.ok(result.text.length > 0);
+      assert.notDeepEqual(result.enclave.service!.hpkePublicKey, before, 'sealed to the new key, from a new attestation');
+      assert.ok(logged.some((line) => /was refused \(SERVER_ERROR: .*no longer holds the HPKE key/.test(line)), logged.join('\n'));
+      assert.equal(audioWindowsSeen(p), 0);
+    } finally {
+      await session.close();
+      await first?.close();
+      await second?.close();
+      await rm(caDir, { recursive: true, force: true });
+    }
+  });
 });
