@@ -3,7 +3,8 @@
  * the target). It resolves names through its own `hosts` table (so a test can use a name, e.g. `enclave.test`, that
  * only the proxy can reach), counts the bytes it relays, can require Basic credentials (407 otherwise), and can be told
  * to inspect TLS: it then terminates the client's TLS itself with a certificate its own CA ("Example Corp TLS
- * Inspection CA") issued for the requested name, opens its own TLS to the target, and records every decrypted byte.
+ * Inspection CA") issued for the requested name, opens its own TLS to the target, and records every decrypted byte;
+ * it may then also alter the server's answers (`rewriteAnswer`).
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -22,6 +23,11 @@ export interface ConnectProxyOptions {
   readonly inspect?: boolean;
   /** Keep the bytes clients sent through plain tunnels (what a proxy that only relays can see), for `relayed`. */
   readonly record?: boolean;
+  /**
+   * With `inspect`: every answer of the server (head and `Content-Length` body, as bytes), numbered from 0 across all
+   * connections, goes to the client as this returns it: a middlebox that alters, cuts or swaps answers.
+   */
+  readonly rewriteAnswer?: (answer: Buffer, index: number) => Buffer;
 }
 
 export interface ConnectProxy {
@@ -65,6 +71,7 @@ export async function startConnectProxy(options: ConnectProxyOptions): Promise<C
   const decrypted: Buffer[] = [];
   const relayed: Buffer[] = [];
   let fromClients = 0;
+  let answers = 0;
   const sockets = new Set<Socket | Duplex>();
   const inspector = options.inspect ? await inspectionCa(Object.keys(options.hosts)) : undefined;
   const expected = options.auth ? `Basic ${Buffer.from(`${options.auth.user}:${options.auth.password}`).toString('base64')}` : undefined;
@@ -112,7 +119,9 @@ export async function startConnectProxy(options: ConnectProxyOptions): Promise<C
         fromClients += d.length;
         decrypted.push(Buffer.from(d));
       });
-      inner.pipe(onward).pipe(inner);
+      inner.pipe(onward);
+      if (options.rewriteAnswer) rewriting(onward, inner, options.rewriteAnswer, () => answers++);
+      else onward.pipe(inner);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -131,8 +140,28 @@ export async function startConnectProxy(options: ConnectProxyOptions): Promise<C
   };
 }
 
+/**
+ * Relays `from` to `to` one whole HTTP answer (head, then `Content-Length` bytes) at a time, each through `rewrite`
+ * with its number (`next`).
+ */
+function rewriting(from: TLSSocket, to: TLSSocket, rewrite: (answer: Buffer, index: number) => Buffer, next: () => number): void {
+  let pending = Buffer.alloc(0);
+  from.on('data', (d: Buffer) => {
+    pending = Buffer.concat([pending, d]);
+    for (;;) {
+      const end = pending.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(pending.subarray(0, end).toString('latin1'))?.[1] ?? 0);
+      if (pending.length < end + 4 + length) return;
+      to.write(rewrite(pending.subarray(0, end + 4 + length), next()));
+      pending = pending.subarray(end + 4 + length);
+    }
+  });
+  from.on('end', () => to.end());
+}
+
 /** A CA as a company's inspection proxy has one, and the leaf certificates it forges for `names` (made ahead). */
-async function inspectionCa(names: readonly string[]): Promise<{ ca: X509Certificate; leafFor(name: string): { key: string; pem: string } }> {
+export async function inspectionCa(names: readonly string[]): Promise<{ ca: X509Certificate; leafFor(name: string): { key: string; pem: string } }> {
   const now = Date.now();
   const root: IssuedCertificate = await issueCertificate({
     subject: [['O', 'Example Corp'], ['CN', 'Example Corp TLS Inspection CA']],

@@ -3,7 +3,8 @@
  * (`verify`, `transcribe`, and offline `verify-receipt`, `verify-evidence`), and for a live server how long to wait;
  * declared once in commands.ts and turned into the core's options here.
  */
-import { DEFAULT_POLICY, loadPolicyFile, MAX_MAX_AGE_SECONDS, type AttestationPolicy } from '../core/policy.js';
+import { X509Certificate } from 'node:crypto';
+import { DEFAULT_POLICY, loadPolicyFile, loadRootFile, MAX_MAX_AGE_SECONDS, type AttestationPolicy } from '../core/policy.js';
 import type { ConnectOptions, TrustedRoot } from '../core/index.js';
 import { parseProxyUrl } from '../core/transport/proxy-route.js';
 import { parseSeconds, UsageError } from './args.js';
@@ -41,6 +42,18 @@ export function proxyOptions(values: { proxy?: string; 'no-proxy'?: boolean }, e
     throw new UsageError((err as Error).message, { cause: err });
   }
   return { proxy: { proxy: values.proxy }, environment };
+}
+
+/**
+ * `--allow-inspected-tls` and `--inspection-ca` into the core's options. A CA without the permission would do
+ * nothing, and is refused so that nobody believes it did.
+ */
+export async function inspectionOptions(values: { 'allow-inspected-tls'?: boolean; 'inspection-ca'?: string[] }): Promise<Pick<ConnectOptions, 'allowInspectedTls' | 'inspectionCas'>> {
+  const cas = values['inspection-ca'] ?? [];
+  if (cas.length > 0 && !values['allow-inspected-tls']) throw new UsageError('--inspection-ca is only used with --allow-inspected-tls: give both, or neither');
+  if (!values['allow-inspected-tls']) return {};
+  const roots = (await Promise.all(cas.map((file) => asUsage(loadRootFile(file))))).flat();
+  return { allowInspectedTls: true, inspectionCas: roots.map((root) => new X509Certificate(root.der).toString()) };
 }
 
 /** The trust flags, `--max-age`, `--timeout` and the proxy flags into what `connect` takes. */

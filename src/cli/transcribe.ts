@@ -18,10 +18,10 @@ import { checkOutputPlan, writeFileAtomic, type PlannedOutput } from '../core/ut
 import { shownPath } from '../core/util/regular-file.js';
 import { retryLine } from '../core/util/retry-notice.js';
 import { TRANSCRIPT_FORMATS, type TranscriptFormat } from '../protocol/index.js';
-import { escapeControls, oneLine } from '../shared/text.js';
+import { escapeControls, oneLine, quoteServerText } from '../shared/text.js';
 import { UsageError } from './args.js';
 import { asUsage } from './client-args.js';
-import { connectOptions } from './attestation-flags.js';
+import { connectOptions, inspectionOptions } from './attestation-flags.js';
 import { transcribeSpec } from './commands.js';
 import { parseCommand } from './flags.js';
 import { EXIT_OK, EXIT_REJECTED, EXIT_USAGE } from './exit-codes.js';
@@ -61,7 +61,7 @@ export async function transcribeCommand(argv: string[], out: NodeJS.WritableStre
       throw new UsageError(`cannot write the receipt ${JSON.stringify(values.receipt)}: its folder is not writable (${e.code ?? String(e)})`);
     });
   }
-  const options = await connectOptions(values);
+  const options = { ...(await connectOptions(values)), ...(await inspectionOptions(values)) };
   const { connect } = await import('../core/transport/session.js');
   let session: AttestedSession;
   try {
@@ -71,6 +71,8 @@ export async function transcribeCommand(argv: string[], out: NodeJS.WritableStre
   }
   try {
     if (session.attested.simulation) err.write('blindbox: SIMULATION server (its root is not AWS\'s): the audio is NOT protected by a real enclave.\n');
+    const inspector = session.attested.binding.inspectedBy;
+    if (inspector) err.write(`blindbox: TLS inspected by ${quoteServerText(inspector.issuer, 200)}; audio end-to-end encrypted to the enclave (sealed to its attested HPKE key).\n`);
     const transcribeOne = (source: AudioSource) => session.transcribe(source, { format: wire, language: values.language, onRetry: (notice) => err.write(`blindbox: ${oneLine(source.name, 300)}: HTTP ${notice.status}, ${retryLine(notice)}\n`) });
     const rendered = (result: TranscriptResult, source: AudioSource) => (format === 'markdown' ? markdownTranscript(result, transcriptProvenance(result, source.name, url, options.policy.name)) : result.body);
     if (values.stream) return await streamOne(session, sources[0]!, values, out, err);

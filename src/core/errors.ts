@@ -106,6 +106,8 @@ brandErrorClass(AttestationError, 'blindbox.error.attestation');
 /** Codes of failures talking to an (attested) server. */
 export const CHANNEL_ERROR_CODES = {
   TLS_BINDING_MISMATCH: 'The server presented a TLS certificate other than the one its attestation vouches for.',
+  INSPECTED_TLS_UNTRUSTED: 'TLS is terminated by a middlebox whose certificate this system does not trust.',
+  SEALED_RESPONSE_INVALID: 'The answer to a sealed request is not sealed under that request: it was changed, cut, or belongs to another request.',
   SERVER_UNREACHABLE: 'The server could not be reached.',
   PROXY_AUTH_REQUIRED: 'The proxy asked for credentials (HTTP 407) that were not given or that it refused.',
   SERVER_ERROR: 'The server answered with an error.',
@@ -228,6 +230,9 @@ export class InputError extends BlindBoxError {
 }
 brandErrorClass(InputError, 'blindbox.error.input');
 
+/** Channel failures that say the channel to the enclave cannot be trusted: another key, an untrusted interceptor, a forged answer. */
+const UNTRUSTED_CHANNEL_CODES: ReadonlySet<ChannelErrorCode> = new Set(['TLS_BINDING_MISMATCH', 'INSPECTED_TLS_UNTRUSTED', 'SEALED_RESPONSE_INVALID']);
+
 /**
  * The one rule for "this failure means the server is not (provably) the expected enclave": its attestation was
  * rejected, the TLS key it presented is not the attested one, or it would not sign a valid receipt for its answer
@@ -236,7 +241,7 @@ brandErrorClass(InputError, 'blindbox.error.input');
  * flag both come from here.
  */
 export function isUntrustedFailure(err: unknown): boolean {
-  return err instanceof AttestationError || err instanceof ReceiptError || (err instanceof ChannelError && err.code === 'TLS_BINDING_MISMATCH');
+  return err instanceof AttestationError || err instanceof ReceiptError || (err instanceof ChannelError && UNTRUSTED_CHANNEL_CODES.has(err.code));
 }
 
 /**

@@ -41,6 +41,7 @@ export const SETTING_KEYS = {
   policy: 'blindbox.policy',
   policyFile: 'blindbox.policyFile',
   trustedRoots: 'blindbox.trustedRoots',
+  allowInspectedTls: 'blindbox.allowInspectedTls',
   transcriptFormat: 'blindbox.transcript.format',
   requestTimeoutSeconds: 'blindbox.requestTimeoutSeconds',
   concurrency: 'blindbox.concurrency',

@@ -47,6 +47,13 @@ export const SERVER_ERROR_CODES = {
   INVALID_TIMESTAMP_GRANULARITY: { status: 400, retry: false, sentence: `${UPLOAD_FIELDS.timestampGranularities} must be word or segment, and is taken with verbose_json only.` },
   UNREADABLE_AUDIO: { status: 400, retry: false, sentence: 'The audio could not be decoded.' },
   EMPTY_AUDIO: { status: 400, retry: false, sentence: 'The audio decodes to no samples.' },
+  // 400: a body sealed to the enclave (protocol/sealed-body.ts) that cannot be taken.
+  MALFORMED_SEALED_REQUEST: { status: 400, retry: false, sentence: 'The sealed request\'s headers are missing or malformed (encapsulated key, HPKE key, request time, content type, receipt nonce).' },
+  SEALED_BODY_INVALID: { status: 400, retry: false, sentence: 'A chunk of the sealed body does not authenticate: it was changed, dropped, reordered or replayed, or the body belongs to another request.' },
+  SEALED_BODY_TRUNCATED: { status: 400, retry: false, sentence: 'The sealed body ended before its final chunk.' },
+  SEALED_BODY_MALFORMED: { status: 400, retry: false, sentence: 'The sealed body is not framed as chunks of the protocol (a length out of range, a short chunk before the final one, bytes after the final one).' },
+  SEALED_REQUEST_REPLAYED: { status: 400, retry: false, sentence: 'This sealed request (its encapsulated key) was received before.' },
+  SEALED_REQUEST_EXPIRED: { status: 400, retry: false, sentence: 'The sealed request\'s time is too far from the enclave\'s clock.' },
   NOT_FOUND: { status: 404, retry: false, sentence: 'There is no such path on this server.' },
   METHOD_NOT_ALLOWED: { status: 405, retry: false, sentence: 'The method is not allowed on this path.' },
   // 408: too slow (the connection is closed).
@@ -61,6 +68,7 @@ export const SERVER_ERROR_CODES = {
   EXPECTATION_FAILED: { status: 417, retry: false, sentence: 'This server only understands "Expect: 100-continue".' },
   LANGUAGE_UNSUPPORTED: { status: 422, retry: false, sentence: "The language asked for is not one this server's engine transcribes." },
   TRANSLATION_UNSUPPORTED: { status: 422, retry: false, sentence: "This server's engine cannot translate: ask /v1/audio/transcriptions for a transcript instead." },
+  HPKE_KEY_UNKNOWN: { status: 422, retry: false, sentence: 'The body is sealed to an HPKE key this enclave does not hold (another enclave\'s, or its own before a restart): attest it again.' },
   // 429: too many from this client.
   BUSY: { status: 429, retry: true, sentence: 'The speech engine is busy; try again later.' },
   ONE_PER_CONNECTION: { status: 429, retry: false, sentence: 'This connection is already transcribing: wait for its answer, or use another connection.' },

@@ -17,6 +17,7 @@ import { createServer as createNetServer, type AddressInfo, type Socket } from '
 import { ENDPOINTS } from '../protocol/endpoints.js';
 import { NONCE_HEX } from '../protocol/limits.js';
 import type { ServiceInfo } from '../protocol/service-info.js';
+import { SEALED_HEADERS } from '../protocol/sealed-body.js';
 import { encodeServiceInfo } from './attestation/service-info.js';
 import type { AttestationProvider } from './attestation/provider.js';
 import { clientErrorAnswer, rawErrorAnswer } from './http/client-error.js';
@@ -126,6 +127,9 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
   const startedAt = Math.floor(Date.now() / 1000);
   const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
   const userData = encodeServiceInfo(options.service);
+  // A routing hint, never trusted by a client (it takes the key from the document): an L7 balancer can stick sealed
+  // requests, which carry the same header, to the replica whose key they are sealed to.
+  const hpkeKeyHeader = options.service.hpkePublicKey ? { [SEALED_HEADERS.hpkeKey]: Buffer.from(options.service.hpkePublicKey).toString('hex') } : {};
   const notConfigured: Handler = async () => {
     throw HttpError.of('ENGINE_NOT_CONFIGURED');
   };
@@ -152,7 +156,7 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
         } finally {
           signing--;
         }
-        res.writeHead(200, { 'content-type': 'application/cbor', 'content-length': document.length, 'cache-control': 'no-store' });
+        res.writeHead(200, { 'content-type': 'application/cbor', 'content-length': document.length, 'cache-control': 'no-store', ...hpkeKeyHeader });
         res.end(document);
       },
     },

@@ -15,6 +15,8 @@ import { APPLICATION_PCR, applicationPcrValue, engineModelPaths, measureApplicat
 import type { TranscriptionEngine } from './engine/engine.js';
 import { receiptIssuer } from './http/receipt.js';
 import { transcriptionHandlers, type TranscriptionLimits } from './http/transcription.js';
+import { ReplayGuard } from './http/sealed-request.js';
+import { generateHpkeKeyPair } from '../shared/sealed-body.js';
 import { startEnclaveApp, type ConnectionLimits, type EnclaveApp } from './app.js';
 import { startHostProxy, type HostProxy, type HostProxyLimits } from './host-proxy.js';
 import { measurePcrs } from './measurements.js';
@@ -104,9 +106,12 @@ function applicationConfig(service: ServiceInfo, options: ReferenceServerOptions
 async function startReferenceServer<P extends AttestationProvider>(provider: P, service: ServiceInfo, options: ReferenceServerOptions): Promise<ReferenceServer<P>> {
   const engine = options.engine;
   const identity = await createTlsIdentity();
+  // Made here, inside the enclave, at every start: a restart has a new key, and the attestation names it.
+  const sealed = { keys: await generateHpkeKeyPair(), replays: new ReplayGuard() };
+  const attested: ServiceInfo = { ...service, hpkePublicKey: sealed.keys.publicKey };
   const dir = await mkdtemp(path.join(tmpdir(), 'blindbox-enclave-'));
-  const transcription = engine ? transcriptionHandlers(engine, receiptIssuer(provider, service), options.limits) : undefined;
-  const app = await startEnclaveApp({ provider, identity, service, transcription, limits: options.connections, log: options.log }, { path: path.join(dir, 'enclave.sock') });
+  const transcription = engine ? transcriptionHandlers(engine, receiptIssuer(provider, service), options.limits, sealed) : undefined;
+  const app = await startEnclaveApp({ provider, identity, service: attested, transcription, limits: options.connections, log: options.log }, { path: path.join(dir, 'enclave.sock') });
   let proxy: HostProxy;
   try {
     proxy = await startHostProxy({ host: '127.0.0.1', port: options.port ?? 0 }, app.target, options.proxy);

@@ -33,7 +33,7 @@ interface Family {
 
 const FAMILIES: readonly Family[] = [
   { cls: AttestationError, name: 'AttestationError', brand: 'blindbox.error.attestation', codes: ATTESTATION_ERROR_CODES, untrusted: () => true },
-  { cls: ChannelError, name: 'ChannelError', brand: 'blindbox.error.channel', codes: CHANNEL_ERROR_CODES, untrusted: (code) => code === 'TLS_BINDING_MISMATCH' },
+  { cls: ChannelError, name: 'ChannelError', brand: 'blindbox.error.channel', codes: CHANNEL_ERROR_CODES, untrusted: (code) => ['TLS_BINDING_MISMATCH', 'INSPECTED_TLS_UNTRUSTED', 'SEALED_RESPONSE_INVALID'].includes(code) },
   { cls: ReceiptError, name: 'ReceiptError', brand: 'blindbox.error.receipt', codes: RECEIPT_ERROR_CODES, untrusted: () => true },
   { cls: InputError, name: 'InputError', brand: 'blindbox.error.input', codes: INPUT_ERROR_CODES, untrusted: () => false },
   { cls: ExtensionError, name: 'ExtensionError', brand: 'blindbox.error.extension', codes: EXTENSION_ERROR_CODES, untrusted: () => false },

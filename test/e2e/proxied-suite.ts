@@ -3,7 +3,7 @@
  * (support/connect-proxy.ts maps it to 127.0.0.1), and code-server with the packaged extension, trusting the server,
  * whose `http.proxy` names that proxy.
  */
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ENCLAVE_NAME, startConnectProxy, type ConnectProxy, type ConnectProxyOptions } from '../../support/connect-proxy.js';
@@ -22,11 +22,24 @@ export interface ProxiedSuite {
   readonly wb: Workbench;
 }
 
+/** What code-server gets beyond the trusted server and `http.proxy`. */
+export interface ProxiedCodeServer {
+  /** More user settings. */
+  readonly settings?: Record<string, unknown>;
+  /** The system trusts the inspecting proxy's CA (NODE_EXTRA_CA_CERTS of code-server, and so of its extension host). */
+  readonly trustProxyCa?: boolean;
+}
+
 /**
  * Starts it all; `prepare` fills the workspace before code-server opens it. If a part fails to start, what did start
  * is stopped before the error is thrown.
  */
-export async function startProxiedSuite(label: string, proxyOptions: Omit<ConnectProxyOptions, 'hosts'>, prepare: (workspace: string) => void = () => undefined): Promise<ProxiedSuite> {
+export async function startProxiedSuite(
+  label: string,
+  proxyOptions: Omit<ConnectProxyOptions, 'hosts'>,
+  prepare: (workspace: string) => void = () => undefined,
+  codeServer: ProxiedCodeServer = {},
+): Promise<ProxiedSuite> {
   requireBuilt();
   const parts: { -readonly [K in keyof ProxiedSuite]?: ProxiedSuite[K] } = {};
   try {
@@ -37,7 +50,14 @@ export async function startProxiedSuite(label: string, proxyOptions: Omit<Connec
     parts.enclave = await startEnclave(parts.dir);
     parts.target = `${ENCLAVE_NAME}:${new URL(parts.enclave.url).port}`;
     parts.proxy = await startConnectProxy({ hosts: { [ENCLAVE_NAME]: '127.0.0.1' }, ...proxyOptions });
-    parts.server = await startCodeServer({ workspace: parts.workspace, label, settings: { ...trustedSettings(parts.enclave), 'blindbox.serverUrl': `https://${parts.target}`, 'http.proxy': parts.proxy.url } });
+    const ca = path.join(parts.dir, 'inspection-ca.pem');
+    if (codeServer.trustProxyCa) await writeFile(ca, parts.proxy.caCertificate!.toString());
+    parts.server = await startCodeServer({
+      workspace: parts.workspace,
+      label,
+      settings: { ...trustedSettings(parts.enclave), 'blindbox.serverUrl': `https://${parts.target}`, 'http.proxy': parts.proxy.url, ...codeServer.settings },
+      env: codeServer.trustProxyCa ? { NODE_EXTRA_CA_CERTS: ca } : undefined,
+    });
     await parts.server.installVsix(VSIX);
     parts.wb = await openWorkbench(parts.server);
     return parts as ProxiedSuite;

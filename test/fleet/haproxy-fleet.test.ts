@@ -13,15 +13,14 @@ import { connect, fileSource, loadRootFile, AWS_NITRO_ROOT_G1 } from '../../src/
 import { runCli, startServe, type ServeProcess } from '../../support/cli.js';
 import { startHaproxy, type Balancer } from '../../support/haproxy.js';
 import { startMitmProxy, type RunningServer } from '../../support/servers.js';
-import { SCRIPT, scratchDir, speak, wordErrorRate } from '../../support/speech.js';
+import { scratchDir, speak, wordErrorRate } from '../../support/speech.js';
+import { FLEET_BATCH, served } from '../helpers/fleet-batch.js';
 
 const WER_BOUND = 0.25;
 /** The replicas close idle connections after this long, so that the keep-alive case takes seconds. */
 const KEEP_ALIVE_S = 3;
 
-const sentences = [...SCRIPT.slt.map((text) => ({ voice: 'slt' as const, text })), ...SCRIPT.rms.map((text) => ({ voice: 'rms' as const, text }))];
-/** Eight files: the six sentences, and the first two again in the other voice. */
-const batch = [...sentences, { voice: 'rms' as const, text: SCRIPT.slt[0]! }, { voice: 'slt' as const, text: SCRIPT.rms[0]! }];
+const batch = FLEET_BATCH;
 
 let dir: string;
 let speech: Awaited<ReturnType<typeof scratchDir>>;
@@ -51,11 +50,6 @@ after(async () => {
   await speech?.dispose();
   await rm(dir, { recursive: true, force: true });
 });
-
-/** How many transcriptions a replica answered, from its request log (`POST /path 200`). */
-function served(replica: ServeProcess): number {
-  return replica.stderr().split('\n').filter((line) => /^\[enclave\] POST \/\S+ 200$/.test(line)).length;
-}
 
 describe('a fleet behind HAProxy (mode tcp, round robin) with a man in the middle among the backends', () => {
   it('replicas started with one --ca chain to one root, each with its own module id', async () => {

@@ -42,6 +42,13 @@ export interface ChannelOptions {
   readonly clock: () => Date;
   /** How every connection is made: directly or through a proxy (default direct). */
   readonly route?: ProxyRoute;
+  /**
+   * Accept TLS that a middlebox terminates, if its certificate is valid for the system's trust store and the document
+   * attests an HPKE key: the channel is then unbound (`binding.bound` false) and carries only sealed bodies. Default false.
+   */
+  readonly allowInspectedTls?: boolean;
+  /** PEM certificates trusted, besides Node's CAs and NODE_EXTRA_CA_CERTS, to judge an inspecting middlebox's chain. */
+  readonly inspectionCas?: readonly string[];
 }
 
 /** An attested connection; `enclave` is the one key its sockets may present. */
@@ -76,7 +83,7 @@ export async function openAttestedChannel(origin: URL, options: ChannelOptions, 
     let response: Dispatcher.ResponseData;
     for (let attempt = 0; ; attempt++) {
       pin = new TlsPin((cert) => refused.get(sha256Hex(spkiOf(cert))));
-      client = new Client(origin, { connect: pinnedConnector(pin, options.timeoutMs, options.route), pipelining: 1 });
+      client = new Client(origin, { connect: pinnedConnector(pin, options.timeoutMs, options.route, options.inspectionCas), pipelining: 1 });
       nonce = randomBytes(CLIENT_NONCE_BYTES);
       try {
         response = await client.request({
@@ -117,8 +124,9 @@ export async function openAttestedChannel(origin: URL, options: ChannelOptions, 
       maxAgeMs: options.policy.maxAgeSeconds * 1000,
     });
     const presentedSpki = spkiOf(presented);
-    const binding = underChainRoot(attestation.root, () => bindTls(attestation, presented, presentedSpki, `${origin.hostname}:${origin.port || 443}`));
-    pin.pin(presentedSpki);
+    const inspection = { allowInspectedTls: options.allowInspectedTls === true, ...pin.presentedTrust };
+    const binding = underChainRoot(attestation.root, () => bindTls(attestation, presented, presentedSpki, `${origin.hostname}:${origin.port || 443}`, inspection));
+    pin.pin(presentedSpki, !binding.bound);
     return { client, enclave: attestedEnclave(attestation, document, presented, binding) };
   } catch (err) {
     await client?.destroy().catch(() => undefined);

@@ -62,10 +62,11 @@ export class AttemptBudget {
 /**
  * Whether a request that failed with `err` on a pinned channel, before any answer, shows that the channel's key no
  * longer answers: the reconnect was refused or reset (`SERVER_UNREACHABLE`) or presented another key
- * (`TLS_BINDING_MISMATCH`: the server restarted with a new one, or something else now answers there).
+ * (`TLS_BINDING_MISMATCH`: the server restarted with a new one, or something else now answers there); on a channel
+ * whose TLS a middlebox terminates, the enclave refused a body sealed to the attested HPKE key (`HPKE_KEY_UNKNOWN`).
  */
 export function isKeyGone(err: BlindBoxError): boolean {
-  return err.code === 'SERVER_UNREACHABLE' || err.code === 'TLS_BINDING_MISMATCH';
+  return err.code === 'SERVER_UNREACHABLE' || err.code === 'TLS_BINDING_MISMATCH' || (err instanceof ChannelError && err.serverCode === 'HPKE_KEY_UNKNOWN');
 }
 
 /** What the pool tells its owner. */
@@ -154,7 +155,7 @@ export class ChannelPool {
    * list when `failure` says its key no longer answers. One that carried an answer puts its enclave back on the list.
    */
   release(channel: AttestedChannel, reusable: boolean, failure?: BlindBoxError): void {
-    const key = channel.enclave.binding.presentedSpkiSha256;
+    const key = channel.enclave.binding.attestedKeySha256;
     if (!reusable && failure && isKeyGone(failure) && this.#enclaves.get(key) === channel.enclave) {
       this.#enclaves.delete(key);
       this.#events.changed();
@@ -202,7 +203,7 @@ export class ChannelPool {
   }
 
   #record(enclave: AttestedEnclave): void {
-    this.#enclaves.set(enclave.binding.presentedSpkiSha256, enclave);
+    this.#enclaves.set(enclave.binding.attestedKeySha256, enclave);
     this.#latest = enclave;
     this.#events.attested(enclave);
     this.#events.changed();

@@ -6,7 +6,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { rootCertificates, type TLSSocket } from 'node:tls';
 import { buildConnector, Client } from 'undici';
 import { ChannelError, type BlindBoxError } from '../errors.js';
 import { endSentence, oneLine } from '../../shared/text.js';
@@ -21,7 +21,9 @@ import { certificateNames, presentedFact, spkiOf } from './attested-enclave.js';
  */
 export class TlsPin {
   #pinned: Uint8Array | undefined;
+  #inspected = false;
   #presented: X509Certificate | undefined;
+  #authorized: { readonly authorized: boolean; readonly authorizationError?: string } = { authorized: false };
   #connections = 0;
   readonly #refuse: (cert: X509Certificate) => BlindBoxError | undefined;
 
@@ -35,18 +37,27 @@ export class TlsPin {
     return this.#presented;
   }
 
+  /** Whether the attestation connection's chain was valid for the system's trust store and the server's name. */
+  get presentedTrust(): { readonly authorized: boolean; readonly authorizationError?: string } {
+    return this.#authorized;
+  }
+
   /** How many TLS connections this pin has accepted. */
   get connections(): number {
     return this.#connections;
   }
 
-  /** From now on only `spki` is accepted. */
-  pin(spki: Uint8Array): void {
+  /**
+   * From now on only `spki` is accepted; `inspected`: it is an inspecting middlebox's key (bodies are sealed to the
+   * enclave), and its chain must also stay valid for the system's trust store.
+   */
+  pin(spki: Uint8Array, inspected = false): void {
     this.#pinned = spki;
+    this.#inspected = inspected;
   }
 
-  /** Checks one new connection's certificate; returns the error that must drop it, if any. */
-  check(cert: X509Certificate | undefined): BlindBoxError | undefined {
+  /** Checks one new connection's certificate (and what TLS said of its chain); returns the error that must drop it, if any. */
+  check(cert: X509Certificate | undefined, trust: { readonly authorized: boolean; readonly authorizationError?: string } = { authorized: false }): BlindBoxError | undefined {
     if (!cert) return new ChannelError('PROTOCOL_ERROR', 'The server did not present a TLS certificate.');
     if (this.#pinned === undefined) {
       // Attesting: exactly one connection, whose certificate the document must bind.
@@ -54,6 +65,9 @@ export class TlsPin {
       const refused = this.#refuse(cert);
       if (refused) return refused;
       this.#presented = cert;
+      this.#authorized = trust;
+    } else if (this.#inspected && !trust.authorized) {
+      return new ChannelError('INSPECTED_TLS_UNTRUSTED', `The inspected TLS connection (${certificateNames(cert)}) is no longer valid for this system's trust store (${oneLine(trust.authorizationError ?? 'unverified', 80)}).`, { presented: presentedFact(cert) });
     } else if (Buffer.compare(spkiOf(cert), this.#pinned) !== 0) {
       return new ChannelError(
         'TLS_BINDING_MISMATCH',
@@ -71,14 +85,19 @@ export class TlsPin {
  * HTTP CONNECT tunnel through the proxy. The TLS handshake and the pin check are the same on both routes: the tunnel
  * only replaces the TCP socket the TLS runs over, so a proxy sees TLS records, never a request byte in clear.
  */
-export function pinnedConnector(pin: TlsPin, timeoutMs: number, route: ProxyRoute = { kind: 'direct', why: 'unconfigured' }): buildConnector.connector {
-  // CA validation is off on purpose: the server's certificate is self-signed, and trust comes from the attestation pin.
-  const base = buildConnector({ rejectUnauthorized: false, maxCachedSessions: 0, timeout: timeoutMs });
+export function pinnedConnector(pin: TlsPin, timeoutMs: number, route: ProxyRoute = { kind: 'direct', why: 'unconfigured' }, extraCas: readonly string[] = []): buildConnector.connector {
+  // CA validation does not refuse on purpose: the server's certificate is self-signed, and trust comes from the
+  // attestation pin. The CAs (Node's, NODE_EXTRA_CA_CERTS, `extraCas`) only judge an inspecting middlebox's chain.
+  const ca = extraCas.length > 0 ? [...rootCertificates, ...extraCas] : undefined;
+  const base = buildConnector({ rejectUnauthorized: false, maxCachedSessions: 0, timeout: timeoutMs, ...(ca ? { ca } : {}) });
   const handshake: buildConnector.connector = (options, callback) => {
     base(options, (err, socket) => {
       if (err) return callback(routeFailure(err, options, route), null);
       const tls = socket as TLSSocket;
-      const failure = pin.check(typeof tls.getPeerX509Certificate === 'function' ? tls.getPeerX509Certificate() : undefined);
+      // CA validation does not refuse (rejectUnauthorized is off), but Node still judges the chain and the name: an
+      // inspected connection is accepted only when that judgement holds (attested-enclave.ts `bindTls`).
+      const trust = { authorized: tls.authorized === true, authorizationError: tls.authorizationError === undefined ? undefined : String(tls.authorizationError) };
+      const failure = pin.check(typeof tls.getPeerX509Certificate === 'function' ? tls.getPeerX509Certificate() : undefined, trust);
       if (failure) {
         tls.destroy();
         return callback(failure, null);

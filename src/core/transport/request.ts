@@ -18,6 +18,18 @@ export interface RequestOptions {
   readonly headersTimeoutMs?: number;
   /** Longest pause between two chunks of the body (default: the session timeout); a stream's is the engine's time. */
   readonly bodyTimeoutMs?: number;
+  /**
+   * Makes each attempt's headers and body for the enclave of the channel that carries it (a body sealed to that
+   * enclave's HPKE key); when given, `headers` and `body` are not used.
+   */
+  readonly prepare?: (enclave: AttestedEnclave) => Promise<PreparedRequest>;
+}
+
+/** One attempt's request. `sealed`: its body is sealed to the channel's enclave, the only kind an unbound channel carries. */
+export interface PreparedRequest {
+  readonly headers?: Record<string, string>;
+  readonly body?: Dispatcher.DispatchOptions['body'];
+  readonly sealed: boolean;
 }
 
 /**

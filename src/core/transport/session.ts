@@ -17,8 +17,10 @@ import type { AttestedEnclave } from './attested-enclave.js';
 import { parseServerOrigin } from './server-origin.js';
 import { resolveRoute, type ProxyEnvironment, type ProxyRoute, type ProxySettings } from './proxy-route.js';
 import { ChannelPool } from './channel-pool.js';
-import { toChannelError } from './responses.js';
-import type { PinnedRequester, PinnedResponse, RequestOptions } from './request.js';
+import { abandonBody, toChannelError } from './responses.js';
+import type { Dispatcher } from 'undici';
+import { SEALED_HEADERS } from '../../protocol/sealed-body.js';
+import type { PinnedRequester, PinnedResponse, PreparedRequest, RequestOptions } from './request.js';
 import { transcribe, type TranscribeOptions, type TranscriptResult } from './transcribe.js';
 import { transcribeStream, type TranscribeStreamOptions } from './transcribe-stream.js';
 import type { AudioSource } from '../audio-source.js';
@@ -51,6 +53,14 @@ export interface ConnectOptions {
   readonly proxy?: ProxySettings;
   /** The environment whose HTTPS_PROXY / NO_PROXY apply (e.g. `process.env`); default none: only `proxy` counts. */
   readonly environment?: ProxyEnvironment;
+  /**
+   * Allow TLS that a middlebox terminates (a company's TLS-inspecting proxy), for bodies sealed to the enclave's
+   * attested HPKE key only; the middlebox's certificate must be valid for the system's trust store (Node's CAs and
+   * NODE_EXTRA_CA_CERTS). Default false: interception is `TLS_BINDING_MISMATCH`. See attested-enclave.ts `bindTls`.
+   */
+  readonly allowInspectedTls?: boolean;
+  /** PEM certificates trusted, besides Node's CAs and NODE_EXTRA_CA_CERTS, for an inspecting middlebox (the CLI's `--inspection-ca`). */
+  readonly inspectionCas?: readonly string[];
 }
 
 /** Told of every attestation the session makes after `connect` (a new enclave, or a known one attested again). */
@@ -93,6 +103,8 @@ export class AttestedSession implements PinnedRequester {
         attempts: options.attempts,
         log: options.log ?? (() => undefined),
         route: options.route,
+        allowInspectedTls: options.allowInspectedTls,
+        inspectionCas: options.inspectionCas,
       },
       { attested: (enclave) => this.#tell(this.#listeners, enclave), changed: () => this.#tell(this.#enclaveListeners, this.#pool.enclaves) },
     );
@@ -184,18 +196,31 @@ export class AttestedSession implements PinnedRequester {
    * is sent once. All the attempts of one request, the pool's attestations and the sends here, share one budget.
    */
   async request(path: string, options: RequestOptions = {}): Promise<PinnedResponse> {
-    const replayable = options.body === undefined || typeof options.body === 'function' || typeof options.body === 'string' || options.body instanceof Uint8Array;
+    const replayable = options.prepare !== undefined || options.body === undefined || typeof options.body === 'function' || typeof options.body === 'string' || options.body instanceof Uint8Array;
     const budget = this.#pool.budget();
     for (;;) {
       if (this.#closed) throw new ChannelError('CANCELLED', 'The attested session is closed.');
       const channel = await this.#pool.acquire(options.signal, budget);
-      const body = typeof options.body === 'function' ? options.body() : options.body;
+      let prepared: PreparedRequest;
+      try {
+        prepared = await prepare(options, channel.enclave);
+      } catch (err) {
+        this.#pool.release(channel, true);
+        throw err;
+      }
+      const body = prepared.body;
+      // The policy's last word, where the bytes leave: on a channel whose TLS a middlebox terminates, no body goes in clear.
+      if (!channel.enclave.binding.bound && body !== undefined && !prepared.sealed) {
+        this.#pool.release(channel, true);
+        destroyBody(body);
+        throw new ChannelError('TLS_BINDING_MISMATCH', `TLS to ${this.origin.host} is inspected by ${JSON.stringify(channel.enclave.binding.inspectedBy?.issuer ?? 'a middlebox')}: only a body sealed to the enclave may be sent on it, and this one is not.`);
+      }
       let response;
       try {
         response = await channel.client.request({
           path,
           method: options.method ?? 'GET',
-          headers: options.headers,
+          headers: prepared.headers,
           body,
           signal: options.signal,
           headersTimeout: options.headersTimeoutMs ?? this.#timeoutMs,
@@ -209,6 +234,15 @@ export class AttestedSession implements PinnedRequester {
         // the server, and another attempt would send that again to a server that already had it.
         const answered = e.code === 'PROTOCOL_ERROR';
         if (!replayable || answered || this.#closed || !budget.retry(e, `of ${options.method ?? 'GET'} ${path} failed before an answer`)) throw e;
+        continue;
+      }
+      // A body sealed to a key the enclave no longer holds (it restarted behind the middlebox, or a balancer sent the
+      // request to another): refused unread, so it may go again, sealed anew, on a newly attested channel.
+      const gone = prepared.sealed ? sealedKeyGone(response, prepared.headers) : undefined;
+      if (gone) {
+        abandonBody(response.body);
+        this.#pool.release(channel, false, gone);
+        if (this.#closed || !budget.retry(gone, `of ${options.method ?? 'GET'} ${path} was refused`)) throw gone;
         continue;
       }
       // The connection is free again once the answer has been read (or abandoned).
@@ -255,6 +289,23 @@ export class AttestedSession implements PinnedRequester {
 
 function checkCount(name: string, value: number, max: number): void {
   if (!(Number.isInteger(value) && value >= 1 && value <= max)) throw new InputError('INVALID_OPTION', `${name} must be a whole number from 1 to ${max}, not ${value}`);
+}
+
+/** One attempt's headers and body, made for the enclave of the channel that carries it. */
+async function prepare(options: RequestOptions, enclave: AttestedEnclave): Promise<PreparedRequest> {
+  if (options.prepare) return options.prepare(enclave);
+  return { headers: options.headers, body: typeof options.body === 'function' ? options.body() : options.body, sealed: false };
+}
+
+/**
+ * The failure to retry when `response` refuses a sealed request as sealed to a key the enclave does not hold
+ * (`422 HPKE_KEY_UNKNOWN`, naming the key it holds now), or undefined. Only a status and a header are read: the
+ * refusal is not authenticated, and all a forged one can do is cost an attestation within the request's budget.
+ */
+function sealedKeyGone(response: Dispatcher.ResponseData, headers: Record<string, string> | undefined): ChannelError | undefined {
+  const holds = response.headers[SEALED_HEADERS.hpkeKey];
+  if (response.statusCode !== 422 || typeof holds !== 'string' || holds === headers?.[SEALED_HEADERS.hpkeKey]) return undefined;
+  return new ChannelError('SERVER_ERROR', 'The enclave no longer holds the HPKE key this channel attested (it restarted, or another enclave answered).', { status: 422, serverCode: 'HPKE_KEY_UNKNOWN' });
 }
 
 /** A stream body of a failed attempt is not read again. */

@@ -25,6 +25,9 @@ import { toHex } from '../util/hex.js';
 import { sha256Hex } from '../util/sha256.js';
 import type { AttestedEnclave } from './attested-enclave.js';
 import { wireFileName } from './wire-file-name.js';
+import { attestedHpkeKey, openAnswer, sealUpload } from './sealed-upload.js';
+import { sealedLength } from '../../protocol/sealed-body.js';
+import type { SenderSide } from '../../shared/sealed-body.js';
 import { isTranscriptFormat, type Segment, type TranscriptFormat, type VerboseTranscript } from '../../protocol/transcript.js';
 import type { PinnedRequester, PinnedResponse } from './request.js';
 import type { AudioSource } from '../audio-source.js';
@@ -79,6 +82,11 @@ export interface TranscribeOptions {
   readonly retry?: Partial<RetryPolicy>;
   /** Called before each wait for a busy server, to show it; the wait can be cancelled with `signal`. */
   readonly onRetry?: (notice: RetryNotice) => void;
+  /**
+   * Seal the audio to the enclave's attested HPKE key even over pinned TLS (default: only when TLS is inspected and
+   * the session allows it, where it is required). An enclave that attests no HPKE key gets it over pinned TLS.
+   */
+  readonly seal?: boolean;
 }
 
 /** How many busy answers are retried, and the longest `Retry-After` honoured; a server asking for more is not retried. */
@@ -100,9 +108,10 @@ export async function transcribe(session: PinnedRequester, source: AudioSource, 
   // The client's default is plain text (the server's, without a response_format, is JSON).
   const format = options.format ?? 'text';
   if (!isTranscriptFormat(format)) throw new InputError('INVALID_OPTION', `unknown transcript format ${JSON.stringify(format)}`);
-  const { response, nonce, audioSha256 } = await upload(session, source, { [UPLOAD_FIELDS.responseFormat]: format }, options);
+  const { response, nonce, audioSha256, sealing } = await upload(session, source, { [UPLOAD_FIELDS.responseFormat]: format }, options);
   // The engine's time is spent before the headers (`timeoutMs`); the body is then sent at once, within the session's timeout.
-  const bytes = await readBodyLimited(response.body, { maxBytes: MAX_TRANSCRIPT_BYTES, timeoutMs: session.timeoutMs, what: 'transcript', origin: session.origin });
+  const received = await readBodyLimited(response.body, { maxBytes: sealedLength(MAX_TRANSCRIPT_BYTES), timeoutMs: session.timeoutMs, what: 'transcript', origin: session.origin });
+  const bytes = sealing ? await openAnswer(sealing, response, received, session.origin.host) : received;
   // Nothing of the answer is parsed, let alone returned, before the enclave's signature over it is checked.
   const receipt = checkReceipt(session, response.enclave, { header: response.headers[RECEIPT_HEADER], nonce, audioName: source.name, audioSha256, body: bytes, format });
   return { ...parseTranscript(format, bytes.toString('utf8')), enclave: response.enclave, receipt };
@@ -113,6 +122,8 @@ export interface AnsweredUpload {
   readonly response: PinnedResponse;
   readonly nonce: Uint8Array;
   readonly audioSha256: string;
+  /** The sealed context of the request when its body went sealed to the enclave: its answer is sealed too. */
+  readonly sealing: SenderSide | undefined;
 }
 
 /**
@@ -130,9 +141,11 @@ export async function upload(session: PinnedRequester, source: AudioSource, fiel
   // A new stream per attempt: a connection that fails before answering is retried on another with the same bytes.
   // Each attempt hashes what it sends; the attempt that was answered made the last `sent`.
   let sent = newSentBody();
-  const body = () => {
+  // The sealed context of the attempt made last (the one answered), to open its answer; undefined when sent plain.
+  let sealing: SenderSide | undefined;
+  const plaintext = () => {
     sent = newSentBody();
-    return Readable.from(counted(hashingFile(encoder, sent), encoder.contentLength, total, options.onProgress));
+    return counted(hashingFile(encoder, sent), encoder.contentLength, total, options.onProgress);
   };
   const retry = { ...DEFAULT_RETRY, ...options.retry };
   // Busy answers are retried here, not by undici's RetryHandler: each attempt goes back through the session (which
@@ -142,8 +155,19 @@ export async function upload(session: PinnedRequester, source: AudioSource, fiel
     const nonce = randomBytes(CLIENT_NONCE_BYTES);
     const response = await session.request(ENDPOINTS.transcriptions, {
       method: 'POST',
-      headers: { ...encoder.headers, [RECEIPT_NONCE_HEADER]: toHex(nonce) },
-      body,
+      // Made for the channel that carries it: sealed to that enclave's attested HPKE key when its TLS is inspected.
+      prepare: async (enclave) => {
+        sealing = undefined;
+        if (enclave.binding.bound && !(options.seal && attestedHpkeKey(enclave))) {
+          return { headers: { ...encoder.headers, [RECEIPT_NONCE_HEADER]: toHex(nonce) }, body: Readable.from(plaintext()), sealed: false };
+        }
+        // A sealed answer is opened whole: its events could not be told as they come, so a stream is not sealed.
+        if (fields[STREAM_FIELD] === STREAM_TRUE) throw new InputError('INVALID_OPTION', `Streaming is not available when the audio must be sealed to the enclave (TLS to ${session.origin.host} is inspected, or sealing was asked for): transcribe without streaming.`);
+        const request = { path: ENDPOINTS.transcriptions, contentType: encoder.contentType, contentLength: Number(encoder.contentLength), receiptNonce: nonce, now: session.clock() };
+        const attempt = await sealUpload(enclave, request, plaintext());
+        sealing = attempt.side;
+        return { headers: { ...attempt.headers, [RECEIPT_NONCE_HEADER]: toHex(nonce) }, body: attempt.body, sealed: true };
+      },
       signal: options.signal,
       headersTimeoutMs: options.timeoutMs ?? DEFAULT_ENGINE_TIMEOUT_MS,
       bodyTimeoutMs: fields[STREAM_FIELD] === STREAM_TRUE ? (options.timeoutMs ?? DEFAULT_ENGINE_TIMEOUT_MS) : undefined,
@@ -162,7 +186,7 @@ export async function upload(session: PinnedRequester, source: AudioSource, fiel
       abandonBody(response.body);
       throw new ReceiptError('UPLOAD_INCOMPLETE', `${session.origin.host} answered before it had received the whole audio (${sent.fileBytes} of ${total} bytes sent): no receipt can cover the audio, so its transcript is not shown.`);
     }
-    return { response, nonce, audioSha256: sent.hash.digest('hex') };
+    return { response, nonce, audioSha256: sent.hash.digest('hex'), sealing };
   }
 }
 
@@ -235,7 +259,8 @@ export function checkReceipt(
     roots: [enclave.attestation.root],
     expectedPcrs: enclave.attestation.pcrs,
     nonce: request.nonce,
-    publicKeySha256: enclave.binding.presentedSpkiSha256,
+    // The enclave's own TLS key: the one its socket holds, whether or not a middlebox presented another to us.
+    publicKeySha256: enclave.binding.attestedKeySha256,
     moduleId: enclave.attestation.moduleId,
     format: request.format,
     audioSha256: request.audioSha256,
@@ -247,7 +272,7 @@ export function checkReceipt(
     server: session.origin.origin,
     audioName: request.audioName,
     requestNonce: toHex(request.nonce),
-    connectionKeySha256: enclave.binding.presentedSpkiSha256,
+    connectionKeySha256: enclave.binding.attestedKeySha256,
     policy: session.policy,
   });
   return { verified, file };

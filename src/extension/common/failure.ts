@@ -141,6 +141,8 @@ const FAILURE_FACTS: Readonly<Record<FailureCode, FailureFacts>> = {
   STALE_DOCUMENT: { short: 'stale document', check: 'hardware', fix: null },
   // The network is where these go wrong (no route, a proxy, TLS inspection): the diagnosis says which step.
   TLS_BINDING_MISMATCH: { short: 'TLS key not attested', check: 'channel', fix: 'networkDiagnostics' },
+  INSPECTED_TLS_UNTRUSTED: { short: 'TLS inspection not trusted', check: 'channel', fix: 'networkDiagnostics' },
+  SEALED_RESPONSE_INVALID: { short: 'sealed answer forged', check: 'channel', fix: null },
   SERVER_UNREACHABLE: { short: 'unreachable', check: null, fix: 'networkDiagnostics' },
   PROXY_AUTH_REQUIRED: { short: 'proxy wants credentials', check: null, fix: 'proxySettings' },
   SERVER_ERROR: { short: 'server error', check: null, fix: null },

@@ -49,6 +49,8 @@ export interface ExtensionSettings {
    * names a file on one host only. Already parsed (a bad one is a `SettingsError` here).
    */
   readonly inlineRoots: readonly TrustedRoot[];
+  /** Send audio through TLS a middlebox terminates, sealed to the enclave's attested HPKE key (core `allowInspectedTls`). */
+  readonly allowInspectedTls: boolean;
   readonly transcriptFormat: DocumentFormat;
   readonly requestTimeoutMs: number;
   /** Files of a batch transcribed at once, each on its own attested connection. */
@@ -86,11 +88,12 @@ export function parseSettings(raw: RawSettings, home: string): ExtensionSettings
     policy,
     policyFile,
     ...parseRoots(raw.trustedRoots, home),
+    allowInspectedTls: parseBoolean(raw.allowInspectedTls, 'allowInspectedTls'),
     transcriptFormat: parseFormat(raw.transcriptFormat),
     requestTimeoutMs: parseTimeout(raw.requestTimeoutSeconds) * 1000,
     concurrency: parseConcurrency(raw.concurrency),
     transcriptLanguage: parseLanguage(raw.transcriptLanguage),
-    saveNextToAudio: parseSaveNextToAudio(raw.saveNextToAudio),
+    saveNextToAudio: parseBoolean(raw.saveNextToAudio, 'saveNextToAudio'),
     proxy: parseProxySettings(raw),
     proxyEnvironment: Object.freeze({ ...raw.environment }),
   });
@@ -227,9 +230,10 @@ export function parseLanguage(value: unknown): string | undefined {
   return value;
 }
 
-function parseSaveNextToAudio(value: unknown): boolean {
+/** A boolean setting (absent: false); anything else is refused rather than read as either. */
+function parseBoolean(value: unknown, setting: SettingName): boolean {
   if (value === undefined || value === null) return false;
-  if (typeof value !== 'boolean') throw new SettingsError('saveNextToAudio', 'must be true or false');
+  if (typeof value !== 'boolean') throw new SettingsError(setting, 'must be true or false');
   return value;
 }
 

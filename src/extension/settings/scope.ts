@@ -12,7 +12,7 @@ import type { SettingName } from '../ids.js';
  * instead, which a dev container's configuration can write). Their workspace
  * values are ignored, and a change drops the session and attests again.
  */
-export const TRUST_SETTINGS: readonly SettingName[] = ['serverUrl', 'policy', 'policyFile', 'trustedRoots', 'requestTimeoutSeconds'];
+export const TRUST_SETTINGS: readonly SettingName[] = ['serverUrl', 'policy', 'policyFile', 'trustedRoots', 'allowInspectedTls', 'requestTimeoutSeconds'];
 
 /** What VS Code's `inspect()` returns for one setting (the parts we read). */
 export interface Inspected {

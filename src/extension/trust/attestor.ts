@@ -196,7 +196,15 @@ export class Attestor {
     const rootNames = trust.roots.map((r) => r.label).join(', ');
     this.#log(`attesting ${server} under policy "${trust.policy.name}" (${Object.keys(trust.policy.pcrs).length} PCR(s) pinned, max age ${trust.policy.maxAgeSeconds} s); trusted roots: ${rootNames}`);
     // The route (direct or which proxy) is the session's: attestation and every upload after it take it.
-    let options: ConnectOptions = { roots: trust.roots, policy: trust.policy, timeoutMs: settings.requestTimeoutMs, signal: stop, proxy: settings.proxy, environment: settings.proxyEnvironment };
+    let options: ConnectOptions = {
+      roots: trust.roots,
+      policy: trust.policy,
+      timeoutMs: settings.requestTimeoutMs,
+      signal: stop,
+      proxy: settings.proxy,
+      environment: settings.proxyEnvironment,
+      allowInspectedTls: settings.allowInspectedTls,
+    };
     let session: AttestedSession;
     try {
       // The proxy VS Code would take from the system or a PAC script counts only where no setting or variable names

@@ -10,7 +10,7 @@ import type { ChainRootFact } from '../../core/errors.js';
 import type { ProxyRoute } from '../../core/transport/proxy-route.js';
 import { firstDifference, markDifference } from '../../shared/difference.js';
 import { failedCheck, type Failure } from '../common/failure.js';
-import { NO_PCR_PINNED, relativeAge } from './summary.js';
+import { inspectionSentence, NO_PCR_PINNED, relativeAge } from './summary.js';
 import { oneLine } from '../../shared/text.js';
 import type { PolicyInfo, TrustState } from './trust-state.js';
 
@@ -156,6 +156,7 @@ function verifiedChecks(state: Extract<TrustState, { kind: 'verified' }>, t: num
   const newest = Math.max(...enclaves.map((e) => e.attestation.timestamp));
   const pinned = Object.keys(state.policy.pcrs).map(Number).sort((a, b) => a - b);
   const simulation = simulationRoot(state);
+  const inspection = inspectionSentence(enclaves);
   return [
     simulation !== undefined
       ? simulationHardware(simulation, [`Root: ${roots}`, 'Document signed by its chain, fresh, and answering our nonce'])
@@ -167,10 +168,12 @@ function verifiedChecks(state: Extract<TrustState, { kind: 'verified' }>, t: num
     pinned.length === 0
       ? check('code', 'warn', `Policy “${quotedName(state.policy)}”: ${NO_PCR_PINNED}. Any code running in a genuine enclave would pass.`, [`Pin PCR0–PCR2 (BlindBox: Configure Server…) to accept only your build.`])
       : check('code', 'pass', `Every pinned PCR (fingerprint of the code the enclave booted) matches the policy “${quotedName(state.policy)}”${each}.`, [`Pinned: ${pinned.map((i) => `PCR${i}`).join(', ')}`, `Policy from ${state.policy.source}`]),
-    check('channel', 'pass', `The TLS key of the connection is the key the enclave attested${each}: the channel ends inside the enclave.`, [
-      ...enclaves.map((e) => `Key SHA-256 ${e.binding.attestedKeySha256.slice(0, 16)}…`),
-      ...(state.route ? [routeFact(state.route)] : []),
-    ]),
+    inspection !== undefined
+      ? check('channel', 'warn', inspection, [...enclaves.map((e) => `Attested TLS key SHA-256 ${e.binding.attestedKeySha256.slice(0, 16)}…, presented ${e.binding.presentedSpkiSha256.slice(0, 16)}…`), ...(state.route ? [routeFact(state.route)] : [])], 'TLS inspected')
+      : check('channel', 'pass', `The TLS key of the connection is the key the enclave attested${each}: the channel ends inside the enclave.`, [
+          ...enclaves.map((e) => `Key SHA-256 ${e.binding.attestedKeySha256.slice(0, 16)}…`),
+          ...(state.route ? [routeFact(state.route)] : []),
+        ]),
   ];
 }
 

@@ -49,6 +49,15 @@ export function enclaveFacts(enclave: AttestedEnclave, now: number): EnclaveFact
   };
 }
 
+/**
+ * The one sentence every surface says of an enclave reached through TLS that a middlebox terminates (the user allowed
+ * it, `blindbox.allowInspectedTls`); undefined for a channel bound to the enclave.
+ */
+export function inspectionSentence(enclaves: readonly AttestedEnclave[]): string | undefined {
+  const issuer = enclaves.find((e) => e.binding.inspectedBy)?.binding.inspectedBy?.issuer;
+  return issuer === undefined ? undefined : `TLS inspected by “${oneLine(issuer, 200)}”; audio end-to-end encrypted to the enclave (sealed to the HPKE key its attestation binds).`;
+}
+
 function prefix(hex: string): string {
   return hex ? `${hex.slice(0, 16)}…` : '(absent)';
 }

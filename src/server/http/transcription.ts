@@ -21,9 +21,10 @@ import { toSrt, toVtt } from './subtitles.js';
 import { HttpError } from './respond.js';
 import { oneLine } from '../../shared/text.js';
 import { receiptNonce, type ReceiptIssuer } from './receipt.js';
-import { RECEIPT_HEADER } from '../../protocol/receipt.js';
+import { RECEIPT_HEADER, RECEIPT_NONCE_HEADER } from '../../protocol/receipt.js';
 import { STREAM_FIELD, STREAM_RECEIPT_FORMAT, STREAM_TRUE } from '../../protocol/stream.js';
 import { answerStream, answerStreamFailure } from './stream.js';
+import { openSealedRequest, sealAnswer, sealedFailure, sealedHead, type SealedBodies } from './sealed-request.js';
 import { checkUploadHead, clientGone, receiveUpload } from './upload.js';
 import { Admission, type Ticket } from './admission.js';
 import { directorySpace, insufficientStorage, isStorageFull, UploadBudget } from './upload-budget.js';
@@ -85,6 +86,7 @@ export function transcriptionHandlers(
   engine: TranscriptionEngine,
   receipts: ReceiptIssuer,
   limits: Partial<TranscriptionLimits> = {},
+  sealedBodies?: SealedBodies,
 ): { whisperPredict: Handler; openAiTranscriptions: Handler; openAiTranslations: Handler; inFlight: () => number } {
   const lim = { ...DEFAULT_LIMITS, ...limits };
   const admission = new Admission(
@@ -108,10 +110,11 @@ export function transcriptionHandlers(
       if (task === 'translate' && !engine.translates) throw HttpError.of('TRANSLATION_UNSUPPORTED', `This server's ${engine.name} engine cannot translate: ask ${ENDPOINTS.transcriptions} for a transcript instead.`);
       // Checked before anything is admitted or read: a bad nonce costs the server nothing.
       const nonce = receiptNonce(req);
+      const sealed = sealedHead(req, url.pathname, sealedBodies, req.headers[RECEIPT_NONCE_HEADER] === undefined ? undefined : Buffer.from(nonce).toString('hex'), requestTime);
       if (busyConnections.has(req.socket)) {
         throw HttpError.of('ONE_PER_CONNECTION');
       }
-      const declared = checkUploadHead(req, fileField, lim.maxUploadBytes);
+      const declared = checkUploadHead(req, fileField, lim.maxUploadBytes, sealed);
       // One signal for every reason to stop: the deadline, the client gone (the queued job is dropped, the result of a
       // running one discarded), the upload cut for its pace, the server shutting down. Its reason is the answer.
       const controller = new AbortController();
@@ -133,12 +136,16 @@ export function transcriptionHandlers(
         // Invited only now that it is admitted: a body the server would refuse is never asked for.
         if (/^100-continue$/i.test(req.headers.expect ?? '')) res.writeContinue();
         dir = await mkdtemp(path.join(tmpdir(), 'blindbox-upload-'));
-        const upload = await receiveUpload(req, dir, fileField, {
-          maxBytes: lim.maxUploadBytes,
-          idleTimeoutMs: lim.uploadIdleTimeoutMs,
-          minBytesPerSecond: lim.uploadMinBytesPerSecond,
-          paceGraceMs: lim.uploadPaceGraceMs,
-        }, ticket, controller.signal);
+        const opened = sealed && (await openSealedRequest(req, sealed, sealedBodies!, lim.maxUploadBytes + 64 * 1024));
+        const upload = await receiveUpload(
+          req,
+          dir,
+          fileField,
+          { maxBytes: lim.maxUploadBytes, idleTimeoutMs: lim.uploadIdleTimeoutMs, minBytesPerSecond: lim.uploadMinBytesPerSecond, paceGraceMs: lim.uploadPaceGraceMs },
+          ticket,
+          controller.signal,
+          opened && { body: opened.body, contentType: sealed.contentType, failure: sealedFailure },
+        );
         ticket.uploaded();
         const responseFormat = upload.fields.get(UPLOAD_FIELDS.responseFormat);
         if (responseFormat !== undefined && !isTranscriptFormat(responseFormat)) {
@@ -154,7 +161,8 @@ export function transcriptionHandlers(
         const headers: Record<string, string> = ignored.length > 0 ? { [IGNORED_FIELDS_HEADER]: ignored.join(', ') } : {};
         const job = { path: upload.path, filename: upload.filename, language, temperature, prompt, translate: task === 'translate', signal: controller.signal };
         const issue = (body: Buffer, format: TranscriptFormat) => receipts.issue(req.socket, { audioSha256: upload.sha256, audioBytes: upload.size, body, format, endpoint: url.pathname, requestTime, nonce });
-        if (url.pathname === ENDPOINTS.transcriptions && upload.fields.get(STREAM_FIELD) === STREAM_TRUE) {
+        // A sealed request's answer is sealed whole: its transcript never goes out as clear events past the middlebox.
+        if (!opened && url.pathname === ENDPOINTS.transcriptions && upload.fields.get(STREAM_FIELD) === STREAM_TRUE) {
           streaming = true;
           return await answerStream(res, { transcribe: (onSegment) => engine.transcribe({ ...job, onSegment }), receipt: (text) => issue(text, STREAM_RECEIPT_FORMAT), signal: controller.signal, headers });
         }
@@ -163,9 +171,11 @@ export function transcriptionHandlers(
         const answer = render(transcript, { fields: upload.fields, words: granularities.includes('word'), task });
         const body = Buffer.from(answer.body, 'utf8');
         const receipt = await issue(body, answer.format);
+        // The receipt binds the plaintext answer; a sealed request gets it sealed under its own context.
+        const out = opened ? await sealAnswer(opened.side, body, answer.contentType) : { headers: { 'content-type': answer.contentType }, body };
         if (controller.signal.aborted) throw controller.signal.reason;
-        res.writeHead(200, { 'content-type': answer.contentType, 'content-length': body.length, 'cache-control': 'no-store', [RECEIPT_HEADER]: receipt, ...headers });
-        res.end(body);
+        res.writeHead(200, { ...out.headers, 'content-length': out.body.length, 'cache-control': 'no-store', [RECEIPT_HEADER]: receipt, ...headers });
+        res.end(out.body);
       } catch (err) {
         // An engine that stops because the signal aborted says only "cancelled": the signal knows why.
         const failure = asHttpError(controller.signal.aborted ? controller.signal.reason : err, lim.busyRetryAfterSeconds);

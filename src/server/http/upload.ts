@@ -10,8 +10,10 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
+import type { Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
+import { sealedLength } from '../../protocol/sealed-body.js';
 import { HttpError } from './respond.js';
 
 /** An upload on disk and the text fields that came with it. */
@@ -43,6 +45,14 @@ const PACE_CHECK_MS = 1_000;
 /** A client too slow to keep is not drained either: its connection ends with the answer. */
 const CLOSE = { connection: 'close' } as const;
 
+/** A sealed upload opened as it arrives: the plaintext stream, its media type, and how its failures are answered. */
+export interface OpenedBody {
+  /** The opener the request is piped into; its readable side is the plaintext. */
+  readonly body: Duplex;
+  readonly contentType: string;
+  readonly failure: (err: unknown) => unknown;
+}
+
 /** Answered when the client goes away mid-upload (nobody reads it; the status is for the log). */
 export function clientGone(): HttpError {
   return HttpError.of('CANCELLED', 'The client went away during the upload.');
@@ -58,15 +68,17 @@ export interface UploadMeter {
  * What an upload's head says before any of its body is read: its declared length (undefined when chunked), or the
  * `HttpError` that refuses it (not multipart, or declared larger than `maxBytes` allows).
  */
-export function checkUploadHead(req: IncomingMessage, fileField: string, maxBytes: number): number | undefined {
-  const type = req.headers['content-type'] ?? '';
+export function checkUploadHead(req: IncomingMessage, fileField: string, maxBytes: number, sealed?: { readonly contentType: string }): number | undefined {
+  // A sealed body's own type says "sealed"; what it holds is named by the sealed head (bound into its context).
+  const type = sealed ? sealed.contentType : (req.headers['content-type'] ?? '');
   if (!/^multipart\/form-data/i.test(type)) {
     throw HttpError.of('UNSUPPORTED_MEDIA_TYPE', `Send the audio as multipart/form-data with the file in the field "${fileField}".`);
   }
   if (req.headers['content-length'] === undefined) return undefined;
   const declared = Number(req.headers['content-length']);
   // Multipart framing around the file is a few hundred bytes; 64 KiB leaves room for the text fields.
-  if (declared > maxBytes + 64 * 1024) throw tooLarge(maxBytes);
+  const plaintext = maxBytes + 64 * 1024;
+  if (declared > (sealed ? sealedLength(plaintext) : plaintext)) throw tooLarge(maxBytes);
   return declared;
 }
 
@@ -75,7 +87,15 @@ export function checkUploadHead(req: IncomingMessage, fileField: string, maxByte
  * `meter`. Rejects with `HttpError` for the client's mistakes, with `signal.reason` when `signal` aborts (the caller's
  * deadline or shutdown, the upload cut for its pace).
  */
-export async function receiveUpload(req: IncomingMessage, dir: string, fileField: string, limits: UploadLimits, meter: UploadMeter, signal: AbortSignal): Promise<Upload> {
+export async function receiveUpload(
+  req: IncomingMessage,
+  dir: string,
+  fileField: string,
+  limits: UploadLimits,
+  meter: UploadMeter,
+  signal: AbortSignal,
+  sealed?: OpenedBody,
+): Promise<Upload> {
   // The request may have ended while the caller prepared (a directory, a slot): no event would tell us now.
   if (signal.aborted) throw signal.reason;
   if (req.destroyed && !req.complete) throw clientGone();
@@ -83,11 +103,14 @@ export async function receiveUpload(req: IncomingMessage, dir: string, fileField
   let parser: busboy.Busboy;
   try {
     // busboy calls a file of exactly `fileSize` bytes truncated: one byte more lets a file of exactly the limit in.
-    parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: limits.maxBytes + 1, fields: 12, fieldSize: 1024, parts: 14 } });
+    const headers = sealed ? { ...req.headers, 'content-type': sealed.contentType } : req.headers;
+    parser = busboy({ headers, limits: { files: 1, fileSize: limits.maxBytes + 1, fields: 12, fieldSize: 1024, parts: 14 } });
   } catch {
     throw HttpError.of('MALFORMED_MULTIPART', 'The multipart request has no valid boundary.');
   }
 
+  // A sealed body reaches the parser opened (sealed-request.ts); the meter and the pace still count what arrives.
+  const source: Readable = sealed?.body ?? req;
   return new Promise<Upload>((resolve, reject) => {
     const fields = new Map<string, string>();
     const file = path.join(dir, 'audio');
@@ -118,11 +141,13 @@ export async function receiveUpload(req: IncomingMessage, dir: string, fileField
     const onClose = () => {
       if (!req.complete) fail(clientGone());
     };
+    const onSealedError = (err: unknown) => fail(sealed!.failure(err));
     const detach = () => {
       clearInterval(pace);
       signal.removeEventListener('abort', onAbort);
       req.off('data', onData);
       req.off('close', onClose);
+      sealed?.body.off('error', onSealedError);
     };
     /**
      * Stops parsing, closes the file, then rejects: nothing of the upload is open when the caller hears of it. The
@@ -133,9 +158,12 @@ export async function receiveUpload(req: IncomingMessage, dir: string, fileField
       if (settled) return;
       settled = true;
       detach();
-      req.unpipe(parser);
+      source.unpipe(parser);
+      // The request stops feeding the opener: what follows is drained by the app, not decrypted into a buffer.
+      if (sealed) req.unpipe(sealed.body);
       setImmediate(() => {
         parser.destroy(); // destroys the file stream too, which makes the pipeline destroy the sink
+        sealed?.body.destroy();
         sink?.destroy();
         const closed = sink && !sink.closed ? new Promise<void>((done) => sink!.once('close', () => done())) : Promise.resolve();
         void closed.then(() => reject(err));
@@ -151,6 +179,7 @@ export async function receiveUpload(req: IncomingMessage, dir: string, fileField
     signal.addEventListener('abort', onAbort, { once: true });
     req.on('data', onData);
     req.on('close', onClose);
+    sealed?.body.on('error', onSealedError);
 
     parser.on('field', (name, value, info) => {
       // busboy takes a part without a file name (`filename=""` included) for a text field, whatever it holds.
@@ -197,7 +226,7 @@ export async function receiveUpload(req: IncomingMessage, dir: string, fileField
         succeed({ path: file, filename, size, sha256, fields });
       }, fail);
     });
-    req.pipe(parser);
+    source.pipe(parser);
   });
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { proxyEnvironment, userLevelValue } from '../../../src/extension/settings/scope.js';
+import { proxyEnvironment, TRUST_SETTINGS, userLevelValue } from '../../../src/extension/settings/scope.js';
 import { AWS_NITRO_ROOT_G1, AWS_NITRO_ROOT_G1_PEM } from '../../../src/core/attestation/roots.js';
 import { isInlinePem, parseSettings, SettingsError, type RawSettings } from '../../../src/extension/settings/model.js';
 
@@ -120,6 +120,15 @@ describe('blindbox.transcript.language', () => {
     assert.equal(parseSettings({ transcriptLanguage: 'auto' }, HOME).transcriptLanguage, undefined);
     assert.equal(parseSettings({ transcriptLanguage: 'pt-BR' }, HOME).transcriptLanguage, 'pt-BR');
     for (const bad of ['french', 'en_US', 42, 'en\nfr']) assert.match(error({ transcriptLanguage: bad }).message, /^blindbox\.transcript\.language: must be "auto" or a language tag/);
+  });
+});
+
+describe('blindbox.allowInspectedTls', () => {
+  it('is off by default (inspected TLS refused), a boolean otherwise, and a trust setting read at user level only', () => {
+    assert.equal(parseSettings({}, HOME).allowInspectedTls, false);
+    assert.equal(parseSettings({ allowInspectedTls: true }, HOME).allowInspectedTls, true);
+    assert.match(error({ allowInspectedTls: 'yes' }).message, /^blindbox\.allowInspectedTls: must be true or false/);
+    assert.ok(TRUST_SETTINGS.includes('allowInspectedTls'));
   });
 });
 

@@ -87,9 +87,9 @@ export interface AttestationViewModel {
     readonly diagnosticOnly: boolean;
   } | null;
   readonly service: { readonly service: string; readonly version: string; readonly engine: string; readonly model: string } | null;
-  /** The binding as the session checked it (it refuses any other channel, so `bound` is always true). */
+  /** The binding as the session checked it: true, or false when TLS is inspected and bodies are sealed to the enclave. */
   readonly tls: {
-    readonly bound: true;
+    readonly bound: boolean;
     readonly text: string;
     readonly attestedKeySha256: string;
     readonly presentedKeySha256: string;

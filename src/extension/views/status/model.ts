@@ -6,7 +6,7 @@ import { formatDuration } from '../../../core/util/format-duration.js';
 import { shortReason } from '../../common/failure.js';
 import { COMMANDS } from '../../ids.js';
 import { codeSpan, escapeMarkdown } from '../../../core/util/markdown.js';
-import { enclaveFacts, NO_PCR_PINNED, policyLabel, policySummary } from '../../trust/summary.js';
+import { enclaveFacts, inspectionSentence, NO_PCR_PINNED, policyLabel, policySummary } from '../../trust/summary.js';
 import { SIMULATION_TITLE, simulationRoot, simulationSentence, stateMismatch } from '../../trust/checks.js';
 import { oldestVerification, type TrustState } from '../../trust/trust-state.js';
 
@@ -64,10 +64,12 @@ export function statusPresentation(result: TrustState, now: number): StatusPrese
       // The policy's name is in the tooltip; the text says when the policy pins nothing.
       const flag = unpinned ? ' · unpinned' : '';
       const n = result.enclaves.length;
+      const inspection = inspectionSentence(result.enclaves);
       const lines = [
         simulation !== undefined
           ? `**BlindBox: ${SIMULATION_TITLE}.** ${escapeMarkdown(simulationSentence(simulation))}`
           : `**BlindBox**: verified AWS Nitro enclave${n === 1 ? '' : `s (${n})`} (policy ${codeSpan(result.policy.name)})`,
+        ...(inspection !== undefined ? [escapeMarkdown(inspection)] : []),
         `Server: ${codeSpan(result.server)}`,
         `Policy: ${escapeMarkdown(policySummary(result.policy))}${unpinned ? ' — **any code running in a genuine enclave is accepted**' : ''}`,
         `${n === 1 ? 'Enclave' : `Enclaves (${n})`}:\n\n${result.enclaves.map((e) => enclaveLine(enclaveFacts(e, now))).join('\n')}`,

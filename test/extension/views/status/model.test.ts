@@ -6,6 +6,8 @@ import { ATTESTATION_ERROR_CODES, CHANNEL_ERROR_CODES, RECEIPT_ERROR_CODES } fro
 import { EXTENSION_ERROR_CODES } from '../../../../src/extension/common/errors.js';
 import type { TrustState } from '../../../../src/extension/trust/trust-state.js';
 import { policy, realAttested, verified } from '../../helpers.js';
+import { trustChecks } from '../../../../src/extension/trust/checks.js';
+import { escapeMarkdown } from '../../../../src/core/util/markdown.js';
 
 describe('status bar text', () => {
   const { attested, verifiedAt } = realAttested();
@@ -32,6 +34,21 @@ describe('status bar text', () => {
     assert.ok(p.tooltip.includes(attested.attestation.moduleId));
     assert.ok(p.tooltip.includes(attested.attestation.pcrs[0]!.slice(0, 16)));
     assert.ok(p.tooltip.includes(new Date(verifiedAt).toISOString()));
+  });
+
+  it('says TLS is inspected, by whom, and that the audio is end-to-end encrypted to the enclave, in the tooltip and the channel check', () => {
+    const inspectedBy = { subject: 'CN=enclave.example', issuer: 'O=Example Corp + CN=Example Corp TLS Inspection CA' };
+    const inspected = { ...attested, binding: { ...attested.binding, presentedSpkiSha256: 'ab'.repeat(32), bound: false, inspectedBy } };
+    const state = verified(server, inspected, policy({ 0: attested.attestation.pcrs[0]! }, 'production'));
+    const sentence = 'TLS inspected by “O=Example Corp + CN=Example Corp TLS Inspection CA”; audio end-to-end encrypted to the enclave';
+    assert.ok(statusPresentation(state, verifiedAt).tooltip.includes(escapeMarkdown(sentence)), statusPresentation(state, verifiedAt).tooltip);
+    const channel = trustChecks(state, verifiedAt).find((c) => c.id === 'channel')!;
+    assert.equal(channel.state, 'warn');
+    assert.equal(channel.stateText, 'TLS inspected');
+    assert.ok(channel.summary.startsWith(sentence), channel.summary);
+    // A bound channel says nothing of inspection.
+    assert.doesNotMatch(statusPresentation(verified(server, attested), verifiedAt).tooltip, /inspected/);
+    assert.equal(trustChecks(verified(server, attested), verifiedAt).find((c) => c.id === 'channel')!.state, 'pass');
   });
 
   it('shouts SIMULATION with the warning colour for a simulation root', () => {
