@@ -1,7 +1,7 @@
 /**
  * Bodies sealed to the enclave (protocol/sealed-body.ts) against the same upload over pinned TLS only, in one run on
  * one attested session to the simulation server on loopback: upload throughput (a WAV of BENCH_SEALED_BYTES, default
- * 64 MiB, best of 3 each, alternated), and the latency one request gains (a 256 KiB WAV, median of 15 each,
+ * 1 GiB as the issue asks, best of 2 each, alternated), and the latency one request gains (a 256 KiB WAV, median of 15 each,
  * alternated). The engine takes at most one second of audio, so the server refuses each upload with 413 TOO_LONG once
  * it has received (and, sealed, opened) the whole body: what is timed is the transfer, both sides' crypto included.
  * Prints figures; asserts no timing.
@@ -15,7 +15,8 @@ import { startSimulationServer } from '../src/server/server.js';
 import { ms, quantile, table } from './stats.js';
 import { makeFile } from './wav-file.js';
 
-const SIZE = Number(process.env.BENCH_SEALED_BYTES ?? 64 * 1024 ** 2);
+const SIZE = Number(process.env.BENCH_SEALED_BYTES ?? 1024 ** 3);
+const REPEATS = 2;
 const SMALL = 256 * 1024;
 
 /** One upload of `file`, sealed or not; its wall time. The only answer accepted is 413 after the whole upload. */
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
     const session = await connect(server.url, { roots: await loadRootFile(rootPem), timeoutMs: 120_000 });
     try {
       await alternated(session, small, 2); // warm-up: TLS, HPKE's WebCrypto keys, the server's paths
-      const throughput = await alternated(session, big, 3);
+      const throughput = await alternated(session, big, REPEATS);
       const latency = await alternated(session, small, 15);
       const mibps = (t: number) => SIZE / 1024 ** 2 / (t / 1000);
       const best = { pinned: Math.min(...throughput.pinned), sealed: Math.min(...throughput.sealed) };
@@ -63,13 +64,13 @@ async function main(): Promise<void> {
       console.log(`\nSealed bodies (blindbox-hpke/1) vs pinned TLS only, one attested session on loopback, the server opening each sealed chunk as it streams to disk\n`);
       console.log(
         table([
-          ['mode', `upload of ${(SIZE / 1024 ** 2).toFixed(0)} MiB (best of 3)`, 'MiB/s', `one ${SMALL / 1024} KiB request (median of 15)`],
+          ['mode', `upload of ${(SIZE / 1024 ** 2).toFixed(0)} MiB (best of ${REPEATS})`, 'MiB/s', `one ${SMALL / 1024} KiB request (median of 15)`],
           ['pinned TLS', `${ms(best.pinned)} ms`, mibps(best.pinned).toFixed(0), `${ms(median.pinned)} ms`],
           ['sealed + pinned TLS', `${ms(best.sealed)} ms`, mibps(best.sealed).toFixed(0), `${ms(median.sealed)} ms`],
         ]),
       );
       const ratio = best.pinned / best.sealed;
-      console.log(`throughput ratio sealed/pinned ${ratio.toFixed(3)} (goal ≥ 0.9: ${ratio >= 0.9 ? 'met' : 'NOT met'}); 1 GiB at this rate: ${((1024 / mibps(best.sealed))).toFixed(0)} s sealed vs ${(1024 / mibps(best.pinned)).toFixed(0)} s pinned`);
+      console.log(`throughput ratio sealed/pinned ${ratio.toFixed(3)} (goal ≥ 0.9: ${ratio >= 0.9 ? 'met' : 'NOT met'})`);
       console.log(`added latency of one request: ${ms(median.sealed - median.pinned)} ms (HPKE setup, sealing and opening ${SMALL / 1024} KiB, the sealed answer)`);
     } finally {
       await session.close();

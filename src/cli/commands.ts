@@ -50,6 +50,16 @@ export const verifySpec = {
   flags: { ...attestationFlags, json },
 } as const satisfies CommandSpec;
 
+/** TLS a middlebox terminates, allowed for bodies sealed to the enclave (transcribe, and diagnose to see it as transcribe would). */
+const inspectionFlags = {
+  'allow-inspected-tls': {
+    type: 'boolean',
+    default: false,
+    description: 'if a TLS-inspecting proxy or firewall terminates TLS, send the audio sealed to the enclave\'s attested HPKE key instead of refusing; its certificate must be valid for Node\'s CAs, NODE_EXTRA_CA_CERTS or --inspection-ca',
+  },
+  'inspection-ca': { type: 'string', value: '<pem>', multiple: true, description: 'with --allow-inspected-tls: also trust this CA certificate file for the inspecting middlebox (not for the enclave)' },
+} as const;
+
 export const transcribeSpec = {
   name: 'transcribe',
   args: '<url> <audio>...',
@@ -62,12 +72,7 @@ export const transcribeSpec = {
     concurrency: { type: 'string', value: '<n>', default: '4', description: 'files transcribed at once with --out-dir, 1 to 16' },
     receipt: { type: 'string', value: '<file>', description: 'keep the receipt of a single transcript in this file' },
     stream: { type: 'boolean', default: false, description: 'print one file\'s text as it is decoded, segment by segment; exit 1 with the code if its receipt then fails' },
-    'allow-inspected-tls': {
-      type: 'boolean',
-      default: false,
-      description: 'if a TLS-inspecting proxy or firewall terminates TLS, send the audio sealed to the enclave\'s attested HPKE key instead of refusing; its certificate must be valid for Node\'s CAs, NODE_EXTRA_CA_CERTS or --inspection-ca',
-    },
-    'inspection-ca': { type: 'string', value: '<pem>', multiple: true, description: 'with --allow-inspected-tls: also trust this CA certificate file for the inspecting middlebox (not for the enclave)' },
+    ...inspectionFlags,
   },
 } as const satisfies CommandSpec;
 
@@ -89,6 +94,7 @@ export const diagnoseSpec = {
   flags: {
     ...trustFlags,
     ...proxyFlags,
+    ...inspectionFlags,
     timeout: { type: 'string', value: '<seconds>', default: '10', description: 'give up each step after this long' },
     json: { ...json, description: 'print the report as one JSON object' },
   },

@@ -5,7 +5,7 @@
  */
 import { jsonText, renderDiagnostics, runDiagnostics } from '../core/index.js';
 import { UsageError } from './args.js';
-import { connectOptions } from './attestation-flags.js';
+import { connectOptions, inspectionOptions } from './attestation-flags.js';
 import { diagnoseSpec } from './commands.js';
 import { parseCommand } from './flags.js';
 import { EXIT_OK, EXIT_REJECTED } from './exit-codes.js';
@@ -15,7 +15,7 @@ export async function diagnose(argv: string[], out: NodeJS.WritableStream): Prom
   const { values, positionals } = parseCommand(diagnoseSpec, argv);
   if (positionals.length !== 1) throw new UsageError('diagnose takes exactly one server URL');
   const { roots, policy, timeoutMs, proxy, environment } = await connectOptions(values);
-  const report = await runDiagnostics(positionals[0]!, { roots, policy, timeoutMs, proxy, environment });
+  const report = await runDiagnostics(positionals[0]!, { roots, policy, timeoutMs, proxy, environment, ...(await inspectionOptions(values)) });
   const client = clientDescription();
   out.write(values.json ? jsonText({ client, ...report }) + '\n' : renderDiagnostics(report, [['client', client]]));
   return report.ok ? EXIT_OK : EXIT_REJECTED;

@@ -105,6 +105,20 @@ describe('blindbox diagnose', () => {
     assert.ok(requests.length >= 1 && requests.every((q) => /^GET \/attestation\?nonce=[0-9a-f]{64} HTTP\/1\.1\r\n/.test(q)), requests.join('|'));
   });
 
+  it('a TLS-inspecting proxy with --allow-inspected-tls: every step passes, and the binding says the audio goes sealed; an untrusted inspector is refused', async () => {
+    const p = await proxies.start({ inspect: true });
+    const caFile = path.join(rootPem, '..', `inspection-ca-${p.url.split(':').at(-1)}.pem`);
+    await writeFile(caFile, p.caCertificate!.toString());
+    const r = await cli([named, '--trust-root', rootPem, '--proxy', p.url, '--allow-inspected-tls', '--inspection-ca', caFile]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /\nresult {4}every step passed\n/);
+    assert.match(r.stdout, /\[ok\] {6}7\. Presented TLS key against the attested key\n(.+\n)* +issuer +"O=Example Corp \+ CN=Example Corp TLS Inspection CA"\n +note +TLS inspected by "O=Example Corp \+ CN=Example Corp TLS Inspection CA", allowed: the audio goes sealed end to end to the enclave's attested HPKE key/);
+    // Allowed, but the inspector's certificate is valid for no trust store given: the session's own refusal.
+    const untrusted = await cli([named, '--trust-root', rootPem, '--proxy', p.url, '--allow-inspected-tls']);
+    assert.equal(untrusted.code, 1, untrusted.stderr + untrusted.stdout);
+    assert.match(untrusted.stdout, /error +INSPECTED_TLS_UNTRUSTED: /);
+  });
+
   it('a dead port: the TCP step fails naming the route, the later steps are skipped', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));

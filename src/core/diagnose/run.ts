@@ -15,7 +15,7 @@ import { isIP, type Socket } from 'node:net';
 import type { TrustedRoot } from '../attestation/roots.js';
 import { BlindBoxError, ChannelError } from '../errors.js';
 import type { AttestationPolicy } from '../policy.js';
-import { presentedFact, spkiOf } from '../transport/attested-enclave.js';
+import { presentedFact, spkiOf, type TlsBinding } from '../transport/attested-enclave.js';
 import { startDeadline } from '../transport/deadline.js';
 import { openTunnel } from '../transport/pinned-connector.js';
 import { describeRoute, resolveRoute, type ProxyEnvironment, type ProxyRoute, type ProxySettings } from '../transport/proxy-route.js';
@@ -38,6 +38,9 @@ export interface DiagnoseOptions {
   /** Time limit of each step (default 10 s). */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /** As for `connect`: TLS a middlebox terminates is allowed for sealed bodies (then diagnosed as such, not as a failure). */
+  readonly allowInspectedTls?: boolean;
+  readonly inspectionCas?: readonly string[];
   /** Injectable clock (tests), as for `connect`. */
   readonly clock?: () => Date;
   /** Told of each step as it is decided (a progress display), the skipped ones included. */
@@ -210,14 +213,28 @@ export async function runDiagnostics(url: string, options: DiagnoseOptions = {})
 
   // 6. Attestation, by a real session: the verdict is the session's own.
   let attestedKey: string;
+  let inspectedBy: TlsBinding['inspectedBy'];
   try {
     const session = await bounded(ms, `The attestation of ${target}`, options.signal, (signal) =>
-      AttestedSession.connect(origin, { roots: options.roots, policy: options.policy, proxy: options.proxy, environment: options.environment, timeoutMs: ms, signal, clock: options.clock, attempts: 1, maxConnections: 1 }),
+      AttestedSession.connect(origin, {
+        roots: options.roots,
+        policy: options.policy,
+        proxy: options.proxy,
+        environment: options.environment,
+        allowInspectedTls: options.allowInspectedTls,
+        inspectionCas: options.inspectionCas,
+        timeoutMs: ms,
+        signal,
+        clock: options.clock,
+        attempts: 1,
+        maxConnections: 1,
+      }),
       (late) => void late.close(),
     );
     const { attestation, simulation, binding } = session.attested;
     await session.close();
     attestedKey = binding.attestedKeySha256;
+    inspectedBy = binding.bound ? undefined : binding.inspectedBy;
     add('attestation', {
       status: 'ok',
       facts: [
@@ -243,7 +260,7 @@ export async function runDiagnostics(url: string, options: DiagnoseOptions = {})
           code: 'TLS_BINDING_MISMATCH',
           message: oneLine(`TLS inspection: the network presents a certificate issued by ${quoteServerText(seen.issuer, 200)}, not the key the enclave attested: a TLS-inspecting proxy or firewall (a middlebox) terminates TLS between you and the enclave.`, 1000),
         },
-        note: `no audio can be sent this way; ask your IT department to exempt ${target} from TLS inspection`,
+        note: `no audio can be sent this way; ask your IT department to exempt ${target} from TLS inspection, or allow the audio sealed to the enclave through it (--allow-inspected-tls; in VS Code, blindbox.allowInspectedTls)`,
       });
     }
     return finish();
@@ -251,6 +268,15 @@ export async function runDiagnostics(url: string, options: DiagnoseOptions = {})
 
   // 7. The key the network presents against the attested one
   const presentedKey = sha256Hex(spkiOf(presented));
+  if (inspectedBy) {
+    // The session accepted it (allowed, and valid for the system's trust store): say what that means for the audio.
+    add('binding', {
+      status: 'ok',
+      facts: [['presented key SHA-256', presentedKey], ['attested key SHA-256', attestedKey], ['presented by', quoteServerText(inspectedBy.subject, 200)], ['issuer', quoteServerText(inspectedBy.issuer, 200)]],
+      note: `TLS inspected by ${quoteServerText(inspectedBy.issuer, 200)}, allowed: the audio goes sealed end to end to the enclave's attested HPKE key, never in the inspected TLS alone`,
+    });
+    return finish();
+  }
   add('binding', {
     status: 'ok',
     facts: [['presented key SHA-256', presentedKey], ['attested key SHA-256', attestedKey]],

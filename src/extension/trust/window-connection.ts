@@ -9,7 +9,7 @@ import type { ExtensionSettings } from '../settings/model.js';
 import { loadTrust } from './attestor.js';
 import { editorProxyFor, editorProxyResolver } from './editor-proxy.js';
 
-/** The roots, policy, route and time limit for `settings.serverUrl`. Throws `SettingsError` when a trust file cannot be read. */
+/** The roots, policy, route, inspection permission and time limit for `settings.serverUrl`. Throws `SettingsError` when a trust file cannot be read. */
 export async function windowConnection(settings: ExtensionSettings & { serverUrl: string }, appRoot: string | undefined): Promise<ConnectOptions & { readonly policy: AttestationPolicy }> {
   const trust = await loadTrust(settings);
   // Only the resolver's answer is used, last, as a verification uses it; never under proxySupport off.
@@ -19,6 +19,8 @@ export async function windowConnection(settings: ExtensionSettings & { serverUrl
     policy: trust.policy,
     proxy: system === undefined ? settings.proxy : { ...settings.proxy, system },
     environment: settings.proxyEnvironment,
+    // As a verification takes it: an inspected TLS the user allowed carries sealed bodies only.
+    allowInspectedTls: settings.allowInspectedTls,
     timeoutMs: settings.requestTimeoutMs,
   };
 }
