@@ -50,6 +50,8 @@ export const SEALED_PREFIX_BYTES = 4;
 export const MORE_AAD: Uint8Array = Uint8Array.of(0);
 export const FINAL_AAD: Uint8Array = Uint8Array.of(1);
 
+/** Export label of the request body's secret: its chunks are sealed with AES-256-GCM under keys derived from it. */
+export const REQUEST_EXPORT_LABEL = `${SEALED_BODY_VERSION} request`;
 /** Export label of the answer's secret (EHBP: "ehbp response"; ours names its version). */
 export const RESPONSE_EXPORT_LABEL = `${SEALED_BODY_VERSION} response`;
 /** Response nonce length: max(Nn, Nk) of AES-256-GCM, as OHTTP and EHBP. */
