@@ -157,20 +157,66 @@ function frame(ciphertext: Uint8Array, final: boolean): Buffer {
 }
 
 /**
+ * Bytes that arrive in pieces (TLS records, file reads), taken from the front in chunk sizes: a piece is copied at most
+ * once, when a chunk spans pieces, not again on every arrival while a chunk fills.
+ */
+class ByteQueue {
+  readonly #pieces: Buffer[] = [];
+  #length = 0;
+
+  get length(): number {
+    return this.#length;
+  }
+
+  push(piece: Uint8Array): void {
+    if (piece.length === 0) return;
+    this.#pieces.push(Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength));
+    this.#length += piece.length;
+  }
+
+  /** The first four bytes as a big-endian uint32 (at least four are queued). */
+  peekUInt32BE(): number {
+    const first = this.#pieces[0]!;
+    if (first.length >= 4) return first.readUInt32BE(0);
+    return Buffer.concat(this.#pieces.slice(0, 4), 4).readUInt32BE(0);
+  }
+
+  /** Removes and returns the first `n` bytes (n ≤ length): a view when one piece holds them, else one copy. */
+  take(n: number): Buffer {
+    const first = this.#pieces[0];
+    if (first === undefined || n === 0) return Buffer.alloc(0);
+    this.#length -= n;
+    if (first.length >= n) {
+      if (first.length === n) this.#pieces.shift();
+      else this.#pieces[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const piece = this.#pieces[0]!;
+      const used = Math.min(piece.length, n - filled);
+      piece.copy(out, filled, 0, used);
+      filled += used;
+      if (used === piece.length) this.#pieces.shift();
+      else this.#pieces[0] = piece.subarray(used);
+    }
+    return out;
+  }
+}
+
+/**
  * Seals `source` in chunks of exactly `SEALED_CHUNK_BYTES` (the last one shorter, or empty for an empty body) and
  * yields them framed, the last one marked final. Holds at most two chunks of plaintext.
  */
 export async function* sealChunks(sealer: ChunkSealer, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  let pending: Buffer = Buffer.alloc(0);
+  const pending = new ByteQueue();
   for await (const piece of source) {
-    pending = pending.length === 0 ? Buffer.from(piece) : Buffer.concat([pending, piece]);
+    pending.push(piece);
     // Keep at least one byte back: the chunk that turns out to be the last must go out marked final.
-    while (pending.length > SEALED_CHUNK_BYTES) {
-      yield frame(await sealer.seal(pending.subarray(0, SEALED_CHUNK_BYTES), MORE_AAD), false);
-      pending = pending.subarray(SEALED_CHUNK_BYTES);
-    }
+    while (pending.length > SEALED_CHUNK_BYTES) yield frame(await sealer.seal(pending.take(SEALED_CHUNK_BYTES), MORE_AAD), false);
   }
-  yield frame(await sealer.seal(pending, FINAL_AAD), true);
+  yield frame(await sealer.seal(pending.take(pending.length), FINAL_AAD), true);
 }
 
 /** Seals a whole (small) body: the answer. */
@@ -186,7 +232,7 @@ export async function sealWhole(sealer: ChunkSealer, body: Uint8Array): Promise<
  * `maxSealedBytes`). `onFirstChunk` runs once the first chunk authenticated (the enclave's replay check); it may throw.
  */
 export function openingStream(opener: ChunkOpener, maxSealedBytes: number, onFirstChunk: () => void = () => undefined): Transform {
-  let pending: Buffer = Buffer.alloc(0);
+  const pending = new ByteQueue();
   let total = 0;
   let chunks = 0;
   let final = false;
@@ -194,7 +240,7 @@ export function openingStream(opener: ChunkOpener, maxSealedBytes: number, onFir
     transform(piece: Buffer, _encoding, callback) {
       total += piece.length;
       if (total > maxSealedBytes) return callback(new SealedBodyError('TOO_LARGE', `The sealed body is larger than ${maxSealedBytes} bytes.`));
-      pending = pending.length === 0 ? piece : Buffer.concat([pending, piece]);
+      pending.push(piece);
       drain(this).then(() => callback(), callback);
     },
     flush(callback) {
@@ -206,15 +252,15 @@ export function openingStream(opener: ChunkOpener, maxSealedBytes: number, onFir
   async function drain(out: Transform): Promise<void> {
     while (pending.length >= SEALED_PREFIX_BYTES) {
       if (final) throw new SealedBodyError('MALFORMED', 'The sealed body goes on after its final chunk.');
-      const prefix = pending.readUInt32BE(0);
+      const prefix = pending.peekUInt32BE();
       const last = (prefix & FINAL_BIT) !== 0;
       const length = prefix & ~FINAL_BIT;
       if (length < SEALED_TAG_BYTES || length > MAX_CIPHERTEXT || (!last && length !== MAX_CIPHERTEXT)) {
         throw new SealedBodyError('MALFORMED', `A chunk of the sealed body has a length of ${length} bytes (a chunk before the final one holds ${MAX_CIPHERTEXT}).`);
       }
       if (pending.length < SEALED_PREFIX_BYTES + length) return;
-      const ciphertext = pending.subarray(SEALED_PREFIX_BYTES, SEALED_PREFIX_BYTES + length);
-      pending = pending.subarray(SEALED_PREFIX_BYTES + length);
+      pending.take(SEALED_PREFIX_BYTES);
+      const ciphertext = pending.take(length);
       const plaintext = await opener.open(ciphertext, last ? FINAL_AAD : MORE_AAD);
       if (chunks++ === 0) onFirstChunk();
       final = last;
