@@ -118,6 +118,35 @@ describe('blindbox proxy: an attested OpenAI-compatible endpoint', () => {
     assert.match(doc.enclaves[0]!.tlsKeySha256, /^[0-9a-f]{64}$/);
   });
 
+  it('models.retrieve: the attested model by its id; another id is 404 MODEL_NOT_FOUND', async () => {
+    const id = 'cmusphinx en-us (pocketsphinx 5prealpha)';
+    const model = await sdk(endpoint).models.retrieve(id);
+    assert.deepEqual([model.id, model.object, model.owned_by], [id, 'model', 'blindbox pocketsphinx']);
+    const other = await sdkFailure(sdk(endpoint).models.retrieve('whisper-1'));
+    assert.deepEqual([other.status, other.code], [404, 'MODEL_NOT_FOUND']);
+  });
+
+  it('translations.create: PocketSphinx cannot translate; the server\'s 422 TRANSLATION_UNSUPPORTED reaches the SDK as an APIError', async () => {
+    const failure = await sdkFailure(sdk(endpoint).audio.translations.create({ file: createReadStream(SAMPLE), model: 'whisper-1' }));
+    assert.deepEqual([failure.status, failure.code, failure.error.untrusted], [422, 'SERVER_ERROR', false]);
+    assert.match(String(failure.error.message), /TRANSLATION_UNSUPPORTED/);
+  });
+
+  it('prompt, temperature and timestamp_granularities reach the server: words timed, and the fields PocketSphinx ignored said', async () => {
+    const { data, response } = await sdk(endpoint)
+      .audio.transcriptions.create({ file: createReadStream(SAMPLE), model: 'whisper-1', response_format: 'verbose_json', timestamp_granularities: ['word', 'segment'], prompt: 'fox', temperature: 0.2 })
+      .withResponse();
+    assert.ok(data.words && data.words.length >= 5, `words (${data.words?.length})`);
+    assert.equal(data.words.map((w) => w.word).join(' '), data.text);
+    assert.ok((data.segments?.length ?? 0) >= 1);
+    assert.equal(response.headers.get('blindbox-ignored-fields'), 'prompt, temperature');
+    const plain = await sdk(endpoint).audio.transcriptions.create({ file: createReadStream(SAMPLE), model: 'whisper-1', response_format: 'verbose_json' }).withResponse();
+    assert.equal(plain.data.words, undefined, 'no words unless asked');
+    assert.equal(plain.response.headers.get('blindbox-ignored-fields'), null);
+    const hot = await sdkFailure(sdk(endpoint).audio.transcriptions.create({ file: createReadStream(SAMPLE), model: 'whisper-1', temperature: 1.5 }));
+    assert.deepEqual([hot.status, hot.code], [400, 'INVALID_OPTION']);
+  });
+
   it('a wrong or missing token is 401 UNAUTHORIZED, and nothing reaches the server', async () => {
     const before = relay.fromClients();
     const wrong = endpoint.token.slice(0, -1) + (endpoint.token.endsWith('A') ? 'B' : 'A');

@@ -10,7 +10,7 @@ import { oneLine } from '../../shared/text.js';
 import { MAX_STREAM_BYTES, MAX_STREAM_EVENT_BYTES, STREAM_CONTENT_TYPE, STREAM_EVENTS, STREAM_FIELD, STREAM_RECEIPT_FORMAT, STREAM_TRUE } from '../../protocol/stream.js';
 import { abandonBody, toChannelError } from './responses.js';
 import { startDeadline } from './deadline.js';
-import { checkReceipt, parseTranscript, upload, type TranscribeOptions, type TranscriptResult } from './transcribe.js';
+import { checkReceipt, ignoredFieldsOf, parseTranscript, upload, type TranscribeOptions, type TranscriptResult } from './transcribe.js';
 import type { AudioSource } from '../audio-source.js';
 import type { PinnedRequester } from './request.js';
 
@@ -100,7 +100,7 @@ export async function transcribeStream(session: PinnedRequester, source: AudioSo
   // The receipt binds the done event's text; what was shown as it came must be that very text.
   const verified = checkReceipt(session, response.enclave, { header: receipt, where: `${STREAM_EVENTS.receipt} event`, nonce, audioName: source.name, audioSha256, body, format: STREAM_RECEIPT_FORMAT });
   if (joined !== doneText) throw new ReceiptError('STREAM_TEXT_MISMATCH', `The ${segments.length} segments ${host} streamed, joined, are not the text its receipt binds: what was shown as it came is not the enclave's transcript.`);
-  return { ...parseTranscript(STREAM_RECEIPT_FORMAT, doneText), segments: segments.map(({ start, end, text }) => ({ start, end, text })), enclave: response.enclave, receipt: verified };
+  return { ...parseTranscript(STREAM_RECEIPT_FORMAT, doneText), segments: segments.map(({ start, end, text }) => ({ start, end, text })), enclave: response.enclave, receipt: verified, ignoredFields: ignoredFieldsOf(response) };
 }
 
 function outOfOrder(host: string, what: string): ChannelError {
