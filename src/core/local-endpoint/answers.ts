@@ -17,7 +17,6 @@ export const LOCAL_REFUSAL_CODES = {
   MALFORMED_MULTIPART: 'The multipart body cannot be read.',
   MISSING_FILE: 'The request carries no audio file.',
   UPLOAD_TOO_LARGE: 'The audio is larger than a server accepts.',
-  STREAMING_UNSUPPORTED: 'This endpoint does not stream transcripts yet: send the request without stream=true.',
   BUSY: 'The endpoint is handling as many requests as it takes; retry shortly.',
 } as const;
 

@@ -5,8 +5,8 @@
  * session's attested, pinned connections, its retries), and answered only with a transcript whose receipt the core
  * verified, with that receipt's header. A server that does not attest gets no audio: the caller gets the core's code.
  *
- * A streaming pass-through (`stream=true`) is refused for now with `STREAMING_UNSUPPORTED`; it belongs in
- * `forwardTranscription`, fed by the core's streaming transcription once it exists, relaying events as they verify.
+ * `stream=true` is relayed event by event (stream-relay.ts): `done` only after the receipt verified. Where the audio must
+ * be sealed (TLS inspected) the core does not stream, and the caller gets its `INVALID_OPTION` refusal before anything is sent.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -18,10 +18,12 @@ import { ChannelError, InputError } from '../errors.js';
 import { ENDPOINTS, IGNORED_FIELDS_HEADER, UPLOAD_FIELDS } from '../../protocol/endpoints.js';
 import { MAX_UPLOAD_BYTES } from '../../protocol/limits.js';
 import { RECEIPT_HEADER } from '../../protocol/receipt.js';
+import { STREAM_FIELD } from '../../protocol/stream.js';
 import { DEFAULT_TRANSCRIPT_FORMAT, type TimestampGranularity, type TranscriptFormat } from '../../protocol/transcript.js';
 import { failureAnswer, LocalRefusal, transcriptContentType, type JsonAnswer } from './answers.js';
 import { bearerMatches } from './bearer.js';
 import { httpOrigin, type ListenAddress } from './listen-address.js';
+import { relayStream } from './stream-relay.js';
 import { checkUploadHead, receiveUpload } from './upload.js';
 import type { SessionSource } from './upstream.js';
 import { attestedModel, modelList, verificationDocument } from './verification.js';
@@ -113,11 +115,16 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
     try {
       dir = await mkdtemp(path.join(tmpdir(), 'blindbox-endpoint-'));
       const received = await receiveUpload(req, dir, upload.field, maxUploadBytes, controller.signal);
-      if (/^true$/i.test(received.fields.get('stream') ?? '')) throw new LocalRefusal('STREAMING_UNSUPPORTED', 400);
       // The core refuses a format it does not know (INVALID_OPTION) before anything is sent.
       const format = upload.format ?? ((received.fields.get(UPLOAD_FIELDS.responseFormat) || DEFAULT_TRANSCRIPT_FORMAT) as TranscriptFormat);
       const source = await checkedSource(received.path, received.filename, maxUploadBytes);
       const session = await upstream.session();
+      // A stream (OpenAI's `stream`, not on /whisper/predict) is relayed as it comes; the core refuses to stream a translation.
+      if (!upload.format && /^true$/i.test(received.fields.get(STREAM_FIELD) ?? '')) {
+        const relayed = await relayStream(res, (onSegment) => session.transcribeStream(source, { ...askedOptions(received.fields), task: upload.task, signal: controller.signal, onSegment }));
+        const ended = 'result' in relayed ? `${relayed.result.segments?.length} segments, receipt verified (enclave ${relayed.result.enclave.attestation.moduleId})` : `ended with the error event ${(relayed.failure as { code?: string }).code ?? 'INTERNAL_ERROR'}`;
+        return log(`${req.method} ${oneLinePath(req.url)}: stream, ${ended}`);
+      }
       const result = await session.transcribe(source, { ...askedOptions(received.fields), format, task: upload.task, signal: controller.signal });
       controller.signal.throwIfAborted();
       log(`${req.method} ${oneLinePath(req.url)}: ${result.format}, ${result.body.length} characters, receipt verified (enclave ${result.enclave.attestation.moduleId})`);

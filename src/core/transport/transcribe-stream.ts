@@ -20,6 +20,8 @@ export interface StreamedSegment {
   readonly index: number;
   /** The segment's text (without the space that joins it to the one before). */
   readonly text: string;
+  /** The delta event's text as sent (with that space): the deltas joined are the transcript. */
+  readonly delta: string;
   /** Seconds into the audio, as the server says (not covered by the receipt). */
   readonly start: number;
   readonly end: number;
@@ -66,7 +68,7 @@ export async function transcribeStream(session: PinnedRequester, source: AudioSo
         const previous = segments.at(-1);
         if (previous && event.start < previous.end) throw outOfOrder(host, `segment ${segments.length} starts at ${event.start} s, before segment ${segments.length - 1} ends (${previous.end} s)`);
         const text = segments.length > 0 && event.delta.startsWith(' ') ? event.delta.slice(1) : event.delta;
-        const segment = { index: segments.length, text, start: event.start, end: event.end };
+        const segment = { index: segments.length, text, delta: event.delta, start: event.start, end: event.end };
         segments.push(segment);
         joined += event.delta;
         options.onSegment?.(segment);
