@@ -50,6 +50,16 @@ export const verifySpec = {
   flags: { ...attestationFlags, json },
 } as const satisfies CommandSpec;
 
+/** The flags that let audio go sealed through a TLS-inspecting middlebox (`transcribe`, `proxy`). */
+const inspectionFlags = {
+  'allow-inspected-tls': {
+    type: 'boolean',
+    default: false,
+    description: 'if a TLS-inspecting proxy or firewall terminates TLS, send the audio sealed to the enclave\'s attested HPKE key instead of refusing; its certificate must be valid for Node\'s CAs, NODE_EXTRA_CA_CERTS or --inspection-ca',
+  },
+  'inspection-ca': { type: 'string', value: '<pem>', multiple: true, description: 'with --allow-inspected-tls: also trust this CA certificate file for the inspecting middlebox (not for the enclave)' },
+} as const satisfies FlagTable;
+
 export const transcribeSpec = {
   name: 'transcribe',
   args: '<url> <audio>...',
@@ -62,12 +72,7 @@ export const transcribeSpec = {
     concurrency: { type: 'string', value: '<n>', default: '4', description: 'files transcribed at once with --out-dir, 1 to 16' },
     receipt: { type: 'string', value: '<file>', description: 'keep the receipt of a single transcript in this file' },
     stream: { type: 'boolean', default: false, description: 'print one file\'s text as it is decoded, segment by segment; exit 1 with the code if its receipt then fails' },
-    'allow-inspected-tls': {
-      type: 'boolean',
-      default: false,
-      description: 'if a TLS-inspecting proxy or firewall terminates TLS, send the audio sealed to the enclave\'s attested HPKE key instead of refusing; its certificate must be valid for Node\'s CAs, NODE_EXTRA_CA_CERTS or --inspection-ca',
-    },
-    'inspection-ca': { type: 'string', value: '<pem>', multiple: true, description: 'with --allow-inspected-tls: also trust this CA certificate file for the inspecting middlebox (not for the enclave)' },
+    ...inspectionFlags,
   },
 } as const satisfies CommandSpec;
 
@@ -79,6 +84,7 @@ export const proxySpec = {
     ...attestationFlags,
     listen: { type: 'string', value: '<host:port>', default: '127.0.0.1:0', description: 'listen on this IP address and port (0: any free port); loopback only, unless --allow-remote' },
     'allow-remote': { type: 'boolean', default: false, description: 'allow a --listen address that is not loopback: other machines may then reach the endpoint, and the token crosses the network in clear text' },
+    ...inspectionFlags,
   },
 } as const satisfies CommandSpec;
 

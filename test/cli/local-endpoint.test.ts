@@ -20,6 +20,7 @@ import { enclaveProxies, type ConnectProxy } from '../../support/connect-proxy.j
 import { startAttestedLiar, startSimulationServer, type ReferenceServer } from '../../support/servers.js';
 import { until } from '../../support/processes.js';
 import { startNamedSimulation, type NamedSimulation } from '../helpers/named-simulation.js';
+import { audioWindowsIn, requestLines } from '../helpers/cleartext-audio.js';
 
 const SAMPLE = fileURLToPath(new URL('../../../media/sample.wav', import.meta.url));
 /** This process's environment without any proxy variable: the endpoint is told its route by --proxy. */
@@ -133,6 +134,23 @@ describe('blindbox proxy: an attested OpenAI-compatible endpoint', () => {
     const content = decodeReceiptContent(verifyAttestation(document, { roots: trustedRootsFromPem(await readFile(sim.rootPem, 'utf8'), 'simulation root') }).bytes.userData);
     assert.equal(Buffer.from(content.transcriptSha256).toString('hex'), sha256Hex(Buffer.from(done, 'utf8')));
     assert.equal(Buffer.from(content.audioSha256).toString('hex'), sha256Hex(await readFile(SAMPLE)));
+  });
+
+  it('stream: true behind a TLS-inspecting proxy (--allow-inspected-tls): the core does not stream a sealed body, so the verified transcript comes whole as one delta, and the proxy saw no audio', async () => {
+    const inspecting = await proxies.start({ inspect: true });
+    const caFile = path.join(endpointTmp, 'inspection-ca.pem');
+    await writeFile(caFile, inspecting.caCertificate!.toString());
+    const p = await startEndpoint(inspecting, ['--allow-inspected-tls', '--inspection-ca', caFile]);
+    const stream = await sdk(p).audio.transcriptions.create({ file: createReadStream(SAMPLE), model: 'whisper-1', stream: true });
+    const events: { type: string; delta?: string; text?: string; receipt?: string }[] = [];
+    for await (const event of stream) events.push(event as never);
+    assert.deepEqual(events.map((e) => e.type), ['transcript.text.delta', 'blindbox.receipt', 'transcript.text.done']);
+    assert.match(events[2]!.text!, /quick brown fox/);
+    assert.equal(events[0]!.delta, events[2]!.text);
+    const content = decodeReceiptContent(verifyAttestation(documentFromBase64(events[1]!.receipt!, 'receipt'), { roots: trustedRootsFromPem(await readFile(sim.rootPem, 'utf8'), 'simulation root') }).bytes.userData);
+    assert.deepEqual([content.format, Buffer.from(content.transcriptSha256).toString('hex')], ['text', sha256Hex(Buffer.from(events[2]!.text!, 'utf8'))]);
+    assert.deepEqual(requestLines(inspecting.decrypted()).filter((line) => line.startsWith('POST')), ['POST /v1/audio/transcriptions']);
+    assert.equal(audioWindowsIn(inspecting.decrypted(), await readFile(SAMPLE)), 0, 'no cleartext audio at the proxy');
   });
 
   it('models.retrieve: the attested model by its id; another id is 404 MODEL_NOT_FOUND', async () => {

@@ -6,7 +6,7 @@
  * verified, with that receipt's header. A server that does not attest gets no audio: the caller gets the core's code.
  *
  * `stream=true` is relayed event by event (stream-relay.ts): `done` only after the receipt verified. Where the audio must
- * be sealed (TLS inspected) the core does not stream, and the caller gets its `INVALID_OPTION` refusal before anything is sent.
+ * be sealed (TLS inspected) the core does not stream: the transcript is then fetched whole, sealed, and told as one delta.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -18,7 +18,7 @@ import { ChannelError, InputError } from '../errors.js';
 import { ENDPOINTS, IGNORED_FIELDS_HEADER, UPLOAD_FIELDS } from '../../protocol/endpoints.js';
 import { MAX_UPLOAD_BYTES } from '../../protocol/limits.js';
 import { RECEIPT_HEADER } from '../../protocol/receipt.js';
-import { STREAM_FIELD } from '../../protocol/stream.js';
+import { STREAM_FIELD, STREAM_RECEIPT_FORMAT } from '../../protocol/stream.js';
 import { DEFAULT_TRANSCRIPT_FORMAT, type TimestampGranularity, type TranscriptFormat } from '../../protocol/transcript.js';
 import { failureAnswer, LocalRefusal, transcriptContentType, type JsonAnswer } from './answers.js';
 import { bearerMatches } from './bearer.js';
@@ -27,7 +27,8 @@ import { relayStream } from './stream-relay.js';
 import { checkUploadHead, receiveUpload } from './upload.js';
 import type { SessionSource } from './upstream.js';
 import { attestedModel, modelList, verificationDocument } from './verification.js';
-import type { TranscribeOptions, TranscriptionTask } from '../transport/transcribe.js';
+import { isSealedStreamRefusal, type TranscribeOptions, type TranscriptionTask, type TranscriptResult } from '../transport/transcribe.js';
+import type { StreamedSegment } from '../transport/transcribe-stream.js';
 import { decodedOrRaw } from '../../shared/text.js';
 
 /** Header on every transcript the endpoint answers: its receipt was verified before the answer. */
@@ -121,7 +122,8 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
       const session = await upstream.session();
       // A stream (OpenAI's `stream`, not on /whisper/predict) is relayed as it comes; the core refuses to stream a translation.
       if (!upload.format && /^true$/i.test(received.fields.get(STREAM_FIELD) ?? '')) {
-        const relayed = await relayStream(res, (onSegment) => session.transcribeStream(source, { ...askedOptions(received.fields), task: upload.task, signal: controller.signal, onSegment }));
+        const asked = { ...askedOptions(received.fields), task: upload.task, signal: controller.signal };
+        const relayed = await relayStream(res, (onSegment) => session.transcribeStream(source, { ...asked, onSegment }).catch((err: unknown) => wholeAsStream(err, () => session.transcribe(source, { ...asked, format: STREAM_RECEIPT_FORMAT }), onSegment)));
         const ended = 'result' in relayed ? `${relayed.result.segments?.length} segments, receipt verified (enclave ${relayed.result.enclave.attestation.moduleId})` : `ended with the error event ${(relayed.failure as { code?: string }).code ?? 'INTERNAL_ERROR'}`;
         return log(`${req.method} ${oneLinePath(req.url)}: stream, ${ended}`);
       }
@@ -189,6 +191,18 @@ async function checkedSource(file: string, name: string, maxBytes: number): Prom
     if (err instanceof InputError) throw new InputError(err.code, err.message.replaceAll(JSON.stringify(file), JSON.stringify(name)));
     throw err;
   }
+}
+
+/**
+ * Where the core refused to stream because the audio must be sealed (nothing was sent), the same request unstreamed:
+ * its verified `text` transcript told as one delta. Its receipt is a stream's (format `text`, over the done text's
+ * bytes), so the caller's events are those of a stream that had one segment. Any other failure is rethrown.
+ */
+async function wholeAsStream(err: unknown, transcribeWhole: () => Promise<TranscriptResult>, onSegment: (segment: StreamedSegment) => void): Promise<TranscriptResult> {
+  if (!isSealedStreamRefusal(err)) throw err;
+  const whole = await transcribeWhole();
+  onSegment({ index: 0, text: whole.body, delta: whole.body, start: 0, end: whole.duration ?? 0 });
+  return whole;
 }
 
 /**

@@ -185,7 +185,7 @@ export async function upload(session: PinnedRequester, source: AudioSource, fiel
           return { headers: { ...encoder.headers, [RECEIPT_NONCE_HEADER]: toHex(nonce) }, body: Readable.from(plaintext()), sealed: false };
         }
         // A sealed answer is opened whole: its events could not be told as they come, so a stream is not sealed.
-        if (fields[STREAM_FIELD] === STREAM_TRUE) throw new InputError('INVALID_OPTION', `Streaming is not available when the audio must be sealed to the enclave (TLS to ${session.origin.host} is inspected, or sealing was asked for): transcribe without streaming.`);
+        if (fields[STREAM_FIELD] === STREAM_TRUE) throw sealedStreamRefusal(session.origin.host);
         const request = { path, contentType: encoder.contentType, contentLength: Number(encoder.contentLength), receiptNonce: nonce, now: session.clock() };
         const attempt = await sealUpload(enclave, request, plaintext());
         sealing = attempt.side;
@@ -211,6 +211,20 @@ export async function upload(session: PinnedRequester, source: AudioSource, fiel
     }
     return { response, nonce, audioSha256: sent.hash.digest('hex'), sealing };
   }
+}
+
+/** The refusals to stream where the audio must be sealed: nothing of the audio was sent, and it may be sent unstreamed. */
+const sealedStreamRefusals = new WeakSet<InputError>();
+
+function sealedStreamRefusal(host: string): InputError {
+  const err = new InputError('INVALID_OPTION', `Streaming is not available when the audio must be sealed to the enclave (TLS to ${host} is inspected, or sealing was asked for): transcribe without streaming.`);
+  sealedStreamRefusals.add(err);
+  return err;
+}
+
+/** Whether `err` is the core's refusal to stream on a channel that must seal (the same request, unstreamed, can go). */
+export function isSealedStreamRefusal(err: unknown): boolean {
+  return err instanceof InputError && sealedStreamRefusals.has(err);
 }
 
 /** The optional fields of `options` as the server reads them; a temperature outside 0 to 1 is refused before anything is sent. */
