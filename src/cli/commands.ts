@@ -50,7 +50,7 @@ export const verifySpec = {
   flags: { ...attestationFlags, json },
 } as const satisfies CommandSpec;
 
-/** TLS a middlebox terminates, allowed for bodies sealed to the enclave (transcribe, and diagnose to see it as transcribe would). */
+/** The flags that let audio go sealed through a TLS-inspecting middlebox (`transcribe`, `proxy`; `diagnose`, to see the way as they would). */
 const inspectionFlags = {
   'allow-inspected-tls': {
     type: 'boolean',
@@ -58,7 +58,7 @@ const inspectionFlags = {
     description: 'if a TLS-inspecting proxy or firewall terminates TLS, send the audio sealed to the enclave\'s attested HPKE key instead of refusing; its certificate must be valid for Node\'s CAs, NODE_EXTRA_CA_CERTS or --inspection-ca',
   },
   'inspection-ca': { type: 'string', value: '<pem>', multiple: true, description: 'with --allow-inspected-tls: also trust this CA certificate file for the inspecting middlebox (not for the enclave)' },
-} as const;
+} as const satisfies FlagTable;
 
 export const transcribeSpec = {
   name: 'transcribe',
@@ -84,6 +84,7 @@ export const proxySpec = {
     ...attestationFlags,
     listen: { type: 'string', value: '<host:port>', default: '127.0.0.1:0', description: 'listen on this IP address and port (0: any free port); loopback only, unless --allow-remote' },
     'allow-remote': { type: 'boolean', default: false, description: 'allow a --listen address that is not loopback: other machines may then reach the endpoint, and the token crosses the network in clear text' },
+    ...inspectionFlags,
   },
 } as const satisfies CommandSpec;
 

@@ -11,7 +11,7 @@ import type { SessionSource } from '../core/local-endpoint/upstream.js';
 import { oneLine } from '../shared/text.js';
 import { UsageError } from './args.js';
 import { asUsage } from './client-args.js';
-import { connectOptions } from './attestation-flags.js';
+import { connectOptions, inspectionOptions } from './attestation-flags.js';
 import { proxySpec } from './commands.js';
 import { parseCommand } from './flags.js';
 import { EXIT_OK } from './exit-codes.js';
@@ -25,7 +25,7 @@ export async function proxyCommand(argv: string[], out: NodeJS.WritableStream, e
   // Decided before anything listens: a non-loopback address is refused unless explicitly allowed.
   const listen = await asUsage(() => parseListenAddress(values.listen, { allowRemote: values['allow-remote'] }));
   if (!listen.loopback) err.write(`blindbox proxy: WARNING: listening on ${listen.host}, which is not loopback: other machines can reach this endpoint, and its token crosses the network in clear text.\n`);
-  const options = await connectOptions(values);
+  const options = { ...(await connectOptions(values)), ...(await inspectionOptions(values)) };
   const say = (line: string) => err.write(`blindbox proxy: ${oneLine(line, 2000)}\n`);
   const { connectingSource } = await import('../core/local-endpoint/upstream.js');
   const { startLocalEndpoint } = await import('../core/local-endpoint/endpoint.js');

@@ -53,3 +53,11 @@ export interface StreamDelta {
 export function deltaText(index: number, text: string): string {
   return index === 0 ? text : ` ${text}`;
 }
+
+/** One event as it goes on the wire: its `data:` line and the blank line that ends it. */
+export function eventBytes(event: object): string {
+  return `data: ${JSON.stringify(event)}\n\n`;
+}
+
+/** The headers a stream is answered with (beside any of the answer's own). */
+export const STREAM_HEADERS = { 'content-type': `${STREAM_CONTENT_TYPE}; charset=utf-8`, 'cache-control': 'no-store' } as const;

@@ -11,6 +11,7 @@
  * protocol errors Node's parser finds are answered as JSON too, connections are
  * capped and timed (idle ones give way to new ones at the cap), and `close` ends within a bounded time.
  */
+import { decodedOrRaw, oneLine } from '../shared/text.js';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
@@ -120,7 +121,12 @@ const FLUSH_ANSWERS_MS = 1_000;
  * the service description attests, named as it names it, with its engine beside it.
  */
 export function modelList(service: ServiceInfo, created: number): object {
-  return { object: 'list', data: [{ id: service.model, object: 'model', created, owned_by: 'blindbox', engine: service.engine }] };
+  return { object: 'list', data: [attestedModel(service, created)] };
+}
+
+/** The attested model as OpenAI's model object (`models.retrieve` and each entry of the list). */
+function attestedModel(service: ServiceInfo, created: number): object {
+  return { id: service.model, object: 'model', created, owned_by: 'blindbox', engine: service.engine };
 }
 
 export async function startEnclaveApp(options: EnclaveAppOptions, listen: ListenTarget): Promise<EnclaveApp> {
@@ -168,6 +174,15 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
     [ENDPOINTS.models]: { GET: async (_req, res) => sendJson(res, 200, modelList(options.service, startedAt)) },
   };
 
+  /** `GET /v1/models/{id}` (OpenAI's `models.retrieve`): the attested model by its id, 404 for any other. */
+  const modelRoute: Partial<Record<string, Handler>> = {
+    GET: async (_req, res, url) => {
+      const id = decodedOrRaw(url.pathname.slice(ENDPOINTS.models.length + 1));
+      if (id !== options.service.model) throw HttpError.of('NOT_FOUND', `This server attests one model, ${JSON.stringify(options.service.model)}; not ${JSON.stringify(oneLine(id, 80))}.`);
+      sendJson(res, 200, attestedModel(options.service, startedAt));
+    },
+  };
+
   /** Requests running now, each with the controller that aborts it at shutdown. */
   const active = new Map<IncomingMessage, AbortController>();
   const settledWaiters = new Set<() => void>();
@@ -183,7 +198,7 @@ export async function startEnclaveApp(options: EnclaveAppOptions, listen: Listen
     if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.headers.host === undefined) {
       throw HttpError.of('MISSING_HOST');
     }
-    const byMethod = routes[url.pathname];
+    const byMethod = routes[url.pathname] ?? (url.pathname.startsWith(`${ENDPOINTS.models}/`) ? modelRoute : undefined);
     const handler = byMethod?.[req.method ?? ''];
     if (!handler) {
       throw byMethod

@@ -80,3 +80,12 @@ export function endSentence(text: string): string {
 export function errorClause(err: { readonly code: string; readonly message: string }): string {
   return `${err.code}: ${err.message.replace(/(?<!\.)\.(['")\]]*)$/, '$1')}`;
 }
+
+/** `segment` percent-decoded (a path segment, such as a model id, may hold spaces); as sent when it does not decode. */
+export function decodedOrRaw(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createReadStream, openAsBlob } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ import { enclaveProxies, type ConnectProxy } from '../../support/connect-proxy.j
 import { startAttestedLiar, startSimulationServer, type ReferenceServer } from '../../support/servers.js';
 import { until } from '../../support/processes.js';
 import { startNamedSimulation, type NamedSimulation } from '../helpers/named-simulation.js';
+import { audioWindowsIn, requestLines } from '../helpers/cleartext-audio.js';
 
 const SAMPLE = fileURLToPath(new URL('../../../media/sample.wav', import.meta.url));
 /** This process's environment without any proxy variable: the endpoint is told its route by --proxy. */
@@ -118,6 +119,69 @@ describe('blindbox proxy: an attested OpenAI-compatible endpoint', () => {
     assert.match(doc.enclaves[0]!.tlsKeySha256, /^[0-9a-f]{64}$/);
   });
 
+  it('audio.transcriptions.create({ stream: true }): OpenAI\'s events in order, the deltas joined are the done text, the relayed receipt is the enclave\'s for that text', async () => {
+    const stream = await sdk(endpoint).audio.transcriptions.create({ file: createReadStream(SAMPLE), model: 'whisper-1', stream: true });
+    const events: { type: string; delta?: string; text?: string; receipt?: string; start?: number }[] = [];
+    for await (const event of stream) events.push(event as never);
+    const deltas = events.filter((e) => e.type === 'transcript.text.delta');
+    assert.ok(deltas.length >= 1, `deltas (${deltas.length})`);
+    assert.deepEqual(events.map((e) => e.type), [...deltas.map(() => 'transcript.text.delta'), 'blindbox.receipt', 'transcript.text.done']);
+    const done = events.at(-1)!.text!;
+    assert.match(done, /quick brown fox/);
+    assert.equal(deltas.map((d) => d.delta).join(''), done);
+    assert.equal(typeof deltas[0]!.start, 'number');
+    const document = documentFromBase64(events.at(-2)!.receipt!, 'receipt');
+    const content = decodeReceiptContent(verifyAttestation(document, { roots: trustedRootsFromPem(await readFile(sim.rootPem, 'utf8'), 'simulation root') }).bytes.userData);
+    assert.equal(Buffer.from(content.transcriptSha256).toString('hex'), sha256Hex(Buffer.from(done, 'utf8')));
+    assert.equal(Buffer.from(content.audioSha256).toString('hex'), sha256Hex(await readFile(SAMPLE)));
+  });
+
+  it('stream: true behind a TLS-inspecting proxy (--allow-inspected-tls): the core does not stream a sealed body, so the verified transcript comes whole as one delta, and the proxy saw no audio', async () => {
+    const inspecting = await proxies.start({ inspect: true });
+    const caFile = path.join(endpointTmp, 'inspection-ca.pem');
+    await writeFile(caFile, inspecting.caCertificate!.toString());
+    const p = await startEndpoint(inspecting, ['--allow-inspected-tls', '--inspection-ca', caFile]);
+    const stream = await sdk(p).audio.transcriptions.create({ file: createReadStream(SAMPLE), model: 'whisper-1', stream: true });
+    const events: { type: string; delta?: string; text?: string; receipt?: string }[] = [];
+    for await (const event of stream) events.push(event as never);
+    assert.deepEqual(events.map((e) => e.type), ['transcript.text.delta', 'blindbox.receipt', 'transcript.text.done']);
+    assert.match(events[2]!.text!, /quick brown fox/);
+    assert.equal(events[0]!.delta, events[2]!.text);
+    const content = decodeReceiptContent(verifyAttestation(documentFromBase64(events[1]!.receipt!, 'receipt'), { roots: trustedRootsFromPem(await readFile(sim.rootPem, 'utf8'), 'simulation root') }).bytes.userData);
+    assert.deepEqual([content.format, Buffer.from(content.transcriptSha256).toString('hex')], ['text', sha256Hex(Buffer.from(events[2]!.text!, 'utf8'))]);
+    assert.deepEqual(requestLines(inspecting.decrypted()).filter((line) => line.startsWith('POST')), ['POST /v1/audio/transcriptions']);
+    assert.equal(audioWindowsIn(inspecting.decrypted(), await readFile(SAMPLE)), 0, 'no cleartext audio at the proxy');
+  });
+
+  it('models.retrieve: the attested model by its id; another id is 404 MODEL_NOT_FOUND', async () => {
+    const id = 'cmusphinx en-us (pocketsphinx 5prealpha)';
+    const model = await sdk(endpoint).models.retrieve(id);
+    assert.deepEqual([model.id, model.object, model.owned_by], [id, 'model', 'blindbox pocketsphinx']);
+    const other = await sdkFailure(sdk(endpoint).models.retrieve('whisper-1'));
+    assert.deepEqual([other.status, other.code], [404, 'MODEL_NOT_FOUND']);
+  });
+
+  it('translations.create: PocketSphinx cannot translate; the server\'s 422 TRANSLATION_UNSUPPORTED reaches the SDK as an APIError', async () => {
+    const failure = await sdkFailure(sdk(endpoint).audio.translations.create({ file: createReadStream(SAMPLE), model: 'whisper-1' }));
+    assert.deepEqual([failure.status, failure.code, failure.error.untrusted], [422, 'SERVER_ERROR', false]);
+    assert.match(String(failure.error.message), /TRANSLATION_UNSUPPORTED/);
+  });
+
+  it('prompt, temperature and timestamp_granularities reach the server: words timed, and the fields PocketSphinx ignored said', async () => {
+    const { data, response } = await sdk(endpoint)
+      .audio.transcriptions.create({ file: createReadStream(SAMPLE), model: 'whisper-1', response_format: 'verbose_json', timestamp_granularities: ['word', 'segment'], prompt: 'fox', temperature: 0.2 })
+      .withResponse();
+    assert.ok(data.words && data.words.length >= 5, `words (${data.words?.length})`);
+    assert.equal(data.words.map((w) => w.word).join(' '), data.text);
+    assert.ok((data.segments?.length ?? 0) >= 1);
+    assert.equal(response.headers.get('blindbox-ignored-fields'), 'prompt, temperature');
+    const plain = await sdk(endpoint).audio.transcriptions.create({ file: createReadStream(SAMPLE), model: 'whisper-1', response_format: 'verbose_json' }).withResponse();
+    assert.equal(plain.data.words, undefined, 'no words unless asked');
+    assert.equal(plain.response.headers.get('blindbox-ignored-fields'), null);
+    const hot = await sdkFailure(sdk(endpoint).audio.transcriptions.create({ file: createReadStream(SAMPLE), model: 'whisper-1', temperature: 1.5 }));
+    assert.deepEqual([hot.status, hot.code], [400, 'INVALID_OPTION']);
+  });
+
   it('a wrong or missing token is 401 UNAUTHORIZED, and nothing reaches the server', async () => {
     const before = relay.fromClients();
     const wrong = endpoint.token.slice(0, -1) + (endpoint.token.endsWith('A') ? 'B' : 'A');
@@ -148,7 +212,7 @@ describe('blindbox proxy: an attested OpenAI-compatible endpoint', () => {
     assert.ok(json.segments.length > 0 && /quick brown fox/.test(json.text));
   });
 
-  it('refuses, before anything is sent: not audio (the core\'s UNSUPPORTED_AUDIO), an upload declared over 200 MB (413), stream=true', async () => {
+  it('refuses, before anything is sent: not audio (the core\'s UNSUPPORTED_AUDIO), an upload declared over 200 MB (413)', async () => {
     const before = relay.fromClients();
     const notAudio = path.join(endpointTmp, 'notes.txt');
     await writeFile(notAudio, 'these are not the words you are looking for\n');
@@ -157,8 +221,6 @@ describe('blindbox proxy: an attested OpenAI-compatible endpoint', () => {
     assert.match(String(failure.error.message), /"notes\.txt"/);
     const huge = await rawPost(endpoint, '/v1/audio/transcriptions', { 'content-type': 'multipart/form-data; boundary=x', 'content-length': String(300 * 1024 * 1024) });
     assert.deepEqual([huge.status, (huge.body as { error: { code: string } }).error.code], [413, 'UPLOAD_TOO_LARGE']);
-    const stream = await sdkFailure(sdk(endpoint).audio.transcriptions.create({ file: createReadStream(SAMPLE), model: 'whisper-1', stream: true }));
-    assert.deepEqual([stream.status, stream.code], [400, 'STREAMING_UNSUPPORTED']);
     assert.equal(relay.fromClients(), before);
   });
 
@@ -201,7 +263,7 @@ describe('blindbox proxy in front of a server that does not prove what it must',
     assert.match(p.stderr(), /REJECTED {2}PCR_MISMATCH/);
   });
 
-  describe('an attested server whose receipt is for another transcript', () => {
+  describe('an attested server whose receipt is for another transcript, or that streams', () => {
     let reference: ReferenceServer;
     let rootPem: string;
     before(async () => {
@@ -233,6 +295,70 @@ describe('blindbox proxy in front of a server that does not prove what it must',
         assert.match(String(failure.code), /^(AUDIO|TRANSCRIPT)_MISMATCH$/);
         assert.doesNotMatch(String(failure.error.message), /what the liar says/);
         assert.equal(liar.posts(), 1);
+      } finally {
+        await liar.close();
+      }
+    });
+
+    /** A liar that streams as `play` says, after reading the upload; its request's nonce for the receipt. */
+    const streamingLiar = (play: (res: ServerResponse, receipt: (text: string) => Promise<string>) => Promise<void>) =>
+      startAttestedLiar(reference.provider, async (req, res, issuer) => {
+        const audio: Buffer[] = [];
+        for await (const chunk of req) audio.push(chunk as Buffer);
+        const nonce = Buffer.from(String(req.headers['blindbox-receipt-nonce']), 'hex');
+        const sample = await readFile(SAMPLE);
+        const receipt = (text: string) => issuer.issue(req.socket, { audioSha256: Buffer.from(sha256Hex(sample), 'hex'), audioBytes: sample.length, body: Buffer.from(text, 'utf8'), format: 'text', endpoint: '/v1/audio/transcriptions', requestTime: Date.now(), nonce });
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        await play(res, receipt);
+        if (!res.destroyed) res.end();
+      });
+    const event = (res: ServerResponse, e: object) => res.write(`data: ${JSON.stringify(e)}\n\n`);
+
+    it('a receipt for other text than the streamed one: the delta came, then the SDK raises TRANSCRIPT_MISMATCH, never done', async () => {
+      const liar = await streamingLiar(async (res, receipt) => {
+        event(res, { type: 'transcript.text.delta', delta: 'pay alice', start: 0, end: 1 });
+        event(res, { type: 'blindbox.receipt', receipt: await receipt('pay mallory') });
+        event(res, { type: 'transcript.text.done', text: 'pay alice' });
+      });
+      try {
+        const p = await startProxyCommand([liar.url, '--trust-root', rootPem], CLEAN_ENV);
+        started.push(p);
+        const stream = await sdk(p).audio.transcriptions.create({ file: createReadStream(SAMPLE), model: 'whisper-1', stream: true });
+        const events: { type: string }[] = [];
+        const err = await (async () => {
+          for await (const e of stream) events.push(e as never);
+        })().then(() => assert.fail('the stream ended without the error'), (e: unknown) => e);
+        assert.deepEqual(events.map((e) => e.type), ['transcript.text.delta']);
+        assert.ok(err instanceof APIError, String(err));
+        assert.equal(err.code, 'TRANSCRIPT_MISMATCH');
+      } finally {
+        await liar.close();
+      }
+    });
+
+    it('a caller that goes away mid-stream: the endpoint cancels its request to the server', async () => {
+      let serverSawClose!: () => void;
+      const closed = new Promise<void>((resolve) => (serverSawClose = resolve));
+      const liar = await streamingLiar(async (res) => {
+        event(res, { type: 'transcript.text.delta', delta: 'one', start: 0, end: 1 });
+        // Then nothing more, until the request is cancelled (bounded: the test ends it either way).
+        await new Promise<void>((resolve) => {
+          res.once('close', () => (serverSawClose(), resolve()));
+          setTimeout(resolve, 30_000).unref();
+        });
+      });
+      try {
+        const p = await startProxyCommand([liar.url, '--trust-root', rootPem], CLEAN_ENV);
+        started.push(p);
+        const caller = new AbortController();
+        const stream = await sdk(p).audio.transcriptions.create({ file: createReadStream(SAMPLE), model: 'whisper-1', stream: true }, { signal: caller.signal });
+        for await (const e of stream) {
+          assert.equal((e as { type: string }).type, 'transcript.text.delta');
+          caller.abort();
+          break;
+        }
+        const outcome = await Promise.race([closed.then(() => 'cancelled'), new Promise((resolve) => setTimeout(resolve, 10_000, 'still running'))]);
+        assert.equal(outcome, 'cancelled');
       } finally {
         await liar.close();
       }

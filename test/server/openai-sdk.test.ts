@@ -84,6 +84,15 @@ describe('the OpenAI SDK against serve --simulate (PocketSphinx)', () => {
     assert.equal((models[0] as unknown as { engine: string }).engine, 'pocketsphinx');
   });
 
+  it('models.retrieve: the attested model by its id; another id is 404', async () => {
+    const id = live.session.attested.service!.model;
+    const model = await live.openai.models.retrieve(id);
+    assert.deepEqual([model.id, model.object, (model as unknown as { engine: string }).engine], [id, 'model', 'pocketsphinx']);
+    const err = await live.openai.models.retrieve('whisper-1').then(() => assert.fail('found'), (e: unknown) => e);
+    assert.ok(err instanceof APIError, String(err));
+    assert.deepEqual([err.status, err.code], [404, 'NOT_FOUND']);
+  });
+
   it('audio.translations.create: 422 TRANSLATION_UNSUPPORTED, raised by the SDK as an APIError', async () => {
     const err = await live.openai.audio.translations.create({ file: createReadStream(wav), model: 'whisper-1' }).then(() => assert.fail('translated'), (e: unknown) => e);
     assert.ok(err instanceof APIError, String(err));

@@ -10,13 +10,13 @@ import type { TranscriptFormat } from '../../protocol/transcript.js';
 /** The endpoint's own refusals of a caller's request (the core's codes are the core's). */
 export const LOCAL_REFUSAL_CODES = {
   UNAUTHORIZED: 'Send the token the endpoint printed: Authorization: Bearer <token>.',
-  NOT_FOUND: 'The endpoint serves POST /v1/audio/transcriptions, POST /whisper/predict, GET /v1/models and GET /v1/verification.',
+  NOT_FOUND: 'The endpoint serves POST /v1/audio/transcriptions, POST /v1/audio/translations, POST /whisper/predict, GET /v1/models[/{id}] and GET /v1/verification.',
+  MODEL_NOT_FOUND: 'No attested enclave runs that model.',
   METHOD_NOT_ALLOWED: 'This path does not take that method.',
   NOT_MULTIPART: 'Send the audio as multipart/form-data.',
   MALFORMED_MULTIPART: 'The multipart body cannot be read.',
   MISSING_FILE: 'The request carries no audio file.',
   UPLOAD_TOO_LARGE: 'The audio is larger than a server accepts.',
-  STREAMING_UNSUPPORTED: 'This endpoint does not stream transcripts yet: send the request without stream=true.',
   BUSY: 'The endpoint is handling as many requests as it takes; retry shortly.',
 } as const;
 

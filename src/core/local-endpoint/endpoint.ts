@@ -5,8 +5,8 @@
  * session's attested, pinned connections, its retries), and answered only with a transcript whose receipt the core
  * verified, with that receipt's header. A server that does not attest gets no audio: the caller gets the core's code.
  *
- * A streaming pass-through (`stream=true`) is refused for now with `STREAMING_UNSUPPORTED`; it belongs in
- * `forwardTranscription`, fed by the core's streaming transcription once it exists, relaying events as they verify.
+ * `stream=true` is relayed event by event (stream-relay.ts): `done` only after the receipt verified. Where the audio must
+ * be sealed (TLS inspected) the core does not stream: the transcript is then fetched whole, sealed, and told as one delta.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -15,16 +15,21 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileSource, type AudioSource } from '../audio-source.js';
 import { ChannelError, InputError } from '../errors.js';
-import { ENDPOINTS, UPLOAD_FIELDS } from '../../protocol/endpoints.js';
+import { ENDPOINTS, IGNORED_FIELDS_HEADER, UPLOAD_FIELDS } from '../../protocol/endpoints.js';
 import { MAX_UPLOAD_BYTES } from '../../protocol/limits.js';
 import { RECEIPT_HEADER } from '../../protocol/receipt.js';
-import { DEFAULT_TRANSCRIPT_FORMAT, type TranscriptFormat } from '../../protocol/transcript.js';
+import { STREAM_FIELD, STREAM_RECEIPT_FORMAT } from '../../protocol/stream.js';
+import { DEFAULT_TRANSCRIPT_FORMAT, type TimestampGranularity, type TranscriptFormat } from '../../protocol/transcript.js';
 import { failureAnswer, LocalRefusal, transcriptContentType, type JsonAnswer } from './answers.js';
 import { bearerMatches } from './bearer.js';
 import { httpOrigin, type ListenAddress } from './listen-address.js';
+import { relayStream } from './stream-relay.js';
 import { checkUploadHead, receiveUpload } from './upload.js';
 import type { SessionSource } from './upstream.js';
-import { modelList, verificationDocument } from './verification.js';
+import { attestedModel, modelList, verificationDocument } from './verification.js';
+import { isSealedStreamRefusal, type TranscribeOptions, type TranscriptionTask, type TranscriptResult } from '../transport/transcribe.js';
+import type { StreamedSegment } from '../transport/transcribe-stream.js';
+import { decodedOrRaw } from '../../shared/text.js';
 
 /** Header on every transcript the endpoint answers: its receipt was verified before the answer. */
 export const RECEIPT_VERIFIED_HEADER = 'blindbox-receipt-verified';
@@ -51,10 +56,17 @@ export interface LocalEndpoint {
   close(): Promise<void>;
 }
 
-/** The two upload paths: the file's field, and the format forced (`/whisper/predict` always answers text). */
-const UPLOADS: Readonly<Record<string, { readonly field: string; readonly format?: TranscriptFormat }>> = {
-  [ENDPOINTS.transcriptions]: { field: UPLOAD_FIELDS.file },
-  [ENDPOINTS.whisperPredict]: { field: UPLOAD_FIELDS.audio, format: 'text' },
+/** What an upload path asks: the file's field, the format forced (`/whisper/predict` always answers text), the task. */
+interface UploadPath {
+  readonly field: string;
+  readonly format?: TranscriptFormat;
+  readonly task: TranscriptionTask;
+}
+
+const UPLOADS: Readonly<Record<string, UploadPath>> = {
+  [ENDPOINTS.transcriptions]: { field: UPLOAD_FIELDS.file, task: 'transcribe' },
+  [ENDPOINTS.translations]: { field: UPLOAD_FIELDS.file, task: 'translate' },
+  [ENDPOINTS.whisperPredict]: { field: UPLOAD_FIELDS.audio, format: 'text', task: 'transcribe' },
 };
 const VERIFICATION_PATH = '/v1/verification';
 const MODELS_PATH = '/v1/models';
@@ -73,22 +85,24 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
     const upload = UPLOADS[pathname];
     if (upload) {
       if (req.method !== 'POST') throw new LocalRefusal('METHOD_NOT_ALLOWED', 405);
-      return forward(req, res, upload.field, upload.format);
+      return forward(req, res, upload);
     }
-    if (pathname !== VERIFICATION_PATH && pathname !== MODELS_PATH) throw new LocalRefusal('NOT_FOUND', 404);
+    const modelId = pathname.startsWith(`${MODELS_PATH}/`) ? decodedOrRaw(pathname.slice(MODELS_PATH.length + 1)) : undefined;
+    if (pathname !== VERIFICATION_PATH && pathname !== MODELS_PATH && modelId === undefined) throw new LocalRefusal('NOT_FOUND', 404);
     if (req.method !== 'GET') throw new LocalRefusal('METHOD_NOT_ALLOWED', 405);
     let enclaves;
     try {
       enclaves = (await upstream.session()).enclaves;
     } catch (err) {
-      if (pathname === MODELS_PATH) throw err;
+      if (pathname !== VERIFICATION_PATH) throw err;
       return sendJson(res, { ...failureAnswer(err), body: verificationDocument(upstream.server, upstream.policy, [], Date.now(), upstream.lastFailure) });
     }
+    if (modelId !== undefined) return sendJson(res, { status: 200, headers: {}, body: attestedModel(enclaves, modelId) });
     sendJson(res, { status: 200, headers: {}, body: pathname === MODELS_PATH ? modelList(enclaves) : verificationDocument(upstream.server, upstream.policy, enclaves, Date.now()) });
   };
 
   /** Receives the upload, attests (or reuses the attested session), sends it, answers with the verified transcript. */
-  const forward = async (req: IncomingMessage, res: ServerResponse, field: string, forced: TranscriptFormat | undefined): Promise<void> => {
+  const forward = async (req: IncomingMessage, res: ServerResponse, upload: UploadPath): Promise<void> => {
     checkUploadHead(req, maxUploadBytes);
     if (running.size >= maxInFlight) throw new LocalRefusal('BUSY', 429);
     // One signal for the caller going away: the upload stops, the server's request is cancelled, the files go.
@@ -101,13 +115,19 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
     let dir: string | undefined;
     try {
       dir = await mkdtemp(path.join(tmpdir(), 'blindbox-endpoint-'));
-      const received = await receiveUpload(req, dir, field, maxUploadBytes, controller.signal);
-      if (/^true$/i.test(received.fields.get('stream') ?? '')) throw new LocalRefusal('STREAMING_UNSUPPORTED', 400);
+      const received = await receiveUpload(req, dir, upload.field, maxUploadBytes, controller.signal);
       // The core refuses a format it does not know (INVALID_OPTION) before anything is sent.
-      const format = forced ?? ((received.fields.get(UPLOAD_FIELDS.responseFormat) || DEFAULT_TRANSCRIPT_FORMAT) as TranscriptFormat);
+      const format = upload.format ?? ((received.fields.get(UPLOAD_FIELDS.responseFormat) || DEFAULT_TRANSCRIPT_FORMAT) as TranscriptFormat);
       const source = await checkedSource(received.path, received.filename, maxUploadBytes);
       const session = await upstream.session();
-      const result = await session.transcribe(source, { format, language: received.fields.get(UPLOAD_FIELDS.language) || undefined, signal: controller.signal });
+      // A stream (OpenAI's `stream`, not on /whisper/predict) is relayed as it comes; the core refuses to stream a translation.
+      if (!upload.format && /^true$/i.test(received.fields.get(STREAM_FIELD) ?? '')) {
+        const asked = { ...askedOptions(received.fields), task: upload.task, signal: controller.signal };
+        const relayed = await relayStream(res, (onSegment) => session.transcribeStream(source, { ...asked, onSegment }).catch((err: unknown) => wholeAsStream(err, () => session.transcribe(source, { ...asked, format: STREAM_RECEIPT_FORMAT }), onSegment)));
+        const ended = 'result' in relayed ? `${relayed.result.segments?.length} segments, receipt verified (enclave ${relayed.result.enclave.attestation.moduleId})` : `ended with the error event ${(relayed.failure as { code?: string }).code ?? 'INTERNAL_ERROR'}`;
+        return log(`${req.method} ${oneLinePath(req.url)}: stream, ${ended}`);
+      }
+      const result = await session.transcribe(source, { ...askedOptions(received.fields), format, task: upload.task, signal: controller.signal });
       controller.signal.throwIfAborted();
       log(`${req.method} ${oneLinePath(req.url)}: ${result.format}, ${result.body.length} characters, receipt verified (enclave ${result.enclave.attestation.moduleId})`);
       res.writeHead(200, {
@@ -115,6 +135,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
         'cache-control': 'no-store',
         [RECEIPT_HEADER]: result.receipt.file.document,
         [RECEIPT_VERIFIED_HEADER]: 'true',
+        ...ignoredHeader(result.ignoredFields),
       });
       res.end(result.body);
     } finally {
@@ -170,6 +191,38 @@ async function checkedSource(file: string, name: string, maxBytes: number): Prom
     if (err instanceof InputError) throw new InputError(err.code, err.message.replaceAll(JSON.stringify(file), JSON.stringify(name)));
     throw err;
   }
+}
+
+/**
+ * Where the core refused to stream because the audio must be sealed (nothing was sent), the same request unstreamed:
+ * its verified `text` transcript told as one delta. Its receipt is a stream's (format `text`, over the done text's
+ * bytes), so the caller's events are those of a stream that had one segment. Any other failure is rethrown.
+ */
+async function wholeAsStream(err: unknown, transcribeWhole: () => Promise<TranscriptResult>, onSegment: (segment: StreamedSegment) => void): Promise<TranscriptResult> {
+  if (!isSealedStreamRefusal(err)) throw err;
+  const whole = await transcribeWhole();
+  onSegment({ index: 0, text: whole.body, delta: whole.body, start: 0, end: whole.duration ?? 0 });
+  return whole;
+}
+
+/**
+ * What the caller asked besides the audio and the format, as the core's options: everything the server reads is
+ * forwarded (the core refuses a temperature outside 0 to 1, the server a granularity it does not know).
+ */
+function askedOptions(fields: ReadonlyMap<string, string>): Pick<TranscribeOptions, 'language' | 'prompt' | 'temperature' | 'timestampGranularities'> {
+  const temperature = fields.get(UPLOAD_FIELDS.temperature)?.trim();
+  const granularities = fields.get(UPLOAD_FIELDS.timestampGranularities)?.split(',').map((g) => g.trim());
+  return {
+    language: fields.get(UPLOAD_FIELDS.language) || undefined,
+    prompt: fields.get(UPLOAD_FIELDS.prompt) || undefined,
+    temperature: temperature ? Number(temperature) : undefined,
+    timestampGranularities: granularities as TimestampGranularity[] | undefined,
+  };
+}
+
+/** The server's word on what its engine ignored, relayed (as the server said it: no receipt covers it). */
+function ignoredHeader(fields: readonly string[]): Record<string, string> {
+  return fields.length > 0 ? { [IGNORED_FIELDS_HEADER]: fields.join(', ') } : {};
 }
 
 function sendJson(res: ServerResponse, answer: JsonAnswer): void {

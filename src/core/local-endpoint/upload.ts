@@ -68,7 +68,8 @@ export async function receiveUpload(req: IncomingMessage, dir: string, fileField
     signal.addEventListener('abort', onAbort, { once: true });
     parser.on('field', (name, value, info) => {
       if (info.valueTruncated) return fail(new LocalRefusal('MALFORMED_MULTIPART', 400, `The field ${JSON.stringify(name.slice(0, 64))} is too long.`));
-      fields.set(name, value);
+      // A repeated array field (OpenAI's `timestamp_granularities[]`) keeps every value, comma-separated as a server reads it.
+      fields.set(name, name.endsWith('[]') && fields.has(name) ? `${fields.get(name)},${value}` : value);
     });
     parser.on('file', (name, stream, info) => {
       // Stopping the parser destroys the file stream with an error: one without a listener would end the process.

@@ -6,6 +6,8 @@ import { rejectedReport, verifiedReport, type RejectedReport, type VerifiedRepor
 import type { BlindBoxError } from '../errors.js';
 import type { AttestationPolicy } from '../policy.js';
 import type { AttestedEnclave } from '../transport/attested-enclave.js';
+import { oneLine } from '../../shared/text.js';
+import { LocalRefusal } from './answers.js';
 
 /** The verification document's format name. */
 export const VERIFICATION_FORMAT = 'blindbox-local-endpoint-verification/1';
@@ -64,9 +66,24 @@ function enclaveVerification(e: AttestedEnclave, now: number): EnclaveVerificati
   };
 }
 
+/** OpenAI's model object. */
+export interface ModelObject {
+  readonly id: string;
+  readonly object: 'model';
+  readonly created: number;
+  readonly owned_by: string;
+}
+
+/** OpenAI's `models.retrieve`: the attested model named `id`; `MODEL_NOT_FOUND` when no attested enclave runs it. */
+export function attestedModel(enclaves: readonly AttestedEnclave[], id: string): ModelObject {
+  const model = modelList(enclaves).data.find((m) => m.id === id);
+  if (!model) throw new LocalRefusal('MODEL_NOT_FOUND', 404, `No attested enclave runs the model ${JSON.stringify(oneLine(id, 80))}; GET /v1/models lists those that do.`);
+  return model;
+}
+
 /** OpenAI's model list: the models the attested enclaves say (in their attested `user_data`) they run. */
-export function modelList(enclaves: readonly AttestedEnclave[]): { object: 'list'; data: { id: string; object: 'model'; created: number; owned_by: string }[] } {
-  const seen = new Map<string, { id: string; object: 'model'; created: number; owned_by: string }>();
+export function modelList(enclaves: readonly AttestedEnclave[]): { object: 'list'; data: ModelObject[] } {
+  const seen = new Map<string, ModelObject>();
   for (const e of enclaves) {
     if (!e.service || seen.has(e.service.model)) continue;
     seen.set(e.service.model, { id: e.service.model, object: 'model', created: Math.floor(e.attestation.timestamp / 1000), owned_by: `blindbox ${e.service.engine}` });

@@ -10,7 +10,7 @@ import { oneLine } from '../../shared/text.js';
 import { MAX_STREAM_BYTES, MAX_STREAM_EVENT_BYTES, STREAM_CONTENT_TYPE, STREAM_EVENTS, STREAM_FIELD, STREAM_RECEIPT_FORMAT, STREAM_TRUE } from '../../protocol/stream.js';
 import { abandonBody, toChannelError } from './responses.js';
 import { startDeadline } from './deadline.js';
-import { checkReceipt, parseTranscript, upload, type TranscribeOptions, type TranscriptResult } from './transcribe.js';
+import { checkReceipt, ignoredFieldsOf, parseTranscript, upload, type TranscribeOptions, type TranscriptResult } from './transcribe.js';
 import type { AudioSource } from '../audio-source.js';
 import type { PinnedRequester } from './request.js';
 
@@ -20,6 +20,8 @@ export interface StreamedSegment {
   readonly index: number;
   /** The segment's text (without the space that joins it to the one before). */
   readonly text: string;
+  /** The delta event's text as sent (with that space): the deltas joined are the transcript. */
+  readonly delta: string;
   /** Seconds into the audio, as the server says (not covered by the receipt). */
   readonly start: number;
   readonly end: number;
@@ -66,7 +68,7 @@ export async function transcribeStream(session: PinnedRequester, source: AudioSo
         const previous = segments.at(-1);
         if (previous && event.start < previous.end) throw outOfOrder(host, `segment ${segments.length} starts at ${event.start} s, before segment ${segments.length - 1} ends (${previous.end} s)`);
         const text = segments.length > 0 && event.delta.startsWith(' ') ? event.delta.slice(1) : event.delta;
-        const segment = { index: segments.length, text, start: event.start, end: event.end };
+        const segment = { index: segments.length, text, delta: event.delta, start: event.start, end: event.end };
         segments.push(segment);
         joined += event.delta;
         options.onSegment?.(segment);
@@ -100,7 +102,7 @@ export async function transcribeStream(session: PinnedRequester, source: AudioSo
   // The receipt binds the done event's text; what was shown as it came must be that very text.
   const verified = checkReceipt(session, response.enclave, { header: receipt, where: `${STREAM_EVENTS.receipt} event`, nonce, audioName: source.name, audioSha256, body, format: STREAM_RECEIPT_FORMAT });
   if (joined !== doneText) throw new ReceiptError('STREAM_TEXT_MISMATCH', `The ${segments.length} segments ${host} streamed, joined, are not the text its receipt binds: what was shown as it came is not the enclave's transcript.`);
-  return { ...parseTranscript(STREAM_RECEIPT_FORMAT, doneText), segments: segments.map(({ start, end, text }) => ({ start, end, text })), enclave: response.enclave, receipt: verified };
+  return { ...parseTranscript(STREAM_RECEIPT_FORMAT, doneText), segments: segments.map(({ start, end, text }) => ({ start, end, text })), enclave: response.enclave, receipt: verified, ignoredFields: ignoredFieldsOf(response) };
 }
 
 function outOfOrder(host: string, what: string): ChannelError {

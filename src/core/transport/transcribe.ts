@@ -15,7 +15,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { FormDataEncoder, isFile } from 'form-data-encoder';
 import { ChannelError, InputError, ReceiptError } from '../errors.js';
 import { abandonBody, busyWaitMs, readBodyLimited, throwForStatus, toChannelError } from './responses.js';
-import { ENDPOINTS, UPLOAD_FIELDS } from '../../protocol/endpoints.js';
+import { ENDPOINTS, IGNORED_FIELDS_HEADER, UPLOAD_FIELDS } from '../../protocol/endpoints.js';
 import { CLIENT_NONCE_BYTES } from '../../protocol/limits.js';
 import { MAX_RECEIPT_HEADER_BYTES, RECEIPT_HEADER, RECEIPT_NONCE_HEADER } from '../../protocol/receipt.js';
 import { STREAM_FIELD, STREAM_TRUE } from '../../protocol/stream.js';
@@ -28,7 +28,8 @@ import { wireFileName } from './wire-file-name.js';
 import { attestedHpkeKey, openAnswer, sealUpload } from './sealed-upload.js';
 import { sealedLength } from '../../protocol/sealed-body.js';
 import type { SenderSide } from '../../shared/sealed-body.js';
-import { isTranscriptFormat, type Segment, type TranscriptFormat, type VerboseTranscript } from '../../protocol/transcript.js';
+import { isTranscriptFormat, type Segment, type TimestampGranularity, type TranscriptFormat, type VerboseTranscript } from '../../protocol/transcript.js';
+import { oneLine } from '../../shared/text.js';
 import type { PinnedRequester, PinnedResponse } from './request.js';
 import type { AudioSource } from '../audio-source.js';
 import type { RetryNotice } from '../util/retry-notice.js';
@@ -61,11 +62,21 @@ export interface TranscriptReceipt {
 export interface TranscriptResult extends ParsedTranscript {
   readonly enclave: AttestedEnclave;
   readonly receipt: TranscriptReceipt;
+  /** The request's fields the server says its engine took no notice of (`IGNORED_FIELDS_HEADER`; no receipt covers it). */
+  readonly ignoredFields: readonly string[];
 }
 
 export interface TranscribeOptions {
   readonly format?: TranscriptFormat;
   readonly language?: string;
+  /** `translate`: the speech in English, from `/v1/audio/translations` (engines that cannot refuse it with 422). Default `transcribe`. */
+  readonly task?: TranscriptionTask;
+  /** Text to condition the model on (OpenAI's `prompt`); an engine that takes none says so (`IGNORED_FIELDS_HEADER`). */
+  readonly prompt?: string;
+  /** Sampling temperature, 0 to 1 (OpenAI's `temperature`). */
+  readonly temperature?: number;
+  /** OpenAI's `timestamp_granularities[]`: `word` adds timed words to a `verbose_json` transcript. */
+  readonly timestampGranularities?: readonly TimestampGranularity[];
   readonly signal?: AbortSignal;
   /** Called as bytes are handed to the connection. */
   readonly onProgress?: (sent: number, total: number) => void;
@@ -89,6 +100,12 @@ export interface TranscribeOptions {
   readonly seal?: boolean;
 }
 
+/** What the server is asked to do with the speech. */
+export type TranscriptionTask = 'transcribe' | 'translate';
+
+/** The path each task is sent to, and the one its receipt must name. */
+const TASK_ENDPOINTS = { transcribe: ENDPOINTS.transcriptions, translate: ENDPOINTS.translations } as const;
+
 /** How many busy answers are retried, and the longest `Retry-After` honoured; a server asking for more is not retried. */
 export interface RetryPolicy {
   readonly maxRetries: number;
@@ -109,12 +126,15 @@ export async function transcribe(session: PinnedRequester, source: AudioSource, 
   const format = options.format ?? 'text';
   if (!isTranscriptFormat(format)) throw new InputError('INVALID_OPTION', `unknown transcript format ${JSON.stringify(format)}`);
   const { response, nonce, audioSha256, sealing } = await upload(session, source, { [UPLOAD_FIELDS.responseFormat]: format }, options);
+  const endpoint = TASK_ENDPOINTS[options.task ?? 'transcribe'];
   // The engine's time is spent before the headers (`timeoutMs`); the body is then sent at once, within the session's timeout.
   const received = await readBodyLimited(response.body, { maxBytes: sealedLength(MAX_TRANSCRIPT_BYTES), timeoutMs: session.timeoutMs, what: 'transcript', origin: session.origin });
   const bytes = sealing ? await openAnswer(sealing, response, received, session.origin.host) : received;
   // Nothing of the answer is parsed, let alone returned, before the enclave's signature over it is checked.
   const receipt = checkReceipt(session, response.enclave, { header: response.headers[RECEIPT_HEADER], nonce, audioName: source.name, audioSha256, body: bytes, format });
-  return { ...parseTranscript(format, bytes.toString('utf8')), enclave: response.enclave, receipt };
+  // A transcript is not a translation: the enclave names the endpoint it answered.
+  if (receipt.verified.content.endpoint !== endpoint) throw new ReceiptError('RECEIPT_MISMATCH', `The receipt is for ${JSON.stringify(oneLine(receipt.verified.content.endpoint, 60))}, not for the ${endpoint} asked.`);
+  return { ...parseTranscript(format, bytes.toString('utf8')), enclave: response.enclave, receipt, ignoredFields: ignoredFieldsOf(response) };
 }
 
 /** A transcription request answered with 2xx: the answer, the receipt nonce it was sent with, the SHA-256 of the audio it carried. */
@@ -132,9 +152,12 @@ export interface AnsweredUpload {
  * audio was handed to the connection.
  */
 export async function upload(session: PinnedRequester, source: AudioSource, fields: Readonly<Record<string, string>>, options: Omit<TranscribeOptions, 'format'>): Promise<AnsweredUpload> {
+  const task = options.task ?? 'transcribe';
+  const path = TASK_ENDPOINTS[task];
+  if (task === 'translate' && fields[STREAM_FIELD] === STREAM_TRUE) throw new InputError('INVALID_OPTION', 'A translation is not streamed: translate without streaming.');
   const form = new FormData();
-  for (const [name, value] of Object.entries(fields)) form.set(name, value);
-  if (options.language) form.set(UPLOAD_FIELDS.language, options.language);
+  for (const [name, value] of Object.entries({ ...fields, ...requestFields(options) })) form.set(name, value);
+  for (const granularity of options.timestampGranularities ?? []) form.append(UPLOAD_FIELDS.timestampGranularities, granularity);
   form.set(UPLOAD_FIELDS.file, source.blob, wireFileName(source.name));
   const encoder = new FormDataEncoder(form);
   const total = source.blob.size;
@@ -153,7 +176,7 @@ export async function upload(session: PinnedRequester, source: AudioSource, fiel
   // with a fresh nonce and a fresh hash of the re-streamed file, and the wait is shown to the user and cancellable.
   for (let attempt = 0; ; attempt++) {
     const nonce = randomBytes(CLIENT_NONCE_BYTES);
-    const response = await session.request(ENDPOINTS.transcriptions, {
+    const response = await session.request(path, {
       method: 'POST',
       // Made for the channel that carries it: sealed to that enclave's attested HPKE key when its TLS is inspected.
       prepare: async (enclave) => {
@@ -162,8 +185,8 @@ export async function upload(session: PinnedRequester, source: AudioSource, fiel
           return { headers: { ...encoder.headers, [RECEIPT_NONCE_HEADER]: toHex(nonce) }, body: Readable.from(plaintext()), sealed: false };
         }
         // A sealed answer is opened whole: its events could not be told as they come, so a stream is not sealed.
-        if (fields[STREAM_FIELD] === STREAM_TRUE) throw new InputError('INVALID_OPTION', `Streaming is not available when the audio must be sealed to the enclave (TLS to ${session.origin.host} is inspected, or sealing was asked for): transcribe without streaming.`);
-        const request = { path: ENDPOINTS.transcriptions, contentType: encoder.contentType, contentLength: Number(encoder.contentLength), receiptNonce: nonce, now: session.clock() };
+        if (fields[STREAM_FIELD] === STREAM_TRUE) throw sealedStreamRefusal(session.origin.host);
+        const request = { path, contentType: encoder.contentType, contentLength: Number(encoder.contentLength), receiptNonce: nonce, now: session.clock() };
         const attempt = await sealUpload(enclave, request, plaintext());
         sealing = attempt.side;
         return { headers: { ...attempt.headers, [RECEIPT_NONCE_HEADER]: toHex(nonce) }, body: attempt.body, sealed: true };
@@ -188,6 +211,38 @@ export async function upload(session: PinnedRequester, source: AudioSource, fiel
     }
     return { response, nonce, audioSha256: sent.hash.digest('hex'), sealing };
   }
+}
+
+/** The refusals to stream where the audio must be sealed: nothing of the audio was sent, and it may be sent unstreamed. */
+const sealedStreamRefusals = new WeakSet<InputError>();
+
+function sealedStreamRefusal(host: string): InputError {
+  const err = new InputError('INVALID_OPTION', `Streaming is not available when the audio must be sealed to the enclave (TLS to ${host} is inspected, or sealing was asked for): transcribe without streaming.`);
+  sealedStreamRefusals.add(err);
+  return err;
+}
+
+/** Whether `err` is the core's refusal to stream on a channel that must seal (the same request, unstreamed, can go). */
+export function isSealedStreamRefusal(err: unknown): boolean {
+  return err instanceof InputError && sealedStreamRefusals.has(err);
+}
+
+/** The optional fields of `options` as the server reads them; a temperature outside 0 to 1 is refused before anything is sent. */
+function requestFields(options: Omit<TranscribeOptions, 'format'>): Record<string, string> {
+  const { temperature } = options;
+  if (temperature !== undefined && !(temperature >= 0 && temperature <= 1)) throw new InputError('INVALID_OPTION', `temperature ${temperature} is outside 0 to 1.`);
+  const fields: Record<string, string> = {};
+  if (options.language) fields[UPLOAD_FIELDS.language] = options.language;
+  if (options.prompt) fields[UPLOAD_FIELDS.prompt] = options.prompt;
+  if (temperature !== undefined) fields[UPLOAD_FIELDS.temperature] = String(temperature);
+  return fields;
+}
+
+/** The field names of the answer's `IGNORED_FIELDS_HEADER`: a few short names, nothing else. */
+export function ignoredFieldsOf(response: PinnedResponse): string[] {
+  const header = response.headers[IGNORED_FIELDS_HEADER];
+  if (typeof header !== 'string') return [];
+  return header.split(',').map((name) => name.trim()).filter((name) => /^[a-z_[\]]{1,40}$/.test(name)).slice(0, 8);
 }
 
 /** Waits `ms`, or fails with `CANCELLED` at once when `signal` aborts. */

@@ -4,7 +4,7 @@
  * engine makes before it hears anything (`BUSY`, bad audio) is still an ordinary JSON error with its status.
  */
 import type { ServerResponse } from 'node:http';
-import { deltaText, STREAM_CONTENT_TYPE, STREAM_EVENTS, type StreamDelta } from '../../protocol/stream.js';
+import { deltaText, eventBytes, STREAM_EVENTS, STREAM_HEADERS, type StreamDelta } from '../../protocol/stream.js';
 import type { Segment } from '../../protocol/transcript.js';
 import type { Transcript } from '../engine/engine.js';
 import { HttpError } from './respond.js';
@@ -22,8 +22,8 @@ export interface StreamAnswer {
 
 /** Writes one event, sending the headers first if they have not gone. */
 function send(res: ServerResponse, event: object, headers: Readonly<Record<string, string>> = {}): void {
-  if (!res.headersSent) res.writeHead(200, { 'content-type': `${STREAM_CONTENT_TYPE}; charset=utf-8`, 'cache-control': 'no-store', ...headers });
-  res.write(`data: ${JSON.stringify(event)}\n\n`);
+  if (!res.headersSent) res.writeHead(200, { ...STREAM_HEADERS, ...headers });
+  res.write(eventBytes(event));
 }
 
 /** Answers `res` as a stream; throws what failed (`answerStreamFailure` ends a stream that had begun). */

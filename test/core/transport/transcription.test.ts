@@ -11,9 +11,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 // undici's own FormData: the global one belongs to Node's bundled copy, which this undici cannot serialise.
 import { Client, FormData } from 'undici';
-import { ChannelError, bytesSource, connect, fileSource, type AttestedSession } from '../../../src/core/index.js';
+import { BlindBoxError, ChannelError, bytesSource, connect, fileSource, sha256Hex, type AttestedSession } from '../../../src/core/index.js';
 import { createPocketSphinxEngine } from '../../../src/server/engine/pocketsphinx/engine.js';
-import { rootsTrusting, startMitmProxy, startSimulationServer, type ReferenceServer } from '../../../support/servers.js';
+import { rootsTrusting, startAttestedLiar, startMitmProxy, startSimulationServer, type AttestedLiar, type ReferenceServer } from '../../../support/servers.js';
 import { SCRIPT, encode, scratchDir, speak, concatenate, wordErrorRate } from '../../../support/speech.js';
 
 /** Word error rate bound for flite speech through the whole path (PocketSphinx measures 9–11 % on it). */
@@ -205,6 +205,59 @@ describe('robustness', () => {
       assert.ok(wordErrorRate(speech.text, (await session.transcribe(await fileSource(speech.wav))).text).rate <= WER_BOUND, 'the next transcription works');
     } finally {
       await slow.close();
+    }
+  });
+});
+
+describe('what a transcription asks: its fields and its task', () => {
+  /** What the liar was sent last: the path and the multipart body as text. */
+  let seen = { path: '', body: '' };
+  let liar: AttestedLiar;
+  /** The endpoint the liar's receipt names. */
+  let receiptEndpoint = '/v1/audio/translations';
+  before(async () => {
+    liar = await startAttestedLiar(server.provider, async (req, res, issuer) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      seen = { path: String(req.url), body: Buffer.concat(chunks).toString('latin1') };
+      const audio = await readFile(speech.wav);
+      const body = Buffer.from('in english');
+      const receipt = await issuer.issue(req.socket, { audioSha256: Buffer.from(sha256Hex(audio), 'hex'), audioBytes: audio.length, body, format: 'text', endpoint: receiptEndpoint, requestTime: Date.now(), nonce: Buffer.from(String(req.headers['blindbox-receipt-nonce']), 'hex') });
+      res.writeHead(200, { 'content-type': 'text/plain', 'blindbox-receipt': receipt, 'blindbox-ignored-fields': 'prompt, temperature' }).end(body);
+    });
+  });
+  after(() => liar?.close());
+
+  const field = (name: string) => [...seen.body.matchAll(new RegExp(`name="${name.replace(/[[\]]/g, '\\$&')}"\\r\\n\\r\\n([^\\r]*)\\r\\n`, 'g'))].map((m) => m[1]);
+
+  it('prompt, temperature and timestamp_granularities[] go as the server reads them; translate goes to /v1/audio/translations; the ignored fields are said', async () => {
+    const liarSession = await connect(liar.url, { roots: rootsTrusting(server) });
+    try {
+      receiptEndpoint = '/v1/audio/translations';
+      const result = await liarSession.transcribe(await fileSource(speech.wav), { format: 'text', task: 'translate', prompt: 'weather', temperature: 0.4, timestampGranularities: ['word', 'segment'] });
+      assert.equal(result.text, 'in english');
+      assert.equal(seen.path, '/v1/audio/translations');
+      assert.deepEqual([field('prompt'), field('temperature'), field('timestamp_granularities[]')], [['weather'], ['0.4'], ['word', 'segment']]);
+      assert.deepEqual(result.ignoredFields, ['prompt', 'temperature']);
+    } finally {
+      await liarSession.close();
+    }
+  });
+
+  it('a translation answered with a receipt for a transcription: RECEIPT_MISMATCH; a temperature above 1: INVALID_OPTION before anything is sent', async () => {
+    const liarSession = await connect(liar.url, { roots: rootsTrusting(server) });
+    try {
+      receiptEndpoint = '/v1/audio/transcriptions';
+      const err = await liarSession.transcribe(await fileSource(speech.wav), { format: 'text', task: 'translate' }).then(() => assert.fail('accepted'), (e: unknown) => e);
+      assert.ok(err instanceof BlindBoxError);
+      assert.equal(err.code, 'RECEIPT_MISMATCH', err.message);
+      const posts = liar.posts();
+      const hot = await liarSession.transcribe(await fileSource(speech.wav), { temperature: 1.5 }).then(() => assert.fail('accepted'), (e: unknown) => e);
+      assert.ok(hot instanceof BlindBoxError);
+      assert.equal(hot.code, 'INVALID_OPTION');
+      assert.equal(liar.posts(), posts);
+    } finally {
+      await liarSession.close();
     }
   });
 });
