@@ -10,7 +10,11 @@
  *                      loaded and refusing a missing file or a bad flag (the command's own modules imported, no
  *                      network); rounds interleave every case with the bare start, so a busy machine slows all alike.
  *                      Beside them, verify's network floor: a bare `node` that fetches one attestation document from
- *                      the same server with node:https (a TLS handshake and one GET, nothing loaded, nothing checked).
+ *                      the same server with node:https (a TLS handshake and one GET, nothing loaded, nothing checked),
+ *                      and a bare `node` that imports verify's bundled chunks (the command's and the HTTP session's)
+ *                      and runs nothing: what loading the code costs before any of it works; and the same verify
+ *                      with the CLI's baselineWasmOnly() made a no-op (src/cli/baseline-wasm.ts), as it ran before:
+ *                      V8 then optimises undici's HTTP parser at compile time.
  *   (2) chain          verifyAttestation of each real document at its own timestamp with clearChainCaches() before
  *                      every call (certificates parsed and chain signatures checked again), interleaved with one bare
  *                      crypto.verify('sha384', …) of a fresh P-384 key; both in CPU time (process.cpuUsage), since on
@@ -83,13 +87,23 @@ const FETCH_ONE_DOCUMENT = `require('node:https').get(process.argv[1] + '/attest
   r.resume().on('end', () => process.exit(0));
 });`;
 const fetchFloor: Case = { label: '  floor: node:https GET /attestation', argv: ['-e', FETCH_ONE_DOCUMENT, serve.url], exit: 0 };
+const CHUNKS = `${REPO}out/bundle/cli/chunks/`;
+const verifyChunks = readdirSync(CHUNKS).filter((f) => /^(verify|session)-\w+\.mjs$/.test(f));
+if (verifyChunks.length !== 2) throw new Error(`expected one verify and one session chunk in ${CHUNKS}, found ${verifyChunks.join(', ')}`);
+const importVerify: Case = { label: "  verify's modules, imported only", argv: ['--input-type=module', '-e', verifyChunks.map((f) => `await import(${JSON.stringify(CHUNKS + f)});`).join('')], exit: 0 };
+/** Loaded before the CLI: v8.setFlagsFromString does nothing, so V8 keeps optimising WebAssembly at compile time. */
+const KEEP_WASM_FLAGS = `data:text/javascript,${encodeURIComponent("import v8 from 'node:v8'; import { syncBuiltinESMExports } from 'node:module'; v8.setFlagsFromString = () => {}; syncBuiltinESMExports();")}`;
+const verifyBefore: Case = { label: '  verify, WebAssembly optimised (before)', argv: ['--import', KEEP_WASM_FLAGS, BIN, 'verify', serve.url, '--trust-root', rootPem], exit: 0 };
+const parts = new Set([fetchFloor, importVerify, verifyBefore]);
 const cases: Case[] = [
   bare,
   cli('--help', 0, '--help'),
   cli(`verify-doc ${DOC}.cbor`, 0, 'verify-doc', `${NITRO}${DOC}.cbor`, '--at', String(doc.at.getTime())),
   cli('verify-doc --help', 0, 'verify-doc', '--help'),
   cli('verify (live simulation)', 0, 'verify', serve.url, '--trust-root', rootPem),
+  verifyBefore,
   fetchFloor,
+  importVerify,
   cli('verify-receipt sample.receipt.json', 0, 'verify-receipt', receiptFile, '--audio', SAMPLE, '--transcript', transcriptFile, '--trust-root', rootPem),
   cli('verify-receipt --help', 0, 'verify-receipt', '--help'),
   cli('verify-receipt (missing file)', 2, 'verify-receipt', '/nonexistent/receipt.json', '--audio', '/nonexistent/a.wav', '--transcript', '/nonexistent/t.txt'),
@@ -199,7 +213,7 @@ const signatures = floorRows[0][1] + floorRows[1][1];
 out.push(table([['part', '× bare'], ...floorRows.map(([label, ratio]) => [label, times(ratio, 1)]), ['signatures alone', times(signatures, 1)], ['signatures + OpenSSL parse', times(signatures + floorRows[2][1], 1)]]));
 out.push('');
 const slowest = (of: Map<Case, number[]>, unit: number) => {
-  const c = cases.filter((x) => x !== bare && x !== fetchFloor).reduce((a, b) => (median(of.get(b)!) > median(of.get(a)!) ? b : a));
+  const c = cases.filter((x) => x !== bare && !parts.has(x)).reduce((a, b) => (median(of.get(b)!) > median(of.get(a)!) ? b : a));
   return { label: c.label, ratio: median(of.get(c)!) / unit };
 };
 const wallWorst = slowest(samples, bareMs);
