@@ -9,20 +9,31 @@
  *                      --simulate`, runs as its own process, started once), each command's `--help`, and each command
  *                      loaded and refusing a missing file or a bad flag (the command's own modules imported, no
  *                      network); rounds interleave every case with the bare start, so a busy machine slows all alike.
+ *                      Beside them, verify's network floor: a bare `node` that fetches one attestation document from
+ *                      the same server with node:https (a TLS handshake and one GET, nothing loaded, nothing checked),
+ *                      and a bare `node` that imports verify's bundled chunks (the command's and the HTTP session's)
+ *                      and runs nothing: what loading the code costs before any of it works; and the same verify
+ *                      with the CLI's baselineWasmOnly() made a no-op (src/cli/baseline-wasm.ts), as it ran before:
+ *                      V8 then optimises undici's HTTP parser at compile time.
  *   (2) chain          verifyAttestation of each real document at its own timestamp with clearChainCaches() before
  *                      every call (certificates parsed and chain signatures checked again), interleaved with one bare
  *                      crypto.verify('sha384', …) of a fresh P-384 key; both in CPU time (process.cpuUsage), since on
  *                      a shared machine the wall time of a 10 ms call is inflated by preemption far more than a 1 ms one.
+ *                      Then the chain's floor, each part over the same bare verify: the signatures it must check (one
+ *                      per link below the trusted root, and the document's own COSE signature), OpenSSL's parse of
+ *                      each never-seen certificate (X509Certificate), and asn1js's read of the fields OpenSSL does not
+ *                      expose on Node 20 (readCertificate).
  *
  * Options (environment): BENCH_STARTUP_RUNS (default 15), BENCH_CHAIN_REPEATS (default 100).
  */
 import { spawnSync } from 'node:child_process';
-import { generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
+import { X509Certificate, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServe } from '../support/cli.js';
+import { readCertificate } from '../src/core/attestation/certificate.js';
 import { parseCoseSign1 } from '../src/core/attestation/cose.js';
 import { parsePayload } from '../src/core/attestation/payload.js';
 import { clearChainCaches, verifyAttestation } from '../src/core/index.js';
@@ -45,7 +56,9 @@ const documents = readdirSync(NITRO)
   .sort()
   .map((file) => {
     const bytes = readFileSync(NITRO + file);
-    return { name: file.replace('.cbor', ''), bytes, at: new Date(parsePayload(parseCoseSign1(bytes).payload).timestamp) };
+    const payload = parsePayload(parseCoseSign1(bytes).payload);
+    // cabundle[0] is the trusted root, parsed once as configuration: a never-seen chain is the rest.
+    return { name: file.replace('.cbor', ''), bytes, at: new Date(payload.timestamp), unseen: [...payload.cabundle.slice(1), payload.certificate] };
   });
 const doc = documents.find((d) => d.name === DOC)!;
 
@@ -68,12 +81,29 @@ interface Case {
 }
 const cli = (label: string, exit: number, ...args: string[]): Case => ({ label: `blindbox ${label}`, argv: [BIN, ...args], exit });
 const bare: Case = { label: 'node -e 0', argv: ['-e', '0'], exit: 0 };
+/** verify's floor: one TLS handshake and one GET of an attestation document, unverified (the server's key is not pinned). */
+const FETCH_ONE_DOCUMENT = `require('node:https').get(process.argv[1] + '/attestation?nonce=' + '00'.repeat(32), { rejectUnauthorized: false }, (r) => {
+  if (r.statusCode !== 200) process.exit(1);
+  r.resume().on('end', () => process.exit(0));
+});`;
+const fetchFloor: Case = { label: '  floor: node:https GET /attestation', argv: ['-e', FETCH_ONE_DOCUMENT, serve.url], exit: 0 };
+const CHUNKS = `${REPO}out/bundle/cli/chunks/`;
+const verifyChunks = readdirSync(CHUNKS).filter((f) => /^(verify|session)-\w+\.mjs$/.test(f));
+if (verifyChunks.length !== 2) throw new Error(`expected one verify and one session chunk in ${CHUNKS}, found ${verifyChunks.join(', ')}`);
+const importVerify: Case = { label: "  verify's modules, imported only", argv: ['--input-type=module', '-e', verifyChunks.map((f) => `await import(${JSON.stringify(CHUNKS + f)});`).join('')], exit: 0 };
+/** Loaded before the CLI: v8.setFlagsFromString does nothing, so V8 keeps optimising WebAssembly at compile time. */
+const KEEP_WASM_FLAGS = `data:text/javascript,${encodeURIComponent("import v8 from 'node:v8'; import { syncBuiltinESMExports } from 'node:module'; v8.setFlagsFromString = () => {}; syncBuiltinESMExports();")}`;
+const verifyBefore: Case = { label: '  verify, WebAssembly optimised (before)', argv: ['--import', KEEP_WASM_FLAGS, BIN, 'verify', serve.url, '--trust-root', rootPem], exit: 0 };
+const parts = new Set([fetchFloor, importVerify, verifyBefore]);
 const cases: Case[] = [
   bare,
   cli('--help', 0, '--help'),
   cli(`verify-doc ${DOC}.cbor`, 0, 'verify-doc', `${NITRO}${DOC}.cbor`, '--at', String(doc.at.getTime())),
   cli('verify-doc --help', 0, 'verify-doc', '--help'),
   cli('verify (live simulation)', 0, 'verify', serve.url, '--trust-root', rootPem),
+  verifyBefore,
+  fetchFloor,
+  importVerify,
   cli('verify-receipt sample.receipt.json', 0, 'verify-receipt', receiptFile, '--audio', SAMPLE, '--transcript', transcriptFile, '--trust-root', rootPem),
   cli('verify-receipt --help', 0, 'verify-receipt', '--help'),
   cli('verify-receipt (missing file)', 2, 'verify-receipt', '/nonexistent/receipt.json', '--audio', '/nonexistent/a.wav', '--transcript', '/nonexistent/t.txt'),
@@ -140,6 +170,24 @@ const chainRows = documents.map((d) => {
   return { name: d.name, fresh: median(fresh), p90: quantile(fresh, 0.9), bare: median(ref), ratio: median(fresh) / median(ref) };
 });
 
+// The floor of one chain, on the document measured above: each part interleaved with the bare verify.
+const floorOf = (d: (typeof documents)[number]) => {
+  const root = new X509Certificate(parsePayload(parseCoseSign1(d.bytes).payload).cabundle[0]!);
+  const chain = [root, ...d.unseen.map((der) => new X509Certificate(der))];
+  const part = (fn: () => unknown) => {
+    const [a, b] = sampleInterleaved(fn, bareVerify, CHAIN_REPEATS, CHAIN_WARMUP, undefined, cpuMs);
+    return median(a) / median(b);
+  };
+  const links = d.unseen.length;
+  return [
+    [`${links} certificate signatures (links below the root)`, part(() => chain.slice(1).forEach((c, i) => c.verify(chain[i]!.publicKey)))],
+    ['1 COSE signature (as the bare verify)', 1],
+    [`${links} × new X509Certificate (OpenSSL parse)`, part(() => d.unseen.forEach((der) => new X509Certificate(der)))],
+    [`${links} × readCertificate (asn1js)`, part(() => d.unseen.forEach((der) => readCertificate(der)))],
+  ] as const;
+};
+const floorRows = floorOf(doc);
+
 // ---- report ----------------------------------------------------------------------------------------------------
 const out: string[] = [];
 out.push(`blindbox start-up benchmark — Node ${process.version}, ${cpus()[0]?.model.trim() ?? 'unknown CPU'} (${availableParallelism()} CPUs)`);
@@ -159,8 +207,13 @@ out.push(`(2) never-seen chain: verifyAttestation after clearChainCaches(), CPU 
 out.push('');
 out.push(table([['doc', 'ms', 'p90', 'bare ms', '× bare'], ...chainRows.map((r) => [r.name, ms(r.fresh), ms(r.p90), ms(r.bare), times(r.ratio, 1)])]));
 out.push('');
+out.push(`    its floor, ${DOC} part by part (× bare, CPU, medians as above):`);
+out.push('');
+const signatures = floorRows[0][1] + floorRows[1][1];
+out.push(table([['part', '× bare'], ...floorRows.map(([label, ratio]) => [label, times(ratio, 1)]), ['signatures alone', times(signatures, 1)], ['signatures + OpenSSL parse', times(signatures + floorRows[2][1], 1)]]));
+out.push('');
 const slowest = (of: Map<Case, number[]>, unit: number) => {
-  const c = cases.filter((x) => x !== bare).reduce((a, b) => (median(of.get(b)!) > median(of.get(a)!) ? b : a));
+  const c = cases.filter((x) => x !== bare && !parts.has(x)).reduce((a, b) => (median(of.get(b)!) > median(of.get(a)!) ? b : a));
   return { label: c.label, ratio: median(of.get(c)!) / unit };
 };
 const wallWorst = slowest(samples, bareMs);

@@ -7,6 +7,7 @@ import { UsageError } from './args.js';
 import { COMMAND_SPECS } from './commands.js';
 import { EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { closest, helpText, usageLine, wantsHelp } from './flags.js';
+import { baselineWasmOnly } from './baseline-wasm.js';
 import { version } from './version.js';
 
 type Command = (argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream) => number | Promise<number>;
@@ -59,6 +60,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     out.write(helpText(spec));
     return EXIT_OK;
   }
+  if (name !== 'serve') baselineWasmOnly();
   try {
     return await (await load())(rest, out, err);
   } catch (e) {

@@ -52,6 +52,27 @@ describe('a usage error loads only what judges the arguments', { concurrency: tr
   });
 });
 
+describe('V8 flags a command sets before it loads', { concurrency: true }, () => {
+  // Calls v8.setFlagsFromString as before, and also tells stderr which flags it was given.
+  const recordFlags = `data:text/javascript,${encodeURIComponent(
+    "import v8 from 'node:v8'; import { syncBuiltinESMExports } from 'node:module'; const set = v8.setFlagsFromString; v8.setFlagsFromString = (f) => { process.stderr.write('[v8 flag] ' + f + '\\n'); set(f); }; syncBuiltinESMExports();",
+  )}`;
+  const flags = (stderr: string) => [...stderr.matchAll(/^\[v8 flag\] (.*)$/gm)].map((m) => m[1]);
+  for (const [entry, label] of [[CLI, 'tsc output'], [BIN, 'the bundle']] as const) {
+    it(`a client command compiles WebAssembly with the baseline compiler only (${label})`, async () => {
+      const r = await runCli(['verify', 'https://127.0.0.1:1', '--max-age', 'x'], 60_000, undefined, ['--import', recordFlags], entry);
+      assert.equal(r.code, 2, r.stderr);
+      assert.deepEqual(flags(r.stderr), ['--liftoff-only']);
+    });
+    it(`serve keeps V8's optimising WebAssembly compiler for its audio decoders (${label})`, async () => {
+      const r = await runCli(['serve', '--port', 'x'], 60_000, undefined, ['--import', recordFlags], entry);
+      assert.equal(r.code, 2, r.stderr);
+      assert.ok(r.stderr.includes('--port'), r.stderr);
+      assert.deepEqual(flags(r.stderr), []);
+    });
+  }
+});
+
 describe('the bundle, whose HTTP client is undici\'s Client alone (scripts/undici-client.cjs), against a live server', () => {
   let serve: ServeProcess;
   let dir: string;
