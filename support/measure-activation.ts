@@ -21,6 +21,7 @@ import { builtinModules } from 'node:module';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createFakeVscode, disposeContext, fakeContext, loadBundle } from './fake-vscode.js';
 
 /** The lazily required second bundle, next to the entry. */
@@ -38,12 +39,17 @@ export interface ActivationFigures {
   readonly requiredOutsideNode: readonly string[];
 }
 
+/** The extension's manifest (out/support/ → the package root). */
+const MANIFEST = fileURLToPath(new URL('../../package.json', import.meta.url));
+
 export async function measureActivation(bundlePath: string): Promise<ActivationFigures> {
   const dir = await mkdtemp(path.join(tmpdir(), 'blindbox-activation-'));
   try {
     const copy = path.join(dir, 'extension.cjs');
     await copyFile(bundlePath, copy);
     await copyFile(path.join(path.dirname(bundlePath), CORE_BUNDLE), path.join(dir, CORE_BUNDLE));
+    // An installed extension's folder holds its manifest (VS Code reads its version from it).
+    await copyFile(MANIFEST, path.join(dir, 'package.json'));
     const fake = createFakeVscode();
     const loaded = loadBundle(copy, fake);
     const context = fakeContext(dir);
