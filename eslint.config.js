@@ -14,7 +14,7 @@ export const VSCODE_FACING = [
   'src/extension/notifications/notifications.ts',
   'src/extension/settings/reader.ts',
   'src/extension/files/{picked,beside-audio}.ts',
-  'src/extension/transcribe/{command,steps,batch-output}.ts',
+  'src/extension/transcribe/{command,steps,batch-output,streamed-view}.ts',
   'src/extension/receipts/{save,verify,opened-transcripts}.ts',
   'src/extension/setup/{commands,configure-server,walkthrough,pin-pcr}.ts',
   'src/extension/evidence/export.ts',

@@ -136,12 +136,44 @@ class Position {
   ) {}
 }
 
-/** Inserts only, at the start of an empty document: what the extension does. */
+class Range {
+  constructor(
+    readonly start: Position,
+    readonly end: Position,
+  ) {}
+}
+
+/** Inserts and replacements at positions (line, character), applied in order. */
 class WorkspaceEdit {
-  readonly inserts: { uri: Uri; text: string }[] = [];
-  insert(uri: Uri, _at: Position, text: string): void {
-    this.inserts.push({ uri, text });
+  readonly edits: { uri: Uri; range: Range; text: string }[] = [];
+  insert(uri: Uri, at: Position, text: string): void {
+    this.edits.push({ uri, range: new Range(at, at), text });
   }
+  replace(uri: Uri, range: Range, text: string): void {
+    this.edits.push({ uri, range, text });
+  }
+}
+
+/** The offset of `at` in `content` (lines split at \n), clamped to the content as VS Code clamps positions. */
+function offsetOf(content: string, at: Position): number {
+  const lines = content.split('\n');
+  const line = Math.min(at.line, lines.length - 1);
+  let offset = 0;
+  for (let i = 0; i < line; i++) offset += lines[i]!.length + 1;
+  return offset + Math.min(at.character, lines[line]!.length);
+}
+
+/** A document's `lineCount` and `lineAt(n).range`, read from its content as it is now. */
+function documentLines(doc: { content: string }) {
+  return {
+    get lineCount() {
+      return doc.content.split('\n').length;
+    },
+    lineAt(line: number) {
+      const text = doc.content.split('\n')[line] ?? '';
+      return { text, range: new Range(new Position(line, 0), new Position(line, text.length)) };
+    },
+  };
 }
 
 /**
@@ -276,6 +308,7 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
     TabInputText,
     TabInputCustom,
     Position,
+    Range,
     WorkspaceEdit,
     StatusBarAlignment: { Left: 1, Right: 2 },
     FileType: { Unknown: 0, File: 1, Directory: 2, SymbolicLink: 64 },
@@ -451,7 +484,7 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
         const uri = untitled ? options : Uri.from({ scheme: 'untitled', path: `Untitled-${++documentCount}` });
         const language = untitled ? (path.extname(uri.path) === '.md' ? 'markdown' : 'plaintext') : options.language;
         const content = !untitled ? options.content : uri.scheme === 'untitled' ? '' : await readFile(uri.path, 'utf8');
-        const doc: FakeDocument = { uri, content, language, get languageId() { return this.language; } };
+        const doc: FakeDocument = Object.defineProperties({ uri, content, language, get languageId() { return this.language; } }, Object.getOwnPropertyDescriptors(documentLines({ get content() { return doc.content; } })));
         fake.documents.push(doc);
         return doc;
       },
@@ -459,10 +492,10 @@ export function createFakeVscode(userSettings: Record<string, unknown> = {}, wor
         return fake.documents;
       },
       applyEdit: async (edit: WorkspaceEdit) => {
-        for (const { uri, text } of edit.inserts) {
+        for (const { uri, range, text } of edit.edits) {
           const doc = fake.documents.find((d) => d.uri.toString() === uri.toString());
           if (!doc) return false;
-          doc.content = text + doc.content;
+          doc.content = doc.content.slice(0, offsetOf(doc.content, range.start)) + text + doc.content.slice(offsetOf(doc.content, range.end));
         }
         return true;
       },

@@ -10,6 +10,8 @@ import { createTlsIdentity, type TlsIdentity } from '../src/server/tls-identity.
 import { startSimulationServer, type ReferenceServer } from '../src/server/server.js';
 import { encodeServiceInfo } from '../src/server/attestation/service-info.js';
 import { receiptIssuer, type ReceiptIssuer } from '../src/server/http/receipt.js';
+import { RECEIPT_NONCE_HEADER } from '../src/protocol/receipt.js';
+import { createHash } from 'node:crypto';
 
 export { startSimulationServer, type ReferenceServer };
 
@@ -150,6 +152,29 @@ export async function startAttestedLiar(provider: ReferenceServer['provider'], h
     res.writeHead(200, { 'content-type': 'application/cbor' }).end(doc);
   }, identity);
   return { ...server, posts: () => posts };
+}
+
+/** What a hostile streaming server does after reading the upload: writes events to `res`, with a real receipt signer for any text. */
+export type StreamScenario = (res: ServerResponse, receipt: (text: string) => Promise<string>) => Promise<void> | void;
+
+/** Writes one server-sent event (protocol/stream.ts), and one delta event. */
+export const streamEvent = (res: ServerResponse, e: object): boolean => res.write(`data: ${JSON.stringify(e)}\n\n`);
+export const streamDelta = (res: ServerResponse, text: string, start: number, end: number): boolean => streamEvent(res, { type: 'transcript.text.delta', delta: text, start, end });
+
+/**
+ * An attested server (`startAttestedLiar`) that answers every transcription of `audio` with `text/event-stream` and
+ * then whatever `scenario()` (read per request) writes, receipts signed for `audio` and the request's nonce.
+ */
+export function startHostileStreamer(provider: ReferenceServer['provider'], audio: Buffer, scenario: () => StreamScenario): Promise<AttestedLiar> {
+  const audioSha256 = createHash('sha256').update(audio).digest();
+  return startAttestedLiar(provider, async (req, res, issuer) => {
+    for await (const _ of req);
+    const nonce = Buffer.from(String(req.headers[RECEIPT_NONCE_HEADER]), 'hex');
+    const receipt = (text: string) => issuer.issue(req.socket, { audioSha256, audioBytes: audio.length, body: Buffer.from(text, 'utf8'), format: 'text', endpoint: '/v1/audio/transcriptions', requestTime: Date.now(), nonce });
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    await scenario()(res, receipt);
+    if (!res.destroyed) res.end();
+  });
 }
 
 /** A server that answers /attestation at once with headers promising a CBOR document, then sends it one byte every `intervalMs`, forever. */

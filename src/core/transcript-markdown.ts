@@ -5,6 +5,7 @@
  */
 import type { ParsedTranscript, TranscriptResult } from './transport/transcribe.js';
 import { codeSpan, escapeMarkdown } from './util/markdown.js';
+import type { Segment } from '../protocol/transcript.js';
 
 /** Where the transcript came from. */
 export interface TranscriptProvenance {
@@ -54,12 +55,20 @@ export function markdownTranscript(result: ParsedTranscript, p: TranscriptProven
   ];
   if (result.duration !== undefined) out.push(`- **Duration:** ${formatClock(result.duration, result.duration >= 3600)}`);
   if (result.language) out.push(`- **Language:** ${codeSpan(result.language)}`);
-  out.push('', '## Transcript', '');
+  out.push('', MARKDOWN_TRANSCRIPT_HEADING, '');
   const segments = result.segments ?? [];
   const hours = segments.some((s) => s.end >= 3600);
   if (segments.length === 0) out.push(escapeMarkdown(result.text) || '*(no speech recognised)*');
-  else for (const s of segments) out.push(`- \`[${formatClock(s.start, hours)}]\` ${escapeMarkdown(s.text)}`);
+  else for (const s of segments) out.push(markdownSegmentLine(s, hours));
   return out.join('\n') + '\n';
+}
+
+/** The heading the Markdown document's segments follow. */
+export const MARKDOWN_TRANSCRIPT_HEADING = '## Transcript';
+
+/** One timed segment's line (no newline); `hours` when any segment of the transcript reaches an hour. */
+export function markdownSegmentLine(s: Segment, hours: boolean): string {
+  return `- \`[${formatClock(s.start, hours)}]\` ${escapeMarkdown(s.text)}`;
 }
 
 /** `mm:ss` or `h:mm:ss`. */

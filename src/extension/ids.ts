@@ -48,6 +48,7 @@ export const SETTING_KEYS = {
   // Transcript options (docs branch).
   transcriptLanguage: 'blindbox.transcript.language',
   saveNextToAudio: 'blindbox.transcript.saveNextToAudio',
+  transcriptStream: 'blindbox.transcript.stream',
 } as const;
 
 export type SettingName = keyof typeof SETTING_KEYS;

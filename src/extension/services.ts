@@ -7,7 +7,8 @@ import { checkedFile, checkedWhole, checkOutputPlan, writeFileAtomic, loadPolicy
 import { buildEvidence, evidenceFileName } from './evidence/model.js';
 import { parseServerUrl, parseSettings } from './settings/model.js';
 import { configuredPolicyLabel, derToPem, inlinePolicy, pcr0Problem, pinnedPolicy, presentedRoot, replacementWarning, repinnedPolicy, rootCandidate, serverUrlProblem, simulationReplacement, simulationWarning, withRoots } from './setup/model.js';
-import { renderTranscriptDocument, wireFormat } from './transcribe/document.js';
+import { documentLanguage, renderTranscriptDocument, wireFormat } from './transcribe/document.js';
+import { streamedPiece, streamedStart, streamedStatusLine, streamedTranscript } from './transcribe/streamed-document.js';
 import { transcriptProvenance } from '../core/transcript-markdown.js';
 import { blobDurationSeconds } from '../core/audio-duration.js';
 import { Attestor, loadTrust } from './trust/attestor.js';
@@ -34,8 +35,8 @@ export const services = Object.freeze({
     attestationViewModel,
   }),
   files,
-  /** *Transcribe*: checking audio, its length (for the estimate), the wire format, the document and its provenance header. */
-  transcribe: Object.freeze({ checkedFile, checkedWhole, blobDurationSeconds, wireFormat, renderTranscriptDocument, transcriptProvenance, files }),
+  /** *Transcribe*: checking audio, its length (for the estimate), the wire format, the document and its provenance header; a streamed document's pieces. */
+  transcribe: Object.freeze({ checkedFile, checkedWhole, blobDurationSeconds, wireFormat, renderTranscriptDocument, transcriptProvenance, files, documentLanguage, streamedStart, streamedPiece, streamedStatusLine, streamedTranscript }),
   /** *Save Transcript with Receipt* and *Verify Receipt…*. */
   receipts: Object.freeze({ parseReceiptFile, MAX_RECEIPT_FILE_BYTES, receiptFileText, receiptHashLines, receiptStatement, verifyReceiptFile, loadTrust, sha256FileHex, sha256Hex, files }),
   /** *Export Evidence*. */

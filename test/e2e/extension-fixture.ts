@@ -63,9 +63,16 @@ export async function waitForSimulation(wb: Workbench, timeoutMs = 45_000): Prom
   return (await item.textContent())!.replace(/\u00a0/g, ' ');
 }
 
-/** Waits for the active editor tab to be titled `title` (a transcript takes a while); fails with what is shown. */
+/** The first line of a streamed transcript document until its receipt verified (`blindbox.transcript.stream`, on by default). */
+const PENDING_TRANSCRIPT = /^(> \*\*)?BlindBox: UNVERIFIED, receipt pending/;
+
+/**
+ * Waits for the active editor tab to be titled `title` (a transcript takes a while) and, as a streamed transcript's tab
+ * shows at its first segment, for its document to be past *receipt pending*; fails with what is shown.
+ */
 export async function waitForEditorTitle(wb: Workbench, title: string, timeoutMs = 90_000): Promise<void> {
-  const shown = await wb.pollFor(async () => ((await wb.activeEditorTitle()) === title ? true : undefined), timeoutMs);
+  const ready = async () => (await wb.activeEditorTitle()) === title && !PENDING_TRANSCRIPT.test(await wb.activeEditorText().catch(() => ''));
+  const shown = await wb.pollFor(async () => ((await ready()) ? true : undefined), timeoutMs);
   if (!shown) {
     await wb.screenshot(`${wb.server.label}-${title}-FAILED`);
     assert.fail(`no editor titled ${title} (active: ${JSON.stringify(await wb.activeEditorTitle())}); notifications: ${JSON.stringify(await wb.notifications())}`);

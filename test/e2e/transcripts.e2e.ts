@@ -58,7 +58,8 @@ describe('Transcripts in code-server against the simulation server', { timeout: 
       workspace,
       label: 'transcripts',
       // The policy in a file (rewritten by test 1): JSON drops the inline policy's undefined.
-      settings: { ...fixture.trustedSettings(enclave), 'blindbox.policy': undefined, 'blindbox.policyFile': policyFile },
+      // Whole transcripts: (3) saves the server's own SRT with its receipt (a streamed one's receipt binds its text: stream.e2e.ts).
+      settings: { ...fixture.trustedSettings(enclave), 'blindbox.policy': undefined, 'blindbox.policyFile': policyFile, 'blindbox.transcript.stream': false },
       machineSettings: MACHINE_SETTINGS,
       env: { BLINDBOX_E2E_USER_SERVER_URL: enclave.url, BLINDBOX_E2E_MACHINE_SERVER_URL: MACHINE_SETTINGS['blindbox.serverUrl'] },
     });

@@ -60,12 +60,15 @@ const engine: TranscriptionEngine = {
     // Long enough for a batch's files to overlap.
     await new Promise((resolve) => setTimeout(resolve, 150 + slowTranscriptionMs));
     running--;
+    const segments = [
+      { start: 0, end: 1.5, text: 'The quick brown fox.' },
+      { start: 1.5, end: 3, text: '<b>jumps</b>' },
+    ];
+    // As engines do (engine.ts): each segment told as it is known, for a streamed answer.
+    for (const segment of segments) request.onSegment?.(segment);
     return {
       text: 'The quick brown fox. <b>jumps</b>',
-      segments: [
-        { start: 0, end: 1.5, text: 'The quick brown fox.' },
-        { start: 1.5, end: 3, text: '<b>jumps</b>' },
-      ],
+      segments,
       duration: 3,
       language: 'en',
     };

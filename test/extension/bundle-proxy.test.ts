@@ -50,7 +50,12 @@ const engine: TranscriptionEngine = {
   name: 'fake',
   model: 'fixed transcript',
   languages: ['en'],
-  transcribe: async () => ({ text: 'Through the proxy.', segments: [{ start: 0, end: 1, text: 'Through the proxy.' }], duration: 1, language: 'en' }),
+  transcribe: async (request) => {
+    const segment = { start: 0, end: 1, text: 'Through the proxy.' };
+    // Told as engines tell it (engine.ts): a streamed answer sends it.
+    request.onSegment?.(segment);
+    return { text: segment.text, segments: [segment], duration: 1, language: 'en' };
+  },
   close: async () => undefined,
 };
 

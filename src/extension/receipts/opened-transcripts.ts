@@ -29,6 +29,8 @@ const SIGNED_SCHEME = 'blindbox-signed';
 
 export class OpenedTranscripts implements vscode.Disposable {
   readonly #shown = new Map<string, ShownTranscript>();
+  /** Streamed documents whose receipt did not verify, by URI: why, for *Save with Receipt* to refuse them in words. */
+  readonly #refused = new Map<string, string>();
   readonly #listener = vscode.window.onDidChangeActiveTextEditor((editor) => this.#updateContext(editor));
   readonly #signed = vscode.workspace.registerTextDocumentContentProvider(SIGNED_SCHEME, {
     provideTextDocumentContent: (uri) => [...this.#shown.values()].find((t) => String(this.#ids.get(t)) === uri.path.split('/')[1])?.body,
@@ -43,6 +45,19 @@ export class OpenedTranscripts implements vscode.Disposable {
     this.#ids.set(transcript, this.#nextId++);
     if (this.#shown.size > REMEMBERED) this.#shown.delete(this.#shown.keys().next().value!);
     this.#updateContext(vscode.window.activeTextEditor);
+  }
+
+  /** The streamed document `uri` shows text no receipt covers (`why`, one sentence): never saved with a receipt. */
+  refuse(uri: vscode.Uri, why: string): void {
+    this.#shown.delete(uri.toString());
+    this.#refused.set(uri.toString(), why);
+    if (this.#refused.size > REMEMBERED) this.#refused.delete(this.#refused.keys().next().value!);
+    this.#updateContext(vscode.window.activeTextEditor);
+  }
+
+  /** Why the document in `editor` has no receipt, if it is a streamed one that was refused. */
+  refusal(editor: vscode.TextEditor | undefined): string | undefined {
+    return editor ? this.#refused.get(editor.document.uri.toString()) : undefined;
   }
 
   /** The transcript shown in `editor`, if it is one made in this window. */

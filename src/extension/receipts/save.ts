@@ -26,7 +26,8 @@ export async function saveTranscriptWithReceipt(ctx: SaveHost, transcript?: Show
   const editor = vscode.window.activeTextEditor;
   const entry = transcript ?? ctx.transcripts.in(editor);
   if (!entry) {
-    void vscode.window.showWarningMessage('BlindBox: the active editor is not a transcript made in this window; transcribe the audio first.');
+    const refused = ctx.transcripts.refusal(editor);
+    void vscode.window.showWarningMessage(refused ? `BlindBox: this streamed transcript is not verified (${refused}): no receipt covers it, so it cannot be saved with one. Transcribe the audio again.` : 'BlindBox: the active editor is not a transcript made in this window; transcribe the audio first.');
     return undefined;
   }
   const { receipts: services } = await ctx.services();

@@ -59,6 +59,8 @@ export interface ExtensionSettings {
   readonly transcriptLanguage: string | undefined;
   /** Write `speech.transcript.<ext>` beside the audio (asking before replacing) instead of opening an untitled document. */
   readonly saveNextToAudio: boolean;
+  /** One file opened as an untitled document fills in as the server decodes it (a stream), its header once the receipt verified. */
+  readonly transcriptStream: boolean;
   /** VS Code's `http.proxy`, `http.noProxy`, `http.proxySupport`, `http.proxyAuthorization`: with `proxyEnvironment`, they decide the route. */
   readonly proxy: ProxySettings;
   /** The extension host's HTTPS_PROXY / NO_PROXY (and their variants); the settings win over them. */
@@ -94,6 +96,7 @@ export function parseSettings(raw: RawSettings, home: string): ExtensionSettings
     concurrency: parseConcurrency(raw.concurrency),
     transcriptLanguage: parseLanguage(raw.transcriptLanguage),
     saveNextToAudio: parseBoolean(raw.saveNextToAudio, 'saveNextToAudio'),
+    transcriptStream: parseBoolean(raw.transcriptStream, 'transcriptStream', true),
     proxy: parseProxySettings(raw),
     proxyEnvironment: Object.freeze({ ...raw.environment }),
   });
@@ -231,8 +234,8 @@ export function parseLanguage(value: unknown): string | undefined {
 }
 
 /** A boolean setting (absent: false); anything else is refused rather than read as either. */
-function parseBoolean(value: unknown, setting: SettingName): boolean {
-  if (value === undefined || value === null) return false;
+function parseBoolean(value: unknown, setting: SettingName, unset = false): boolean {
+  if (value === undefined || value === null) return unset;
   if (typeof value !== 'boolean') throw new SettingsError(setting, 'must be true or false');
   return value;
 }

@@ -6,6 +6,7 @@
  */
 
 import { formatDuration } from '../../core/util/format-duration.js';
+import { formatClock } from '../../core/transcript-markdown.js';
 
 /** What the notification says once the audio is sent and the enclave is decoding it. */
 export const TRANSCRIBING = 'transcribing on the enclave…';
@@ -56,6 +57,22 @@ export function transcribingLine(elapsedMs: number, decodingMs: number, estimate
   else if (decodingMs < estimateMs) parts.push(`about ${formatDuration(Math.max(1000, estimateMs - decodingMs))} left`);
   else parts.push(`longer than the ${formatDuration(Math.max(1000, estimateMs))} estimated`);
   return parts.join(' · ');
+}
+
+/**
+ * A streamed file's line once segments come: "12:30 of 18:00 transcribed", the audio time the last segment reached of
+ * the file's length (`audioSeconds`, undefined when the file does not state it: "12:30 transcribed").
+ */
+export function streamedLine(reachedSeconds: number, audioSeconds: number | undefined): string {
+  const hours = Math.max(reachedSeconds, audioSeconds ?? 0) >= 3600;
+  const of = audioSeconds === undefined ? '' : ` of ${formatClock(audioSeconds, hours)}`;
+  return `${formatClock(reachedSeconds, hours)}${of} transcribed`;
+}
+
+/** A streamed file's bar: the share of its audio transcribed so far, after the upload's share (and never full before the answer). */
+export function streamedFraction(reachedSeconds: number, audioSeconds: number | undefined): number {
+  if (!(audioSeconds !== undefined && audioSeconds > 0)) return UPLOAD_SHARE;
+  return UPLOAD_SHARE + (1 - UPLOAD_SHARE) * Math.min(Math.max(0, reachedSeconds) / audioSeconds, MAX_BEFORE_ANSWER);
 }
 
 /**

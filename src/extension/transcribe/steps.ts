@@ -25,7 +25,9 @@ import { serverGone, type BatchSteps, type FileRecord } from './batch.js';
 import type { BatchOutput } from './batch-output.js';
 import type { TranscriptDocument } from './document.js';
 import type { PolicyInfo } from '../trust/trust-state.js';
-import { CANCELLED, transcribingFraction, transcribingLine, uploadFraction, uploadLine } from './progress.js';
+import { CANCELLED, streamedFraction, streamedLine, transcribingFraction, transcribingLine, uploadFraction, uploadLine } from './progress.js';
+import type { StreamedSegment, TranscribeStreamOptions } from '../../core/transport/transcribe-stream.js';
+import { StreamedTranscriptView } from './streamed-view.js';
 
 const SAVE_WITH_RECEIPT = 'Save with Receipt';
 
@@ -52,21 +54,48 @@ type Record = FileRecord<vscode.Uri, CheckedAudio, vscode.Uri>;
 /** The steps of one batch, for `runBatch` (attestation is the command's: it knows the user's Cancel). */
 export function transcriptionSteps(job: Job): Omit<BatchSteps<vscode.Uri, CheckedAudio, BatchSession, TranscriptResult, vscode.Uri>, 'attest'> {
   const { ctx, settings } = job;
+  /** The streamed documents of files being sent, until they are verified or marked not verified. */
+  const views = new Map<Record, StreamedTranscriptView>();
+  const take = (record: Record) => {
+    const view = views.get(record);
+    views.delete(record);
+    return view;
+  };
   return {
     check: (file, keepBytes) => checkAudio(job.services, file, keepBytes),
-    send: (record, audio, { session }, progress) => send(job, record, audio, session, progress),
-    document: (record, answer, { policy }) => openDocument(job, record, answer, policy),
+    send: (record, audio, { session }, progress) => send(job, record, audio, session, progress, views),
+    document: (record, answer, { policy }) => openDocument(job, record, answer, policy, take(record)),
     failed: async (record, failure, sending) => {
       // The status says so (FAILED · unreachable) until an attestation succeeds again, not "verified 0s ago".
       if (sending && (failure.untrusted || serverGone(failure))) await ctx.trust.uploadFailed(settings.serverUrl, failure);
+      // A streamed document the user has read stays open, saying at its top that no receipt covers it.
+      const shown = await take(record)?.unverified({ kind: 'refused', code: failure.code, message: failure.message });
+      if (shown) ctx.transcripts.refuse(shown, failure.code);
       reportFailure(job, oneLine(record.name, 200), failure);
     },
     cancelled: (record) => {
       const name = oneLine(record.name, 200);
-      ctx.log.info(`${name}: ${CANCELLED}`);
-      if (!job.batch) void vscode.window.showInformationMessage(`BlindBox: ${name} ${CANCELLED}.`);
+      const view = take(record);
+      void (async () => {
+        const shown = await view?.unverified({ kind: 'cancelled' });
+        if (shown) ctx.transcripts.refuse(shown, 'CANCELLED');
+        const what = shown ? STREAM_CANCELLED : CANCELLED;
+        ctx.log.info(`${name}: ${what}`);
+        if (!job.batch) void vscode.window.showInformationMessage(`BlindBox: ${name} ${what}.`);
+      })();
     },
   };
+}
+
+/** What a cancelled streamed file leaves behind: its document, marked. */
+const STREAM_CANCELLED = 'cancelled, not verified: the text shown so far stays, marked so';
+
+/**
+ * `blindbox.transcript.stream`: one file opened as an untitled document is streamed; a batch (it writes whole
+ * verified files) and a file written beside its audio are not.
+ */
+function streams(job: Job): boolean {
+  return job.settings.transcriptStream && !job.batch && !job.output && !job.settings.saveNextToAudio;
 }
 
 /** A file's failure: logged, and notified at once for a single file or an untrusted server (a batch sums up the rest). */
@@ -75,9 +104,12 @@ function reportFailure(job: Job, name: string, failure: Failure): void {
   if (!job.batch || failure.untrusted) job.ctx.notifications.showFailure(failure);
 }
 
-async function send(job: Job, record: Record, audio: CheckedAudio, session: AttestedSession, shown: { update(fraction: number, what: string): void }): Promise<TranscriptResult> {
+async function send(job: Job, record: Record, audio: CheckedAudio, session: AttestedSession, shown: { update(fraction: number, what: string): void }, views: Map<Record, StreamedTranscriptView>): Promise<TranscriptResult> {
   const { ctx, settings } = job;
   const name = oneLine(record.name, 200);
+  const format = settings.transcriptFormat;
+  const view = streams(job) ? new StreamedTranscriptView(format, job.services, (content) => openStreamed(job, record.file, content), (line) => ctx.log.warn(`${name}: ${line}`)) : undefined;
+  if (view) views.set(record, view);
   // Checked (a remote file read) again now, as it may have changed since, unless its bytes were kept from its check
   // (those are sent). They are in memory from here until this file is done.
   const source = await audio.open();
@@ -92,9 +124,15 @@ async function send(job: Job, record: Record, audio: CheckedAudio, session: Atte
   let uploaded: number | undefined;
   let ticking: (() => void) | undefined;
   const transcribing = (now: number) => shown.update(transcribingFraction(now - uploaded!, estimate), transcribingLine(now - fileStarted, now - uploaded!, estimate, seconds));
+  /** Once segments come, they tell the progress; the clock's ticks stop. */
+  const onSegment = (segment: StreamedSegment) => {
+    ticking?.();
+    ticking = undefined;
+    shown.update(streamedFraction(segment.end, seconds), streamedLine(segment.end, seconds));
+    view!.segment(segment);
+  };
   try {
-    const result = await session.transcribe(source, {
-      format: job.services.wireFormat(settings.transcriptFormat),
+    const options: TranscribeStreamOptions = {
       language: settings.transcriptLanguage,
       signal: job.signal,
       timeoutMs: Math.max(settings.requestTimeoutMs, 10 * 60_000),
@@ -114,7 +152,15 @@ async function send(job: Job, record: Record, audio: CheckedAudio, session: Atte
         shown.update(0, line);
         started = Date.now() + notice.waitMs;
       },
-    });
+    };
+    const whole = () => session.transcribe(source, { ...options, format: job.services.wireFormat(format) });
+    const result = view ? await session.transcribeStream(source, { ...options, onSegment }).catch((err: unknown) => {
+      // The core refuses to stream what must be sealed (TLS inspected): sent whole instead, before any byte left.
+      if (!(err instanceof InputError && err.code === 'INVALID_OPTION')) throw err;
+      ctx.log.info(`${name}: not streamed (${err.message}); the transcript opens once it is whole and verified`);
+      views.delete(record);
+      return whole();
+    }) : await whole();
     if (seconds !== undefined && uploaded !== undefined) {
       const waited = Date.now() - uploaded;
       ctx.speeds.record(settings.serverUrl, seconds, waited);
@@ -127,17 +173,21 @@ async function send(job: Job, record: Record, audio: CheckedAudio, session: Atte
 }
 
 /** The transcript's document, headed by the enclave the audio went to (the one whose key the connection presented). */
-async function openDocument(job: Job, record: Record, result: TranscriptResult, policy: PolicyInfo): Promise<vscode.Uri> {
+async function openDocument(job: Job, record: Record, result: TranscriptResult, policy: PolicyInfo, streamed: StreamedTranscriptView | undefined): Promise<vscode.Uri> {
   const { ctx, settings, services } = job;
   const file = record.file;
   const name = oneLine(record.name, 200);
   const format = settings.transcriptFormat;
   const provenance = services.transcriptProvenance(result, name, settings.serverUrl, policy.name);
-  const document = services.renderTranscriptDocument(format, result, provenance, await vscode.languages.getLanguages());
+  // A streamed transcript's signed body is its text: the document renders its segments as the format wants them.
+  const shownResult = streamed ? services.streamedTranscript(result, format) : result;
+  const document = services.renderTranscriptDocument(format, shownResult, provenance, await vscode.languages.getLanguages());
   const kept = { audio: file, body: result.body, wire: result.format, documentFormat: format, receipt: result.receipt };
   if (job.output) return job.output.write(kept, document.content);
-  const opened = (settings.saveNextToAudio ? await saveBesideAudio(job, file, format, document) : undefined) ?? (await openUntitled(ctx.claimedNames, file, format, document));
-  await vscode.window.showTextDocument(opened, { preview: false });
+  // The streamed document, already shown, gets its header in place; one that never opened (no speech) opens now.
+  const filled = await streamed?.verified(document);
+  const opened = filled ?? (settings.saveNextToAudio ? await saveBesideAudio(job, file, format, document) : undefined) ?? (await openUntitled(ctx.claimedNames, file, format, document));
+  if (!filled) await vscode.window.showTextDocument(opened, { preview: false });
   ctx.log.info(`${name}: transcript opened (${format}, ${result.text.length} characters; receipt verified, audio SHA-256 ${result.receipt.verified.content.audioSha256})`);
   ctx.transcripts.remember(opened.uri, kept);
   // One file: offer to keep the proof (a batch has saved it with the transcript).
@@ -173,6 +223,14 @@ async function saveBesideAudio(job: Job, audio: vscode.Uri, format: DocumentForm
   ctx.log.info(`saved ${name} beside ${baseName(audio.path)}`);
   const opened = await vscode.workspace.openTextDocument(target);
   return opened.languageId === document.language ? opened : vscode.languages.setTextDocumentLanguage(opened, document.language);
+}
+
+/** A streamed transcript's document, opened at its first segment with `content`, named and shown as a finished one is. */
+async function openStreamed(job: Job, audio: vscode.Uri, content: string): Promise<vscode.TextDocument> {
+  const format = job.settings.transcriptFormat;
+  const opened = await openUntitled(job.ctx.claimedNames, audio, format, { content, language: job.services.documentLanguage(format, await vscode.languages.getLanguages()) });
+  await vscode.window.showTextDocument(opened, { preview: false });
+  return opened;
 }
 
 /** Untitled names tried beside the audio before falling back to a plain untitled document. */

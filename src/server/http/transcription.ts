@@ -17,7 +17,7 @@ import { ENDPOINTS, IGNORED_FIELDS_HEADER, UPLOAD_FIELDS } from '../../protocol/
 import { MAX_UPLOAD_BYTES } from '../../protocol/limits.js';
 import { DEFAULT_TRANSCRIPT_FORMAT, isTranscriptFormat, TIMESTAMP_GRANULARITIES, type TimestampGranularity, type TranscriptFormat, type VerboseTranscript } from '../../protocol/transcript.js';
 import { EngineError, type Transcript, type TranscriptionEngine } from '../engine/engine.js';
-import { toSrt, toVtt } from './subtitles.js';
+import { toSrt, toVtt } from '../../protocol/subtitles.js';
 import { HttpError } from './respond.js';
 import { oneLine } from '../../shared/text.js';
 import { receiptNonce, type ReceiptIssuer } from './receipt.js';

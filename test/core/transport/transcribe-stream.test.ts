@@ -5,13 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import type { ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { BlindBoxError, connect, fileSource, sha256Hex, type StreamedSegment } from '../../../src/core/index.js';
-import { RECEIPT_NONCE_HEADER } from '../../../src/protocol/receipt.js';
 import { MAX_STREAM_BYTES } from '../../../src/protocol/stream.js';
 import { createPocketSphinxEngine } from '../../../src/server/engine/pocketsphinx/engine.js';
-import { rootsTrusting, startAttestedLiar, startSimulationServer, type AttestedLiar, type ReferenceServer } from '../../../support/servers.js';
+import { rootsTrusting, startHostileStreamer, startSimulationServer, streamDelta, streamEvent, type AttestedLiar, type ReferenceServer, type StreamScenario as Scenario } from '../../../support/servers.js';
 import { SCRIPT, scratchDir, spokenRecording } from '../../../support/speech.js';
 
 let server: ReferenceServer;
@@ -53,25 +51,14 @@ describe('transcribeStream against the reference server', () => {
   });
 });
 
-/** What a hostile stream does: writes to `res` after the upload, with a real receipt signer for any text. */
-type Scenario = (res: ServerResponse, receipt: (text: string) => Promise<string>) => Promise<void> | void;
-
 describe('a hostile stream is refused with its own code', () => {
   let liar: AttestedLiar;
   let scenario: Scenario = () => {};
-  const event = (res: ServerResponse, e: object) => res.write(`data: ${JSON.stringify(e)}\n\n`);
-  const delta = (res: ServerResponse, text: string, start: number, end: number) => event(res, { type: 'transcript.text.delta', delta: text, start, end });
+  const event = streamEvent;
+  const delta = streamDelta;
 
   before(async () => {
-    liar = await startAttestedLiar(server.provider, async (req, res, issuer) => {
-      for await (const _ of req);
-      const nonce = Buffer.from(String(req.headers[RECEIPT_NONCE_HEADER]), 'hex');
-      const receipt = (text: string) =>
-        issuer.issue(req.socket, { audioSha256: Buffer.from(sha256Hex(audio), 'hex'), audioBytes: audio.length, body: Buffer.from(text, 'utf8'), format: 'text', endpoint: '/v1/audio/transcriptions', requestTime: Date.now(), nonce });
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      await scenario(res, receipt);
-      if (!res.destroyed) res.end();
-    });
+    liar = await startHostileStreamer(server.provider, audio, () => scenario);
   });
   after(() => liar?.close());
 

@@ -140,6 +140,14 @@ describe('blindbox.transcript.saveNextToAudio', () => {
   });
 });
 
+describe('blindbox.transcript.stream', () => {
+  it('is on by default (also when unset, as the manifest says), a boolean otherwise', () => {
+    assert.equal(parseSettings({}, HOME).transcriptStream, true);
+    assert.equal(parseSettings({ transcriptStream: false }, HOME).transcriptStream, false);
+    assert.match(error({ transcriptStream: 'no' }).message, /^blindbox\.transcript\.stream: must be true or false/);
+  });
+});
+
 describe('VS Code proxy settings', () => {
   it('are read as the route needs them; nothing set is an empty setting (the core then follows the environment)', () => {
     assert.deepEqual({ ...parseSettings({}, HOME).proxy }, { proxy: undefined, noProxy: [], proxySupport: undefined, proxyAuthorization: undefined });

@@ -13,7 +13,7 @@ import { EngineError, type EngineErrorCode, type Transcript } from '../../../src
 import { createPocketSphinxEngine, type PocketSphinxEngine } from '../../../src/server/engine/pocketsphinx/engine.js';
 import { groupIntoPieces, isQuietBoundary, PieceCutter, speechLevel } from '../../../src/server/engine/split/pieces.js';
 import { UtteranceSplitter, type Utterance } from '../../../src/server/engine/split/utterances.js';
-import { toSrt, toVtt } from '../../../src/server/http/subtitles.js';
+import { toSrt, toVtt } from '../../../src/protocol/subtitles.js';
 import { scratchDir, spokenRecording, SPEECH_HZ, wordErrorRate, words, type SpokenRecording } from '../../../support/speech.js';
 
 const WER_BOUND = 0.25;
