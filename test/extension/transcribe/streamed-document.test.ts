@@ -28,9 +28,9 @@ const P: TranscriptProvenance = {
 
 /** Segments as a stream tells them, with server text that would be markup in Markdown and a cue marker in subtitles. */
 const SEGMENTS: StreamedSegment[] = [
-  { index: 0, text: 'Hello world.', start: 0, end: 2.4 },
-  { index: 1, text: '<b>bold</b> [x](https://evil.example)', start: 2.4, end: 5.1 },
-  { index: 2, text: 'a --> b', start: 6, end: 9.75 },
+  { index: 0, text: 'Hello world.', delta: 'Hello world.', start: 0, end: 2.4 },
+  { index: 1, text: '<b>bold</b> [x](https://evil.example)', delta: ' <b>bold</b> [x](https://evil.example)', start: 2.4, end: 5.1 },
+  { index: 2, text: 'a --> b', delta: ' a --> b', start: 6, end: 9.75 },
 ];
 
 /** The transcript `transcribeStream` resolves with for these segments: the text the receipt binds, and the segments. */
