@@ -11,6 +11,7 @@ import { documentLanguage, renderTranscriptDocument, wireFormat } from './transc
 import { streamedPiece, streamedStart, streamedStatusLine, streamedTranscript } from './transcribe/streamed-document.js';
 import { transcriptProvenance } from '../core/transcript-markdown.js';
 import { blobDurationSeconds } from '../core/audio-duration.js';
+import { isSealedStreamRefusal } from '../core/transport/transcribe.js';
 import { Attestor, loadTrust } from './trust/attestor.js';
 import { editorProxyResolver } from './trust/editor-proxy.js';
 import { attestationViewModel } from './views/attestation/model.js';
@@ -36,7 +37,7 @@ export const services = Object.freeze({
   }),
   files,
   /** *Transcribe*: checking audio, its length (for the estimate), the wire format, the document and its provenance header; a streamed document's pieces. */
-  transcribe: Object.freeze({ checkedFile, checkedWhole, blobDurationSeconds, wireFormat, renderTranscriptDocument, transcriptProvenance, files, documentLanguage, streamedStart, streamedPiece, streamedStatusLine, streamedTranscript }),
+  transcribe: Object.freeze({ checkedFile, checkedWhole, blobDurationSeconds, wireFormat, renderTranscriptDocument, transcriptProvenance, files, documentLanguage, streamedStart, streamedPiece, streamedStatusLine, streamedTranscript, isSealedStreamRefusal }),
   /** *Save Transcript with Receipt* and *Verify Receipt…*. */
   receipts: Object.freeze({ parseReceiptFile, MAX_RECEIPT_FILE_BYTES, receiptFileText, receiptHashLines, receiptStatement, verifyReceiptFile, loadTrust, sha256FileHex, sha256Hex, files }),
   /** *Export Evidence*. */

@@ -156,8 +156,9 @@ async function send(job: Job, record: Record, audio: CheckedAudio, session: Atte
     const whole = () => session.transcribe(source, { ...options, format: job.services.wireFormat(format) });
     const result = view ? await session.transcribeStream(source, { ...options, onSegment }).catch((err: unknown) => {
       // The core refuses to stream what must be sealed (TLS inspected): sent whole instead, before any byte left.
-      if (!(err instanceof InputError && err.code === 'INVALID_OPTION')) throw err;
-      ctx.log.info(`${name}: not streamed (${err.message}); the transcript opens once it is whole and verified`);
+      // Only that refusal: any other INVALID_OPTION (a temperature out of range) is the user's to see.
+      if (!job.services.isSealedStreamRefusal(err)) throw err;
+      ctx.log.info(`${name}: not streamed (${(err as Error).message}); the transcript opens once it is whole and verified`);
       views.delete(record);
       return whole();
     }) : await whole();
