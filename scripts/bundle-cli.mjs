@@ -18,6 +18,7 @@
  */
 import { build } from 'esbuild';
 import { createRequire } from 'node:module';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { noNativeCbor } from './no-native-cbor.mjs';
 
@@ -56,6 +57,9 @@ const unbundledCommands = {
     );
   },
 };
+
+// Chunk names carry a content hash: an earlier build's chunks would stay beside this one's, unused.
+rmSync(new URL('../out/bundle/cli/', import.meta.url), { recursive: true, force: true });
 
 const result = await build({
   absWorkingDir: root,
