@@ -40,7 +40,7 @@ export const SEALED_HEADERS = {
 export const SEALED_CONTENT_TYPE = 'application/vnd.blindbox.hpke-body';
 
 /** Most plaintext bytes in one chunk; every chunk but the final one holds exactly this many. */
-export const SEALED_CHUNK_BYTES = 64 * 1024;
+export const SEALED_CHUNK_BYTES = 256 * 1024;
 /** AES-256-GCM's tag. */
 export const SEALED_TAG_BYTES = 16;
 /** The length prefix of each chunk. */

@@ -6,7 +6,7 @@
  * refused with its own code; no transcript comes back, and no slot, upload directory or descriptor is left behind.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -20,16 +20,18 @@ import { rootsTrusting, startSimulationServer } from '../../support/servers.js';
 import { sealUpload } from '../../src/core/transport/sealed-upload.js';
 import { ENDPOINTS } from '../../src/protocol/endpoints.js';
 import { RECEIPT_NONCE_HEADER } from '../../src/protocol/receipt.js';
-import { SEALED_HEADERS, sealedLength } from '../../src/protocol/sealed-body.js';
+import { SEALED_CHUNK_BYTES, SEALED_HEADERS, sealedLength } from '../../src/protocol/sealed-body.js';
 import { startServe, type ServeProcess } from '../../support/cli.js';
 import { errorCode, openTls, readAnswer, type RawAnswer } from '../../support/raw-client.js';
-import { SCRIPT, scratchDir, speak, wordErrorRate } from '../../support/speech.js';
+import { concatenate, SCRIPT, scratchDir, speak, wordErrorRate } from '../../support/speech.js';
 import { openFds, settle, uploadDirs } from '../helpers/process-stats.js';
 
 let serve: ServeProcess;
 let serverTmp: string;
 let scratch: Awaited<ReturnType<typeof scratchDir>>;
 let session: AttestedSession;
+/** The spoken sentence, and it said again and again: long enough for three chunks, which the attacks drop, swap and replay. */
+let speech: string;
 let wav: string;
 let baselineFds: number;
 
@@ -82,7 +84,8 @@ function refusedWith(answer: RawAnswer | undefined, status: number, code: string
 before(async () => {
   scratch = await scratchDir();
   serverTmp = await mkdtemp(path.join(tmpdir(), 'blindbox-sealed-tmp-'));
-  wav = await speak(scratch.dir, 'slt', SCRIPT.slt[0]!, 'speech');
+  speech = await speak(scratch.dir, 'slt', SCRIPT.slt[0]!, 'speech');
+  wav = await concatenate(Array<string>(Math.ceil((2 * SEALED_CHUNK_BYTES + 1) / (await stat(speech)).size) + 1).fill(speech), path.join(scratch.dir, 'long-speech.wav'));
   serve = await startServe(['--simulate', '--engine', 'pocketsphinx', '--workers', '1', '--trust-out', path.join(scratch.dir, 'root.pem')], { TMPDIR: serverTmp });
   session = await connect(serve.url, { roots: await loadRootFile(path.join(scratch.dir, 'root.pem')) });
   baselineFds = (await openFds(serve.child.pid!)).length;
@@ -191,7 +194,7 @@ describe('a relay tampering with a sealed upload is refused by the enclave', () 
     assert.ok(left.fds.length <= baselineFds, `descriptors back to ${baselineFds}: ${left.fds.length}`);
     const fresh = await connect(serve.url, { roots: await loadRootFile(path.join(scratch.dir, 'root.pem')) });
     try {
-      const text = (await fresh.transcribe(await fileSource(wav), { format: 'text', seal: true })).text;
+      const text = (await fresh.transcribe(await fileSource(speech), { format: 'text', seal: true })).text;
       assert.ok(wordErrorRate(SCRIPT.slt[0]!, text).rate <= 0.25, text);
     } finally {
       await fresh.close();
