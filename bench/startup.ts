@@ -11,10 +11,12 @@
  *                      network); rounds interleave every case with the bare start, so a busy machine slows all alike.
  *                      Beside them, verify's network floor: a bare `node` that fetches one attestation document from
  *                      the same server with node:https (a TLS handshake and one GET, nothing loaded, nothing checked),
- *                      and a bare `node` that imports verify's bundled chunks (the command's and the HTTP session's)
- *                      and runs nothing: what loading the code costs before any of it works; and the same verify
- *                      with the CLI's baselineWasmOnly() made a no-op (src/cli/baseline-wasm.ts), as it ran before:
- *                      V8 then optimises undici's HTTP parser at compile time.
+ *                      a bare `node` that loads the CLI bundle as launch.ts does for verify (compiled from its code
+ *                      cache, its module code run) and runs no command: what loading the code costs before any of it works; the
+ *                      same verify with the bundle compiled without its code cache (src/cli/bundle.ts); and with the
+ *                      CLI's baselineWasmOnly() made a no-op (src/cli/baseline-wasm.ts), as it ran before both: V8
+ *                      then optimises undici's HTTP parser at compile time, and the cache, made under the baseline
+ *                      flag, does not match.
  *   (2) chain          verifyAttestation of each real document at its own timestamp with clearChainCaches() before
  *                      every call (certificates parsed and chain signatures checked again), interleaved with one bare
  *                      crypto.verify('sha384', …) of a fresh P-384 key; both in CPU time (process.cpuUsage), since on
@@ -32,7 +34,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServe } from '../support/cli.js';
+import { IGNORE_V8_FLAGS, startServe } from '../support/cli.js';
 import { readCertificate } from '../src/core/attestation/certificate.js';
 import { parseCoseSign1 } from '../src/core/attestation/cose.js';
 import { parsePayload } from '../src/core/attestation/payload.js';
@@ -87,23 +89,28 @@ const FETCH_ONE_DOCUMENT = `require('node:https').get(process.argv[1] + '/attest
   r.resume().on('end', () => process.exit(0));
 });`;
 const fetchFloor: Case = { label: '  floor: node:https GET /attestation', argv: ['-e', FETCH_ONE_DOCUMENT, serve.url], exit: 0 };
-const CHUNKS = `${REPO}out/bundle/cli/chunks/`;
-const verifyChunks = readdirSync(CHUNKS).filter((f) => /^(verify|session)-\w+\.mjs$/.test(f));
-if (verifyChunks.length !== 2) throw new Error(`expected one verify and one session chunk in ${CHUNKS}, found ${verifyChunks.join(', ')}`);
-const importVerify: Case = { label: "  verify's modules, imported only", argv: ['--input-type=module', '-e', verifyChunks.map((f) => `await import(${JSON.stringify(CHUNKS + f)});`).join('')], exit: 0 };
-/** Loaded before the CLI: v8.setFlagsFromString does nothing, so V8 keeps optimising WebAssembly at compile time. */
-const KEEP_WASM_FLAGS = `data:text/javascript,${encodeURIComponent("import v8 from 'node:v8'; import { syncBuiltinESMExports } from 'node:module'; v8.setFlagsFromString = () => {}; syncBuiltinESMExports();")}`;
-const verifyBefore: Case = { label: '  verify, WebAssembly optimised (before)', argv: ['--import', KEEP_WASM_FLAGS, BIN, 'verify', serve.url, '--trust-root', rootPem], exit: 0 };
-const parts = new Set([fetchFloor, importVerify, verifyBefore]);
+/** Loads the bundle as launch.ts does (flag, then compile) and then `then`: a script for `node --input-type=module -e`. */
+const launchInline = (cache: 'verify' | 'help' | undefined, then: string) =>
+  `import { baselineWasmOnly } from ${JSON.stringify(`${REPO}out/src/cli/baseline-wasm.js`)}; import { loadBundle } from ${JSON.stringify(`${REPO}out/src/cli/bundle.js`)};` +
+  ` baselineWasmOnly(); const bundle = loadBundle(${JSON.stringify(cache)}); if (bundle.cached !== ${cache !== undefined}) throw new Error('code cache ${cache ? 'not taken' : 'taken'}'); ${then}`;
+const loadOnly: Case = { label: "  the bundle, compiled from verify's cache and loaded only", argv: ['--input-type=module', '-e', launchInline('verify', '')], exit: 0 };
+const verifyUncached: Case = {
+  label: '  verify, bundle compiled without a code cache',
+  argv: ['--input-type=module', '-e', launchInline(undefined, 'process.exitCode = await bundle.main(process.argv.slice(1));'), 'verify', serve.url, '--trust-root', rootPem],
+  exit: 0,
+};
+const verifyBefore: Case = { label: '  verify, WebAssembly optimised (no baseline flag, no code cache)', argv: ['--import', IGNORE_V8_FLAGS, BIN, 'verify', serve.url, '--trust-root', rootPem], exit: 0 };
+const parts = new Set([fetchFloor, loadOnly, verifyUncached, verifyBefore]);
 const cases: Case[] = [
   bare,
   cli('--help', 0, '--help'),
   cli(`verify-doc ${DOC}.cbor`, 0, 'verify-doc', `${NITRO}${DOC}.cbor`, '--at', String(doc.at.getTime())),
   cli('verify-doc --help', 0, 'verify-doc', '--help'),
   cli('verify (live simulation)', 0, 'verify', serve.url, '--trust-root', rootPem),
+  verifyUncached,
   verifyBefore,
   fetchFloor,
-  importVerify,
+  loadOnly,
   cli('verify-receipt sample.receipt.json', 0, 'verify-receipt', receiptFile, '--audio', SAMPLE, '--transcript', transcriptFile, '--trust-root', rootPem),
   cli('verify-receipt --help', 0, 'verify-receipt', '--help'),
   cli('verify-receipt (missing file)', 2, 'verify-receipt', '/nonexistent/receipt.json', '--audio', '/nonexistent/a.wav', '--transcript', '/nonexistent/t.txt'),

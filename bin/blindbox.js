@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-// The CLI as bundled by `npm run build` (scripts/bundle-cli.mjs, after tsc): a few files instead of dozens of modules.
-import '../out/bundle/cli/main.mjs';
+// The CLI as `npm run build` makes it: src/cli/launch.ts runs the bundle (scripts/bundle-cli.mjs) from its code cache.
+import '../out/src/cli/launch.js';

@@ -1,29 +1,34 @@
 #!/usr/bin/env node
 /**
- * `npm run build` (after tsc): the `blindbox` command line as an ES-module bundle that bin/blindbox.js starts.
+ * `npm run build` (after tsc): the `blindbox` command line as one CommonJS file, and V8's code cache of it.
  *
- *   out/bundle/cli/main.mjs        src/cli/main.ts: argument parsing, `--help`, `--version`
- *   out/bundle/cli/chunks/*.mjs    each command and the core modules it needs, imported when that command runs
+ *   out/bundle/cli/blindbox.cjs        src/cli/cli.ts (exports `main`) and everything its commands load
+ *   out/bundle/cli/blindbox.cjs.cache  V8's code cache of it (scripts/cli-code-cache.mjs), read by src/cli/bundle.ts
  *
- * Node resolves, reads and compiles a few files instead of dozens of modules, and a command loads only its own chunks
- * (verify-doc: no HTTP client). Why each choice:
- * - ESM with code splitting: main.ts already imports each command with import(), so each becomes its own chunk.
- * - `serve` and `demo` stay unbundled (they import ../../src/cli/*.js, compiled by tsc next to this folder): the
- *   server starts worker threads and native addons by path and measures its own code files into the attestation.
- * - The bundle sits three folders deep, as out/src/cli/main.js does, so `new URL('../../../package.json',
- *   import.meta.url)` (the version) names the same file from either.
- * - `undici` is its Client alone (undici-client.cjs): the core uses nothing else, and undici's index loads much more.
+ * bin/blindbox.js runs src/cli/launch.ts, which compiles the bundle from its cache. Why each choice:
+ * - One CommonJS file: Node 20 caches no compiled code, and V8's code cache (node:vm's cachedData) serves scripts,
+ *   not ES modules. Each command's modules stay behind its import() (esbuild evaluates them when it runs), so
+ *   `verify-doc` still runs no HTTP client code.
+ * - `serve` and `demo` stay unbundled (launch.ts runs them from tsc's output): the server starts worker threads and
+ *   native addons by path and measures its own code files into the attestation.
+ * - The bundle sits three folders deep, as out/src/cli/cli.js does, and `import.meta.url` is the bundle's own URL, so
+ *   the version (the nearest package.json above) is found from either.
+ * - `undici` is its Client alone (undici-client.cjs): the core uses nothing else, and undici's index loads much more;
+ *   and HTTP/1.1 alone (undici-no-h2.cjs): the core's connections offer no ALPN, and node:http2 costs every start.
  * - Identifiers are kept (whitespace and syntax minified only), so an internal error's stack stays readable.
  * - Fails on any esbuild warning and when the bundle contains server code.
  */
 import { build } from 'esbuild';
 import { createRequire } from 'node:module';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import { noNativeCbor } from './no-native-cbor.mjs';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const UNDICI_CLIENT = fileURLToPath(new URL('./undici-client.cjs', import.meta.url));
+const UNDICI_NO_H2 = fileURLToPath(new URL('./undici-no-h2.cjs', import.meta.url));
 
 // The names undici-client.cjs gives must be undici's own (an upgrade that moved one fails here, not at run time).
 {
@@ -43,9 +48,10 @@ const undiciClient = {
   name: 'undici-client',
   setup(b) {
     b.onResolve({ filter: /^undici$/ }, () => ({ path: UNDICI_CLIENT }));
+    b.onResolve({ filter: /^\.\/client-h2\.js$/ }, (args) => (args.importer.endsWith(path.join('undici', 'lib', 'dispatcher', 'client.js')) ? { path: UNDICI_NO_H2 } : undefined));
   },
 };
-/** Commands that run from tsc's output rather than the bundle, by the path main.ts imports them with. */
+/** Commands that run from tsc's output rather than the bundle, by the path cli.ts imports them with. */
 const UNBUNDLED = new Set(['./serve.js', './demo.js']);
 
 /** @type {import('esbuild').Plugin} */
@@ -58,35 +64,38 @@ const unbundledCommands = {
   },
 };
 
-// Chunk names carry a content hash: an earlier build's chunks would stay beside this one's, unused.
+// An earlier build's files (a stale cache, the chunks of an older layout) must not stay beside this one's.
 rmSync(new URL('../out/bundle/cli/', import.meta.url), { recursive: true, force: true });
 
 const result = await build({
   absWorkingDir: root,
-  entryPoints: ['src/cli/main.ts'],
-  outdir: 'out/bundle/cli',
-  outExtension: { '.js': '.mjs' },
-  chunkNames: 'chunks/[name]-[hash]',
+  entryPoints: ['src/cli/cli.ts'],
+  outfile: 'out/bundle/cli/blindbox.cjs',
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   minifyWhitespace: true,
   minifySyntax: true,
   sourcemap: false,
-  legalComments: 'eof',
+  legalComments: 'external', // out/bundle/cli/blindbox.cjs.LEGAL.txt: the licences name people in UTF-8
   metafile: true,
   logLevel: 'silent',
   plugins: [unbundledCommands, undiciClient, noNativeCbor],
-  // Bundled CommonJS packages (asn1js, undici…) call require() for Node's built-ins: give the ES module one.
-  banner: { js: "import { createRequire as __blindboxRequire } from 'node:module'; const require = __blindboxRequire(import.meta.url);" },
+  define: { 'import.meta.url': '__blindboxModuleUrl' },
+  banner: { js: "var __blindboxModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 
 const problems = result.warnings.map((w) => `warning: ${w.text}${w.location ? ` (${w.location.file}:${w.location.line})` : ''}`);
 // busboy is the client's too (`proxy` receives its callers' uploads with it), so it does not mark server code.
 const server = Object.keys(result.metafile.inputs).filter((f) => /^src\/server\/|node_modules\/(audio-decode|@alexanderolsen)\//.test(f));
 if (server.length) problems.push(`the CLI bundle contains server code (serve must stay unbundled): ${server.join(', ')}`);
+if (!Object.keys(result.metafile.inputs).includes(path.relative(root, UNDICI_NO_H2))) problems.push("undici no longer imports ./client-h2.js: update scripts/undici-no-h2.cjs's place in bundle-cli.mjs");
+const bundled = readFileSync(path.join(root, 'out/bundle/cli/blindbox.cjs'));
+if (bundled.includes('node:http2')) problems.push('the CLI bundle loads node:http2');
+// src/cli/bundle.ts reads the bundle as Latin-1, which is UTF-8's own reading of ASCII, without decoding it.
+const nonAscii = bundled.findIndex((byte) => byte > 0x7f);
+if (nonAscii !== -1) problems.push(`the CLI bundle is not ASCII (byte ${nonAscii}: ${JSON.stringify(bundled.subarray(Math.max(0, nonAscii - 40), nonAscii + 10).toString())}); escape the character in its source`);
 for (const p of problems) console.error(p);
 if (problems.length) {
   console.error('bundle-cli: refusing to produce a bundle that may misbehave');
@@ -94,4 +103,9 @@ if (problems.length) {
 }
 const outputs = Object.entries(result.metafile.outputs);
 const kib = outputs.reduce((sum, [, o]) => sum + o.bytes, 0) / 1024;
-console.log(`out/bundle/cli: ${outputs.length} files, ${kib.toFixed(0)} KiB`);
+const cache = spawnSync(process.execPath, [fileURLToPath(new URL('./cli-code-cache.mjs', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+if (cache.status !== 0) {
+  console.error('bundle-cli: the code cache could not be made');
+  process.exit(1);
+}
+console.log(`out/bundle/cli: ${kib.toFixed(0)} KiB, ${cache.stdout.trim()}`);

@@ -10,6 +10,11 @@ export const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url))
 /** bin/blindbox.js: the bundle `npm run build` makes, as the package runs it. */
 export const BIN = fileURLToPath(new URL('../../bin/blindbox.js', import.meta.url));
 const MODULE_TRACE = fileURLToPath(new URL('./module-trace.js', import.meta.url));
+/**
+ * For node's `--import`: makes v8.setFlagsFromString do nothing, so the CLI's baseline-only WebAssembly flag
+ * (src/cli/baseline-wasm.ts) is never set, and the bundle's code cache, made under it, does not match.
+ */
+export const IGNORE_V8_FLAGS = `data:text/javascript,${encodeURIComponent("import v8 from 'node:v8'; import { syncBuiltinESMExports } from 'node:module'; v8.setFlagsFromString = () => {}; syncBuiltinESMExports();")}`;
 
 export interface CliResult {
   readonly code: number | null;

@@ -70,7 +70,7 @@ export function withoutBom(text: string): string {
  * parenthesis or quote), so a message that ends with another's never reads "….)." or "…..".
  */
 export function endSentence(text: string): string {
-  return /[.!?…]['")\]]*$/.test(text) ? text : `${text}.`;
+  return /[.!?\u2026]['")\]]*$/.test(text) ? text : `${text}.`; // \u2026: …
 }
 
 /**

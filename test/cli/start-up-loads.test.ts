@@ -5,12 +5,14 @@
  * trimmed HTTP client still does a whole job.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { BIN, CLI, runCli, runCliTracingModules, startServe, type ServeProcess } from '../../support/cli.js';
+import { CODE_CACHES } from '../../src/cli/bundle.js';
+import { BIN, CLI, IGNORE_V8_FLAGS, runCli, runCliTracingModules, startServe, type ServeProcess } from '../../support/cli.js';
 
 const SAMPLE = fileURLToPath(new URL('../../../media/sample.wav', import.meta.url));
 
@@ -71,6 +73,28 @@ describe('V8 flags a command sets before it loads', { concurrency: true }, () =>
       assert.deepEqual(flags(r.stderr), []);
     });
   }
+});
+
+describe('the bundle\'s code cache (src/cli/bundle.ts)', { concurrency: true }, () => {
+  /** Whether V8 took each code cache when a process (one per cache: V8 keeps what it compiled) compiled the bundle after `flags`. */
+  const taken = (flags: string) => {
+    const bundle = JSON.stringify(fileURLToPath(new URL('../../src/cli/bundle.js', import.meta.url)));
+    return CODE_CACHES.map((cache) => {
+      const script = `import v8 from 'node:v8'; import { loadBundle } from ${bundle}; ${flags} process.stdout.write(String(loadBundle(${JSON.stringify(cache)}).cached));`;
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.status, 0, r.stderr);
+      return [cache, r.stdout === 'true'];
+    });
+  };
+  it('each is taken when the bundle is compiled as launch.ts compiles it (the client\'s V8 flag set first)', () => {
+    assert.deepEqual(taken("v8.setFlagsFromString('--liftoff-only');"), CODE_CACHES.map((c) => [c, true]));
+  });
+  it('each is refused by V8 under other flags, and the bundle then compiles afresh and runs as well', async () => {
+    assert.deepEqual(taken(''), CODE_CACHES.map((c) => [c, false]));
+    const version = await runCli(['--version'], 60_000, undefined, ['--import', IGNORE_V8_FLAGS], BIN);
+    assert.equal(version.code, 0, version.stderr);
+    assert.match(version.stdout, /^blindbox \d+\.\d+\.\d+\n$/);
+  });
 });
 
 describe('the bundle, whose HTTP client is undici\'s Client alone (scripts/undici-client.cjs), against a live server', () => {

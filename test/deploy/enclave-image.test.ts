@@ -28,8 +28,8 @@ async function enclaveCommand(): Promise<{ entry: string; command: string }> {
 
 /**
  * The project modules (paths relative to the repository) that `command` run through `entry` can load: everything
- * reachable from the entry, except the entry's other commands (its dynamic imports other than `./<command>.js`), and
- * from every module of the server package.
+ * reachable from the entry, except the other commands of its command table (the module that imports `./<command>.js`
+ * dynamically: its other dynamic imports), and from every module of the server package.
  */
 async function enclaveModules(entry: string, command: string): Promise<string[]> {
   const serverDir = path.join(ROOT, 'out', 'src', 'server');
@@ -48,12 +48,13 @@ async function enclaveModules(entry: string, command: string): Promise<string[]>
   });
   const inputs: Metafile['inputs'] = metafile.inputs;
   const commandImport = (m: Metafile['inputs'][string]['imports'][number]) => m.kind === 'dynamic-import' && m.original !== `./${command}.js`;
-  assert.ok(inputs[entry]!.imports.some((m) => m.kind === 'dynamic-import' && m.original === `./${command}.js`), `${entry} loads ./${command}.js`);
+  const dispatches = (file: string) => inputs[file]!.imports.some((m) => m.kind === 'dynamic-import' && m.original === `./${command}.js`);
+  assert.ok(Object.keys(inputs).some(dispatches), `${entry} loads ./${command}.js`);
   const seen = new Set([entry, ...server]);
   const pending = [...seen];
   for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
     for (const imported of inputs[file]!.imports) {
-      if (imported.external || seen.has(imported.path) || (file === entry && commandImport(imported))) continue;
+      if (imported.external || seen.has(imported.path) || (dispatches(file) && commandImport(imported))) continue;
       seen.add(imported.path);
       pending.push(imported.path);
     }
