@@ -56,11 +56,17 @@ export interface WorkerPoolOptions<J = unknown> {
   readonly closeTimeoutMs?: number;
   /** How long a worker has to answer a cancelled job before it is terminated and replaced (default 3 s). */
   readonly cancelGraceMs?: number;
+  /**
+   * How long a worker has to post `ready` (load its model, set up its decoder) before it is terminated as a failed
+   * start (default 60 s): a worker stuck in its set-up must fail the server's start, not hold it for ever.
+   */
+  readonly startTimeoutMs?: number;
 }
 
 const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
 /** Long enough for a worker that checks between steps (milliseconds apart) to answer; short next to a client's wait. */
 const DEFAULT_CANCEL_GRACE_MS = 3_000;
+const DEFAULT_START_TIMEOUT_MS = 60_000;
 
 export interface PoolStats {
   readonly workers: number;
@@ -313,8 +319,14 @@ export class WorkerPool<J, R> {
     if (!slot) this.#slots.push(target);
     const ready = new Promise<void>((resolve, reject) => {
       let lastError: unknown;
+      const startMs = this.#options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+      const startDeadline = setTimeout(() => {
+        lastError = new Error(`it was not ready within ${startMs / 1000} s (it loads its model and sets up its decoder)`);
+        void worker.terminate();
+      }, startMs);
       worker.on('message', (message: WorkerMessage<R, J, unknown>) => {
         if (message.type === 'ready') {
+          clearTimeout(startDeadline);
           resolve();
           target.failedStarts = 0;
           this.#becomeIdle(target);
@@ -324,6 +336,7 @@ export class WorkerPool<J, R> {
       });
       worker.on('error', (err) => (lastError = err));
       worker.on('exit', (code) => {
+        clearTimeout(startDeadline);
         reject(new EngineError('UNAVAILABLE', `The speech worker failed to start: ${(lastError as Error)?.message ?? `exit code ${code}`}`, { cause: lastError }));
         this.#died(target, worker, code, lastError);
       });
