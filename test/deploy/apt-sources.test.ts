@@ -36,7 +36,7 @@ describe('apt sources of the enclave image', () => {
     }
   });
 
-  it('refuses https when apt has no CA bundle (the slim base), naming the fix', async () => {
+  it('refuses https when apt has no CA bundle (a host without ca-certificates), naming the fix', async () => {
     refused(await run('apt-snapshot.sh', ['--check', SNAPSHOT], NO_BUNDLE), /^apt-snapshot: APT_SNAPSHOT https:\/\/snapshot\.debian\.org\/\S+ is https, and apt here has no CA bundle to verify it with \(\/nonexistent\/ca-certificates\.crt\): install ca-certificates, or use http:\/\//);
     refused(await run('apt-snapshot.sh', ['--check-mirror', 'https://deb.debian.org/debian'], NO_BUNDLE), /^apt-snapshot: DEBIAN_MIRROR https:\/\/deb\.debian\.org\/debian is https/);
     assert.equal((await run('apt-snapshot.sh', ['--check', SNAPSHOT.replace('https:', 'http:')], NO_BUNDLE)).code, 0, 'http needs no CA bundle');
