@@ -167,7 +167,7 @@ describe('blindbox proxy: an attested OpenAI-compatible endpoint', () => {
     assert.match(String(failure.error.message), /TRANSLATION_UNSUPPORTED/);
   });
 
-  it('prompt, temperature and timestamp_granularities reach the server: words timed, and the fields PocketSphinx ignored said', async () => {
+  it('prompt, temperature and timestamp_granularities reach the server: words timed, and the fields PocketSphinx ignored said, streamed or not', async () => {
     const { data, response } = await sdk(endpoint)
       .audio.transcriptions.create({ file: createReadStream(SAMPLE), model: 'whisper-1', response_format: 'verbose_json', timestamp_granularities: ['word', 'segment'], prompt: 'fox', temperature: 0.2 })
       .withResponse();
@@ -178,6 +178,9 @@ describe('blindbox proxy: an attested OpenAI-compatible endpoint', () => {
     const plain = await sdk(endpoint).audio.transcriptions.create({ file: createReadStream(SAMPLE), model: 'whisper-1', response_format: 'verbose_json' }).withResponse();
     assert.equal(plain.data.words, undefined, 'no words unless asked');
     assert.equal(plain.response.headers.get('blindbox-ignored-fields'), null);
+    const streamed = await sdk(endpoint).audio.transcriptions.create({ file: createReadStream(SAMPLE), model: 'whisper-1', stream: true, prompt: 'fox' }).withResponse();
+    assert.equal(streamed.response.headers.get('blindbox-ignored-fields'), 'prompt', 'a stream says it too, in its head');
+    for await (const event of streamed.data) if (event.type === 'transcript.text.done') assert.match(event.text, /\w/);
     const hot = await sdkFailure(sdk(endpoint).audio.transcriptions.create({ file: createReadStream(SAMPLE), model: 'whisper-1', temperature: 1.5 }));
     assert.deepEqual([hot.status, hot.code], [400, 'INVALID_OPTION']);
   });

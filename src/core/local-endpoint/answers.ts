@@ -6,6 +6,7 @@
 import { BlindBoxError, ChannelError, InputError, isUntrustedFailure, serverSaid } from '../errors.js';
 import { quoteServerText } from '../../shared/text.js';
 import type { TranscriptFormat } from '../../protocol/transcript.js';
+import { IGNORED_FIELDS_HEADER } from '../../protocol/endpoints.js';
 
 /** The endpoint's own refusals of a caller's request (the core's codes are the core's). */
 export const LOCAL_REFUSAL_CODES = {
@@ -74,6 +75,11 @@ function statusOf(err: BlindBoxError): number {
   if (err.code === 'TIMEOUT') return 504;
   if (err.code === 'CANCELLED') return 499;
   return 502;
+}
+
+/** The server's word on what its engine ignored, relayed as a header (as the server said it: no receipt covers it). */
+export function ignoredFieldsHeader(fields: readonly string[]): Record<string, string> {
+  return fields.length > 0 ? { [IGNORED_FIELDS_HEADER]: fields.join(', ') } : {};
 }
 
 /** The content type OpenAI answers a transcript in `format` with. */

@@ -15,20 +15,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileSource, type AudioSource } from '../audio-source.js';
 import { ChannelError, InputError } from '../errors.js';
-import { ENDPOINTS, IGNORED_FIELDS_HEADER, UPLOAD_FIELDS } from '../../protocol/endpoints.js';
+import { ENDPOINTS, UPLOAD_FIELDS } from '../../protocol/endpoints.js';
 import { MAX_UPLOAD_BYTES } from '../../protocol/limits.js';
 import { RECEIPT_HEADER } from '../../protocol/receipt.js';
 import { STREAM_FIELD, STREAM_RECEIPT_FORMAT } from '../../protocol/stream.js';
 import { DEFAULT_TRANSCRIPT_FORMAT, type TimestampGranularity, type TranscriptFormat } from '../../protocol/transcript.js';
-import { failureAnswer, LocalRefusal, transcriptContentType, type JsonAnswer } from './answers.js';
+import { failureAnswer, ignoredFieldsHeader, LocalRefusal, transcriptContentType, type JsonAnswer } from './answers.js';
 import { bearerMatches } from './bearer.js';
 import { httpOrigin, type ListenAddress } from './listen-address.js';
-import { relayStream } from './stream-relay.js';
+import { relayStream, type StreamEvents } from './stream-relay.js';
 import { checkUploadHead, receiveUpload } from './upload.js';
 import type { SessionSource } from './upstream.js';
 import { attestedModel, modelList, verificationDocument } from './verification.js';
 import { isSealedStreamRefusal, type TranscribeOptions, type TranscriptionTask, type TranscriptResult } from '../transport/transcribe.js';
-import type { StreamedSegment } from '../transport/transcribe-stream.js';
 import { decodedOrRaw } from '../../shared/text.js';
 
 /** Header on every transcript the endpoint answers: its receipt was verified before the answer. */
@@ -123,7 +122,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
       // A stream (OpenAI's `stream`, not on /whisper/predict) is relayed as it comes; the core refuses to stream a translation.
       if (!upload.format && /^true$/i.test(received.fields.get(STREAM_FIELD) ?? '')) {
         const asked = { ...askedOptions(received.fields), task: upload.task, signal: controller.signal };
-        const relayed = await relayStream(res, (onSegment) => session.transcribeStream(source, { ...asked, onSegment }).catch((err: unknown) => wholeAsStream(err, () => session.transcribe(source, { ...asked, format: STREAM_RECEIPT_FORMAT }), onSegment)));
+        const relayed = await relayStream(res, (events) => session.transcribeStream(source, { ...asked, ...events }).catch((err: unknown) => wholeAsStream(err, () => session.transcribe(source, { ...asked, format: STREAM_RECEIPT_FORMAT }), events)));
         const ended = 'result' in relayed ? `${relayed.result.segments?.length} segments, receipt verified (enclave ${relayed.result.enclave.attestation.moduleId})` : `ended with the error event ${(relayed.failure as { code?: string }).code ?? 'INTERNAL_ERROR'}`;
         return log(`${req.method} ${oneLinePath(req.url)}: stream, ${ended}`);
       }
@@ -135,7 +134,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions): Promise
         'cache-control': 'no-store',
         [RECEIPT_HEADER]: result.receipt.file.document,
         [RECEIPT_VERIFIED_HEADER]: 'true',
-        ...ignoredHeader(result.ignoredFields),
+        ...ignoredFieldsHeader(result.ignoredFields),
       });
       res.end(result.body);
     } finally {
@@ -198,10 +197,11 @@ async function checkedSource(file: string, name: string, maxBytes: number): Prom
  * its verified `text` transcript told as one delta. Its receipt is a stream's (format `text`, over the done text's
  * bytes), so the caller's events are those of a stream that had one segment. Any other failure is rethrown.
  */
-async function wholeAsStream(err: unknown, transcribeWhole: () => Promise<TranscriptResult>, onSegment: (segment: StreamedSegment) => void): Promise<TranscriptResult> {
+async function wholeAsStream(err: unknown, transcribeWhole: () => Promise<TranscriptResult>, events: StreamEvents): Promise<TranscriptResult> {
   if (!isSealedStreamRefusal(err)) throw err;
   const whole = await transcribeWhole();
-  onSegment({ index: 0, text: whole.body, delta: whole.body, start: 0, end: whole.duration ?? 0 });
+  events.onAccepted(whole.ignoredFields);
+  events.onSegment({ index: 0, text: whole.body, delta: whole.body, start: 0, end: whole.duration ?? 0 });
   return whole;
 }
 
@@ -220,10 +220,6 @@ function askedOptions(fields: ReadonlyMap<string, string>): Pick<TranscribeOptio
   };
 }
 
-/** The server's word on what its engine ignored, relayed (as the server said it: no receipt covers it). */
-function ignoredHeader(fields: readonly string[]): Record<string, string> {
-  return fields.length > 0 ? { [IGNORED_FIELDS_HEADER]: fields.join(', ') } : {};
-}
 
 function sendJson(res: ServerResponse, answer: JsonAnswer): void {
   const body = JSON.stringify(answer.body);

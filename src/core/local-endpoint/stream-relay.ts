@@ -9,23 +9,34 @@ import type { ServerResponse } from 'node:http';
 import { eventBytes, STREAM_EVENTS, STREAM_HEADERS, type StreamDelta } from '../../protocol/stream.js';
 import type { StreamedSegment } from '../transport/transcribe-stream.js';
 import type { TranscriptResult } from '../transport/transcribe.js';
-import { failureAnswer } from './answers.js';
+import { failureAnswer, ignoredFieldsHeader } from './answers.js';
 
-/** The streamed transcription to relay: it tells each segment to `onSegment`, and resolves once verified. */
-export type StreamRun = (onSegment: (segment: StreamedSegment) => void) => Promise<TranscriptResult>;
+/** What a streamed transcription tells the relay as it goes. */
+export interface StreamEvents {
+  /** The server accepted the stream and said its engine ignores these fields (relayed in the answer's head). */
+  onAccepted(ignoredFields: readonly string[]): void;
+  onSegment(segment: StreamedSegment): void;
+}
+
+/** The streamed transcription to relay: it tells `events` what comes, and resolves once verified. */
+export type StreamRun = (events: StreamEvents) => Promise<TranscriptResult>;
 
 /** How a relayed stream ended once it had begun: verified and done, or with the error event for `failure`. */
 export type RelayedStream = { readonly result: TranscriptResult } | { readonly failure: unknown };
 
 /** Relays `run` to `res` as events and ends `res`; throws (nothing sent) a failure that came before any event. */
 export async function relayStream(res: ServerResponse, run: StreamRun): Promise<RelayedStream> {
+  let ignored: readonly string[] = [];
   const send = (event: object) => {
     if (res.destroyed || res.writableEnded) return;
-    if (!res.headersSent) res.writeHead(200, STREAM_HEADERS);
+    if (!res.headersSent) res.writeHead(200, { ...STREAM_HEADERS, ...ignoredFieldsHeader(ignored) });
     res.write(eventBytes(event));
   };
   try {
-    const result = await run((segment) => send({ type: STREAM_EVENTS.delta, delta: segment.delta, start: segment.start, end: segment.end } satisfies StreamDelta));
+    const result = await run({
+      onAccepted: (fields) => (ignored = fields),
+      onSegment: (segment) => send({ type: STREAM_EVENTS.delta, delta: segment.delta, start: segment.start, end: segment.end } satisfies StreamDelta),
+    });
     send({ type: STREAM_EVENTS.receipt, receipt: result.receipt.file.document });
     send({ type: STREAM_EVENTS.done, text: result.body });
     res.end();

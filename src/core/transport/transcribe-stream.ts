@@ -28,6 +28,11 @@ export interface StreamedSegment {
 }
 
 export interface TranscribeStreamOptions extends Omit<TranscribeOptions, 'format'> {
+  /**
+   * Once the server has accepted the stream (its answer's head, before any segment): the request's fields it says its
+   * engine ignores (no receipt covers them), as `ignoredFields` of the result will say.
+   */
+  readonly onAccepted?: (ignoredFields: readonly string[]) => void;
   /** Each segment as it arrives, unverified until the transcription resolves. */
   readonly onSegment?: (segment: StreamedSegment) => void;
   /** The whole stream, from its headers to its end (default 40 minutes: past the server's 30-minute request deadline). */
@@ -52,6 +57,7 @@ export async function transcribeStream(session: PinnedRequester, source: AudioSo
     abandonBody(response.body);
     throw new ChannelError('PROTOCOL_ERROR', `${host} answered a streamed transcription with ${JSON.stringify(oneLine(contentType, 60))}, not ${STREAM_CONTENT_TYPE}.`);
   }
+  options.onAccepted?.(ignoredFieldsOf(response));
   const deadline = startDeadline(options.streamTimeoutMs ?? DEFAULT_STREAM_TIMEOUT_MS, `The streamed transcript from ${host}`, options.signal);
   const stop = () => abandonBody(response.body);
   deadline.signal.addEventListener('abort', stop, { once: true });
