@@ -64,7 +64,12 @@ export interface LoadedBundle {
 
 /** Compiles and runs the bundle's module code (its commands load when run), from the code cache `cache` if given. */
 export function loadBundle(cache: CodeCache | undefined): LoadedBundle {
-  const source = readFileSync(BUNDLE_FILE, 'latin1'); // ASCII only (bundle-cli.mjs checks), so no UTF-8 decoding
+  let source: string;
+  try {
+    source = readFileSync(BUNDLE_FILE, 'latin1'); // ASCII only (bundle-cli.mjs checks), so no UTF-8 decoding
+  } catch (err) {
+    throw new Error(`the blindbox CLI is not built (${BUNDLE_FILE}: ${(err as NodeJS.ErrnoException).code ?? String(err)}): run npm run build`, { cause: err });
+  }
   const cachedData = cache ? readIfPresent(codeCacheFile(cache)) : undefined;
   // Node's own CommonJS wrapper, so the bundle runs exactly as `require` would run it.
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {

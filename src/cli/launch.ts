@@ -6,11 +6,19 @@
  */
 import { baselineWasmOnly } from './baseline-wasm.js';
 import { codeCacheFor, loadBundle, UNBUNDLED_COMMANDS } from './bundle.js';
+import { EXIT_INTERNAL } from './exit-codes.js';
 
 const argv = process.argv.slice(2);
 if (UNBUNDLED_COMMANDS.has(argv[0] ?? '')) {
   await import('./main.js');
 } else {
   baselineWasmOnly();
-  process.exitCode = await loadBundle(codeCacheFor(argv)).main(argv);
+  let bundle;
+  try {
+    bundle = loadBundle(codeCacheFor(argv));
+  } catch (err) {
+    process.stderr.write(`blindbox: ${(err as Error).message}\n`);
+    process.exit(EXIT_INTERNAL);
+  }
+  process.exitCode = await bundle.main(argv);
 }
