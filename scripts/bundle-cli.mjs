@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
- * `npm run build` (after tsc): the `blindbox` command line as one CommonJS file, and V8's code cache of it.
+ * `npm run build` (after tsc): the `blindbox` command line as one CommonJS file, and V8's code caches of it.
  *
- *   out/bundle/cli/blindbox.cjs        src/cli/cli.ts (exports `main`) and everything its commands load
- *   out/bundle/cli/blindbox.cjs.cache  V8's code cache of it (scripts/cli-code-cache.mjs), read by src/cli/bundle.ts
+ *   out/bundle/cli/blindbox.cjs               src/cli/cli.ts (exports `main`) and everything its commands load
+ *   out/bundle/cli/blindbox.cjs.<name>.cache  V8's code caches of it (scripts/cli-code-cache.mjs; src/cli/bundle.ts)
+ *   out/bundle/cli/blindbox.cjs.LEGAL.txt     the bundled packages' licence comments
  *
- * bin/blindbox.js runs src/cli/launch.ts, which compiles the bundle from its cache. Why each choice:
+ * bin/blindbox.js runs src/cli/launch.ts, which compiles the bundle from a cache. Why each choice:
  * - One CommonJS file: Node 20 caches no compiled code, and V8's code cache (node:vm's cachedData) serves scripts,
  *   not ES modules. Each command's modules stay behind its import() (esbuild evaluates them when it runs), so
  *   `verify-doc` still runs no HTTP client code.
@@ -16,7 +17,9 @@
  * - `undici` is its Client alone (undici-client.cjs): the core uses nothing else, and undici's index loads much more;
  *   and HTTP/1.1 alone (undici-no-h2.cjs): the core's connections offer no ALPN, and node:http2 costs every start.
  * - Identifiers are kept (whitespace and syntax minified only), so an internal error's stack stays readable.
- * - Fails on any esbuild warning and when the bundle contains server code.
+ * - ASCII only, so launch reads it without decoding UTF-8 (the licence comments, which name people, go beside it).
+ * - Fails on any esbuild warning, when the bundle contains server code or node:http2, when it is not ASCII, and when
+ *   the code caches cannot be made.
  */
 import { build } from 'esbuild';
 import { createRequire } from 'node:module';
