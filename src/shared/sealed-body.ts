@@ -57,8 +57,8 @@ interface ChunkSealer {
 
 /** Opens a body's chunks in order. */
 interface ChunkOpener {
-  /** The next chunk's plaintext from its ciphertext and tag in one or more pieces; throws NOT_AUTHENTIC. */
-  open(ciphertext: readonly Uint8Array[], final: boolean): Buffer;
+  /** The next chunk's plaintext from its ciphertext and its tag, each in one or more pieces; throws NOT_AUTHENTIC. */
+  open(ciphertext: readonly Uint8Array[], tag: readonly Uint8Array[], final: boolean): Buffer;
 }
 
 /** An HPKE key pair made where it is used (inside the enclave); the private key never leaves this process. */
@@ -147,13 +147,12 @@ function chunkCipher(secret: Uint8Array, salt: Uint8Array, what: 'body' | 'answe
       cipher.getAuthTag().copy(framed, at);
       return framed;
     },
-    open(ciphertext, final) {
+    open(ciphertext, tag, final) {
       const decipher = createDecipheriv('aes-256-gcm', key, nonceOf(opened++)).setAAD(final ? FINAL_AAD : MORE_AAD);
-      const tag = tail(ciphertext, SEALED_TAG_BYTES);
-      decipher.setAuthTag(tag.bytes);
-      const plaintext = Buffer.allocUnsafe(tag.before.reduce((sum, piece) => sum + piece.length, 0));
+      decipher.setAuthTag(Buffer.concat(tag));
+      const plaintext = Buffer.allocUnsafe(ciphertext.reduce((sum, piece) => sum + piece.length, 0));
       let at = 0;
-      for (const piece of tag.before) at += decipher.update(piece).copy(plaintext, at);
+      for (const piece of ciphertext) at += decipher.update(piece).copy(plaintext, at);
       try {
         decipher.final().copy(plaintext, at);
       } catch {
@@ -162,25 +161,6 @@ function chunkCipher(secret: Uint8Array, salt: Uint8Array, what: 'body' | 'answe
       return plaintext;
     },
   };
-}
-
-/** The last `n` bytes of `pieces` (copied only when they straddle two pieces) and the views before them. */
-function tail(pieces: readonly Uint8Array[], n: number): { before: Uint8Array[]; bytes: Uint8Array } {
-  const before = [...pieces];
-  const parts: Uint8Array[] = [];
-  let missing = n;
-  while (missing > 0) {
-    const last = before.pop()!;
-    if (last.length > missing) {
-      before.push(last.subarray(0, last.length - missing));
-      parts.unshift(last.subarray(last.length - missing));
-      missing = 0;
-    } else {
-      parts.unshift(last);
-      missing -= last.length;
-    }
-  }
-  return { before, bytes: parts.length === 1 ? parts[0]! : Buffer.concat(parts) };
 }
 
 /**
@@ -284,8 +264,8 @@ export function openingStream(opener: ChunkOpener, maxSealedBytes: number, onFir
       }
       if (pending.length < SEALED_PREFIX_BYTES + length) return;
       pending.take(SEALED_PREFIX_BYTES);
-      const ciphertext = pending.take(length);
-      const plaintext = opener.open(ciphertext, last);
+      const ciphertext = pending.take(length - SEALED_TAG_BYTES);
+      const plaintext = opener.open(ciphertext, pending.take(SEALED_TAG_BYTES), last);
       if (chunks++ === 0) onFirstChunk();
       final = last;
       if (plaintext.length > 0) out.push(plaintext);
