@@ -28,6 +28,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { noNativeCbor } from './no-native-cbor.mjs';
+import { UNBUNDLED_COMMANDS } from '../out/src/cli/bundle.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const UNDICI_CLIENT = fileURLToPath(new URL('./undici-client.cjs', import.meta.url));
@@ -55,13 +56,13 @@ const undiciClient = {
   },
 };
 /** Commands that run from tsc's output rather than the bundle, by the path cli.ts imports them with. */
-const UNBUNDLED = new Set(['./serve.js', './demo.js']);
+const UNBUNDLED = new Set([...UNBUNDLED_COMMANDS].map((name) => `./${name}.js`));
 
 /** @type {import('esbuild').Plugin} */
 const unbundledCommands = {
   name: 'unbundled-commands',
   setup(b) {
-    b.onResolve({ filter: /^\.\/(serve|demo)\.js$/ }, (args) =>
+    b.onResolve({ filter: /^\.\/[\w-]+\.js$/ }, (args) =>
       args.kind === 'dynamic-import' && UNBUNDLED.has(args.path) ? { path: `../../src/cli/${args.path.slice(2)}`, external: true } : undefined,
     );
   },
