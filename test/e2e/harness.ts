@@ -16,7 +16,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -374,6 +374,13 @@ export async function openWorkbench(server: CodeServer, options: WorkbenchOption
   return wb;
 }
 
+/** The BlindBox output channel as the extension host wrote it to its log folder, under code-server's folder `dir`. */
+export async function blindboxLog(dir: string): Promise<string> {
+  const files = (await readdir(dir, { recursive: true })).filter((f) => /BlindBox\.log$/.test(f));
+  assert.ok(files.length > 0, `no BlindBox log under ${dir}`);
+  return (await Promise.all(files.map((f) => readFile(path.join(dir, f), 'utf8')))).join('\n');
+}
+
 /** Characters VS Code renders in place of plain spaces (the editor's U+00A0) and other invisible variants. */
 export function normalizeText(text: string): string {
   return text.replace(/\u00a0/g, ' ').replace(/[\u200b\u200c\u200d\ufeff]/g, '');
@@ -563,7 +570,8 @@ export class Workbench {
     }, timeoutMs);
     if (found === undefined) {
       const open = (await this.page.locator('.quick-input-widget').isVisible().catch(() => false)) ? await this.page.locator('.quick-input-widget .quick-input-title').textContent().catch(() => null) : null;
-      throw new Error(`no notification matching ${match} within ${timeoutMs} ms; shown: ${JSON.stringify(await this.notifications(messages))}${open === null ? '' : `; a quick input is open: ${JSON.stringify(open)}`}`);
+      const log = (await blindboxLog(this.server.dir).catch(() => '')).split('\n').slice(-15).join('\n');
+      throw new Error(`no notification matching ${match} within ${timeoutMs} ms; shown: ${JSON.stringify(await this.notifications(messages))}${open === null ? '' : `; a quick input is open: ${JSON.stringify(open)}`}; the BlindBox log ends:\n${log}`);
     }
     return found;
   }

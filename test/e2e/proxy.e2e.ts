@@ -9,21 +9,14 @@
  * Run: node --test out/test/e2e/proxy.e2e.js
  */
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ConnectProxy } from '../../support/connect-proxy.js';
 import { attestations, uploads, type Enclave } from './enclave.js';
 import { TRANSCRIBE_MENU_ITEM, assertHeardSpoken, assertProvenanceHeader, speakSpeechWav, waitForEditorTitle, waitForSimulation } from './extension-fixture.js';
-import type { CodeServer, Workbench } from './harness.js';
+import { blindboxLog, type CodeServer, type Workbench } from './harness.js';
 import { endProxiedSuite, startProxiedSuite, type ProxiedSuite } from './proxied-suite.js';
-
-/** The BlindBox output channel as the extension host wrote it to its log folder, under code-server's folder `dir`. */
-async function blindboxLog(dir: string): Promise<string> {
-  const files = (await readdir(dir, { recursive: true })).filter((f) => /BlindBox\.log$/.test(f));
-  assert.ok(files.length > 0, `no BlindBox log under ${dir}`);
-  return (await Promise.all(files.map((f) => readFile(path.join(dir, f), 'utf8')))).join('\n');
-}
 
 describe('BlindBox extension in code-server behind a CONNECT proxy (http.proxy)', { timeout: 180_000 }, () => {
   let suite: ProxiedSuite | undefined;
