@@ -3,7 +3,7 @@
  * against a bare `node -e 0`, and what a never-seen certificate chain costs against one bare P-384 verify. Prints
  * figures and ratios measured in this one run; it never asserts timing.
  *
- *   (1) whole process  `node bin/blindbox.js …` (the installed `blindbox`) from spawn to exit, for `--help`, one real
+ *   (1) whole process  `node bin/blindbox.cjs …` (the installed `blindbox`) from spawn to exit, for `--help`, one real
  *                      `verify-doc` of a real Nitro document, a real `verify` of a live simulation server on loopback
  *                      and a real `verify-receipt` of a receipt that server signed (the server, `blindbox serve
  *                      --simulate`, runs as its own process, started once), each command's `--help`, and each command
@@ -14,9 +14,9 @@
  *                      a bare `node` that loads the CLI bundle as launch.ts does for verify (compiled from its code
  *                      cache, its module code run) and runs no command: what loading the code costs before any of it works; the
  *                      same verify with the bundle compiled without its code cache (src/cli/bundle.ts); and with the
- *                      CLI's baselineWasmOnly() made a no-op (src/cli/baseline-wasm.ts), as it ran before both: V8
- *                      then optimises undici's HTTP parser at compile time, and the cache, made under the baseline
- *                      flag, does not match.
+ *                      CLI's useClientWasmFlags() made a no-op (src/cli/client-wasm.ts), as it ran before both: V8
+ *                      then compiles and optimises all of undici's HTTP parser at once, and the cache, made under the
+ *                      client's flags, does not match.
  *   (2) chain          verifyAttestation of each real document at its own timestamp with clearChainCaches() before
  *                      every call (certificates parsed and chain signatures checked again), interleaved with one bare
  *                      crypto.verify('sha384', …) of a fresh P-384 key; both in CPU time (process.cpuUsage), since on
@@ -45,7 +45,7 @@ const RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 15);
 const CHAIN_REPEATS = Number(process.env.BENCH_CHAIN_REPEATS ?? 100);
 const CHAIN_WARMUP = 20;
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = `${REPO}bin/blindbox.js`;
+const BIN = `${REPO}bin/blindbox.cjs`;
 const NITRO = `${REPO}test/fixtures/nitro/`;
 const SAMPLE = `${REPO}media/sample.wav`;
 const DOC = 'real_8';
@@ -91,15 +91,15 @@ const FETCH_ONE_DOCUMENT = `require('node:https').get(process.argv[1] + '/attest
 const fetchFloor: Case = { label: '  floor: node:https GET /attestation', argv: ['-e', FETCH_ONE_DOCUMENT, serve.url], exit: 0 };
 /** Loads the bundle as launch.ts does (flag, then compile) and then `then`: a script for `node --input-type=module -e`. */
 const launchInline = (cache: 'verify' | 'help' | undefined, then: string) =>
-  `import { baselineWasmOnly } from ${JSON.stringify(`${REPO}out/src/cli/baseline-wasm.js`)}; import { loadBundle } from ${JSON.stringify(`${REPO}out/src/cli/bundle.js`)};` +
-  ` baselineWasmOnly(); const bundle = loadBundle(${JSON.stringify(cache)}); if (bundle.cached !== ${cache !== undefined}) throw new Error('code cache ${cache ? 'not taken' : 'taken'}'); ${then}`;
+  `import { useClientWasmFlags } from ${JSON.stringify(`${REPO}out/src/cli/client-wasm.js`)}; import { loadBundle } from ${JSON.stringify(`${REPO}out/src/cli/bundle.js`)};` +
+  ` useClientWasmFlags(); const bundle = loadBundle(${JSON.stringify(cache)}); if (bundle.cached !== ${cache !== undefined}) throw new Error('code cache ${cache ? 'not taken' : 'taken'}'); ${then}`;
 const loadOnly: Case = { label: "  the bundle, compiled from verify's cache and loaded only", argv: ['--input-type=module', '-e', launchInline('verify', '')], exit: 0 };
 const verifyUncached: Case = {
   label: '  verify, bundle compiled without a code cache',
   argv: ['--input-type=module', '-e', launchInline(undefined, 'process.exitCode = await bundle.main(process.argv.slice(1));'), 'verify', serve.url, '--trust-root', rootPem],
   exit: 0,
 };
-const verifyBefore: Case = { label: '  verify, WebAssembly optimised (no baseline flag, no code cache)', argv: ['--import', IGNORE_V8_FLAGS, BIN, 'verify', serve.url, '--trust-root', rootPem], exit: 0 };
+const verifyBefore: Case = { label: '  verify, WebAssembly compiled whole and optimised (no client flags, no code cache)', argv: ['--import', IGNORE_V8_FLAGS, BIN, 'verify', serve.url, '--trust-root', rootPem], exit: 0 };
 const parts = new Set([fetchFloor, loadOnly, verifyUncached, verifyBefore]);
 const cases: Case[] = [
   bare,

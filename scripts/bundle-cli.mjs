@@ -5,15 +5,19 @@
  *   out/bundle/cli/blindbox.cjs               src/cli/cli.ts (exports `main`) and everything its commands load
  *   out/bundle/cli/blindbox.cjs.<name>.cache  V8's code caches of it (scripts/cli-code-cache.mjs; src/cli/bundle.ts)
  *   out/bundle/cli/blindbox.cjs.LEGAL.txt     the bundled packages' licence comments
+ *   out/bundle/cli/launch.cjs                 src/cli/launch.ts alone, what bin/blindbox.cjs runs: it compiles the
+ *                                             bundle from a cache (or hands serve and demo to tsc's output)
  *
- * bin/blindbox.js runs src/cli/launch.ts, which compiles the bundle from a cache. Why each choice:
+ * Why each choice:
+ * - CommonJS from the bin file on: an ES-module entry starts Node's ES-module loader, about 0.1 x of a bare Node start.
  * - One CommonJS file: Node 20 caches no compiled code, and V8's code cache (node:vm's cachedData) serves scripts,
  *   not ES modules. Each command's modules stay behind its import() (esbuild evaluates them when it runs), so
  *   `verify-doc` still runs no HTTP client code.
  * - `serve` and `demo` stay unbundled (launch.ts runs them from tsc's output): the server starts worker threads and
  *   native addons by path and measures its own code files into the attestation.
- * - The bundle sits three folders deep, as out/src/cli/cli.js does, and `import.meta.url` is the bundle's own URL, so
- *   the version (the nearest package.json above) is found from either.
+ * - Both files sit three folders deep, as out/src/cli/cli.js does, and `import.meta.url` is the file's own URL, so
+ *   what they find by relative URL (the version in the nearest package.json above, the bundle, tsc's main.js) is found
+ *   from either.
  * - `undici` is its Client alone (undici-client.cjs): the core uses nothing else, and undici's index loads much more;
  *   and HTTP/1.1 alone (undici-no-h2.cjs): the core's connections offer no ALPN, and node:http2 costs every start.
  * - Identifiers are kept (whitespace and syntax minified only), so an internal error's stack stays readable.
@@ -71,10 +75,9 @@ const unbundledCommands = {
 // An earlier build's files (a stale cache, the chunks of an older layout) must not stay beside this one's.
 rmSync(new URL('../out/bundle/cli/', import.meta.url), { recursive: true, force: true });
 
-const result = await build({
+/** What both files share: CommonJS for Node 20, `import.meta.url` the file's own URL, warnings collected. */
+const COMMON = {
   absWorkingDir: root,
-  entryPoints: ['src/cli/cli.ts'],
-  outfile: 'out/bundle/cli/blindbox.cjs',
   bundle: true,
   format: 'cjs',
   platform: 'node',
@@ -82,15 +85,26 @@ const result = await build({
   minifyWhitespace: true,
   minifySyntax: true,
   sourcemap: false,
-  legalComments: 'external', // out/bundle/cli/blindbox.cjs.LEGAL.txt: the licences name people in UTF-8
   metafile: true,
   logLevel: 'silent',
-  plugins: [unbundledCommands, undiciClient, noNativeCbor],
   define: { 'import.meta.url': '__blindboxModuleUrl' },
   banner: { js: "var __blindboxModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+};
+
+const launcher = await build({ ...COMMON, entryPoints: ['src/cli/launch.ts'], outfile: 'out/bundle/cli/launch.cjs' });
+
+const result = await build({
+  ...COMMON,
+  entryPoints: ['src/cli/cli.ts'],
+  outfile: 'out/bundle/cli/blindbox.cjs',
+  legalComments: 'external', // out/bundle/cli/blindbox.cjs.LEGAL.txt: the licences name people in UTF-8
+  plugins: [unbundledCommands, undiciClient, noNativeCbor],
 });
 
-const problems = result.warnings.map((w) => `warning: ${w.text}${w.location ? ` (${w.location.file}:${w.location.line})` : ''}`);
+const problems = [...launcher.warnings, ...result.warnings].map((w) => `warning: ${w.text}${w.location ? ` (${w.location.file}:${w.location.line})` : ''}`);
+// The launcher runs before any command: only src/cli's own small modules, no package, nothing a command needs.
+const launcherInputs = Object.keys(launcher.metafile.inputs).filter((f) => !/^src\/cli\/[\w-]+\.ts$/.test(f));
+if (launcherInputs.length) problems.push(`the launcher bundle loads more than src/cli's launch modules: ${launcherInputs.join(', ')}`);
 // busboy is the client's too (`proxy` receives its callers' uploads with it), so it does not mark server code.
 const server = Object.keys(result.metafile.inputs).filter((f) => /^src\/server\/|node_modules\/(audio-decode|@alexanderolsen)\//.test(f));
 if (server.length) problems.push(`the CLI bundle contains server code (serve must stay unbundled): ${server.join(', ')}`);
@@ -105,7 +119,7 @@ if (problems.length) {
   console.error('bundle-cli: refusing to produce a bundle that may misbehave');
   process.exit(1);
 }
-const outputs = Object.entries(result.metafile.outputs);
+const outputs = [...Object.entries(launcher.metafile.outputs), ...Object.entries(result.metafile.outputs)];
 const kib = outputs.reduce((sum, [, o]) => sum + o.bytes, 0) / 1024;
 const cache = spawnSync(process.execPath, [fileURLToPath(new URL('./cli-code-cache.mjs', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
 if (cache.status !== 0) {

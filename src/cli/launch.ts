@@ -1,18 +1,21 @@
 /**
- * What `bin/blindbox.js` runs: `serve` and `demo` unbundled from tsc's output (main.ts), every other command from the
- * bundle and its code cache (bundle.ts), which is what a person typing `blindbox verify …` waits for. V8's flags are
- * part of what a code cache must match, so the one this process needs (baseline-wasm.ts) is set before the bundle is
- * compiled, as it was when the cache was made.
+ * What `bin/blindbox.cjs` runs, as its own small CommonJS bundle (scripts/bundle-cli.mjs: out/bundle/cli/launch.cjs),
+ * so that no command pays for Node's ES-module loader: `serve` and `demo` unbundled from tsc's output (main.ts), every
+ * other command from the CLI bundle and its code cache (bundle.ts), which is what a person typing `blindbox verify …`
+ * waits for. V8's flags are part of what a code cache must match, so the ones this process needs (client-wasm.ts) are
+ * set before the bundle is compiled, as they were when the cache was made.
  */
-import { baselineWasmOnly } from './baseline-wasm.js';
+import { useClientWasmFlags } from './client-wasm.js';
 import { codeCacheFor, loadBundle, UNBUNDLED_COMMANDS } from './bundle.js';
 import { EXIT_INTERNAL } from './exit-codes.js';
 
-const argv = process.argv.slice(2);
-if (UNBUNDLED_COMMANDS.has(argv[0] ?? '')) {
-  await import('./main.js');
-} else {
-  baselineWasmOnly();
+async function launch(argv: string[]): Promise<void> {
+  if (UNBUNDLED_COMMANDS.has(argv[0] ?? '')) {
+    // The launcher bundle sits as deep as out/src/cli/launch.js, so this names tsc's main.js from either.
+    await import(new URL('../../src/cli/main.js', import.meta.url).href);
+    return;
+  }
+  useClientWasmFlags();
   let bundle;
   try {
     bundle = loadBundle(codeCacheFor(argv));
@@ -22,3 +25,5 @@ if (UNBUNDLED_COMMANDS.has(argv[0] ?? '')) {
   }
   process.exitCode = await bundle.main(argv);
 }
+
+void launch(process.argv.slice(2));

@@ -14,9 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { loadRealDocuments, NITRO_DIR, ROOT_PEM_PATH, type RealDocument } from '../../support/fixtures.js';
 
-/** out/test/cli/verify-doc.test.js → out/src/cli/main.js and bin/blindbox.js of the package (the bundle `npm run build` makes). */
+/** out/test/cli/verify-doc.test.js → out/src/cli/main.js and bin/blindbox.cjs of the package (the bundle `npm run build` makes). */
 const MAIN_JS = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const BIN_JS = fileURLToPath(new URL('../../../bin/blindbox.js', import.meta.url));
+const BIN_JS = fileURLToPath(new URL('../../../bin/blindbox.cjs', import.meta.url));
 const PACKAGE_DIR = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The fingerprint AWS publishes for the Nitro Enclaves Root G1 (test/fixtures/nitro/README.md). */
@@ -399,7 +399,7 @@ describe('verify-doc usage errors: exit 2, nothing on stdout, a message on stder
   });
 });
 
-describe('the package bin (bin/blindbox.js) is the same CLI', { concurrency: true }, () => {
+describe('the package bin (bin/blindbox.cjs) is the same CLI', { concurrency: true }, () => {
   it('prints the same JSON as out/src/cli/main.js for a verified document', async () => {
     const args = ['verify-doc', DOC8_PATH, '--at', DOC8_AT, '--json'];
     const [viaMain, viaBin] = await Promise.all([run(args, MAIN_JS), run(args, BIN_JS)]);
