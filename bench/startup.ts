@@ -12,7 +12,9 @@
  *                      Beside them, verify's network floor: a bare `node` that fetches one attestation document from
  *                      the same server with node:https (a TLS handshake and one GET, nothing loaded, nothing checked),
  *                      a bare `node` that loads the CLI bundle as launch.ts does for verify (compiled from its code
- *                      cache, its module code run) and runs no command: what loading the code costs before any of it works; the
+ *                      cache, its module code run) and runs no command: what loading the code costs before any of it
+ *                      works (these two parts start from `node -e` scripts, the second through the ES-module loader
+ *                      that bundle.ts needs, which the CommonJS bin spares the real commands); the
  *                      same verify with the bundle compiled without its code cache (src/cli/bundle.ts); and with the
  *                      CLI's useClientWasmFlags() made a no-op (src/cli/client-wasm.ts), as it ran before both: V8
  *                      then compiles and optimises all of undici's HTTP parser at once, and the cache, made under the
