@@ -394,7 +394,7 @@ interface DomElement {
   readonly tagName: string;
   readonly id: string;
   readonly textContent: string | null;
-  readonly style: { top: string };
+  readonly style: { top: string; display: string };
   querySelector(selector: string): DomElement | null;
   querySelectorAll(selector: string): ArrayLike<DomElement>;
   getAttribute(name: string): string | null;
@@ -520,10 +520,17 @@ export class Workbench {
     assert.ok(left, `the step ${title} accepted ${JSON.stringify(value.slice(0, 40))}; message: ${JSON.stringify(await page.locator('.quick-input-widget .quick-input-message').textContent().catch(() => null))}`);
   }
 
-  /** Whether Enter would take `value`: the widget shows no pick list (an input box), or its focused row's label contains it. */
+  /**
+   * Whether Enter would take `value`: the widget is an input box (VS Code hides its pick list with an inline
+   * `display: none`), or its focused row's label contains it. A pick whose items have not arrived yet shows no row, and
+   * Enter there would accept nothing, which the extension reads as the step cancelled.
+   */
   async #focusedRowIs(value: string): Promise<boolean> {
+    const list = this.page.locator('.quick-input-widget .quick-input-list').first();
+    const isPick = await list.evaluate((el: DomElement) => el.style.display !== 'none').catch(() => true);
+    if (!isPick) return true;
     const rows = this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ visible: true });
-    if ((await rows.count().catch(() => 0)) === 0) return true;
+    if ((await rows.count().catch(() => 0)) === 0) return false;
     const focused = await rows.and(this.page.locator('.focused')).first().locator('.label-name').first().textContent({ timeout: 500 }).catch(() => null);
     return focused !== null && normalizeText(focused).toLowerCase().includes(value.toLowerCase());
   }
