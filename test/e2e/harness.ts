@@ -374,6 +374,9 @@ export async function openWorkbench(server: CodeServer, options: WorkbenchOption
   return wb;
 }
 
+/** VS Code's toast spam window (notificationsToasts.ts SPAM_PROTECTION, 800 ms), with a margin. */
+const TOAST_SPAM_WINDOW_MS = 1000;
+
 /** The BlindBox output channel as the extension host wrote it to its log folder, under code-server's folder `dir`. */
 export async function blindboxLog(dir: string): Promise<string> {
   const files = (await readdir(dir, { recursive: true })).filter((f) => /BlindBox\.log$/.test(f));
@@ -597,8 +600,15 @@ export class Workbench {
     await toast.locator('.monaco-button', { hasText: button }).first().click();
   }
 
+  /**
+   * Clears every notification, then waits out VS Code's toast spam protection (NotificationsToasts: at most 3 toasts in
+   * a window of 800 ms from the first; any more go only to the notification centre). A verification adds two (its
+   * progress and its outcome), so a test that clears one outcome and at once verifies again would otherwise wait for a
+   * toast that VS Code never shows, as soon as the machine is fast enough to do both within 800 ms.
+   */
   async clearNotifications(): Promise<void> {
     await this.runCommand('Notifications: Clear All Notifications').catch(() => undefined);
+    await sleep(TOAST_SPAM_WINDOW_MS);
   }
 
   // ----- editors
