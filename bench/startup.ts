@@ -17,8 +17,8 @@
  *                      that bundle.ts needs, which the CommonJS bin spares the real commands); the
  *                      same verify with the bundle compiled without its code cache (src/cli/bundle.ts); and with the
  *                      CLI's useClientWasmFlags() made a no-op (src/cli/client-wasm.ts), as it ran before both: V8
- *                      then compiles and optimises all of undici's HTTP parser at once, and the cache, made under the
- *                      client's flags, does not match.
+ *                      then optimises undici's HTTP parser at compile time, and the cache, made under the client's
+ *                      flag, does not match.
  *   (2) chain          verifyAttestation of each real document at its own timestamp with clearChainCaches() before
  *                      every call (certificates parsed and chain signatures checked again), interleaved with one bare
  *                      crypto.verify('sha384', …) of a fresh P-384 key; both in CPU time (process.cpuUsage), since on
@@ -101,7 +101,7 @@ const verifyUncached: Case = {
   argv: ['--input-type=module', '-e', launchInline(undefined, 'process.exitCode = await bundle.main(process.argv.slice(1));'), 'verify', serve.url, '--trust-root', rootPem],
   exit: 0,
 };
-const verifyBefore: Case = { label: '  verify, WebAssembly compiled whole and optimised (no client flags, no code cache)', argv: ['--import', IGNORE_V8_FLAGS, BIN, 'verify', serve.url, '--trust-root', rootPem], exit: 0 };
+const verifyBefore: Case = { label: '  verify, WebAssembly optimised (no client flag, no code cache)', argv: ['--import', IGNORE_V8_FLAGS, BIN, 'verify', serve.url, '--trust-root', rootPem], exit: 0 };
 const parts = new Set([fetchFloor, loadOnly, verifyUncached, verifyBefore]);
 const cases: Case[] = [
   bare,

@@ -1,7 +1,7 @@
 /**
  * The `blindbox` process from tsc's output, unbundled: what the enclave image runs (`node out/src/cli/main.js serve`),
- * and what launch.ts hands `serve` and `demo` to. Every command but `serve` compiles WebAssembly lazily with V8's
- * baseline compiler only (client-wasm.ts); the server's audio decoders must reach full speed.
+ * and what launch.ts hands `serve` and `demo` to. Every command but `serve` compiles WebAssembly with V8's baseline
+ * compiler only (client-wasm.ts); the server's audio decoders must reach full speed.
  */
 import { useClientWasmFlags } from './client-wasm.js';
 import { main } from './cli.js';

@@ -68,10 +68,10 @@ describe('V8 flags a command sets before it loads', { concurrency: true }, () =>
   )}`;
   const flags = (stderr: string) => [...stderr.matchAll(/^\[v8 flag\] (.*)$/gm)].map((m) => m[1]);
   for (const [entry, label] of [[CLI, 'tsc output'], [BIN, 'the bundle']] as const) {
-    it(`a client command compiles WebAssembly lazily with the baseline compiler only (${label})`, async () => {
+    it(`a client command compiles WebAssembly with the baseline compiler only (${label})`, async () => {
       const r = await runCli(['verify', 'https://127.0.0.1:1', '--max-age', 'x'], 60_000, undefined, ['--import', recordFlags], entry);
       assert.equal(r.code, 2, r.stderr);
-      assert.deepEqual(flags(r.stderr), ['--liftoff-only', '--wasm-lazy-compilation']);
+      assert.deepEqual(flags(r.stderr), ['--liftoff-only']);
     });
     it(`serve keeps V8's optimising WebAssembly compiler for its audio decoders (${label})`, async () => {
       const r = await runCli(['serve', '--port', 'x'], 60_000, undefined, ['--import', recordFlags], entry);
@@ -94,7 +94,7 @@ describe('the bundle\'s code cache (src/cli/bundle.ts)', { concurrency: true }, 
     });
   };
   it('each is taken when the bundle is compiled as launch.ts compiles it (the client\'s V8 flag set first)', () => {
-    assert.deepEqual(taken("v8.setFlagsFromString('--liftoff-only'); v8.setFlagsFromString('--wasm-lazy-compilation');"), CODE_CACHES.map((c) => [c, true]));
+    assert.deepEqual(taken("v8.setFlagsFromString('--liftoff-only');"), CODE_CACHES.map((c) => [c, true]));
   });
   it('each is refused by V8 under other flags, and the bundle then compiles afresh and runs as well', async () => {
     assert.deepEqual(taken(''), CODE_CACHES.map((c) => [c, false]));
