@@ -16,8 +16,8 @@
  *                      works (these two parts start from `node -e` scripts, the second through the ES-module loader
  *                      that bundle.ts needs, which the CommonJS bin spares the real commands); the
  *                      same verify with the bundle compiled without its code cache (src/cli/bundle.ts); and with the
- *                      CLI's useClientWasmFlags() made a no-op (src/cli/client-wasm.ts), as it ran before both: V8
- *                      then optimises undici's HTTP parser at compile time, and the cache, made under the client's
+ *                      CLI's baselineWasmOnly() made a no-op (src/cli/baseline-wasm.ts), as it ran before both: V8
+ *                      then optimises undici's HTTP parser at compile time, and the cache, made under the baseline
  *                      flag, does not match.
  *   (2) chain          verifyAttestation of each real document at its own timestamp with clearChainCaches() before
  *                      every call (certificates parsed and chain signatures checked again), interleaved with one bare
@@ -93,15 +93,15 @@ const FETCH_ONE_DOCUMENT = `require('node:https').get(process.argv[1] + '/attest
 const fetchFloor: Case = { label: '  floor: node:https GET /attestation', argv: ['-e', FETCH_ONE_DOCUMENT, serve.url], exit: 0 };
 /** Loads the bundle as launch.ts does (flag, then compile) and then `then`: a script for `node --input-type=module -e`. */
 const launchInline = (cache: 'verify' | 'help' | undefined, then: string) =>
-  `import { useClientWasmFlags } from ${JSON.stringify(`${REPO}out/src/cli/client-wasm.js`)}; import { loadBundle } from ${JSON.stringify(`${REPO}out/src/cli/bundle.js`)};` +
-  ` useClientWasmFlags(); const bundle = loadBundle(${JSON.stringify(cache)}); if (bundle.cached !== ${cache !== undefined}) throw new Error('code cache ${cache ? 'not taken' : 'taken'}'); ${then}`;
+  `import { baselineWasmOnly } from ${JSON.stringify(`${REPO}out/src/cli/baseline-wasm.js`)}; import { loadBundle } from ${JSON.stringify(`${REPO}out/src/cli/bundle.js`)};` +
+  ` baselineWasmOnly(); const bundle = loadBundle(${JSON.stringify(cache)}); if (bundle.cached !== ${cache !== undefined}) throw new Error('code cache ${cache ? 'not taken' : 'taken'}'); ${then}`;
 const loadOnly: Case = { label: "  the bundle, compiled from verify's cache and loaded only", argv: ['--input-type=module', '-e', launchInline('verify', '')], exit: 0 };
 const verifyUncached: Case = {
   label: '  verify, bundle compiled without a code cache',
   argv: ['--input-type=module', '-e', launchInline(undefined, 'process.exitCode = await bundle.main(process.argv.slice(1));'), 'verify', serve.url, '--trust-root', rootPem],
   exit: 0,
 };
-const verifyBefore: Case = { label: '  verify, WebAssembly optimised (no client flag, no code cache)', argv: ['--import', IGNORE_V8_FLAGS, BIN, 'verify', serve.url, '--trust-root', rootPem], exit: 0 };
+const verifyBefore: Case = { label: '  verify, WebAssembly optimised (no baseline flag, no code cache)', argv: ['--import', IGNORE_V8_FLAGS, BIN, 'verify', serve.url, '--trust-root', rootPem], exit: 0 };
 const parts = new Set([fetchFloor, loadOnly, verifyUncached, verifyBefore]);
 const cases: Case[] = [
   bare,

@@ -7,7 +7,7 @@
  * JSON); `verify-doc` checks a document that server signed. Prints one line: each cache's size.
  *
  * A code cache records the V8 flags it was made under, and V8 takes it only under the same: like launch.ts, each
- * process sets the client's WebAssembly flags (src/cli/client-wasm.ts) before it compiles the bundle.
+ * process sets the client's `--liftoff-only` (src/cli/baseline-wasm.ts) before it compiles the bundle.
  *
  *   node scripts/cli-code-cache.mjs                       all caches (starts the server, then one process per cache)
  *   node scripts/cli-code-cache.mjs <name> <url> <root>   one cache, from a running server
@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { useClientWasmFlags } from '../out/src/cli/client-wasm.js';
+import { baselineWasmOnly } from '../out/src/cli/baseline-wasm.js';
 import { CODE_CACHES, codeCacheFile, loadBundle } from '../out/src/cli/bundle.js';
 import { startServe } from '../out/support/cli.js';
 
@@ -47,7 +47,7 @@ async function runsOf(name, url, root, dir) {
 async function makeOne(name, url, root) {
   const dir = mkdtempSync(path.join(tmpdir(), 'blindbox-code-cache-'));
   try {
-    useClientWasmFlags();
+    baselineWasmOnly();
     const { main, script } = loadBundle(undefined);
     const discard = () => new Writable({ write: (_chunk, _encoding, done) => done() });
     for (const argv of await runsOf(name, url, root, dir)) {

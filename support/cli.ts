@@ -11,8 +11,8 @@ export const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url))
 export const BIN = fileURLToPath(new URL('../../bin/blindbox.cjs', import.meta.url));
 const MODULE_TRACE = fileURLToPath(new URL('./module-trace.js', import.meta.url));
 /**
- * For node's `--import`: makes v8.setFlagsFromString do nothing, so the CLI's WebAssembly flags
- * (src/cli/client-wasm.ts) are never set, and the bundle's code cache, made under them, does not match.
+ * For node's `--import`: makes v8.setFlagsFromString do nothing, so the CLI's baseline-only WebAssembly flag
+ * (src/cli/baseline-wasm.ts) is never set, and the bundle's code cache, made under it, does not match.
  */
 export const IGNORE_V8_FLAGS = `data:text/javascript,${encodeURIComponent("import v8 from 'node:v8'; import { syncBuiltinESMExports } from 'node:module'; v8.setFlagsFromString = () => {}; syncBuiltinESMExports();")}`;
 

@@ -2,10 +2,10 @@
  * What `bin/blindbox.cjs` runs, as its own small CommonJS bundle (scripts/bundle-cli.mjs: out/bundle/cli/launch.cjs),
  * so that no command pays for Node's ES-module loader: `serve` and `demo` unbundled from tsc's output (main.ts), every
  * other command from the CLI bundle and its code cache (bundle.ts), which is what a person typing `blindbox verify …`
- * waits for. V8's flags are part of what a code cache must match, so the ones this process needs (client-wasm.ts) are
- * set before the bundle is compiled, as they were when the cache was made.
+ * waits for. V8's flags are part of what a code cache must match, so the one this process needs (baseline-wasm.ts) is
+ * set before the bundle is compiled, as it was when the cache was made.
  */
-import { useClientWasmFlags } from './client-wasm.js';
+import { baselineWasmOnly } from './baseline-wasm.js';
 import { codeCacheFor, loadBundle, UNBUNDLED_COMMANDS } from './bundle.js';
 import { EXIT_INTERNAL } from './exit-codes.js';
 
@@ -15,7 +15,7 @@ async function launch(argv: string[]): Promise<void> {
     await import(new URL('../../src/cli/main.js', import.meta.url).href);
     return;
   }
-  useClientWasmFlags();
+  baselineWasmOnly();
   let bundle;
   try {
     bundle = loadBundle(codeCacheFor(argv));
