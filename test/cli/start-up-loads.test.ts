@@ -6,12 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { CODE_CACHES } from '../../src/cli/bundle.js';
+import { EXIT_INTERNAL } from '../../src/cli/exit-codes.js';
 import { BIN, CLI, IGNORE_V8_FLAGS, runCli, runCliTracingModules, startServe, type ServeProcess } from '../../support/cli.js';
 
 const SAMPLE = fileURLToPath(new URL('../../../media/sample.wav', import.meta.url));
@@ -52,6 +53,20 @@ describe('a usage error loads only what judges the arguments', { concurrency: tr
     assert.equal(r.code, 2, r.stderr);
     assert.ok(r.modules.some((url) => url.endsWith('/bin/blindbox.cjs')), `the trace saw the bin: ${r.modules.join(' ')}`);
     assert.deepEqual(r.modules.filter((url) => /\/out\/src\//.test(url)), []);
+  });
+
+  it('the package bin without a build says so in one line and exits EXIT_INTERNAL', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'blindbox-unbuilt-'));
+    try {
+      await mkdir(path.join(dir, 'bin'));
+      await copyFile(BIN, path.join(dir, 'bin/blindbox.cjs'));
+      const r = spawnSync(process.execPath, [path.join(dir, 'bin/blindbox.cjs'), 'verify-doc', 'doc.cbor'], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.status, EXIT_INTERNAL, r.stderr);
+      assert.equal(r.stderr, 'blindbox: the blindbox CLI is not built (out/bundle/cli/launch.cjs is missing): run npm run build\n');
+      assert.equal(r.stdout, '');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('the trace sees the HTTP client when a command does connect (a closed port: exit 3)', async () => {
